@@ -1,0 +1,1 @@
+"""consent service — arrives with its own issue (see the README's roadmap)."""

@@ -1,0 +1,1 @@
+"""Amana core: shared, pure building blocks (no routes, no service SQL)."""

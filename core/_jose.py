@@ -1,0 +1,104 @@
+"""Compact JWS (RFC 7515) signing and verification — the raw layer under SD-JWT.
+
+Private: callers use ``core.sdjwt``. Written on ``cryptography`` directly instead of a
+JOSE library because verification is the hot path (see ``bench/sdjwt.py``) and the rules
+we need are few and strict: the algorithm must be the one tied to the key (never
+``none``, never HMAC: RFC 8725 section 3.1), ``crit`` must list only parameters we
+understand (RFC 7515 section 4.1.11), and header and payload parse as strict JSON.
+Until the signature is checked, decoded parts are named ``unverified_*``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.encoding import b64url_decode, b64url_encode, b64url_json, decode_b64url_json_object
+from core.errors import (
+    InvalidSignature,
+    MalformedToken,
+    UnknownIssuerKey,
+    UnsupportedAlgorithm,
+    UnsupportedCriticalHeader,
+)
+from core.keys import PrivateKey, PublicKey
+
+_UNDERSTOOD_CRIT: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class CompactJWS:
+    """A compact JWS split into parts; header and payload are not yet trusted."""
+
+    signing_input: bytes  # ASCII of "<header>.<payload>", exactly as received
+    signature: bytes
+    unverified_header: dict[str, Any]
+    payload_b64: str
+
+    def unverified_payload(self) -> dict[str, Any]:
+        return decode_b64url_json_object(self.payload_b64, "JWT payload")
+
+
+def sign_compact(header: dict[str, Any], payload: dict[str, Any], key: PrivateKey) -> str:
+    """Sign ``payload`` under ``header`` (``alg`` and ``kid`` come from the key)."""
+    full_header = {"alg": key.alg, **header}
+    if key.kid and "kid" not in full_header:
+        full_header["kid"] = key.kid
+    signing_input = b64url_json(full_header) + "." + b64url_json(payload)
+    return signing_input + "." + b64url_encode(key.sign(signing_input.encode("ascii")))
+
+
+def parse_compact(token: str, what: str = "JWT") -> CompactJWS:
+    """Split and decode a compact JWS without trusting any of it."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise MalformedToken(f"{what} must have three dot-separated parts")
+    header_b64, payload_b64, sig_b64 = parts
+    header = decode_b64url_json_object(header_b64, f"{what} header")
+    signature = b64url_decode(sig_b64, f"{what} signature")
+    # Payload bytes are checked for base64url here; parsing waits until after the
+    # signature check, where it is cheap and the result can be trusted.
+    b64url_decode(payload_b64, f"{what} payload")
+    return CompactJWS(
+        signing_input=(header_b64 + "." + payload_b64).encode("ascii"),
+        signature=signature,
+        unverified_header=header,
+        payload_b64=payload_b64,
+    )
+
+
+def check_header(header: dict[str, Any], allowed_algs: frozenset[str], what: str) -> str:
+    """Algorithm allow-list and ``crit``; returns the ``alg``."""
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in allowed_algs:
+        # Covers "none", HS256 and every other algorithm we never accept.
+        raise UnsupportedAlgorithm(f"{what} alg is not one of {sorted(allowed_algs)}")
+    crit = header.get("crit")
+    if crit is not None:
+        if not isinstance(crit, list) or not crit or not all(isinstance(c, str) for c in crit):
+            raise MalformedToken(f"{what} crit must be a non-empty array of names")
+        unknown = set(crit) - _UNDERSTOOD_CRIT
+        if unknown:
+            raise UnsupportedCriticalHeader(f"{what} marks {sorted(unknown)} critical")
+    return alg
+
+
+def verify_with(jws: CompactJWS, key: PublicKey, alg: str, what: str) -> None:
+    """Verify with one key whose algorithm must be ``alg``."""
+    if not key.accepts(alg):
+        raise UnsupportedAlgorithm(f"{what} alg does not match the key")
+    if not key.verify(jws.signature, jws.signing_input):
+        raise InvalidSignature(f"{what} signature does not verify")
+
+
+def verify_with_any(jws: CompactJWS, keys: Sequence[PublicKey], alg: str, what: str) -> PublicKey:
+    """Verify with the key named by ``kid``, or else any key of the right algorithm."""
+    kid = jws.unverified_header.get("kid")
+    candidates = [k for k in keys if k.accepts(alg) and (kid is None or k.kid is None or k.kid == kid)]
+    if not candidates:
+        raise UnknownIssuerKey(f"no trusted key for {what} (alg and kid)")
+    for key in candidates:
+        if key.verify(jws.signature, jws.signing_input):
+            return key
+    raise InvalidSignature(f"{what} signature does not verify")

@@ -1,0 +1,197 @@
+"""Credential types as data: ``specs/credentials/<Name>/``.
+
+Each folder holds
+- ``type-metadata.json`` — SD-JWT VC Type Metadata (sd-jwt-vc section "Type Metadata"):
+  ``vct``, ``display`` per locale, and ``claims`` with ``path``, ``display`` labels,
+  ``sd`` (``always`` / ``never`` / ``allowed``) and ``mandatory``;
+- ``schema.json`` — a JSON Schema (2020-12) for the credential's own claims (not the
+  registered ones such as ``iss`` or ``cnf``, which the SD-JWT VC layer adds);
+- ``example.json`` — claims that satisfy the schema, for demos and tests.
+
+Adding a type is adding a folder. Claim paths in type metadata use names and ``null``
+only: positional paths would have to count undisclosed array elements as issued
+(sd-jwt-vc "Claim Metadata"), which a verifier cannot do, so we refuse them at load time.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from core.encoding import json_loads_strict
+from core.errors import AmanaError, ClaimsInvalidForType, InvalidClaims, InvalidInput, UnknownCredentialType
+from core.sdjwt.paths import ClaimPath, format_path, select, validate
+
+# Registered claims the SD-JWT VC layer sets or reads; not part of a type's own schema.
+REGISTERED_CLAIMS = frozenset(
+    {"iss", "sub", "iat", "nbf", "exp", "cnf", "vct", "vct#integrity", "aka_vcts", "status", "jti"}
+)
+REQUIRED_LOCALES = ("en", "ar", "fa", "uk", "fr")
+
+
+@dataclass(frozen=True)
+class ClaimRule:
+    path: ClaimPath
+    sd: str  # always | never | allowed
+    mandatory: bool
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class CredentialType:
+    name: str
+    vct: str
+    metadata: Mapping[str, Any]
+    schema: Mapping[str, Any]
+    example: Mapping[str, Any]
+    rules: tuple[ClaimRule, ...]
+
+    @cached_property
+    def _issuance_validator(self) -> Draft202012Validator:
+        return _validator(self.schema)
+
+    @cached_property
+    def _presentation_validator(self) -> Draft202012Validator:
+        return _validator(_without_required(self.schema))
+
+    @property
+    def disclosable(self) -> list[ClaimPath]:
+        """Paths the issuer makes selectively disclosable (``sd: always``)."""
+        return [r.path for r in self.rules if r.sd == "always"]
+
+    def display_name(self, locale: str) -> str:
+        names = {d["locale"]: d["name"] for d in self.metadata.get("display", [])}
+        return str(names.get(locale) or names.get("en") or self.name)
+
+    def label(self, path: ClaimPath, locale: str) -> str:
+        for rule in self.rules:
+            if rule.path == path:
+                return rule.labels.get(locale) or rule.labels.get("en") or format_path(path)
+        return format_path(path)
+
+    def check_issuance(self, claims: Mapping[str, Any]) -> None:
+        """All of the type's claims, before issuing: the full schema applies."""
+        reserved = REGISTERED_CLAIMS & set(claims)
+        if reserved:
+            raise InvalidClaims(f"claims {sorted(reserved)} are set by the issuer, not given")
+        _validate(self._issuance_validator, dict(claims), InvalidClaims, self.name)
+
+    def check_presented(self, claims: Mapping[str, Any], disclosed: frozenset[ClaimPath]) -> None:
+        """A verified presentation: whatever is present must fit; ``sd`` rules hold.
+
+        ``required`` is dropped from the schema since the holder may withhold claims
+        (a verifier "MUST NOT treat absence of a selectively disclosable claim ... as
+        evidence" of a missing mandatory claim); ``mandatory`` plaintext claims must be there.
+        """
+        own = {k: v for k, v in claims.items() if k not in REGISTERED_CLAIMS}
+        _validate(self._presentation_validator, own, ClaimsInvalidForType, self.name)
+        for rule in self.rules:
+            try:
+                selected = select(claims, rule.path)
+            except InvalidInput as exc:
+                raise ClaimsInvalidForType(exc.detail) from exc
+            for concrete, _ in selected:
+                if rule.sd == "always" and concrete not in disclosed:
+                    raise ClaimsInvalidForType(f"{format_path(concrete)} must be selectively disclosable")
+                if rule.sd == "never" and concrete in disclosed:
+                    raise ClaimsInvalidForType(f"{format_path(concrete)} must not be selectively disclosable")
+            if rule.mandatory and rule.sd == "never" and not selected:
+                raise ClaimsInvalidForType(f"mandatory claim {format_path(rule.path)} is missing")
+
+
+class TypeRegistry(Mapping[str, CredentialType]):
+    """Credential types by ``vct``; also looked up by folder name with ``by_name``."""
+
+    def __init__(self, types: list[CredentialType]) -> None:
+        self._by_vct = {t.vct: t for t in types}
+        self._by_name = {t.name: t for t in types}
+
+    def __getitem__(self, vct: str) -> CredentialType:
+        return self._by_vct[vct]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_vct)
+
+    def __len__(self) -> int:
+        return len(self._by_vct)
+
+    def require(self, vct: object) -> CredentialType:
+        if not isinstance(vct, str) or vct not in self._by_vct:
+            raise UnknownCredentialType("the credential type is not one this service knows")
+        return self._by_vct[vct]
+
+    def by_name(self, name: str) -> CredentialType:
+        found = self._by_name.get(name) or self._by_vct.get(name)
+        if found is None:
+            raise UnknownCredentialType(f"no credential type named {name!r}; known: {sorted(self._by_name)}")
+        return found
+
+
+def load_registry(specs_dir: Path) -> TypeRegistry:
+    root = specs_dir / "credentials"
+    return TypeRegistry([load_type(d) for d in sorted(root.iterdir()) if (d / "type-metadata.json").exists()])
+
+
+def load_type(folder: Path) -> CredentialType:
+    def read(name: str) -> Any:
+        return json_loads_strict((folder / name).read_bytes(), f"{folder.name}/{name}")
+
+    metadata, schema, example = read("type-metadata.json"), read("schema.json"), read("example.json")
+    Draft202012Validator.check_schema(schema)
+    vct = metadata.get("vct")
+    if not isinstance(vct, str) or not vct:
+        raise InvalidInput(f"{folder.name}: type metadata needs a vct")
+    rules = []
+    for entry in metadata.get("claims", []):
+        path = validate(entry.get("path"))
+        if any(isinstance(e, int) for e in path):
+            raise InvalidInput(f"{folder.name}: positional claim paths are not supported")
+        sd = entry.get("sd", "allowed")
+        if sd not in ("always", "never", "allowed"):
+            raise InvalidInput(f"{folder.name}: sd must be always, never or allowed")
+        labels = {d["locale"]: d["label"] for d in entry.get("display", [])}
+        rules.append(ClaimRule(path, sd, bool(entry.get("mandatory", False)), labels))
+    ctype = CredentialType(folder.name, vct, metadata, schema, example, tuple(rules))
+    ctype.check_issuance(example)
+    return ctype
+
+
+def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _validate(
+    validator: Draft202012Validator, claims: dict[str, Any], error: type[AmanaError], type_name: str
+) -> None:
+    problems = sorted(validator.iter_errors(claims), key=lambda e: list(e.absolute_path))
+    if problems:
+        # Name where and which rule failed, never the value (it may be personal data).
+        where = [f"{_where(e.absolute_path)}: {e.validator}" for e in problems[:5]]
+        raise error(f"{type_name}: " + "; ".join(where))
+
+
+def _where(path: Any) -> str:
+    return format_path(tuple(path)) if path else "(claims)"
+
+
+def _without_required(schema: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(dict(schema))
+
+    def strip(node: Any) -> None:
+        if isinstance(node, dict):
+            node.pop("required", None)
+            node.pop("minItems", None)
+            for value in node.values():
+                strip(value)
+        elif isinstance(node, list):
+            for value in node:
+                strip(value)
+
+    strip(out)
+    return out

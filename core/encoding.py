@@ -1,0 +1,88 @@
+"""Strict base64url and JSON, as every token parser in Amana needs them.
+
+Written by hand because the standard library is lenient in ways that matter for
+signatures: ``urlsafe_b64decode`` accepts padding, foreign characters and non-canonical
+trailing bits (so two different strings decode to the same signature, and a one-character
+change can go unnoticed), and ``json.loads`` keeps the last of duplicate member names
+and accepts ``NaN``. RFC 7515 section 2 forbids padding; RFC 8725 section 3.x and
+RFC 9901 ask verifiers to refuse ambiguous input. Here:
+
+- base64url: alphabet ``A-Z a-z 0-9 - _`` only, no padding, canonical trailing bits;
+- JSON: UTF-8 only, duplicate member names refused, no ``NaN``/``Infinity``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from core.errors import DuplicateJSONKey, MalformedToken
+
+_B64URL_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_B64URL_INDEX = {c: i for i, c in enumerate(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
+
+
+def b64url_encode(data: bytes) -> str:
+    """base64url without padding (RFC 7515 section 2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str | bytes, what: str = "value") -> bytes:
+    """Decode canonical, unpadded base64url; anything else is a MalformedToken."""
+    raw = text.encode("ascii", "replace") if isinstance(text, str) else text
+    rem = len(raw) % 4
+    if rem == 1 or not _B64URL_ALPHABET.issuperset(raw):
+        raise MalformedToken(f"{what} is not base64url")
+    # Unused low bits of the last character must be zero, or the encoding is not the
+    # canonical one and two strings would decode to the same bytes.
+    if rem and _B64URL_INDEX[raw[-1]] & (0x0F if rem == 2 else 0x03):
+        raise MalformedToken(f"{what} is not canonical base64url")
+    try:
+        return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
+    except (binascii.Error, ValueError) as exc:  # pragma: no cover - guarded above
+        raise MalformedToken(f"{what} is not base64url") from exc
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise DuplicateJSONKey(f"JSON object repeats the member name {name!r}")
+            seen.add(name)
+    return obj
+
+
+def _no_constants(name: str) -> Any:
+    raise MalformedToken(f"JSON constant {name} is not allowed")
+
+
+def json_loads_strict(data: bytes | str, what: str = "JSON") -> Any:
+    """Parse UTF-8 JSON, refusing duplicate member names and non-finite numbers."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, object_pairs_hook=_unique_members, parse_constant=_no_constants)
+    except (DuplicateJSONKey, MalformedToken):
+        raise
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise MalformedToken(f"{what} is not valid JSON") from exc
+
+
+def json_dumps_compact(value: Any) -> str:
+    """Compact JSON for things we sign; non-ASCII kept as UTF-8 (smaller tokens)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def b64url_json(value: Any) -> str:
+    return b64url_encode(json_dumps_compact(value).encode("utf-8"))
+
+
+def decode_b64url_json_object(part: str, what: str) -> dict[str, Any]:
+    """A base64url-encoded JSON object, as a JOSE header or JWT payload is."""
+    value = json_loads_strict(b64url_decode(part, what), what)
+    if not isinstance(value, dict):
+        raise MalformedToken(f"{what} is not a JSON object")
+    return value

@@ -1,0 +1,242 @@
+"""One error hierarchy for all of Amana.
+
+Every failure a caller may want to tell apart has its own leaf type, named after what
+went wrong, with a stable ``code`` string that survives into problem+json (RFC 9457) and
+the CLI. Callers branch on the type or the code, never on the message.
+
+Messages (``detail``) may name claims and parts of a token; they never carry claim
+values, keys, PINs or tokens, so an error can be logged or shown as is.
+
+    AmanaError
+    ├── InvalidInput                  400  the input is not what the format allows
+    │   ├── MalformedToken                 JWT / SD-JWT structure, base64url, JSON
+    │   ├── MalformedDisclosure            a Disclosure is not [salt, name, value] / [salt, value]
+    │   ├── DuplicateJSONKey               an object repeats a member name
+    │   ├── LimitExceeded                  size, disclosure count or nesting depth cap
+    │   ├── ReservedClaimName              `_sd` or `...` used as a claim name
+    │   ├── InvalidKey                     a JWK that is not a usable key of its type
+    │   ├── InvalidClaims                  claims that do not fit their credential type
+    │   └── UnknownClaimPath               a path that selects nothing in the credential
+    └── VerificationFailed            400  well-formed, but not to be believed
+        ├── InvalidSignature
+        ├── UnsupportedAlgorithm           `none`, HMAC, or an alg not tied to the key
+        ├── UnknownIssuerKey
+        ├── InvalidTokenType               `typ` is not the one expected
+        ├── UnsupportedCriticalHeader
+        ├── UnsupportedHashAlgorithm       `_sd_alg`
+        ├── Expired / NotYetValid / IssuedInFuture
+        ├── DuplicateDigest
+        ├── DuplicateDisclosure
+        ├── UnreferencedDisclosure
+        ├── ClaimNameCollision
+        ├── KeyBindingMissing / HolderKeyMissing / UnexpectedKeyBinding
+        ├── AudienceMismatch / NonceMismatch / KeyBindingTooOld / SdHashMismatch
+        ├── MissingClaim
+        ├── ProtectedClaimDisclosed        SD-JWT VC: iss, nbf, exp, cnf, vct, status
+        ├── UnknownCredentialType
+        └── ClaimsInvalidForType
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROBLEM_TYPE_BASE = "urn:amana:problem:"
+
+
+class AmanaError(Exception):
+    """Base of every error Amana raises on purpose."""
+
+    code: ClassVar[str] = "error"
+    title: ClassVar[str] = "Request failed"
+    status: ClassVar[int] = 400
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = detail or self.title
+        super().__init__(self.detail)
+
+    def problem(self) -> dict[str, Any]:
+        """The RFC 9457 problem details object for this error."""
+        return {
+            "type": PROBLEM_TYPE_BASE + self.code,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+        }
+
+
+# --- the input is not what the format allows ---------------------------------------
+
+
+class InvalidInput(AmanaError):
+    code = "invalid_input"
+    title = "The input is malformed"
+
+
+class MalformedToken(InvalidInput):
+    code = "malformed_token"
+    title = "The token is malformed"
+
+
+class MalformedDisclosure(InvalidInput):
+    code = "malformed_disclosure"
+    title = "A Disclosure is malformed"
+
+
+class DuplicateJSONKey(InvalidInput):
+    code = "duplicate_json_key"
+    title = "A JSON object repeats a member name"
+
+
+class LimitExceeded(InvalidInput):
+    code = "limit_exceeded"
+    title = "The input exceeds a size, count or depth limit"
+
+
+class ReservedClaimName(InvalidInput):
+    code = "reserved_claim_name"
+    title = "A reserved name (_sd, ..., _sd_alg) is used as a claim name"
+
+
+class InvalidKey(InvalidInput):
+    code = "invalid_key"
+    title = "The key is not usable"
+
+
+class InvalidClaims(InvalidInput):
+    code = "invalid_claims"
+    title = "The claims do not fit the credential type"
+
+
+class UnknownClaimPath(InvalidInput):
+    code = "unknown_claim_path"
+    title = "The claim path selects nothing in this credential"
+
+
+# --- well-formed, but not to be believed -------------------------------------------
+
+
+class VerificationFailed(AmanaError):
+    code = "verification_failed"
+    title = "The credential could not be verified"
+
+
+class InvalidSignature(VerificationFailed):
+    code = "invalid_signature"
+    title = "The signature does not verify"
+
+
+class UnsupportedAlgorithm(VerificationFailed):
+    code = "unsupported_algorithm"
+    title = "The signing algorithm is not allowed for this key"
+
+
+class UnknownIssuerKey(VerificationFailed):
+    code = "unknown_issuer_key"
+    title = "No trusted key of the issuer matches"
+
+
+class InvalidTokenType(VerificationFailed):
+    code = "invalid_typ"
+    title = "The token type (typ) is not the expected one"
+
+
+class UnsupportedCriticalHeader(VerificationFailed):
+    code = "unsupported_crit"
+    title = "The token has critical header parameters that are not understood"
+
+
+class UnsupportedHashAlgorithm(VerificationFailed):
+    code = "unsupported_sd_alg"
+    title = "The digest algorithm (_sd_alg) is not allowed"
+
+
+class Expired(VerificationFailed):
+    code = "expired"
+    title = "The credential has expired"
+
+
+class NotYetValid(VerificationFailed):
+    code = "not_yet_valid"
+    title = "The credential is not valid yet"
+
+
+class IssuedInFuture(VerificationFailed):
+    code = "issued_in_future"
+    title = "The issuance time lies in the future"
+
+
+class DuplicateDigest(VerificationFailed):
+    code = "duplicate_digest"
+    title = "A digest appears more than once"
+
+
+class DuplicateDisclosure(VerificationFailed):
+    code = "duplicate_disclosure"
+    title = "A Disclosure is sent more than once"
+
+
+class UnreferencedDisclosure(VerificationFailed):
+    code = "unreferenced_disclosure"
+    title = "A Disclosure is not referenced by any digest"
+
+
+class ClaimNameCollision(VerificationFailed):
+    code = "claim_name_collision"
+    title = "A disclosed claim name already exists at its level"
+
+
+class KeyBindingMissing(VerificationFailed):
+    code = "key_binding_missing"
+    title = "Key binding is required but no Key Binding JWT was presented"
+
+
+class UnexpectedKeyBinding(VerificationFailed):
+    code = "unexpected_key_binding"
+    title = "A Key Binding JWT was presented where an issued SD-JWT was expected"
+
+
+class HolderKeyMissing(VerificationFailed):
+    code = "holder_key_missing"
+    title = "The credential carries no usable holder key (cnf.jwk)"
+
+
+class AudienceMismatch(VerificationFailed):
+    code = "aud_mismatch"
+    title = "The Key Binding JWT is meant for another audience"
+
+
+class NonceMismatch(VerificationFailed):
+    code = "nonce_mismatch"
+    title = "The Key Binding JWT carries another nonce"
+
+
+class KeyBindingTooOld(VerificationFailed):
+    code = "kb_iat_out_of_window"
+    title = "The Key Binding JWT was not created within the accepted time window"
+
+
+class SdHashMismatch(VerificationFailed):
+    code = "sd_hash_mismatch"
+    title = "The Key Binding JWT does not cover this presentation"
+
+
+class MissingClaim(VerificationFailed):
+    code = "missing_claim"
+    title = "A required claim is missing"
+
+
+class ProtectedClaimDisclosed(VerificationFailed):
+    code = "protected_claim_disclosed"
+    title = "A claim that must be plaintext arrived through a Disclosure"
+
+
+class UnknownCredentialType(VerificationFailed):
+    code = "unknown_credential_type"
+    title = "The credential type (vct) is not known"
+
+
+class ClaimsInvalidForType(VerificationFailed):
+    code = "claims_invalid_for_type"
+    title = "The claims do not match the credential type"

@@ -1,0 +1,125 @@
+"""SD-JWT VC (draft-ietf-oauth-sd-jwt-vc): the profile every Amana credential follows.
+
+On top of RFC 9901 it fixes:
+- ``typ`` is ``dc+sd-jwt`` (section "JOSE Header");
+- ``vct`` is required, and with ``iss``, ``nbf``, ``exp``, ``cnf``, ``status`` (and
+  ``vct#integrity``, ``aka_vcts``) including their sub-claims, MUST NOT be selectively
+  disclosed (section "Registered JWT Claims") — a presentation that discloses one is refused;
+- ``iss`` is required in Amana's profile: it names the issuer whose accreditation and
+  keys the verifier checks (the key discovery of section "Issuer Verification Key");
+- holder binding through ``cnf.jwk`` by value, never fetched;
+- the claims must fit the credential type (``core.credtypes``): schema and ``sd`` rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from core.credtypes import CredentialType, TypeRegistry
+from core.errors import MissingClaim, ProtectedClaimDisclosed
+from core.keys import PrivateKey, PublicKey
+from core.sdjwt import _format
+from core.sdjwt.issuer import issue
+from core.sdjwt.verifier import (
+    DEFAULT_POLICY,
+    IssuerKeys,
+    KeyBindingPolicy,
+    Verified,
+    VerifyPolicy,
+    verify,
+    verify_issued,
+)
+
+VC_TYP = "dc+sd-jwt"
+NEVER_DISCLOSED = frozenset({"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "aka_vcts", "status"})
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedCredential:
+    """A verified SD-JWT VC presentation."""
+
+    vct: str
+    issuer: str
+    claims: dict[str, Any]
+    verified: Verified
+    credential_type: CredentialType | None
+
+    def disclosed_claims(self) -> dict[str, Any]:
+        """The credential's own claims, registered JWT claims left out."""
+        return {k: v for k, v in self.claims.items() if k not in NEVER_DISCLOSED | {"iat", "sub"}}
+
+
+def issue_vc(
+    ctype: CredentialType,
+    claims: Mapping[str, Any],
+    *,
+    issuer: str,
+    issuer_key: PrivateKey,
+    holder_key: PublicKey,
+    now: int,
+    valid_for_s: int,
+    status: Mapping[str, Any] | None = None,
+    serialization: _format.Serialization = "compact",
+) -> str:
+    """Issue one SD-JWT VC of ``ctype``; the claims are checked against the type first."""
+    ctype.check_issuance(claims)
+    payload: dict[str, Any] = {"iss": issuer, "iat": now, "exp": now + valid_for_s, "vct": ctype.vct}
+    if status is not None:
+        payload["status"] = dict(status)
+    payload.update(claims)
+    return issue(
+        payload,
+        issuer_key=issuer_key,
+        disclosable=ctype.disclosable,
+        holder_key=holder_key,
+        typ=VC_TYP,
+        serialization=serialization,
+    )
+
+
+def verify_vc(
+    presentation: str,
+    *,
+    issuer_keys: IssuerKeys,
+    now: int,
+    key_binding: KeyBindingPolicy | None,
+    types: TypeRegistry | None,
+    policy: VerifyPolicy = DEFAULT_POLICY,
+) -> VerifiedCredential:
+    """Verify a presentation as an SD-JWT VC. With ``types``, an unknown ``vct`` is refused."""
+    verified = verify(
+        presentation,
+        issuer_keys=issuer_keys,
+        now=now,
+        key_binding=key_binding,
+        policy=replace(policy, typ=VC_TYP),
+    )
+    return _profile(verified, types)
+
+
+def verify_vc_issued(
+    sd_jwt: str, *, issuer_keys: IssuerKeys, now: int, types: TypeRegistry | None,
+    policy: VerifyPolicy = DEFAULT_POLICY,
+) -> VerifiedCredential:
+    """What a wallet checks when it receives a credential (RFC 9901 section 7.2)."""
+    verified = verify_issued(sd_jwt, issuer_keys=issuer_keys, now=now, policy=replace(policy, typ=VC_TYP))
+    return _profile(verified, types)
+
+
+def _profile(verified: Verified, types: TypeRegistry | None) -> VerifiedCredential:
+    for path in verified.disclosed:
+        if path[0] in NEVER_DISCLOSED:
+            raise ProtectedClaimDisclosed(f"{path[0]} must not be selectively disclosed")
+    claims = verified.claims
+    vct, iss = claims.get("vct"), claims.get("iss")
+    if not isinstance(vct, str) or not vct:
+        raise MissingClaim("vct is required")
+    if not isinstance(iss, str) or not iss:
+        raise MissingClaim("iss is required")
+    ctype = None
+    if types is not None:
+        ctype = types.require(vct)
+        ctype.check_presented(claims, verified.disclosed)
+    return VerifiedCredential(vct=vct, issuer=iss, claims=claims, verified=verified, credential_type=ctype)

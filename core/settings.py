@@ -1,0 +1,31 @@
+"""The one settings object (pydantic-settings): environment variables ``AMANA_*``.
+
+Later services add their own fields here; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AMANA_", extra="ignore")
+
+    specs_dir: Path = Field(default=REPO_ROOT / "specs", description="credential types, queries, formats")
+    clock_skew_s: int = Field(default=60, ge=0, le=600, description="tolerance for exp/nbf/iat")
+    kb_max_age_s: int = Field(default=300, ge=1, description="how old a Key Binding JWT may be")
+    credential_validity_days: int = Field(default=365, ge=1, description="default credential lifetime")
+    max_presentation_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_disclosures: int = Field(default=512, ge=1)
+    max_depth: int = Field(default=32, ge=2)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

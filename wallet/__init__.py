@@ -1,0 +1,1 @@
+"""wallet service — arrives with its own issue (see the README's roadmap)."""
