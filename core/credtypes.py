@@ -101,8 +101,12 @@ class CredentialType:
                     raise ClaimsInvalidForType(f"{format_path(concrete)} must be selectively disclosable")
                 if rule.sd == "never" and concrete in disclosed:
                     raise ClaimsInvalidForType(f"{format_path(concrete)} must not be selectively disclosable")
-            if rule.mandatory and rule.sd == "never" and not selected:
-                raise ClaimsInvalidForType(f"mandatory claim {format_path(rule.path)} is missing")
+            if rule.mandatory and rule.sd == "never" and isinstance(rule.path[-1], str):
+                # Missing is provable only where the parent object is visible: the holder
+                # may have withheld the parent itself.
+                parents = select(claims, rule.path[:-1]) if len(rule.path) > 1 else [((), claims)]
+                if any(isinstance(p, dict) and rule.path[-1] not in p for _, p in parents):
+                    raise ClaimsInvalidForType(f"mandatory claim {format_path(rule.path)} is missing")
 
 
 class TypeRegistry(Mapping[str, CredentialType]):

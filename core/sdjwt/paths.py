@@ -6,7 +6,7 @@ OpenID4VP DCQL: a non-empty sequence of strings (object member), non-negative in
 
 For people and command lines the same path is written with dots: ``address.locality``,
 ``nationalities.*`` (every element), ``nationalities.0``. A name that contains a dot
-or is all digits is written in the JSON form instead: ``["a.b", "0"]``.
+a comma, or is all digits is written in the JSON form instead: ``["a.b", "0"]``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def parse_path(text: str) -> ClaimPath:
     for part in text.split("."):
         if part == "*":
             out.append(None)
-        elif part.isdigit():
+        elif part.isascii() and part.isdigit():
             out.append(int(part))
         elif part:
             out.append(part)
@@ -64,9 +64,20 @@ def validate(raw: object) -> ClaimPath:
     return tuple(raw)
 
 
+def _plain_name(name: str) -> bool:
+    """Names the dotted form can carry unambiguously; others use the JSON form."""
+    return (
+        bool(name)
+        and name == name.strip()
+        and not (name.isascii() and name.isdigit())
+        and name != "*"
+        and not any(c in name for c in ".,[")
+    )
+
+
 def format_path(path: ClaimPath) -> str:
-    if any(isinstance(e, str) and ("." in e or e.isdigit() or e in ("*", "")) for e in path):
-        return json.dumps(list(path))
+    if any(isinstance(e, str) and not _plain_name(e) for e in path):
+        return json.dumps(list(path), ensure_ascii=False)
     return ".".join("*" if e is None else str(e) for e in path)
 
 

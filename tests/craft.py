@@ -1,0 +1,43 @@
+"""Hand-built tokens for negative tests: sign exactly the payload a rule is about."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core import _jose, keys
+from core.encoding import b64url_encode
+from core.sdjwt._disclosures import digest, encode, hasher, new_salt
+
+SHA256 = hasher("sha-256")
+
+
+def disclosure(*content: Any) -> tuple[str, str]:
+    """(encoded Disclosure, its digest) for [salt, *content]."""
+    encoded = encode([new_salt(), *content])
+    return encoded, digest(encoded, SHA256)
+
+
+def sd_jwt(payload: dict[str, Any], disclosures: list[str], key: keys.PrivateKey,
+           header: dict[str, Any] | None = None) -> str:
+    jwt = _jose.sign_compact({"typ": "example+sd-jwt", **(header or {})}, payload, key)
+    return "".join([jwt, "~", *(d + "~" for d in disclosures)])
+
+
+def kb_jwt(sd_jwt_text: str, holder: keys.PrivateKey, *, aud: Any = "https://verifier.test",
+           nonce: Any = "n-1", iat: Any, sd_hash: str | None = None,
+           header: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> str:
+    if sd_hash is None:
+        sd_hash = b64url_encode(SHA256(sd_jwt_text.encode("ascii")).digest())
+    payload = {"iat": iat, "aud": aud, "nonce": nonce, "sd_hash": sd_hash, **(extra or {})}
+    return _jose.sign_compact({"typ": "kb+jwt", **(header or {})}, payload, holder)
+
+
+def cnf(holder: keys.PrivateKey) -> dict[str, Any]:
+    jwk = holder.public_key().to_jwk()
+    return {"jwk": {k: v for k, v in jwk.items() if k not in ("kid", "alg")}}
+
+
+def unsigned(header: dict[str, Any], payload: dict[str, Any], signature: bytes = b"") -> str:
+    from core.encoding import b64url_json
+
+    return f"{b64url_json(header)}.{b64url_json(payload)}.{b64url_encode(signature)}"

@@ -1,0 +1,115 @@
+"""The `amana` CLI, run as a real subprocess: exit codes, stdout, problem+json on stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.settings import REPO_ROOT
+from tests.conftest import TESTDATA
+
+AMANA = [sys.executable, "-m", "core.cli"]
+
+
+def amana(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*AMANA, *map(str, args)], capture_output=True, text=True, cwd=REPO_ROOT, check=False)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("cli")
+    paths = {n: d / n for n in ("issuer.jwk", "issuer.pub.jwk", "holder.jwk", "holder.pub.jwk", "claims.json")}
+    assert amana("keys", "generate", "--alg", "EdDSA", "--out", paths["issuer.jwk"],
+                 "--public-out", paths["issuer.pub.jwk"]).returncode == 0
+    assert amana("keys", "generate", "--out", paths["holder.jwk"], "--public-out", paths["holder.pub.jwk"]).returncode == 0
+    example = json.loads((REPO_ROOT / "specs/credentials/RegistrationStatus/example.json").read_text())
+    paths["claims.json"].write_text(json.dumps(example))
+    issued = amana("credential", "issue", "--type", "RegistrationStatus", "--claims", paths["claims.json"],
+                   "--issuer-key", paths["issuer.jwk"], "--holder-jwk", paths["holder.pub.jwk"])
+    assert issued.returncode == 0, issued.stderr
+    paths["vc"] = d / "vc.txt"
+    paths["vc"].write_text(issued.stdout)
+    shown = amana("credential", "present", paths["vc"], "--disclose", "right_to_work,registered",
+                  "--holder-key", paths["holder.jwk"], "--aud", "https://v.test", "--nonce", "abc")
+    assert shown.returncode == 0, shown.stderr
+    paths["presentation"] = d / "p.txt"
+    paths["presentation"].write_text(shown.stdout)
+    return paths
+
+
+def test_keys_generate_prints_no_private_material(world: dict[str, Path]) -> None:
+    out = amana("keys", "generate", "--out", world["holder.jwk"].parent / "x.jwk")
+    d = json.loads((world["holder.jwk"].parent / "x.jwk").read_text())["d"]
+    assert d not in out.stdout + out.stderr
+    assert set(json.loads(out.stdout)) == {"kid", "alg"}
+
+
+def test_verify_prints_claims(world: dict[str, Path]) -> None:
+    result = amana("credential", "verify", world["presentation"], "--issuer-jwk", world["issuer.pub.jwk"],
+                   "--aud", "https://v.test", "--nonce", "abc")
+    assert result.returncode == 0, result.stderr
+    claims = json.loads(result.stdout)["claims"]
+    assert claims["right_to_work"] is True and claims["registered"] is True
+    assert "registration_number" not in claims
+
+
+def test_wrong_nonce_fails_with_problem_json(world: dict[str, Path]) -> None:
+    result = amana("credential", "verify", world["presentation"], "--issuer-jwk", world["issuer.pub.jwk"],
+                   "--aud", "https://v.test", "--nonce", "other")
+    assert result.returncode == 1 and result.stdout == ""
+    problem = json.loads(result.stderr)
+    assert problem["code"] == "nonce_mismatch"
+    assert {"type", "title", "detail", "code"} <= set(problem)
+    assert "Traceback" not in result.stderr
+
+
+def test_tampered_presentation_fails(world: dict[str, Path], tmp_path: Path) -> None:
+    text = world["presentation"].read_text().strip()
+    tampered = tmp_path / "t.txt"
+    tampered.write_text(text[:40] + ("A" if text[40] != "A" else "B") + text[41:])
+    result = amana("credential", "verify", tampered, "--issuer-jwk", world["issuer.pub.jwk"],
+                   "--aud", "https://v.test", "--nonce", "abc")
+    assert result.returncode == 1
+    assert json.loads(result.stderr)["code"] in {"invalid_signature", "malformed_token"}
+
+
+def test_issuance_with_bad_claims_is_a_problem(world: dict[str, Path], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"right_to_work": "maybe"}))
+    result = amana("credential", "issue", "--type", "RegistrationStatus", "--claims", bad,
+                   "--issuer-key", world["issuer.jwk"], "--holder-jwk", world["holder.pub.jwk"])
+    assert result.returncode == 1 and json.loads(result.stderr)["code"] == "invalid_claims"
+    assert "maybe" not in result.stderr
+
+
+def test_aud_without_nonce_is_a_usage_error(world: dict[str, Path]) -> None:
+    result = amana("credential", "verify", world["presentation"], "--issuer-jwk", world["issuer.pub.jwk"],
+                   "--aud", "https://v.test")
+    assert result.returncode == 2
+
+
+def test_plain_sd_jwt_profile_verifies_a_reference_vector(tmp_path: Path) -> None:
+    import yaml
+
+    settings = yaml.safe_load((TESTDATA / "sd-jwt/settings.yml").read_text())
+    jwk = tmp_path / "iss.jwk"
+    jwk.write_text(json.dumps(settings["key_settings"]["issuer_key"]))
+    vector = TESTDATA / "sd-jwt/key_binding/sd_jwt_presentation.txt"
+    as_vc = amana("credential", "verify", vector, "--issuer-jwk", jwk)
+    assert as_vc.returncode == 1 and json.loads(as_vc.stderr)["code"] == "invalid_typ"
+    plain = amana("credential", "verify", vector, "--issuer-jwk", jwk, "--profile", "sd-jwt",
+                  "--aud", settings["identifiers"]["verifier"], "--nonce", settings["key_binding_nonce"],
+                  "--kb-max-age", str(10**9))
+    assert plain.returncode == 0, plain.stderr
+    assert json.loads(plain.stdout)["claims"]["given_name"] == "John"
+
+
+def test_demo_runs() -> None:
+    result = amana("demo")
+    assert result.returncode == 0, result.stderr
+    assert "refused (unreferenced_disclosure)" in result.stdout
+    assert "refused (nonce_mismatch)" in result.stdout

@@ -1,0 +1,137 @@
+"""Keys (JWK, RFC 7638 thumbprints, JWKS) and the strict encodings under every token."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core import errors, keys
+from core.encoding import b64url_decode, b64url_encode, json_loads_strict
+from core.sdjwt.paths import format_path, parse_many, parse_path
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def test_rfc8037_ed25519_thumbprint() -> None:
+    """RFC 8037 appendix A.3."""
+    jwk = {"crv": "Ed25519", "kty": "OKP", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+    assert keys.jwk_thumbprint(jwk) == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+
+
+def test_rfc8037_private_key_derives_its_public_key() -> None:
+    jwk = {"kty": "OKP", "crv": "Ed25519", "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+           "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+    assert keys.PrivateKey.from_jwk(jwk).public_key().to_jwk()["x"] == jwk["x"]
+
+
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA"])
+def test_generate_sign_verify_and_jwk_round_trip(alg: keys.Alg) -> None:
+    key = keys.generate(alg)
+    assert key.kid == key.public_key().thumbprint()
+    again = keys.PrivateKey.from_jwk(key.to_jwk())
+    sig = again.sign(b"msg")
+    assert key.public_key().verify(sig, b"msg")
+    assert not key.public_key().verify(sig, b"msh")
+    assert keys.PublicKey.from_jwk(key.public_key().to_jwk()).thumbprint() == key.kid
+    assert keys.jwks([key.public_key()])["keys"][0]["kid"] == key.kid
+
+
+def test_private_key_never_printed() -> None:
+    key = keys.generate("ES256")
+    d = key.to_jwk()["d"]
+    assert d not in repr(key) and d not in str(key) and d not in f"{key}"
+
+
+def test_private_jwk_file_is_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "k.jwk"
+    keys.write_private_jwk(keys.generate("EdDSA"), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "d" in keys.read_jwk(path)
+
+
+@pytest.mark.parametrize(
+    "jwk",
+    [
+        {"kty": "RSA", "n": "x", "e": "AQAB"},
+        {"kty": "EC", "crv": "P-384", "x": "x", "y": "y"},
+        {"kty": "EC", "crv": "P-256", "x": b64url_encode(b"\1" * 32), "y": b64url_encode(b"\2" * 32)},  # off-curve
+        {"kty": "EC", "crv": "P-256", "x": b64url_encode(b"\1" * 31), "y": b64url_encode(b"\2" * 32)},
+        {"kty": "OKP", "crv": "Ed25519"},
+        {"kty": "OKP", "crv": "X25519", "x": b64url_encode(b"\1" * 32)},
+        {"kty": "oct", "k": "c2VjcmV0"},
+        "not-an-object",
+    ],
+)
+def test_bad_public_jwks_refused(jwk: object) -> None:
+    with pytest.raises(errors.InvalidKey):
+        keys.PublicKey.from_jwk(jwk)
+
+
+def test_jwk_alg_must_match_key_type() -> None:
+    jwk = keys.generate("ES256").public_key().to_jwk() | {"alg": "EdDSA"}
+    with pytest.raises(errors.UnsupportedAlgorithm):
+        keys.PublicKey.from_jwk(jwk)
+
+
+def test_mismatched_private_and_public_parts_refused() -> None:
+    a, b = keys.generate("ES256").to_jwk(), keys.generate("ES256").to_jwk()
+    with pytest.raises(errors.InvalidKey):
+        keys.PrivateKey.from_jwk(a | {"d": b["d"]})
+
+
+@given(st.binary(max_size=200))
+def test_b64url_round_trip(data: bytes) -> None:
+    text = b64url_encode(data)
+    assert "=" not in text and set(text) <= set(ALPHABET)
+    assert b64url_decode(text) == data
+
+
+@given(st.text(max_size=40))
+def test_b64url_decode_accepts_only_canonical_text(text: str) -> None:
+    try:
+        data = b64url_decode(text)
+    except errors.MalformedToken:
+        return
+    assert b64url_encode(data) == text
+
+
+@pytest.mark.parametrize("text", ["YQ==", "YQ=", "Y", "a+b/", "YR", "YWJ"])
+def test_b64url_rejects_padding_alphabet_and_non_canonical_bits(text: str) -> None:
+    with pytest.raises(errors.MalformedToken):
+        b64url_decode(text)
+
+
+def test_json_strict_rules() -> None:
+    assert json_loads_strict(b'{"a": [1, {"b": null}]}') == {"a": [1, {"b": None}]}
+    with pytest.raises(errors.DuplicateJSONKey):
+        json_loads_strict('{"a": 1, "b": {"c": 1, "c": 2}}')
+    for bad in (b"NaN", b"[Infinity]", b"\xff\xfe{}", b"{", "[" * 100_000):
+        with pytest.raises(errors.MalformedToken):
+            json_loads_strict(bad)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
+                    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3)))
+def test_json_strict_agrees_with_json_on_valid_documents(value: object) -> None:
+    assert json_loads_strict(json.dumps(value)) == value
+
+
+@given(st.lists(st.none() | st.integers(0, 99) | st.text(min_size=1, max_size=6), min_size=1, max_size=5))
+def test_claim_path_text_round_trip(elements: list[object]) -> None:
+    path = tuple(elements)
+    assert parse_path(format_path(path)) == path  # type: ignore[arg-type]
+
+
+def test_claim_path_forms() -> None:
+    assert parse_path("address.locality") == ("address", "locality")
+    assert parse_path("nationalities.*") == ("nationalities", None)
+    assert parse_path('["a.b", "0", null, 2]') == ("a.b", "0", None, 2)
+    assert parse_many("a, b.c") == [("a",), ("b", "c")]
+    for bad in ("", "a..b", "[]", '[1.5]', "[-1]", "[true]"):
+        with pytest.raises(errors.InvalidInput):
+            parse_path(bad)
