@@ -11,7 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -68,12 +68,12 @@ def _public_keys(path: Path) -> list[keys.PublicKey]:
     return [keys.PublicKey.from_jwk(k, allow_private_members=True) for k in entries]
 
 
-class AlgChoice(str, Enum):
+class AlgChoice(StrEnum):
     ES256 = "ES256"
     EdDSA = "EdDSA"
 
 
-class Profile(str, Enum):
+class Profile(StrEnum):
     sd_jwt_vc = "sd-jwt-vc"
     sd_jwt = "sd-jwt"
 

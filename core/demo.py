@@ -15,8 +15,8 @@ from core.credtypes import TypeRegistry, load_registry
 from core.errors import AmanaError
 from core.sdjwt import KeyBindingPolicy, present
 from core.sdjwt._disclosures import encode
-from core.sdjwt.verifier import IssuerKeys
 from core.sdjwt.vc import issue_vc, verify_vc, verify_vc_issued
+from core.sdjwt.verifier import IssuerKeys
 from core.settings import get_settings
 
 NGO = "https://ngo.amana.test"
@@ -41,7 +41,7 @@ def run() -> int:
 
     _step(1, "Keys are made: one for the NGO, one for the city, one on Layla's phone.")
     ngo_key, city_key, layla_key = keys.generate("ES256"), keys.generate("EdDSA"), keys.generate("ES256")
-    _say(f"NGO signs with ES256, the city with EdDSA. Layla's key id: {layla_key.kid[:12]}…")
+    _say(f"NGO signs with ES256, the city with EdDSA. Layla's key id: {(layla_key.kid or '')[:12]}…")
     trusted = {NGO: [ngo_key.public_key()], CITY: [city_key.public_key()]}
 
     def issuer_keys(_header: dict[str, object], payload: dict[str, object]) -> list[keys.PublicKey]:

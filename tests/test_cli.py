@@ -25,7 +25,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths = {n: d / n for n in ("issuer.jwk", "issuer.pub.jwk", "holder.jwk", "holder.pub.jwk", "claims.json")}
     assert amana("keys", "generate", "--alg", "EdDSA", "--out", paths["issuer.jwk"],
                  "--public-out", paths["issuer.pub.jwk"]).returncode == 0
-    assert amana("keys", "generate", "--out", paths["holder.jwk"], "--public-out", paths["holder.pub.jwk"]).returncode == 0
+    holder = amana("keys", "generate", "--out", paths["holder.jwk"], "--public-out", paths["holder.pub.jwk"])
+    assert holder.returncode == 0
     example = json.loads((REPO_ROOT / "specs/credentials/RegistrationStatus/example.json").read_text())
     paths["claims.json"].write_text(json.dumps(example))
     issued = amana("credential", "issue", "--type", "RegistrationStatus", "--claims", paths["claims.json"],

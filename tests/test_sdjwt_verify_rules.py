@@ -61,7 +61,7 @@ def test_hmac_refused_even_keyed_with_the_public_key(iss: keys.PrivateKey) -> No
 
 def test_alg_must_match_the_key_type(iss: keys.PrivateKey) -> None:
     token = craft.sd_jwt({"iss": "x"}, [], iss)
-    header, rest = token.split(".", 1)
+    _, rest = token.split(".", 1)
     from core.encoding import b64url_json
 
     relabelled = b64url_json({"alg": "EdDSA", "typ": "example+sd-jwt"}) + "." + rest

@@ -57,6 +57,8 @@ def _parse_json(text: str) -> Parts:
     obj = json_loads_strict(text, "JSON-serialized SD-JWT")
     if not isinstance(obj, dict):
         raise MalformedToken("a JSON-serialized SD-JWT must be an object")
+    sig_obj: dict[str, Any]
+    extra: dict[str, Any]
     if "signatures" in obj:
         signatures = obj["signatures"]
         if not isinstance(signatures, list) or not signatures or "signature" in obj:

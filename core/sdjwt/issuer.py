@@ -53,7 +53,7 @@ def issue(
     if builder.disclosures:
         payload[disc.SD_ALG_KEY] = sd_alg  # explicit, though sha-256 is the default
     jwt = _jose.sign_compact({**(header or {}), "typ": typ}, payload, issuer_key)
-    extra = {"header": {}} if serialization == "json" else None
+    extra: dict[str, Any] | None = {"header": {}} if serialization == "json" else None
     parts = _format.Parts(jwt, tuple(builder.disclosures), None, serialization, extra)
     return _format.serialize(parts)
 

@@ -178,7 +178,7 @@ def _verify_parts(
 class _Unpacker:
     """Steps 3.2-3.5 of section 7.1: replace digests by disclosed values, recursively."""
 
-    __slots__ = ("by_digest", "max_depth", "seen", "used", "disclosed")
+    __slots__ = ("by_digest", "disclosed", "max_depth", "seen", "used")
 
     def __init__(self, by_digest: dict[str, str], max_depth: int) -> None:
         self.by_digest = by_digest
