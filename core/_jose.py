@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from core.encoding import b64url_decode, b64url_encode, b64url_json, decode_b64url_json_object
@@ -49,17 +50,26 @@ def sign_compact(header: dict[str, Any], payload: dict[str, Any], key: PrivateKe
     return signing_input + "." + b64url_encode(key.sign(signing_input.encode("ascii")))
 
 
+@lru_cache(maxsize=512)
+def _decode_header(header_b64: str, what: str) -> dict[str, Any]:
+    """Headers repeat (one per issuer key, one per KB algorithm): decode each text once.
+
+    A pure function of the exact base64url text, so memoising it changes no result.
+    The returned dict is shared: callers read it and never modify it.
+    """
+    return decode_b64url_json_object(header_b64, what)
+
+
 def parse_compact(token: str, what: str = "JWT") -> CompactJWS:
     """Split and decode a compact JWS without trusting any of it."""
     parts = token.split(".")
     if len(parts) != 3:
         raise MalformedToken(f"{what} must have three dot-separated parts")
     header_b64, payload_b64, sig_b64 = parts
-    header = decode_b64url_json_object(header_b64, f"{what} header")
+    header = _decode_header(header_b64, f"{what} header")
     signature = b64url_decode(sig_b64, f"{what} signature")
-    # Payload bytes are checked for base64url here; parsing waits until after the
-    # signature check, where it is cheap and the result can be trusted.
-    b64url_decode(payload_b64, f"{what} payload")
+    # The payload is decoded only after the signature check (``unverified_payload``),
+    # where a bad encoding is refused just the same.
     return CompactJWS(
         signing_input=(header_b64 + "." + payload_b64).encode("ascii"),
         signature=signature,

@@ -20,8 +20,9 @@ from typing import Any
 
 from core.errors import DuplicateJSONKey, MalformedToken
 
-_B64URL_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-_B64URL_INDEX = {c: i for i, c in enumerate(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
+_B64URL_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64URL_INDEX = {c: i for i, c in enumerate(_B64URL_CHARS)}
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
 
 def b64url_encode(data: bytes) -> str:
@@ -31,18 +32,24 @@ def b64url_encode(data: bytes) -> str:
 
 def b64url_decode(text: str | bytes, what: str = "value") -> bytes:
     """Decode canonical, unpadded base64url; anything else is a MalformedToken."""
-    raw = text.encode("ascii", "replace") if isinstance(text, str) else text
+    try:
+        raw = text.encode("ascii") if isinstance(text, str) else text
+    except UnicodeEncodeError as exc:
+        raise MalformedToken(f"{what} is not base64url") from exc
     rem = len(raw) % 4
-    if rem == 1 or not _B64URL_ALPHABET.issuperset(raw):
+    # The standard alphabet's "+" and "/" (and padding) would survive the translation
+    # below unnoticed, so they are refused first; strict_mode refuses everything else.
+    if rem == 1 or b"+" in raw or b"/" in raw or b"=" in raw:
         raise MalformedToken(f"{what} is not base64url")
+    try:
+        data = binascii.a2b_base64(raw.translate(_TO_STANDARD) + b"=" * (-len(raw) % 4), strict_mode=True)
+    except binascii.Error as exc:
+        raise MalformedToken(f"{what} is not base64url") from exc
     # Unused low bits of the last character must be zero, or the encoding is not the
     # canonical one and two strings would decode to the same bytes.
     if rem and _B64URL_INDEX[raw[-1]] & (0x0F if rem == 2 else 0x03):
         raise MalformedToken(f"{what} is not canonical base64url")
-    try:
-        return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
-    except (binascii.Error, ValueError) as exc:  # pragma: no cover - guarded above
-        raise MalformedToken(f"{what} is not base64url") from exc
+    return data
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -60,11 +67,14 @@ def _no_constants(name: str) -> Any:
     raise MalformedToken(f"JSON constant {name} is not allowed")
 
 
+_STRICT_DECODER = json.JSONDecoder(object_pairs_hook=_unique_members, parse_constant=_no_constants)
+
+
 def json_loads_strict(data: bytes | str, what: str = "JSON") -> Any:
     """Parse UTF-8 JSON, refusing duplicate member names and non-finite numbers."""
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return json.loads(text, object_pairs_hook=_unique_members, parse_constant=_no_constants)
+        return _STRICT_DECODER.decode(text)
     except (DuplicateJSONKey, MalformedToken):
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

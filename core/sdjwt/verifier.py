@@ -213,7 +213,13 @@ class _Unpacker:
             raise ReservedClaimName("'...' is only allowed as an array element digest")
         if depth and disc.SD_ALG_KEY in obj:
             raise MalformedToken("_sd_alg is only allowed at the top level")
-        out = {k: self.unpack(v, (*path, k), depth) for k, v in obj.items() if k != disc.SD_KEY}
+        out = {}
+        for name, value in obj.items():
+            if name == disc.SD_KEY:
+                continue
+            kind = type(value)
+            # Paths are built only for containers: scalars never carry digests.
+            out[name] = self.unpack(value, (*path, name), depth) if kind is dict or kind is list else value
         digests = obj.get(disc.SD_KEY)
         if digests is None:
             return out
@@ -250,8 +256,10 @@ class _Unpacker:
                 child = (*path, len(out))
                 out.append(self.unpack(d.value, child, depth))
                 self.disclosed.append(child)
-            else:
+            elif type(element) is dict or type(element) is list:
                 out.append(self.unpack(element, (*path, len(out)), depth))
+            else:
+                out.append(element)
         return out
 
 
