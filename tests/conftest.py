@@ -14,6 +14,9 @@ SHARED = REPO_ROOT.parent / "shared"
 TESTDATA = SHARED / "testdata"
 NOW = 1_800_000_000  # a fixed "now"; no test reads the clock
 
+if not TESTDATA.is_dir():
+    pytest.exit(f"test vectors not found at {TESTDATA}: ../shared must sit beside the repository", returncode=4)
+
 
 @pytest.fixture(scope="session")
 def types() -> TypeRegistry:
