@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from core.encoding import b64url_decode, b64url_encode, json_loads_strict
 from core.errors import InvalidKey, UnsupportedAlgorithm
@@ -141,8 +141,6 @@ class PrivateKey:
         if isinstance(self._key, ec.EllipticCurvePrivateKey):
             d = self._key.private_numbers().private_value.to_bytes(_P256_COORD, "big")
         else:
-            from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
-
             d = self._key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
         jwk["d"] = b64url_encode(d)
         return jwk

@@ -45,7 +45,8 @@ def present(
         raise UnexpectedKeyBinding("present from the issued SD-JWT, not a presentation")
     unverified_payload = _jose.parse_compact(parts.jwt, "Issuer-signed JWT").unverified_payload()
     hash_fn = disc.hasher(unverified_payload.get(disc.SD_ALG_KEY, disc.DEFAULT_SD_ALG))
-    by_digest = {disc.digest(e, hash_fn): disc.decode(e) for e in parts.disclosures}
+    digests = [disc.digest(e, hash_fn) for e in parts.disclosures]
+    by_digest = {d: disc.decode(e) for d, e in zip(digests, parts.disclosures, strict=True)}
 
     chosen: set[str] = set()
     selector = _Selector(by_digest, chosen)
@@ -54,7 +55,7 @@ def present(
         if not selector.select(unverified_payload, path, 0):
             raise UnknownClaimPath(f"{format_path(path)} is not in this credential")
     # Keep the issued order of Disclosures: the order carries no information we add.
-    selected = tuple(e for e in parts.disclosures if disc.digest(e, hash_fn) in chosen)
+    selected = tuple(e for d, e in zip(digests, parts.disclosures, strict=True) if d in chosen)
     kb_jwt = None
     if holder_key is not None:
         if audience is None or nonce is None or now is None:

@@ -136,9 +136,10 @@ def _verify_parts(
     alg = _jose.check_header(header, policy.algorithms, "Issuer-signed JWT")
     if policy.typ is not None and header.get("typ") != policy.typ:
         raise InvalidTokenType(f"Issuer-signed JWT typ must be {policy.typ!r}")
-    keys = issuer_keys(header, jws.unverified_payload()) if callable(issuer_keys) else issuer_keys
+    unverified_payload = jws.unverified_payload()
+    keys = issuer_keys(header, unverified_payload) if callable(issuer_keys) else issuer_keys
     issuer_key = _jose.verify_with_any(jws, keys, alg, "Issuer-signed JWT")
-    payload = jws.unverified_payload()  # verified from here on
+    payload = unverified_payload  # the signature covers exactly these bytes: verified from here on
 
     sd_alg = payload.get(disc.SD_ALG_KEY, disc.DEFAULT_SD_ALG)
     if sd_alg not in policy.sd_algs:
