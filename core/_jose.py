@@ -11,9 +11,8 @@ Until the signature is checked, decoded parts are named ``unverified_*``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.encoding import b64url_decode, b64url_encode, b64url_json, decode_b64url_json_object
 from core.errors import (
@@ -28,9 +27,11 @@ from core.keys import PrivateKey, PublicKey
 _UNDERSTOOD_CRIT: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class CompactJWS:
-    """A compact JWS split into parts; header and payload are not yet trusted."""
+class CompactJWS(NamedTuple):
+    """A compact JWS split into parts; header and payload are not yet trusted.
+
+    Immutable, and a NamedTuple because it is built twice per verify (hot path).
+    """
 
     signing_input: bytes  # ASCII of "<header>.<payload>", exactly as received
     signature: bytes

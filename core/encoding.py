@@ -13,7 +13,6 @@ RFC 9901 ask verifiers to refuse ambiguous input. Here:
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 from typing import Any
@@ -22,12 +21,18 @@ from core.errors import DuplicateJSONKey, MalformedToken
 
 _B64URL_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _B64URL_INDEX = {c: i for i, c in enumerate(_B64URL_CHARS)}
-_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+# One pass maps base64url onto the standard alphabet and, at the same time, turns the
+# standard alphabet's own "+", "/" and "=" into "*", which strict decoding refuses.
+_TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/***")
+_PADDING = (b"", b"", b"==", b"=")  # by length mod 4
+
+
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def b64url_encode(data: bytes) -> str:
     """base64url without padding (RFC 7515 section 2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def b64url_decode(text: str | bytes, what: str = "value") -> bytes:
@@ -36,13 +41,11 @@ def b64url_decode(text: str | bytes, what: str = "value") -> bytes:
         raw = text.encode("ascii") if isinstance(text, str) else text
     except UnicodeEncodeError as exc:
         raise MalformedToken(f"{what} is not base64url") from exc
-    rem = len(raw) % 4
-    # The standard alphabet's "+" and "/" (and padding) would survive the translation
-    # below unnoticed, so they are refused first; strict_mode refuses everything else.
-    if rem == 1 or b"+" in raw or b"/" in raw or b"=" in raw:
+    rem = len(raw) & 3
+    if rem == 1:
         raise MalformedToken(f"{what} is not base64url")
     try:
-        data = binascii.a2b_base64(raw.translate(_TO_STANDARD) + b"=" * (-len(raw) % 4), strict_mode=True)
+        data = binascii.a2b_base64(raw.translate(_TO_STANDARD) + _PADDING[rem], strict_mode=True)
     except binascii.Error as exc:
         raise MalformedToken(f"{what} is not base64url") from exc
     # Unused low bits of the last character must be zero, or the encoding is not the
@@ -68,13 +71,23 @@ def _no_constants(name: str) -> Any:
 
 
 _STRICT_DECODER = json.JSONDecoder(object_pairs_hook=_unique_members, parse_constant=_no_constants)
+_scan_once = _STRICT_DECODER.scan_once
+_JSON_WHITESPACE = " \t\n\r"
 
 
 def json_loads_strict(data: bytes | str, what: str = "JSON") -> Any:
     """Parse UTF-8 JSON, refusing duplicate member names and non-finite numbers."""
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return _STRICT_DECODER.decode(text)
+        try:
+            # Fast path for what tokens carry (no leading whitespace): the C scanner
+            # directly, without JSONDecoder.decode's two regex matches.
+            value, end = _scan_once(text, 0)
+        except StopIteration:
+            return _STRICT_DECODER.decode(text)  # leading whitespace, or an error to report
+        if end != len(text) and text[end:].strip(_JSON_WHITESPACE):
+            raise ValueError("extra data")
+        return value
     except (DuplicateJSONKey, MalformedToken):
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.encoding import b64url_decode, b64url_encode, json_dumps_compact, json_loads_strict
 from core.errors import MalformedDisclosure, UnsupportedHashAlgorithm
@@ -55,9 +54,12 @@ def encode(content: list[Any]) -> str:
     return b64url_encode(json_dumps_compact(content).encode("utf-8"))
 
 
-@dataclass(frozen=True, slots=True)
-class Disclosure:
-    """A decoded Disclosure. ``name`` is None for an array element."""
+class Disclosure(NamedTuple):
+    """A decoded Disclosure. ``name`` is None for an array element.
+
+    A NamedTuple rather than a frozen dataclass: just as immutable, and verify builds
+    one per Disclosure on its hot path, where a frozen dataclass costs twice as much.
+    """
 
     encoded: str
     salt: str

@@ -155,8 +155,8 @@ def _verify_parts(
 
     unpacker = _Unpacker(by_digest, policy.max_depth)
     claims = unpacker.unpack_object(payload, (), 0)
-    if len(unpacker.used) != len(by_digest):
-        raise UnreferencedDisclosure(f"{len(by_digest) - len(unpacker.used)} Disclosure(s) unreferenced")
+    if unpacker.used != len(by_digest):
+        raise UnreferencedDisclosure(f"{len(by_digest) - unpacker.used} Disclosure(s) unreferenced")
     claims.pop(disc.SD_ALG_KEY, None)
 
     _check_validity(claims, now, policy.clock_skew_s, "SD-JWT")
@@ -176,8 +176,15 @@ def _verify_parts(
     )
 
 
+_STRINGS_ONLY = frozenset({str})
+
+
 class _Unpacker:
-    """Steps 3.2-3.5 of section 7.1: replace digests by disclosed values, recursively."""
+    """Steps 3.2-3.5 of section 7.1: replace digests by disclosed values, recursively.
+
+    Digests are unique across the whole payload (step 3.2.1), so counting the ones that
+    hit a Disclosure tells, at the end, whether every Disclosure was referenced.
+    """
 
     __slots__ = ("by_digest", "disclosed", "max_depth", "seen", "used")
 
@@ -185,19 +192,23 @@ class _Unpacker:
         self.by_digest = by_digest
         self.max_depth = max_depth
         self.seen: set[str] = set()
-        self.used: set[str] = set()
+        self.used = 0
         self.disclosed: list[ClaimPath] = []
 
-    def _claim(self, digest: object) -> disc.Disclosure | None:
-        if not isinstance(digest, str):
+    def _see(self, digests: list[Any]) -> None:
+        """Every digest a string, none seen before anywhere in the payload (set arithmetic, no loop)."""
+        if not {*map(type, digests)} <= _STRINGS_ONLY:
             raise MalformedToken("a digest must be a string")
-        if digest in self.seen:
+        before = len(self.seen)
+        self.seen.update(digests)
+        if len(self.seen) != before + len(digests):
             raise DuplicateDigest()
-        self.seen.add(digest)
+
+    def _disclosure(self, digest: str) -> disc.Disclosure | None:
         encoded = self.by_digest.get(digest)
         if encoded is None:
             return None  # a decoy, or a claim the holder chose not to disclose
-        self.used.add(digest)
+        self.used += 1
         return disc.decode(encoded)
 
     def unpack(self, value: Any, path: ClaimPath, depth: int) -> Any:
@@ -226,10 +237,14 @@ class _Unpacker:
             return out
         if type(digests) is not list:
             raise MalformedToken("_sd must be an array of digests")
+        self._see(digests)
+        by_digest = self.by_digest
         for digest in digests:
-            d = self._claim(digest)
-            if d is None:
-                continue
+            encoded = by_digest.get(digest)
+            if encoded is None:
+                continue  # a decoy, or a claim the holder chose not to disclose
+            self.used += 1
+            d = disc.decode(encoded)
             if d.name is None:
                 raise MalformedDisclosure("a Disclosure in _sd must have three elements")
             if d.name in disc.RESERVED_NAMES or d.name == disc.SD_ALG_KEY:
@@ -249,7 +264,9 @@ class _Unpacker:
             if type(element) is dict and disc.ELLIPSIS_KEY in element:
                 if len(element) != 1:
                     raise ReservedClaimName("an array element digest object has exactly one key")
-                d = self._claim(element[disc.ELLIPSIS_KEY])
+                digest = element[disc.ELLIPSIS_KEY]
+                self._see([digest])
+                d = self._disclosure(digest)
                 if d is None:
                     continue  # step 3.4: undisclosed array elements are removed
                 if d.name is not None:
