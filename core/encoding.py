@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import binascii
 import json
+from collections.abc import Callable
 from typing import Any
 
 from core.errors import DuplicateJSONKey, MalformedToken
@@ -71,7 +72,8 @@ def _no_constants(name: str) -> Any:
 
 
 _STRICT_DECODER = json.JSONDecoder(object_pairs_hook=_unique_members, parse_constant=_no_constants)
-_scan_once = _STRICT_DECODER.scan_once
+# The decoder's C scanner (set in JSONDecoder.__init__, absent from typeshed's stub).
+_scan_once: Callable[[str, int], tuple[Any, int]] = _STRICT_DECODER.scan_once  # type: ignore[attr-defined]
 _JSON_WHITESPACE = " \t\n\r"
 
 
