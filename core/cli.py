@@ -1,4 +1,4 @@
-"""``amana``: the offline command-line tool. Later issues add ``serve``, ``trust``, ...
+"""``amana``: the command-line tool. ``keys``, ``credential``, ``trust`` work offline; ``serve`` runs the services.
 
 Every command that fails on purpose exits 1 and writes an RFC 9457 problem object
 (``type``, ``title``, ``detail``, ``code``) to stderr; usage errors exit 2. Nothing
@@ -8,65 +8,28 @@ secret is printed: key commands write private keys to files (mode 0600), never s
 from __future__ import annotations
 
 import json
-import sys
 import time
-from collections.abc import Callable
 from enum import StrEnum
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated
 
 import typer
 
 from core import keys
+from core._cli_common import ExistingFile, fails_as_problem, option_file, public_keys, read_token
 from core.credtypes import load_registry
 from core.encoding import json_loads_strict
-from core.errors import AmanaError, InvalidKey
 from core.sdjwt import KeyBindingPolicy, VerifyPolicy, parse_many, present, verify
 from core.sdjwt.vc import issue_vc, verify_vc
 from core.settings import get_settings
+from core.trust.cli import trust_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Amana identity wallet tools.")
 keys_app = typer.Typer(no_args_is_help=True, help="Generate signing keys (JWK).")
 credential_app = typer.Typer(no_args_is_help=True, help="Issue, present and verify SD-JWT VCs.")
 app.add_typer(keys_app, name="keys")
 app.add_typer(credential_app, name="credential")
-
-P = ParamSpec("P")
-R = TypeVar("R")
-ExistingFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
-
-
-def _fails_as_problem(fn: Callable[P, R]) -> Callable[P, R]:
-    """Map AmanaError to problem+json on stderr and exit code 1 — in one place."""
-
-    @wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except AmanaError as exc:
-            sys.stderr.write(json.dumps(exc.problem(), ensure_ascii=False) + "\n")
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def _option_file(help_text: str) -> Any:
-    return typer.Option(..., exists=True, dir_okay=False, readable=True, help=help_text)
-
-
-def _read_token(path: Path) -> str:
-    return path.read_text(encoding="utf-8").strip()
-
-
-def _public_keys(path: Path) -> list[keys.PublicKey]:
-    """A JWK or a JWK Set; private members, if any, are dropped."""
-    doc = keys.read_jwk(path)
-    entries = doc.get("keys") if "keys" in doc else [doc]
-    if not isinstance(entries, list) or not entries:
-        raise InvalidKey(f"{path.name} holds no keys")
-    return [keys.PublicKey.from_jwk(k, allow_private_members=True) for k in entries]
-
+app.add_typer(trust_app, name="trust")
 
 class AlgChoice(StrEnum):
     ES256 = "ES256"
@@ -79,7 +42,7 @@ class Profile(StrEnum):
 
 
 @keys_app.command("generate")
-@_fails_as_problem
+@fails_as_problem
 def keys_generate(
     out: Annotated[Path, typer.Option(help="where to write the private JWK (mode 0600)")],
     alg: Annotated[AlgChoice, typer.Option(help="signature algorithm")] = AlgChoice.ES256,
@@ -94,12 +57,12 @@ def keys_generate(
 
 
 @credential_app.command("issue")
-@_fails_as_problem
+@fails_as_problem
 def credential_issue(
     type_: Annotated[str, typer.Option("--type", help="credential type, e.g. SkillCertificate")],
-    claims: Annotated[Path, _option_file("JSON file with the credential's claims")],
-    issuer_key: Annotated[Path, _option_file("issuer's private JWK")],
-    holder_jwk: Annotated[Path, _option_file("holder's public JWK (becomes cnf.jwk)")],
+    claims: Annotated[Path, option_file("JSON file with the credential's claims")],
+    issuer_key: Annotated[Path, option_file("issuer's private JWK")],
+    holder_jwk: Annotated[Path, option_file("holder's public JWK (becomes cnf.jwk)")],
     iss: Annotated[str, typer.Option(help="issuer identifier (HTTPS URL)")] = "https://issuer.amana.test",
     valid_days: Annotated[int, typer.Option(min=1, help="validity in days")] = 365,
 ) -> None:
@@ -120,18 +83,18 @@ def credential_issue(
 
 
 @credential_app.command("present")
-@_fails_as_problem
+@fails_as_problem
 def credential_present(
     credential: ExistingFile,
     disclose: Annotated[list[str], typer.Option(help="claim paths to show: a.b,c.* (repeatable)")],
-    holder_key: Annotated[Path, _option_file("holder's private JWK")],
+    holder_key: Annotated[Path, option_file("holder's private JWK")],
     aud: Annotated[str, typer.Option(help="the verifier the presentation is for")],
     nonce: Annotated[str, typer.Option(help="the verifier's nonce")],
 ) -> None:
     """Present chosen claims with a Key Binding JWT; the presentation goes to stdout."""
     paths = [p for option in disclose for p in parse_many(option)]
     token = present(
-        _read_token(credential),
+        read_token(credential),
         paths,
         holder_key=keys.PrivateKey.from_jwk(keys.read_jwk(holder_key)),
         audience=aud,
@@ -142,10 +105,10 @@ def credential_present(
 
 
 @credential_app.command("verify")
-@_fails_as_problem
+@fails_as_problem
 def credential_verify(
     presentation: ExistingFile,
-    issuer_jwk: Annotated[Path, _option_file("issuer's public JWK or JWK Set")],
+    issuer_jwk: Annotated[Path, option_file("issuer's public JWK or JWK Set")],
     aud: Annotated[str | None, typer.Option(help="expected audience; requires a KB-JWT")] = None,
     nonce: Annotated[str | None, typer.Option(help="expected nonce; requires a KB-JWT")] = None,
     profile: Annotated[Profile, typer.Option(help="sd-jwt-vc, or plain RFC 9901 sd-jwt")] = Profile.sd_jwt_vc,
@@ -164,18 +127,31 @@ def credential_verify(
         max_disclosures=settings.max_disclosures,
         max_depth=settings.max_depth,
     )
-    issuer_keys = _public_keys(issuer_jwk)
+    issuer_keys = public_keys(issuer_jwk)
     now = int(time.time())
     if profile is Profile.sd_jwt_vc:
         types = load_registry(settings.specs_dir)
         claims = verify_vc(
-            _read_token(presentation), issuer_keys=issuer_keys, now=now, key_binding=kb, types=types,
+            read_token(presentation), issuer_keys=issuer_keys, now=now, key_binding=kb, types=types,
             policy=policy,
         ).claims
     else:
-        claims = verify(_read_token(presentation), issuer_keys=issuer_keys, now=now, key_binding=kb,
+        claims = verify(read_token(presentation), issuer_keys=issuer_keys, now=now, key_binding=kb,
                         policy=policy).claims
     typer.echo(json.dumps({"claims": claims}, ensure_ascii=False))
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+) -> None:
+    """Run every service in one process (public base URL from AMANA_PUBLIC_BASE_URL)."""
+    import uvicorn
+
+    from server.app import build_app
+
+    uvicorn.run(build_app(), host=host, port=port, log_level="info")
 
 
 @app.command("demo")

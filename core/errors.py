@@ -16,7 +16,9 @@ values, keys, PINs or tokens, so an error can be logged or shown as is.
     │   ├── ReservedClaimName              `_sd` or `...` used as a claim name
     │   ├── InvalidKey                     a JWK that is not a usable key of its type
     │   ├── InvalidClaims                  claims that do not fit their credential type
-    │   └── UnknownClaimPath               a path that selects nothing in the credential
+    │   ├── UnknownClaimPath               a path that selects nothing in the credential
+    │   └── InvalidTrustList               a trust list (or draft) that breaks its format
+    ├── TrustListUnavailable          503  nothing valid to publish
     └── VerificationFailed            400  well-formed, but not to be believed
         ├── InvalidSignature
         ├── UnsupportedAlgorithm           `none`, HMAC, or an alg not tied to the key
@@ -34,7 +36,10 @@ values, keys, PINs or tokens, so an error can be logged or shown as is.
         ├── MissingClaim
         ├── ProtectedClaimDisclosed        SD-JWT VC: iss, nbf, exp, cnf, vct, status
         ├── UnknownCredentialType
-        └── ClaimsInvalidForType
+        ├── ClaimsInvalidForType
+        ├── TrustListRollback / TrustListConflict / TrustListExpired
+        ├── IssuerNotAccredited / IssuerSuspended
+        └── VerifierNotRegistered / PurposeNotRegistered / RequestExceedsRegistration
 """
 
 from __future__ import annotations
@@ -112,6 +117,11 @@ class InvalidClaims(InvalidInput):
 class UnknownClaimPath(InvalidInput):
     code = "unknown_claim_path"
     title = "The claim path selects nothing in this credential"
+
+
+class InvalidTrustList(InvalidInput):
+    code = "invalid_trust_list"
+    title = "The trust list does not follow its format"
 
 
 # --- well-formed, but not to be believed -------------------------------------------
@@ -240,3 +250,52 @@ class UnknownCredentialType(VerificationFailed):
 class ClaimsInvalidForType(VerificationFailed):
     code = "claims_invalid_for_type"
     title = "The claims do not match the credential type"
+
+
+# --- trust: who may issue what, who may ask for what --------------------------------
+
+
+class TrustListRollback(VerificationFailed):
+    code = "trust_list_rollback"
+    title = "The trust list is older than the one already held"
+
+
+class TrustListConflict(VerificationFailed):
+    code = "trust_list_conflict"
+    title = "Two different trust lists carry the same sequence number"
+
+
+class TrustListUnavailable(AmanaError):
+    code = "trust_list_unavailable"
+    title = "No valid trust list is published here yet"
+    status = 503
+
+
+class TrustListExpired(VerificationFailed):
+    code = "trust_list_expired"
+    title = "The trust list is past its next-update time"
+
+
+class IssuerNotAccredited(VerificationFailed):
+    code = "issuer_not_accredited"
+    title = "The issuer is not accredited for this credential type"
+
+
+class IssuerSuspended(VerificationFailed):
+    code = "issuer_suspended"
+    title = "The issuer's accreditation is suspended"
+
+
+class VerifierNotRegistered(VerificationFailed):
+    code = "verifier_not_registered"
+    title = "The verifier is not registered"
+
+
+class PurposeNotRegistered(VerificationFailed):
+    code = "purpose_not_registered"
+    title = "The verifier is not registered for this purpose"
+
+
+class RequestExceedsRegistration(VerificationFailed):
+    code = "request_exceeds_registration"
+    title = "The request asks for claims beyond the verifier's registration"

@@ -25,6 +25,24 @@ class Settings(BaseSettings):
     max_disclosures: int = Field(default=512, ge=1)
     max_depth: int = Field(default=32, ge=2)
 
+    data_dir: Path = Field(default=REPO_ROOT / "var", description="keys, databases and published documents")
+    public_base_url: str = Field(default="http://127.0.0.1:8000", description="where `amana serve` is reached")
+    trust_anchor: Path | None = Field(default=None, description="governance public JWKS; default in trust_dir")
+    trust_list_max_age_s: int = Field(default=3600, ge=0, description="Cache-Control cap for /trust-list")
+
+    @property
+    def trust_dir(self) -> Path:
+        """The governance operator's files: draft, keys, the signed list."""
+        return self.data_dir / "trust"
+
+    @property
+    def trust_list_file(self) -> Path:
+        return self.trust_dir / "trust-list.jwt"
+
+    @property
+    def trust_anchor_file(self) -> Path:
+        return self.trust_anchor or self.trust_dir / "governance.jwks.json"
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

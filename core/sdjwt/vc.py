@@ -46,6 +46,12 @@ class VerifiedCredential:
     verified: Verified
     credential_type: CredentialType | None
 
+    @property
+    def issued_at(self) -> int | None:
+        """``iat``, if the issuer set one (whole seconds): what trust-list policy judges."""
+        iat = self.claims.get("iat")
+        return int(iat) if isinstance(iat, int | float) and not isinstance(iat, bool) else None
+
     def disclosed_claims(self) -> dict[str, Any]:
         """The credential's own claims, registered JWT claims left out."""
         return {k: v for k, v in self.claims.items() if k not in NEVER_DISCLOSED | {"iat", "sub"}}

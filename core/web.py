@@ -1,0 +1,107 @@
+"""What every Amana web app shares: errors as RFC 9457 problem+json, and security headers.
+
+``install(app)`` is called once per FastAPI app. Errors are mapped in one place:
+
+- ``AmanaError`` → its own status, ``type``/``title``/``detail``/``code``;
+- request validation → 400 ``invalid_input``, naming the fields, never echoing values;
+- HTTP errors (404, 405, ...) → problem+json with that status;
+- anything else → 500 with a fixed text; the stack trace goes to the log, not the client,
+  with the exception's type but not its message (a message could carry a claim value).
+
+Every response carries a strict Content-Security-Policy (no inline script, no third-party
+origin), ``nosniff``, no referrer, no framing. Protocol routes that need a different
+problem shape (OAuth errors) raise their own response types before reaching this.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.errors import PROBLEM_TYPE_BASE, AmanaError
+
+log = logging.getLogger("amana.web")
+
+PROBLEM_JSON = "application/problem+json"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "geolocation=(), microphone=()",
+}
+
+
+def problem_response(status: int, code: str, title: str, detail: str) -> JSONResponse:
+    body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, "detail": detail, "code": code}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+async def _amana_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AmanaError)
+    problem = exc.problem()
+    return JSONResponse(problem, status_code=exc.status, media_type=PROBLEM_JSON)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = sorted({".".join(str(p) for p in e.get("loc", ()) if p != "body") for e in exc.errors()})
+    return problem_response(400, "invalid_input", "The request is malformed", f"check: {', '.join(fields)}")
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return problem_response(exc.status_code, code, str(exc.detail), str(exc.detail))
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    # Where it failed, but not the message: a message can carry a value from the request.
+    log.error("unexpected %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
+    return problem_response(500, "internal_error", "Something went wrong on our side", "please try again later")
+
+
+class SecurityHeaders:
+    """ASGI middleware adding ``SECURITY_HEADERS`` to every HTTP response (pure ASGI: streams untouched)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.raw = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *(h for h in self.raw if h[0] not in present)]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def install(app: FastAPI) -> FastAPI:
+    handlers: dict[Any, Any] = {
+        AmanaError: _amana_error,
+        RequestValidationError: _validation_error,
+        StarletteHTTPException: _http_error,
+        Exception: _unexpected,
+    }
+    for exc_type, handler in handlers.items():
+        app.add_exception_handler(exc_type, handler)
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -1,0 +1,1 @@
+"""One process hosting every Amana service (``amana serve``), plus the trust-list publication point."""
