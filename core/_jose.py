@@ -45,7 +45,8 @@ class CompactJWS(NamedTuple):
 def sign_compact(header: dict[str, Any], payload: dict[str, Any], key: PrivateKey) -> str:
     """Sign ``payload`` under ``header`` (``alg`` and ``kid`` come from the key)."""
     full_header = {"alg": key.alg, **header}
-    if key.kid and "kid" not in full_header:
+    # A header carrying the key itself (jwk, x5c) names no kid: OpenID4VCI F.1 forbids both.
+    if key.kid and not {"kid", "jwk", "x5c"} & set(full_header):
         full_header["kid"] = key.kid
     signing_input = b64url_json(full_header) + "." + b64url_json(payload)
     return signing_input + "." + b64url_encode(key.sign(signing_input.encode("ascii")))

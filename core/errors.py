@@ -18,7 +18,9 @@ values, keys, PINs or tokens, so an error can be logged or shown as is.
     │   ├── InvalidClaims                  claims that do not fit their credential type
     │   ├── UnknownClaimPath               a path that selects nothing in the credential
     │   └── InvalidTrustList               a trust list (or draft) that breaks its format
+    ├── NotFound / Forbidden          404 / 403
     ├── TrustListUnavailable          503  nothing valid to publish
+    ├── OAuthError                    4xx  OAuth / OpenID4VC error codes (their own wire format)
     └── VerificationFailed            400  well-formed, but not to be believed
         ├── InvalidSignature
         ├── UnsupportedAlgorithm           `none`, HMAC, or an alg not tied to the key
@@ -252,6 +254,27 @@ class ClaimsInvalidForType(VerificationFailed):
     title = "The claims do not match the credential type"
 
 
+# --- protocol errors with their own wire format ----------------------------------
+
+
+class OAuthError(AmanaError):
+    """An error whose protocol names it: OAuth 2.0 (RFC 6749 section 5.2, RFC 6750 section 3)
+    and OpenID4VCI/VP. Rendered as ``{"error", "error_description"}``, never problem+json."""
+
+    code = "oauth_error"
+    title = "The protocol request was refused"
+
+    def __init__(self, error: str, detail: str | None = None, *, status: int = 400) -> None:
+        super().__init__(detail or error)
+        self.error = error
+        self.status = status  # type: ignore[misc]
+
+    def body(self) -> dict[str, str]:
+        # RFC 6749 section 5.2: error_description is ASCII without '"' and '\\'.
+        text = "".join(c for c in self.detail if 0x20 <= ord(c) <= 0x7E and c not in '"\\')
+        return {"error": self.error, "error_description": text}
+
+
 # --- trust: who may issue what, who may ask for what --------------------------------
 
 
@@ -263,6 +286,18 @@ class TrustListRollback(VerificationFailed):
 class TrustListConflict(VerificationFailed):
     code = "trust_list_conflict"
     title = "Two different trust lists carry the same sequence number"
+
+
+class NotFound(AmanaError):
+    code = "not_found"
+    title = "No such resource"
+    status = 404
+
+
+class Forbidden(AmanaError):
+    code = "forbidden"
+    title = "Not allowed"
+    status = 403
 
 
 class TrustListUnavailable(AmanaError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=REPO_ROOT / "var", description="keys, databases and published documents")
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="where `amana serve` is reached")
     trust_anchor: Path | None = Field(default=None, description="governance public JWKS; default in trust_dir")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "AMANA_DATABASE_URL"),
+        description="PostgreSQL URL; unset means the embedded SQLite file in data_dir",
+    )
+    secret_key: str | None = Field(default=None, description="base64url 32-byte key sealing secrets at rest")
     trust_list_max_age_s: int = Field(default=3600, ge=0, description="Cache-Control cap for /trust-list")
 
     @property

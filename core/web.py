@@ -3,6 +3,7 @@
 ``install(app)`` is called once per FastAPI app. Errors are mapped in one place:
 
 - ``AmanaError`` → its own status, ``type``/``title``/``detail``/``code``;
+- ``OAuthError`` → ``{"error", "error_description"}`` as OAuth 2.0 and OpenID4VC define it;
 - request validation → 400 ``invalid_input``, naming the fields, never echoing values;
 - HTTP errors (404, 405, ...) → problem+json with that status;
 - anything else → 500 with a fixed text; the stack trace goes to the log, not the client,
@@ -25,7 +26,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.errors import PROBLEM_TYPE_BASE, AmanaError
+from core.errors import PROBLEM_TYPE_BASE, AmanaError, OAuthError
 
 log = logging.getLogger("amana.web")
 
@@ -51,6 +52,11 @@ def problem_response(status: int, code: str, title: str, detail: str) -> JSONRes
 
 async def _amana_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AmanaError)
+    if isinstance(exc, OAuthError):
+        headers = {"Cache-Control": "no-store"}
+        if exc.status == 401:  # RFC 6750 section 3
+            headers["WWW-Authenticate"] = f'Bearer error="{exc.error}"'
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
     problem = exc.problem()
     return JSONResponse(problem, status_code=exc.status, media_type=PROBLEM_JSON)
 

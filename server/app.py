@@ -1,23 +1,35 @@
 """The one-process Amana node that ``amana serve`` runs on the embedded default.
 
 Each service also runs alone (``uvicorn issuer.app:app``); here they share one process,
-one settings object and one SQLite file. Services join as their issues land; today the
-node publishes the trust list.
+one settings object and one database. Services join as their issues land: today the
+issuer, and the trust-list publication point.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
+import issuer.app
 from core import web
+from core.settings import Settings, get_settings
 from server import trust_list
 
 
-def build_app() -> FastAPI:
-    app = FastAPI(title="Amana", version="0.1.0", docs_url=None, redoc_url=None)
+def build_app(settings: Settings | None = None) -> FastAPI:
+    chosen = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await issuer.app.start(app, chosen)
+        yield
+        await issuer.app.stop(app)
+
+    app = FastAPI(title="Amana", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.dependency_overrides[get_settings] = lambda: chosen
     web.install(app)
     app.include_router(trust_list.router)
+    issuer.app.attach(app)
     return app
-
-
-app = build_app()

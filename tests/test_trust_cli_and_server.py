@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core import keys
-from core.settings import REPO_ROOT, Settings, get_settings
+from core.settings import REPO_ROOT, Settings
 from core.trust import MEDIA_TYPE, verify
 from server.app import build_app
 from tests.test_cli import amana
@@ -86,8 +86,7 @@ def test_show_refuses_a_list_under_another_anchor(trust_dir: Path, tmp: Path) ->
 
 @pytest.fixture()
 def client(trust_dir: Path) -> Iterator[TestClient]:
-    app = build_app()
-    app.dependency_overrides[get_settings] = lambda: Settings(data_dir=trust_dir)
+    app = build_app(Settings(data_dir=trust_dir))
     with TestClient(app, base_url="https://node.amana.test") as c:
         yield c
 
@@ -118,8 +117,7 @@ def test_every_response_carries_security_headers(client: TestClient) -> None:
 
 
 def test_no_list_or_a_foreign_list_is_not_published(tmp: Path, trust_dir: Path) -> None:
-    app = build_app()
-    app.dependency_overrides[get_settings] = lambda: Settings(data_dir=tmp)
+    app = build_app(Settings(data_dir=tmp))
     with TestClient(app) as c:
         r = c.get("/trust-list")
         assert r.status_code == 503 and r.json()["code"] == "trust_list_unavailable"

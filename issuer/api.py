@@ -1,0 +1,202 @@
+"""The issuer's protocol endpoints: OpenID4VCI 1.0 (pre-authorized code) and the status lists.
+
+Routes parse, call the store and the pure domain modules, and return. Errors here are the
+protocol's own (``OAuthError``: RFC 6749 section 5.2, RFC 6750 section 3, OpenID4VCI
+section 8.3.1.2), everything else problem+json via core.web. Each request is one
+transaction; the only thing committed alongside a refusal is a wrong-PIN count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.responses import JSONResponse
+
+from core.encoding import json_loads_strict
+from core.errors import AmanaError, NotFound, OAuthError
+from core.sdjwt.vc import issue_vc
+from core.statuslist import MEDIA_TYPE as STATUS_MEDIA_TYPE
+from core.statuslist import StatusList, reference, sign_token
+from issuer import metadata, store
+from issuer.context import IssuerContext, get_context
+from issuer.issuance import distinct_keys, proofs_of, rounded, verify_proof
+from issuer.offers import ACCESS_TOKEN_TTL_S, PRE_AUTHORIZED_GRANT, OfferState, RedeemAttempt, credential_offer, redeem
+from issuer.tables import Credential, Organisation
+
+router = APIRouter()
+Ctx = Annotated[IssuerContext, Depends(get_context)]
+NO_STORE = {"Cache-Control": "no-store"}
+STATUS_TTL_S = 900
+STATUS_VALIDITY_S = 86400
+
+
+async def _org(ctx: IssuerContext, slug: str) -> Organisation:
+    async with ctx.transaction() as session:
+        org = await store.org_by_slug(session, slug)
+    if org is None:
+        raise NotFound("no issuer at this address")
+    return org
+
+
+def _url(ctx: IssuerContext, slug: str) -> str:
+    return metadata.issuer_url(ctx.settings.public_base_url, slug)
+
+
+@router.get("/.well-known/openid-credential-issuer/issuers/{slug}", tags=["metadata"])
+async def credential_issuer_metadata(slug: str, ctx: Ctx) -> dict[str, Any]:
+    org = await _org(ctx, slug)
+    types = [ctx.types.require(vct) for vct in org.vcts]
+    return metadata.credential_issuer(_url(ctx, slug), org.names, types)
+
+
+@router.get("/.well-known/oauth-authorization-server/issuers/{slug}", tags=["metadata"])
+async def authorization_server_metadata(slug: str, ctx: Ctx) -> dict[str, Any]:
+    await _org(ctx, slug)
+    return metadata.authorization_server(_url(ctx, slug))
+
+
+@router.get("/.well-known/jwt-vc-issuer/issuers/{slug}", tags=["metadata"])
+async def jwt_vc_issuer_metadata(slug: str, ctx: Ctx) -> dict[str, Any]:
+    org = await _org(ctx, slug)
+    async with ctx.transaction() as session:
+        jwks = await store.published_keys(session, org.id, ctx.now())
+    return metadata.jwt_vc_issuer(_url(ctx, slug), jwks)
+
+
+@router.get("/issuers/{slug}/offers/{offer_id}", tags=["OpenID4VCI"])
+async def get_offer(slug: str, offer_id: str, ctx: Ctx) -> JSONResponse:
+    """The Credential Offer object behind an ``openid-credential-offer://`` QR (section 4.1.3)."""
+    async with ctx.transaction() as session:
+        offer = await store.offer_by_id(session, offer_id)
+        org = await store.org_by_slug(session, slug)
+    live = offer is not None and org is not None and offer.org_id == org.id
+    if not live or offer is None or offer.state != OfferState.OFFERED or ctx.now() >= offer.expires_at:
+        raise NotFound("this offer is unknown, used or expired")
+    body = credential_offer(_url(ctx, slug), offer.config_id, store.offer_code(ctx.node, offer.id))
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@router.post("/issuers/{slug}/token", tags=["OpenID4VCI"])
+async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
+    """Pre-authorized code + tx_code → access token (sections 6.1-6.3). Unknown parameters ignored."""
+    form = await request.form()
+    if form.get("grant_type") != PRE_AUTHORIZED_GRANT:
+        raise OAuthError("unsupported_grant_type", "only the pre-authorized code grant is supported")
+    code, pin = form.get("pre-authorized_code"), form.get("tx_code")
+    if not isinstance(code, str) or not code or (pin is not None and not isinstance(pin, str)):
+        raise OAuthError("invalid_request", "pre-authorized_code is required")
+    now = ctx.now()
+    async with ctx.transaction() as session:
+        offer = await store.offer_by_code(session, ctx.node, code)
+        org = await store.org_by_slug(session, slug)
+        if offer is not None and (org is None or offer.org_id != org.id):
+            offer = None
+        attempt = None if offer is None else RedeemAttempt(
+            OfferState(offer.state), offer.expires_at, offer.pin_digest, offer.pin_failures)
+        pin_digest = None if pin is None or offer is None else store.pin_digest(ctx.node, offer.id, pin)
+        outcome = redeem(attempt, pin_digest, now)
+        if offer is not None:
+            offer.state, offer.pin_failures = outcome.state.value, outcome.pin_failures
+        access_token = None
+        if outcome.error is None and offer is not None:
+            access_token = await store.new_access_token(session, ctx.node, offer.id, now, ACCESS_TOKEN_TTL_S)
+    if outcome.error is not None:
+        raise outcome.error  # after the commit: a wrong PIN is counted
+    body = {"access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_TTL_S}
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@router.post("/issuers/{slug}/nonce", tags=["OpenID4VCI"])
+async def nonce(slug: str, ctx: Ctx) -> JSONResponse:
+    await _org(ctx, slug)
+    async with ctx.transaction() as session:
+        c_nonce = await store.new_nonce(session, ctx.node, ctx.now())
+    return JSONResponse({"c_nonce": c_nonce}, headers=NO_STORE)
+
+
+def _bearer(authorization: str | None) -> str:
+    scheme, _, value = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise OAuthError("invalid_token", "a Bearer access token is required", status=401)
+    return value.strip()
+
+
+@router.post("/issuers/{slug}/credential", tags=["OpenID4VCI"])
+async def credential(
+    slug: str, request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
+) -> JSONResponse:
+    """One credential per key proof (sections 8.1-8.3), all in one transaction."""
+    access_token = _bearer(authorization)
+    try:
+        body = json_loads_strict(await request.body(), "Credential Request")
+    except AmanaError as exc:
+        raise OAuthError("invalid_credential_request", exc.detail) from exc
+    if not isinstance(body, dict):
+        raise OAuthError("invalid_credential_request", "the Credential Request must be a JSON object")
+    now, url = ctx.now(), _url(ctx, slug)
+    async with ctx.transaction() as session:
+        offer = await store.use_access_token(session, ctx.node, access_token, now)
+        org = await store.org_by_slug(session, slug)
+        if offer is None or org is None or offer.org_id != org.id or offer.state != OfferState.REDEEMED:
+            raise OAuthError("invalid_token", "the access token is unknown, used or expired", status=401)
+        if "credential_identifier" in body:
+            raise OAuthError("unknown_credential_identifier", "this issuer does not use credential identifiers")
+        if body.get("credential_configuration_id") != offer.config_id:
+            raise OAuthError("unknown_credential_configuration", "not the credential configuration offered")
+        proofs = [verify_proof(p, audience=url, now=now, clock_skew_s=ctx.settings.clock_skew_s)
+                  for p in proofs_of(body, offer.batch_size)]
+        distinct_keys(proofs)
+        for nonce_value in {p.nonce for p in proofs}:
+            if not await store.consume_nonce(session, ctx.node, nonce_value, now):
+                raise OAuthError("invalid_nonce", "c_nonce unknown, used or expired: fetch a new one")
+        credentials = await _issue(ctx, session, org, offer, proofs, now, url)
+    return JSONResponse({"credentials": [{"credential": c} for c in credentials]}, headers=NO_STORE)
+
+
+async def _issue(ctx: IssuerContext, session: Any, org: Organisation, offer: Any, proofs: list[Any], now: int,
+                 url: str) -> list[str]:
+    ctype, claims = ctx.types.by_name(offer.config_id), store.offer_claims(ctx.node, offer)
+    key = await store.active_key(session, ctx.node, org.id)
+    issued_at, valid_for = rounded(now), ctx.settings.credential_validity_days * 86400
+    out = []
+    for proof in proofs:
+        list_id, idx = await store.allocate_status(session, org.id)
+        status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{list_id}"
+        out.append(issue_vc(ctype, claims, issuer=url, issuer_key=key, holder_key=proof.holder_key,
+                            now=issued_at, valid_for_s=valid_for, status=reference(status_uri, idx)))
+        record = Credential(id=str(uuid.uuid4()), org_id=org.id, offer_id=offer.id, vct=ctype.vct,
+                            status_list_id=list_id, status_idx=idx, holder_thumbprint=proof.holder_key.thumbprint(),
+                            issued_at=issued_at, expires_at=issued_at + valid_for)
+        if org.keep_claims_days:
+            record.sealed_claims = ctx.node.seal(json.dumps(claims).encode(), f"credential:{record.id}")
+            record.retain_until = now + org.keep_claims_days * 86400
+        await store.record_credential(session, record)
+    await store.finish_offer(session, offer)
+    return out
+
+
+@router.get("/status/{list_id}", tags=["status"], response_class=Response,
+            responses={200: {"content": {STATUS_MEDIA_TYPE: {}}}})
+async def status_list(list_id: str, ctx: Ctx, if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """The signed ``statuslist+jwt``; re-compressed and re-signed only when the list changed."""
+    now = ctx.now()
+    async with ctx.transaction() as session:
+        row = await store.status_list_row(session, list_id)
+        if row is None:
+            raise NotFound("no status list with this id")
+        if row.token is None or row.token_version != row.version or now >= row.token_expires_at - STATUS_TTL_S:
+            key = await store.active_key(session, ctx.node, row.org_id)
+            uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{list_id}"
+            row.token = sign_token(StatusList(row.bits, bytearray(row.statuses)), uri=uri, key=key, now=now,
+                                   ttl=STATUS_TTL_S, exp=now + STATUS_VALIDITY_S)
+            row.token_version, row.token_expires_at = row.version, now + STATUS_VALIDITY_S
+        token_text = row.token
+    etag = '"' + hashlib.sha256(token_text.encode()).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={STATUS_TTL_S}"}
+    if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(token_text, media_type=STATUS_MEDIA_TYPE, headers=headers)

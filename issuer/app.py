@@ -1,0 +1,54 @@
+"""The issuer service: ``uvicorn issuer.app:app`` alone, or inside ``amana serve``.
+
+``build_app`` makes a stand-alone app; ``attach`` adds the issuer's routes and start-up to
+another app (the one-process node). At start-up the schema is migrated (Alembic) and the
+context built; nothing touches the disk or the database at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from core import db, web
+from core.settings import Settings, get_settings
+from issuer import api, staff_api
+from issuer.context import IssuerContext
+
+
+async def start(app: FastAPI, settings: Settings) -> IssuerContext:
+    ctx = IssuerContext.create(settings)
+    await db.upgrade(ctx.engine)
+    app.state.issuer = ctx
+    return ctx
+
+
+async def stop(app: FastAPI) -> None:
+    ctx: IssuerContext | None = getattr(app.state, "issuer", None)
+    if ctx is not None:
+        await ctx.engine.dispose()
+
+
+def attach(app: FastAPI) -> None:
+    app.include_router(api.router)
+    app.include_router(staff_api.router)
+
+
+def build_app(settings: Settings | None = None) -> FastAPI:
+    chosen = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await start(app, chosen)
+        yield
+        await stop(app)
+
+    app = FastAPI(title="Amana issuer", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    web.install(app)
+    attach(app)
+    return app
+
+
+app = build_app()

@@ -1,0 +1,96 @@
+"""``amana issuer``: bootstrap an organisation and make offers from a shell, on the same store
+as the running server (same ``AMANA_DATA_DIR`` / ``DATABASE_URL``). For scripts, tests and
+staff without a browser. Secrets (the API key, the PIN) are printed once, to stdout only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from core import db
+from core._cli_common import fails_as_problem, option_file
+from core.encoding import json_loads_strict
+from core.errors import InvalidInput, NotFound
+from core.settings import get_settings
+from issuer import metadata, store
+from issuer.context import IssuerContext
+from issuer.staff_api import OfferCreate, create_offer
+from issuer.tables import Staff
+
+issuer_app = typer.Typer(no_args_is_help=True, help="Issuer: organisations and credential offers.")
+
+
+async def _context() -> IssuerContext:
+    ctx = IssuerContext.create(get_settings())
+    await db.upgrade(ctx.engine)
+    return ctx
+
+
+def _names(pairs: list[str]) -> dict[str, str]:
+    names = dict(p.split("=", 1) for p in pairs if "=" in p)
+    if len(names) != len(pairs) or not names:
+        raise InvalidInput("--name takes LANG=name, e.g. en=Open Doors")
+    return names
+
+
+@issuer_app.command("create-org")
+@fails_as_problem
+def create_org(
+    slug: Annotated[str, typer.Option(help="short name in the issuer URL, e.g. open-doors")],
+    name: Annotated[list[str], typer.Option(help="LANG=name, repeatable")],
+    type_: Annotated[list[str], typer.Option("--type", help="credential type it issues, repeatable")],
+    staff: Annotated[str, typer.Option(help="name of the first staff member")] = "admin",
+    keep_claims_days: Annotated[int | None, typer.Option(help="keep issued claims this long (default: no)")] = None,
+    jwks_out: Annotated[Path | None, typer.Option(help="write the public JWKS here (for trust add-issuer)")] = None,
+) -> None:
+    """Create an organisation with a signing key; prints its issuer URL and a staff API key once."""
+    if not slug.replace("-", "").isalnum() or not slug.islower() or len(slug) > 64:
+        raise InvalidInput("the slug is lowercase letters, digits and dashes")
+
+    async def run() -> dict[str, Any]:
+        ctx = await _context()
+        vcts = [ctx.types.by_name(t).vct for t in type_]
+        now = ctx.now()
+        async with ctx.transaction() as session:
+            org, api_key = await store.create_org(session, ctx.node, slug=slug, names=_names(name), vcts=vcts,
+                                                  keep_claims_days=keep_claims_days, staff_name=staff, now=now)
+            jwks = await store.published_keys(session, org.id, now)
+        await ctx.engine.dispose()
+        if jwks_out is not None:
+            jwks_out.write_text(json.dumps({"keys": jwks}, indent=2) + "\n")
+        url = metadata.issuer_url(ctx.settings.public_base_url, slug)
+        return {"org_id": org.id, "issuer": url, "vcts": vcts, "api_key": api_key}
+
+    typer.echo(json.dumps(asyncio.run(run())))
+
+
+@issuer_app.command("offer")
+@fails_as_problem
+def offer(
+    org: Annotated[str, typer.Option(help="the organisation's slug")],
+    type_: Annotated[str, typer.Option("--type", help="credential type")],
+    claims: Annotated[Path, option_file("JSON file with the holder's claims")],
+    batch: Annotated[int, typer.Option(min=1, max=10, help="credentials the holder may fetch (unlinkable copies)")] = 1,
+    language: Annotated[str, typer.Option(help="the holder's language")] = "en",
+) -> None:
+    """Create an offer; prints JSON with the openid-credential-offer:// link and its PIN."""
+    request = OfferCreate(type=type_, claims=json_loads_strict(claims.read_bytes(), "claims file"),
+                          batch_size=batch, language=language)
+
+    async def run() -> dict[str, Any]:
+        ctx = await _context()
+        async with ctx.transaction() as session:
+            organisation = await store.org_by_slug(session, org)
+        if organisation is None:
+            raise NotFound(f"no organisation {org!r}")
+        operator = Staff(id="cli", org_id=organisation.id, name="amana issuer offer")
+        created = await create_offer(ctx, operator, organisation, request)
+        await ctx.engine.dispose()
+        return created.model_dump()
+
+    typer.echo(json.dumps(asyncio.run(run())))

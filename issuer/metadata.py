@@ -1,0 +1,70 @@
+"""The issuer's three public metadata documents. Pure: built from the organisation and the type registry.
+
+- ``/.well-known/openid-credential-issuer/<path>`` (OpenID4VCI 1.0 section 12.2): one
+  ``dc+sd-jwt`` configuration per credential type the organisation may issue, with display
+  names and claim labels in every language of the type metadata; batch issuance announced;
+- ``/.well-known/oauth-authorization-server/<path>`` (RFC 8414, OpenID4VCI section 12.3):
+  the pre-authorized grant only, anonymous access allowed (the PIN is the guard);
+- ``/.well-known/jwt-vc-issuer/<path>`` (SD-JWT VC section 5): the issuer's JWKS inline.
+
+Well-known URIs insert the suffix between host and path (RFC 8615 style, as both specs
+say), so an issuer at ``https://node/issuers/ngo`` is described at
+``https://node/.well-known/openid-credential-issuer/issuers/ngo``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from core.credtypes import CredentialType
+from issuer.issuance import BATCH_SIZE, PROOF_ALGS
+from issuer.offers import PRE_AUTHORIZED_GRANT
+
+FORMAT = "dc+sd-jwt"
+
+
+def issuer_url(base_url: str, slug: str) -> str:
+    return f"{base_url.rstrip('/')}/issuers/{slug}"
+
+
+def configuration(ctype: CredentialType) -> dict[str, Any]:
+    display = [{"name": d["name"], "locale": d["locale"]} for d in ctype.metadata.get("display", [])]
+    claims = [
+        {"path": list(r.path), "display": [{"name": label, "locale": locale} for locale, label in r.labels.items()]}
+        for r in ctype.rules
+    ]
+    return {
+        "format": FORMAT,
+        "vct": ctype.vct,
+        "scope": ctype.name,
+        "cryptographic_binding_methods_supported": ["jwk"],
+        "credential_signing_alg_values_supported": ["ES256"],
+        "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": sorted(PROOF_ALGS)}},
+        "credential_metadata": {"display": display, "claims": claims},
+    }
+
+
+def credential_issuer(url: str, names: dict[str, str], types: Iterable[CredentialType]) -> dict[str, Any]:
+    return {
+        "credential_issuer": url,
+        "credential_endpoint": f"{url}/credential",
+        "nonce_endpoint": f"{url}/nonce",
+        "batch_credential_issuance": {"batch_size": BATCH_SIZE},
+        "display": [{"name": name, "locale": locale} for locale, name in names.items()],
+        "credential_configurations_supported": {t.name: configuration(t) for t in types},
+    }
+
+
+def authorization_server(url: str) -> dict[str, Any]:
+    return {
+        "issuer": url,
+        "token_endpoint": f"{url}/token",
+        "grant_types_supported": [PRE_AUTHORIZED_GRANT],
+        "pre-authorized_grant_anonymous_access_supported": True,
+        "token_endpoint_auth_methods_supported": ["none"],
+    }
+
+
+def jwt_vc_issuer(url: str, jwks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"issuer": url, "jwks": {"keys": jwks}}

@@ -1,0 +1,108 @@
+"""Credential offers and the pre-authorized code grant (OpenID4VCI 1.0 sections 4.1 and 6). Pure.
+
+An offer is what staff create for one holder: a pre-authorized code (in the QR) and a
+transaction code, the PIN (told to the holder on another channel: said aloud, printed
+apart). The token endpoint trades code + PIN for an access token, once.
+
+The rules, from the spec and its security considerations (section 13.6):
+
+- the code is short-lived and single use: an offer is ``offered`` until redeemed, then
+  ``redeemed``, and ``issued`` once its credentials went out; nothing goes back;
+- the PIN guards against someone who photographed the QR: ``MAX_PIN_FAILURES`` wrong PINs
+  lock the offer for good (``locked``), and staff make a new one;
+- an expired offer is refused like an unknown one (``invalid_grant``), so a probe learns
+  nothing about which codes once existed;
+- the PIN is compared as a keyed digest in constant time (core.sealing).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from urllib.parse import quote
+
+from core.errors import OAuthError
+
+PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+OFFER_SCHEME = "openid-credential-offer://"
+PIN_LENGTH = 6
+MAX_PIN_FAILURES = 5
+DEFAULT_OFFER_TTL_S = 14 * 86400  # a class's printed sheet is often redeemed days later
+ACCESS_TOKEN_TTL_S = 600
+
+
+class OfferState(StrEnum):
+    OFFERED = "offered"
+    REDEEMED = "redeemed"
+    ISSUED = "issued"
+    LOCKED = "locked"
+
+
+def new_code() -> str:
+    """A pre-authorized code or access token: 256 bits from ``secrets``."""
+    return secrets.token_urlsafe(32)
+
+
+def new_offer_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def new_pin(length: int = PIN_LENGTH) -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(length))
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemAttempt:
+    """What the token endpoint knows about the offer a code points to."""
+
+    state: OfferState
+    expires_at: int
+    pin_digest: str
+    pin_failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    """The outcome: the offer's next state and failure count; ``error`` if refused."""
+
+    state: OfferState
+    pin_failures: int
+    error: OAuthError | None = None
+
+
+def redeem(offer: RedeemAttempt | None, pin_digest: str | None, now: int) -> Redemption:
+    """Decide a token request for an offer (None: no offer has that code)."""
+    if offer is None or offer.state is not OfferState.OFFERED or now >= offer.expires_at:
+        state = offer.state if offer else OfferState.OFFERED
+        return Redemption(state, offer.pin_failures if offer else 0,
+                          OAuthError("invalid_grant", "the pre-authorized code is unknown, used or expired"))
+    if pin_digest is None:
+        return Redemption(offer.state, offer.pin_failures, OAuthError("invalid_request", "tx_code is required"))
+    if not hmac.compare_digest(pin_digest, offer.pin_digest):
+        failures = offer.pin_failures + 1
+        state = OfferState.LOCKED if failures >= MAX_PIN_FAILURES else OfferState.OFFERED
+        return Redemption(state, failures, OAuthError("invalid_grant", "the transaction code is wrong"))
+    return Redemption(OfferState.REDEEMED, offer.pin_failures)
+
+
+def credential_offer(issuer_url: str, config_id: str, code: str, pin_length: int = PIN_LENGTH) -> dict[str, Any]:
+    """The Credential Offer object (section 4.1.1): one configuration, pre-authorized, with a PIN."""
+    return {
+        "credential_issuer": issuer_url,
+        "credential_configuration_ids": [config_id],
+        "grants": {
+            PRE_AUTHORIZED_GRANT: {
+                "pre-authorized_code": code,
+                "tx_code": {"input_mode": "numeric", "length": pin_length,
+                            "description": "The PIN the staff member gave you"},
+            }
+        },
+    }
+
+
+def offer_link(offer_uri: str) -> str:
+    """By reference (section 4.1.3): the QR carries only this short link."""
+    return f"{OFFER_SCHEME}?credential_offer_uri={quote(offer_uri, safe='')}"

@@ -1,0 +1,137 @@
+"""The staff API (JSON, ``Authorization: Bearer <API key>``): create offers, list and change credentials.
+
+Every query is scoped to the caller's organisation: staff of organisation A asking for a
+credential of organisation B get 404, exactly as if it did not exist. Claims are checked
+against the credential type before an offer exists; the PIN is returned once, here, and
+never again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from core import qr
+from core.credtypes import CredentialType
+from core.errors import Forbidden, NotFound, OAuthError
+from issuer import metadata, store
+from issuer.context import IssuerContext, get_context
+from issuer.issuance import BATCH_SIZE
+from issuer.offers import DEFAULT_OFFER_TTL_S, OfferState, offer_link
+from issuer.revocation import STATUS_NAMES, Action, StatusChangeRefused
+from issuer.tables import Organisation, Staff
+
+router = APIRouter(prefix="/api/issuer", tags=["staff"])
+Ctx = Annotated[IssuerContext, Depends(get_context)]
+
+
+async def current_staff(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> tuple[Staff, Organisation]:
+    scheme, _, key = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not key:
+        raise OAuthError("invalid_token", "a staff API key is required", status=401)
+    async with ctx.transaction() as session:
+        staff = await store.staff_by_api_key(session, ctx.node, key.strip())
+        org = await store.org_by_id(session, staff.org_id) if staff else None
+    if staff is None or org is None:
+        raise OAuthError("invalid_token", "unknown API key", status=401)
+    return staff, org
+
+
+StaffDep = Annotated[tuple[Staff, Organisation], Depends(current_staff)]
+
+
+class OfferCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="credential type name (SkillCertificate) or vct")
+    claims: dict[str, Any]
+    batch_size: int = Field(default=1, ge=1, le=BATCH_SIZE, description="credentials the holder may fetch")
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+class OfferPublic(BaseModel):
+    offer_id: str
+    offer_uri: str
+    link: str = Field(description="openid-credential-offer:// link; its QR is at qr_svg / qr_png")
+    pin: str = Field(description="the transaction code: show it to the holder once, apart from the QR")
+    qr_svg: str
+    qr_png: str
+    expires_at: int
+
+
+class CredentialPublic(BaseModel):
+    id: str
+    vct: str
+    status: Literal["valid", "revoked", "suspended"]
+    issued_at: int
+    expires_at: int
+    holder_key_thumbprint: str
+
+
+def allowed_type(ctx: IssuerContext, org: Organisation, name_or_vct: str) -> CredentialType:
+    ctype = ctx.types.require(name_or_vct) if ":" in name_or_vct else ctx.types.by_name(name_or_vct)
+    if ctype.vct not in org.vcts:
+        raise Forbidden("this organisation may not issue that credential type")
+    return ctype
+
+
+async def create_offer(ctx: IssuerContext, staff: Staff, org: Organisation, request: OfferCreate) -> OfferPublic:
+    """Shared by the API, the console and ``amana issuer offer``."""
+    ctype = allowed_type(ctx, org, request.type)
+    ctype.check_issuance(request.claims)
+    now = ctx.now()
+    async with ctx.transaction() as session:
+        offer, pin = await store.create_offer(
+            session, ctx.node, org_id=org.id, config_id=ctype.name, claims=request.claims,
+            batch_size=request.batch_size, language=request.language, staff_id=staff.id, now=now,
+            ttl_s=DEFAULT_OFFER_TTL_S)
+    offer_uri = f"{metadata.issuer_url(ctx.settings.public_base_url, org.slug)}/offers/{offer.id}"
+    api = f"{ctx.settings.public_base_url.rstrip('/')}/api/issuer/offers/{offer.id}"
+    return OfferPublic(offer_id=offer.id, offer_uri=offer_uri, link=offer_link(offer_uri), pin=pin,
+                       qr_svg=f"{api}/qr.svg", qr_png=f"{api}/qr.png", expires_at=offer.expires_at)
+
+
+@router.post("/offers", status_code=201)
+async def post_offer(body: OfferCreate, ctx: Ctx, who: StaffDep) -> OfferPublic:
+    return await create_offer(ctx, who[0], who[1], body)
+
+
+@router.get("/offers/{offer_id}/qr.{kind}", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}, "image/png": {}}}})
+async def offer_qr(offer_id: str, kind: Literal["svg", "png"], ctx: Ctx, who: StaffDep) -> Response:
+    async with ctx.transaction() as session:
+        offer = await store.offer_by_id(session, offer_id)
+    if offer is None or offer.org_id != who[1].id or offer.state != OfferState.OFFERED:
+        raise NotFound("no open offer with this id")
+    link = offer_link(f"{metadata.issuer_url(ctx.settings.public_base_url, who[1].slug)}/offers/{offer.id}")
+    headers = {"Cache-Control": "no-store"}
+    if kind == "svg":
+        return Response(qr.svg(link), media_type="image/svg+xml", headers=headers)
+    return Response(qr.png(link), media_type="image/png", headers=headers)
+
+
+@router.get("/credentials")
+async def list_credentials(ctx: Ctx, who: StaffDep) -> list[CredentialPublic]:
+    async with ctx.transaction() as session:
+        rows = await store.credentials_of(session, who[1].id)
+    return [CredentialPublic(id=r.id, vct=r.vct, status=STATUS_NAMES[r.status],  # type: ignore[arg-type]
+                             issued_at=r.issued_at, expires_at=r.expires_at, holder_key_thumbprint=r.holder_thumbprint)
+            for r in rows]
+
+
+async def change_status(ctx: IssuerContext, org: Organisation, credential_id: str, action: Action) -> str:
+    try:
+        async with ctx.transaction() as session:
+            status = await store.change_status(session, org.id, credential_id, action)
+    except LookupError:
+        raise NotFound("no credential with this id") from None
+    except StatusChangeRefused:
+        raise
+    return STATUS_NAMES[status]
+
+
+@router.post("/credentials/{credential_id}/{action}")
+async def post_status(credential_id: str, action: Action, ctx: Ctx, who: StaffDep) -> dict[str, str]:
+    return {"id": credential_id, "status": await change_status(ctx, who[1], credential_id, action)}

@@ -1,0 +1,126 @@
+"""The issuer's tables. Only ``issuer/store.py`` queries them.
+
+What is kept, and why (data minimisation, issue 4 point 6):
+
+- ``offers`` hold the claims of an offer *sealed* (core.sealing) until it is redeemed or
+  expires; then the claims are deleted. Codes, PINs and tokens are keyed digests only.
+- ``credentials`` hold what revocation needs — type, status index, holder-key thumbprint,
+  issued and expiry times — and claims only if the organisation opted in, sealed, with a
+  ``retain_until``.
+- ``status_lists`` hold each list uncompressed (2 bits × 131 072 entries = 32 KiB) with an
+  allocation bitmap, a version counter and the last signed token, so a list is
+  re-compressed and re-signed only when it changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base
+
+Json = dict[str, Any]
+
+
+class Organisation(Base):
+    __tablename__ = "issuer_organisations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    names: Mapped[Json] = mapped_column(JSON)
+    vcts: Mapped[list[str]] = mapped_column(JSON)
+    keep_claims_days: Mapped[int | None] = mapped_column(Integer, default=None)  # None: claims not kept
+    created_at: Mapped[int] = mapped_column(Integer)
+
+
+class SigningKey(Base):
+    __tablename__ = "issuer_signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("issuer_organisations.id", ondelete="CASCADE"), index=True)
+    alg: Mapped[str] = mapped_column(String(16))
+    public_jwk: Mapped[Json] = mapped_column(JSON)
+    sealed_private: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[int] = mapped_column(Integer)
+    retired_at: Mapped[int | None] = mapped_column(Integer, default=None)
+    publish_until: Mapped[int | None] = mapped_column(Integer, default=None)  # its last credential's expiry
+
+
+class Staff(Base):
+    __tablename__ = "issuer_staff"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("issuer_organisations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    api_key_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[int] = mapped_column(Integer)
+
+
+class Offer(Base):
+    __tablename__ = "issuer_offers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # public: in credential_offer_uri
+    org_id: Mapped[str] = mapped_column(ForeignKey("issuer_organisations.id", ondelete="CASCADE"), index=True)
+    config_id: Mapped[str] = mapped_column(String(100))
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    pin_digest: Mapped[str] = mapped_column(String(64))
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16))  # offered | redeemed | issued | locked
+    batch_size: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(16))
+    sealed_claims: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_by: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer)
+
+
+class AccessToken(Base):
+    __tablename__ = "issuer_access_tokens"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    offer_id: Mapped[str] = mapped_column(ForeignKey("issuer_offers.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[int] = mapped_column(Integer)
+    used: Mapped[bool] = mapped_column(default=False)
+
+
+class Nonce(Base):
+    __tablename__ = "issuer_nonces"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class StatusListRow(Base):
+    __tablename__ = "issuer_status_lists"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # public and opaque: /status/{id}
+    org_id: Mapped[str] = mapped_column(ForeignKey("issuer_organisations.id", ondelete="CASCADE"), index=True)
+    bits: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    statuses: Mapped[bytes] = mapped_column(LargeBinary)
+    allocated: Mapped[bytes] = mapped_column(LargeBinary)  # one bit per index
+    allocated_count: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    token: Mapped[str | None] = mapped_column(String, default=None)
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    token_expires_at: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Credential(Base):
+    __tablename__ = "issuer_credentials"
+    __table_args__ = (UniqueConstraint("status_list_id", "status_idx"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("issuer_organisations.id", ondelete="CASCADE"), index=True)
+    offer_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    vct: Mapped[str] = mapped_column(String(200))
+    status_list_id: Mapped[str] = mapped_column(ForeignKey("issuer_status_lists.id"))
+    status_idx: Mapped[int] = mapped_column(Integer)
+    status: Mapped[int] = mapped_column(Integer, default=0)
+    holder_thumbprint: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer)
+    sealed_claims: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    retain_until: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -1,0 +1,369 @@
+"""Issuer service (issue 4): the OpenID4VCI pre-authorized flow over HTTP, batch included, its
+negative cases, revocation through the Token Status List, and what the database keeps."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from core import _jose, keys
+from core.credtypes import TypeRegistry
+from core.encoding import b64url_encode, b64url_json
+from core.settings import Settings
+from core.statuslist import INVALID, SUSPENDED, VALID, verify_token
+from issuer import store
+from issuer.app import build_app
+from issuer.offers import MAX_PIN_FAILURES, PRE_AUTHORIZED_GRANT
+from tests.oid4vci_wallet import BASE, Wallet, path_of
+
+SKILL_EXAMPLE = json.loads(Path("specs/credentials/SkillCertificate/example.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("issuer")
+
+
+@pytest.fixture(scope="module")
+def client(data_dir: Path) -> Iterator[TestClient]:
+    app = build_app(Settings(data_dir=data_dir, public_base_url=BASE))
+    with TestClient(app, base_url=BASE) as c:
+        yield c
+
+
+def _create_org(client: TestClient, slug: str, vcts: list[str], keep_claims_days: int | None = None) -> str:
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+
+    async def run() -> str:
+        async with ctx.transaction() as session:
+            _org, api_key = await store.create_org(session, ctx.node, slug=slug, names={"en": slug}, vcts=vcts,
+                                                   keep_claims_days=keep_claims_days, staff_name="t", now=ctx.now())
+        return api_key
+
+    return client.portal.call(run)  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="module")
+def ngo(client: TestClient) -> str:
+    return _create_org(client, "open-doors", ["urn:amana:credential:SkillCertificate:1"])
+
+
+@pytest.fixture(scope="module")
+def city(client: TestClient) -> str:
+    return _create_org(client, "city", ["urn:amana:credential:RegistrationStatus:1"], keep_claims_days=30)
+
+
+def _offer(client: TestClient, api_key: str, claims: dict[str, Any] | None = None, batch: int = 1,
+           type_: str = "SkillCertificate") -> dict[str, Any]:
+    r = client.post("/api/issuer/offers", headers={"Authorization": f"Bearer {api_key}"},
+                    json={"type": type_, "claims": claims or SKILL_EXAMPLE, "batch_size": batch})
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+@pytest.fixture()
+def clock(client: TestClient) -> Iterator[Any]:
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+    yield ctx.clock
+    ctx.clock.offset = 0
+
+
+# --- the happy path ----------------------------------------------------------------------
+
+
+def test_batch_issuance_over_http(client: TestClient, ngo: str, types: TypeRegistry) -> None:
+    offer = _offer(client, ngo, batch=3)
+    assert offer["link"].startswith("openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fnode.amana.test")
+    holders = [keys.generate("ES256"), keys.generate("EdDSA"), keys.generate("ES256")]
+    wallet = Wallet(client)
+    credentials = wallet.receive(offer["link"], offer["pin"], holders)
+    assert len(credentials) == 3
+    checked = [wallet.check(c, f"{BASE}/issuers/open-doors", types) for c in credentials]
+    for holder, result in zip(holders, checked, strict=True):
+        assert result.verified.holder_key is None  # issued SD-JWT: no KB yet, but cnf binds the batch key
+        assert result.claims["cnf"]["jwk"]["x"] == holder.public_key().to_jwk()["x"]
+        assert result.claims["skill"] == SKILL_EXAMPLE["skill"]
+        assert result.claims["iat"] % 86400 == 0  # rounded to the day
+    # Unlinkable: no shared salt, digest, status index or signature between the three.
+    status_refs = {tuple(c.claims["status"]["status_list"].values()) for c in checked}
+    assert len(status_refs) == 3
+    disclosure_sets = [set(c.split("~")[1:-1]) for c in credentials]
+    assert not disclosure_sets[0] & disclosure_sets[1] and not disclosure_sets[1] & disclosure_sets[2]
+
+
+def test_metadata_documents(client: TestClient, ngo: str) -> None:
+    meta = client.get("/.well-known/openid-credential-issuer/issuers/open-doors").json()
+    assert meta["credential_issuer"] == f"{BASE}/issuers/open-doors"
+    config = meta["credential_configurations_supported"]["SkillCertificate"]
+    assert config["format"] == "dc+sd-jwt" and config["vct"] == "urn:amana:credential:SkillCertificate:1"
+    assert {d["locale"] for d in config["credential_metadata"]["display"]} >= {"en", "ar", "fa", "uk", "fr"}
+    assert "RegistrationStatus" not in meta["credential_configurations_supported"]
+    assert meta["batch_credential_issuance"]["batch_size"] >= 2
+    as_meta = client.get("/.well-known/oauth-authorization-server/issuers/open-doors").json()
+    assert PRE_AUTHORIZED_GRANT in as_meta["grant_types_supported"]
+    jwks = client.get("/.well-known/jwt-vc-issuer/issuers/open-doors").json()
+    assert jwks["issuer"] == meta["credential_issuer"] and "d" not in jwks["jwks"]["keys"][0]
+    assert client.get("/.well-known/openid-credential-issuer/issuers/nobody").status_code == 404
+
+
+def test_token_endpoint_ignores_unknown_parameters(client: TestClient, ngo: str) -> None:
+    offer = _offer(client, ngo)
+    wallet = Wallet(client)
+    o = wallet.offer(offer["link"])
+    meta = wallet.metadata(o["credential_issuer"])
+    code = o["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
+    r = wallet.token(meta, code, offer["pin"], client_id="some-wallet", authorization_details="[]", foo="bar")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+
+
+# --- the token endpoint refuses ---------------------------------------------------------
+
+
+def _start(client: TestClient, api_key: str) -> tuple[Wallet, dict[str, Any], str, str]:
+    offer = _offer(client, api_key)
+    wallet = Wallet(client)
+    o = wallet.offer(offer["link"])
+    return wallet, wallet.metadata(o["credential_issuer"]), o["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"], \
+        offer["pin"]
+
+
+def _wrong(pin: str) -> str:
+    return f"{(int(pin) + 1) % 10**6:06d}"
+
+
+def test_wrong_pin_refused(client: TestClient, ngo: str) -> None:
+    wallet, meta, code, pin = _start(client, ngo)
+    r = wallet.token(meta, code, _wrong(pin))
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    assert wallet.token(meta, code, None).json()["error"] == "invalid_request"  # tx_code required
+    assert wallet.token(meta, code, pin).status_code == 200  # one wrong PIN does not lock
+
+
+def test_pin_brute_force_locks_the_offer(client: TestClient, ngo: str) -> None:
+    wallet, meta, code, pin = _start(client, ngo)
+    for _ in range(MAX_PIN_FAILURES):
+        assert wallet.token(meta, code, _wrong(pin)).json()["error"] == "invalid_grant"
+    r = wallet.token(meta, code, pin)  # even the right PIN, now
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+
+
+def test_pre_authorized_code_is_single_use(client: TestClient, ngo: str) -> None:
+    wallet, meta, code, pin = _start(client, ngo)
+    assert wallet.token(meta, code, pin).status_code == 200
+    assert wallet.token(meta, code, pin).json()["error"] == "invalid_grant"
+
+
+def test_expired_offer_refused(client: TestClient, ngo: str, clock: Any) -> None:
+    wallet, meta, code, pin = _start(client, ngo)
+    clock.offset = 15 * 86400
+    assert wallet.token(meta, code, pin).json()["error"] == "invalid_grant"
+
+
+def test_unknown_grant_and_code(client: TestClient, ngo: str) -> None:
+    wallet, meta, _code, pin = _start(client, ngo)
+    r = client.post(path_of(meta["token_endpoint"]), data={"grant_type": "authorization_code", "code": "x"})
+    assert r.json()["error"] == "unsupported_grant_type"
+    assert wallet.token(meta, "not-a-code", pin).json()["error"] == "invalid_grant"
+
+
+# --- the credential endpoint refuses ----------------------------------------------------
+
+
+def _token(client: TestClient, api_key: str, batch: int = 1) -> tuple[Wallet, dict[str, Any], str]:
+    offer = _offer(client, api_key, batch=batch)
+    wallet = Wallet(client)
+    o = wallet.offer(offer["link"])
+    meta = wallet.metadata(o["credential_issuer"])
+    r = wallet.token(meta, o["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"], offer["pin"])
+    return wallet, meta, r.json()["access_token"]
+
+
+def _request(proofs: list[str], config: str = "SkillCertificate") -> dict[str, Any]:
+    return {"credential_configuration_id": config, "proofs": {"jwt": proofs}}
+
+
+def _bad_proof_error(client: TestClient, ngo: str, make: Any) -> tuple[int, str]:
+    wallet, meta, access_token = _token(client, ngo)
+    nonce = wallet.nonce(meta)
+    r = wallet.credential(meta, access_token, _request([make(meta["credential_issuer"], nonce)]))
+    return r.status_code, r.json()["error"]
+
+
+def test_proof_with_wrong_nonce_aud_typ_refused(client: TestClient, ngo: str) -> None:
+    key = keys.generate()
+    assert _bad_proof_error(client, ngo, lambda aud, n: Wallet.proof(key, aud, "made-up")) == (400, "invalid_nonce")
+    assert _bad_proof_error(client, ngo, lambda aud, n: Wallet.proof(key, aud, None)) == (400, "invalid_proof")
+    assert _bad_proof_error(client, ngo, lambda aud, n: Wallet.proof(key, BASE, n)) == (400, "invalid_proof")
+    assert _bad_proof_error(client, ngo, lambda aud, n: Wallet.proof(key, aud, n, typ="JWT")) == (400, "invalid_proof")
+    old = int(time.time()) - 3600
+    assert _bad_proof_error(client, ngo, lambda aud, n: Wallet.proof(key, aud, n, iat=old)) == (400, "invalid_proof")
+
+
+@pytest.mark.parametrize("alg", ["none", "HS256"])
+def test_unsigned_and_hmac_proofs_refused(client: TestClient, ngo: str, alg: str) -> None:
+    key = keys.generate()
+
+    def forge(aud: str, nonce: str) -> str:
+        header = b64url_json({"alg": alg, "typ": "openid4vci-proof+jwt", "jwk": key.public_key().to_jwk()})
+        body = b64url_json({"aud": aud, "iat": int(time.time()), "nonce": nonce})
+        return f"{header}.{body}.{b64url_encode(b'x' * 32) if alg != 'none' else ''}"
+
+    assert _bad_proof_error(client, ngo, forge) == (400, "invalid_proof")
+
+
+def test_reused_proof_refused(client: TestClient, ngo: str) -> None:
+    wallet, meta, access_token = _token(client, ngo)
+    proof = Wallet.proof(keys.generate(), meta["credential_issuer"], wallet.nonce(meta))
+    assert wallet.credential(meta, access_token, _request([proof])).status_code == 200
+    _w, _m, second_token = _token(client, ngo)
+    r = wallet.credential(meta, second_token, _request([proof]))
+    assert r.status_code == 400 and r.json()["error"] == "invalid_nonce"
+
+
+def test_access_token_single_use_and_required(client: TestClient, ngo: str) -> None:
+    wallet, meta, access_token = _token(client, ngo)
+    body = _request([Wallet.proof(keys.generate(), meta["credential_issuer"], wallet.nonce(meta))])
+    assert wallet.credential(meta, access_token, body).status_code == 200
+    body = _request([Wallet.proof(keys.generate(), meta["credential_issuer"], wallet.nonce(meta))])
+    r = wallet.credential(meta, access_token, body)
+    assert r.status_code == 401 and r.json()["error"] == "invalid_token" and "Bearer" in r.headers["www-authenticate"]
+    r = client.post(path_of(meta["credential_endpoint"]), json=body)
+    assert r.status_code == 401
+
+
+def test_unknown_configuration_and_identifier(client: TestClient, ngo: str) -> None:
+    wallet, meta, access_token = _token(client, ngo)
+    proof = Wallet.proof(keys.generate(), meta["credential_issuer"], wallet.nonce(meta))
+    r = wallet.credential(meta, access_token, _request([proof], "RegistrationStatus"))
+    assert r.json()["error"] == "unknown_credential_configuration"
+    r = wallet.credential(meta, access_token, {"credential_identifier": "x", "proofs": {"jwt": [proof]}})
+    assert r.json()["error"] == "unknown_credential_identifier"
+    # Refused requests consumed nothing: the same token and proof still work.
+    assert wallet.credential(meta, access_token, _request([proof])).status_code == 200
+
+
+def test_batch_larger_than_offered_or_with_one_key_twice(client: TestClient, ngo: str) -> None:
+    wallet, meta, access_token = _token(client, ngo, batch=2)
+    nonce, key = wallet.nonce(meta), keys.generate()
+    aud = meta["credential_issuer"]
+    three = [Wallet.proof(keys.generate(), aud, nonce) for _ in range(3)]
+    assert wallet.credential(meta, access_token, _request(three)).json()["error"] == "invalid_credential_request"
+    twice = [Wallet.proof(key, aud, nonce), Wallet.proof(key, aud, nonce)]
+    assert wallet.credential(meta, access_token, _request(twice)).json()["error"] == "invalid_proof"
+
+
+# --- staff, organisations, status ---------------------------------------------------------
+
+
+def test_staff_of_one_organisation_cannot_act_for_another(client: TestClient, ngo: str, city: str) -> None:
+    r = client.post("/api/issuer/offers", headers={"Authorization": f"Bearer {ngo}"},
+                    json={"type": "RegistrationStatus", "claims": {}, "batch_size": 1})
+    assert r.status_code == 403
+    offer = _offer(client, ngo)
+    Wallet(client).receive(offer["link"], offer["pin"], [keys.generate()])
+    mine = client.get("/api/issuer/credentials", headers={"Authorization": f"Bearer {ngo}"}).json()
+    r = client.post(f"/api/issuer/credentials/{mine[0]['id']}/revoke", headers={"Authorization": f"Bearer {city}"})
+    assert r.status_code == 404
+    theirs = client.get("/api/issuer/credentials", headers={"Authorization": f"Bearer {city}"}).json()
+    assert all(c["vct"].endswith("RegistrationStatus:1") for c in theirs)
+    assert client.post("/api/issuer/offers", json={}).status_code == 401
+    assert client.post("/api/issuer/offers", headers={"Authorization": "Bearer amk_nope"}, json={}).status_code == 401
+
+
+def test_invalid_claims_refused_before_any_offer(client: TestClient, ngo: str) -> None:
+    bad = dict(SKILL_EXAMPLE, eqf_level=42)
+    r = client.post("/api/issuer/offers", headers={"Authorization": f"Bearer {ngo}"},
+                    json={"type": "SkillCertificate", "claims": bad})
+    assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+    assert "42" not in r.text
+
+
+def test_revoke_suspend_reinstate_in_the_served_list(client: TestClient, ngo: str, types: TypeRegistry) -> None:
+    offer, holder = _offer(client, ngo), keys.generate()
+    wallet = Wallet(client)
+    [credential] = wallet.receive(offer["link"], offer["pin"], [holder])
+    ref = wallet.check(credential, f"{BASE}/issuers/open-doors", types).claims["status"]["status_list"]
+    staff = {"Authorization": f"Bearer {ngo}"}
+    listed = client.get("/api/issuer/credentials", headers=staff).json()
+    cred_id = next(c["id"] for c in listed if c["holder_key_thumbprint"] == holder.public_key().thumbprint())
+    jwks = client.get("/.well-known/jwt-vc-issuer/issuers/open-doors").json()["jwks"]["keys"]
+    issuer_keys = [keys.PublicKey.from_jwk(k) for k in jwks]
+
+    def served() -> int:
+        r = client.get(path_of(ref["uri"]))
+        assert r.headers["content-type"] == "application/statuslist+jwt"
+        token = verify_token(r.text, keys=issuer_keys, uri=ref["uri"], now=int(time.time()))
+        assert len(token.status_list) >= 100_000
+        return token.status_list.get(ref["idx"])
+
+    assert served() == VALID
+    for action, expected in (("suspend", SUSPENDED), ("reinstate", VALID), ("revoke", INVALID)):
+        r = client.post(f"/api/issuer/credentials/{cred_id}/{action}", headers=staff)
+        assert r.status_code == 200 and r.json()["status"] in {"valid", "suspended", "revoked"}, r.text
+        assert served() == expected
+    r = client.post(f"/api/issuer/credentials/{cred_id}/reinstate", headers=staff)
+    assert r.status_code == 400 and r.json()["code"] == "status_change_refused"
+    assert served() == INVALID
+
+
+def test_status_list_is_resigned_only_when_it_changed(client: TestClient, ngo: str) -> None:
+    offer = _offer(client, ngo)
+    [credential] = Wallet(client).receive(offer["link"], offer["pin"], [keys.generate()])
+    payload = _jose.parse_compact(credential.split("~")[0]).unverified_payload()
+    uri = payload["status"]["status_list"]["uri"]
+    first, second = client.get(path_of(uri)), client.get(path_of(uri))
+    assert first.text == second.text and first.headers["etag"] == second.headers["etag"]
+    assert client.get(path_of(uri), headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    assert "max-age=" in first.headers["cache-control"]
+
+
+def _leaf_strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _leaf_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _leaf_strings(v)]
+    return [str(value)] if isinstance(value, str) and len(value) >= 4 else []
+
+
+def test_no_claim_value_is_stored_by_default(client: TestClient, ngo: str, data_dir: Path) -> None:
+    claims = dict(SKILL_EXAMPLE, given_name="Zarghuna", family_name="Wardakizadeh")
+    offer = _offer(client, ngo, claims=claims, batch=2)
+    pending = (data_dir / "amana.db").read_bytes()
+    values = _leaf_strings(claims)
+    assert "Zarghuna" in values and len(values) >= 5
+    for value in values:  # sealed while the offer waits...
+        assert value.encode() not in pending, value
+    Wallet(client).receive(offer["link"], offer["pin"], [keys.generate(), keys.generate()])
+    issued = b"".join(p.read_bytes() for p in data_dir.glob("amana.db*"))
+    for value in values:  # ...and gone, not just deleted, once issued
+        assert value.encode() not in issued, value
+        assert json.dumps(value).encode() not in issued
+    assert offer["pin"].encode() not in issued
+
+
+def test_an_organisation_may_opt_in_to_keep_claims_sealed(client: TestClient, city: str, data_dir: Path) -> None:
+    claims = json.loads(Path("specs/credentials/RegistrationStatus/example.json").read_text())
+    offer = _offer(client, city, claims=claims, type_="RegistrationStatus")
+    Wallet(client).receive(offer["link"], offer["pin"], [keys.generate()])
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+
+    async def kept() -> list[Any]:
+        from sqlalchemy import select
+
+        from issuer.tables import Credential
+
+        async with ctx.transaction() as session:
+            rows = (await session.execute(select(Credential).where(Credential.offer_id == offer["offer_id"]))).scalars()
+            return [(r.sealed_claims, r.retain_until, r.id) for r in rows]
+
+    [(sealed, retain_until, cred_id)] = client.portal.call(kept)  # type: ignore[union-attr]
+    assert sealed is not None and retain_until is not None
+    assert json.loads(ctx.node.open(sealed, f"credential:{cred_id}")) == claims
+    assert claims["registration_number"].encode() not in (data_dir / "amana.db").read_bytes()

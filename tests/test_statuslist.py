@@ -1,0 +1,140 @@
+"""Token Status List: the draft's own vectors, bounds, the zip-bomb cap, and the signed token."""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core import keys
+from core.encoding import b64url_encode
+from core.errors import Expired, InvalidInput, InvalidSignature, InvalidTokenType, LimitExceeded, MalformedToken
+from core.statuslist import INVALID, SUSPENDED, VALID, StatusList, sign_token, verify_token
+from tests.conftest import NOW, SHARED, TESTDATA
+
+VECTORS = TESTDATA / "status-list"
+DRAFT = (SHARED / "reference" / "token-status-list.md").read_text()
+
+
+def _encoded(name: str) -> dict[str, object]:
+    text = (VECTORS / name).read_text()
+    return json.loads(re.sub(r"\s+", "", text[text.index("{"):]))
+
+
+@pytest.mark.parametrize(("name", "byte_array"), [
+    ("status_list_encoding_json.md", [0xB9, 0xA3]),
+    ("status_list_encoding2_json.md", [0xC9, 0x44, 0xF9]),
+])
+def test_short_vectors_round_trip(name: str, byte_array: list[int]) -> None:
+    expected = _encoded(name)
+    decoded = StatusList.decode(expected)
+    assert bytes(decoded.data) == bytes(byte_array)
+    assert StatusList(decoded.bits, bytearray(byte_array)).encode() == expected
+
+
+def _draft_statuses(bits: int) -> dict[int, int]:
+    """The status[i] = 0b... lines of the draft's test-vector section for ``bits``."""
+    section = DRAFT[DRAFT.index(f"## {bits}-bit Status List"):]
+    section = section[: section.index("JSON encoding")]
+    return {int(i): int(v, 2) for i, v in re.findall(r"status\[(\d+)\]\s*=\s*0b([01]+)", section)}
+
+
+@pytest.mark.parametrize(("bits", "name"), [
+    (1, "status_list_encoding1_long_json.md"),
+    (2, "status_list_encoding2_long_json.md"),
+    (4, "status_list_encoding4_json.md"),
+    (8, "status_list_encoding8_json.md"),
+])
+def test_draft_vectors_of_two_to_the_twenty_entries(bits: int, name: str) -> None:
+    statuses = _draft_statuses(bits)
+    assert len(statuses) >= 10
+    ours = StatusList.empty(2**20, bits)
+    for idx, value in statuses.items():
+        ours.set(idx, value)
+    expected = _encoded(name)
+    assert ours.encode() == expected  # byte-exact: DEFLATE in ZLIB at level 9, base64url
+    theirs = StatusList.decode(expected)
+    assert len(theirs) == 2**20
+    assert {i: theirs.get(i) for i in statuses} == statuses
+    assert theirs.get(1) == VALID or 1 in statuses
+
+
+def test_set_and_get_keep_neighbours() -> None:
+    sl = StatusList.empty(16, 2)
+    sl.set(5, SUSPENDED)
+    sl.set(6, INVALID)
+    sl.set(5, VALID)
+    assert [sl.get(i) for i in range(8)] == [0, 0, 0, 0, 0, 0, 1, 0]
+
+
+@given(bits=st.sampled_from([1, 2, 4, 8]), data=st.data())
+def test_random_lists_round_trip(bits: int, data: st.DataObject) -> None:
+    size = data.draw(st.integers(1, 512))
+    values = data.draw(st.lists(st.integers(0, 2**bits - 1), min_size=size, max_size=size))
+    sl = StatusList.empty(size, bits)
+    for i, v in enumerate(values):
+        sl.set(i, v)
+    back = StatusList.decode(json.loads(json.dumps(sl.encode())))
+    assert [back.get(i) for i in range(size)] == values
+
+
+def test_bounds_and_values_refused() -> None:
+    sl = StatusList.empty(8, 1)
+    for bad in (-1, 8):
+        with pytest.raises(InvalidInput):
+            sl.get(bad)
+    with pytest.raises(InvalidInput):
+        sl.set(0, 2)  # does not fit in one bit
+    with pytest.raises(InvalidInput):
+        StatusList(3, bytearray(1))
+
+
+@pytest.mark.parametrize("obj", [
+    {"bits": 3, "lst": "eNrbuRgAAhcBXQ"}, {"bits": True, "lst": "eNrbuRgAAhcBXQ"}, {"bits": 1},
+    {"bits": 1, "lst": b64url_encode(b"not zlib")},
+    {"bits": 1, "lst": b64url_encode(zlib.compress(b"\x00" * 100)[:-3])},  # truncated
+    {"bits": 1, "lst": b64url_encode(zlib.compress(b"\x00") + b"junk")},
+    [1, 2],
+])
+def test_malformed_lists_refused(obj: object) -> None:
+    with pytest.raises(MalformedToken):
+        StatusList.decode(obj)
+
+
+def test_decompression_bomb_refused() -> None:
+    bomb = {"bits": 1, "lst": b64url_encode(zlib.compress(b"\x00" * (64 * 1024 * 1024), 9))}
+    assert len(bomb["lst"]) < 100_000  # 64 MiB in under 100 kB
+    with pytest.raises(LimitExceeded):
+        StatusList.decode(bomb, max_bytes=1024 * 1024)
+
+
+URI = "https://issuer.amana.test/status/1"
+
+
+def test_token_round_trip_and_rules() -> None:
+    key = keys.generate("ES256")
+    sl = StatusList.empty(1024)
+    sl.set(7, INVALID)
+    token = sign_token(sl, uri=URI, key=key, now=NOW, ttl=300, exp=NOW + 3600)
+    got = verify_token(token, keys=[key.public_key()], uri=URI, now=NOW)
+    assert got.status_list.get(7) == INVALID and got.ttl == 300 and got.iat == NOW
+    with pytest.raises(MalformedToken):
+        verify_token(token, keys=[key.public_key()], uri=URI + "x", now=NOW)  # sub must match uri
+    with pytest.raises(Expired):
+        verify_token(token, keys=[key.public_key()], uri=URI, now=NOW + 3600 + 60)
+    with pytest.raises(InvalidSignature):
+        verify_token(token, keys=[keys.generate("ES256", kid=key.kid).public_key()], uri=URI, now=NOW)
+
+
+def test_token_typ_is_checked() -> None:
+    from core import _jose
+
+    key = keys.generate("ES256")
+    token = _jose.sign_compact({"typ": "JWT"}, {"sub": URI, "iat": NOW, "status_list": StatusList.empty(8).encode()},
+                               key)
+    with pytest.raises(InvalidTokenType):
+        verify_token(token, keys=[key.public_key()], uri=URI, now=NOW)
