@@ -115,7 +115,13 @@ def run() -> int:
                     holder_key=layla_key.public_key(), now=now, valid_for_s=year)
     _refused(fake, issuer_keys, None, types, trust_list)
 
-    print("\nDone: two facts shown, nothing else revealed; the forgery, the replay and the diploma mill were refused.")
+    from server.demo import run as networked  # the node, over real HTTP on loopback
+
+    networked(9, types, _step, _say)
+
+    print("\nDone: two facts shown, nothing else revealed; the forgery, the replay and the diploma mill were refused;")
+    print("a certificate went from a QR code and a PIN to Layla's phone over HTTP, and its revocation")
+    print("reached the employer.")
     return 0
 
 

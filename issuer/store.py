@@ -209,17 +209,25 @@ async def credentials_of(session: AsyncSession, org_id: str, limit: int = 200) -
 
 
 async def change_status(session: AsyncSession, org_id: str, credential_id: str, action: revocation.Action) -> int:
-    """Apply ``action`` to a credential of ``org_id`` (another organisation's: not found)."""
+    """Apply ``action`` to a credential of ``org_id`` and to every copy of its batch (one
+    dataset, one fate: revoking one copy while its twins stay valid would be no revocation).
+    Another organisation's credential is not found."""
     credential = await session.get(Credential, credential_id, with_for_update=True)
     if credential is None or credential.org_id != org_id:
         raise LookupError(credential_id)
-    credential.status = revocation.new_status(credential.status, action)
-    row = await session.get(StatusListRow, credential.status_list_id, with_for_update=True)
-    assert row is not None
-    status_list = StatusList(row.bits, bytearray(row.statuses))
-    status_list.set(credential.status_idx, credential.status)
-    row.statuses, row.version = bytes(status_list.data), row.version + 1
-    return credential.status
+    new = revocation.new_status(credential.status, action)
+    copies = [credential]
+    if credential.offer_id is not None:
+        query = select(Credential).where(Credential.offer_id == credential.offer_id).with_for_update()
+        copies = list((await session.execute(query)).scalars())
+    for copy in copies:
+        copy.status = new
+        row = await session.get(StatusListRow, copy.status_list_id, with_for_update=True)
+        assert row is not None
+        status_list = StatusList(row.bits, bytearray(row.statuses))
+        status_list.set(copy.status_idx, new)
+        row.statuses, row.version = bytes(status_list.data), row.version + 1
+    return new
 
 
 async def status_list_row(session: AsyncSession, list_id: str) -> StatusListRow | None:

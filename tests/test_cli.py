@@ -114,3 +114,5 @@ def test_demo_runs() -> None:
     assert result.returncode == 0, result.stderr
     assert "refused (unreferenced_disclosure)" in result.stdout
     assert "refused (nonce_mismatch)" in result.stdout
+    assert "refused (issuer_not_accredited)" in result.stdout
+    assert "status valid" in result.stdout and "status: revoked" in result.stdout

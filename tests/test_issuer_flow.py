@@ -367,3 +367,16 @@ def test_an_organisation_may_opt_in_to_keep_claims_sealed(client: TestClient, ci
     assert sealed is not None and retain_until is not None
     assert json.loads(ctx.node.open(sealed, f"credential:{cred_id}")) == claims
     assert claims["registration_number"].encode() not in (data_dir / "amana.db").read_bytes()
+
+
+def test_revoking_one_copy_revokes_its_whole_batch(client: TestClient, ngo: str) -> None:
+    offer, holders = _offer(client, ngo, batch=2), [keys.generate(), keys.generate()]
+    Wallet(client).receive(offer["link"], offer["pin"], holders)
+    staff = {"Authorization": f"Bearer {ngo}"}
+    listed = client.get("/api/issuer/credentials", headers=staff).json()
+    thumbs = {h.public_key().thumbprint() for h in holders}
+    mine = [c for c in listed if c["holder_key_thumbprint"] in thumbs]
+    assert len(mine) == 2
+    assert client.post(f"/api/issuer/credentials/{mine[0]['id']}/revoke", headers=staff).status_code == 200
+    after = {c["id"]: c["status"] for c in client.get("/api/issuer/credentials", headers=staff).json()}
+    assert after[mine[0]["id"]] == after[mine[1]["id"]] == "revoked"

@@ -121,7 +121,7 @@ def add_issuer(
     names: NameOption,
     jwks: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="its public JWK or JWK Set")],
     vct: Annotated[list[str], typer.Option(help="credential type it may issue, repeatable")],
-    valid_from: Annotated[str | None, typer.Option(help="accredited from (default: now)")] = None,
+    valid_from: Annotated[str | None, typer.Option(help="accredited from (default: today, 00:00 UTC)")] = None,
     valid_until: Annotated[str | None, typer.Option(help="accredited until (default: open)")] = None,
     directory: DirOption = None,
 ) -> None:
@@ -129,7 +129,8 @@ def add_issuer(
     directory = _dir(directory)
     issuer = parse(AccreditedIssuer, {
         "id": id_, "names": _names(names), "jwks": _jwks(jwks), "vcts": [_vct(v) for v in vct],
-        "valid_from": _time(valid_from, int(time.time())), "valid_until": _time(valid_until, None),
+        # Issuers round iat down to the day (unlinkability), so accreditation starts on a day boundary.
+        "valid_from": _time(valid_from, int(time.time()) // 86400 * 86400), "valid_until": _time(valid_until, None),
     })
     draft, replaced = put_issuer(_load_draft(directory), issuer)
     _save_draft(directory, draft)

@@ -1,0 +1,109 @@
+"""Receiving credentials: the wallet side of OpenID4VCI 1.0, pre-authorized code flow.
+
+From an ``openid-credential-offer://`` link and the PIN the holder was told: fetch the
+offer (by reference, section 4.1.3), the issuer's metadata (section 12.2, identifier
+compared exactly), the token (section 6), a ``c_nonce`` (section 7), then the credentials
+(section 8) with one fresh key per credential, so the copies of a batch cannot be linked.
+Each credential is verified on receipt (RFC 9901 section 7.2) against the keys at
+``/.well-known/jwt-vc-issuer`` before the wallet keeps it.
+
+The HTTP client is passed in (``httpx.AsyncClient``): tests hand an in-process transport,
+the wallet service its hardened client.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from core import _jose, keys
+from core.credtypes import TypeRegistry
+from core.errors import AmanaError, InvalidInput
+from core.sdjwt.vc import VerifiedCredential, verify_vc_issued
+
+OFFER_SCHEME = "openid-credential-offer://"
+PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+
+
+class IssuanceFailed(AmanaError):
+    code = "issuance_failed"
+    title = "The issuer did not hand over the credential"
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    credential: str
+    holder_key: keys.PrivateKey
+    verified: VerifiedCredential
+
+
+def well_known(identifier: str, suffix: str) -> str:
+    """Insert ``/.well-known/<suffix>`` between host and path (OpenID4VCI 12.2.2, SD-JWT VC 5)."""
+    parts = urlsplit(identifier)
+    return f"{parts.scheme}://{parts.netloc}/.well-known/{suffix}{parts.path.rstrip('/')}"
+
+
+def offer_uri(link: str) -> str:
+    if not link.startswith(OFFER_SCHEME):
+        raise InvalidInput("not an openid-credential-offer:// link")
+    values = parse_qs(urlsplit(link).query).get("credential_offer_uri", [])
+    if len(values) != 1:
+        raise InvalidInput("the offer link must carry one credential_offer_uri")
+    return values[0]
+
+
+async def _json(response: httpx.Response, step: str) -> dict[str, Any]:
+    if response.status_code != 200:
+        try:
+            error = response.json().get("error", response.status_code)
+        except ValueError:
+            error = response.status_code
+        raise IssuanceFailed(f"{step}: {error}")
+    body = response.json()
+    if not isinstance(body, dict):
+        raise IssuanceFailed(f"{step}: not a JSON object")
+    return body
+
+
+async def receive(
+    http: httpx.AsyncClient, link: str, pin: str, *, copies: int, types: TypeRegistry, alg: keys.Alg = "ES256",
+) -> list[Received]:
+    offer = await _json(await http.get(offer_uri(link)), "offer")
+    issuer = offer.get("credential_issuer")
+    configs = offer.get("credential_configuration_ids")
+    grant = (offer.get("grants") or {}).get(PRE_AUTHORIZED_GRANT) or {}
+    if not (isinstance(issuer, str) and isinstance(configs, list) and configs and "pre-authorized_code" in grant):
+        raise IssuanceFailed("the offer is not a pre-authorized Credential Offer")
+    meta = await _json(await http.get(well_known(issuer, "openid-credential-issuer")), "issuer metadata")
+    if meta.get("credential_issuer") != issuer:  # exact string comparison, section 12.2.2
+        raise IssuanceFailed("issuer metadata names another issuer")
+    auth = await _json(await http.get(well_known(issuer, "oauth-authorization-server")), "authorization metadata")
+    form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": grant["pre-authorized_code"]}
+    if "tx_code" in grant:
+        form["tx_code"] = pin
+    token = await _json(await http.post(auth["token_endpoint"], data=form), "token")
+    nonce = (await _json(await http.post(meta["nonce_endpoint"]), "nonce"))["c_nonce"]
+    holder_keys = [keys.generate(alg) for _ in range(copies)]
+    now = int(time.time())
+    proofs = [_jose.sign_compact({"typ": "openid4vci-proof+jwt", "jwk": k.public_key().to_jwk()},
+                                 {"aud": issuer, "iat": now, "nonce": nonce}, k) for k in holder_keys]
+    body = {"credential_configuration_id": configs[0], "proofs": {"jwt": proofs}}
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    issued = await _json(await http.post(meta["credential_endpoint"], json=body, headers=headers), "credential")
+    jwks = await _json(await http.get(well_known(issuer, "jwt-vc-issuer")), "issuer keys")
+    issuer_keys = [keys.PublicKey.from_jwk(k) for k in jwks.get("jwks", {}).get("keys", [])]
+    by_thumbprint = {k.public_key().thumbprint(): k for k in holder_keys}
+    received = []
+    for entry in issued.get("credentials", []):
+        credential = entry["credential"]
+        verified = verify_vc_issued(credential, issuer_keys=issuer_keys, now=now, types=types)
+        bound = keys.PublicKey.from_jwk(verified.verified.claims["cnf"]["jwk"]).thumbprint()
+        key = by_thumbprint.pop(bound, None)  # section 8.3: each key binds at most one credential
+        if verified.issuer != issuer or key is None:
+            raise IssuanceFailed("a credential names another issuer or a key we did not send")
+        received.append(Received(credential, key, verified))
+    return received
