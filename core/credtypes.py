@@ -176,8 +176,16 @@ def _validate(
     problems = sorted(validator.iter_errors(claims), key=lambda e: list(e.absolute_path))
     if problems:
         # Name where and which rule failed, never the value (it may be personal data).
-        where = [f"{_where(e.absolute_path)}: {e.validator}" for e in problems[:5]]
+        where = list(dict.fromkeys(_problem(e) for e in problems[:8]))
         raise error(f"{type_name}: " + "; ".join(where))
+
+
+def _problem(e: Any) -> str:
+    """``path: rule``; for a missing member, the member's path (a schema name, not a value)."""
+    if e.validator == "required" and isinstance(e.validator_value, list) and isinstance(e.instance, dict):
+        missing = [m for m in e.validator_value if m not in e.instance]
+        return "; ".join(f"{_where([*e.absolute_path, m])}: required" for m in missing) or "required"
+    return f"{_where(e.absolute_path)}: {e.validator}"
 
 
 def _where(path: Any) -> str:

@@ -16,11 +16,14 @@ problem shape (OAuth errors) raise their own response types before reaching this
 
 from __future__ import annotations
 
+import hmac
 import logging
+import secrets
 import traceback
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -98,6 +101,37 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+# --- forms: cookies and CSRF (signed double-submit) ------------------------------------
+
+CSRF_COOKIE = "__Host-amana_csrf"
+COOKIE_FLAGS: dict[str, Any] = {"secure": True, "httponly": True, "samesite": "strict", "path": "/"}
+
+
+class CsrfFailed(AmanaError):
+    code = "csrf_failed"
+    title = "The form expired or did not come from this site; reload the page and try again"
+    status = 403
+
+
+def csrf_token(request: Request, response: Response, digest: Callable[[str, str], str]) -> str:
+    """The token for forms on this page: a keyed digest of the per-browser CSRF cookie.
+
+    A site that is not ours cannot read the cookie (HttpOnly, SameSite=Strict, __Host-) nor
+    compute the digest without the node key, so it cannot forge a form post.
+    """
+    seed = request.cookies.get(CSRF_COOKIE)
+    if not seed:
+        seed = secrets.token_urlsafe(24)
+        response.set_cookie(CSRF_COOKIE, seed, **COOKIE_FLAGS)
+    return digest("csrf", seed)
+
+
+def check_csrf(request: Request, submitted: object, digest: Callable[[str, str], str]) -> None:
+    seed = request.cookies.get(CSRF_COOKIE)
+    if not seed or not isinstance(submitted, str) or not hmac.compare_digest(submitted, digest("csrf", seed)):
+        raise CsrfFailed()
 
 
 def install(app: FastAPI) -> FastAPI:

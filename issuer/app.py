@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from core import db, web
 from core.settings import Settings, get_settings
-from issuer import api, staff_api
+from issuer import api, pages, staff_api
 from issuer.context import IssuerContext
 
 
@@ -31,9 +33,14 @@ async def stop(app: FastAPI) -> None:
         await ctx.engine.dispose()
 
 
+STATIC = Path(__file__).parent / "static"
+
+
 def attach(app: FastAPI) -> None:
     app.include_router(api.router)
     app.include_router(staff_api.router)
+    app.include_router(pages.router)
+    app.mount("/static/issuer", StaticFiles(directory=STATIC), name="issuer-static")
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core import qr
 from core.credtypes import CredentialType
 from core.errors import Forbidden, NotFound, OAuthError
-from issuer import metadata, store
+from issuer import classes, metadata, store
 from issuer.context import IssuerContext, get_context
 from issuer.issuance import BATCH_SIZE
 from issuer.offers import DEFAULT_OFFER_TTL_S, OfferState, offer_link
@@ -77,20 +77,69 @@ def allowed_type(ctx: IssuerContext, org: Organisation, name_or_vct: str) -> Cre
     return ctype
 
 
-async def create_offer(ctx: IssuerContext, staff: Staff, org: Organisation, request: OfferCreate) -> OfferPublic:
-    """Shared by the API, the console and ``amana issuer offer``."""
-    ctype = allowed_type(ctx, org, request.type)
-    ctype.check_issuance(request.claims)
-    now = ctx.now()
-    async with ctx.transaction() as session:
-        offer, pin = await store.create_offer(
-            session, ctx.node, org_id=org.id, config_id=ctype.name, claims=request.claims,
-            batch_size=request.batch_size, language=request.language, staff_id=staff.id, now=now,
-            ttl_s=DEFAULT_OFFER_TTL_S)
+async def _offer(ctx: IssuerContext, session: Any, staff: Staff, org: Organisation, ctype: CredentialType,
+                 claims: dict[str, Any], batch_size: int, language: str, now: int) -> OfferPublic:
+    offer, pin = await store.create_offer(
+        session, ctx.node, org_id=org.id, config_id=ctype.name, claims=claims, batch_size=batch_size,
+        language=language, staff_id=staff.id, now=now, ttl_s=DEFAULT_OFFER_TTL_S)
     offer_uri = f"{metadata.issuer_url(ctx.settings.public_base_url, org.slug)}/offers/{offer.id}"
     api = f"{ctx.settings.public_base_url.rstrip('/')}/api/issuer/offers/{offer.id}"
     return OfferPublic(offer_id=offer.id, offer_uri=offer_uri, link=offer_link(offer_uri), pin=pin,
                        qr_svg=f"{api}/qr.svg", qr_png=f"{api}/qr.png", expires_at=offer.expires_at)
+
+
+async def create_offer(ctx: IssuerContext, staff: Staff, org: Organisation, request: OfferCreate) -> OfferPublic:
+    """Shared by the API, the console and ``amana issuer offer``."""
+    ctype = allowed_type(ctx, org, request.type)
+    ctype.check_issuance(request.claims)
+    async with ctx.transaction() as session:
+        return await _offer(ctx, session, staff, org, ctype, request.claims, request.batch_size, request.language,
+                            ctx.now())
+
+
+class ClassCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    csv: str = Field(description="one row per trainee; the first row names the columns by claim path")
+    defaults: dict[str, Any] = Field(default_factory=dict, description="claims the same for the whole class")
+    batch_size: int = Field(default=1, ge=1, le=BATCH_SIZE)
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+class ClassRowOffer(OfferPublic):
+    row: int
+    language: str
+
+
+class ClassRowError(BaseModel):
+    row: int
+    error: str
+
+
+class ClassPublic(BaseModel):
+    offers: list[ClassRowOffer]
+    errors: list[ClassRowError]
+
+
+async def create_class(ctx: IssuerContext, staff: Staff, org: Organisation, request: ClassCreate) -> ClassPublic:
+    """Good rows become offers, all in one transaction; bad rows are reported and create nothing."""
+    ctype = allowed_type(ctx, org, request.type)
+    rows = classes.parse(request.csv, ctype, request.defaults, request.language)
+    offers, errors, now = [], [], ctx.now()
+    async with ctx.transaction() as session:
+        for row in rows:
+            if row.claims is None:
+                errors.append(ClassRowError(row=row.number, error=row.error or "invalid"))
+                continue
+            offer = await _offer(ctx, session, staff, org, ctype, row.claims, request.batch_size, row.language, now)
+            offers.append(ClassRowOffer(**offer.model_dump(), row=row.number, language=row.language))
+    return ClassPublic(offers=offers, errors=errors)
+
+
+@router.post("/classes", status_code=201)
+async def post_class(body: ClassCreate, ctx: Ctx, who: StaffDep) -> ClassPublic:
+    return await create_class(ctx, who[0], who[1], body)
 
 
 @router.post("/offers", status_code=201)

@@ -380,3 +380,38 @@ def test_revoking_one_copy_revokes_its_whole_batch(client: TestClient, ngo: str)
     assert client.post(f"/api/issuer/credentials/{mine[0]['id']}/revoke", headers=staff).status_code == 200
     after = {c["id"]: c["status"] for c in client.get("/api/issuer/credentials", headers=staff).json()}
     assert after[mine[0]["id"]] == after[mine[1]["id"]] == "revoked"
+
+
+CLASS_DEFAULTS = {k: v for k, v in SKILL_EXAMPLE.items() if k not in ("given_name", "family_name")}
+
+
+def test_class_batch_issues_good_rows_and_reports_bad_ones(client: TestClient, ngo: str, data_dir: Path) -> None:
+    csv_text = "\ufeffgiven_name,family_name,eqf_level,language\n" \
+               "Amina,Rahimi,3,fa\n" \
+               "Yusuf,,4,ar\n" \
+               "Olena,Kovalenko,eleven,uk\n" \
+               "Samir,Haddad,2,xx\n" \
+               ",,,\n"
+    r = client.post("/api/issuer/classes", headers={"Authorization": f"Bearer {ngo}"},
+                    json={"type": "SkillCertificate", "csv": csv_text, "defaults": CLASS_DEFAULTS})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert [(o["row"], o["language"]) for o in body["offers"]] == [(2, "fa"), (5, "en")]
+    assert [e["row"] for e in body["errors"]] == [3, 4]
+    assert "family_name" in body["errors"][0]["error"] and "eqf_level" in body["errors"][1]["error"]
+    assert "Olena" not in r.text.replace('"Olena"', "") and "eleven" not in json.dumps(body["errors"])
+    pins = {o["pin"] for o in body["offers"]}
+    assert len(pins) == 2  # each trainee their own PIN
+    first = body["offers"][0]
+    [credential] = Wallet(client).receive(first["link"], first["pin"], [keys.generate()])
+    assert "Amina" not in credential  # it is there, but only inside a base64url Disclosure...
+    payloads = [json.loads(_jose.b64url_decode(d)) for d in credential.split("~")[1:-1]]
+    assert ["given_name", "Amina"] in [p[1:] for p in payloads]  # ...and is what the row said
+
+
+def test_class_batch_with_only_bad_input_creates_nothing(client: TestClient, ngo: str) -> None:
+    staff = {"Authorization": f"Bearer {ngo}"}
+    for csv_text in ("", "given_name\n", "not a.[path\nx\n"):
+        r = client.post("/api/issuer/classes", headers=staff,
+                        json={"type": "SkillCertificate", "csv": csv_text, "defaults": CLASS_DEFAULTS})
+        assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json", r.text

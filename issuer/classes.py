@@ -1,0 +1,160 @@
+"""Class batches: one CSV of trainees → one offer per good row, a clear error per bad row. Pure.
+
+The CSV's first row names columns by claim path (``given_name``, ``skill.label``); what is
+the same for the whole class (the skill, the date, the organisation) comes once as
+``defaults``. A column ``language`` (unless the type has such a claim) is the trainee's
+language for the printed instructions. Cells are typed by the credential type's JSON
+Schema (integers, numbers, yes/no, lists separated by ``;``); an empty cell is no value.
+
+Each row is checked against the type on its own. Errors name the row, the column and the
+rule, never the value (a trainee's name must not end up in a log or a screenshot).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from core import i18n
+from core.credtypes import CredentialType
+from core.errors import AmanaError, InvalidInput
+from core.sdjwt.paths import ClaimPath, format_path, parse_path
+
+MAX_ROWS = 500
+MAX_BYTES = 1024 * 1024
+LANGUAGE_COLUMN = "language"
+_TRUE, _FALSE = {"yes", "true", "1", "y", "oui", "так"}, {"no", "false", "0", "n", "non", "ні"}
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    number: int  # as a spreadsheet shows it: the header is row 1
+    claims: dict[str, Any] | None
+    language: str
+    error: str | None = None
+
+
+def parse(text: str, ctype: CredentialType, defaults: Mapping[str, Any], default_language: str) -> list[Row]:
+    if len(text.encode()) > MAX_BYTES:
+        raise InvalidInput(f"the CSV file is larger than {MAX_BYTES // 1024} KiB")
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))  # Excel writes a BOM
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InvalidInput("the CSV file is empty") from None
+    columns = [_column(name, ctype) for name in header]
+    rows: list[Row] = []
+    for number, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise InvalidInput(f"at most {MAX_ROWS} trainees per class")
+        rows.append(_row(number, cells, columns, ctype, defaults, default_language))
+    if not rows:
+        raise InvalidInput("the CSV file has no trainees")
+    return rows
+
+
+def _column(name: str, ctype: CredentialType) -> ClaimPath | None:
+    name = name.strip()
+    if name == LANGUAGE_COLUMN and not schema_at(ctype.schema, (LANGUAGE_COLUMN,)):
+        return None
+    try:
+        path = parse_path(name)
+    except AmanaError as exc:
+        raise InvalidInput(f"column {name!r} is not a claim path: {exc.detail}") from exc
+    if not schema_at(ctype.schema, path):
+        raise InvalidInput(f"column {name!r} is not a claim of {ctype.name}")
+    return path
+
+
+def _row(number: int, cells: list[str], columns: list[ClaimPath | None], ctype: CredentialType,
+         defaults: Mapping[str, Any], default_language: str) -> Row:
+    if len(cells) > len(columns):
+        return Row(number, None, default_language, "more cells than columns")
+    language = default_language
+    pairs = []
+    for path, cell in zip(columns, cells, strict=False):
+        if path is None:
+            language = i18n.pick(cell.strip()) if cell.strip() else language
+        else:
+            pairs.append((path, cell))
+    try:
+        claims = claims_from_cells(ctype, pairs, defaults)
+    except AmanaError as exc:
+        return Row(number, None, language, exc.detail)
+    return Row(number, claims, language)
+
+
+def partial_claims(ctype: CredentialType, cells: list[tuple[ClaimPath, str]]) -> dict[str, Any]:
+    """Typed values without the type check: class-wide defaults, completed by each row."""
+    claims: dict[str, Any] = {}
+    for path, cell in cells:
+        if cell.strip():
+            _put(claims, path, _typed(cell.strip(), schema_at(ctype.schema, path), path))
+    return claims
+
+
+def claims_from_cells(
+    ctype: CredentialType, cells: list[tuple[ClaimPath, str]], defaults: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Text cells (a CSV row, a console form) → typed claims, checked against the type."""
+    claims: dict[str, Any] = _deep_copy(defaults)
+    for path, cell in cells:
+        value = cell.strip()
+        if value:
+            _put(claims, path, _typed(value, schema_at(ctype.schema, path), path))
+    ctype.check_issuance(claims)
+    return claims
+
+
+def _typed(value: str, schema: Mapping[str, Any], path: ClaimPath) -> Any:
+    kind = schema.get("type")
+    where = format_path(path)
+    try:
+        if kind == "integer":
+            return int(value)
+        if kind == "number":
+            return float(value)
+    except ValueError:
+        raise InvalidInput(f"{where} must be a number") from None
+    if kind == "boolean":
+        lowered = value.lower()
+        if lowered in _TRUE or lowered in _FALSE:
+            return lowered in _TRUE
+        raise InvalidInput(f"{where} must be yes or no")
+    if kind == "array":
+        return [part.strip() for part in value.split(";") if part.strip()]
+    return value
+
+
+def schema_at(schema: Mapping[str, Any], path: ClaimPath) -> Mapping[str, Any]:
+    node: Mapping[str, Any] = schema
+    for element in path:
+        node = node.get("properties", {}).get(element, {}) if isinstance(element, str) else node.get("items", {})
+    return node
+
+
+def _put(claims: dict[str, Any], path: ClaimPath, value: Any) -> None:
+    node = claims
+    for element in path[:-1]:
+        if not isinstance(element, str):
+            raise InvalidInput("CSV columns address object members only")
+        node = node.setdefault(element, {})
+        if not isinstance(node, dict):
+            raise InvalidInput(f"{format_path(path)} lies inside a value that is not an object")
+    last = path[-1]
+    if not isinstance(last, str):
+        raise InvalidInput("CSV columns address object members only")
+    node[last] = value
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value

@@ -1,0 +1,201 @@
+"""The staff console: server-rendered, phone-friendly, in every language of core/locales.
+
+Sign-in is with the staff key (``amana issuer create-org`` prints it once), rate-limited
+per client address (``LOGIN_MAX_FAILURES`` per ``LOGIN_WINDOW_S``), and gives a session
+cookie (``__Host-``, Secure, HttpOnly, SameSite=Strict) whose digest lives in the
+database. Every form carries a CSRF token (core.web). Pages hold no script but the print
+button's file; the Content-Security-Policy forbids inline script and other origins.
+The PIN of an offer appears on exactly one page, the one answering its creation.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from core import i18n, qr, web
+from core.credtypes import CredentialType
+from core.errors import AmanaError, InvalidInput
+from core.sdjwt.paths import parse_path
+from issuer import classes, forms, store
+from issuer.context import IssuerContext, get_context
+from issuer.revocation import STATUS_NAMES, Action
+from issuer.staff_api import ClassCreate, OfferCreate, OfferPublic, allowed_type, change_status, create_class
+from issuer.staff_api import create_offer as make_offer
+from issuer.tables import Organisation, Staff
+
+router = APIRouter(prefix="/issuer/console", include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+Ctx = Annotated[IssuerContext, Depends(get_context)]
+SESSION_COOKIE = "__Host-amana_staff"
+SESSION_TTL_S = 8 * 3600
+LOGIN_WINDOW_S = 900
+LOGIN_MAX_FAILURES = 5
+ACTIONS = {"valid": ("suspend", "revoke"), "suspended": ("reinstate", "revoke"), "revoked": ()}
+
+
+async def _who(ctx: IssuerContext, request: Request) -> tuple[Staff, Organisation] | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    async with ctx.transaction() as session:
+        staff = await store.session_staff(session, ctx.node, token, ctx.now())
+        org = await store.org_by_id(session, staff.org_id) if staff else None
+    return (staff, org) if staff and org else None
+
+
+def _lang(request: Request, form: Any = None) -> str:
+    chosen = (form.get("lang") if form is not None else None) or request.query_params.get("lang")
+    return i18n.pick(chosen if isinstance(chosen, str) else None, request.headers.get("accept-language"))
+
+
+def _render(ctx: IssuerContext, request: Request, template: str, lang: str, status: int = 200,
+            **values: Any) -> HTMLResponse:
+    response = HTMLResponse("", status_code=status)
+    context = {
+        "lang": lang, "dir": i18n.direction(lang), "t": lambda key, **kw: i18n.t(lang, key, **kw),
+        "languages": [(code, i18n.t(code, "language_name")) for code in i18n.supported()],
+        "csrf": web.csrf_token(request, response, ctx.node.digest), **values,
+    }
+    page = templates.get_template(template).render(context)
+    response.body = response.render(page)
+    response.headers["content-length"] = str(len(response.body))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _home(ctx: IssuerContext, request: Request, lang: str, who: tuple[Staff, Organisation], *,
+                message: str | None = None, status: int = 200) -> HTMLResponse:
+    org = who[1]
+    types = [ctx.types.require(vct) for vct in org.vcts]
+    async with ctx.transaction() as session:
+        rows = await store.credentials_of(session, org.id)
+    listed = [{"id": r.id, "type_name": ctx.types.require(r.vct).display_name(lang), "issued": _day(r.issued_at),
+               "expires": _day(r.expires_at), "status": STATUS_NAMES[r.status],
+               "actions": ACTIONS[STATUS_NAMES[r.status]]} for r in rows]
+    return _render(ctx, request, "home.html", lang, status, staff=who[0], message=message,
+                   types=[(t, forms.fields(t, lang)) for t in types], credentials=listed)
+
+
+def _day(epoch: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(epoch))
+
+
+def _sheet(offer: OfferPublic, lang: str, row: int | None = None) -> dict[str, Any]:
+    return {"lang": lang, "dir": i18n.direction(lang), "row": row, "qr": qr.svg(offer.link), "pin": offer.pin,
+            "title": i18n.t(lang, "sheet.title"), "step1": i18n.t(lang, "sheet.step1"),
+            "step2": i18n.t(lang, "sheet.step2", pin=""), "step3": i18n.t(lang, "sheet.step3"),
+            "expires": i18n.t(lang, "sheet.expires", date=_day(offer.expires_at))}
+
+
+@router.get("", response_class=HTMLResponse)
+async def console(request: Request, ctx: Ctx) -> HTMLResponse:
+    lang, who = _lang(request), await _who(ctx, request)
+    if who is None:
+        return _render(ctx, request, "login.html", lang)
+    return await _home(ctx, request, lang, who)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request, ctx: Ctx) -> Response:
+    form = await request.form()
+    lang = _lang(request, form)
+    web.check_csrf(request, form.get("csrf"), ctx.node.digest)
+    bucket, now = ctx.node.digest("login-bucket", request.client.host if request.client else "?"), ctx.now()
+    async with ctx.transaction() as session:
+        if await store.login_failures(session, bucket, now, LOGIN_WINDOW_S) >= LOGIN_MAX_FAILURES:
+            return _render(ctx, request, "login.html", lang, 429, message=i18n.t(lang, "console.too_many"))
+        key = form.get("api_key")
+        staff = await store.staff_by_api_key(session, ctx.node, key) if isinstance(key, str) and key else None
+        if staff is None:
+            await store.add_login_failure(session, bucket, now, LOGIN_WINDOW_S)
+        else:
+            token = await store.new_session(session, ctx.node, staff.id, now, SESSION_TTL_S)
+    if staff is None:
+        return _render(ctx, request, "login.html", lang, 401, message=i18n.t(lang, "console.bad_key"))
+    response = RedirectResponse(f"/issuer/console?lang={lang}", status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_TTL_S, **web.COOKIE_FLAGS)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, ctx: Ctx) -> Response:
+    form = await request.form()
+    web.check_csrf(request, form.get("csrf"), ctx.node.digest)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        async with ctx.transaction() as session:
+            await store.end_session(session, ctx.node, token)
+    response = RedirectResponse(f"/issuer/console?lang={_lang(request, form)}", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    return response
+
+
+async def _signed_in_form(request: Request, ctx: IssuerContext) -> tuple[Any, str, tuple[Staff, Organisation]]:
+    form = await request.form()
+    web.check_csrf(request, form.get("csrf"), ctx.node.digest)
+    who = await _who(ctx, request)
+    if who is None:
+        raise InvalidInput("please sign in again")
+    return form, _lang(request, form), who
+
+
+def _cells(ctype: CredentialType, form: Any, prefix: str = "") -> list[tuple[Any, str]]:
+    return [(parse_path(f.name), str(form.get(prefix + f.name) or "")) for f in forms.fields(ctype, "en")]
+
+
+def _copies(form: Any) -> int:
+    text = str(form.get("copies") or "1")
+    return max(1, min(10, int(text))) if text.isdigit() else 1
+
+
+@router.post("/offer", response_class=HTMLResponse)
+async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
+    form, lang, who = await _signed_in_form(request, ctx)
+    holder_lang = i18n.pick(str(form.get("holder_language") or lang))
+    try:
+        ctype = allowed_type(ctx, who[1], str(form.get("type") or ""))
+        claims = classes.claims_from_cells(ctype, _cells(ctype, form), {})
+        created = await make_offer(ctx, who[0], who[1], OfferCreate(type=ctype.name, claims=claims,
+                                                                   batch_size=_copies(form), language=holder_lang))
+    except AmanaError as exc:
+        return await _home(ctx, request, lang, who, message=exc.detail, status=400)
+    return _render(ctx, request, "sheets.html", lang, staff=who[0], message=i18n.t(lang, "console.pin_once"),
+                   sheets=[_sheet(created, holder_lang)], errors=[], summary_key="console.done")
+
+
+@router.post("/class", response_class=HTMLResponse)
+async def class_batch(request: Request, ctx: Ctx) -> HTMLResponse:
+    form, lang, who = await _signed_in_form(request, ctx)
+    upload = form.get("csv")
+    try:
+        ctype = allowed_type(ctx, who[1], str(form.get("type") or ""))
+        raw = await upload.read(classes.MAX_BYTES + 1) if hasattr(upload, "read") else b""
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("the CSV file must be saved as UTF-8") from None
+        defaults = classes.partial_claims(ctype, _cells(ctype, form, "default:"))
+        result = await create_class(ctx, who[0], who[1], ClassCreate(type=ctype.name, csv=text, defaults=defaults,
+                                                                     batch_size=_copies(form), language=lang))
+    except AmanaError as exc:
+        return await _home(ctx, request, lang, who, message=exc.detail, status=400)
+    sheets = [_sheet(o, o.language, o.row) for o in result.offers]
+    return _render(ctx, request, "sheets.html", lang, staff=who[0], sheets=sheets, errors=result.errors,
+                   summary_key="console.rows_ok")
+
+
+@router.post("/credentials/{credential_id}/{action}", response_class=HTMLResponse)
+async def credential_action(credential_id: str, action: Action, request: Request, ctx: Ctx) -> HTMLResponse:
+    _form, lang, who = await _signed_in_form(request, ctx)
+    try:
+        await change_status(ctx, who[1], credential_id, action)
+        message = i18n.t(lang, "console.done")
+    except AmanaError as exc:
+        message = exc.detail
+    return await _home(ctx, request, lang, who, message=message)
