@@ -162,12 +162,13 @@ async def _issue(ctx: IssuerContext, session: Any, org: Organisation, offer: Any
     ctype, claims = ctx.types.by_name(offer.config_id), store.offer_claims(ctx.node, offer)
     key = await store.active_key(session, ctx.node, org.id)
     issued_at, valid_for = rounded(now), ctx.settings.credential_validity_days * 86400
+    list_id, indices = await store.allocate_status(session, org.id, len(proofs))
+    status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{list_id}"
+    ctype.check_issuance(claims)  # once: every copy carries the same claims
     out = []
-    for proof in proofs:
-        list_id, idx = await store.allocate_status(session, org.id)
-        status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{list_id}"
+    for proof, idx in zip(proofs, indices, strict=True):
         out.append(issue_vc(ctype, claims, issuer=url, issuer_key=key, holder_key=proof.holder_key,
-                            now=issued_at, valid_for_s=valid_for, status=reference(status_uri, idx)))
+                            now=issued_at, valid_for_s=valid_for, status=reference(status_uri, idx), checked=True))
         record = Credential(id=str(uuid.uuid4()), org_id=org.id, offer_id=offer.id, vct=ctype.vct,
                             status_list_id=list_id, status_idx=idx, holder_thumbprint=proof.holder_key.thumbprint(),
                             issued_at=issued_at, expires_at=issued_at + valid_for)

@@ -181,10 +181,11 @@ async def consume_nonce(session: AsyncSession, node: NodeKey, nonce: str, now: i
 # --- credentials and status lists -------------------------------------------------------
 
 
-async def allocate_status(session: AsyncSession, org_id: str) -> tuple[str, int]:
-    """A random free index in an open list of the organisation (a new list when all are full)."""
+async def allocate_status(session: AsyncSession, org_id: str, count: int) -> tuple[str, list[int]]:
+    """``count`` random free indices in one open list of the organisation (a new list when
+    all are full): one read and one write of the list row per batch, not per credential."""
     query = (select(StatusListRow).where(StatusListRow.org_id == org_id,
-                                         StatusListRow.allocated_count < revocation.FILL_LIMIT)
+                                         StatusListRow.allocated_count <= revocation.FILL_LIMIT - count)
              .limit(1).with_for_update())
     row = (await session.execute(query)).scalar_one_or_none()
     if row is None:
@@ -195,9 +196,9 @@ async def allocate_status(session: AsyncSession, org_id: str) -> tuple[str, int]
         session.add(row)
         await session.flush()  # before any credential row refers to it
     bitmap = bytearray(row.allocated)
-    idx = revocation.allocate(bitmap, row.size)
-    row.allocated, row.allocated_count = bytes(bitmap), row.allocated_count + 1
-    return row.id, idx
+    indices = [revocation.allocate(bitmap, row.size) for _ in range(count)]
+    row.allocated, row.allocated_count = bytes(bitmap), row.allocated_count + count
+    return row.id, indices
 
 
 async def record_credential(session: AsyncSession, credential: Credential) -> None:
