@@ -16,13 +16,15 @@ from fastapi.staticfiles import StaticFiles
 
 from core import db, web
 from core.settings import Settings, get_settings
-from issuer import api, pages, staff_api
+from issuer import api, pages, staff_api, store
 from issuer.context import IssuerContext
 
 
 async def start(app: FastAPI, settings: Settings) -> IssuerContext:
     ctx = IssuerContext.create(settings)
     await db.upgrade(ctx.engine)
+    async with ctx.transaction() as session:
+        await store.purge_expired(session, ctx.now())
     app.state.issuer = ctx
     return ctx
 

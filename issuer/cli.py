@@ -94,3 +94,23 @@ def offer(
         return created.model_dump()
 
     typer.echo(json.dumps(asyncio.run(run())))
+
+
+@issuer_app.command("rotate-key")
+@fails_as_problem
+def rotate_key(org: Annotated[str, typer.Option(help="the organisation's slug")]) -> None:
+    """Make a new signing key; the old one stays in the JWKS until its last credential expires."""
+
+    async def run() -> dict[str, Any]:
+        ctx = await _context()
+        now = ctx.now()
+        async with ctx.transaction() as session:
+            organisation = await store.org_by_slug(session, org)
+            if organisation is None:
+                raise NotFound(f"no organisation {org!r}")
+            publish_until = now + ctx.settings.credential_validity_days * 86400
+            kid = await store.rotate_key(session, ctx.node, organisation.id, now, publish_until)
+        await ctx.engine.dispose()
+        return {"kid": kid, "previous_key_published_until": publish_until}
+
+    typer.echo(json.dumps(asyncio.run(run())))

@@ -93,6 +93,7 @@ async def create_offer(ctx: IssuerContext, staff: Staff, org: Organisation, requ
     ctype = allowed_type(ctx, org, request.type)
     ctype.check_issuance(request.claims)
     async with ctx.transaction() as session:
+        await store.purge_expired(session, ctx.now())  # retention runs as staff work, no scheduler needed
         return await _offer(ctx, session, staff, org, ctype, request.claims, request.batch_size, request.language,
                             ctx.now())
 

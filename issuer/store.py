@@ -210,9 +210,12 @@ async def finish_offer(session: AsyncSession, offer: Offer) -> None:
     offer.state, offer.sealed_claims = OfferState.ISSUED.value, None
 
 
-async def purge_expired_offers(session: AsyncSession, now: int) -> None:
+async def purge_expired(session: AsyncSession, now: int) -> None:
+    """Retention: claims of offers that expired unredeemed, and kept claims past ``retain_until``."""
     await session.execute(update(Offer).where(Offer.expires_at <= now, Offer.sealed_claims.is_not(None))
                           .values(sealed_claims=None))
+    await session.execute(update(Credential).where(Credential.retain_until <= now)
+                          .values(sealed_claims=None, retain_until=None))
 
 
 async def credentials_of(session: AsyncSession, org_id: str, limit: int = 200) -> list[Credential]:

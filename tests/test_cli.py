@@ -116,3 +116,32 @@ def test_demo_runs() -> None:
     assert "refused (nonce_mismatch)" in result.stdout
     assert "refused (issuer_not_accredited)" in result.stdout
     assert "status valid" in result.stdout and "status: revoked" in result.stdout
+
+
+def test_issuer_commands_share_the_store_with_the_server(tmp: Path) -> None:
+    import os
+
+    env = {**os.environ, "AMANA_DATA_DIR": str(tmp), "AMANA_PUBLIC_BASE_URL": "https://node.amana.test"}
+
+    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*AMANA, *map(str, args)], capture_output=True, text=True, cwd=REPO_ROOT, env=env,
+                              check=False)
+
+    created = run("issuer", "create-org", "--slug", "open-doors", "--name", "en=Open Doors", "--type",
+                  "SkillCertificate", "--jwks-out", tmp / "jwks.json")
+    assert created.returncode == 0, created.stderr
+    org = json.loads(created.stdout)
+    assert org["issuer"] == "https://node.amana.test/issuers/open-doors" and org["api_key"].startswith("amk_")
+    assert "d" not in json.loads((tmp / "jwks.json").read_text())["keys"][0]
+    offer = run("issuer", "offer", "--org", "open-doors", "--type", "SkillCertificate", "--claims",
+                REPO_ROOT / "specs/credentials/SkillCertificate/example.json", "--batch", "3")
+    assert offer.returncode == 0, offer.stderr
+    body = json.loads(offer.stdout)
+    assert body["link"].startswith("openid-credential-offer://?credential_offer_uri=") and len(body["pin"]) == 6
+    wrong = run("issuer", "offer", "--org", "open-doors", "--type", "RegistrationStatus", "--claims",
+                REPO_ROOT / "specs/credentials/RegistrationStatus/example.json")
+    assert wrong.returncode == 1 and json.loads(wrong.stderr)["code"] == "forbidden"
+    assert run("issuer", "create-org", "--slug", "Bad Slug", "--name", "en=x", "--type", "SkillCertificate"
+               ).returncode == 1
+    rotated = run("issuer", "rotate-key", "--org", "open-doors")
+    assert rotated.returncode == 0 and json.loads(rotated.stdout)["kid"]

@@ -415,3 +415,56 @@ def test_class_batch_with_only_bad_input_creates_nothing(client: TestClient, ngo
         r = client.post("/api/issuer/classes", headers=staff,
                         json={"type": "SkillCertificate", "csv": csv_text, "defaults": CLASS_DEFAULTS})
         assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json", r.text
+
+
+def test_key_rotation_keeps_old_credentials_verifiable(client: TestClient, types: TypeRegistry, clock: Any) -> None:
+    api_key = _create_org(client, "rotating", ["urn:amana:credential:SkillCertificate:1"])
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+    wallet, issuer = Wallet(client), f"{BASE}/issuers/rotating"
+    offer = _offer(client, api_key)
+    [old] = wallet.receive(offer["link"], offer["pin"], [keys.generate()])
+
+    async def rotate() -> str:
+        async with ctx.transaction() as session:
+            org = await store.org_by_slug(session, "rotating")
+            assert org is not None
+            return await store.rotate_key(session, ctx.node, org.id, ctx.now(), ctx.now() + 86400)
+
+    new_kid = client.portal.call(rotate)  # type: ignore[union-attr]
+    offer = _offer(client, api_key)
+    [new] = wallet.receive(offer["link"], offer["pin"], [keys.generate()])
+    assert _jose.parse_compact(new.split("~")[0]).unverified_header["kid"] == new_kid
+    assert _jose.parse_compact(old.split("~")[0]).unverified_header["kid"] != new_kid
+    published = client.get("/.well-known/jwt-vc-issuer/issuers/rotating").json()["jwks"]["keys"]
+    assert len(published) == 2
+    for credential in (old, new):
+        assert wallet.check(credential, issuer, types).issuer == issuer
+    clock.offset = 86400 + 1
+    published = client.get("/.well-known/jwt-vc-issuer/issuers/rotating").json()["jwks"]["keys"]
+    assert [k["kid"] for k in published] == [new_kid]
+
+
+def test_retention_ends_kept_claims_and_unredeemed_offers(client: TestClient, city: str, ngo: str,
+                                                          clock: Any) -> None:
+    from sqlalchemy import select
+
+    from issuer.tables import Credential, Offer
+
+    claims = json.loads(Path("specs/credentials/RegistrationStatus/example.json").read_text())
+    redeemed = _offer(client, city, claims=claims, type_="RegistrationStatus")
+    Wallet(client).receive(redeemed["link"], redeemed["pin"], [keys.generate()])
+    waiting = _offer(client, city, claims=claims, type_="RegistrationStatus")
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+
+    async def sealed() -> tuple[bool, bool]:
+        async with ctx.transaction() as session:
+            kept = (await session.execute(select(Credential.sealed_claims).where(
+                Credential.offer_id == redeemed["offer_id"]))).scalar_one()
+            pending = (await session.execute(select(Offer.sealed_claims).where(
+                Offer.id == waiting["offer_id"]))).scalar_one()
+        return kept is not None, pending is not None
+
+    assert client.portal.call(sealed) == (True, True)  # type: ignore[union-attr]
+    clock.offset = 31 * 86400  # past the city's 30 days, past the offer's 14
+    _offer(client, ngo)  # any staff work runs retention
+    assert client.portal.call(sealed) == (False, False)  # type: ignore[union-attr]
