@@ -7,6 +7,7 @@ What is kept, and why (data minimisation, issue 4 point 6):
 - ``credentials`` hold what revocation needs — type, status index, holder-key thumbprint,
   issued and expiry times — and claims only if the organisation opted in, sealed, with a
   ``retain_until``.
+- Times are seconds since the epoch in 64-bit columns (a 32-bit one ends in 2038).
 - ``status_lists`` hold each list uncompressed (2 bits × 131 072 entries = 32 KiB) with an
   allocation bitmap, a version counter and the last signed token, so a list is
   re-compressed and re-signed only when it changed.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
@@ -32,7 +33,7 @@ class Organisation(Base):
     names: Mapped[Json] = mapped_column(JSON)
     vcts: Mapped[list[str]] = mapped_column(JSON)
     keep_claims_days: Mapped[int | None] = mapped_column(Integer, default=None)  # None: claims not kept
-    created_at: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class SigningKey(Base):
@@ -43,9 +44,9 @@ class SigningKey(Base):
     alg: Mapped[str] = mapped_column(String(16))
     public_jwk: Mapped[Json] = mapped_column(JSON)
     sealed_private: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[int] = mapped_column(Integer)
-    retired_at: Mapped[int | None] = mapped_column(Integer, default=None)
-    publish_until: Mapped[int | None] = mapped_column(Integer, default=None)  # its last credential's expiry
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    retired_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    publish_until: Mapped[int | None] = mapped_column(BigInteger, default=None)  # its last credential's expiry
 
 
 class Staff(Base):
@@ -55,7 +56,7 @@ class Staff(Base):
     org_id: Mapped[str] = mapped_column(ForeignKey("issuer_organisations.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     api_key_digest: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class Offer(Base):
@@ -72,8 +73,8 @@ class Offer(Base):
     language: Mapped[str] = mapped_column(String(16))
     sealed_claims: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_by: Mapped[str | None] = mapped_column(String(36))
-    created_at: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class AccessToken(Base):
@@ -81,7 +82,7 @@ class AccessToken(Base):
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     offer_id: Mapped[str] = mapped_column(ForeignKey("issuer_offers.id", ondelete="CASCADE"), index=True)
-    expires_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
     used: Mapped[bool] = mapped_column(default=False)
 
 
@@ -89,7 +90,7 @@ class Nonce(Base):
     __tablename__ = "issuer_nonces"
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
-    expires_at: Mapped[int] = mapped_column(Integer, index=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 class StatusListRow(Base):
@@ -105,7 +106,7 @@ class StatusListRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     token: Mapped[str | None] = mapped_column(String, default=None)
     token_version: Mapped[int] = mapped_column(Integer, default=0)
-    token_expires_at: Mapped[int] = mapped_column(Integer, default=0)
+    token_expires_at: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Credential(Base):
@@ -120,10 +121,10 @@ class Credential(Base):
     status_idx: Mapped[int] = mapped_column(Integer)
     status: Mapped[int] = mapped_column(Integer, default=0)
     holder_thumbprint: Mapped[str] = mapped_column(String(64))
-    issued_at: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
     sealed_claims: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
-    retain_until: Mapped[int | None] = mapped_column(Integer, default=None)
+    retain_until: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 
 class StaffSession(Base):
@@ -133,7 +134,7 @@ class StaffSession(Base):
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     staff_id: Mapped[str] = mapped_column(ForeignKey("issuer_staff.id", ondelete="CASCADE"), index=True)
-    expires_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class LoginAttempts(Base):
@@ -142,5 +143,5 @@ class LoginAttempts(Base):
     __tablename__ = "issuer_login_attempts"
 
     bucket: Mapped[str] = mapped_column(String(64), primary_key=True)
-    window_start: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[int] = mapped_column(BigInteger)
     failures: Mapped[int] = mapped_column(Integer, default=0)

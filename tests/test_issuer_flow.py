@@ -3,7 +3,9 @@ negative cases, revocation through the Token Status List, and what the database 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from core import _jose, keys
+from core import _jose, db, keys
 from core.credtypes import TypeRegistry
 from core.encoding import b64url_encode, b64url_json
 from core.settings import Settings
@@ -30,11 +32,52 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("issuer")
 
 
-@pytest.fixture(scope="module")
-def client(data_dir: Path) -> Iterator[TestClient]:
-    app = build_app(Settings(data_dir=data_dir, public_base_url=BASE))
+POSTGRES_URL = os.environ.get("AMANA_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def client(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[TestClient]:
+    """The whole module runs on the embedded SQLite and, where .ci/postgres set it up, PostgreSQL."""
+    if request.param == "postgresql":
+        if not POSTGRES_URL:
+            pytest.skip("no PostgreSQL (.ci/run starts one: eval \"$(.ci/postgres)\")")
+        _empty_postgres(POSTGRES_URL)
+    database_url = POSTGRES_URL if request.param == "postgresql" else None
+    app = build_app(Settings(data_dir=data_dir / request.param, public_base_url=BASE, database_url=database_url))
     with TestClient(app, base_url=BASE) as c:
         yield c
+
+
+def _empty_postgres(url: str) -> None:
+    from sqlalchemy import text
+
+    async def run() -> None:
+        engine = db.make_engine(db.database_url(Settings(database_url=url)))
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+def _stored_bytes(client: TestClient, data_dir: Path) -> bytes:
+    """Everything the database holds: the SQLite files, or every row of every table."""
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+    if ctx.settings.database_url is None:
+        return b"".join(p.read_bytes() for p in (data_dir / "sqlite").glob("amana.db*"))
+
+    async def dump() -> bytes:
+        from sqlalchemy import select
+
+        out = []
+        async with ctx.transaction() as session:
+            for table in db.Base.metadata.sorted_tables:
+                for row in (await session.execute(select(table))).all():
+                    out.append(repr(tuple(row)).encode())
+        return b"\n".join(out)
+
+    return client.portal.call(dump)  # type: ignore[no-any-return, union-attr]
 
 
 def _create_org(client: TestClient, slug: str, vcts: list[str], keep_claims_days: int | None = None) -> str:
@@ -335,13 +378,13 @@ def _leaf_strings(value: Any) -> list[str]:
 def test_no_claim_value_is_stored_by_default(client: TestClient, ngo: str, data_dir: Path) -> None:
     claims = dict(SKILL_EXAMPLE, given_name="Zarghuna", family_name="Wardakizadeh")
     offer = _offer(client, ngo, claims=claims, batch=2)
-    pending = (data_dir / "amana.db").read_bytes()
+    pending = _stored_bytes(client, data_dir)
     values = _leaf_strings(claims)
     assert "Zarghuna" in values and len(values) >= 5
     for value in values:  # sealed while the offer waits...
         assert value.encode() not in pending, value
     Wallet(client).receive(offer["link"], offer["pin"], [keys.generate(), keys.generate()])
-    issued = b"".join(p.read_bytes() for p in data_dir.glob("amana.db*"))
+    issued = _stored_bytes(client, data_dir)
     for value in values:  # ...and gone, not just deleted, once issued
         assert value.encode() not in issued, value
         assert json.dumps(value).encode() not in issued
@@ -366,7 +409,7 @@ def test_an_organisation_may_opt_in_to_keep_claims_sealed(client: TestClient, ci
     [(sealed, retain_until, cred_id)] = client.portal.call(kept)  # type: ignore[union-attr]
     assert sealed is not None and retain_until is not None
     assert json.loads(ctx.node.open(sealed, f"credential:{cred_id}")) == claims
-    assert claims["registration_number"].encode() not in (data_dir / "amana.db").read_bytes()
+    assert claims["registration_number"].encode() not in _stored_bytes(client, data_dir)
 
 
 def test_revoking_one_copy_revokes_its_whole_batch(client: TestClient, ngo: str) -> None:
