@@ -12,6 +12,7 @@ second line, for whatever else a row held.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ from sqlalchemy.orm import DeclarativeBase
 from core.settings import REPO_ROOT, Settings
 
 MIGRATIONS = REPO_ROOT / "migrations"
+# aiosqlite's DEBUG lines echo every statement with its parameters; ours are digests and
+# sealed bytes, but a log is no place for them at any level.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 class Base(DeclarativeBase):

@@ -148,12 +148,13 @@ async def credential(
         if body.get("credential_configuration_id") != offer.config_id:
             raise OAuthError("unknown_credential_configuration", "not the credential configuration offered")
         proofs = [verify_proof(p, audience=url, now=now, clock_skew_s=ctx.settings.clock_skew_s)
-                  for p in proofs_of(body, offer.batch_size)]
+                  for p in proofs_of(body)]
         distinct_keys(proofs)
         for nonce_value in {p.nonce for p in proofs}:
             if not await store.consume_nonce(session, ctx.node, nonce_value, now):
                 raise OAuthError("invalid_nonce", "c_nonce unknown, used or expired: fetch a new one")
-        credentials = await _issue(ctx, session, org, offer, proofs, now, url)
+        # Section 8.3: an issuer may issue fewer credentials than keys; the offer says how many.
+        credentials = await _issue(ctx, session, org, offer, proofs[: offer.batch_size], now, url)
     return JSONResponse({"credentials": [{"credential": c} for c in credentials]}, headers=NO_STORE)
 
 

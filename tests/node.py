@@ -20,12 +20,14 @@ def free_port() -> int:
 
 
 class RunningNode:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, propagate_logs: bool = False) -> None:
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         self.settings = Settings(data_dir=data_dir, public_base_url=self.base)
         self.app = build_app(self.settings)
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning"))
+        # propagate_logs: no logging config of uvicorn's own, so its access log reaches pytest's caplog.
+        extra = {"log_config": None, "log_level": "debug"} if propagate_logs else {"log_level": "warning"}
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, **extra))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> RunningNode:

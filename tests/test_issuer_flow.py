@@ -296,10 +296,12 @@ def test_batch_larger_than_offered_or_with_one_key_twice(client: TestClient, ngo
     wallet, meta, access_token = _token(client, ngo, batch=2)
     nonce, key = wallet.nonce(meta), keys.generate()
     aud = meta["credential_issuer"]
-    three = [Wallet.proof(keys.generate(), aud, nonce) for _ in range(3)]
-    assert wallet.credential(meta, access_token, _request(three)).json()["error"] == "invalid_credential_request"
+    eleven = [Wallet.proof(keys.generate(), aud, nonce) for _ in range(11)]  # beyond the metadata's batch_size
+    assert wallet.credential(meta, access_token, _request(eleven)).json()["error"] == "invalid_credential_request"
     twice = [Wallet.proof(key, aud, nonce), Wallet.proof(key, aud, nonce)]
     assert wallet.credential(meta, access_token, _request(twice)).json()["error"] == "invalid_proof"
+    r = wallet.credential(meta, access_token, _request(eleven[:3]))  # three keys, an offer of two: two credentials
+    assert r.status_code == 200 and len(r.json()["credentials"]) == 2
 
 
 # --- staff, organisations, status ---------------------------------------------------------
@@ -511,3 +513,15 @@ def test_retention_ends_kept_claims_and_unredeemed_offers(client: TestClient, ci
     clock.offset = 31 * 86400  # past the city's 30 days, past the offer's 14
     _offer(client, ngo)  # any staff work runs retention
     assert client.portal.call(sealed) == (False, False)  # type: ignore[union-attr]
+
+
+def test_offer_qr_codes_for_staff_of_that_organisation(client: TestClient, ngo: str, city: str) -> None:
+    offer = _offer(client, ngo)
+    svg = client.get(path_of(offer["qr_svg"]), headers={"Authorization": f"Bearer {ngo}"})
+    assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml" and "<svg" in svg.text
+    png = client.get(path_of(offer["qr_png"]), headers={"Authorization": f"Bearer {ngo}"})
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert client.get(path_of(offer["qr_svg"]), headers={"Authorization": f"Bearer {city}"}).status_code == 404
+    from core import qr
+
+    assert qr.version(offer["link"]) <= 10  # a cheap camera reads it
