@@ -24,6 +24,7 @@ from core.sdjwt.vc import issue_vc, verify_vc
 from core.settings import get_settings
 from core.trust.cli import trust_app
 from issuer.cli import issuer_app
+from verifier.cli import verifier_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Amana identity wallet tools.")
 keys_app = typer.Typer(no_args_is_help=True, help="Generate signing keys (JWK).")
@@ -32,6 +33,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(credential_app, name="credential")
 app.add_typer(trust_app, name="trust")
 app.add_typer(issuer_app, name="issuer")
+app.add_typer(verifier_app, name="verifier")
 
 class AlgChoice(StrEnum):
     ES256 = "ES256"

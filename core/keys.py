@@ -128,6 +128,10 @@ class PrivateKey:
     def public_key(self) -> PublicKey:
         return PublicKey(alg=self.alg, _key=self._key.public_key(), kid=self.kid)
 
+    def cryptography_key(self) -> _PrivateKeyObj:
+        """The ``cryptography`` object, for building X.509 certificates; never for export."""
+        return self._key
+
     def sign(self, signing_input: bytes) -> bytes:
         """A JWS signature over ``signing_input`` (raw R||S for ES256)."""
         if isinstance(self._key, ec.EllipticCurvePrivateKey):

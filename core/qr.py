@@ -11,13 +11,17 @@ import io
 import segno
 
 
-def make(text: str) -> segno.QRCode:
-    return segno.make_qr(text, error="m")
+def make(text: str, max_version: int | None = None) -> segno.QRCode:
+    """Level M; level L when that is what keeps the code within ``max_version``."""
+    code = segno.make_qr(text, error="m")
+    if max_version is not None and int(code.version) > max_version:
+        code = segno.make_qr(text, error="l")
+    return code
 
 
-def svg(text: str, scale: int = 6) -> str:
+def svg(text: str, scale: int = 6, max_version: int | None = None) -> str:
     buffer = io.BytesIO()
-    make(text).save(buffer, kind="svg", scale=scale, border=4, xmldecl=False, svgns=True, title="QR code")
+    make(text, max_version).save(buffer, kind="svg", scale=scale, border=4, xmldecl=False, svgns=True, title="QR code")
     return buffer.getvalue().decode("utf-8")
 
 
@@ -27,5 +31,5 @@ def png(text: str, scale: int = 8) -> bytes:
     return buffer.getvalue()
 
 
-def version(text: str) -> int:
-    return int(make(text).version)
+def version(text: str, max_version: int | None = None) -> int:
+    return int(make(text, max_version).version)

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
         description="PostgreSQL URL; unset means the embedded SQLite file in data_dir",
     )
     secret_key: str | None = Field(default=None, description="base64url 32-byte key sealing secrets at rest")
+    verifier_name: str = Field(default="Amana verifier", description="shown to holders; in the certificate")
+    fetch_allow_insecure: bool = Field(default=False, description="tests only: http and loopback fetches")
     trust_list_max_age_s: int = Field(default=3600, ge=0, description="Cache-Control cap for /trust-list")
 
     @property
@@ -43,6 +45,11 @@ class Settings(BaseSettings):
     @property
     def trust_list_file(self) -> Path:
         return self.trust_dir / "trust-list.jwt"
+
+    @property
+    def verifier_id(self) -> str:
+        """The verifier's identity in the trust list (its registration)."""
+        return self.public_base_url.rstrip("/") + "/verifier"
 
     @property
     def trust_anchor_file(self) -> Path:

@@ -162,7 +162,8 @@ async def _issue(ctx: IssuerContext, session: Any, org: Organisation, offer: Any
                  url: str) -> list[str]:
     ctype, claims = ctx.types.by_name(offer.config_id), store.offer_claims(ctx.node, offer)
     key = await store.active_key(session, ctx.node, org.id)
-    issued_at, valid_for = rounded(now), ctx.settings.credential_validity_days * 86400
+    issued_at = rounded(now)
+    valid_for = (offer.valid_days or ctx.settings.credential_validity_days) * 86400
     list_id, indices = await store.allocate_status(session, org.id, len(proofs))
     status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{list_id}"
     ctype.check_issuance(claims)  # once: every copy carries the same claims

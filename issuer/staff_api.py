@@ -49,6 +49,8 @@ class OfferCreate(BaseModel):
     claims: dict[str, Any]
     batch_size: int = Field(default=1, ge=1, le=BATCH_SIZE, description="credentials the holder may fetch")
     language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+    valid_days: int | None = Field(default=None, ge=1, le=3650,
+                                   description="lifetime of the credentials (default: the node's setting)")
 
 
 class OfferPublic(BaseModel):
@@ -78,10 +80,11 @@ def allowed_type(ctx: IssuerContext, org: Organisation, name_or_vct: str) -> Cre
 
 
 async def _offer(ctx: IssuerContext, session: Any, staff: Staff, org: Organisation, ctype: CredentialType,
-                 claims: dict[str, Any], batch_size: int, language: str, now: int) -> OfferPublic:
+                 claims: dict[str, Any], batch_size: int, language: str, now: int,
+                 valid_days: int | None = None) -> OfferPublic:
     offer, pin = await store.create_offer(
         session, ctx.node, org_id=org.id, config_id=ctype.name, claims=claims, batch_size=batch_size,
-        language=language, staff_id=staff.id, now=now, ttl_s=DEFAULT_OFFER_TTL_S)
+        language=language, staff_id=staff.id, now=now, ttl_s=DEFAULT_OFFER_TTL_S, valid_days=valid_days)
     offer_uri = f"{metadata.issuer_url(ctx.settings.public_base_url, org.slug)}/offers/{offer.id}"
     api = f"{ctx.settings.public_base_url.rstrip('/')}/api/issuer/offers/{offer.id}"
     return OfferPublic(offer_id=offer.id, offer_uri=offer_uri, link=offer_link(offer_uri), pin=pin,
@@ -95,7 +98,7 @@ async def create_offer(ctx: IssuerContext, staff: Staff, org: Organisation, requ
     async with ctx.transaction() as session:
         await store.purge_expired(session, ctx.now())  # retention runs as staff work, no scheduler needed
         return await _offer(ctx, session, staff, org, ctype, request.claims, request.batch_size, request.language,
-                            ctx.now())
+                            ctx.now(), request.valid_days)
 
 
 class ClassCreate(BaseModel):

@@ -117,14 +117,15 @@ def pin_digest(node: NodeKey, offer_id: str, pin: str) -> str:
 
 async def create_offer(
     session: AsyncSession, node: NodeKey, *, org_id: str, config_id: str, claims: dict[str, Any],
-    batch_size: int, language: str, staff_id: str | None, now: int, ttl_s: int,
+    batch_size: int, language: str, staff_id: str | None, now: int, ttl_s: int, valid_days: int | None = None,
 ) -> tuple[Offer, str]:
     """A new offer; returns it and its PIN (shown once, never stored in the clear)."""
     offer_id, pin = new_offer_id(), new_pin()
     offer = Offer(
         id=offer_id, org_id=org_id, config_id=config_id,
         code_digest=node.digest("code", offer_code(node, offer_id)), pin_digest=pin_digest(node, offer_id, pin),
-        pin_failures=0, state=OfferState.OFFERED.value, batch_size=batch_size, language=language,
+        pin_failures=0, state=OfferState.OFFERED.value, batch_size=batch_size, valid_days=valid_days,
+        language=language,
         sealed_claims=node.seal(json.dumps(claims).encode(), f"offer:{offer_id}"),
         created_by=staff_id, created_at=now, expires_at=now + ttl_s,
     )

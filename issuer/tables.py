@@ -70,6 +70,7 @@ class Offer(Base):
     pin_failures: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(16))  # offered | redeemed | issued | locked
     batch_size: Mapped[int] = mapped_column(Integer)
+    valid_days: Mapped[int | None] = mapped_column(Integer, default=None)  # None: the node's default
     language: Mapped[str] = mapped_column(String(16))
     sealed_claims: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_by: Mapped[str | None] = mapped_column(String(36))

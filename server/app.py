@@ -2,7 +2,7 @@
 
 Each service also runs alone (``uvicorn issuer.app:app``); here they share one process,
 one settings object and one database. Services join as their issues land: today the
-issuer, and the trust-list publication point.
+issuer, the verifier, and the trust-list publication point.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import issuer.app
+import verifier.app
 from core import web
 from core.settings import Settings, get_settings
 from server import trust_list
@@ -24,7 +25,9 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await issuer.app.start(app, chosen)
+        await verifier.app.start(app, chosen)
         yield
+        await verifier.app.stop(app)
         await issuer.app.stop(app)
 
     app = FastAPI(title="Amana", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -32,4 +35,5 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     web.install(app)
     app.include_router(trust_list.router)
     issuer.app.attach(app)
+    verifier.app.attach(app)
     return app

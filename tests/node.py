@@ -20,10 +20,10 @@ def free_port() -> int:
 
 
 class RunningNode:
-    def __init__(self, data_dir: Path, *, propagate_logs: bool = False) -> None:
+    def __init__(self, data_dir: Path, *, propagate_logs: bool = False, **settings: object) -> None:
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
-        self.settings = Settings(data_dir=data_dir, public_base_url=self.base)
+        self.settings = Settings(data_dir=data_dir, public_base_url=self.base, **settings)  # type: ignore[arg-type]
         self.app = build_app(self.settings)
         # propagate_logs: no logging config of uvicorn's own, so its access log reaches pytest's caplog.
         extra = {"log_config": None, "log_level": "debug"} if propagate_logs else {"log_level": "warning"}

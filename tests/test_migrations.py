@@ -13,6 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 import issuer.tables  # noqa: F401  (registers the tables)
+import verifier.tables  # noqa: F401
 from core import db
 from core.settings import Settings
 

@@ -1,0 +1,167 @@
+"""The one way Amana fetches from addresses that others choose (issuer keys, status lists).
+
+An issuer's ``iss`` or a credential's ``status.status_list.uri`` is attacker-controlled
+input; fetching it naively lets a presentation make the verifier call its own admin port
+or a cloud metadata service (SSRF). So, written by hand on httpx/httpcore because no
+library combines all of these:
+
+- ``https`` only (``allow_http`` exists for tests on loopback);
+- the host is resolved by us and **every** address it resolves to must be public:
+  loopback, private, link-local (cloud metadata at 169.254.169.254), shared, multicast,
+  reserved and unspecified ranges are refused, IPv4-mapped and NAT64 IPv6 included;
+  the connection goes to the address we checked (no second lookup to rebind), while TLS
+  still verifies the certificate for the host name;
+- redirects followed by hand, at most ``max_redirects``, each target re-checked, and
+  never from https down to http;
+- a size cap on the body, read as it streams; a timeout on every step;
+- answers cached for a ``ttl`` clamped between ``min_ttl_s`` and ``max_ttl_s``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import anyio
+import httpcore
+import httpx
+
+from core.errors import AmanaError
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class FetchRefused(AmanaError):
+    code = "fetch_refused"
+    title = "That address may not be fetched"
+
+
+class FetchFailed(AmanaError):
+    code = "fetch_failed"
+    title = "The document could not be fetched"
+    status = 502
+
+
+@dataclass(frozen=True, slots=True)
+class AddressPolicy:
+    allow_http: bool = False
+    allow_loopback: bool = False  # tests only: a node on 127.0.0.1
+
+    def check(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+        if isinstance(address, ipaddress.IPv6Address):
+            embedded = address.ipv4_mapped or (
+                ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) if address in _NAT64 else None)
+            if embedded is not None:
+                address = embedded
+        if self.allow_loopback and address.is_loopback:
+            return
+        if not address.is_global or address.is_multicast:
+            raise FetchRefused("the host resolves to a private, loopback, link-local or reserved address")
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves, checks every address, then connects to the checked one."""
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self.policy = policy
+        self.inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        with anyio.fail_after(timeout):
+            infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+        if not addresses:
+            raise FetchFailed("the host does not resolve")
+        for address in addresses:  # all of them: a mix of public and private is a rebinding trick
+            self.policy.check(address)
+        return await self.inner.connect_tcp(str(addresses[0]), port, timeout=timeout,
+                                            local_address=local_address, socket_options=socket_options)
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        raise FetchRefused("unix sockets are not fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, policy: AddressPolicy) -> None:
+        super().__init__()
+        # httpx builds its pool without a way to pass a network backend; this is the pool it
+        # would build (HTTP/1.1, system trust store) with ours.
+        self._pool = httpcore.AsyncConnectionPool(ssl_context=ssl.create_default_context(),
+                                                  network_backend=_GuardedBackend(policy))
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    url: str
+    body: bytes
+    content_type: str
+    fetched_at: float
+
+
+@dataclass
+class Fetcher:
+    policy: AddressPolicy = field(default_factory=AddressPolicy)
+    max_bytes: int = 1024 * 1024
+    max_redirects: int = 3
+    timeout_s: float = 5.0
+    min_ttl_s: int = 60
+    max_ttl_s: int = 86400
+    _cache: dict[str, tuple[float, Fetched]] = field(default_factory=dict)
+
+    def _check_url(self, url: str, previous: str | None = None) -> None:
+        parts = urlsplit(url)
+        allowed = {"https", "http"} if self.policy.allow_http else {"https"}
+        if parts.scheme not in allowed or not parts.hostname:
+            raise FetchRefused("only https:// URLs are fetched")
+        if previous is not None and urlsplit(previous).scheme == "https" and parts.scheme != "https":
+            raise FetchRefused("a redirect from https to http is refused")
+        if parts.username or parts.password:
+            raise FetchRefused("URLs with credentials are not fetched")
+
+    def cached(self, url: str, now: float | None = None) -> Fetched | None:
+        entry = self._cache.get(url)
+        return entry[1] if entry and entry[0] > (now or time.time()) else None
+
+    def forget(self) -> None:
+        """Drop every cached answer (``amana verifier sync``, and tests that change a list)."""
+        self._cache.clear()
+
+    def remember(self, fetched: Fetched, ttl_s: float | None) -> None:
+        ttl = min(max(ttl_s if ttl_s is not None else self.min_ttl_s, self.min_ttl_s), self.max_ttl_s)
+        self._cache[fetched.url] = (fetched.fetched_at + ttl, fetched)
+
+    async def get(self, url: str, *, accept: str, max_bytes: int | None = None) -> Fetched:
+        cap = max_bytes or self.max_bytes
+        current, previous = url, None
+        async with httpx.AsyncClient(transport=_GuardedTransport(self.policy), timeout=self.timeout_s,
+                                     follow_redirects=False) as client:
+            for _ in range(self.max_redirects + 1):
+                self._check_url(current, previous)
+                try:
+                    async with client.stream("GET", current, headers={"Accept": accept}) as response:
+                        if response.is_redirect and "location" in response.headers:
+                            previous, current = current, urljoin(current, response.headers["location"])
+                            continue
+                        if response.status_code != 200:
+                            raise FetchFailed(f"the server answered {response.status_code}")
+                        body = bytearray()
+                        async for chunk in response.aiter_bytes():
+                            body += chunk
+                            if len(body) > cap:
+                                raise FetchRefused(f"the document is larger than {cap} bytes")
+                        return Fetched(url, bytes(body), response.headers.get("content-type", ""), time.time())
+                except (httpx.TransportError, TimeoutError) as exc:
+                    if isinstance(exc.__cause__, AmanaError):
+                        raise exc.__cause__ from None
+                    raise FetchFailed("the host could not be reached") from None
+        raise FetchRefused(f"more than {self.max_redirects} redirects")

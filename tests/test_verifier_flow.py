@@ -1,0 +1,268 @@
+"""Verifier service (issue 5): OpenID4VP end to end over real HTTP on loopback, its refusals,
+three-valued status, and what it keeps (nothing but names)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core import keys
+from core.credtypes import load_registry
+from core.sdjwt import present
+from core.settings import REPO_ROOT, Settings
+from core.trust.model import AccreditedIssuer, PurposeRegistration, RegisteredVerifier, parse
+from core.trust.operator import new_draft, put_issuer, put_verifier_purpose, sign_draft
+from tests.node import RunningNode
+from wallet import present as wallet
+from wallet.receive import Received, receive
+
+TYPES = load_registry(Settings().specs_dir)
+STATUS_VCT = "urn:amana:credential:RegistrationStatus:1"
+SKILL_VCT = "urn:amana:credential:SkillCertificate:1"
+HR = "https://w3id.org/dpv#HumanResourceManagement"
+STATUS_EXAMPLE = json.loads((REPO_ROOT / "specs/credentials/RegistrationStatus/example.json").read_text())
+
+
+def _cli(data_dir: Path, base: str, *args: str) -> dict[str, Any]:
+    env = {**os.environ, "AMANA_DATA_DIR": str(data_dir), "AMANA_PUBLIC_BASE_URL": base}
+    done = subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, cwd=REPO_ROOT,
+                          env=env, check=True)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+class World:
+    def __init__(self, node: RunningNode, data_dir: Path) -> None:
+        self.node, self.base, self.data_dir = node, node.base, data_dir
+        self.city = _cli(data_dir, self.base, "issuer", "create-org", "--slug", "city", "--name", "en=City",
+                         "--type", "RegistrationStatus", "--jwks-out", str(data_dir / "city.jwks"))
+        self.rogue = _cli(data_dir, self.base, "issuer", "create-org", "--slug", "rogue", "--name", "en=Rogue",
+                          "--type", "RegistrationStatus", "--jwks-out", str(data_dir / "rogue.jwks"))
+        self.unlisted = _cli(data_dir, self.base, "issuer", "create-org", "--slug", "unlisted", "--name",
+                             "en=Unlisted", "--type", "RegistrationStatus")
+        desk = _cli(data_dir, self.base, "verifier", "init")
+        self.desk_key = desk["desk_key"]
+        governance = keys.generate()
+        draft = new_draft("https://governance.amana.test")
+        for org, jwks, vct in ((self.city, "city.jwks", STATUS_VCT), (self.rogue, "rogue.jwks", SKILL_VCT)):
+            # the rogue is accredited, but for skills only
+            draft = put_issuer(draft, parse(AccreditedIssuer, {
+                "id": org["issuer"], "names": {"en": "x"}, "jwks": json.loads((data_dir / jwks).read_text()),
+                "vcts": [vct], "valid_from": 0}))[0]
+        registration = parse(PurposeRegistration, {"purpose": HR, "legal_basis": "https://w3id.org/dpv#LegalObligation",
+                                                   "credentials": [{"vct": STATUS_VCT, "claims": [["right_to_work"],
+                                                                                                  ["valid_until"]]}]})
+        verifier = parse(RegisteredVerifier, {"id": desk["verifier_id"], "names": {"en": "Employer"},
+                                              "jwks": desk["jwks"], "registrations": [registration.model_dump()]})
+        draft = put_verifier_purpose(draft, verifier, registration)[0]
+        trust_dir = data_dir / "trust"
+        trust_dir.mkdir(exist_ok=True)
+        (trust_dir / "trust-list.jwt").write_text(sign_draft(draft, governance, int(time.time()))[0])
+        (trust_dir / "governance.jwks.json").write_text(json.dumps(keys.jwks([governance.public_key()])))
+
+    async def issue(self, http: httpx.AsyncClient, api_key: str, claims: dict[str, Any] | None = None,
+                    valid_days: int | None = None) -> Received:
+        body = {"type": "RegistrationStatus", "claims": claims or STATUS_EXAMPLE, "valid_days": valid_days}
+        offer = (await http.post(f"{self.base}/api/issuer/offers", headers={"Authorization": f"Bearer {api_key}"},
+                                 json=body)).json()
+        [received] = await receive(http, offer["link"], offer["pin"], copies=1, types=TYPES)
+        return received
+
+    async def check(self, http: httpx.AsyncClient, query: str = "right-to-work", **extra: Any) -> dict[str, Any]:
+        r = await http.post(f"{self.base}/api/verifier/checks", json={"query": query, **extra},
+                            headers={"Authorization": f"Bearer {self.desk_key}"})
+        assert r.status_code == 201, r.text
+        created: dict[str, Any] = r.json()
+        return created
+
+    async def result(self, http: httpx.AsyncClient, check: dict[str, Any]) -> httpx.Response:
+        return await http.post(f"{self.base}/api/verifier/checks/{check['id']}/result",
+                               json={"result_key": check["result_key"]},
+                               headers={"Authorization": f"Bearer {self.desk_key}"})
+
+    def verifier_ctx(self) -> Any:
+        return self.node.app.state.verifier
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    data_dir = tmp_path_factory.mktemp("verifier")
+    with RunningNode(data_dir, fetch_allow_insecure=True) as node:
+        yield World(node, data_dir)
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+async def _answer(world: World, http: httpx.AsyncClient, received: Received, *, query: str = "right-to-work",
+                  tamper: Any = None) -> tuple[dict[str, Any], httpx.Response, str]:
+    check = await world.check(http, query)
+    request = await wallet.fetch_request(http, check["link"])
+    vp = wallet.vp_token(request, {"registration": (received.credential, received.holder_key)}, int(time.time()))
+    if tamper is not None:
+        vp = tamper(request, vp)
+    response = await wallet.answer(http, request, vp)
+    return check, response, vp
+
+
+def test_right_to_work_end_to_end_and_replay_refused(world: World) -> None:
+    async def story() -> None:
+        async with httpx.AsyncClient(timeout=10) as http:
+            received = await world.issue(http, world.city["api_key"])
+            check, response, vp = await _answer(world, http, received)
+            assert response.status_code == 200, response.text
+            assert check["link"].startswith("openid4vp://?client_id=x509_hash:")
+            result = (await world.result(http, check)).json()
+            assert result["accepted"] is True, result
+            [credential] = result["credentials"]
+            assert credential["claims"] == {"right_to_work": True, "valid_until": STATUS_EXAMPLE["valid_until"]}
+            assert credential["status"] == "valid" and credential["issuer"] == world.city["issuer"]
+            assert (await world.result(http, check)).status_code == 404  # shown once, then gone
+            replay = await http.post(f"{world.base}/verifier/responses/{check['id']}",
+                                     data={"vp_token": vp, "state": "whatever"})
+            assert replay.status_code == 400 and replay.json()["error"] == "invalid_request"
+
+    run(story())
+
+
+def test_did_jwk_client_identifier(world: World) -> None:
+    async def story() -> None:
+        async with httpx.AsyncClient(timeout=10) as http:
+            received = await world.issue(http, world.city["api_key"])
+            check = await world.check(http, client_id_prefix="decentralized_identifier")
+            assert "client_id=decentralized_identifier:did:jwk:" in check["link"]
+            request = await wallet.fetch_request(http, check["link"])
+            vp = wallet.vp_token(request, {"registration": (received.credential, received.holder_key)},
+                                 int(time.time()))
+            assert (await wallet.answer(http, request, vp)).status_code == 200
+            assert (await world.result(http, check)).json()["accepted"] is True
+
+    run(story())
+
+
+def _refusal(world: World, tamper: Any = None, api_key: str | None = None, claims: dict[str, Any] | None = None,
+             before: Any = None) -> dict[str, Any]:
+    async def story() -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=10) as http:
+            received = await world.issue(http, api_key or world.city["api_key"], claims)
+            if before is not None:
+                await before(http, received)
+            check, response, _vp = await _answer(world, http, received, tamper=tamper)
+            assert response.status_code == 200, response.text  # the wallet's post is taken; the verdict is for staff
+            result: dict[str, Any] = (await world.result(http, check)).json()
+            return result
+
+    return run(story())
+
+
+def _with(world: World, *, nonce: str | None = None, aud: str | None = None, drop_kb: bool = False,
+          paths: list[Any] | None = None) -> dict[str, Any]:
+    async def story() -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=10) as http:
+            received = await world.issue(http, world.city["api_key"])
+            check = await world.check(http)
+            request = await wallet.fetch_request(http, check["link"])
+            shown = present(received.credential, paths or [("right_to_work",), ("valid_until",)],
+                            holder_key=received.holder_key, audience=aud or request.client_id,
+                            nonce=nonce or request.nonce, now=int(time.time()))
+            if drop_kb:
+                shown = shown[: shown.rindex("~") + 1]
+            response = await wallet.answer(http, request, json.dumps({"registration": [shown]}))
+            assert response.status_code == 200
+            result: dict[str, Any] = (await world.result(http, check)).json()
+            return result
+
+    return run(story())
+
+
+def test_wrong_nonce_aud_missing_kb_and_missing_claims_refused(world: World) -> None:
+    assert _with(world, nonce="another-nonce")["reason"] == "nonce_mismatch"
+    assert _with(world, aud="x509_hash:someone-else")["reason"] == "aud_mismatch"
+    assert _with(world, drop_kb=True)["reason"] == "key_binding_missing"
+    result = _with(world, paths=[("right_to_work",)])
+    assert result["accepted"] is False and result["reason"] == "response_does_not_match_query"
+
+
+def test_expired_credential_refused(world: World) -> None:
+    ctx = world.verifier_ctx()
+
+    async def story() -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=10) as http:
+            received = await world.issue(http, world.city["api_key"], valid_days=1)
+            ctx.offset = 2 * 86400  # two days on: the credential has expired, the trust list has not
+            check, response, _vp = await _answer(world, http, received)
+            assert response.status_code == 200
+            result: dict[str, Any] = (await world.result(http, check)).json()
+            return result
+
+    try:
+        result = run(story())
+    finally:
+        ctx.offset = 0
+    assert result["accepted"] is False and result["reason"] == "expired"
+
+
+@pytest.mark.parametrize(("action", "reason"), [("revoke", "revoked"), ("suspend", "suspended")])
+def test_revoked_and_suspended_credentials_refused(world: World, action: str, reason: str) -> None:
+    async def change(http: httpx.AsyncClient, received: Received) -> None:
+        staff = {"Authorization": f"Bearer {world.city['api_key']}"}
+        listed = (await http.get(f"{world.base}/api/issuer/credentials", headers=staff)).json()
+        mine = next(c for c in listed if c["holder_key_thumbprint"] == received.holder_key.public_key().thumbprint())
+        assert (await http.post(f"{world.base}/api/issuer/credentials/{mine['id']}/{action}",
+                                headers=staff)).status_code == 200
+        world.verifier_ctx().fetcher.forget()  # a list cached within its ttl would still say "valid"
+
+    result = _refusal(world, before=change)
+    assert result["accepted"] is False and result["reason"] == reason
+    assert result["credentials"][0]["status"] == reason
+
+
+def test_issuer_not_accredited_for_that_type_or_at_all_refused(world: World) -> None:
+    for api_key in (world.rogue["api_key"], world.unlisted["api_key"]):
+        result = _refusal(world, api_key=api_key)
+        assert result["accepted"] is False and result["reason"] == "issuer_not_accredited"
+
+
+def test_request_beyond_registration_refused_at_creation(world: World) -> None:
+    async def story() -> httpx.Response:
+        async with httpx.AsyncClient(timeout=10) as http:
+            return await http.post(f"{world.base}/api/verifier/checks", json={"query": "registered-resident"},
+                                   headers={"Authorization": f"Bearer {world.desk_key}"})
+
+    r = run(story())
+    assert r.status_code == 400 and r.json()["code"] == "purpose_not_registered"
+
+
+def test_the_verifier_keeps_no_claim_value(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    claims = dict(STATUS_EXAMPLE, registration_number="REG-ZX-99172", municipality="Wardakizadeh-stad")
+    result = _refusal(world, claims=claims)
+    assert result["accepted"] is True
+    stored = b"".join(p.read_bytes() for p in world.data_dir.glob("amana.db*"))
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for value in (claims["valid_until"], "REG-ZX-99172", "Wardakizadeh-stad"):
+        assert value.encode() not in stored, value
+        assert value not in logged, value
+    audit = run(_audit(world))
+    assert audit and all(set(e) == {"at", "check", "vct", "issuer", "accepted", "reason", "disclosed_names"}
+                         for e in audit)
+    assert "right_to_work" in audit[0]["disclosed_names"]
+
+
+async def _audit(world: World) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(timeout=10) as http:
+        r = await http.get(f"{world.base}/api/verifier/audit", headers={"Authorization": f"Bearer {world.desk_key}"})
+        body: list[dict[str, Any]] = r.json()
+        return body

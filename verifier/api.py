@@ -1,0 +1,89 @@
+"""The verifier's endpoints: the desk API (``/api/verifier``, ``Authorization: Bearer`` desk key)
+and the two OpenID4VP endpoints a wallet calls (request object, ``direct_post`` response)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.errors import OAuthError
+from verifier import checks, store
+from verifier.context import VerifierContext, get_context
+from verifier.requests import REQUEST_TYP, Prefix
+
+router = APIRouter()
+Ctx = Annotated[VerifierContext, Depends(get_context)]
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+async def desk(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> None:
+    scheme, _, key = (authorization or "").partition(" ")
+    async with ctx.transaction() as session:
+        known = scheme.lower() == "bearer" and bool(key) and await store.desk_key_known(session, ctx.node, key.strip())
+    if not known:
+        raise OAuthError("invalid_token", "a desk key is required", status=401)
+
+
+class CheckCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str | None = Field(default=None, description="a named query from specs/queries, e.g. right-to-work")
+    dcql_query: dict[str, Any] | None = Field(default=None, description="or a DCQL query of your own")
+    purpose: str | None = Field(default=None, description="DPV purpose (required with dcql_query)")
+    client_id_prefix: Prefix = Prefix.X509_HASH
+    accept_unknown_status: bool = False
+
+
+class CheckPublic(BaseModel):
+    id: str
+    link: str = Field(description="openid4vp:// link carrying only client_id and request_uri")
+    qr_svg: str
+    expires_at: int
+    result_key: str = Field(description="keep it: the result is sealed to it and shown once")
+
+
+class ResultRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    result_key: str
+
+
+@router.post("/api/verifier/checks", status_code=201, dependencies=[Depends(desk)], tags=["desk"])
+async def create_check(body: CheckCreate, ctx: Ctx) -> CheckPublic:
+    created = await checks.create(ctx, query_name=body.query, custom=body.dcql_query, purpose=body.purpose,
+                                  prefix=body.client_id_prefix, accept_unknown_status=body.accept_unknown_status)
+    return CheckPublic(**created)
+
+
+@router.post("/api/verifier/checks/{check_id}/result", dependencies=[Depends(desk)], tags=["desk"])
+async def check_result(check_id: str, body: ResultRequest, ctx: Ctx) -> JSONResponse:
+    result = await checks.take_result(ctx, check_id, body.result_key)
+    if result is None:
+        return JSONResponse({"phase": "pending"}, status_code=202, headers=NO_STORE)
+    return JSONResponse({"phase": "done", **result}, headers=NO_STORE)
+
+
+@router.get("/api/verifier/audit", dependencies=[Depends(desk)], tags=["desk"])
+async def audit(ctx: Ctx) -> list[dict[str, Any]]:
+    async with ctx.transaction() as session:
+        return await store.audit_entries(session)
+
+
+@router.get("/verifier/requests/{check_id}", response_class=Response, tags=["OpenID4VP"],
+            responses={200: {"content": {f"application/{REQUEST_TYP}": {}}}})
+async def request_object(check_id: str, ctx: Ctx) -> Response:
+    """The signed Request Object behind the QR (RFC 9101 request_uri, GET)."""
+    token = await checks.request_object(ctx, check_id)
+    return Response(token, media_type=f"application/{REQUEST_TYP}", headers=NO_STORE)
+
+
+@router.post("/verifier/responses/{check_id}", tags=["OpenID4VP"])
+async def direct_post(check_id: str, request: Request, ctx: Ctx) -> JSONResponse:
+    """Response Mode direct_post (section 8.2): form-encoded vp_token and state; unknown fields ignored."""
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    await checks.respond(ctx, check_id, fields)
+    return JSONResponse({}, headers=NO_STORE)

@@ -1,0 +1,48 @@
+"""The verifier service: ``uvicorn verifier.app:app`` alone, or inside ``amana serve``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from core import db, web
+from core.settings import Settings, get_settings
+from verifier import api
+from verifier.context import VerifierContext
+
+
+async def start(app: FastAPI, settings: Settings) -> VerifierContext:
+    ctx = VerifierContext.create(settings)
+    await db.upgrade(ctx.engine)
+    app.state.verifier = ctx
+    return ctx
+
+
+async def stop(app: FastAPI) -> None:
+    ctx: VerifierContext | None = getattr(app.state, "verifier", None)
+    if ctx is not None:
+        await ctx.engine.dispose()
+
+
+def attach(app: FastAPI) -> None:
+    app.include_router(api.router)
+
+
+def build_app(settings: Settings | None = None) -> FastAPI:
+    chosen = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await start(app, chosen)
+        yield
+        await stop(app)
+
+    app = FastAPI(title="Amana verifier", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    web.install(app)
+    attach(app)
+    return app
+
+
+app = build_app()

@@ -1,0 +1,160 @@
+"""A check from creation to its one-time result: the verifier service's use cases.
+
+Shared by the API, the scan page and ``amana verifier``. A check is refused at creation if
+it asks beyond the verifier's registration in the trust list (the holder's wallet would
+refuse it anyway; better the clerk learns first). The result is sealed to a key only the
+requester holds (``result_key``), so what the database keeps between the wallet's answer
+and the clerk's screen is ciphertext the server cannot read.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from nacl.encoding import URLSafeBase64Encoder
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey as BoxKey
+from nacl.public import PublicKey as BoxPublicKey
+from nacl.public import SealedBox
+
+from core import dcql, qr
+from core.errors import AmanaError, Forbidden, InvalidInput, NotFound, OAuthError
+from core.sdjwt import VerifyPolicy
+from core.trust import require_within_registration
+from verifier import requests, resolve, store
+from verifier.context import VerifierContext
+from verifier.queries import named
+from verifier.tables import AuditEntry, Check
+from verifier.verification import Expectation, Result, decide, parse_vp_token, refused, verify_vp_token
+
+MAX_QR_VERSION = 10
+
+
+async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[str, Any] | None,
+                 purpose: str | None, prefix: requests.Prefix, accept_unknown_status: bool) -> dict[str, Any]:
+    if (query_name is None) == (custom is None):
+        raise InvalidInput("give either a named query or a DCQL query")
+    if query_name is not None:
+        chosen = named(ctx.queries, query_name)
+        query, raw, purpose = chosen.query, chosen.raw, chosen.purpose
+    else:
+        query, raw = dcql.parse(custom), dict(custom or {})
+        if not purpose:
+            raise InvalidInput("a custom query needs its purpose (a DPV term)")
+    now, base = ctx.now(), ctx.settings.public_base_url.rstrip("/")
+    require_within_registration(ctx.trust_list(), ctx.settings.verifier_id, purpose, dcql.requested_claims(query),
+                                at=now)
+    check_id, nonce, state = secrets.token_urlsafe(16), requests.new_secret(), requests.new_secret()
+    result_key = BoxKey.generate()
+    async with ctx.transaction() as session:
+        identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, now)
+        request_jwt = requests.request_object(identity, prefix, response_uri=f"{base}/verifier/responses/{check_id}",
+                                              nonce=nonce, state=state, dcql_query=raw, now=now)
+        await store.add_check(session, Check(
+            id=check_id, name=query_name or "custom", purpose=purpose, dcql=raw, prefix=prefix.value, nonce=nonce,
+            state=state, request_jwt=request_jwt, accept_unknown_status=accept_unknown_status,
+            result_public_key=bytes(result_key.public_key), phase="pending", created_at=now,
+            expires_at=now + requests.REQUEST_TTL_S), now)
+    link = requests.wallet_link(identity.client_id(prefix), f"{base}/verifier/requests/{check_id}")
+    if qr.version(link, MAX_QR_VERSION) > MAX_QR_VERSION:
+        raise InvalidInput("the request link does not fit a version 10 QR code")
+    return {"id": check_id, "link": link, "qr_svg": qr.svg(link, max_version=MAX_QR_VERSION),
+            "expires_at": now + requests.REQUEST_TTL_S,
+            "result_key": result_key.encode(URLSafeBase64Encoder).decode("ascii")}
+
+
+async def request_object(ctx: VerifierContext, check_id: str) -> str:
+    async with ctx.transaction() as session:
+        row = await store.check(session, check_id)
+    if row is None or row.phase != "pending" or ctx.now() >= row.expires_at:
+        raise NotFound("no open request with this id")
+    return row.request_jwt
+
+
+async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> None:
+    """The wallet's direct_post (section 8.2): verify, seal the result to the requester, audit names only."""
+    async with ctx.transaction() as session:
+        row = await store.check(session, check_id, lock=True)
+    if row is None or row.phase != "pending" or ctx.now() >= row.expires_at:
+        raise OAuthError("invalid_request", "no pending request: answered already, or expired")
+    if form.get("state") != row.state:
+        raise OAuthError("invalid_request", "state does not match the request")
+    if "error" in form:
+        result = Result(False, reason="declined", detail="the holder declined")
+    else:
+        result = await _verify(ctx, row, form.get("vp_token", ""))
+    sealed = SealedBox(BoxPublicKey(row.result_public_key)).encrypt(json.dumps(_public_result(ctx, result)).encode())
+    async with ctx.transaction() as session:
+        if not await store.answer(session, check_id, sealed):
+            raise OAuthError("invalid_request", "this request was answered already")
+        for entry in _audit(row.name, result, ctx.now()):
+            await store.audit(session, entry)
+
+
+async def _verify(ctx: VerifierContext, row: Check, vp_token: str) -> Result:
+    now = ctx.now()
+    try:
+        async with ctx.transaction() as session:
+            identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, now)
+        expect = Expectation(client_id=identity.client_id(requests.Prefix(row.prefix)), nonce=row.nonce,
+                             query=dcql.parse(row.dcql), accept_unknown_status=row.accept_unknown_status)
+        trust_list = ctx.trust_list()
+        token = parse_vp_token(vp_token)
+        keys = await resolve.issuer_keys(ctx.fetcher, trust_list, [p for ps in token.values() for p in ps])
+        policy = VerifyPolicy(clock_skew_s=ctx.settings.clock_skew_s, max_bytes=ctx.settings.max_presentation_bytes)
+        checked = verify_vp_token(vp_token, expect, trust_list=trust_list, issuer_keys=resolve.keys_lookup(keys),
+                                  types=ctx.types, now=now, policy=policy)
+        statuses = [await resolve.status(ctx.fetcher, c.status_ref, keys.get(c.issuer, []), now) for c in checked]
+        return decide(checked, statuses, expect)
+    except AmanaError as exc:
+        return refused(exc)
+
+
+def _public_result(ctx: VerifierContext, result: Result) -> dict[str, Any]:
+    """What the requester sees: per credential only the requested claims, issuer and status."""
+    statuses: list[str | None] = [s.value for s in result.statuses] or [None] * len(result.credentials)
+    credentials = [{"query_id": c.query_id, "vct": c.vct, "type_names": _type_names(ctx, c.vct), "issuer": c.issuer,
+                    "issuer_names": dict(c.issuer_names), "claims": c.requested, "status": status}
+                   for c, status in zip(result.credentials, statuses, strict=True)]
+    return {"accepted": result.accepted, "reason": result.reason, "detail": result.detail, "credentials": credentials}
+
+
+def _type_names(ctx: VerifierContext, vct: str) -> dict[str, str]:
+    try:
+        ctype = ctx.types.require(vct)
+    except AmanaError:
+        return {}
+    return {d["locale"]: d["name"] for d in ctype.metadata.get("display", [])}
+
+
+def _audit(name: str, result: Result, now: int) -> list[AuditEntry]:
+    if not result.credentials:
+        return [AuditEntry(at=now, check_name=name, vct=None, issuer=None, accepted=result.accepted,
+                           reason=result.reason, disclosed_names=[])]
+    return [AuditEntry(at=now, check_name=name, vct=c.vct, issuer=c.issuer, accepted=result.accepted,
+                       reason=result.reason, disclosed_names=list(c.disclosed_names)) for c in result.credentials]
+
+
+async def take_result(ctx: VerifierContext, check_id: str, result_key: str) -> dict[str, Any] | None:
+    """The result, once; None while the holder has not answered. Needs the requester's key."""
+    try:
+        key = BoxKey(result_key.encode("ascii"), encoder=URLSafeBase64Encoder)
+    except (ValueError, TypeError, CryptoError) as exc:
+        raise Forbidden("that result key is not valid") from exc
+    async with ctx.transaction() as session:
+        row = await store.check(session, check_id)
+        if row is None:
+            raise NotFound("no check with this id (or its result was already shown)")
+        if bytes(key.public_key) != row.result_public_key:
+            raise Forbidden("that result key does not belong to this check")
+        if row.phase == "pending":
+            return None
+        sealed = await store.take_result(session, check_id)
+    if sealed is None:
+        raise NotFound("the result was already shown")
+    opened: dict[str, Any] = json.loads(SealedBox(key).decrypt(sealed))
+    return opened
+
+

@@ -1,0 +1,106 @@
+"""``amana verifier``: set up a desk and run checks from a shell, on the same store as the server.
+
+``request`` keeps the result key in ``$AMANA_DATA_DIR/verifier/pending/<id>.key`` (mode
+0600) and ``result`` deletes it once the result has been shown: the result exists once.
+Exit codes of ``result``: 0 verified, 1 refused (or an error), 3 still waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from core import db, keys
+from core._cli_common import fails_as_problem
+from core.errors import NotFound
+from core.settings import get_settings
+from verifier import checks, store
+from verifier.context import VerifierContext
+from verifier.requests import Prefix
+
+verifier_app = typer.Typer(no_args_is_help=True, help="Verifier: desks and checks.")
+
+
+async def _context() -> VerifierContext:
+    ctx = VerifierContext.create(get_settings())
+    await db.upgrade(ctx.engine)
+    return ctx
+
+
+def _pending(check_id: str) -> Path:
+    if not check_id.replace("-", "").replace("_", "").isalnum():
+        raise NotFound("not a check id")
+    return get_settings().data_dir / "verifier" / "pending" / f"{check_id}.key"
+
+
+@verifier_app.command("init")
+@fails_as_problem
+def init(desk: Annotated[str, typer.Option(help="name of the desk (e.g. front desk)")] = "desk") -> None:
+    """Make the request-signing key (first run) and a desk key; print what to register in the trust list."""
+
+    async def run() -> dict[str, Any]:
+        ctx = await _context()
+        async with ctx.transaction() as session:
+            identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, ctx.now())
+            desk_key = await store.add_desk_key(session, ctx.node, desk, ctx.now())
+        await ctx.engine.dispose()
+        return {"verifier_id": ctx.settings.verifier_id, "desk_key": desk_key,
+                "client_ids": {p.value: identity.client_id(p) for p in Prefix},
+                "jwks": keys.jwks([identity.key.public_key(), identity.did_key.public_key()])}
+
+    typer.echo(json.dumps(asyncio.run(run())))
+
+
+@verifier_app.command("request")
+@fails_as_problem
+def request(
+    query: Annotated[str, typer.Option(help="named query: right-to-work, skill-check, age-over-18, ...")],
+    prefix: Annotated[Prefix, typer.Option(help="client identifier prefix")] = Prefix.X509_HASH,
+) -> None:
+    """Create a check; prints its id, the openid4vp:// link and the path of its QR code (SVG)."""
+
+    async def run() -> dict[str, Any]:
+        ctx = await _context()
+        created = await checks.create(ctx, query_name=query, custom=None, purpose=None, prefix=prefix,
+                                      accept_unknown_status=False)
+        await ctx.engine.dispose()
+        return created
+
+    created = asyncio.run(run())
+    key_path = _pending(created["id"])
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(created.pop("result_key"))
+    qr_path = key_path.with_suffix(".svg")
+    qr_path.write_text(created.pop("qr_svg"))
+    typer.echo(json.dumps({**created, "qr": str(qr_path)}))
+
+
+@verifier_app.command("result")
+@fails_as_problem
+def result(check_id: Annotated[str, typer.Argument(help="the id printed by `amana verifier request`")]) -> None:
+    """Print the result once (then it is gone). Exit 0 verified, 1 refused, 3 still waiting."""
+    key_path = _pending(check_id)
+    if not key_path.exists():
+        raise NotFound("no pending check with this id here (or its result was already shown)")
+
+    async def run() -> dict[str, Any] | None:
+        ctx = await _context()
+        taken = await checks.take_result(ctx, check_id, key_path.read_text().strip())
+        await ctx.engine.dispose()
+        return taken
+
+    taken = asyncio.run(run())
+    if taken is None:
+        typer.echo(json.dumps({"phase": "pending"}))
+        raise typer.Exit(3)
+    key_path.unlink(missing_ok=True)
+    key_path.with_suffix(".svg").unlink(missing_ok=True)
+    typer.echo(json.dumps(taken, ensure_ascii=False))
+    raise typer.Exit(0 if taken["accepted"] else 1)

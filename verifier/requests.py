@@ -1,0 +1,118 @@
+"""OpenID4VP 1.0 authorization requests: the signed Request Object and the QR that points to it. Pure.
+
+The verifier identifies itself under one of two Client Identifier Prefixes (section 5.9.3):
+
+- ``x509_hash``: ``x509_hash:<base64url SHA-256 of the DER certificate>``, the Request
+  Object carrying the certificate in ``x5c`` — what the HAIP profile and EU wallets expect.
+  The certificate here is self-signed; its key is the one the trust list registers, which is
+  what a wallet checks it against (rather than a public PKI).
+- ``decentralized_identifier`` with ``did:jwk``: the DID is the public key itself, the
+  Request Object names it in ``kid`` (``did:jwk:…#0``).
+
+The Request Object (RFC 9101, ``typ oauth-authz-req+jwt``) has ``response_type vp_token``,
+``response_mode direct_post`` with the ``response_uri``, a fresh 128-bit ``nonce`` and
+``state``, the DCQL query, and ``client_metadata.vp_formats_supported``. The QR carries only
+``client_id`` and ``request_uri`` (``openid4vp://``, section 13.1.2).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlencode
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
+
+from core import _jose
+from core.encoding import b64url_encode, json_dumps_compact
+from core.keys import PrivateKey
+
+REQUEST_TYP = "oauth-authz-req+jwt"
+SELF_ISSUED_AUDIENCE = "https://self-issued.me/v2"  # section 5.8, static discovery
+REQUEST_TTL_S = 600
+VP_FORMATS = {"dc+sd-jwt": {"sd-jwt_alg_values": ["ES256", "EdDSA"], "kb-jwt_alg_values": ["ES256", "EdDSA"]}}
+
+
+class Prefix(StrEnum):
+    X509_HASH = "x509_hash"
+    DID = "decentralized_identifier"
+
+
+def self_signed_certificate(key: PrivateKey, name: str, now: int, days: int = 825) -> bytes:
+    """A DER certificate for the verifier's request-signing key (x509_hash prefix)."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    start = datetime.datetime.fromtimestamp(now - 3600, tz=datetime.UTC)
+    private = key.cryptography_key()
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+               .public_key(private.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(start).not_valid_after(start + datetime.timedelta(days=days))
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True))
+    algorithm = hashes.SHA256() if key.alg == "ES256" else None
+    return builder.sign(private, algorithm).public_bytes(serialization.Encoding.DER)
+
+
+def x509_hash_client_id(certificate_der: bytes) -> str:
+    return f"{Prefix.X509_HASH}:{b64url_encode(hashlib.sha256(certificate_der).digest())}"
+
+
+def did_jwk(key: PrivateKey) -> str:
+    jwk = {k: v for k, v in key.public_key().to_jwk().items() if k in ("kty", "crv", "x", "y")}
+    return "did:jwk:" + b64url_encode(json_dumps_compact(jwk).encode())
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Two keys: ES256 with its certificate (x509_hash, as HAIP asks) and Ed25519 for did:jwk,
+    whose DID holds only ``x`` — short enough that the QR stays within version 10."""
+
+    key: PrivateKey
+    certificate_der: bytes
+    did_key: PrivateKey
+
+    def signing_key(self, prefix: Prefix) -> PrivateKey:
+        return self.key if prefix is Prefix.X509_HASH else self.did_key
+
+    def client_id(self, prefix: Prefix) -> str:
+        if prefix is Prefix.X509_HASH:
+            return x509_hash_client_id(self.certificate_der)
+        return f"{Prefix.DID}:{did_jwk(self.did_key)}"
+
+    def header(self, prefix: Prefix) -> dict[str, Any]:
+        if prefix is Prefix.X509_HASH:
+            return {"typ": REQUEST_TYP, "x5c": [base64.b64encode(self.certificate_der).decode("ascii")]}
+        return {"typ": REQUEST_TYP, "kid": did_jwk(self.did_key) + "#0"}
+
+
+def new_secret() -> str:
+    """128 bits, URL-safe characters only (section 5.2: nonce and state)."""
+    return secrets.token_urlsafe(16)
+
+
+def request_object(identity: Identity, prefix: Prefix, *, response_uri: str, nonce: str, state: str,
+                   dcql_query: dict[str, Any], now: int) -> str:
+    payload = {
+        "client_id": identity.client_id(prefix),
+        "response_type": "vp_token",
+        "response_mode": "direct_post",
+        "response_uri": response_uri,
+        "nonce": nonce,
+        "state": state,
+        "dcql_query": dcql_query,
+        "client_metadata": {"vp_formats_supported": VP_FORMATS},
+        "aud": SELF_ISSUED_AUDIENCE,
+        "iat": now,
+        "exp": now + REQUEST_TTL_S,
+    }
+    return _jose.sign_compact(identity.header(prefix), payload, identity.signing_key(prefix))
+
+
+def wallet_link(client_id: str, request_uri: str) -> str:
+    # ':' and '/' may stay unescaped in a query (RFC 3986 section 3.4): a smaller QR.
+    return "openid4vp://?" + urlencode({"client_id": client_id, "request_uri": request_uri}, safe=":/")

@@ -1,0 +1,88 @@
+"""What verification needs from the network, fetched through the hardened fetcher (core.fetch).
+
+- Issuer keys: the trust list's JWKS for an accredited issuer first (works offline); only if
+  the presentation names a ``kid`` that list lacks (the issuer rotated since), the issuer's
+  ``/.well-known/jwt-vc-issuer`` — and only for issuers the trust list accredits, so a
+  presentation cannot make the verifier fetch an address of its choosing.
+- Status: the ``statuslist+jwt`` at the credential's ``uri``, verified with the issuer's
+  keys, ``sub`` equal to the ``uri``, not expired, inflated under a size cap; cached for
+  its ``ttl`` within the fetcher's bounds. Anything that prevents a statement — the list
+  unreachable, too large, unsigned by the issuer, expired, the index out of bounds — is
+  ``unknown``: never a silent pass, never a false "revoked".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from core import _jose
+from core.encoding import json_loads_strict
+from core.errors import AmanaError
+from core.fetch import Fetcher
+from core.keys import PublicKey
+from core.statuslist import INVALID, MEDIA_TYPE, SUSPENDED, VALID, verify_token
+from core.trust import TrustList
+from verifier.verification import Status
+from wallet.receive import well_known
+
+STATUS_MAX_BYTES = 512 * 1024  # the token as fetched
+STATUS_MAX_INFLATED = 4 * 1024 * 1024  # the list once inflated
+
+
+def _issuer_of(presentation: str) -> tuple[str | None, str | None]:
+    try:
+        jws = _jose.parse_compact(presentation.split("~", 1)[0], "presentation")
+        iss = jws.unverified_payload().get("iss")
+    except AmanaError:
+        return None, None
+    kid = jws.unverified_header.get("kid")
+    return (iss if isinstance(iss, str) else None), (kid if isinstance(kid, str) else None)
+
+
+async def issuer_keys(
+    fetcher: Fetcher, trust_list: TrustList, presentations: Sequence[str]
+) -> dict[str, list[PublicKey]]:
+    keys: dict[str, list[PublicKey]] = {}
+    for presentation in presentations:
+        iss, kid = _issuer_of(presentation)
+        accredited = trust_list.issuer(iss) if iss else None
+        if iss is None or accredited is None or iss in keys:
+            continue
+        listed = accredited.public_keys()
+        keys[iss] = listed
+        if kid is not None and all(k.kid != kid for k in listed):
+            keys[iss] = listed + await _published_keys(fetcher, iss)
+    return keys
+
+
+async def _published_keys(fetcher: Fetcher, iss: str) -> list[PublicKey]:
+    try:
+        fetched = fetcher.cached(well_known(iss, "jwt-vc-issuer")) or await fetcher.get(
+            well_known(iss, "jwt-vc-issuer"), accept="application/json", max_bytes=64 * 1024)
+        fetcher.remember(fetched, None)
+        doc = json_loads_strict(fetched.body, "jwt-vc-issuer metadata")
+        if not isinstance(doc, dict) or doc.get("issuer") != iss:
+            return []
+        return [PublicKey.from_jwk(k) for k in doc.get("jwks", {}).get("keys", [])]
+    except AmanaError:
+        return []  # no extra keys: verification then fails with unknown_issuer_key
+
+
+async def status(fetcher: Fetcher, ref: tuple[str, int] | None, keys: Sequence[PublicKey], now: int) -> Status:
+    if ref is None:
+        return Status.VALID  # the credential has no status mechanism: nothing can revoke it
+    uri, idx = ref
+    try:
+        fetched = fetcher.cached(uri, now) or await fetcher.get(uri, accept=MEDIA_TYPE, max_bytes=STATUS_MAX_BYTES)
+        token = verify_token(fetched.body.decode("ascii"), keys=keys, uri=uri, now=now,
+                             max_bytes=STATUS_MAX_INFLATED)
+        fetcher.remember(fetched, token.ttl)
+        value = token.status_list.get(idx)
+    except (AmanaError, UnicodeDecodeError):
+        return Status.UNKNOWN
+    return {VALID: Status.VALID, INVALID: Status.REVOKED, SUSPENDED: Status.SUSPENDED}.get(value, Status.UNKNOWN)
+
+
+def keys_lookup(keys: Mapping[str, list[PublicKey]]) -> Any:
+    return lambda iss, _payload: keys.get(iss, [])

@@ -1,0 +1,76 @@
+"""Every SQL statement of the verifier. Functions take an ``AsyncSession`` and never commit."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import keys
+from core.sealing import NodeKey
+from verifier.requests import Identity as SigningIdentity
+from verifier.requests import self_signed_certificate
+from verifier.tables import AuditEntry, Check, DeskKey, Identity
+
+
+async def identity(session: AsyncSession, node: NodeKey, name: str, now: int) -> SigningIdentity:
+    """The verifier's request-signing key and certificate, made at first use."""
+    row = await session.get(Identity, "default")
+    if row is None:
+        key, did_key = keys.generate("ES256"), keys.generate("EdDSA")
+        sealed = node.seal(json.dumps({"es256": key.to_jwk(), "eddsa": did_key.to_jwk()}).encode(), "verifier-key")
+        row = Identity(id="default", sealed_key=sealed, certificate=self_signed_certificate(key, name, now),
+                       created_at=now)
+        session.add(row)
+        await session.flush()
+    opened = json.loads(node.open(row.sealed_key, "verifier-key"))
+    return SigningIdentity(keys.PrivateKey.from_jwk(opened["es256"]), row.certificate,
+                           keys.PrivateKey.from_jwk(opened["eddsa"]))
+
+
+async def add_desk_key(session: AsyncSession, node: NodeKey, name: str, now: int) -> str:
+    key = "amv_" + secrets.token_urlsafe(32)
+    session.add(DeskKey(digest=node.digest("desk-key", key), name=name, created_at=now))
+    return key
+
+
+async def desk_key_known(session: AsyncSession, node: NodeKey, key: str) -> bool:
+    return await session.get(DeskKey, node.digest("desk-key", key)) is not None
+
+
+async def add_check(session: AsyncSession, check: Check, now: int) -> None:
+    await session.execute(delete(Check).where(Check.expires_at <= now))  # expired checks, results included
+    session.add(check)
+
+
+async def check(session: AsyncSession, check_id: str, *, lock: bool = False) -> Check | None:
+    return await session.get(Check, check_id, with_for_update=lock)
+
+
+async def answer(session: AsyncSession, check_id: str, sealed_result: bytes) -> bool:
+    """Pending → answered, once: a replayed response finds nothing pending."""
+    result = await session.execute(update(Check).where(Check.id == check_id, Check.phase == "pending")
+                                   .values(phase="answered", sealed_result=sealed_result).returning(Check.id))
+    return result.scalar_one_or_none() is not None
+
+
+async def take_result(session: AsyncSession, check_id: str) -> bytes | None:
+    """The sealed result, deleted as it is read (once)."""
+    row = await session.get(Check, check_id, with_for_update=True)
+    if row is None or row.phase != "answered" or row.sealed_result is None:
+        return None
+    sealed, row.sealed_result, row.phase = row.sealed_result, None, "done"
+    return sealed
+
+
+async def audit(session: AsyncSession, entry: AuditEntry) -> None:
+    session.add(entry)
+
+
+async def audit_entries(session: AsyncSession, limit: int = 200) -> list[dict[str, Any]]:
+    rows = (await session.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))).scalars()
+    return [{"at": r.at, "check": r.check_name, "vct": r.vct, "issuer": r.issuer, "accepted": r.accepted,
+             "reason": r.reason, "disclosed_names": r.disclosed_names} for r in rows]

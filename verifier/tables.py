@@ -1,0 +1,68 @@
+"""The verifier's tables. Only ``verifier/store.py`` queries them.
+
+What is kept, and why (issue 5 point 6, "keep nothing"):
+
+- ``checks``: a request's nonce, state digest, query and lifecycle; the result of a check
+  only as a *sealed box* to the requester's public key (X25519, pynacl): the server can
+  write it but not read it back, and deletes it on first retrieval or at expiry;
+- ``audit``: time, check name, ``vct``, issuer, outcome and the *names* of disclosed
+  claims — never a value, never the presentation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base
+
+
+class Identity(Base):
+    __tablename__ = "verifier_identity"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # "default"
+    sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class DeskKey(Base):
+    __tablename__ = "verifier_desk_keys"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Check(Base):
+    __tablename__ = "verifier_checks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))  # the named query, or "custom"
+    purpose: Mapped[str] = mapped_column(String(300))
+    dcql: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prefix: Mapped[str] = mapped_column(String(32))
+    nonce: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(64))
+    request_jwt: Mapped[str] = mapped_column(Text)  # the signed Request Object, served at request_uri
+    accept_unknown_status: Mapped[bool] = mapped_column(Boolean, default=False)
+    result_public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    phase: Mapped[str] = mapped_column(String(16))  # pending | answered | done
+    sealed_result: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class AuditEntry(Base):
+    __tablename__ = "verifier_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[int] = mapped_column(BigInteger)
+    check_name: Mapped[str] = mapped_column(String(100))
+    vct: Mapped[str | None] = mapped_column(String(200))
+    issuer: Mapped[str | None] = mapped_column(String(300))
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(64))
+    disclosed_names: Mapped[list[str]] = mapped_column(JSON)

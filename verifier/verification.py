@@ -1,0 +1,156 @@
+"""The verification engine: is this answer to this request to be believed? Pure.
+
+Two steps, so that the network stays outside (the service resolves what step one asks for):
+
+1. ``verify_vp_token``: parse the ``vp_token`` (OpenID4VP 1.0 section 8.1: an object keyed
+   by Credential Query id), verify each presentation as an SD-JWT VC with its Key Binding
+   JWT (``aud`` the full Client Identifier, ``nonce`` the request's: section B.3.6),
+   check the issuer is accredited by the trust list for that ``vct`` at its ``iat``, and
+   re-check the DCQL query. Issuer keys come from a callable (trust list, then the
+   issuer's ``/.well-known/jwt-vc-issuer``). Returns the credentials and the status
+   references still to resolve.
+2. ``decide``: given each status as resolved — ``valid``, ``revoked``, ``suspended`` or
+   ``unknown`` (unreachable, stale, unverifiable: never guessed) — and the check's policy
+   on unknown, the result: accepted or not, with only the requested claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from core.credtypes import TypeRegistry
+from core.dcql import Answer, DcqlQuery, ResponseDoesNotMatchQuery, check_response
+from core.encoding import json_loads_strict
+from core.errors import AmanaError, IssuerNotAccredited, MalformedToken
+from core.keys import PublicKey
+from core.sdjwt import KeyBindingPolicy, VerifyPolicy
+from core.sdjwt.paths import format_path, select
+from core.sdjwt.vc import VerifiedCredential, verify_vc
+from core.trust import SuspensionPolicy, TrustList, check_issuer
+
+IssuerKeyLookup = Callable[[str, Mapping[str, Any]], Sequence[PublicKey]]
+
+
+class Status(StrEnum):
+    VALID = "valid"
+    REVOKED = "revoked"
+    SUSPENDED = "suspended"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """What the request promised: who the presentation is for, its nonce, what it asks."""
+
+    client_id: str
+    nonce: str
+    query: DcqlQuery
+    accept_unknown_status: bool = False
+    suspension: SuspensionPolicy = SuspensionPolicy.REFUSE_ALL
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedCredential:
+    query_id: str
+    vct: str
+    issuer: str
+    issuer_names: Mapping[str, str]
+    requested: dict[str, Any]  # only the claims the query asked for, by dotted path
+    disclosed_names: tuple[str, ...]  # what the holder disclosed, names only (for the audit)
+    status_ref: tuple[str, int] | None  # (uri, idx) still to resolve
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    accepted: bool
+    credentials: tuple[CheckedCredential, ...] = ()
+    statuses: tuple[Status, ...] = ()
+    reason: str | None = None  # a stable code when not accepted
+    detail: str | None = field(default=None)
+
+
+def parse_vp_token(raw: str) -> dict[str, list[str]]:
+    token = json_loads_strict(raw, "vp_token")
+    if not isinstance(token, dict) or not token:
+        raise MalformedToken("vp_token must be a non-empty JSON object")
+    for key, value in token.items():
+        if not isinstance(value, list) or not value or not all(isinstance(p, str) for p in value):
+            raise MalformedToken(f"vp_token[{key!r}] must be a non-empty array of presentations")
+    return token
+
+
+def _requested(query: DcqlQuery, query_id: str, claims: Mapping[str, Any]) -> dict[str, Any]:
+    credential_query = query.by_id(query_id)
+    out: dict[str, Any] = {}
+    for claim in (credential_query.claims if credential_query else None) or ():
+        for concrete, value in select(claims, claim.path):
+            out[format_path(concrete)] = value
+    return out
+
+
+def verify_vp_token(
+    raw_vp_token: str, expect: Expectation, *, trust_list: TrustList, issuer_keys: IssuerKeyLookup,
+    types: TypeRegistry, now: int, policy: VerifyPolicy,
+) -> tuple[CheckedCredential, ...]:
+    """Step 1; raises an AmanaError naming the first problem."""
+    token = parse_vp_token(raw_vp_token)
+    answers: dict[str, list[Answer]] = {}
+    checked: list[CheckedCredential] = []
+    kb = KeyBindingPolicy(audience=expect.client_id, nonce=expect.nonce)
+
+    def keys_for(_header: Mapping[str, Any], payload: Mapping[str, Any]) -> Sequence[PublicKey]:
+        iss = str(payload.get("iss"))
+        if trust_list.issuer(iss) is None:  # refused before any key is looked for: nothing to fetch
+            raise IssuerNotAccredited("the issuer is not on the trust list")
+        return issuer_keys(iss, payload)
+
+    for query_id, presentations in token.items():
+        credential_query = expect.query.by_id(query_id)
+        if credential_query is None:
+            raise ResponseDoesNotMatchQuery(f"{query_id!r} was not asked for")
+        for presentation in presentations:
+            result: VerifiedCredential = verify_vc(
+                presentation, issuer_keys=keys_for, now=now,
+                key_binding=kb if credential_query.holder_binding else None, types=types, policy=policy)
+            issuer = check_issuer(trust_list, iss=result.issuer, vct=result.vct, issued_at=result.issued_at,
+                                  now=now, suspension=expect.suspension)
+            answers.setdefault(query_id, []).append(
+                Answer(result.vct, result.claims, result.verified.key_binding is not None))
+            checked.append(CheckedCredential(
+                query_id=query_id, vct=result.vct, issuer=result.issuer, issuer_names=dict(issuer.names),
+                requested=_requested(expect.query, query_id, result.claims),
+                disclosed_names=tuple(sorted(format_path(p) for p in result.verified.disclosed)),
+                status_ref=_status_ref(result.claims)))
+    check_response(expect.query, answers)
+    return tuple(checked)
+
+
+def _status_ref(claims: Mapping[str, Any]) -> tuple[str, int] | None:
+    status = claims.get("status")
+    ref = status.get("status_list") if isinstance(status, dict) else None
+    if ref is None:
+        return None
+    uri, idx = ref.get("uri") if isinstance(ref, dict) else None, ref.get("idx") if isinstance(ref, dict) else None
+    if not isinstance(uri, str) or type(idx) is not int or idx < 0:
+        raise MalformedToken("status.status_list needs a uri and a non-negative idx")
+    return uri, idx
+
+
+def decide(checked: Sequence[CheckedCredential], statuses: Sequence[Status], expect: Expectation) -> Result:
+    """Step 2: the verdict once statuses are known (``statuses`` aligned with ``checked``)."""
+    for status in statuses:
+        if status is Status.REVOKED:
+            return Result(False, tuple(checked), tuple(statuses), "revoked", "a credential is revoked")
+        if status is Status.SUSPENDED:
+            return Result(False, tuple(checked), tuple(statuses), "suspended", "a credential is suspended")
+        if status is Status.UNKNOWN and not expect.accept_unknown_status:
+            return Result(False, tuple(checked), tuple(statuses), "status_unknown",
+                          "the status of a credential could not be checked")
+    return Result(True, tuple(checked), tuple(statuses))
+
+
+def refused(exc: AmanaError) -> Result:
+    return Result(False, reason=exc.code, detail=exc.detail)
