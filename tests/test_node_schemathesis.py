@@ -1,8 +1,9 @@
-"""schemathesis against the issuer's OpenAPI, over real HTTP on loopback: no input gives a 5xx.
+"""schemathesis against the node's OpenAPI (issuer and verifier), over real HTTP on loopback: no 5xx.
 
 Cases come from schemathesis' Hypothesis strategies, one operation at a time (its pytest
 plugin does not run on pytest 9 yet). Staff operations get a real API key, so generated
-cases reach the handlers instead of stopping at authentication.
+cases reach the handlers instead of stopping at authentication; a trust list is in place so
+verifier checks can be created.
 """
 
 from __future__ import annotations
@@ -23,21 +24,34 @@ from tests.node import RunningNode
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningNode, str]]:
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningNode, dict[str, str]]]:
     data_dir = tmp_path_factory.mktemp("schemathesis")
     env = {**os.environ, "AMANA_DATA_DIR": str(data_dir)}
-    created = subprocess.run([sys.executable, "-m", "core.cli", "issuer", "create-org", "--slug", "open-doors",
-                              "--name", "en=Open Doors", "--type", "SkillCertificate"],
-                             capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=True)
+
+    def cli(*args: str) -> dict[str, str]:
+        done = subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True,
+                              cwd=REPO_ROOT, env=env, check=True)
+        out: dict[str, str] = json.loads(done.stdout)
+        return out
+
+    issuer = cli("issuer", "create-org", "--slug", "open-doors", "--name", "en=Open Doors", "--type",
+                 "SkillCertificate")
+    desk = cli("verifier", "init")
+    trust = str(data_dir / "trust")
+    cli("trust", "init", "--iss", "https://governance.amana.test", "--dir", trust)
+    (data_dir / "verifier.jwks").write_text(json.dumps(desk["jwks"]))
+    cli("trust", "register-verifier", "--dir", trust, "--id", desk["verifier_id"], "--name", "en=Desk", "--jwks",
+        str(data_dir / "verifier.jwks"), "--purpose", "dpv:HumanResourceManagement", "--legal-basis",
+        "dpv:LegalObligation", "--claims", "RegistrationStatus:right_to_work,valid_until")
+    cli("trust", "sign", "--dir", trust)
     with RunningNode(data_dir) as running:
-        yield running, json.loads(created.stdout)["api_key"]
+        yield running, {"/api/issuer": issuer["api_key"], "/api/verifier": desk["desk_key"]}
 
 
-def test_no_input_makes_the_issuer_fail(node: tuple[RunningNode, str]) -> None:
-    running, api_key = node
+def test_no_input_makes_the_node_fail(node: tuple[RunningNode, dict[str, str]]) -> None:
+    running, api_keys = node
     schema = schemathesis.openapi.from_dict(httpx.get(f"{running.base}/openapi.json").json())
-    # /trust-list belongs to the node, not the issuer (and answers 503 on purpose until a list is signed).
-    operations = [op for op in (r.ok() for r in schema.get_all_operations()) if op.path != "/trust-list"]
+    operations = [r.ok() for r in schema.get_all_operations()]
     assert len(operations) >= 10
     failures: list[str] = []
     with httpx.Client(base_url=running.base, timeout=10) as http:
@@ -47,8 +61,9 @@ def test_no_input_makes_the_issuer_fail(node: tuple[RunningNode, str]) -> None:
             @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
             def run(case: schemathesis.Case) -> None:
                 headers = dict(case.headers or {})
-                if case.path.startswith("/api/issuer"):
-                    headers["Authorization"] = f"Bearer {api_key}"
+                for prefix, api_key in api_keys.items():
+                    if case.path.startswith(prefix):
+                        headers["Authorization"] = f"Bearer {api_key}"
                 try:
                     response = http.request(case.method, case.formatted_path, params=case.query,
                                             headers={k: str(v) for k, v in headers.items()}, content=_body(case))

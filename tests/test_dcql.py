@@ -1,0 +1,106 @@
+"""DCQL (OpenID4VP 1.0 section 6): the spec's examples parse, bad queries are refused, responses re-checked."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core import dcql
+from core.settings import Settings
+from tests.conftest import TESTDATA
+from verifier import queries
+
+EXAMPLES = sorted((TESTDATA / "oid4vp" / "query_lang").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_the_specs_examples(path: Any) -> None:
+    doc = json.loads(path.read_text())
+    formats = {c["format"] for c in doc["credentials"]}
+    if formats == {"dc+sd-jwt"}:
+        query = dcql.parse(doc)
+        assert [c.id for c in query.credentials] == [c["id"] for c in doc["credentials"]]
+    else:  # mdoc and other formats: refused clearly, not misread
+        with pytest.raises(dcql.InvalidDcqlQuery, match="format"):
+            dcql.parse(doc)
+
+
+def test_named_queries_load_and_are_minimal() -> None:
+    named = queries.load(Settings().specs_dir)
+    assert set(named) >= {"right-to-work", "skill-check", "age-over-18", "registered-resident"}
+    assert [c.path for c in named["age-over-18"].query.credentials[0].claims or ()] == [("age_over_18",)]
+    for q in named.values():
+        assert q.purpose.startswith("https://w3id.org/dpv#") and {"en", "ar", "fa"} <= set(q.description)
+
+
+BASE = {"id": "q", "format": "dc+sd-jwt", "meta": {"vct_values": ["urn:x"]}}
+
+
+@pytest.mark.parametrize("bad", [
+    {}, {"credentials": []}, {"credentials": [dict(BASE, id="has space")]},
+    {"credentials": [BASE, BASE]},  # repeated id
+    {"credentials": [dict(BASE, meta={})]}, {"credentials": [dict(BASE, meta={"vct_values": []})]},
+    {"credentials": [dict(BASE, claims=[])]},
+    {"credentials": [dict(BASE, claims=[{"path": []}])]},
+    {"credentials": [dict(BASE, claims=[{"path": ["a", -1]}])]},
+    {"credentials": [dict(BASE, claims=[{"path": ["a"], "values": []}])]},
+    {"credentials": [dict(BASE, claim_sets=[["a"]])]},  # claim_sets without claims
+    {"credentials": [dict(BASE, claims=[{"id": "a", "path": ["a"]}], claim_sets=[["b"]])]},
+    {"credentials": [dict(BASE, claims=[{"path": ["a"]}], claim_sets=[["a"]])]},  # ids needed
+    {"credentials": [dict(BASE, multiple="yes")]},
+    {"credentials": [BASE], "credential_sets": [{"options": [["other"]]}]},
+    {"credentials": [BASE], "credential_sets": []},
+])
+def test_invalid_queries_refused(bad: Any) -> None:
+    with pytest.raises(dcql.InvalidDcqlQuery):
+        dcql.parse(bad)
+
+
+QUERY = dcql.parse({"credentials": [
+    dict(BASE, claims=[{"id": "w", "path": ["work"], "values": [True]}, {"id": "u", "path": ["until"]}]),
+    dict(BASE, id="opt", claims=[{"id": "a", "path": ["a"]}, {"id": "b", "path": ["b"]}],
+         claim_sets=[["a", "b"], ["a"]]),
+], "credential_sets": [{"options": [["q"]]}, {"options": [["opt"]], "required": False}]})
+
+
+def _ok(claims: dict[str, Any], vct: str = "urn:x", bound: bool = True) -> dcql.Answer:
+    return dcql.Answer(vct, claims, bound)
+
+
+def test_response_rechecked() -> None:
+    dcql.check_response(QUERY, {"q": [_ok({"work": True, "until": "2027"})]})
+    dcql.check_response(QUERY, {"q": [_ok({"work": True, "until": "2027"})], "opt": [_ok({"a": 1})]})
+    for answers in (
+        {},  # the required set unanswered
+        {"q": [_ok({"work": True})]},  # a claim missing
+        {"q": [_ok({"work": "true", "until": "x"})]},  # values: type and value must match exactly
+        {"q": [_ok({"work": False, "until": "x"})]},
+        {"q": [_ok({"work": True, "until": "x"}, vct="urn:other")]},
+        {"q": [_ok({"work": True, "until": "x"}, bound=False)]},  # holder binding required by default
+        {"q": [_ok({"work": True, "until": "x"}), _ok({"work": True, "until": "x"})]},  # multiple not allowed
+        {"q": [_ok({"work": True, "until": "x"})], "opt": [_ok({"b": 1})]},  # no claim set satisfied
+        {"q": [_ok({"work": True, "until": "x"})], "unasked": [_ok({})]},
+    ):
+        with pytest.raises(dcql.ResponseDoesNotMatchQuery):
+            dcql.check_response(QUERY, answers)
+
+
+def test_requested_claims_for_the_trust_list() -> None:
+    assert dcql.requested_claims(QUERY) == [("urn:x", ("work",)), ("urn:x", ("until",)), ("urn:x", ("a",)),
+                                            ("urn:x", ("b",))]
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                          max_size=3), max_leaves=10)
+
+
+@given(doc=json_values)
+def test_parser_never_fails_otherwise(doc: Any) -> None:
+    with contextlib.suppress(dcql.InvalidDcqlQuery):  # anything else escaping is the failure
+        dcql.parse({"credentials": [doc]} if isinstance(doc, dict) else doc)
