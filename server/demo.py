@@ -48,7 +48,8 @@ class _Node:
     """``amana serve`` in a background thread, for as long as the chapter runs."""
 
     def __init__(self, settings: Settings, port: int) -> None:
-        config = uvicorn.Config(build_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        self.app = build_app(settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -144,7 +145,7 @@ async def _story(settings: Settings, types: TypeRegistry, step: Any, say: Any) -
             staff = {"Authorization": f"Bearer {world['api_key']}"}
             listed = (await http.get(f"{base}/api/issuer/credentials", headers=staff)).json()
             await http.post(f"{base}/api/issuer/credentials/{listed[0]['id']}/revoke", headers=staff)
-            node.server.config.app.state.verifier.fetcher.forget()  # past the list's ttl (15 min), say
+            node.app.state.verifier.fetcher.forget()  # past the list's ttl (15 min), say
             result = await _employer_checks(http, base, world["desk_key"], copies[1])
             assert result["reason"] == "revoked", f"the demo expected the revocation to show: {result}"
             say(f"refused ({result['reason']}): all three copies, since they are one certificate.")
