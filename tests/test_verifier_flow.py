@@ -266,3 +266,52 @@ async def _audit(world: World) -> list[dict[str, Any]]:
         r = await http.get(f"{world.base}/api/verifier/audit", headers={"Authorization": f"Bearer {world.desk_key}"})
         body: list[dict[str, Any]] = r.json()
         return body
+
+
+def test_offline_desk_answers_from_its_kept_copy_until_the_copy_expires(world: World) -> None:
+    from core.fetch import AddressPolicy, Fetcher
+
+    ctx = world.verifier_ctx()
+    online = ctx.fetcher
+
+    async def story(accept_unknown: bool = False) -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=10) as http:
+            received = await world.issue(http, world.city["api_key"])
+            check = await world.check(http, accept_unknown_status=accept_unknown)
+            request = await wallet.fetch_request(http, check["link"])
+            vp = wallet.vp_token(request, {"registration": (received.credential, received.holder_key)},
+                                 int(time.time()) + ctx.offset)  # the phone's clock agrees with the desk's
+            assert (await wallet.answer(http, request, vp)).status_code == 200
+            result: dict[str, Any] = (await world.result(http, check)).json()
+            return result
+
+    assert run(story())["credentials"][0]["status"] == "valid"  # online: fetched, and a copy kept
+    try:
+        ctx.fetcher = Fetcher(AddressPolicy())  # the network is gone: nothing on loopback/http is reachable
+        offline = run(story())
+        assert offline["accepted"] and offline["credentials"][0]["status"] == "valid"  # from the signed copy
+        ctx.offset = 2 * 86400  # the copy's exp (a day) has passed: no statement can be made any more
+        stale = run(story())
+        assert stale["accepted"] is False and stale["reason"] == "status_unknown"
+        assert stale["credentials"][0]["status"] == "unknown"  # never a false "revoked"
+        lenient = run(story(accept_unknown=True))  # a check whose policy accepts unknown
+        assert lenient["accepted"] and lenient["credentials"][0]["status"] == "unknown"
+    finally:
+        ctx.fetcher, ctx.offset = online, 0
+
+
+def test_sync_refreshes_the_trust_list_and_kept_status_lists(world: World) -> None:
+    env = {**os.environ, "AMANA_DATA_DIR": str(world.data_dir), "AMANA_PUBLIC_BASE_URL": world.base,
+           "AMANA_FETCH_ALLOW_INSECURE": "true"}
+    done = subprocess.run([sys.executable, "-m", "core.cli", "verifier", "sync", "--trust-list-url",
+                           f"{world.base}/trust-list"], capture_output=True, text=True, cwd=REPO_ROOT, env=env,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["trust_list"]["seq"] == 1 and report["trust_list"]["expired"] is False
+    lists = report["status_lists"]
+    assert lists["known"] >= 1 and lists["refreshed"] == lists["known"]
+    refused = subprocess.run([sys.executable, "-m", "core.cli", "verifier", "sync", "--trust-list-url",
+                              f"{world.base}/trust-list"], capture_output=True, text=True, cwd=REPO_ROOT,
+                             env={**env, "AMANA_FETCH_ALLOW_INSECURE": "false"}, check=False)
+    assert refused.returncode == 1 and json.loads(refused.stderr)["code"] == "fetch_refused"  # http, loopback

@@ -27,7 +27,7 @@ from verifier import requests, resolve, store
 from verifier.context import VerifierContext
 from verifier.queries import named
 from verifier.tables import AuditEntry, Check
-from verifier.verification import Expectation, Result, decide, parse_vp_token, refused, verify_vp_token
+from verifier.verification import Expectation, Result, Status, decide, parse_vp_token, refused, verify_vp_token
 
 MAX_QR_VERSION = 10
 
@@ -106,10 +106,49 @@ async def _verify(ctx: VerifierContext, row: Check, vp_token: str) -> Result:
         policy = VerifyPolicy(clock_skew_s=ctx.settings.clock_skew_s, max_bytes=ctx.settings.max_presentation_bytes)
         checked = verify_vp_token(vp_token, expect, trust_list=trust_list, issuer_keys=resolve.keys_lookup(keys),
                                   types=ctx.types, now=now, policy=policy)
-        statuses = [await resolve.status(ctx.fetcher, c.status_ref, keys.get(c.issuer, []), now) for c in checked]
+        statuses = [await _status(ctx, c.status_ref, keys.get(c.issuer, []), now) for c in checked]
         return decide(checked, statuses, expect)
     except AmanaError as exc:
         return refused(exc)
+
+
+async def _status(ctx: VerifierContext, ref: tuple[str, int] | None, keys: list[Any], now: int) -> Status:
+    """Live if the list can be fetched (and then kept); else the kept copy while its ``exp`` holds
+    (it is signed by the issuer: offline desks answer from it); else unknown."""
+    if ref is None:
+        return Status.VALID  # no status mechanism in the credential: nothing can revoke it
+    fetched = await resolve.fetch_status_token(ctx.fetcher, ref[0])
+    live = resolve.as_text(fetched)
+    status, ttl = resolve.evaluate(live, ref, keys, now)
+    if fetched is not None and live is not None and status is not Status.UNKNOWN:
+        ctx.fetcher.remember(fetched, ttl)
+        async with ctx.transaction() as session:
+            await store.keep_status_list(session, ref[0], live, now)
+        return status
+    async with ctx.transaction() as session:
+        kept = await store.status_list_copy(session, ref[0])
+    return Status.UNKNOWN if kept is None else resolve.evaluate(kept[0], ref, keys, now)[0]
+
+
+async def sync(ctx: VerifierContext, trust_list_url: str | None) -> dict[str, Any]:
+    """``amana verifier sync``: the newest trust list (rollback refused) and fresh copies of known status lists."""
+    report: dict[str, Any] = {}
+    if trust_list_url:
+        fetched = await ctx.fetcher.get(trust_list_url, accept="application/amana-trustlist+jwt", max_bytes=1 << 20)
+        held = ctx.trust_cache().offer(fetched.body.decode("ascii"), ctx.now())
+        report["trust_list"] = {"seq": held.content.seq, "expired": held.expired}
+    async with ctx.transaction() as session:
+        uris = await store.status_list_uris(session)
+    ctx.fetcher.forget()
+    refreshed = 0
+    for uri in uris:
+        text = resolve.as_text(await resolve.fetch_status_token(ctx.fetcher, uri))
+        if text is not None:
+            async with ctx.transaction() as session:
+                await store.keep_status_list(session, uri, text, ctx.now())
+            refreshed += 1
+    report["status_lists"] = {"known": len(uris), "refreshed": refreshed}
+    return report
 
 
 def _public_result(ctx: VerifierContext, result: Result) -> dict[str, Any]:

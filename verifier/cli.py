@@ -104,3 +104,20 @@ def result(check_id: Annotated[str, typer.Argument(help="the id printed by `aman
     key_path.with_suffix(".svg").unlink(missing_ok=True)
     typer.echo(json.dumps(taken, ensure_ascii=False))
     raise typer.Exit(0 if taken["accepted"] else 1)
+
+
+@verifier_app.command("sync")
+@fails_as_problem
+def sync(
+    trust_list_url: Annotated[str | None, typer.Option(help="where the operator publishes the list (…/trust-list)")]
+    = None,
+) -> None:
+    """Before going offline: fetch the newest trust list and fresh copies of the status lists seen so far."""
+
+    async def run() -> dict[str, Any]:
+        ctx = await _context()
+        report = await checks.sync(ctx, trust_list_url)
+        await ctx.engine.dispose()
+        return report
+
+    typer.echo(json.dumps(asyncio.run(run())))

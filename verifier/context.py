@@ -49,12 +49,15 @@ class VerifierContext:
     def now(self) -> int:
         return int(time.time()) + self.offset
 
+    def trust_cache(self) -> TrustListCache:
+        anchor = read_jwk(self.settings.trust_anchor_file)
+        return TrustListCache(self.settings.data_dir / "verifier" / "trust-list.jwt",
+                              [PublicKey.from_jwk(k) for k in anchor.get("keys", [])])
+
     def trust_list(self) -> TrustList:
         """The newest verified trust list (seeded from the operator's file on this node); fails closed."""
         try:
-            anchor = read_jwk(self.settings.trust_anchor_file)
-            cache = TrustListCache(self.settings.data_dir / "verifier" / "trust-list.jwt",
-                                   [PublicKey.from_jwk(k) for k in anchor.get("keys", [])])
+            cache = self.trust_cache()
             held = cache.current(self.now())
             local = self.settings.trust_list_file
             if local.exists():

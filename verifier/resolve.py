@@ -19,7 +19,7 @@ from typing import Any
 from core import _jose
 from core.encoding import json_loads_strict
 from core.errors import AmanaError
-from core.fetch import Fetcher
+from core.fetch import Fetched, Fetcher
 from core.keys import PublicKey
 from core.statuslist import INVALID, MEDIA_TYPE, SUSPENDED, VALID, verify_token
 from core.trust import TrustList
@@ -69,19 +69,44 @@ async def _published_keys(fetcher: Fetcher, iss: str) -> list[PublicKey]:
         return []  # no extra keys: verification then fails with unknown_issuer_key
 
 
-async def status(fetcher: Fetcher, ref: tuple[str, int] | None, keys: Sequence[PublicKey], now: int) -> Status:
-    if ref is None:
-        return Status.VALID  # the credential has no status mechanism: nothing can revoke it
+async def fetch_status_token(fetcher: Fetcher, uri: str) -> Fetched | None:
+    """The token at ``uri``, or None when it cannot be had (the caller may fall back to a stored copy)."""
+    try:
+        return fetcher.cached(uri) or await fetcher.get(uri, accept=MEDIA_TYPE, max_bytes=STATUS_MAX_BYTES)
+    except AmanaError:
+        return None
+
+
+def evaluate(token: str | None, ref: tuple[str, int], keys: Sequence[PublicKey], now: int) -> tuple[Status, int | None]:
+    """The status at ``ref`` in a signed token and the token's ttl; unknown if no statement can be made."""
+    if token is None:
+        return Status.UNKNOWN, None
     uri, idx = ref
     try:
-        fetched = fetcher.cached(uri, now) or await fetcher.get(uri, accept=MEDIA_TYPE, max_bytes=STATUS_MAX_BYTES)
-        token = verify_token(fetched.body.decode("ascii"), keys=keys, uri=uri, now=now,
-                             max_bytes=STATUS_MAX_INFLATED)
-        fetcher.remember(fetched, token.ttl)
-        value = token.status_list.get(idx)
-    except (AmanaError, UnicodeDecodeError):
-        return Status.UNKNOWN
-    return {VALID: Status.VALID, INVALID: Status.REVOKED, SUSPENDED: Status.SUSPENDED}.get(value, Status.UNKNOWN)
+        verified = verify_token(token, keys=keys, uri=uri, now=now, max_bytes=STATUS_MAX_INFLATED)
+        value = verified.status_list.get(idx)
+    except AmanaError:
+        return Status.UNKNOWN, None
+    status = {VALID: Status.VALID, INVALID: Status.REVOKED, SUSPENDED: Status.SUSPENDED}.get(value, Status.UNKNOWN)
+    return status, verified.ttl
+
+
+def as_text(fetched: Fetched | None) -> str | None:
+    try:
+        return None if fetched is None else fetched.body.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+
+
+async def status(fetcher: Fetcher, ref: tuple[str, int] | None, keys: Sequence[PublicKey], now: int) -> Status:
+    """Online only: fetch, evaluate, cache for the token's ttl (the service adds the stored-copy fallback)."""
+    if ref is None:
+        return Status.VALID  # the credential has no status mechanism: nothing can revoke it
+    fetched = await fetch_status_token(fetcher, ref[0])
+    result, ttl = evaluate(as_text(fetched), ref, keys, now)
+    if fetched is not None and result is not Status.UNKNOWN:
+        fetcher.remember(fetched, ttl)
+    return result
 
 
 def keys_lookup(keys: Mapping[str, list[PublicKey]]) -> Any:

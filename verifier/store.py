@@ -13,7 +13,7 @@ from core import keys
 from core.sealing import NodeKey
 from verifier.requests import Identity as SigningIdentity
 from verifier.requests import self_signed_certificate
-from verifier.tables import AuditEntry, Check, DeskKey, Identity
+from verifier.tables import AuditEntry, Check, DeskKey, Identity, StatusListCopy
 
 
 async def identity(session: AsyncSession, node: NodeKey, name: str, now: int) -> SigningIdentity:
@@ -74,3 +74,20 @@ async def audit_entries(session: AsyncSession, limit: int = 200) -> list[dict[st
     rows = (await session.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))).scalars()
     return [{"at": r.at, "check": r.check_name, "vct": r.vct, "issuer": r.issuer, "accepted": r.accepted,
              "reason": r.reason, "disclosed_names": r.disclosed_names} for r in rows]
+
+
+async def keep_status_list(session: AsyncSession, uri: str, token: str, now: int) -> None:
+    row = await session.get(StatusListCopy, uri)
+    if row is None:
+        session.add(StatusListCopy(uri=uri, token=token, fetched_at=now))
+    else:
+        row.token, row.fetched_at = token, now
+
+
+async def status_list_copy(session: AsyncSession, uri: str) -> tuple[str, int] | None:
+    row = await session.get(StatusListCopy, uri)
+    return None if row is None else (row.token, row.fetched_at)
+
+
+async def status_list_uris(session: AsyncSession) -> list[str]:
+    return list((await session.execute(select(StatusListCopy.uri))).scalars())

@@ -66,3 +66,15 @@ class AuditEntry(Base):
     accepted: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(String(64))
     disclosed_names: Mapped[list[str]] = mapped_column(JSON)
+
+
+class StatusListCopy(Base):
+    """The last signed status list fetched per URI: what lets a desk without network still
+    answer (the token is signed by the issuer, so a stored copy is as good as its ``exp``).
+    A list URI names a list shared by up to 131 072 credentials, never a person."""
+
+    __tablename__ = "verifier_status_lists"
+
+    uri: Mapped[str] = mapped_column(String(500), primary_key=True)
+    token: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[int] = mapped_column(BigInteger)
