@@ -1,10 +1,10 @@
 """The staff console: server-rendered, phone-friendly, in every language of core/locales.
 
 Sign-in is with the staff key (``amana issuer create-org`` prints it once), rate-limited
-per client address (``LOGIN_MAX_FAILURES`` per ``LOGIN_WINDOW_S``), and gives a session
-cookie (``__Host-``, Secure, HttpOnly, SameSite=Strict) whose digest lives in the
-database. Every form carries a CSRF token (core.web). Pages hold no script but the print
-button's file; the Content-Security-Policy forbids inline script and other origins.
+per client address (core.sessions), and gives a session cookie (``__Host-``, Secure,
+HttpOnly, SameSite=Strict) whose digest lives in the database. Every form carries a CSRF
+token (core.web). Pages hold no script but the print button's file; the
+Content-Security-Policy forbids inline script and other origins.
 The PIN of an offer appears on exactly one page, the one answering its creation.
 """
 
@@ -18,12 +18,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from core import i18n, qr, web
+from core import i18n, qr, sessions, web
 from core.credtypes import CredentialType
 from core.errors import AmanaError, InvalidInput
 from core.sdjwt.paths import parse_path
 from issuer import classes, forms, store
 from issuer.context import IssuerContext, get_context
+from issuer.offers import new_code
 from issuer.revocation import STATUS_NAMES, Action
 from issuer.staff_api import ClassCreate, OfferCreate, OfferPublic, allowed_type, change_status, create_class
 from issuer.staff_api import create_offer as make_offer
@@ -32,10 +33,9 @@ from issuer.tables import Organisation, Staff
 router = APIRouter(prefix="/issuer/console", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 Ctx = Annotated[IssuerContext, Depends(get_context)]
-SESSION_COOKIE = "__Host-amana_staff"
-SESSION_TTL_S = 8 * 3600
-LOGIN_WINDOW_S = 900
-LOGIN_MAX_FAILURES = 5
+SESSION_COOKIE = sessions.COOKIE
+LOGIN_MAX_FAILURES = sessions.MAX_FAILURES
+SERVICE = "issuer"
 ACTIONS = {"valid": ("suspend", "revoke"), "suspended": ("reinstate", "revoke"), "revoked": ()}
 
 
@@ -44,7 +44,8 @@ async def _who(ctx: IssuerContext, request: Request) -> tuple[Staff, Organisatio
     if not token:
         return None
     async with ctx.transaction() as session:
-        staff = await store.session_staff(session, ctx.node, token, ctx.now())
+        staff_id = await sessions.subject(session, ctx.node, SERVICE, token, ctx.now())
+        staff = await session.get(Staff, staff_id) if staff_id else None
         org = await store.org_by_id(session, staff.org_id) if staff else None
     return (staff, org) if staff and org else None
 
@@ -106,20 +107,21 @@ async def login(request: Request, ctx: Ctx) -> Response:
     form = await request.form()
     lang = _lang(request, form)
     web.check_csrf(request, form.get("csrf"), ctx.node.digest)
-    bucket, now = ctx.node.digest("login-bucket", request.client.host if request.client else "?"), ctx.now()
+    bucket = sessions.bucket(ctx.node, SERVICE, request.client.host if request.client else "?")
+    now, token = ctx.now(), new_code()
     async with ctx.transaction() as session:
-        if await store.login_failures(session, bucket, now, LOGIN_WINDOW_S) >= LOGIN_MAX_FAILURES:
+        if await sessions.blocked(session, bucket, now):
             return _render(ctx, request, "login.html", lang, 429, message=i18n.t(lang, "console.too_many"))
         key = form.get("api_key")
         staff = await store.staff_by_api_key(session, ctx.node, key) if isinstance(key, str) and key else None
         if staff is None:
-            await store.add_login_failure(session, bucket, now, LOGIN_WINDOW_S)
+            await sessions.failed(session, bucket, now)
         else:
-            token = await store.new_session(session, ctx.node, staff.id, now, SESSION_TTL_S)
+            await sessions.start(session, ctx.node, SERVICE, staff.id, token, now)
     if staff is None:
         return _render(ctx, request, "login.html", lang, 401, message=i18n.t(lang, "console.bad_key"))
     response = RedirectResponse(f"/issuer/console?lang={lang}", status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_TTL_S, **web.COOKIE_FLAGS)
+    response.set_cookie(SESSION_COOKIE, token, max_age=sessions.TTL_S, **web.COOKIE_FLAGS)
     return response
 
 
@@ -130,7 +132,7 @@ async def logout(request: Request, ctx: Ctx) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         async with ctx.transaction() as session:
-            await store.end_session(session, ctx.node, token)
+            await sessions.end(session, ctx.node, token)
     response = RedirectResponse(f"/issuer/console?lang={_lang(request, form)}", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response

@@ -23,13 +23,11 @@ from issuer.offers import OfferState, new_code, new_offer_id, new_pin
 from issuer.tables import (
     AccessToken,
     Credential,
-    LoginAttempts,
     Nonce,
     Offer,
     Organisation,
     SigningKey,
     Staff,
-    StaffSession,
     StatusListRow,
 )
 
@@ -254,36 +252,3 @@ async def count_credentials(session: AsyncSession, org_id: str) -> int:
     query = select(func.count()).select_from(Credential).where(Credential.org_id == org_id)
     return int((await session.execute(query)).scalar_one())
 
-
-# --- console sessions and the sign-in rate limit ---------------------------------------
-
-
-async def new_session(session: AsyncSession, node: NodeKey, staff_id: str, now: int, ttl_s: int) -> str:
-    token = new_code()
-    await session.execute(delete(StaffSession).where(StaffSession.expires_at <= now))
-    session.add(StaffSession(digest=node.digest("session", token), staff_id=staff_id, expires_at=now + ttl_s))
-    return token
-
-
-async def session_staff(session: AsyncSession, node: NodeKey, token: str, now: int) -> Staff | None:
-    row = await session.get(StaffSession, node.digest("session", token))
-    return None if row is None or row.expires_at <= now else await session.get(Staff, row.staff_id)
-
-
-async def end_session(session: AsyncSession, node: NodeKey, token: str) -> None:
-    await session.execute(delete(StaffSession).where(StaffSession.digest == node.digest("session", token)))
-
-
-async def login_failures(session: AsyncSession, bucket: str, now: int, window_s: int) -> int:
-    row = await session.get(LoginAttempts, bucket)
-    return 0 if row is None or row.window_start <= now - window_s else row.failures
-
-
-async def add_login_failure(session: AsyncSession, bucket: str, now: int, window_s: int) -> None:
-    row = await session.get(LoginAttempts, bucket, with_for_update=True)
-    if row is None:
-        session.add(LoginAttempts(bucket=bucket, window_start=now, failures=1))
-    elif row.window_start <= now - window_s:
-        row.window_start, row.failures = now, 1
-    else:
-        row.failures += 1

@@ -127,22 +127,3 @@ class Credential(Base):
     sealed_claims: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     retain_until: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
-
-class StaffSession(Base):
-    """A console sign-in: the cookie holds a random token, the table its keyed digest."""
-
-    __tablename__ = "issuer_staff_sessions"
-
-    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
-    staff_id: Mapped[str] = mapped_column(ForeignKey("issuer_staff.id", ondelete="CASCADE"), index=True)
-    expires_at: Mapped[int] = mapped_column(BigInteger)
-
-
-class LoginAttempts(Base):
-    """Failed console sign-ins per client address and window (rate limit; the address is a digest)."""
-
-    __tablename__ = "issuer_login_attempts"
-
-    bucket: Mapped[str] = mapped_column(String(64), primary_key=True)
-    window_start: Mapped[int] = mapped_column(BigInteger)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
