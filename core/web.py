@@ -21,11 +21,13 @@ import logging
 import secrets
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -132,6 +134,40 @@ def check_csrf(request: Request, submitted: object, digest: Callable[[str, str],
     seed = request.cookies.get(CSRF_COOKIE)
     if not seed or not isinstance(submitted, str) or not hmac.compare_digest(submitted, digest("csrf", seed)):
         raise CsrfFailed()
+
+
+def render_page(templates: Any, request: Request, template: str, lang: str, digest: Callable[[str, str], str],
+                status: int = 200, **values: Any) -> HTMLResponse:
+    """A server-rendered page in ``lang`` (with its direction), a CSRF token for its forms, never cached."""
+    from core import i18n
+
+    response = HTMLResponse("", status_code=status)
+    context = {
+        "lang": lang, "dir": i18n.direction(lang), "t": lambda key, **kw: i18n.t(lang, key, **kw),
+        "languages": [(code, i18n.t(code, "language_name")) for code in i18n.supported()],
+        "csrf": csrf_token(request, response, digest), **values,
+    }
+    response.body = response.render(templates.get_template(template).render(context))
+    response.headers["content-length"] = str(len(response.body))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def page_language(request: Request, form: Any = None) -> str:
+    """An explicit ``lang`` (form or query), else Accept-Language, else English."""
+    from core import i18n
+
+    chosen = (form.get("lang") if form is not None else None) or request.query_params.get("lang")
+    return i18n.pick(chosen if isinstance(chosen, str) else None, request.headers.get("accept-language"))
+
+
+STATIC = Path(__file__).parent / "static"
+
+
+def mount_shared_static(app: FastAPI) -> None:
+    """``/static/amana``: the stylesheet every page uses (mounted once, whichever service comes first)."""
+    if not any(getattr(route, "path", None) == "/static/amana" for route in app.routes):
+        app.mount("/static/amana", StaticFiles(directory=STATIC), name="amana-static")
 
 
 def install(app: FastAPI) -> FastAPI:

@@ -43,6 +43,7 @@ def attach(app: FastAPI) -> None:
     app.include_router(staff_api.router)
     app.include_router(pages.router)
     app.mount("/static/issuer", StaticFiles(directory=STATIC), name="issuer-static")
+    web.mount_shared_static(app)
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:

@@ -51,23 +51,12 @@ async def _who(ctx: IssuerContext, request: Request) -> tuple[Staff, Organisatio
 
 
 def _lang(request: Request, form: Any = None) -> str:
-    chosen = (form.get("lang") if form is not None else None) or request.query_params.get("lang")
-    return i18n.pick(chosen if isinstance(chosen, str) else None, request.headers.get("accept-language"))
+    return web.page_language(request, form)
 
 
 def _render(ctx: IssuerContext, request: Request, template: str, lang: str, status: int = 200,
             **values: Any) -> HTMLResponse:
-    response = HTMLResponse("", status_code=status)
-    context = {
-        "lang": lang, "dir": i18n.direction(lang), "t": lambda key, **kw: i18n.t(lang, key, **kw),
-        "languages": [(code, i18n.t(code, "language_name")) for code in i18n.supported()],
-        "csrf": web.csrf_token(request, response, ctx.node.digest), **values,
-    }
-    page = templates.get_template(template).render(context)
-    response.body = response.render(page)
-    response.headers["content-length"] = str(len(response.body))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return web.render_page(templates, request, template, lang, ctx.node.digest, status, **values)
 
 
 async def _home(ctx: IssuerContext, request: Request, lang: str, who: tuple[Staff, Organisation], *,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from core import db, web
 from core.settings import Settings, get_settings
-from verifier import api
+from verifier import api, pages
 from verifier.context import VerifierContext
 
 
@@ -26,8 +28,14 @@ async def stop(app: FastAPI) -> None:
         await ctx.engine.dispose()
 
 
+STATIC = Path(__file__).parent / "static"
+
+
 def attach(app: FastAPI) -> None:
     app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static/verifier", StaticFiles(directory=STATIC), name="verifier-static")
+    web.mount_shared_static(app)
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:

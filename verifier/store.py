@@ -91,3 +91,8 @@ async def status_list_copy(session: AsyncSession, uri: str) -> tuple[str, int] |
 
 async def status_list_uris(session: AsyncSession) -> list[str]:
     return list((await session.execute(select(StatusListCopy.uri))).scalars())
+
+
+async def phase(session: AsyncSession, check_id: str) -> str | None:
+    row = await session.get(Check, check_id)
+    return None if row is None else row.phase

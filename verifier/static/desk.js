@@ -1,0 +1,16 @@
+// The desk's only script: poll the check's state (a safe GET that reveals nothing) and, once the
+// holder has answered, submit the page's own "show the result" form (POST, with its CSRF token).
+document.addEventListener("DOMContentLoaded", () => {
+  const waiting = document.getElementById("waiting");
+  const form = document.getElementById("show-result");
+  if (!waiting || !form) return;
+  const url = waiting.dataset.stateUrl;
+  const poll = async () => {
+    try {
+      const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+      if (response.ok && (await response.json()).phase !== "pending") { form.submit(); return; }
+    } catch (e) { /* offline for a moment: try again */ }
+    setTimeout(poll, 1500);
+  };
+  setTimeout(poll, 1500);
+});
