@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+VENDOR := verifier/static/vendor
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean vendor
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,16 +13,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) $(VENDOR)/.stamp
 
-demo: $(STAMP)
+demo: $(STAMP) $(VENDOR)/.stamp
 	$(BIN)/amana demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
+test: lint $(VENDOR)/.stamp
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -29,4 +30,20 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.issuer
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENDOR)
+
+# The QR reader for the desk's camera and photo scan, vendored from npm at build time (pinned
+# versions; served from this node, never a CDN): barcode-detector's ponyfill and zxing's WASM.
+$(VENDOR)/.stamp: Makefile
+	rm -rf $(VENDOR) .npm-vendor && mkdir -p $(VENDOR) .npm-vendor
+	cd .npm-vendor && npm pack --silent barcode-detector@3.2.2 zxing-wasm@3.1.3 >/dev/null
+	tar -xzf .npm-vendor/barcode-detector-3.2.2.tgz -C .npm-vendor && mv .npm-vendor/package .npm-vendor/bd
+	tar -xzf .npm-vendor/zxing-wasm-3.1.3.tgz -C .npm-vendor && mv .npm-vendor/package .npm-vendor/zx
+	cp .npm-vendor/bd/dist/iife/ponyfill.js $(VENDOR)/barcode-detector.js
+	cp .npm-vendor/bd/LICENSE $(VENDOR)/LICENSE.barcode-detector
+	cp .npm-vendor/zx/dist/reader/zxing_reader.wasm $(VENDOR)/zxing_reader.wasm
+	cp .npm-vendor/zx/LICENSE $(VENDOR)/LICENSE.zxing-wasm
+	rm -rf .npm-vendor
+	touch $@
+
+vendor: $(VENDOR)/.stamp

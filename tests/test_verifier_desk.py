@@ -105,3 +105,41 @@ def test_a_clerk_checks_the_right_to_work_in_a_browser(tmp_path: Path) -> None:
             assert "__Host-amana_result" not in {c["name"] for c in page.context.cookies()}  # the key is gone
             browser.close()
 
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_a_photo_of_a_code_is_read_on_the_device_with_the_vendored_reader(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from core import qr
+
+    photo = tmp_path / "code.png"
+    photo.write_bytes(qr.png("openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fexample.org%2Fo%2F1"))
+    with RunningNode(tmp_path / "node", fetch_allow_insecure=True) as node, sync_playwright() as p:
+        world = World(node, tmp_path / "node")
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(locale="en")
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.goto(f"{world.base}/verifier/desk")
+        page.fill("input[name=desk_key]", world.desk_key)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name=i18n.t("en", "desk.scan")).click()
+        page.set_input_files("#photo", str(photo))
+        page.wait_for_selector("#scan-result", timeout=20000)
+        assert page.locator("#scan-result").inner_text() == i18n.t("en", "desk.scan_offer")
+        foreign = [url for url in requests if not url.startswith(world.base)]
+        assert not foreign, foreign  # no CDN: the reader and its WASM come from this node
+        assert any(url.endswith("/zxing_reader.wasm") for url in requests)  # Linux chromium has no native detector
+        assert not [m for m in problems if "Content Security Policy" in m], problems
+        browser.close()
+
+
+def test_scan_classification_keeps_nothing() -> None:
+    from verifier.pages import scanned_kind
+
+    assert scanned_kind("openid4vp://?client_id=x") == "verifier"
+    assert scanned_kind("openid-credential-offer://?x") == "offer"
+    assert scanned_kind("HC1:6BFOXN...") == "unsupported"

@@ -149,3 +149,40 @@ async def result(check_id: str, request: Request, ctx: Ctx) -> HTMLResponse:
     response = _render(ctx, request, "result.html", lang, signed_in=True, result=shown)
     response.delete_cookie(RESULT_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response
+
+
+# The scan page alone may compile WebAssembly (the QR reader) and use the camera.
+SCAN_HEADERS = {
+    "Content-Security-Policy": web.CONTENT_SECURITY_POLICY.replace("script-src 'self'",
+                                                                   "script-src 'self' 'wasm-unsafe-eval'"),
+    "Permissions-Policy": "camera=(self), geolocation=(), microphone=()",
+}
+
+
+def scanned_kind(text: str) -> str:
+    """What a scanned holder code is. The text is neither stored nor logged."""
+    if text.startswith("openid4vp://"):
+        return "verifier"
+    if text.startswith("openid-credential-offer://"):
+        return "offer"
+    return "unsupported"  # the offline presentation format arrives with the wallet (issue 5, point 5)
+
+
+async def _scan_page(ctx: VerifierContext, request: Request, lang: str, kind: str | None) -> HTMLResponse:
+    response = _render(ctx, request, "scan.html", lang, signed_in=True, scanned_kind=kind)
+    response.headers.update(SCAN_HEADERS)
+    return response
+
+
+@router.get("/scan", response_class=HTMLResponse)
+async def scan(request: Request, ctx: Ctx) -> HTMLResponse:
+    lang = web.page_language(request)
+    if not await _signed_in(ctx, request):
+        return _render(ctx, request, "login.html", lang)
+    return await _scan_page(ctx, request, lang, None)
+
+
+@router.post("/scan", response_class=HTMLResponse)
+async def scanned(request: Request, ctx: Ctx) -> HTMLResponse:
+    form, lang = await _form(request, ctx)
+    return await _scan_page(ctx, request, lang, scanned_kind(str(form.get("text") or "")))

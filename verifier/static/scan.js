@@ -1,0 +1,37 @@
+// Reads a holder's QR from the camera or a photo, on this device, with the browser's own
+// BarcodeDetector where there is one and the vendored WASM reader (served by this node,
+// never a CDN) where there is not; then posts the text in the page's own form.
+document.addEventListener("DOMContentLoaded", () => {
+  const root = document.getElementById("scan");
+  if (!root) return;
+  const status = document.getElementById("scan-status");
+  const api = window.BarcodeDetectionAPI;
+  if (api && api.prepareZXingModule) {
+    api.prepareZXingModule({ overrides: { locateFile: (path, prefix) =>
+      path.endsWith(".wasm") ? root.dataset.wasm : prefix + path } });
+  }
+  const Detector = ("BarcodeDetector" in window) ? window.BarcodeDetector : api.BarcodeDetector;
+  const detector = new Detector({ formats: ["qr_code"] });
+  const found = (codes) => {
+    if (!codes.length) return false;
+    document.getElementById("scanned-text").value = codes[0].rawValue;
+    document.getElementById("scanned").submit();
+    return true;
+  };
+  document.getElementById("photo").addEventListener("change", async (event) => {
+    const file = event.target.files[0];
+    if (!file) return;
+    status.textContent = "…";
+    try {
+      if (!found(await detector.detect(await createImageBitmap(file)))) status.textContent = "∅";
+    } catch (e) { status.textContent = "∅"; }
+  });
+  document.getElementById("start-camera").addEventListener("click", async () => {
+    const video = document.getElementById("camera");
+    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+    video.hidden = false;
+    await video.play();
+    const tick = async () => { if (!found(await detector.detect(video))) requestAnimationFrame(tick); };
+    tick();
+  });
+});
