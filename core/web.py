@@ -164,6 +164,17 @@ def page_language(request: Request, form: Any = None) -> str:
 STATIC = Path(__file__).parent / "static"
 
 
+def page_templates(service_dir: Path) -> Any:
+    """A service's templates, able to extend core's ``page.html`` (the shared frame of every page)."""
+    from fastapi.templating import Jinja2Templates
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    templates = Jinja2Templates(directory=service_dir)
+    templates.env.loader = ChoiceLoader([FileSystemLoader(service_dir), FileSystemLoader(Path(__file__).parent /
+                                                                                          "templates")])
+    return templates
+
+
 def mount_shared_static(app: FastAPI) -> None:
     """``/static/amana``: the stylesheet every page uses (mounted once, whichever service comes first)."""
     if not any(getattr(route, "path", None) == "/static/amana" for route in app.routes):

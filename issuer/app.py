@@ -7,14 +7,12 @@ context built; nothing touches the disk or the database at import time.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from core import db, web
+from core import db, service, web
 from core.settings import Settings, get_settings
 from issuer import api, pages, staff_api, store
 from issuer.context import IssuerContext
@@ -46,19 +44,11 @@ def attach(app: FastAPI) -> None:
     web.mount_shared_static(app)
 
 
+SERVICE = service.Service(start, stop, attach)
+
+
 def build_app(settings: Settings | None = None) -> FastAPI:
-    chosen = settings or get_settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await start(app, chosen)
-        yield
-        await stop(app)
-
-    app = FastAPI(title="Amana issuer", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
-    web.install(app)
-    attach(app)
-    return app
+    return service.build_app("Amana issuer", settings or get_settings(), [SERVICE])
 
 
 app = build_app()

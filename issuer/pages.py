@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 
 from core import i18n, qr, sessions, web
 from core.credtypes import CredentialType
@@ -31,7 +30,7 @@ from issuer.staff_api import create_offer as make_offer
 from issuer.tables import Organisation, Staff
 
 router = APIRouter(prefix="/issuer/console", include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates = web.page_templates(Path(__file__).parent / "templates")
 Ctx = Annotated[IssuerContext, Depends(get_context)]
 SESSION_COOKIE = sessions.COOKIE
 LOGIN_MAX_FAILURES = sessions.MAX_FAILURES

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from core import db, keys
 from core.credtypes import TypeRegistry
@@ -29,39 +26,13 @@ from core.trust.model import AccreditedIssuer, PurposeRegistration, RegisteredVe
 from core.trust.operator import new_draft, put_issuer, put_verifier_purpose, sign_draft
 from issuer import store
 from issuer.context import IssuerContext
-from server.app import build_app
+from server.background import BackgroundNode, free_port
 from verifier import store as verifier_store
 from verifier.context import VerifierContext
 from wallet import present as wallet_present
 from wallet.receive import Received, receive
 
 HR = "https://w3id.org/dpv#HumanResourceManagement"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _Node:
-    """``amana serve`` in a background thread, for as long as the chapter runs."""
-
-    def __init__(self, settings: Settings, port: int) -> None:
-        self.app = build_app(settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> _Node:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 async def _setup(settings: Settings, skill_vct: str) -> dict[str, Any]:
@@ -124,7 +95,8 @@ async def _story(settings: Settings, types: TypeRegistry, step: Any, say: Any) -
     _publish_trust_list(settings, world, skill.vct, int(time.time()))
     say("the trust operator accredits the NGO for skill certificates, registers the employer for hiring")
     say("(skill and level only), and publishes the list at /trust-list")
-    with _Node(settings, int(base.rsplit(":", 1)[1])) as node:
+    with BackgroundNode(settings.data_dir, port=int(base.rsplit(":", 1)[1]),
+                        fetch_allow_insecure=settings.fetch_allow_insecure) as node:
         async with httpx.AsyncClient(timeout=10) as http:
             step("After Layla's forklift course, the trainer makes an offer: a QR code, and a PIN said aloud.")
             r = await http.post(f"{base}/api/issuer/offers", headers={"Authorization": f"Bearer {world['api_key']}"},
@@ -160,6 +132,6 @@ def run(first_step: int, types: TypeRegistry, step: Any, say: Any) -> None:
     with tempfile.TemporaryDirectory(prefix="amana-demo-") as tmp:
         # Everything runs on this machine's loopback over plain HTTP, so the verifier may fetch from it here;
         # a real node answers on https and fetches nothing private.
-        settings = Settings(data_dir=Path(tmp), public_base_url=f"http://127.0.0.1:{_free_port()}",
+        settings = Settings(data_dir=Path(tmp), public_base_url=f"http://127.0.0.1:{free_port()}",
                             fetch_allow_insecure=True)
         asyncio.run(_story(settings, types, numbered, say))

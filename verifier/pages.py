@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 
 from core import i18n, sessions, web
 from core.errors import AmanaError, InvalidInput, NotFound
@@ -25,7 +24,7 @@ from verifier.queries import named
 from verifier.requests import Prefix
 
 router = APIRouter(prefix="/verifier/desk", include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates = web.page_templates(Path(__file__).parent / "templates")
 Ctx = Annotated[VerifierContext, Depends(get_context)]
 SERVICE = "verifier"
 RESULT_COOKIE = "__Host-amana_result"

@@ -1,0 +1,44 @@
+"""How a service plugs into an app: one shape for the issuer, the verifier and the node that hosts both.
+
+A service is a ``Service``: its ``start`` (build the context, migrate, put it on
+``app.state``), its ``stop`` and its ``attach`` (routes, static files). ``build_app`` makes
+the FastAPI app for any list of services, in order; ``uvicorn issuer.app:app`` is one
+service, ``amana serve`` all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from core import web
+from core.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    start: Callable[[FastAPI, Settings], Awaitable[object]]
+    stop: Callable[[FastAPI], Awaitable[None]]
+    attach: Callable[[FastAPI], None]
+
+
+def build_app(title: str, settings: Settings, services: Sequence[Service],
+              extra: Callable[[FastAPI], None] | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for service in services:
+            await service.start(app, settings)
+        yield
+        for service in reversed(services):
+            await service.stop(app)
+
+    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    web.install(app)
+    if extra is not None:
+        extra(app)
+    for service in services:
+        service.attach(app)
+    return app
