@@ -315,3 +315,38 @@ def test_sync_refreshes_the_trust_list_and_kept_status_lists(world: World) -> No
                               f"{world.base}/trust-list"], capture_output=True, text=True, cwd=REPO_ROOT,
                              env={**env, "AMANA_FETCH_ALLOW_INSECURE": "false"}, check=False)
     assert refused.returncode == 1 and json.loads(refused.stderr)["code"] == "fetch_refused"  # http, loopback
+
+
+def test_a_posted_dcql_query_is_checked_against_the_registration(world: World) -> None:
+    custom = {"credentials": [{"id": "registration", "format": "dc+sd-jwt", "meta": {"vct_values": [STATUS_VCT]},
+                               "claims": [{"path": ["right_to_work"]}]}]}
+
+    async def story() -> tuple[httpx.Response, httpx.Response, dict[str, Any]]:
+        async with httpx.AsyncClient(timeout=10) as http:
+            desk = {"Authorization": f"Bearer {world.desk_key}"}
+            ok = await http.post(f"{world.base}/api/verifier/checks", headers=desk,
+                                 json={"dcql_query": custom, "purpose": HR})
+            greedy = dict(custom, credentials=[dict(custom["credentials"][0],
+                                                    claims=[{"path": ["registration_number"]}])])
+            refused = await http.post(f"{world.base}/api/verifier/checks", headers=desk,
+                                      json={"dcql_query": greedy, "purpose": HR})
+            received = await world.issue(http, world.city["api_key"])
+            check = ok.json()
+            request = await wallet.fetch_request(http, check["link"])
+            vp = wallet.vp_token(request, {"registration": (received.credential, received.holder_key)},
+                                 int(time.time()))
+            await wallet.answer(http, request, vp)
+            return ok, refused, (await world.result(http, check)).json()
+
+    ok, refused, result = run(story())
+    assert ok.status_code == 201
+    assert refused.status_code == 400 and refused.json()["code"] == "request_exceeds_registration"
+    assert "registration_number" in refused.json()["detail"]
+    assert result["accepted"] and result["credentials"][0]["claims"] == {"right_to_work": True}
+
+
+def test_issuer_key_rotation_is_followed_through_jwt_vc_issuer(world: World) -> None:
+    """The trust list still names the old key; the new one comes from the issuer's metadata."""
+    _cli(world.data_dir, world.base, "issuer", "rotate-key", "--org", "city")
+    result = _refusal(world)
+    assert result["accepted"] is True, result
