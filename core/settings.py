@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = Field(default=None, description="base64url 32-byte key sealing secrets at rest")
     verifier_name: str = Field(default="Amana verifier", description="shown to holders; in the certificate")
+    fetch_min_ttl_s: int = Field(default=60, ge=0, description="shortest a fetched status list is cached")
+    fetch_max_ttl_s: int = Field(default=3600, ge=1, description="longest a fetched status list is cached")
     fetch_allow_insecure: bool = Field(default=False, description="tests only: http and loopback fetches")
     trust_list_max_age_s: int = Field(default=3600, ge=0, description="Cache-Control cap for /trust-list")
 

@@ -152,3 +152,14 @@ def test_status_is_three_valued(server: str) -> None:
 
 def test_status_list_decompression_bomb_is_unknown(server: str) -> None:
     assert _status(f"{server}/bomb", 7) is Status.UNKNOWN
+
+
+def test_ttl_is_honoured_within_the_configured_bounds() -> None:
+    from core.fetch import Fetched
+
+    fetcher = Fetcher(TEST_MODE, min_ttl_s=60, max_ttl_s=600)
+    now = time.time()
+    for ttl, expected in ((5, 60), (300, 300), (86400, 600), (None, 60)):
+        fetcher.remember(Fetched("u", b"x", "t", now), ttl)
+        assert fetcher.cached("u", now + expected - 1) is not None
+        assert fetcher.cached("u", now + expected + 1) is None

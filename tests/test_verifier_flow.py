@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core import keys
+from core import keys, qr
 from core.credtypes import load_registry
 from core.sdjwt import present
 from core.settings import REPO_ROOT, Settings
@@ -124,6 +124,7 @@ def test_right_to_work_end_to_end_and_replay_refused(world: World) -> None:
             check, response, vp = await _answer(world, http, received)
             assert response.status_code == 200, response.text
             assert check["link"].startswith("openid4vp://?client_id=x509_hash:")
+            assert qr.version(check["link"], 10) <= 10 and "<svg" in check["qr_svg"]
             result = (await world.result(http, check)).json()
             assert result["accepted"] is True, result
             [credential] = result["credentials"]
@@ -143,6 +144,7 @@ def test_did_jwk_client_identifier(world: World) -> None:
             received = await world.issue(http, world.city["api_key"])
             check = await world.check(http, client_id_prefix="decentralized_identifier")
             assert "client_id=decentralized_identifier:did:jwk:" in check["link"]
+            assert qr.version(check["link"], 10) <= 10
             request = await wallet.fetch_request(http, check["link"])
             vp = wallet.vp_token(request, {"registration": (received.credential, received.holder_key)},
                                  int(time.time()))
