@@ -181,6 +181,55 @@ def mount_shared_static(app: FastAPI) -> None:
         app.mount("/static/amana", StaticFiles(directory=STATIC), name="amana-static")
 
 
+MAX_BODY_BYTES = 2 * 1024 * 1024  # a class CSV (1 MiB) with room; every other body is far smaller
+
+
+class BodySizeLimit:
+    """ASGI middleware: a request body over ``limit`` gets 413 before the app reads it all
+    (declared by Content-Length, or counted as it streams), so no endpoint can be made to
+    buffer an unbounded upload."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _too_large(send, self.limit)
+            return
+        seen = 0
+
+        async def counting() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, counting, send)
+        except _BodyTooLarge:
+            await _too_large(send, self.limit)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = problem_response(413, "payload_too_large", "The request is too large",
+                            f"at most {limit} bytes").body
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def install(app: FastAPI) -> FastAPI:
     handlers: dict[Any, Any] = {
         AmanaError: _amana_error,
@@ -190,5 +239,6 @@ def install(app: FastAPI) -> FastAPI:
     }
     for exc_type, handler in handlers.items():
         app.add_exception_handler(exc_type, handler)
+    app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)
     return app

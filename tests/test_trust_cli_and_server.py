@@ -148,3 +148,19 @@ def test_amana_serve_publishes_the_list_over_real_http(trust_dir: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_oversized_bodies_are_refused_before_they_are_read(client: TestClient) -> None:
+    from core.web import MAX_BODY_BYTES
+
+    r = client.post("/issuers/x/token", content=b"a=" + b"b" * (MAX_BODY_BYTES + 10),
+                    headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
+    assert r.headers["content-security-policy"]  # still a response of ours, headers and all
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams
+        for _ in range(MAX_BODY_BYTES // 65536 + 2):
+            yield b"x" * 65536
+
+    r = client.post("/issuers/x/token", content=chunks(), headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413
