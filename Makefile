@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 VENDOR := verifier/static/vendor
 
-.PHONY: setup demo test lint bench clean vendor
+.PHONY: setup demo test lint bench clean vendor openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ test: lint $(VENDOR)/.stamp
 bench: $(STAMP)
 	$(BIN)/python -m bench.sdjwt
 	$(BIN)/python -m bench.issuer
+
+openapi: $(STAMP)
+	$(BIN)/python -m server.openapi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENDOR)
