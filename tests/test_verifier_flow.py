@@ -129,6 +129,7 @@ def test_right_to_work_end_to_end_and_replay_refused(world: World) -> None:
             assert result["accepted"] is True, result
             [credential] = result["credentials"]
             assert credential["claims"] == {"right_to_work": True, "valid_until": STATUS_EXAMPLE["valid_until"]}
+            _check_proof(world, result["proof_of_check"], vp)
             assert credential["status"] == "valid" and credential["issuer"] == world.city["issuer"]
             assert (await world.result(http, check)).status_code == 404  # shown once, then gone
             replay = await http.post(f"{world.base}/verifier/responses/{check['id']}",
@@ -352,3 +353,23 @@ def test_issuer_key_rotation_is_followed_through_jwt_vc_issuer(world: World) -> 
     _cli(world.data_dir, world.base, "issuer", "rotate-key", "--org", "city")
     result = _refusal(world)
     assert result["accepted"] is True, result
+
+
+def _check_proof(world: World, token: str, vp: str) -> None:
+    """The proof verifies with the verifier's registered key, names the presentation by hash, holds no value."""
+    import hashlib
+
+    from core.encoding import b64url_encode
+    from core.errors import UnknownIssuerKey
+    from verifier import proofs
+
+    desk = _cli(world.data_dir, world.base, "verifier", "init")  # prints the same request-signing keys again
+    keys_ = [keys.PublicKey.from_jwk(k) for k in desk["jwks"]["keys"]]
+    claims = proofs.verify(token, keys_)
+    assert claims["iss"] == desk["verifier_id"] and claims["accepted"] is True
+    assert claims["presentation_sha256"] == b64url_encode(hashlib.sha256(vp.encode()).digest())
+    assert claims["credentials"][0]["status"] == "valid"
+    for value in (STATUS_EXAMPLE["valid_until"], STATUS_EXAMPLE["registration_number"]):
+        assert value not in json.dumps(claims)
+    with pytest.raises(UnknownIssuerKey):  # not this verifier's key
+        proofs.verify(token, [keys.generate().public_key()])

@@ -23,7 +23,7 @@ from core import dcql, qr
 from core.errors import AmanaError, Forbidden, InvalidInput, NotFound, OAuthError
 from core.sdjwt import VerifyPolicy
 from core.trust import require_within_registration
-from verifier import requests, resolve, store
+from verifier import proofs, requests, resolve, store
 from verifier.context import VerifierContext
 from verifier.queries import named
 from verifier.tables import AuditEntry, Check
@@ -85,7 +85,13 @@ async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> 
         result = Result(False, reason="declined", detail="the holder declined")
     else:
         result = await _verify(ctx, row, form.get("vp_token", ""))
-    sealed = SealedBox(BoxPublicKey(row.result_public_key)).encrypt(json.dumps(_public_result(ctx, result)).encode())
+    outcome = _public_result(ctx, result)
+    async with ctx.transaction() as session:
+        identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, ctx.now())
+    outcome["proof_of_check"] = proofs.issue(identity.key, verifier_id=ctx.settings.verifier_id, check_name=row.name,
+                                             purpose=row.purpose, vp_token=form.get("vp_token", ""),
+                                             outcome=outcome, now=ctx.now())
+    sealed = SealedBox(BoxPublicKey(row.result_public_key)).encrypt(json.dumps(outcome).encode())
     async with ctx.transaction() as session:
         if not await store.answer(session, check_id, sealed):
             raise OAuthError("invalid_request", "this request was answered already")
