@@ -47,7 +47,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL + synchronous=NORMAL: one fsync per checkpoint instead of several per commit, and
     # readers never wait for the writer. Durable across process crashes; a power cut may
     # lose the last commits, never corrupt the file.
-    for pragma in ("foreign_keys=ON", "secure_delete=ON", "busy_timeout=5000", "journal_mode=WAL",
+    for pragma in ("foreign_keys=ON", "secure_delete=ON", "busy_timeout=15000", "journal_mode=WAL",
                    "synchronous=NORMAL"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()

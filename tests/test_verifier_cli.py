@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -29,9 +30,15 @@ def test_request_and_result_from_a_shell(tmp_path: Path) -> None:
             return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True,
                                   cwd=REPO_ROOT, env=env, check=False)
 
-        org = json.loads(cli("issuer", "create-org", "--slug", "ngo", "--name", "en=NGO", "--type",
-                             "SkillCertificate", "--jwks-out", str(tmp_path / "ngo.jwks")).stdout)
-        desk = json.loads(cli("verifier", "init").stdout)
+        def ok(*args: str) -> dict[str, Any]:
+            done = cli(*args)
+            assert done.returncode == 0, done.stderr
+            out: dict[str, Any] = json.loads(done.stdout)
+            return out
+
+        org = ok("issuer", "create-org", "--slug", "ngo", "--name", "en=NGO", "--type", "SkillCertificate",
+                 "--jwks-out", str(tmp_path / "ngo.jwks"))
+        desk = ok("verifier", "init")
         (tmp_path / "v.jwks").write_text(json.dumps(desk["jwks"]))
         trust = str(tmp_path / "trust")
         for args in (("init", "--iss", "https://gov.amana.test"),
@@ -50,7 +57,8 @@ def test_request_and_result_from_a_shell(tmp_path: Path) -> None:
         assert check["link"].startswith("openid4vp://") and Path(check["qr"]).read_text().startswith("<svg")
         assert "result_key" not in check  # kept in a 0600 file, not printed
         assert (tmp_path / "verifier" / "pending" / f"{check['id']}.key").stat().st_mode & 0o077 == 0
-        assert cli("verifier", "result", check["id"]).returncode == 3  # nobody answered yet
+        waiting = cli("verifier", "result", check["id"])
+        assert waiting.returncode == 3, waiting.stdout + waiting.stderr  # nobody answered yet
 
         async def answer() -> None:
             async with httpx.AsyncClient(timeout=10) as http:
