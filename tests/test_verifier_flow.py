@@ -373,3 +373,19 @@ def _check_proof(world: World, token: str, vp: str) -> None:
         assert value not in json.dumps(claims)
     with pytest.raises(UnknownIssuerKey):  # not this verifier's key
         proofs.verify(token, [keys.generate().public_key()])
+
+
+def test_the_whole_node_runs_on_postgresql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issuer, verifier and the CLI on one PostgreSQL database (DATABASE_URL), as in production."""
+    from tests.test_issuer_flow import POSTGRES_URL, _empty_postgres
+
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL (.ci/run starts one)")
+    _empty_postgres(POSTGRES_URL)
+    monkeypatch.setenv("DATABASE_URL", POSTGRES_URL)  # the node and every CLI call below
+    with RunningNode(tmp_path, fetch_allow_insecure=True) as node:
+        assert node.settings.database_url == POSTGRES_URL
+        world = World(node, tmp_path)
+        result = _refusal(world)
+        assert result["accepted"] is True and result["credentials"][0]["status"] == "valid", result
+        assert not list(tmp_path.glob("amana.db*"))  # nothing went to SQLite
