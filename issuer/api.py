@@ -76,7 +76,8 @@ async def get_offer(slug: str, offer_id: str, ctx: Ctx) -> JSONResponse:
     live = offer is not None and org is not None and offer.org_id == org.id
     if not live or offer is None or offer.state != OfferState.OFFERED or ctx.now() >= offer.expires_at:
         raise NotFound("this offer is unknown, used or expired")
-    body = credential_offer(_url(ctx, slug), offer.config_id, store.offer_code(ctx.node, offer.id))
+    body = credential_offer(_url(ctx, slug), offer.config_id, store.offer_code(ctx.node, offer.id),
+                            language=offer.language)
     return JSONResponse(body, headers=NO_STORE)
 
 

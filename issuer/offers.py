@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
+from core import i18n
 from core.errors import OAuthError
 
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
@@ -88,8 +89,12 @@ def redeem(offer: RedeemAttempt | None, pin_digest: str | None, now: int) -> Red
     return Redemption(OfferState.REDEEMED, offer.pin_failures)
 
 
-def credential_offer(issuer_url: str, config_id: str, code: str, pin_length: int = PIN_LENGTH) -> dict[str, Any]:
-    """The Credential Offer object (section 4.1.1): one configuration, pre-authorized, with a PIN."""
+def credential_offer(issuer_url: str, config_id: str, code: str, pin_length: int = PIN_LENGTH,
+                     language: str = "en") -> dict[str, Any]:
+    """The Credential Offer object (section 4.1.1): one configuration, pre-authorized, with a PIN.
+
+    ``tx_code.description`` has no i18n in the spec (one string, 300 characters at most), so
+    it is written in the holder's language as staff recorded it with the offer."""
     return {
         "credential_issuer": issuer_url,
         "credential_configuration_ids": [config_id],
@@ -97,7 +102,7 @@ def credential_offer(issuer_url: str, config_id: str, code: str, pin_length: int
             PRE_AUTHORIZED_GRANT: {
                 "pre-authorized_code": code,
                 "tx_code": {"input_mode": "numeric", "length": pin_length,
-                            "description": "The PIN the staff member gave you"},
+                            "description": i18n.t(i18n.pick(language), "offer.pin_description")[:300]},
             }
         },
     }

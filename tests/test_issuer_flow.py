@@ -525,3 +525,11 @@ def test_offer_qr_codes_for_staff_of_that_organisation(client: TestClient, ngo: 
     from core import qr
 
     assert qr.version(offer["link"]) <= 10  # a cheap camera reads it
+
+
+def test_the_pin_hint_speaks_the_holders_language(client: TestClient, ngo: str) -> None:
+    r = client.post("/api/issuer/offers", headers={"Authorization": f"Bearer {ngo}"},
+                    json={"type": "SkillCertificate", "claims": SKILL_EXAMPLE, "language": "fa"})
+    offer = Wallet(client).offer(r.json()["link"])
+    tx_code = offer["grants"][PRE_AUTHORIZED_GRANT]["tx_code"]
+    assert tx_code == {"input_mode": "numeric", "length": 6, "description": "رمزی که کارمند به شما داد"}
