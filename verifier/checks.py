@@ -48,8 +48,11 @@ async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[s
                                 at=now)
     check_id, nonce, state = secrets.token_urlsafe(16), requests.new_secret(), requests.new_secret()
     result_key = BoxKey.generate()
-    async with ctx.transaction() as session:
+    async with ctx.transaction() as session:  # a refusal below leaves nothing behind
         identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, now)
+        link = requests.wallet_link(identity.client_id(prefix), f"{base}/verifier/requests/{check_id}")
+        if qr.version(link, MAX_QR_VERSION) > MAX_QR_VERSION:
+            raise InvalidInput("the request link does not fit a version 10 QR code")
         request_jwt = requests.request_object(identity, prefix, response_uri=f"{base}/verifier/responses/{check_id}",
                                               nonce=nonce, state=state, dcql_query=raw, now=now)
         await store.add_check(session, Check(
@@ -57,9 +60,6 @@ async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[s
             state=state, request_jwt=request_jwt, accept_unknown_status=accept_unknown_status,
             result_public_key=bytes(result_key.public_key), phase="pending", created_at=now,
             expires_at=now + requests.REQUEST_TTL_S), now)
-    link = requests.wallet_link(identity.client_id(prefix), f"{base}/verifier/requests/{check_id}")
-    if qr.version(link, MAX_QR_VERSION) > MAX_QR_VERSION:
-        raise InvalidInput("the request link does not fit a version 10 QR code")
     return {"id": check_id, "link": link, "qr_svg": qr.svg(link, max_version=MAX_QR_VERSION),
             "expires_at": now + requests.REQUEST_TTL_S,
             "result_key": result_key.encode(URLSafeBase64Encoder).decode("ascii")}
