@@ -8,6 +8,7 @@ secret is printed: key commands write private keys to files (mode 0600), never s
 from __future__ import annotations
 
 import json
+import logging
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -155,7 +156,9 @@ def serve(
 
     from server.app import build_app
 
-    uvicorn.run(build_app(), host=host, port=port, log_level="info")
+    # uvicorn's access log prints concrete paths (offer and check ids); core.web.AccessLog logs routes.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    uvicorn.run(build_app(), host=host, port=port, log_level="info", access_log=False)
 
 
 @app.command("demo")

@@ -20,6 +20,7 @@ library combines all of these:
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import ssl
 import time
@@ -33,6 +34,8 @@ import httpx
 
 from core.errors import AmanaError
 
+# httpx logs every request URL at INFO; ours carry offer ids, request ids and codes.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -181,6 +182,37 @@ def mount_shared_static(app: FastAPI) -> None:
         app.mount("/static/amana", StaticFiles(directory=STATIC), name="amana-static")
 
 
+access_log = logging.getLogger("amana.access")
+
+
+class AccessLog:
+    """ASGI middleware: one line per request with the *route template* (``/issuers/{slug}/offers/
+    {offer_id}``), never the concrete path or query — those carry offer ids, check ids and other
+    references that must not collect in a log. Servers run with their own access log off."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def note_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, note_status)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "(no route)"
+            access_log.info("%s %s %d %.1fms", scope["method"], route, status,
+                            (time.perf_counter() - started) * 1000)
+
+
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a class CSV (1 MiB) with room; every other body is far smaller
 
 
@@ -241,4 +273,5 @@ def install(app: FastAPI) -> FastAPI:
         app.add_exception_handler(exc_type, handler)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)
     return app

@@ -31,6 +31,7 @@ class BackgroundNode:
         # propagate_logs: no logging config of uvicorn's own, so its access log reaches the root logger.
         extra: dict[str, Any] = {"log_config": None, "log_level": "debug"} if propagate_logs else {
             "log_level": "warning"}
+        extra["access_log"] = False  # concrete paths carry ids: core.web.AccessLog logs route templates
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, **extra))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -44,9 +44,10 @@ def test_logs_hold_no_claims_pins_tokens_or_keys(tmp_path: Path, caplog: pytest.
 
         offer, credentials = asyncio.run(story())
     logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
-    assert '"POST /api/issuer/offers HTTP/1.1" 201' in logged  # the access log was captured
-    assert '"POST /issuers/open-doors/credential HTTP/1.1" 200' in logged
-    secrets_ = ["Zarghuna", "Wardakizadeh", claims["skill"]["label"], offer["pin"], api_key,
+    assert "amana.access POST /api/issuer/offers 201" in logged  # the access log was captured...
+    assert "amana.access GET /issuers/{slug}/offers/{offer_id} 200" in logged  # ...with route templates
+    assert "amana.access POST /issuers/{slug}/credential 200" in logged
+    secrets_ = ["Zarghuna", "Wardakizadeh", claims["skill"]["label"], offer["pin"], api_key, offer["offer_id"],
                 *(c.split("~")[0] for c in credentials), *(d for c in credentials for d in c.split("~")[1:-1])]
     for secret in secrets_:
         assert secret not in logged, f"{secret[:12]}… appears in the logs"

@@ -13,6 +13,7 @@ the wallet service its hardened client.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from core.credtypes import TypeRegistry
 from core.errors import AmanaError, InvalidInput
 from core.sdjwt.vc import VerifiedCredential, verify_vc_issued
 
+# httpx logs every request URL at INFO; ours carry offer ids, request ids and codes.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 OFFER_SCHEME = "openid-credential-offer://"
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 
