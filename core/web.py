@@ -106,6 +106,14 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def bearer_token(authorization: str | None, what: str) -> str:
+    """The credential of an ``Authorization: Bearer`` header (RFC 6750 section 2.1), or 401 invalid_token."""
+    scheme, _, value = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise OAuthError("invalid_token", f"{what} is required (Authorization: Bearer)", status=401)
+    return value.strip()
+
+
 # --- forms: cookies and CSRF (signed double-submit) ------------------------------------
 
 CSRF_COOKIE = "__Host-amana_csrf"

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 
+from core import web
 from core.encoding import json_loads_strict
 from core.errors import AmanaError, NotFound, OAuthError
 from core.sdjwt.vc import issue_vc
@@ -119,19 +120,12 @@ async def nonce(slug: str, ctx: Ctx) -> JSONResponse:
     return JSONResponse({"c_nonce": c_nonce}, headers=NO_STORE)
 
 
-def _bearer(authorization: str | None) -> str:
-    scheme, _, value = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise OAuthError("invalid_token", "a Bearer access token is required", status=401)
-    return value.strip()
-
-
 @router.post("/issuers/{slug}/credential", tags=["OpenID4VCI"])
 async def credential(
     slug: str, request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
 ) -> JSONResponse:
     """One credential per key proof (sections 8.1-8.3), all in one transaction."""
-    access_token = _bearer(authorization)
+    access_token = web.bearer_token(authorization, "an access token")
     try:
         body = json_loads_strict(await request.body(), "Credential Request")
     except AmanaError as exc:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from core import qr
+from core import qr, web
 from core.credtypes import CredentialType
 from core.errors import Forbidden, NotFound, OAuthError
 from issuer import classes, metadata, store
@@ -28,11 +28,9 @@ Ctx = Annotated[IssuerContext, Depends(get_context)]
 
 
 async def current_staff(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> tuple[Staff, Organisation]:
-    scheme, _, key = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not key:
-        raise OAuthError("invalid_token", "a staff API key is required", status=401)
+    key = web.bearer_token(authorization, "a staff API key")
     async with ctx.transaction() as session:
-        staff = await store.staff_by_api_key(session, ctx.node, key.strip())
+        staff = await store.staff_by_api_key(session, ctx.node, key)
         org = await store.org_by_id(session, staff.org_id) if staff else None
     if staff is None or org is None:
         raise OAuthError("invalid_token", "unknown API key", status=401)

@@ -12,7 +12,7 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import keys
@@ -247,8 +247,4 @@ async def change_status(session: AsyncSession, org_id: str, credential_id: str, 
 async def status_list_row(session: AsyncSession, list_id: str) -> StatusListRow | None:
     return await session.get(StatusListRow, list_id, with_for_update=True)
 
-
-async def count_credentials(session: AsyncSession, org_id: str) -> int:
-    query = select(func.count()).select_from(Credential).where(Credential.org_id == org_id)
-    return int((await session.execute(query)).scalar_one())
 

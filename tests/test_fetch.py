@@ -138,7 +138,7 @@ def test_unreachable_is_a_failure_not_a_refusal() -> None:
 
 
 def _status(url: str, idx: int, key: keys.PrivateKey = STATUS_KEY) -> Status:
-    return asyncio.run(resolve.status(Fetcher(TEST_MODE), (url, idx), [key.public_key()], int(time.time())))
+    return asyncio.run(resolve.live_status(Fetcher(TEST_MODE), (url, idx), [key.public_key()], int(time.time())))[0]
 
 
 def test_status_is_three_valued(server: str) -> None:

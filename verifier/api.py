@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from core import web
 from core.errors import OAuthError
 from verifier import checks, store
 from verifier.context import VerifierContext, get_context
@@ -20,9 +21,9 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 async def desk(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> None:
-    scheme, _, key = (authorization or "").partition(" ")
+    key = web.bearer_token(authorization, "a desk key")
     async with ctx.transaction() as session:
-        known = scheme.lower() == "bearer" and bool(key) and await store.desk_key_known(session, ctx.node, key.strip())
+        known = await store.desk_key_known(session, ctx.node, key)
     if not known:
         raise OAuthError("invalid_token", "a desk key is required", status=401)
 

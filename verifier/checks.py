@@ -81,13 +81,13 @@ async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> 
         raise OAuthError("invalid_request", "no pending request: answered already, or expired")
     if form.get("state") != row.state:
         raise OAuthError("invalid_request", "state does not match the request")
+    async with ctx.transaction() as session:
+        identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, ctx.now())
     if "error" in form:
         result = Result(False, reason="declined", detail="the holder declined")
     else:
-        result = await _verify(ctx, row, form.get("vp_token", ""))
+        result = await _verify(ctx, row, identity, form.get("vp_token", ""))
     outcome = _public_result(ctx, result)
-    async with ctx.transaction() as session:
-        identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, ctx.now())
     outcome["proof_of_check"] = proofs.issue(identity.key, verifier_id=ctx.settings.verifier_id, check_name=row.name,
                                              purpose=row.purpose, vp_token=form.get("vp_token", ""),
                                              outcome=outcome, now=ctx.now())
@@ -99,11 +99,9 @@ async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> 
             await store.audit(session, entry)
 
 
-async def _verify(ctx: VerifierContext, row: Check, vp_token: str) -> Result:
+async def _verify(ctx: VerifierContext, row: Check, identity: requests.Identity, vp_token: str) -> Result:
     now = ctx.now()
     try:
-        async with ctx.transaction() as session:
-            identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, now)
         expect = Expectation(client_id=identity.client_id(requests.Prefix(row.prefix)), nonce=row.nonce,
                              query=dcql.parse(row.dcql), accept_unknown_status=row.accept_unknown_status)
         trust_list = ctx.trust_list()
@@ -123,11 +121,8 @@ async def _status(ctx: VerifierContext, ref: tuple[str, int] | None, keys: list[
     (it is signed by the issuer: offline desks answer from it); else unknown."""
     if ref is None:
         return Status.VALID  # no status mechanism in the credential: nothing can revoke it
-    fetched = await resolve.fetch_status_token(ctx.fetcher, ref[0])
-    live = resolve.as_text(fetched)
-    status, ttl = resolve.evaluate(live, ref, keys, now)
-    if fetched is not None and live is not None and status is not Status.UNKNOWN:
-        ctx.fetcher.remember(fetched, ttl)
+    status, live = await resolve.live_status(ctx.fetcher, ref, keys, now)
+    if live is not None:
         async with ctx.transaction() as session:
             await store.keep_status_list(session, ref[0], live, now)
         return status

@@ -98,15 +98,18 @@ def as_text(fetched: Fetched | None) -> str | None:
         return None
 
 
-async def status(fetcher: Fetcher, ref: tuple[str, int] | None, keys: Sequence[PublicKey], now: int) -> Status:
-    """Online only: fetch, evaluate, cache for the token's ttl (the service adds the stored-copy fallback)."""
-    if ref is None:
-        return Status.VALID  # the credential has no status mechanism: nothing can revoke it
+async def live_status(
+    fetcher: Fetcher, ref: tuple[str, int], keys: Sequence[PublicKey], now: int
+) -> tuple[Status, str | None]:
+    """Fetch and evaluate; cache for the token's ttl. The token is returned when it made a
+    statement, so the caller can keep it (the service's offline fallback, checks._status)."""
     fetched = await fetch_status_token(fetcher, ref[0])
-    result, ttl = evaluate(as_text(fetched), ref, keys, now)
-    if fetched is not None and result is not Status.UNKNOWN:
-        fetcher.remember(fetched, ttl)
-    return result
+    token = as_text(fetched)
+    result, ttl = evaluate(token, ref, keys, now)
+    if fetched is None or result is Status.UNKNOWN:
+        return result, None
+    fetcher.remember(fetched, ttl)
+    return result, token
 
 
 def keys_lookup(keys: Mapping[str, list[PublicKey]]) -> Any:
