@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) $(VENDOR)/.stamp
 
-demo: $(STAMP) $(VENDOR)/.stamp
+demo: $(STAMP)
 	$(BIN)/amana demo
 
 lint: $(STAMP)
