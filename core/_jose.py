@@ -59,7 +59,7 @@ def _decode_header(header_b64: str, what: str) -> dict[str, Any]:
     A pure function of the exact base64url text, so memoising it changes no result.
     The returned dict is shared: callers read it and never modify it.
     """
-    return decode_b64url_json_object(header_b64, what)
+    return decode_b64url_json_object(header_b64, f"{what} header")
 
 
 def parse_compact(token: str, what: str = "JWT") -> CompactJWS:
@@ -68,8 +68,11 @@ def parse_compact(token: str, what: str = "JWT") -> CompactJWS:
     if len(parts) != 3:
         raise MalformedToken(f"{what} must have three dot-separated parts")
     header_b64, payload_b64, sig_b64 = parts
-    header = _decode_header(header_b64, f"{what} header")
-    signature = b64url_decode(sig_b64, f"{what} signature")
+    header = _decode_header(header_b64, what)
+    try:
+        signature = b64url_decode(sig_b64)
+    except MalformedToken as exc:  # the message names the part (formatted only on failure)
+        raise MalformedToken(f"{what} signature is not base64url") from exc
     # The payload is decoded only after the signature check (``unverified_payload``),
     # where a bad encoding is refused just the same.
     return CompactJWS(

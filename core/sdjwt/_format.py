@@ -8,8 +8,7 @@ Serialization (RFC 7515 section 7.2) whose (first) unprotected header carries
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from core.encoding import json_dumps_compact, json_loads_strict
 from core.errors import LimitExceeded, MalformedToken
@@ -17,9 +16,11 @@ from core.errors import LimitExceeded, MalformedToken
 Serialization = Literal["compact", "json"]
 
 
-@dataclass(frozen=True, slots=True)
-class Parts:
-    """An SD-JWT or SD-JWT+KB split into its parts, nothing verified yet."""
+class Parts(NamedTuple):
+    """An SD-JWT or SD-JWT+KB split into its parts, nothing verified yet.
+
+    Immutable; a NamedTuple because every verify builds one (hot path).
+    """
 
     jwt: str  # the Issuer-signed JWT in compact form
     disclosures: tuple[str, ...]

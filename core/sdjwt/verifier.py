@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from core import _jose
 from core.encoding import b64url_encode
@@ -84,16 +84,18 @@ class VerifyPolicy:
 DEFAULT_POLICY = VerifyPolicy()
 
 
-@dataclass(frozen=True, slots=True)
-class Verified:
-    """The Processed SD-JWT Payload and what was learned while verifying it."""
+class Verified(NamedTuple):
+    """The Processed SD-JWT Payload and what was learned while verifying it.
+
+    Immutable; a NamedTuple because every verify builds one (hot path).
+    """
 
     claims: dict[str, Any]
     header: dict[str, Any]
     issuer_key: PublicKey
     disclosed: frozenset[ClaimPath]  # paths (in ``claims``) whose value came from a Disclosure
     holder_key: PublicKey | None = None
-    key_binding: dict[str, Any] | None = field(default=None)
+    key_binding: dict[str, Any] | None = None
 
 
 def verify(
@@ -182,8 +184,10 @@ _STRINGS_ONLY = frozenset({str})
 class _Unpacker:
     """Steps 3.2-3.5 of section 7.1: replace digests by disclosed values, recursively.
 
-    Digests are unique across the whole payload (step 3.2.1), so counting the ones that
-    hit a Disclosure tells, at the end, whether every Disclosure was referenced.
+    Works in place on the freshly parsed payload (nothing else holds it), so objects
+    without digests cost a few lookups and no copy. Digests are unique across the whole
+    payload (step 3.2.1), so counting the ones that hit a Disclosure tells, at the end,
+    whether every Disclosure was referenced.
     """
 
     __slots__ = ("by_digest", "disclosed", "max_depth", "seen", "used")
@@ -212,9 +216,10 @@ class _Unpacker:
         return disc.decode(encoded)
 
     def unpack(self, value: Any, path: ClaimPath, depth: int) -> Any:
-        if type(value) is dict:
+        kind = type(value)
+        if kind is dict:
             return self.unpack_object(value, path, depth + 1)
-        if type(value) is list:
+        if kind is list:
             return self.unpack_array(value, path, depth + 1)
         return value
 
@@ -225,43 +230,43 @@ class _Unpacker:
             raise ReservedClaimName("'...' is only allowed as an array element digest")
         if depth and disc.SD_ALG_KEY in obj:
             raise MalformedToken("_sd_alg is only allowed at the top level")
-        out = {}
+        digests = obj.pop(disc.SD_KEY, None)
         for name, value in obj.items():
-            if name == disc.SD_KEY:
-                continue
             kind = type(value)
+            # Replacing values (never adding keys) while iterating is safe for a dict.
             # Paths are built only for containers: scalars never carry digests.
-            out[name] = self.unpack(value, (*path, name), depth) if kind is dict or kind is list else value
-        digests = obj.get(disc.SD_KEY)
+            if kind is dict:
+                self.unpack_object(value, (*path, name), depth + 1)
+            elif kind is list:
+                obj[name] = self.unpack_array(value, (*path, name), depth + 1)
         if digests is None:
-            return out
+            return obj
         if type(digests) is not list:
             raise MalformedToken("_sd must be an array of digests")
         self._see(digests)
-        by_digest = self.by_digest
         for digest in digests:
-            encoded = by_digest.get(digest)
-            if encoded is None:
-                continue  # a decoy, or a claim the holder chose not to disclose
-            self.used += 1
-            d = disc.decode(encoded)
-            if d.name is None:
+            d = self._disclosure(digest)
+            if d is None:
+                continue
+            claim = d.name
+            if claim is None:
                 raise MalformedDisclosure("a Disclosure in _sd must have three elements")
-            if d.name in disc.RESERVED_NAMES or d.name == disc.SD_ALG_KEY:
-                raise ReservedClaimName(f"a Disclosure uses the reserved name {d.name!r}")
-            if d.name in out:
-                raise ClaimNameCollision(f"claim {d.name!r} is disclosed where it already exists")
-            child = (*path, d.name)
-            out[d.name] = self.unpack(d.value, child, depth)
+            if claim in disc.RESERVED_NAMES or claim == disc.SD_ALG_KEY:
+                raise ReservedClaimName(f"a Disclosure uses the reserved name {claim!r}")
+            if claim in obj:
+                raise ClaimNameCollision(f"claim {claim!r} is disclosed where it already exists")
+            child = (*path, claim)
+            obj[claim] = self.unpack(d.value, child, depth)
             self.disclosed.append(child)
-        return out
+        return obj
 
     def unpack_array(self, arr: list[Any], path: ClaimPath, depth: int) -> list[Any]:
         if depth > self.max_depth:
             raise LimitExceeded(f"claims nested deeper than {self.max_depth}")
         out: list[Any] = []
         for element in arr:
-            if type(element) is dict and disc.ELLIPSIS_KEY in element:
+            kind = type(element)
+            if kind is dict and disc.ELLIPSIS_KEY in element:
                 if len(element) != 1:
                     raise ReservedClaimName("an array element digest object has exactly one key")
                 digest = element[disc.ELLIPSIS_KEY]
@@ -274,30 +279,26 @@ class _Unpacker:
                 child = (*path, len(out))
                 out.append(self.unpack(d.value, child, depth))
                 self.disclosed.append(child)
-            elif type(element) is dict or type(element) is list:
+            elif kind is dict or kind is list:
                 out.append(self.unpack(element, (*path, len(out)), depth))
             else:
                 out.append(element)
         return out
 
 
-def _numeric_date(claims: dict[str, Any], name: str, what: str) -> float | None:
-    value = claims.get(name)
-    if value is None:
-        return None
-    if type(value) not in (int, float):
-        raise MalformedToken(f"{what} {name} must be a NumericDate")
-    return float(value)
+_NUMBER_TYPES = (int, float)
 
 
 def _check_validity(claims: dict[str, Any], now: int, skew: int, what: str) -> None:
-    exp = _numeric_date(claims, "exp", what)
+    """``exp``, ``nbf`` and ``iat`` (RFC 7519 section 4.1), each a NumericDate if present."""
+    exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
+    for name, value in (("exp", exp), ("nbf", nbf), ("iat", iat)):
+        if value is not None and type(value) not in _NUMBER_TYPES:  # bool too is refused
+            raise MalformedToken(f"{what} {name} must be a NumericDate")
     if exp is not None and now >= exp + skew:
         raise Expired(f"{what} expired")
-    nbf = _numeric_date(claims, "nbf", what)
     if nbf is not None and now + skew < nbf:
         raise NotYetValid(f"{what} is not valid yet")
-    iat = _numeric_date(claims, "iat", what)
     if iat is not None and iat > now + skew:
         raise IssuedInFuture(f"{what} iat lies in the future")
 
@@ -335,9 +336,9 @@ def _verify_kb(
     sd_hash = kb.get("sd_hash")
     if not isinstance(sd_hash, str) or not hmac.compare_digest(sd_hash, expected_hash):
         raise SdHashMismatch()
-    iat = _numeric_date(kb, "iat", "Key Binding JWT")
-    if iat is None:
-        raise MalformedToken("Key Binding JWT must contain iat")
+    iat: Any = kb.get("iat")
+    if type(iat) not in _NUMBER_TYPES:
+        raise MalformedToken("Key Binding JWT must contain iat, a NumericDate")
     if expect is None:
         return kb
     aud = kb.get("aud")
