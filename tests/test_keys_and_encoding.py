@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core import errors, keys
-from core.encoding import b64url_decode, b64url_encode, json_loads_strict
+from core.encoding import b64url_decode, b64url_encode, json_dumps_compact, json_loads_strict
 from core.sdjwt.paths import format_path, parse_many, parse_path
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -100,7 +100,24 @@ def test_b64url_decode_accepts_only_canonical_text(text: str) -> None:
     assert b64url_encode(data) == text
 
 
-@pytest.mark.parametrize("text", ["YQ==", "YQ=", "Y", "a+b/", "YR", "YWJ"])
+@given(st.text(ALPHABET, min_size=100, max_size=400), st.data())
+def test_b64url_long_text_takes_the_same_rules(text: str, data: st.DataObject) -> None:
+    """Long parts go to pybase64's SIMD decoder: the alphabet, padding and canonical-bit
+    rules must hold there exactly as for short ones."""
+    try:
+        decoded = b64url_decode(text)
+    except errors.MalformedToken:
+        # Refused only for a length of 4n+1, or unused bits set in the last character.
+        assert len(text) % 4 == 1 or ALPHABET.index(text[-1]) & (0x0F if len(text) % 4 == 2 else 0x03)
+        return
+    assert b64url_encode(decoded) == text
+    at = data.draw(st.integers(0, len(text) - 1))
+    for foreign in "+/= .":
+        with pytest.raises(errors.MalformedToken):
+            b64url_decode(text[:at] + foreign + text[at + 1 :])
+
+
+@pytest.mark.parametrize("text", ["YQ==", "YQ=", "Y", "a+b/", "YR", "YWJ", "QUFB" * 40 + "YQ==", "QUFB" * 40 + "YR"])
 def test_b64url_rejects_padding_alphabet_and_non_canonical_bits(text: str) -> None:
     with pytest.raises(errors.MalformedToken):
         b64url_decode(text)
@@ -110,15 +127,37 @@ def test_json_strict_rules() -> None:
     assert json_loads_strict(b'{"a": [1, {"b": null}]}') == {"a": [1, {"b": None}]}
     with pytest.raises(errors.DuplicateJSONKey):
         json_loads_strict('{"a": 1, "b": {"c": 1, "c": 2}}')
-    for bad in (b"NaN", b"[Infinity]", b"\xff\xfe{}", b"{", "[" * 100_000):
+    for bad in (b"NaN", b"[Infinity]", b"[-Infinity]", b"\xff\xfe{}", b"{", "[" * 100_000, b"[1]x", b'"\xed\xa0\x80"'):
         with pytest.raises(errors.MalformedToken):
             json_loads_strict(bad)
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
-                    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3)))
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
+)
+
+
+@given(JSON_VALUES)
 def test_json_strict_agrees_with_json_on_valid_documents(value: object) -> None:
-    assert json_loads_strict(json.dumps(value)) == value
+    assert json_loads_strict(json.dumps(value)) == value  # spaced: the standard library's path
+    compact = json_dumps_compact(value).encode()  # compact bytes: the orjson fast path
+    assert json_loads_strict(compact) == json.loads(compact)
+
+
+@pytest.mark.parametrize("doc", [b'{"a":1,"a":1}', b'{"a":1,"b":{"c":1,"c":1}}', b'[{"x":"y","x":"y"}]'])
+def test_duplicate_names_refused_on_the_fast_path_too(doc: bytes) -> None:
+    """Compact bytes, the form orjson parses first: it keeps the last duplicate silently."""
+    with pytest.raises(errors.DuplicateJSONKey):
+        json_loads_strict(doc)
+
+
+@given(st.dictionaries(st.text(max_size=4), JSON_VALUES, min_size=1, max_size=4), st.data())
+def test_any_repeated_member_name_is_refused(obj: dict[str, object], data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(sorted(obj)))
+    doc = json_dumps_compact(obj)[:-1] + "," + json_dumps_compact({name: None})[1:]
+    with pytest.raises(errors.DuplicateJSONKey):
+        json_loads_strict(doc.encode())
 
 
 @given(st.lists(st.none() | st.integers(0, 99) | st.text(min_size=1, max_size=6), min_size=1, max_size=5))
