@@ -64,6 +64,8 @@ def _decode_header(header_b64: str, what: str) -> dict[str, Any]:
 
 def parse_compact(token: str, what: str = "JWT") -> CompactJWS:
     """Split and decode a compact JWS without trusting any of it."""
+    if not token.isascii():  # O(1) in CPython; every part is base64url
+        raise MalformedToken(f"{what} must be base64url parts separated by '.'")
     parts = token.split(".")
     if len(parts) != 3:
         raise MalformedToken(f"{what} must have three dot-separated parts")

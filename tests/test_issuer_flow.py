@@ -247,6 +247,9 @@ def test_proof_with_wrong_nonce_aud_typ_refused(client: TestClient, ngo: str) ->
     assert _bad_proof_error(client, ngo, lambda aud, n: Wallet.proof(key, aud, n, typ="JWT")) == (400, "invalid_proof")
     old = int(time.time()) - 3600
     assert _bad_proof_error(client, ngo, lambda aud, n: Wallet.proof(key, aud, n, iat=old)) == (400, "invalid_proof")
+    # A character outside base64url (here in the payload part) is a bad proof, not a crash.
+    assert _bad_proof_error(client, ngo, lambda aud, n: Wallet.proof(key, aud, n).replace(".", ".é", 1)) == (
+        400, "invalid_proof")
 
 
 @pytest.mark.parametrize("alg", ["none", "HS256"])

@@ -174,3 +174,12 @@ def test_claim_path_forms() -> None:
     for bad in ("", "a..b", "[]", '[1.5]', "[-1]", "[true]"):
         with pytest.raises(errors.InvalidInput):
             parse_path(bad)
+
+
+@pytest.mark.parametrize("token", ["é.e30.AA", "e30.é.AA", "e30.e30.é", "e30.e30.AA\u00a0"])
+def test_compact_jws_with_a_non_ascii_character_is_malformed(token: str) -> None:
+    """Not a UnicodeEncodeError from deep inside: every JWS consumer sees MalformedToken."""
+    from core import _jose
+
+    with pytest.raises(errors.MalformedToken):
+        _jose.parse_compact(token)

@@ -45,6 +45,10 @@ def parse(text: str, *, max_bytes: int) -> Parts:
 
 
 def _parse_compact(text: str) -> Parts:
+    # Every part is base64url: one O(1) check here (CPython records whether a str is
+    # ASCII) spares each later step from meeting a character it cannot encode.
+    if not text.isascii():
+        raise MalformedToken("an SD-JWT holds only base64url parts and '~' and '.' separators")
     pieces = text.split("~")
     if len(pieces) < 2:
         raise MalformedToken("an SD-JWT must contain at least one '~'")
@@ -95,6 +99,8 @@ def _parse_json(text: str) -> Parts:
     kb_jwt = header.get("kb_jwt")
     if kb_jwt is not None and not isinstance(kb_jwt, str):
         raise MalformedToken("kb_jwt must be a string")
+    if not all(part.isascii() for part in (payload, protected, signature, kb_jwt or "", *disclosures)):
+        raise MalformedToken("the JWS parts, Disclosures and kb_jwt are base64url text")
     extra["header"] = {k: v for k, v in header.items() if k not in ("disclosures", "kb_jwt")}
     return Parts(
         jwt=f"{protected}.{payload}.{signature}",
