@@ -34,6 +34,7 @@ SIGNING_ALGS: tuple[Alg, ...] = ("ES256", "EdDSA")
 # RFC 9864 registers the fully-specified name "Ed25519"; accept it on verification.
 _ALG_FOR_VERIFY = {"ES256": "ES256", "EdDSA": "EdDSA", "Ed25519": "EdDSA"}
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_P256 = ec.SECP256R1()
 _P256_COORD = 32
 
 _PublicKeyObj = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
@@ -88,16 +89,14 @@ class PublicKey:
             raise InvalidKey("a JWK must be a JSON object")
         if "d" in jwk and not allow_private_members:
             raise InvalidKey("a public JWK must not contain private key material")
-        for ref in ("jku", "x5u"):
-            if ref in jwk:
-                raise InvalidKey(f"JWK references ({ref}) are not followed")
+        if "jku" in jwk or "x5u" in jwk:
+            raise InvalidKey("JWK references (jku, x5u) are not followed")
         kty, crv = jwk.get("kty"), jwk.get("crv")
         key: _PublicKeyObj
         if kty == "EC" and crv == "P-256":
-            x = _coord(jwk, "x", _P256_COORD)
-            y = _coord(jwk, "y", _P256_COORD)
+            point = b"\x04" + _coord(jwk, "x", _P256_COORD) + _coord(jwk, "y", _P256_COORD)
             try:
-                key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + x + y)
+                key = ec.EllipticCurvePublicKey.from_encoded_point(_P256, point)
             except ValueError as exc:
                 raise InvalidKey("the EC point is not on P-256") from exc
             alg: Alg = "ES256"
@@ -159,7 +158,7 @@ class PrivateKey:
         if public.alg == "ES256":
             d = int.from_bytes(_coord(jwk, "d", _P256_COORD), "big")
             try:
-                key = ec.derive_private_key(d, ec.SECP256R1())
+                key = ec.derive_private_key(d, _P256)
             except ValueError as exc:
                 raise InvalidKey("the EC private scalar is out of range") from exc
         else:
@@ -173,7 +172,7 @@ def generate(alg: Alg = "ES256", kid: str | None = None) -> PrivateKey:
     """A fresh key. ``kid`` defaults to the key's RFC 7638 thumbprint."""
     key: _PrivateKeyObj
     if alg == "ES256":
-        key = ec.generate_private_key(ec.SECP256R1())
+        key = ec.generate_private_key(_P256)
     elif alg == "EdDSA":
         key = ed25519.Ed25519PrivateKey.generate()
     else:

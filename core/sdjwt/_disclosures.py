@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from core.encoding import b64url_decode, b64url_encode, json_dumps_compact, json_loads_strict
-from core.errors import MalformedDisclosure, UnsupportedHashAlgorithm
+from core.errors import DuplicateDisclosure, MalformedDisclosure, UnsupportedHashAlgorithm
 
 SD_KEY = "_sd"
 ELLIPSIS_KEY = "..."
@@ -39,6 +39,17 @@ def hasher(sd_alg: object) -> Callable[[bytes], Any]:
 
 def digest(disclosure: str, hash_fn: Callable[[bytes], Any]) -> str:
     return b64url_encode(hash_fn(disclosure.encode("ascii")).digest())
+
+
+def index(disclosures: tuple[str, ...], hash_fn: Callable[[bytes], Any]) -> dict[str, str]:
+    """Each Disclosure by its digest; one sent twice is refused (section 7.1 step 3.2.1).
+
+    Equal digests mean equal Disclosures, so a dict shorter than the tuple is a repeat.
+    """
+    by_digest = {b64url_encode(hash_fn(d.encode("ascii")).digest()): d for d in disclosures}
+    if len(by_digest) != len(disclosures):
+        raise DuplicateDisclosure()
+    return by_digest
 
 
 def new_salt() -> str:
@@ -79,14 +90,17 @@ def decode(encoded: str) -> Disclosure:
         raise
     except Exception as exc:  # MalformedToken / DuplicateJSONKey from the decoder
         raise MalformedDisclosure(f"Disclosure is not base64url JSON: {exc}") from exc
-    if not isinstance(content, list) or len(content) not in (2, 3):
+    if type(content) is not list:
         raise MalformedDisclosure("a Disclosure must be a JSON array of 2 or 3 elements")
-    salt = content[0]
-    if not isinstance(salt, str):
+    if len(content) == 3:
+        salt, name, value = content
+        if type(name) is not str:
+            raise MalformedDisclosure("a Disclosure's claim name must be a string")
+    elif len(content) == 2:
+        salt, value = content
+        name = None
+    else:
+        raise MalformedDisclosure("a Disclosure must be a JSON array of 2 or 3 elements")
+    if type(salt) is not str:
         raise MalformedDisclosure("a Disclosure's salt must be a string")
-    if len(content) == 2:
-        return Disclosure(encoded=encoded, salt=salt, name=None, value=content[1])
-    name = content[1]
-    if not isinstance(name, str):
-        raise MalformedDisclosure("a Disclosure's claim name must be a string")
-    return Disclosure(encoded=encoded, salt=salt, name=name, value=content[2])
+    return Disclosure(encoded, salt, name, value)

@@ -52,10 +52,10 @@ def _parse_compact(text: str) -> Parts:
     pieces = text.split("~")
     if len(pieces) < 2:
         raise MalformedToken("an SD-JWT must contain at least one '~'")
-    jwt, *disclosures, last = pieces
-    if any(not d for d in disclosures):
+    disclosures = tuple(pieces[1:-1])
+    if "" in disclosures:
         raise MalformedToken("an SD-JWT must not contain an empty Disclosure")
-    return Parts(jwt=jwt, disclosures=tuple(disclosures), kb_jwt=last or None, serialization="compact")
+    return Parts(pieces[0], disclosures, pieces[-1] or None, "compact")
 
 
 def _parse_json(text: str) -> Parts:

@@ -33,7 +33,6 @@ from core.errors import (
     AudienceMismatch,
     ClaimNameCollision,
     DuplicateDigest,
-    DuplicateDisclosure,
     Expired,
     HolderKeyMissing,
     InvalidKey,
@@ -148,13 +147,7 @@ def _verify_parts(
         raise UnsupportedHashAlgorithm(f"_sd_alg must be one of {sorted(policy.sd_algs)}")
     hash_fn = disc.hasher(sd_alg)
 
-    by_digest: dict[str, str] = {}
-    for encoded in parts.disclosures:
-        d = disc.digest(encoded, hash_fn)
-        if d in by_digest:
-            raise DuplicateDisclosure()
-        by_digest[d] = encoded
-
+    by_digest = disc.index(parts.disclosures, hash_fn)
     unpacker = _Unpacker(by_digest, policy.max_depth)
     claims = unpacker.unpack_object(payload, (), 0)
     if unpacker.used != len(by_digest):
@@ -244,10 +237,13 @@ class _Unpacker:
         if type(digests) is not list:
             raise MalformedToken("_sd must be an array of digests")
         self._see(digests)
+        by_digest = self.by_digest
         for digest in digests:
-            d = self._disclosure(digest)
-            if d is None:
-                continue
+            encoded = by_digest.get(digest)
+            if encoded is None:
+                continue  # a decoy, or a claim the holder chose not to disclose
+            self.used += 1
+            d = disc.decode(encoded)
             claim = d.name
             if claim is None:
                 raise MalformedDisclosure("a Disclosure in _sd must have three elements")
