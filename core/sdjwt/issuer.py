@@ -23,7 +23,7 @@ from core.errors import ReservedClaimName
 from core.keys import PrivateKey, PublicKey
 from core.sdjwt import _disclosures as disc
 from core.sdjwt import _format
-from core.sdjwt.paths import ClaimPath, matches, validate
+from core.sdjwt.paths import ClaimPath, Selection, validate
 
 DEFAULT_TYP = "example+sd-jwt"
 DECOY_BLOCK = 4
@@ -45,7 +45,7 @@ def issue(
 
     ``holder_key`` becomes ``cnf.jwk`` (RFC 7800) for key binding.
     """
-    builder = _Builder([validate(p) for p in disclosable], disc.hasher(sd_alg), decoys)
+    builder = _Builder(Selection(validate(p) for p in disclosable), disc.hasher(sd_alg), decoys)
     payload = builder.build_object(dict(claims), ())
     if holder_key is not None:
         jwk = holder_key.to_jwk()
@@ -59,15 +59,12 @@ def issue(
 
 
 class _Builder:
-    def __init__(self, patterns: list[ClaimPath], hash_fn: Any, decoys: bool) -> None:
-        self.patterns = patterns
+    def __init__(self, disclosable: Selection, hash_fn: Any, decoys: bool) -> None:
+        self.disclosable = disclosable
         self.hash_fn = hash_fn
         self.decoys = decoys
         self.disclosures: list[str] = []
         self.salts: set[str] = set()
-
-    def _disclosable(self, path: ClaimPath) -> bool:
-        return any(matches(p, path) for p in self.patterns)
 
     def _disclose(self, content_tail: list[Any]) -> str:
         salt = disc.new_salt()
@@ -95,7 +92,7 @@ class _Builder:
                 raise ReservedClaimName(f"{name!r} is reserved by SD-JWT")
             child = (*path, name)
             built = self.build(value, child)
-            if self._disclosable(child):
+            if child in self.disclosable:
                 digests.append(self._disclose([name, built]))
             else:
                 out[name] = built
@@ -111,7 +108,7 @@ class _Builder:
         for index, value in enumerate(arr):
             child = (*path, index)
             built = self.build(value, child)
-            if self._disclosable(child):
+            if child in self.disclosable:
                 out.append({disc.ELLIPSIS_KEY: self._disclose([built])})
             else:
                 out.append(built)

@@ -117,6 +117,24 @@ def matches(pattern: ClaimPath, concrete: ClaimPath) -> bool:
     )
 
 
+class Selection:
+    """The concrete claim paths a set of patterns selects.
+
+    Issuing asks this once per claim: wildcard-free patterns are a set lookup, and only
+    the few with ``None`` are matched element by element.
+    """
+
+    __slots__ = ("exact", "wildcards")
+
+    def __init__(self, patterns: Iterable[ClaimPath]) -> None:
+        patterns = list(patterns)
+        self.exact = frozenset(p for p in patterns if None not in p)
+        self.wildcards = tuple(p for p in patterns if None in p)
+
+    def __contains__(self, concrete: ClaimPath) -> bool:
+        return concrete in self.exact or any(matches(p, concrete) for p in self.wildcards)
+
+
 def prefixes(paths: Iterable[ClaimPath]) -> set[ClaimPath]:
     """Every non-empty prefix of every path."""
     return {p[:i] for p in paths for i in range(1, len(p) + 1)}
