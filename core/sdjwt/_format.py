@@ -32,7 +32,7 @@ class Parts(NamedTuple):
 
     def sd_jwt_compact(self) -> str:
         """``<JWT>~<D1>~...~<Dn>~``: the SD-JWT without KB, the ``sd_hash`` input."""
-        return "".join([self.jwt, "~", *(d + "~" for d in self.disclosures)])
+        return "~".join((self.jwt, *self.disclosures, ""))
 
 
 def parse(text: str, *, max_bytes: int) -> Parts:

@@ -161,14 +161,7 @@ def _verify_parts(
     if parts.kb_jwt is not None:
         holder_key = _holder_key(claims)
         kb_payload = _verify_kb(parts, holder_key, hash_fn, now, key_binding, policy)
-    return Verified(
-        claims=claims,
-        header=header,
-        issuer_key=issuer_key,
-        disclosed=frozenset(unpacker.disclosed),
-        holder_key=holder_key,
-        key_binding=kb_payload,
-    )
+    return Verified(claims, header, issuer_key, frozenset(unpacker.disclosed), holder_key, kb_payload)
 
 
 _STRINGS_ONLY = frozenset({str})
