@@ -245,7 +245,9 @@ class _Unpacker:
             if claim in obj:
                 raise ClaimNameCollision(f"claim {claim!r} is disclosed where it already exists")
             child = (*path, claim)
-            obj[claim] = self.unpack(d.value, child, depth)
+            value = d.value
+            kind = type(value)
+            obj[claim] = self.unpack(value, child, depth) if kind is dict or kind is list else value
             self.disclosed.append(child)
         return obj
 
