@@ -16,8 +16,9 @@ Owns every rule of section 7 and the security considerations of section 9:
   exact; ``iat`` inside a window; ``sd_hash`` over the exact presentation (4.3.1);
 - caps on size, Disclosure count and nesting depth; duplicate JSON member names refused.
 
-The result records which claim paths arrived through Disclosures, so profiles such as
-SD-JWT VC can refuse security-critical claims that were selectively disclosed.
+The walk that puts disclosed values in place (steps 3.2-3.5) is ``_unpack``. The result
+records which claim paths arrived through Disclosures, so profiles such as SD-JWT VC can
+refuse security-critical claims that were selectively disclosed.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ from core import _jose
 from core.encoding import b64url_encode
 from core.errors import (
     AudienceMismatch,
-    ClaimNameCollision,
-    DuplicateDigest,
     Expired,
     HolderKeyMissing,
     InvalidKey,
@@ -41,11 +40,9 @@ from core.errors import (
     KeyBindingMissing,
     KeyBindingTooOld,
     LimitExceeded,
-    MalformedDisclosure,
     MalformedToken,
     NonceMismatch,
     NotYetValid,
-    ReservedClaimName,
     SdHashMismatch,
     UnexpectedKeyBinding,
     UnreferencedDisclosure,
@@ -54,6 +51,7 @@ from core.errors import (
 from core.keys import PublicKey
 from core.sdjwt import _disclosures as disc
 from core.sdjwt import _format
+from core.sdjwt._unpack import Unpacker
 from core.sdjwt.paths import ClaimPath
 
 KB_TYP = "kb+jwt"
@@ -148,7 +146,7 @@ def _verify_parts(
     hash_fn = disc.hasher(sd_alg)
 
     by_digest = disc.index(parts.disclosures, hash_fn)
-    unpacker = _Unpacker(by_digest, policy.max_depth)
+    unpacker = Unpacker(by_digest, policy.max_depth)
     claims = unpacker.unpack_object(payload, (), 0)
     if unpacker.used != len(by_digest):
         raise UnreferencedDisclosure(f"{len(by_digest) - unpacker.used} Disclosure(s) unreferenced")
@@ -162,119 +160,6 @@ def _verify_parts(
         holder_key = _holder_key(claims)
         kb_payload = _verify_kb(parts, holder_key, hash_fn, now, key_binding, policy)
     return Verified(claims, header, issuer_key, frozenset(unpacker.disclosed), holder_key, kb_payload)
-
-
-_STRINGS_ONLY = frozenset({str})
-
-
-class _Unpacker:
-    """Steps 3.2-3.5 of section 7.1: replace digests by disclosed values, recursively.
-
-    Works in place on the freshly parsed payload (nothing else holds it), so objects
-    without digests cost a few lookups and no copy. Digests are unique across the whole
-    payload (step 3.2.1), so counting the ones that hit a Disclosure tells, at the end,
-    whether every Disclosure was referenced.
-    """
-
-    __slots__ = ("by_digest", "disclosed", "max_depth", "seen", "used")
-
-    def __init__(self, by_digest: dict[str, str], max_depth: int) -> None:
-        self.by_digest = by_digest
-        self.max_depth = max_depth
-        self.seen: set[str] = set()
-        self.used = 0
-        self.disclosed: list[ClaimPath] = []
-
-    def _see(self, digests: list[Any]) -> None:
-        """Every digest a string, none seen before anywhere in the payload (set arithmetic, no loop)."""
-        if not {*map(type, digests)} <= _STRINGS_ONLY:
-            raise MalformedToken("a digest must be a string")
-        before = len(self.seen)
-        self.seen.update(digests)
-        if len(self.seen) != before + len(digests):
-            raise DuplicateDigest()
-
-    def _disclosure(self, digest: str) -> disc.Disclosure | None:
-        encoded = self.by_digest.get(digest)
-        if encoded is None:
-            return None  # a decoy, or a claim the holder chose not to disclose
-        self.used += 1
-        return disc.decode(encoded)
-
-    def unpack(self, value: Any, path: ClaimPath, depth: int) -> Any:
-        kind = type(value)
-        if kind is dict:
-            return self.unpack_object(value, path, depth + 1)
-        if kind is list:
-            return self.unpack_array(value, path, depth + 1)
-        return value
-
-    def unpack_object(self, obj: dict[str, Any], path: ClaimPath, depth: int) -> dict[str, Any]:
-        if depth > self.max_depth:
-            raise LimitExceeded(f"claims nested deeper than {self.max_depth}")
-        if disc.ELLIPSIS_KEY in obj:
-            raise ReservedClaimName("'...' is only allowed as an array element digest")
-        if depth and disc.SD_ALG_KEY in obj:
-            raise MalformedToken("_sd_alg is only allowed at the top level")
-        digests = obj.pop(disc.SD_KEY, None)
-        for name, value in obj.items():
-            kind = type(value)
-            # Replacing values (never adding keys) while iterating is safe for a dict.
-            # Paths are built only for containers: scalars never carry digests.
-            if kind is dict:
-                self.unpack_object(value, (*path, name), depth + 1)
-            elif kind is list:
-                obj[name] = self.unpack_array(value, (*path, name), depth + 1)
-        if digests is None:
-            return obj
-        if type(digests) is not list:
-            raise MalformedToken("_sd must be an array of digests")
-        self._see(digests)
-        by_digest = self.by_digest
-        for digest in digests:
-            encoded = by_digest.get(digest)
-            if encoded is None:
-                continue  # a decoy, or a claim the holder chose not to disclose
-            self.used += 1
-            d = disc.decode(encoded)
-            claim = d.name
-            if claim is None:
-                raise MalformedDisclosure("a Disclosure in _sd must have three elements")
-            if claim in disc.RESERVED_NAMES or claim == disc.SD_ALG_KEY:
-                raise ReservedClaimName(f"a Disclosure uses the reserved name {claim!r}")
-            if claim in obj:
-                raise ClaimNameCollision(f"claim {claim!r} is disclosed where it already exists")
-            child = (*path, claim)
-            value = d.value
-            kind = type(value)
-            obj[claim] = self.unpack(value, child, depth) if kind is dict or kind is list else value
-            self.disclosed.append(child)
-        return obj
-
-    def unpack_array(self, arr: list[Any], path: ClaimPath, depth: int) -> list[Any]:
-        if depth > self.max_depth:
-            raise LimitExceeded(f"claims nested deeper than {self.max_depth}")
-        out: list[Any] = []
-        for element in arr:
-            kind = type(element)
-            if kind is dict and disc.ELLIPSIS_KEY in element:
-                if len(element) != 1:
-                    raise ReservedClaimName("an array element digest object has exactly one key")
-                digest = element[disc.ELLIPSIS_KEY]
-                self._see([digest])
-                d = self._disclosure(digest)
-                if d is None:
-                    continue  # step 3.4: undisclosed array elements are removed
-                if d.name is not None:
-                    raise MalformedDisclosure("an array element Disclosure must have two elements")
-                child = (*path, len(out))
-                out.append(self.unpack(d.value, child, depth))
-                self.disclosed.append(child)
-            elif kind is dict or kind is list:
-                out.append(self.unpack(element, (*path, len(out)), depth))
-            else:
-                out.append(element)
-        return out
 
 
 _NUMBER_TYPES = (int, float)
