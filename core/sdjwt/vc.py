@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from core.credtypes import CredentialType, TypeRegistry
@@ -103,7 +104,7 @@ def verify_vc(
         issuer_keys=issuer_keys,
         now=now,
         key_binding=key_binding,
-        policy=replace(policy, typ=VC_TYP),
+        policy=_vc_policy(policy),
     )
     return _profile(verified, types)
 
@@ -113,8 +114,15 @@ def verify_vc_issued(
     policy: VerifyPolicy = DEFAULT_POLICY,
 ) -> VerifiedCredential:
     """What a wallet checks when it receives a credential (RFC 9901 section 7.2)."""
-    verified = verify_issued(sd_jwt, issuer_keys=issuer_keys, now=now, policy=replace(policy, typ=VC_TYP))
+    verified = verify_issued(sd_jwt, issuer_keys=issuer_keys, now=now, policy=_vc_policy(policy))
     return _profile(verified, types)
+
+
+@lru_cache(maxsize=16)
+def _vc_policy(policy: VerifyPolicy) -> VerifyPolicy:
+    """The caller's policy with ``typ`` fixed to ``dc+sd-jwt``; policies are few and frozen,
+    so each is derived once rather than copied on every verify."""
+    return replace(policy, typ=VC_TYP)
 
 
 def _profile(verified: Verified, types: TypeRegistry | None) -> VerifiedCredential:
