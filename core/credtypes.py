@@ -11,6 +11,10 @@ Each folder holds
 Adding a type is adding a folder. Claim paths in type metadata use names and ``null``
 only: positional paths would have to count undisclosed array elements as issued
 (sd-jwt-vc "Claim Metadata"), which a verifier cannot do, so we refuse them at load time.
+
+Schemas are checked with jsonschema-rs (Draft 2020-12, formats asserted): a verifier
+checks every presentation against its type, and there it costs about 1 us where the
+pure-Python ``jsonschema`` took 65 us, a quarter of a whole SD-JWT VC verification.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+import jsonschema_rs
 
 from core.encoding import json_loads_strict
 from core.errors import AmanaError, ClaimsInvalidForType, InvalidClaims, InvalidInput, UnknownCredentialType
@@ -53,11 +57,11 @@ class CredentialType:
     rules: tuple[ClaimRule, ...]
 
     @cached_property
-    def _issuance_validator(self) -> Draft202012Validator:
+    def _issuance_validator(self) -> jsonschema_rs.Validator:
         return _validator(self.schema)
 
     @cached_property
-    def _presentation_validator(self) -> Draft202012Validator:
+    def _presentation_validator(self) -> jsonschema_rs.Validator:
         return _validator(_without_required(self.schema))
 
     @property
@@ -147,7 +151,10 @@ def load_type(folder: Path) -> CredentialType:
         return json_loads_strict((folder / name).read_bytes(), f"{folder.name}/{name}")
 
     metadata, schema, example = read("type-metadata.json"), read("schema.json"), read("example.json")
-    Draft202012Validator.check_schema(schema)
+    try:
+        jsonschema_rs.meta.validate(schema)
+    except jsonschema_rs.ValidationError as exc:
+        raise InvalidInput(f"{folder.name}/schema.json is not a valid JSON Schema") from exc
     vct = metadata.get("vct")
     if not isinstance(vct, str) or not vct:
         raise InvalidInput(f"{folder.name}: type metadata needs a vct")
@@ -166,26 +173,26 @@ def load_type(folder: Path) -> CredentialType:
     return ctype
 
 
-def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+def _validator(schema: Mapping[str, Any]) -> jsonschema_rs.Validator:
+    return jsonschema_rs.validator_for(dict(schema), validate_formats=True)
 
 
-def _validate(
-    validator: Draft202012Validator, claims: dict[str, Any], error: type[AmanaError], type_name: str
-) -> None:
-    problems = sorted(validator.iter_errors(claims), key=lambda e: list(e.absolute_path))
-    if problems:
-        # Name where and which rule failed, never the value (it may be personal data).
-        where = list(dict.fromkeys(_problem(e) for e in problems[:8]))
-        raise error(f"{type_name}: " + "; ".join(where))
+def _validate(validator: jsonschema_rs.Validator, claims: dict[str, Any], error: type[AmanaError],
+              type_name: str) -> None:
+    if validator.is_valid(claims):
+        return
+    problems = sorted(validator.iter_errors(claims), key=lambda e: [str(p) for p in e.instance_path])
+    # Name where and which rule failed, never the value (it may be personal data).
+    where = list(dict.fromkeys(_problem(e) for e in problems[:8]))
+    raise error(f"{type_name}: " + "; ".join(where))
 
 
-def _problem(e: Any) -> str:
+def _problem(e: jsonschema_rs.ValidationError) -> str:
     """``path: rule``; for a missing member, the member's path (a schema name, not a value)."""
-    if e.validator == "required" and isinstance(e.validator_value, list) and isinstance(e.instance, dict):
-        missing = [m for m in e.validator_value if m not in e.instance]
-        return "; ".join(f"{_where([*e.absolute_path, m])}: required" for m in missing) or "required"
-    return f"{_where(e.absolute_path)}: {e.validator}"
+    rule = str(e.schema_path[-1]) if e.schema_path else "schema"
+    if isinstance(e.kind, jsonschema_rs.ValidationErrorKind.Required):
+        return f"{_where([*e.instance_path, e.kind.property])}: required"
+    return f"{_where(e.instance_path)}: {rule}"
 
 
 def _where(path: Any) -> str:
