@@ -34,11 +34,11 @@ from sd_jwt.issuer import SDJWTIssuer
 from bench.sdjwt import per_op_us
 from core import _jose, keys
 from core.credtypes import load_registry
+from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.settings import Settings
 from core.statuslist import reference
 from issuer import store
 from issuer.app import build_app
-from issuer.offers import PRE_AUTHORIZED_GRANT
 from issuer.staff_api import OfferCreate, create_offer
 from issuer.tables import Staff
 

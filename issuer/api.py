@@ -19,13 +19,14 @@ from fastapi.responses import JSONResponse
 from core import web
 from core.encoding import json_loads_strict
 from core.errors import AmanaError, NotFound, OAuthError
+from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.sdjwt.vc import issue_vc
 from core.statuslist import MEDIA_TYPE as STATUS_MEDIA_TYPE
 from core.statuslist import StatusList, reference, sign_token
 from issuer import metadata, store
 from issuer.context import IssuerContext, get_context
 from issuer.issuance import distinct_keys, proofs_of, rounded, verify_proof
-from issuer.offers import ACCESS_TOKEN_TTL_S, PRE_AUTHORIZED_GRANT, OfferState, RedeemAttempt, credential_offer, redeem
+from issuer.offers import ACCESS_TOKEN_TTL_S, OfferState, RedeemAttempt, credential_offer, redeem
 from issuer.tables import Credential, Organisation
 
 router = APIRouter()

@@ -21,8 +21,8 @@ from typing import Any
 from core import _jose
 from core.errors import AmanaError, OAuthError
 from core.keys import PublicKey
+from core.oid4vc import PROOF_TYP
 
-PROOF_TYP = "openid4vci-proof+jwt"
 PROOF_ALGS = frozenset({"ES256", "EdDSA"})
 PROOF_MAX_AGE_S = 300
 BATCH_SIZE = 10

@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from core.credtypes import CredentialType
+from core.oid4vc import PRE_AUTHORIZED_GRANT
 from issuer.issuance import BATCH_SIZE, PROOF_ALGS
-from issuer.offers import PRE_AUTHORIZED_GRANT
 
 FORMAT = "dc+sd-jwt"
 

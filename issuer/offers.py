@@ -26,9 +26,8 @@ from urllib.parse import quote
 
 from core import i18n
 from core.errors import OAuthError
+from core.oid4vc import OFFER_SCHEME, PRE_AUTHORIZED_GRANT
 
-PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
-OFFER_SCHEME = "openid-credential-offer://"
 PIN_LENGTH = 6
 MAX_PIN_FAILURES = 5
 DEFAULT_OFFER_TTL_S = 14 * 86400  # a class's printed sheet is often redeemed days later

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from core import _jose, keys
 from core.credtypes import TypeRegistry
+from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.sdjwt.vc import VerifiedCredential, verify_vc_issued
-from issuer.offers import PRE_AUTHORIZED_GRANT
 
 BASE = "https://node.amana.test"
 

@@ -17,11 +17,12 @@ from fastapi.testclient import TestClient
 from core import _jose, db, keys
 from core.credtypes import TypeRegistry
 from core.encoding import b64url_encode, b64url_json
+from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.settings import Settings
 from core.statuslist import INVALID, SUSPENDED, VALID, verify_token
 from issuer import store
 from issuer.app import build_app
-from issuer.offers import MAX_PIN_FAILURES, PRE_AUTHORIZED_GRANT
+from issuer.offers import MAX_PIN_FAILURES
 from tests.oid4vci_wallet import BASE, Wallet, path_of
 
 SKILL_EXAMPLE = json.loads(Path("specs/credentials/SkillCertificate/example.json").read_text())

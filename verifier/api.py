@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core import web
 from core.errors import OAuthError
+from core.oid4vc import REQUEST_TYP
 from verifier import checks, store
 from verifier.context import VerifierContext, get_context
-from verifier.requests import REQUEST_TYP, Prefix
+from verifier.requests import Prefix
 
 router = APIRouter()
 Ctx = Annotated[VerifierContext, Depends(get_context)]

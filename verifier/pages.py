@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from core import i18n, sessions, web
 from core.errors import AmanaError, InvalidInput, NotFound
+from core.oid4vc import OFFER_SCHEME, PRESENTATION_SCHEME
 from issuer.offers import new_code
 from verifier import checks, store
 from verifier.context import VerifierContext, get_context
@@ -160,9 +161,9 @@ SCAN_HEADERS = {
 
 def scanned_kind(text: str) -> str:
     """What a scanned holder code is. The text is neither stored nor logged."""
-    if text.startswith("openid4vp://"):
+    if text.startswith(PRESENTATION_SCHEME):
         return "verifier"
-    if text.startswith("openid-credential-offer://"):
+    if text.startswith(OFFER_SCHEME):
         return "offer"
     return "unsupported"  # the offline presentation format arrives with the wallet (issue 5, point 5)
 

@@ -33,8 +33,8 @@ from cryptography.x509.oid import NameOID
 from core import _jose
 from core.encoding import b64url_encode, json_dumps_compact
 from core.keys import PrivateKey
+from core.oid4vc import PRESENTATION_SCHEME, REQUEST_TYP
 
-REQUEST_TYP = "oauth-authz-req+jwt"
 SELF_ISSUED_AUDIENCE = "https://self-issued.me/v2"  # section 5.8, static discovery
 REQUEST_TTL_S = 600
 VP_FORMATS = {"dc+sd-jwt": {"sd-jwt_alg_values": ["ES256", "EdDSA"], "kb-jwt_alg_values": ["ES256", "EdDSA"]}}
@@ -115,4 +115,4 @@ def request_object(identity: Identity, prefix: Prefix, *, response_uri: str, non
 
 def wallet_link(client_id: str, request_uri: str) -> str:
     # ':' and '/' may stay unescaped in a query (RFC 3986 section 3.4): a smaller QR.
-    return "openid4vp://?" + urlencode({"client_id": client_id, "request_uri": request_uri}, safe=":/")
+    return PRESENTATION_SCHEME + "?" + urlencode({"client_id": client_id, "request_uri": request_uri}, safe=":/")

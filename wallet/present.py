@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from core import _jose, dcql, keys
 from core.encoding import b64url_decode, b64url_encode
 from core.errors import AmanaError, InvalidInput, InvalidSignature, InvalidTokenType, MalformedToken
+from core.oid4vc import PRESENTATION_SCHEME, REQUEST_TYP
 from core.sdjwt import present
 
 
@@ -74,7 +75,7 @@ def _request_key(header: Mapping[str, Any], client_id: str) -> keys.PublicKey:
 
 async def fetch_request(http: httpx.AsyncClient, link: str, *, now: int | None = None) -> VerifierRequest:
     params = parse_qs(urlsplit(link).query)
-    if not link.startswith("openid4vp://") or len(params.get("request_uri", [])) != 1:
+    if not link.startswith(PRESENTATION_SCHEME) or len(params.get("request_uri", [])) != 1:
         raise InvalidInput("not an openid4vp:// link with a request_uri")
     client_id = params.get("client_id", [""])[0]
     response = await http.get(params["request_uri"][0])
@@ -83,7 +84,7 @@ async def fetch_request(http: httpx.AsyncClient, link: str, *, now: int | None =
     try:
         jws = _jose.parse_compact(response.text.strip(), "request object")
         alg = _jose.check_header(jws.unverified_header, frozenset({"ES256", "EdDSA"}), "request object")
-        if jws.unverified_header.get("typ") != "oauth-authz-req+jwt":
+        if jws.unverified_header.get("typ") != REQUEST_TYP:
             raise InvalidTokenType("request objects are typed oauth-authz-req+jwt")
         _jose.verify_with(jws, _request_key(jws.unverified_header, client_id), alg, "request object")
         payload = jws.unverified_payload()

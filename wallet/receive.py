@@ -24,12 +24,11 @@ import httpx
 from core import _jose, keys
 from core.credtypes import TypeRegistry
 from core.errors import AmanaError, InvalidInput
+from core.oid4vc import OFFER_SCHEME, PRE_AUTHORIZED_GRANT, PROOF_TYP
 from core.sdjwt.vc import VerifiedCredential, verify_vc_issued
 
 # httpx logs every request URL at INFO; ours carry offer ids, request ids and codes.
 logging.getLogger("httpx").setLevel(logging.WARNING)
-OFFER_SCHEME = "openid-credential-offer://"
-PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 
 
 class IssuanceFailed(AmanaError):
@@ -92,7 +91,7 @@ async def receive(
     nonce = (await _json(await http.post(meta["nonce_endpoint"]), "nonce"))["c_nonce"]
     holder_keys = [keys.generate(alg) for _ in range(copies)]
     now = int(time.time())
-    proofs = [_jose.sign_compact({"typ": "openid4vci-proof+jwt", "jwk": k.public_key().to_jwk()},
+    proofs = [_jose.sign_compact({"typ": PROOF_TYP, "jwk": k.public_key().to_jwk()},
                                  {"aud": issuer, "iat": now, "nonce": nonce}, k) for k in holder_keys]
     body = {"credential_configuration_id": configs[0], "proofs": {"jwt": proofs}}
     headers = {"Authorization": f"Bearer {token['access_token']}"}
