@@ -46,7 +46,7 @@ def index(disclosures: tuple[str, ...], hash_fn: Callable[[bytes], Any]) -> dict
 
     Equal digests mean equal Disclosures, so a dict shorter than the tuple is a repeat.
     """
-    by_digest = {b64url_encode(hash_fn(d.encode("ascii")).digest()): d for d in disclosures}
+    by_digest = {digest(d, hash_fn): d for d in disclosures}
     if len(by_digest) != len(disclosures):
         raise DuplicateDisclosure()
     return by_digest

@@ -89,13 +89,10 @@ class Unpacker:
         if type(digests) is not list:
             raise MalformedToken("_sd must be an array of digests")
         self._see(digests)
-        by_digest = self.by_digest
         for digest in digests:
-            encoded = by_digest.get(digest)
-            if encoded is None:
-                continue  # a decoy, or a claim the holder chose not to disclose
-            self.used += 1
-            d = disc.decode(encoded)
+            d = self._disclosure(digest)
+            if d is None:
+                continue
             claim = d.name
             if claim is None:
                 raise MalformedDisclosure("a Disclosure in _sd must have three elements")
