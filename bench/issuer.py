@@ -34,7 +34,7 @@ from sd_jwt.issuer import SDJWTIssuer
 from bench.sdjwt import per_op_us
 from core import _jose, keys
 from core.credtypes import load_registry
-from core.oid4vc import PRE_AUTHORIZED_GRANT
+from core.oid4vc import PRE_AUTHORIZED_GRANT, PROOF_TYP
 from core.settings import Settings
 from core.statuslist import reference
 from issuer import store
@@ -62,7 +62,7 @@ async def _prepare(client: httpx.AsyncClient, ctx: Any, example: dict[str, Any])
         nonce = (await client.post(f"{issuer}/nonce")).json()["c_nonce"]
         holder_keys = [keys.generate() for _ in range(BATCH)]
         now = int(time.time())
-        proofs = [_jose.sign_compact({"typ": "openid4vci-proof+jwt", "jwk": k.public_key().to_jwk()},
+        proofs = [_jose.sign_compact({"typ": PROOF_TYP, "jwk": k.public_key().to_jwk()},
                                      {"aud": issuer, "iat": now, "nonce": nonce}, k) for k in holder_keys]
         jobs.append({"code": grant["pre-authorized_code"], "pin": offer.pin, "proofs": proofs})
     return jobs
