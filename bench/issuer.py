@@ -31,6 +31,7 @@ from jwcrypto.jwk import JWK
 from sd_jwt.common import SDObj
 from sd_jwt.issuer import SDJWTIssuer
 
+from bench import pin_to_one_core
 from bench.sdjwt import per_op_us
 from core import _jose, keys
 from core.credtypes import load_registry
@@ -88,6 +89,7 @@ async def _end_to_end(data_dir: Path, example: dict[str, Any]) -> float:
 
 
 def main() -> None:
+    pinned = pin_to_one_core()
     types = load_registry(Settings().specs_dir)
     ctype = types.by_name("SkillCertificate")
     example = dict(ctype.example)
@@ -112,7 +114,7 @@ def main() -> None:
     verify_us = per_op_us(lambda: raw_key.public_key().verify(signature, message, ec.ECDSA(hashes.SHA256())))
     raw_per_s = 1e6 / (sign_us + verify_us)
 
-    print("Issuer, one worker, one core (credentials per second; higher is better)\n")
+    print(f"Issuer, one worker, one core, {pinned} (credentials per second; higher is better)\n")
     print(f"{'what':<62}{'creds/s':>10}")
     print(f"{'ours, end to end (HTTP in-process, SQLite, batches of 10)':<62}{ours_http:>10.0f}")
     print(f"{'ours, credential building only (issue_vc, schema check incl.)':<62}{1e6 / build_us:>10.0f}")

@@ -34,6 +34,7 @@ from sd_jwt.holder import SDJWTHolder
 from sd_jwt.issuer import SDJWTIssuer
 from sd_jwt.verifier import SDJWTVerifier
 
+from bench import pin_to_one_core
 from core import keys
 from core.sdjwt import KeyBindingPolicy, issue, present, verify
 
@@ -55,6 +56,7 @@ def per_op_us(fn: Callable[[], object], target_s: float = 0.5) -> float:
 
 
 def main() -> None:
+    pinned = pin_to_one_core()
     issuer, holder = keys.generate("ES256"), keys.generate("ES256")
     issuer_pub = issuer.public_key()
     jw_issuer = JWK.from_json(json.dumps(issuer.to_jwk()))
@@ -110,7 +112,7 @@ def main() -> None:
         ("verify (3 claims + KB)", ours_verify, ref_verify, verify_us + new_key_verify_us,
          "2 ES256 verify, 1 key imported"),
     ]
-    print(f"SD-JWT per operation, one core, same credential (raw ES256: sign {sign_us:.1f} us, "
+    print(f"SD-JWT per operation, one core ({pinned}), same credential (raw ES256: sign {sign_us:.1f} us, "
           f"verify {verify_us:.1f} us, import a key and verify {new_key_verify_us:.1f} us)\n")
     print(f"{'operation':<26}{'ours':>10}{'reference':>12}{'speed-up':>10}{'raw bound':>12}{'ours/raw':>10}  raw ops")
     results: dict[str, tuple[float, float, float]] = {}
