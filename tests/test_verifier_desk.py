@@ -95,8 +95,8 @@ def test_a_clerk_checks_the_right_to_work_in_a_browser(tmp_path: Path) -> None:
             phone.join(timeout=30)
             page.wait_for_selector("#verdict.ok", timeout=15000)  # the page noticed by itself
             verdict = page.locator("#verdict").inner_text()
-            assert "Verified" in verdict and "right_to_work" in verdict and "valid_until" in verdict
-            assert "registration_number" not in verdict and "municipality" not in verdict
+            assert "Verified" in verdict and "Right to work" in verdict and "Valid until" in verdict  # labelled
+            assert "Registration number" not in verdict and "Municipality" not in verdict
             assert not violations, violations
             page.goto(f"{world.base}/verifier/desk")
             audit = page.locator("table").inner_text()  # the desk's memory: names, never values

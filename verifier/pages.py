@@ -19,7 +19,7 @@ from core import i18n, sessions, web
 from core.errors import AmanaError, InvalidInput, NotFound
 from core.oid4vc import OFFER_SCHEME, PRESENTATION_SCHEME
 from issuer.offers import new_code
-from verifier import checks, store
+from verifier import checks, display, store
 from verifier.context import VerifierContext, get_context
 from verifier.queries import named
 from verifier.requests import Prefix
@@ -146,7 +146,8 @@ async def result(check_id: str, request: Request, ctx: Ctx) -> HTMLResponse:
     if shown is None:
         return _render(ctx, request, "check.html", lang, 202, signed_in=True, check_id=check_id, qr="",
                        description=i18n.t(lang, "desk.waiting"))
-    response = _render(ctx, request, "result.html", lang, signed_in=True, result=shown)
+    response = _render(ctx, request, "result.html", lang, signed_in=True,
+                       view=display.result_view(shown, ctx.types, lang), proof_of_check=shown.get("proof_of_check"))
     response.delete_cookie(RESULT_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response
 

@@ -1,0 +1,76 @@
+"""The desk's pages as a clerk sees them (issue 10, items 5, 6, 13, 14, 15): in a real browser,
+in Arabic on a 360 px phone and at 1280 px, with screenshots under /tmp/desk-shots."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core import i18n
+from tests.desk_world import DeskWorld, answer_from_phone, page_width, sign_in
+from tests.node import RunningNode
+from tests.test_verifier_desk import CHROMIUM
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+SHOTS = Path(tempfile.gettempdir()) / "desk-shots"  # looked at by hand; nothing reads them back
+ESCO_URI = "http://data.europa.eu/esco/skill/0e4a3c5a-6b6f-4a8a-9e1b-3f5c2d7a8b90"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskWorld]:
+    data_dir = tmp_path_factory.mktemp("desk-pages")
+    with RunningNode(data_dir, fetch_allow_insecure=True) as node:
+        yield DeskWorld(node, data_dir)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _ask(page: Any, query: str) -> str:
+    page.locator(f"form.ask:has(input[value='{query}'])").get_by_role("button").click()
+    page.wait_for_selector(".qr svg")
+    link = page.locator("a.wallet-link").get_attribute("href")
+    assert link is not None
+    return link
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_a_skill_shows_as_labelled_rows_in_arabic_with_the_esco_link(world: DeskWorld, browser: Any,
+                                                                      width: int) -> None:
+    received = world.issue("SkillCertificate")
+    page = browser.new_page(locale="ar", viewport={"width": width, "height": 800})
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    sign_in(page, world.base, world.desk_key, "ar")
+    answer_from_phone(_ask(page, "skill-check"), "skill", received)
+    page.wait_for_selector("#verdict.ok", timeout=15000)
+    verdict = page.locator("#verdict")
+    text = verdict.inner_text()
+    assert "{'uri'" not in page.content() and "{" not in text  # no Python dict
+    assert "المهارة" in text and "مستوى الإطار الأوروبي للمؤهلات" in text  # labels from the type metadata
+    assert i18n.t("ar", "desk.status.valid") in text and ": valid" not in text  # the status word too
+    link = verdict.get_by_role("link", name="operate forklift")
+    assert link.get_attribute("href") == ESCO_URI
+    assert verdict.locator("bdi", has_text="operate forklift").count() == 1  # the value isolated
+    assert verdict.locator("[lang=en]", has_text="Open Doors").count() == 1  # the issuer's name is English
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    _shot(page, f"result-ar-{width}")
+    assert page_width(page) <= width
+    assert not violations, violations
+    page.close()
