@@ -74,3 +74,24 @@ def test_a_skill_shows_as_labelled_rows_in_arabic_with_the_esco_link(world: Desk
     assert page_width(page) <= width
     assert not violations, violations
     page.close()
+
+
+def test_the_desk_offers_only_its_registered_questions_and_says_why_not_in_arabic(world: DeskWorld,
+                                                                                 browser: Any) -> None:
+    page = browser.new_page(locale="ar", viewport={"width": 360, "height": 800})
+    sign_in(page, world.base, world.desk_key, "ar")
+    offered = [page.locator("form.ask input[name=query]").nth(i).get_attribute("value")
+               for i in range(page.locator("form.ask").count())]
+    assert sorted(offered) == ["right-to-work", "skill-check"]
+    unavailable = page.locator("section.unavailable").inner_text()
+    assert unavailable.count(i18n.t("ar", "desk.unavailable.purpose")) == 2  # age, residence: other purposes
+    assert "هل عمر هذا الشخص أكثر من 18 سنة" in unavailable
+    _shot(page, "home-ar-360")
+    assert page_width(page) <= 360
+    # A stale page (or a hand-made post) asking for more: refused in the page's language.
+    page.locator("form.ask input[name=query]").first.evaluate("input => input.value = 'age-over-18'")
+    page.locator("form.ask").first.get_by_role("button").click()
+    notice = page.locator("p.notice").inner_text()
+    assert notice == i18n.t("ar", "desk.unavailable.purpose"), notice
+    assert "registered" not in page.content()
+    page.close()

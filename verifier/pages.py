@@ -18,10 +18,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from core import i18n, sessions, web
 from core.errors import AmanaError, InvalidInput, NotFound
 from core.oid4vc import OFFER_SCHEME, PRESENTATION_SCHEME
+from core.trust import TrustList
 from issuer.offers import new_code
 from verifier import checks, display, store
 from verifier.context import VerifierContext, get_context
-from verifier.queries import named
+from verifier.queries import NamedQuery, availability, named, why_refused
 from verifier.requests import Prefix
 
 router = APIRouter(prefix="/verifier/desk", include_in_schema=False)
@@ -50,8 +51,27 @@ async def _home(ctx: VerifierContext, request: Request, lang: str, message: str 
         entries = await store.audit_entries(session, 20)
     audit = [{**e, "when": time.strftime("%Y-%m-%d %H:%M", time.gmtime(e["at"])),
               "names": ", ".join(e["disclosed_names"])} for e in entries]
+    try:
+        trust_list: TrustList | None = ctx.trust_list()
+    except AmanaError:
+        trust_list = None
+    offered = availability(ctx.queries, trust_list, ctx.settings.verifier_id, ctx.now())
     return _render(ctx, request, "home.html", lang, status, signed_in=True, message=message,
-                   queries=list(ctx.queries.values()), audit=audit)
+                   queries=[_question(q, lang) for q, why in offered if why is None],
+                   unavailable=[(_question(q, lang), i18n.t(lang, f"desk.unavailable.{why}"))
+                                for q, why in offered if why is not None], audit=audit)
+
+
+def _question(query: NamedQuery, lang: str) -> dict[str, Any]:
+    """A question's name and its description in ``lang`` (or English, marked as such)."""
+    text = query.description.get(lang)
+    return {"name": query.name, "text": text or query.description["en"], "lang": None if text else "en"}
+
+
+def _refusal(exc: AmanaError, lang: str) -> str:
+    """A refused check in the page's language: the registration's reason, or a general sentence."""
+    why = why_refused(exc)
+    return i18n.t(lang, f"desk.unavailable.{why}" if why else "desk.error")
 
 
 @router.get("", response_class=HTMLResponse)
@@ -113,10 +133,9 @@ async def new_check(request: Request, ctx: Ctx) -> HTMLResponse:
         created = await checks.create(ctx, query_name=query.name, custom=None, purpose=None,
                                       prefix=Prefix.X509_HASH, accept_unknown_status=False)
     except AmanaError as exc:
-        return await _home(ctx, request, lang, exc.detail, 400)
+        return await _home(ctx, request, lang, _refusal(exc, lang), 400)
     response = _render(ctx, request, "check.html", lang, signed_in=True, check_id=created["id"],
-                       qr=created["qr_svg"], link=created["link"],
-                       description=query.description.get(lang) or query.description["en"])
+                       qr=created["qr_svg"], link=created["link"], question=_question(query, lang))
     response.set_cookie(RESULT_COOKIE, f"{created['id']}.{created['result_key']}", max_age=600, **web.COOKIE_FLAGS)
     return response
 
@@ -145,7 +164,7 @@ async def result(check_id: str, request: Request, ctx: Ctx) -> HTMLResponse:
         return await _home(ctx, request, lang, exc.detail, 404)
     if shown is None:
         return _render(ctx, request, "check.html", lang, 202, signed_in=True, check_id=check_id, qr="",
-                       description=i18n.t(lang, "desk.waiting"))
+                       question={"text": i18n.t(lang, "desk.waiting"), "lang": None})
     response = _render(ctx, request, "result.html", lang, signed_in=True,
                        view=display.result_view(shown, ctx.types, lang), proof_of_check=shown.get("proof_of_check"))
     response.delete_cookie(RESULT_COOKIE, path="/", secure=True, httponly=True, samesite="strict")

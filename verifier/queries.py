@@ -3,17 +3,23 @@
 Each file gives the query, the DPV purpose it serves (checked against the verifier's
 registration in the trust list) and a plain description in several languages, shown to
 staff and, through the request, to the holder.
+
+A desk offers only the questions its registration allows (``availability``): a question
+the trust list does not cover would be refused at creation, and by the holder's wallet
+anyway. Each refusal has one stable reason (``Unavailable``) the page says in its language.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from core import dcql
 from core.encoding import json_loads_strict
-from core.errors import NotFound
+from core.errors import AmanaError, NotFound, PurposeNotRegistered, VerifierNotRegistered
+from core.trust import TrustList, verifier_may_request
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +44,43 @@ def named(queries: dict[str, NamedQuery], name: str) -> NamedQuery:
     if name not in queries:
         raise NotFound(f"no query named {name!r}; known: {', '.join(sorted(queries))}")
     return queries[name]
+
+
+class Unavailable(StrEnum):
+    """Why a desk cannot ask a question (each has a ``desk.unavailable.<value>`` sentence)."""
+
+    TRUST_LIST = "trust_list"  # no current trust list: nothing can be asked
+    VERIFIER = "verifier"  # this desk is not on the list, or is suspended
+    PURPOSE = "purpose"  # registered, but not for the question's purpose
+    CLAIMS = "claims"  # registered for the purpose, but not for every claim asked
+
+
+_BY_CODE = {
+    "trust_list_unavailable": Unavailable.TRUST_LIST, "trust_list_expired": Unavailable.TRUST_LIST,
+    "verifier_not_registered": Unavailable.VERIFIER, "purpose_not_registered": Unavailable.PURPOSE,
+    "request_exceeds_registration": Unavailable.CLAIMS,
+}
+
+
+def why_refused(error: AmanaError) -> Unavailable | None:
+    """The reason behind a refused check, when it is one of the registration's."""
+    return _BY_CODE.get(error.code)
+
+
+def availability(queries: dict[str, NamedQuery], trust_list: TrustList | None, verifier_id: str,
+                 now: int) -> list[tuple[NamedQuery, Unavailable | None]]:
+    """Every named query with None (the desk may ask it) or why not, in the queries' order."""
+    out: list[tuple[NamedQuery, Unavailable | None]] = []
+    for query in queries.values():
+        reason: Unavailable | None = Unavailable.TRUST_LIST
+        if trust_list is not None:
+            try:
+                excess = verifier_may_request(trust_list, verifier_id, query.purpose,
+                                              dcql.requested_claims(query.query), at=now)
+                reason = Unavailable.CLAIMS if excess else None
+            except VerifierNotRegistered:
+                reason = Unavailable.VERIFIER
+            except PurposeNotRegistered:
+                reason = Unavailable.PURPOSE
+        out.append((query, reason))
+    return out
