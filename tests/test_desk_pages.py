@@ -95,3 +95,19 @@ def test_the_desk_offers_only_its_registered_questions_and_says_why_not_in_arabi
     assert notice == i18n.t("ar", "desk.unavailable.purpose"), notice
     assert "registered" not in page.content()
     page.close()
+
+
+def test_show_the_result_too_early_keeps_the_qr_and_the_check_goes_on(world: DeskWorld, browser: Any) -> None:
+    received = world.issue("RegistrationStatus")
+    page = browser.new_page(locale="fa", viewport={"width": 360, "height": 800})
+    sign_in(page, world.base, world.desk_key, "fa")
+    link = _ask(page, "right-to-work")
+    page.get_by_role("button", name=i18n.t("fa", "desk.show_result")).click()  # before the person answered
+    page.wait_for_selector(".qr svg")
+    assert page.locator("p.notice").inner_text() == i18n.t("fa", "desk.not_yet")
+    assert page.locator("a.wallet-link").get_attribute("href") == link  # the same request, not a new one
+    _shot(page, "not-yet-fa-360")
+    assert page_width(page) <= 360
+    answer_from_phone(link, "registration", received)
+    page.wait_for_selector("#verdict.ok", timeout=15000)  # and the result still arrives by itself
+    page.close()

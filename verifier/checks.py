@@ -50,7 +50,7 @@ async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[s
     result_key = BoxKey.generate()
     async with ctx.transaction() as session:  # a refusal below leaves nothing behind
         identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, now)
-        link = requests.wallet_link(identity.client_id(prefix), f"{base}/verifier/requests/{check_id}")
+        link = _link(identity, prefix, base, check_id)
         if qr.version(link, MAX_QR_VERSION) > MAX_QR_VERSION:
             raise InvalidInput("the request link does not fit a version 10 QR code")
         request_jwt = requests.request_object(identity, prefix, response_uri=f"{base}/verifier/responses/{check_id}",
@@ -63,6 +63,25 @@ async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[s
     return {"id": check_id, "link": link, "qr_svg": qr.svg(link, max_version=MAX_QR_VERSION),
             "expires_at": now + requests.REQUEST_TTL_S,
             "result_key": result_key.encode(URLSafeBase64Encoder).decode("ascii")}
+
+
+def _link(identity: requests.Identity, prefix: requests.Prefix, base: str, check_id: str) -> str:
+    return requests.wallet_link(identity.client_id(prefix), f"{base}/verifier/requests/{check_id}")
+
+
+async def reopen(ctx: VerifierContext, check_id: str) -> dict[str, Any] | None:
+    """A check still open, shown again (the same link and QR) — after "not yet", a language
+    change or a reload — or None when it is gone or expired. The caller proves it is the
+    requester (the result cookie) before asking: the link is the holder's key to the request."""
+    now, base = ctx.now(), ctx.settings.public_base_url.rstrip("/")
+    async with ctx.transaction() as session:
+        row = await store.check(session, check_id)
+        if row is None or now >= row.expires_at:
+            return None
+        identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, now)
+    link = _link(identity, requests.Prefix(row.prefix), base, check_id)
+    return {"id": check_id, "name": row.name, "phase": row.phase, "link": link,
+            "qr_svg": qr.svg(link, max_version=MAX_QR_VERSION), "expires_at": row.expires_at}
 
 
 async def request_object(ctx: VerifierContext, check_id: str) -> str:

@@ -126,7 +126,7 @@ async def _form(request: Request, ctx: VerifierContext) -> tuple[Any, str]:
 
 
 @router.post("/checks", response_class=HTMLResponse)
-async def new_check(request: Request, ctx: Ctx) -> HTMLResponse:
+async def new_check(request: Request, ctx: Ctx) -> Response:
     form, lang = await _form(request, ctx)
     try:
         query = named(ctx.queries, str(form.get("query") or ""))
@@ -134,10 +134,33 @@ async def new_check(request: Request, ctx: Ctx) -> HTMLResponse:
                                       prefix=Prefix.X509_HASH, accept_unknown_status=False)
     except AmanaError as exc:
         return await _home(ctx, request, lang, _refusal(exc, lang), 400)
-    response = _render(ctx, request, "check.html", lang, signed_in=True, check_id=created["id"],
-                       qr=created["qr_svg"], link=created["link"], question=_question(query, lang))
+    # Post, then redirect to the check's own address: reloading it, changing its language or
+    # coming back after "not yet" shows the same QR instead of asking again.
+    response = RedirectResponse(f"/verifier/desk/checks/{created['id']}?lang={lang}", status_code=303)
     response.set_cookie(RESULT_COOKIE, f"{created['id']}.{created['result_key']}", max_age=600, **web.COOKIE_FLAGS)
     return response
+
+
+def _requester(request: Request, check_id: str) -> str | None:
+    """The result key, when this browser is the one that asked for ``check_id``."""
+    cookie_id, _, key = (request.cookies.get(RESULT_COOKIE) or "").partition(".")
+    return key if cookie_id == check_id and key else None
+
+
+@router.get("/checks/{check_id}", response_class=HTMLResponse)
+async def check_page(check_id: str, request: Request, ctx: Ctx) -> HTMLResponse:
+    """The check with its QR, for as long as it is open, in the browser that asked for it."""
+    lang = web.page_language(request)
+    if not await _signed_in(ctx, request):
+        return _render(ctx, request, "login.html", lang)
+    shown = await checks.reopen(ctx, check_id) if _requester(request, check_id) else None
+    if shown is None:
+        return await _home(ctx, request, lang, i18n.t(lang, "desk.check_gone"), 404)
+    query = ctx.queries.get(shown["name"])
+    question = _question(query, lang) if query else {"text": "", "lang": None}
+    message = i18n.t(lang, "desk.not_yet") if request.query_params.get("not_yet") else None
+    return _render(ctx, request, "check.html", lang, signed_in=True, check_id=check_id, qr=shown["qr_svg"],
+                   link=shown["link"], question=question, message=message)
 
 
 @router.get("/checks/{check_id}/state")
@@ -153,18 +176,17 @@ async def state(check_id: str, request: Request, ctx: Ctx) -> JSONResponse:
 
 
 @router.post("/checks/{check_id}/result", response_class=HTMLResponse)
-async def result(check_id: str, request: Request, ctx: Ctx) -> HTMLResponse:
+async def result(check_id: str, request: Request, ctx: Ctx) -> Response:
     _form_data, lang = await _form(request, ctx)
-    cookie_id, _, key = (request.cookies.get(RESULT_COOKIE) or "").partition(".")
-    if cookie_id != check_id or not key:
+    key = _requester(request, check_id)
+    if key is None:
         return await _home(ctx, request, lang, i18n.t(lang, "desk.once"), 404)
     try:
         shown = await checks.take_result(ctx, check_id, key)
-    except AmanaError as exc:
-        return await _home(ctx, request, lang, exc.detail, 404)
-    if shown is None:
-        return _render(ctx, request, "check.html", lang, 202, signed_in=True, check_id=check_id, qr="",
-                       question={"text": i18n.t(lang, "desk.waiting"), "lang": None})
+    except AmanaError:
+        return await _home(ctx, request, lang, i18n.t(lang, "desk.check_gone"), 404)
+    if shown is None:  # not yet: back to the same check, QR and all
+        return RedirectResponse(f"/verifier/desk/checks/{check_id}?lang={lang}&not_yet=1", status_code=303)
     response = _render(ctx, request, "result.html", lang, signed_in=True,
                        view=display.result_view(shown, ctx.types, lang), proof_of_check=shown.get("proof_of_check"))
     response.delete_cookie(RESULT_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
