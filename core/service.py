@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from core import web
+from core import staff, web
 from core.settings import Settings
 
 
@@ -37,6 +37,7 @@ def build_app(title: str, settings: Settings, services: Sequence[Service],
 
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     web.install(app)
+    staff.install(app)
     if extra is not None:
         extra(app)
     for service in services:

@@ -79,6 +79,9 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, code, str(exc.detail), str(exc.detail))
 
 
+http_error = _http_error  # core.staff refines it for pages and falls back to it
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     # Where it failed, but not the message: a message can carry a value from the request.
     log.error("unexpected %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))

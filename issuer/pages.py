@@ -21,6 +21,7 @@ from core import i18n, qr, sessions, web
 from core.credtypes import CredentialType
 from core.errors import AmanaError, InvalidInput
 from core.sdjwt.paths import parse_path
+from core.staff import Door, SignInAgain, after_sign_in
 from issuer import classes, forms, store
 from issuer.context import IssuerContext, get_context
 from issuer.offers import new_code
@@ -35,6 +36,8 @@ Ctx = Annotated[IssuerContext, Depends(get_context)]
 SESSION_COOKIE = sessions.COOKIE
 LOGIN_MAX_FAILURES = sessions.MAX_FAILURES
 SERVICE = "issuer"
+DOOR = Door(title_key="console.title", home="/issuer/console", login="/issuer/console/login",
+            key_field="api_key", key_label_key="console.api_key")
 ACTIONS = {"valid": ("suspend", "revoke"), "suspended": ("reinstate", "revoke"), "revoked": ()}
 
 
@@ -108,7 +111,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
             await sessions.start(session, ctx.node, SERVICE, staff.id, token, now)
     if staff is None:
         return _render(ctx, request, "login.html", lang, 401, message=i18n.t(lang, "console.bad_key"))
-    response = RedirectResponse(f"/issuer/console?lang={lang}", status_code=303)
+    response = after_sign_in(request, form, DOOR, lang, ctx.node.digest)
     response.set_cookie(SESSION_COOKIE, token, max_age=sessions.TTL_S, **web.COOKIE_FLAGS)
     return response
 
@@ -131,7 +134,7 @@ async def _signed_in_form(request: Request, ctx: IssuerContext) -> tuple[Any, st
     web.check_csrf(request, form.get("csrf"), ctx.node.digest)
     who = await _who(ctx, request)
     if who is None:
-        raise InvalidInput("please sign in again")
+        raise SignInAgain(DOOR, _lang(request, form), form, request.url.path, ctx.node.digest)
     return form, _lang(request, form), who
 
 

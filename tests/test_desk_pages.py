@@ -111,3 +111,82 @@ def test_show_the_result_too_early_keeps_the_qr_and_the_check_goes_on(world: Des
     answer_from_phone(link, "registration", received)
     page.wait_for_selector("#verdict.ok", timeout=15000)  # and the result still arrives by itself
     page.close()
+
+
+def test_the_language_changes_on_the_check_page_and_the_result_page(world: DeskWorld, browser: Any) -> None:
+    received = world.issue("SkillCertificate")
+    page = browser.new_page(locale="en", viewport={"width": 360, "height": 800})
+    sign_in(page, world.base, world.desk_key, "en")
+    link = _ask(page, "skill-check")
+    page.locator("nav.langs").get_by_text("العربية").click()  # a page reached by a form post
+    page.wait_for_selector(".qr svg")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert page.locator("a.wallet-link").get_attribute("href") == link  # the same check goes on
+    answer_from_phone(link, "skill", received)
+    page.wait_for_selector("#verdict.ok", timeout=15000)
+    assert "المهارة" in page.locator("#verdict").inner_text()
+    page.locator("nav.langs").get_by_role("button", name="Français").click()  # shown once, yet readable in French
+    page.wait_for_selector("#verdict.ok")
+    verdict = page.locator("#verdict").inner_text()
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert "Compétence" in verdict and i18n.t("fr", "desk.status.valid") in verdict
+    assert page.locator("#verdict").get_by_role("link", name="operate forklift").count() == 1
+    _shot(page, "result-switched-fr-360")
+    assert page_width(page) <= 360
+    page.close()
+
+
+def test_a_language_link_on_a_refused_sign_in_opens_the_sign_in_not_a_405(world: DeskWorld, browser: Any) -> None:
+    page = browser.new_page(locale="en")
+    page.goto(f"{world.base}/verifier/desk")
+    page.fill("input[name=desk_key]", "amv_wrong")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.url.endswith("/verifier/desk/login")
+    page.locator("nav.langs").get_by_text("فارسی").click()
+    assert page.locator("html").get_attribute("lang") == "fa"
+    assert page.locator("input[name=desk_key]").count() == 1 and "405" not in page.content()
+    page.close()
+
+
+def test_an_ended_session_signs_in_again_in_the_page_language_and_keeps_the_question(world: DeskWorld,
+                                                                                    browser: Any) -> None:
+    page = browser.new_page(locale="en", viewport={"width": 360, "height": 800})
+    sign_in(page, world.base, world.desk_key, "ar")
+    page.context.clear_cookies(name="__Host-amana_staff")  # the session ends while the page stays open
+    page.locator("form.ask:has(input[value='right-to-work'])").get_by_role("button").click()
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert page.locator("p.notice").inner_text() == i18n.t("ar", "console.session_ended")
+    assert "application/problem+json" not in page.content() and "sign in again" not in page.content()
+    _shot(page, "sign-in-again-ar-360")
+    page.fill("input[name=desk_key]", world.desk_key)
+    page.get_by_role("button", name=i18n.t("ar", "console.login")).click()
+    page.get_by_role("button", name=i18n.t("ar", "console.continue")).click()  # the question asked, confirmed
+    page.wait_for_selector(".qr svg")
+    assert "هل يحق لهذا الشخص العمل هنا" in page.locator("main").inner_text()
+    page.close()
+
+
+def test_an_ended_session_on_the_issuer_console_keeps_what_was_typed(world: DeskWorld, browser: Any) -> None:
+    page = browser.new_page(locale="fr")
+    page.goto(f"{world.base}/issuer/console")
+    page.fill("input[name=api_key]", world.trainers["api_key"])
+    page.get_by_role("button", name=i18n.t("fr", "console.login")).click()
+    form = page.locator("form[action='/issuer/console/offer']")
+    form.locator("[name=given_name]").fill("Amina")
+    form.locator("[name=family_name]").fill("Rahimi")
+    form.locator("[name='skill.uri']").fill(ESCO_URI)
+    form.locator("[name='skill.label']").fill("soudage")
+    form.locator("[name=assessment_method]").select_option("practical_test")
+    form.locator("[name=issuing_organisation]").fill("Open Doors")
+    form.locator("[name=awarded_on]").fill("2026-11-20")
+    page.context.clear_cookies(name="__Host-amana_staff")
+    form.get_by_role("button").click()
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.locator("p.notice").inner_text() == i18n.t("fr", "console.session_ended")
+    page.fill("input[name=api_key]", world.trainers["api_key"])
+    page.get_by_role("button", name=i18n.t("fr", "console.login")).click()
+    page.get_by_role("button", name=i18n.t("fr", "console.continue")).click()
+    page.wait_for_selector(".sheet svg")  # the offer made from what was typed before the session ended
+    page.locator("nav.langs").get_by_text("English").click()  # the sheet's address takes only posts
+    assert page.locator("html").get_attribute("lang") == "en" and "405" not in page.content()
+    page.close()

@@ -8,6 +8,7 @@ that reveals nothing but "pending" or "answered" and then submits the page's own
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,8 +16,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from core import i18n, sessions, web
-from core.errors import AmanaError, InvalidInput, NotFound
+from core import i18n, sessions, staff, web
+from core.encoding import b64url_decode, b64url_encode
+from core.errors import AmanaError, NotFound
 from core.oid4vc import OFFER_SCHEME, PRESENTATION_SCHEME
 from core.trust import TrustList
 from issuer.offers import new_code
@@ -30,6 +32,9 @@ templates = web.page_templates(Path(__file__).parent / "templates")
 Ctx = Annotated[VerifierContext, Depends(get_context)]
 SERVICE = "verifier"
 RESULT_COOKIE = "__Host-amana_result"
+DOOR = staff.Door(title_key="desk.title", home="/verifier/desk", login="/verifier/desk/login", key_field="desk_key",
+                  key_label_key="desk.key")
+SHOWN_S = 600  # how long a shown result can be re-shown in another language, by the page that holds it
 
 
 def _render(ctx: VerifierContext, request: Request, template: str, lang: str, status: int = 200,
@@ -99,7 +104,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
             await sessions.failed(session, bucket, now)
     if not known:
         return _render(ctx, request, "login.html", lang, 401, message=i18n.t(lang, "console.bad_key"))
-    response = RedirectResponse(f"/verifier/desk?lang={lang}", status_code=303)
+    response = staff.after_sign_in(request, form, DOOR, lang, ctx.node.digest)
     response.set_cookie(sessions.COOKIE, token, max_age=sessions.TTL_S, **web.COOKIE_FLAGS)
     return response
 
@@ -120,9 +125,10 @@ async def logout(request: Request, ctx: Ctx) -> Response:
 async def _form(request: Request, ctx: VerifierContext) -> tuple[Any, str]:
     form = await request.form()
     web.check_csrf(request, form.get("csrf"), ctx.node.digest)
+    lang = web.page_language(request, form)
     if not await _signed_in(ctx, request):
-        raise InvalidInput("please sign in again")
-    return form, web.page_language(request, form)
+        raise staff.SignInAgain(DOOR, lang, form, request.url.path, ctx.node.digest)
+    return form, lang
 
 
 @router.post("/checks", response_class=HTMLResponse)
@@ -187,10 +193,33 @@ async def result(check_id: str, request: Request, ctx: Ctx) -> Response:
         return await _home(ctx, request, lang, i18n.t(lang, "desk.check_gone"), 404)
     if shown is None:  # not yet: back to the same check, QR and all
         return RedirectResponse(f"/verifier/desk/checks/{check_id}?lang={lang}&not_yet=1", status_code=303)
-    response = _render(ctx, request, "result.html", lang, signed_in=True,
-                       view=display.result_view(shown, ctx.types, lang), proof_of_check=shown.get("proof_of_check"))
+    response = _result_page(ctx, request, lang, check_id, shown, ctx.now() + SHOWN_S)
     response.delete_cookie(RESULT_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response
+
+
+def _result_page(ctx: VerifierContext, request: Request, lang: str, check_id: str, shown: dict[str, Any],
+                 until: int) -> HTMLResponse:
+    """The result, with a language switch that posts it back sealed to this node: the server
+    keeps nothing, and the page that holds it can show it again in another language."""
+    sealed = ctx.node.seal(json.dumps({"until": until, "result": shown}).encode(), f"desk-shown:{check_id}")
+    switch = {"action": f"/verifier/desk/checks/{check_id}/shown", "fields": [("shown", b64url_encode(sealed))]}
+    return _render(ctx, request, "result.html", lang, signed_in=True, lang_form=switch,
+                   view=display.result_view(shown, ctx.types, lang), proof_of_check=shown.get("proof_of_check"))
+
+
+@router.post("/checks/{check_id}/shown", response_class=HTMLResponse)
+async def shown_again(check_id: str, request: Request, ctx: Ctx) -> HTMLResponse:
+    """The result already shown, again in the language just chosen (for ``SHOWN_S`` at most)."""
+    form, lang = await _form(request, ctx)
+    try:
+        opened = json.loads(ctx.node.open(b64url_decode(str(form.get("shown") or ""), "shown"),
+                                          f"desk-shown:{check_id}"))
+    except (AmanaError, ValueError):
+        opened = None
+    if not isinstance(opened, dict) or not isinstance(opened.get("until"), int) or ctx.now() >= opened["until"]:
+        return await _home(ctx, request, lang, i18n.t(lang, "desk.once"), 404)
+    return _result_page(ctx, request, lang, check_id, opened["result"], opened["until"])
 
 
 # The scan page alone may compile WebAssembly (the QR reader) and use the camera.
