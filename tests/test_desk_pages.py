@@ -190,3 +190,78 @@ def test_an_ended_session_on_the_issuer_console_keeps_what_was_typed(world: Desk
     page.locator("nav.langs").get_by_text("English").click()  # the sheet's address takes only posts
     assert page.locator("html").get_attribute("lang") == "en" and "405" not in page.content()
     page.close()
+
+
+def _blank_png(size: int = 64) -> bytes:
+    """A white square: a photo with no code in it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\xff" * size for _ in range(size))
+    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_no_page_is_wider_than_a_phone(world: DeskWorld, browser: Any, lang: str) -> None:
+    world.issue("SkillCertificate")  # the console's credentials table has rows with buttons
+    page = browser.new_page(locale=lang, viewport={"width": 360, "height": 800})
+    page.goto(f"{world.base}/issuer/console?lang={lang}")
+    page.fill("input[name=api_key]", world.trainers["api_key"])
+    page.get_by_role("button", name=i18n.t(lang, "console.login")).click()
+    page.wait_for_selector("table")
+    _shot(page, f"console-{lang}-360")
+    page.locator("table").screenshot(path=str(SHOTS / f"console-table-{lang}-360.png"))
+    assert page_width(page) <= 360, "console main"
+    sign_in(page, world.base, world.desk_key, lang)
+    _shot(page, f"desk-{lang}-360")
+    if page.locator("table").count():
+        page.locator("table").screenshot(path=str(SHOTS / f"desk-audit-{lang}-360.png"))
+    assert page_width(page) <= 360, "desk main"
+    page.goto(f"{world.base}/verifier/desk/scan?lang={lang}")
+    assert page_width(page) <= 360, "scan"
+    page.close()
+
+
+def test_each_ask_button_says_what_it_asks(world: DeskWorld, browser: Any) -> None:
+    page = browser.new_page(locale="ar")
+    sign_in(page, world.base, world.desk_key, "ar")
+    ask = i18n.t("ar", "desk.ask")
+    for form in page.locator("form.ask").all():
+        question = form.locator("p").inner_text()
+        assert page.get_by_role("button", name=f"{ask} {question}", exact=True).count() == 1
+    page.close()
+
+
+def test_a_refused_key_is_tied_to_its_field(world: DeskWorld, browser: Any) -> None:
+    page = browser.new_page(locale="uk")
+    page.goto(f"{world.base}/verifier/desk")
+    page.fill("input[name=desk_key]", "amv_wrong")
+    page.get_by_role("button", name=i18n.t("uk", "console.login")).click()
+    field = page.locator("input[name=desk_key]")
+    assert field.get_attribute("aria-invalid") == "true"
+    described = page.locator(f"#{field.get_attribute('aria-describedby')}")
+    assert described.inner_text() == i18n.t("uk", "console.bad_key")
+    page.close()
+
+
+def test_the_scan_page_says_in_words_what_went_wrong_and_its_back_arrow_points_back(world: DeskWorld, browser: Any,
+                                                                                  tmp_path: Path) -> None:
+    blank = tmp_path / "blank.png"
+    blank.write_bytes(_blank_png())
+    for lang in ("ar", "en"):
+        page = browser.new_page(locale=lang)
+        sign_in(page, world.base, world.desk_key, lang)
+        page.get_by_role("link", name=i18n.t(lang, "desk.scan")).click()
+        page.set_input_files("#photo", str(blank))
+        status = page.locator("#scan-status")
+        status.filter(has_text=i18n.t(lang, "desk.scan_none")).wait_for(timeout=20000)
+        page.get_by_role("button", name=i18n.t(lang, "desk.camera")).click()  # no camera in headless chromium
+        status.filter(has_text=i18n.t(lang, "desk.camera_failed")).wait_for(timeout=10000)
+        arrow = page.locator(".back .arrow").evaluate("a => getComputedStyle(a).transform")
+        assert (arrow == "matrix(-1, 0, 0, 1, 0, 0)") == (lang == "ar"), arrow
+        _shot(page, f"scan-{lang}-360")
+        page.close()

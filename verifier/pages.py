@@ -96,14 +96,14 @@ async def login(request: Request, ctx: Ctx) -> Response:
     now, token, key = ctx.now(), new_code(), form.get("desk_key")
     async with ctx.transaction() as session:
         if await sessions.blocked(session, bucket, now):
-            return _render(ctx, request, "login.html", lang, 429, message=i18n.t(lang, "console.too_many"))
+            return _render(ctx, request, "login.html", lang, 429, field_error=i18n.t(lang, "console.too_many"))
         known = isinstance(key, str) and bool(key) and await store.desk_key_known(session, ctx.node, str(key))
         if known:
             await sessions.start(session, ctx.node, SERVICE, ctx.node.digest("desk-key", str(key)), token, now)
         else:
             await sessions.failed(session, bucket, now)
     if not known:
-        return _render(ctx, request, "login.html", lang, 401, message=i18n.t(lang, "console.bad_key"))
+        return _render(ctx, request, "login.html", lang, 401, field_error=i18n.t(lang, "console.bad_key"))
     response = staff.after_sign_in(request, form, DOOR, lang, ctx.node.digest)
     response.set_cookie(sessions.COOKIE, token, max_age=sessions.TTL_S, **web.COOKIE_FLAGS)
     return response

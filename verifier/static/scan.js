@@ -1,10 +1,12 @@
 // Reads a holder's QR from the camera or a photo, on this device, with the browser's own
 // BarcodeDetector where there is one and the vendored WASM reader (served by this node,
 // never a CDN) where there is not; then posts the text in the page's own form.
+// Every word it shows comes from the page (data-*), in the page's language.
 document.addEventListener("DOMContentLoaded", () => {
   const root = document.getElementById("scan");
   if (!root) return;
   const status = document.getElementById("scan-status");
+  const say = (text) => { status.textContent = text; };
   const api = window.BarcodeDetectionAPI;
   if (api && api.prepareZXingModule) {
     api.prepareZXingModule({ overrides: { locateFile: (path, prefix) =>
@@ -21,17 +23,27 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("photo").addEventListener("change", async (event) => {
     const file = event.target.files[0];
     if (!file) return;
-    status.textContent = "…";
+    say(root.dataset.reading);
     try {
-      if (!found(await detector.detect(await createImageBitmap(file)))) status.textContent = "∅";
-    } catch (e) { status.textContent = "∅"; }
+      if (!found(await detector.detect(await createImageBitmap(file)))) say(root.dataset.none);
+    } catch (e) { say(root.dataset.none); }
   });
   document.getElementById("start-camera").addEventListener("click", async () => {
     const video = document.getElementById("camera");
-    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
-    video.hidden = false;
-    await video.play();
-    const tick = async () => { if (!found(await detector.detect(video))) requestAnimationFrame(tick); };
+    try {
+      video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+      video.hidden = false;
+      await video.play();
+    } catch (e) {  // no camera, permission refused, or not a secure context
+      video.hidden = true;
+      say(root.dataset.cameraFailed);
+      return;
+    }
+    say("");
+    const tick = async () => {
+      try { if (found(await detector.detect(video))) return; } catch (e) { /* a frame not ready yet */ }
+      requestAnimationFrame(tick);
+    };
     tick();
   });
 });
