@@ -265,3 +265,17 @@ def test_the_scan_page_says_in_words_what_went_wrong_and_its_back_arrow_points_b
         assert (arrow == "matrix(-1, 0, 0, 1, 0, 0)") == (lang == "ar"), arrow
         _shot(page, f"scan-{lang}-360")
         page.close()
+
+
+def test_signing_in_again_on_an_open_check_returns_to_its_qr(world: DeskWorld, browser: Any) -> None:
+    page = browser.new_page(locale="fa")
+    sign_in(page, world.base, world.desk_key, "fa")
+    link = _ask(page, "right-to-work")
+    page.context.clear_cookies(name="__Host-amana_staff")
+    page.reload()
+    assert page.locator("html").get_attribute("lang") == "fa"
+    page.fill("input[name=desk_key]", world.desk_key)
+    page.get_by_role("button", name=i18n.t("fa", "console.login")).click()
+    page.wait_for_selector(".qr svg")
+    assert page.locator("a.wallet-link").get_attribute("href") == link
+    page.close()

@@ -83,7 +83,7 @@ def _refusal(exc: AmanaError, lang: str) -> str:
 async def desk(request: Request, ctx: Ctx) -> HTMLResponse:
     lang = web.page_language(request)
     if not await _signed_in(ctx, request):
-        return _render(ctx, request, "login.html", lang)
+        return _render(ctx, request, "login.html", lang, return_to=request.url.path)
     return await _home(ctx, request, lang)
 
 
@@ -158,7 +158,7 @@ async def check_page(check_id: str, request: Request, ctx: Ctx) -> HTMLResponse:
     """The check with its QR, for as long as it is open, in the browser that asked for it."""
     lang = web.page_language(request)
     if not await _signed_in(ctx, request):
-        return _render(ctx, request, "login.html", lang)
+        return _render(ctx, request, "login.html", lang, return_to=request.url.path)
     shown = await checks.reopen(ctx, check_id) if _requester(request, check_id) else None
     if shown is None:
         return await _home(ctx, request, lang, i18n.t(lang, "desk.check_gone"), 404)
@@ -249,7 +249,7 @@ async def _scan_page(ctx: VerifierContext, request: Request, lang: str, kind: st
 async def scan(request: Request, ctx: Ctx) -> HTMLResponse:
     lang = web.page_language(request)
     if not await _signed_in(ctx, request):
-        return _render(ctx, request, "login.html", lang)
+        return _render(ctx, request, "login.html", lang, return_to=request.url.path)
     return await _scan_page(ctx, request, lang, None)
 
 
