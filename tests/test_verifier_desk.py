@@ -100,7 +100,7 @@ def test_a_clerk_checks_the_right_to_work_in_a_browser(tmp_path: Path) -> None:
             assert not violations, violations
             page.goto(f"{world.base}/verifier/desk")
             audit = page.locator("table").inner_text()  # the desk's memory: names, never values
-            assert "right_to_work" in audit and "valid_until" in audit
+            assert "Right to work" in audit and "Valid until" in audit  # labels of names
             assert received.verified.claims["valid_until"] not in page.content()  # type: ignore[attr-defined]
             assert "__Host-amana_result" not in {c["name"] for c in page.context.cookies()}  # the key is gone
             browser.close()

@@ -79,6 +79,17 @@ def label(ctype: CredentialType | None, path: ClaimPath, lang: str) -> Text:
     return Text(format_path(path))
 
 
+def claim_names(names: Sequence[str], ctype: CredentialType | None, lang: str) -> tuple[Text, ...]:
+    """The labels of disclosed claims (the audit keeps names, never values)."""
+    out = []
+    for name in names:
+        try:
+            out.append(label(ctype, parse_path(name), lang))
+        except AmanaError:
+            out.append(Text(name))
+    return tuple(out)
+
+
 def claim_rows(claims: Mapping[str, Any], ctype: CredentialType | None, lang: str) -> tuple[Row, ...]:
     """One row per requested claim (keys are formatted claim paths), nested values as nested rows."""
     rows = []

@@ -55,7 +55,8 @@ async def _home(ctx: VerifierContext, request: Request, lang: str, message: str 
     async with ctx.transaction() as session:
         entries = await store.audit_entries(session, 20)
     audit = [{**e, "when": time.strftime("%Y-%m-%d %H:%M", time.gmtime(e["at"])),
-              "names": ", ".join(e["disclosed_names"])} for e in entries]
+              "names": display.claim_names(e["disclosed_names"], ctx.types.get(e["vct"] or ""), lang)}
+             for e in entries]
     try:
         trust_list: TrustList | None = ctx.trust_list()
     except AmanaError:
