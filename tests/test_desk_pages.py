@@ -227,8 +227,9 @@ def test_no_page_is_wider_than_a_phone(world: DeskWorld, browser: Any, lang: str
 
 
 def test_each_ask_button_says_what_it_asks(world: DeskWorld, browser: Any) -> None:
-    page = browser.new_page(locale="ar")
+    page = browser.new_page(locale="ar", viewport={"width": 1280, "height": 800})
     sign_in(page, world.base, world.desk_key, "ar")
+    _shot(page, "desk-ar-1280")
     ask = i18n.t("ar", "desk.ask")
     for form in page.locator("form.ask").all():
         question = form.locator("p").inner_text()
