@@ -1,0 +1,94 @@
+"""Races, run for real (issue 11): bursts of concurrent requests against a node in its own
+process, on the embedded SQLite and on PostgreSQL. Each burst is bounded (count and time).
+
+What a broken store did here before: 31 of 50 wrong PINs checked instead of 5 and the right
+PIN accepted after 24 wrong ones; 7 access tokens for one single-use code; sign-in bursts
+answering 500 on a unique constraint and checking more than 5 keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from core.oid4vc import PRE_AUTHORIZED_GRANT
+from issuer.offers import MAX_PIN_FAILURES
+from tests.server_process import POSTGRES_URL, NodeProcess, empty_postgres
+
+BURST = 50
+SKILL = json.loads(Path("specs/credentials/SkillCertificate/example.json").read_text())
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeProcess, str]]:
+    database_url = None
+    if request.param == "postgresql":
+        if not POSTGRES_URL:
+            pytest.skip("no PostgreSQL (.ci/run starts one: eval \"$(.ci/postgres)\")")
+        empty_postgres(POSTGRES_URL)
+        database_url = POSTGRES_URL
+    running = NodeProcess(tmp_path_factory.mktemp(request.param), database_url=database_url)
+    created = running.cli("issuer", "create-org", "--slug", "open-doors", "--name", "en=Open Doors",
+                          "--type", "SkillCertificate")
+    with running:
+        yield running, created["api_key"]
+    assert "Traceback" not in running.log_text()
+
+
+def _offer(node: NodeProcess, api_key: str) -> tuple[str, str, str]:
+    """A fresh batch-1 offer: its token endpoint, pre-authorized code and PIN."""
+    r = httpx.post(f"{node.base}/api/issuer/offers", headers={"Authorization": f"Bearer {api_key}"},
+                   json={"type": "SkillCertificate", "claims": SKILL}, timeout=10)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    offer_uri = parse_qs(urlsplit(created["link"]).query)["credential_offer_uri"][0]
+    offer = httpx.get(offer_uri, timeout=10).json()
+    code = offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
+    return f"{node.base}/issuers/open-doors/token", code, created["pin"]
+
+
+async def _burst(url: str, forms: list[dict[str, str]]) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=len(forms))
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        return await asyncio.gather(*(client.post(url, data=form) for form in forms))
+
+
+def _token_form(code: str, pin: str) -> dict[str, str]:
+    return {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": code, "tx_code": pin}
+
+
+def _outcomes(responses: list[httpx.Response]) -> Counter[str]:
+    def one(r: httpx.Response) -> str:
+        if r.status_code == 200:
+            return "token"
+        body: dict[str, Any] = r.json()
+        return f"{r.status_code} {body.get('error')}: {body.get('error_description')}"
+    return Counter(one(r) for r in responses)
+
+
+def test_a_burst_of_wrong_pins_checks_exactly_five_and_locks_the_offer(node: tuple[NodeProcess, str]) -> None:
+    running, api_key = node
+    url, code, pin = _offer(running, api_key)
+    wrong = "000000" if pin != "000000" else "111111"
+    outcomes = _outcomes(asyncio.run(_burst(url, [_token_form(code, wrong)] * BURST)))
+    assert outcomes["400 invalid_grant: the transaction code is wrong"] == MAX_PIN_FAILURES, outcomes
+    assert sum(outcomes.values()) == BURST and not any(k.startswith("5") for k in outcomes), outcomes
+    # Locked for good: the right PIN no longer opens it.
+    late = httpx.post(url, data=_token_form(code, pin), timeout=10)
+    assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
+
+
+def test_a_burst_of_right_pins_yields_one_access_token(node: tuple[NodeProcess, str]) -> None:
+    running, api_key = node
+    url, code, pin = _offer(running, api_key)
+    outcomes = _outcomes(asyncio.run(_burst(url, [_token_form(code, pin)] * BURST)))
+    assert outcomes["token"] == 1, outcomes
+    assert not any(k.startswith("5") for k in outcomes), outcomes
