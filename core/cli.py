@@ -158,7 +158,10 @@ def serve(
 
     # uvicorn's access log prints concrete paths (offer and check ids); core.web.AccessLog logs routes.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    uvicorn.run(build_app(), host=host, port=port, log_level="info", access_log=False)
+    # Forwarded headers only from configured proxies (uvicorn trusts 127.0.0.1 by default).
+    proxies = get_settings().trusted_proxies
+    uvicorn.run(build_app(), host=host, port=port, log_level="info", access_log=False,
+                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
 
 
 @app.command("demo")

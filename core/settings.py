@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     fetch_min_ttl_s: int = Field(default=60, ge=0, description="shortest a fetched status list is cached")
     fetch_max_ttl_s: int = Field(default=3600, ge=1, description="longest a fetched status list is cached")
     fetch_allow_insecure: bool = Field(default=False, description="tests only: http and loopback fetches")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="addresses of reverse proxies whose X-Forwarded-For is believed (JSON list)")
     trust_list_max_age_s: int = Field(default=3600, ge=0, description="Cache-Control cap for /trust-list")
 
     @property

@@ -162,6 +162,13 @@ def render_page(templates: Any, request: Request, template: str, lang: str, dige
     return response
 
 
+def client_address(request: Request) -> str:
+    """The peer's address, for rate limits. A forwarded address counts only where the server
+    was told to trust the proxy that sent it (``AMANA_TRUSTED_PROXIES``): ``amana serve`` turns
+    uvicorn's proxy headers off otherwise, so a header anyone can send cannot reset a limit."""
+    return request.client.host if request.client else "?"
+
+
 def page_language(request: Request, form: Any = None) -> str:
     """An explicit ``lang`` (form or query), else Accept-Language, else English."""
     from core import i18n

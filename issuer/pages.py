@@ -95,16 +95,15 @@ async def login(request: Request, ctx: Ctx) -> Response:
     form = await request.form()
     lang = _lang(request, form)
     web.check_csrf(request, form.get("csrf"), ctx.node.digest)
-    bucket = sessions.bucket(ctx.node, SERVICE, request.client.host if request.client else "?")
+    bucket = sessions.bucket(ctx.node, SERVICE, web.client_address(request))
     now, token = ctx.now(), new_code()
     async with ctx.transaction() as session:
-        if await sessions.blocked(session, bucket, now):
+        if await sessions.attempt(session, bucket, now):
             return _render(ctx, request, "login.html", lang, 429, message=i18n.t(lang, "console.too_many"))
         key = form.get("api_key")
         staff = await store.staff_by_api_key(session, ctx.node, key) if isinstance(key, str) and key else None
-        if staff is None:
-            await sessions.failed(session, bucket, now)
-        else:
+        if staff is not None:
+            await sessions.succeeded(session, bucket)
             await sessions.start(session, ctx.node, SERVICE, staff.id, token, now)
     if staff is None:
         return _render(ctx, request, "login.html", lang, 401, message=i18n.t(lang, "console.bad_key"))

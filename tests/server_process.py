@@ -42,7 +42,7 @@ def empty_postgres(url: str) -> None:
 
 
 class NodeProcess:
-    """``uvicorn server.app:build_app`` in a child process, with its own data directory."""
+    """``amana serve`` in a child process, with its own data directory."""
 
     def __init__(self, data_dir: Path, *, database_url: str | None = None, **env: str) -> None:
         self.port = free_port()
@@ -68,8 +68,7 @@ class NodeProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "server.app:build_app", "--factory", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--no-access-log", "--log-level", "warning"],
+                [*AMANA, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                 cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

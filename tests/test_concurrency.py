@@ -92,3 +92,50 @@ def test_a_burst_of_right_pins_yields_one_access_token(node: tuple[NodeProcess, 
     outcomes = _outcomes(asyncio.run(_burst(url, [_token_form(code, pin)] * BURST)))
     assert outcomes["token"] == 1, outcomes
     assert not any(k.startswith("5") for k in outcomes), outcomes
+
+
+def _csrf(node: NodeProcess) -> tuple[str, str]:
+    """A browser's CSRF cookie and the token its sign-in form carries (the cookie is Secure:
+    an http client keeps it by hand, as a browser on a loopback origin would send it)."""
+    page = httpx.get(f"{node.base}/issuer/console", timeout=10)
+    cookie = page.cookies.get("__Host-amana_csrf") or page.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+    token = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    return cookie, token
+
+
+async def _sign_in_burst(node: NodeProcess, count: int, headers: dict[str, str]) -> list[httpx.Response]:
+    cookie, token = _csrf(node)
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=count)) as client:
+        return await asyncio.gather(*(
+            client.post(f"{node.base}/issuer/console/login", data={"csrf": token, "api_key": "amk_wrong"},
+                        headers={"Cookie": f"__Host-amana_csrf={cookie}", **headers}, follow_redirects=False)
+            for _ in range(count)))
+
+
+def test_a_burst_of_wrong_sign_ins_checks_exactly_five_keys(node: tuple[NodeProcess, str]) -> None:
+    running, _ = node
+    statuses = Counter(r.status_code for r in asyncio.run(_sign_in_burst(running, 30, {})))
+    assert statuses == Counter({401: 5, 429: 25}), statuses  # no 500, no sixth key checked
+    # A forwarded-for header from an untrusted peer (anyone on loopback) does not open a fresh
+    # bucket, which would check all three; the backoff (1 s, then 2 s) lets one through at most.
+    spoofed = Counter(r.status_code for r in asyncio.run(
+        _sign_in_burst(running, 3, {"X-Forwarded-For": "203.0.113.7"})))
+    assert spoofed[401] <= 1 and spoofed[429] >= 2 and sum(spoofed.values()) == 3, spoofed
+
+
+def test_sign_in_backoff_doubles_and_a_window_forgets() -> None:
+    from core.sessions import MAX_FAILURES, WINDOW_S, admit
+
+    state, now, waits = None, 1_000, []
+    for _ in range(MAX_FAILURES):
+        allowed, state = admit(state, now)
+        assert allowed
+    for _ in range(4):  # each admitted attempt past the budget doubles the wait: 1, 2, 4, 8 s
+        assert state is not None
+        refused, _same = admit(state, state.retry_at - 1)
+        assert not refused and _same == state
+        now = state.retry_at
+        allowed, state = admit(state, now)
+        waits.append(state.retry_at - now)
+    assert allowed and waits == [2, 4, 8, 16]
+    assert admit(state, state.window_start + WINDOW_S)[1].failures == 1  # a new window starts afresh

@@ -67,16 +67,15 @@ async def login(request: Request, ctx: Ctx) -> Response:
     form = await request.form()
     lang = web.page_language(request, form)
     web.check_csrf(request, form.get("csrf"), ctx.node.digest)
-    bucket = sessions.bucket(ctx.node, SERVICE, request.client.host if request.client else "?")
+    bucket = sessions.bucket(ctx.node, SERVICE, web.client_address(request))
     now, token, key = ctx.now(), new_code(), form.get("desk_key")
     async with ctx.transaction() as session:
-        if await sessions.blocked(session, bucket, now):
+        if await sessions.attempt(session, bucket, now):
             return _render(ctx, request, "login.html", lang, 429, message=i18n.t(lang, "console.too_many"))
         known = isinstance(key, str) and bool(key) and await store.desk_key_known(session, ctx.node, str(key))
         if known:
+            await sessions.succeeded(session, bucket)
             await sessions.start(session, ctx.node, SERVICE, ctx.node.digest("desk-key", str(key)), token, now)
-        else:
-            await sessions.failed(session, bucket, now)
     if not known:
         return _render(ctx, request, "login.html", lang, 401, message=i18n.t(lang, "console.bad_key"))
     response = RedirectResponse(f"/verifier/desk?lang={lang}", status_code=303)
