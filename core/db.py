@@ -12,6 +12,7 @@ second line, for whatever else a row held.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -57,8 +58,10 @@ def _private_database_file(database: Path) -> None:
     """The SQLite file readable by the node's user only (0600), made before SQLite opens it:
     SQLite gives its WAL, SHM and journal files the database file's mode, so they follow.
     They hold sealed secrets and digests, which are still nobody else's business."""
-    fd = os.open(database, os.O_CREAT | os.O_RDWR, 0o600)  # an empty file is an empty database
-    os.close(fd)
+    # Never open an existing database file here: closing any descriptor of it drops every POSIX
+    # lock this process holds on it, SQLite's included (seen as "disk I/O error" under load).
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))  # an empty file is an empty database
     for suffix in ("", "-wal", "-shm", "-journal"):
         candidate = database.with_name(database.name + suffix)
         if candidate.exists() and candidate.stat().st_mode & 0o077:

@@ -45,7 +45,7 @@ class NodeProcess:
     """``amana serve`` in a child process, with its own data directory."""
 
     def __init__(self, data_dir: Path, *, database_url: str | None = None, **env: str) -> None:
-        self.port = free_port()
+        self.data_dir, self.port = data_dir, free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "AMANA_DATA_DIR": str(data_dir), "AMANA_PUBLIC_BASE_URL": self.base,
                     "AMANA_FETCH_ALLOW_INSECURE": "true", **env}

@@ -139,3 +139,30 @@ def test_sign_in_backoff_doubles_and_a_window_forgets() -> None:
         waits.append(state.retry_at - now)
     assert allowed and waits == [2, 4, 8, 16]
     assert admit(state, state.window_start + WINDOW_S)[1].failures == 1  # a new window starts afresh
+
+
+def test_concurrent_presentations_of_a_list_not_kept_yet_all_complete(node: tuple[NodeProcess, str]) -> None:
+    """The first presentations naming a status list the verifier has not kept raced to insert
+    its copy (SQLite 22/40, PostgreSQL 15/40 answered 500 on the unique constraint)."""
+    from tests.test_verifier_flow import World
+    from wallet import present as wallet
+
+    running, _ = node
+    world = World(running, running.data_dir,  # type: ignore[arg-type]  # a process, not a thread: same surface
+                  database_url=running.env.get("AMANA_DATABASE_URL"))
+
+    async def story() -> tuple[list[httpx.Response], list[httpx.Response]]:
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=40)) as http:
+            held = [await world.issue(http, world.city["api_key"]) for _ in range(12)]
+            checks = [await world.check(http) for _ in held]
+            requests = [await wallet.fetch_request(http, c["link"]) for c in checks]
+            now = int(__import__("time").time())
+            tokens = [wallet.vp_token(r, {"registration": (h.credential, h.holder_key)}, now)
+                      for r, h in zip(requests, held, strict=True)]
+            answers = await asyncio.gather(*(wallet.answer(http, r, t) for r, t in zip(requests, tokens, strict=True)))
+            results = [await world.result(http, c) for c in checks]
+            return list(answers), results
+
+    answers, results = asyncio.run(story())
+    assert [a.status_code for a in answers] == [200] * len(answers), [a.text for a in answers if a.status_code != 200]
+    assert all(r.json()["accepted"] and r.json()["credentials"][0]["status"] == "valid" for r in results)

@@ -34,8 +34,10 @@ HR = "https://w3id.org/dpv#HumanResourceManagement"
 STATUS_EXAMPLE = json.loads((REPO_ROOT / "specs/credentials/RegistrationStatus/example.json").read_text())
 
 
-def _cli(data_dir: Path, base: str, *args: str) -> dict[str, Any]:
+def _cli(data_dir: Path, base: str, *args: str, database_url: str | None = None) -> dict[str, Any]:
     env = {**os.environ, "AMANA_DATA_DIR": str(data_dir), "AMANA_PUBLIC_BASE_URL": base}
+    if database_url:
+        env["AMANA_DATABASE_URL"] = database_url
     done = subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, cwd=REPO_ROOT,
                           env=env, check=True)
     result: dict[str, Any] = json.loads(done.stdout)
@@ -43,15 +45,19 @@ def _cli(data_dir: Path, base: str, *args: str) -> dict[str, Any]:
 
 
 class World:
-    def __init__(self, node: RunningNode, data_dir: Path) -> None:
+    def __init__(self, node: RunningNode, data_dir: Path, database_url: str | None = None) -> None:
         self.node, self.base, self.data_dir = node, node.base, data_dir
-        self.city = _cli(data_dir, self.base, "issuer", "create-org", "--slug", "city", "--name", "en=City",
-                         "--type", "RegistrationStatus", "--jwks-out", str(data_dir / "city.jwks"))
-        self.rogue = _cli(data_dir, self.base, "issuer", "create-org", "--slug", "rogue", "--name", "en=Rogue",
-                          "--type", "RegistrationStatus", "--jwks-out", str(data_dir / "rogue.jwks"))
-        self.unlisted = _cli(data_dir, self.base, "issuer", "create-org", "--slug", "unlisted", "--name",
-                             "en=Unlisted", "--type", "RegistrationStatus")
-        desk = _cli(data_dir, self.base, "verifier", "init")
+
+        def cli(*args: str) -> dict[str, Any]:
+            return _cli(data_dir, self.base, *args, database_url=database_url)
+
+        self.city = cli("issuer", "create-org", "--slug", "city", "--name", "en=City",
+                        "--type", "RegistrationStatus", "--jwks-out", str(data_dir / "city.jwks"))
+        self.rogue = cli("issuer", "create-org", "--slug", "rogue", "--name", "en=Rogue",
+                         "--type", "RegistrationStatus", "--jwks-out", str(data_dir / "rogue.jwks"))
+        self.unlisted = cli("issuer", "create-org", "--slug", "unlisted", "--name", "en=Unlisted",
+                            "--type", "RegistrationStatus")
+        desk = cli("verifier", "init")
         self.desk_key = desk["desk_key"]
         governance = keys.generate()
         draft = new_draft("https://governance.amana.test")
