@@ -23,7 +23,7 @@ from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.sdjwt.vc import issue_vc
 from core.statuslist import MEDIA_TYPE as STATUS_MEDIA_TYPE
 from core.statuslist import StatusList, reference, sign_token
-from issuer import metadata, store
+from issuer import metadata, nonces, store
 from issuer.context import IssuerContext, get_context
 from issuer.issuance import distinct_keys, proofs_of, rounded, verify_proof
 from issuer.offers import ACCESS_TOKEN_TTL_S, OfferState, RedeemAttempt, credential_offer, redeem
@@ -115,10 +115,9 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
 
 @router.post("/issuers/{slug}/nonce", tags=["OpenID4VCI"])
 async def nonce(slug: str, ctx: Ctx) -> JSONResponse:
-    await _org(ctx, slug)
-    async with ctx.transaction() as session:
-        c_nonce = await store.new_nonce(session, ctx.node, ctx.now())
-    return JSONResponse({"c_nonce": c_nonce}, headers=NO_STORE)
+    """Section 7: a fresh ``c_nonce``, bound to this organisation, stored nowhere (issuer.nonces)."""
+    org = await _org(ctx, slug)
+    return JSONResponse({"c_nonce": nonces.mint(ctx.node.digest, org.id, ctx.now())}, headers=NO_STORE)
 
 
 @router.post("/issuers/{slug}/credential", tags=["OpenID4VCI"])
@@ -147,7 +146,8 @@ async def credential(
                   for p in proofs_of(body)]
         distinct_keys(proofs)
         for nonce_value in {p.nonce for p in proofs}:
-            if not await store.consume_nonce(session, ctx.node, nonce_value, now):
+            expires_at = nonces.expiry_if_genuine(ctx.node.digest, org.id, nonce_value, now)
+            if expires_at is None or not await store.spend_nonce(session, ctx.node, nonce_value, expires_at, now):
                 raise OAuthError("invalid_nonce", "c_nonce unknown, used or expired: fetch a new one")
         # Section 8.3: an issuer may issue fewer credentials than keys; the offer says how many.
         credentials = await _issue(ctx, session, org, offer, proofs[: offer.batch_size], now, url)

@@ -140,12 +140,14 @@ async def create_class(ctx: IssuerContext, staff: Staff, org: Organisation, requ
 
 
 @router.post("/classes", status_code=201)
-async def post_class(body: ClassCreate, ctx: Ctx, who: StaffDep) -> ClassPublic:
+async def post_class(body: ClassCreate, ctx: Ctx, who: StaffDep, response: Response) -> ClassPublic:
+    response.headers["Cache-Control"] = "no-store"  # it carries every row's PIN
     return await create_class(ctx, who[0], who[1], body)
 
 
 @router.post("/offers", status_code=201)
-async def post_offer(body: OfferCreate, ctx: Ctx, who: StaffDep) -> OfferPublic:
+async def post_offer(body: OfferCreate, ctx: Ctx, who: StaffDep, response: Response) -> OfferPublic:
+    response.headers["Cache-Control"] = "no-store"  # it carries the PIN, shown once: no cache may keep it
     return await create_offer(ctx, who[0], who[1], body)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import keys
+from core.db import dialect_insert
 from core.sealing import NodeKey
 from core.statuslist import StatusList
 from issuer import revocation
@@ -30,9 +31,6 @@ from issuer.tables import (
     Staff,
     StatusListRow,
 )
-
-NONCE_TTL_S = 300
-
 
 # --- organisations, keys and staff ------------------------------------------------------
 
@@ -162,18 +160,14 @@ async def use_access_token(session: AsyncSession, node: NodeKey, token: str, now
     return None if offer_id is None else await session.get(Offer, offer_id, with_for_update=True)
 
 
-async def new_nonce(session: AsyncSession, node: NodeKey, now: int) -> str:
+async def spend_nonce(session: AsyncSession, node: NodeKey, nonce: str, expires_at: int, now: int) -> bool:
+    """Record a genuine ``c_nonce`` as spent: True the first time, False on a replay. One
+    insert-or-ignore, so two concurrent requests with one nonce cannot both spend it. Spent
+    nonces are kept only until they would have expired anyway."""
     await session.execute(delete(Nonce).where(Nonce.expires_at <= now))
-    nonce = secrets.token_urlsafe(24)
-    session.add(Nonce(digest=node.digest("c-nonce", nonce), expires_at=now + NONCE_TTL_S))
-    return nonce
-
-
-async def consume_nonce(session: AsyncSession, node: NodeKey, nonce: str, now: int) -> bool:
-    """True once per nonce we issued and that has not expired."""
     result = await session.execute(
-        delete(Nonce).where(Nonce.digest == node.digest("c-nonce", nonce), Nonce.expires_at > now)
-        .returning(Nonce.digest))
+        dialect_insert(session, Nonce).values(digest=node.digest("c-nonce-spent", nonce), expires_at=expires_at)
+        .on_conflict_do_nothing().returning(Nonce.digest))
     return result.scalar_one_or_none() is not None
 
 
