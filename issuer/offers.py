@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -39,6 +40,23 @@ class OfferState(StrEnum):
     REDEEMED = "redeemed"
     ISSUED = "issued"
     LOCKED = "locked"
+    CANCELLED = "cancelled"  # by staff: a lost sheet, a mistake, or replaced by a new offer
+
+
+# Offers staff can still replace with a new code and PIN: the claims are still held (they go
+# when the credentials are issued), so nothing needs retyping.
+REOFFERABLE = frozenset({OfferState.OFFERED, OfferState.REDEEMED, OfferState.LOCKED})
+CANCELLABLE = REOFFERABLE
+REFERENCE_MAX = 120
+
+
+def reference_key(reference: str) -> str:
+    """The form of a staff reference that lookups compare: Unicode-normalised (NFKC), case
+    folded, any script's digits as ASCII, runs of spaces as one. "Case 42", "case  ٤٢" and
+    "CASE 42" find the same offer."""
+    folded = unicodedata.normalize("NFKC", reference).casefold()
+    digits = "".join(str(unicodedata.decimal(c)) if unicodedata.category(c) == "Nd" else c for c in folded)
+    return " ".join(digits.split())
 
 
 def new_code() -> str:

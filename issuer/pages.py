@@ -63,10 +63,11 @@ async def _home(ctx: IssuerContext, request: Request, lang: str, who: tuple[Staf
     org = who[1]
     types = [ctx.types.require(vct) for vct in org.vcts]
     async with ctx.transaction() as session:
-        rows = await store.credentials_of(session, org.id)
+        rows = await store.credentials_page(session, org.id)
     listed = [{"id": r.id, "type_name": ctx.types.require(r.vct).display_name(lang), "issued": _day(r.issued_at),
                "expires": _day(r.expires_at), "status": STATUS_NAMES[r.status],
-               "actions": ACTIONS[STATUS_NAMES[r.status]]} for r in rows]
+               "reference": store.offer_reference(ctx.node, r.offer_id or "", sealed),
+               "actions": ACTIONS[STATUS_NAMES[r.status]]} for r, sealed in rows]
     return _render(ctx, request, "home.html", lang, status, staff=who[0], message=message,
                    types=[(t, forms.fields(t, lang)) for t in types], credentials=listed)
 

@@ -12,7 +12,7 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import keys
@@ -20,7 +20,7 @@ from core.db import dialect_insert
 from core.sealing import NodeKey
 from core.statuslist import StatusList
 from issuer import revocation
-from issuer.offers import OfferState, new_code, new_offer_id, new_pin
+from issuer.offers import CANCELLABLE, OfferState, new_code, new_offer_id, new_pin, reference_key
 from issuer.tables import (
     AccessToken,
     Credential,
@@ -114,6 +114,7 @@ def pin_digest(node: NodeKey, offer_id: str, pin: str) -> str:
 async def create_offer(
     session: AsyncSession, node: NodeKey, *, org_id: str, config_id: str, claims: dict[str, Any],
     batch_size: int, language: str, staff_id: str | None, now: int, ttl_s: int, valid_days: int | None = None,
+    reference: str | None = None,
 ) -> tuple[Offer, str]:
     """A new offer; returns it and its PIN (shown once, never stored in the clear)."""
     offer_id, pin = new_offer_id(), new_pin()
@@ -125,8 +126,41 @@ async def create_offer(
         sealed_claims=node.seal(json.dumps(claims).encode(), f"offer:{offer_id}"),
         created_by=staff_id, created_at=now, expires_at=now + ttl_s,
     )
+    if reference:
+        offer.sealed_reference = node.seal(reference.encode(), f"offer-reference:{offer_id}")
+        offer.reference_digest = node.digest("offer-reference", f"{org_id}:{reference_key(reference)}")
     session.add(offer)
     return offer, pin
+
+
+def offer_reference(node: NodeKey, offer_id: str, sealed: bytes | None) -> str | None:
+    return None if sealed is None else node.open(sealed, f"offer-reference:{offer_id}").decode()
+
+
+async def offers_by_reference(session: AsyncSession, node: NodeKey, org_id: str, reference: str) -> list[Offer]:
+    digest = node.digest("offer-reference", f"{org_id}:{reference_key(reference)}")
+    query = select(Offer).where(Offer.org_id == org_id, Offer.reference_digest == digest).order_by(Offer.created_at)
+    return list((await session.execute(query)).scalars())
+
+
+async def open_offers(session: AsyncSession, org_id: str, now: int, limit: int = 500) -> list[Offer]:
+    """Offers not yet issued, cancelled or expired: a lost sheet can be found and cancelled."""
+    query = (select(Offer).where(Offer.org_id == org_id, Offer.state.in_([s.value for s in CANCELLABLE]),
+                                 Offer.expires_at > now)
+             .order_by(Offer.created_at.desc(), Offer.id).limit(limit))
+    return list((await session.execute(query)).scalars())
+
+
+async def cancel_offer(session: AsyncSession, org_id: str, offer_id: str) -> Offer | None:
+    """Open → cancelled in one conditional statement (the holder may be redeeming it right now:
+    whichever commits first wins, never both). Its claims go at once. None: no open offer."""
+    result = await session.execute(
+        update(Offer).where(Offer.id == offer_id, Offer.org_id == org_id,
+                            Offer.state.in_([s.value for s in CANCELLABLE]))
+        .values(state=OfferState.CANCELLED.value, sealed_claims=None).returning(Offer.id))
+    if result.scalar_one_or_none() is None:
+        return None
+    return await session.get(Offer, offer_id, populate_existing=True)
 
 
 async def offer_by_id(session: AsyncSession, offer_id: str) -> Offer | None:
@@ -211,9 +245,25 @@ async def purge_expired(session: AsyncSession, now: int) -> None:
                           .values(sealed_claims=None, retain_until=None))
 
 
-async def credentials_of(session: AsyncSession, org_id: str, limit: int = 200) -> list[Credential]:
-    query = select(Credential).where(Credential.org_id == org_id).order_by(Credential.issued_at.desc()).limit(limit)
-    return list((await session.execute(query)).scalars())
+async def credentials_page(
+    session: AsyncSession, org_id: str, *, after: tuple[int, str] | None = None, limit: int = 100,
+    offer_ids: list[str] | None = None,
+) -> list[tuple[Credential, bytes | None]]:
+    """One page of the organisation's credentials, newest first, each with its offer's sealed
+    reference. The order is total — ``issued_at`` (rounded to the day, so many share it), then
+    ``id`` — and ``after`` is the last row of the previous page (keyset paging): every credential
+    appears on exactly one page however many were issued that day (issue 11: a fixed 200 hid
+    the rest, so they could not be revoked)."""
+    query = (select(Credential, Offer.sealed_reference).outerjoin(Offer, Offer.id == Credential.offer_id)
+             .where(Credential.org_id == org_id))
+    if offer_ids is not None:
+        query = query.where(Credential.offer_id.in_(offer_ids))
+    if after is not None:
+        issued_at, last_id = after
+        query = query.where(or_(Credential.issued_at < issued_at,
+                                and_(Credential.issued_at == issued_at, Credential.id > last_id)))
+    query = query.order_by(Credential.issued_at.desc(), Credential.id).limit(limit)
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
 
 
 async def change_status(session: AsyncSession, org_id: str, credential_id: str, action: revocation.Action) -> int:
