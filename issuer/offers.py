@@ -33,6 +33,7 @@ PIN_LENGTH = 6
 MAX_PIN_FAILURES = 5
 DEFAULT_OFFER_TTL_S = 14 * 86400  # a class's printed sheet is often redeemed days later
 ACCESS_TOKEN_TTL_S = 600
+RETRY_WINDOW_S = 60  # a wallet may repeat a credential request whose answer it lost
 
 
 class OfferState(StrEnum):
@@ -92,7 +93,11 @@ class Redemption:
 
 
 def redeem(offer: RedeemAttempt | None, pin_digest: str | None, now: int) -> Redemption:
-    """Decide a token request for an offer (None: no offer has that code)."""
+    """Decide a token request for an offer (None: no offer has that code).
+
+    The code is single use, with no retry window (section 4.1.1: "MUST be short lived and
+    single use"): a wallet that lost the token response is given a new offer by staff
+    (issuer.offer_admin.reoffer), not a second use of the code."""
     if offer is None or offer.state is not OfferState.OFFERED or now >= offer.expires_at:
         state = offer.state if offer else OfferState.OFFERED
         return Redemption(state, offer.pin_failures if offer else 0,

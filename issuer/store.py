@@ -20,7 +20,15 @@ from core.db import dialect_insert
 from core.sealing import NodeKey
 from core.statuslist import StatusList
 from issuer import revocation
-from issuer.offers import CANCELLABLE, OfferState, new_code, new_offer_id, new_pin, reference_key
+from issuer.offers import (
+    CANCELLABLE,
+    RETRY_WINDOW_S,
+    OfferState,
+    new_code,
+    new_offer_id,
+    new_pin,
+    reference_key,
+)
 from issuer.tables import (
     AccessToken,
     Credential,
@@ -189,7 +197,8 @@ async def use_access_token(session: AsyncSession, node: NodeKey, token: str, now
     digest = node.digest("access-token", token)
     result = await session.execute(
         update(AccessToken).where(AccessToken.digest == digest, AccessToken.used.is_(False),
-                                  AccessToken.expires_at > now).values(used=True).returning(AccessToken.offer_id))
+                                  AccessToken.expires_at > now).values(used=True, used_at=now)
+        .returning(AccessToken.offer_id))
     offer_id = result.scalar_one_or_none()
     return None if offer_id is None else await session.get(Offer, offer_id, with_for_update=True)
 
@@ -203,6 +212,24 @@ async def spend_nonce(session: AsyncSession, node: NodeKey, nonce: str, expires_
         dialect_insert(session, Nonce).values(digest=node.digest("c-nonce-spent", nonce), expires_at=expires_at)
         .on_conflict_do_nothing().returning(Nonce.digest))
     return result.scalar_one_or_none() is not None
+
+
+async def keep_response(session: AsyncSession, node: NodeKey, token: str, request_digest: str, body: bytes) -> None:
+    """Seal the credential response to the request that used ``token``, for a lost-answer retry."""
+    digest = node.digest("access-token", token)
+    await session.execute(update(AccessToken).where(AccessToken.digest == digest).values(
+        request_digest=request_digest, sealed_response=node.seal(body, f"credential-response:{digest}")))
+
+
+async def kept_response(session: AsyncSession, node: NodeKey, token: str, request_digest: str, now: int,
+                        window_s: int) -> bytes | None:
+    """The kept answer if ``token`` was used by this very request less than ``window_s`` ago."""
+    digest = node.digest("access-token", token)
+    row = await session.get(AccessToken, digest)
+    if (row is None or row.sealed_response is None or row.used_at is None or now - row.used_at >= window_s
+            or row.request_digest != request_digest):
+        return None
+    return node.open(row.sealed_response, f"credential-response:{digest}")
 
 
 # --- credentials and status lists -------------------------------------------------------
@@ -243,6 +270,14 @@ async def purge_expired(session: AsyncSession, now: int) -> None:
                           .values(sealed_claims=None))
     await session.execute(update(Credential).where(Credential.retain_until <= now)
                           .values(sealed_claims=None, retain_until=None))
+    await forget_responses(session, now)
+
+
+async def forget_responses(session: AsyncSession, now: int) -> None:
+    """Kept credential responses live ``RETRY_WINDOW_S``, no longer (by the ``used_at`` index)."""
+    await session.execute(update(AccessToken).where(AccessToken.used_at <= now - RETRY_WINDOW_S,
+                                                    AccessToken.sealed_response.is_not(None))
+                          .values(sealed_response=None))
 
 
 async def credentials_page(

@@ -89,6 +89,11 @@ class AccessToken(Base):
     offer_id: Mapped[str] = mapped_column(ForeignKey("issuer_offers.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[int] = mapped_column(BigInteger)
     used: Mapped[bool] = mapped_column(default=False)
+    # The answer to the request that used it, sealed, kept for RETRY_WINDOW_S only: the same
+    # request repeated (its answer lost to a crash or a dropped connection) gets it again.
+    used_at: Mapped[int | None] = mapped_column(BigInteger, default=None, index=True)
+    request_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    sealed_response: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
 
 class Nonce(Base):

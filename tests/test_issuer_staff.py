@@ -14,11 +14,11 @@ from tests.oid4vci_wallet import Wallet
 from tests.test_issuer_flow import SKILL_EXAMPLE, client, data_dir, ngo  # noqa: F401  (fixtures)
 
 
-def _offer(client: TestClient, api_key: str, reference: str | None = None, batch: int = 1) -> dict[str, Any]:
+def _offer(http: TestClient, api_key: str, reference: str | None = None, batch: int = 1) -> dict[str, Any]:
     body: dict[str, Any] = {"type": "SkillCertificate", "claims": SKILL_EXAMPLE, "batch_size": batch}
     if reference is not None:
         body["reference"] = reference
-    r = client.post("/api/issuer/offers", headers={"Authorization": f"Bearer {api_key}"}, json=body)
+    r = http.post("/api/issuer/offers", headers={"Authorization": f"Bearer {api_key}"}, json=body)
     assert r.status_code == 201, r.text
     created: dict[str, Any] = r.json()
     return created
@@ -28,10 +28,10 @@ def _staff(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"}
 
 
-def _all_pages(client: TestClient, api_key: str, first: str) -> list[dict[str, Any]]:
+def _all_pages(http: TestClient, api_key: str, first: str) -> list[dict[str, Any]]:
     rows, url = [], first
     while url:
-        r = client.get(url, headers=_staff(api_key))
+        r = http.get(url, headers=_staff(api_key))
         assert r.status_code == 200, r.text
         rows += r.json()
         url = r.links.get("next", {}).get("url", "")
@@ -95,3 +95,30 @@ def test_open_offers_can_be_listed_cancelled_and_replaced(client: TestClient, ng
     assert client.get("/api/issuer/credentials", params={"reference": "LOCKED OUT"},
                       headers=_staff(ngo)).json()[0]["offer_id"] == fresh["offer_id"]
     assert client.post(f"/api/issuer/offers/{fresh['offer_id']}/reoffer", headers=_staff(ngo)).status_code == 404
+
+
+def test_a_wallet_that_lost_its_answers_asks_again_within_the_window(client: TestClient, ngo: str) -> None:  # noqa: F811
+    """A crash between commit and response stranded 1 offer in 300: the used token could not be
+    tried again. The very same credential request, repeated, now gets the very same answer."""
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+    offer = _offer(client, ngo)
+    wallet = Wallet(client)
+    grant = wallet.offer(offer["link"])["grants"][PRE_AUTHORIZED_GRANT]
+    meta = wallet.metadata(f"{wallet.offer(offer['link'])['credential_issuer']}")
+    code = grant["pre-authorized_code"]
+    token = wallet.token(meta, code, offer["pin"]).json()["access_token"]
+    assert wallet.token(meta, code, offer["pin"]).status_code == 400  # the code stays single use (OID4VCI 4.1.1)
+    body = {"credential_configuration_id": "SkillCertificate",
+            "proofs": {"jwt": [Wallet.proof(keys.generate(), meta["credential_issuer"], wallet.nonce(meta))]}}
+    first = wallet.credential(meta, token, body)
+    assert first.status_code == 200
+    repeat = wallet.credential(meta, token, body)  # the very same request: the very same credential
+    assert repeat.status_code == 200 and repeat.json() == first.json()
+    other = dict(body, proofs={"jwt": [Wallet.proof(keys.generate(), meta["credential_issuer"], wallet.nonce(meta))]})
+    assert wallet.credential(meta, token, other).status_code == 401  # not a retry: a used token
+    ctx.clock.offset = 61  # past the window: nothing is kept any more
+    try:
+        late = wallet.credential(meta, token, body)
+        assert late.status_code == 401 and late.json()["error"] == "invalid_token"
+    finally:
+        ctx.clock.offset = 0
