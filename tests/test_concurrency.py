@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from core.encoding import decode_b64url_json_object
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from issuer.offers import MAX_PIN_FAILURES
 from tests.server_process import POSTGRES_URL, NodeProcess, empty_postgres
@@ -156,7 +158,7 @@ def test_concurrent_presentations_of_a_list_not_kept_yet_all_complete(node: tupl
             held = [await world.issue(http, world.city["api_key"]) for _ in range(12)]
             checks = [await world.check(http) for _ in held]
             requests = [await wallet.fetch_request(http, c["link"]) for c in checks]
-            now = int(__import__("time").time())
+            now = int(time.time())
             tokens = [wallet.vp_token(r, {"registration": (h.credential, h.holder_key)}, now)
                       for r, h in zip(requests, held, strict=True)]
             answers = await asyncio.gather(*(wallet.answer(http, r, t) for r, t in zip(requests, tokens, strict=True)))
@@ -166,3 +168,27 @@ def test_concurrent_presentations_of_a_list_not_kept_yet_all_complete(node: tupl
     answers, results = asyncio.run(story())
     assert [a.status_code for a in answers] == [200] * len(answers), [a.text for a in answers if a.status_code != 200]
     assert all(r.json()["accepted"] and r.json()["credentials"][0]["status"] == "valid" for r in results)
+
+
+def test_concurrent_first_issuances_share_one_status_list(node: tuple[NodeProcess, str]) -> None:
+    """A new organisation's first concurrent issuances all draw from one list (herd privacy)."""
+    from core.credtypes import load_registry
+    from core.settings import Settings
+    from wallet.receive import receive
+
+    running, _ = node
+    created = running.cli("issuer", "create-org", "--slug", "fresh", "--name", "en=Fresh", "--type", "SkillCertificate")
+    headers = {"Authorization": f"Bearer {created['api_key']}"}
+    types = load_registry(Settings().specs_dir)
+
+    async def flows() -> list[str]:
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=32)) as http:
+            offers = [(await http.post(f"{running.base}/api/issuer/offers", headers=headers,
+                                       json={"type": "SkillCertificate", "claims": SKILL})).json() for _ in range(16)]
+            received = await asyncio.gather(*(receive(http, o["link"], o["pin"], copies=1, types=types)
+                                              for o in offers))
+            return [r[0].credential for r in received]
+
+    payloads = [decode_b64url_json_object(c.split("~", 1)[0].split(".")[1], "payload") for c in asyncio.run(flows())]
+    uris = {p["status"]["status_list"]["uri"] for p in payloads}
+    assert len(uris) == 1, uris
