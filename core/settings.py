@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     fetch_allow_insecure: bool = Field(default=False, description="tests only: http and loopback fetches")
     trusted_proxies: list[str] = Field(
         default_factory=list, description="addresses of reverse proxies whose X-Forwarded-For is believed (JSON list)")
+    rate_limit_per_s: float = Field(default=50.0, gt=0, description="public protocol POSTs per second per address")
+    rate_limit_burst: int = Field(default=200, ge=1, description="public protocol POSTs at once per address")
     trust_list_max_age_s: int = Field(default=3600, ge=0, description="Cache-Control cap for /trust-list")
 
     @property

@@ -34,6 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import PROBLEM_TYPE_BASE, AmanaError, OAuthError
+from core.ratelimit import RateLimit, public_protocol_post
 
 log = logging.getLogger("amana.web")
 
@@ -313,7 +314,9 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def install(app: FastAPI) -> FastAPI:
+def install(app: FastAPI, rate_limit: tuple[float, int] | None = None) -> FastAPI:
+    """Error mapping and the middleware every app has; ``rate_limit`` (per second, burst) guards
+    the public protocol writes per client address (core.ratelimit)."""
     handlers: dict[Any, Any] = {
         AmanaError: _amana_error,
         RequestValidationError: _validation_error,
@@ -322,6 +325,8 @@ def install(app: FastAPI) -> FastAPI:
     for exc_type, handler in handlers.items():
         app.add_exception_handler(exc_type, handler)
     app.add_middleware(BodySizeLimit)
+    if rate_limit is not None:
+        app.add_middleware(RateLimit, rate=rate_limit[0], burst=rate_limit[1], limited=public_protocol_post)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
     app.add_middleware(CatchAll)  # added last: outermost of ours, so AccessLog sees the 500 too
