@@ -159,7 +159,7 @@ async def offer_qr(offer_id: str, kind: Literal["svg", "png"], ctx: Ctx, who: St
     link = offer_link(f"{metadata.issuer_url(ctx.settings.public_base_url, who[1].slug)}/offers/{offer.id}")
     headers = {"Cache-Control": "no-store"}
     if kind == "svg":
-        return Response(qr.svg(link), media_type="image/svg+xml", headers=headers)
+        return Response(qr.svg(link, standalone=True), media_type="image/svg+xml", headers=headers)
     return Response(qr.png(link), media_type="image/png", headers=headers)
 
 

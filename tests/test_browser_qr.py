@@ -1,0 +1,132 @@
+"""Every QR code the node shows, read back from a screenshot as a phone would read it.
+
+The offer sheet (one holder), the class sheets (one per trainee) and the verifier desk's
+check page, at 360 px and 1280 px and in print layout, in a left-to-right and a
+right-to-left language: the decoded text must be the page's own link, and that link must
+lead to the live offer or request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from core.settings import REPO_ROOT
+from tests.browser import chromium, layouts, needs_chromium, qr_texts
+from tests.node import RunningNode
+from tests.test_verifier_flow import World
+
+pytestmark = needs_chromium
+SKILL_URI = "http://data.europa.eu/esco/skill/0e4a3c5a-6b6f-4a8a-9e1b-3f5c2d7a8b90"
+CLASS_CSV = "given_name,family_name,language\nAmina,Rahimi,fa\nOlena,Koval,uk\nYusuf,Haddad,ar\n"
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningNode, str]]:
+    data_dir = tmp_path_factory.mktemp("qr")
+    env = {**os.environ, "AMANA_DATA_DIR": str(data_dir)}
+    created = subprocess.run([sys.executable, "-m", "core.cli", "issuer", "create-org", "--slug", "open-doors",
+                              "--name", "en=Open Doors", "--name", "ar=الأبواب المفتوحة", "--type",
+                              "SkillCertificate"], capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=True)
+    with RunningNode(data_dir) as running:
+        yield running, json.loads(created.stdout)["api_key"]
+
+
+def sign_in(page: Any, base: str, api_key: str, lang: str) -> None:
+    page.goto(f"{base}/issuer/console?lang={lang}")
+    page.fill("input[name=api_key]", api_key)
+    page.locator("form[action='/issuer/console/login'] button").click()
+    page.wait_for_selector("form[action='/issuer/console/offer']")
+
+
+def fill_skill(form: Any, prefix: str = "") -> None:
+    form.locator(f"[name='{prefix}skill.uri']").fill(SKILL_URI)
+    form.locator(f"[name='{prefix}skill.label']").fill("welding")
+    form.locator(f"[name='{prefix}assessment_method']").select_option("practical_test")
+    form.locator(f"[name='{prefix}issuing_organisation']").fill("Open Doors")
+    form.locator(f"[name='{prefix}awarded_on']").fill("2026-11-20")
+
+
+def make_offer(page: Any, holder_language: str) -> None:
+    form = page.locator("form[action='/issuer/console/offer']")
+    form.locator("[name=given_name]").fill("Amina")
+    form.locator("[name=family_name]").fill("Rahimi")
+    fill_skill(form)
+    form.locator("[name=holder_language]").select_option(holder_language)
+    form.locator("button").click()
+    page.wait_for_selector(".sheet .qr svg")
+
+
+def make_class(page: Any, tmp_path: Path) -> None:
+    csv = tmp_path / "class.csv"
+    csv.write_text(CLASS_CSV, encoding="utf-8")
+    form = page.locator("form[action='/issuer/console/class']")
+    form.locator("input[type=file]").set_input_files(str(csv))
+    fill_skill(form, "default:")
+    form.locator("button").click()
+    page.wait_for_selector(".sheet .qr svg")
+
+
+def offer_json(base: str, link: str) -> dict[str, Any]:
+    """Follow a decoded offer link the way a wallet does: its ``credential_offer_uri``, fetched."""
+    [offer_uri] = parse_qs(urlsplit(link).query)["credential_offer_uri"]
+    assert offer_uri.startswith(base + "/issuers/open-doors/offers/")
+    r = httpx.get(offer_uri)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json"), r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+@pytest.mark.parametrize(("console", "holder"), [("en", "en"), ("fa", "ar")])
+def test_the_offer_sheet_qr_reads_back_on_screen_and_in_print(node: tuple[RunningNode, str], console: str,
+                                                              holder: str) -> None:
+    running, api_key = node
+    with chromium() as browser:
+        page = browser.new_page(locale=console)
+        sign_in(page, running.base, api_key, console)
+        make_offer(page, holder)
+        seen = {label: qr_texts(page, f"offer-{console}-{holder}-{label}") for label in layouts(page)}
+    links = {text for texts in seen.values() for text in texts}
+    assert all(len(texts) == 1 for texts in seen.values()), seen  # one code, readable in every layout
+    assert len(links) == 1, seen
+    offer = offer_json(running.base, links.pop())
+    assert offer["credential_issuer"] == f"{running.base}/issuers/open-doors"
+
+
+def test_class_sheets_qr_codes_read_back_one_per_trainee(node: tuple[RunningNode, str], tmp_path: Path) -> None:
+    running, api_key = node
+    with chromium() as browser:
+        page = browser.new_page(locale="ar")
+        sign_in(page, running.base, api_key, "ar")
+        make_class(page, tmp_path)
+        seen = {label: sorted(qr_texts(page, f"class-{label}")) for label in layouts(page)}
+    first = next(iter(seen.values()))
+    assert len(first) == 3 and len(set(first)) == 3, seen  # three trainees, three distinct offers
+    assert all(texts == first for texts in seen.values()), seen
+    for link in first:
+        offer_json(running.base, link)
+
+
+def test_the_desk_check_page_qr_reads_back(tmp_path: Path) -> None:
+    with RunningNode(tmp_path, fetch_allow_insecure=True) as running, chromium() as browser:
+        world = World(running, tmp_path)
+        page = browser.new_page(locale="ar")
+        page.goto(f"{world.base}/verifier/desk?lang=ar")
+        page.fill("input[name=desk_key]", world.desk_key)
+        page.locator("form[action='/verifier/desk/login'] button").click()
+        page.locator("form[action='/verifier/desk/checks']").filter(
+            has=page.locator("input[name=query][value='right-to-work']")).locator("button").click()
+        page.wait_for_selector(".qr svg")
+        link = page.locator("a.wallet-link").get_attribute("href")
+        seen = {label: qr_texts(page, f"desk-check-{label}") for label in layouts(page)}
+    assert link is not None and link.startswith("openid4vp://")
+    assert all(texts == [link] for texts in seen.values()), seen
