@@ -1,15 +1,18 @@
-"""Every QR code the node shows, read back from a screenshot as a phone would read it.
+"""Every QR code the node shows, read back from a screenshot as a phone would read it; and
+what the printed offer sheet carries.
 
 The offer sheet (one holder), the class sheets (one per trainee) and the verifier desk's
 check page, at 360 px and 1280 px and in print layout, in a left-to-right and a
 right-to-left language: the decoded text must be the page's own link, and that link must
-lead to the live offer or request.
+lead to the live offer or request. Printed, a holder's sheet says what the certificate is,
+who issued it and what to do, in the holder's language, and never carries the PIN.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,10 +23,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from core import i18n
 from core.settings import REPO_ROOT
 from tests.browser import chromium, layouts, needs_chromium, qr_texts
 from tests.node import RunningNode
-from tests.test_verifier_flow import World
+from tests.test_verifier_flow import TYPES, World
 
 pytestmark = needs_chromium
 SKILL_URI = "http://data.europa.eu/esco/skill/0e4a3c5a-6b6f-4a8a-9e1b-3f5c2d7a8b90"
@@ -56,8 +60,9 @@ def fill_skill(form: Any, prefix: str = "") -> None:
     form.locator(f"[name='{prefix}awarded_on']").fill("2026-11-20")
 
 
-def make_offer(page: Any, holder_language: str) -> None:
+def make_offer(page: Any, holder_language: str, pin_slip: bool = False) -> None:
     form = page.locator("form[action='/issuer/console/offer']")
+    form.locator("[name=pin_slip]").set_checked(pin_slip)
     form.locator("[name=given_name]").fill("Amina")
     form.locator("[name=family_name]").fill("Rahimi")
     fill_skill(form)
@@ -66,10 +71,11 @@ def make_offer(page: Any, holder_language: str) -> None:
     page.wait_for_selector(".sheet .qr svg")
 
 
-def make_class(page: Any, tmp_path: Path) -> None:
+def make_class(page: Any, tmp_path: Path, pin_slip: bool = False) -> None:
     csv = tmp_path / "class.csv"
     csv.write_text(CLASS_CSV, encoding="utf-8")
     form = page.locator("form[action='/issuer/console/class']")
+    form.locator("[name=pin_slip]").set_checked(pin_slip)
     form.locator("input[type=file]").set_input_files(str(csv))
     fill_skill(form, "default:")
     form.locator("button").click()
@@ -130,3 +136,53 @@ def test_the_desk_check_page_qr_reads_back(tmp_path: Path) -> None:
         seen = {label: qr_texts(page, f"desk-check-{label}") for label in layouts(page)}
     assert link is not None and link.startswith("openid4vp://")
     assert all(texts == [link] for texts in seen.values()), seen
+
+
+def _printed(page: Any) -> tuple[list[str], list[str], str]:
+    """In print layout: the QR sheets' texts, the PIN slips' texts, and all the paper says."""
+    page.emulate_media(media="print")
+    try:
+        sheets = [t for t in page.locator("article.sheet:not(.slip)").all_inner_texts()]
+        slips = page.locator("article.sheet.slip").all_inner_texts()
+        for article in page.locator("article.sheet").all():  # each sheet and slip ends its page
+            assert article.evaluate("e => getComputedStyle(e).breakAfter") == "page"
+        return sheets, slips, page.locator("body").inner_text()
+    finally:
+        page.emulate_media(media="screen")
+
+
+def test_the_printed_sheet_says_what_and_who_in_the_holders_language_and_never_the_pin(
+        node: tuple[RunningNode, str]) -> None:
+    running, api_key = node
+    with chromium() as browser:
+        page = browser.new_page(locale="en")
+        sign_in(page, running.base, api_key, "en")
+        make_offer(page, "ar")
+        pin = page.locator(".staff-pin .pin").inner_text()
+        instruction = i18n.t("en", "console.pin_channel")
+        assert instruction in page.locator("body").inner_text()  # staff read it on screen
+        [sheet], slips, paper = _printed(page)
+    assert re.fullmatch(r"\d{6}", pin) and not slips
+    assert TYPES.by_name("SkillCertificate").display_name("ar") in sheet
+    assert "الأبواب المفتوحة" in sheet  # the organisation, by its Arabic name
+    assert i18n.t("ar", "sheet.step2") in sheet
+    assert pin not in paper and instruction not in paper
+
+
+def test_pin_slips_print_apart_from_the_qr_sheets(node: tuple[RunningNode, str], tmp_path: Path) -> None:
+    running, api_key = node
+    with chromium() as browser:
+        page = browser.new_page(locale="fr")
+        sign_in(page, running.base, api_key, "fr")
+        make_class(page, tmp_path, pin_slip=True)
+        pins = page.locator(".staff-pin .pin").all_inner_texts()
+        sheets, slips, paper = _printed(page)
+        slip_langs = [a.get_attribute("lang") for a in page.locator("article.sheet.slip").all()]
+        page.emulate_media(media="print")
+        pdf = page.pdf()  # Chromium's own print: every sheet and every slip on a page of its own
+    assert re.findall(rb"/Type /Pages\s*/Count (\d+)", pdf) == [b"6"], re.findall(rb"/Count \d+", pdf)
+    assert len(pins) == len(sheets) == len(slips) == 3
+    assert slip_langs == ["fa", "uk", "ar"]  # each trainee's slip in their own language
+    for pin, sheet, slip in zip(pins, sheets, slips, strict=True):
+        assert pin in slip and not any(p in sheet for p in pins)
+    assert i18n.t("fr", "console.pin_channel") not in paper
