@@ -77,6 +77,9 @@ def _day(epoch: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(epoch))
 
 
+SHEET_WORDS = ("title", "step1", "step2", "step3", "no_wallet", "slip_keep")
+
+
 def _org_name(org: Organisation, lang: str) -> str:
     names: dict[str, str] = org.names
     return names.get(lang) or names.get(i18n.DEFAULT) or next(iter(names.values()), org.slug)
@@ -88,8 +91,8 @@ def _sheet(offer: OfferPublic, lang: str, ctype: CredentialType, org: Organisati
     what to do. The PIN is not on it (whoever holds both can take the certificate): it goes
     on screen for staff, and on a separate slip when staff ask for one."""
     type_name = ctype.display_name(lang)
-    words = {key: i18n.t(lang, f"sheet.{key}") for key in ("title", "step1", "step2", "step3", "slip_keep")}
-    return {"lang": lang, "dir": i18n.direction(lang), "row": row, "qr": qr.svg(offer.link), "pin": offer.pin,
+    words = {key: i18n.t(lang, f"sheet.{key}") for key in SHEET_WORDS}
+    return {"lang": lang, "dir": i18n.direction(lang), "row": row, "qr": qr.svg(offer.qr_link), "pin": offer.pin,
             "type_name": type_name, "issued_by": i18n.t(lang, "sheet.issued_by", org=_org_name(org, lang)),
             "expires": i18n.t(lang, "sheet.expires", date=_day(offer.expires_at)),
             "slip_title": i18n.t(lang, "sheet.slip_title", type=type_name), **words}

@@ -10,6 +10,7 @@ who issued it and what to do, in the holder's language, and never carries the PI
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -25,9 +26,10 @@ import pytest
 
 from core import i18n
 from core.settings import REPO_ROOT
-from tests.browser import chromium, layouts, needs_chromium, qr_texts
+from tests.browser import SHOTS, chromium, layouts, needs_chromium, qr_texts
 from tests.node import RunningNode
 from tests.test_verifier_flow import TYPES, World
+from wallet.receive import receive
 
 pytestmark = needs_chromium
 SKILL_URI = "http://data.europa.eu/esco/skill/0e4a3c5a-6b6f-4a8a-9e1b-3f5c2d7a8b90"
@@ -104,8 +106,35 @@ def test_the_offer_sheet_qr_reads_back_on_screen_and_in_print(node: tuple[Runnin
     links = {text for texts in seen.values() for text in texts}
     assert all(len(texts) == 1 for texts in seen.values()), seen  # one code, readable in every layout
     assert len(links) == 1, seen
-    offer = offer_json(running.base, links.pop())
+    link = links.pop()
+    assert link.startswith(f"{running.base}/issuers/open-doors/offer?credential_offer_uri=")  # a camera opens it
+    offer = offer_json(running.base, link)
     assert offer["credential_issuer"] == f"{running.base}/issuers/open-doors"
+
+
+def test_a_camera_opens_the_offer_page_and_a_wallet_takes_the_same_link(node: tuple[RunningNode, str]) -> None:
+    running, api_key = node
+    with chromium() as browser:
+        page = browser.new_page(locale="en", viewport={"width": 360, "height": 800})
+        sign_in(page, running.base, api_key, "en")
+        make_offer(page, "fa")
+        pin = page.locator(".staff-pin .pin").inner_text()
+        [link] = qr_texts(page)
+        phone = browser.new_page(locale="en", viewport={"width": 360, "height": 800})  # a phone set to English
+        phone.goto(link)
+        phone.screenshot(path=str(SHOTS / "offer-page-fa-360.png"), full_page=True)
+        html = phone.locator("html")
+        assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("fa", "rtl")  # the holder's language
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+        wallet_link = phone.locator("a.wallet-link").get_attribute("href")
+        assert wallet_link is not None and wallet_link.startswith("openid-credential-offer://?credential_offer_uri=")
+        assert pin not in phone.locator("body").inner_text()
+
+    async def holder() -> int:
+        async with httpx.AsyncClient(timeout=10) as http:
+            return len(await receive(http, link, pin, copies=1, types=TYPES))
+
+    assert asyncio.run(holder()) == 1  # the wallet resolves the very text the camera read
 
 
 def test_class_sheets_qr_codes_read_back_one_per_trainee(node: tuple[RunningNode, str], tmp_path: Path) -> None:

@@ -1,9 +1,10 @@
 """Receiving credentials: the wallet side of OpenID4VCI 1.0, pre-authorized code flow.
 
-From an ``openid-credential-offer://`` link and the PIN the holder was told: fetch the
-offer (by reference, section 4.1.3), the issuer's metadata (section 12.2, identifier
-compared exactly), the token (section 6), a ``c_nonce`` (section 7), then the credentials
-(section 8) with one fresh key per credential, so the copies of a batch cannot be linked.
+From an offer link (``openid-credential-offer://``, or the https link an offer QR carries)
+and the PIN the holder was told: fetch the offer (by reference, section 4.1.3), the
+issuer's metadata (section 12.2, identifier compared exactly), the token (section 6), a
+``c_nonce`` (section 7), then the credentials (section 8) with one fresh key per
+credential, so the copies of a batch cannot be linked.
 Each credential is verified on receipt (RFC 9901 section 7.2) against the keys at
 ``/.well-known/jwt-vc-issuer`` before the wallet keeps it.
 
@@ -50,8 +51,14 @@ def well_known(identifier: str, suffix: str) -> str:
 
 
 def offer_uri(link: str) -> str:
-    if not link.startswith(OFFER_SCHEME):
-        raise InvalidInput("not an openid-credential-offer:// link")
+    """The ``credential_offer_uri`` of an offer link (section 4.1): the custom scheme, or an
+    issuer's https link to its offer page, which carries the offer in the same single
+    parameter and is what a QR holds so that a camera app can open it too. Plain http is
+    let through here (a node on loopback announces http links): whether the offer may be
+    fetched over it is the HTTP client's decision, as for every other URL."""
+    scheme = urlsplit(link).scheme.lower()
+    if not link.startswith(OFFER_SCHEME) and scheme not in {"https", "http"}:
+        raise InvalidInput("not an openid-credential-offer:// or https offer link")
     values = parse_qs(urlsplit(link).query).get("credential_offer_uri", [])
     if len(values) != 1:
         raise InvalidInput("the offer link must carry one credential_offer_uri")
