@@ -19,9 +19,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from core import i18n, qr, sessions, web
+from core import digits, i18n, qr, sessions, web
 from core.credtypes import CredentialType
-from core.errors import AmanaError, InvalidInput
+from core.errors import AmanaError, InvalidInput, NotDigits
 from core.sdjwt.paths import parse_path
 from issuer import classes, forms, store
 from issuer.context import IssuerContext, get_context
@@ -160,8 +160,11 @@ def _cells(ctype: CredentialType, form: Any, prefix: str = "") -> list[tuple[Any
 
 
 def _copies(form: Any) -> int:
-    text = str(form.get("copies") or "1")
-    return max(1, min(10, int(text))) if text.isdigit() else 1
+    try:
+        text = digits.ascii_digits(str(form.get("copies") or "1"))
+    except NotDigits:
+        return 1
+    return max(1, min(10, int(text))) if text else 1
 
 
 @router.post("/offer", response_class=HTMLResponse)

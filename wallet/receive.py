@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from core import _jose, keys
+from core import _jose, digits, keys
 from core.credtypes import TypeRegistry
 from core.errors import AmanaError, InvalidInput
 from core.oid4vc import OFFER_SCHEME, PRE_AUTHORIZED_GRANT, PROOF_TYP
@@ -65,6 +65,13 @@ def offer_uri(link: str) -> str:
     return values[0]
 
 
+def _typed(pin: str, tx_code: Any) -> str:
+    """A numeric PIN (the default ``input_mode``, section 4.1.1) goes out as ASCII digits,
+    whatever script the holder typed it in; a text one exactly as typed."""
+    mode = tx_code.get("input_mode", "numeric") if isinstance(tx_code, dict) else "numeric"
+    return digits.ascii_digits(pin) if mode == "numeric" else pin
+
+
 async def _json(response: httpx.Response, step: str) -> dict[str, Any]:
     if response.status_code != 200:
         try:
@@ -93,7 +100,7 @@ async def receive(
     auth = await _json(await http.get(well_known(issuer, "oauth-authorization-server")), "authorization metadata")
     form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": grant["pre-authorized_code"]}
     if "tx_code" in grant:
-        form["tx_code"] = pin
+        form["tx_code"] = _typed(pin, grant["tx_code"])
     token = await _json(await http.post(auth["token_endpoint"], data=form), "token")
     nonce = (await _json(await http.post(meta["nonce_endpoint"]), "nonce"))["c_nonce"]
     holder_keys = [keys.generate(alg) for _ in range(copies)]
