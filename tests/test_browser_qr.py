@@ -26,7 +26,7 @@ import pytest
 
 from core import i18n
 from core.settings import REPO_ROOT
-from tests.browser import SHOTS, chromium, layouts, needs_chromium, qr_texts
+from tests.browser import SHOTS, WIDTHS, chromium, layouts, needs_chromium, qr_texts
 from tests.node import RunningNode
 from tests.test_verifier_flow import TYPES, World
 from wallet.receive import receive
@@ -121,11 +121,16 @@ def test_a_camera_opens_the_offer_page_and_a_wallet_takes_the_same_link(node: tu
         pin = page.locator(".staff-pin .pin").inner_text()
         [link] = qr_texts(page)
         phone = browser.new_page(locale="en", viewport={"width": 360, "height": 800})  # a phone set to English
+        problems: list[str] = []
+        phone.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         phone.goto(link)
-        phone.screenshot(path=str(SHOTS / "offer-page-fa-360.png"), full_page=True)
         html = phone.locator("html")
         assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("fa", "rtl")  # the holder's language
-        assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+        for width in WIDTHS:
+            phone.set_viewport_size({"width": width, "height": 800})
+            phone.screenshot(path=str(SHOTS / f"offer-page-fa-{width}.png"), full_page=True)
+            assert phone.evaluate("document.documentElement.scrollWidth") <= width
+        assert not problems, problems  # no CSP violation, nothing missing
         wallet_link = phone.locator("a.wallet-link").get_attribute("href")
         assert wallet_link is not None and wallet_link.startswith("openid-credential-offer://?credential_offer_uri=")
         assert pin not in phone.locator("body").inner_text()
