@@ -62,8 +62,14 @@ Layout = tuple[int, Literal["screen", "print"]]
 LAYOUTS: tuple[Layout, ...] = (*((width, "screen") for width in WIDTHS), (1280, "print"))
 
 
+def no_media_emulation(page: Any) -> None:
+    """Back to the browser's own media: an explicit ``screen`` would also make ``page.pdf()``
+    print with screen rules (no page breaks, no ``no-print``)."""
+    page.emulate_media(media="null")
+
+
 def layouts(page: Any) -> Iterator[str]:
-    """Lay ``page`` out at each of ``LAYOUTS`` in turn (yielding a label); screen media again at the end.
+    """Lay ``page`` out at each of ``LAYOUTS`` in turn (yielding a label); no emulation at the end.
 
     Print layout is Chromium's print media emulation: the ``@media print`` rules at the
     width of the viewport, as the print preview applies them."""
@@ -73,4 +79,4 @@ def layouts(page: Any) -> Iterator[str]:
             page.emulate_media(media=media)
             yield f"{width}-{media}"
     finally:
-        page.emulate_media(media="screen")
+        no_media_emulation(page)

@@ -26,7 +26,7 @@ import pytest
 
 from core import i18n
 from core.settings import REPO_ROOT
-from tests.browser import SHOTS, WIDTHS, chromium, layouts, needs_chromium, qr_texts
+from tests.browser import SHOTS, WIDTHS, chromium, layouts, needs_chromium, no_media_emulation, qr_texts
 from tests.node import RunningNode
 from tests.test_verifier_flow import TYPES, World
 from wallet.receive import receive
@@ -182,7 +182,7 @@ def _printed(page: Any) -> tuple[list[str], list[str], str]:
             assert article.evaluate("e => getComputedStyle(e).breakAfter") == "page"
         return sheets, slips, page.locator("body").inner_text()
     finally:
-        page.emulate_media(media="screen")
+        no_media_emulation(page)
 
 
 def test_the_printed_sheet_says_what_and_who_in_the_holders_language_and_never_the_pin(
@@ -212,7 +212,6 @@ def test_pin_slips_print_apart_from_the_qr_sheets(node: tuple[RunningNode, str],
         pins = page.locator(".staff-pin .pin").all_inner_texts()
         sheets, slips, paper = _printed(page)
         slip_langs = [a.get_attribute("lang") for a in page.locator("article.sheet.slip").all()]
-        page.emulate_media(media="print")
         pdf = page.pdf()  # Chromium's own print: every sheet and every slip on a page of its own
     assert re.findall(rb"/Type /Pages\s*/Count (\d+)", pdf) == [b"6"], re.findall(rb"/Count \d+", pdf)
     assert len(pins) == len(sheets) == len(slips) == 3
