@@ -23,9 +23,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 
-from core import web
+from core import digits, web
 from core.encoding import json_loads_strict
-from core.errors import AmanaError, NotFound, OAuthError
+from core.errors import AmanaError, NotDigits, NotFound, OAuthError
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.sdjwt.vc import issue_vc
 from core.statuslist import MEDIA_TYPE as STATUS_MEDIA_TYPE
@@ -114,7 +114,7 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
             offer = None
         attempt = None if offer is None else RedeemAttempt(
             OfferState(offer.state), offer.expires_at, offer.pin_digest, offer.pin_failures)
-        pin_digest = None if pin is None or offer is None else store.pin_digest(ctx.node, offer.id, pin)
+        pin_digest = None if pin is None or offer is None else store.pin_digest(ctx.node, offer.id, _typed_pin(pin))
         outcome = redeem(attempt, pin_digest, now)
         if offer is not None:
             offer.state, offer.pin_failures = outcome.state.value, outcome.pin_failures
@@ -125,6 +125,16 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
         raise outcome.error  # after the commit: a wrong PIN is counted
     body = {"access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_TTL_S}
     return JSONResponse(body, headers=NO_STORE)
+
+
+def _typed_pin(tx_code: str) -> str:
+    """The PIN as the holder typed it into a wallet that sends what was typed: native digits
+    (``۹۶۶ ۲۶۴``) become ASCII, spaces go. Our PINs are digits (``input_mode`` numeric), so
+    anything else cannot be the PIN: it is compared as it came and counts as a wrong one."""
+    try:
+        return digits.ascii_digits(tx_code)
+    except NotDigits:
+        return tx_code
 
 
 @router.post("/issuers/{slug}/nonce", tags=["OpenID4VCI"])

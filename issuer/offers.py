@@ -18,6 +18,7 @@ The rules, from the spec and its security considerations (section 13.6):
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -130,6 +131,41 @@ def credential_offer(issuer_url: str, config_id: str, code: str, pin_length: int
     }
 
 
-def offer_link(offer_uri: str) -> str:
-    """By reference (section 4.1.3): the QR carries only this short link."""
-    return f"{OFFER_SCHEME}?credential_offer_uri={quote(offer_uri, safe='')}"
+def offer_link(uri: str) -> str:
+    """By reference (section 4.1.3), in the custom scheme a wallet app registers."""
+    return f"{OFFER_SCHEME}?credential_offer_uri={quote(uri, safe='')}"
+
+
+# What every offer QR carries: an https link to the issuer's offer page, with the offer by
+# reference as its single query parameter. Section 4.1 ("Credential Offer") lets the issuer
+# invoke the wallet through a Credential Offer Endpoint "by clicking a link and/or rendering
+# a QR code ... that the End-User can scan in a wallet or an arbitrary camera application";
+# the offer is then "a single URI query parameter", here ``credential_offer_uri``, and
+# section 12.1.1 makes ``openid-credential-offer://`` only the fallback for an endpoint the
+# issuer cannot discover. A camera app opens nothing in that custom scheme, but it opens an
+# https link: the page explains what this is, how to get a wallet, and hands on the
+# ``openid-credential-offer://`` link; a wallet that scans the code reads
+# ``credential_offer_uri`` from it and fetches the offer exactly as section 4.1.3 says.
+# Content negotiation on the offer URL itself was not chosen: section 4.1.3 says that URL
+# answers ``application/json``, and a QR holding a bare offer URL carries no
+# ``credential_offer_uri`` parameter for a wallet to recognise.
+OFFER_PAGE = "offer"
+_OFFER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def offer_uri(issuer_url: str, offer_id: str) -> str:
+    """The Credential Offer URL (section 4.1.3): the JSON object behind every link."""
+    return f"{issuer_url}/offers/{offer_id}"
+
+
+def offer_page_link(issuer_url: str, offer_id: str) -> str:
+    """The https link every offer QR carries (see above)."""
+    return f"{issuer_url}/{OFFER_PAGE}?credential_offer_uri={quote(offer_uri(issuer_url, offer_id), safe='')}"
+
+
+def offer_id_of(issuer_url: str, credential_offer_uri: str) -> str | None:
+    """The offer id, if ``credential_offer_uri`` is one of this issuer's offer URLs; else None,
+    so the offer page never links to, or repeats, an address someone else chose."""
+    prefix = offer_uri(issuer_url, "")
+    rest = credential_offer_uri.removeprefix(prefix)
+    return rest if rest != credential_offer_uri and _OFFER_ID.fullmatch(rest) else None

@@ -5,7 +5,9 @@ per client address (core.sessions), and gives a session cookie (``__Host-``, Sec
 HttpOnly, SameSite=Strict) whose digest lives in the database. Every form carries a CSRF
 token (core.web). Pages hold no script but the print button's file; the
 Content-Security-Policy forbids inline script and other origins.
-The PIN of an offer appears on exactly one page, the one answering its creation.
+The PIN of an offer appears on exactly one page, the one answering its creation: on screen
+for staff (``no-print``), and on paper only on a slip of its own when staff tick "print PIN
+separately", never on the sheet that carries the QR.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from core import i18n, qr, sessions, web
+from core import digits, i18n, qr, sessions, web
 from core.credtypes import CredentialType
-from core.errors import AmanaError, InvalidInput
+from core.errors import AmanaError, InvalidInput, NotDigits
 from core.sdjwt.paths import parse_path
 from issuer import classes, forms, store
 from issuer.context import IssuerContext, get_context
@@ -76,11 +78,29 @@ def _day(epoch: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(epoch))
 
 
-def _sheet(offer: OfferPublic, lang: str, row: int | None = None) -> dict[str, Any]:
-    return {"lang": lang, "dir": i18n.direction(lang), "row": row, "qr": qr.svg(offer.link), "pin": offer.pin,
-            "title": i18n.t(lang, "sheet.title"), "step1": i18n.t(lang, "sheet.step1"),
-            "step2": i18n.t(lang, "sheet.step2", pin=""), "step3": i18n.t(lang, "sheet.step3"),
-            "expires": i18n.t(lang, "sheet.expires", date=_day(offer.expires_at))}
+SHEET_WORDS = ("title", "step1", "step2", "step3", "no_wallet", "slip_keep")
+
+
+def _org_name(org: Organisation, lang: str) -> str:
+    names: dict[str, str] = org.names
+    return names.get(lang) or names.get(i18n.DEFAULT) or next(iter(names.values()), org.slug)
+
+
+def _sheet(offer: OfferPublic, lang: str, ctype: CredentialType, org: Organisation,
+           row: int | None = None) -> dict[str, Any]:
+    """One holder's printed sheet, in the holder's language: the QR, what it is, who issued it,
+    what to do. The PIN is not on it (whoever holds both can take the certificate): it goes
+    on screen for staff, and on a separate slip when staff ask for one."""
+    type_name = ctype.display_name(lang)
+    words = {key: i18n.t(lang, f"sheet.{key}") for key in SHEET_WORDS}
+    return {"lang": lang, "dir": i18n.direction(lang), "row": row, "qr": qr.svg(offer.qr_link), "pin": offer.pin,
+            "type_name": type_name, "issued_by": i18n.t(lang, "sheet.issued_by", org=_org_name(org, lang)),
+            "expires": i18n.t(lang, "sheet.expires", date=_day(offer.expires_at)),
+            "slip_title": i18n.t(lang, "sheet.slip_title", type=type_name), **words}
+
+
+def _pin_slips(form: Any) -> bool:
+    return bool(form.get("pin_slip") == "yes")
 
 
 @router.get("", response_class=HTMLResponse)
@@ -140,8 +160,11 @@ def _cells(ctype: CredentialType, form: Any, prefix: str = "") -> list[tuple[Any
 
 
 def _copies(form: Any) -> int:
-    text = str(form.get("copies") or "1")
-    return max(1, min(10, int(text))) if text.isdigit() else 1
+    try:
+        text = digits.ascii_digits(str(form.get("copies") or "1"))
+    except NotDigits:
+        return 1
+    return max(1, min(10, int(text))) if text else 1
 
 
 @router.post("/offer", response_class=HTMLResponse)
@@ -155,8 +178,9 @@ async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
                                                                    batch_size=_copies(form), language=holder_lang))
     except AmanaError as exc:
         return await _home(ctx, request, lang, who, message=exc.detail, status=400)
-    return _render(ctx, request, "sheets.html", lang, staff=who[0], message=i18n.t(lang, "console.pin_once"),
-                   sheets=[_sheet(created, holder_lang)], errors=[], summary_key="console.done")
+    sheets = [_sheet(created, holder_lang, ctype, who[1])]
+    return _render(ctx, request, "sheets.html", lang, staff=who[0], sheets=sheets, errors=[],
+                   summary_key="console.done", pin_slips=_pin_slips(form))
 
 
 @router.post("/class", response_class=HTMLResponse)
@@ -175,9 +199,9 @@ async def class_batch(request: Request, ctx: Ctx) -> HTMLResponse:
                                                                      batch_size=_copies(form), language=lang))
     except AmanaError as exc:
         return await _home(ctx, request, lang, who, message=exc.detail, status=400)
-    sheets = [_sheet(o, o.language, o.row) for o in result.offers]
+    sheets = [_sheet(o, o.language, ctype, who[1], o.row) for o in result.offers]
     return _render(ctx, request, "sheets.html", lang, staff=who[0], sheets=sheets, errors=result.errors,
-                   summary_key="console.rows_ok")
+                   summary_key="console.rows_ok", pin_slips=_pin_slips(form))
 
 
 @router.post("/credentials/{credential_id}/{action}", response_class=HTMLResponse)

@@ -20,7 +20,7 @@ from core.errors import Forbidden, InvalidInput, NotFound, OAuthError
 from issuer import classes, metadata, store
 from issuer.context import IssuerContext, get_context
 from issuer.issuance import BATCH_SIZE
-from issuer.offers import DEFAULT_OFFER_TTL_S, REFERENCE_MAX, OfferState, offer_link
+from issuer.offers import DEFAULT_OFFER_TTL_S, REFERENCE_MAX, OfferState, offer_link, offer_page_link, offer_uri
 from issuer.revocation import STATUS_NAMES, Action, StatusChangeRefused
 from issuer.tables import Organisation, Staff
 
@@ -58,7 +58,9 @@ class OfferCreate(BaseModel):
 class OfferPublic(BaseModel):
     offer_id: str
     offer_uri: str
-    link: str = Field(description="openid-credential-offer:// link; its QR is at qr_svg / qr_png")
+    link: str = Field(description="openid-credential-offer:// link, for a wallet on the same device")
+    qr_link: str = Field(description="the https link every QR of this offer carries (at qr_svg / qr_png): a camera "
+                                     "app opens the offer page, a wallet reads its credential_offer_uri")
     pin: str = Field(description="the transaction code: show it to the holder once, apart from the QR")
     qr_svg: str
     qr_png: str
@@ -90,10 +92,11 @@ async def new_offer(ctx: IssuerContext, session: Any, staff: Staff, org: Organis
         session, ctx.node, org_id=org.id, config_id=ctype.name, claims=claims, batch_size=batch_size,
         language=language, staff_id=staff.id, now=now, ttl_s=DEFAULT_OFFER_TTL_S, valid_days=valid_days,
         reference=reference)
-    offer_uri = f"{metadata.issuer_url(ctx.settings.public_base_url, org.slug)}/offers/{offer.id}"
+    url = metadata.issuer_url(ctx.settings.public_base_url, org.slug)
+    uri = offer_uri(url, offer.id)
     api = f"{ctx.settings.public_base_url.rstrip('/')}/api/issuer/offers/{offer.id}"
-    return OfferPublic(offer_id=offer.id, offer_uri=offer_uri, link=offer_link(offer_uri), pin=pin,
-                       qr_svg=f"{api}/qr.svg", qr_png=f"{api}/qr.png", expires_at=offer.expires_at)
+    return OfferPublic(offer_id=offer.id, offer_uri=uri, link=offer_link(uri), qr_link=offer_page_link(url, offer.id),
+                       pin=pin, qr_svg=f"{api}/qr.svg", qr_png=f"{api}/qr.png", expires_at=offer.expires_at)
 
 
 async def create_offer(ctx: IssuerContext, staff: Staff, org: Organisation, request: OfferCreate) -> OfferPublic:
@@ -165,10 +168,10 @@ async def offer_qr(offer_id: str, kind: Literal["svg", "png"], ctx: Ctx, who: St
         offer = await store.offer_by_id(session, offer_id)
     if offer is None or offer.org_id != who[1].id or offer.state != OfferState.OFFERED:
         raise NotFound("no open offer with this id")
-    link = offer_link(f"{metadata.issuer_url(ctx.settings.public_base_url, who[1].slug)}/offers/{offer.id}")
+    link = offer_page_link(metadata.issuer_url(ctx.settings.public_base_url, who[1].slug), offer.id)
     headers = {"Cache-Control": "no-store"}
     if kind == "svg":
-        return Response(qr.svg(link), media_type="image/svg+xml", headers=headers)
+        return Response(qr.svg(link, standalone=True), media_type="image/svg+xml", headers=headers)
     return Response(qr.png(link), media_type="image/png", headers=headers)
 
 

@@ -59,7 +59,7 @@ def test_a_trainer_signs_in_and_makes_an_offer(node: tuple[RunningNode, str]) ->
         form.locator("[name=holder_language]").select_option("fa")
         form.get_by_role("button").click()
         page.wait_for_selector(".sheet svg")
-        pin = page.locator(".sheet .pin").inner_text()
+        pin = page.locator(".staff-pin .pin").inner_text()
         assert re.fullmatch(r"\d{6}", pin)
         assert page.locator(".sheet").get_attribute("dir") == "rtl"
         cookies = {c["name"]: c for c in page.context.cookies()}
