@@ -41,11 +41,6 @@ class OfferState(StrEnum):
     LOCKED = "locked"
 
 
-def new_code() -> str:
-    """A pre-authorized code or access token: 256 bits from ``secrets``."""
-    return secrets.token_urlsafe(32)
-
-
 def new_offer_id() -> str:
     return secrets.token_urlsafe(16)
 

@@ -27,7 +27,7 @@ def test_request_and_result_from_a_shell(tmp_path: Path) -> None:
                "AMANA_FETCH_ALLOW_INSECURE": "true"}
 
         def cli(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True,
+            return subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True,
                                   cwd=REPO_ROOT, env=env, check=False)
 
         def ok(*args: str) -> dict[str, Any]:

@@ -36,7 +36,7 @@ STATUS_EXAMPLE = json.loads((REPO_ROOT / "specs/credentials/RegistrationStatus/e
 
 def _cli(data_dir: Path, base: str, *args: str) -> dict[str, Any]:
     env = {**os.environ, "AMANA_DATA_DIR": str(data_dir), "AMANA_PUBLIC_BASE_URL": base}
-    done = subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, cwd=REPO_ROOT,
+    done = subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True, cwd=REPO_ROOT,
                           env=env, check=True)
     result: dict[str, Any] = json.loads(done.stdout)
     return result
@@ -306,7 +306,7 @@ def test_offline_desk_answers_from_its_kept_copy_until_the_copy_expires(world: W
 def test_sync_refreshes_the_trust_list_and_kept_status_lists(world: World) -> None:
     env = {**os.environ, "AMANA_DATA_DIR": str(world.data_dir), "AMANA_PUBLIC_BASE_URL": world.base,
            "AMANA_FETCH_ALLOW_INSECURE": "true"}
-    done = subprocess.run([sys.executable, "-m", "core.cli", "verifier", "sync", "--trust-list-url",
+    done = subprocess.run([sys.executable, "-m", "server.cli", "verifier", "sync", "--trust-list-url",
                            f"{world.base}/trust-list"], capture_output=True, text=True, cwd=REPO_ROOT, env=env,
                           check=False)
     assert done.returncode == 0, done.stderr
@@ -314,7 +314,7 @@ def test_sync_refreshes_the_trust_list_and_kept_status_lists(world: World) -> No
     assert report["trust_list"]["seq"] == 1 and report["trust_list"]["expired"] is False
     lists = report["status_lists"]
     assert lists["known"] >= 1 and lists["refreshed"] == lists["known"]
-    refused = subprocess.run([sys.executable, "-m", "core.cli", "verifier", "sync", "--trust-list-url",
+    refused = subprocess.run([sys.executable, "-m", "server.cli", "verifier", "sync", "--trust-list-url",
                               f"{world.base}/trust-list"], capture_output=True, text=True, cwd=REPO_ROOT,
                              env={**env, "AMANA_FETCH_ALLOW_INSECURE": "false"}, check=False)
     assert refused.returncode == 1 and json.loads(refused.stderr)["code"] == "fetch_refused"  # http, loopback

@@ -1,5 +1,8 @@
 """``amana``: the command-line tool. ``keys``, ``credential``, ``trust`` work offline; ``serve`` runs the services.
 
+It lives in ``server`` because it gathers every service's commands (``issuer``, ``verifier``)
+and the node itself: the composition root sits on top, never in ``core``.
+
 Every command that fails on purpose exits 1 and writes an RFC 9457 problem object
 (``type``, ``title``, ``detail``, ``code``) to stderr; usage errors exit 2. Nothing
 secret is printed: key commands write private keys to files (mode 0600), never stdout.
@@ -164,7 +167,7 @@ def serve(
 @app.command("demo")
 def demo() -> None:
     """Run the whole story in one process, printing each step in plain words."""
-    from core.demo import run
+    from server.demo import run
 
     raise typer.Exit(run())
 
