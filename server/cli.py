@@ -10,6 +10,8 @@ secret is printed: key commands write private keys to files (mode 0600), never s
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
 import logging
 import time
@@ -149,19 +151,35 @@ def credential_verify(
     typer.echo(json.dumps({"claims": claims}, ensure_ascii=False))
 
 
+def announced_url(host: str, port: int) -> str:
+    """The public base URL of a node listening on ``host:port`` when none is configured.
+
+    A wildcard (0.0.0.0, ::) is no address anyone can reach: announce loopback, which this
+    machine always has. Anything else is announced as given (IPv6 in brackets).
+    """
+    with contextlib.suppress(ValueError):  # a host name stays as given
+        if ipaddress.ip_address(host).is_unspecified:
+            host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
 ) -> None:
-    """Run every service in one process (public base URL from AMANA_PUBLIC_BASE_URL)."""
+    """Run every service in one process, announced at http://HOST:PORT unless AMANA_PUBLIC_BASE_URL says otherwise."""
     import uvicorn
 
     from server.app import build_app
 
+    settings = get_settings()
+    if "public_base_url" not in settings.model_fields_set:  # offer links, issuer ids, the verifier id follow the port
+        settings = settings.model_copy(update={"public_base_url": announced_url(host, port)})
     # uvicorn's access log prints concrete paths (offer and check ids); core.web.AccessLog logs routes.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    uvicorn.run(build_app(), host=host, port=port, log_level="info", access_log=False)
+    logging.getLogger("amana").info("public base URL %s", settings.public_base_url)
+    uvicorn.run(build_app(settings), host=host, port=port, log_level="info", access_log=False)
 
 
 @app.command("demo")
