@@ -10,7 +10,6 @@ secret is printed: key commands write private keys to files (mode 0600), never s
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import json
 import logging
@@ -31,6 +30,7 @@ from core.settings import get_settings
 from core.trust.cli import trust_app
 from issuer.cli import issuer_app
 from verifier.cli import verifier_app
+from wallet.cli import wallet_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Amana identity wallet tools.")
 keys_app = typer.Typer(no_args_is_help=True, help="Generate signing keys (JWK).")
@@ -40,6 +40,7 @@ app.add_typer(credential_app, name="credential")
 app.add_typer(trust_app, name="trust")
 app.add_typer(issuer_app, name="issuer")
 app.add_typer(verifier_app, name="verifier")
+app.add_typer(wallet_app, name="wallet")
 
 class AlgChoice(StrEnum):
     ES256 = "ES256"
@@ -152,15 +153,22 @@ def credential_verify(
 
 
 def announced_url(host: str, port: int) -> str:
-    """The public base URL of a node listening on ``host:port`` when none is configured.
-
-    A wildcard (0.0.0.0, ::) is no address anyone can reach: announce loopback, which this
-    machine always has. Anything else is announced as given (IPv6 in brackets).
-    """
-    with contextlib.suppress(ValueError):  # a host name stays as given
-        if ipaddress.ip_address(host).is_unspecified:
-            host = "127.0.0.1"
+    """The public base URL of a node listening on ``host:port`` when none is configured (IPv6 in brackets)."""
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_wildcard(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 @app.command("serve")
@@ -175,10 +183,19 @@ def serve(
 
     settings = get_settings()
     if "public_base_url" not in settings.model_fields_set:  # offer links, issuer ids, the verifier id follow the port
+        if _is_wildcard(host):
+            raise typer.BadParameter("listening on every interface: set AMANA_PUBLIC_BASE_URL to the address "
+                                     "others reach this node at", param_hint="--host")
         settings = settings.model_copy(update={"public_base_url": announced_url(host, port)})
+    if settings.local_mode and not _is_loopback(host):
+        # Local mode lets the verifier fetch from loopback; a node others can reach must not.
+        raise typer.BadParameter(f"{settings.public_base_url} is local mode (http on loopback), which serves this "
+                                 "machine only: listen on 127.0.0.1, or give an https AMANA_PUBLIC_BASE_URL",
+                                 param_hint="--host")
     # uvicorn's access log prints concrete paths (offer and check ids); core.web.AccessLog logs routes.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("amana").info("public base URL %s", settings.public_base_url)
+    logging.getLogger("amana").info("public base URL %s (local mode: %s)", settings.public_base_url,
+                                    settings.local_mode)
     uvicorn.run(build_app(settings), host=host, port=port, log_level="info", access_log=False)
 
 

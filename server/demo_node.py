@@ -96,8 +96,7 @@ async def _story(settings: Settings, types: TypeRegistry, step: Any, say: Any) -
     _publish_trust_list(settings, world, skill.vct, int(time.time()))
     say("the trust operator accredits the NGO for skill certificates, registers the employer for hiring")
     say("(skill and level only), and publishes the list at /trust-list")
-    with BackgroundNode(settings.data_dir, port=int(base.rsplit(":", 1)[1]),
-                        fetch_allow_insecure=settings.fetch_allow_insecure) as node:
+    with BackgroundNode(settings.data_dir, port=int(base.rsplit(":", 1)[1])) as node:
         async with httpx.AsyncClient(timeout=10) as http:
             step("After Layla's forklift course, the trainer makes an offer: a QR code, and a PIN said aloud.")
             r = await http.post(f"{base}/api/issuer/offers", headers={"Authorization": f"Bearer {world['api_key']}"},
@@ -131,8 +130,7 @@ def run(first_step: int, types: TypeRegistry, step: Any, say: Any) -> None:
         step(next(numbers), text)
 
     with tempfile.TemporaryDirectory(prefix="amana-demo-") as tmp:
-        # Everything runs on this machine's loopback over plain HTTP, so the verifier may fetch from it here;
-        # a real node answers on https and fetches nothing private.
-        settings = Settings(data_dir=Path(tmp), public_base_url=f"http://127.0.0.1:{free_port()}",
-                            fetch_allow_insecure=True)
+        # Everything runs on this machine's loopback over plain HTTP: local mode, so the verifier may fetch
+        # from it here; a real node answers on https and fetches nothing private (Settings.local_mode).
+        settings = Settings(data_dir=Path(tmp), public_base_url=f"http://127.0.0.1:{free_port()}")
         asyncio.run(_story(settings, types, numbered, say))

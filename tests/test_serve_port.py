@@ -111,10 +111,21 @@ def test_the_port_sets_the_verifier_id(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("host", "port", "url"), [
     ("127.0.0.1", 8123, "http://127.0.0.1:8123"),
     ("localhost", 80, "http://localhost:80"),
-    ("0.0.0.0", 9000, "http://127.0.0.1:9000"),  # noqa: S104 -- every interface: announce the one this machine surely has
-    ("::", 9000, "http://127.0.0.1:9000"),
     ("::1", 9001, "http://[::1]:9001"),
     ("192.0.2.7", 8000, "http://192.0.2.7:8000"),
 ])
 def test_announced_url(host: str, port: int, url: str) -> None:
     assert announced_url(host, port) == url
+
+
+@pytest.mark.parametrize(("host", "public"), [
+    ("0.0.0.0", None),  # noqa: S104 -- every interface, and no address to announce
+    ("::", None),
+    ("0.0.0.0", "http://127.0.0.1:8000"),  # noqa: S104 -- local mode, yet reachable from the network
+    ("192.0.2.7", "http://localhost:8000"),
+])
+def test_serve_refuses_local_mode_on_a_reachable_interface(tmp_path: Path, host: str, public: str | None) -> None:
+    env = _env(tmp_path, **({"AMANA_PUBLIC_BASE_URL": public} if public else {}))
+    done = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--host", host, "--port", str(free_port())],
+                          capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=False, timeout=60)
+    assert done.returncode == 2 and "--host" in done.stderr
