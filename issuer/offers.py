@@ -61,11 +61,6 @@ def reference_key(reference: str) -> str:
     return " ".join(digits.split())
 
 
-def new_code() -> str:
-    """A pre-authorized code or access token: 256 bits from ``secrets``."""
-    return secrets.token_urlsafe(32)
-
-
 def new_offer_id() -> str:
     return secrets.token_urlsafe(16)
 

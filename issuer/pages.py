@@ -23,9 +23,9 @@ from core import digits, i18n, qr, sessions, web
 from core.credtypes import CredentialType
 from core.errors import AmanaError, InvalidInput, NotDigits
 from core.sdjwt.paths import parse_path
+from core.sealing import new_token
 from issuer import classes, forms, store
 from issuer.context import IssuerContext, get_context
-from issuer.offers import new_code
 from issuer.revocation import STATUS_NAMES, Action
 from issuer.staff_api import ClassCreate, OfferCreate, OfferPublic, allowed_type, change_status, create_class
 from issuer.staff_api import create_offer as make_offer
@@ -117,7 +117,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
     lang = _lang(request, form)
     web.check_csrf(request, form.get("csrf"), ctx.node.digest)
     bucket = sessions.bucket(ctx.node, SERVICE, web.client_address(request))
-    now, token = ctx.now(), new_code()
+    now, token = ctx.now(), new_token()
     async with ctx.transaction() as session:
         if await sessions.attempt(session, bucket, now):
             return _render(ctx, request, "login.html", lang, 429, message=i18n.t(lang, "console.too_many"))

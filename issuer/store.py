@@ -17,18 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import keys
 from core.db import dialect_insert
-from core.sealing import NodeKey
+from core.sealing import NodeKey, new_token
 from core.statuslist import StatusList
 from issuer import revocation
-from issuer.offers import (
-    CANCELLABLE,
-    RETRY_WINDOW_S,
-    OfferState,
-    new_code,
-    new_offer_id,
-    new_pin,
-    reference_key,
-)
+from issuer.offers import CANCELLABLE, RETRY_WINDOW_S, OfferState, new_offer_id, new_pin, reference_key
 from issuer.tables import (
     AccessToken,
     Credential,
@@ -187,7 +179,7 @@ def offer_claims(node: NodeKey, offer: Offer) -> dict[str, Any]:
 
 
 async def new_access_token(session: AsyncSession, node: NodeKey, offer_id: str, now: int, ttl_s: int) -> str:
-    token = new_code()
+    token = new_token()
     session.add(AccessToken(digest=node.digest("access-token", token), offer_id=offer_id, expires_at=now + ttl_s))
     return token
 

@@ -24,7 +24,7 @@ from core.settings import REPO_ROOT, Settings
 from tests.node import free_port
 
 POSTGRES_URL = os.environ.get("AMANA_TEST_DATABASE_URL")
-AMANA = [sys.executable, "-m", "core.cli"]
+AMANA = [sys.executable, "-m", "server.cli"]
 
 
 def empty_postgres(url: str) -> None:
@@ -48,13 +48,13 @@ class NodeProcess:
         self.data_dir, self.port = data_dir, free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "AMANA_DATA_DIR": str(data_dir), "AMANA_PUBLIC_BASE_URL": self.base,
-                    "AMANA_FETCH_ALLOW_INSECURE": "true", **env}
+                    **env}
         self.env.pop("DATABASE_URL", None)
         if database_url:
             self.env["AMANA_DATABASE_URL"] = database_url
         else:
             self.env.pop("AMANA_DATABASE_URL", None)
-        self.log = data_dir / "node.log"
+        self.log = data_dir.parent / f"{data_dir.name}.node.log"  # beside, not in, what the node writes
         self.process: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> Any:

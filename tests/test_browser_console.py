@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningNode, str]]:
     data_dir = tmp_path_factory.mktemp("browser")
     env = {**os.environ, "AMANA_DATA_DIR": str(data_dir)}
-    created = subprocess.run([sys.executable, "-m", "core.cli", "issuer", "create-org", "--slug", "open-doors",
+    created = subprocess.run([sys.executable, "-m", "server.cli", "issuer", "create-org", "--slug", "open-doors",
                               "--name", "en=Open Doors", "--type", "SkillCertificate"],
                              capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=True)
     with RunningNode(data_dir) as running:

@@ -40,7 +40,7 @@ CLASS_CSV = "given_name,family_name,language\nAmina,Rahimi,fa\nOlena,Koval,uk\nY
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningNode, str]]:
     data_dir = tmp_path_factory.mktemp("qr")
     env = {**os.environ, "AMANA_DATA_DIR": str(data_dir)}
-    created = subprocess.run([sys.executable, "-m", "core.cli", "issuer", "create-org", "--slug", "open-doors",
+    created = subprocess.run([sys.executable, "-m", "server.cli", "issuer", "create-org", "--slug", "open-doors",
                               "--name", "en=Open Doors", "--name", "ar=الأبواب المفتوحة", "--type",
                               "SkillCertificate"], capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=True)
     with RunningNode(data_dir) as running:
@@ -157,7 +157,7 @@ def test_class_sheets_qr_codes_read_back_one_per_trainee(node: tuple[RunningNode
 
 
 def test_the_desk_check_page_qr_reads_back(tmp_path: Path) -> None:
-    with RunningNode(tmp_path, fetch_allow_insecure=True) as running, chromium() as browser:
+    with RunningNode(tmp_path) as running, chromium() as browser:
         world = World(running, tmp_path)
         page = browser.new_page(locale="ar")
         page.goto(f"{world.base}/verifier/desk?lang=ar")

@@ -12,7 +12,7 @@ import pytest
 from core.settings import REPO_ROOT
 from tests.conftest import VECTORS
 
-AMANA = [sys.executable, "-m", "core.cli"]
+AMANA = [sys.executable, "-m", "server.cli"]
 
 
 def amana(*args: str | Path) -> subprocess.CompletedProcess[str]:

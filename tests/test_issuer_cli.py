@@ -27,7 +27,7 @@ def test_staff_find_revoke_and_handle_offers_from_a_shell(tmp_path: Path) -> Non
     env = {**os.environ, "AMANA_DATA_DIR": str(tmp_path)}
 
     def amana(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([sys.executable, "-m", "core.cli", "issuer", *args], capture_output=True, text=True,
+        done = subprocess.run([sys.executable, "-m", "server.cli", "issuer", *args], capture_output=True, text=True,
                               cwd=REPO_ROOT, env=env, check=False, timeout=60)
         assert (done.returncode == 0) == ok, done.stderr
         return done
@@ -77,6 +77,6 @@ def test_staff_find_revoke_and_handle_offers_from_a_shell(tmp_path: Path) -> Non
 @pytest.mark.parametrize("command", ["revoke", "suspend", "reinstate", "credentials", "offers", "cancel-offer",
                                      "reoffer"])
 def test_every_staff_command_explains_itself(command: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "core.cli", "issuer", command, "--help"], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "server.cli", "issuer", command, "--help"], capture_output=True,
                           text=True, cwd=REPO_ROOT, check=False, timeout=60)
     assert done.returncode == 0 and "--org" in done.stdout

@@ -51,7 +51,7 @@ def test_which_requests_are_limited() -> None:
 
 
 def test_a_nonce_flood_is_cut_off_with_retry_after(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "core.cli", "issuer", "create-org", "--slug", "ngo", "--name", "en=N",
+    subprocess.run([sys.executable, "-m", "server.cli", "issuer", "create-org", "--slug", "ngo", "--name", "en=N",
                     "--type", "SkillCertificate"], cwd=REPO_ROOT, env={**os.environ, "AMANA_DATA_DIR": str(tmp_path)},
                    check=True, capture_output=True)
     with RunningNode(tmp_path, rate_limit_per_s=1.0, rate_limit_burst=10) as node:

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from core import i18n, sessions, web
 from core.errors import AmanaError, InvalidInput, NotFound
 from core.oid4vc import OFFER_SCHEME, PRESENTATION_SCHEME
-from issuer.offers import new_code
+from core.sealing import new_token
 from verifier import checks, store
 from verifier.context import VerifierContext, get_context
 from verifier.queries import named
@@ -68,7 +68,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
     lang = web.page_language(request, form)
     web.check_csrf(request, form.get("csrf"), ctx.node.digest)
     bucket = sessions.bucket(ctx.node, SERVICE, web.client_address(request))
-    now, token, key = ctx.now(), new_code(), form.get("desk_key")
+    now, token, key = ctx.now(), new_token(), form.get("desk_key")
     async with ctx.transaction() as session:
         if await sessions.attempt(session, bucket, now):
             return _render(ctx, request, "login.html", lang, 429, message=i18n.t(lang, "console.too_many"))

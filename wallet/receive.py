@@ -25,7 +25,7 @@ import httpx
 from core import _jose, digits, keys
 from core.credtypes import TypeRegistry
 from core.errors import AmanaError, InvalidInput
-from core.oid4vc import OFFER_SCHEME, PRE_AUTHORIZED_GRANT, PROOF_TYP
+from core.oid4vc import OFFER_SCHEME, PRE_AUTHORIZED_GRANT, PROOF_TYP, well_known
 from core.sdjwt.vc import VerifiedCredential, verify_vc_issued
 
 # httpx logs every request URL at INFO; ours carry offer ids, request ids and codes.
@@ -42,12 +42,6 @@ class Received:
     credential: str
     holder_key: keys.PrivateKey
     verified: VerifiedCredential
-
-
-def well_known(identifier: str, suffix: str) -> str:
-    """Insert ``/.well-known/<suffix>`` between host and path (OpenID4VCI 12.2.2, SD-JWT VC 5)."""
-    parts = urlsplit(identifier)
-    return f"{parts.scheme}://{parts.netloc}/.well-known/{suffix}{parts.path.rstrip('/')}"
 
 
 def offer_uri(link: str) -> str:
