@@ -12,7 +12,9 @@ second line, for whatever else a row held.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,39 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 class Base(DeclarativeBase):
     """Every service's tables; each service keeps its own in ``<service>/tables.py``."""
+
+
+def dialect_insert(session: AsyncSession, table: type[Base]) -> Any:
+    """``INSERT`` of the session's dialect, which has ``on_conflict_do_nothing`` / ``_do_update``
+    (SQLite and PostgreSQL spell the upsert alike): insert-or-ignore and upsert are one
+    statement, never a read followed by an insert that a concurrent request can beat."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def private_dir(path: Path) -> None:
+    """A directory only the node's user can enter (0700), made if missing."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+
+
+def _private_database_file(database: Path) -> None:
+    """The SQLite file readable by the node's user only (0600), made before SQLite opens it:
+    SQLite gives its WAL, SHM and journal files the database file's mode, so they follow.
+    They hold sealed secrets and digests, which are still nobody else's business."""
+    # Never open an existing database file here: closing any descriptor of it drops every POSIX
+    # lock this process holds on it, SQLite's included (seen as "disk I/O error" under load).
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))  # an empty file is an empty database
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        candidate = database.with_name(database.name + suffix)
+        if candidate.exists() and candidate.stat().st_mode & 0o077:
+            candidate.chmod(0o600)
 
 
 def database_url(settings: Settings) -> str:
@@ -53,13 +88,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_no_implicit_begin(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite (and aiosqlite over it) opens a transaction only at the first write, so the
+    # reads before it see a snapshot another writer may already have changed. We begin ourselves.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    """Every transaction takes SQLite's write lock when it begins (``BEGIN IMMEDIATE``).
+
+    A read-then-write (the PIN lock, the single-use code, a sign-in counter) is then
+    serialised as PostgreSQL's ``SELECT … FOR UPDATE`` serialises it: ``with_for_update()``
+    compiles to nothing on SQLite, and a deferred transaction lets two writers read the same
+    row before either writes (issue 11: 27 of 50 concurrent wrong PINs were checked, not 5).
+    SQLite has one writer at a time anyway; WAL readers outside a transaction are not held up."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = make_url(url).database
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_dir(Path(path).parent)
+            _private_database_file(Path(path))
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_no_implicit_begin)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
 

@@ -17,7 +17,8 @@ values, keys, PINs or tokens, so an error can be logged or shown as is.
     │   ├── InvalidKey                     a JWK that is not a usable key of its type
     │   ├── InvalidClaims                  claims that do not fit their credential type
     │   ├── UnknownClaimPath               a path that selects nothing in the credential
-    │   └── InvalidTrustList               a trust list (or draft) that breaks its format
+    │   ├── InvalidTrustList               a trust list (or draft) that breaks its format
+    │   └── NotDigits                      a PIN or code with something other than digits and spaces
     ├── NotFound / Forbidden          404 / 403
     ├── TrustListUnavailable          503  nothing valid to publish
     ├── OAuthError                    4xx  OAuth / OpenID4VC error codes (their own wire format)
@@ -124,6 +125,11 @@ class UnknownClaimPath(InvalidInput):
 class InvalidTrustList(InvalidInput):
     code = "invalid_trust_list"
     title = "The trust list does not follow its format"
+
+
+class NotDigits(InvalidInput):
+    code = "not_digits"
+    title = "Only digits are allowed here"
 
 
 # --- well-formed, but not to be believed -------------------------------------------

@@ -5,7 +5,9 @@ input; fetching it naively lets a presentation make the verifier call its own ad
 or a cloud metadata service (SSRF). So, written by hand on httpx/httpcore because no
 library combines all of these:
 
-- ``https`` only (``allow_http`` exists for tests on loopback);
+- ``https`` only, and public addresses only, except in a node's local mode
+  (``Settings.local_mode``: its own public URL is http on loopback), where http and
+  loopback are allowed (``AddressPolicy.for_node``);
 - the host is resolved by us and **every** address it resolves to must be public:
   loopback, private, link-local (cloud metadata at 169.254.169.254), shared, multicast,
   reserved and unspecified ranges are refused, IPv4-mapped and NAT64 IPv6 included;
@@ -33,6 +35,7 @@ import httpcore
 import httpx
 
 from core.errors import AmanaError
+from core.settings import Settings
 
 # httpx logs every request URL at INFO; ours carry offer ids, request ids and codes.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -53,7 +56,12 @@ class FetchFailed(AmanaError):
 @dataclass(frozen=True, slots=True)
 class AddressPolicy:
     allow_http: bool = False
-    allow_loopback: bool = False  # tests only: a node on 127.0.0.1
+    allow_loopback: bool = False  # a node on 127.0.0.1: local mode, and tests
+
+    @classmethod
+    def for_node(cls, settings: Settings) -> AddressPolicy:
+        """What a node may fetch: http and loopback in local mode only, never once it has an https URL."""
+        return cls(allow_http=settings.local_mode, allow_loopback=settings.local_mode)
 
     def check(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
         if isinstance(address, ipaddress.IPv6Address):

@@ -2,6 +2,11 @@
 
 Error correction level M (15 %): survives a crease or a cheap camera; the version is the
 smallest that fits, and callers that promise a limit (OpenID4VP: version <= 10) check it.
+
+An SVG for a page has a ``viewBox`` and no ``width``/``height`` (segno's ``omitsize``): the
+stylesheet sizes it and the whole code scales into that box. With a fixed size and no
+``viewBox``, a box smaller than the drawing shows only its top-left corner, and a cropped
+code reads as nothing (tests/browser.py decodes screenshots to prove every page's code reads).
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ from __future__ import annotations
 import io
 
 import segno
+
+BORDER = 4  # modules of quiet zone, as ISO/IEC 18004 asks for QR codes
 
 
 def make(text: str, max_version: int | None = None) -> segno.QRCode:
@@ -19,15 +26,23 @@ def make(text: str, max_version: int | None = None) -> segno.QRCode:
     return code
 
 
-def svg(text: str, scale: int = 6, max_version: int | None = None) -> str:
-    buffer = io.BytesIO()
-    make(text, max_version).save(buffer, kind="svg", scale=scale, border=4, xmldecl=False, svgns=True, title="QR code")
-    return buffer.getvalue().decode("utf-8")
+def svg(text: str, scale: int = 6, max_version: int | None = None, *, standalone: bool = False) -> str:
+    """Scalable SVG (``viewBox``, 4-module quiet zone). ``standalone`` (a file on its own, not
+    inside a page) also states its natural size, ``scale`` pixels per module, so an image
+    viewer opens it at a readable size; it still scales, having the ``viewBox`` too."""
+    code, buffer = make(text, max_version), io.BytesIO()
+    code.save(buffer, kind="svg", scale=scale, border=BORDER, xmldecl=False, svgns=True, title="QR code",
+              omitsize=True)
+    drawing = buffer.getvalue().decode("utf-8")
+    if standalone:
+        width, height = code.symbol_size(scale=scale, border=BORDER)
+        drawing = drawing.replace("<svg ", f'<svg width="{width}" height="{height}" ', 1)
+    return drawing
 
 
 def png(text: str, scale: int = 8) -> bytes:
     buffer = io.BytesIO()
-    make(text).save(buffer, kind="png", scale=scale, border=4)
+    make(text).save(buffer, kind="png", scale=scale, border=BORDER)
     return buffer.getvalue()
 
 

@@ -68,6 +68,14 @@ class NodeKey:
         return hmac.new(self._digest_key, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
 
 
+def new_token() -> str:
+    """A bearer secret: a pre-authorized code, an access token, a console session cookie.
+
+    256 bits from ``secrets``; the node keeps only its keyed digest (``NodeKey.digest``).
+    """
+    return secrets.token_urlsafe(32)
+
+
 def _derive(root: bytes, label: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(root)
 

@@ -2,17 +2,28 @@
 the sign-in rate limit. The only SQL in core, because both services need the same two tables.
 
 A session cookie holds a random token; the table keeps its keyed digest, the service
-and the subject (a staff member or a desk key). Failed sign-ins are counted per client
-address digest and window; at ``MAX_FAILURES`` the page answers 429 until the window ends.
+and the subject (a staff member or a desk key).
+
+The rate limit counts attempts per client address digest (``core.web.client_address``: the
+peer, or a forwarded address only from a configured proxy). An attempt is counted *before*
+its key is checked, under a row lock both databases honour, so a burst of concurrent wrong
+keys checks exactly ``MAX_FAILURES`` of them (issue 11: a separate check and count let 50
+concurrent tries through and broke on the unique constraint). Past the budget the address
+backs off exponentially (1 s, 2 s, 4 s … up to the window) instead of a hard 15-minute lock:
+five wrong tries from a shared NGO address no longer lock a colleague with the right key out
+for long. A right key clears its address's count. Keys are 256-bit random, so the limit is a
+brake on noise and scanners, not what makes guessing hopeless.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Integer, String, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base
+from core.db import Base, dialect_insert
 from core.sealing import NodeKey
 
 COOKIE = "__Host-amana_staff"
@@ -36,6 +47,7 @@ class LoginAttempts(Base):
     bucket: Mapped[str] = mapped_column(String(64), primary_key=True)
     window_start: Mapped[int] = mapped_column(BigInteger)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 def bucket(node: NodeKey, service: str, client: str) -> str:
@@ -57,16 +69,39 @@ async def end(session: AsyncSession, node: NodeKey, token: str) -> None:
     await session.execute(delete(ConsoleSession).where(ConsoleSession.digest == node.digest("session", token)))
 
 
-async def blocked(session: AsyncSession, key: str, now: int) -> bool:
-    row = await session.get(LoginAttempts, key)
-    return row is not None and row.window_start > now - WINDOW_S and row.failures >= MAX_FAILURES
+@dataclass(frozen=True, slots=True)
+class Attempts:
+    """One address's sign-in attempts in the current window."""
+
+    window_start: int
+    failures: int
+    retry_at: int
 
 
-async def failed(session: AsyncSession, key: str, now: int) -> None:
-    row = await session.get(LoginAttempts, key, with_for_update=True)
-    if row is None:
-        session.add(LoginAttempts(bucket=key, window_start=now, failures=1))
-    elif row.window_start <= now - WINDOW_S:
-        row.window_start, row.failures = now, 1
-    else:
-        row.failures += 1
+def admit(state: Attempts | None, now: int) -> tuple[bool, Attempts]:
+    """Pure: may this attempt be checked, and the bucket's state after counting it."""
+    if state is None or now - state.window_start >= WINDOW_S:
+        state = Attempts(now, 0, 0)
+    if now < state.retry_at:
+        return False, state
+    failures = state.failures + 1
+    retry_at = now + min(2 ** (failures - MAX_FAILURES), WINDOW_S) if failures >= MAX_FAILURES else 0
+    return True, Attempts(state.window_start, failures, retry_at)
+
+
+async def attempt(session: AsyncSession, key: str, now: int) -> int:
+    """Count one sign-in attempt for ``key`` (a bucket); 0 when it may be checked, else the
+    seconds to wait. Insert-if-missing, then the row under ``FOR UPDATE`` (SQLite: the
+    transaction began IMMEDIATE): concurrent attempts on one bucket queue up here."""
+    await session.execute(dialect_insert(session, LoginAttempts).values(bucket=key, window_start=now, failures=0,
+                                                                         retry_at=0).on_conflict_do_nothing())
+    row = await session.get(LoginAttempts, key, with_for_update=True, populate_existing=True)
+    assert row is not None
+    allowed, after = admit(Attempts(row.window_start, row.failures, row.retry_at), now)
+    row.window_start, row.failures, row.retry_at = after.window_start, after.failures, after.retry_at
+    return 0 if allowed else after.retry_at - now
+
+
+async def succeeded(session: AsyncSession, key: str) -> None:
+    """A right key: its address starts afresh."""
+    await session.execute(delete(LoginAttempts).where(LoginAttempts.bucket == key))

@@ -5,8 +5,10 @@ Later services add their own fields here; nothing else reads the environment.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,8 +38,33 @@ class Settings(BaseSettings):
     verifier_name: str = Field(default="Amana verifier", description="shown to holders; in the certificate")
     fetch_min_ttl_s: int = Field(default=60, ge=0, description="shortest a fetched status list is cached")
     fetch_max_ttl_s: int = Field(default=3600, ge=1, description="longest a fetched status list is cached")
-    fetch_allow_insecure: bool = Field(default=False, description="tests only: http and loopback fetches")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="addresses of reverse proxies whose X-Forwarded-For is believed (JSON list)")
+    rate_limit_per_s: float = Field(default=50.0, gt=0, description="public protocol POSTs per second per address")
+    rate_limit_burst: int = Field(default=200, ge=1, description="public protocol POSTs at once per address")
     trust_list_max_age_s: int = Field(default=3600, ge=0, description="Cache-Control cap for /trust-list")
+
+    @property
+    def local_mode(self) -> bool:
+        """Whether this node lives on this machine only: its public base URL is plain ``http`` on
+        a loopback host (127.0.0.0/8, ::1, localhost), as on a fresh clone.
+
+        Such a node can be reached from nowhere else, so nothing it names can be either: its
+        verifier may fetch issuer keys and status lists over http from loopback (its own
+        issuers are there), and the trust tool accepts ``http://`` loopback identifiers.
+        Everything else is a deployment (an ``https`` URL, or a host others reach): there
+        http and loopback fetches are refused, and no setting turns that off, so a node in
+        production cannot be talked into calling its own admin port.
+        """
+        parts = urlsplit(self.public_base_url)
+        if parts.scheme != "http" or parts.hostname is None:
+            return False
+        if parts.hostname == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(parts.hostname).is_loopback
+        except ValueError:
+            return False
 
     @property
     def trust_dir(self) -> Path:

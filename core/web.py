@@ -6,8 +6,9 @@
 - ``OAuthError`` → ``{"error", "error_description"}`` as OAuth 2.0 and OpenID4VC define it;
 - request validation → 400 ``invalid_input``, naming the fields, never echoing values;
 - HTTP errors (404, 405, ...) → problem+json with that status;
-- anything else → 500 with a fixed text; the stack trace goes to the log, not the client,
-  with the exception's type but not its message (a message could carry a claim value).
+- anything else → 500 with a fixed text (``CatchAll``); the log gets the exception's type,
+  route and code location, never its message (a message could carry a claim value or SQL
+  parameters) and never a traceback through the server's own error log.
 
 Every response carries a strict Content-Security-Policy (no inline script, no third-party
 origin), ``nosniff``, no referrer, no framing. Protocol routes that need a different
@@ -33,6 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import PROBLEM_TYPE_BASE, AmanaError, OAuthError
+from core.ratelimit import RateLimit, public_protocol_post
 
 log = logging.getLogger("amana.web")
 
@@ -82,10 +84,45 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 http_error = _http_error  # core.staff refines it for pages and falls back to it
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    # Where it failed, but not the message: a message can carry a value from the request.
-    log.error("unexpected %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
+def _internal_error() -> JSONResponse:
     return problem_response(500, "internal_error", "Something went wrong on our side", "please try again later")
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost frame of our own code (file and line): enough to find the fault, and
+    free of data, unlike the message or the SQL parameters an exception carries."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "site-packages" not in f.filename]
+    last = frames[-1] if frames else None
+    return f"{Path(last.filename).name}:{last.lineno}" if last else "?"
+
+
+class CatchAll:
+    """The outermost middleware: any exception the app did not map becomes a fixed 500 here,
+    logged as its type, route and code location only. Starlette's own error middleware would
+    re-raise it to the server, which logs the whole message (SQL parameters, a value from the
+    request) as ``Exception in ASGI application``; nothing unexpected gets that far now."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:  # the one place that must catch everything
+            route = getattr(scope.get("route"), "path", None) or "(no route)"
+            log.error("unexpected %s at %s %s (%s)", type(exc).__name__, scope.get("method"), route, _where(exc))
+            if not started:
+                await _internal_error()(scope, receive, send)
 
 
 class SecurityHeaders:
@@ -163,6 +200,13 @@ def render_page(templates: Any, request: Request, template: str, lang: str, dige
     response.headers["content-length"] = str(len(response.body))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def client_address(request: Request) -> str:
+    """The peer's address, for rate limits. A forwarded address counts only where the server
+    was told to trust the proxy that sent it (``AMANA_TRUSTED_PROXIES``): ``amana serve`` turns
+    uvicorn's proxy headers off otherwise, so a header anyone can send cannot reset a limit."""
+    return request.client.host if request.client else "?"
 
 
 def page_language(request: Request, form: Any = None) -> str:
@@ -273,16 +317,20 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def install(app: FastAPI) -> FastAPI:
+def install(app: FastAPI, rate_limit: tuple[float, int] | None = None) -> FastAPI:
+    """Error mapping and the middleware every app has; ``rate_limit`` (per second, burst) guards
+    the public protocol writes per client address (core.ratelimit)."""
     handlers: dict[Any, Any] = {
         AmanaError: _amana_error,
         RequestValidationError: _validation_error,
         StarletteHTTPException: _http_error,
-        Exception: _unexpected,
     }
     for exc_type, handler in handlers.items():
         app.add_exception_handler(exc_type, handler)
     app.add_middleware(BodySizeLimit)
+    if rate_limit is not None:
+        app.add_middleware(RateLimit, rate=rate_limit[0], burst=rate_limit[1], limited=public_protocol_post)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
+    app.add_middleware(CatchAll)  # added last: outermost of ours, so AccessLog sees the 500 too
     return app

@@ -4,6 +4,13 @@ Routes parse, call the store and the pure domain modules, and return. Errors her
 protocol's own (``OAuthError``: RFC 6749 section 5.2, RFC 6750 section 3, OpenID4VCI
 section 8.3.1.2), everything else problem+json via core.web. Each request is one
 transaction; the only thing committed alongside a refusal is a wrong-PIN count.
+
+A wallet whose credential answer was lost (a crash between commit and response, a dropped
+connection) may repeat the very same credential request (byte for byte, so the same proofs
+and access token) within ``RETRY_WINDOW_S`` and gets the very same credentials, kept sealed
+that long and no longer; anything else with a used token is refused as before (issue 11: 1 in
+300 crashes stranded an offer). The pre-authorized code stays strictly single use (section
+4.1.1): a lost token answer is mended by staff replacing the offer (issuer.offer_admin).
 """
 
 from __future__ import annotations
@@ -16,17 +23,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 
-from core import web
+from core import digits, web
 from core.encoding import json_loads_strict
-from core.errors import AmanaError, NotFound, OAuthError
+from core.errors import AmanaError, NotDigits, NotFound, OAuthError
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.sdjwt.vc import issue_vc
 from core.statuslist import MEDIA_TYPE as STATUS_MEDIA_TYPE
 from core.statuslist import StatusList, reference, sign_token
-from issuer import metadata, store
+from issuer import metadata, nonces, store
 from issuer.context import IssuerContext, get_context
 from issuer.issuance import distinct_keys, proofs_of, rounded, verify_proof
-from issuer.offers import ACCESS_TOKEN_TTL_S, OfferState, RedeemAttempt, credential_offer, redeem
+from issuer.offers import (
+    ACCESS_TOKEN_TTL_S,
+    RETRY_WINDOW_S,
+    OfferState,
+    RedeemAttempt,
+    credential_offer,
+    redeem,
+)
 from issuer.tables import Credential, Organisation
 
 router = APIRouter()
@@ -100,7 +114,7 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
             offer = None
         attempt = None if offer is None else RedeemAttempt(
             OfferState(offer.state), offer.expires_at, offer.pin_digest, offer.pin_failures)
-        pin_digest = None if pin is None or offer is None else store.pin_digest(ctx.node, offer.id, pin)
+        pin_digest = None if pin is None or offer is None else store.pin_digest(ctx.node, offer.id, _typed_pin(pin))
         outcome = redeem(attempt, pin_digest, now)
         if offer is not None:
             offer.state, offer.pin_failures = outcome.state.value, outcome.pin_failures
@@ -113,30 +127,45 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
     return JSONResponse(body, headers=NO_STORE)
 
 
+def _typed_pin(tx_code: str) -> str:
+    """The PIN as the holder typed it into a wallet that sends what was typed: native digits
+    (``۹۶۶ ۲۶۴``) become ASCII, spaces go. Our PINs are digits (``input_mode`` numeric), so
+    anything else cannot be the PIN: it is compared as it came and counts as a wrong one."""
+    try:
+        return digits.ascii_digits(tx_code)
+    except NotDigits:
+        return tx_code
+
+
 @router.post("/issuers/{slug}/nonce", tags=["OpenID4VCI"])
 async def nonce(slug: str, ctx: Ctx) -> JSONResponse:
-    await _org(ctx, slug)
-    async with ctx.transaction() as session:
-        c_nonce = await store.new_nonce(session, ctx.node, ctx.now())
-    return JSONResponse({"c_nonce": c_nonce}, headers=NO_STORE)
+    """Section 7: a fresh ``c_nonce``, bound to this organisation, stored nowhere (issuer.nonces)."""
+    org = await _org(ctx, slug)
+    return JSONResponse({"c_nonce": nonces.mint(ctx.node.digest, org.id, ctx.now())}, headers=NO_STORE)
 
 
 @router.post("/issuers/{slug}/credential", tags=["OpenID4VCI"])
 async def credential(
     slug: str, request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
-) -> JSONResponse:
+) -> Response:
     """One credential per key proof (sections 8.1-8.3), all in one transaction."""
     access_token = web.bearer_token(authorization, "an access token")
+    raw = await request.body()
     try:
-        body = json_loads_strict(await request.body(), "Credential Request")
+        body = json_loads_strict(raw, "Credential Request")
     except AmanaError as exc:
         raise OAuthError("invalid_credential_request", exc.detail) from exc
     if not isinstance(body, dict):
         raise OAuthError("invalid_credential_request", "the Credential Request must be a JSON object")
-    now, url = ctx.now(), _url(ctx, slug)
+    now, url, request_digest = ctx.now(), _url(ctx, slug), hashlib.sha256(raw).hexdigest()
     async with ctx.transaction() as session:
+        await store.forget_responses(session, now)
         offer = await store.use_access_token(session, ctx.node, access_token, now)
         org = await store.org_by_slug(session, slug)
+        if offer is None:  # used already: by this very request, whose answer was lost?
+            kept = await store.kept_response(session, ctx.node, access_token, request_digest, now, RETRY_WINDOW_S)
+            if kept is not None:
+                return Response(kept, media_type="application/json", headers=NO_STORE)
         if offer is None or org is None or offer.org_id != org.id or offer.state != OfferState.REDEEMED:
             raise OAuthError("invalid_token", "the access token is unknown, used or expired", status=401)
         if "credential_identifier" in body:
@@ -147,11 +176,14 @@ async def credential(
                   for p in proofs_of(body)]
         distinct_keys(proofs)
         for nonce_value in {p.nonce for p in proofs}:
-            if not await store.consume_nonce(session, ctx.node, nonce_value, now):
+            expires_at = nonces.expiry_if_genuine(ctx.node.digest, org.id, nonce_value, now)
+            if expires_at is None or not await store.spend_nonce(session, ctx.node, nonce_value, expires_at, now):
                 raise OAuthError("invalid_nonce", "c_nonce unknown, used or expired: fetch a new one")
         # Section 8.3: an issuer may issue fewer credentials than keys; the offer says how many.
         credentials = await _issue(ctx, session, org, offer, proofs[: offer.batch_size], now, url)
-    return JSONResponse({"credentials": [{"credential": c} for c in credentials]}, headers=NO_STORE)
+        answer = JSONResponse({"credentials": [{"credential": c} for c in credentials]}, headers=NO_STORE)
+        await store.keep_response(session, ctx.node, access_token, request_digest, bytes(answer.body))
+    return answer
 
 
 async def _issue(ctx: IssuerContext, session: Any, org: Organisation, offer: Any, proofs: list[Any], now: int,

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from core import db, service, web
 from core.settings import Settings, get_settings
-from issuer import api, pages, staff_api, store
+from issuer import api, offer_admin, offer_page, pages, staff_api, store
 from issuer.context import IssuerContext
 
 
@@ -39,7 +39,9 @@ STATIC = Path(__file__).parent / "static"
 def attach(app: FastAPI) -> None:
     app.include_router(api.router)
     app.include_router(staff_api.router)
+    app.include_router(offer_admin.router)
     app.include_router(pages.router)
+    app.include_router(offer_page.router)
     app.mount("/static/issuer", StaticFiles(directory=STATIC), name="issuer-static")
     web.mount_shared_static(app)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,10 +18,11 @@ from core._cli_common import fails_as_problem, option_file
 from core.encoding import json_loads_strict
 from core.errors import InvalidInput, NotFound
 from core.settings import get_settings
-from issuer import metadata, store
+from issuer import metadata, offer_admin, store
 from issuer.context import IssuerContext
-from issuer.staff_api import OfferCreate, create_offer
-from issuer.tables import Staff
+from issuer.revocation import STATUS_NAMES, Action
+from issuer.staff_api import OfferCreate, change_status, create_offer
+from issuer.tables import Organisation, Staff
 
 issuer_app = typer.Typer(no_args_is_help=True, help="Issuer: organisations and credential offers.")
 
@@ -77,10 +79,11 @@ def offer(
     claims: Annotated[Path, option_file("JSON file with the holder's claims")],
     batch: Annotated[int, typer.Option(min=1, max=10, help="credentials the holder may fetch (unlinkable copies)")] = 1,
     language: Annotated[str, typer.Option(help="the holder's language")] = "en",
+    reference: Annotated[str | None, typer.Option(help="your reference: a name or case number (kept sealed)")] = None,
 ) -> None:
     """Create an offer; prints JSON with the openid-credential-offer:// link and its PIN."""
     request = OfferCreate(type=type_, claims=json_loads_strict(claims.read_bytes(), "claims file"),
-                          batch_size=batch, language=language)
+                          batch_size=batch, language=language, reference=reference)
 
     async def run() -> dict[str, Any]:
         ctx = await _context()
@@ -114,3 +117,88 @@ def rotate_key(org: Annotated[str, typer.Option(help="the organisation's slug")]
         return {"kid": kid, "previous_key_published_until": publish_until}
 
     typer.echo(json.dumps(asyncio.run(run())))
+
+
+def _as_staff(org: str, fn: Callable[[IssuerContext, Staff, Organisation], Awaitable[Any]]) -> Any:
+    """Run ``fn`` for organisation ``org`` as a shell operator (same rules as its staff)."""
+
+    async def run() -> Any:
+        ctx = await _context()
+        try:
+            async with ctx.transaction() as session:
+                organisation = await store.org_by_slug(session, org)
+            if organisation is None:
+                raise NotFound(f"no organisation {org!r}")
+            return await fn(ctx, Staff(id="cli", org_id=organisation.id, name="amana issuer"), organisation)
+        finally:
+            await ctx.engine.dispose()
+
+    return asyncio.run(run())
+
+
+OrgOption = Annotated[str, typer.Option(help="the organisation's slug")]
+
+
+@issuer_app.command("credentials")
+@fails_as_problem
+def credentials(
+    org: OrgOption,
+    reference: Annotated[str | None, typer.Option(help="only the credentials of offers with this reference")] = None,
+) -> None:
+    """Every credential of the organisation (newest first), with its offer's reference: one JSON line each."""
+
+    async def listing(ctx: IssuerContext, _staff: Staff, organisation: Organisation) -> list[dict[str, Any]]:
+        out, after = [], None
+        async with ctx.transaction() as session:
+            offer_ids = None if reference is None else [
+                o.id for o in await store.offers_by_reference(session, ctx.node, organisation.id, reference)]
+            while True:
+                rows = await store.credentials_page(session, organisation.id, after=after, offer_ids=offer_ids)
+                out += [{"id": r.id, "offer_id": r.offer_id, "vct": r.vct, "status": STATUS_NAMES[r.status],
+                         "reference": store.offer_reference(ctx.node, r.offer_id or "", sealed),
+                         "issued_at": r.issued_at, "expires_at": r.expires_at} for r, sealed in rows]
+                if not rows:
+                    return out
+                after = (rows[-1][0].issued_at, rows[-1][0].id)
+
+    for row in _as_staff(org, listing):
+        typer.echo(json.dumps(row, ensure_ascii=False))
+
+
+def _status_command(action: Action) -> Callable[..., None]:
+    def command(org: OrgOption, credential: Annotated[str, typer.Option("--id", help="the credential's id")]) -> None:
+        async def change(ctx: IssuerContext, _staff: Staff, organisation: Organisation) -> str:
+            return await change_status(ctx, organisation, credential, action)
+
+        typer.echo(json.dumps({"id": credential, "status": _as_staff(org, change)}))
+
+    command.__doc__ = f"{action.value.capitalize()} a credential and every copy of its batch (the status list changes)."
+    return fails_as_problem(command)
+
+
+for _action in Action:
+    issuer_app.command(_action.value)(_status_command(_action))
+
+
+@issuer_app.command("offers")
+@fails_as_problem
+def offers(org: OrgOption) -> None:
+    """Offers not yet collected, newest first: one JSON line each."""
+    for row in _as_staff(org, lambda ctx, _s, organisation: offer_admin.open_offers(ctx, organisation)):
+        typer.echo(row.model_dump_json())
+
+
+@issuer_app.command("cancel-offer")
+@fails_as_problem
+def cancel_offer(org: OrgOption, offer_id: Annotated[str, typer.Option("--id", help="the offer's id")]) -> None:
+    """Cancel an offer not yet collected: its QR and PIN stop working at once."""
+    _as_staff(org, lambda ctx, _s, organisation: offer_admin.cancel(ctx, organisation, offer_id))
+    typer.echo(json.dumps({"offer_id": offer_id, "state": "cancelled"}))
+
+
+@issuer_app.command("reoffer")
+@fails_as_problem
+def reoffer(org: OrgOption, offer_id: Annotated[str, typer.Option("--id", help="the offer's id")]) -> None:
+    """Replace an offer not yet collected (lost sheet, locked PIN) with a new link and PIN."""
+    created = _as_staff(org, lambda ctx, staff, organisation: offer_admin.reoffer(ctx, staff, organisation, offer_id))
+    typer.echo(created.model_dump_json())

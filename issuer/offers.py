@@ -18,7 +18,9 @@ The rules, from the spec and its security considerations (section 13.6):
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -32,6 +34,7 @@ PIN_LENGTH = 6
 MAX_PIN_FAILURES = 5
 DEFAULT_OFFER_TTL_S = 14 * 86400  # a class's printed sheet is often redeemed days later
 ACCESS_TOKEN_TTL_S = 600
+RETRY_WINDOW_S = 60  # a wallet may repeat a credential request whose answer it lost
 
 
 class OfferState(StrEnum):
@@ -39,11 +42,23 @@ class OfferState(StrEnum):
     REDEEMED = "redeemed"
     ISSUED = "issued"
     LOCKED = "locked"
+    CANCELLED = "cancelled"  # by staff: a lost sheet, a mistake, or replaced by a new offer
 
 
-def new_code() -> str:
-    """A pre-authorized code or access token: 256 bits from ``secrets``."""
-    return secrets.token_urlsafe(32)
+# Offers staff can still replace with a new code and PIN: the claims are still held (they go
+# when the credentials are issued), so nothing needs retyping.
+REOFFERABLE = frozenset({OfferState.OFFERED, OfferState.REDEEMED, OfferState.LOCKED})
+CANCELLABLE = REOFFERABLE
+REFERENCE_MAX = 120
+
+
+def reference_key(reference: str) -> str:
+    """The form of a staff reference that lookups compare: Unicode-normalised (NFKC), case
+    folded, any script's digits as ASCII, runs of spaces as one. "Case 42", "case  ٤٢" and
+    "CASE 42" find the same offer."""
+    folded = unicodedata.normalize("NFKC", reference).casefold()
+    digits = "".join(str(unicodedata.decimal(c)) if unicodedata.category(c) == "Nd" else c for c in folded)
+    return " ".join(digits.split())
 
 
 def new_offer_id() -> str:
@@ -74,7 +89,11 @@ class Redemption:
 
 
 def redeem(offer: RedeemAttempt | None, pin_digest: str | None, now: int) -> Redemption:
-    """Decide a token request for an offer (None: no offer has that code)."""
+    """Decide a token request for an offer (None: no offer has that code).
+
+    The code is single use, with no retry window (section 4.1.1: "MUST be short lived and
+    single use"): a wallet that lost the token response is given a new offer by staff
+    (issuer.offer_admin.reoffer), not a second use of the code."""
     if offer is None or offer.state is not OfferState.OFFERED or now >= offer.expires_at:
         state = offer.state if offer else OfferState.OFFERED
         return Redemption(state, offer.pin_failures if offer else 0,
@@ -107,6 +126,41 @@ def credential_offer(issuer_url: str, config_id: str, code: str, pin_length: int
     }
 
 
-def offer_link(offer_uri: str) -> str:
-    """By reference (section 4.1.3): the QR carries only this short link."""
-    return f"{OFFER_SCHEME}?credential_offer_uri={quote(offer_uri, safe='')}"
+def offer_link(uri: str) -> str:
+    """By reference (section 4.1.3), in the custom scheme a wallet app registers."""
+    return f"{OFFER_SCHEME}?credential_offer_uri={quote(uri, safe='')}"
+
+
+# What every offer QR carries: an https link to the issuer's offer page, with the offer by
+# reference as its single query parameter. Section 4.1 ("Credential Offer") lets the issuer
+# invoke the wallet through a Credential Offer Endpoint "by clicking a link and/or rendering
+# a QR code ... that the End-User can scan in a wallet or an arbitrary camera application";
+# the offer is then "a single URI query parameter", here ``credential_offer_uri``, and
+# section 12.1.1 makes ``openid-credential-offer://`` only the fallback for an endpoint the
+# issuer cannot discover. A camera app opens nothing in that custom scheme, but it opens an
+# https link: the page explains what this is, how to get a wallet, and hands on the
+# ``openid-credential-offer://`` link; a wallet that scans the code reads
+# ``credential_offer_uri`` from it and fetches the offer exactly as section 4.1.3 says.
+# Content negotiation on the offer URL itself was not chosen: section 4.1.3 says that URL
+# answers ``application/json``, and a QR holding a bare offer URL carries no
+# ``credential_offer_uri`` parameter for a wallet to recognise.
+OFFER_PAGE = "offer"
+_OFFER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def offer_uri(issuer_url: str, offer_id: str) -> str:
+    """The Credential Offer URL (section 4.1.3): the JSON object behind every link."""
+    return f"{issuer_url}/offers/{offer_id}"
+
+
+def offer_page_link(issuer_url: str, offer_id: str) -> str:
+    """The https link every offer QR carries (see above)."""
+    return f"{issuer_url}/{OFFER_PAGE}?credential_offer_uri={quote(offer_uri(issuer_url, offer_id), safe='')}"
+
+
+def offer_id_of(issuer_url: str, credential_offer_uri: str) -> str | None:
+    """The offer id, if ``credential_offer_uri`` is one of this issuer's offer URLs; else None,
+    so the offer page never links to, or repeats, an address someone else chose."""
+    prefix = offer_uri(issuer_url, "")
+    rest = credential_offer_uri.removeprefix(prefix)
+    return rest if rest != credential_offer_uri and _OFFER_ID.fullmatch(rest) else None

@@ -5,7 +5,9 @@ per client address (core.sessions), and gives a session cookie (``__Host-``, Sec
 HttpOnly, SameSite=Strict) whose digest lives in the database. Every form carries a CSRF
 token (core.web). Pages hold no script but the print button's file; the
 Content-Security-Policy forbids inline script and other origins.
-The PIN of an offer appears on exactly one page, the one answering its creation.
+The PIN of an offer appears on exactly one page, the one answering its creation: on screen
+for staff (``no-print``), and on paper only on a slip of its own when staff tick "print PIN
+separately", never on the sheet that carries the QR.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from core import i18n, qr, sessions, web
+from core import digits, i18n, qr, sessions, web
 from core.credtypes import CredentialType
-from core.errors import AmanaError, InvalidInput
+from core.errors import AmanaError, InvalidInput, NotDigits
 from core.sdjwt.paths import parse_path
+from core.sealing import new_token
 from core.staff import Door, SignInAgain, after_sign_in
 from issuer import classes, forms, store
 from issuer.context import IssuerContext, get_context
-from issuer.offers import new_code
 from issuer.revocation import STATUS_NAMES, Action
 from issuer.staff_api import ClassCreate, OfferCreate, OfferPublic, allowed_type, change_status, create_class
 from issuer.staff_api import create_offer as make_offer
@@ -66,10 +68,11 @@ async def _home(ctx: IssuerContext, request: Request, lang: str, who: tuple[Staf
     org = who[1]
     types = [ctx.types.require(vct) for vct in org.vcts]
     async with ctx.transaction() as session:
-        rows = await store.credentials_of(session, org.id)
+        rows = await store.credentials_page(session, org.id)
     listed = [{"id": r.id, "type_name": ctx.types.require(r.vct).display_name(lang), "issued": _day(r.issued_at),
                "expires": _day(r.expires_at), "status": STATUS_NAMES[r.status],
-               "actions": ACTIONS[STATUS_NAMES[r.status]]} for r in rows]
+               "reference": store.offer_reference(ctx.node, r.offer_id or "", sealed),
+               "actions": ACTIONS[STATUS_NAMES[r.status]]} for r, sealed in rows]
     return _render(ctx, request, "home.html", lang, status, staff=who[0], message=message,
                    types=[(t, forms.fields(t, lang)) for t in types], credentials=listed)
 
@@ -78,11 +81,29 @@ def _day(epoch: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(epoch))
 
 
-def _sheet(offer: OfferPublic, lang: str, row: int | None = None) -> dict[str, Any]:
-    return {"lang": lang, "dir": i18n.direction(lang), "row": row, "qr": qr.svg(offer.link), "pin": offer.pin,
-            "title": i18n.t(lang, "sheet.title"), "step1": i18n.t(lang, "sheet.step1"),
-            "step2": i18n.t(lang, "sheet.step2", pin=""), "step3": i18n.t(lang, "sheet.step3"),
-            "expires": i18n.t(lang, "sheet.expires", date=_day(offer.expires_at))}
+SHEET_WORDS = ("title", "step1", "step2", "step3", "no_wallet", "slip_keep")
+
+
+def _org_name(org: Organisation, lang: str) -> str:
+    names: dict[str, str] = org.names
+    return names.get(lang) or names.get(i18n.DEFAULT) or next(iter(names.values()), org.slug)
+
+
+def _sheet(offer: OfferPublic, lang: str, ctype: CredentialType, org: Organisation,
+           row: int | None = None) -> dict[str, Any]:
+    """One holder's printed sheet, in the holder's language: the QR, what it is, who issued it,
+    what to do. The PIN is not on it (whoever holds both can take the certificate): it goes
+    on screen for staff, and on a separate slip when staff ask for one."""
+    type_name = ctype.display_name(lang)
+    words = {key: i18n.t(lang, f"sheet.{key}") for key in SHEET_WORDS}
+    return {"lang": lang, "dir": i18n.direction(lang), "row": row, "qr": qr.svg(offer.qr_link), "pin": offer.pin,
+            "type_name": type_name, "issued_by": i18n.t(lang, "sheet.issued_by", org=_org_name(org, lang)),
+            "expires": i18n.t(lang, "sheet.expires", date=_day(offer.expires_at)),
+            "slip_title": i18n.t(lang, "sheet.slip_title", type=type_name), **words}
+
+
+def _pin_slips(form: Any) -> bool:
+    return bool(form.get("pin_slip") == "yes")
 
 
 @router.get("", response_class=HTMLResponse)
@@ -98,16 +119,15 @@ async def login(request: Request, ctx: Ctx) -> Response:
     form = await request.form()
     lang = _lang(request, form)
     web.check_csrf(request, form.get("csrf"), ctx.node.digest)
-    bucket = sessions.bucket(ctx.node, SERVICE, request.client.host if request.client else "?")
-    now, token = ctx.now(), new_code()
+    bucket = sessions.bucket(ctx.node, SERVICE, web.client_address(request))
+    now, token = ctx.now(), new_token()
     async with ctx.transaction() as session:
-        if await sessions.blocked(session, bucket, now):
+        if await sessions.attempt(session, bucket, now):
             return _render(ctx, request, "login.html", lang, 429, message=i18n.t(lang, "console.too_many"))
         key = form.get("api_key")
         staff = await store.staff_by_api_key(session, ctx.node, key) if isinstance(key, str) and key else None
-        if staff is None:
-            await sessions.failed(session, bucket, now)
-        else:
+        if staff is not None:
+            await sessions.succeeded(session, bucket)
             await sessions.start(session, ctx.node, SERVICE, staff.id, token, now)
     if staff is None:
         return _render(ctx, request, "login.html", lang, 401, message=i18n.t(lang, "console.bad_key"))
@@ -143,8 +163,11 @@ def _cells(ctype: CredentialType, form: Any, prefix: str = "") -> list[tuple[Any
 
 
 def _copies(form: Any) -> int:
-    text = str(form.get("copies") or "1")
-    return max(1, min(10, int(text))) if text.isdigit() else 1
+    try:
+        text = digits.ascii_digits(str(form.get("copies") or "1"))
+    except NotDigits:
+        return 1
+    return max(1, min(10, int(text))) if text else 1
 
 
 @router.post("/offer", response_class=HTMLResponse)
@@ -158,8 +181,9 @@ async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
                                                                    batch_size=_copies(form), language=holder_lang))
     except AmanaError as exc:
         return await _home(ctx, request, lang, who, message=exc.detail, status=400)
-    return _render(ctx, request, "sheets.html", lang, staff=who[0], message=i18n.t(lang, "console.pin_once"),
-                   sheets=[_sheet(created, holder_lang)], errors=[], summary_key="console.done")
+    sheets = [_sheet(created, holder_lang, ctype, who[1])]
+    return _render(ctx, request, "sheets.html", lang, staff=who[0], sheets=sheets, errors=[],
+                   summary_key="console.done", pin_slips=_pin_slips(form))
 
 
 @router.post("/class", response_class=HTMLResponse)
@@ -178,9 +202,9 @@ async def class_batch(request: Request, ctx: Ctx) -> HTMLResponse:
                                                                      batch_size=_copies(form), language=lang))
     except AmanaError as exc:
         return await _home(ctx, request, lang, who, message=exc.detail, status=400)
-    sheets = [_sheet(o, o.language, o.row) for o in result.offers]
+    sheets = [_sheet(o, o.language, ctype, who[1], o.row) for o in result.offers]
     return _render(ctx, request, "sheets.html", lang, staff=who[0], sheets=sheets, errors=result.errors,
-                   summary_key="console.rows_ok")
+                   summary_key="console.rows_ok", pin_slips=_pin_slips(form))
 
 
 @router.post("/credentials/{credential_id}/{action}", response_class=HTMLResponse)

@@ -9,17 +9,18 @@ never again.
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from core import qr, web
 from core.credtypes import CredentialType
-from core.errors import Forbidden, NotFound, OAuthError
+from core.errors import Forbidden, InvalidInput, NotFound, OAuthError
 from issuer import classes, metadata, store
 from issuer.context import IssuerContext, get_context
 from issuer.issuance import BATCH_SIZE
-from issuer.offers import DEFAULT_OFFER_TTL_S, OfferState, offer_link
+from issuer.offers import DEFAULT_OFFER_TTL_S, REFERENCE_MAX, OfferState, offer_link, offer_page_link, offer_uri
 from issuer.revocation import STATUS_NAMES, Action, StatusChangeRefused
 from issuer.tables import Organisation, Staff
 
@@ -49,12 +50,17 @@ class OfferCreate(BaseModel):
     language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
     valid_days: int | None = Field(default=None, ge=1, le=3650,
                                    description="lifetime of the credentials (default: the node's setting)")
+    reference: str | None = Field(default=None, min_length=1, max_length=REFERENCE_MAX,
+                                  description="staff's own reference (a name, a case number): sealed at rest, "
+                                              "shown in the credentials list, searchable")
 
 
 class OfferPublic(BaseModel):
     offer_id: str
     offer_uri: str
-    link: str = Field(description="openid-credential-offer:// link; its QR is at qr_svg / qr_png")
+    link: str = Field(description="openid-credential-offer:// link, for a wallet on the same device")
+    qr_link: str = Field(description="the https link every QR of this offer carries (at qr_svg / qr_png): a camera "
+                                     "app opens the offer page, a wallet reads its credential_offer_uri")
     pin: str = Field(description="the transaction code: show it to the holder once, apart from the QR")
     qr_svg: str
     qr_png: str
@@ -63,6 +69,8 @@ class OfferPublic(BaseModel):
 
 class CredentialPublic(BaseModel):
     id: str
+    offer_id: str | None = Field(description="copies of one batch share it, and share their fate")
+    reference: str | None
     vct: str
     status: Literal["valid", "revoked", "suspended"]
     issued_at: int
@@ -77,16 +85,18 @@ def allowed_type(ctx: IssuerContext, org: Organisation, name_or_vct: str) -> Cre
     return ctype
 
 
-async def _offer(ctx: IssuerContext, session: Any, staff: Staff, org: Organisation, ctype: CredentialType,
+async def new_offer(ctx: IssuerContext, session: Any, staff: Staff, org: Organisation, ctype: CredentialType,
                  claims: dict[str, Any], batch_size: int, language: str, now: int,
-                 valid_days: int | None = None) -> OfferPublic:
+                 valid_days: int | None = None, reference: str | None = None) -> OfferPublic:
     offer, pin = await store.create_offer(
         session, ctx.node, org_id=org.id, config_id=ctype.name, claims=claims, batch_size=batch_size,
-        language=language, staff_id=staff.id, now=now, ttl_s=DEFAULT_OFFER_TTL_S, valid_days=valid_days)
-    offer_uri = f"{metadata.issuer_url(ctx.settings.public_base_url, org.slug)}/offers/{offer.id}"
+        language=language, staff_id=staff.id, now=now, ttl_s=DEFAULT_OFFER_TTL_S, valid_days=valid_days,
+        reference=reference)
+    url = metadata.issuer_url(ctx.settings.public_base_url, org.slug)
+    uri = offer_uri(url, offer.id)
     api = f"{ctx.settings.public_base_url.rstrip('/')}/api/issuer/offers/{offer.id}"
-    return OfferPublic(offer_id=offer.id, offer_uri=offer_uri, link=offer_link(offer_uri), pin=pin,
-                       qr_svg=f"{api}/qr.svg", qr_png=f"{api}/qr.png", expires_at=offer.expires_at)
+    return OfferPublic(offer_id=offer.id, offer_uri=uri, link=offer_link(uri), qr_link=offer_page_link(url, offer.id),
+                       pin=pin, qr_svg=f"{api}/qr.svg", qr_png=f"{api}/qr.png", expires_at=offer.expires_at)
 
 
 async def create_offer(ctx: IssuerContext, staff: Staff, org: Organisation, request: OfferCreate) -> OfferPublic:
@@ -95,8 +105,8 @@ async def create_offer(ctx: IssuerContext, staff: Staff, org: Organisation, requ
     ctype.check_issuance(request.claims)
     async with ctx.transaction() as session:
         await store.purge_expired(session, ctx.now())  # retention runs as staff work, no scheduler needed
-        return await _offer(ctx, session, staff, org, ctype, request.claims, request.batch_size, request.language,
-                            ctx.now(), request.valid_days)
+        return await new_offer(ctx, session, staff, org, ctype, request.claims, request.batch_size, request.language,
+                            ctx.now(), request.valid_days, request.reference)
 
 
 class ClassCreate(BaseModel):
@@ -134,18 +144,20 @@ async def create_class(ctx: IssuerContext, staff: Staff, org: Organisation, requ
             if row.claims is None:
                 errors.append(ClassRowError(row=row.number, error=row.error or "invalid"))
                 continue
-            offer = await _offer(ctx, session, staff, org, ctype, row.claims, request.batch_size, row.language, now)
+            offer = await new_offer(ctx, session, staff, org, ctype, row.claims, request.batch_size, row.language, now)
             offers.append(ClassRowOffer(**offer.model_dump(), row=row.number, language=row.language))
     return ClassPublic(offers=offers, errors=errors)
 
 
 @router.post("/classes", status_code=201)
-async def post_class(body: ClassCreate, ctx: Ctx, who: StaffDep) -> ClassPublic:
+async def post_class(body: ClassCreate, ctx: Ctx, who: StaffDep, response: Response) -> ClassPublic:
+    response.headers["Cache-Control"] = "no-store"  # it carries every row's PIN
     return await create_class(ctx, who[0], who[1], body)
 
 
 @router.post("/offers", status_code=201)
-async def post_offer(body: OfferCreate, ctx: Ctx, who: StaffDep) -> OfferPublic:
+async def post_offer(body: OfferCreate, ctx: Ctx, who: StaffDep, response: Response) -> OfferPublic:
+    response.headers["Cache-Control"] = "no-store"  # it carries the PIN, shown once: no cache may keep it
     return await create_offer(ctx, who[0], who[1], body)
 
 
@@ -156,20 +168,46 @@ async def offer_qr(offer_id: str, kind: Literal["svg", "png"], ctx: Ctx, who: St
         offer = await store.offer_by_id(session, offer_id)
     if offer is None or offer.org_id != who[1].id or offer.state != OfferState.OFFERED:
         raise NotFound("no open offer with this id")
-    link = offer_link(f"{metadata.issuer_url(ctx.settings.public_base_url, who[1].slug)}/offers/{offer.id}")
+    link = offer_page_link(metadata.issuer_url(ctx.settings.public_base_url, who[1].slug), offer.id)
     headers = {"Cache-Control": "no-store"}
     if kind == "svg":
-        return Response(qr.svg(link), media_type="image/svg+xml", headers=headers)
+        return Response(qr.svg(link, standalone=True), media_type="image/svg+xml", headers=headers)
     return Response(qr.png(link), media_type="image/png", headers=headers)
 
 
+def _cursor(text: str | None) -> tuple[int, str] | None:
+    if text is None:
+        return None
+    issued_at, _, last_id = text.partition(".")
+    if not issued_at.isdigit() or not 0 < len(last_id) <= 36 or len(issued_at) > 12:
+        raise InvalidInput("after must be the 'next' cursor of a previous page")
+    return int(issued_at), last_id
+
+
 @router.get("/credentials")
-async def list_credentials(ctx: Ctx, who: StaffDep) -> list[CredentialPublic]:
+async def list_credentials(
+    ctx: Ctx, who: StaffDep, response: Response,
+    after: Annotated[str | None, Query(max_length=64, description="the previous page's next cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    reference: Annotated[str | None, Query(max_length=REFERENCE_MAX, description="the offer's staff reference")] = None,
+) -> list[CredentialPublic]:
+    """Every credential of the organisation, newest first, page by page: a ``Link: <…>; rel="next"``
+    header (RFC 8288) names the next page while there is one. ``reference`` finds one person's."""
     async with ctx.transaction() as session:
-        rows = await store.credentials_of(session, who[1].id)
-    return [CredentialPublic(id=r.id, vct=r.vct, status=STATUS_NAMES[r.status],  # type: ignore[arg-type]
+        offer_ids = None
+        if reference is not None:
+            offer_ids = [o.id for o in await store.offers_by_reference(session, ctx.node, who[1].id, reference)]
+        rows = await store.credentials_page(session, who[1].id, after=_cursor(after), limit=limit, offer_ids=offer_ids)
+    if len(rows) == limit:
+        last = rows[-1][0]
+        query = urlencode({k: v for k, v in (("after", f"{last.issued_at}.{last.id}"), ("limit", limit),
+                                             ("reference", reference)) if v is not None})
+        response.headers["Link"] = f'</api/issuer/credentials?{query}>; rel="next"'
+    return [CredentialPublic(id=r.id, offer_id=r.offer_id, reference=store.offer_reference(ctx.node, r.offer_id or "",
+                                                                                         sealed),
+                             vct=r.vct, status=STATUS_NAMES[r.status],  # type: ignore[arg-type]
                              issued_at=r.issued_at, expires_at=r.expires_at, holder_key_thumbprint=r.holder_thumbprint)
-            for r in rows]
+            for r, sealed in rows]
 
 
 async def change_status(ctx: IssuerContext, org: Organisation, credential_id: str, action: Action) -> str:

@@ -12,14 +12,15 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import keys
-from core.sealing import NodeKey
+from core.db import dialect_insert
+from core.sealing import NodeKey, new_token
 from core.statuslist import StatusList
 from issuer import revocation
-from issuer.offers import OfferState, new_code, new_offer_id, new_pin
+from issuer.offers import CANCELLABLE, RETRY_WINDOW_S, OfferState, new_offer_id, new_pin, reference_key
 from issuer.tables import (
     AccessToken,
     Credential,
@@ -30,9 +31,6 @@ from issuer.tables import (
     Staff,
     StatusListRow,
 )
-
-NONCE_TTL_S = 300
-
 
 # --- organisations, keys and staff ------------------------------------------------------
 
@@ -116,6 +114,7 @@ def pin_digest(node: NodeKey, offer_id: str, pin: str) -> str:
 async def create_offer(
     session: AsyncSession, node: NodeKey, *, org_id: str, config_id: str, claims: dict[str, Any],
     batch_size: int, language: str, staff_id: str | None, now: int, ttl_s: int, valid_days: int | None = None,
+    reference: str | None = None,
 ) -> tuple[Offer, str]:
     """A new offer; returns it and its PIN (shown once, never stored in the clear)."""
     offer_id, pin = new_offer_id(), new_pin()
@@ -127,8 +126,41 @@ async def create_offer(
         sealed_claims=node.seal(json.dumps(claims).encode(), f"offer:{offer_id}"),
         created_by=staff_id, created_at=now, expires_at=now + ttl_s,
     )
+    if reference:
+        offer.sealed_reference = node.seal(reference.encode(), f"offer-reference:{offer_id}")
+        offer.reference_digest = node.digest("offer-reference", f"{org_id}:{reference_key(reference)}")
     session.add(offer)
     return offer, pin
+
+
+def offer_reference(node: NodeKey, offer_id: str, sealed: bytes | None) -> str | None:
+    return None if sealed is None else node.open(sealed, f"offer-reference:{offer_id}").decode()
+
+
+async def offers_by_reference(session: AsyncSession, node: NodeKey, org_id: str, reference: str) -> list[Offer]:
+    digest = node.digest("offer-reference", f"{org_id}:{reference_key(reference)}")
+    query = select(Offer).where(Offer.org_id == org_id, Offer.reference_digest == digest).order_by(Offer.created_at)
+    return list((await session.execute(query)).scalars())
+
+
+async def open_offers(session: AsyncSession, org_id: str, now: int, limit: int = 500) -> list[Offer]:
+    """Offers not yet issued, cancelled or expired: a lost sheet can be found and cancelled."""
+    query = (select(Offer).where(Offer.org_id == org_id, Offer.state.in_([s.value for s in CANCELLABLE]),
+                                 Offer.expires_at > now)
+             .order_by(Offer.created_at.desc(), Offer.id).limit(limit))
+    return list((await session.execute(query)).scalars())
+
+
+async def cancel_offer(session: AsyncSession, org_id: str, offer_id: str) -> Offer | None:
+    """Open → cancelled in one conditional statement (the holder may be redeeming it right now:
+    whichever commits first wins, never both). Its claims go at once. None: no open offer."""
+    result = await session.execute(
+        update(Offer).where(Offer.id == offer_id, Offer.org_id == org_id,
+                            Offer.state.in_([s.value for s in CANCELLABLE]))
+        .values(state=OfferState.CANCELLED.value, sealed_claims=None).returning(Offer.id))
+    if result.scalar_one_or_none() is None:
+        return None
+    return await session.get(Offer, offer_id, populate_existing=True)
 
 
 async def offer_by_id(session: AsyncSession, offer_id: str) -> Offer | None:
@@ -147,7 +179,7 @@ def offer_claims(node: NodeKey, offer: Offer) -> dict[str, Any]:
 
 
 async def new_access_token(session: AsyncSession, node: NodeKey, offer_id: str, now: int, ttl_s: int) -> str:
-    token = new_code()
+    token = new_token()
     session.add(AccessToken(digest=node.digest("access-token", token), offer_id=offer_id, expires_at=now + ttl_s))
     return token
 
@@ -157,24 +189,39 @@ async def use_access_token(session: AsyncSession, node: NodeKey, token: str, now
     digest = node.digest("access-token", token)
     result = await session.execute(
         update(AccessToken).where(AccessToken.digest == digest, AccessToken.used.is_(False),
-                                  AccessToken.expires_at > now).values(used=True).returning(AccessToken.offer_id))
+                                  AccessToken.expires_at > now).values(used=True, used_at=now)
+        .returning(AccessToken.offer_id))
     offer_id = result.scalar_one_or_none()
     return None if offer_id is None else await session.get(Offer, offer_id, with_for_update=True)
 
 
-async def new_nonce(session: AsyncSession, node: NodeKey, now: int) -> str:
+async def spend_nonce(session: AsyncSession, node: NodeKey, nonce: str, expires_at: int, now: int) -> bool:
+    """Record a genuine ``c_nonce`` as spent: True the first time, False on a replay. One
+    insert-or-ignore, so two concurrent requests with one nonce cannot both spend it. Spent
+    nonces are kept only until they would have expired anyway."""
     await session.execute(delete(Nonce).where(Nonce.expires_at <= now))
-    nonce = secrets.token_urlsafe(24)
-    session.add(Nonce(digest=node.digest("c-nonce", nonce), expires_at=now + NONCE_TTL_S))
-    return nonce
-
-
-async def consume_nonce(session: AsyncSession, node: NodeKey, nonce: str, now: int) -> bool:
-    """True once per nonce we issued and that has not expired."""
     result = await session.execute(
-        delete(Nonce).where(Nonce.digest == node.digest("c-nonce", nonce), Nonce.expires_at > now)
-        .returning(Nonce.digest))
+        dialect_insert(session, Nonce).values(digest=node.digest("c-nonce-spent", nonce), expires_at=expires_at)
+        .on_conflict_do_nothing().returning(Nonce.digest))
     return result.scalar_one_or_none() is not None
+
+
+async def keep_response(session: AsyncSession, node: NodeKey, token: str, request_digest: str, body: bytes) -> None:
+    """Seal the credential response to the request that used ``token``, for a lost-answer retry."""
+    digest = node.digest("access-token", token)
+    await session.execute(update(AccessToken).where(AccessToken.digest == digest).values(
+        request_digest=request_digest, sealed_response=node.seal(body, f"credential-response:{digest}")))
+
+
+async def kept_response(session: AsyncSession, node: NodeKey, token: str, request_digest: str, now: int,
+                        window_s: int) -> bytes | None:
+    """The kept answer if ``token`` was used by this very request less than ``window_s`` ago."""
+    digest = node.digest("access-token", token)
+    row = await session.get(AccessToken, digest)
+    if (row is None or row.sealed_response is None or row.used_at is None or now - row.used_at >= window_s
+            or row.request_digest != request_digest):
+        return None
+    return node.open(row.sealed_response, f"credential-response:{digest}")
 
 
 # --- credentials and status lists -------------------------------------------------------
@@ -182,7 +229,12 @@ async def consume_nonce(session: AsyncSession, node: NodeKey, nonce: str, now: i
 
 async def allocate_status(session: AsyncSession, org_id: str, count: int) -> tuple[str, list[int]]:
     """``count`` random free indices in one open list of the organisation (a new list when
-    all are full): one read and one write of the list row per batch, not per credential."""
+    all are full): one read and one write of the list row per batch, not per credential.
+
+    The organisation's row is locked first, so concurrent issuances queue on it: otherwise
+    each that finds no open list yet opens its own (issue 11: five lists of 92-174 entries on
+    PostgreSQL where one would do, and smaller crowds mean less herd privacy)."""
+    await session.execute(select(Organisation.id).where(Organisation.id == org_id).with_for_update())
     query = (select(StatusListRow).where(StatusListRow.org_id == org_id,
                                          StatusListRow.allocated_count <= revocation.FILL_LIMIT - count)
              .limit(1).with_for_update())
@@ -215,11 +267,35 @@ async def purge_expired(session: AsyncSession, now: int) -> None:
                           .values(sealed_claims=None))
     await session.execute(update(Credential).where(Credential.retain_until <= now)
                           .values(sealed_claims=None, retain_until=None))
+    await forget_responses(session, now)
 
 
-async def credentials_of(session: AsyncSession, org_id: str, limit: int = 200) -> list[Credential]:
-    query = select(Credential).where(Credential.org_id == org_id).order_by(Credential.issued_at.desc()).limit(limit)
-    return list((await session.execute(query)).scalars())
+async def forget_responses(session: AsyncSession, now: int) -> None:
+    """Kept credential responses live ``RETRY_WINDOW_S``, no longer (by the ``used_at`` index)."""
+    await session.execute(update(AccessToken).where(AccessToken.used_at <= now - RETRY_WINDOW_S,
+                                                    AccessToken.sealed_response.is_not(None))
+                          .values(sealed_response=None))
+
+
+async def credentials_page(
+    session: AsyncSession, org_id: str, *, after: tuple[int, str] | None = None, limit: int = 100,
+    offer_ids: list[str] | None = None,
+) -> list[tuple[Credential, bytes | None]]:
+    """One page of the organisation's credentials, newest first, each with its offer's sealed
+    reference. The order is total — ``issued_at`` (rounded to the day, so many share it), then
+    ``id`` — and ``after`` is the last row of the previous page (keyset paging): every credential
+    appears on exactly one page however many were issued that day (issue 11: a fixed 200 hid
+    the rest, so they could not be revoked)."""
+    query = (select(Credential, Offer.sealed_reference).outerjoin(Offer, Offer.id == Credential.offer_id)
+             .where(Credential.org_id == org_id))
+    if offer_ids is not None:
+        query = query.where(Credential.offer_id.in_(offer_ids))
+    if after is not None:
+        issued_at, last_id = after
+        query = query.where(or_(Credential.issued_at < issued_at,
+                                and_(Credential.issued_at == issued_at, Credential.id > last_id)))
+    query = query.order_by(Credential.issued_at.desc(), Credential.id).limit(limit)
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
 
 
 async def change_status(session: AsyncSession, org_id: str, credential_id: str, action: revocation.Action) -> int:

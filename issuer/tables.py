@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
@@ -68,11 +68,15 @@ class Offer(Base):
     code_digest: Mapped[str] = mapped_column(String(64), unique=True)
     pin_digest: Mapped[str] = mapped_column(String(64))
     pin_failures: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[str] = mapped_column(String(16))  # offered | redeemed | issued | locked
+    state: Mapped[str] = mapped_column(String(16))  # offered | redeemed | issued | locked | cancelled
     batch_size: Mapped[int] = mapped_column(Integer)
     valid_days: Mapped[int | None] = mapped_column(Integer, default=None)  # None: the node's default
     language: Mapped[str] = mapped_column(String(16))
     sealed_claims: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Staff's own reference (a name or case number): sealed like the claims; its keyed digest
+    # (issuer.offers.reference_key) finds the offer and its credentials again.
+    sealed_reference: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    reference_digest: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     created_by: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger)
@@ -85,6 +89,11 @@ class AccessToken(Base):
     offer_id: Mapped[str] = mapped_column(ForeignKey("issuer_offers.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[int] = mapped_column(BigInteger)
     used: Mapped[bool] = mapped_column(default=False)
+    # The answer to the request that used it, sealed, kept for RETRY_WINDOW_S only: the same
+    # request repeated (its answer lost to a crash or a dropped connection) gets it again.
+    used_at: Mapped[int | None] = mapped_column(BigInteger, default=None, index=True)
+    request_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    sealed_response: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
 
 class Nonce(Base):
@@ -112,7 +121,8 @@ class StatusListRow(Base):
 
 class Credential(Base):
     __tablename__ = "issuer_credentials"
-    __table_args__ = (UniqueConstraint("status_list_id", "status_idx"),)
+    __table_args__ = (UniqueConstraint("status_list_id", "status_idx"),
+                      Index("ix_issuer_credentials_org_order", "org_id", "issued_at", "id"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("issuer_organisations.id", ondelete="CASCADE"), index=True)

@@ -32,6 +32,8 @@ class BackgroundNode:
         extra: dict[str, Any] = {"log_config": None, "log_level": "debug"} if propagate_logs else {
             "log_level": "warning"}
         extra["access_log"] = False  # concrete paths carry ids: core.web.AccessLog logs route templates
+        proxies = self.settings.trusted_proxies
+        extra.update(proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, **extra))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -1,137 +1,169 @@
-"""``make demo``, the networked chapter: the whole node runs on loopback and everyone talks HTTP.
+"""``make demo``: the Amana story so far, told step by step in one process.
 
-The trust operator accredits the NGO (whose issuer identity lives on this node) and
-registers an employer's hiring desk; a trainer makes an offer through the staff API;
-Layla's wallet redeems it with her PIN and receives three unlinkable copies; the desk asks
-by OpenID4VP, her wallet answers with two claims, the desk sees the result once; the NGO
-revokes the certificate and the desk's next check says so. Everything
-lives in a temporary directory that is gone afterwards.
+A governance operator accredits an NGO and a city authority and registers an employer;
+the NGO and the city issue credentials to Layla; she shows two chosen facts to the
+employer, who checks the issuers against the trust list; a forged and a replayed
+presentation, and a certificate from an unaccredited "diploma mill", are refused. Each
+later issue adds its chapter (issuer service over HTTP, wallet, verifier, consent ledger).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import tempfile
+import secrets
 import time
-from pathlib import Path
-from typing import Any
 
-import httpx
-
-from core import db, keys
-from core.credtypes import TypeRegistry
-from core.settings import Settings
+from core import keys
+from core.credtypes import TypeRegistry, load_registry
+from core.errors import AmanaError
+from core.sdjwt import KeyBindingPolicy, present
+from core.sdjwt._disclosures import encode
+from core.sdjwt.vc import issue_vc, verify_vc, verify_vc_issued
+from core.sdjwt.verifier import IssuerKeys
+from core.settings import get_settings
+from core.trust import TrustList, check_issuer, verifier_may_request
+from core.trust import verify as verify_trust_list
 from core.trust.model import AccreditedIssuer, PurposeRegistration, RegisteredVerifier, parse
 from core.trust.operator import new_draft, put_issuer, put_verifier_purpose, sign_draft
-from issuer import store
-from issuer.context import IssuerContext
-from server.background import BackgroundNode, free_port
-from verifier import store as verifier_store
-from verifier.context import VerifierContext
-from wallet import present as wallet_present
-from wallet.receive import Received, receive
 
+NGO = "https://ngo.amana.test"
+CITY = "https://city.amana.test"
+EMPLOYER = "https://employer.amana.test"
+GOVERNANCE = "https://governance.amana.test"
+DIPLOMA_MILL = "https://diploma-mill.example"
 HR = "https://w3id.org/dpv#HumanResourceManagement"
 
 
-async def _setup(settings: Settings, skill_vct: str) -> dict[str, Any]:
-    """The NGO's organisation and the employer's desk, on this node's store (what the CLI does)."""
-    issuer_ctx = IssuerContext.create(settings)
-    await db.upgrade(issuer_ctx.engine)
-    now = issuer_ctx.now()
-    async with issuer_ctx.transaction() as session:
-        org, api_key = await store.create_org(session, issuer_ctx.node, slug="open-doors",
-                                              names={"en": "Open Doors NGO", "ar": "منظمة الأبواب المفتوحة"},
-                                              vcts=[skill_vct], keep_claims_days=None, staff_name="Trainer Amal",
-                                              now=now)
-        jwks = await store.published_keys(session, org.id, now)
-    await issuer_ctx.engine.dispose()
-    verifier_ctx = VerifierContext.create(settings)
-    async with verifier_ctx.transaction() as session:
-        identity = await verifier_store.identity(session, verifier_ctx.node, "Harbour Logistics", now)
-        desk_key = await verifier_store.add_desk_key(session, verifier_ctx.node, "hiring desk", now)
-    await verifier_ctx.engine.dispose()
-    verifier_jwks = keys.jwks([identity.key.public_key(), identity.did_key.public_key()])
-    return {"ngo": f"{settings.public_base_url}/issuers/open-doors", "api_key": api_key, "jwks": jwks,
-            "desk_key": desk_key, "verifier_jwks": verifier_jwks}
+def _step(n: int, text: str) -> None:
+    print(f"\n{n}. {text}")
 
 
-def _publish_trust_list(settings: Settings, world: dict[str, Any], vct: str, now: int) -> None:
-    governance = keys.generate("ES256")
-    entry = {"id": world["ngo"], "names": {"en": "Open Doors NGO"}, "jwks": {"keys": world["jwks"]}, "vcts": [vct],
-             "valid_from": now - now % 86400}
-    draft = put_issuer(new_draft("https://governance.amana.test"), parse(AccreditedIssuer, entry))[0]
+def _say(text: str) -> None:
+    print(f"   {text}")
+
+
+def run() -> int:
+    settings = get_settings()
+    types = load_registry(settings.specs_dir)
+    skill_type, status_type = types.by_name("SkillCertificate"), types.by_name("RegistrationStatus")
+    now = int(time.time())
+    year = 365 * 86400
+
+    _step(1, "Keys are made: for the trust operator, the NGO, the city, and on Layla's phone.")
+    gov_key, ngo_key, city_key = keys.generate("ES256"), keys.generate("ES256"), keys.generate("EdDSA")
+    layla_key, mill_key = keys.generate("ES256"), keys.generate("ES256")
+    _say(f"NGO signs with ES256, the city with EdDSA. Layla's key id: {(layla_key.kid or '')[:12]}…")
+    # What each issuer publishes at /.well-known/jwt-vc-issuer: anyone can publish keys,
+    # a diploma mill included. Keys make a signature checkable, not believable.
+    published = {NGO: [ngo_key.public_key()], CITY: [city_key.public_key()], DIPLOMA_MILL: [mill_key.public_key()]}
+
+    def issuer_keys(_header: dict[str, object], payload: dict[str, object]) -> list[keys.PublicKey]:
+        return published.get(str(payload.get("iss")), [])
+
+    _step(2, "The trust operator accredits the NGO for skill certificates and the city for registration status,")
+    _say("and registers the employer: for hiring (dpv:HumanResourceManagement) it may ask for the right")
+    _say("to work and a skill, nothing else. The list is signed; the employer checks it against the operator's key.")
+    token = _trust_list(gov_key, ngo_key, city_key, skill_type.vct, status_type.vct, now)
+    trust_list = verify_trust_list(token, governance_keys=[gov_key.public_key()], now=now).require_current()
+    _say(f"trust list #{trust_list.seq}: {len(trust_list.issuers)} issuers, {len(trust_list.verifiers)} verifier, "
+         f"valid for {(trust_list.next_update - now) // 86400} days.")
+
+    _step(3, "The NGO gives Layla a skill certificate; the city gives her a registration status.")
+    skill = issue_vc(skill_type, skill_type.example, issuer=NGO, issuer_key=ngo_key,
+                     holder_key=layla_key.public_key(), now=now, valid_for_s=year)
+    status = issue_vc(status_type, status_type.example, issuer=CITY, issuer_key=city_key,
+                      holder_key=layla_key.public_key(), now=now, valid_for_s=year)
+    for token in (skill, status):
+        held = verify_vc_issued(token, issuer_keys=issuer_keys, now=now, types=types)
+        name = held.credential_type.display_name("en") if held.credential_type else held.vct
+        _say(f"Layla's wallet checked the {name}: {len(token.split('~')) - 2} claims, each hidden until she shows it.")
+
+    _step(4, "The employer asks: may she work, and what is her skill? The request is within its registration,")
+    _say("so Layla's wallet lets her answer; she shows only those two facts.")
+    asked = [(status_type.vct, ("right_to_work",)), (skill_type.vct, ("skill",))]
+    assert not verifier_may_request(trust_list, EMPLOYER, HR, asked)
+    nonce = secrets.token_urlsafe(16)
+    shown = [
+        present(status, [("right_to_work",)], holder_key=layla_key, audience=EMPLOYER, nonce=nonce, now=now),
+        present(skill, [("skill",)], holder_key=layla_key, audience=EMPLOYER, nonce=nonce, now=now),
+    ]
+    expect = KeyBindingPolicy(audience=EMPLOYER, nonce=nonce)
+    for token in shown:
+        result = verify_vc(token, issuer_keys=issuer_keys, now=now, key_binding=expect, types=types)
+        issuer = check_issuer(trust_list, iss=result.issuer, vct=result.vct, issued_at=result.issued_at, now=now)
+        assert result.credential_type is not None
+        for name, value in result.disclosed_claims().items():
+            label = result.credential_type.label((name,), "en")
+            _say(f"verified: {label} = {_plain(value)}   (accredited issuer: {issuer.names['en']})")
+    _say("The employer did not see her name, registration number, municipality or status category.")
+
+    _step(5, "Had the employer also asked for her registration number, the trust list says it may not:")
+    excess = verifier_may_request(trust_list, EMPLOYER, HR, [*asked, (status_type.vct, ("registration_number",))])
+    beyond = ", ".join(".".join(map(str, path)) for _vct, path in excess)
+    _say(f"beyond its registration: {beyond} — her wallet would refuse.")
+
+    _step(6, "Someone edits a presentation to claim EQF level 6 instead of 3.")
+    forged_disclosure = encode([secrets.token_urlsafe(16), "eqf_level", 6])
+    issuer_signed_jwt = skill.split("~")[0]
+    _refused(f"{issuer_signed_jwt}~{forged_disclosure}~", issuer_keys, None, types, trust_list)
+
+    _step(7, "Someone replays Layla's presentation to the employer's next check (a new nonce).")
+    _refused(shown[0], issuer_keys, KeyBindingPolicy(audience=EMPLOYER, nonce=secrets.token_urlsafe(16)), types,
+             trust_list)
+
+    _step(8, "A diploma mill sells a skill certificate. Its signature is perfectly valid...")
+    fake = issue_vc(skill_type, skill_type.example, issuer=DIPLOMA_MILL, issuer_key=mill_key,
+                    holder_key=layla_key.public_key(), now=now, valid_for_s=year)
+    _refused(fake, issuer_keys, None, types, trust_list)
+
+    from server.demo_node import run as networked  # the node, over real HTTP on loopback
+
+    networked(9, types, _step, _say)
+
+    print("\nDone: two facts shown, nothing else revealed; the forgery, the replay and the diploma mill were refused;")
+    print("a certificate went from a QR code and a PIN to Layla's phone over HTTP, and its revocation")
+    print("reached the employer.")
+    return 0
+
+
+def _trust_list(gov: keys.PrivateKey, ngo: keys.PrivateKey, city: keys.PrivateKey, skill_vct: str, status_vct: str,
+                now: int) -> str:
+    """What `amana trust add-issuer / register-verifier / sign` do, as function calls."""
+    draft = new_draft(GOVERNANCE)
+    for issuer_id, key, vct, names in ((NGO, ngo, skill_vct, {"en": "Open Doors NGO", "ar": "منظمة الأبواب المفتوحة"}),
+                                       (CITY, city, status_vct, {"en": "City of Amana", "fa": "شهر امانا"})):
+        draft = put_issuer(draft, parse(AccreditedIssuer, {
+            "id": issuer_id, "names": names, "jwks": keys.jwks([key.public_key()]), "vcts": [vct],
+            "valid_from": now - 86400}))[0]
     registration = parse(PurposeRegistration, {
         "purpose": HR, "legal_basis": "https://w3id.org/dpv#LegalObligation",
-        "credentials": [{"vct": vct, "claims": [["skill"], ["eqf_level"]]}]})
-    verifier = parse(RegisteredVerifier, {"id": settings.verifier_id, "names": {"en": "Harbour Logistics"},
-                                          "jwks": world["verifier_jwks"],
-                                          "registrations": [registration.model_dump(mode="json")]})
+        "credentials": [{"vct": status_vct, "claims": [["right_to_work"]]}, {"vct": skill_vct, "claims": [["skill"]]}]})
+    verifier = parse(RegisteredVerifier, {
+        "id": EMPLOYER, "names": {"en": "Harbour Logistics"}, "jwks": keys.jwks([keys.generate().public_key()]),
+        "registrations": [registration.model_dump(mode="json")]})
     draft = put_verifier_purpose(draft, verifier, registration)[0]
-    settings.trust_dir.mkdir(parents=True)
-    (settings.trust_dir / "trust-list.jwt").write_text(sign_draft(draft, governance, now)[0] + "\n")
-    (settings.trust_dir / "governance.jwks.json").write_text(json.dumps(keys.jwks([governance.public_key()])))
+    return sign_draft(draft, gov, now)[0]
 
 
-async def _employer_checks(http: httpx.AsyncClient, base: str, desk_key: str, copy: Received) -> dict[str, Any]:
-    """The employer's desk asks (OpenID4VP), Layla's wallet answers, the desk reads the result once."""
-    desk = {"Authorization": f"Bearer {desk_key}"}
-    check = (await http.post(f"{base}/api/verifier/checks", json={"query": "skill-check"}, headers=desk)).json()
-    request = await wallet_present.fetch_request(http, check["link"])
-    vp = wallet_present.vp_token(request, {"skill": (copy.credential, copy.holder_key)}, int(time.time()))
-    await wallet_present.answer(http, request, vp)
-    result: dict[str, Any] = (await http.post(f"{base}/api/verifier/checks/{check['id']}/result",
-                                              json={"result_key": check["result_key"]}, headers=desk)).json()
-    return result
+def _plain(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict) and "label" in value:
+        return f"{value['label']} ({value.get('uri', '')})"
+    return str(value)
 
 
-async def _story(settings: Settings, types: TypeRegistry, step: Any, say: Any) -> None:
-    base, skill = settings.public_base_url, types.by_name("SkillCertificate")
-    step("The node starts. The NGO joins it (an organisation, a sealed signing key, a trainer's key); an employer")
-    say("sets up a hiring desk (a request-signing key and certificate, a desk key).")
-    world = await _setup(settings, skill.vct)
-    say(f"issuer identifier: {world['ngo']}")
-    _publish_trust_list(settings, world, skill.vct, int(time.time()))
-    say("the trust operator accredits the NGO for skill certificates, registers the employer for hiring")
-    say("(skill and level only), and publishes the list at /trust-list")
-    with BackgroundNode(settings.data_dir, port=int(base.rsplit(":", 1)[1]),
-                        fetch_allow_insecure=settings.fetch_allow_insecure) as node:
-        async with httpx.AsyncClient(timeout=10) as http:
-            step("After Layla's forklift course, the trainer makes an offer: a QR code, and a PIN said aloud.")
-            r = await http.post(f"{base}/api/issuer/offers", headers={"Authorization": f"Bearer {world['api_key']}"},
-                                json={"type": "SkillCertificate", "claims": dict(skill.example), "batch_size": 3})
-            offer = r.json()
-            say(f"QR: {offer['link'][:72]}…   PIN: {'•' * len(offer['pin'])} (shown once)")
-            step("Layla's phone scans the QR, she types the PIN; the wallet fetches three unlinkable copies over HTTP.")
-            copies = await receive(http, offer["link"], offer["pin"], copies=3, types=types)
-            say(f"{len(copies)} copies, each bound to its own key and status entry; verified on receipt.")
-            step("At the hiring desk: a QR (OpenID4VP, signed request). Layla's wallet checks who asks, shows the")
-            say("skill and level only, and answers. The desk sees the result once; the server keeps no value.")
-            result = await _employer_checks(http, base, world["desk_key"], copies[0])
-            [credential] = result["credentials"]
-            assert result["accepted"], f"the demo expected the check to pass: {result}"
-            say(f"verified: {credential['claims']['skill']['label']} (EQF {credential['claims']['eqf_level']}) — "
-                f"issuer {credential['issuer_names']['en']}, status {credential['status']}")
-            step("The certificate was issued by mistake; the NGO revokes it. The employer checks again.")
-            staff = {"Authorization": f"Bearer {world['api_key']}"}
-            listed = (await http.get(f"{base}/api/issuer/credentials", headers=staff)).json()
-            await http.post(f"{base}/api/issuer/credentials/{listed[0]['id']}/revoke", headers=staff)
-            node.app.state.verifier.fetcher.forget()  # past the list's ttl (15 min), say
-            result = await _employer_checks(http, base, world["desk_key"], copies[1])
-            assert result["reason"] == "revoked", f"the demo expected the revocation to show: {result}"
-            say(f"refused ({result['reason']}): all three copies, since they are one certificate.")
-
-
-def run(first_step: int, types: TypeRegistry, step: Any, say: Any) -> None:
-    numbers = iter(range(first_step, first_step + 20))
-
-    def numbered(text: str) -> None:
-        step(next(numbers), text)
-
-    with tempfile.TemporaryDirectory(prefix="amana-demo-") as tmp:
-        # Everything runs on this machine's loopback over plain HTTP, so the verifier may fetch from it here;
-        # a real node answers on https and fetches nothing private.
-        settings = Settings(data_dir=Path(tmp), public_base_url=f"http://127.0.0.1:{free_port()}",
-                            fetch_allow_insecure=True)
-        asyncio.run(_story(settings, types, numbered, say))
+def _refused(
+    token: str, issuer_keys: IssuerKeys, expect: KeyBindingPolicy | None, types: TypeRegistry, trust_list: TrustList
+) -> None:
+    now = int(time.time())
+    try:
+        if expect is None:
+            result = verify_vc_issued(token, issuer_keys=issuer_keys, now=now, types=types)
+        else:
+            result = verify_vc(token, issuer_keys=issuer_keys, now=now, key_binding=expect, types=types)
+        _say("...the signature checks out.")
+        check_issuer(trust_list, iss=result.issuer, vct=result.vct, issued_at=result.issued_at, now=now)
+    except AmanaError as exc:
+        _say(f"refused ({exc.code}): {exc.detail}")
+        return
+    raise SystemExit("the demo expected this to be refused, and it was not")

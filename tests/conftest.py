@@ -1,21 +1,23 @@
-"""Shared fixtures. Test vectors are read from ../shared, never copied into the repo."""
+"""Shared fixtures. Test vectors live in tests/vectors (see its README for where each came from):
+a fresh clone tests on its own, with nothing beside it."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from core import keys
 from core.credtypes import TypeRegistry, load_registry
-from core.settings import REPO_ROOT, get_settings
+from core.settings import get_settings
 
-SHARED = REPO_ROOT.parent / "shared"
-TESTDATA = SHARED / "testdata"
+VECTORS = Path(__file__).resolve().parent / "vectors"
+# Every test client shares one address (loopback, or "testclient"): the per-address limit on
+# public protocol writes (core.ratelimit) would throttle whole test modules. tests/test_ratelimit.py
+# sets its own limit and proves it; the nodes of all other tests run unthrottled.
+os.environ.setdefault("AMANA_RATE_LIMIT_PER_S", "1000000")
 NOW = 1_800_000_000  # a fixed "now"; no test reads the clock
-
-if not TESTDATA.is_dir():
-    pytest.exit(f"test vectors not found at {TESTDATA}: ../shared must sit beside the repository", returncode=4)
 
 
 @pytest.fixture(scope="session")

@@ -31,8 +31,9 @@ class Wallet:
         self.client = client
 
     def offer(self, link: str) -> dict[str, Any]:
-        assert link.startswith("openid-credential-offer://?")
-        offer_uri = parse_qs(urlsplit(link).query)["credential_offer_uri"][0]
+        """From the custom-scheme link, or the https link an offer QR carries (the same parameter)."""
+        assert link.startswith(("openid-credential-offer://?", BASE + "/issuers/"))
+        [offer_uri] = parse_qs(urlsplit(link).query)["credential_offer_uri"]
         r = self.client.get(path_of(offer_uri))
         assert r.status_code == 200, r.text
         offer: dict[str, Any] = r.json()

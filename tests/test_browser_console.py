@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningNode, str]]:
     data_dir = tmp_path_factory.mktemp("browser")
     env = {**os.environ, "AMANA_DATA_DIR": str(data_dir)}
-    created = subprocess.run([sys.executable, "-m", "core.cli", "issuer", "create-org", "--slug", "open-doors",
+    created = subprocess.run([sys.executable, "-m", "server.cli", "issuer", "create-org", "--slug", "open-doors",
                               "--name", "en=Open Doors", "--type", "SkillCertificate"],
                              capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=True)
     with RunningNode(data_dir) as running:
@@ -59,7 +59,7 @@ def test_a_trainer_signs_in_and_makes_an_offer(node: tuple[RunningNode, str]) ->
         form.locator("[name=holder_language]").select_option("fa")
         form.get_by_role("button").click()
         page.wait_for_selector(".sheet svg")
-        pin = page.locator(".sheet .pin").inner_text()
+        pin = page.locator(".staff-pin .pin").inner_text()
         assert re.fullmatch(r"\d{6}", pin)
         assert page.locator(".sheet").get_attribute("dir") == "rtl"
         cookies = {c["name"]: c for c in page.context.cookies()}

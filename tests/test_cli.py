@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from core.settings import REPO_ROOT
-from tests.conftest import TESTDATA
+from tests.conftest import VECTORS
 
-AMANA = [sys.executable, "-m", "core.cli"]
+AMANA = [sys.executable, "-m", "server.cli"]
 
 
 def amana(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -96,10 +96,10 @@ def test_aud_without_nonce_is_a_usage_error(world: dict[str, Path]) -> None:
 def test_plain_sd_jwt_profile_verifies_a_reference_vector(tmp_path: Path) -> None:
     import yaml
 
-    settings = yaml.safe_load((TESTDATA / "sd-jwt/settings.yml").read_text())
+    settings = yaml.safe_load((VECTORS / "sd-jwt/settings.yml").read_text())
     jwk = tmp_path / "iss.jwk"
     jwk.write_text(json.dumps(settings["key_settings"]["issuer_key"]))
-    vector = TESTDATA / "sd-jwt/key_binding/sd_jwt_presentation.txt"
+    vector = VECTORS / "sd-jwt/key_binding/sd_jwt_presentation.txt"
     as_vc = amana("credential", "verify", vector, "--issuer-jwk", jwk)
     assert as_vc.returncode == 1 and json.loads(as_vc.stderr)["code"] == "invalid_typ"
     plain = amana("credential", "verify", vector, "--issuer-jwk", jwk, "--profile", "sd-jwt",

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from core import dcql
 from core.settings import Settings
-from tests.conftest import TESTDATA
+from tests.conftest import VECTORS
 from verifier import queries
 
-EXAMPLES = sorted((TESTDATA / "oid4vp" / "query_lang").glob("*.json"))
+EXAMPLES = sorted((VECTORS / "oid4vp" / "query_lang").glob("*.json"))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)

@@ -108,6 +108,7 @@ def _offer(client: TestClient, api_key: str, claims: dict[str, Any] | None = Non
     r = client.post("/api/issuer/offers", headers={"Authorization": f"Bearer {api_key}"},
                     json={"type": type_, "claims": claims or SKILL_EXAMPLE, "batch_size": batch})
     assert r.status_code == 201, r.text
+    assert r.headers["cache-control"] == "no-store"  # the PIN is in this body
     body: dict[str, Any] = r.json()
     return body
 
@@ -271,6 +272,42 @@ def test_reused_proof_refused(client: TestClient, ngo: str) -> None:
     assert wallet.credential(meta, access_token, _request([proof])).status_code == 200
     _w, _m, second_token = _token(client, ngo)
     r = wallet.credential(meta, second_token, _request([proof]))
+    assert r.status_code == 400 and r.json()["error"] == "invalid_nonce"
+
+
+def test_a_nonce_of_one_organisation_is_refused_by_another(client: TestClient, ngo: str) -> None:
+    """Both organisations live on one node; a c_nonce is bound to the one that minted it."""
+    _create_org(client, "other-ngo", ["urn:amana:credential:SkillCertificate:1"])
+    foreign = client.post("/issuers/other-ngo/nonce").json()["c_nonce"]
+    key = keys.generate()
+    assert _bad_proof_error(client, ngo, lambda aud, n: Wallet.proof(key, aud, foreign)) == (400, "invalid_nonce")
+    forged = foreign.rsplit(".", 1)[0] + "." + "0" * 32  # a well-formed nonce with a tag we did not make
+    assert _bad_proof_error(client, ngo, lambda aud, n: Wallet.proof(key, aud, forged)) == (400, "invalid_nonce")
+
+
+def test_minting_nonces_writes_nothing(client: TestClient, ngo: str) -> None:
+    """A client flooding the nonce endpoint fills no table (only spent nonces are recorded)."""
+    from sqlalchemy import func, select
+
+    from issuer.tables import Nonce
+
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+
+    async def count() -> int:
+        async with ctx.transaction() as session:
+            return int((await session.execute(select(func.count()).select_from(Nonce))).scalar_one())
+
+    before = client.portal.call(count)  # type: ignore[union-attr]
+    minted = {client.post("/issuers/open-doors/nonce").json()["c_nonce"] for _ in range(50)}
+    assert len(minted) == 50 and client.portal.call(count) == before  # type: ignore[union-attr]
+
+
+def test_an_expired_nonce_is_refused(client: TestClient, ngo: str, clock: Any) -> None:
+    wallet, meta, access_token = _token(client, ngo)
+    nonce = wallet.nonce(meta)
+    clock.offset = 301  # past NONCE_TTL_S
+    proof = Wallet.proof(keys.generate(), meta["credential_issuer"], nonce, iat=int(time.time()) + 301)
+    r = wallet.credential(meta, access_token, _request([proof]))
     assert r.status_code == 400 and r.json()["error"] == "invalid_nonce"
 
 
@@ -451,6 +488,7 @@ def test_class_batch_issues_good_rows_and_reports_bad_ones(client: TestClient, n
     assert "Olena" not in r.text.replace('"Olena"', "") and "eleven" not in json.dumps(body["errors"])
     pins = {o["pin"] for o in body["offers"]}
     assert len(pins) == 2  # each trainee their own PIN
+    assert r.headers["cache-control"] == "no-store"
     first = body["offers"][0]
     [credential] = Wallet(client).receive(first["link"], first["pin"], [keys.generate()])
     assert "Amina" not in credential  # it is there, but only inside a base64url Disclosure...

@@ -22,7 +22,7 @@ from wallet.receive import receive
 
 def test_logs_hold_no_claims_pins_tokens_or_keys(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     env = {**os.environ, "AMANA_DATA_DIR": str(tmp_path)}
-    created = subprocess.run([sys.executable, "-m", "core.cli", "issuer", "create-org", "--slug", "open-doors",
+    created = subprocess.run([sys.executable, "-m", "server.cli", "issuer", "create-org", "--slug", "open-doors",
                               "--name", "en=Open Doors", "--type", "SkillCertificate"],
                              capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=True)
     api_key = json.loads(created.stdout)["api_key"]

@@ -29,7 +29,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningNode
     env = {**os.environ, "AMANA_DATA_DIR": str(data_dir)}
 
     def cli(*args: str) -> dict[str, str]:
-        done = subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True,
+        done = subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True,
                               cwd=REPO_ROOT, env=env, check=True)
         out: dict[str, str] = json.loads(done.stdout)
         return out

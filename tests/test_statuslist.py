@@ -14,10 +14,11 @@ from core import keys
 from core.encoding import b64url_encode
 from core.errors import Expired, InvalidInput, InvalidSignature, InvalidTokenType, LimitExceeded, MalformedToken
 from core.statuslist import INVALID, SUSPENDED, VALID, StatusList, sign_token, verify_token
-from tests.conftest import NOW, SHARED, TESTDATA
+from tests.conftest import NOW
+from tests.conftest import VECTORS as ALL_VECTORS
 
-VECTORS = TESTDATA / "status-list"
-DRAFT = (SHARED / "reference" / "token-status-list.md").read_text()
+VECTORS = ALL_VECTORS / "status-list"
+DRAFT = (VECTORS / "draft-test-vectors.md").read_text()  # the draft's test-vector appendix
 
 
 def _encoded(name: str) -> dict[str, object]:

@@ -132,7 +132,7 @@ def test_amana_serve_publishes_the_list_over_real_http(trust_dir: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "AMANA_DATA_DIR": str(trust_dir)}
-    server = subprocess.Popen([sys.executable, "-m", "core.cli", "serve", "--port", str(port)], cwd=REPO_ROOT,
+    server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], cwd=REPO_ROOT,
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         for _ in range(200):

@@ -22,12 +22,11 @@ from wallet.receive import receive
 
 def test_request_and_result_from_a_shell(tmp_path: Path) -> None:
     types = load_registry(Settings().specs_dir)
-    with RunningNode(tmp_path, fetch_allow_insecure=True) as node:
-        env = {**os.environ, "AMANA_DATA_DIR": str(tmp_path), "AMANA_PUBLIC_BASE_URL": node.base,
-               "AMANA_FETCH_ALLOW_INSECURE": "true"}
+    with RunningNode(tmp_path) as node:
+        env = {**os.environ, "AMANA_DATA_DIR": str(tmp_path), "AMANA_PUBLIC_BASE_URL": node.base}
 
         def cli(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True,
+            return subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True,
                                   cwd=REPO_ROOT, env=env, check=False)
 
         def ok(*args: str) -> dict[str, Any]:

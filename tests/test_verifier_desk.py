@@ -25,7 +25,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     data_dir = tmp_path_factory.mktemp("desk")
-    with RunningNode(data_dir, fetch_allow_insecure=True) as node:
+    with RunningNode(data_dir) as node:
         yield World(node, data_dir)
 
 
@@ -61,7 +61,7 @@ def test_state_and_results_need_a_signed_in_desk(world: World) -> None:
 def test_a_clerk_checks_the_right_to_work_in_a_browser(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    with RunningNode(tmp_path, fetch_allow_insecure=True) as node:
+    with RunningNode(tmp_path) as node:
         world = World(node, tmp_path)
 
         async def holder() -> object:
@@ -115,7 +115,7 @@ def test_a_photo_of_a_code_is_read_on_the_device_with_the_vendored_reader(tmp_pa
 
     photo = tmp_path / "code.png"
     photo.write_bytes(qr.png("openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fexample.org%2Fo%2F1"))
-    with RunningNode(tmp_path / "node", fetch_allow_insecure=True) as node, sync_playwright() as p:
+    with RunningNode(tmp_path / "node") as node, sync_playwright() as p:
         world = World(node, tmp_path / "node")
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(locale="en")

@@ -34,24 +34,30 @@ HR = "https://w3id.org/dpv#HumanResourceManagement"
 STATUS_EXAMPLE = json.loads((REPO_ROOT / "specs/credentials/RegistrationStatus/example.json").read_text())
 
 
-def _cli(data_dir: Path, base: str, *args: str) -> dict[str, Any]:
+def _cli(data_dir: Path, base: str, *args: str, database_url: str | None = None) -> dict[str, Any]:
     env = {**os.environ, "AMANA_DATA_DIR": str(data_dir), "AMANA_PUBLIC_BASE_URL": base}
-    done = subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, cwd=REPO_ROOT,
+    if database_url:
+        env["AMANA_DATABASE_URL"] = database_url
+    done = subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True, cwd=REPO_ROOT,
                           env=env, check=True)
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
 
 class World:
-    def __init__(self, node: RunningNode, data_dir: Path) -> None:
+    def __init__(self, node: RunningNode, data_dir: Path, database_url: str | None = None) -> None:
         self.node, self.base, self.data_dir = node, node.base, data_dir
-        self.city = _cli(data_dir, self.base, "issuer", "create-org", "--slug", "city", "--name", "en=City",
-                         "--type", "RegistrationStatus", "--jwks-out", str(data_dir / "city.jwks"))
-        self.rogue = _cli(data_dir, self.base, "issuer", "create-org", "--slug", "rogue", "--name", "en=Rogue",
-                          "--type", "RegistrationStatus", "--jwks-out", str(data_dir / "rogue.jwks"))
-        self.unlisted = _cli(data_dir, self.base, "issuer", "create-org", "--slug", "unlisted", "--name",
-                             "en=Unlisted", "--type", "RegistrationStatus")
-        desk = _cli(data_dir, self.base, "verifier", "init")
+
+        def cli(*args: str) -> dict[str, Any]:
+            return _cli(data_dir, self.base, *args, database_url=database_url)
+
+        self.city = cli("issuer", "create-org", "--slug", "city", "--name", "en=City",
+                        "--type", "RegistrationStatus", "--jwks-out", str(data_dir / "city.jwks"))
+        self.rogue = cli("issuer", "create-org", "--slug", "rogue", "--name", "en=Rogue",
+                         "--type", "RegistrationStatus", "--jwks-out", str(data_dir / "rogue.jwks"))
+        self.unlisted = cli("issuer", "create-org", "--slug", "unlisted", "--name", "en=Unlisted",
+                            "--type", "RegistrationStatus")
+        desk = cli("verifier", "init")
         self.desk_key = desk["desk_key"]
         governance = keys.generate()
         draft = new_draft("https://governance.amana.test")
@@ -98,7 +104,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     data_dir = tmp_path_factory.mktemp("verifier")
-    with RunningNode(data_dir, fetch_allow_insecure=True) as node:
+    with RunningNode(data_dir) as node:
         yield World(node, data_dir)
 
 
@@ -304,9 +310,8 @@ def test_offline_desk_answers_from_its_kept_copy_until_the_copy_expires(world: W
 
 
 def test_sync_refreshes_the_trust_list_and_kept_status_lists(world: World) -> None:
-    env = {**os.environ, "AMANA_DATA_DIR": str(world.data_dir), "AMANA_PUBLIC_BASE_URL": world.base,
-           "AMANA_FETCH_ALLOW_INSECURE": "true"}
-    done = subprocess.run([sys.executable, "-m", "core.cli", "verifier", "sync", "--trust-list-url",
+    env = {**os.environ, "AMANA_DATA_DIR": str(world.data_dir), "AMANA_PUBLIC_BASE_URL": world.base}
+    done = subprocess.run([sys.executable, "-m", "server.cli", "verifier", "sync", "--trust-list-url",
                            f"{world.base}/trust-list"], capture_output=True, text=True, cwd=REPO_ROOT, env=env,
                           check=False)
     assert done.returncode == 0, done.stderr
@@ -314,10 +319,10 @@ def test_sync_refreshes_the_trust_list_and_kept_status_lists(world: World) -> No
     assert report["trust_list"]["seq"] == 1 and report["trust_list"]["expired"] is False
     lists = report["status_lists"]
     assert lists["known"] >= 1 and lists["refreshed"] == lists["known"]
-    refused = subprocess.run([sys.executable, "-m", "core.cli", "verifier", "sync", "--trust-list-url",
+    refused = subprocess.run([sys.executable, "-m", "server.cli", "verifier", "sync", "--trust-list-url",
                               f"{world.base}/trust-list"], capture_output=True, text=True, cwd=REPO_ROOT,
-                             env={**env, "AMANA_FETCH_ALLOW_INSECURE": "false"}, check=False)
-    assert refused.returncode == 1 and json.loads(refused.stderr)["code"] == "fetch_refused"  # http, loopback
+                             env={**env, "AMANA_PUBLIC_BASE_URL": "https://node.amana.test"}, check=False)
+    assert refused.returncode == 1 and json.loads(refused.stderr)["code"] == "fetch_refused"  # not local: no loopback
 
 
 def test_a_posted_dcql_query_is_checked_against_the_registration(world: World) -> None:
@@ -383,7 +388,7 @@ def test_the_whole_node_runs_on_postgresql(tmp_path: Path, monkeypatch: pytest.M
         pytest.skip("no PostgreSQL (.ci/run starts one)")
     _empty_postgres(POSTGRES_URL)
     monkeypatch.setenv("DATABASE_URL", POSTGRES_URL)  # the node and every CLI call below
-    with RunningNode(tmp_path, fetch_allow_insecure=True) as node:
+    with RunningNode(tmp_path) as node:
         assert node.settings.database_url == POSTGRES_URL
         world = World(node, tmp_path)
         result = _refusal(world)

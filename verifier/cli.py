@@ -40,7 +40,11 @@ def _pending(check_id: str) -> Path:
 
 @verifier_app.command("init")
 @fails_as_problem
-def init(desk: Annotated[str, typer.Option(help="name of the desk (e.g. front desk)")] = "desk") -> None:
+def init(
+    desk: Annotated[str, typer.Option(help="name of the desk (e.g. front desk)")] = "desk",
+    jwks_out: Annotated[Path | None, typer.Option(help="also write the JWKS here (for trust register-verifier)")]
+    = None,
+) -> None:
     """Make the request-signing key (first run) and a desk key; print what to register in the trust list."""
 
     async def run() -> dict[str, Any]:
@@ -53,7 +57,10 @@ def init(desk: Annotated[str, typer.Option(help="name of the desk (e.g. front de
                 "client_ids": {p.value: identity.client_id(p) for p in Prefix},
                 "jwks": keys.jwks([identity.key.public_key(), identity.did_key.public_key()])}
 
-    typer.echo(json.dumps(asyncio.run(run())))
+    made = asyncio.run(run())
+    if jwks_out is not None:
+        jwks_out.write_text(json.dumps(made["jwks"], indent=2) + "\n")
+    typer.echo(json.dumps(made))
 
 
 @verifier_app.command("request")

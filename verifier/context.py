@@ -36,8 +36,7 @@ class VerifierContext:
     @classmethod
     def create(cls, settings: Settings) -> VerifierContext:
         engine = db.make_engine(db.database_url(settings))
-        insecure = settings.fetch_allow_insecure
-        fetcher = Fetcher(AddressPolicy(allow_http=insecure, allow_loopback=insecure),
+        fetcher = Fetcher(AddressPolicy.for_node(settings),
                           min_ttl_s=settings.fetch_min_ttl_s, max_ttl_s=settings.fetch_max_ttl_s)
         return cls(settings, engine, db.sessions(engine), node_key(settings), load_registry(settings.specs_dir),
                    queries.load(settings.specs_dir), fetcher)

@@ -20,8 +20,8 @@ from core import i18n, sessions, staff, web
 from core.encoding import b64url_decode, b64url_encode
 from core.errors import AmanaError, NotFound
 from core.oid4vc import OFFER_SCHEME, PRESENTATION_SCHEME
+from core.sealing import new_token
 from core.trust import TrustList
-from issuer.offers import new_code
 from verifier import checks, display, store
 from verifier.context import VerifierContext, get_context
 from verifier.queries import NamedQuery, availability, named, why_refused
@@ -93,16 +93,15 @@ async def login(request: Request, ctx: Ctx) -> Response:
     form = await request.form()
     lang = web.page_language(request, form)
     web.check_csrf(request, form.get("csrf"), ctx.node.digest)
-    bucket = sessions.bucket(ctx.node, SERVICE, request.client.host if request.client else "?")
-    now, token, key = ctx.now(), new_code(), form.get("desk_key")
+    bucket = sessions.bucket(ctx.node, SERVICE, web.client_address(request))
+    now, token, key = ctx.now(), new_token(), form.get("desk_key")
     async with ctx.transaction() as session:
-        if await sessions.blocked(session, bucket, now):
+        if await sessions.attempt(session, bucket, now):
             return _render(ctx, request, "login.html", lang, 429, field_error=i18n.t(lang, "console.too_many"))
         known = isinstance(key, str) and bool(key) and await store.desk_key_known(session, ctx.node, str(key))
         if known:
+            await sessions.succeeded(session, bucket)
             await sessions.start(session, ctx.node, SERVICE, ctx.node.digest("desk-key", str(key)), token, now)
-        else:
-            await sessions.failed(session, bucket, now)
     if not known:
         return _render(ctx, request, "login.html", lang, 401, field_error=i18n.t(lang, "console.bad_key"))
     response = staff.after_sign_in(request, form, DOOR, lang, ctx.node.digest)

@@ -21,10 +21,10 @@ from core.encoding import json_loads_strict
 from core.errors import AmanaError
 from core.fetch import Fetched, Fetcher
 from core.keys import PublicKey
+from core.oid4vc import well_known
 from core.statuslist import INVALID, MEDIA_TYPE, SUSPENDED, VALID, verify_token
 from core.trust import TrustList
 from verifier.verification import Status
-from wallet.receive import well_known
 
 STATUS_MAX_BYTES = 512 * 1024  # the token as fetched
 STATUS_MAX_INFLATED = 4 * 1024 * 1024  # the list once inflated

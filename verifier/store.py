@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import keys
+from core.db import dialect_insert
 from core.sealing import NodeKey
 from verifier.requests import Identity as SigningIdentity
 from verifier.requests import self_signed_certificate
@@ -77,11 +78,11 @@ async def audit_entries(session: AsyncSession, limit: int = 200) -> list[dict[st
 
 
 async def keep_status_list(session: AsyncSession, uri: str, token: str, now: int) -> None:
-    row = await session.get(StatusListCopy, uri)
-    if row is None:
-        session.add(StatusListCopy(uri=uri, token=token, fetched_at=now))
-    else:
-        row.token, row.fetched_at = token, now
+    """Keep (or refresh) the signed copy of a status list: one upsert, so the first concurrent
+    checks that meet a new list do not race to insert it (issue 11: 500 on the unique key)."""
+    insert = dialect_insert(session, StatusListCopy).values(uri=uri, token=token, fetched_at=now)
+    await session.execute(insert.on_conflict_do_update(index_elements=[StatusListCopy.uri],
+                                                       set_={"token": token, "fetched_at": now}))
 
 
 async def status_list_copy(session: AsyncSession, uri: str) -> tuple[str, int] | None:

@@ -1,9 +1,10 @@
 """Receiving credentials: the wallet side of OpenID4VCI 1.0, pre-authorized code flow.
 
-From an ``openid-credential-offer://`` link and the PIN the holder was told: fetch the
-offer (by reference, section 4.1.3), the issuer's metadata (section 12.2, identifier
-compared exactly), the token (section 6), a ``c_nonce`` (section 7), then the credentials
-(section 8) with one fresh key per credential, so the copies of a batch cannot be linked.
+From an offer link (``openid-credential-offer://``, or the https link an offer QR carries)
+and the PIN the holder was told: fetch the offer (by reference, section 4.1.3), the
+issuer's metadata (section 12.2, identifier compared exactly), the token (section 6), a
+``c_nonce`` (section 7), then the credentials (section 8) with one fresh key per
+credential, so the copies of a batch cannot be linked.
 Each credential is verified on receipt (RFC 9901 section 7.2) against the keys at
 ``/.well-known/jwt-vc-issuer`` before the wallet keeps it.
 
@@ -21,10 +22,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from core import _jose, keys
+from core import _jose, digits, keys
 from core.credtypes import TypeRegistry
 from core.errors import AmanaError, InvalidInput
-from core.oid4vc import OFFER_SCHEME, PRE_AUTHORIZED_GRANT, PROOF_TYP
+from core.oid4vc import OFFER_SCHEME, PRE_AUTHORIZED_GRANT, PROOF_TYP, well_known
 from core.sdjwt.vc import VerifiedCredential, verify_vc_issued
 
 # httpx logs every request URL at INFO; ours carry offer ids, request ids and codes.
@@ -43,19 +44,26 @@ class Received:
     verified: VerifiedCredential
 
 
-def well_known(identifier: str, suffix: str) -> str:
-    """Insert ``/.well-known/<suffix>`` between host and path (OpenID4VCI 12.2.2, SD-JWT VC 5)."""
-    parts = urlsplit(identifier)
-    return f"{parts.scheme}://{parts.netloc}/.well-known/{suffix}{parts.path.rstrip('/')}"
-
-
 def offer_uri(link: str) -> str:
-    if not link.startswith(OFFER_SCHEME):
-        raise InvalidInput("not an openid-credential-offer:// link")
+    """The ``credential_offer_uri`` of an offer link (section 4.1): the custom scheme, or an
+    issuer's https link to its offer page, which carries the offer in the same single
+    parameter and is what a QR holds so that a camera app can open it too. Plain http is
+    let through here (a node on loopback announces http links): whether the offer may be
+    fetched over it is the HTTP client's decision, as for every other URL."""
+    scheme = urlsplit(link).scheme.lower()
+    if not link.startswith(OFFER_SCHEME) and scheme not in {"https", "http"}:
+        raise InvalidInput("not an openid-credential-offer:// or https offer link")
     values = parse_qs(urlsplit(link).query).get("credential_offer_uri", [])
     if len(values) != 1:
         raise InvalidInput("the offer link must carry one credential_offer_uri")
     return values[0]
+
+
+def _typed(pin: str, tx_code: Any) -> str:
+    """A numeric PIN (the default ``input_mode``, section 4.1.1) goes out as ASCII digits,
+    whatever script the holder typed it in; a text one exactly as typed."""
+    mode = tx_code.get("input_mode", "numeric") if isinstance(tx_code, dict) else "numeric"
+    return digits.ascii_digits(pin) if mode == "numeric" else pin
 
 
 async def _json(response: httpx.Response, step: str) -> dict[str, Any]:
@@ -86,7 +94,7 @@ async def receive(
     auth = await _json(await http.get(well_known(issuer, "oauth-authorization-server")), "authorization metadata")
     form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": grant["pre-authorized_code"]}
     if "tx_code" in grant:
-        form["tx_code"] = pin
+        form["tx_code"] = _typed(pin, grant["tx_code"])
     token = await _json(await http.post(auth["token_endpoint"], data=form), "token")
     nonce = (await _json(await http.post(meta["nonce_endpoint"]), "nonce"))["c_nonce"]
     holder_keys = [keys.generate(alg) for _ in range(copies)]

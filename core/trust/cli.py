@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 
@@ -62,6 +63,19 @@ def _names(pairs: list[str]) -> dict[str, str]:
     return names
 
 
+def _entity_id(value: str, option: str) -> str:
+    """An identifier the list will carry: https, or http on loopback in local mode only.
+
+    The list's format allows ``http://127.0.0.1…`` ids so a node on a laptop can accredit
+    itself; an operator whose node has a real (https) address is never on a laptop, and an
+    http id on their list could only be a mistake or a downgrade.
+    """
+    if urlsplit(value).scheme != "https" and not get_settings().local_mode:
+        raise InvalidInput(f"{option} must be an https:// URL (http:// only in local mode: a node whose "
+                           "AMANA_PUBLIC_BASE_URL is http on 127.0.0.1, ::1 or localhost)")
+    return value
+
+
 def _vct(name_or_vct: str) -> str:
     types = load_registry(get_settings().specs_dir)
     return types.by_name(name_or_vct).vct if ":" not in name_or_vct else name_or_vct
@@ -103,7 +117,7 @@ def init(
     directory = _dir(directory)
     if (directory / "draft.json").exists():
         raise InvalidTrustList(f"{directory} already holds a draft")
-    draft = new_draft(iss, validity_days * 86400)
+    draft = new_draft(_entity_id(iss, "--iss"), validity_days * 86400)
     directory.mkdir(parents=True, exist_ok=True)
     key_path = directory / "governance.jwk"
     if not key_path.exists():
@@ -128,7 +142,7 @@ def add_issuer(
     """Accredit an issuer for credential types (replaces an entry with the same id)."""
     directory = _dir(directory)
     issuer = parse(AccreditedIssuer, {
-        "id": id_, "names": _names(names), "jwks": _jwks(jwks), "vcts": [_vct(v) for v in vct],
+        "id": _entity_id(id_, "--id"), "names": _names(names), "jwks": _jwks(jwks), "vcts": [_vct(v) for v in vct],
         # Issuers round iat down to the day (unlinkability), so accreditation starts on a day boundary.
         "valid_from": _time(valid_from, int(time.time()) // 86400 * 86400), "valid_until": _time(valid_until, None),
     })
@@ -175,7 +189,8 @@ def register_verifier(
         "purpose": _dpv(purpose), "legal_basis": _dpv(legal_basis), "credentials": credentials,
     })
     verifier = parse(RegisteredVerifier, {
-        "id": id_, "names": _names(names), "jwks": _jwks(jwks), "registrations": [registration.model_dump(mode="json")],
+        "id": _entity_id(id_, "--id"), "names": _names(names), "jwks": _jwks(jwks),
+        "registrations": [registration.model_dump(mode="json")],
     })
     draft, existed = put_verifier_purpose(_load_draft(directory), verifier, registration)
     _save_draft(directory, draft)

@@ -1,5 +1,8 @@
 """``amana``: the command-line tool. ``keys``, ``credential``, ``trust`` work offline; ``serve`` runs the services.
 
+It lives in ``server`` because it gathers every service's commands (``issuer``, ``verifier``)
+and the node itself: the composition root sits on top, never in ``core``.
+
 Every command that fails on purpose exits 1 and writes an RFC 9457 problem object
 (``type``, ``title``, ``detail``, ``code``) to stderr; usage errors exit 2. Nothing
 secret is printed: key commands write private keys to files (mode 0600), never stdout.
@@ -7,8 +10,10 @@ secret is printed: key commands write private keys to files (mode 0600), never s
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import os
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -26,15 +31,28 @@ from core.settings import get_settings
 from core.trust.cli import trust_app
 from issuer.cli import issuer_app
 from verifier.cli import verifier_app
+from wallet.cli import wallet_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Amana identity wallet tools.")
 keys_app = typer.Typer(no_args_is_help=True, help="Generate signing keys (JWK).")
 credential_app = typer.Typer(no_args_is_help=True, help="Issue, present and verify SD-JWT VCs.")
+
+
+@app.callback()
+def _private_files() -> None:
+    """Everything the node and its commands write — the database, keys, the trust list, the
+    shell wallet — is for its own user only: files 0600, directories 0700 (issue 11: the
+    SQLite file came out world-readable). Public documents are served over HTTP, not shared
+    through the file system; a public JWKS written with ``--jwks-out`` is yours to chmod."""
+    os.umask(0o077)
+
+
 app.add_typer(keys_app, name="keys")
 app.add_typer(credential_app, name="credential")
 app.add_typer(trust_app, name="trust")
 app.add_typer(issuer_app, name="issuer")
 app.add_typer(verifier_app, name="verifier")
+app.add_typer(wallet_app, name="wallet")
 
 class AlgChoice(StrEnum):
     ES256 = "ES256"
@@ -146,25 +164,60 @@ def credential_verify(
     typer.echo(json.dumps({"claims": claims}, ensure_ascii=False))
 
 
+def announced_url(host: str, port: int) -> str:
+    """The public base URL of a node listening on ``host:port`` when none is configured (IPv6 in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_wildcard(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
 ) -> None:
-    """Run every service in one process (public base URL from AMANA_PUBLIC_BASE_URL)."""
+    """Run every service in one process, announced at http://HOST:PORT unless AMANA_PUBLIC_BASE_URL says otherwise."""
     import uvicorn
 
     from server.app import build_app
 
+    settings = get_settings()
+    if "public_base_url" not in settings.model_fields_set:  # offer links, issuer ids, the verifier id follow the port
+        if _is_wildcard(host):
+            raise typer.BadParameter("listening on every interface: set AMANA_PUBLIC_BASE_URL to the address "
+                                     "others reach this node at", param_hint="--host")
+        settings = settings.model_copy(update={"public_base_url": announced_url(host, port)})
+    if settings.local_mode and not _is_loopback(host):
+        # Local mode lets the verifier fetch from loopback; a node others can reach must not.
+        raise typer.BadParameter(f"{settings.public_base_url} is local mode (http on loopback), which serves this "
+                                 "machine only: listen on 127.0.0.1, or give an https AMANA_PUBLIC_BASE_URL",
+                                 param_hint="--host")
     # uvicorn's access log prints concrete paths (offer and check ids); core.web.AccessLog logs routes.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    uvicorn.run(build_app(), host=host, port=port, log_level="info", access_log=False)
+    logging.getLogger("amana").info("public base URL %s (local mode: %s)", settings.public_base_url,
+                                    settings.local_mode)
+    # Forwarded headers only from configured proxies (uvicorn trusts 127.0.0.1 by default).
+    proxies = settings.trusted_proxies
+    uvicorn.run(build_app(settings), host=host, port=port, log_level="info", access_log=False,
+                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
 
 
 @app.command("demo")
 def demo() -> None:
     """Run the whole story in one process, printing each step in plain words."""
-    from core.demo import run
+    from server.demo import run
 
     raise typer.Exit(run())
 

@@ -1,0 +1,136 @@
+"""``make demo``, the networked chapter (after server.demo's offline ones): the whole node runs
+on loopback and everyone talks HTTP.
+
+The trust operator accredits the NGO (whose issuer identity lives on this node) and
+registers an employer's hiring desk; a trainer makes an offer through the staff API;
+Layla's wallet redeems it with her PIN and receives three unlinkable copies; the desk asks
+by OpenID4VP, her wallet answers with two claims, the desk sees the result once; the NGO
+revokes the certificate and the desk's next check says so. Everything
+lives in a temporary directory that is gone afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from core import db, keys
+from core.credtypes import TypeRegistry
+from core.settings import Settings
+from core.trust.model import AccreditedIssuer, PurposeRegistration, RegisteredVerifier, parse
+from core.trust.operator import new_draft, put_issuer, put_verifier_purpose, sign_draft
+from issuer import store
+from issuer.context import IssuerContext
+from server.background import BackgroundNode, free_port
+from verifier import store as verifier_store
+from verifier.context import VerifierContext
+from wallet import present as wallet_present
+from wallet.receive import Received, receive
+
+HR = "https://w3id.org/dpv#HumanResourceManagement"
+
+
+async def _setup(settings: Settings, skill_vct: str) -> dict[str, Any]:
+    """The NGO's organisation and the employer's desk, on this node's store (what the CLI does)."""
+    issuer_ctx = IssuerContext.create(settings)
+    await db.upgrade(issuer_ctx.engine)
+    now = issuer_ctx.now()
+    async with issuer_ctx.transaction() as session:
+        org, api_key = await store.create_org(session, issuer_ctx.node, slug="open-doors",
+                                              names={"en": "Open Doors NGO", "ar": "منظمة الأبواب المفتوحة"},
+                                              vcts=[skill_vct], keep_claims_days=None, staff_name="Trainer Amal",
+                                              now=now)
+        jwks = await store.published_keys(session, org.id, now)
+    await issuer_ctx.engine.dispose()
+    verifier_ctx = VerifierContext.create(settings)
+    async with verifier_ctx.transaction() as session:
+        identity = await verifier_store.identity(session, verifier_ctx.node, "Harbour Logistics", now)
+        desk_key = await verifier_store.add_desk_key(session, verifier_ctx.node, "hiring desk", now)
+    await verifier_ctx.engine.dispose()
+    verifier_jwks = keys.jwks([identity.key.public_key(), identity.did_key.public_key()])
+    return {"ngo": f"{settings.public_base_url}/issuers/open-doors", "api_key": api_key, "jwks": jwks,
+            "desk_key": desk_key, "verifier_jwks": verifier_jwks}
+
+
+def _publish_trust_list(settings: Settings, world: dict[str, Any], vct: str, now: int) -> None:
+    governance = keys.generate("ES256")
+    entry = {"id": world["ngo"], "names": {"en": "Open Doors NGO"}, "jwks": {"keys": world["jwks"]}, "vcts": [vct],
+             "valid_from": now - now % 86400}
+    draft = put_issuer(new_draft("https://governance.amana.test"), parse(AccreditedIssuer, entry))[0]
+    registration = parse(PurposeRegistration, {
+        "purpose": HR, "legal_basis": "https://w3id.org/dpv#LegalObligation",
+        "credentials": [{"vct": vct, "claims": [["skill"], ["eqf_level"]]}]})
+    verifier = parse(RegisteredVerifier, {"id": settings.verifier_id, "names": {"en": "Harbour Logistics"},
+                                          "jwks": world["verifier_jwks"],
+                                          "registrations": [registration.model_dump(mode="json")]})
+    draft = put_verifier_purpose(draft, verifier, registration)[0]
+    settings.trust_dir.mkdir(parents=True)
+    (settings.trust_dir / "trust-list.jwt").write_text(sign_draft(draft, governance, now)[0] + "\n")
+    (settings.trust_dir / "governance.jwks.json").write_text(json.dumps(keys.jwks([governance.public_key()])))
+
+
+async def _employer_checks(http: httpx.AsyncClient, base: str, desk_key: str, copy: Received) -> dict[str, Any]:
+    """The employer's desk asks (OpenID4VP), Layla's wallet answers, the desk reads the result once."""
+    desk = {"Authorization": f"Bearer {desk_key}"}
+    check = (await http.post(f"{base}/api/verifier/checks", json={"query": "skill-check"}, headers=desk)).json()
+    request = await wallet_present.fetch_request(http, check["link"])
+    vp = wallet_present.vp_token(request, {"skill": (copy.credential, copy.holder_key)}, int(time.time()))
+    await wallet_present.answer(http, request, vp)
+    result: dict[str, Any] = (await http.post(f"{base}/api/verifier/checks/{check['id']}/result",
+                                              json={"result_key": check["result_key"]}, headers=desk)).json()
+    return result
+
+
+async def _story(settings: Settings, types: TypeRegistry, step: Any, say: Any) -> None:
+    base, skill = settings.public_base_url, types.by_name("SkillCertificate")
+    step("The node starts. The NGO joins it (an organisation, a sealed signing key, a trainer's key); an employer")
+    say("sets up a hiring desk (a request-signing key and certificate, a desk key).")
+    world = await _setup(settings, skill.vct)
+    say(f"issuer identifier: {world['ngo']}")
+    _publish_trust_list(settings, world, skill.vct, int(time.time()))
+    say("the trust operator accredits the NGO for skill certificates, registers the employer for hiring")
+    say("(skill and level only), and publishes the list at /trust-list")
+    with BackgroundNode(settings.data_dir, port=int(base.rsplit(":", 1)[1])) as node:
+        async with httpx.AsyncClient(timeout=10) as http:
+            step("After Layla's forklift course, the trainer makes an offer: a QR code, and a PIN said aloud.")
+            r = await http.post(f"{base}/api/issuer/offers", headers={"Authorization": f"Bearer {world['api_key']}"},
+                                json={"type": "SkillCertificate", "claims": dict(skill.example), "batch_size": 3})
+            offer = r.json()
+            say(f"QR: {offer['link'][:72]}…   PIN: {'•' * len(offer['pin'])} (shown once)")
+            step("Layla's phone scans the QR, she types the PIN; the wallet fetches three unlinkable copies over HTTP.")
+            copies = await receive(http, offer["link"], offer["pin"], copies=3, types=types)
+            say(f"{len(copies)} copies, each bound to its own key and status entry; verified on receipt.")
+            step("At the hiring desk: a QR (OpenID4VP, signed request). Layla's wallet checks who asks, shows the")
+            say("skill and level only, and answers. The desk sees the result once; the server keeps no value.")
+            result = await _employer_checks(http, base, world["desk_key"], copies[0])
+            [credential] = result["credentials"]
+            assert result["accepted"], f"the demo expected the check to pass: {result}"
+            say(f"verified: {credential['claims']['skill']['label']} (EQF {credential['claims']['eqf_level']}) — "
+                f"issuer {credential['issuer_names']['en']}, status {credential['status']}")
+            step("The certificate was issued by mistake; the NGO revokes it. The employer checks again.")
+            staff = {"Authorization": f"Bearer {world['api_key']}"}
+            listed = (await http.get(f"{base}/api/issuer/credentials", headers=staff)).json()
+            await http.post(f"{base}/api/issuer/credentials/{listed[0]['id']}/revoke", headers=staff)
+            node.app.state.verifier.fetcher.forget()  # past the list's ttl (15 min), say
+            result = await _employer_checks(http, base, world["desk_key"], copies[1])
+            assert result["reason"] == "revoked", f"the demo expected the revocation to show: {result}"
+            say(f"refused ({result['reason']}): all three copies, since they are one certificate.")
+
+
+def run(first_step: int, types: TypeRegistry, step: Any, say: Any) -> None:
+    numbers = iter(range(first_step, first_step + 20))
+
+    def numbered(text: str) -> None:
+        step(next(numbers), text)
+
+    with tempfile.TemporaryDirectory(prefix="amana-demo-") as tmp:
+        # Everything runs on this machine's loopback over plain HTTP: local mode, so the verifier may fetch
+        # from it here; a real node answers on https and fetches nothing private (Settings.local_mode).
+        settings = Settings(data_dir=Path(tmp), public_base_url=f"http://127.0.0.1:{free_port()}")
+        asyncio.run(_story(settings, types, numbered, say))

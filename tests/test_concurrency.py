@@ -1,0 +1,194 @@
+"""Races, run for real (issue 11): bursts of concurrent requests against a node in its own
+process, on the embedded SQLite and on PostgreSQL. Each burst is bounded (count and time).
+
+What a broken store did here before: 31 of 50 wrong PINs checked instead of 5 and the right
+PIN accepted after 24 wrong ones; 7 access tokens for one single-use code; sign-in bursts
+answering 500 on a unique constraint and checking more than 5 keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from core.encoding import decode_b64url_json_object
+from core.oid4vc import PRE_AUTHORIZED_GRANT
+from issuer.offers import MAX_PIN_FAILURES
+from tests.server_process import POSTGRES_URL, NodeProcess, empty_postgres
+
+BURST = 50
+SKILL = json.loads(Path("specs/credentials/SkillCertificate/example.json").read_text())
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeProcess, str]]:
+    database_url = None
+    if request.param == "postgresql":
+        if not POSTGRES_URL:
+            pytest.skip("no PostgreSQL (.ci/run starts one: eval \"$(.ci/postgres)\")")
+        empty_postgres(POSTGRES_URL)
+        database_url = POSTGRES_URL
+    running = NodeProcess(tmp_path_factory.mktemp(request.param), database_url=database_url)
+    created = running.cli("issuer", "create-org", "--slug", "open-doors", "--name", "en=Open Doors",
+                          "--type", "SkillCertificate")
+    with running:
+        yield running, created["api_key"]
+    assert "Traceback" not in running.log_text()
+
+
+def _offer(node: NodeProcess, api_key: str) -> tuple[str, str, str]:
+    """A fresh batch-1 offer: its token endpoint, pre-authorized code and PIN."""
+    r = httpx.post(f"{node.base}/api/issuer/offers", headers={"Authorization": f"Bearer {api_key}"},
+                   json={"type": "SkillCertificate", "claims": SKILL}, timeout=10)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    offer_uri = parse_qs(urlsplit(created["link"]).query)["credential_offer_uri"][0]
+    offer = httpx.get(offer_uri, timeout=10).json()
+    code = offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
+    return f"{node.base}/issuers/open-doors/token", code, created["pin"]
+
+
+async def _burst(url: str, forms: list[dict[str, str]]) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=len(forms))
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        return await asyncio.gather(*(client.post(url, data=form) for form in forms))
+
+
+def _token_form(code: str, pin: str) -> dict[str, str]:
+    return {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": code, "tx_code": pin}
+
+
+def _outcomes(responses: list[httpx.Response]) -> Counter[str]:
+    def one(r: httpx.Response) -> str:
+        if r.status_code == 200:
+            return "token"
+        body: dict[str, Any] = r.json()
+        return f"{r.status_code} {body.get('error')}: {body.get('error_description')}"
+    return Counter(one(r) for r in responses)
+
+
+def test_a_burst_of_wrong_pins_checks_exactly_five_and_locks_the_offer(node: tuple[NodeProcess, str]) -> None:
+    running, api_key = node
+    url, code, pin = _offer(running, api_key)
+    wrong = "000000" if pin != "000000" else "111111"
+    outcomes = _outcomes(asyncio.run(_burst(url, [_token_form(code, wrong)] * BURST)))
+    assert outcomes["400 invalid_grant: the transaction code is wrong"] == MAX_PIN_FAILURES, outcomes
+    assert sum(outcomes.values()) == BURST and not any(k.startswith("5") for k in outcomes), outcomes
+    # Locked for good: the right PIN no longer opens it.
+    late = httpx.post(url, data=_token_form(code, pin), timeout=10)
+    assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
+
+
+def test_a_burst_of_right_pins_yields_one_access_token(node: tuple[NodeProcess, str]) -> None:
+    running, api_key = node
+    url, code, pin = _offer(running, api_key)
+    outcomes = _outcomes(asyncio.run(_burst(url, [_token_form(code, pin)] * BURST)))
+    assert outcomes["token"] == 1, outcomes
+    assert not any(k.startswith("5") for k in outcomes), outcomes
+
+
+def _csrf(node: NodeProcess) -> tuple[str, str]:
+    """A browser's CSRF cookie and the token its sign-in form carries (the cookie is Secure:
+    an http client keeps it by hand, as a browser on a loopback origin would send it)."""
+    page = httpx.get(f"{node.base}/issuer/console", timeout=10)
+    cookie = page.cookies.get("__Host-amana_csrf") or page.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+    token = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    return cookie, token
+
+
+async def _sign_in_burst(node: NodeProcess, count: int, headers: dict[str, str]) -> list[httpx.Response]:
+    cookie, token = _csrf(node)
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=count)) as client:
+        return await asyncio.gather(*(
+            client.post(f"{node.base}/issuer/console/login", data={"csrf": token, "api_key": "amk_wrong"},
+                        headers={"Cookie": f"__Host-amana_csrf={cookie}", **headers}, follow_redirects=False)
+            for _ in range(count)))
+
+
+def test_a_burst_of_wrong_sign_ins_checks_exactly_five_keys(node: tuple[NodeProcess, str]) -> None:
+    running, _ = node
+    statuses = Counter(r.status_code for r in asyncio.run(_sign_in_burst(running, 30, {})))
+    assert statuses == Counter({401: 5, 429: 25}), statuses  # no 500, no sixth key checked
+    # A forwarded-for header from an untrusted peer (anyone on loopback) does not open a fresh
+    # bucket, which would check all three; the backoff (1 s, then 2 s) lets one through at most.
+    spoofed = Counter(r.status_code for r in asyncio.run(
+        _sign_in_burst(running, 3, {"X-Forwarded-For": "203.0.113.7"})))
+    assert spoofed[401] <= 1 and spoofed[429] >= 2 and sum(spoofed.values()) == 3, spoofed
+
+
+def test_sign_in_backoff_doubles_and_a_window_forgets() -> None:
+    from core.sessions import MAX_FAILURES, WINDOW_S, admit
+
+    state, now, waits = None, 1_000, []
+    for _ in range(MAX_FAILURES):
+        allowed, state = admit(state, now)
+        assert allowed
+    for _ in range(4):  # each admitted attempt past the budget doubles the wait: 1, 2, 4, 8 s
+        assert state is not None
+        refused, _same = admit(state, state.retry_at - 1)
+        assert not refused and _same == state
+        now = state.retry_at
+        allowed, state = admit(state, now)
+        waits.append(state.retry_at - now)
+    assert allowed and waits == [2, 4, 8, 16]
+    assert admit(state, state.window_start + WINDOW_S)[1].failures == 1  # a new window starts afresh
+
+
+def test_concurrent_presentations_of_a_list_not_kept_yet_all_complete(node: tuple[NodeProcess, str]) -> None:
+    """The first presentations naming a status list the verifier has not kept raced to insert
+    its copy (SQLite 22/40, PostgreSQL 15/40 answered 500 on the unique constraint)."""
+    from tests.test_verifier_flow import World
+    from wallet import present as wallet
+
+    running, _ = node
+    world = World(running, running.data_dir,  # type: ignore[arg-type]  # a process, not a thread: same surface
+                  database_url=running.env.get("AMANA_DATABASE_URL"))
+
+    async def story() -> tuple[list[httpx.Response], list[httpx.Response]]:
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=40)) as http:
+            held = [await world.issue(http, world.city["api_key"]) for _ in range(12)]
+            checks = [await world.check(http) for _ in held]
+            requests = [await wallet.fetch_request(http, c["link"]) for c in checks]
+            now = int(time.time())
+            tokens = [wallet.vp_token(r, {"registration": (h.credential, h.holder_key)}, now)
+                      for r, h in zip(requests, held, strict=True)]
+            answers = await asyncio.gather(*(wallet.answer(http, r, t) for r, t in zip(requests, tokens, strict=True)))
+            results = [await world.result(http, c) for c in checks]
+            return list(answers), results
+
+    answers, results = asyncio.run(story())
+    assert [a.status_code for a in answers] == [200] * len(answers), [a.text for a in answers if a.status_code != 200]
+    assert all(r.json()["accepted"] and r.json()["credentials"][0]["status"] == "valid" for r in results)
+
+
+def test_concurrent_first_issuances_share_one_status_list(node: tuple[NodeProcess, str]) -> None:
+    """A new organisation's first concurrent issuances all draw from one list (herd privacy)."""
+    from core.credtypes import load_registry
+    from core.settings import Settings
+    from wallet.receive import receive
+
+    running, _ = node
+    created = running.cli("issuer", "create-org", "--slug", "fresh", "--name", "en=Fresh", "--type", "SkillCertificate")
+    headers = {"Authorization": f"Bearer {created['api_key']}"}
+    types = load_registry(Settings().specs_dir)
+
+    async def flows() -> list[str]:
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=32)) as http:
+            offers = [(await http.post(f"{running.base}/api/issuer/offers", headers=headers,
+                                       json={"type": "SkillCertificate", "claims": SKILL})).json() for _ in range(16)]
+            received = await asyncio.gather(*(receive(http, o["link"], o["pin"], copies=1, types=types)
+                                              for o in offers))
+            return [r[0].credential for r in received]
+
+    payloads = [decode_b64url_json_object(c.split("~", 1)[0].split(".")[1], "payload") for c in asyncio.run(flows())]
+    uris = {p["status"]["status_list"]["uri"] for p in payloads}
+    assert len(uris) == 1, uris

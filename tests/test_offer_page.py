@@ -1,0 +1,125 @@
+"""The https link every offer QR carries (issue 10 item 12): a wallet resolves the offer from
+it exactly as OpenID4VCI section 4.1.3 says; a browser gets a page in the holder's language."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from core import i18n, keys, qr
+from core.errors import InvalidInput
+from core.settings import Settings
+from issuer import store
+from issuer.app import build_app
+from issuer.offers import offer_id_of, offer_page_link
+from tests.oid4vci_wallet import BASE, Wallet
+from wallet.receive import offer_uri
+
+SKILL_EXAMPLE = json.loads(Path("specs/credentials/SkillCertificate/example.json").read_text())
+ORG_AR = "الأبواب المفتوحة"
+
+
+@pytest.fixture(scope="module")
+def app_and_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
+    app = build_app(Settings(data_dir=tmp_path_factory.mktemp("offer-page"), public_base_url=BASE))
+    with TestClient(app, base_url=BASE) as client:
+        ctx = app.state.issuer
+
+        async def create() -> str:
+            async with ctx.transaction() as session:
+                _org, key = await store.create_org(session, ctx.node, slug="open-doors",
+                                                   names={"en": "Open Doors", "ar": ORG_AR},
+                                                   vcts=["urn:amana:credential:SkillCertificate:1"],
+                                                   keep_claims_days=None, staff_name="Amal", now=ctx.now())
+            return key
+
+        yield client, client.portal.call(create)  # type: ignore[union-attr]
+
+
+def _offer(client: TestClient, key: str, language: str = "ar") -> dict[str, Any]:
+    r = client.post("/api/issuer/offers", headers={"Authorization": f"Bearer {key}"},
+                    json={"type": "SkillCertificate", "claims": SKILL_EXAMPLE, "language": language})
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _page(client: TestClient, link: str, **headers: str) -> Any:
+    parts = urlsplit(link)
+    return client.get(f"{parts.path}?{parts.query}", headers={"Accept": "text/html", **headers})
+
+
+def test_the_qr_link_is_https_and_carries_the_offer_by_reference(app_and_key: tuple[TestClient, str]) -> None:
+    client, key = app_and_key
+    offer = _offer(client, key)
+    page = f"{BASE}/issuers/open-doors/offer"
+    assert offer["qr_link"] == f"{page}?credential_offer_uri={quote(offer['offer_uri'], safe='')}"
+    assert offer_uri(offer["qr_link"]) == offer_uri(offer["link"]) == offer["offer_uri"]
+    # every QR of the offer carries it: the sheet's, and the staff API's PNG
+    png = client.get(urlsplit(offer["qr_png"]).path, headers={"Authorization": f"Bearer {key}"}).content
+    from tests.browser import decode_qr_codes
+
+    assert decode_qr_codes(png) == [offer["qr_link"]]
+
+
+def test_a_wallet_receives_from_the_https_link(app_and_key: tuple[TestClient, str]) -> None:
+    client, key = app_and_key
+    offer = _offer(client, key)
+    assert len(Wallet(client).receive(offer["qr_link"], offer["pin"], [keys.generate()])) == 1
+    # the offer URL itself still answers JSON, whatever a browser would accept (section 4.1.3)
+    r = client.get(urlsplit(offer["offer_uri"]).path, headers={"Accept": "text/html"})
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")  # used
+
+
+def test_the_offer_uri_parser_takes_one_offer_from_either_form() -> None:
+    assert offer_uri("https://n.test/issuers/a/offer?credential_offer_uri=https%3A%2F%2Fn.test%2Fo%2F1") == \
+        "https://n.test/o/1"
+    for bad in ("https://n.test/issuers/a/offer", "ftp://n.test/?credential_offer_uri=x",
+                "https://n.test/?credential_offer_uri=a&credential_offer_uri=b", "javascript:alert(1)"):
+        with pytest.raises(InvalidInput):
+            offer_uri(bad)
+
+
+def test_a_browser_gets_a_page_in_the_holders_language(app_and_key: tuple[TestClient, str]) -> None:
+    client, key = app_and_key
+    offer = _offer(client, key, language="ar")
+    r = _page(client, offer["qr_link"], **{"Accept-Language": "en"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert r.headers["cache-control"] == "no-store" and "set-cookie" not in r.headers
+    assert '<html lang="ar" dir="rtl">' in r.text  # the language staff recorded, not the phone's
+    assert ORG_AR in r.text and "شهادة مهارة" in r.text and i18n.t("ar", "offer_page.get_wallet") in r.text
+    links = re.findall(r'href="(openid-credential-offer://[^"]+)"', r.text)
+    assert links == [offer["link"]] and f'value="{offer["link"]}"' in r.text  # to tap, and to copy
+    assert offer["pin"] not in r.text
+    switch = re.search(r'href="(\?[^"]*lang=fr)"', r.text)
+    assert switch and "credential_offer_uri=" in switch.group(1)  # another language keeps the offer
+    french = client.get(f"{urlsplit(offer['qr_link']).path}{switch.group(1).replace('&amp;', '&')}")
+    assert '<html lang="fr" dir="ltr">' in french.text and offer["link"] in french.text
+
+
+def test_the_page_shows_only_this_issuers_live_offers(app_and_key: tuple[TestClient, str]) -> None:
+    client, key = app_and_key
+    offer = _offer(client, key, language="fa")
+    foreign = "https://evil.example/issuers/open-doors/offers/" + offer["offer_id"]
+    for uri in (foreign, offer["offer_uri"] + "x", "", offer["offer_uri"].replace("open-doors", "other")):
+        r = client.get("/issuers/open-doors/offer", params={"credential_offer_uri": uri})
+        assert r.status_code == 404 and "openid-credential-offer://" not in r.text
+        assert "evil.example" not in r.text
+    Wallet(client).receive(offer["qr_link"], offer["pin"], [keys.generate()])
+    used = _page(client, offer["qr_link"])
+    assert used.status_code == 404 and i18n.t("fa", "offer_page.gone") in used.text  # still the holder's language
+    assert offer_id_of(f"{BASE}/issuers/open-doors", foreign) is None
+
+
+def test_the_https_link_stays_small_enough_for_a_cheap_camera() -> None:
+    """The issuer URL is in the link twice: up to about 70 characters the code stays at
+    version 10 (57 modules a side), which a cheap camera reads off paper."""
+    long_issuer = "https://credentials.training-centre.example.org/issuers/open-doors"  # 66 characters
+    assert qr.version(offer_page_link(long_issuer, "A" * 22)) <= 10

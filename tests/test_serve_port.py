@@ -1,0 +1,131 @@
+"""``amana serve --port N`` announces the address it listens on (issue 10, item 9).
+
+Offer links, issuer identifiers and the verifier's identity are built from the public base
+URL; a node on port N that announced :8000 would hand out links nobody can follow. The
+port (and host) set that URL unless ``AMANA_PUBLIC_BASE_URL`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from core.settings import REPO_ROOT
+from server.cli import announced_url
+from tests.node import free_port
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMANA_")}
+    return {**env, "AMANA_DATA_DIR": str(data_dir), **extra}
+
+
+@contextmanager
+def serving(env: dict[str, str], *args: str, port: int | None = None) -> Iterator[str]:
+    port = port or free_port()
+    server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port), *args],
+                              cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(400):
+            try:
+                httpx.get(f"{base}/trust-list", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, "amana serve exited"
+                time.sleep(0.05)  # waiting for start-up, not for a result
+        else:
+            pytest.fail("amana serve did not start")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def amana(env: dict[str, str], *args: str) -> dict[str, str]:
+    done = subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True,
+                          cwd=REPO_ROOT, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    out: dict[str, str] = json.loads(done.stdout)
+    return out
+
+
+def _org(env: dict[str, str]) -> str:
+    return amana(env, "issuer", "create-org", "--slug", "open-doors", "--name", "en=Open Doors", "--type",
+                 "SkillCertificate")["api_key"]
+
+
+def test_the_port_sets_the_public_url(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    api_key = _org(env)
+    with serving(env) as base:
+        meta = httpx.get(f"{base}/.well-known/openid-credential-issuer/issuers/open-doors").json()
+        assert meta["credential_issuer"] == f"{base}/issuers/open-doors"
+        assert meta["credential_endpoint"].startswith(f"{base}/")
+        claims = json.loads((REPO_ROOT / "specs/credentials/SkillCertificate/example.json").read_text())
+        offer = httpx.post(f"{base}/api/issuer/offers", json={"type": "SkillCertificate", "claims": claims},
+                           headers={"Authorization": f"Bearer {api_key}"}).json()
+        [offer_uri] = parse_qs(urlsplit(offer["link"]).query)["credential_offer_uri"]
+        assert offer_uri.startswith(f"{base}/")
+        assert httpx.get(offer_uri).json()["credential_issuer"] == f"{base}/issuers/open-doors"  # followable
+
+
+def test_an_explicit_public_url_wins_over_the_port(tmp_path: Path) -> None:
+    env = _env(tmp_path, AMANA_PUBLIC_BASE_URL="https://node.amana.test")
+    _org(env)
+    with serving(env) as base:
+        meta = httpx.get(f"{base}/.well-known/openid-credential-issuer/issuers/open-doors").json()
+        assert meta["credential_issuer"] == "https://node.amana.test/issuers/open-doors"
+
+
+def test_the_port_sets_the_verifier_id(tmp_path: Path) -> None:
+    """The desk's registration names the verifier by its id; a node announcing another port finds none."""
+    port = free_port()
+    setup = _env(tmp_path, AMANA_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")  # the operator's tools, told the URL
+    desk = amana(setup, "verifier", "init")
+    assert desk["verifier_id"] == f"http://127.0.0.1:{port}/verifier"
+    (tmp_path / "verifier.jwks.json").write_text(json.dumps(desk["jwks"]))
+    amana(setup, "trust", "init", "--iss", "https://governance.amana.test")
+    amana(setup, "trust", "register-verifier", "--id", desk["verifier_id"], "--name", "en=Desk", "--jwks",
+          str(tmp_path / "verifier.jwks.json"), "--purpose", "dpv:HumanResourceManagement", "--legal-basis",
+          "dpv:LegalObligation", "--claims", "SkillCertificate:skill,eqf_level")
+    amana(setup, "trust", "sign")
+    with serving(_env(tmp_path), port=port) as base:  # no AMANA_PUBLIC_BASE_URL: the port alone
+        r = httpx.post(f"{base}/api/verifier/checks", json={"query": "skill-check"},
+                       headers={"Authorization": f"Bearer {desk['desk_key']}"})
+        assert r.status_code == 201, r.text
+        [request_uri] = parse_qs(urlsplit(r.json()["link"]).query)["request_uri"]
+        assert request_uri.startswith(f"{base}/")
+
+
+@pytest.mark.parametrize(("host", "port", "url"), [
+    ("127.0.0.1", 8123, "http://127.0.0.1:8123"),
+    ("localhost", 80, "http://localhost:80"),
+    ("::1", 9001, "http://[::1]:9001"),
+    ("192.0.2.7", 8000, "http://192.0.2.7:8000"),
+])
+def test_announced_url(host: str, port: int, url: str) -> None:
+    assert announced_url(host, port) == url
+
+
+@pytest.mark.parametrize(("host", "public"), [
+    ("0.0.0.0", None),  # noqa: S104 -- every interface, and no address to announce
+    ("::", None),
+    ("0.0.0.0", "http://127.0.0.1:8000"),  # noqa: S104 -- local mode, yet reachable from the network
+    ("192.0.2.7", "http://localhost:8000"),
+])
+def test_serve_refuses_local_mode_on_a_reachable_interface(tmp_path: Path, host: str, public: str | None) -> None:
+    env = _env(tmp_path, **({"AMANA_PUBLIC_BASE_URL": public} if public else {}))
+    done = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--host", host, "--port", str(free_port())],
+                          capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=False, timeout=60)
+    assert done.returncode == 2 and "--host" in done.stderr
