@@ -62,9 +62,11 @@ async def _published_keys(fetcher: Fetcher, iss: str) -> list[PublicKey]:
             well_known(iss, "jwt-vc-issuer"), accept="application/json", max_bytes=64 * 1024)
         fetcher.remember(fetched, None)
         doc = json_loads_strict(fetched.body, "jwt-vc-issuer metadata")
-        if not isinstance(doc, dict) or doc.get("issuer") != iss:
+        jwks = doc.get("jwks") if isinstance(doc, dict) and doc.get("issuer") == iss else None
+        listed = jwks.get("keys") if isinstance(jwks, dict) else None
+        if not isinstance(listed, list) or not all(isinstance(k, dict) for k in listed):
             return []
-        return [PublicKey.from_jwk(k) for k in doc.get("jwks", {}).get("keys", [])]
+        return [PublicKey.from_jwk(k) for k in listed]
     except AmanaError:
         return []  # no extra keys: verification then fails with unknown_issuer_key
 
