@@ -13,7 +13,9 @@ library combines all of these:
   still verifies the certificate for the host name;
 - redirects followed by hand, at most ``max_redirects``, each target re-checked, and
   never from https down to http;
-- a size cap on the body, read as it streams; a timeout on every step;
+- a size cap on the body, read as it streams; a timeout on every step, and a deadline on
+  the whole fetch (``deadline_s``): a server trickling one byte a second never times out a
+  single read, and held a wallet's ``direct_post`` for minutes (issue 11);
 - one error type out: whatever goes wrong — a URL httpx cannot parse (``https://[::1/x``,
   ``https://0177.0.0.1/``), a host that does not resolve (every host, on an offline desk),
   a TLS or protocol failure — the caller gets a ``FetchError`` and nothing else, so a status
@@ -143,6 +145,7 @@ class Fetcher:
     max_bytes: int = 1024 * 1024
     max_redirects: int = 3
     timeout_s: float = 5.0
+    deadline_s: float = 10.0
     min_ttl_s: int = 60
     max_ttl_s: int = 86400
     resolver: Resolver = system_resolver
@@ -177,9 +180,12 @@ class Fetcher:
     async def get(self, url: str, *, accept: str, max_bytes: int | None = None) -> Fetched:
         """The document at ``url``; raises ``FetchError`` (and nothing else) when it cannot be had."""
         try:
-            return await self._get(url, accept, max_bytes or self.max_bytes)
+            with anyio.fail_after(self.deadline_s):
+                return await self._get(url, accept, max_bytes or self.max_bytes)
         except FetchError:
             raise
+        except TimeoutError:
+            raise FetchFailed(f"the document did not arrive within {self.deadline_s:g} s") from None
         except Exception as exc:  # the one door: every failure leaves typed
             raise _typed(exc) from None
 

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     verifier_name: str = Field(default="Amana verifier", description="shown to holders; in the certificate")
     fetch_min_ttl_s: int = Field(default=60, ge=0, description="shortest a fetched status list is cached")
     fetch_max_ttl_s: int = Field(default=3600, ge=1, description="longest a fetched status list is cached")
+    fetch_deadline_s: float = Field(default=10, gt=0, le=300,
+                                    description="whole-fetch deadline: resolving, redirects and body included")
+    verifier_answer_wait_s: float = Field(
+        default=3, ge=0, le=60, description="longest a wallet's direct_post waits for the check; it then finishes "
+        "in the background and the desk sees pending, then the result")
     fetch_allow_insecure: bool = Field(default=False, description="tests only: http and loopback fetches")
     trust_list_max_age_s: int = Field(default=3600, ge=0, description="Cache-Control cap for /trust-list")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +32,7 @@ async def offline(host: str, port: int) -> list[str]:
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     data_dir = tmp_path_factory.mktemp("faults")
-    with RunningNode(data_dir, fetch_allow_insecure=True) as node:
+    with RunningNode(data_dir, fetch_allow_insecure=True, fetch_deadline_s=5, verifier_answer_wait_s=0.5) as node:
         node.app.state.verifier.fetcher.resolver = offline  # no test leaves loopback
         yield Desk(node, data_dir)
 
@@ -52,8 +53,7 @@ def test_an_odd_status_uri_ends_the_check_as_status_unknown(desk: Desk, uri: str
         async with httpx.AsyncClient(timeout=20) as http:
             check = await desk.check(http)
             response = await desk.present(http, check, desk.credential(uri))
-            result = await desk.result(http, check)
-            return response, result.json()
+            return response, await desk.outcome(http, check)
 
     response, result = asyncio.run(story())
     assert response.status_code == 200, response.text  # the wallet's answer is taken, not a 500
@@ -90,6 +90,68 @@ def test_the_fetcher_raises_only_its_typed_error(url: str, kind: str, allow_http
     fetcher = Fetcher(AddressPolicy(allow_http=allow_http), resolver=_resolver(kind), timeout_s=2)
     with pytest.raises(FetchError):
         asyncio.run(fetcher.get(url, accept="*/*"))
+
+
+class Trickle:
+    """A loopback HTTP server that answers 200 and then sends one byte every 0.25 s (for at
+    most a minute): no single read ever times out, only a deadline on the whole fetch ends it."""
+
+    def __enter__(self) -> str:
+        started = threading.Event()
+        self.thread = threading.Thread(target=asyncio.run, args=(self._serve(started),), daemon=True)
+        self.thread.start()
+        started.wait(10)
+        return f"http://127.0.0.1:{self.port}/status"
+
+    async def _serve(self, started: threading.Event) -> None:
+        self.loop, self.stop = asyncio.get_running_loop(), asyncio.Event()
+        server = await asyncio.start_server(self._trickle, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        started.set()
+        async with server:
+            await self.stop.wait()
+
+    async def _trickle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/statuslist+jwt\r\n"
+                         b"Content-Length: 100000\r\n\r\n")
+            for _ in range(240):
+                writer.write(b"e")
+                await writer.drain()
+                await asyncio.sleep(0.25)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(timeout=10)
+
+
+def test_a_trickling_status_server_meets_the_fetch_deadline() -> None:
+    with Trickle() as url, pytest.raises(FetchError, match="did not arrive"):
+        asyncio.run(Fetcher(AddressPolicy(allow_http=True, allow_loopback=True), deadline_s=1).get(url, accept="*/*"))
+
+
+def test_the_wallet_is_answered_before_a_slow_status_list_and_the_check_ends_unknown(desk: Desk) -> None:
+    """The node waits 0.5 s for a check, the fetch up to 5 s: the wallet has its 200 first; the
+    desk sees pending, then "status unknown" once the deadline has passed."""
+
+    async def story(url: str) -> tuple[httpx.Response, httpx.Response, dict[str, object]]:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(4.0)) as http:  # less than the fetch deadline
+            check = await desk.check(http)
+            response = await desk.present(http, check, desk.credential(url))
+            first = await desk.result(http, check)
+            return response, first, await desk.outcome(http, check)
+
+    with Trickle() as url:
+        response, first, result = asyncio.run(story(url))
+    assert response.status_code == 200 and response.json() == {}
+    assert first.status_code == 202 and first.json()["phase"] == "pending"
+    assert result["accepted"] is False and result["reason"] == "status_unknown", result
+    assert result["credentials"][0]["status"] == "unknown"  # type: ignore[index]
 
 
 def test_fetching_a_tampered_jwt_vc_issuer_document_does_not_escape(tmp_path: Path) -> None:

@@ -99,16 +99,25 @@ class Desk:
         return await http.post(f"{self.base}/api/verifier/checks/{check['id']}/result",
                                json={"result_key": check["result_key"]}, headers=self.auth)
 
+    async def outcome(self, http: httpx.AsyncClient, check: dict[str, Any], polls: int = 200) -> dict[str, Any]:
+        """The result once the check is done; a check may finish after the wallet was answered,
+        so the desk asks again while it says pending (bounded: ``polls`` times 0.1 s)."""
+        for _ in range(polls):
+            r = await self.result(http, check)
+            if r.status_code != 202:
+                assert r.status_code == 200, r.text
+                body: dict[str, Any] = r.json()
+                return body
+            await asyncio.sleep(0.1)
+        raise AssertionError("the check stayed pending")
+
     async def verdict(self, http: httpx.AsyncClient, credential: tuple[str, keys.PrivateKey],
                       **extra: Any) -> dict[str, Any]:
         """One check answered by ``credential``; the desk's result (the wallet's post must be taken)."""
         check = await self.check(http, **extra)
         response = await self.present(http, check, credential)
         assert response.status_code == 200, response.text
-        r = await self.result(http, check)
-        assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        return body
+        return await self.outcome(http, check)
 
 
 __all__ = ["HR", "STATUS_VCT", "Desk", "Prefix"]

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import db
 from core.credtypes import TypeRegistry, load_registry
-from core.errors import TrustListRollback, TrustListUnavailable
+from core.errors import AmanaError, TrustListRollback, TrustListUnavailable
 from core.fetch import AddressPolicy, Fetcher
 from core.keys import PublicKey, read_jwk
 from core.sealing import NodeKey, node_key
 from core.settings import Settings
 from core.trust import TrustList, TrustListCache
 from verifier import queries
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,12 +36,14 @@ class VerifierContext:
     queries: dict[str, queries.NamedQuery]
     fetcher: Fetcher
     offset: int = 0  # tests move the clock instead of sleeping
+    background: set[asyncio.Task[None]] = field(default_factory=set)  # checks finishing after the wallet's answer
 
     @classmethod
     def create(cls, settings: Settings) -> VerifierContext:
         engine = db.make_engine(db.database_url(settings))
         insecure = settings.fetch_allow_insecure
         fetcher = Fetcher(AddressPolicy(allow_http=insecure, allow_loopback=insecure),
+                          timeout_s=min(5.0, settings.fetch_deadline_s), deadline_s=settings.fetch_deadline_s,
                           min_ttl_s=settings.fetch_min_ttl_s, max_ttl_s=settings.fetch_max_ttl_s)
         return cls(settings, engine, db.sessions(engine), node_key(settings), load_registry(settings.specs_dir),
                    queries.load(settings.specs_dir), fetcher)
@@ -46,6 +52,22 @@ class VerifierContext:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions.begin() as session:
             yield session
+
+    def finish_later(self, work: asyncio.Task[None]) -> None:
+        """Hold ``work`` until it is done (the loop keeps only weak references to tasks) and log
+        how it failed, by type only: the wallet that started it has had its answer already."""
+        self.background.add(work)
+        work.add_done_callback(self._finished)
+
+    def _finished(self, work: asyncio.Task[None]) -> None:
+        self.background.discard(work)
+        if not work.cancelled() and (exc := work.exception()) is not None and not isinstance(exc, AmanaError):
+            log.warning("a check finishing in the background failed: %s", type(exc).__name__)
+
+    async def stop_background(self) -> None:
+        for work in list(self.background):
+            work.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
 
     def now(self) -> int:
         return int(time.time()) + self.offset
