@@ -20,7 +20,11 @@ library combines all of these:
   ``https://0177.0.0.1/``), a host that does not resolve (every host, on an offline desk),
   a TLS or protocol failure — the caller gets a ``FetchError`` and nothing else, so a status
   check can say "unknown" instead of failing the whole request;
-- answers cached for a ``ttl`` clamped between ``min_ttl_s`` and ``max_ttl_s``.
+- answers reused for the document's own ``ttl``, never longer than ``max_ttl_s`` (a list
+  that names no ``ttl``: ``min_ttl_s``). A short ttl is honoured, not raised to a floor:
+  it is the issuer's word on how soon a change is visible (Token Status List, "Status List
+  Update Interval and Caching"), and a cache that outlives it hides a revocation; the
+  upper bound is the guard the draft asks for against a ttl meant to hammer or starve.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -166,16 +170,24 @@ class Fetcher:
             raise FetchRefused("URLs with credentials are not fetched")
 
     def cached(self, url: str, now: float | None = None) -> Fetched | None:
+        """The answer remembered for ``url`` if its lifetime has not passed at ``now``."""
         entry = self._cache.get(url)
-        return entry[1] if entry and entry[0] > (now or time.time()) else None
+        return entry[1] if entry and entry[0] > (time.time() if now is None else now) else None
 
     def forget(self) -> None:
         """Drop every cached answer (``amana verifier sync``, and tests that change a list)."""
         self._cache.clear()
 
-    def remember(self, fetched: Fetched, ttl_s: float | None) -> None:
-        ttl = min(max(ttl_s if ttl_s is not None else self.min_ttl_s, self.min_ttl_s), self.max_ttl_s)
-        self._cache[fetched.url] = (fetched.fetched_at + ttl, fetched)
+    def lifetime(self, ttl_s: float | None) -> float:
+        """How long an answer is reused: its own ttl, at most ``max_ttl_s``; ``min_ttl_s`` without one."""
+        return max(0.0, min(self.min_ttl_s if ttl_s is None else ttl_s, self.max_ttl_s))
+
+    def remember(self, fetched: Fetched, ttl_s: float | None, now: float | None = None) -> None:
+        """Reuse ``fetched`` for its lifetime from ``now`` (callers with an injected clock pass it;
+        the answer is then stamped with that clock)."""
+        if now is not None:
+            fetched = replace(fetched, fetched_at=now)
+        self._cache[fetched.url] = (fetched.fetched_at + self.lifetime(ttl_s), fetched)
 
     async def get(self, url: str, *, accept: str, max_bytes: int | None = None) -> Fetched:
         """The document at ``url``; raises ``FetchError`` (and nothing else) when it cannot be had."""

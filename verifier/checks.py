@@ -133,18 +133,18 @@ async def _verify(ctx: VerifierContext, row: Check, identity: requests.Identity,
 
 
 async def _status(ctx: VerifierContext, ref: tuple[str, int] | None, keys: list[Any], now: int) -> Status:
-    """Live if the list can be fetched (and then kept); else the kept copy while its ``exp`` holds
-    (it is signed by the issuer: offline desks answer from it); else unknown."""
+    """The newest statement of this process's copy (reused within the list's ttl, else fetched)
+    and the database's (written by ``amana verifier sync`` and every process of the node;
+    signed by the issuer, so offline desks answer from it while its ``exp`` holds); else unknown."""
     if ref is None:
         return Status.VALID  # no status mechanism in the credential: nothing can revoke it
-    status, live = await resolve.live_status(ctx.fetcher, ref, keys, now)
-    if live is not None:
-        async with ctx.transaction() as session:
-            await store.keep_status_list(session, ref[0], live, now)
-        return status
     async with ctx.transaction() as session:
         kept = await store.status_list_copy(session, ref[0])
-    return Status.UNKNOWN if kept is None else resolve.evaluate(kept[0], ref, keys, now)[0]
+    status, fresh = await resolve.current_status(ctx.fetcher, ref, keys, now, kept)
+    if fresh is not None:
+        async with ctx.transaction() as session:
+            await store.keep_status_list(session, ref[0], fresh, now)
+    return status
 
 
 async def sync(ctx: VerifierContext, trust_list_url: str | None) -> dict[str, Any]:
