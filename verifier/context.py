@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -20,7 +19,7 @@ from core.fetch import AddressPolicy, Fetcher
 from core.keys import PublicKey, read_jwk
 from core.sealing import NodeKey, node_key
 from core.settings import Settings
-from core.trust import TrustList, TrustListCache
+from core.trust import TrustList, TrustListCache, VerifiedTrustList
 from verifier import queries
 
 log = logging.getLogger(__name__)
@@ -78,19 +77,38 @@ class VerifierContext:
                               [PublicKey.from_jwk(k) for k in anchor.get("keys", [])])
 
     def trust_list(self) -> TrustList:
-        """The newest verified trust list (seeded from the operator's file on this node); fails closed."""
+        """The newest verified trust list (seeded from the operator's file on this node); fails closed.
+
+        A file that does not verify — the operator's list tampered with, or the held copy —
+        is the server's fault, not the client's: it is logged and passed over, and the last
+        good list the verifier holds keeps serving while it is current. With no good list at
+        all the answer is 503 ``trust_list_unavailable``, never a 400 naming a signature.
+        """
+        now = self.now()
         try:
             cache = self.trust_cache()
-            held = cache.current(self.now())
-            local = self.settings.trust_list_file
-            if local.exists():
-                with contextlib.suppress(TrustListRollback):  # a newer list was synced: keep it
-                    held = cache.offer(local.read_text(encoding="ascii"), self.now())
-        except (OSError, ValueError) as exc:
-            raise TrustListUnavailable("the verifier has no trust list yet: run amana verifier sync") from exc
+        except (OSError, ValueError, AmanaError) as exc:
+            raise TrustListUnavailable("the verifier has no trust anchor: see amana trust init") from exc
+        held = _quietly(lambda: cache.current(now), "the verifier's held trust list")
+        local = self.settings.trust_list_file
+        if local.exists():
+            offered = _quietly(lambda: cache.offer(local.read_text(encoding="ascii"), now),
+                               "the operator's trust list file")
+            held = offered or held
         if held is None:
-            raise TrustListUnavailable("the verifier has no trust list yet: run amana verifier sync")
+            raise TrustListUnavailable("the verifier has no valid trust list: run amana verifier sync")
         return held.require_current()
+
+
+def _quietly(read: Callable[[], VerifiedTrustList | None], what: str) -> VerifiedTrustList | None:
+    """``read()``, or None if it fails; a rollback (a newer list was synced) is not worth a log line."""
+    try:
+        return read()
+    except TrustListRollback:
+        return None
+    except (OSError, ValueError, AmanaError) as exc:
+        log.warning("%s was not accepted: %s", what, getattr(exc, "code", type(exc).__name__))
+        return None
 
 
 def get_context(request: Request) -> VerifierContext:
