@@ -347,7 +347,7 @@ class FetchError(AmanaError):
     that catches it (status "unknown", kept copy) is never surprised by a parser's or a
     resolver's own exception (issue 11: an unparsable or unresolvable URL gave HTTP 500)."""
 
-    code = "fetch_failed"
+    code = "fetch_error"
     title = "The document could not be fetched"
     status = 502
 
