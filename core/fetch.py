@@ -29,6 +29,7 @@ library combines all of these:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import socket
@@ -108,12 +109,18 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The system trust store, loaded once (a few tens of ms per load; contexts are shareable)."""
+    return ssl.create_default_context()
+
+
 class _GuardedTransport(httpx.AsyncHTTPTransport):
     def __init__(self, policy: AddressPolicy, resolver: Resolver) -> None:
-        super().__init__()
+        super().__init__(verify=_tls())  # given a context, httpx does not load a trust store of its own
         # httpx builds its pool without a way to pass a network backend; this is the pool it
         # would build (HTTP/1.1, system trust store) with ours.
-        self._pool = httpcore.AsyncConnectionPool(ssl_context=ssl.create_default_context(),
+        self._pool = httpcore.AsyncConnectionPool(ssl_context=_tls(),
                                                   network_backend=_GuardedBackend(policy, resolver))
 
 
