@@ -22,7 +22,7 @@ from nacl.public import SealedBox
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import dcql, qr
-from core.errors import AmanaError, Forbidden, InvalidInput, NotFound, OAuthError
+from core.errors import AmanaError, Forbidden, InvalidInput, InvalidTrustList, NotFound, OAuthError
 from core.sdjwt import VerifyPolicy
 from core.trust import require_within_registration
 from verifier import proofs, requests, resolve, store
@@ -166,11 +166,15 @@ async def _status(ctx: VerifierContext, ref: tuple[str, int] | None, keys: list[
 
 
 async def sync(ctx: VerifierContext, trust_list_url: str | None) -> dict[str, Any]:
-    """``amana verifier sync``: the newest trust list (rollback refused) and fresh copies of known status lists."""
+    """``amana verifier sync``: the newest trust list (rollback refused) and fresh copies of known
+    status lists, written to the database copy that every process of the node reads (``_status``)."""
     report: dict[str, Any] = {}
     if trust_list_url:
         fetched = await ctx.fetcher.get(trust_list_url, accept="application/amana-trustlist+jwt", max_bytes=1 << 20)
-        held = ctx.trust_cache().offer(fetched.body.decode("ascii"), ctx.now())
+        text = resolve.as_text(fetched)
+        if text is None:
+            raise InvalidTrustList("the trust list is not a compact JWS")
+        held = ctx.trust_cache().offer(text, ctx.now())
         report["trust_list"] = {"seq": held.content.seq, "expired": held.expired}
     async with ctx.transaction() as session:
         uris = await store.status_list_uris(session)
