@@ -165,3 +165,34 @@ def test_fetching_a_tampered_jwt_vc_issuer_document_does_not_escape(tmp_path: Pa
         url = "https://i.test/.well-known/jwt-vc-issuer"
         fetcher.remember(Fetched(url, body, "application/json", time.time()), 600)
         assert asyncio.run(resolve._published_keys(fetcher, "https://i.test")) == []
+
+
+async def _answer_concurrently(desk: Desk, uris: list[str]) -> list[tuple[int, dict[str, object]]]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        checks = [await desk.check(http) for _ in uris]
+
+        async def one(check: dict[str, object], uri: str) -> tuple[int, dict[str, object]]:
+            response = await desk.present(http, check, desk.credential(uri))
+            return response.status_code, await desk.outcome(http, check)
+
+        return await asyncio.gather(*(one(c, u) for c, u in zip(checks, uris, strict=True)))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_odd_status_uris_answered_concurrently_on_either_store(tmp_path: Path, backend: str) -> None:
+    """The attack's URL forms, all at once, against a node on SQLite and on PostgreSQL."""
+    from tests.test_issuer_flow import POSTGRES_URL, _empty_postgres
+
+    with pytest.MonkeyPatch.context() as env:
+        if backend == "postgresql":
+            if not POSTGRES_URL:
+                pytest.skip("no PostgreSQL (set AMANA_TEST_DATABASE_URL)")
+            _empty_postgres(POSTGRES_URL)
+            env.setenv("DATABASE_URL", POSTGRES_URL)
+        with RunningNode(tmp_path, fetch_allow_insecure=True, fetch_deadline_s=5) as node:
+            node.app.state.verifier.fetcher.resolver = offline
+            desk = Desk(node, tmp_path)
+            answers = asyncio.run(_answer_concurrently(desk, ODD_STATUS_URIS * 2))
+    assert [code for code, _ in answers] == [200] * len(answers)
+    for _, result in answers:
+        assert result["reason"] == "status_unknown", result
