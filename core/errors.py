@@ -21,6 +21,9 @@ values, keys, PINs or tokens, so an error can be logged or shown as is.
     │   └── NotDigits                      a PIN or code with something other than digits and spaces
     ├── NotFound / Forbidden          404 / 403
     ├── TrustListUnavailable          503  nothing valid to publish
+    ├── FetchError                    502  a document at an address others chose could not be had
+    │   ├── FetchFailed                    unreachable, unresolvable, unparsable, too slow, not 200
+    │   └── FetchRefused              400  that address may not be fetched (SSRF rules, caps)
     ├── OAuthError                    4xx  OAuth / OpenID4VC error codes (their own wire format)
     └── VerificationFailed            400  well-formed, but not to be believed
         ├── InvalidSignature
@@ -340,3 +343,27 @@ class PurposeNotRegistered(VerificationFailed):
 class RequestExceedsRegistration(VerificationFailed):
     code = "request_exceeds_registration"
     title = "The request asks for claims beyond the verifier's registration"
+
+
+# --- fetching what others point at (core.fetch) -------------------------------------
+
+
+class FetchError(AmanaError):
+    """Every way a fetch can fail, as one type: the fetcher raises nothing else, so a caller
+    that catches it (status "unknown", kept copy) is never surprised by a parser's or a
+    resolver's own exception (issue 11: an unparsable or unresolvable URL gave HTTP 500)."""
+
+    code = "fetch_error"
+    title = "The document could not be fetched"
+    status = 502
+
+
+class FetchRefused(FetchError):
+    code = "fetch_refused"
+    title = "That address may not be fetched"
+    status = 400
+
+
+class FetchFailed(FetchError):
+    code = "fetch_failed"
+    title = "The document could not be fetched"

@@ -15,18 +15,30 @@ library combines all of these:
   still verifies the certificate for the host name;
 - redirects followed by hand, at most ``max_redirects``, each target re-checked, and
   never from https down to http;
-- a size cap on the body, read as it streams; a timeout on every step;
-- answers cached for a ``ttl`` clamped between ``min_ttl_s`` and ``max_ttl_s``.
+- a size cap on the body, read as it streams; a timeout on every step, and a deadline on
+  the whole fetch (``deadline_s``): a server trickling one byte a second never times out a
+  single read, and held a wallet's ``direct_post`` for minutes (issue 11);
+- one error type out: whatever goes wrong — a URL httpx cannot parse (``https://[::1/x``,
+  ``https://0177.0.0.1/``), a host that does not resolve (every host, on an offline desk),
+  a TLS or protocol failure — the caller gets a ``FetchError`` and nothing else, so a status
+  check can say "unknown" instead of failing the whole request;
+- answers reused for the document's own ``ttl``, never longer than ``max_ttl_s`` (a list
+  that names no ``ttl``: ``min_ttl_s``). A short ttl is honoured, not raised to a floor:
+  it is the issuer's word on how soon a change is visible (Token Status List, "Status List
+  Update Interval and Caching"), and a cache that outlives it hides a revocation; the
+  upper bound is the guard the draft asks for against a ttl meant to hammer or starve.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import socket
 import ssl
 import time
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -34,23 +46,22 @@ import anyio
 import httpcore
 import httpx
 
-from core.errors import AmanaError
+from core.errors import FetchError, FetchFailed, FetchRefused
 from core.settings import Settings
+
+__all__ = ["AddressPolicy", "FetchError", "FetchFailed", "FetchRefused", "Fetched", "Fetcher", "Resolver"]
 
 # httpx logs every request URL at INFO; ours carry offer ids, request ids and codes.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
-
-class FetchRefused(AmanaError):
-    code = "fetch_refused"
-    title = "That address may not be fetched"
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+"""Host and port to the addresses they resolve to (tests replace the system resolver)."""
 
 
-class FetchFailed(AmanaError):
-    code = "fetch_failed"
-    title = "The document could not be fetched"
-    status = 502
+async def system_resolver(host: str, port: int) -> list[str]:
+    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +89,19 @@ class AddressPolicy:
 class _GuardedBackend(httpcore.AsyncNetworkBackend):
     """Resolves, checks every address, then connects to the checked one."""
 
-    def __init__(self, policy: AddressPolicy) -> None:
+    def __init__(self, policy: AddressPolicy, resolver: Resolver) -> None:
         self.policy = policy
+        self.resolver = resolver
         self.inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
-        with anyio.fail_after(timeout):
-            infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+        try:
+            with anyio.fail_after(timeout):
+                resolved = await self.resolver(host, port)
+            addresses = [ipaddress.ip_address(a) for a in resolved]
+        except (OSError, ValueError, UnicodeError) as exc:  # gaierror, a timeout, an odd answer
+            raise FetchFailed("the host does not resolve") from exc
         if not addresses:
             raise FetchFailed("the host does not resolve")
         for address in addresses:  # all of them: a mix of public and private is a rebinding trick
@@ -102,13 +117,37 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The system trust store, loaded once (a few tens of ms per load; contexts are shareable)."""
+    return ssl.create_default_context()
+
+
 class _GuardedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, policy: AddressPolicy) -> None:
-        super().__init__()
+    def __init__(self, policy: AddressPolicy, resolver: Resolver) -> None:
+        super().__init__(verify=_tls())  # given a context, httpx does not load a trust store of its own
         # httpx builds its pool without a way to pass a network backend; this is the pool it
         # would build (HTTP/1.1, system trust store) with ours.
-        self._pool = httpcore.AsyncConnectionPool(ssl_context=ssl.create_default_context(),
-                                                  network_backend=_GuardedBackend(policy))
+        self._pool = httpcore.AsyncConnectionPool(ssl_context=_tls(),
+                                                  network_backend=_GuardedBackend(policy, resolver))
+
+
+def _typed(exc: BaseException, otherwise: str = "the document could not be fetched") -> FetchError:
+    """The ``FetchError`` behind whatever httpx, httpcore or anyio raised (wrapped as a cause,
+    or inside an exception group), else a plain ``FetchFailed``."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, FetchError):
+            return current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return FetchFailed(otherwise)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,14 +164,20 @@ class Fetcher:
     max_bytes: int = 1024 * 1024
     max_redirects: int = 3
     timeout_s: float = 5.0
+    deadline_s: float = 10.0
     min_ttl_s: int = 60
     max_ttl_s: int = 86400
+    resolver: Resolver = system_resolver
     _cache: dict[str, tuple[float, Fetched]] = field(default_factory=dict)
 
     def _check_url(self, url: str, previous: str | None = None) -> None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError as exc:  # "https://[::1/x": an unclosed IPv6 literal
+            raise FetchFailed("the URL cannot be parsed") from exc
         allowed = {"https", "http"} if self.policy.allow_http else {"https"}
-        if parts.scheme not in allowed or not parts.hostname:
+        if parts.scheme not in allowed or not host:
             raise FetchRefused("only https:// URLs are fetched")
         if previous is not None and urlsplit(previous).scheme == "https" and parts.scheme != "https":
             raise FetchRefused("a redirect from https to http is refused")
@@ -140,22 +185,41 @@ class Fetcher:
             raise FetchRefused("URLs with credentials are not fetched")
 
     def cached(self, url: str, now: float | None = None) -> Fetched | None:
+        """The answer remembered for ``url`` if its lifetime has not passed at ``now``."""
         entry = self._cache.get(url)
-        return entry[1] if entry and entry[0] > (now or time.time()) else None
+        return entry[1] if entry and entry[0] > (time.time() if now is None else now) else None
 
     def forget(self) -> None:
         """Drop every cached answer (``amana verifier sync``, and tests that change a list)."""
         self._cache.clear()
 
-    def remember(self, fetched: Fetched, ttl_s: float | None) -> None:
-        ttl = min(max(ttl_s if ttl_s is not None else self.min_ttl_s, self.min_ttl_s), self.max_ttl_s)
-        self._cache[fetched.url] = (fetched.fetched_at + ttl, fetched)
+    def lifetime(self, ttl_s: float | None) -> float:
+        """How long an answer is reused: its own ttl, at most ``max_ttl_s``; ``min_ttl_s`` without one."""
+        return max(0.0, min(self.min_ttl_s if ttl_s is None else ttl_s, self.max_ttl_s))
+
+    def remember(self, fetched: Fetched, ttl_s: float | None, now: float | None = None) -> None:
+        """Reuse ``fetched`` for its lifetime from ``now`` (callers with an injected clock pass it;
+        the answer is then stamped with that clock)."""
+        if now is not None:
+            fetched = replace(fetched, fetched_at=now)
+        self._cache[fetched.url] = (fetched.fetched_at + self.lifetime(ttl_s), fetched)
 
     async def get(self, url: str, *, accept: str, max_bytes: int | None = None) -> Fetched:
-        cap = max_bytes or self.max_bytes
+        """The document at ``url``; raises ``FetchError`` (and nothing else) when it cannot be had."""
+        try:
+            with anyio.fail_after(self.deadline_s):
+                return await self._get(url, accept, max_bytes or self.max_bytes)
+        except FetchError:
+            raise
+        except TimeoutError:
+            raise FetchFailed(f"the document did not arrive within {self.deadline_s:g} s") from None
+        except Exception as exc:  # the one door: every failure leaves typed
+            raise _typed(exc) from None
+
+    async def _get(self, url: str, accept: str, cap: int) -> Fetched:
         current, previous = url, None
-        async with httpx.AsyncClient(transport=_GuardedTransport(self.policy), timeout=self.timeout_s,
-                                     follow_redirects=False) as client:
+        async with httpx.AsyncClient(transport=_GuardedTransport(self.policy, self.resolver),
+                                     timeout=self.timeout_s, follow_redirects=False) as client:
             for _ in range(self.max_redirects + 1):
                 self._check_url(current, previous)
                 try:
@@ -172,7 +236,5 @@ class Fetcher:
                                 raise FetchRefused(f"the document is larger than {cap} bytes")
                         return Fetched(url, bytes(body), response.headers.get("content-type", ""), time.time())
                 except (httpx.TransportError, TimeoutError) as exc:
-                    if isinstance(exc.__cause__, AmanaError):
-                        raise exc.__cause__ from None
-                    raise FetchFailed("the host could not be reached") from None
+                    raise _typed(exc, "the host could not be reached") from None
         raise FetchRefused(f"more than {self.max_redirects} redirects")

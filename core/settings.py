@@ -36,8 +36,14 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = Field(default=None, description="base64url 32-byte key sealing secrets at rest")
     verifier_name: str = Field(default="Amana verifier", description="shown to holders; in the certificate")
-    fetch_min_ttl_s: int = Field(default=60, ge=0, description="shortest a fetched status list is cached")
-    fetch_max_ttl_s: int = Field(default=3600, ge=1, description="longest a fetched status list is cached")
+    fetch_min_ttl_s: int = Field(default=60, ge=0, description="how long a fetched document without a ttl is reused")
+    fetch_max_ttl_s: int = Field(default=3600, ge=1,
+                                 description="longest a status list is reused, whatever its ttl (the revocation delay)")
+    fetch_deadline_s: float = Field(default=10, gt=0, le=300,
+                                    description="whole-fetch deadline: resolving, redirects and body included")
+    verifier_answer_wait_s: float = Field(
+        default=3, ge=0, le=60, description="longest a wallet's direct_post waits for the check; it then finishes "
+        "in the background and the desk sees pending, then the result")
     trusted_proxies: list[str] = Field(
         default_factory=list, description="addresses of reverse proxies whose X-Forwarded-For is believed (JSON list)")
     rate_limit_per_s: float = Field(default=50.0, gt=0, description="public protocol POSTs per second per address")

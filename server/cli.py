@@ -26,7 +26,7 @@ from core._cli_common import ExistingFile, fails_as_problem, option_file, public
 from core.credtypes import load_registry
 from core.encoding import json_loads_strict
 from core.sdjwt import KeyBindingPolicy, VerifyPolicy, parse_many, present, verify
-from core.sdjwt.vc import issue_vc, verify_vc
+from core.sdjwt.vc import issue_vc, verify_vc_open
 from core.settings import get_settings
 from core.trust.cli import trust_app
 from issuer.cli import issuer_app
@@ -152,15 +152,12 @@ def credential_verify(
     )
     issuer_keys = public_keys(issuer_jwk)
     now = int(time.time())
-    if profile is Profile.sd_jwt_vc:
-        types = load_registry(settings.specs_dir)
-        claims = verify_vc(
-            read_token(presentation), issuer_keys=issuer_keys, now=now, key_binding=kb, types=types,
-            policy=policy,
-        ).claims
-    else:
-        claims = verify(read_token(presentation), issuer_keys=issuer_keys, now=now, key_binding=kb,
-                        policy=policy).claims
+    if profile is Profile.sd_jwt_vc:  # any vct: an unknown one is checked without type rules, and says so
+        checked = verify_vc_open(read_token(presentation), issuer_keys=issuer_keys, now=now, key_binding=kb,
+                                 types=load_registry(settings.specs_dir), policy=policy)
+        typer.echo(json.dumps({"claims": checked.claims, "type_rules": checked.type_rules}, ensure_ascii=False))
+        return
+    claims = verify(read_token(presentation), issuer_keys=issuer_keys, now=now, key_binding=kb, policy=policy).claims
     typer.echo(json.dumps({"claims": claims}, ensure_ascii=False))
 
 

@@ -23,7 +23,7 @@ ESCO_URI = "http://data.europa.eu/esco/skill/0e4a3c5a-6b6f-4a8a-9e1b-3f5c2d7a8b9
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskWorld]:
     data_dir = tmp_path_factory.mktemp("desk-pages")
-    with RunningNode(data_dir, fetch_allow_insecure=True) as node:
+    with RunningNode(data_dir) as node:
         yield DeskWorld(node, data_dir)
 
 

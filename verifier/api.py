@@ -63,8 +63,9 @@ async def create_check(body: CheckCreate, ctx: Ctx) -> CheckPublic:
 @router.post("/api/verifier/checks/{check_id}/result", dependencies=[Depends(desk)], tags=["desk"])
 async def check_result(check_id: str, body: ResultRequest, ctx: Ctx) -> JSONResponse:
     result = await checks.take_result(ctx, check_id, body.result_key)
-    if result is None:
-        return JSONResponse({"phase": "pending"}, status_code=202, headers=NO_STORE)
+    if result is None:  # "declined": someone sent an error response; a presentation may still come
+        declined = await checks.declined(ctx, check_id, body.result_key)
+        return JSONResponse({"phase": "pending", "declined": declined}, status_code=202, headers=NO_STORE)
     return JSONResponse({"phase": "done", **result}, headers=NO_STORE)
 
 

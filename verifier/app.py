@@ -23,6 +23,7 @@ async def start(app: FastAPI, settings: Settings) -> VerifierContext:
 async def stop(app: FastAPI) -> None:
     ctx: VerifierContext | None = getattr(app.state, "verifier", None)
     if ctx is not None:
+        await ctx.stop_background()
         await ctx.engine.dispose()
 
 

@@ -9,6 +9,7 @@ and the clerk's screen is ciphertext the server cannot read.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from typing import Any
@@ -18,9 +19,10 @@ from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey as BoxKey
 from nacl.public import PublicKey as BoxPublicKey
 from nacl.public import SealedBox
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import dcql, qr
-from core.errors import AmanaError, Forbidden, InvalidInput, NotFound, OAuthError
+from core.errors import AmanaError, Forbidden, InvalidInput, InvalidTrustList, NotFound, OAuthError
 from core.sdjwt import VerifyPolicy
 from core.trust import require_within_registration
 from verifier import proofs, requests, resolve, store
@@ -93,26 +95,58 @@ async def request_object(ctx: VerifierContext, check_id: str) -> str:
 
 
 async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> None:
-    """The wallet's direct_post (section 8.2): verify, seal the result to the requester, audit names only."""
+    """The wallet's direct_post (section 8.2): verify, seal the result to the requester, audit names only.
+
+    The wallet is answered within ``verifier_answer_wait_s`` whatever the network does: a
+    status list that is slow to arrive (up to the fetcher's deadline) is waited for by a
+    background task, not by the wallet. Section 8.2 asks only that the Response URI answer
+    200 (with ``{}`` or a ``redirect_uri``) once it has the response; the verdict is the
+    desk's to collect (``take_result``), which sees "pending" until the task is done.
+
+    An error response (``error=access_denied``, section 8.5) is only a hint, never the end of
+    the check: it carries nothing but ``error``, ``error_description`` and ``state`` (RFC 6749
+    section 4.1.2.1), and ``state`` is in the Request Object that anyone who sees the QR can
+    fetch, so anyone can send one. Section 5.10's ``wallet_nonce`` does not help: it goes
+    from the wallet into the signed request object, proving freshness to the *wallet*, and
+    no response echoes it; and section 14.4.2's check of ``state`` only guards against
+    inadvertent requests. So the decline is kept, the check stays open for a presentation
+    (which proves itself by its Key Binding JWT), and the decline becomes the result only
+    when the check expires unanswered.
+    """
     async with ctx.transaction() as session:
         row = await store.check(session, check_id, lock=True)
     if row is None or row.phase != "pending" or ctx.now() >= row.expires_at:
         raise OAuthError("invalid_request", "no pending request: answered already, or expired")
     if form.get("state") != row.state:
         raise OAuthError("invalid_request", "state does not match the request")
+    if "error" in form:
+        sealed = await _seal(ctx, row, Result(False, reason="declined", detail="the holder declined"), "")
+        async with ctx.transaction() as session:
+            await store.note_decline(session, row.id, sealed)
+        return
+    work = asyncio.ensure_future(_conclude(ctx, row, form.get("vp_token", "")))
+    ctx.finish_later(work)
+    done, _ = await asyncio.wait({work}, timeout=ctx.settings.verifier_answer_wait_s)
+    if work in done:
+        work.result()  # "answered already" and the like reach this wallet as they always did
+
+
+async def _seal(ctx: VerifierContext, row: Check, result: Result, vp_token: str) -> bytes:
     async with ctx.transaction() as session:
         identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, ctx.now())
-    if "error" in form:
-        result = Result(False, reason="declined", detail="the holder declined")
-    else:
-        result = await _verify(ctx, row, identity, form.get("vp_token", ""))
     outcome = _public_result(ctx, result)
     outcome["proof_of_check"] = proofs.issue(identity.key, verifier_id=ctx.settings.verifier_id, check_name=row.name,
-                                             purpose=row.purpose, vp_token=form.get("vp_token", ""),
-                                             outcome=outcome, now=ctx.now())
-    sealed = SealedBox(BoxPublicKey(row.result_public_key)).encrypt(json.dumps(outcome).encode())
+                                             purpose=row.purpose, vp_token=vp_token, outcome=outcome, now=ctx.now())
+    return SealedBox(BoxPublicKey(row.result_public_key)).encrypt(json.dumps(outcome).encode())
+
+
+async def _conclude(ctx: VerifierContext, row: Check, vp_token: str) -> None:
     async with ctx.transaction() as session:
-        if not await store.answer(session, check_id, sealed):
+        identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, ctx.now())
+    result = await _verify(ctx, row, identity, vp_token)
+    sealed = await _seal(ctx, row, result, vp_token)
+    async with ctx.transaction() as session:
+        if not await store.answer(session, row.id, sealed):
             raise OAuthError("invalid_request", "this request was answered already")
         for entry in _audit(row.name, result, ctx.now()):
             await store.audit(session, entry)
@@ -136,26 +170,30 @@ async def _verify(ctx: VerifierContext, row: Check, identity: requests.Identity,
 
 
 async def _status(ctx: VerifierContext, ref: tuple[str, int] | None, keys: list[Any], now: int) -> Status:
-    """Live if the list can be fetched (and then kept); else the kept copy while its ``exp`` holds
-    (it is signed by the issuer: offline desks answer from it); else unknown."""
+    """The newest statement of this process's copy (reused within the list's ttl, else fetched)
+    and the database's (written by ``amana verifier sync`` and every process of the node;
+    signed by the issuer, so offline desks answer from it while its ``exp`` holds); else unknown."""
     if ref is None:
         return Status.VALID  # no status mechanism in the credential: nothing can revoke it
-    status, live = await resolve.live_status(ctx.fetcher, ref, keys, now)
-    if live is not None:
-        async with ctx.transaction() as session:
-            await store.keep_status_list(session, ref[0], live, now)
-        return status
     async with ctx.transaction() as session:
         kept = await store.status_list_copy(session, ref[0])
-    return Status.UNKNOWN if kept is None else resolve.evaluate(kept[0], ref, keys, now)[0]
+    status, fresh = await resolve.current_status(ctx.fetcher, ref, keys, now, kept)
+    if fresh is not None:
+        async with ctx.transaction() as session:
+            await store.keep_status_list(session, ref[0], fresh, now)
+    return status
 
 
 async def sync(ctx: VerifierContext, trust_list_url: str | None) -> dict[str, Any]:
-    """``amana verifier sync``: the newest trust list (rollback refused) and fresh copies of known status lists."""
+    """``amana verifier sync``: the newest trust list (rollback refused) and fresh copies of known
+    status lists, written to the database copy that every process of the node reads (``_status``)."""
     report: dict[str, Any] = {}
     if trust_list_url:
         fetched = await ctx.fetcher.get(trust_list_url, accept="application/amana-trustlist+jwt", max_bytes=1 << 20)
-        held = ctx.trust_cache().offer(fetched.body.decode("ascii"), ctx.now())
+        text = resolve.as_text(fetched)
+        if text is None:
+            raise InvalidTrustList("the trust list is not a compact JWS")
+        held = ctx.trust_cache().offer(text, ctx.now())
         report["trust_list"] = {"seq": held.content.seq, "expired": held.expired}
     async with ctx.transaction() as session:
         uris = await store.status_list_uris(session)
@@ -197,23 +235,42 @@ def _audit(name: str, result: Result, now: int) -> list[AuditEntry]:
 
 
 async def take_result(ctx: VerifierContext, check_id: str, result_key: str) -> dict[str, Any] | None:
-    """The result, once; None while the holder has not answered. Needs the requester's key."""
-    try:
-        key = BoxKey(result_key.encode("ascii"), encoder=URLSafeBase64Encoder)
-    except (ValueError, TypeError, CryptoError) as exc:
-        raise Forbidden("that result key is not valid") from exc
+    """The result, once; None while the check is open. Needs the requester's key. A check
+    that expired with only a decline on record (see ``respond``) has the decline as result."""
+    key = _result_key(result_key)
     async with ctx.transaction() as session:
-        row = await store.check(session, check_id)
-        if row is None:
-            raise NotFound("no check with this id (or its result was already shown)")
-        if bytes(key.public_key) != row.result_public_key:
-            raise Forbidden("that result key does not belong to this check")
-        if row.phase == "pending":
+        row = await _own_check(session, check_id, key)
+        declined_and_closed = row.phase == "pending" and ctx.now() >= row.expires_at and row.sealed_result is not None
+        if row.phase == "pending" and not declined_and_closed:
             return None
-        sealed = await store.take_result(session, check_id)
+        sealed = await store.take_result(session, check_id, closed_pending=declined_and_closed)
+        if sealed is not None and declined_and_closed:
+            for entry in _audit(row.name, Result(False, reason="declined"), ctx.now()):
+                await store.audit(session, entry)
     if sealed is None:
         raise NotFound("the result was already shown")
     opened: dict[str, Any] = json.loads(SealedBox(key).decrypt(sealed))
     return opened
 
 
+async def declined(ctx: VerifierContext, check_id: str, result_key: str) -> bool:
+    """Whether someone answered this open check with an error: a hint for the desk, not a result."""
+    async with ctx.transaction() as session:
+        row = await _own_check(session, check_id, _result_key(result_key))
+    return row.phase == "pending" and row.sealed_result is not None
+
+
+def _result_key(result_key: str) -> BoxKey:
+    try:
+        return BoxKey(result_key.encode("ascii"), encoder=URLSafeBase64Encoder)
+    except (ValueError, TypeError, CryptoError) as exc:
+        raise Forbidden("that result key is not valid") from exc
+
+
+async def _own_check(session: AsyncSession, check_id: str, key: BoxKey) -> Check:
+    row = await store.check(session, check_id)
+    if row is None:
+        raise NotFound("no check with this id (or its result was already shown)")
+    if bytes(key.public_key) != row.result_public_key:
+        raise Forbidden("that result key does not belong to this check")
+    return row

@@ -119,7 +119,8 @@ def sync(
     trust_list_url: Annotated[str | None, typer.Option(help="where the operator publishes the list (…/trust-list)")]
     = None,
 ) -> None:
-    """Before going offline: fetch the newest trust list and fresh copies of the status lists seen so far."""
+    """Fetch the newest trust list and fresh copies of the status lists seen so far (a running server
+    of this node sees them at once; an offline desk answers from them)."""
 
     async def run() -> dict[str, Any]:
         ctx = await _context()

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import db
 from core.credtypes import TypeRegistry, load_registry
-from core.errors import TrustListRollback, TrustListUnavailable
+from core.errors import AmanaError, TrustListRollback, TrustListUnavailable
 from core.fetch import AddressPolicy, Fetcher
 from core.keys import PublicKey, read_jwk
 from core.sealing import NodeKey, node_key
 from core.settings import Settings
-from core.trust import TrustList, TrustListCache
+from core.trust import TrustList, TrustListCache, VerifiedTrustList
 from verifier import queries
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,11 +35,13 @@ class VerifierContext:
     queries: dict[str, queries.NamedQuery]
     fetcher: Fetcher
     offset: int = 0  # tests move the clock instead of sleeping
+    background: set[asyncio.Task[None]] = field(default_factory=set)  # checks finishing after the wallet's answer
 
     @classmethod
     def create(cls, settings: Settings) -> VerifierContext:
         engine = db.make_engine(db.database_url(settings))
         fetcher = Fetcher(AddressPolicy.for_node(settings),
+                          timeout_s=min(5.0, settings.fetch_deadline_s), deadline_s=settings.fetch_deadline_s,
                           min_ttl_s=settings.fetch_min_ttl_s, max_ttl_s=settings.fetch_max_ttl_s)
         return cls(settings, engine, db.sessions(engine), node_key(settings), load_registry(settings.specs_dir),
                    queries.load(settings.specs_dir), fetcher)
@@ -45,6 +50,22 @@ class VerifierContext:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions.begin() as session:
             yield session
+
+    def finish_later(self, work: asyncio.Task[None]) -> None:
+        """Hold ``work`` until it is done (the loop keeps only weak references to tasks) and log
+        how it failed, by type only: the wallet that started it has had its answer already."""
+        self.background.add(work)
+        work.add_done_callback(self._finished)
+
+    def _finished(self, work: asyncio.Task[None]) -> None:
+        self.background.discard(work)
+        if not work.cancelled() and (exc := work.exception()) is not None and not isinstance(exc, AmanaError):
+            log.warning("a check finishing in the background failed: %s", type(exc).__name__)
+
+    async def stop_background(self) -> None:
+        for work in list(self.background):
+            work.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
 
     def now(self) -> int:
         return int(time.time()) + self.offset
@@ -55,19 +76,38 @@ class VerifierContext:
                               [PublicKey.from_jwk(k) for k in anchor.get("keys", [])])
 
     def trust_list(self) -> TrustList:
-        """The newest verified trust list (seeded from the operator's file on this node); fails closed."""
+        """The newest verified trust list (seeded from the operator's file on this node); fails closed.
+
+        A file that does not verify — the operator's list tampered with, or the held copy —
+        is the server's fault, not the client's: it is logged and passed over, and the last
+        good list the verifier holds keeps serving while it is current. With no good list at
+        all the answer is 503 ``trust_list_unavailable``, never a 400 naming a signature.
+        """
+        now = self.now()
         try:
             cache = self.trust_cache()
-            held = cache.current(self.now())
-            local = self.settings.trust_list_file
-            if local.exists():
-                with contextlib.suppress(TrustListRollback):  # a newer list was synced: keep it
-                    held = cache.offer(local.read_text(encoding="ascii"), self.now())
-        except (OSError, ValueError) as exc:
-            raise TrustListUnavailable("the verifier has no trust list yet: run amana verifier sync") from exc
+        except (OSError, ValueError, AmanaError) as exc:
+            raise TrustListUnavailable("the verifier has no trust anchor: see amana trust init") from exc
+        held = _quietly(lambda: cache.current(now), "the verifier's held trust list")
+        local = self.settings.trust_list_file
+        if local.exists():
+            offered = _quietly(lambda: cache.offer(local.read_text(encoding="ascii"), now),
+                               "the operator's trust list file")
+            held = offered or held
         if held is None:
-            raise TrustListUnavailable("the verifier has no trust list yet: run amana verifier sync")
+            raise TrustListUnavailable("the verifier has no valid trust list: run amana verifier sync")
         return held.require_current()
+
+
+def _quietly(read: Callable[[], VerifiedTrustList | None], what: str) -> VerifiedTrustList | None:
+    """``read()``, or None if it fails; a rollback (a newer list was synced) is not worth a log line."""
+    try:
+        return read()
+    except TrustListRollback:
+        return None
+    except (OSError, ValueError, AmanaError) as exc:
+        log.warning("%s was not accepted: %s", what, getattr(exc, "code", type(exc).__name__))
+        return None
 
 
 def get_context(request: Request) -> VerifierContext:

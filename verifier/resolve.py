@@ -5,8 +5,9 @@
   ``/.well-known/jwt-vc-issuer`` — and only for issuers the trust list accredits, so a
   presentation cannot make the verifier fetch an address of its choosing.
 - Status: the ``statuslist+jwt`` at the credential's ``uri``, verified with the issuer's
-  keys, ``sub`` equal to the ``uri``, not expired, inflated under a size cap; cached for
-  its ``ttl`` within the fetcher's bounds. Anything that prevents a statement — the list
+  keys, ``sub`` equal to the ``uri``, not expired, inflated under a size cap; reused for
+  its ``ttl`` (at most ``fetch_max_ttl_s``), and compared by ``iat`` with the copy the
+  database keeps (``current_status``). Anything that prevents a statement — the list
   unreachable, too large, unsigned by the issuer, expired, the index out of bounds — is
   ``unknown``: never a silent pass, never a false "revoked".
 """
@@ -14,11 +15,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from core import _jose
 from core.encoding import json_loads_strict
-from core.errors import AmanaError
+from core.errors import AmanaError, FetchError
 from core.fetch import Fetched, Fetcher
 from core.keys import PublicKey
 from core.oid4vc import well_known
@@ -62,33 +64,53 @@ async def _published_keys(fetcher: Fetcher, iss: str) -> list[PublicKey]:
             well_known(iss, "jwt-vc-issuer"), accept="application/json", max_bytes=64 * 1024)
         fetcher.remember(fetched, None)
         doc = json_loads_strict(fetched.body, "jwt-vc-issuer metadata")
-        if not isinstance(doc, dict) or doc.get("issuer") != iss:
+        jwks = doc.get("jwks") if isinstance(doc, dict) and doc.get("issuer") == iss else None
+        listed = jwks.get("keys") if isinstance(jwks, dict) else None
+        if not isinstance(listed, list) or not all(isinstance(k, dict) for k in listed):
             return []
-        return [PublicKey.from_jwk(k) for k in doc.get("jwks", {}).get("keys", [])]
+        return [PublicKey.from_jwk(k) for k in listed]
     except AmanaError:
         return []  # no extra keys: verification then fails with unknown_issuer_key
 
 
 async def fetch_status_token(fetcher: Fetcher, uri: str) -> Fetched | None:
-    """The token at ``uri``, or None when it cannot be had (the caller may fall back to a stored copy)."""
+    """The token at ``uri`` fetched now, or None when it cannot be had."""
     try:
-        return fetcher.cached(uri) or await fetcher.get(uri, accept=MEDIA_TYPE, max_bytes=STATUS_MAX_BYTES)
-    except AmanaError:
+        return await fetcher.get(uri, accept=MEDIA_TYPE, max_bytes=STATUS_MAX_BYTES)
+    except FetchError:
         return None
 
 
-def evaluate(token: str | None, ref: tuple[str, int], keys: Sequence[PublicKey], now: int) -> tuple[Status, int | None]:
-    """The status at ``ref`` in a signed token and the token's ttl; unknown if no statement can be made."""
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What one signed copy of a list says about one index, and how new the copy is."""
+
+    status: Status
+    iat: int
+    ttl: int | None
+    fetched_at: float
+    token: str
+
+    def order(self) -> tuple[int, float, bool]:
+        """Newer by ``iat``, then by when it was fetched; two lists signed in the same second
+        and fetched in the same second cannot be ordered, and the one that refuses wins."""
+        return self.iat, self.fetched_at, self.status is not Status.VALID
+
+
+def read(token: str | None, ref: tuple[str, int], keys: Sequence[PublicKey], now: int,
+         fetched_at: float) -> Reading | None:
+    """The statement a signed token makes at ``ref``; None if it makes none (unsigned by the
+    issuer, another list, expired, too large, the index out of bounds)."""
     if token is None:
-        return Status.UNKNOWN, None
+        return None
     uri, idx = ref
     try:
         verified = verify_token(token, keys=keys, uri=uri, now=now, max_bytes=STATUS_MAX_INFLATED)
         value = verified.status_list.get(idx)
     except AmanaError:
-        return Status.UNKNOWN, None
+        return None
     status = {VALID: Status.VALID, INVALID: Status.REVOKED, SUSPENDED: Status.SUSPENDED}.get(value, Status.UNKNOWN)
-    return status, verified.ttl
+    return Reading(status, verified.iat, verified.ttl, fetched_at, token)
 
 
 def as_text(fetched: Fetched | None) -> str | None:
@@ -98,18 +120,34 @@ def as_text(fetched: Fetched | None) -> str | None:
         return None
 
 
-async def live_status(
-    fetcher: Fetcher, ref: tuple[str, int], keys: Sequence[PublicKey], now: int
+async def current_status(
+    fetcher: Fetcher, ref: tuple[str, int], keys: Sequence[PublicKey], now: int, kept: tuple[str, int] | None
 ) -> tuple[Status, str | None]:
-    """Fetch and evaluate; cache for the token's ttl. The token is returned when it made a
-    statement, so the caller can keep it (the service's offline fallback, checks._status)."""
-    fetched = await fetch_status_token(fetcher, ref[0])
-    token = as_text(fetched)
-    result, ttl = evaluate(token, ref, keys, now)
-    if fetched is None or result is Status.UNKNOWN:
-        return result, None
-    fetcher.remember(fetched, ttl)
-    return result, token
+    """The status at ``ref`` from the newest of two views, and a token the caller should keep.
+
+    - this process's copy: reused while its lifetime holds (``Fetcher.lifetime``: the list's
+      ``ttl``, at most ``fetch_max_ttl_s``), else fetched now;
+    - ``kept``, the copy in the database (token, fetched_at): what ``amana verifier sync`` and
+      every other process of the node write, and what an offline desk answers from.
+
+    The newer by the token's ``iat`` wins, so a sync is seen at once and a process's cache
+    can hide a change for at most its lifetime. The token returned is a fresh fetch newer
+    than ``kept`` (to be written back), else None.
+    """
+    uri = ref[0]
+    mine = fetcher.cached(uri, now)
+    current = read(as_text(mine), ref, keys, now, mine.fetched_at) if mine is not None else None
+    fetched = None
+    if current is None:
+        live = await fetch_status_token(fetcher, uri)
+        fetched = read(as_text(live), ref, keys, now, now)
+        if live is not None and fetched is not None:
+            fetcher.remember(live, fetched.ttl, now=now)
+        current = fetched
+    stored = None if kept is None else read(kept[0], ref, keys, now, kept[1])
+    best = max((r for r in (current, stored) if r is not None), key=Reading.order, default=None)
+    keep = fetched.token if fetched is not None and (stored is None or fetched.iat >= stored.iat) else None
+    return (Status.UNKNOWN if best is None else best.status), keep
 
 
 def keys_lookup(keys: Mapping[str, list[PublicKey]]) -> Any:

@@ -58,10 +58,18 @@ async def answer(session: AsyncSession, check_id: str, sealed_result: bytes) -> 
     return result.scalar_one_or_none() is not None
 
 
-async def take_result(session: AsyncSession, check_id: str) -> bytes | None:
-    """The sealed result, deleted as it is read (once)."""
+async def note_decline(session: AsyncSession, check_id: str, sealed_result: bytes) -> None:
+    """Keep the first decline of a pending check as its would-be result; it stays pending."""
+    await session.execute(update(Check).where(Check.id == check_id, Check.phase == "pending",
+                                              Check.sealed_result.is_(None)).values(sealed_result=sealed_result))
+
+
+async def take_result(session: AsyncSession, check_id: str, *, closed_pending: bool = False) -> bytes | None:
+    """The sealed result, deleted as it is read (once). ``closed_pending``: the check expired
+    pending, and what it holds (a decline) is its result."""
     row = await session.get(Check, check_id, with_for_update=True)
-    if row is None or row.phase != "answered" or row.sealed_result is None:
+    phase = "pending" if closed_pending else "answered"
+    if row is None or row.phase != phase or row.sealed_result is None:
         return None
     sealed, row.sealed_result, row.phase = row.sealed_result, None, "done"
     return sealed

@@ -48,6 +48,11 @@ class VerifiedCredential:
     credential_type: CredentialType | None
 
     @property
+    def type_rules(self) -> str:
+        """Whether the claims were checked against type metadata, in words for an output."""
+        return f"applied: {self.vct}" if self.credential_type is not None else "none: unknown vct"
+
+    @property
     def issued_at(self) -> int | None:
         """``iat``, if the issuer set one (whole seconds): what trust-list policy judges."""
         iat = self.claims.get("iat")
@@ -109,6 +114,31 @@ def verify_vc(
     return _profile(verified, types)
 
 
+def verify_vc_open(
+    presentation: str,
+    *,
+    issuer_keys: IssuerKeys,
+    now: int,
+    key_binding: KeyBindingPolicy | None,
+    types: TypeRegistry,
+    policy: VerifyPolicy = DEFAULT_POLICY,
+) -> VerifiedCredential:
+    """Verify an SD-JWT VC from anywhere (``amana credential verify``, given the issuer's key).
+
+    Type metadata is optional in SD-JWT VC ("Type Metadata" is looked up only if the
+    verifier chooses to): a ``vct`` this node does not know gets signature, structure,
+    protected claims and key binding checked, and ``credential_type`` None (``type_rules``
+    says so); a ``vct`` it knows still has to fit its type. ``iss`` may be absent, as the
+    format allows, since the caller names the key. A node's verifier keeps ``verify_vc``,
+    which refuses every type its queries do not name.
+    """
+    verified = verify(presentation, issuer_keys=issuer_keys, now=now, key_binding=key_binding,
+                      policy=_vc_policy(policy))
+    vct = verified.claims.get("vct")
+    known = isinstance(vct, str) and vct in types
+    return _profile(verified, types if known else None, require_iss=False)
+
+
 def verify_vc_issued(
     sd_jwt: str, *, issuer_keys: IssuerKeys, now: int, types: TypeRegistry | None,
     policy: VerifyPolicy = DEFAULT_POLICY,
@@ -125,7 +155,7 @@ def _vc_policy(policy: VerifyPolicy) -> VerifyPolicy:
     return replace(policy, typ=VC_TYP)
 
 
-def _profile(verified: Verified, types: TypeRegistry | None) -> VerifiedCredential:
+def _profile(verified: Verified, types: TypeRegistry | None, *, require_iss: bool = True) -> VerifiedCredential:
     for path in verified.disclosed:
         if path[0] in NEVER_DISCLOSED:
             raise ProtectedClaimDisclosed(f"{path[0]} must not be selectively disclosed")
@@ -133,8 +163,10 @@ def _profile(verified: Verified, types: TypeRegistry | None) -> VerifiedCredenti
     vct, iss = claims.get("vct"), claims.get("iss")
     if not isinstance(vct, str) or not vct:
         raise MissingClaim("vct is required")
-    if not isinstance(iss, str) or not iss:
+    if require_iss and (not isinstance(iss, str) or not iss):
         raise MissingClaim("iss is required")
+    if not isinstance(iss, str):
+        iss = ""
     ctype = None
     if types is not None:
         ctype = types.require(vct)

@@ -20,7 +20,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.errors import TrustListConflict, TrustListRollback
+from core.errors import AmanaError, TrustListConflict, TrustListRollback
 from core.keys import PublicKey
 from core.trust.document import VerifiedTrustList, verify
 
@@ -51,9 +51,14 @@ class TrustListCache:
         return self._verify(self.path.read_text(encoding="ascii"), now)
 
     def offer(self, token: str, now: int) -> VerifiedTrustList:
-        """Verify ``token`` and keep it if it is newer; returns the list now held."""
+        """Verify ``token`` and keep it if it is newer; returns the list now held. A held file
+        that no longer verifies (damaged, tampered with) is replaced by a good candidate."""
         candidate = self._verify(token, now)
-        kept = choose_newer(self.current(now), candidate)
+        try:
+            held = self.current(now)
+        except (AmanaError, OSError, ValueError):
+            held = None
+        kept = choose_newer(held, candidate)
         if kept is candidate:
             self._write(candidate.token)
         return kept
