@@ -174,3 +174,23 @@ async def _copy(desk: Desk, uri: str) -> str:
     await ctx.engine.dispose()
     assert kept is not None
     return kept[0]
+
+
+def test_sync_keeps_the_good_copy_when_the_fetched_one_is_forged(setup: tuple[Desk, StatusServer]) -> None:
+    """A sync that fetches a list no accredited issuer signed (a forger on the path, a broken
+    mirror) leaves the kept copy alone: an offline desk still answers from the good one."""
+    desk, server = setup
+    uri = server.publish("forged-later", 3600)
+    credential = desk.credential(uri, IDX)
+    assert _status(desk, credential) == "valid"
+    good = asyncio.run(_copy(desk, uri))
+    real_key, server.key = server.key, keys.generate()
+    try:
+        server.revoke("forged-later")  # a "revocation" signed by someone else
+        env = {**os.environ, "AMANA_DATA_DIR": str(desk.data_dir), "AMANA_PUBLIC_BASE_URL": desk.base}
+        done = subprocess.run([sys.executable, "-m", _cli_module(), "verifier", "sync"], capture_output=True,
+                              text=True, cwd=REPO_ROOT, env=env, check=False, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert asyncio.run(_copy(desk, uri)) == good
+    finally:
+        server.key = real_key

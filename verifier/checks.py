@@ -198,14 +198,19 @@ async def sync(ctx: VerifierContext, trust_list_url: str | None) -> dict[str, An
     async with ctx.transaction() as session:
         uris = await store.status_list_uris(session)
     ctx.fetcher.forget()
+    try:  # only lists an accredited issuer signed replace a kept copy
+        keys = [k for issuer in ctx.trust_list().issuers for k in issuer.public_keys()]
+    except AmanaError:
+        keys = []
     refreshed = 0
     for uri in uris:
         text = resolve.as_text(await resolve.fetch_status_token(ctx.fetcher, uri))
-        if text is not None:
-            async with ctx.transaction() as session:
-                await store.keep_status_list(session, uri, text, ctx.now())
-            refreshed += 1
-    report["status_lists"] = {"known": len(uris), "refreshed": refreshed}
+        async with ctx.transaction() as session:
+            kept = await store.status_list_copy(session, uri)
+            if resolve.worth_keeping(text, uri, keys, ctx.now(), kept[0] if kept else None):
+                await store.keep_status_list(session, uri, text or "", ctx.now())
+                refreshed += 1
+    report["status_lists"] = {"known": len(uris), "refreshed": refreshed, "kept_as_they_were": len(uris) - refreshed}
     return report
 
 

@@ -113,6 +113,17 @@ def read(token: str | None, ref: tuple[str, int], keys: Sequence[PublicKey], now
     return Reading(status, verified.iat, verified.ttl, fetched_at, token)
 
 
+def worth_keeping(token: str | None, uri: str, keys: Sequence[PublicKey], now: int, kept: str | None) -> bool:
+    """Whether a freshly fetched list may replace the kept copy: it must verify (a key of an
+    accredited issuer, ``sub`` the uri, not expired) and be at least as new by ``iat``; a
+    forged or stale answer must not destroy the good copy an offline desk answers from."""
+    fresh = read(token, (uri, 0), keys, now, now)
+    if fresh is None:
+        return False
+    held = read(kept, (uri, 0), keys, now, 0)
+    return held is None or fresh.iat >= held.iat
+
+
 def as_text(fetched: Fetched | None) -> str | None:
     try:
         return None if fetched is None else fetched.body.decode("ascii")
