@@ -4,13 +4,18 @@ a fresh clone tests on its own, with nothing beside it."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from core import keys
 from core.credtypes import TypeRegistry, load_registry
-from core.settings import get_settings
+from core.settings import Settings, get_settings
+from issuer import store
+from issuer.app import build_app
+from tests.oid4vci_wallet import BASE
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
 # Every test client shares one address (loopback, or "testclient"): the per-address limit on
@@ -38,3 +43,20 @@ def holder_key() -> keys.PrivateKey:
 @pytest.fixture()
 def tmp(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def app_and_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
+    """The issuer app in process (TestClient) with one organisation, and its staff API key."""
+    app = build_app(Settings(data_dir=tmp_path_factory.mktemp("console"), public_base_url=BASE))
+    with TestClient(app, base_url=BASE) as client:
+        ctx = app.state.issuer
+
+        async def create() -> str:
+            async with ctx.transaction() as session:
+                _org, key = await store.create_org(session, ctx.node, slug="open-doors", names={"en": "Open Doors"},
+                                                   vcts=["urn:amana:credential:SkillCertificate:1"],
+                                                   keep_claims_days=None, staff_name="Amal", now=ctx.now())
+            return key
+
+        yield client, client.portal.call(create)  # type: ignore[union-attr]

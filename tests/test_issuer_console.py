@@ -4,36 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from core import i18n, keys
 from core.settings import Settings
-from issuer import store
 from issuer.app import build_app
 from issuer.pages import LOGIN_MAX_FAILURES, SESSION_COOKIE
 from tests.oid4vci_wallet import BASE, Wallet
 
 SKILL_URI = "http://data.europa.eu/esco/skill/0e4a3c5a-6b6f-4a8a-9e1b-3f5c2d7a8b90"
-
-
-@pytest.fixture(scope="module")
-def app_and_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
-    app = build_app(Settings(data_dir=tmp_path_factory.mktemp("console"), public_base_url=BASE))
-    with TestClient(app, base_url=BASE) as client:
-        ctx = app.state.issuer
-
-        async def create() -> str:
-            async with ctx.transaction() as session:
-                _org, key = await store.create_org(session, ctx.node, slug="open-doors", names={"en": "Open Doors"},
-                                                   vcts=["urn:amana:credential:SkillCertificate:1"],
-                                                   keep_claims_days=None, staff_name="Amal", now=ctx.now())
-            return key
-
-        yield client, client.portal.call(create)  # type: ignore[union-attr]
 
 
 def _csrf(html: str) -> str:

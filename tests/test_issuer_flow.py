@@ -3,7 +3,6 @@ negative cases, revocation through the Token Status List, and what the database 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import time
@@ -24,6 +23,7 @@ from issuer import store
 from issuer.app import build_app
 from issuer.offers import MAX_PIN_FAILURES
 from tests.oid4vci_wallet import BASE, Wallet, path_of
+from tests.server_process import empty_postgres
 
 SKILL_EXAMPLE = json.loads(Path("specs/credentials/SkillCertificate/example.json").read_text())
 
@@ -42,24 +42,11 @@ def client(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[TestClien
     if request.param == "postgresql":
         if not POSTGRES_URL:
             pytest.skip("no PostgreSQL (.ci/run starts one: eval \"$(.ci/postgres)\")")
-        _empty_postgres(POSTGRES_URL)
+        empty_postgres(POSTGRES_URL)
     database_url = POSTGRES_URL if request.param == "postgresql" else None
     app = build_app(Settings(data_dir=data_dir / request.param, public_base_url=BASE, database_url=database_url))
     with TestClient(app, base_url=BASE) as c:
         yield c
-
-
-def _empty_postgres(url: str) -> None:
-    from sqlalchemy import text
-
-    async def run() -> None:
-        engine = db.make_engine(db.database_url(Settings(database_url=url)))
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-        await engine.dispose()
-
-    asyncio.run(run())
 
 
 def _stored_bytes(client: TestClient, data_dir: Path) -> bytes:

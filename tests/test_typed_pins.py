@@ -4,7 +4,6 @@ item 7) at the token endpoint and in our wallet; a wrong one is still counted.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,33 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core.oid4vc import PRE_AUTHORIZED_GRANT
-from core.settings import Settings
-from issuer import store
-from issuer.app import build_app
 from issuer.offers import MAX_PIN_FAILURES
 from issuer.tables import Offer
-from tests.oid4vci_wallet import BASE, Wallet
+from tests.oid4vci_wallet import Wallet
 from tests.test_verifier_flow import TYPES
 from wallet.receive import receive
 
 SKILL_EXAMPLE = json.loads(Path("specs/credentials/SkillCertificate/example.json").read_text())
 PERSIAN, ARABIC_INDIC = "۰۱۲۳۴۵۶۷۸۹", "٠١٢٣٤٥٦٧٨٩"
-
-
-@pytest.fixture(scope="module")
-def app_and_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
-    app = build_app(Settings(data_dir=tmp_path_factory.mktemp("pins"), public_base_url=BASE))
-    with TestClient(app, base_url=BASE) as client:
-        ctx = app.state.issuer
-
-        async def create() -> str:
-            async with ctx.transaction() as session:
-                _org, key = await store.create_org(session, ctx.node, slug="open-doors", names={"en": "Open Doors"},
-                                                   vcts=["urn:amana:credential:SkillCertificate:1"],
-                                                   keep_claims_days=None, staff_name="Amal", now=ctx.now())
-            return key
-
-        yield client, client.portal.call(create)  # type: ignore[union-attr]
 
 
 def _typed(pin: str, script: str) -> str:
