@@ -181,13 +181,13 @@ async def _answer_concurrently(desk: Desk, uris: list[str]) -> list[tuple[int, d
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_odd_status_uris_answered_concurrently_on_either_store(tmp_path: Path, backend: str) -> None:
     """The attack's URL forms, all at once, against a node on SQLite and on PostgreSQL."""
-    from tests.test_issuer_flow import POSTGRES_URL, _empty_postgres
+    from tests.server_process import POSTGRES_URL, empty_postgres
 
     with pytest.MonkeyPatch.context() as env:
         if backend == "postgresql":
             if not POSTGRES_URL:
                 pytest.skip("no PostgreSQL (set AMANA_TEST_DATABASE_URL)")
-            _empty_postgres(POSTGRES_URL)
+            empty_postgres(POSTGRES_URL)
             env.setenv("DATABASE_URL", POSTGRES_URL)
         with RunningNode(tmp_path, fetch_deadline_s=5) as node:
             node.app.state.verifier.fetcher.resolver = offline

@@ -382,11 +382,11 @@ def _check_proof(world: World, token: str, vp: str) -> None:
 
 def test_the_whole_node_runs_on_postgresql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issuer, verifier and the CLI on one PostgreSQL database (DATABASE_URL), as in production."""
-    from tests.test_issuer_flow import POSTGRES_URL, _empty_postgres
+    from tests.server_process import POSTGRES_URL, empty_postgres
 
     if not POSTGRES_URL:
         pytest.skip("no PostgreSQL (.ci/run starts one)")
-    _empty_postgres(POSTGRES_URL)
+    empty_postgres(POSTGRES_URL)
     monkeypatch.setenv("DATABASE_URL", POSTGRES_URL)  # the node and every CLI call below
     with RunningNode(tmp_path) as node:
         assert node.settings.database_url == POSTGRES_URL
