@@ -22,7 +22,12 @@ SKILL_URI = "http://data.europa.eu/esco/skill/0e4a3c5a-6b6f-4a8a-9e1b-3f5c2d7a8b
 
 @pytest.fixture(scope="module")
 def app_and_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
-    app = build_app(Settings(data_dir=tmp_path_factory.mktemp("console"), public_base_url=BASE))
+    yield from console_app(tmp_path_factory.mktemp("console"))
+
+
+def console_app(data_dir: Path) -> Iterator[tuple[TestClient, str]]:
+    """A console on its own data directory and the staff key of its one organisation."""
+    app = build_app(Settings(data_dir=data_dir, public_base_url=BASE))
     with TestClient(app, base_url=BASE) as client:
         ctx = app.state.issuer
 
@@ -144,7 +149,8 @@ def test_revoke_from_the_list(app_and_key: tuple[TestClient, str]) -> None:
     home = _signed_in(client, key)
     action = re.search(r'action="(/issuer/console/credentials/[^"]+/revoke)"', home)
     assert action
-    r = client.post(action.group(1), data={"csrf": _csrf(home), "lang": "en"})
+    r = client.post(action.group(1), data={"csrf": _csrf(home), "lang": "en"})  # asks first (test_console_offers)
+    r = client.post(action.group(1), data={"csrf": _csrf(r.text), "lang": "en", "confirm": "yes"})
     assert r.status_code == 200 and i18n.t("en", "console.status.revoked") in r.text
 
 
