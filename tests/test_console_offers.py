@@ -99,7 +99,7 @@ def test_the_list_names_reference_and_copy_finds_by_reference_and_pages(app_and_
     home = _signed_in(client, key)
     assert "Dossier 77 Yusuf" in home and "copy 1 of 2" in home and "copy 2 of 2" in home
     assert '<bdi class="ref">—</bdi>' in home  # an offer without a reference
-    assert re.search(r'<bdi dir="ltr">\d{4}-\d{2}-\d{2}</bdi>', home)
+    assert re.search(r'<bdi dir="ltr" class="date">\d{4}-\d{2}-\d{2}</bdi>', home)
     found = client.get("/issuer/console", params={"lang": "en", "reference": "dossier  ٧٧ yusuf"}).text
     rows = re.findall(r"/issuer/console/credentials/([^/\"]+)/revoke", found)
     assert sorted(rows) == sorted(c["id"] for c in twins)  # any spelling, any digits; nobody else
