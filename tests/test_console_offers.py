@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core import i18n, keys
-from issuer import console_lists
+from issuer import console_lists, store
 from tests.oid4vci_wallet import Wallet
 from tests.test_issuer_console import SKILL_URI, _csrf, _signed_in, console_app
 
@@ -194,3 +194,35 @@ def test_the_sheets_back_link_flips_in_rtl(app_and_key: Client) -> None:
     r = client.post("/issuer/console/offer", data={**FORM, "csrf": _csrf(home), "lang": "ar"})
     assert re.search(r'<a class="back" href="/issuer/console\?lang=ar"><span class="arrow" aria-hidden="true">←</span>',
                      r.text)
+
+
+def test_another_organisations_credential_or_offer_is_not_found(app_and_key: Client) -> None:
+    client, key = app_and_key
+    home = _signed_in(client, key)
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+
+    async def other() -> tuple[str, str]:
+
+        async with ctx.transaction() as session:
+            org, _ = await store.create_org(session, ctx.node, slug="elsewhere", names={"en": "Elsewhere"},
+                                            vcts=["urn:amana:credential:SkillCertificate:1"], keep_claims_days=None,
+                                            staff_name="B", now=ctx.now())
+            offer, _pin = await store.create_offer(
+                session, ctx.node, org_id=org.id, config_id="SkillCertificate", claims=EXAMPLE, batch_size=1,
+                language="en", staff_id=None, now=ctx.now(), ttl_s=600, reference="Their case")
+            return offer.id, org.id
+
+    offer_id, org_id = client.portal.call(other)  # type: ignore[union-attr]
+    for url in (f"/issuer/console/offers/{offer_id}/cancel", f"/issuer/console/offers/{offer_id}/reoffer",
+                "/issuer/console/credentials/00000000-0000-0000-0000-000000000000/revoke"):
+        for confirm in ("", "yes"):
+            r = client.post(url, data={"csrf": _csrf(home), "lang": "en", "confirm": confirm})
+            assert r.status_code == 200 and "dl class=\"named\"" not in r.text and "<svg" not in r.text
+            assert "Their case" not in r.text and "not" in r.text.lower()
+    assert "Their case" not in home
+
+    async def still_open() -> list[str]:
+        async with ctx.transaction() as session:
+            return [o.id for o in await store.open_offers(session, org_id, ctx.now())]
+
+    assert client.portal.call(still_open) == [offer_id]  # type: ignore[union-attr]
