@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from core import db, service, web
 from core.settings import Settings, get_settings
-from issuer import api, offer_admin, offer_page, pages, staff_api, store
+from issuer import api, console_offers, offer_admin, offer_page, pages, staff_api, store
 from issuer.context import IssuerContext
 
 
@@ -41,6 +41,7 @@ def attach(app: FastAPI) -> None:
     app.include_router(staff_api.router)
     app.include_router(offer_admin.router)
     app.include_router(pages.router)
+    app.include_router(console_offers.router)
     app.include_router(offer_page.router)
     app.mount("/static/issuer", StaticFiles(directory=STATIC), name="issuer-static")
     web.mount_shared_static(app)

@@ -3,8 +3,10 @@
 The CSV's first row names columns by claim path (``given_name``, ``skill.label``); what is
 the same for the whole class (the skill, the date, the organisation) comes once as
 ``defaults``. A column ``language`` (unless the type has such a claim) is the trainee's
-language for the printed instructions. Cells are typed by the credential type's JSON
-Schema (integers, numbers, yes/no, lists separated by ``;``); an empty cell is no value.
+language for the printed instructions; a column ``reference`` (likewise) is staff's own
+reference for that trainee's offer (a name, a case number: sealed at rest, never printed).
+Cells are typed by the credential type's JSON Schema (integers, numbers, yes/no, lists
+separated by ``;``); an empty cell is no value.
 
 Each row is checked against the type on its own. Errors name the row, the column and the
 rule, never the value (a trainee's name must not end up in a log or a screenshot).
@@ -22,10 +24,13 @@ from core import i18n
 from core.credtypes import CredentialType
 from core.errors import AmanaError, InvalidInput
 from core.sdjwt.paths import ClaimPath, format_path, parse_path
+from issuer.offers import REFERENCE_MAX
 
 MAX_ROWS = 500
 MAX_BYTES = 1024 * 1024
 LANGUAGE_COLUMN = "language"
+REFERENCE_COLUMN = "reference"
+SPECIAL_COLUMNS = (LANGUAGE_COLUMN, REFERENCE_COLUMN)
 _TRUE, _FALSE = {"yes", "true", "1", "y", "oui", "так"}, {"no", "false", "0", "n", "non", "ні"}
 
 
@@ -35,6 +40,7 @@ class Row:
     claims: dict[str, Any] | None
     language: str
     error: str | None = None
+    reference: str | None = None
 
 
 def parse(text: str, ctype: CredentialType, defaults: Mapping[str, Any], default_language: str) -> list[Row]:
@@ -58,10 +64,11 @@ def parse(text: str, ctype: CredentialType, defaults: Mapping[str, Any], default
     return rows
 
 
-def _column(name: str, ctype: CredentialType) -> ClaimPath | None:
+def _column(name: str, ctype: CredentialType) -> ClaimPath | str:
+    """A claim path, or the name of a special column (language, reference) when it is one."""
     name = name.strip()
-    if name == LANGUAGE_COLUMN and not schema_at(ctype.schema, (LANGUAGE_COLUMN,)):
-        return None
+    if name in SPECIAL_COLUMNS and not schema_at(ctype.schema, (name,)):
+        return name
     try:
         path = parse_path(name)
     except AmanaError as exc:
@@ -71,22 +78,26 @@ def _column(name: str, ctype: CredentialType) -> ClaimPath | None:
     return path
 
 
-def _row(number: int, cells: list[str], columns: list[ClaimPath | None], ctype: CredentialType,
+def _row(number: int, cells: list[str], columns: list[ClaimPath | str], ctype: CredentialType,
          defaults: Mapping[str, Any], default_language: str) -> Row:
     if len(cells) > len(columns):
         return Row(number, None, default_language, "more cells than columns")
-    language = default_language
+    language, reference = default_language, None
     pairs = []
     for path, cell in zip(columns, cells, strict=False):
-        if path is None:
+        if path == LANGUAGE_COLUMN:
             language = i18n.pick(cell.strip()) if cell.strip() else language
-        else:
+        elif path == REFERENCE_COLUMN:
+            reference = " ".join(cell.split()) or None
+        elif not isinstance(path, str):
             pairs.append((path, cell))
+    if reference is not None and len(reference) > REFERENCE_MAX:
+        return Row(number, None, language, f"reference is longer than {REFERENCE_MAX} characters")
     try:
         claims = claims_from_cells(ctype, pairs, defaults)
     except AmanaError as exc:
         return Row(number, None, language, exc.detail)
-    return Row(number, claims, language)
+    return Row(number, claims, language, reference=reference)
 
 
 def partial_claims(ctype: CredentialType, cells: list[tuple[ClaimPath, str]]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ separately", never on the sheet that carries the QR.
 
 from __future__ import annotations
 
-import time
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,10 +25,10 @@ from core.errors import AmanaError, InvalidInput, NotDigits
 from core.sdjwt.paths import parse_path
 from core.sealing import new_token
 from core.staff import Door, SignInAgain, after_sign_in
-from issuer import classes, forms, store
+from issuer import classes, console_lists, forms, store
 from issuer.context import IssuerContext, get_context
-from issuer.revocation import STATUS_NAMES, Action
-from issuer.staff_api import ClassCreate, OfferCreate, OfferPublic, allowed_type, change_status, create_class
+from issuer.offers import REFERENCE_MAX
+from issuer.staff_api import ClassCreate, OfferCreate, OfferPublic, allowed_type, create_class
 from issuer.staff_api import create_offer as make_offer
 from issuer.tables import Organisation, Staff
 
@@ -40,10 +40,9 @@ LOGIN_MAX_FAILURES = sessions.MAX_FAILURES
 SERVICE = "issuer"
 DOOR = Door(title_key="console.title", home="/issuer/console", login="/issuer/console/login",
             key_field="api_key", key_label_key="console.api_key")
-ACTIONS = {"valid": ("suspend", "revoke"), "suspended": ("reinstate", "revoke"), "revoked": ()}
 
 
-async def _who(ctx: IssuerContext, request: Request) -> tuple[Staff, Organisation] | None:
+async def who_is_in(ctx: IssuerContext, request: Request) -> tuple[Staff, Organisation] | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
@@ -58,29 +57,31 @@ def _lang(request: Request, form: Any = None) -> str:
     return web.page_language(request, form)
 
 
-def _render(ctx: IssuerContext, request: Request, template: str, lang: str, status: int = 200,
+def render(ctx: IssuerContext, request: Request, template: str, lang: str, status: int = 200,
             **values: Any) -> HTMLResponse:
     return web.render_page(templates, request, template, lang, ctx.node.digest, status, **values)
 
 
-async def _home(ctx: IssuerContext, request: Request, lang: str, who: tuple[Staff, Organisation], *,
-                message: str | None = None, status: int = 200) -> HTMLResponse:
+async def home_page(ctx: IssuerContext, request: Request, lang: str, who: tuple[Staff, Organisation], *,
+                message: str | None = None, status: int = 200, typed: dict[str, str] | None = None,
+                field_errors: dict[str, str] | None = None) -> HTMLResponse:
+    """The console's main page. ``typed`` and ``field_errors``: a refused single offer comes back
+    with what was typed and each error tied to its field (issue 10 item 15)."""
     org = who[1]
     types = [ctx.types.require(vct) for vct in org.vcts]
-    async with ctx.transaction() as session:
-        rows = await store.credentials_page(session, org.id)
-    listed = [{"id": r.id, "type_name": ctx.types.require(r.vct).display_name(lang), "issued": _day(r.issued_at),
-               "expires": _day(r.expires_at), "status": STATUS_NAMES[r.status],
-               "reference": store.offer_reference(ctx.node, r.offer_id or "", sealed),
-               "actions": ACTIONS[STATUS_NAMES[r.status]]} for r, sealed in rows]
-    return _render(ctx, request, "home.html", lang, status, staff=who[0], message=message,
-                   types=[(t, forms.fields(t, lang)) for t in types], credentials=listed)
+    after, reference = request.query_params.get("after") or None, request.query_params.get("reference") or None
+    try:
+        listed, cursor = await console_lists.credentials(ctx, org, lang, after=after,
+                                                         reference=(reference or "")[:REFERENCE_MAX] or None)
+    except AmanaError as exc:
+        (listed, cursor), message, status = await console_lists.credentials(ctx, org, lang), exc.detail, 400
+    return render(ctx, request, "home.html", lang, status, staff=who[0], message=message,
+                   types=[(t, forms.fields(t, lang)) for t in types], credentials=listed, next_cursor=cursor,
+                   reference=reference or "", after=after, open_offers=await console_lists.open_offers(ctx, org, lang),
+                   typed=typed or {}, field_errors=field_errors or {})
 
 
-def _day(epoch: int) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(epoch))
-
-
+_day = console_lists.day
 SHEET_WORDS = ("title", "step1", "step2", "step3", "no_wallet", "slip_keep")
 
 
@@ -89,29 +90,30 @@ def _org_name(org: Organisation, lang: str) -> str:
     return names.get(lang) or names.get(i18n.DEFAULT) or next(iter(names.values()), org.slug)
 
 
-def _sheet(offer: OfferPublic, lang: str, ctype: CredentialType, org: Organisation,
-           row: int | None = None) -> dict[str, Any]:
+def sheet(offer: OfferPublic, lang: str, ctype: CredentialType, org: Organisation,
+          row: int | None = None) -> dict[str, Any]:
     """One holder's printed sheet, in the holder's language: the QR, what it is, who issued it,
     what to do. The PIN is not on it (whoever holds both can take the certificate): it goes
     on screen for staff, and on a separate slip when staff ask for one."""
     type_name = ctype.display_name(lang)
     words = {key: i18n.t(lang, f"sheet.{key}") for key in SHEET_WORDS}
     return {"lang": lang, "dir": i18n.direction(lang), "row": row, "qr": qr.svg(offer.qr_link), "pin": offer.pin,
+            "reference": offer.reference,  # on screen for staff only, never on the printed sheet
             "type_name": type_name, "issued_by": i18n.t(lang, "sheet.issued_by", org=_org_name(org, lang)),
             "expires": i18n.t(lang, "sheet.expires", date=_day(offer.expires_at)),
             "slip_title": i18n.t(lang, "sheet.slip_title", type=type_name), **words}
 
 
-def _pin_slips(form: Any) -> bool:
+def pin_slips(form: Any) -> bool:
     return bool(form.get("pin_slip") == "yes")
 
 
 @router.get("", response_class=HTMLResponse)
 async def console(request: Request, ctx: Ctx) -> HTMLResponse:
-    lang, who = _lang(request), await _who(ctx, request)
+    lang, who = _lang(request), await who_is_in(ctx, request)
     if who is None:
-        return _render(ctx, request, "login.html", lang)
-    return await _home(ctx, request, lang, who)
+        return render(ctx, request, "login.html", lang)
+    return await home_page(ctx, request, lang, who)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -123,14 +125,14 @@ async def login(request: Request, ctx: Ctx) -> Response:
     now, token = ctx.now(), new_token()
     async with ctx.transaction() as session:
         if await sessions.attempt(session, bucket, now):
-            return _render(ctx, request, "login.html", lang, 429, message=i18n.t(lang, "console.too_many"))
+            return render(ctx, request, "login.html", lang, 429, message=i18n.t(lang, "console.too_many"))
         key = form.get("api_key")
         staff = await store.staff_by_api_key(session, ctx.node, key) if isinstance(key, str) and key else None
         if staff is not None:
             await sessions.succeeded(session, bucket)
             await sessions.start(session, ctx.node, SERVICE, staff.id, token, now)
     if staff is None:
-        return _render(ctx, request, "login.html", lang, 401, message=i18n.t(lang, "console.bad_key"))
+        return render(ctx, request, "login.html", lang, 401, message=i18n.t(lang, "console.bad_key"))
     response = after_sign_in(request, form, DOOR, lang, ctx.node.digest)
     response.set_cookie(SESSION_COOKIE, token, max_age=sessions.TTL_S, **web.COOKIE_FLAGS)
     return response
@@ -149,10 +151,10 @@ async def logout(request: Request, ctx: Ctx) -> Response:
     return response
 
 
-async def _signed_in_form(request: Request, ctx: IssuerContext) -> tuple[Any, str, tuple[Staff, Organisation]]:
+async def signed_in_form(request: Request, ctx: IssuerContext) -> tuple[Any, str, tuple[Staff, Organisation]]:
     form = await request.form()
     web.check_csrf(request, form.get("csrf"), ctx.node.digest)
-    who = await _who(ctx, request)
+    who = await who_is_in(ctx, request)
     if who is None:
         raise SignInAgain(DOOR, _lang(request, form), form, request.url.path, ctx.node.digest)
     return form, _lang(request, form), who
@@ -170,25 +172,41 @@ def _copies(form: Any) -> int:
     return max(1, min(10, int(text))) if text else 1
 
 
+def _reference(form: Any) -> str | None:
+    return " ".join(str(form.get("reference") or "").split())[:REFERENCE_MAX] or None
+
+
+def _field_errors(ctype: CredentialType, detail: str, lang: str) -> dict[str, str]:
+    """The fields an error names (it names claim paths, never values), each with its own message."""
+    named = {f.name for f in forms.fields(ctype, "en") if re.search(rf"(?<![\w.]){re.escape(f.name)}(?![\w.])",
+                                                                    detail)}
+    return {name: i18n.t(lang, "console.field_error") for name in named}
+
+
 @router.post("/offer", response_class=HTMLResponse)
 async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
-    form, lang, who = await _signed_in_form(request, ctx)
+    form, lang, who = await signed_in_form(request, ctx)
     holder_lang = i18n.pick(str(form.get("holder_language") or lang))
+    ctype: CredentialType | None = None
     try:
         ctype = allowed_type(ctx, who[1], str(form.get("type") or ""))
         claims = classes.claims_from_cells(ctype, _cells(ctype, form), {})
-        created = await make_offer(ctx, who[0], who[1], OfferCreate(type=ctype.name, claims=claims,
-                                                                   batch_size=_copies(form), language=holder_lang))
+        created = await make_offer(ctx, who[0], who[1], OfferCreate(
+            type=ctype.name, claims=claims, batch_size=_copies(form), language=holder_lang,
+            reference=_reference(form)))
     except AmanaError as exc:
-        return await _home(ctx, request, lang, who, message=exc.detail, status=400)
-    sheets = [_sheet(created, holder_lang, ctype, who[1])]
-    return _render(ctx, request, "sheets.html", lang, staff=who[0], sheets=sheets, errors=[],
-                   summary_key="console.done", pin_slips=_pin_slips(form))
+        typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k not in ("csrf", "lang")}
+        errors = _field_errors(ctype, exc.detail, lang) if ctype else {}
+        return await home_page(ctx, request, lang, who, message=exc.detail, status=400, typed=typed,
+                               field_errors=errors)
+    sheets = [sheet(created, holder_lang, ctype, who[1])]
+    return render(ctx, request, "sheets.html", lang, staff=who[0], sheets=sheets, errors=[],
+                  summary_key="console.done", pin_slips=pin_slips(form))
 
 
 @router.post("/class", response_class=HTMLResponse)
 async def class_batch(request: Request, ctx: Ctx) -> HTMLResponse:
-    form, lang, who = await _signed_in_form(request, ctx)
+    form, lang, who = await signed_in_form(request, ctx)
     upload = form.get("csv")
     try:
         ctype = allowed_type(ctx, who[1], str(form.get("type") or ""))
@@ -198,21 +216,11 @@ async def class_batch(request: Request, ctx: Ctx) -> HTMLResponse:
         except UnicodeDecodeError:
             raise InvalidInput("the CSV file must be saved as UTF-8") from None
         defaults = classes.partial_claims(ctype, _cells(ctype, form, "default:"))
-        result = await create_class(ctx, who[0], who[1], ClassCreate(type=ctype.name, csv=text, defaults=defaults,
-                                                                     batch_size=_copies(form), language=lang))
+        result = await create_class(ctx, who[0], who[1], ClassCreate(
+            type=ctype.name, csv=text, defaults=defaults, batch_size=_copies(form), language=lang,
+            reference=(_reference(form) or "")[:REFERENCE_MAX - 12] or None))
     except AmanaError as exc:
-        return await _home(ctx, request, lang, who, message=exc.detail, status=400)
-    sheets = [_sheet(o, o.language, ctype, who[1], o.row) for o in result.offers]
-    return _render(ctx, request, "sheets.html", lang, staff=who[0], sheets=sheets, errors=result.errors,
-                   summary_key="console.rows_ok", pin_slips=_pin_slips(form))
-
-
-@router.post("/credentials/{credential_id}/{action}", response_class=HTMLResponse)
-async def credential_action(credential_id: str, action: Action, request: Request, ctx: Ctx) -> HTMLResponse:
-    _form, lang, who = await _signed_in_form(request, ctx)
-    try:
-        await change_status(ctx, who[1], credential_id, action)
-        message = i18n.t(lang, "console.done")
-    except AmanaError as exc:
-        message = exc.detail
-    return await _home(ctx, request, lang, who, message=message)
+        return await home_page(ctx, request, lang, who, message=exc.detail, status=400)
+    sheets = [sheet(o, o.language, ctype, who[1], o.row) for o in result.offers]
+    return render(ctx, request, "sheets.html", lang, staff=who[0], sheets=sheets, errors=result.errors,
+                   summary_key="console.rows_ok", pin_slips=pin_slips(form))

@@ -65,6 +65,7 @@ class OfferPublic(BaseModel):
     qr_svg: str
     qr_png: str
     expires_at: int
+    reference: str | None = Field(default=None, description="staff's own reference, if the offer has one")
 
 
 class CredentialPublic(BaseModel):
@@ -96,7 +97,8 @@ async def new_offer(ctx: IssuerContext, session: Any, staff: Staff, org: Organis
     uri = offer_uri(url, offer.id)
     api = f"{ctx.settings.public_base_url.rstrip('/')}/api/issuer/offers/{offer.id}"
     return OfferPublic(offer_id=offer.id, offer_uri=uri, link=offer_link(uri), qr_link=offer_page_link(url, offer.id),
-                       pin=pin, qr_svg=f"{api}/qr.svg", qr_png=f"{api}/qr.png", expires_at=offer.expires_at)
+                       pin=pin, qr_svg=f"{api}/qr.svg", qr_png=f"{api}/qr.png", expires_at=offer.expires_at,
+                       reference=reference)
 
 
 async def create_offer(ctx: IssuerContext, staff: Staff, org: Organisation, request: OfferCreate) -> OfferPublic:
@@ -117,6 +119,9 @@ class ClassCreate(BaseModel):
     defaults: dict[str, Any] = Field(default_factory=dict, description="claims the same for the whole class")
     batch_size: int = Field(default=1, ge=1, le=BATCH_SIZE)
     language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+    reference: str | None = Field(default=None, min_length=1, max_length=REFERENCE_MAX - 12,
+                                  description="staff's reference for the class: a row without a 'reference' "
+                                              "column of its own gets '<reference> row <N>'")
 
 
 class ClassRowOffer(OfferPublic):
@@ -144,7 +149,9 @@ async def create_class(ctx: IssuerContext, staff: Staff, org: Organisation, requ
             if row.claims is None:
                 errors.append(ClassRowError(row=row.number, error=row.error or "invalid"))
                 continue
-            offer = await new_offer(ctx, session, staff, org, ctype, row.claims, request.batch_size, row.language, now)
+            reference = row.reference or (f"{request.reference} row {row.number}" if request.reference else None)
+            offer = await new_offer(ctx, session, staff, org, ctype, row.claims, request.batch_size, row.language, now,
+                                    reference=reference)
             offers.append(ClassRowOffer(**offer.model_dump(), row=row.number, language=row.language))
     return ClassPublic(offers=offers, errors=errors)
 
@@ -184,6 +191,23 @@ def _cursor(text: str | None) -> tuple[int, str] | None:
     return int(issued_at), last_id
 
 
+async def credentials_listing(ctx: IssuerContext, org: Organisation, *, after: str | None = None, limit: int = 100,
+                              reference: str | None = None) -> tuple[list[CredentialPublic], str | None]:
+    """One page of the organisation's credentials and the cursor of the next page (None: the
+    last page). Shared by the API and the console, so both page and search the same way."""
+    async with ctx.transaction() as session:
+        offer_ids = None
+        if reference is not None:
+            offer_ids = [o.id for o in await store.offers_by_reference(session, ctx.node, org.id, reference)]
+        rows = await store.credentials_page(session, org.id, after=_cursor(after), limit=limit, offer_ids=offer_ids)
+    cursor = f"{rows[-1][0].issued_at}.{rows[-1][0].id}" if len(rows) == limit else None
+    return [CredentialPublic(id=r.id, offer_id=r.offer_id, reference=store.offer_reference(ctx.node, r.offer_id or "",
+                                                                                          sealed),
+                             vct=r.vct, status=STATUS_NAMES[r.status],  # type: ignore[arg-type]
+                             issued_at=r.issued_at, expires_at=r.expires_at, holder_key_thumbprint=r.holder_thumbprint)
+            for r, sealed in rows], cursor
+
+
 @router.get("/credentials")
 async def list_credentials(
     ctx: Ctx, who: StaffDep, response: Response,
@@ -193,21 +217,12 @@ async def list_credentials(
 ) -> list[CredentialPublic]:
     """Every credential of the organisation, newest first, page by page: a ``Link: <…>; rel="next"``
     header (RFC 8288) names the next page while there is one. ``reference`` finds one person's."""
-    async with ctx.transaction() as session:
-        offer_ids = None
-        if reference is not None:
-            offer_ids = [o.id for o in await store.offers_by_reference(session, ctx.node, who[1].id, reference)]
-        rows = await store.credentials_page(session, who[1].id, after=_cursor(after), limit=limit, offer_ids=offer_ids)
-    if len(rows) == limit:
-        last = rows[-1][0]
-        query = urlencode({k: v for k, v in (("after", f"{last.issued_at}.{last.id}"), ("limit", limit),
-                                             ("reference", reference)) if v is not None})
+    listed, cursor = await credentials_listing(ctx, who[1], after=after, limit=limit, reference=reference)
+    if cursor is not None:
+        query = urlencode({k: v for k, v in (("after", cursor), ("limit", limit), ("reference", reference))
+                           if v is not None})
         response.headers["Link"] = f'</api/issuer/credentials?{query}>; rel="next"'
-    return [CredentialPublic(id=r.id, offer_id=r.offer_id, reference=store.offer_reference(ctx.node, r.offer_id or "",
-                                                                                         sealed),
-                             vct=r.vct, status=STATUS_NAMES[r.status],  # type: ignore[arg-type]
-                             issued_at=r.issued_at, expires_at=r.expires_at, holder_key_thumbprint=r.holder_thumbprint)
-            for r, sealed in rows]
+    return listed
 
 
 async def change_status(ctx: IssuerContext, org: Organisation, credential_id: str, action: Action) -> str:

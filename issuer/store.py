@@ -324,3 +324,25 @@ async def status_list_row(session: AsyncSession, list_id: str) -> StatusListRow 
     return await session.get(StatusListRow, list_id, with_for_update=True)
 
 
+
+
+async def credential_with_reference(session: AsyncSession, org_id: str,
+                                    credential_id: str) -> tuple[Credential, bytes | None] | None:
+    """One credential of ``org_id`` with its offer's sealed reference (another organisation's: None)."""
+    query = (select(Credential, Offer.sealed_reference).outerjoin(Offer, Offer.id == Credential.offer_id)
+             .where(Credential.org_id == org_id, Credential.id == credential_id))
+    row = (await session.execute(query)).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def batch_copies(session: AsyncSession, org_id: str, offer_ids: list[str]) -> dict[str, list[str]]:
+    """The ids of every copy of each of these offers' batches, in a stable order: a list page
+    can say "copy 2 of 3" even when the copies fall on different pages."""
+    if not offer_ids:
+        return {}
+    query = (select(Credential.offer_id, Credential.id)
+             .where(Credential.org_id == org_id, Credential.offer_id.in_(offer_ids)).order_by(Credential.id))
+    copies: dict[str, list[str]] = {}
+    for offer_id, credential_id in (await session.execute(query)).all():
+        copies.setdefault(offer_id or "", []).append(credential_id)
+    return copies

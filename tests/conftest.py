@@ -47,8 +47,13 @@ def tmp(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def app_and_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
-    """The issuer app in process (TestClient) with one organisation, and its staff API key."""
-    app = build_app(Settings(data_dir=tmp_path_factory.mktemp("console"), public_base_url=BASE))
+    yield from console_app(tmp_path_factory.mktemp("console"))
+
+
+def console_app(data_dir: Path) -> Iterator[tuple[TestClient, str]]:
+    """The issuer app in process (TestClient) on its own data directory, and the staff API key
+    of its one organisation."""
+    app = build_app(Settings(data_dir=data_dir, public_base_url=BASE))
     with TestClient(app, base_url=BASE) as client:
         ctx = app.state.issuer
 

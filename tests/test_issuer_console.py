@@ -125,7 +125,8 @@ def test_revoke_from_the_list(app_and_key: tuple[TestClient, str]) -> None:
     home = _signed_in(client, key)
     action = re.search(r'action="(/issuer/console/credentials/[^"]+/revoke)"', home)
     assert action
-    r = client.post(action.group(1), data={"csrf": _csrf(home), "lang": "en"})
+    r = client.post(action.group(1), data={"csrf": _csrf(home), "lang": "en"})  # asks first (test_console_offers)
+    r = client.post(action.group(1), data={"csrf": _csrf(r.text), "lang": "en", "confirm": "yes"})
     assert r.status_code == 200 and i18n.t("en", "console.status.revoked") in r.text
 
 

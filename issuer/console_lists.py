@@ -1,0 +1,75 @@
+"""What the staff console lists: issued credentials (page by page, found by reference, each
+copy of a batch marked) and offers not yet collected. Built on the same use cases as the staff
+API (staff_api.credentials_listing, offer_admin.open_offers), so the two never disagree.
+
+Issue 10: the list showed identical rows (type, dates, status), so staff could not tell whose
+credential they were revoking, and offers not yet collected were not listed at all.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from core.errors import NotFound
+from issuer import offer_admin, store
+from issuer.context import IssuerContext
+from issuer.revocation import STATUS_NAMES
+from issuer.staff_api import credentials_listing
+from issuer.tables import Organisation
+
+PAGE_SIZE = 50
+ACTIONS = {"valid": ("suspend", "revoke"), "suspended": ("reinstate", "revoke"), "revoked": ()}
+
+
+def day(epoch: int) -> str:
+    """YYYY-MM-DD for now (a later issue localises dates); templates wrap it in ``<bdi dir="ltr">``."""
+    return time.strftime("%Y-%m-%d", time.gmtime(epoch))
+
+
+async def _copies(ctx: IssuerContext, org: Organisation, offer_ids: set[str]) -> dict[str, list[str]]:
+    async with ctx.transaction() as session:
+        return await store.batch_copies(session, org.id, sorted(offer_ids))
+
+
+def _row(ctx: IssuerContext, lang: str, cid: str, vct: str, status: str, issued: int, expires: int,
+         reference: str | None, batch: list[str]) -> dict[str, Any]:
+    return {"id": cid, "type_name": ctx.types.require(vct).display_name(lang), "reference": reference,
+            "copy_no": batch.index(cid) + 1 if cid in batch else 1, "copies": max(len(batch), 1),
+            "issued": day(issued), "expires": day(expires), "status": status, "actions": ACTIONS[status]}
+
+
+async def credentials(ctx: IssuerContext, org: Organisation, lang: str, *, after: str | None = None,
+                      reference: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of rows for the table and the cursor of the next page (None: no more)."""
+    listed, cursor = await credentials_listing(ctx, org, after=after, limit=PAGE_SIZE, reference=reference)
+    copies = await _copies(ctx, org, {c.offer_id for c in listed if c.offer_id})
+    return [_row(ctx, lang, c.id, c.vct, c.status, c.issued_at, c.expires_at, c.reference,
+                 copies.get(c.offer_id or "", [c.id])) for c in listed], cursor
+
+
+async def credential(ctx: IssuerContext, org: Organisation, lang: str, credential_id: str) -> dict[str, Any]:
+    """One credential as the confirmation page names it; another organisation's is not found."""
+    async with ctx.transaction() as session:
+        found = await store.credential_with_reference(session, org.id, credential_id)
+    if found is None:
+        raise NotFound("no credential with this id")
+    row, sealed = found
+    copies = await _copies(ctx, org, {row.offer_id} if row.offer_id else set())
+    return _row(ctx, lang, row.id, row.vct, STATUS_NAMES[row.status], row.issued_at, row.expires_at,
+                store.offer_reference(ctx.node, row.offer_id or "", sealed), copies.get(row.offer_id or "", [row.id]))
+
+
+async def open_offers(ctx: IssuerContext, org: Organisation, lang: str) -> list[dict[str, Any]]:
+    """Offers not yet collected (offered, redeemed, locked; not expired), newest first."""
+    return [{"id": o.offer_id, "type": o.type, "type_name": ctx.types.by_name(o.type).display_name(lang),
+             "reference": o.reference, "state": o.state.value, "language": o.language,
+             "created": day(o.created_at), "expires": day(o.expires_at)}
+            for o in await offer_admin.open_offers(ctx, org)]
+
+
+async def open_offer(ctx: IssuerContext, org: Organisation, lang: str, offer_id: str) -> dict[str, Any]:
+    for offer in await open_offers(ctx, org, lang):
+        if offer["id"] == offer_id:
+            return offer
+    raise NotFound("no open offer with this id")
