@@ -115,7 +115,9 @@ def run(coro: Any) -> Any:
 async def _answer(world: World, http: httpx.AsyncClient, received: Received, *, query: str = "right-to-work",
                   tamper: Any = None) -> tuple[dict[str, Any], httpx.Response, str]:
     check = await world.check(http, query)
-    request = await wallet.fetch_request(http, check["link"])
+    # The wallet lives on the verifier's (possibly shifted) clock: a request issued "two days
+    # on" would otherwise be refused as not yet valid (iat in the future).
+    request = await wallet.fetch_request(http, check["link"], now=world.verifier_ctx().now())
     vp = wallet.vp_token(request, {"registration": (received.credential, received.holder_key)}, int(time.time()))
     if tamper is not None:
         vp = tamper(request, vp)
@@ -287,7 +289,7 @@ def test_offline_desk_answers_from_its_kept_copy_until_the_copy_expires(world: W
         async with httpx.AsyncClient(timeout=10) as http:
             received = await world.issue(http, world.city["api_key"])
             check = await world.check(http, accept_unknown_status=accept_unknown)
-            request = await wallet.fetch_request(http, check["link"])
+            request = await wallet.fetch_request(http, check["link"], now=ctx.now())
             vp = wallet.vp_token(request, {"registration": (received.credential, received.holder_key)},
                                  int(time.time()) + ctx.offset)  # the phone's clock agrees with the desk's
             assert (await wallet.answer(http, request, vp)).status_code == 200
