@@ -46,6 +46,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm as CryptoUnsupported
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from core import _jose, dcql, keys
@@ -279,7 +280,10 @@ def _leaf(header: Mapping[str, Any], now: int) -> tuple[bytes, x509.Certificate]
 
 
 def _certificate_key(certificate: x509.Certificate) -> keys.PublicKey:
-    public = certificate.public_key()
+    try:
+        public = certificate.public_key()
+    except (ValueError, TypeError, CryptoUnsupported):  # a damaged or unsupported key in the certificate
+        raise RequestMalformed("the x5c certificate's key cannot be read") from None
     if isinstance(public, ec.EllipticCurvePublicKey) and public.curve.name == "secp256r1":
         numbers = public.public_numbers()
         return keys.PublicKey.from_jwk({"kty": "EC", "crv": "P-256", "x": b64url_encode(numbers.x.to_bytes(32, "big")),
@@ -296,7 +300,7 @@ def _check_payload(client_id: str, prefix: str, payload: Mapping[str, Any], sign
     if payload.get("response_type") != "vp_token":
         raise ResponseModeUnsupported("only response_type vp_token is supported")
     mode = payload.get("response_mode")
-    if mode not in RESPONSE_MODES:
+    if not isinstance(mode, str) or mode not in RESPONSE_MODES:
         raise ResponseModeUnsupported("only direct_post and direct_post.jwt are supported")
     if "transaction_data" in payload:
         raise TransactionDataUnsupported("transaction_data is not supported (§5.1)")
