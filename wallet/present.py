@@ -40,7 +40,7 @@ async def fetch_request(http: httpx.AsyncClient, link: str, *, now: int | None =
                         seen_nonces: Collection[str] = ()) -> VerifiedRequest:
     """Read the link, fetch its Request Object (GET, §5.10: no redirects followed) and check it.
 
-    Raises only ``RequestRefused`` subtypes (a malformed link is also ``InvalidInput``)."""
+    Raises only ``RequestRefused`` subtypes."""
     parsed = parse_link(link)
     text = parsed.request
     if parsed.request_uri is not None:

@@ -4,13 +4,13 @@ The holder sees these, so each ``title`` is a plain sentence a page can show as 
 layer translates by ``code``; codes never change once published). ``detail`` may say more
 for a caseworker or a log, never a claim value, key or token.
 
-All are ``RequestRefused``, so a caller that only wants "refused or not" catches one type;
-a malformed link is also ``InvalidInput`` (what the CLI and older callers expect).
+All are ``RequestRefused``, so a caller that only wants "refused or not" catches one type.
+(A malformed link used to be a bare ``InvalidInput``; no caller branched on that.)
 """
 
 from __future__ import annotations
 
-from core.errors import AmanaError, InvalidInput
+from core.errors import AmanaError
 
 
 class RequestRefused(AmanaError):
@@ -18,7 +18,7 @@ class RequestRefused(AmanaError):
     title = "The wallet refused the verifier's request"
 
 
-class RequestLinkMalformed(RequestRefused, InvalidInput):
+class RequestLinkMalformed(RequestRefused):
     code = "request_link_malformed"
     title = "This is not a valid request link"
 
