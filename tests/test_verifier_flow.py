@@ -115,7 +115,9 @@ def run(coro: Any) -> Any:
 async def _answer(world: World, http: httpx.AsyncClient, received: Received, *, query: str = "right-to-work",
                   tamper: Any = None) -> tuple[dict[str, Any], httpx.Response, str]:
     check = await world.check(http, query)
-    request = await wallet.fetch_request(http, check["link"])
+    # The wallet lives on the verifier's (possibly shifted) clock: a request issued "two days
+    # on" would otherwise be refused as not yet valid (iat in the future).
+    request = await wallet.fetch_request(http, check["link"], now=world.verifier_ctx().now())
     vp = wallet.vp_token(request, {"registration": (received.credential, received.holder_key)}, int(time.time()))
     if tamper is not None:
         vp = tamper(request, vp)
@@ -287,7 +289,7 @@ def test_offline_desk_answers_from_its_kept_copy_until_the_copy_expires(world: W
         async with httpx.AsyncClient(timeout=10) as http:
             received = await world.issue(http, world.city["api_key"])
             check = await world.check(http, accept_unknown_status=accept_unknown)
-            request = await wallet.fetch_request(http, check["link"])
+            request = await wallet.fetch_request(http, check["link"], now=ctx.now())
             vp = wallet.vp_token(request, {"registration": (received.credential, received.holder_key)},
                                  int(time.time()) + ctx.offset)  # the phone's clock agrees with the desk's
             assert (await wallet.answer(http, request, vp)).status_code == 200
@@ -394,3 +396,34 @@ def test_the_whole_node_runs_on_postgresql(tmp_path: Path, monkeypatch: pytest.M
         result = _refusal(world)
         assert result["accepted"] is True and result["credentials"][0]["status"] == "valid", result
         assert not list(tmp_path.glob("amana.db*"))  # nothing went to SQLite
+
+
+@pytest.mark.parametrize("prefix", ["x509_hash", "decentralized_identifier"])
+def test_the_wallet_checks_the_nodes_request_shows_consent_and_answers_the_plan(world: World, prefix: str) -> None:
+    """Interop over HTTP: the node's own verifier (both prefixes) passes the wallet's checks, the
+    consent screen names it and its registered purpose from the node's trust list, and the
+    holder's plan is what the desk accepts; the same request seen again is a replay."""
+    from wallet.consent import Choice, HeldCard, HeldCopy, choices_valid, consent_screen
+    from wallet.request_errors import RequestReplayed
+
+    trust = world.verifier_ctx().trust_list()
+
+    async def story() -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=10) as http:
+            received = await world.issue(http, world.city["api_key"])
+            check = await world.check(http, client_id_prefix=prefix)
+            request = await wallet.fetch_request(http, check["link"], trust_list=trust)
+            with pytest.raises(RequestReplayed):  # the wallet has seen (and stored) this nonce already
+                await wallet.fetch_request(http, check["link"], trust_list=trust, seen_nonces={request.nonce})
+            card = HeldCard("rtw", STATUS_VCT, (HeldCopy("copy-1"),), STATUS_EXAMPLE)
+            screen = consent_screen(request, trust, [card], TYPES, "en")
+            assert screen.who.status == "registered" and screen.who.name == "Employer"
+            assert [p.purpose.iri for p in screen.purposes] == [HR] and screen.beyond_registration == ()
+            plan = choices_valid(screen, Choice({"registration": "rtw"}))
+            vp = wallet.vp_token(request, {"registration": (received.credential, received.holder_key)},
+                                 int(time.time()), paths=plan.paths())
+            assert (await wallet.answer(http, request, vp)).status_code == 200
+            result: dict[str, Any] = (await world.result(http, check)).json()
+            return result
+
+    assert run(story())["accepted"] is True

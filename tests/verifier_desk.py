@@ -91,8 +91,9 @@ class Desk:
     async def present(self, http: httpx.AsyncClient, check: dict[str, Any],
                       credential: tuple[str, keys.PrivateKey]) -> httpx.Response:
         """The holder's wallet: fetch the request, answer it (direct_post)."""
-        request = await wallet.fetch_request(http, check["link"])
-        vp = wallet.vp_token(request, {"registration": credential}, int(time.time()) + self.ctx.offset)
+        now = int(time.time()) + self.ctx.offset  # the phone's clock agrees with the desk's
+        request = await wallet.fetch_request(http, check["link"], now=now)
+        vp = wallet.vp_token(request, {"registration": credential}, now)
         return await wallet.answer(http, request, vp)
 
     async def result(self, http: httpx.AsyncClient, check: dict[str, Any]) -> httpx.Response:

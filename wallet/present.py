@@ -1,120 +1,92 @@
 """Answering a verifier: the wallet side of OpenID4VP 1.0 (request by reference, direct_post).
 
-From an ``openid4vp://`` link: fetch the Request Object at ``request_uri``, check it is
-``oauth-authz-req+jwt`` and signed as its Client Identifier Prefix says (``x509_hash``: the
-``x5c`` leaf's SHA-256 must equal the identifier and its key verify the signature;
-``decentralized_identifier`` with ``did:jwk``: the key is the DID itself), that its
-``client_id`` equals the link's, then disclose for each DCQL Credential Query exactly
-the claims it names (plus the parents SD-JWT needs), with a Key Binding JWT whose ``aud``
-is the full Client Identifier and whose ``nonce`` is the request's, and post the
-``vp_token`` with ``state`` to ``response_uri``.
+From an ``openid4vp://`` link: fetch the Request Object at ``request_uri`` and judge it with
+``wallet.vp_request.check_request`` (signature and Client Identifier Prefix, ``client_id``
+equal to the link's, response mode and URI, times, replayed nonce: its docstring lists the
+rules and the OpenID4VP sections), then disclose for each DCQL Credential Query the claims
+chosen (by default all it names; the consent screen's ``DisclosurePlan`` narrows that), plus
+the parents SD-JWT needs, with a Key Binding JWT whose ``aud`` is the full Client Identifier
+and whose ``nonce`` is the request's, and post the ``vp_token`` with ``state`` to
+``response_uri``. Declining posts ``access_denied`` (§8.5).
 
 Which credential answers which query, and whether the holder agrees, is the caller's
-(the consent screen's) decision: ``answer`` takes that choice.
+(the consent screen's, ``wallet.consent``) decision: ``vp_token`` takes that choice.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from collections.abc import Collection, Mapping, Sequence
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec
 
-from core import _jose, dcql, keys
-from core.encoding import b64url_decode, b64url_encode
-from core.errors import AmanaError, InvalidInput, InvalidSignature, InvalidTokenType, MalformedToken
-from core.oid4vc import PRESENTATION_SCHEME, REQUEST_TYP
+from core import keys
+from core.errors import InvalidInput
 from core.sdjwt import present
+from core.sdjwt.paths import ClaimPath
+from core.trust.model import TrustList
+from wallet.request_errors import RequestMalformed, RequestRefused, RequestUnavailable, ResponseModeUnsupported
+from wallet.vp_request import MAX_REQUEST, VerifiedRequest, check_request, parse_link
+
+# The name callers have used since issue 5; the same class.
+VerifierRequest = VerifiedRequest
+
+__all__ = ["RequestRefused", "VerifiedRequest", "VerifierRequest", "answer", "decline", "fetch_request", "vp_token"]
 
 
-class RequestRefused(AmanaError):
-    code = "request_refused"
-    title = "The wallet refused the verifier's request"
+async def fetch_request(http: httpx.AsyncClient, link: str, *, now: int | None = None,
+                        trust_list: TrustList | None = None, allow_unsigned: bool = False,
+                        seen_nonces: Collection[str] = ()) -> VerifiedRequest:
+    """Read the link, fetch its Request Object (GET, §5.10: no redirects followed) and check it.
+
+    Raises only ``RequestRefused`` subtypes."""
+    parsed = parse_link(link)
+    text = parsed.request
+    if parsed.request_uri is not None:
+        try:
+            response = await http.get(parsed.request_uri, follow_redirects=False)
+        except httpx.HTTPError:
+            raise RequestUnavailable("the verifier could not be reached") from None
+        if response.status_code != 200:
+            raise RequestUnavailable(f"the request object could not be fetched ({response.status_code})")
+        if len(response.content) > MAX_REQUEST:
+            raise RequestMalformed("the request object is too large")
+        try:
+            text = response.content.decode("ascii")
+        except UnicodeDecodeError:
+            raise RequestMalformed("the request object is not a compact JWS") from None
+    return check_request(parsed, text, now=int(time.time()) if now is None else now, trust_list=trust_list,
+                         allow_unsigned=allow_unsigned, seen_nonces=seen_nonces)
 
 
-@dataclass(frozen=True, slots=True)
-class VerifierRequest:
-    client_id: str
-    response_uri: str
-    nonce: str
-    state: str
-    query: dcql.DcqlQuery
-    payload: Mapping[str, Any]
-
-
-def _request_key(header: Mapping[str, Any], client_id: str) -> keys.PublicKey:
-    prefix, _, value = client_id.partition(":")
-    if prefix == "x509_hash":
-        chain = header.get("x5c")
-        if not isinstance(chain, list) or not chain or not isinstance(chain[0], str):
-            raise RequestRefused("x509_hash requests carry the certificate in x5c")
-        der = base64.b64decode(chain[0], validate=True)
-        if b64url_encode(hashlib.sha256(der).digest()) != value:
-            raise RequestRefused("the certificate does not match the x509_hash client_id")
-        public = x509.load_der_x509_certificate(der).public_key()
-        if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
-            raise RequestRefused("only P-256 certificates are accepted")
-        numbers = public.public_numbers()
-        jwk = {"kty": "EC", "crv": "P-256", "x": b64url_encode(numbers.x.to_bytes(32, "big")),
-               "y": b64url_encode(numbers.y.to_bytes(32, "big"))}
-        return keys.PublicKey.from_jwk(jwk)
-    if prefix == "decentralized_identifier" and value.startswith("did:jwk:"):
-        if header.get("kid") != value + "#0":
-            raise RequestRefused("the request's kid must name the did:jwk key")
-        return keys.PublicKey.from_jwk(json.loads(b64url_decode(value.removeprefix("did:jwk:"))))
-    raise RequestRefused("unsupported client identifier prefix")
-
-
-async def fetch_request(http: httpx.AsyncClient, link: str, *, now: int | None = None) -> VerifierRequest:
-    params = parse_qs(urlsplit(link).query)
-    if not link.startswith(PRESENTATION_SCHEME) or len(params.get("request_uri", [])) != 1:
-        raise InvalidInput("not an openid4vp:// link with a request_uri")
-    client_id = params.get("client_id", [""])[0]
-    response = await http.get(params["request_uri"][0])
-    if response.status_code != 200:
-        raise RequestRefused(f"the request object could not be fetched ({response.status_code})")
-    try:
-        jws = _jose.parse_compact(response.text.strip(), "request object")
-        alg = _jose.check_header(jws.unverified_header, frozenset({"ES256", "EdDSA"}), "request object")
-        if jws.unverified_header.get("typ") != REQUEST_TYP:
-            raise InvalidTokenType("request objects are typed oauth-authz-req+jwt")
-        _jose.verify_with(jws, _request_key(jws.unverified_header, client_id), alg, "request object")
-        payload = jws.unverified_payload()
-    except (InvalidSignature, MalformedToken, InvalidTokenType, ValueError) as exc:
-        raise RequestRefused(f"the request object does not verify: {exc}") from exc
-    if payload.get("client_id") != client_id:
-        raise RequestRefused("the request object names another client_id than the link")
-    if payload.get("response_mode") != "direct_post" or payload.get("response_type") != "vp_token":
-        raise RequestRefused("only response_type vp_token with direct_post is supported")
-    if isinstance(payload.get("exp"), int) and (now or int(time.time())) >= payload["exp"]:
-        raise RequestRefused("the request has expired")
-    nonce, state, uri = payload.get("nonce"), payload.get("state"), payload.get("response_uri")
-    if not all(isinstance(v, str) and v for v in (nonce, state, uri)):
-        raise RequestRefused("nonce, state and response_uri are required")
-    return VerifierRequest(client_id, str(uri), str(nonce), str(state), dcql.parse(payload.get("dcql_query")),
-                           payload)
-
-
-def vp_token(request: VerifierRequest, chosen: Mapping[str, tuple[str, keys.PrivateKey]], now: int) -> str:
-    """``chosen`` maps each Credential Query id to (credential, its holder key)."""
+def vp_token(request: VerifiedRequest, chosen: Mapping[str, tuple[str, keys.PrivateKey]], now: int, *,
+             paths: Mapping[str, Sequence[ClaimPath]] | None = None) -> str:
+    """``chosen`` maps each Credential Query id to (credential, its holder key); ``paths``
+    (a ``DisclosurePlan.paths()``) says which claims to disclose for each, else all it names."""
     token: dict[str, list[str]] = {}
     for query_id, (credential, holder_key) in chosen.items():
         credential_query = request.query.by_id(query_id)
         if credential_query is None:
             raise InvalidInput(f"the request has no query {query_id!r}")
-        paths = [c.path for c in credential_query.claims or ()]
-        token[query_id] = [present(credential, paths, holder_key=holder_key, audience=request.client_id,
+        disclosed = list(paths[query_id]) if paths is not None and query_id in paths else \
+            [c.path for c in credential_query.claims or ()]
+        token[query_id] = [present(credential, disclosed, holder_key=holder_key, audience=request.client_id,
                                    nonce=request.nonce, now=now)]
     return json.dumps(token)
 
 
-async def answer(http: httpx.AsyncClient, request: VerifierRequest, vp: str) -> httpx.Response:
-    return await http.post(request.response_uri, data={"vp_token": vp, "state": request.state})
+def _with_state(request: VerifiedRequest, data: dict[str, str]) -> dict[str, str]:
+    if request.response_mode != "direct_post":
+        raise ResponseModeUnsupported("encrypted responses (direct_post.jwt) are not implemented yet")
+    return {**data, "state": request.state} if request.state else data
+
+
+async def answer(http: httpx.AsyncClient, request: VerifiedRequest, vp: str) -> httpx.Response:
+    return await http.post(request.response_uri, data=_with_state(request, {"vp_token": vp}), follow_redirects=False)
+
+
+async def decline(http: httpx.AsyncClient, request: VerifiedRequest) -> httpx.Response:
+    """The holder said no: the protocol's ``access_denied`` (§8.5), nothing else."""
+    data = {"error": "access_denied", "error_description": "the holder declined"}
+    return await http.post(request.response_uri, data=_with_state(request, data), follow_redirects=False)

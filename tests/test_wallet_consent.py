@@ -1,0 +1,199 @@
+"""The consent screen model (wallet/consent.py): who asks, why, what, with which card, and the
+holder's choice turned into exactly what is disclosed. Requests come from the node's own verifier
+code, signed with real keys (tests/vp_world.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from core import keys
+from core.credtypes import TypeRegistry
+from core.sdjwt import KeyBindingPolicy
+from core.sdjwt.vc import issue_vc, verify_vc
+from tests.vp_world import (
+    HR,
+    NOW,
+    SKILL_VCT,
+    VERIFIER_ID,
+    identity,
+    node_request,
+    query,
+    registration,
+    trust_list,
+)
+from verifier.requests import Prefix
+from wallet import dpv_labels, present
+from wallet.consent import (
+    Choice,
+    ConsentChoiceInvalid,
+    ConsentScreen,
+    HeldCard,
+    HeldCopy,
+    choices_valid,
+    consent_screen,
+)
+from wallet.vp_request import VerifiedRequest, check_request, parse_link
+
+IDENT = identity()
+SKILL = {"skill": {"uri": "http://data.europa.eu/esco/skill/x", "label": "forklift"}, "eqf_level": 3}
+CARD = HeldCard("card-1", SKILL_VCT, (HeldCopy("c1"), HeldCopy("c2")), SKILL)
+
+
+def request(prefix: Prefix = Prefix.X509_HASH, dcql: dict[str, Any] | None = None,
+            ident: Any = IDENT) -> VerifiedRequest:
+    link, text = node_request(ident, prefix, dcql=dcql)
+    return check_request(parse_link(link), text, now=NOW)
+
+
+def screen(types: TypeRegistry, *, lang: str = "en", held: tuple[HeldCard, ...] = (CARD,),
+           registrations: list[dict[str, Any]] | None = None, prefix: Prefix = Prefix.X509_HASH,
+           dcql: dict[str, Any] | None = None, listed: bool = True, **kw: Any) -> ConsentScreen:
+    trust = trust_list((VERIFIER_ID, IDENT if listed else identity(), registrations or [registration()]), **kw)
+    return consent_screen(request(prefix, dcql), trust, held, types, lang)
+
+
+@pytest.mark.parametrize("prefix", list(Prefix))
+def test_the_nodes_request_shows_the_registered_name_purpose_and_legal_basis(types: TypeRegistry,
+                                                                              prefix: Prefix) -> None:
+    shown = screen(types, prefix=prefix)
+    assert shown.who.status == "registered" and not shown.who.unknown and shown.who.name == "Harbour Logistics"
+    assert shown.who.verifier_id == VERIFIER_ID and shown.who.answer_goes_to == "https://verifier.example"
+    (purpose,) = shown.purposes
+    assert purpose.purpose.iri == HR and purpose.purpose.label == "for hiring and employment"
+    assert purpose.legal_basis.label == "required by law" and purpose.legal_basis.article == "GDPR Art. 6(1)(c)"
+    assert shown.beyond_registration == () and not shown.needs_warning and shown.answerable
+
+
+def test_the_screen_speaks_the_holders_language(types: TypeRegistry) -> None:
+    shown = screen(types, lang="ar")
+    assert shown.who.name == "هاربور للخدمات" and shown.purposes[0].purpose.label == "للتوظيف وشؤون العمل"
+    (skill,) = shown.queries
+    assert [a.label for a in skill.attributes] == ["المهارة", "مستوى الإطار الأوروبي للمؤهلات"]
+    assert skill.cards[0].name == "شهادة مهارة"
+    assert screen(types, lang="fr").who.name == "Harbour Logistics"  # no French name: English
+
+
+def test_required_optional_and_claim_sets_as_choices(types: TypeRegistry) -> None:
+    (skill,) = screen(types).queries
+    assert skill.required and [(a.label, a.required) for a in skill.attributes] == [("Skill", True),
+                                                                                   ("EQF level", False)]
+    assert [(c.index, c.claim_ids, c.labels) for c in skill.claim_sets] == [
+        (0, ("skill", "level"), ("Skill", "EQF level")), (1, ("skill",), ("Skill",))]
+
+
+def test_a_verifier_not_on_the_trust_list_is_unknown_and_everything_is_beyond(types: TypeRegistry) -> None:
+    shown = screen(types, listed=False)
+    assert shown.who.status == "unknown" and shown.who.name == "Unknown verifier" and shown.who.verifier_id is None
+    assert shown.purposes == () and shown.needs_warning
+    assert {b.label for b in shown.beyond_registration} == {"Skill", "EQF level"}
+    assert screen(types, listed=False, lang="ar").who.name == "جهة تحقق غير معروفة"
+    no_list = consent_screen(request(), None, (CARD,), types, "en")
+    assert no_list.who.unknown
+
+
+def test_a_request_beyond_the_registration_names_the_excess(types: TypeRegistry) -> None:
+    shown = screen(types, registrations=[registration(claims=[["skill"]])])
+    assert [(b.vct, b.path, b.label) for b in shown.beyond_registration] == [(SKILL_VCT, ("eqf_level",), "EQF level")]
+    assert [a.beyond_registration for a in shown.queries[0].attributes] == [False, True]
+    assert shown.who.status == "registered" and shown.needs_warning
+    assert shown.purposes[0].purpose.iri == HR  # the closest registration is shown
+
+
+def test_of_several_registrations_the_covering_purpose_is_shown(types: TypeRegistry) -> None:
+    other = registration(purpose="https://w3id.org/dpv#Marketing", claims=[["skill"]])
+    shown = screen(types, registrations=[other, registration()])
+    assert [p.purpose.iri for p in shown.purposes] == [HR] and shown.beyond_registration == ()
+
+
+def test_a_suspended_verifier_is_not_shown_as_registered(types: TypeRegistry) -> None:
+    link, text = node_request(IDENT, Prefix.X509_HASH)
+    trust = trust_list((VERIFIER_ID, IDENT, [registration()]))
+    suspended = trust.model_copy(update={"verifiers": [trust.verifiers[0].model_copy(update={"suspended_from": 0})]})
+    shown = consent_screen(check_request(parse_link(link), text, now=NOW), suspended, (CARD,), types, "en")
+    assert shown.who.status == "suspended" and shown.who.unknown and shown.purposes == ()
+
+
+def test_which_cards_can_answer(types: TypeRegistry) -> None:
+    client_id = IDENT.client_id(Prefix.X509_HASH)
+    other_type = HeldCard("status", "urn:amana:credential:RegistrationStatus:1", (HeldCopy("s1"),))
+    seen_elsewhere = HeldCard("seen", SKILL_VCT, (HeldCopy("x1", "x509_hash:another"),), SKILL)
+    seen_here = HeldCard("here", SKILL_VCT, (HeldCopy("h1", "x509_hash:another"), HeldCopy("h2", client_id)), SKILL)
+    half = HeldCard("half", SKILL_VCT, (HeldCopy("y1"),), {"skill": SKILL["skill"]})
+    (skill,) = screen(types, held=(other_type, seen_elsewhere, seen_here, half, CARD)).queries
+    options = {c.card_id: c for c in skill.cards}
+    assert set(options) == {"here", "half", "card-1"} and skill.exhausted == ("seen",)
+    assert (options["here"].copy_id, options["here"].fresh, options["here"].fresh_copies) == ("h2", False, 0)
+    assert (options["card-1"].copy_id, options["card-1"].fresh, options["card-1"].fresh_copies) == ("c1", True, 2)
+    assert options["half"].claim_sets == (1,) and options["card-1"].claim_sets == (0, 1)
+
+
+def test_requested_values_must_match(types: TypeRegistry) -> None:
+    vct = "urn:amana:credential:IdentityBasic:1"
+    adult, minor = (HeldCard(n, vct, (HeldCopy(n + "1"),), {"age_over_18": v}) for n, v in (("a", True), ("m", False)))
+    shown = screen(types, held=(adult, minor), dcql=query("age-over-18")["dcql_query"],
+                   registrations=[registration(claims=[["age_over_18"]], vct=vct)])
+    assert [c.card_id for c in shown.queries[0].cards] == ["a"] and shown.queries[0].attributes[0].values == (True,)
+    assert not screen(types, held=(minor,), dcql=query("age-over-18")["dcql_query"]).answerable
+
+
+def test_a_choice_becomes_exactly_the_paths_to_disclose(types: TypeRegistry) -> None:
+    shown = screen(types)
+    assert choices_valid(shown, Choice({"skill": "card-1"})).paths() == {"skill": (("skill",), ("eqf_level",))}
+    plan = choices_valid(shown, Choice({"skill": "card-1"}, {"skill": 1}))
+    assert plan.paths() == {"skill": (("skill",),)} and plan.copies() == {"skill": "c1"}
+
+
+@pytest.mark.parametrize("choice", [
+    Choice({}),  # the query is required
+    Choice({"skill": "nope"}),
+    Choice({"other": "card-1"}),
+    Choice({"skill": "card-1"}, {"skill": 2}),
+    Choice({"skill": "card-1"}, {"other": 0}),
+])
+def test_a_choice_that_does_not_answer_is_refused(types: TypeRegistry, choice: Choice) -> None:
+    with pytest.raises(ConsentChoiceInvalid):
+        choices_valid(screen(types), choice)
+
+
+def test_a_card_cannot_be_chosen_for_a_claim_set_it_lacks(types: TypeRegistry) -> None:
+    half = HeldCard("half", SKILL_VCT, (HeldCopy("y1"),), {"skill": SKILL["skill"]})
+    with pytest.raises(ConsentChoiceInvalid):
+        choices_valid(screen(types, held=(half,)), Choice({"skill": "half"}, {"skill": 0}))
+    assert choices_valid(screen(types, held=(half,)), Choice({"skill": "half"})).paths() == {"skill": (("skill",),)}
+
+
+def test_credential_sets_one_option_is_enough(types: TypeRegistry) -> None:
+    base = query("skill-check")["dcql_query"]["credentials"][0]
+    dcql = {"credentials": [base, {**base, "id": "other"}], "credential_sets": [{"options": [["skill"], ["other"]]}]}
+    shown = screen(types, dcql=dcql)
+    assert [q.required for q in shown.queries] == [False, False]
+    assert set(choices_valid(shown, Choice({"other": "card-1"})).paths()) == {"other"}
+    with pytest.raises(ConsentChoiceInvalid):
+        choices_valid(shown, Choice({}))
+
+
+def test_the_plan_is_what_the_presentation_discloses(types: TypeRegistry, issuer_key: keys.PrivateKey,
+                                                     holder_key: keys.PrivateKey) -> None:
+    ctype = types[SKILL_VCT]
+    credential = issue_vc(ctype, dict(ctype.example), issuer="https://issuer.test", issuer_key=issuer_key,
+                          holder_key=holder_key.public_key(), now=NOW, valid_for_s=86400)
+    req = request()
+    plan = choices_valid(consent_screen(req, None, (CARD,), types, "en"), Choice({"skill": "card-1"}, {"skill": 1}))
+    vp = json.loads(present.vp_token(req, {"skill": (credential, holder_key)}, NOW, paths=plan.paths()))
+    seen = verify_vc(vp["skill"][0], issuer_keys=[issuer_key.public_key()], now=NOW,
+                     key_binding=KeyBindingPolicy(req.client_id, req.nonce), types=types)
+    assert set(seen.disclosed_claims()) == {"skill"}  # not eqf_level, not the name
+
+
+def test_every_query_purpose_has_plain_words_in_every_language() -> None:
+    from core.settings import REPO_ROOT
+
+    for path in (REPO_ROOT / "specs" / "queries").glob("*.json"):
+        iri = json.loads(path.read_text())["purpose"]
+        for lang in dpv_labels.LANGUAGES:
+            assert dpv_labels.purpose(iri, lang).label != iri.rsplit("#")[-1]
+    assert dpv_labels.legal_basis("https://w3id.org/dpv/legal/eu/gdpr#A6-1-a", "fr").article == "RGPD art. 6(1)(a)"
+    assert dpv_labels.purpose("https://w3id.org/dpv#SomethingNew", "en").label == "SomethingNew"

@@ -1,0 +1,263 @@
+"""The wallet's request checks (wallet/vp_request.py, OpenID4VP 1.0): every rule, with requests the
+node's own verifier code signs (tests/vp_world.py) and hand-made negative ones re-signed with real keys."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+import httpx
+import pytest
+
+from core import keys
+from core.trust.model import TrustList
+from tests import craft
+from tests.vp_world import (
+    NOW,
+    REQUEST_URI,
+    RESPONSE_URI,
+    VERIFIER_ID,
+    identity,
+    node_request,
+    payload,
+    registration,
+    san_certificate,
+    sign,
+    trust_list,
+)
+from verifier.requests import Prefix, wallet_link
+from wallet import present
+from wallet import request_errors as errors
+from wallet.vp_request import VerifiedRequest, check_request, parse_link
+
+IDENT = identity()
+
+
+def check(link: str, text: str | None, **kw: Any) -> VerifiedRequest:
+    return check_request(parse_link(link), text, now=kw.pop("now", NOW), **kw)
+
+
+@pytest.mark.parametrize("prefix", list(Prefix))
+def test_the_nodes_own_requests_pass(prefix: Prefix) -> None:
+    link, text = node_request(IDENT, prefix)
+    request = check(link, text)
+    assert request.client_id == IDENT.client_id(prefix) and request.prefix == prefix.value
+    assert request.response_uri == RESPONSE_URI and request.nonce == "n-0S6_WzA2Mj" and request.state == "st-1"
+    signer = IDENT.signing_key(prefix).public_key()
+    assert request.signer is not None and request.signer.thumbprint() == signer.thumbprint()
+    assert request.query.credentials[0].id == "skill" and request.checked_at == NOW
+
+
+def _resigned(prefix: Prefix = Prefix.X509_HASH, header: dict[str, Any] | None = None,
+              **changes: Any) -> tuple[str, str]:
+    text = sign(IDENT, prefix, payload(IDENT, prefix, **changes), header)
+    return wallet_link(IDENT.client_id(prefix), REQUEST_URI), text
+
+
+@pytest.mark.parametrize(("changes", "error"), [
+    ({"exp": NOW - 1}, errors.RequestExpired),
+    ({"exp": NOW}, errors.RequestExpired),
+    ({"nbf": NOW + 600}, errors.RequestNotYetValid),
+    ({"iat": NOW + 600}, errors.RequestNotYetValid),
+    ({"exp": "soon"}, errors.RequestMalformed),
+    ({"exp": True}, errors.RequestMalformed),
+    ({"response_mode": "fragment"}, errors.ResponseModeUnsupported),
+    ({"response_mode": None}, errors.ResponseModeUnsupported),
+    ({"response_type": "code"}, errors.ResponseModeUnsupported),
+    ({"redirect_uri": "https://verifier.example/cb"}, errors.ResponseUriNotAllowed),
+    ({"response_uri": "http://verifier.example/resp"}, errors.ResponseUriNotAllowed),
+    ({"response_uri": "https://verifier.example/resp#frag"}, errors.ResponseUriNotAllowed),
+    ({"response_uri": None}, errors.ResponseUriNotAllowed),
+    ({"client_id": "x509_hash:someone-else"}, errors.ClientIdMismatch),
+    ({"nonce": None}, errors.RequestMalformed),
+    ({"nonce": "has space"}, errors.RequestMalformed),
+    ({"state": "a/b"}, errors.RequestMalformed),
+    ({"transaction_data": ["e30"]}, errors.TransactionDataUnsupported),
+    ({"dcql_query": None, "scope": "x"}, errors.RequestQueryInvalid),
+    ({"dcql_query": {"credentials": []}}, errors.RequestQueryInvalid),
+    ({"client_metadata": "x"}, errors.RequestMalformed),
+])
+def test_each_payload_rule_refuses(changes: dict[str, Any], error: type[errors.RequestRefused]) -> None:
+    with pytest.raises(error):
+        check(*_resigned(**changes))
+
+
+def test_within_the_clock_skew_and_encrypted_response_mode_pass() -> None:
+    assert check(*_resigned(nbf=NOW + 30, iat=NOW + 30)).nonce
+    assert check(*_resigned(response_mode="direct_post.jwt")).response_mode == "direct_post.jwt"
+    assert check(*_resigned(state=None)).state == ""
+    assert check(*_resigned(response_uri="http://127.0.0.1:8000/resp")).response_uri.startswith("http://127.0.0.1")
+
+
+def test_a_replayed_nonce_is_refused_and_a_fresh_one_passes() -> None:
+    link, text = node_request(IDENT, Prefix.X509_HASH)
+    with pytest.raises(errors.RequestReplayed):
+        check(link, text, seen_nonces={"n-0S6_WzA2Mj"})
+    assert check(link, text, seen_nonces={"another"}).nonce == "n-0S6_WzA2Mj"
+
+
+@pytest.mark.parametrize("prefix", list(Prefix))
+def test_signature_and_key_rules(prefix: Prefix) -> None:
+    link, text = node_request(IDENT, prefix)
+    head, body, sig = text.split(".")
+    with pytest.raises(errors.RequestSignatureInvalid):
+        check(link, f"{head}.{body}.{sig[:-4]}AAAA")
+    with pytest.raises(errors.RequestSignatureInvalid):  # signed by another key of the same kind
+        check(link, sign(IDENT, prefix, payload(IDENT, prefix), key=keys.generate(IDENT.signing_key(prefix).alg)))
+    with pytest.raises(errors.RequestMalformed):
+        check(link, sign(IDENT, prefix, payload(IDENT, prefix), header={"typ": "JWT"}))
+    with pytest.raises(errors.RequestUnsigned):
+        check(link, craft.unsigned({"alg": "none", **IDENT.header(prefix)}, payload(IDENT, prefix)))
+    with pytest.raises(errors.RequestSignatureInvalid):
+        check(link, craft.unsigned({"alg": "HS256", **IDENT.header(prefix)}, payload(IDENT, prefix), b"x" * 32))
+    with pytest.raises(errors.ClientIdMismatch):  # the link names another verifier than the object
+        check(wallet_link(identity().client_id(prefix), REQUEST_URI), text)
+
+
+def test_x509_hash_must_be_the_certificates_and_did_kid_must_name_the_did() -> None:
+    other = identity()
+    with pytest.raises(errors.ClientIdMismatch):
+        check(wallet_link(IDENT.client_id(Prefix.X509_HASH), REQUEST_URI),
+              sign(other, Prefix.X509_HASH, payload(IDENT, Prefix.X509_HASH)))
+    with pytest.raises(errors.ClientIdMismatch):
+        check(*_resigned(Prefix.DID, header={"kid": "did:jwk:other#0"}))
+    with pytest.raises(errors.ClientIdMismatch):
+        check(*_resigned(Prefix.X509_HASH, header={"x5c": None}))
+
+
+@pytest.mark.parametrize("client_id", ["origin:https://verifier.example", "openid_federation:https://verifier.example",
+                                       "verifier_attestation:verifier.example", "plain-client",
+                                       "decentralized_identifier:did:web:verifier.example"])
+def test_unsupported_prefixes_are_refused(client_id: str) -> None:
+    body = payload(IDENT, Prefix.X509_HASH, client_id=client_id)
+    with pytest.raises(errors.ClientIdUnsupported):
+        check(wallet_link(client_id, REQUEST_URI), sign(IDENT, Prefix.X509_HASH, body))
+
+
+def _unsigned_link(client_id: str, **params: str) -> str:
+    base = {"client_id": client_id, "response_type": "vp_token", "response_mode": "direct_post",
+            "nonce": "n-1", "dcql_query": '{"credentials":[{"id":"s","format":"dc+sd-jwt",'
+                                          '"meta":{"vct_values":["urn:amana:credential:SkillCertificate:1"]}}]}'}
+    return "openid4vp://?" + urlencode({**base, **params})
+
+
+def test_unsigned_redirect_uri_requests_only_when_the_caller_allows() -> None:
+    client_id = "redirect_uri:https://verifier.example/cb"
+    link = _unsigned_link(client_id)
+    with pytest.raises(errors.RequestUnsigned):
+        check(link, None)
+    allowed = check(link, None, allow_unsigned=True)
+    assert allowed.signer is None and allowed.response_uri == "https://verifier.example/cb"
+    with pytest.raises(errors.ResponseUriNotAllowed):  # §5.9.3: the response URI is the client id
+        check(_unsigned_link(client_id, response_uri="https://elsewhere.example/cb"), None, allow_unsigned=True)
+    with pytest.raises(errors.RequestUnsigned):  # a signed prefix sent by value is unsigned
+        check(_unsigned_link(IDENT.client_id(Prefix.X509_HASH)), None, allow_unsigned=True)
+    with pytest.raises(errors.RequestMalformed):  # redirect_uri requests cannot be signed
+        check(wallet_link(client_id, REQUEST_URI), sign(IDENT, Prefix.X509_HASH, payload(IDENT, Prefix.X509_HASH,
+                                                                                          client_id=client_id)),
+              allow_unsigned=True)
+
+
+def _san_request(dns: str, san: list[str], *, key: keys.PrivateKey | None = None,
+                 response_uri: str = "https://verifier.example/resp", **kw: Any) -> tuple[str, str, keys.PrivateKey]:
+    key = key or keys.generate("ES256")
+    der = san_certificate(key, san, **kw)
+    client_id = f"x509_san_dns:{dns}"
+    body = payload(IDENT, Prefix.X509_HASH, client_id=client_id, response_uri=response_uri)
+    text = sign(IDENT, Prefix.X509_HASH, body, header={"x5c": [base64.b64encode(der).decode()]}, key=key)
+    return wallet_link(client_id, REQUEST_URI), text, key
+
+
+def _listing(key: keys.PrivateKey, verifier_id: str = VERIFIER_ID) -> TrustList:
+    return trust_list((verifier_id, [key.public_key()], [registration()]))
+
+
+def test_x509_san_dns_needs_the_san_and_a_trust_list_entry_with_that_key() -> None:
+    link, text, key = _san_request("verifier.example", ["verifier.example"])
+    assert check(link, text, trust_list=_listing(key)).prefix == "x509_san_dns"
+    with pytest.raises(errors.ClientNotTrusted):  # no trust anchor offline: the trust list is the anchor
+        check(link, text)
+    with pytest.raises(errors.ClientNotTrusted):  # registered, but with another key
+        check(link, text, trust_list=_listing(keys.generate("ES256")))
+    with pytest.raises(errors.ClientNotTrusted):  # this key, but registered under another host
+        check(link, text, trust_list=_listing(key, "https://other.example/v"))
+    link, text, key = _san_request("verifier.example", ["other.example"])
+    with pytest.raises(errors.ClientIdMismatch):
+        check(link, text, trust_list=_listing(key))
+    link, text, key = _san_request("verifier.example", ["verifier.example"], response_uri="https://evil.example/r")
+    with pytest.raises(errors.ResponseUriNotAllowed):
+        check(link, text, trust_list=_listing(key))
+    link, text, key = _san_request("verifier.example", ["verifier.example"], now=NOW - 90 * 86400)
+    with pytest.raises(errors.ClientNotTrusted):  # the certificate has expired
+        check(link, text, trust_list=_listing(key))
+
+
+@pytest.mark.parametrize("link", ["https://verifier.example/?client_id=x", "openid4vp://?request_uri=" + REQUEST_URI,
+                                  f"openid4vp://?client_id=a&client_id=b&request_uri={REQUEST_URI}",
+                                  "openid4vp://?client_id=a&request_uri=ftp://x/y",
+                                  "openid4vp://?client_id=a&request_uri=http://verifier.example/r",
+                                  f"openid4vp://?client_id=a&request_uri={REQUEST_URI}&request=x.y.z"])
+def test_malformed_links_are_refused(link: str) -> None:
+    with pytest.raises(errors.RequestLinkMalformed):
+        parse_link(link)
+
+
+def test_error_codes_are_distinct_and_titles_plain() -> None:
+    assert len(set(errors.CODES)) == len(errors.CODES) == 16
+    assert all("§" not in cls.title for cls in (errors.RequestExpired, errors.ClientNotTrusted))
+
+
+def _transport(text: str, status: int = 200, posted: list[dict[str, list[str]]] | None = None) -> httpx.AsyncClient:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            assert posted is not None
+            posted.append(parse_qs(request.content.decode()))
+            return httpx.Response(200, json={})
+        return httpx.Response(status, text=text)
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handle))
+
+
+def _fetch(link: str, client: httpx.AsyncClient, **kw: Any) -> VerifiedRequest:
+    async def go() -> VerifiedRequest:
+        async with client:
+            return await present.fetch_request(client, link, **kw)
+
+    return asyncio.run(go())
+
+
+def test_fetch_request_applies_the_rules_and_reports_an_unreachable_request() -> None:
+    link, text = node_request(IDENT, Prefix.DID)
+    assert _fetch(link, _transport(text), now=NOW).client_id == IDENT.client_id(Prefix.DID)
+    with pytest.raises(errors.RequestUnavailable):
+        _fetch(link, _transport("gone", 404), now=NOW)
+
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with pytest.raises(errors.RequestUnavailable):
+        _fetch(link, httpx.AsyncClient(transport=httpx.MockTransport(unreachable)), now=NOW)
+    with pytest.raises(errors.RequestReplayed):
+        _fetch(link, _transport(text), now=NOW, seen_nonces=["n-0S6_WzA2Mj"])
+    nbf_link, nbf_text = _resigned(Prefix.X509_HASH, nbf=NOW + 3600)
+    with pytest.raises(errors.RequestNotYetValid):
+        _fetch(nbf_link, _transport(nbf_text), now=NOW)
+
+
+def test_decline_posts_access_denied_with_state_and_encrypted_answers_are_not_faked() -> None:
+    link, text = node_request(IDENT, Prefix.X509_HASH)
+    posted: list[dict[str, list[str]]] = []
+
+    async def go() -> None:
+        async with _transport(text, posted=posted) as http:
+            request = await present.fetch_request(http, link, now=NOW)
+            await present.decline(http, request)
+            jwt_request = check(*_resigned(response_mode="direct_post.jwt"))
+            with pytest.raises(errors.ResponseModeUnsupported):
+                await present.answer(http, jwt_request, "{}")
+
+    asyncio.run(go())
+    assert posted == [{"error": ["access_denied"], "error_description": ["the holder declined"], "state": ["st-1"]}]
+

@@ -1,0 +1,271 @@
+"""Checking a verifier's OpenID4VP 1.0 request before the holder sees anything. Pure: ``now`` in.
+
+Section numbers are OpenID4VP 1.0 (final); the reference copy is
+/work/shared/reference/openid4vp-1_0.md. ``parse_link`` reads an ``openid4vp://`` link;
+``check_request`` judges the Request Object fetched from its ``request_uri`` (or sent by
+value) and returns a ``VerifiedRequest``, or raises one of ``wallet.request_errors``,
+never anything else, whatever the bytes (tests/test_wallet_request_properties.py).
+
+Rules, each with its refusal:
+
+- ``typ`` must be ``oauth-authz-req+jwt`` (§5, "Wallets MUST NOT process" others).
+- Client Identifier Prefixes (§5.9.3):
+  ``x509_hash`` — the ``x5c`` leaf's SHA-256 is the identifier, its key signs;
+  ``x509_san_dns`` — a ``dNSName`` SAN of the leaf equals the identifier and its key signs.
+  The spec also asks the wallet to validate the certificate's trust chain; a wallet offline
+  has no trust anchors, so we accept ``x509_san_dns`` only if the trust list registers a
+  verifier whose id's host is that DNS name with the leaf's key among its keys (otherwise
+  ``client_not_trusted``). ``x509_hash`` and ``did:jwk`` requests are accepted on their
+  signature alone: *who* they are comes from the trust list on the consent screen, which
+  says "unknown verifier" when no registered key matches.
+  ``decentralized_identifier`` — only ``did:jwk`` (resolution is local), ``kid`` names it.
+  ``redirect_uri`` — cannot be signed (§5.9.3), so it is refused unless the caller
+  explicitly allows unsigned requests; then the ``response_uri`` must be the identifier.
+  Every other prefix (``origin`` MUST be refused; federation, attestation) is refused.
+- The link's ``client_id`` and the Request Object's are identical (§5.10.1).
+- ``response_mode`` is ``direct_post`` or ``direct_post.jwt`` (§8.2, §8.3.1); with them a
+  ``redirect_uri`` parameter is an error (§8.2); ``response_uri`` must be one the client
+  id allows as a redirect URI (§8.2 → §5.9.3): equal to it for ``redirect_uri``, on the
+  identifier's host for ``x509_san_dns`` (stricter than §5.9.3, which lets a trusted client
+  choose freely: we would rather not send data to a host the trust list does not name).
+  It is https, or http on loopback only (a developer's node in local mode).
+- ``exp`` passed, or ``nbf`` / ``iat`` beyond ``now`` plus a minute of clock skew: refused.
+- ``nonce`` (required, URL-safe characters, §5.2) already in ``seen_nonces``: a replay
+  (§14.1); the caller keeps that set (in the vault) and adds the nonce when it answers.
+- ``transaction_data`` is refused, as §5.1 requires of wallets that do not support it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from core import _jose, dcql, keys
+from core.encoding import json_loads_strict
+from core.errors import AmanaError, InvalidSignature, MalformedToken, UnsupportedAlgorithm
+from core.oid4vc import PRESENTATION_SCHEME, REQUEST_TYP
+from core.trust.model import TrustList
+from wallet.client_ids import LEEWAY_S, request_key
+from wallet.request_errors import (
+    ClientIdMismatch,
+    ClientIdUnsupported,
+    RequestExpired,
+    RequestLinkMalformed,
+    RequestMalformed,
+    RequestNotYetValid,
+    RequestQueryInvalid,
+    RequestReplayed,
+    RequestSignatureInvalid,
+    RequestUnavailable,
+    RequestUnsigned,
+    ResponseModeUnsupported,
+    ResponseUriNotAllowed,
+    TransactionDataUnsupported,
+)
+
+MAX_LINK = 8 * 1024
+MAX_REQUEST = 64 * 1024
+RESPONSE_MODES = frozenset({"direct_post", "direct_post.jwt"})
+SIGNED_PREFIXES = frozenset({"x509_hash", "x509_san_dns", "decentralized_identifier"})
+_URL_SAFE = re.compile(r"[A-Za-z0-9._~-]{1,512}")  # §5.2 nonce and state
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLink:
+    """What an ``openid4vp://`` link carries: the client id and where the request is."""
+
+    client_id: str
+    request_uri: str | None
+    request: str | None
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedRequest:
+    """A request that passed every rule above: what the consent screen and the answer use."""
+
+    client_id: str
+    response_uri: str
+    nonce: str
+    state: str
+    query: dcql.DcqlQuery
+    payload: Mapping[str, Any]
+    prefix: str = ""
+    response_mode: str = "direct_post"
+    signer: keys.PublicKey | None = None  # None only for an allowed unsigned redirect_uri request
+    checked_at: int = 0
+
+    @property
+    def identifier(self) -> str:
+        """The Client Identifier without its prefix (a hash, DNS name, DID or URL)."""
+        return self.client_id.partition(":")[2]
+
+
+def web_url(value: object) -> str | None:
+    """``value`` if it is an https URL (http only on loopback) without fragment or user info."""
+    if not isinstance(value, str) or len(value) > 2048:
+        return None
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        return None
+    if not host or parts.fragment or parts.username is not None or not value.isascii():
+        return None
+    if parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK):
+        return value
+    return None
+
+
+def parse_link(link: object) -> RequestLink:
+    """An ``openid4vp://`` link (§13.1.2): ``client_id`` with ``request_uri`` or ``request``,
+    or (for an unsigned request) the parameters themselves. Repeated parameters are refused."""
+    if not isinstance(link, str) or len(link) > MAX_LINK or not link.startswith(PRESENTATION_SCHEME):
+        raise RequestLinkMalformed("not an openid4vp:// link")
+    try:
+        query = urlsplit(link).query
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query), errors="strict")
+    except (ValueError, UnicodeError):
+        raise RequestLinkMalformed("the link's parameters cannot be read") from None
+    params = dict(pairs)
+    if len(params) != len(pairs):
+        raise RequestLinkMalformed("a parameter appears twice in the link")
+    client_id, request_uri, request = params.get("client_id"), params.get("request_uri"), params.get("request")
+    if not client_id:
+        raise RequestLinkMalformed("the link names no client_id")
+    if request_uri is not None and request is not None:
+        raise RequestLinkMalformed("the link carries both request and request_uri")
+    if request_uri is not None and web_url(request_uri) is None:
+        raise RequestLinkMalformed("request_uri must be an https URL")
+    return RequestLink(client_id, request_uri, request, params)
+
+
+def check_request(link: RequestLink, request_object: str | None, *, now: int, trust_list: TrustList | None = None,
+                  allow_unsigned: bool = False, seen_nonces: Collection[str] = ()) -> VerifiedRequest:
+    """Judge a request: ``request_object`` is what ``request_uri`` returned, else ``link.request``."""
+    prefix = link.client_id.partition(":")[0] if ":" in link.client_id else ""
+    if prefix == "redirect_uri":
+        if not allow_unsigned:
+            raise RequestUnsigned("redirect_uri requests cannot be signed (§5.9.3); refused unless allowed")
+    elif prefix not in SIGNED_PREFIXES:
+        raise ClientIdUnsupported("supported prefixes: x509_hash, x509_san_dns, decentralized_identifier (did:jwk)")
+    text = request_object if request_object is not None else link.request
+    if text is None and link.request_uri is not None:
+        raise RequestUnavailable("the request object was not fetched")
+    signer: keys.PublicKey | None = None
+    if text is None:
+        payload = _by_value(link.params)
+    else:
+        payload, signer = _verify_object(text, link.client_id, prefix, now, trust_list)
+    if signer is None and prefix != "redirect_uri":
+        raise RequestUnsigned("this client identifier requires a signed request")
+    return _check_payload(link.client_id, prefix, payload, signer, now, seen_nonces)
+
+
+def _by_value(params: Mapping[str, str]) -> dict[str, Any]:
+    """An unsigned request sent in the link: objects are JSON strings (§5.1)."""
+    payload: dict[str, Any] = dict(params)
+    for name in ("dcql_query", "client_metadata"):
+        if name in payload:
+            try:
+                payload[name] = json_loads_strict(payload[name], name)
+            except AmanaError:
+                raise RequestMalformed(f"{name} is not JSON") from None
+    return payload
+
+
+def _verify_object(text: str, client_id: str, prefix: str, now: int,
+                   trust_list: TrustList | None) -> tuple[dict[str, Any], keys.PublicKey | None]:
+    if len(text) > MAX_REQUEST:
+        raise RequestMalformed("the request object is too large")
+    try:
+        jws = _jose.parse_compact(text.strip(), "request object")
+    except MalformedToken as exc:
+        raise RequestMalformed(exc.detail) from None
+    header = jws.unverified_header
+    if header.get("typ") != REQUEST_TYP:
+        raise RequestMalformed("request objects are typed oauth-authz-req+jwt (§5)")
+    if header.get("alg") == "none" and prefix == "redirect_uri":
+        return _payload(jws), None  # allowed by the caller, checked in check_request
+    if prefix == "redirect_uri":
+        raise RequestMalformed("redirect_uri requests cannot be signed (§5.9.3)")
+    try:
+        alg = _jose.check_header(header, frozenset({"ES256", "EdDSA"}), "request object")
+    except UnsupportedAlgorithm as exc:
+        raise (RequestUnsigned if header.get("alg") == "none" else RequestSignatureInvalid)(exc.detail) from None
+    except AmanaError as exc:
+        raise RequestMalformed(exc.detail) from None
+    key = request_key(header, client_id, prefix, now, trust_list)
+    try:
+        _jose.verify_with(jws, key, alg, "request object")
+    except (InvalidSignature, UnsupportedAlgorithm) as exc:
+        raise RequestSignatureInvalid(exc.detail) from None
+    return _payload(jws), key
+
+
+def _payload(jws: _jose.CompactJWS) -> dict[str, Any]:
+    try:
+        return jws.unverified_payload()
+    except AmanaError as exc:
+        raise RequestMalformed(exc.detail) from None
+
+
+def _check_payload(client_id: str, prefix: str, payload: Mapping[str, Any], signer: keys.PublicKey | None, now: int,
+                   seen_nonces: Collection[str]) -> VerifiedRequest:
+    if payload.get("client_id") != client_id:
+        raise ClientIdMismatch("the request object names another client_id than the link (§5.10.1)")
+    if payload.get("response_type") != "vp_token":
+        raise ResponseModeUnsupported("only response_type vp_token is supported")
+    mode = payload.get("response_mode")
+    if not isinstance(mode, str) or mode not in RESPONSE_MODES:
+        raise ResponseModeUnsupported("only direct_post and direct_post.jwt are supported")
+    if "transaction_data" in payload:
+        raise TransactionDataUnsupported("transaction_data is not supported (§5.1)")
+    _check_times(payload, now)
+    nonce, state = payload.get("nonce"), payload.get("state", "")
+    if not isinstance(nonce, str) or not _URL_SAFE.fullmatch(nonce):
+        raise RequestMalformed("nonce is required, in URL-safe characters (§5.2)")
+    if not isinstance(state, str) or (state and not _URL_SAFE.fullmatch(state)):
+        raise RequestMalformed("state must be URL-safe characters (§5.2)")
+    if nonce in seen_nonces:
+        raise RequestReplayed("this wallet has already seen this request's nonce")
+    response_uri = _response_uri(client_id, prefix, payload)
+    if "dcql_query" not in payload:
+        raise RequestQueryInvalid("only DCQL queries (dcql_query) are supported, not scope")
+    try:
+        query = dcql.parse(payload["dcql_query"])
+    except AmanaError as exc:
+        raise RequestQueryInvalid(exc.detail) from None
+    if not isinstance(payload.get("client_metadata", {}), dict):
+        raise RequestMalformed("client_metadata must be an object")
+    return VerifiedRequest(client_id, response_uri, nonce, state, query, payload, prefix, str(mode), signer, now)
+
+
+def _check_times(payload: Mapping[str, Any], now: int) -> None:
+    times = {name: payload.get(name) for name in ("exp", "nbf", "iat")}
+    if any(v is not None and (type(v) is not int) for v in times.values()):
+        raise RequestMalformed("exp, nbf and iat must be integers")
+    exp, nbf, iat = times["exp"], times["nbf"], times["iat"]
+    if exp is not None and now >= exp:
+        raise RequestExpired("the request has expired")
+    if (nbf is not None and nbf > now + LEEWAY_S) or (iat is not None and iat > now + LEEWAY_S):
+        raise RequestNotYetValid("the request is not valid yet (nbf or iat in the future)")
+
+
+def _response_uri(client_id: str, prefix: str, payload: Mapping[str, Any]) -> str:
+    if "redirect_uri" in payload:
+        raise ResponseUriNotAllowed("redirect_uri must not be present with direct_post (§8.2)")
+    identifier = client_id.partition(":")[2]
+    uri = payload.get("response_uri", identifier if prefix == "redirect_uri" else None)
+    checked = web_url(uri)
+    if checked is None:
+        raise ResponseUriNotAllowed("response_uri must be an https URL")
+    if prefix == "redirect_uri" and checked != identifier:
+        raise ResponseUriNotAllowed("with redirect_uri, the response_uri is the client identifier (§5.9.3)")
+    if prefix == "x509_san_dns" and (urlsplit(checked).hostname or "") != identifier.lower():
+        raise ResponseUriNotAllowed("the response_uri is not on the verifier's DNS name (§5.9.3)")
+    return checked
