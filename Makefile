@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 VENDOR := verifier/static/vendor
+TEST_VENDOR := tests/vendor
 
 .PHONY: setup demo test lint bench clean vendor openapi
 
@@ -22,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint $(VENDOR)/.stamp
+test: lint $(VENDOR)/.stamp $(TEST_VENDOR)/.stamp
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -33,7 +34,7 @@ openapi: $(STAMP)
 	$(BIN)/python -m server.openapi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENDOR)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENDOR) $(TEST_VENDOR)
 
 # The QR reader for the desk's camera and photo scan, vendored from npm at build time (pinned
 # versions; served from this node, never a CDN): barcode-detector's ponyfill and zxing's WASM.
@@ -50,3 +51,14 @@ $(VENDOR)/.stamp: Makefile
 	touch $@
 
 vendor: $(VENDOR)/.stamp
+
+# Test-only: axe-core (pinned), which the accessibility tests inject into pages (tests/test_accessibility.py).
+# Never served by the node; fetched from the npm registry like the desk's reader.
+$(TEST_VENDOR)/.stamp: Makefile
+	rm -rf $(TEST_VENDOR) .npm-axe && mkdir -p $(TEST_VENDOR) .npm-axe
+	cd .npm-axe && npm pack --silent axe-core@4.11.0 >/dev/null
+	tar -xzf .npm-axe/axe-core-4.11.0.tgz -C .npm-axe
+	cp .npm-axe/package/axe.min.js $(TEST_VENDOR)/axe.min.js
+	cp .npm-axe/package/LICENSE $(TEST_VENDOR)/LICENSE.axe-core
+	rm -rf .npm-axe
+	touch $@
