@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from core import i18n
@@ -279,4 +280,29 @@ def test_signing_in_again_on_an_open_check_returns_to_its_qr(world: DeskWorld, b
     page.get_by_role("button", name=i18n.t("fa", "console.login")).click()
     page.wait_for_selector(".qr svg")
     assert page.locator("a.wallet-link").get_attribute("href") == link
+    page.close()
+
+
+def test_a_decline_shows_as_a_hint_and_the_check_stays_open(world: DeskWorld, browser: Any) -> None:
+    """A decline may come from anyone who saw the code (verifier.checks.respond), so the clerk
+    sees it said in words, in the page's language, while the QR stays for the real answer."""
+    from tests.desk_world import in_thread
+    from wallet import present as wallet
+
+    received = world.issue("SkillCertificate")
+    page = browser.new_page(locale="fa", viewport={"width": 360, "height": 800})
+    sign_in(page, world.base, world.desk_key, "fa")
+    link = _ask(page, "skill-check")
+
+    async def decline() -> int:
+        async with httpx.AsyncClient(timeout=10) as http:
+            return (await wallet.decline(http, await wallet.fetch_request(http, link))).status_code
+
+    assert in_thread(decline) == 200
+    hint = page.locator("#hint")
+    hint.filter(has_text=i18n.t("fa", "desk.declined_hint")).wait_for(timeout=45000)
+    assert hint.get_attribute("role") == "status" and page.locator(".qr svg").count() == 1
+    _shot(page, "declined-hint-fa-360")
+    answer_from_phone(link, "skill", received)  # the real answer still ends the check
+    page.wait_for_selector("#verdict.ok", timeout=45000)
     page.close()

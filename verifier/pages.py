@@ -174,10 +174,11 @@ async def state(check_id: str, request: Request, ctx: Ctx) -> JSONResponse:
     if not await _signed_in(ctx, request):
         raise NotFound("no such check")
     async with ctx.transaction() as session:
-        phase = await store.phase(session, check_id)
-    if phase is None:
+        found = await store.phase(session, check_id)
+    if found is None:
         raise NotFound("no such check")
-    answer = {"phase": "pending" if phase == "pending" else "answered"}
+    phase, declined = found
+    answer = {"phase": "pending" if phase == "pending" else "answered", "declined": declined}
     return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
 

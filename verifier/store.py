@@ -102,6 +102,8 @@ async def status_list_uris(session: AsyncSession) -> list[str]:
     return list((await session.execute(select(StatusListCopy.uri))).scalars())
 
 
-async def phase(session: AsyncSession, check_id: str) -> str | None:
+async def phase(session: AsyncSession, check_id: str) -> tuple[str, bool] | None:
+    """The check's phase, and whether a decline came while it is still open (a hint only:
+    anyone who read the request could have sent it; checks.respond says why)."""
     row = await session.get(Check, check_id)
-    return None if row is None else row.phase
+    return None if row is None else (row.phase, row.phase == "pending" and row.sealed_result is not None)

@@ -8,7 +8,10 @@ document.addEventListener("DOMContentLoaded", () => {
   const poll = async () => {
     try {
       const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
-      if (response.ok && (await response.json()).phase !== "pending") { form.submit(); return; }
+      const state = response.ok ? await response.json() : null;
+      if (state && state.phase !== "pending") { form.submit(); return; }
+      const hint = document.getElementById("hint");
+      if (state && state.declined && hint && hint.hidden) { hint.textContent = hint.dataset.declined; hint.hidden = false; }
     } catch (e) { /* offline for a moment: try again */ }
     setTimeout(poll, 1500);
   };
