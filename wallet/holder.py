@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +43,7 @@ class WalletContext:
     node: NodeKey
     types: TypeRegistry
     kdf: vault.KdfParams = vault.DEFAULT_KDF
+    clock: Callable[[], int] = field(default=lambda: int(time.time()))  # tests set it instead of sleeping
 
     @classmethod
     async def open(cls, settings: Settings, *, kdf: vault.KdfParams = vault.DEFAULT_KDF) -> WalletContext:
@@ -56,7 +57,7 @@ class WalletContext:
             yield session
 
     def now(self) -> int:
-        return int(time.time())
+        return self.clock()
 
 
 @dataclass
