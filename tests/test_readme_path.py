@@ -55,7 +55,8 @@ def test_the_block_is_found_and_holds_the_whole_path() -> None:
     words = [" ".join(c.split()[:3]) for c in commands]
     for step in ("amana verifier init", "amana trust init", "amana issuer create-org", "amana trust add-issuer",
                  "amana trust register-verifier", "amana trust sign", "amana serve &", "amana issuer offer",
-                 "amana wallet create", "amana wallet receive", "amana verifier request", "amana wallet present", "amana verifier result"):
+                 "amana wallet create", "amana wallet receive", "amana verifier request", "amana wallet present",
+                 "amana verifier result"):
         assert step in words, step
     assert words.index("amana trust init") < words.index("amana trust add-issuer") < words.index("amana trust sign")
 

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
 import pytest
 
 from core import dcql
