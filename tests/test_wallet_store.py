@@ -173,3 +173,14 @@ def test_recovery_sets_a_new_passphrase_and_a_wrong_code_changes_nothing(ctx: ho
         _run(ctx, holder.unlock(ctx, wallet_id, PASS))
     opened = _run(ctx, holder.unlock(ctx, wallet_id, "new one"))
     assert opened.contents.name == "n"
+
+
+def test_a_new_passphrase_rewraps_the_key_and_keeps_the_content(ctx: holder.WalletContext) -> None:
+    wallet_id, code = _run(ctx, holder.create(ctx, PASS, "n"))
+    opened = _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+    changed = _run(ctx, holder.change_passphrase(ctx, opened, "another"))
+    assert changed.sealed.content == opened.sealed.content and changed.sealed.recovery == opened.sealed.recovery
+    with pytest.raises(WrongPassphrase):
+        _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+    assert _run(ctx, holder.unlock(ctx, wallet_id, "another")).contents.name == "n"
+    _run(ctx, holder.recover(ctx, wallet_id, code, "third"))  # the recovery code still opens it

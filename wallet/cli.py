@@ -20,7 +20,6 @@ import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -35,8 +34,9 @@ from core.fetch import FetchFailed, FetchRefused
 from core.settings import get_settings
 from wallet import export, holder
 from wallet import present as presenting
+from wallet.consent_hook import consent_screen, record
 from wallet.content import Contents, Copy, choose
-from wallet.history import Controller, HistoryRecord, iso
+from wallet.history import iso
 from wallet.receive import Received
 from wallet.receive import receive as receiving
 from wallet.vault import parse_recovery_code
@@ -46,6 +46,7 @@ wallet_app = typer.Typer(no_args_is_help=True, help="Holder: an encrypted wallet
 WalletOption = Annotated[str | None, typer.Option("--wallet", help="the wallet's id (default: the only one here)")]
 PASSPHRASE_ENV, EXPORT_ENV, RECOVERY_ENV = "AMANA_WALLET_PASSPHRASE", "AMANA_WALLET_EXPORT_PASSPHRASE", \
     "AMANA_WALLET_RECOVERY_CODE"
+NEW_ENV = "AMANA_WALLET_NEW_PASSPHRASE"
 
 
 def _secret(env: str, prompt: str, *, confirm: bool = False, hide: bool = True) -> str:
@@ -172,33 +173,6 @@ def list_(wallet: WalletOption = None,
     _print(_run(work))
 
 
-@dataclass(frozen=True, slots=True)
-class ConsentView:
-    """What the holder is told before agreeing: who asks, why, on what basis, which claim names."""
-
-    controller: Controller
-    purposes: tuple[str, ...]
-    legal_basis: str | None
-    asked: dict[str, list[str]]  # Credential Query id → claim paths
-
-
-def consent_screen(request: presenting.VerifierRequest) -> ConsentView:
-    """CONSENT HOOK (issue 12 item 5): ``wallet/consent.py``'s model (the registered name from the
-    trust list, the purpose in plain words, the legal basis, claims beyond the registration) plugs
-    in here. Until then: the client id as the request proves it, no name ("unknown verifier"),
-    and exactly the claims the request names."""
-    asked = {q.id: [".".join(map(str, c.path)) for c in q.claims or ()] for q in request.query.credentials}
-    return ConsentView(Controller(request.client_id, None), (), None, asked)
-
-
-def _record(view: ConsentView, event: str, copies: list[Copy], now: int) -> HistoryRecord:
-    names = sorted({name for paths in view.asked.values() for name in paths})
-    return HistoryRecord.new("given" if event == "given" else "declined", view.controller, now,
-                             purposes=view.purposes, legal_basis=view.legal_basis, data_categories=tuple(names),
-                             credential_types=tuple(sorted({c.vct for c in copies})),
-                             copy_ids=tuple(c.copy_id for c in copies))
-
-
 @wallet_app.command("present")
 @fails_as_problem
 def present(
@@ -219,7 +193,7 @@ def present(
         who = view.controller.name or f"unknown verifier {view.controller.id}"
         typer.echo(f"{who} asks for: {json.dumps(view.asked, ensure_ascii=False)}", err=True)
         if not yes and not typer.confirm("Show these, and nothing else?", err=True):
-            await holder.update(ctx, opened, lambda c: c.history.append(_record(view, "declined", [], ctx.now())))
+            await holder.update(ctx, opened, lambda c: c.history.append(record(view, "declined", [], ctx.now())))
             raise typer.Exit(1)
         now = ctx.now()
 
@@ -229,7 +203,7 @@ def present(
             chosen = choose(contents.copies, request.query, request.client_id)
             for copy in chosen.values():
                 copy.shown_to, copy.shown_at = request.client_id, now
-            contents.history.append(_record(view, "given", list(chosen.values()), now))
+            contents.history.append(record(view, "given", list(chosen.values()), now))
             return chosen
 
         opened, chosen = await holder.update(ctx, opened, give)
@@ -301,6 +275,22 @@ def recover(wallet: WalletOption = None) -> None:
 
     async def work(ctx: holder.WalletContext) -> dict[str, Any]:
         opened = await holder.recover(ctx, await holder.resolve(ctx, wallet), code, passphrase)
+        return {"wallet_id": opened.wallet_id, "passphrase_changed": True}
+
+    _print(_run(work))
+
+
+@wallet_app.command("passphrase")
+@fails_as_problem
+def passphrase(wallet: WalletOption = None) -> None:
+    """A new passphrase (AMANA_WALLET_NEW_PASSPHRASE or a prompt) after unlocking with the current one;
+    only the vault key is re-wrapped, the recovery code stays the same."""
+    current = _passphrase()
+    new = _secret(NEW_ENV, "New wallet passphrase", confirm=True)
+
+    async def work(ctx: holder.WalletContext) -> dict[str, Any]:
+        opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), current)
+        await holder.change_passphrase(ctx, opened, new)
         return {"wallet_id": opened.wallet_id, "passphrase_changed": True}
 
     _print(_run(work))
