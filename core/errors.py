@@ -25,6 +25,13 @@ values, keys, PINs or tokens, so an error can be logged or shown as is.
     │   ├── FetchFailed                    unreachable, unresolvable, unparsable, too slow, not 200
     │   └── FetchRefused              400  that address may not be fetched (SSRF rules, caps)
     ├── OAuthError                    4xx  OAuth / OpenID4VC error codes (their own wire format)
+    ├── VaultError                         the holder's encrypted vault (wallet/vault.py)
+    │   ├── WrongPassphrase           403  the passphrase (or export passphrase) does not open it
+    │   ├── WrongRecoveryCode         403  a well-formed recovery code that does not open it
+    │   ├── InvalidRecoveryCode       400  not a recovery code (checksum, length): caught before any KDF
+    │   ├── VaultTampered             422  the stored vault or an export file was changed or damaged
+    │   ├── VaultBusy                 429  too many wrong unlocks: wait (per wallet)
+    │   └── VaultConflict             409  another writer changed the vault first: nothing was lost, retry
     └── VerificationFailed            400  well-formed, but not to be believed
         ├── InvalidSignature
         ├── UnsupportedAlgorithm           `none`, HMAC, or an alg not tied to the key
@@ -367,3 +374,48 @@ class FetchRefused(FetchError):
 class FetchFailed(FetchError):
     code = "fetch_failed"
     title = "The document could not be fetched"
+
+
+# --- the holder's vault ------------------------------------------------------------
+# Messages name no secret: never the passphrase, the code, the key or any content.
+
+
+class VaultError(AmanaError):
+    code = "vault_error"
+    title = "The wallet could not be opened"
+
+
+class WrongPassphrase(VaultError):
+    code = "wrong_passphrase"
+    title = "The passphrase does not open this wallet"
+    status = 403
+
+
+class WrongRecoveryCode(VaultError):
+    code = "wrong_recovery_code"
+    title = "The recovery code does not open this wallet"
+    status = 403
+
+
+class InvalidRecoveryCode(VaultError):
+    code = "invalid_recovery_code"
+    title = "This is not a valid recovery code: check it for a typo"
+    status = 400
+
+
+class VaultTampered(VaultError):
+    code = "vault_tampered"
+    title = "The wallet's data was changed or damaged, so it is not opened"
+    status = 422
+
+
+class VaultBusy(VaultError):
+    code = "vault_busy"
+    title = "Too many wrong tries for this wallet: wait a little"
+    status = 429
+
+
+class VaultConflict(VaultError):
+    code = "vault_conflict"
+    title = "The wallet was changed elsewhere at the same time: nothing was lost, try again"
+    status = 409

@@ -7,6 +7,7 @@ from alembic import context
 import core.sessions  # noqa: F401
 import issuer.tables  # noqa: F401  (registers the issuer's tables on Base.metadata)
 import verifier.tables  # noqa: F401
+import wallet.tables  # noqa: F401
 from core.db import Base
 
 connection = context.config.attributes.get("connection")

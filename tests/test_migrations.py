@@ -15,6 +15,7 @@ from sqlalchemy import text
 import core.sessions  # noqa: F401
 import issuer.tables  # noqa: F401  (registers the tables)
 import verifier.tables  # noqa: F401
+import wallet.tables  # noqa: F401
 from core import db
 from core.settings import Settings
 

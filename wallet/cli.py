@@ -1,68 +1,82 @@
-"""``amana wallet``: the smallest holder for a shell — receive a credential, answer a check.
+"""``amana wallet``: the holder's wallet for a shell — on the encrypted vault (wallet/vault.py).
 
-Until the wallet service lands (its own issue), this is how a person on a terminal, the
-README's first-credential walk-through and its test play the holder. It is built on the
-same two modules the service will use (``wallet.receive`` for OpenID4VCI, ``wallet.present``
-for OpenID4VP); it adds only a file to keep what was received.
+The same store as the node (``$AMANA_DATA_DIR/amana.db``, or ``AMANA_DATABASE_URL``): one
+row per wallet holding only ciphertext, salts and parameters. Every command that reads or
+changes a wallet unlocks it with the passphrase from ``AMANA_WALLET_PASSPHRASE`` or a hidden
+prompt — never an argument, which every user of the machine could read in the process list.
+Output is JSON on stdout; errors are problem objects on stderr with exit 1.
 
-What it keeps: ``$AMANA_DATA_DIR/wallet/held.json`` (or ``--wallet FILE``), mode 0600 in a
-0700 directory, holding each credential with its holder key. It is not encrypted: the
-wallet service's vault (Argon2id under the holder's passphrase) is where credentials of
-real people belong. A copy shown to one verifier is never shown to another (unlinkability:
-batch copies are there for that); when none is left, the holder asks the issuer again.
+A copy shown to one verifier is never shown to another (unlinkability: batch copies are there
+for that); every presentation and every refusal is recorded inside the vault, names only.
 Plain http is used only in the node's local mode (``Settings.local_mode``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import secrets
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
 
-from core import dcql, keys
-from core._cli_common import fails_as_problem
-from core.credtypes import load_registry
+from core import keys
+from core._cli_common import ExistingFile, fails_as_problem
+from core.encoding import b64url_decode
 from core.errors import InvalidInput
 from core.fetch import FetchFailed, FetchRefused
 from core.settings import get_settings
+from wallet import export, holder
 from wallet import present as presenting
+from wallet.consent_hook import consent_screen, record
+from wallet.content import Contents, Copy, choose
+from wallet.history import iso
 from wallet.receive import Received
 from wallet.receive import receive as receiving
+from wallet.vault import parse_recovery_code
 
 T = TypeVar("T")
-wallet_app = typer.Typer(no_args_is_help=True, help="Holder: receive a credential, answer a check (shell wallet).")
-WalletOption = Annotated[Path | None, typer.Option("--wallet", help="file of held credentials "
-                                                   "(default: $AMANA_DATA_DIR/wallet/held.json)")]
+wallet_app = typer.Typer(no_args_is_help=True, help="Holder: an encrypted wallet — receive, present, history, move.")
+WalletOption = Annotated[str | None, typer.Option("--wallet", help="the wallet's id (default: the only one here)")]
+PASSPHRASE_ENV, EXPORT_ENV, RECOVERY_ENV = "AMANA_WALLET_PASSPHRASE", "AMANA_WALLET_EXPORT_PASSPHRASE", \
+    "AMANA_WALLET_RECOVERY_CODE"
+NEW_ENV = "AMANA_WALLET_NEW_PASSPHRASE"
 
 
-def _path(wallet: Path | None) -> Path:
-    return wallet or get_settings().data_dir / "wallet" / "held.json"
+def _secret(env: str, prompt: str, *, confirm: bool = False, hide: bool = True) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    try:
+        answer: str = typer.prompt(prompt, hide_input=hide, confirmation_prompt=confirm, err=True)
+    except typer.Abort:  # no terminal and nothing piped in
+        raise InvalidInput(f"nothing to read the {prompt.lower()} from: set {env} or run in a terminal") from None
+    return answer
 
 
-def _load(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    held: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
-    return held
+def _passphrase(*, confirm: bool = False) -> str:
+    return _secret(PASSPHRASE_ENV, "Wallet passphrase", confirm=confirm)
 
 
-def _save(path: Path, held: list[dict[str, Any]]) -> None:
-    """Write beside, then rename: a crash leaves the old file or the new one, readable by the owner only."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # a stale file of another mode keeps its mode through O_CREAT
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(held, f, ensure_ascii=False, indent=1)
-    os.replace(temporary, path)
+def _run(work: Callable[[holder.WalletContext], Awaitable[T]]) -> T:
+    async def run() -> T:
+        ctx = await holder.WalletContext.open(get_settings())
+        try:
+            return await work(ctx)
+        finally:
+            await ctx.engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _print(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False))
 
 
 def _client() -> httpx.AsyncClient:
@@ -82,21 +96,15 @@ async def _talk(work: Awaitable[T]) -> T:
         raise FetchFailed(f"the other side could not be reached ({type(exc).__name__})") from None
 
 
-def choose(held: list[dict[str, Any]], query: dcql.DcqlQuery, client_id: str) -> dict[str, int]:
-    """For each Credential Query, a held copy of the right type that no *other* verifier has seen.
-
-    Copies of a batch are unlinkable only if each verifier sees its own; showing the same
-    copy to one verifier again reveals nothing new.
-    """
-    chosen: dict[str, int] = {}
-    for wanted in query.credentials:
-        fits = [i for i, c in enumerate(held) if c["vct"] in wanted.vct_values and c["shown_to"] in
-                (None, client_id) and i not in chosen.values()]
-        if not fits:
-            raise InvalidInput(f"no credential in the wallet answers {wanted.id!r} (or every copy was shown to "
-                               "another verifier already: ask the issuer for a new one)")
-        chosen[wanted.id] = min(fits, key=lambda i: held[i]["shown_to"] is None)  # this verifier's copy first
-    return chosen
+@wallet_app.command("create")
+@fails_as_problem
+def create(name: Annotated[str | None, typer.Option(help="a name for you to tell wallets apart (kept "
+                                                        "encrypted)")] = None) -> None:
+    """A new wallet; prints its id and the recovery code ONCE: write the code down, it is the only way
+    back in without the passphrase."""
+    passphrase = _passphrase(confirm=True)
+    wallet_id, code = _run(lambda ctx: holder.create(ctx, passphrase, name))
+    _print({"wallet_id": wallet_id, "recovery_code": code})
 
 
 @wallet_app.command("receive")
@@ -108,23 +116,61 @@ def receive(
                                         "fewer)")] = 3,
     wallet: WalletOption = None,
 ) -> None:
-    """Redeem an offer; the credential is checked, then kept with its key. Prints what arrived, not its values."""
-    types = load_registry(get_settings().specs_dir)
+    """Redeem an offer; each copy is checked, then kept with its key in the vault. Prints no claim value."""
+    passphrase = _passphrase()
 
-    async def run() -> list[Received]:
+    async def work(ctx: holder.WalletContext) -> dict[str, Any]:
+        opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)  # before the offer is spent
         async with _client() as http:
-            return await _talk(receiving(http, link, pin.strip(), copies=copies, types=types))
+            received: list[Received] = await _talk(receiving(http, link, pin.strip(), copies=copies, types=ctx.types))
+        batch, now = secrets.token_urlsafe(8), ctx.now()  # copies of one batch share one fate at the issuer
 
-    received = asyncio.run(run())
-    path = _path(wallet)
-    batch = secrets.token_urlsafe(8)  # copies of one batch share one fate at the issuer: remember which go together
-    held = _load(path) + [{"credential": r.credential, "holder_key": r.holder_key.to_jwk(), "vct": r.verified.vct,
-                           "issuer": r.verified.issuer, "batch": batch, "shown_to": None} for r in received]
-    _save(path, held)
-    first = received[0].verified
-    name = first.credential_type.display_name("en") if first.credential_type else first.vct
-    typer.echo(json.dumps({"received": len(received), "type": name, "issuer": first.issuer, "wallet": str(path)},
-                          ensure_ascii=False))
+        def keep(contents: Contents) -> None:
+            contents.copies.extend(Copy.new(r.credential, r.holder_key.to_jwk(), r.verified.vct, r.verified.issuer,
+                                            batch, now, r.verified.verified.claims.get("exp")) for r in received)
+
+        await holder.update(ctx, opened, keep)
+        first = received[0].verified
+        name = first.credential_type.display_name("en") if first.credential_type else first.vct
+        return {"received": len(received), "type": name, "issuer": first.issuer, "wallet": opened.wallet_id}
+
+    _print(_run(work))
+
+
+def _claims(credential: str) -> dict[str, Any]:
+    """The disclosable claims a held credential carries (top-level names), for ``--show-claims``."""
+    shown: dict[str, Any] = {}
+    for disclosure in credential.split("~")[1:-1]:
+        item = json.loads(b64url_decode(disclosure))
+        if len(item) == 3:
+            shown[item[1]] = item[2]
+    return shown
+
+
+@wallet_app.command("list")
+@fails_as_problem
+def list_(wallet: WalletOption = None,
+          show_claims: Annotated[bool, typer.Option("--show-claims", help="also print the claim values")] = False,
+          ) -> None:
+    """The cards: type, issuer, validity, copies left — no claim value unless --show-claims."""
+    passphrase = _passphrase()
+
+    async def work(ctx: holder.WalletContext) -> dict[str, Any]:
+        opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
+        cards = []
+        for batch in opened.contents.batches().values():
+            first = batch[0]
+            known = ctx.types.get(first.vct)
+            card: dict[str, Any] = {"type": known.display_name("en") if known else first.vct, "vct": first.vct,
+                    "issuer": first.issuer, "received": iso(first.received_at),
+                    "valid_until": iso(first.valid_until) if first.valid_until else None,
+                    "copies": len(batch), "copies_left": sum(c.shown_to is None for c in batch)}
+            if show_claims:
+                card["claims"] = _claims(first.credential)
+            cards.append(card)
+        return {"wallet": opened.wallet_id, "name": opened.contents.name, "cards": cards}
+
+    _print(_run(work))
 
 
 @wallet_app.command("present")
@@ -134,31 +180,142 @@ def present(
     yes: Annotated[bool, typer.Option("--yes", help="agree without asking (scripts)")] = False,
     wallet: WalletOption = None,
 ) -> None:
-    """Answer a verifier's request with exactly the claims it asks for, after you agree."""
-    path = _path(wallet)
-    held = _load(path)
+    """Answer a verifier's request with exactly the claims it asks for, after you agree; recorded in
+    the history either way. A copy shown to one verifier is never shown to another."""
+    passphrase = _passphrase()
 
-    async def fetch() -> presenting.VerifierRequest:
+    async def work(ctx: holder.WalletContext) -> dict[str, Any]:
+        opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
         async with _client() as http:
-            return await _talk(presenting.fetch_request(http, link))
+            request = await _talk(presenting.fetch_request(http, link))
+        choose(opened.contents.copies, request.query, request.client_id)  # nothing fits: say so before asking
+        view = consent_screen(request)
+        who = view.controller.name or f"unknown verifier {view.controller.id}"
+        typer.echo(f"{who} asks for: {json.dumps(view.asked, ensure_ascii=False)}", err=True)
+        if not yes and not typer.confirm("Show these, and nothing else?", err=True):
+            await holder.update(ctx, opened, lambda c: c.history.append(record(view, "declined", [], ctx.now())))
+            raise typer.Exit(1)
+        now = ctx.now()
 
-    request = asyncio.run(fetch())
-    chosen = choose(held, request.query, request.client_id)
-    asked = {query.id: [".".join(map(str, c.path)) for c in query.claims or ()] for query in request.query.credentials}
-    typer.echo(f"{request.client_id} asks for: {json.dumps(asked, ensure_ascii=False)}", err=True)
-    if not yes and not typer.confirm("Show these, and nothing else?", err=True):
-        raise typer.Exit(1)
-    pairs = {q: (held[i]["credential"], keys.PrivateKey.from_jwk(held[i]["holder_key"])) for q, i in chosen.items()}
-    vp = presenting.vp_token(request, pairs, int(time.time()))
+        def give(contents: Contents) -> dict[str, Copy]:
+            """Chosen on the freshest content and marked before anything is sent: a crash after this
+            leaves the copy tied to this verifier, never free for another."""
+            chosen = choose(contents.copies, request.query, request.client_id)
+            for copy in chosen.values():
+                copy.shown_to, copy.shown_at = request.client_id, now
+            contents.history.append(record(view, "given", list(chosen.values()), now))
+            return chosen
 
-    async def send() -> httpx.Response:
+        opened, chosen = await holder.update(ctx, opened, give)
+        pairs = {q: (c.credential, keys.PrivateKey.from_jwk(c.holder_key)) for q, c in chosen.items()}
+        vp = presenting.vp_token(request, pairs, int(time.time()))
         async with _client() as http:
-            return await _talk(presenting.answer(http, request, vp))
+            response = await _talk(presenting.answer(http, request, vp))
+        if response.status_code != 200:
+            raise FetchFailed(f"the verifier did not take the answer ({response.status_code})")
+        return {"answered": request.client_id, "shown": view.asked}
 
-    response = asyncio.run(send())
-    if response.status_code != 200:
-        raise FetchFailed(f"the verifier did not take the answer ({response.status_code})")
-    for i in chosen.values():
-        held[i]["shown_to"] = request.client_id
-    _save(path, held)
-    typer.echo(json.dumps({"answered": request.client_id, "shown": asked}, ensure_ascii=False))
+    _print(_run(work))
+
+
+@wallet_app.command("history")
+@fails_as_problem
+def history(wallet: WalletOption = None) -> None:
+    """Who saw what: every presentation and refusal, with claim names (never values), newest last."""
+    passphrase = _passphrase()
+
+    async def work(ctx: holder.WalletContext) -> dict[str, Any]:
+        opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
+        return {"wallet": opened.wallet_id, "history": [h.to_dict() for h in opened.contents.history]}
+
+    _print(_run(work))
+
+
+@wallet_app.command("export")
+@fails_as_problem
+def export_(file: Annotated[Path, typer.Argument(dir_okay=False, help="the file to write (encrypted)")],
+            wallet: WalletOption = None) -> None:
+    """The whole wallet in one file encrypted under an export passphrase (AMANA_WALLET_EXPORT_PASSPHRASE
+    or a prompt), for `amana wallet import` on another node."""
+    passphrase = _passphrase()
+    export_passphrase = _secret(EXPORT_ENV, "Export passphrase (for this file only)", confirm=True)
+
+    async def work(ctx: holder.WalletContext) -> dict[str, Any]:
+        opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
+        data = export.dump(opened.wallet_id, opened.contents.to_bytes(), export_passphrase, ctx.now())
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never over an existing file
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        return {"exported": opened.wallet_id, "file": str(file), "sha256": hashlib.sha256(data).hexdigest()}
+
+    _print(_run(work))
+
+
+@wallet_app.command("import")
+@fails_as_problem
+def import_(file: ExistingFile) -> None:
+    """A wallet from an export file, under your passphrase; prints its new recovery code ONCE.
+    A file that was changed, or a wrong export passphrase, is refused and changes nothing."""
+    data = file.read_bytes()
+    export.header(data)  # not an export file at all: say so before asking for anything
+    export_passphrase = _secret(EXPORT_ENV, "Export passphrase")
+    passphrase = _passphrase(confirm=True)
+    wallet_id, code = _run(lambda ctx: holder.import_wallet(ctx, data, export_passphrase, passphrase))
+    _print({"wallet_id": wallet_id, "recovery_code": code})
+
+
+@wallet_app.command("recover")
+@fails_as_problem
+def recover(wallet: WalletOption = None) -> None:
+    """A new passphrase (AMANA_WALLET_PASSPHRASE or a prompt) from the recovery code
+    (AMANA_WALLET_RECOVERY_CODE or a prompt). The recovery code stays the same."""
+    code = _secret(RECOVERY_ENV, "Recovery code", hide=False)
+    parse_recovery_code(code)  # a typo is caught here, before any prompt or KDF
+    passphrase = _passphrase(confirm=True)
+
+    async def work(ctx: holder.WalletContext) -> dict[str, Any]:
+        opened = await holder.recover(ctx, await holder.resolve(ctx, wallet), code, passphrase)
+        return {"wallet_id": opened.wallet_id, "passphrase_changed": True}
+
+    _print(_run(work))
+
+
+@wallet_app.command("passphrase")
+@fails_as_problem
+def passphrase(wallet: WalletOption = None) -> None:
+    """A new passphrase (AMANA_WALLET_NEW_PASSPHRASE or a prompt) after unlocking with the current one;
+    only the vault key is re-wrapped, the recovery code stays the same."""
+    current = _passphrase()
+    new = _secret(NEW_ENV, "New wallet passphrase", confirm=True)
+
+    async def work(ctx: holder.WalletContext) -> dict[str, Any]:
+        opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), current)
+        await holder.change_passphrase(ctx, opened, new)
+        return {"wallet_id": opened.wallet_id, "passphrase_changed": True}
+
+    _print(_run(work))
+
+
+@wallet_app.command("destroy")
+@fails_as_problem
+def destroy(exported: Annotated[Path, typer.Option("--exported", exists=True, dir_okay=False,
+                                                   help="the export file of this wallet, made before")],
+            yes: Annotated[bool, typer.Option("--yes", help="do not ask (scripts)")] = False,
+            wallet: WalletOption = None) -> None:
+    """Delete this wallet from this node after it was exported; prints a receipt saying so."""
+    data = exported.read_bytes()
+    made = export.header(data)
+    passphrase = _passphrase()
+
+    async def work(ctx: holder.WalletContext) -> dict[str, Any]:
+        opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
+        if made["wallet_id"] != opened.wallet_id:
+            raise InvalidInput("that export file is of another wallet: nothing was deleted")
+        if not yes and not typer.confirm("Delete this wallet from this node for good?", err=True):
+            raise typer.Exit(1)
+        await holder.destroy(ctx, opened)
+        return {"receipt": "wallet destroyed", "wallet_id": opened.wallet_id, "destroyed_at": iso(ctx.now()),
+                "node": ctx.settings.public_base_url, "export_sha256": hashlib.sha256(data).hexdigest(),
+                "exported_at": iso(made["exported_at"])}
+
+    _print(_run(work))

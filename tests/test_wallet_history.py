@@ -1,0 +1,51 @@
+"""History records (issue 12, item 6): ISO/IEC TS 27560 field names, names only, round trip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.errors import InvalidInput, VaultTampered
+from wallet.content import Contents, Copy
+from wallet.history import Controller, HistoryRecord
+
+names = st.lists(st.text(min_size=1, max_size=12), max_size=4).map(tuple)
+
+
+@given(event=st.sampled_from(["given", "declined"]), cid=st.text(min_size=1), name=st.none() | st.text(),
+       purposes=names, categories=names, copies=names, now=st.integers(0, 2**33))
+def test_a_record_round_trips(event: Any, cid: str, name: str | None, purposes: tuple[str, ...],
+                              categories: tuple[str, ...], copies: tuple[str, ...], now: int) -> None:
+    record = HistoryRecord.new(event, Controller(cid, name), now, purposes=purposes, legal_basis="dpv:Consent",
+                               data_categories=categories, copy_ids=copies)
+    assert HistoryRecord.from_dict(record.to_dict()) == record
+    assert record.timestamp.endswith("Z")
+
+
+def test_the_fields_are_the_consent_record_names() -> None:
+    record = HistoryRecord.new("given", Controller("x509_hash:abc", "Front desk"), 0,
+                               purposes=("dpv:HumanResourceManagement",), data_categories=("skill",))
+    assert set(record.to_dict()) == {"record_id", "timestamp", "event", "controller", "purposes", "legal_basis",
+                                     "data_categories", "credential_types", "copy_ids", "receipt"}
+
+
+@pytest.mark.parametrize("change", [
+    {"data_categories": [{"skill": "operate forklift"}]},  # a value smuggled in as a category
+    {"data_categories": "skill"}, {"event": "maybe"}, {"controller": None}, {"receipt": "yes"},
+])
+def test_a_record_that_is_not_names_is_refused(change: dict[str, Any]) -> None:
+    good = HistoryRecord.new("declined", Controller("c"), 0).to_dict()
+    with pytest.raises(InvalidInput):
+        HistoryRecord.from_dict(good | change)
+
+
+def test_contents_round_trip_and_refuse_another_shape() -> None:
+    contents = Contents("Amal", [Copy.new("ey.cred~", {"kty": "EC"}, "urn:x", "https://i", "b1", 5, None)],
+                        [HistoryRecord.new("declined", Controller("c"), 0)])
+    assert Contents.from_bytes(contents.to_bytes()) == contents
+    for broken in (b"[]", b'{"version": 2}', b"not json", b'{"version":1,"name":null,"copies":[{"x":1}],"history":[]}'):
+        with pytest.raises(VaultTampered):
+            Contents.from_bytes(broken)

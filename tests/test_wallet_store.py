@@ -1,0 +1,186 @@
+"""The wallet's store and use cases on SQLite and PostgreSQL: one row per wallet, optimistic
+concurrency, unlock attempts rate-limited per wallet, and a database that gives nothing away."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import select, text
+
+from core import db
+from core.errors import InvalidInput, VaultBusy, VaultConflict, WrongPassphrase, WrongRecoveryCode
+from core.settings import Settings
+from tests.test_wallet_cli import QUERY, SKILL
+from wallet import holder, store
+from wallet.content import Contents, Copy, choose
+from wallet.history import Controller, HistoryRecord
+from wallet.vault import KdfParams
+
+T = TypeVar("T")
+FAST = KdfParams(opslimit=1, memlimit=8192)
+PASS = "Zq7-passphrase-of-the-holder"
+POSTGRES_URL = os.environ.get("AMANA_TEST_DATABASE_URL")
+# What must never be found in the database in the clear.
+SECRETS = {"claim value": b"Forklift-Operator-Grade-7", "claim name": b"forkliftCertificateLevel",
+           "holder key": b"dPrivateKeyMaterial123", "token": b"eyJhbGciOiJFUzI1NiJ9SecretToken",
+           "verifier name": b"Harbour Staffing Agency", "wallet name": b"Amal Haddad", "passphrase": PASS.encode(),
+           "issuer": b"issuers/open-doors-unique", "verifier id": b"x509_hash:verifier-id-unique"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[holder.WalletContext]:
+    if request.param == "postgresql" and not POSTGRES_URL:
+        pytest.skip("no PostgreSQL (.ci/run starts one)")
+    settings = Settings(data_dir=tmp_path, database_url=POSTGRES_URL if request.param == "postgresql" else None)
+
+    async def make() -> holder.WalletContext:
+        if request.param == "postgresql":
+            engine = db.make_engine(db.database_url(settings))
+            async with engine.begin() as connection:
+                await connection.execute(text("DROP SCHEMA public CASCADE"))
+                await connection.execute(text("CREATE SCHEMA public"))
+            await engine.dispose()
+        made = await holder.WalletContext.open(settings, kdf=FAST)
+        await made.engine.dispose()  # each asyncio.run below has its own loop: no pooled connection crosses
+        return made
+
+    made = asyncio.run(make())
+    made.clock = lambda: 1_800_000_000
+    yield made
+    asyncio.run(made.engine.dispose())
+
+
+def _copy(n: int) -> Copy:
+    secret = SECRETS
+    credential = (secret["token"] + b"~" + secret["claim name"] + b":" + secret["claim value"]).decode()
+    return Copy(f"c{n}", credential, {"kty": "EC", "d": secret["holder key"].decode()}, SKILL,
+                secret["issuer"].decode(), "b1", 1_800_000_000)
+
+
+def _run(ctx: holder.WalletContext, work: Coroutine[Any, Any, T]) -> T:
+    async def go() -> T:
+        try:
+            return await work
+        finally:
+            await ctx.engine.dispose()  # each step on fresh connections, as each CLI command
+
+    return asyncio.run(go())
+
+
+def _stored(ctx: holder.WalletContext) -> bytes:
+    """Everything the database holds: the SQLite files, or every row of every table."""
+    if ctx.settings.database_url is None:
+        return b"".join(p.read_bytes() for p in ctx.settings.data_dir.glob("amana.db*"))
+
+    async def dump() -> bytes:
+        rows = []
+        async with ctx.transaction() as session:
+            for table in db.Base.metadata.sorted_tables:
+                rows += [repr(tuple(r)).encode() for r in (await session.execute(select(table))).all()]
+        return b"\n".join(rows)
+
+    return _run(ctx, dump())
+
+
+def test_a_wallet_round_trips_and_the_database_gives_nothing_away(ctx: holder.WalletContext) -> None:
+    wallet_id, code = _run(ctx, holder.create(ctx, PASS, SECRETS["wallet name"].decode()))
+    opened = _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+
+    def hold(contents: Contents) -> None:
+        contents.copies += [_copy(1), _copy(2)]
+        contents.history.append(HistoryRecord.new(
+            "given", Controller(SECRETS["verifier id"].decode(), SECRETS["verifier name"].decode()), 1_800_000_000,
+            purposes=("dpv:HumanResourceManagement",), data_categories=(SECRETS["claim name"].decode(),)))
+
+    opened, _ = _run(ctx, holder.update(ctx, opened, hold))
+    assert opened.version == 2
+    again = _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+    assert again.contents == opened.contents and again.contents.name == "Amal Haddad"
+    stored = _stored(ctx)
+    assert wallet_id.encode() in stored  # the dump is real
+    found = [what for what, value in SECRETS.items() if value in stored]
+    assert found == [], found
+    assert code.replace("-", "").encode() not in stored
+
+
+def test_two_writers_never_lose_each_others_change(ctx: holder.WalletContext) -> None:
+    wallet_id, _ = _run(ctx, holder.create(ctx, PASS, None))
+    first = _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+    second = _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+    _run(ctx, holder.update(ctx, first, lambda c: c.copies.append(_copy(1))))
+
+    async def stale_save() -> None:
+        async with ctx.transaction() as session:
+            await store.save(session, second.sealed, second.version)
+
+    with pytest.raises(VaultConflict):
+        _run(ctx, stale_save())
+    _run(ctx, holder.update(ctx, second, lambda c: c.copies.append(_copy(2))))  # retried on the newer content
+    final = _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+    assert [c.copy_id for c in final.contents.copies] == ["c1", "c2"] and final.version == 3
+
+
+def test_one_copy_never_goes_to_two_verifiers_even_at_once(ctx: holder.WalletContext) -> None:
+    wallet_id, _ = _run(ctx, holder.create(ctx, PASS, None))
+    opened = _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+    opened, _ = _run(ctx, holder.update(ctx, opened, lambda c: c.copies.append(_copy(1))))
+
+    def give(to: str) -> Callable[[Contents], None]:
+        def change(contents: Contents) -> None:
+            for copy in choose(contents.copies, QUERY, to).values():
+                copy.shown_to = to
+        return change
+
+    both_read_it = opened
+    _run(ctx, holder.update(ctx, both_read_it, give("https://a.example")))
+    with pytest.raises(InvalidInput, match="shown to another verifier"):  # re-chosen on the fresh content
+        _run(ctx, holder.update(ctx, both_read_it, give("https://b.example")))
+
+
+def test_wrong_passphrases_are_rate_limited_per_wallet_and_change_nothing(ctx: holder.WalletContext) -> None:
+    wallet_id, code = _run(ctx, holder.create(ctx, PASS, None))
+    other_id, _ = _run(ctx, holder.create(ctx, PASS, None))
+    before = _stored(ctx) if ctx.settings.database_url else None
+    for _ in range(5):
+        with pytest.raises(WrongPassphrase):
+            _run(ctx, holder.unlock(ctx, wallet_id, PASS + "x"))
+    with pytest.raises(VaultBusy):  # the right one too, for now: the brake is before the KDF
+        _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+    with pytest.raises(VaultBusy):
+        _run(ctx, holder.recover(ctx, wallet_id, code, "new"))
+    _run(ctx, holder.unlock(ctx, other_id, PASS))  # another wallet is not held up
+    ctx.clock = lambda: 1_800_000_002  # after the backoff
+    _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+    if before is not None:  # PostgreSQL: the vault rows themselves are byte for byte the same
+        vaults = [line for line in _stored(ctx).split(b"\n") if wallet_id.encode() in line]
+        assert vaults and all(line in before for line in vaults)
+
+
+def test_recovery_sets_a_new_passphrase_and_a_wrong_code_changes_nothing(ctx: holder.WalletContext) -> None:
+    from wallet.vault import new_recovery_code
+
+    wallet_id, code = _run(ctx, holder.create(ctx, PASS, "n"))
+    with pytest.raises(WrongRecoveryCode):
+        _run(ctx, holder.recover(ctx, wallet_id, new_recovery_code(), "new"))
+    _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+    _run(ctx, holder.recover(ctx, wallet_id, code, "new one"))
+    with pytest.raises(WrongPassphrase):
+        _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+    opened = _run(ctx, holder.unlock(ctx, wallet_id, "new one"))
+    assert opened.contents.name == "n"
+
+
+def test_a_new_passphrase_rewraps_the_key_and_keeps_the_content(ctx: holder.WalletContext) -> None:
+    wallet_id, code = _run(ctx, holder.create(ctx, PASS, "n"))
+    opened = _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+    changed = _run(ctx, holder.change_passphrase(ctx, opened, "another"))
+    assert changed.sealed.content == opened.sealed.content and changed.sealed.recovery == opened.sealed.recovery
+    with pytest.raises(WrongPassphrase):
+        _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+    assert _run(ctx, holder.unlock(ctx, wallet_id, "another")).contents.name == "n"
+    _run(ctx, holder.recover(ctx, wallet_id, code, "third"))  # the recovery code still opens it

@@ -1,0 +1,92 @@
+"""What a vault holds, as plain data: the wallet's name, the held copies with their holder keys
+and whom each was shown to, and the history. Serialised as JSON and encrypted by
+``wallet.vault``; nothing here touches a disk.
+
+A copy shown to one verifier is never shown to another (:func:`choose`): the copies of a batch
+are unlinkable only if each verifier sees its own.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from core import dcql
+from core.errors import InvalidInput, VaultTampered
+from wallet.history import HistoryRecord
+
+CONTENT_VERSION = 1
+
+
+@dataclass(slots=True)
+class Copy:
+    """One credential with its own holder key (one copy of a batch)."""
+
+    copy_id: str
+    credential: str
+    holder_key: dict[str, Any]  # private JWK
+    vct: str
+    issuer: str
+    batch: str
+    received_at: int
+    valid_until: int | None = None
+    shown_to: str | None = None  # the client id of the one verifier that has seen it
+    shown_at: int | None = None
+
+    @classmethod
+    def new(cls, credential: str, holder_key: dict[str, Any], vct: str, issuer: str, batch: str, now: int,
+            valid_until: int | None) -> Copy:
+        return cls(str(uuid.uuid4()), credential, holder_key, vct, issuer, batch, now, valid_until)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"copy_id": self.copy_id, "credential": self.credential, "holder_key": self.holder_key,
+                "vct": self.vct, "issuer": self.issuer, "batch": self.batch, "received_at": self.received_at,
+                "valid_until": self.valid_until, "shown_to": self.shown_to, "shown_at": self.shown_at}
+
+
+@dataclass(slots=True)
+class Contents:
+    name: str | None = None
+    copies: list[Copy] = field(default_factory=list)
+    history: list[HistoryRecord] = field(default_factory=list)
+
+    def to_bytes(self) -> bytes:
+        return json.dumps({"version": CONTENT_VERSION, "name": self.name,
+                           "copies": [c.to_dict() for c in self.copies],
+                           "history": [h.to_dict() for h in self.history]},
+                          ensure_ascii=False, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Contents:
+        """Only ever called on bytes the AEAD authenticated; a shape error is still refused, typed."""
+        try:
+            doc = json.loads(data)
+            if doc["version"] != CONTENT_VERSION:
+                raise ValueError("version")
+            return cls(doc["name"], [Copy(**c) for c in doc["copies"]],
+                       [HistoryRecord.from_dict(h) for h in doc["history"]])
+        except (ValueError, KeyError, TypeError, InvalidInput):
+            raise VaultTampered("the wallet's content is not in a form this version reads") from None
+
+    def batches(self) -> dict[str, list[Copy]]:
+        grouped: dict[str, list[Copy]] = {}
+        for copy in self.copies:
+            grouped.setdefault(copy.batch, []).append(copy)
+        return grouped
+
+
+def choose(copies: list[Copy], query: dcql.DcqlQuery, client_id: str) -> dict[str, Copy]:
+    """For each Credential Query, a held copy of the right type that no *other* verifier has seen
+    (this verifier's own copy first: showing it again reveals nothing new)."""
+    chosen: dict[str, Copy] = {}
+    for wanted in query.credentials:
+        taken = {id(c) for c in chosen.values()}
+        fits = [c for c in copies if c.vct in wanted.vct_values and c.shown_to in (None, client_id)
+                and id(c) not in taken]
+        if not fits:
+            raise InvalidInput(f"no credential in the wallet answers {wanted.id!r} (or every copy was shown to "
+                               "another verifier already: ask the issuer for a new one)")
+        chosen[wanted.id] = min(fits, key=lambda c: c.shown_to is None)
+    return chosen

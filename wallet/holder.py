@@ -1,0 +1,180 @@
+"""The wallet's use cases over the store: create, unlock (rate-limited), change, move, destroy.
+
+Shared by ``amana wallet`` and, later, the wallet's pages. Each step is its own short
+transaction; the Argon2id run happens *between* transactions, never holding a lock: an unlock
+attempt is counted and committed first (so a wrong passphrase stays counted whatever happens
+next), then the key is derived, then a right answer clears the count.
+
+Changes go through :func:`update`: the change is applied to the freshly read content and
+written only if nobody wrote since (``store.save``); on a conflict it is applied again to
+the newer content, so two writers — two presentations at once — never lose each other's
+change, and a copy chosen for one verifier is never chosen for another.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core import db
+from core.credtypes import TypeRegistry, load_registry
+from core.errors import InvalidInput, NotFound, VaultBusy, VaultConflict
+from core.sealing import NodeKey, node_key
+from core.settings import Settings
+from wallet import export, store, vault
+from wallet.content import Contents
+
+T = TypeVar("T")
+UPDATE_TRIES = 5
+
+
+@dataclass
+class WalletContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    node: NodeKey
+    types: TypeRegistry
+    kdf: vault.KdfParams = vault.DEFAULT_KDF
+    clock: Callable[[], int] = field(default=lambda: int(time.time()))  # tests set it instead of sleeping
+
+    @classmethod
+    async def open(cls, settings: Settings, *, kdf: vault.KdfParams = vault.DEFAULT_KDF) -> WalletContext:
+        engine = db.make_engine(db.database_url(settings))
+        await db.upgrade(engine)
+        return cls(settings, engine, db.sessions(engine), node_key(settings), load_registry(settings.specs_dir), kdf)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions.begin() as session:
+            yield session
+
+    def now(self) -> int:
+        return self.clock()
+
+
+@dataclass
+class Opened:
+    """An unlocked wallet: its key stays in this object (in memory), never in the store."""
+
+    wallet_id: str
+    key: bytes
+    sealed: vault.Sealed
+    version: int
+    contents: Contents
+
+
+async def create(ctx: WalletContext, passphrase: str, name: str | None) -> tuple[str, str]:
+    """A new wallet; its id and the recovery code (to show once)."""
+    wallet_id = "w-" + uuid.uuid4().hex
+    made = vault.create(wallet_id, passphrase, Contents(name=name).to_bytes(), kdf=ctx.kdf)
+    async with ctx.transaction() as session:
+        await store.insert(session, made.sealed, ctx.now())
+    return wallet_id, made.recovery_code
+
+
+async def resolve(ctx: WalletContext, wallet_id: str | None) -> str:
+    """The given wallet, or the only one here."""
+    async with ctx.transaction() as session:
+        here = await store.ids(session)
+    if wallet_id is not None:
+        if wallet_id not in here:
+            raise NotFound("no wallet with this id here")
+        return wallet_id
+    if len(here) != 1:
+        raise InvalidInput("no wallet here yet: amana wallet create" if not here else
+                           f"{len(here)} wallets here: say which with --wallet")
+    return here[0]
+
+
+async def _read(ctx: WalletContext, wallet_id: str) -> tuple[vault.Sealed, int]:
+    async with ctx.transaction() as session:
+        found = await store.get(session, wallet_id)
+    if found is None:
+        raise NotFound("no wallet with this id here")
+    return found
+
+
+async def _unlock(ctx: WalletContext, wallet_id: str, door: Callable[[vault.Sealed], bytes]) -> Opened:
+    async with ctx.transaction() as session:
+        wait = await store.unlock_attempt(session, ctx.node, wallet_id, ctx.now())
+    if wait:
+        raise VaultBusy(f"too many wrong tries for this wallet: try again in {wait} s")
+    sealed, version = await _read(ctx, wallet_id)
+    key = door(sealed)  # raises WrongPassphrase / WrongRecoveryCode: the attempt stays counted
+    async with ctx.transaction() as session:
+        await store.unlocked(session, ctx.node, wallet_id)
+    return Opened(wallet_id, key, sealed, version, Contents.from_bytes(vault.read(sealed, key)))
+
+
+async def unlock(ctx: WalletContext, wallet_id: str, passphrase: str) -> Opened:
+    return await _unlock(ctx, wallet_id, lambda sealed: vault.unlock(sealed, passphrase))
+
+
+async def recover(ctx: WalletContext, wallet_id: str, code: str, new_passphrase: str) -> Opened:
+    """Unlock with the recovery code and set a new passphrase (only the key is re-wrapped)."""
+    vault.parse_recovery_code(code)  # a typo is refused before it costs an attempt or a KDF run
+    opened = await _unlock(ctx, wallet_id, lambda sealed: vault.unlock_with_recovery(sealed, code))
+    return await _rewrap(ctx, opened, new_passphrase)
+
+
+async def change_passphrase(ctx: WalletContext, opened: Opened, new_passphrase: str) -> Opened:
+    return await _rewrap(ctx, opened, new_passphrase)
+
+
+async def _rewrap(ctx: WalletContext, opened: Opened, new_passphrase: str) -> Opened:
+    for _ in range(UPDATE_TRIES):
+        sealed = vault.rewrap(opened.sealed, opened.key, new_passphrase, kdf=ctx.kdf)
+        try:
+            async with ctx.transaction() as session:
+                version = await store.save(session, sealed, opened.version)
+            return Opened(opened.wallet_id, opened.key, sealed, version, opened.contents)
+        except VaultConflict:
+            opened = await _refresh(ctx, opened)
+    raise VaultConflict()
+
+
+async def _refresh(ctx: WalletContext, opened: Opened) -> Opened:
+    sealed, version = await _read(ctx, opened.wallet_id)
+    return Opened(opened.wallet_id, opened.key, sealed, version, Contents.from_bytes(vault.read(sealed, opened.key)))
+
+
+async def update(ctx: WalletContext, opened: Opened, change: Callable[[Contents], T]) -> tuple[Opened, T]:
+    """Apply ``change`` to the content and write it, retried on a fresh read after a conflict."""
+    for _ in range(UPDATE_TRIES):
+        contents = Contents.from_bytes(opened.contents.to_bytes())  # a working copy: a retry starts clean
+        result = change(contents)
+        sealed = vault.write(opened.sealed, opened.key, contents.to_bytes())
+        try:
+            async with ctx.transaction() as session:
+                version = await store.save(session, sealed, opened.version)
+            return Opened(opened.wallet_id, opened.key, sealed, version, contents), result
+        except VaultConflict:
+            opened = await _refresh(ctx, opened)
+    raise VaultConflict()
+
+
+async def import_wallet(ctx: WalletContext, data: bytes, export_passphrase: str, passphrase: str) -> tuple[str, str]:
+    """A wallet from an export file, under a new key, the holder's passphrase and a new recovery
+    code. A file that does not open, or a wallet already here, changes nothing."""
+    moved = export.load(data, export_passphrase)
+    contents = Contents.from_bytes(moved.content)
+    made = vault.create(moved.wallet_id, passphrase, contents.to_bytes(), kdf=ctx.kdf)
+    try:
+        async with ctx.transaction() as session:
+            await store.insert(session, made.sealed, ctx.now())
+    except IntegrityError:
+        raise InvalidInput("this wallet is here already: nothing was imported") from None
+    return moved.wallet_id, made.recovery_code
+
+
+async def destroy(ctx: WalletContext, opened: Opened) -> None:
+    async with ctx.transaction() as session:
+        await store.remove(session, opened.wallet_id, opened.version)

@@ -1,0 +1,89 @@
+"""Every SQL statement of the wallet. Functions take an ``AsyncSession`` and never commit.
+
+The vault row is written with optimistic concurrency: ``UPDATE … WHERE id = :id AND version
+= :v`` and the counter raised, so of two writers that read the same version one wins and the
+other gets :class:`VaultConflict` (and retries from a fresh read) — neither loses the other's
+change. Unlock attempts reuse the sign-in rate limit of ``core.sessions`` (counted before the
+check, backoff after ``MAX_FAILURES``) under a bucket per wallet.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import sessions
+from core.errors import VaultConflict
+from core.sealing import NodeKey
+from wallet.tables import WalletVault
+from wallet.vault import KdfParams, Sealed, Wrap
+
+
+def _columns(sealed: Sealed) -> dict[str, object]:
+    return {"format": sealed.format, "content": sealed.content,
+            "passphrase_opslimit": sealed.passphrase.kdf.opslimit,
+            "passphrase_memlimit": sealed.passphrase.kdf.memlimit,
+            "passphrase_salt": sealed.passphrase.salt, "passphrase_wrap": sealed.passphrase.sealed_key,
+            "recovery_opslimit": sealed.recovery.kdf.opslimit, "recovery_memlimit": sealed.recovery.kdf.memlimit,
+            "recovery_salt": sealed.recovery.salt, "recovery_wrap": sealed.recovery.sealed_key}
+
+
+def _sealed(row: WalletVault) -> Sealed:
+    return Sealed(row.id, row.format,
+                  Wrap(KdfParams(row.passphrase_opslimit, row.passphrase_memlimit), row.passphrase_salt,
+                       row.passphrase_wrap),
+                  Wrap(KdfParams(row.recovery_opslimit, row.recovery_memlimit), row.recovery_salt, row.recovery_wrap),
+                  row.content)
+
+
+async def insert(session: AsyncSession, sealed: Sealed, now: int) -> int:
+    """A new wallet at version 1; an id already here is refused by the primary key."""
+    session.add(WalletVault(id=sealed.wallet_id, version=1, created_at=now, **_columns(sealed)))
+    await session.flush()
+    return 1
+
+
+async def get(session: AsyncSession, wallet_id: str) -> tuple[Sealed, int] | None:
+    """The sealed vault and the version it was read at."""
+    row = await session.get(WalletVault, wallet_id, populate_existing=True)
+    return None if row is None else (_sealed(row), row.version)
+
+
+async def ids(session: AsyncSession) -> list[str]:
+    return list((await session.execute(select(WalletVault.id).order_by(WalletVault.created_at,
+                                                                       WalletVault.id))).scalars())
+
+
+async def save(session: AsyncSession, sealed: Sealed, version: int) -> int:
+    """Write ``sealed`` if the row is still at ``version``; the new version, or :class:`VaultConflict`."""
+    result = await session.execute(update(WalletVault).where(WalletVault.id == sealed.wallet_id,
+                                                             WalletVault.version == version)
+                                   .values(version=version + 1, **_columns(sealed))
+                                   .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise VaultConflict()
+    return version + 1
+
+
+async def remove(session: AsyncSession, wallet_id: str, version: int) -> None:
+    """Delete the row (SQLite's secure_delete zeroes its pages) if nobody wrote it since ``version``."""
+    result = await session.execute(delete(WalletVault).where(WalletVault.id == wallet_id,
+                                                             WalletVault.version == version)
+                                   .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise VaultConflict()
+
+
+def _bucket(node: NodeKey, wallet_id: str) -> str:
+    return sessions.bucket(node, "wallet-unlock", wallet_id)
+
+
+async def unlock_attempt(session: AsyncSession, node: NodeKey, wallet_id: str, now: int) -> int:
+    """Count an unlock attempt of this wallet *before* it is checked: 0 when it may go ahead,
+    else the seconds to wait. Commit before running the KDF, so a failed try stays counted."""
+    return await sessions.attempt(session, _bucket(node, wallet_id), now)
+
+
+async def unlocked(session: AsyncSession, node: NodeKey, wallet_id: str) -> None:
+    """A right passphrase or code: this wallet's count starts afresh."""
+    await sessions.succeeded(session, _bucket(node, wallet_id))
