@@ -80,3 +80,21 @@ def layouts(page: Any) -> Iterator[str]:
             yield f"{width}-{media}"
     finally:
         no_media_emulation(page)
+
+
+def issuer_node(data_dir: Path) -> Iterator[tuple[Any, str]]:
+    """A node on loopback with one organisation, Open Doors (names in en and ar), and its staff key."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from core.settings import REPO_ROOT
+    from tests.node import RunningNode
+
+    env = {**os.environ, "AMANA_DATA_DIR": str(data_dir)}
+    created = subprocess.run([sys.executable, "-m", "server.cli", "issuer", "create-org", "--slug", "open-doors",
+                              "--name", "en=Open Doors", "--name", "ar=الأبواب المفتوحة", "--type",
+                              "SkillCertificate"], capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=True)
+    with RunningNode(data_dir) as running:
+        yield running, json.loads(created.stdout)["api_key"]

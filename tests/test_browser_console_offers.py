@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -20,7 +17,7 @@ import pytest
 
 from core import i18n
 from core.settings import REPO_ROOT
-from tests.browser import SHOTS, WIDTHS, chromium, needs_chromium, qr_texts
+from tests.browser import SHOTS, WIDTHS, chromium, issuer_node, needs_chromium, qr_texts
 from tests.node import RunningNode
 from tests.test_browser_qr import fill_skill, offer_json, sign_in
 from tests.test_verifier_flow import TYPES
@@ -33,12 +30,7 @@ EXAMPLE = json.loads((REPO_ROOT / "specs/credentials/SkillCertificate/example.js
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningNode, str]]:
     data_dir = tmp_path_factory.mktemp("console-offers")
-    env = {**os.environ, "AMANA_DATA_DIR": str(data_dir)}
-    created = subprocess.run([sys.executable, "-m", "server.cli", "issuer", "create-org", "--slug", "open-doors",
-                              "--name", "en=Open Doors", "--name", "ar=الأبواب المفتوحة", "--type",
-                              "SkillCertificate"], capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=True)
-    with RunningNode(data_dir) as running:
-        yield running, json.loads(created.stdout)["api_key"]
+    yield from issuer_node(data_dir)
 
 
 def fits(page: Any, name: str) -> None:

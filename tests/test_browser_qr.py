@@ -11,11 +11,7 @@ who issued it and what to do, in the holder's language, and never carries the PI
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,8 +21,7 @@ import httpx
 import pytest
 
 from core import i18n
-from core.settings import REPO_ROOT
-from tests.browser import SHOTS, WIDTHS, chromium, layouts, needs_chromium, no_media_emulation, qr_texts
+from tests.browser import SHOTS, WIDTHS, chromium, issuer_node, layouts, needs_chromium, no_media_emulation, qr_texts
 from tests.node import RunningNode
 from tests.test_verifier_flow import TYPES, World
 from wallet.receive import receive
@@ -39,12 +34,7 @@ CLASS_CSV = "given_name,family_name,language\nAmina,Rahimi,fa\nOlena,Koval,uk\nY
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningNode, str]]:
     data_dir = tmp_path_factory.mktemp("qr")
-    env = {**os.environ, "AMANA_DATA_DIR": str(data_dir)}
-    created = subprocess.run([sys.executable, "-m", "server.cli", "issuer", "create-org", "--slug", "open-doors",
-                              "--name", "en=Open Doors", "--name", "ar=الأبواب المفتوحة", "--type",
-                              "SkillCertificate"], capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=True)
-    with RunningNode(data_dir) as running:
-        yield running, json.loads(created.stdout)["api_key"]
+    yield from issuer_node(data_dir)
 
 
 def sign_in(page: Any, base: str, api_key: str, lang: str) -> None:
