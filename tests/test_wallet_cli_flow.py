@@ -80,7 +80,18 @@ def test_a_holder_from_a_shell(tmp_path: Path) -> None:
         assert _out(wallet("list", "--show-claims"))["cards"][0]["claims"]["skill"]["label"] == "operate forklift"
 
         check = _out(_cli(node_env, "verifier", "request", "--query", "skill-check"))
-        answered = _out(wallet("present", check["link"], "--yes"))
+        # The holder's wallet has no trust list yet: every verifier is unknown to it, so --yes alone
+        # does not answer (issue 12 item 9) and nothing is given or marked.
+        unknown = wallet("present", check["link"], "--yes", ok=False)
+        assert _problem(unknown)["code"] == "consent_warning_unheeded" and "Unknown verifier" in unknown.stderr
+        assert _out(wallet("list"))["cards"][0]["copies_left"] == 2
+        holder_trust = tmp_path / "holder" / "trust"
+        holder_trust.mkdir()
+        for name in ("governance.jwks.json", "trust-list.jwt"):  # the anchor and list the node publishes
+            (holder_trust / name).write_bytes((tmp_path / "node" / "trust" / name).read_bytes())
+        answered_run = wallet("present", check["link"], "--yes")
+        assert "Who asks: Harbour Desk" in answered_run.stderr and "WARNING" not in answered_run.stderr
+        answered = _out(answered_run)
         assert answered["shown"] == {"skill": ["skill", "eqf_level"]}
         assert _out(_cli(node_env, "verifier", "result", check["id"]))["accepted"] is True
 
@@ -90,15 +101,17 @@ def test_a_holder_from_a_shell(tmp_path: Path) -> None:
         shown = wallet("history")
         given, declined = _out(shown)["history"]
         assert (given["event"], declined["event"]) == ("given", "declined")
-        assert given["data_categories"] == ["eqf_level", "skill"] and given["controller"]["id"] == answered["answered"]
+        assert given["data_categories"] == ["eqf_level", "skill"] and given["controller"]["name"] == "Harbour Desk"
+        assert given["purposes"] == ["https://w3id.org/dpv#HumanResourceManagement"]
         assert len(given["copy_ids"]) == 1 and declined["copy_ids"] == []
         assert "operate forklift" not in shown.stdout
         assert _out(wallet("list"))["cards"][0]["copies_left"] == 1
 
         stored = b"".join(p.read_bytes() for p in (tmp_path / "holder").glob("amana.db*"))
         assert wallet_id.encode() in stored  # it is the wallet's database
-        for clear in ("operate forklift", "eqf_level", "skill", "Amal Haddad", PASS, answered["answered"],
-                      offer["link"].split("%2F")[-1], "/issuers/ngo", "SkillCertificate", "HumanResource"):
+        for clear in ("operate forklift", "eqf_level", "skill", "Amal Haddad", "Harbour Desk", PASS,
+                      answered["answered"], offer["link"].split("%2F")[-1], "/issuers/ngo", "SkillCertificate",
+                      "HumanResource"):
             assert clear.encode() not in stored, clear
         assert not (tmp_path / "holder" / "wallet").exists()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import db
 from core.credtypes import TypeRegistry, load_registry
-from core.errors import AmanaError, TrustListRollback, TrustListUnavailable
+from core.errors import AmanaError
 from core.fetch import AddressPolicy, Fetcher
-from core.keys import PublicKey, read_jwk
 from core.sealing import NodeKey, node_key
 from core.settings import Settings
-from core.trust import TrustList, TrustListCache, VerifiedTrustList
+from core.trust import TrustList, TrustListCache
+from core.trust.local import anchored_cache, held_trust_list
 from verifier import queries
 
 log = logging.getLogger(__name__)
@@ -71,43 +71,13 @@ class VerifierContext:
         return int(time.time()) + self.offset
 
     def trust_cache(self) -> TrustListCache:
-        anchor = read_jwk(self.settings.trust_anchor_file)
-        return TrustListCache(self.settings.data_dir / "verifier" / "trust-list.jwt",
-                              [PublicKey.from_jwk(k) for k in anchor.get("keys", [])])
+        return anchored_cache(self.settings, self.settings.data_dir / "verifier" / "trust-list.jwt")
 
     def trust_list(self) -> TrustList:
-        """The newest verified trust list (seeded from the operator's file on this node); fails closed.
-
-        A file that does not verify — the operator's list tampered with, or the held copy —
-        is the server's fault, not the client's: it is logged and passed over, and the last
-        good list the verifier holds keeps serving while it is current. With no good list at
-        all the answer is 503 ``trust_list_unavailable``, never a 400 naming a signature.
-        """
-        now = self.now()
-        try:
-            cache = self.trust_cache()
-        except (OSError, ValueError, AmanaError) as exc:
-            raise TrustListUnavailable("the verifier has no trust anchor: see amana trust init") from exc
-        held = _quietly(lambda: cache.current(now), "the verifier's held trust list")
-        local = self.settings.trust_list_file
-        if local.exists():
-            offered = _quietly(lambda: cache.offer(local.read_text(encoding="ascii"), now),
-                               "the operator's trust list file")
-            held = offered or held
-        if held is None:
-            raise TrustListUnavailable("the verifier has no valid trust list: run amana verifier sync")
-        return held.require_current()
-
-
-def _quietly(read: Callable[[], VerifiedTrustList | None], what: str) -> VerifiedTrustList | None:
-    """``read()``, or None if it fails; a rollback (a newer list was synced) is not worth a log line."""
-    try:
-        return read()
-    except TrustListRollback:
-        return None
-    except (OSError, ValueError, AmanaError) as exc:
-        log.warning("%s was not accepted: %s", what, getattr(exc, "code", type(exc).__name__))
-        return None
+        """The newest verified trust list (seeded from the operator's file on this node); fails
+        closed: with no good list the answer is 503 ``trust_list_unavailable``, never a 400
+        naming a signature (core.trust.local)."""
+        return held_trust_list(self.trust_cache(), self.settings.trust_list_file, self.now())
 
 
 def get_context(request: Request) -> VerifierContext:

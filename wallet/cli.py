@@ -29,9 +29,11 @@ import typer
 from core import keys
 from core._cli_common import ExistingFile, fails_as_problem
 from core.encoding import b64url_decode
-from core.errors import InvalidInput
+from core.errors import AmanaError, InvalidInput
 from core.fetch import FetchFailed, FetchRefused
 from core.settings import get_settings
+from core.trust import TrustList
+from core.trust.local import anchored_cache, held_trust_list
 from wallet import export, holder
 from wallet import present as presenting
 from wallet.consent_hook import consent_screen, record
@@ -77,6 +79,21 @@ def _run(work: Callable[[holder.WalletContext], Awaitable[T]]) -> T:
 
 def _print(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False))
+
+
+class ConsentWarningUnheeded(InvalidInput):
+    code = "consent_warning_unheeded"
+    title = "This request needs your explicit agreement"
+
+
+def _trust_list(ctx: holder.WalletContext) -> TrustList | None:
+    """The trust list this node holds (the wallet's own verified copy, seeded from the operator's
+    file); None when there is none: every verifier then shows as unknown."""
+    try:
+        cache = anchored_cache(ctx.settings, ctx.settings.data_dir / "wallet-trust" / "trust-list.jwt")
+        return held_trust_list(cache, ctx.settings.trust_list_file, ctx.now())
+    except AmanaError:
+        return None
 
 
 def _client() -> httpx.AsyncClient:
@@ -178,22 +195,33 @@ def list_(wallet: WalletOption = None,
 def present(
     link: Annotated[str, typer.Argument(help="the openid4vp:// link (the desk's QR code's text)")],
     yes: Annotated[bool, typer.Option("--yes", help="agree without asking (scripts)")] = False,
+    allow_unregistered: Annotated[bool, typer.Option(
+        "--allow-unregistered", help="with --yes: answer a verifier that is not on the trust list, or that asks "
+        "beyond its registration")] = False,
+    lang: Annotated[str, typer.Option(help="the language of the consent screen")] = "en",
     wallet: WalletOption = None,
 ) -> None:
     """Answer a verifier's request with exactly the claims it asks for, after you agree; recorded in
-    the history either way. A copy shown to one verifier is never shown to another."""
+    the history either way. A copy shown to one verifier is never shown to another. The consent
+    screen (on stderr) says who asks, why, on what legal basis, and warns about an unregistered
+    verifier or a request beyond its registration; "no" sends the protocol's access_denied."""
     passphrase = _passphrase()
 
     async def work(ctx: holder.WalletContext) -> dict[str, Any]:
         opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
         async with _client() as http:
-            request = await _talk(presenting.fetch_request(http, link))
+            request = await _talk(presenting.fetch_request(http, link, trust_list=_trust_list(ctx)))
         choose(opened.contents.copies, request.query, request.client_id)  # nothing fits: say so before asking
-        view = consent_screen(request)
-        who = view.controller.name or f"unknown verifier {view.controller.id}"
-        typer.echo(f"{who} asks for: {json.dumps(view.asked, ensure_ascii=False)}", err=True)
+        view = consent_screen(request, _trust_list(ctx), opened.contents.copies, ctx.types, lang)
+        for line in view.lines():
+            typer.echo(line, err=True)
+        if yes and view.needs_warning and not allow_unregistered:
+            raise ConsentWarningUnheeded("this verifier is unregistered or asks beyond its registration: "
+                                         "answer without --yes, or add --allow-unregistered")
         if not yes and not typer.confirm("Show these, and nothing else?", err=True):
             await holder.update(ctx, opened, lambda c: c.history.append(record(view, "declined", [], ctx.now())))
+            async with _client() as http:
+                await _talk(presenting.decline(http, request))
             raise typer.Exit(1)
         now = ctx.now()
 

@@ -1,0 +1,57 @@
+"""The trust list a party on this node holds: its own verified copy (newest wins, rollback
+refused: core.trust.cache), seeded from the operator's signed file when there is one. Shared
+by the verifier (which must fail closed) and the holder's wallet (which shows "unknown
+verifier" when it has no list), so both judge the same list the same way.
+
+A file that does not verify — the operator's list tampered with, or the held copy — is the
+node's fault, not a client's: it is logged (its error code only) and passed over, and the
+last good list keeps serving while it is current.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from core.errors import AmanaError, TrustListRollback, TrustListUnavailable
+from core.keys import PublicKey, read_jwk
+from core.settings import Settings
+from core.trust.cache import TrustListCache
+from core.trust.document import VerifiedTrustList
+from core.trust.model import TrustList
+
+log = logging.getLogger(__name__)
+
+
+def anchored_cache(settings: Settings, path: Path) -> TrustListCache:
+    """A cache at ``path`` that accepts only lists the governance anchor signed; 503-style
+    ``TrustListUnavailable`` when the node has no anchor yet."""
+    try:
+        anchor = read_jwk(settings.trust_anchor_file)
+        return TrustListCache(path, [PublicKey.from_jwk(k) for k in anchor.get("keys", [])])
+    except (OSError, ValueError, AmanaError) as exc:
+        raise TrustListUnavailable("this node has no trust anchor: see amana trust init") from exc
+
+
+def held_trust_list(cache: TrustListCache, operator_file: Path, now: int) -> TrustList:
+    """The newest current list of ``cache`` and ``operator_file``; ``TrustListUnavailable`` if none."""
+    held = _quietly(lambda: cache.current(now), "the held trust list")
+    if operator_file.exists():
+        offered = _quietly(lambda: cache.offer(operator_file.read_text(encoding="ascii"), now),
+                           "the operator's trust list file")
+        held = offered or held
+    if held is None:
+        raise TrustListUnavailable("no valid trust list here: run amana verifier sync")
+    return held.require_current()
+
+
+def _quietly(read: Callable[[], VerifiedTrustList | None], what: str) -> VerifiedTrustList | None:
+    """``read()``, or None if it fails; a rollback (a newer list was synced) is not worth a log line."""
+    try:
+        return read()
+    except TrustListRollback:
+        return None
+    except (OSError, ValueError, AmanaError) as exc:
+        log.warning("%s was not accepted: %s", what, getattr(exc, "code", type(exc).__name__))
+        return None
