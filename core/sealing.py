@@ -76,6 +76,15 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def new_public_id() -> str:
+    """An opaque public id (an offer, a check): 128 bits, base64url, and never starting with
+    ``-``, which a command line would read as an option (``amana verifier result -2P3…`` failed
+    one run in 64). Redrawing keeps every other value equally likely."""
+    while (candidate := secrets.token_urlsafe(16)).startswith("-"):
+        pass
+    return candidate
+
+
 def _derive(root: bytes, label: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(root)
 

@@ -29,6 +29,7 @@ from urllib.parse import quote
 from core import i18n
 from core.errors import OAuthError
 from core.oid4vc import OFFER_SCHEME, PRE_AUTHORIZED_GRANT
+from core.sealing import new_public_id
 
 PIN_LENGTH = 6
 MAX_PIN_FAILURES = 5
@@ -62,7 +63,7 @@ def reference_key(reference: str) -> str:
 
 
 def new_offer_id() -> str:
-    return secrets.token_urlsafe(16)
+    return new_public_id()
 
 
 def new_pin(length: int = PIN_LENGTH) -> str:

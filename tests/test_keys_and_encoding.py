@@ -183,3 +183,14 @@ def test_compact_jws_with_a_non_ascii_character_is_malformed(token: str) -> None
 
     with pytest.raises(errors.MalformedToken):
         _jose.parse_compact(token)
+
+
+def test_public_ids_never_look_like_a_command_line_option() -> None:
+    """An offer or check id is typed after `amana … --id` or as an argument: a leading '-' made
+    `amana verifier result -2P3…` an unknown option (1 run in 64)."""
+    from core.sealing import new_public_id
+
+    ids = [new_public_id() for _ in range(5000)]
+    assert not any(i.startswith("-") for i in ids) and len(set(ids)) == 5000
+    assert all(len(i) == 22 and set(i) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+               for i in ids)

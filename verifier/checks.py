@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from typing import Any
 
 from nacl.encoding import URLSafeBase64Encoder
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import dcql, qr
 from core.errors import AmanaError, Forbidden, InvalidInput, InvalidTrustList, NotFound, OAuthError
 from core.sdjwt import VerifyPolicy
+from core.sealing import new_public_id
 from core.trust import require_within_registration
 from verifier import proofs, requests, resolve, store
 from verifier.context import VerifierContext
@@ -48,7 +48,7 @@ async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[s
     now, base = ctx.now(), ctx.settings.public_base_url.rstrip("/")
     require_within_registration(ctx.trust_list(), ctx.settings.verifier_id, purpose, dcql.requested_claims(query),
                                 at=now)
-    check_id, nonce, state = secrets.token_urlsafe(16), requests.new_secret(), requests.new_secret()
+    check_id, nonce, state = new_public_id(), requests.new_secret(), requests.new_secret()
     result_key = BoxKey.generate()
     async with ctx.transaction() as session:  # a refusal below leaves nothing behind
         identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, now)
