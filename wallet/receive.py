@@ -79,29 +79,65 @@ async def _json(response: httpx.Response, step: str) -> dict[str, Any]:
     return body
 
 
-async def receive(
-    http: httpx.AsyncClient, link: str, pin: str, *, copies: int, types: TypeRegistry, alg: keys.Alg = "ES256",
-) -> list[Received]:
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A Credential Offer read and its issuer's metadata fetched, nothing redeemed yet: what the
+    wallet shows (and checks against the trust list) before the holder types the PIN."""
+
+    issuer: str
+    configuration_ids: tuple[str, ...]
+    grant: dict[str, Any]
+    metadata: dict[str, Any]
+    token_endpoint: str
+
+    @property
+    def tx_code(self) -> dict[str, Any] | None:
+        """The PIN's description (section 4.1.1), or None when the offer needs no PIN."""
+        code = self.grant.get("tx_code")
+        return code if isinstance(code, dict) else ({} if "tx_code" in self.grant else None)
+
+    def vct(self, configuration_id: str | None = None) -> str | None:
+        """The SD-JWT VC type the offer's (first) configuration issues, from the metadata."""
+        supported = self.metadata.get("credential_configurations_supported") or {}
+        config = supported.get(configuration_id or self.configuration_ids[0]) if isinstance(supported, dict) else None
+        vct = config.get("vct") if isinstance(config, dict) else None
+        return vct if isinstance(vct, str) else None
+
+
+async def read_offer(http: httpx.AsyncClient, link: str) -> Offer:
+    """The offer (by reference, section 4.1.3) and its issuer's metadata (section 12.2)."""
     offer = await _json(await http.get(offer_uri(link)), "offer")
     issuer = offer.get("credential_issuer")
     configs = offer.get("credential_configuration_ids")
     grant = (offer.get("grants") or {}).get(PRE_AUTHORIZED_GRANT) or {}
-    if not (isinstance(issuer, str) and isinstance(configs, list) and configs and "pre-authorized_code" in grant):
+    if not (isinstance(issuer, str) and isinstance(configs, list) and configs
+            and all(isinstance(c, str) for c in configs) and isinstance(grant, dict)
+            and isinstance(grant.get("pre-authorized_code"), str)):
         raise IssuanceFailed("the offer is not a pre-authorized Credential Offer")
     meta = await _json(await http.get(well_known(issuer, "openid-credential-issuer")), "issuer metadata")
     if meta.get("credential_issuer") != issuer:  # exact string comparison, section 12.2.2
         raise IssuanceFailed("issuer metadata names another issuer")
     auth = await _json(await http.get(well_known(issuer, "oauth-authorization-server")), "authorization metadata")
-    form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": grant["pre-authorized_code"]}
-    if "tx_code" in grant:
-        form["tx_code"] = _typed(pin, grant["tx_code"])
-    token = await _json(await http.post(auth["token_endpoint"], data=form), "token")
+    if not isinstance(auth.get("token_endpoint"), str):
+        raise IssuanceFailed("the authorization server names no token endpoint")
+    return Offer(issuer, tuple(configs), grant, meta, auth["token_endpoint"])
+
+
+async def redeem(
+    http: httpx.AsyncClient, offer: Offer, pin: str, *, copies: int, types: TypeRegistry, alg: keys.Alg = "ES256",
+) -> list[Received]:
+    """Token (section 6), ``c_nonce`` (section 7), then the batch (section 8), each copy verified."""
+    issuer, meta = offer.issuer, offer.metadata
+    form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": offer.grant["pre-authorized_code"]}
+    if offer.tx_code is not None:
+        form["tx_code"] = _typed(pin, offer.tx_code)
+    token = await _json(await http.post(offer.token_endpoint, data=form), "token")
     nonce = (await _json(await http.post(meta["nonce_endpoint"]), "nonce"))["c_nonce"]
     holder_keys = [keys.generate(alg) for _ in range(copies)]
     now = int(time.time())
     proofs = [_jose.sign_compact({"typ": PROOF_TYP, "jwk": k.public_key().to_jwk()},
                                  {"aud": issuer, "iat": now, "nonce": nonce}, k) for k in holder_keys]
-    body = {"credential_configuration_id": configs[0], "proofs": {"jwt": proofs}}
+    body = {"credential_configuration_id": offer.configuration_ids[0], "proofs": {"jwt": proofs}}
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     issued = await _json(await http.post(meta["credential_endpoint"], json=body, headers=headers), "credential")
     jwks = await _json(await http.get(well_known(issuer, "jwt-vc-issuer")), "issuer keys")
@@ -116,4 +152,13 @@ async def receive(
         if verified.issuer != issuer or key is None:
             raise IssuanceFailed("a credential names another issuer or a key we did not send")
         received.append(Received(credential, key, verified))
+    if not received:
+        raise IssuanceFailed("credential: the issuer sent no credential")
     return received
+
+
+async def receive(
+    http: httpx.AsyncClient, link: str, pin: str, *, copies: int, types: TypeRegistry, alg: keys.Alg = "ES256",
+) -> list[Received]:
+    """The whole flow in one call (for scripts and tests)."""
+    return await redeem(http, await read_offer(http, link), pin, copies=copies, types=types, alg=alg)
