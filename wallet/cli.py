@@ -17,30 +17,18 @@ import asyncio
 import hashlib
 import json
 import os
-import secrets
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import httpx
 import typer
 
-from core import keys
 from core._cli_common import ExistingFile, fails_as_problem
-from core.encoding import b64url_decode
-from core.errors import AmanaError, InvalidInput
-from core.fetch import FetchFailed, FetchRefused
+from core.errors import InvalidInput
+from core.sdjwt.paths import format_path
 from core.settings import get_settings
-from core.trust import TrustList
-from core.trust.local import anchored_cache, held_trust_list
-from wallet import export, holder
-from wallet import present as presenting
-from wallet.consent_hook import consent_screen, record
-from wallet.content import Contents, Copy, choose
+from wallet import consent, consent_hook, export, flows, holder
 from wallet.history import iso
-from wallet.receive import Received
-from wallet.receive import receive as receiving
 from wallet.vault import parse_recovery_code
 
 T = TypeVar("T")
@@ -81,38 +69,6 @@ def _print(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False))
 
 
-class ConsentWarningUnheeded(InvalidInput):
-    code = "consent_warning_unheeded"
-    title = "This request needs your explicit agreement"
-
-
-def _trust_list(ctx: holder.WalletContext) -> TrustList | None:
-    """The trust list this node holds (the wallet's own verified copy, seeded from the operator's
-    file); None when there is none: every verifier then shows as unknown."""
-    try:
-        cache = anchored_cache(ctx.settings, ctx.settings.data_dir / "wallet-trust" / "trust-list.jwt")
-        return held_trust_list(cache, ctx.settings.trust_list_file, ctx.now())
-    except AmanaError:
-        return None
-
-
-def _client() -> httpx.AsyncClient:
-    local = get_settings().local_mode
-
-    async def https_only(request: httpx.Request) -> None:
-        if request.url.scheme != "https" and not local:
-            raise FetchRefused("the wallet uses plain http only in local mode (a node on http://127.0.0.1)")
-
-    return httpx.AsyncClient(timeout=10, event_hooks={"request": [https_only]})
-
-
-async def _talk(work: Awaitable[T]) -> T:
-    try:
-        return await work
-    except httpx.HTTPError as exc:
-        raise FetchFailed(f"the other side could not be reached ({type(exc).__name__})") from None
-
-
 @wallet_app.command("create")
 @fails_as_problem
 def create(name: Annotated[str | None, typer.Option(help="a name for you to tell wallets apart (kept "
@@ -131,6 +87,8 @@ def receive(
     pin: Annotated[str, typer.Option(help="the PIN the issuer told you")],
     copies: Annotated[int, typer.Option(min=1, max=10, help="unlinkable copies to ask for (the issuer may give "
                                         "fewer)")] = 3,
+    allow_unregistered: Annotated[bool, typer.Option(
+        "--allow-unregistered", help="receive from an issuer the trust list does not accredit for this type")] = False,
     wallet: WalletOption = None,
 ) -> None:
     """Redeem an offer; each copy is checked, then kept with its key in the vault. Prints no claim value."""
@@ -138,30 +96,20 @@ def receive(
 
     async def work(ctx: holder.WalletContext) -> dict[str, Any]:
         opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)  # before the offer is spent
-        async with _client() as http:
-            received: list[Received] = await _talk(receiving(http, link, pin.strip(), copies=copies, types=ctx.types))
-        batch, now = secrets.token_urlsafe(8), ctx.now()  # copies of one batch share one fate at the issuer
-
-        def keep(contents: Contents) -> None:
-            contents.copies.extend(Copy.new(r.credential, r.holder_key.to_jwk(), r.verified.vct, r.verified.issuer,
-                                            batch, now, r.verified.verified.claims.get("exp")) for r in received)
-
-        await holder.update(ctx, opened, keep)
-        first = received[0].verified
-        name = first.credential_type.display_name("en") if first.credential_type else first.vct
-        return {"received": len(received), "type": name, "issuer": first.issuer, "wallet": opened.wallet_id}
+        async with flows.http_client(ctx.settings) as http:
+            offered = await flows.look_at_offer(ctx, http, link, "en")
+            if not offered.registered:
+                typer.echo(f"WARNING: {offered.offer.issuer} is not on the trust list for {offered.type_name}",
+                           err=True)
+            opened, kept = await flows.accept_offer(ctx, opened, http, offered, pin, copies=copies,
+                                                    allow_unregistered=allow_unregistered)
+        return {"received": len(kept), "type": offered.type_name, "issuer": offered.offer.issuer,
+                "issuer_registered": offered.registered, "wallet": opened.wallet_id}
 
     _print(_run(work))
 
 
-def _claims(credential: str) -> dict[str, Any]:
-    """The disclosable claims a held credential carries (top-level names), for ``--show-claims``."""
-    shown: dict[str, Any] = {}
-    for disclosure in credential.split("~")[1:-1]:
-        item = json.loads(b64url_decode(disclosure))
-        if len(item) == 3:
-            shown[item[1]] = item[2]
-    return shown
+_TECHNICAL = frozenset({"iss", "iat", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "sub", "_sd_alg"})
 
 
 @wallet_app.command("list")
@@ -178,12 +126,13 @@ def list_(wallet: WalletOption = None,
         for batch in opened.contents.batches().values():
             first = batch[0]
             known = ctx.types.get(first.vct)
-            card: dict[str, Any] = {"type": known.display_name("en") if known else first.vct, "vct": first.vct,
+            card: dict[str, Any] = {"card": first.batch, "type": known.display_name("en") if known else first.vct,
+                                    "vct": first.vct,
                     "issuer": first.issuer, "received": iso(first.received_at),
                     "valid_until": iso(first.valid_until) if first.valid_until else None,
                     "copies": len(batch), "copies_left": sum(c.shown_to is None for c in batch)}
             if show_claims:
-                card["claims"] = _claims(first.credential)
+                card["claims"] = {k: v for k, v in (first.claims or {}).items() if k not in _TECHNICAL}
             cards.append(card)
         return {"wallet": opened.wallet_id, "name": opened.contents.name, "cards": cards}
 
@@ -194,6 +143,9 @@ def list_(wallet: WalletOption = None,
 @fails_as_problem
 def present(
     link: Annotated[str, typer.Argument(help="the openid4vp:// link (the desk's QR code's text)")],
+    disclose: Annotated[list[str] | None, typer.Option(
+        "--disclose", help="QUERY=CARD[:SET]: answer this query with that card (and claim set); repeat per query. "
+        "Default: the first card that answers each query")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="agree without asking (scripts)")] = False,
     allow_unregistered: Annotated[bool, typer.Option(
         "--allow-unregistered", help="with --yes: answer a verifier that is not on the trust list, or that asks "
@@ -209,41 +161,39 @@ def present(
 
     async def work(ctx: holder.WalletContext) -> dict[str, Any]:
         opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
-        async with _client() as http:
-            request = await _talk(presenting.fetch_request(http, link, trust_list=_trust_list(ctx)))
-        choose(opened.contents.copies, request.query, request.client_id)  # nothing fits: say so before asking
-        view = consent_screen(request, _trust_list(ctx), opened.contents.copies, ctx.types, lang)
-        for line in view.lines():
-            typer.echo(line, err=True)
-        if yes and view.needs_warning and not allow_unregistered:
-            raise ConsentWarningUnheeded("this verifier is unregistered or asks beyond its registration: "
-                                         "answer without --yes, or add --allow-unregistered")
-        if not yes and not typer.confirm("Show these, and nothing else?", err=True):
-            await holder.update(ctx, opened, lambda c: c.history.append(record(view, "declined", [], ctx.now())))
-            async with _client() as http:
-                await _talk(presenting.decline(http, request))
-            raise typer.Exit(1)
-        now = ctx.now()
-
-        def give(contents: Contents) -> dict[str, Copy]:
-            """Chosen on the freshest content and marked before anything is sent: a crash after this
-            leaves the copy tied to this verifier, never free for another."""
-            chosen = choose(contents.copies, request.query, request.client_id)
-            for copy in chosen.values():
-                copy.shown_to, copy.shown_at = request.client_id, now
-            contents.history.append(record(view, "given", list(chosen.values()), now))
-            return chosen
-
-        opened, chosen = await holder.update(ctx, opened, give)
-        pairs = {q: (c.credential, keys.PrivateKey.from_jwk(c.holder_key)) for q, c in chosen.items()}
-        vp = presenting.vp_token(request, pairs, int(time.time()))
-        async with _client() as http:
-            response = await _talk(presenting.answer(http, request, vp))
-        if response.status_code != 200:
-            raise FetchFailed(f"the verifier did not take the answer ({response.status_code})")
-        return {"answered": request.client_id, "shown": view.asked}
+        async with flows.http_client(ctx.settings) as http:
+            asked = await flows.open_request(ctx, opened, http, link, lang)
+            choice = _choice(disclose) if disclose else flows.default_choice(asked.screen)
+            consent.choices_valid(asked.screen, choice)  # nothing fits: say so before asking
+            for line in consent_hook.lines(asked.screen):
+                typer.echo(line, err=True)
+            if yes and asked.screen.needs_warning and not allow_unregistered:
+                raise flows.ConsentWarningUnheeded("this verifier is unregistered or asks beyond its registration: "
+                                                   "answer without --yes, or add --allow-unregistered")
+            if not yes and not typer.confirm("Show these, and nothing else?", err=True):
+                await flows.decline(ctx, opened, http, asked)
+                raise typer.Exit(1)
+            await flows.give(ctx, opened, http, asked, choice, heeded_warning=True)
+        shown = {i.query_id: [format_path(p) for p in i.paths] for i in consent.choices_valid(asked.screen,
+                                                                                              choice).items}
+        return {"answered": asked.request.client_id, "shown": shown}
 
     _print(_run(work))
+
+
+def _choice(disclose: list[str]) -> consent.Choice:
+    """``QUERY=CARD[:SET]`` options as the holder's choice."""
+    cards: dict[str, str] = {}
+    sets: dict[str, int] = {}
+    for item in disclose:
+        query, sep, rest = item.partition("=")
+        card, _, index = rest.partition(":")
+        if not (sep and query and card) or (index and not index.isdigit()):
+            raise InvalidInput(f"--disclose takes QUERY=CARD[:SET], not {item!r}")
+        cards[query] = card
+        if index:
+            sets[query] = int(index)
+    return consent.Choice(cards, sets)
 
 
 @wallet_app.command("history")

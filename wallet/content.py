@@ -34,16 +34,18 @@ class Copy:
     valid_until: int | None = None
     shown_to: str | None = None  # the client id of the one verifier that has seen it
     shown_at: int | None = None
+    claims: dict[str, Any] | None = None  # the processed claims, checked on receipt (for the card and DCQL values)
 
     @classmethod
     def new(cls, credential: str, holder_key: dict[str, Any], vct: str, issuer: str, batch: str, now: int,
-            valid_until: int | None) -> Copy:
-        return cls(str(uuid.uuid4()), credential, holder_key, vct, issuer, batch, now, valid_until)
+            valid_until: int | None, *, claims: dict[str, Any] | None = None) -> Copy:
+        return cls(str(uuid.uuid4()), credential, holder_key, vct, issuer, batch, now, valid_until, claims=claims)
 
     def to_dict(self) -> dict[str, Any]:
         return {"copy_id": self.copy_id, "credential": self.credential, "holder_key": self.holder_key,
                 "vct": self.vct, "issuer": self.issuer, "batch": self.batch, "received_at": self.received_at,
-                "valid_until": self.valid_until, "shown_to": self.shown_to, "shown_at": self.shown_at}
+                "valid_until": self.valid_until, "shown_to": self.shown_to, "shown_at": self.shown_at,
+                "claims": self.claims}
 
 
 @dataclass(slots=True)
@@ -51,11 +53,12 @@ class Contents:
     name: str | None = None
     copies: list[Copy] = field(default_factory=list)
     history: list[HistoryRecord] = field(default_factory=list)
+    seen_nonces: dict[str, int] = field(default_factory=dict)  # request nonces answered → when (replays refused)
 
     def to_bytes(self) -> bytes:
         return json.dumps({"version": CONTENT_VERSION, "name": self.name,
                            "copies": [c.to_dict() for c in self.copies],
-                           "history": [h.to_dict() for h in self.history]},
+                           "history": [h.to_dict() for h in self.history], "seen_nonces": self.seen_nonces},
                           ensure_ascii=False, separators=(",", ":")).encode()
 
     @classmethod
@@ -66,8 +69,9 @@ class Contents:
             if doc["version"] != CONTENT_VERSION:
                 raise ValueError("version")
             return cls(doc["name"], [Copy(**c) for c in doc["copies"]],
-                       [HistoryRecord.from_dict(h) for h in doc["history"]])
-        except (ValueError, KeyError, TypeError, InvalidInput):
+                       [HistoryRecord.from_dict(h) for h in doc["history"]],
+                       {str(n): int(t) for n, t in doc.get("seen_nonces", {}).items()})
+        except (ValueError, KeyError, TypeError, AttributeError, InvalidInput):
             raise VaultTampered("the wallet's content is not in a form this version reads") from None
 
     def batches(self) -> dict[str, list[Copy]]:

@@ -1,0 +1,230 @@
+"""The wallet's use cases over the protocols: receive an offer, answer or decline a verifier.
+
+Shared by ``amana wallet`` (wallet/cli.py) and the wallet's pages (wallet/pages.py), so a
+script and a person get the same checks in the same order:
+
+- **receive** in two steps. :func:`look_at_offer` reads the offer and the issuer's metadata
+  and judges the issuer against the trust list *before* anything is spent, so the holder sees
+  who offers what (and a warning for an issuer not on the list) before typing the PIN;
+  :func:`accept_offer` redeems it and keeps every copy with its own key.
+- **present** in two steps. :func:`open_request` fetches and checks the request
+  (wallet.vp_request: signature, client id, times, a nonce this wallet has answered before)
+  and builds the consent screen (wallet.consent) over the wallet's own cards;
+  :func:`give` turns the holder's choice into exactly what is disclosed, marks the copies
+  *before* anything is sent (a crash then leaves a copy tied to this verifier, never free
+  for another) and posts the answer; :func:`decline` sends ``access_denied``. Both record the
+  answer in the history, inside the vault.
+
+Plain http is used only in the node's local mode (``Settings.local_mode``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import httpx
+
+from core import keys
+from core.errors import AmanaError, InvalidInput
+from core.fetch import FetchFailed, FetchRefused
+from core.sdjwt.paths import format_path
+from core.settings import Settings
+from core.trust import TrustList
+from core.trust.local import anchored_cache, held_trust_list
+from core.trust.policy import issuer_may_issue
+from wallet import consent, holder, receive
+from wallet import present as presenting
+from wallet.content import Contents, Copy
+from wallet.history import Controller, HistoryRecord
+
+T = TypeVar("T")
+NONCE_MEMORY_S = 7 * 86400  # a request's nonce is remembered this long (requests live minutes)
+
+
+class IssuerUnregistered(InvalidInput):
+    code = "issuer_unregistered"
+    title = "This issuer is not on the trust list"
+
+
+class ConsentWarningUnheeded(InvalidInput):
+    code = "consent_warning_unheeded"
+    title = "This request needs your explicit agreement"
+
+
+class VerifierRefusedAnswer(FetchFailed):
+    code = "answer_refused"
+    title = "The verifier did not take the answer"
+
+
+def http_client(settings: Settings) -> httpx.AsyncClient:
+    """The wallet's HTTP client: https only, except on a node in local mode (loopback)."""
+
+    async def https_only(request: httpx.Request) -> None:
+        if request.url.scheme != "https" and not settings.local_mode:
+            raise FetchRefused("the wallet uses plain http only in local mode (a node on http://127.0.0.1)")
+
+    return httpx.AsyncClient(timeout=settings.fetch_deadline_s, event_hooks={"request": [https_only]})
+
+
+async def talk(work: Awaitable[T]) -> T:
+    """A network failure as a typed error that names no URL (URLs carry offer and request ids)."""
+    try:
+        return await work
+    except httpx.HTTPError as exc:
+        raise FetchFailed(f"the other side could not be reached ({type(exc).__name__})") from None
+
+
+def trust_list(ctx: holder.WalletContext) -> TrustList | None:
+    """The trust list this node holds (the wallet's own verified copy, seeded from the operator's
+    file); None when there is none: every issuer and verifier then shows as unknown."""
+    try:
+        cache = anchored_cache(ctx.settings, ctx.settings.data_dir / "wallet-trust" / "trust-list.jwt")
+        return held_trust_list(cache, ctx.settings.trust_list_file, ctx.now())
+    except AmanaError:
+        return None
+
+
+def held_cards(contents: Contents) -> list[consent.HeldCard]:
+    """The wallet's cards for the consent screen: one per batch (copies of one credential)."""
+    return [consent.HeldCard(batch, copies[0].vct, tuple(consent.HeldCopy(c.copy_id, c.shown_to) for c in copies),
+                             copies[0].claims) for batch, copies in contents.batches().items()]
+
+
+@dataclass(frozen=True, slots=True)
+class Offered:
+    """An offer read, not redeemed: what the holder is shown before typing the PIN."""
+
+    offer: receive.Offer
+    vct: str | None
+    type_name: str
+    issuer_name: str | None  # the accredited name in the holder's language; None: not accredited for this type
+
+    @property
+    def registered(self) -> bool:
+        return self.issuer_name is not None
+
+
+async def look_at_offer(ctx: holder.WalletContext, http: httpx.AsyncClient, link: str, lang: str) -> Offered:
+    offer = await talk(receive.read_offer(http, link))
+    vct = offer.vct()
+    known = ctx.types.get(vct) if vct else None
+    name = None
+    listed = trust_list(ctx)
+    if listed is not None and vct is not None:
+        decision = issuer_may_issue(listed, offer.issuer, vct, ctx.now())
+        if decision.refusal is None and decision.issuer is not None:
+            names = decision.issuer.names
+            name = names.get(lang) or names.get("en") or next(iter(names.values()), offer.issuer)
+    return Offered(offer, vct, known.display_name(lang) if known else (vct or offer.issuer), name)
+
+
+async def accept_offer(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.AsyncClient,
+                       offered: Offered, pin: str, *, copies: int, allow_unregistered: bool
+                       ) -> tuple[holder.Opened, list[Copy]]:
+    """Redeem the offer and keep each copy with its own key; an issuer the trust list does not
+    accredit for this type needs ``allow_unregistered`` (the holder saw the warning)."""
+    if not offered.registered and not allow_unregistered:
+        raise IssuerUnregistered("this issuer is not on the trust list for this credential: nothing was received")
+    received = await talk(receive.redeem(http, offered.offer, pin.strip(), copies=copies, types=ctx.types))
+    batch, now = secrets.token_urlsafe(8), ctx.now()  # copies of one batch share one fate at the issuer
+    new = [Copy.new(r.credential, r.holder_key.to_jwk(), r.verified.vct, r.verified.issuer, batch, now,
+                    r.verified.verified.claims.get("exp"), claims=r.verified.verified.claims) for r in received]
+
+    def keep(contents: Contents) -> None:
+        contents.copies.extend(new)
+
+    opened, _ = await holder.update(ctx, opened, keep)
+    return opened, new
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A verifier's request checked, and the consent screen for it."""
+
+    request: presenting.VerifiedRequest
+    screen: consent.ConsentScreen
+
+
+async def open_request(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.AsyncClient, link: str,
+                       lang: str) -> Asked:
+    listed = trust_list(ctx)
+    request = await presenting.fetch_request(http, link, trust_list=listed, now=ctx.now(),
+                                             seen_nonces=opened.contents.seen_nonces)
+    return Asked(request, consent.consent_screen(request, listed, held_cards(opened.contents), ctx.types, lang))
+
+
+def default_choice(screen: consent.ConsentScreen) -> consent.Choice:
+    """Every query with a card, answered with its first card and first possible claim set."""
+    return consent.Choice({q.query_id: q.cards[0].card_id for q in screen.queries if q.cards})
+
+
+def _record(screen: consent.ConsentScreen, event: str, now: int, plan: consent.DisclosurePlan | None,
+            copies: list[Copy]) -> HistoryRecord:
+    who = screen.who
+    if plan is None:  # declined: the names that were asked
+        names = {format_path(a.path) for q in screen.queries for a in q.attributes}
+    else:
+        names = {format_path(p) for item in plan.items for p in item.paths}
+    first = screen.purposes[0] if screen.purposes else None
+    return HistoryRecord.new(
+        "given" if event == "given" else "declined", Controller(who.verifier_id or who.client_id,
+                                                                None if who.unknown else who.name), now,
+        purposes=tuple(p.purpose.iri for p in screen.purposes), legal_basis=first.legal_basis.iri if first else None,
+        data_categories=tuple(sorted(names)), credential_types=tuple(sorted({c.vct for c in copies})),
+        copy_ids=tuple(c.copy_id for c in copies))
+
+
+def _remember(contents: Contents, request: presenting.VerifiedRequest, now: int) -> None:
+    contents.seen_nonces = {n: t for n, t in contents.seen_nonces.items() if t > now - NONCE_MEMORY_S}
+    contents.seen_nonces[request.nonce] = now
+
+
+async def give(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.AsyncClient, asked: Asked,
+               choice: consent.Choice, *, heeded_warning: bool) -> holder.Opened:
+    """Disclose exactly what the holder chose; a warned-about request needs ``heeded_warning``."""
+    if asked.screen.needs_warning and not heeded_warning:
+        raise ConsentWarningUnheeded("this verifier is unregistered or asks beyond its registration: "
+                                     "confirm that you still want to answer")
+    plan = consent.choices_valid(asked.screen, choice)
+    request, now = asked.request, ctx.now()
+
+    def mark(contents: Contents) -> list[Copy]:
+        by_id = {c.copy_id: c for c in contents.copies}
+        chosen = []
+        for copy_id in plan.copies().values():
+            copy = by_id.get(copy_id)
+            if copy is None or copy.shown_to not in (None, request.client_id):  # another verifier got it meanwhile
+                raise InvalidInput("this copy was shown to another verifier a moment ago: open the request again")
+            copy.shown_to, copy.shown_at = request.client_id, now
+            chosen.append(copy)
+        contents.history.append(_record(asked.screen, "given", now, plan, chosen))
+        _remember(contents, request, now)
+        return chosen
+
+    opened, chosen = await holder.update(ctx, opened, mark)
+    by_id = {c.copy_id: c for c in chosen}
+    pairs = {q: (by_id[c].credential, keys.PrivateKey.from_jwk(by_id[c].holder_key)) for q, c in plan.copies().items()}
+    vp = presenting.vp_token(request, pairs, int(time.time()), paths=plan.paths())
+    response = await talk(presenting.answer(http, request, vp))
+    if response.status_code != 200:
+        raise VerifierRefusedAnswer(f"the verifier did not take the answer ({response.status_code})")
+    return opened
+
+
+async def decline(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.AsyncClient,
+                  asked: Asked) -> holder.Opened:
+    """Say no: recorded first, then the protocol's ``access_denied`` (a verifier that cannot be
+    reached still learns nothing; the refusal stays in the history)."""
+    now = ctx.now()
+
+    def refuse(contents: Contents) -> None:
+        contents.history.append(_record(asked.screen, "declined", now, None, []))
+        _remember(contents, asked.request, now)
+
+    opened, _ = await holder.update(ctx, opened, refuse)
+    await talk(presenting.decline(http, asked.request))
+    return opened
