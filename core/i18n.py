@@ -41,5 +41,9 @@ def t(lang: str, key: str, **values: object) -> str:
     return catalogue[key].format(**values)
 
 
+def has(lang: str, key: str) -> bool:
+    return key in (catalogues().get(lang) or catalogues()[DEFAULT])
+
+
 def direction(lang: str) -> str:
     return t(lang, "dir")

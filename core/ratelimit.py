@@ -69,8 +69,9 @@ class RateLimit:
 
 def public_protocol_post(method: str, path: str) -> bool:
     """The unauthenticated or wallet-facing writes anyone can send: OpenID4VCI token, nonce and
-    credential requests, OpenID4VP responses and request-object posts."""
+    credential requests, OpenID4VP responses and request-object posts, and the wallet's pages
+    (creating or unlocking a wallet costs an Argon2id run: 64 MiB and ~0.1 s each)."""
     if method != "POST":
         return False
     return path.startswith("/issuers/") or path.startswith("/verifier/responses/") or \
-        path.startswith("/verifier/requests/")
+        path.startswith("/verifier/requests/") or path.startswith("/wallet/")

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     rate_limit_per_s: float = Field(default=50.0, gt=0, description="public protocol POSTs per second per address")
     rate_limit_burst: int = Field(default=200, ge=1, description="public protocol POSTs at once per address")
     trust_list_max_age_s: int = Field(default=3600, ge=0, description="Cache-Control cap for /trust-list")
+    wallet_idle_lock_s: int = Field(default=300, ge=30, le=3600,
+                                    description="a wallet open in a browser locks after this long without use")
+    wallet_session_max_s: int = Field(default=8 * 3600, ge=60, description="and after this long in any case")
 
     @property
     def local_mode(self) -> bool:

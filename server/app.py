@@ -1,8 +1,8 @@
 """The one-process Amana node that ``amana serve`` runs on the embedded default.
 
 Each service also runs alone (``uvicorn issuer.app:app``); here they share one process,
-one settings object and one database. Services join as their issues land: today the
-issuer, the verifier, and the trust-list publication point.
+one settings object and one database: the issuer, the verifier, the holder's wallet (at
+``/wallet``) and the trust-list publication point.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 import issuer.app
 import verifier.app
+import wallet.app
 from core import service
 from core.settings import Settings, get_settings
 from server import trust_list
@@ -23,4 +24,4 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         app.dependency_overrides[get_settings] = lambda: chosen
         app.include_router(trust_list.router)
 
-    return service.build_app("Amana", chosen, [issuer.app.SERVICE, verifier.app.SERVICE], publish_trust_list)
+    return service.build_app("Amana", chosen, [issuer.app.SERVICE, verifier.app.SERVICE, wallet.app.SERVICE], publish_trust_list)

@@ -13,8 +13,10 @@ change, and a copy chosen for one verifier is never chosen for another.
 
 from __future__ import annotations
 
+import re
+import secrets
 import time
-import uuid
+import unicodedata
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from typing import TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core import db
+from core import db, digits
 from core.credtypes import TypeRegistry, load_registry
 from core.errors import InvalidInput, NotFound, VaultBusy, VaultConflict
 from core.sealing import NodeKey, node_key
@@ -71,9 +73,36 @@ class Opened:
     contents: Contents
 
 
+_LEGACY_ID = re.compile(r"w-[0-9a-f]{32}")
+_LOOKALIKES = str.maketrans({"0": "O", "1": "I", "8": "B"})  # not in the alphabet: what was meant
+
+
+def new_wallet_id() -> str:
+    """``W-XXXX-XXXX-XXXX`` (60 random bits, base32 letters and digits 2-7): short enough to read
+    off the recovery sheet and type at a shared computer. It is a name, not a secret: the
+    passphrase (rate-limited per wallet) is what opens it."""
+    chars = "".join(secrets.choice(vault.ALPHABET) for _ in range(12))
+    return "W-" + "-".join(chars[i:i + 4] for i in range(0, 12, 4))
+
+
+def wallet_code(text: str) -> str:
+    """A typed wallet code as the id it names: case, spaces, dashes, look-alike digits and other
+    scripts' digits forgiven; anything else refused before any lookup."""
+    raw = "".join(str(unicodedata.decimal(c)) if unicodedata.decimal(c, None) is not None else c
+                  for c in text.strip() if c not in digits.INVISIBLE)
+    if _LEGACY_ID.fullmatch(raw):  # wallets made before wallet codes
+        return raw
+    chars = re.sub(r"[\s\-]", "", raw.upper()).translate(_LOOKALIKES)
+    if chars.startswith("W"):
+        chars = chars[1:]
+    if len(chars) != 12 or any(c not in vault.ALPHABET for c in chars):
+        raise InvalidInput("a wallet code looks like W-ABCD-EFGH-JK23")
+    return "W-" + "-".join(chars[i:i + 4] for i in range(0, 12, 4))
+
+
 async def create(ctx: WalletContext, passphrase: str, name: str | None) -> tuple[str, str]:
     """A new wallet; its id and the recovery code (to show once)."""
-    wallet_id = "w-" + uuid.uuid4().hex
+    wallet_id = new_wallet_id()
     made = vault.create(wallet_id, passphrase, Contents(name=name).to_bytes(), kdf=ctx.kdf)
     async with ctx.transaction() as session:
         await store.insert(session, made.sealed, ctx.now())
@@ -118,6 +147,12 @@ async def unlock(ctx: WalletContext, wallet_id: str, passphrase: str) -> Opened:
     return await _unlock(ctx, wallet_id, lambda sealed: vault.unlock(sealed, passphrase))
 
 
+async def reopen(ctx: WalletContext, wallet_id: str, key: bytes) -> Opened:
+    """A wallet unlocked earlier in this session (its key kept by wallet.unlocked), read afresh."""
+    sealed, version = await _read(ctx, wallet_id)
+    return Opened(wallet_id, key, sealed, version, Contents.from_bytes(vault.read(sealed, key)))
+
+
 async def recover(ctx: WalletContext, wallet_id: str, code: str, new_passphrase: str) -> Opened:
     """Unlock with the recovery code and set a new passphrase (only the key is re-wrapped)."""
     vault.parse_recovery_code(code)  # a typo is refused before it costs an attempt or a KDF run
@@ -142,8 +177,7 @@ async def _rewrap(ctx: WalletContext, opened: Opened, new_passphrase: str) -> Op
 
 
 async def _refresh(ctx: WalletContext, opened: Opened) -> Opened:
-    sealed, version = await _read(ctx, opened.wallet_id)
-    return Opened(opened.wallet_id, opened.key, sealed, version, Contents.from_bytes(vault.read(sealed, opened.key)))
+    return await reopen(ctx, opened.wallet_id, opened.key)
 
 
 async def update(ctx: WalletContext, opened: Opened, change: Callable[[Contents], T]) -> tuple[Opened, T]:

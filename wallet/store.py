@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import sessions
 from core.errors import VaultConflict
 from core.sealing import NodeKey
-from wallet.tables import WalletVault
+from wallet.tables import WalletSession, WalletVault
 from wallet.vault import KdfParams, Sealed, Wrap
 
 
@@ -87,3 +87,32 @@ async def unlock_attempt(session: AsyncSession, node: NodeKey, wallet_id: str, n
 async def unlocked(session: AsyncSession, node: NodeKey, wallet_id: str) -> None:
     """A right passphrase or code: this wallet's count starts afresh."""
     await sessions.succeeded(session, _bucket(node, wallet_id))
+
+
+# --- unlocked sessions (wallet/unlocked.py) ----------------------------------------------
+
+async def session_start(session: AsyncSession, digest: str, sealed: bytes, now: int) -> None:
+    session.add(WalletSession(digest=digest, sealed=sealed, started_at=now, last_seen=now))
+    await session.flush()
+
+
+async def session_get(session: AsyncSession, digest: str) -> WalletSession | None:
+    return await session.get(WalletSession, digest, populate_existing=True)
+
+
+async def session_touch(session: AsyncSession, digest: str, now: int, sealed: bytes | None = None) -> None:
+    values: dict[str, object] = {"last_seen": now} if sealed is None else {"last_seen": now, "sealed": sealed}
+    await session.execute(update(WalletSession).where(WalletSession.digest == digest).values(**values)
+                          .execution_options(synchronize_session=False))
+
+
+async def session_end(session: AsyncSession, digest: str) -> None:
+    await session.execute(delete(WalletSession).where(WalletSession.digest == digest)
+                          .execution_options(synchronize_session=False))
+
+
+async def sessions_idle(session: AsyncSession, idle_before: int, started_before: int) -> None:
+    """Forget every session idle since ``idle_before`` or older than ``started_before``: locked."""
+    await session.execute(delete(WalletSession).where((WalletSession.last_seen < idle_before)
+                                                      | (WalletSession.started_at < started_before))
+                          .execution_options(synchronize_session=False))

@@ -1,4 +1,4 @@
-"""The wallet's one table. Only ``wallet/store.py`` queries it.
+"""The wallet's tables: vaults and unlocked sessions. Only ``wallet/store.py`` queries them.
 
 A row per wallet, and nothing in it says whose wallet it is or what it holds: an opaque
 random id, per door (passphrase, recovery code) the Argon2id parameters, salt and wrapped
@@ -32,3 +32,17 @@ class WalletVault(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class WalletSession(Base):
+    """An unlocked wallet in a browser (wallet/unlocked.py). The row cannot open the wallet by
+    itself: the vault key in ``sealed`` is encrypted under a key only the browser's cookie
+    gives, and ``digest`` is a keyed digest of that cookie. Which wallet it is sits inside
+    ``sealed`` too, so the table does not even say which wallets are in use."""
+
+    __tablename__ = "wallet_sessions"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    started_at: Mapped[int] = mapped_column(BigInteger)
+    last_seen: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -1,0 +1,262 @@
+"""The holder's wallet pages as a person uses them (issue 12, acceptance): in Debian's chromium,
+against a node on loopback whose issuer, desk and trust list are real. One story, in order:
+create a wallet and keep the recovery sheet (its QR decoded from a screenshot); receive a
+skill card by offer + PIN; show it to the desk and see the desk turn green; say no to a second
+request; see both in "who saw what", in Arabic (rtl); lock and unlock; open the wallet on a
+fresh browser from the recovery sheet; export, destroy with a receipt, import. Screenshots go
+to /tmp/wallet-shots for a person to look at."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core import i18n
+from tests.browser import decode_qr_codes
+from tests.desk_world import SKILL_EXAMPLE, DeskWorld, page_width, sign_in
+from tests.node import RunningNode
+from tests.test_accessibility import AXE, audit
+from tests.test_verifier_desk import CHROMIUM
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+SHOTS = Path(tempfile.gettempdir()) / "wallet-shots"
+PASS = "my own words, Zq7"
+NEW_PASS = "new words after losing the old"
+FILE_PASS = "words for the file only"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskWorld]:
+    data_dir = tmp_path_factory.mktemp("wallet-pages")
+    with RunningNode(data_dir) as node:
+        yield DeskWorld(node, data_dir)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def _shot(page: Any, name: str) -> bytes:
+    SHOTS.mkdir(exist_ok=True)
+    png: bytes = page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    return png
+
+
+def _checked(page: Any, name: str, width: int) -> None:
+    """Every page on the way: screenshot, no sideways scrolling, no CSP report, axe clean."""
+    _shot(page, name)
+    assert page_width(page) <= width, name
+    if AXE.exists():
+        assert audit(page) == [], name
+
+
+def _offer(world: DeskWorld) -> dict[str, Any]:
+    response = httpx.post(f"{world.base}/api/issuer/offers", json={"type": "SkillCertificate",
+                                                                  "claims": SKILL_EXAMPLE},
+                          headers={"Authorization": f"Bearer {world.trainers['api_key']}"}, timeout=10)
+    assert response.status_code in (200, 201), response.text
+    offer: dict[str, Any] = response.json()
+    return offer
+
+
+def _desk_asks(desk: Any, world: DeskWorld) -> str:
+    sign_in(desk, world.base, world.desk_key, "en") if "verifier/desk" not in desk.url else desk.goto(
+        f"{world.base}/verifier/desk?lang=en")
+    desk.locator("form.ask:has(input[value='skill-check'])").get_by_role("button").click()
+    desk.wait_for_selector(".qr svg")
+    link = desk.locator("a.wallet-link").get_attribute("href")
+    assert link is not None and link.startswith("openid4vp://")
+    return str(link)
+
+
+def _t(key: str, lang: str = "en", **values: Any) -> str:
+    return i18n.t(lang, key, **values)
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, width: int, tmp_path: Path) -> None:
+    # axe is injected as an inline script: the story runs with CSP bypassed; the test below
+    # walks the same pages with the policy enforced.
+    context = browser.new_context(locale="en", viewport={"width": width, "height": 900}, accept_downloads=True,
+                                  bypass_csp=True)
+    page = context.new_page()
+
+    # 1. A new wallet, and its recovery sheet: the QR on the screen says what the text says.
+    page.goto(f"{world.base}/wallet")
+    _checked(page, f"unlock-empty-{width}", width)
+    page.get_by_role("link", name=_t("wallet.new_title")).click()
+    page.fill("#name", "Amal")
+    page.fill("#passphrase", PASS)
+    page.fill("#passphrase_again", PASS + "x")
+    page.get_by_role("button", name=_t("wallet.create")).click()
+    assert page.locator("#passphrase_again-error").inner_text() == _t("wallet.passphrase_differs")
+    page.fill("#passphrase", PASS)
+    page.fill("#passphrase_again", PASS)
+    page.get_by_role("button", name=_t("wallet.create")).click()
+    wallet_code = page.locator("#wallet-code").inner_text()
+    recovery_code = page.locator("#recovery-code").inner_text()
+    [sheet_qr] = decode_qr_codes(_shot(page, f"recovery-{width}"))
+    assert sheet_qr == f"AMANA-RECOVERY:{wallet_code}:{recovery_code}"
+    _checked(page, f"recovery-{width}", width)
+    page.get_by_role("link", name=_t("wallet.written_down")).click()
+    assert _t("wallet.no_cards")[:20] in page.locator("main").inner_text()
+
+    # 2. Receive: the offer link pasted, the issuer shown as on the trust list, the PIN typed.
+    offer = _offer(world)
+    page.get_by_role("link", name=_t("wallet.receive_title")).click()
+    _checked(page, f"receive-{width}", width)
+    page.fill("#link", offer["link"])
+    page.get_by_role("button", name=_t("wallet.next")).click()
+    assert "Open Doors" in page.locator("p.good").inner_text()
+    _checked(page, f"offer-{width}", width)
+    page.fill("#pin", "000000" if offer["pin"] != "000000" else "111111")
+    page.get_by_role("button", name=_t("wallet.receive_it")).click()
+    assert page.locator(".field-error").inner_text() == _t("wallet.err.issuance_failed")
+    page.fill("#pin", offer["pin"])
+    page.get_by_role("button", name=_t("wallet.receive_it")).click()
+    assert page.locator("p.notice").inner_text() == _t("wallet.notice.received")
+    assert page.locator("li.held").count() == 1 and "Skill" in page.locator("li.held").inner_text()
+    _checked(page, f"home-{width}", width)
+    page.locator("li.held a").click()
+    assert "operate forklift" in page.locator("dl.named").inner_text()
+    _checked(page, f"card-{width}", width)
+
+    # 3. Show it to the desk: the consent screen names the registered verifier and its purpose.
+    desk = browser.new_page(locale="en")
+    link = _desk_asks(desk, world)
+    page.goto(f"{world.base}/wallet/present?lang=en")
+    page.fill("#link", link)
+    page.get_by_role("button", name=_t("wallet.next")).click()
+    consent = page.locator("form.consent").inner_text()
+    assert "Employer" in consent and page.locator(".warning").count() == 0
+    assert "Skill" in consent
+    _checked(page, f"consent-{width}", width)
+    page.get_by_role("button", name=_t("wallet.share")).click()
+    assert page.locator(".result.shared").count() == 1
+    _checked(page, f"shared-{width}", width)
+    desk.get_by_role("button", name=i18n.t("en", "desk.show_result")).click()
+    desk.wait_for_selector("#verdict.ok", timeout=45000)
+
+    # 4. Say no to the next request: the desk is told, the wallet remembers.
+    second = _desk_asks(desk, world)
+    page.goto(f"{world.base}/wallet/present?lang=en")
+    page.fill("#link", second)
+    page.get_by_role("button", name=_t("wallet.next")).click()
+    page.get_by_role("button", name=_t("wallet.dont_share")).click()
+    assert page.locator(".result.declined").count() == 1
+    desk.wait_for_selector("#hint:not([hidden])", timeout=45000)
+    desk.close()
+
+    # 5. Who saw what, switched to Arabic: right to left, translated, remembered.
+    page.goto(f"{world.base}/wallet/history?lang=en")
+    assert page.locator("ol.history li").count() == 2
+    page.locator("nav.langs").get_by_text("العربية").click()
+    page.wait_for_selector("html[dir=rtl]")
+    text = page.locator("main").inner_text()
+    assert _t("wallet.history_title", "ar") in text and _t("wallet.event_declined", "ar") in text
+    _checked(page, f"history-ar-{width}", width)
+    page.goto(f"{world.base}/wallet")  # no ?lang: the choice was remembered
+    assert page.locator("html").get_attribute("lang") == "ar"
+    _checked(page, f"home-ar-{width}", width)
+
+    # 6. Lock, and unlock (a wrong passphrase first).
+    page.get_by_role("button", name=_t("wallet.lock", "ar")).click()
+    assert page.locator("#passphrase").count() == 1
+    page.goto(f"{world.base}/wallet/history")
+    assert page.locator("li.card").count() == 0 and page.locator("#passphrase").count() == 1
+    page.fill("#wallet_code", wallet_code.lower().replace("-", " "))
+    page.fill("#passphrase", "not my passphrase")
+    page.get_by_role("button", name=_t("wallet.unlock", "ar")).click()
+    assert page.locator(".field-error").inner_text() == _t("wallet.err.wrong_passphrase", "ar")
+    _checked(page, f"unlock-wrong-ar-{width}", width)
+    page.fill("#wallet_code", wallet_code)
+    page.fill("#passphrase", PASS)
+    page.get_by_role("button", name=_t("wallet.unlock", "ar")).click()
+    assert page.locator("li.held").count() == 1
+    page.goto(f"{world.base}/wallet?lang=en")
+
+    # 7. Another browser, the recovery sheet, a new passphrase.
+    other = browser.new_context(locale="en", viewport={"width": width, "height": 900}, accept_downloads=True,
+                                bypass_csp=True)
+    restore = other.new_page()
+    restore.goto(f"{world.base}/wallet/recover")
+    _checked(restore, f"recover-{width}", width)
+    wallet_part, code_part = sheet_qr.split(":")[1:]
+    restore.fill("#wallet_code", wallet_part)
+    restore.fill("#recovery_code", code_part)
+    restore.fill("#passphrase", NEW_PASS)
+    restore.fill("#passphrase_again", NEW_PASS)
+    restore.get_by_role("button", name=_t("wallet.recover")).click()
+    assert restore.locator("p.notice").inner_text() == _t("wallet.notice.recovered")
+    assert restore.locator("li.held").count() == 1
+
+    # 8. Move: export to a file, destroy this copy with a receipt, import the file elsewhere.
+    restore.goto(f"{world.base}/wallet/move")
+    _checked(restore, f"move-{width}", width)
+    restore.fill("#current", NEW_PASS)
+    restore.fill("#export_passphrase", FILE_PASS)
+    restore.fill("#export_passphrase_again", FILE_PASS)
+    with restore.expect_download() as download:
+        restore.get_by_role("button", name=_t("wallet.export")).click()
+    saved = tmp_path / "wallet.json"
+    download.value.save_as(saved)
+    assert b"operate forklift" not in saved.read_bytes() and json.loads(saved.read_text())["wallet_id"]
+    restore.goto(f"{world.base}/wallet/move")
+    restore.fill("#destroy-pass", NEW_PASS)
+    restore.check("input[name=sure]")
+    restore.get_by_role("button", name=_t("wallet.destroy")).click()
+    assert restore.locator(".receipt").count() == 1 and wallet_code in restore.locator(".receipt").inner_text()
+    _checked(restore, f"receipt-{width}", width)
+    page.goto(f"{world.base}/wallet?lang=en")  # the first browser's session opens nothing any more
+    assert page.locator("#passphrase").count() == 1
+    restore.goto(f"{world.base}/wallet/import")
+    _checked(restore, f"import-{width}", width)
+    restore.set_input_files("#file", str(saved))
+    restore.fill("#export_passphrase", FILE_PASS)
+    restore.fill("#passphrase", PASS)
+    restore.fill("#passphrase_again", PASS)
+    restore.get_by_role("button", name=_t("wallet.import")).click()
+    assert restore.locator("#wallet-code").inner_text() == wallet_code
+    restore.goto(f"{world.base}/wallet")
+    assert restore.locator("li.held").count() == 1
+    restore.goto(f"{world.base}/wallet/history")
+    assert restore.locator("ol.history li").count() == 2
+    other.close()
+    context.close()
+
+
+def test_the_pages_keep_the_content_security_policy(world: DeskWorld, browser: Any) -> None:
+    """No inline script or style anywhere: the browser reports no violation on any wallet page,
+    scripts (the scan, the idle warning) included, and every page says the policy."""
+    context = browser.new_context(locale="fa", viewport={"width": 360, "height": 800})
+    reports: list[str] = []
+    # The QR reader's streaming WASM compile warns and falls back (the desk's photo test proves
+    # the fallback reads codes): errors are what would break a page.
+    context.on("console", lambda m: reports.append(m.text) if m.type == "error" else None)
+    page = context.new_page()
+    for path in ("/wallet", "/wallet/new", "/wallet/recover", "/wallet/import"):
+        response = page.goto(world.base + path)
+        assert response is not None and "script-src 'self'" in response.headers["content-security-policy"]
+        assert page.locator("html").get_attribute("dir") == "rtl"
+    page.goto(world.base + "/wallet/new")
+    page.fill("#passphrase", PASS)
+    page.fill("#passphrase_again", PASS)
+    page.locator("form button").last.click()
+    page.wait_for_selector("#wallet-code")
+    for path in ("/wallet", "/wallet/receive", "/wallet/present", "/wallet/history", "/wallet/move"):
+        page.goto(world.base + path)
+        page.wait_for_load_state("networkidle")
+    assert reports == []
+    context.close()

@@ -1,0 +1,44 @@
+"""The wallet service: ``uvicorn wallet.app:app`` alone, or inside ``amana serve`` at ``/wallet``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from core import service, web
+from core.settings import Settings, get_settings
+from wallet import holder, pages, pages_move, pages_present, pages_receive
+
+
+async def start(app: FastAPI, settings: Settings) -> holder.WalletContext:
+    ctx = await holder.WalletContext.open(settings)
+    app.state.wallet = ctx
+    return ctx
+
+
+async def stop(app: FastAPI) -> None:
+    ctx: holder.WalletContext | None = getattr(app.state, "wallet", None)
+    if ctx is not None:
+        await ctx.engine.dispose()
+
+
+STATIC = Path(__file__).parent / "static"
+
+
+def attach(app: FastAPI) -> None:
+    for module in (pages, pages_receive, pages_present, pages_move):
+        app.include_router(module.router)
+    app.mount("/static/wallet", StaticFiles(directory=STATIC), name="wallet-static")
+    web.mount_shared_static(app)
+
+
+SERVICE = service.Service(start, stop, attach)
+
+
+def build_app(settings: Settings | None = None) -> FastAPI:
+    return service.build_app("Amana wallet", settings or get_settings(), [SERVICE])
+
+
+app = build_app()

@@ -1,0 +1,65 @@
+"""Words for what a wallet page shows: a claim's label and value, a purpose in plain words.
+Pure; labels come from the credential type's metadata (``core.credtypes``) and the DPV
+labels (``wallet.dpv_labels``), in the holder's language with English as the fallback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from core.credtypes import CredentialType, TypeRegistry
+from core.errors import AmanaError
+from core.sdjwt.paths import ClaimPath, format_path, parse_path, select
+from wallet import dpv_labels
+
+# Claims every SD-JWT VC carries for machines (RFC 7519, SD-JWT VC §3.2.2): not shown on a card.
+TECHNICAL = frozenset({"iss", "iat", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "sub", "_sd_alg"})
+
+
+def icon(vct: str) -> str:
+    """The pictogram a card of this type wears (wallet/templates/icons.html)."""
+    return "residence" if "Registration" in vct or "Residence" in vct or "Identity" in vct else "skill"
+
+
+def purpose_words(iri: str, lang: str) -> str:
+    return dpv_labels.purpose(iri, lang).label
+
+
+def claim_label(types: TypeRegistry, vcts: Sequence[str], name: str, lang: str) -> str:
+    """A claim named by its path text (as a history record keeps it) in the holder's words."""
+    try:
+        path = parse_path(name)
+    except AmanaError:
+        return name
+    known = next((types[v] for v in vcts if v in types), None)
+    return known.label(path, lang) if known else name
+
+
+def value_text(value: Any) -> str:
+    """A claim value for a person: an object by its ``label`` (an ESCO skill), else its parts."""
+    if isinstance(value, Mapping):
+        if isinstance(value.get("label"), str):
+            return str(value["label"])
+        return ", ".join(f"{k}: {value_text(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(value_text(v) for v in value)
+    return str(value)
+
+
+def shown_claims(claims: Mapping[str, Any], known: CredentialType | None) -> list[tuple[ClaimPath, str]]:
+    """The claims a card shows, in the type's order where it is known, as (path, text)."""
+    rows: list[tuple[ClaimPath, str]] = []
+    if known is not None:
+        for path in [r.path for r in known.rules if len(r.path) == 1]:
+            try:
+                found = select(claims, path)
+            except AmanaError:
+                continue
+            rows += [(path, value_text(v)) for _, v in found]
+        return rows
+    return [((name,), value_text(v)) for name, v in claims.items() if name not in TECHNICAL]
+
+
+def path_text(path: ClaimPath) -> str:
+    return format_path(path)

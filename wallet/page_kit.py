@@ -1,0 +1,94 @@
+"""What every wallet page shares: the unlocked wallet of this browser, the holder's language
+(chosen once, remembered in a cookie), rendering, and errors said in the holder's words.
+
+Pages never show an error's English ``detail`` (it may name a protocol rule): each error
+code has a sentence in every language (``wallet.err.<code>`` in core/locales), looked up
+along the error's class hierarchy, so a new subtype of a known error still gets its
+family's sentence and nothing falls through to a stack trace or a JSON body.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from core import i18n, web
+from core.errors import AmanaError
+from wallet import holder, unlocked
+
+templates = web.page_templates(Path(__file__).parent / "templates")
+LANG_COOKIE = "__Host-amana_lang"
+LANG_COOKIE_S = 365 * 86400
+HOME = "/wallet"
+
+
+def context(request: Request) -> holder.WalletContext:
+    ctx: holder.WalletContext = request.app.state.wallet
+    return ctx
+
+
+def language(request: Request, form: Any = None) -> str:
+    """An explicit choice (form or link), else the remembered one, else the browser's."""
+    chosen = (form.get("lang") if form is not None else None) or request.query_params.get("lang") \
+        or request.cookies.get(LANG_COOKIE)
+    return i18n.pick(chosen if isinstance(chosen, str) else None, request.headers.get("accept-language"))
+
+
+def render(request: Request, template: str, lang: str, status: int = 200, **values: Any) -> HTMLResponse:
+    ctx = context(request)
+    response = web.render_page(templates, request, template, lang, ctx.node.digest, status,
+                               idle_lock_min=max(1, ctx.settings.wallet_idle_lock_s // 60), **values)
+    remember_language(request, response, lang)
+    return response
+
+
+def remember_language(request: Request, response: Any, lang: str) -> None:
+    if request.cookies.get(LANG_COOKIE) != lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=LANG_COOKIE_S, **web.COOKIE_FLAGS)
+
+
+def home(lang: str, notice: str | None = None) -> RedirectResponse:
+    return RedirectResponse(f"{HOME}?lang={lang}" + (f"&notice={notice}" if notice else ""), status_code=303)
+
+
+def error_text(exc: AmanaError, lang: str) -> str:
+    for cls in type(exc).__mro__:
+        code = getattr(cls, "code", None)
+        if isinstance(code, str) and i18n.has(lang, f"wallet.err.{code}"):
+            return i18n.t(lang, f"wallet.err.{code}")
+    return i18n.t(lang, "wallet.err.other")
+
+
+async def form_of(request: Request) -> tuple[Any, str]:
+    """The posted form (CSRF checked) and the holder's language."""
+    form = await request.form()
+    web.check_csrf(request, form.get("csrf"), context(request).node.digest)
+    return form, language(request, form)
+
+
+async def current(request: Request) -> unlocked.Unlocked | None:
+    return await unlocked.current(context(request), request.cookies.get(unlocked.COOKIE))
+
+
+async def opened(request: Request) -> holder.Opened | None:
+    """This browser's open wallet, read afresh; None when locked (or the wallet is gone)."""
+    state = await current(request)
+    if state is None:
+        return None
+    try:
+        return await holder.reopen(context(request), state.wallet_id, state.key)
+    except AmanaError:
+        await unlocked.end(context(request), request.cookies.get(unlocked.COOKIE))
+        return None
+
+
+def locked(request: Request, lang: str) -> HTMLResponse:
+    """The unlock page, said to be needed (the wallet locked itself, or was never open here)."""
+    return render(request, "unlock.html", lang, 401, message=i18n.t(lang, "wallet.locked_now"),
+                  remembered=request.cookies.get(DEVICE_COOKIE))
+
+
+DEVICE_COOKIE = "__Host-amana_wallet_code"  # only when the holder says this device is their own

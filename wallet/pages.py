@@ -1,0 +1,239 @@
+"""The wallet's door and home: create, unlock, lock, restore from the recovery sheet, the cards
+and "who saw what". Thin: every rule lives in wallet.holder / wallet.unlocked / wallet.flows.
+
+Unlocking is rate-limited twice: per wallet (wallet.store, inside holder.unlock) and per
+address (here, the staff sign-in's backoff under a bucket of its own), both counted before
+the Argon2id run. A wallet code is remembered in a cookie only when the holder says this
+device is their own; on a shared computer nothing of the wallet stays in the browser after
+it locks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from core import i18n, qr, sessions, web
+from core.errors import AmanaError, InvalidInput, VaultBusy
+from core.sdjwt.paths import format_path
+from wallet import flows, holder, labels, unlocked
+from wallet.content import Contents
+from wallet.page_kit import (
+    DEVICE_COOKIE,
+    LANG_COOKIE,
+    context,
+    error_text,
+    form_of,
+    home,
+    language,
+    locked,
+    opened,
+    render,
+)
+
+router = APIRouter(prefix="/wallet", include_in_schema=False)
+MIN_PASSPHRASE = 8
+RECOVERY_PREFIX = "AMANA-RECOVERY"
+
+
+def _set_session(response: Response, token: str) -> None:
+    response.set_cookie(unlocked.COOKIE, token, **web.COOKIE_FLAGS)  # a browser session cookie
+
+
+async def _rate_limited(request: Request, work: Callable[[], Awaitable[holder.Opened]]) -> holder.Opened:
+    """``work`` (an unlock) counted against this address first; a success clears the count."""
+    ctx = context(request)
+    bucket = sessions.bucket(ctx.node, "wallet-unlock", web.client_address(request))
+    async with ctx.transaction() as session:
+        wait = await sessions.attempt(session, bucket, ctx.now())
+    if wait:
+        raise VaultBusy(f"too many wrong tries from here: try again in {wait} s")
+    done = await work()
+    async with ctx.transaction() as session:
+        await sessions.succeeded(session, bucket)
+    return done
+
+
+def _passphrase(form: Any, lang: str, field: str = "passphrase") -> str:
+    """A new passphrase typed twice (``field`` and ``field_again``), long enough."""
+    first, again = str(form.get(field) or ""), str(form.get(f"{field}_again") or "")
+    if len(first) < MIN_PASSPHRASE:
+        raise _FieldError(field, i18n.t(lang, "wallet.passphrase_short", n=MIN_PASSPHRASE))
+    if first != again:
+        raise _FieldError(f"{field}_again", i18n.t(lang, "wallet.passphrase_differs"))
+    return first
+
+
+class _FieldError(InvalidInput):
+    def __init__(self, field: str, text: str) -> None:
+        super().__init__(text)
+        self.field, self.text = field, text
+
+
+@router.get("", response_class=HTMLResponse)
+async def wallet_home(request: Request) -> Response:
+    lang = language(request)
+    wallet = await opened(request)
+    if wallet is None:
+        return render(request, "unlock.html", lang, remembered=request.cookies.get(DEVICE_COOKIE))
+    notice = request.query_params.get("notice")
+    message = i18n.t(lang, f"wallet.notice.{notice}") if notice and i18n.has(lang, f"wallet.notice.{notice}") \
+        else None
+    return render(request, "home.html", lang, unlocked=True, name=wallet.contents.name, wallet_id=wallet.wallet_id,
+                  cards=cards(context(request), wallet.contents, lang), message=message)
+
+
+def cards(ctx: holder.WalletContext, contents: Contents, lang: str) -> list[dict[str, Any]]:
+    """Each batch as a card: type and issuer names in ``lang``, validity, unused copies."""
+    listed = flows.trust_list(ctx)
+    out = []
+    for batch, copies in contents.batches().items():
+        first = copies[0]
+        known = ctx.types.get(first.vct)
+        issuer = listed.issuer(first.issuer) if listed is not None else None
+        names = issuer.names if issuer is not None else {}
+        left = sum(c.shown_to is None for c in copies)
+        out.append({"id": batch, "type": known.display_name(lang) if known else first.vct, "vct": first.vct,
+                    "issuer": names.get(lang) or names.get("en") or first.issuer, "registered": issuer is not None,
+                    "until": _date(first.valid_until), "expired": bool(first.valid_until and
+                                                                        first.valid_until <= ctx.now()),
+                    "left": left, "copies": len(copies), "icon": labels.icon(first.vct)})
+    return out
+
+
+def _date(when: int | None) -> str | None:
+    return time.strftime("%Y-%m-%d", time.gmtime(when)) if when else None
+
+
+@router.get("/new", response_class=HTMLResponse)
+async def new_page(request: Request) -> Response:
+    return render(request, "new.html", language(request))
+
+
+@router.post("/new", response_class=HTMLResponse)
+async def create(request: Request) -> Response:
+    form, lang = await form_of(request)
+    ctx = context(request)
+    try:
+        passphrase = _passphrase(form, lang)
+    except _FieldError as exc:
+        return render(request, "new.html", lang, 400, field=exc.field, field_error=exc.text,
+                      name=form.get("name") or "")
+    name = str(form.get("name") or "").strip()[:80] or None
+    wallet_id, code = await holder.create(ctx, passphrase, name)
+    token = await unlocked.start(ctx, await holder.unlock(ctx, wallet_id, passphrase))
+    response = _recovery_sheet(request, lang, wallet_id, code)
+    _set_session(response, token)
+    if form.get("own_device"):
+        response.set_cookie(DEVICE_COOKIE, wallet_id, max_age=365 * 86400, **web.COOKIE_FLAGS)
+    return response
+
+
+def _recovery_sheet(request: Request, lang: str, wallet_id: str, code: str) -> HTMLResponse:
+    """Shown once, never stored: the wallet code and recovery code, written and as one QR."""
+    text = f"{RECOVERY_PREFIX}:{wallet_id}:{code}"
+    return render(request, "recovery.html", lang, unlocked=True, wallet_id=wallet_id, code=code, qr=qr.svg(text),
+                  qr_text=text)
+
+
+@router.post("/unlock", response_class=HTMLResponse)
+async def unlock(request: Request) -> Response:
+    form, lang = await form_of(request)
+    ctx = context(request)
+    typed = str(form.get("wallet_code") or "")
+    try:
+        wallet_id = holder.wallet_code(typed)
+        passphrase = str(form.get("passphrase") or "")
+        wallet = await _rate_limited(request, lambda: holder.unlock(ctx, wallet_id, passphrase))
+    except AmanaError as exc:
+        return render(request, "unlock.html", lang, exc.status, field_error=error_text(exc, lang), remembered=typed)
+    response = home(lang)
+    _set_session(response, await unlocked.start(ctx, wallet))
+    if form.get("own_device"):
+        response.set_cookie(DEVICE_COOKIE, wallet_id, max_age=365 * 86400, **web.COOKIE_FLAGS)
+    return response
+
+
+@router.post("/lock", response_class=HTMLResponse)
+async def lock(request: Request) -> Response:
+    form, lang = await form_of(request)
+    await unlocked.end(context(request), request.cookies.get(unlocked.COOKIE))
+    response = render(request, "unlock.html", lang, message=i18n.t(lang, "wallet.locked_done"),
+                      remembered=request.cookies.get(DEVICE_COOKIE))
+    response.delete_cookie(unlocked.COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    if form.get("forget_device"):
+        response.delete_cookie(DEVICE_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+        response.delete_cookie(LANG_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/stay")
+async def stay(request: Request) -> Response:
+    """"Keep it open": the idle timer restarts (WCAG 2.2.1, a timer the holder can extend)."""
+    form, lang = await form_of(request)
+    if await opened(request) is None:
+        return locked(request, lang)
+    back = str(form.get("return_to") or "/wallet")
+    target = back if back.startswith("/wallet") and "//" not in back and "\\" not in back else "/wallet"
+    return RedirectResponse(f"{target}?lang={lang}", status_code=303)
+
+
+@router.get("/recover", response_class=HTMLResponse)
+async def recover_page(request: Request) -> Response:
+    return render(request, "recover.html", language(request))
+
+
+@router.post("/recover", response_class=HTMLResponse)
+async def recover(request: Request) -> Response:
+    form, lang = await form_of(request)
+    ctx = context(request)
+    typed = {k: str(form.get(k) or "") for k in ("wallet_code", "recovery_code")}
+    try:
+        passphrase = _passphrase(form, lang)
+        wallet_id = holder.wallet_code(typed["wallet_code"])
+        wallet = await _rate_limited(request, lambda: holder.recover(ctx, wallet_id, typed["recovery_code"],
+                                                                     passphrase))
+    except _FieldError as exc:
+        return render(request, "recover.html", lang, 400, field=exc.field, field_error=exc.text, **typed)
+    except AmanaError as exc:
+        return render(request, "recover.html", lang, exc.status, field_error=error_text(exc, lang), **typed)
+    response = home(lang, "recovered")
+    _set_session(response, await unlocked.start(ctx, wallet))
+    return response
+
+
+@router.get("/history", response_class=HTMLResponse)
+async def history(request: Request) -> Response:
+    lang = language(request)
+    wallet = await opened(request)
+    if wallet is None:
+        return locked(request, lang)
+    ctx = context(request)
+    rows = [{"when": r.timestamp[:16].replace("T", " "), "event": r.event,
+             "who": r.controller.name or i18n.t(lang, "wallet.unknown_verifier"), "who_id": r.controller.id,
+             "unknown": r.controller.name is None, "why": [labels.purpose_words(p, lang) for p in r.purposes],
+             "what": [labels.claim_label(ctx.types, r.credential_types, n, lang) for n in r.data_categories],
+             "copies": len(r.copy_ids)} for r in reversed(wallet.contents.history)]
+    return render(request, "history.html", lang, unlocked=True, rows=rows)
+
+
+@router.get("/cards/{card_id}", response_class=HTMLResponse)
+async def card(card_id: str, request: Request) -> Response:
+    lang = language(request)
+    wallet = await opened(request)
+    if wallet is None:
+        return locked(request, lang)
+    ctx = context(request)
+    shown = next((c for c in cards(ctx, wallet.contents, lang) if c["id"] == card_id), None)
+    if shown is None:
+        return render(request, "home.html", lang, 404, unlocked=True, cards=cards(ctx, wallet.contents, lang),
+                      message=i18n.t(lang, "wallet.err.not_found"), wallet_id=wallet.wallet_id)
+    first = wallet.contents.batches()[card_id][0]
+    known = ctx.types.get(first.vct)
+    claims = [(known.label(path, lang) if known else format_path(path), value)
+              for path, value in labels.shown_claims(first.claims or {}, known)]
+    return render(request, "card.html", lang, unlocked=True, card=shown, claims=claims)

@@ -1,0 +1,72 @@
+// The wallet's one script; every page works without it. It adds: scanning a QR with the
+// camera or from a photo (the desk's vendored reader, served by this node, never a CDN), a
+// warning a minute before the wallet locks itself with a button to keep it open (WCAG 2.2.1),
+// and print buttons. Every word it shows comes from the page (data-*), in the page's language.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const button of document.querySelectorAll("button.print")) {
+    button.addEventListener("click", () => window.print());
+  }
+  const idle = document.getElementById("idle");
+  if (idle) {
+    const seconds = Number(idle.dataset.idleS) || 300;
+    setTimeout(() => { idle.hidden = false; idle.querySelector("button").focus(); }, Math.max(seconds - 60, 10) * 1000);
+  }
+  for (const root of document.querySelectorAll(".scan")) setUpScan(root);
+});
+
+function fill(root, text) {
+  if (root.dataset.target === "recovery") {
+    const parts = text.split(":");  // AMANA-RECOVERY:<wallet code>:<recovery code>
+    if (parts.length !== 3 || parts[0] !== "AMANA-RECOVERY") return false;
+    document.getElementById("wallet_code").value = parts[1];
+    document.getElementById("recovery_code").value = parts[2];
+    document.getElementById("passphrase").focus();
+    return true;
+  }
+  const field = document.getElementById(root.dataset.target);
+  field.value = text;
+  field.form.submit();
+  return true;
+}
+
+function setUpScan(root) {
+  const status = root.querySelector(".scan-status");
+  const say = (text) => { status.textContent = text; };
+  const api = window.BarcodeDetectionAPI;
+  if (api && api.prepareZXingModule) {
+    api.prepareZXingModule({ overrides: { locateFile: (path, prefix) =>
+      path.endsWith(".wasm") ? root.dataset.wasm : prefix + path } });
+  }
+  const Detector = ("BarcodeDetector" in window) ? window.BarcodeDetector : (api && api.BarcodeDetector);
+  if (!Detector) { root.hidden = true; return; }
+  const detector = new Detector({ formats: ["qr_code"] });
+  const found = (codes) => codes.length > 0 && fill(root, codes[0].rawValue);
+  root.querySelector(".photo").addEventListener("change", async (event) => {
+    const file = event.target.files[0];
+    if (!file) return;
+    say(root.dataset.reading);
+    try {
+      if (!found(await detector.detect(await createImageBitmap(file)))) say(root.dataset.none);
+      else say("");
+    } catch (e) { say(root.dataset.none); }
+  });
+  root.querySelector(".start-camera").addEventListener("click", async () => {
+    const video = root.querySelector(".camera");
+    try {
+      video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+      video.hidden = false;
+      await video.play();
+    } catch (e) {  // no camera, permission refused, or not a secure context
+      video.hidden = true;
+      say(root.dataset.cameraFailed);
+      return;
+    }
+    say("");
+    const tick = async () => {
+      try { if (found(await detector.detect(video))) { video.srcObject.getTracks().forEach((t) => t.stop()); return; } }
+      catch (e) { /* a frame not ready yet */ }
+      requestAnimationFrame(tick);
+    };
+    tick();
+  });
+}
