@@ -11,8 +11,9 @@
   parameters) and never a traceback through the server's own error log.
 
 Every response carries a strict Content-Security-Policy (no inline script, no third-party
-origin), ``nosniff``, no referrer, no framing. Protocol routes that need a different
-problem shape (OAuth errors) raise their own response types before reaching this.
+origin; ``'wasm-unsafe-eval'`` lets the vendored QR reader compile its WebAssembly, and
+nothing else — it allows no JavaScript ``eval``), ``nosniff``, no referrer, no framing.
+Protocol routes that need a different problem shape (OAuth errors) raise their own response types before reaching this.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ log = logging.getLogger("amana.web")
 
 PROBLEM_JSON = "application/problem+json"
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 SECURITY_HEADERS: dict[str, str] = {

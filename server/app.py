@@ -24,4 +24,5 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         app.dependency_overrides[get_settings] = lambda: chosen
         app.include_router(trust_list.router)
 
-    return service.build_app("Amana", chosen, [issuer.app.SERVICE, verifier.app.SERVICE, wallet.app.SERVICE], publish_trust_list)
+    services = [issuer.app.SERVICE, verifier.app.SERVICE, wallet.app.SERVICE]
+    return service.build_app("Amana", chosen, services, publish_trust_list)

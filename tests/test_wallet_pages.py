@@ -245,6 +245,7 @@ def test_the_pages_keep_the_content_security_policy(world: DeskWorld, browser: A
     # The QR reader's streaming WASM compile warns and falls back (the desk's photo test proves
     # the fallback reads codes): errors are what would break a page.
     context.on("console", lambda m: reports.append(m.text) if m.type == "error" else None)
+    context.on("response", lambda r: reports.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page = context.new_page()
     for path in ("/wallet", "/wallet/new", "/wallet/recover", "/wallet/import"):
         response = page.goto(world.base + path)
@@ -258,5 +259,5 @@ def test_the_pages_keep_the_content_security_policy(world: DeskWorld, browser: A
     for path in ("/wallet", "/wallet/receive", "/wallet/present", "/wallet/history", "/wallet/move"):
         page.goto(world.base + path)
         page.wait_for_load_state("networkidle")
-    assert reports == []
+    assert reports == [], "\n".join(reports)
     context.close()
