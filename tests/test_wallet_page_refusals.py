@@ -1,0 +1,176 @@
+"""What the wallet pages refuse, each in the holder's language (Arabic here) and each changing
+nothing (issue 12, negative tests): a malformed offer link and request link, a verifier that is
+not on the trust list (red, warned, not answered until the holder ticks that they understand),
+a replayed and an expired request, a copy already shown to another verifier, a tampered export.
+
+A "stranger" verifier runs in this process on loopback: a bare HTTP server that serves
+requests signed with a key the trust list does not know (a did:jwk client id, made by the
+node's own request code) and records what wallets post to it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+
+from core import i18n
+from tests.desk_world import DeskWorld
+from tests.test_wallet_pages import PASS, _desk_asks, _offer, browser, world  # noqa: F401 (fixtures)
+from tests.test_verifier_desk import CHROMIUM
+from tests.vp_world import identity, query
+from verifier import requests
+from verifier.requests import Prefix
+from wallet.consent import UNKNOWN_VERIFIER
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+AR = "ar"
+
+
+class Stranger:
+    """A verifier nobody registered. ``link(name, age_s)`` makes a request (the nonce is the name)."""
+
+    def __init__(self) -> None:
+        self.ident = identity("Stranger Ltd")
+        self.posts: list[dict[str, list[str]]] = []
+        self.objects: dict[str, str] = {}
+        stranger = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                body = stranger.objects.get(self.path.rsplit("/", 1)[-1], "").encode()
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "application/oauth-authz-req+jwt")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                stranger.posts.append(parse_qs(self.rfile.read(length).decode()))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def link(self, name: str, age_s: int = 0) -> str:
+        self.objects[name] = requests.request_object(
+            self.ident, Prefix.DID, response_uri=f"{self.base}/response/{name}", nonce=f"nonce-{name}-0123456789",
+            state=f"state-{name}", dcql_query=query("skill-check")["dcql_query"], now=int(time.time()) - age_s)
+        return requests.wallet_link(self.ident.client_id(Prefix.DID), f"{self.base}/request/{name}")
+
+
+@pytest.fixture(scope="module")
+def stranger() -> Iterator[Stranger]:
+    made = Stranger()
+    yield made
+    made.server.shutdown()
+
+
+def _error(page: Any) -> str:
+    text: str = page.locator(".field-error").inner_text()
+    return text
+
+
+def _open_request(page: Any, base: str, link: str) -> None:
+    page.goto(f"{base}/wallet/present")
+    page.fill("#link", link)
+    page.locator("#link-form button[type=submit], #link-form > button").last.click()
+
+
+def test_what_the_wallet_refuses_it_says_in_arabic_and_changes_nothing(world: DeskWorld, browser: Any,  # noqa: F811
+                                                                       stranger: Stranger, tmp_path: Path) -> None:
+    context = browser.new_context(locale=AR, viewport={"width": 360, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{world.base}/wallet/new")
+    page.fill("#passphrase", PASS)
+    page.fill("#passphrase_again", PASS)
+    page.locator("form button").last.click()
+    page.wait_for_selector("#wallet-code")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+
+    # A malformed offer link: said in Arabic, no card.
+    page.goto(f"{world.base}/wallet/receive")
+    page.fill("#link", "openid-credential-offer://?nothing=here")
+    page.locator("#link-form > button").last.click()
+    assert _error(page) == i18n.t(AR, "wallet.err.invalid_input")
+    assert page.locator("html").get_attribute("lang") == AR
+    offer = _offer(world)
+    page.goto(f"{world.base}/wallet/receive")
+    page.fill("#link", offer["link"])
+    page.locator("#link-form > button").last.click()
+    page.fill("#pin", offer["pin"])
+    page.locator("form button").last.click()
+    assert page.locator("li.held").count() == 1
+
+    # A malformed request link.
+    _open_request(page, world.base, "openid-credential-offer://?credential_offer_uri=x")  # not a request at all
+    assert _error(page) == i18n.t(AR, "wallet.err.request_link_malformed")
+    _open_request(page, world.base, "openid4vp://?client_id=only")  # no client id prefix a wallet may accept
+    assert _error(page) == i18n.t(AR, "wallet.err.client_id_unsupported")
+
+    # A verifier not on the trust list: red, warned; "share" without the tick sends nothing.
+    first = stranger.link("first")
+    _open_request(page, world.base, first)
+    assert page.locator(".who.bad").inner_text().strip() == UNKNOWN_VERIFIER[AR]
+    assert page.locator(".warning").inner_text().strip().startswith(i18n.t(AR, "wallet.warning_unknown")[:20])
+    page.get_by_role("button", name=i18n.t(AR, "wallet.share")).click()
+    assert _error(page) == i18n.t(AR, "wallet.err.consent_warning_unheeded") and stranger.posts == []
+    page.get_by_role("button", name=i18n.t(AR, "wallet.dont_share")).click()
+    assert page.locator(".result.declined").count() == 1
+    assert [p["error"] for p in stranger.posts] == [["access_denied"]] and "vp_token" not in stranger.posts[0]
+
+    # The same request again: a replay, refused.
+    _open_request(page, world.base, first)
+    assert _error(page) == i18n.t(AR, "wallet.err.request_replayed")
+    # An expired one.
+    _open_request(page, world.base, stranger.link("old", age_s=3600))
+    assert _error(page) == i18n.t(AR, "wallet.err.request_expired")
+
+    # The one copy goes to the desk; the stranger then finds no copy it could link.
+    desk = browser.new_page(locale="en")
+    _open_request(page, world.base, _desk_asks(desk, world))
+    page.get_by_role("button", name=i18n.t(AR, "wallet.share")).click()
+    assert page.locator(".result.shared").count() == 1
+    desk.close()
+    _open_request(page, world.base, stranger.link("second"))
+    assert i18n.t(AR, "wallet.no_card_exhausted") in page.locator("form.consent").inner_text()
+    assert page.get_by_role("button", name=i18n.t(AR, "wallet.share")).count() == 0
+    assert len(stranger.posts) == 1
+
+    # A tampered export file: refused, no wallet made from it.
+    page.goto(f"{world.base}/wallet/move")
+    page.fill("#current", PASS)
+    page.fill("#export_passphrase", PASS)
+    page.fill("#export_passphrase_again", PASS)
+    with page.expect_download() as download:
+        page.locator("form[action='/wallet/export'] button").click()
+    document = json.loads(Path(download.value.path()).read_text())
+    middle = len(document["ciphertext"]) // 2
+    flipped = "A" if document["ciphertext"][middle] != "A" else "B"
+    document["ciphertext"] = document["ciphertext"][:middle] + flipped + document["ciphertext"][middle + 1:]
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(document))
+    page.goto(f"{world.base}/wallet/import")
+    page.set_input_files("#file", str(tampered))
+    page.fill("#export_passphrase", PASS)
+    page.fill("#passphrase", PASS)
+    page.fill("#passphrase_again", PASS)
+    page.locator("form button").last.click()
+    assert _error(page) == i18n.t(AR, "wallet.err.vault_tampered")
+    page.goto(f"{world.base}/wallet/lock")  # a GET: answered by the page above it, still open
+    page.goto(f"{world.base}/wallet")
+    assert page.locator("li.held").count() == 1  # the open wallet is untouched
+    context.close()
