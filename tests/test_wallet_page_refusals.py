@@ -22,8 +22,8 @@ import pytest
 
 from core import i18n
 from tests.desk_world import DeskWorld
-from tests.test_wallet_pages import PASS, _desk_asks, _offer, browser, world  # noqa: F401 (fixtures)
 from tests.test_verifier_desk import CHROMIUM
+from tests.test_wallet_pages import PASS, _desk_asks, _offer, browser, world  # noqa: F401 (fixtures)
 from tests.vp_world import identity, query
 from verifier import requests
 from verifier.requests import Prefix
@@ -43,14 +43,14 @@ class Stranger:
         stranger = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 body = stranger.objects.get(self.path.rsplit("/", 1)[-1], "").encode()
                 self.send_response(200 if body else 404)
                 self.send_header("Content-Type", "application/oauth-authz-req+jwt")
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 stranger.posts.append(parse_qs(self.rfile.read(length).decode()))
                 self.send_response(200)
