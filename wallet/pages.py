@@ -47,7 +47,7 @@ def _set_session(response: Response, token: str) -> None:
 async def _rate_limited(request: Request, work: Callable[[], Awaitable[holder.Opened]]) -> holder.Opened:
     """``work`` (an unlock) counted against this address first; a success clears the count."""
     ctx = context(request)
-    bucket = sessions.bucket(ctx.node, "wallet-unlock", web.client_address(request))
+    bucket = sessions.bucket(ctx.node, "wallet-unlock-from", web.client_address(request))
     async with ctx.transaction() as session:
         wait = await sessions.attempt(session, bucket, ctx.now())
     if wait:
