@@ -132,7 +132,7 @@ def test_idle_wallets_lock_themselves_and_a_lock_kills_every_copy_of_the_cookie(
     assert 'name="passphrase"' in locked.text and 'action="/wallet/lock"' not in locked.text
     ctx.clock = lambda: start
 
-    code, _ = _create(client)
+    _create(client)
     copy = client.cookies.get(unlocked.COOKIE)
     client.post("/wallet/lock", data={"csrf": _csrf(client, "/wallet")})
     client.cookies.set(unlocked.COOKIE, copy or "", domain="node.amana.test")  # a copy kept from before
