@@ -132,6 +132,22 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
                                                   network_backend=_GuardedBackend(policy, resolver))
 
 
+def guarded_client(policy: AddressPolicy, *, timeout_s: float, resolver: Resolver = system_resolver,
+                   max_body_bytes: int = 1024 * 1024) -> httpx.AsyncClient:
+    """An httpx client that connects only where ``policy`` allows (every resolved address
+    checked, as ``Fetcher`` does) and follows no redirect: for a wallet, which fetches and
+    posts to whatever a pasted link names. On a hosted node that link must not reach the
+    node's own network (SSRF). A declared body over ``max_body_bytes`` is refused."""
+
+    async def not_too_large(response: httpx.Response) -> None:
+        declared = response.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > max_body_bytes):
+            raise FetchRefused(f"the document is larger than {max_body_bytes} bytes")
+
+    return httpx.AsyncClient(transport=_GuardedTransport(policy, resolver), timeout=timeout_s,
+                             follow_redirects=False, event_hooks={"response": [not_too_large]})
+
+
 def _typed(exc: BaseException, otherwise: str = "the document could not be fetched") -> FetchError:
     """The ``FetchError`` behind whatever httpx, httpcore or anyio raised (wrapped as a cause,
     or inside an exception group), else a plain ``FetchFailed``."""

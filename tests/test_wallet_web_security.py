@@ -145,3 +145,29 @@ def test_keep_it_open_goes_back_only_inside_the_wallet(client: TestClient) -> No
                              ("https://evil.example", "/wallet"), ("/wallet\\@evil", "/wallet")):
         response = client.post("/wallet/stay", data={"csrf": _csrf(client, "/wallet"), "return_to": target})
         assert response.status_code == 303 and response.headers["location"].split("?")[0] == expected, target
+
+
+@pytest.mark.parametrize("local", [False, True])
+@pytest.mark.parametrize("target", ["https://10.0.0.7/offer", "https://169.254.169.254/latest", "https://[fd00::1]/x",
+                                    "https://192.168.1.1/admin"])
+def test_a_pasted_link_cannot_reach_the_nodes_own_network(tmp_path: Path, local: bool, target: str) -> None:
+    """SSRF: the wallet runs on the server, so a link a holder pastes is fetched by the node.
+    No private, link-local or reserved address is ever connected to (loopback only in local mode)."""
+    import asyncio
+
+    from core.fetch import FetchRefused
+    from wallet import flows
+
+    settings = Settings(data_dir=tmp_path, public_base_url="http://127.0.0.1:9" if local else BASE)
+    link = f"openid-credential-offer://?credential_offer_uri={target}"
+
+    async def attempt() -> None:
+        ctx = await holder.WalletContext.open(settings)
+        try:
+            async with flows.http_client(settings) as http:
+                await flows.look_at_offer(ctx, http, link, "en")
+        finally:
+            await ctx.engine.dispose()
+
+    with pytest.raises(FetchRefused):
+        asyncio.run(attempt())

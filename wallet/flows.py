@@ -30,7 +30,7 @@ import httpx
 
 from core import keys
 from core.errors import AmanaError, InvalidInput
-from core.fetch import FetchFailed, FetchRefused
+from core.fetch import AddressPolicy, FetchFailed, FetchRefused, guarded_client
 from core.sdjwt.paths import format_path
 from core.settings import Settings
 from core.trust import TrustList
@@ -61,13 +61,17 @@ class VerifierRefusedAnswer(FetchFailed):
 
 
 def http_client(settings: Settings) -> httpx.AsyncClient:
-    """The wallet's HTTP client: https only, except on a node in local mode (loopback)."""
+    """The wallet's HTTP client: https only, except on a node in local mode (loopback); never to
+    a private, link-local or reserved address (core.fetch.guarded_client: a hosted wallet must
+    not let a pasted link reach the node's own network)."""
 
     async def https_only(request: httpx.Request) -> None:
         if request.url.scheme != "https" and not settings.local_mode:
             raise FetchRefused("the wallet uses plain http only in local mode (a node on http://127.0.0.1)")
 
-    return httpx.AsyncClient(timeout=settings.fetch_deadline_s, event_hooks={"request": [https_only]})
+    client = guarded_client(AddressPolicy.for_node(settings), timeout_s=settings.fetch_deadline_s)
+    client.event_hooks["request"] = [https_only]
+    return client
 
 
 async def talk(work: Awaitable[T]) -> T:
