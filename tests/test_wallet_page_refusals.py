@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import httpx
 import pytest
 
 from core import i18n
@@ -173,4 +174,12 @@ def test_what_the_wallet_refuses_it_says_in_arabic_and_changes_nothing(world: De
     page.goto(f"{world.base}/wallet/lock")  # a GET: answered by the page above it, still open
     page.goto(f"{world.base}/wallet")
     assert page.locator("li.held").count() == 1  # the open wallet is untouched
+
+    # The organisation withdraws the card: its page says so, from the issuer's status list.
+    staff = {"Authorization": f"Bearer {world.trainers['api_key']}"}
+    newest = httpx.get(f"{world.base}/api/issuer/credentials?limit=1", headers=staff, timeout=10).json()[0]
+    assert httpx.post(f"{world.base}/api/issuer/credentials/{newest['id']}/revoke", headers=staff,
+                      timeout=10).json()["status"] == "revoked"
+    page.locator("li.held a").click()
+    assert page.locator("p.status.revoked").inner_text().strip() == i18n.t(AR, "wallet.status.revoked")
     context.close()

@@ -138,6 +138,7 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     _checked(page, f"home-{width}", width)
     page.locator("li.held a").click()
     assert "operate forklift" in page.locator("dl.named").inner_text()
+    assert page.locator("p.status").inner_text().strip() == _t("wallet.status.valid")  # the issuer's list, live
     _checked(page, f"card-{width}", width)
 
     # 3. Show it to the desk: the consent screen names the registered verifier and its purpose.

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from core import i18n, qr, sessions, web
 from core.errors import AmanaError, InvalidInput, VaultBusy
 from core.sdjwt.paths import format_path
-from wallet import flows, holder, labels, unlocked
+from wallet import flows, holder, labels, status, unlocked
 from wallet.content import Contents
 from wallet.page_kit import (
     DEVICE_COOKIE,
@@ -236,4 +236,5 @@ async def card(card_id: str, request: Request) -> Response:
     known = ctx.types.get(first.vct)
     claims = [(known.label(path, lang) if known else format_path(path), value)
               for path, value in labels.shown_claims(first.claims or {}, known)]
-    return render(request, "card.html", lang, unlocked=True, card=shown, claims=claims)
+    live = await status.card_status(ctx.settings, first.issuer, first.claims, flows.trust_list(ctx), ctx.now())
+    return render(request, "card.html", lang, unlocked=True, card=shown, claims=claims, card_status=live)
