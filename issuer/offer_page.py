@@ -56,6 +56,8 @@ async def offer_page(slug: str, request: Request, ctx: Ctx,
                   "what": i18n.t(page_lang, "offer_page.what", org=org_name, type=type_name),
                   "expires": i18n.t(page_lang, "sheet.expires",
                                     date=time.strftime("%Y-%m-%d", time.gmtime(offer.expires_at)))}
+        if getattr(request.app.state, "wallet", None) is not None:  # this node also hosts wallets (amana serve)
+            values["wallet_here"] = "/wallet/receive?" + urlencode({"link": values["wallet_link"], "lang": page_lang})
     return _render(page_lang, credential_offer_uri if live else "", 200 if live else 404, values)
 
 

@@ -108,10 +108,9 @@ def test_what_the_wallet_refuses_it_says_in_arabic_and_changes_nothing(world: De
     page.locator("#link-form > button").last.click()
     assert _error(page) == i18n.t(AR, "wallet.err.invalid_input")
     assert page.locator("html").get_attribute("lang") == AR
-    offer = _offer(world)
-    page.goto(f"{world.base}/wallet/receive")
-    page.fill("#link", offer["link"])
-    page.locator("#link-form > button").last.click()
+    offer = _offer(world)  # reached as a phone's camera app would: the QR's https page, then this site's wallet
+    page.goto(offer["qr_link"] + "&lang=ar")
+    page.get_by_role("link", name=i18n.t(AR, "offer_page.wallet_here")).click()
     page.fill("#pin", offer["pin"])
     page.locator("form button").last.click()
     assert page.locator("li.held").count() == 1
