@@ -3,10 +3,12 @@ on loopback and everyone talks HTTP.
 
 The trust operator accredits the NGO (whose issuer identity lives on this node) and
 registers an employer's hiring desk; a trainer makes an offer through the staff API;
-Layla's wallet redeems it with her PIN and receives three unlinkable copies; the desk asks
-by OpenID4VP, her wallet answers with two claims, the desk sees the result once; the NGO
-revokes the certificate and the desk's next check says so. Everything
-lives in a temporary directory that is gone afterwards.
+Layla's wallet (an encrypted vault on this node: wallet.holder, the same use cases as the
+wallet's pages and ``amana wallet``) checks the issuer against the trust list, redeems the
+offer with her PIN and keeps three unlinkable copies; the desk asks by OpenID4VP, her wallet
+shows her the consent screen and answers with two claims, the desk sees the result once; the
+NGO revokes the certificate and the desk's next check says so; her history lists who saw
+what, by name. Everything lives in a temporary directory that is gone afterwards.
 """
 
 from __future__ import annotations
@@ -30,8 +32,7 @@ from issuer.context import IssuerContext
 from server.background import BackgroundNode, free_port
 from verifier import store as verifier_store
 from verifier.context import VerifierContext
-from wallet import present as wallet_present
-from wallet.receive import Received, receive
+from wallet import consent_hook, flows, holder
 
 HR = "https://w3id.org/dpv#HumanResourceManagement"
 
@@ -75,16 +76,19 @@ def _publish_trust_list(settings: Settings, world: dict[str, Any], vct: str, now
     (settings.trust_dir / "governance.jwks.json").write_text(json.dumps(keys.jwks([governance.public_key()])))
 
 
-async def _employer_checks(http: httpx.AsyncClient, base: str, desk_key: str, copy: Received) -> dict[str, Any]:
-    """The employer's desk asks (OpenID4VP), Layla's wallet answers, the desk reads the result once."""
+async def _employer_checks(http: httpx.AsyncClient, base: str, desk_key: str, wallet: holder.WalletContext,
+                           opened: holder.Opened, say: Any) -> tuple[holder.Opened, dict[str, Any]]:
+    """The employer's desk asks (OpenID4VP), Layla's wallet shows her who asks for what and answers
+    with a copy no other verifier has seen; the desk reads the result once."""
     desk = {"Authorization": f"Bearer {desk_key}"}
     check = (await http.post(f"{base}/api/verifier/checks", json={"query": "skill-check"}, headers=desk)).json()
-    request = await wallet_present.fetch_request(http, check["link"])
-    vp = wallet_present.vp_token(request, {"skill": (copy.credential, copy.holder_key)}, int(time.time()))
-    await wallet_present.answer(http, request, vp)
+    asked = await flows.open_request(wallet, opened, http, check["link"], "en")
+    for line in consent_hook.lines(asked.screen):
+        say(f"  | {line}")
+    opened = await flows.give(wallet, opened, http, asked, flows.default_choice(asked.screen), heeded_warning=False)
     result: dict[str, Any] = (await http.post(f"{base}/api/verifier/checks/{check['id']}/result",
                                               json={"result_key": check["result_key"]}, headers=desk)).json()
-    return result
+    return opened, result
 
 
 async def _story(settings: Settings, types: TypeRegistry, step: Any, say: Any) -> None:
@@ -103,12 +107,21 @@ async def _story(settings: Settings, types: TypeRegistry, step: Any, say: Any) -
                                 json={"type": "SkillCertificate", "claims": dict(skill.example), "batch_size": 3})
             offer = r.json()
             say(f"QR: {offer['link'][:72]}…   PIN: {'•' * len(offer['pin'])} (shown once)")
-            step("Layla's phone scans the QR, she types the PIN; the wallet fetches three unlinkable copies over HTTP.")
-            copies = await receive(http, offer["link"], offer["pin"], copies=3, types=types)
-            say(f"{len(copies)} copies, each bound to its own key and status entry; verified on receipt.")
-            step("At the hiring desk: a QR (OpenID4VP, signed request). Layla's wallet checks who asks, shows the")
-            say("skill and level only, and answers. The desk sees the result once; the server keeps no value.")
-            result = await _employer_checks(http, base, world["desk_key"], copies[0])
+            step("Layla makes a wallet on this node (or opens /wallet in her phone's browser): an encrypted vault.")
+            wallet = await holder.WalletContext.open(settings)
+            wallet_id, _code = await holder.create(wallet, "Layla's own words, 7x", "Layla")
+            opened = await holder.unlock(wallet, wallet_id, "Layla's own words, 7x")
+            say(f"wallet code {wallet_id}; the recovery code is shown to her once, never stored")
+            step("Her wallet scans the QR: it names who offers what before she types the PIN, then fetches three")
+            offered = await flows.look_at_offer(wallet, http, offer["link"], "en")
+            say(f"unlinkable copies over HTTP. Offered by: {offered.issuer_name} (on the trust list)")
+            opened, kept = await flows.accept_offer(wallet, opened, http, offered, offer["pin"], copies=3,
+                                                    allow_unregistered=False)
+            say(f"{len(kept)} copies, each bound to its own key and status entry; verified on receipt.")
+            step("At the hiring desk: a QR (OpenID4VP, signed request). Layla's wallet shows her who asks and why;")
+            say("she agrees, it shows the skill and level only. The desk sees the result once; the server keeps")
+            say("no value.")
+            opened, result = await _employer_checks(http, base, world["desk_key"], wallet, opened, say)
             [credential] = result["credentials"]
             assert result["accepted"], f"the demo expected the check to pass: {result}"
             say(f"verified: {credential['claims']['skill']['label']} (EQF {credential['claims']['eqf_level']}) — "
@@ -118,9 +131,14 @@ async def _story(settings: Settings, types: TypeRegistry, step: Any, say: Any) -
             listed = (await http.get(f"{base}/api/issuer/credentials", headers=staff)).json()
             await http.post(f"{base}/api/issuer/credentials/{listed[0]['id']}/revoke", headers=staff)
             node.app.state.verifier.fetcher.forget()  # past the list's ttl (15 min), say
-            result = await _employer_checks(http, base, world["desk_key"], copies[1])
+            opened, result = await _employer_checks(http, base, world["desk_key"], wallet, opened, lambda _: None)
             assert result["reason"] == "revoked", f"the demo expected the revocation to show: {result}"
             say(f"refused ({result['reason']}): all three copies, since they are one certificate.")
+            step("Layla's wallet remembers who saw what — names of claims, never their values:")
+            for record in opened.contents.history:
+                names = ", ".join(record.data_categories)
+                say(f"{record.timestamp} {record.event} to {record.controller.name}: {names}")
+            await wallet.engine.dispose()
 
 
 def run(first_step: int, types: TypeRegistry, step: Any, say: Any) -> None:

@@ -15,10 +15,13 @@ def lines(screen: consent.ConsentScreen) -> list[str]:
     if screen.purposes:
         out.append(f"Legal basis: {screen.purposes[0].legal_basis.label}")
     for query in screen.queries:
-        asked = ", ".join(format_path(a.path) + ("" if a.required else " (optional)") for a in query.attributes)
-        out.append(f"Asks for ({query.query_id}, {' / '.join(query.type_names)}): {asked}")
-        for choice in query.claim_sets:
-            out.append(f"  or set {choice.index}: {', '.join(choice.labels)}")
+        what = f"Asks for ({query.query_id}, {' / '.join(query.type_names)})"
+        if query.claim_sets:  # DCQL claim_sets: the holder picks one (--disclose QUERY=CARD:SET)
+            out.append(f"{what}, one of:")
+            out += [f"  set {choice.index}: {', '.join(choice.labels)}" for choice in query.claim_sets]
+        else:
+            out.append(f"{what}: " + ", ".join(format_path(a.path) + ("" if a.required else " (optional)")
+                                               for a in query.attributes))
         if not query.cards:
             out.append("  You hold no card that answers this" +
                        (" (every copy was shown to another verifier)" if query.exhausted else ""))
