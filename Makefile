@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-VENDOR := verifier/static/vendor
+VENDOR := core/static/vendor
 TEST_VENDOR := tests/vendor
 
 .PHONY: setup demo test lint bench clean vendor openapi
@@ -36,7 +36,8 @@ openapi: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENDOR) $(TEST_VENDOR)
 
-# The QR reader for the desk's camera and photo scan, vendored from npm at build time (pinned
+# The QR reader for the desk's and the wallet's camera and photo scan (core/static: every service
+# serves it), vendored from npm at build time (pinned
 # versions; served from this node, never a CDN): barcode-detector's ponyfill and zxing's WASM.
 $(VENDOR)/.stamp: Makefile
 	rm -rf $(VENDOR) .npm-vendor && mkdir -p $(VENDOR) .npm-vendor

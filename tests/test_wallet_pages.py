@@ -157,10 +157,12 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     desk.wait_for_selector("#verdict.ok", timeout=45000)  # the desk's page turns green by itself
 
     # 4. Say no to the next request: the desk is told, the wallet remembers.
-    second = _desk_asks(desk, world)
+    _desk_asks(desk, world)  # this time the holder photographs the desk's screen: the wallet reads the QR
+    photo = tmp_path / "desk-screen.png"
+    desk.screenshot(path=str(photo))
     page.goto(f"{world.base}/wallet/present?lang=en")
-    page.fill("#link", second)
-    page.get_by_role("button", name=_t("wallet.next")).click()
+    page.set_input_files("input.photo", str(photo))
+    page.wait_for_selector("form.consent", timeout=30000)
     page.get_by_role("button", name=_t("wallet.dont_share")).click()
     assert page.locator(".result.declined").count() == 1
     desk.wait_for_selector("#hint:not([hidden])", timeout=45000)
@@ -271,9 +273,13 @@ def test_the_pages_keep_the_content_security_policy(world: DeskWorld, browser: A
     page.fill("#passphrase_again", PASS)
     page.locator("form button").last.click()
     page.wait_for_selector("#wallet-code")
+    weights = {}
     for path in ("/wallet", "/wallet/receive", "/wallet/present", "/wallet/history", "/wallet/move"):
         page.goto(world.base + path)
         page.wait_for_load_state("networkidle")
+        weights[path] = page.evaluate("""() => performance.getEntriesByType("navigation")
+            .concat(performance.getEntriesByType("resource")).reduce((n, e) => n + e.encodedBodySize, 0)""")
+    assert all(0 < size <= 100_000 for size in weights.values()), weights  # issue 12: each page <= 100 KB
     assert reports == [], "\n".join(reports)
     context.close()
 

@@ -29,41 +29,61 @@ function fill(root, text) {
   return true;
 }
 
+// The reader (44 KB of script, 1.1 MB of WebAssembly) is fetched only when the holder starts a
+// scan: every page stays small on a cheap data plan, and a browser with its own
+// BarcodeDetector fetches nothing at all.
+let detecting = null;
+function detector(root) {
+  if (!detecting) {
+    detecting = (async () => {
+      if (!("BarcodeDetector" in window)) {
+        await new Promise((loaded, failed) => {
+          const script = document.createElement("script");
+          script.src = root.dataset.reader;
+          script.onload = loaded;
+          script.onerror = failed;
+          document.head.append(script);
+        });
+        window.BarcodeDetectionAPI.prepareZXingModule({ overrides: { locateFile: (path, prefix) =>
+          path.endsWith(".wasm") ? root.dataset.wasm : prefix + path } });
+      }
+      const Detector = ("BarcodeDetector" in window) ? window.BarcodeDetector : window.BarcodeDetectionAPI.BarcodeDetector;
+      return new Detector({ formats: ["qr_code"] });
+    })();
+  }
+  return detecting;
+}
+
 function setUpScan(root) {
   const status = root.querySelector(".scan-status");
   const say = (text) => { status.textContent = text; };
-  const api = window.BarcodeDetectionAPI;
-  if (api && api.prepareZXingModule) {
-    api.prepareZXingModule({ overrides: { locateFile: (path, prefix) =>
-      path.endsWith(".wasm") ? root.dataset.wasm : prefix + path } });
-  }
-  const Detector = ("BarcodeDetector" in window) ? window.BarcodeDetector : (api && api.BarcodeDetector);
-  if (!Detector) { root.hidden = true; return; }
-  const detector = new Detector({ formats: ["qr_code"] });
   const found = (codes) => codes.length > 0 && fill(root, codes[0].rawValue);
   root.querySelector(".photo").addEventListener("change", async (event) => {
     const file = event.target.files[0];
     if (!file) return;
     say(root.dataset.reading);
     try {
-      if (!found(await detector.detect(await createImageBitmap(file)))) say(root.dataset.none);
+      const reader = await detector(root);
+      if (!found(await reader.detect(await createImageBitmap(file)))) say(root.dataset.none);
       else say("");
     } catch (e) { say(root.dataset.none); }
   });
   root.querySelector(".start-camera").addEventListener("click", async () => {
     const video = root.querySelector(".camera");
+    let reader;
     try {
+      reader = await detector(root);
       video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
       video.hidden = false;
       await video.play();
-    } catch (e) {  // no camera, permission refused, or not a secure context
+    } catch (e) {  // no camera, permission refused, not a secure context, or the reader did not load
       video.hidden = true;
       say(root.dataset.cameraFailed);
       return;
     }
     say("");
     const tick = async () => {
-      try { if (found(await detector.detect(video))) { video.srcObject.getTracks().forEach((t) => t.stop()); return; } }
+      try { if (found(await reader.detect(video))) { video.srcObject.getTracks().forEach((t) => t.stop()); return; } }
       catch (e) { /* a frame not ready yet */ }
       requestAnimationFrame(tick);
     };
