@@ -23,6 +23,7 @@ import pytest
 
 from core import i18n
 from tests.desk_world import DeskWorld
+from tests.test_accessibility import AXE, audit
 from tests.test_verifier_desk import CHROMIUM
 from tests.test_wallet_pages import PASS, _desk_asks, _offer, browser, world  # noqa: F401 (fixtures)
 from tests.vp_world import identity, query
@@ -30,7 +31,10 @@ from verifier import requests
 from verifier.requests import Prefix
 from wallet.consent import UNKNOWN_VERIFIER
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)"),
+    pytest.mark.skipif(not AXE.exists(), reason="axe-core is not vendored: make test does it (tests/vendor)"),
+]
 AR = "ar"
 
 
@@ -82,7 +86,11 @@ def stranger() -> Iterator[Stranger]:
 
 def _error(page: Any) -> str:
     text: str = page.locator(".field-error").inner_text()
+    audited.append((page.url, audit(page)))
     return text
+
+
+audited: list[tuple[str, list[str]]] = []
 
 
 def _open_request(page: Any, base: str, link: str) -> None:
@@ -93,14 +101,19 @@ def _open_request(page: Any, base: str, link: str) -> None:
 
 def test_what_the_wallet_refuses_it_says_in_arabic_and_changes_nothing(world: DeskWorld, browser: Any,  # noqa: F811
                                                                        stranger: Stranger, tmp_path: Path) -> None:
-    context = browser.new_context(locale=AR, viewport={"width": 360, "height": 900}, accept_downloads=True)
+    # CSP bypassed so axe can be injected: every page on the way is audited in Arabic
+    # (test_wallet_pages checks the policy itself).
+    context = browser.new_context(locale=AR, viewport={"width": 360, "height": 900}, accept_downloads=True,
+                                  bypass_csp=True)
     page = context.new_page()
     page.goto(f"{world.base}/wallet/new")
+    audited.append(("new", audit(page)))
     page.fill("#passphrase", PASS)
     page.fill("#passphrase_again", PASS)
     page.locator("form button").last.click()
     page.wait_for_selector("#wallet-code")
     assert page.locator("html").get_attribute("dir") == "rtl"
+    audited.append(("recovery sheet", audit(page)))
 
     # A malformed offer link: said in Arabic, no card.
     page.goto(f"{world.base}/wallet/receive")
@@ -111,6 +124,7 @@ def test_what_the_wallet_refuses_it_says_in_arabic_and_changes_nothing(world: De
     offer = _offer(world)  # reached as a phone's camera app would: the QR's https page, then this site's wallet
     page.goto(offer["qr_link"] + "&lang=ar")
     page.get_by_role("link", name=i18n.t(AR, "offer_page.wallet_here")).click()
+    audited.append(("offer", audit(page)))
     page.fill("#pin", offer["pin"])
     page.locator("form button").last.click()
     assert page.locator("li.held").count() == 1
@@ -126,10 +140,12 @@ def test_what_the_wallet_refuses_it_says_in_arabic_and_changes_nothing(world: De
     _open_request(page, world.base, first)
     assert page.locator(".who.bad").inner_text().strip() == UNKNOWN_VERIFIER[AR]
     assert page.locator(".warning").inner_text().strip().startswith(i18n.t(AR, "wallet.warning_unknown")[:20])
+    audited.append(("consent, unknown verifier", audit(page)))
     page.get_by_role("button", name=i18n.t(AR, "wallet.share")).click()
     assert _error(page) == i18n.t(AR, "wallet.err.consent_warning_unheeded") and stranger.posts == []
     page.get_by_role("button", name=i18n.t(AR, "wallet.dont_share")).click()
     assert page.locator(".result.declined").count() == 1
+    audited.append(("declined", audit(page)))
     assert [p["error"] for p in stranger.posts] == [["access_denied"]] and "vp_token" not in stranger.posts[0]
 
     # The same request again: a replay, refused.
@@ -181,4 +197,10 @@ def test_what_the_wallet_refuses_it_says_in_arabic_and_changes_nothing(world: De
                       timeout=10).json()["status"] == "revoked"
     page.locator("li.held a").click()
     assert page.locator("p.status.revoked").inner_text().strip() == i18n.t(AR, "wallet.status.revoked")
+    audited.append(("card, revoked", audit(page)))
+    for path in ("/wallet/move", "/wallet/recover", "/wallet/history", "/wallet/receive", "/wallet/present"):
+        page.goto(world.base + path)
+        audited.append((path, audit(page)))
+    assert [(where, found) for where, found in audited if found] == []
+    assert len(audited) >= 18
     context.close()
