@@ -22,6 +22,19 @@ def icon(vct: str) -> str:
     return "residence" if "Registration" in vct or "Residence" in vct or "Identity" in vct else "skill"
 
 
+_CLAIM_ICONS = {"given_name": "person", "family_name": "person", "given_name_latin": "person",
+                "family_name_latin": "person", "birthdate": "calendar", "age_over_18": "person",
+                "nationalities": "flag", "skill": "skill", "eqf_level": "level", "assessment_method": "skill",
+                "issuing_organisation": "residence", "awarded_on": "calendar", "valid_until": "calendar",
+                "status_category": "residence", "registration_number": "number", "municipality": "residence",
+                "right_to_work": "work", "registered": "residence"}
+
+
+def claim_icon(path: ClaimPath) -> str:
+    """A pictogram for an attribute, by its top-level claim name (a dot when none fits)."""
+    return _CLAIM_ICONS.get(str(path[0]) if path else "", "dot")
+
+
 def purpose_words(iri: str, lang: str) -> str:
     return dpv_labels.purpose(iri, lang).label
 

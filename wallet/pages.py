@@ -234,7 +234,7 @@ async def card(card_id: str, request: Request) -> Response:
                       message=i18n.t(lang, "wallet.err.not_found"), wallet_id=wallet.wallet_id)
     first = wallet.contents.batches()[card_id][0]
     known = ctx.types.get(first.vct)
-    claims = [(known.label(path, lang) if known else format_path(path), value)
+    claims = [(labels.claim_icon(path), known.label(path, lang) if known else format_path(path), value)
               for path, value in labels.shown_claims(first.claims or {}, known)]
     live = await status.card_status(ctx.settings, first.issuer, first.claims, flows.trust_list(ctx), ctx.now())
     return render(request, "card.html", lang, unlocked=True, card=shown, claims=claims, card_status=live)

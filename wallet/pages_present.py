@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, Response
 from core.errors import AmanaError, InvalidInput
 from core.oid4vc import PRESENTATION_SCHEME
 from core.sdjwt.paths import format_path
-from wallet import consent, flows, holder, page_kit
+from wallet import consent, flows, holder, labels, page_kit
 
 router = APIRouter(prefix="/wallet", include_in_schema=False)
 
@@ -77,8 +77,13 @@ async def _consent(request: Request, lang: str, wallet: holder.Opened, link: str
     except AmanaError as exc:
         return page_kit.render(request, "present.html", lang, exc.status if exc.status < 500 else 502, unlocked=True,
                                field_error=page_kit.error_text(exc, lang), link=link)
-    return page_kit.render(request, "consent.html", lang, unlocked=True, link=link, screen=asked.screen,
-                           seen=seen(asked), path_text=format_path)
+    return _consent_page(request, lang, link, asked)
+
+
+def _consent_page(request: Request, lang: str, link: str, asked: flows.Asked, status: int = 200,
+                  error: str | None = None) -> HTMLResponse:
+    return page_kit.render(request, "consent.html", lang, status, unlocked=True, link=link, screen=asked.screen,
+                           seen=seen(asked), claim_icon=labels.claim_icon, field_error=error)
 
 
 def _choice(form: Any) -> consent.Choice:
@@ -112,8 +117,7 @@ async def answer(request: Request) -> Response:
             await flows.give(ctx, wallet, http, asked, choice, heeded_warning=bool(form.get("heeded")))
     except (flows.ConsentWarningUnheeded, consent.ConsentChoiceInvalid) as exc:
         assert asked is not None
-        return page_kit.render(request, "consent.html", lang, 400, unlocked=True, link=link, screen=asked.screen,
-                               seen=seen(asked), path_text=format_path, field_error=page_kit.error_text(exc, lang))
+        return _consent_page(request, lang, link, asked, 400, page_kit.error_text(exc, lang))
     except AmanaError as exc:
         return page_kit.render(request, "present.html", lang, exc.status if exc.status < 500 else 502, unlocked=True,
                                field_error=page_kit.error_text(exc, lang), link=link)
