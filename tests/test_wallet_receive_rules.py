@@ -42,17 +42,21 @@ class FakeIssuer:
         self.as_meta = {"issuer": AS, "token_endpoint": f"{AS}/token"} if as_meta is None else as_meta
         self.as_well_known = as_well_known
         self.seen: list[str] = []
+        self.headers: dict[str, httpx.Headers] = {}
+        self.token_type = "Bearer"
         self.credential_request: dict[str, Any] | None = None
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         url = str(request.url)
         self.seen.append(url)
+        self.headers[url] = request.headers
+        token = {"access_token": "at", "token_type": self.token_type}
         routes: dict[str, Callable[[], httpx.Response]] = {
             f"{ISSUER}/offer": lambda: httpx.Response(200, json=_offer(tx_code={})),
             f"{META}": lambda: httpx.Response(200, json=self.meta),
             self.as_well_known: lambda: httpx.Response(200, json=self.as_meta),
-            f"{AS}/token": lambda: httpx.Response(200, json={"access_token": "at", "token_type": "Bearer"}),
-            f"{ISSUER}/token": lambda: httpx.Response(200, json={"access_token": "at", "token_type": "Bearer"}),
+            f"{AS}/token": lambda: httpx.Response(200, json=token),
+            f"{ISSUER}/token": lambda: httpx.Response(200, json=token),
             f"{ISSUER}/nonce": lambda: httpx.Response(200, json={"c_nonce": "n-1"}),
         }
         if url == f"{ISSUER}/credential":

@@ -4,7 +4,8 @@ From an offer link (``openid-credential-offer://``, or the https link an offer Q
 and the PIN the holder was told: fetch the offer (by reference, section 4.1.3), the
 issuer's metadata (section 12.2, identifier compared exactly), the token (section 6), a
 ``c_nonce`` (section 7), then the credentials (section 8) with one fresh key per
-credential, so the copies of a batch cannot be linked.
+credential, so the copies of a batch cannot be linked. The token is DPoP-bound when the
+authorization server announces DPoP (wallet/dpop.py).
 Each credential is verified on receipt (RFC 9901 section 7.2) against the keys at
 ``/.well-known/jwt-vc-issuer`` before the wallet keeps it.
 
@@ -28,6 +29,7 @@ from core.encoding import json_loads_strict
 from core.errors import AmanaError, InvalidInput
 from core.oid4vc import OFFER_SCHEME, PRE_AUTHORIZED_GRANT, PROOF_TYP, well_known
 from core.sdjwt.vc import VerifiedCredential, verify_vc_issued
+from wallet import dpop
 
 # httpx logs every request URL at INFO; ours carry offer ids, request ids and codes.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -99,6 +101,7 @@ class Offer:
     grant: dict[str, Any]
     metadata: dict[str, Any]
     token_endpoint: str
+    dpop_alg: keys.Alg | None = None  # the authorization server's DPoP (RFC 9449), when it announces one
 
     @property
     def tx_code(self) -> dict[str, Any] | None:
@@ -130,7 +133,7 @@ async def read_offer(http: httpx.AsyncClient, link: str) -> Offer:
     if meta.get("credential_issuer") != issuer:  # exact string comparison, section 12.2.2
         raise IssuanceFailed("issuer metadata names another issuer")
     auth = await _authorization_server(http, _authorization_server_id(issuer, meta, grant))
-    return Offer(issuer, tuple(configs), grant, meta, auth["token_endpoint"])
+    return Offer(issuer, tuple(configs), grant, meta, auth["token_endpoint"], dpop.algorithm(auth))
 
 
 def _offer_by_value(text: str) -> dict[str, Any]:
@@ -191,7 +194,9 @@ async def redeem(
     form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": offer.grant["pre-authorized_code"]}
     if offer.tx_code is not None:
         form["tx_code"] = _typed(pin, offer.tx_code)
-    token = await _json(await http.post(offer.token_endpoint, data=form), "token")
+    dpop_key = keys.generate(offer.dpop_alg) if offer.dpop_alg else None  # one per issuance: unlinkable
+    token = await _json(await dpop.post(http, offer.token_endpoint, dpop_key, data=form), "token")
+    dpop_bound = dpop_key is not None and str(token.get("token_type", "")).lower() == "dpop"
     access_token, endpoint, nonce_endpoint = token.get("access_token"), meta.get("credential_endpoint"), \
         meta.get("nonce_endpoint")
     if not (isinstance(access_token, str) and isinstance(endpoint, str)):
@@ -206,8 +211,8 @@ async def redeem(
     now = claims["iat"]
     proofs = [_jose.sign_compact({"typ": PROOF_TYP, "jwk": k.public_key().to_jwk()}, claims, k) for k in holder_keys]
     body = {"credential_configuration_id": offer.configuration_ids[0], "proofs": {"jwt": proofs}}
-    headers = {"Authorization": f"Bearer {access_token}"}
-    issued = await _json(await http.post(endpoint, json=body, headers=headers), "credential")
+    issued = await _json(await dpop.post(http, endpoint, dpop_key if dpop_bound else None, access_token=access_token,
+                                         json=body), "credential")
     jwks = await _json(await http.get(well_known(issuer, "jwt-vc-issuer")), "issuer keys")
     issuer_keys = [keys.PublicKey.from_jwk(k) for k in jwks.get("jwks", {}).get("keys", [])]
     by_thumbprint = {k.public_key().thumbprint(): k for k in holder_keys}

@@ -13,7 +13,7 @@ import crypto from 'node:crypto'
 import http from 'node:http'
 import * as jose from 'jose'
 import {
-  HashAlgorithm, Oauth2AuthorizationServer, Oauth2ResourceServer, Oauth2ServerErrorResponseError,
+  HashAlgorithm, Oauth2AuthorizationServer, Oauth2ResourceServer, Oauth2ResourceUnauthorizedError, Oauth2ServerErrorResponseError,
   calculateJwkThumbprint, clientAuthenticationNone, preAuthorizedCodeGrantIdentifier,
 } from '@openid4vc/oauth2'
 import { Openid4vciIssuer, Openid4vciVersion } from '@openid4vc/openid4vci'
@@ -102,6 +102,7 @@ if (process.env.INTEROP_X509_KEY && process.env.INTEROP_X509_CERT) {
 }
 
 const server = http.createServer((req, res) => handle(req, res).catch((error) => {
+  if (error instanceof Oauth2ResourceUnauthorizedError) return send(res, 401, { error: 'invalid_token', error_description: error.message })
   const status = error instanceof Oauth2ServerErrorResponseError ? (error.status ?? 400) : (error.statusCode ?? 500)
   const body = error instanceof Oauth2ServerErrorResponseError ? error.errorResponse
     : { error: status === 500 ? 'server_error' : 'invalid_request', error_description: String(error?.message ?? error) }
@@ -120,6 +121,7 @@ const issuer = new Openid4vciIssuer({ callbacks })
 const asMetadata = authorizationServer.createAuthorizationServerMetadata({
   issuer: asId, token_endpoint: `${asId}/token`, jwks_uri: `${asId}/jwks`,
   'pre-authorized_grant_anonymous_access_supported': true,
+  dpop_signing_alg_values_supported: ['ES256'], // DPoP required, as on the HAIP profile
 })
 const credentialIssuerMetadata = issuer.createCredentialIssuerMetadata({
   credential_issuer: issuerId,
@@ -175,16 +177,17 @@ async function token(req, form) {
   const parsed = authorizationServer.parseAccessTokenRequest({ accessTokenRequest: form, request: req })
   const grant = grants.get(parsed.grant.preAuthorizedCode)
   if (!grant || grant.used) throw new Oauth2ServerErrorResponseError({ error: 'invalid_grant' })
-  await authorizationServer.verifyPreAuthorizedCodeAccessTokenRequest({
+  const verified = await authorizationServer.verifyPreAuthorizedCodeAccessTokenRequest({
     grant: parsed.grant, accessTokenRequest: parsed.accessTokenRequest, request: req,
     expectedPreAuthorizedCode: parsed.grant.preAuthorizedCode, expectedTxCode: grant.txCode,
     authorizationServerMetadata: asMetadata,
+    dpop: { jwt: parsed.dpop?.jwt, required: true, allowedSigningAlgs: ['ES256'] },
   })
   grant.used = true
   tokens.set(parsed.grant.preAuthorizedCode, grant.claims)
   return authorizationServer.createAccessTokenResponse({
     audience: issuerId, authorizationServer: asId, expiresInSeconds: 300, subject: parsed.grant.preAuthorizedCode,
-    signer: { method: 'jwk', alg: 'ES256', publicJwk: asKey.pub },
+    signer: { method: 'jwk', alg: 'ES256', publicJwk: asKey.pub }, dpop: { jwk: verified.dpop.jwk },
   })
 }
 
