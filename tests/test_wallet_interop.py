@@ -26,12 +26,15 @@ import pytest
 
 from core.credtypes import TypeRegistry
 from core.settings import REPO_ROOT
+from core.trust.model import TrustList, parse
 from tests.interop.peer import NODE, SKIP_REASON, Peer, self_signed
 from wallet import present, receive
+from wallet.consent import consent_screen
 
 pytestmark = pytest.mark.skipif(NODE is None, reason=SKIP_REASON)
 CLAIMS = json.loads((REPO_ROOT / "specs/credentials/SkillCertificate/example.json").read_text())
 ASKED = ["skill", "eqf_level"]
+VCT = "urn:amana:credential:SkillCertificate:1"
 
 
 @pytest.fixture(scope="module")
@@ -77,12 +80,28 @@ def test_a_wrong_pin_is_refused_by_the_independent_issuer(peer: Peer, types: Typ
         _run(lambda http: receive.receive(http, made["link"], wrong, copies=1, types=types))
 
 
+def _trust_list(asked: dict[str, Any]) -> TrustList:
+    """The governance list a wallet holds, registering the peer's verifier (its host and certificate key)."""
+    now = int(time.time())
+    verifier = {"id": asked["base"], "names": {"en": "Interop Desk"}, "jwks": {"keys": [asked["x509_jwk"]]},
+                "registrations": [{"purpose": "https://w3id.org/dpv#HumanResourceManagement",
+                                   "legal_basis": "https://w3id.org/dpv#LegalObligation",
+                                   "credentials": [{"vct": VCT, "claims": [[c] for c in ASKED]}]}]}
+    return parse(TrustList, {"iss": "https://governance.example", "seq": 1, "iat": now - 10,
+                             "next_update": now + 3600, "verifiers": [verifier]})
+
+
 def _present(peer: Peer, types: TypeRegistry, client: str, mode: str, **extra: Any) -> tuple[dict[str, Any], Any]:
     [held] = _receive(peer, types)
     asked = peer.admin("request", {"client": client, "mode": mode, "claims": ASKED, **extra})
+    trusted = _trust_list(asked) if client == "x509_san_dns" else None
 
     async def work(http: httpx.AsyncClient) -> httpx.Response:
-        request = await present.fetch_request(http, asked["link"], allow_unsigned=client == "redirect_uri")
+        request = await present.fetch_request(http, asked["link"], allow_unsigned=client == "redirect_uri",
+                                              trust_list=trusted)
+        if trusted is not None:
+            screen = consent_screen(request, trusted, [], types, "en")
+            assert (screen.who.status, screen.who.name) == ("registered", "Interop Desk")
         assert (request.client_id, request.nonce, request.response_mode) == (asked["client_id"], asked["nonce"], mode)
         vp = present.vp_token(request, {"skill": (held.credential, held.holder_key)}, int(time.time()))
         return await present.answer(http, request, vp)
@@ -91,14 +110,14 @@ def _present(peer: Peer, types: TypeRegistry, client: str, mode: str, **extra: A
     return asked, response
 
 
-@pytest.mark.parametrize("client", ["decentralized_identifier", "x509_hash", "redirect_uri"])
+@pytest.mark.parametrize("client", ["decentralized_identifier", "x509_hash", "x509_san_dns", "redirect_uri"])
 def test_the_independent_verifier_accepts_our_presentation(peer: Peer, types: TypeRegistry, client: str) -> None:
     asked, response = _present(peer, types, client, "direct_post")
     assert response.status_code == 200, response.text
     result = peer.admin(f"result/{asked['id']}")["result"]
     [seen] = result["presentations"]["skill"]
     assert (seen["kb_aud"], seen["kb_nonce"]) == (asked["client_id"], asked["nonce"])
-    assert seen["typ"] == "dc+sd-jwt" and seen["iss"] == f"{peer.base}/issuer"
+    assert seen["typ"] == "dc+sd-jwt" and seen["iss"] == f"{peer.base}/issuer" and seen["vct"] == VCT
     disclosed = set(seen["claims"]) - {"iss", "vct", "iat", "cnf"}
     assert disclosed == set(ASKED)  # exactly what was asked: no name, no date of award
     assert result["mode"] == "plain" and result["state"]
@@ -124,6 +143,13 @@ def test_a_verifier_key_for_another_algorithm_is_refused_before_the_holder_is_as
     with pytest.raises(present.RequestRefused) as refused:
         _run(lambda http: present.fetch_request(http, asked["link"]))
     assert refused.value.code == "response_encryption_unsupported"
+
+
+def test_an_x509_san_dns_verifier_the_trust_list_does_not_register_is_refused(peer: Peer) -> None:
+    asked = peer.admin("request", {"client": "x509_san_dns", "mode": "direct_post"})
+    with pytest.raises(present.RequestRefused) as refused:
+        _run(lambda http: present.fetch_request(http, asked["link"]))
+    assert refused.value.code == "client_not_trusted"
 
 
 @pytest.mark.parametrize("mode", ["direct_post", "direct_post.jwt"])

@@ -38,12 +38,15 @@ def installed() -> None:
 
 
 def self_signed(now: datetime.datetime) -> tuple[dict[str, str], str]:
-    """A P-256 key (private JWK) and a self-signed certificate for it (base64 DER), for ``x509_hash``."""
+    """A P-256 key (private JWK) and a self-signed certificate for it (base64 DER), for ``x509_hash``,
+    and for ``x509_san_dns:localhost`` (its one dNSName), which the wallet takes only from a verifier
+    the trust list registers on that host with that key."""
     private = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "interop verifier")])
     certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private.public_key())
                    .serial_number(x509.random_serial_number())
                    .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
                    .sign(private, hashes.SHA256()))
     der = certificate.public_bytes(serialization.Encoding.DER)
     numbers = private.private_numbers()

@@ -221,7 +221,9 @@ const requests = new Map() // id -> { payload, jwt, result }
 
 async function adminRequest(body) {
   const id = random()
-  const responseUri = `${base}/verifier/response/${id}`
+  // x509_san_dns: the wallet wants the response URI on the certificate's DNS name (localhost here)
+  const here = body.client === 'x509_san_dns' ? base.replace('127.0.0.1', 'localhost') : base
+  const responseUri = `${here}/verifier/response/${id}`
   const mode = body.mode ?? 'direct_post'
   const payload = {
     response_type: 'vp_token', response_mode: mode, response_uri: responseUri, nonce: random(), state: random(),
@@ -240,6 +242,9 @@ async function adminRequest(body) {
   let jar, signer
   if (body.client === 'redirect_uri') {
     payload.client_id = `redirect_uri:${responseUri}`
+  } else if (body.client === 'x509_san_dns') {
+    payload.client_id = 'x509_san_dns:localhost'
+    signer = { method: 'x5c', alg: 'ES256', x5c: [x509.cert] }
   } else if (body.client === 'x509_hash') {
     const der = Buffer.from(x509.cert, 'base64')
     payload.client_id = `x509_hash:${b64u(crypto.createHash('sha256').update(der).digest())}`
@@ -248,10 +253,11 @@ async function adminRequest(body) {
     payload.client_id = `decentralized_identifier:${didJwk}`
     signer = { method: 'did', alg: 'ES256', didUrl: `${didJwk}#0` }
   }
-  if (signer) jar = { requestUri: `${base}/verifier/request/${id}`, jwtSigner: signer, expiresInSeconds: 300 }
+  if (signer) jar = { requestUri: `${here}/verifier/request/${id}`, jwtSigner: signer, expiresInSeconds: 300 }
   const created = await verifier.createOpenId4vpAuthorizationRequest({ authorizationRequestPayload: payload, jar })
   requests.set(id, { payload: created.authorizationRequestPayload, jwt: created.jar?.authorizationRequestJwt, result: null })
-  return { id, link: created.authorizationRequest, client_id: payload.client_id, nonce: payload.nonce }
+  return { id, link: created.authorizationRequest, client_id: payload.client_id, nonce: payload.nonce,
+    x509_jwk: x509?.pub ?? null, base: here }
 }
 
 async function response(id, form) {
