@@ -5,8 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 VENDOR := core/static/vendor
 TEST_VENDOR := tests/vendor
+INTEROP := tests/interop
 
-.PHONY: setup demo test lint bench clean vendor openapi
+.PHONY: setup demo test lint bench clean vendor openapi interop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint $(VENDOR)/.stamp $(TEST_VENDOR)/.stamp
+test: lint $(VENDOR)/.stamp $(TEST_VENDOR)/.stamp $(INTEROP)/node_modules/.stamp
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -34,7 +35,7 @@ openapi: $(STAMP)
 	$(BIN)/python -m server.openapi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENDOR) $(TEST_VENDOR)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENDOR) $(TEST_VENDOR) $(INTEROP)/node_modules
 
 # The QR reader for the desk's and the wallet's camera and photo scan (core/static: every service
 # serves it), vendored from npm at build time (pinned
@@ -63,3 +64,14 @@ $(TEST_VENDOR)/.stamp: Makefile
 	cp .npm-axe/package/LICENSE $(TEST_VENDOR)/LICENSE.axe-core
 	rm -rf .npm-axe
 	touch $@
+
+# Test-only: the independent OpenID4VCI issuer and OpenID4VP verifier the wallet is tested against
+# (tests/interop/README.md). Exact versions and integrity hashes in tests/interop/package-lock.json;
+# `npm ci` installs them into tests/interop/node_modules only (no global install, no install scripts).
+# Several packages with their own dependencies: a lockfile pins the whole tree, where `npm pack` of
+# one file (axe-core above) would not.
+$(INTEROP)/node_modules/.stamp: $(INTEROP)/package.json $(INTEROP)/package-lock.json
+	cd $(INTEROP) && npm ci --ignore-scripts --no-audit --no-fund --silent
+	touch $@
+
+interop: $(INTEROP)/node_modules/.stamp

@@ -33,6 +33,8 @@ from wallet import request_errors as errors
 from wallet.vp_request import VerifiedRequest, check_request, parse_link
 
 IDENT = identity()
+ENCRYPTED_METADATA = {"jwks": {"keys": [{**keys.generate("ES256").public_key().to_jwk(), "use": "enc", "alg": "ECDH-ES",
+                                         "kid": "e1"}]}}
 
 
 def check(link: str, text: str | None, **kw: Any) -> VerifiedRequest:
@@ -86,7 +88,8 @@ def test_each_payload_rule_refuses(changes: dict[str, Any], error: type[errors.R
 
 def test_within_the_clock_skew_and_encrypted_response_mode_pass() -> None:
     assert check(*_resigned(nbf=NOW + 30, iat=NOW + 30)).nonce
-    assert check(*_resigned(response_mode="direct_post.jwt")).response_mode == "direct_post.jwt"
+    encrypted = check(*_resigned(response_mode="direct_post.jwt", client_metadata=ENCRYPTED_METADATA))
+    assert encrypted.response_mode == "direct_post.jwt"
     assert check(*_resigned(state=None)).state == ""
     assert check(*_resigned(response_uri="http://127.0.0.1:8000/resp")).response_uri.startswith("http://127.0.0.1")
 
@@ -205,7 +208,7 @@ def test_malformed_links_are_refused(link: str) -> None:
 
 
 def test_error_codes_are_distinct_and_titles_plain() -> None:
-    assert len(set(errors.CODES)) == len(errors.CODES) == 16
+    assert len(set(errors.CODES)) == len(errors.CODES) == 18
     assert all("§" not in cls.title for cls in (errors.RequestExpired, errors.ClientNotTrusted))
 
 
@@ -246,7 +249,7 @@ def test_fetch_request_applies_the_rules_and_reports_an_unreachable_request() ->
         _fetch(nbf_link, _transport(nbf_text), now=NOW)
 
 
-def test_decline_posts_access_denied_with_state_and_encrypted_answers_are_not_faked() -> None:
+def test_decline_posts_access_denied_with_state_and_encrypted_answers_are_encrypted() -> None:
     link, text = node_request(IDENT, Prefix.X509_HASH)
     posted: list[dict[str, list[str]]] = []
 
@@ -254,10 +257,10 @@ def test_decline_posts_access_denied_with_state_and_encrypted_answers_are_not_fa
         async with _transport(text, posted=posted) as http:
             request = await present.fetch_request(http, link, now=NOW)
             await present.decline(http, request)
-            jwt_request = check(*_resigned(response_mode="direct_post.jwt"))
-            with pytest.raises(errors.ResponseModeUnsupported):
-                await present.answer(http, jwt_request, "{}")
+            jwt_request = check(*_resigned(response_mode="direct_post.jwt", client_metadata=ENCRYPTED_METADATA))
+            await present.answer(http, jwt_request, "{}")  # tests/test_wallet_encrypted_response.py decrypts it
 
     asyncio.run(go())
-    assert posted == [{"error": ["access_denied"], "error_description": ["the holder declined"], "state": ["st-1"]}]
+    assert posted[0] == {"error": ["access_denied"], "error_description": ["the holder declined"], "state": ["st-1"]}
+    assert list(posted[1]) == ["response"] and posted[1]["response"][0].count(".") == 4
 

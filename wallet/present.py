@@ -1,4 +1,4 @@
-"""Answering a verifier: the wallet side of OpenID4VP 1.0 (request by reference, direct_post).
+"""Answering a verifier: the wallet side of OpenID4VP 1.0 (request by reference, direct_post[.jwt]).
 
 From an ``openid4vp://`` link: fetch the Request Object at ``request_uri`` and judge it with
 ``wallet.vp_request.check_request`` (signature and Client Identifier Prefix, ``client_id``
@@ -7,7 +7,8 @@ rules and the OpenID4VP sections), then disclose for each DCQL Credential Query 
 chosen (by default all it names; the consent screen's ``DisclosurePlan`` narrows that), plus
 the parents SD-JWT needs, with a Key Binding JWT whose ``aud`` is the full Client Identifier
 and whose ``nonce`` is the request's, and post the ``vp_token`` with ``state`` to
-``response_uri``. Declining posts ``access_denied`` (§8.5).
+``response_uri`` — as a JWE to the verifier's key when it asks for ``direct_post.jwt``
+(wallet/encrypted_response.py). Declining posts ``access_denied`` (§8.5).
 
 Which credential answers which query, and whether the holder agrees, is the caller's
 (the consent screen's, ``wallet.consent``) decision: ``vp_token`` takes that choice.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 import httpx
 
@@ -26,6 +28,7 @@ from core.errors import InvalidInput
 from core.sdjwt import present
 from core.sdjwt.paths import ClaimPath
 from core.trust.model import TrustList
+from wallet import encrypted_response
 from wallet.request_errors import RequestMalformed, RequestRefused, RequestUnavailable, ResponseModeUnsupported
 from wallet.vp_request import MAX_REQUEST, VerifiedRequest, check_request, parse_link
 
@@ -76,17 +79,27 @@ def vp_token(request: VerifiedRequest, chosen: Mapping[str, tuple[str, keys.Priv
     return json.dumps(token)
 
 
-def _with_state(request: VerifiedRequest, data: dict[str, str]) -> dict[str, str]:
-    if request.response_mode != "direct_post":
-        raise ResponseModeUnsupported("encrypted responses (direct_post.jwt) are not implemented yet")
-    return {**data, "state": request.state} if request.state else data
+def _form(request: VerifiedRequest, data: dict[str, Any]) -> dict[str, str]:
+    """The POST body: the parameters as they are (``direct_post``, §8.2), or all of them, ``state``
+    included, inside one JWE in ``response`` (``direct_post.jwt``, §8.3.1)."""
+    with_state = {**data, "state": request.state} if request.state else data
+    if request.response_mode == "direct_post":
+        return {k: v if isinstance(v, str) else json.dumps(v) for k, v in with_state.items()}
+    if request.response_mode != "direct_post.jwt":
+        raise ResponseModeUnsupported("only direct_post and direct_post.jwt are supported")
+    encryption = encrypted_response.choose(request.payload.get("client_metadata"))
+    return {"response": encrypted_response.encrypt(encryption, with_state)}
 
 
 async def answer(http: httpx.AsyncClient, request: VerifiedRequest, vp: str) -> httpx.Response:
-    return await http.post(request.response_uri, data=_with_state(request, {"vp_token": vp}), follow_redirects=False)
+    """Post ``vp`` (``vp_token``'s JSON text); encrypted when the request asks for ``direct_post.jwt``,
+    where the ``vp_token`` goes in as the JSON object it is (§8.3: "top-level JSON members")."""
+    data: dict[str, Any] = {"vp_token": json.loads(vp) if request.response_mode == "direct_post.jwt" else vp}
+    return await http.post(request.response_uri, data=_form(request, data), follow_redirects=False)
 
 
 async def decline(http: httpx.AsyncClient, request: VerifiedRequest) -> httpx.Response:
-    """The holder said no: the protocol's ``access_denied`` (§8.5), nothing else."""
-    data = {"error": "access_denied", "error_description": "the holder declined"}
-    return await http.post(request.response_uri, data=_with_state(request, data), follow_redirects=False)
+    """The holder said no: the protocol's ``access_denied`` (§8.5), nothing else; encrypted like an
+    answer when the request asks for ``direct_post.jwt`` (the verifier reads both the same way)."""
+    data: dict[str, Any] = {"error": "access_denied", "error_description": "the holder declined"}
+    return await http.post(request.response_uri, data=_form(request, data), follow_redirects=False)

@@ -4,7 +4,8 @@ From an offer link (``openid-credential-offer://``, or the https link an offer Q
 and the PIN the holder was told: fetch the offer (by reference, section 4.1.3), the
 issuer's metadata (section 12.2, identifier compared exactly), the token (section 6), a
 ``c_nonce`` (section 7), then the credentials (section 8) with one fresh key per
-credential, so the copies of a batch cannot be linked.
+credential, so the copies of a batch cannot be linked. The token is DPoP-bound when the
+authorization server announces DPoP (wallet/dpop.py).
 Each credential is verified on receipt (RFC 9901 section 7.2) against the keys at
 ``/.well-known/jwt-vc-issuer`` before the wallet keeps it.
 
@@ -24,9 +25,11 @@ import httpx
 
 from core import _jose, digits, keys
 from core.credtypes import TypeRegistry
+from core.encoding import json_loads_strict
 from core.errors import AmanaError, InvalidInput
 from core.oid4vc import OFFER_SCHEME, PRE_AUTHORIZED_GRANT, PROOF_TYP, well_known
 from core.sdjwt.vc import VerifiedCredential, verify_vc_issued
+from wallet import dpop
 
 # httpx logs every request URL at INFO; ours carry offer ids, request ids and codes.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -44,19 +47,28 @@ class Received:
     verified: VerifiedCredential
 
 
+def _offer_params(link: str) -> tuple[str | None, str | None]:
+    """The link's ``credential_offer_uri`` or ``credential_offer`` (section 4.1): exactly one of them."""
+    scheme = urlsplit(link).scheme.lower()
+    if not link.startswith(OFFER_SCHEME) and scheme not in {"https", "http"}:
+        raise InvalidInput("not an openid-credential-offer:// or https offer link")
+    query = parse_qs(urlsplit(link).query)
+    by_reference, by_value = query.get("credential_offer_uri", []), query.get("credential_offer", [])
+    if len(by_reference) + len(by_value) != 1:
+        raise InvalidInput("the offer link must carry one credential_offer_uri or one credential_offer")
+    return (by_reference[0], None) if by_reference else (None, by_value[0])
+
+
 def offer_uri(link: str) -> str:
     """The ``credential_offer_uri`` of an offer link (section 4.1): the custom scheme, or an
     issuer's https link to its offer page, which carries the offer in the same single
     parameter and is what a QR holds so that a camera app can open it too. Plain http is
     let through here (a node on loopback announces http links): whether the offer may be
     fetched over it is the HTTP client's decision, as for every other URL."""
-    scheme = urlsplit(link).scheme.lower()
-    if not link.startswith(OFFER_SCHEME) and scheme not in {"https", "http"}:
-        raise InvalidInput("not an openid-credential-offer:// or https offer link")
-    values = parse_qs(urlsplit(link).query).get("credential_offer_uri", [])
-    if len(values) != 1:
+    uri, _ = _offer_params(link)
+    if uri is None:
         raise InvalidInput("the offer link must carry one credential_offer_uri")
-    return values[0]
+    return uri
 
 
 def _typed(pin: str, tx_code: Any) -> str:
@@ -89,6 +101,7 @@ class Offer:
     grant: dict[str, Any]
     metadata: dict[str, Any]
     token_endpoint: str
+    dpop_alg: keys.Alg | None = None  # the authorization server's DPoP (RFC 9449), when it announces one
 
     @property
     def tx_code(self) -> dict[str, Any] | None:
@@ -105,8 +118,10 @@ class Offer:
 
 
 async def read_offer(http: httpx.AsyncClient, link: str) -> Offer:
-    """The offer (by reference, section 4.1.3) and its issuer's metadata (section 12.2)."""
-    offer = await _json(await http.get(offer_uri(link)), "offer")
+    """The offer (by value, or by reference: section 4.1.3), its issuer's metadata (section
+    12.2) and the metadata of the authorization server its grant goes to (section 12.3)."""
+    uri, value = _offer_params(link)
+    offer = await _json(await http.get(uri), "offer") if uri is not None else _offer_by_value(value or "")
     issuer = offer.get("credential_issuer")
     configs = offer.get("credential_configuration_ids")
     grant = (offer.get("grants") or {}).get(PRE_AUTHORIZED_GRANT) or {}
@@ -117,10 +132,58 @@ async def read_offer(http: httpx.AsyncClient, link: str) -> Offer:
     meta = await _json(await http.get(well_known(issuer, "openid-credential-issuer")), "issuer metadata")
     if meta.get("credential_issuer") != issuer:  # exact string comparison, section 12.2.2
         raise IssuanceFailed("issuer metadata names another issuer")
-    auth = await _json(await http.get(well_known(issuer, "oauth-authorization-server")), "authorization metadata")
+    auth = await _authorization_server(http, _authorization_server_id(issuer, meta, grant))
+    return Offer(issuer, tuple(configs), grant, meta, auth["token_endpoint"], dpop.algorithm(auth))
+
+
+def _offer_by_value(text: str) -> dict[str, Any]:
+    try:
+        offer = json_loads_strict(text, "credential_offer")
+    except AmanaError:
+        raise InvalidInput("the credential_offer in the link is not JSON") from None
+    if not isinstance(offer, dict):
+        raise InvalidInput("the credential_offer in the link is not a JSON object")
+    return offer
+
+
+def _authorization_server_id(issuer: str, meta: dict[str, Any], grant: dict[str, Any]) -> str:
+    """Section 12.2.4: without ``authorization_servers`` the issuer is its own authorization
+    server; with them, the grant's ``authorization_server`` (section 4.1.1) must be one of
+    them, and without it the first is used."""
+    servers = meta.get("authorization_servers")
+    if servers is None:
+        return issuer
+    if not (isinstance(servers, list) and servers and all(isinstance(s, str) for s in servers)):
+        raise IssuanceFailed("issuer metadata: authorization_servers is not a list of URLs")
+    named = grant.get("authorization_server")
+    if named is None:
+        return str(servers[0])
+    if named not in servers:
+        raise IssuanceFailed("the offer names an authorization server the issuer does not list")
+    return str(named)
+
+
+async def _authorization_server(http: httpx.AsyncClient, identifier: str) -> dict[str, Any]:
+    """RFC 8414 metadata, else OpenID Connect discovery (section 12.3 allows either); its
+    ``issuer`` must be the identifier it was fetched for (RFC 8414 section 3.3), so metadata
+    served for one server cannot send the PIN to another's token endpoint."""
+    response = await http.get(well_known(identifier, "oauth-authorization-server"))
+    if response.status_code == 404:
+        response = await http.get(identifier.rstrip("/") + "/.well-known/openid-configuration")
+    auth = await _json(response, "authorization metadata")
+    if auth.get("issuer") != identifier:
+        raise IssuanceFailed("the authorization server metadata names another issuer")
     if not isinstance(auth.get("token_endpoint"), str):
         raise IssuanceFailed("the authorization server names no token endpoint")
-    return Offer(issuer, tuple(configs), grant, meta, auth["token_endpoint"])
+    return auth
+
+
+def _batch_size(meta: dict[str, Any]) -> int:
+    """Section 8.2: no more proofs than ``batch_size``; an issuer that announces no batch
+    issuance (section 12.2.4) gets one proof, and the wallet holds one copy."""
+    batch = meta.get("batch_credential_issuance")
+    size = batch.get("batch_size") if isinstance(batch, dict) else 1
+    return size if type(size) is int and size >= 1 else 1
 
 
 async def redeem(
@@ -131,23 +194,41 @@ async def redeem(
     form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": offer.grant["pre-authorized_code"]}
     if offer.tx_code is not None:
         form["tx_code"] = _typed(pin, offer.tx_code)
-    token = await _json(await http.post(offer.token_endpoint, data=form), "token")
-    nonce = (await _json(await http.post(meta["nonce_endpoint"]), "nonce"))["c_nonce"]
-    holder_keys = [keys.generate(alg) for _ in range(copies)]
-    now = int(time.time())
-    proofs = [_jose.sign_compact({"typ": PROOF_TYP, "jwk": k.public_key().to_jwk()},
-                                 {"aud": issuer, "iat": now, "nonce": nonce}, k) for k in holder_keys]
+    dpop_key = keys.generate(offer.dpop_alg) if offer.dpop_alg else None  # one per issuance: unlinkable
+    token = await _json(await dpop.post(http, offer.token_endpoint, dpop_key, data=form), "token")
+    dpop_bound = dpop_key is not None and str(token.get("token_type", "")).lower() == "dpop"
+    access_token, endpoint, nonce_endpoint = token.get("access_token"), meta.get("credential_endpoint"), \
+        meta.get("nonce_endpoint")
+    if not (isinstance(access_token, str) and isinstance(endpoint, str)):
+        raise IssuanceFailed("the issuer gave no access token or names no credential endpoint")
+    claims: dict[str, Any] = {"aud": issuer, "iat": int(time.time())}
+    if nonce_endpoint is not None:  # section 7: an issuer without one does not ask for a c_nonce
+        nonce = (await _json(await http.post(str(nonce_endpoint)), "nonce")).get("c_nonce")
+        if not isinstance(nonce, str):
+            raise IssuanceFailed("nonce: the issuer gave no c_nonce")
+        claims["nonce"] = nonce
+    holder_keys = [keys.generate(alg) for _ in range(min(copies, _batch_size(meta)))]
+    now = claims["iat"]
+    proofs = [_jose.sign_compact({"typ": PROOF_TYP, "jwk": k.public_key().to_jwk()}, claims, k) for k in holder_keys]
     body = {"credential_configuration_id": offer.configuration_ids[0], "proofs": {"jwt": proofs}}
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
-    issued = await _json(await http.post(meta["credential_endpoint"], json=body, headers=headers), "credential")
+    issued = await _json(await dpop.post(http, endpoint, dpop_key if dpop_bound else None, access_token=access_token,
+                                         json=body), "credential")
     jwks = await _json(await http.get(well_known(issuer, "jwt-vc-issuer")), "issuer keys")
     issuer_keys = [keys.PublicKey.from_jwk(k) for k in jwks.get("jwks", {}).get("keys", [])]
     by_thumbprint = {k.public_key().thumbprint(): k for k in holder_keys}
     received = []
-    for entry in issued.get("credentials", []):
-        credential = entry["credential"]
+    entries = issued.get("credentials")
+    if not isinstance(entries, list):  # a transaction_id (deferred issuance, section 9) is not supported
+        raise IssuanceFailed("credential: the issuer sent no credentials (deferred issuance is not supported)")
+    for entry in entries:
+        credential = entry.get("credential") if isinstance(entry, dict) else None
+        if not isinstance(credential, str):
+            raise IssuanceFailed("credential: an entry is not an SD-JWT VC")
         verified = verify_vc_issued(credential, issuer_keys=issuer_keys, now=now, types=types)
-        bound = keys.PublicKey.from_jwk(verified.verified.claims["cnf"]["jwk"]).thumbprint()
+        cnf = verified.verified.claims.get("cnf")
+        if not (isinstance(cnf, dict) and isinstance(cnf.get("jwk"), dict)):
+            raise IssuanceFailed("a credential is not bound to a holder key")
+        bound = keys.PublicKey.from_jwk(cnf["jwk"]).thumbprint()
         key = by_thumbprint.pop(bound, None)  # section 8.3: each key binds at most one credential
         if verified.issuer != issuer or key is None:
             raise IssuanceFailed("a credential names another issuer or a key we did not send")

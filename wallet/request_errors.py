@@ -83,6 +83,16 @@ class ResponseModeUnsupported(RequestRefused):
     title = "The verifier asks for the answer in a way this wallet does not support"
 
 
+class ResponseKeyUnusable(RequestRefused):
+    code = "response_key_unusable"
+    title = "The verifier asks for an encrypted answer but gives no key this wallet can encrypt to"
+
+
+class ResponseEncryptionUnsupported(RequestRefused):
+    code = "response_encryption_unsupported"
+    title = "The verifier asks for an encrypted answer in a way this wallet does not support"
+
+
 class ResponseUriNotAllowed(RequestRefused):
     code = "response_uri_not_allowed"
     title = "The request would send your answer to an address this verifier may not use"
@@ -97,4 +107,4 @@ CODES = tuple(sorted(c.code for c in (
     RequestRefused, RequestLinkMalformed, RequestUnavailable, RequestMalformed, RequestQueryInvalid,
     RequestSignatureInvalid, RequestUnsigned, ClientIdUnsupported, ClientIdMismatch, ClientNotTrusted,
     RequestExpired, RequestNotYetValid, RequestReplayed, ResponseModeUnsupported, ResponseUriNotAllowed,
-    TransactionDataUnsupported)))
+    TransactionDataUnsupported, ResponseKeyUnusable, ResponseEncryptionUnsupported)))

@@ -23,7 +23,8 @@ Rules, each with its refusal:
   explicitly allows unsigned requests; then the ``response_uri`` must be the identifier.
   Every other prefix (``origin`` MUST be refused; federation, attestation) is refused.
 - The link's ``client_id`` and the Request Object's are identical (§5.10.1).
-- ``response_mode`` is ``direct_post`` or ``direct_post.jwt`` (§8.2, §8.3.1); with them a
+- ``response_mode`` is ``direct_post`` or ``direct_post.jwt`` (§8.2, §8.3.1; for the latter
+  ``client_metadata`` must offer a key and ``enc`` we can encrypt to: wallet/encrypted_response.py); with them a
   ``redirect_uri`` parameter is an error (§8.2); ``response_uri`` must be one the client
   id allows as a redirect URI (§8.2 → §5.9.3): equal to it for ``redirect_uri``, on the
   identifier's host for ``x509_san_dns`` (stricter than §5.9.3, which lets a trusted client
@@ -48,6 +49,7 @@ from core.encoding import json_loads_strict
 from core.errors import AmanaError, InvalidSignature, MalformedToken, UnsupportedAlgorithm
 from core.oid4vc import PRESENTATION_SCHEME, REQUEST_TYP
 from core.trust.model import TrustList
+from wallet import encrypted_response
 from wallet.client_ids import LEEWAY_S, request_key
 from wallet.request_errors import (
     ClientIdMismatch,
@@ -242,6 +244,8 @@ def _check_payload(client_id: str, prefix: str, payload: Mapping[str, Any], sign
         raise RequestQueryInvalid(exc.detail) from None
     if not isinstance(payload.get("client_metadata", {}), dict):
         raise RequestMalformed("client_metadata must be an object")
+    if mode == "direct_post.jwt":  # refused now, not after the holder agreed, if we cannot encrypt to it
+        encrypted_response.choose(payload.get("client_metadata"))
     return VerifiedRequest(client_id, response_uri, nonce, state, query, payload, prefix, str(mode), signer, now)
 
 
