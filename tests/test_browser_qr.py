@@ -113,6 +113,7 @@ def test_a_camera_opens_the_offer_page_and_a_wallet_takes_the_same_link(node: tu
         phone = browser.new_page(locale="en", viewport={"width": 360, "height": 800})  # a phone set to English
         problems: list[str] = []
         phone.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        phone.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         phone.goto(link)
         html = phone.locator("html")
         assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("fa", "rtl")  # the holder's language

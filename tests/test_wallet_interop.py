@@ -179,7 +179,8 @@ def test_amana_wallet_from_a_shell_against_the_independent_peer(peer: Peer, tmp_
 
     wallet("create", "--name", "Amal")
     made = peer.admin("offer", {"claims": CLAIMS})
-    assert json.loads(wallet("receive", made["link"], "--pin", made["pin"], "--copies", "2").stdout)["received"] == 2
+    assert json.loads(wallet("receive", made["link"], "--pin", made["pin"], "--copies", "2",
+                                 "--allow-unregistered").stdout)["received"] == 2
     asked = peer.admin("request", {"client": "decentralized_identifier", "mode": "direct_post", "claims": ASKED})
     refused = wallet("present", asked["link"], "--yes", ok=False)
     assert "allow-unregistered" in refused.stderr

@@ -69,6 +69,11 @@ def _passphrase(form: Any, lang: str, field: str = "passphrase") -> str:
 
 
 class _FieldError(InvalidInput):
+    """A new passphrase refused (too short, or the two differ): shown next to its field."""
+
+    code = "passphrase_unacceptable"
+    title = "Choose another passphrase"
+
     def __init__(self, field: str, text: str) -> None:
         super().__init__(text)
         self.field, self.text = field, text
