@@ -66,7 +66,7 @@ def _typed(pin: str, tx_code: Any) -> str:
     return digits.ascii_digits(pin) if mode == "numeric" else pin
 
 
-async def _json(response: httpx.Response, step: str) -> dict[str, Any]:
+async def json_body(response: httpx.Response, step: str) -> dict[str, Any]:
     if response.status_code != 200:
         try:
             error = response.json().get("error", response.status_code)
@@ -104,9 +104,20 @@ class Offer:
         return vct if isinstance(vct, str) else None
 
 
+async def issuer_metadata(http: httpx.AsyncClient, issuer: str) -> tuple[dict[str, Any], str]:
+    """The issuer's metadata (section 12.2, identifier compared exactly) and its token endpoint."""
+    meta = await json_body(await http.get(well_known(issuer, "openid-credential-issuer")), "issuer metadata")
+    if meta.get("credential_issuer") != issuer:  # exact string comparison, section 12.2.2
+        raise IssuanceFailed("issuer metadata names another issuer")
+    auth = await json_body(await http.get(well_known(issuer, "oauth-authorization-server")), "authorization metadata")
+    if not isinstance(auth.get("token_endpoint"), str):
+        raise IssuanceFailed("the authorization server names no token endpoint")
+    return meta, auth["token_endpoint"]
+
+
 async def read_offer(http: httpx.AsyncClient, link: str) -> Offer:
     """The offer (by reference, section 4.1.3) and its issuer's metadata (section 12.2)."""
-    offer = await _json(await http.get(offer_uri(link)), "offer")
+    offer = await json_body(await http.get(offer_uri(link)), "offer")
     issuer = offer.get("credential_issuer")
     configs = offer.get("credential_configuration_ids")
     grant = (offer.get("grants") or {}).get(PRE_AUTHORIZED_GRANT) or {}
@@ -114,33 +125,47 @@ async def read_offer(http: httpx.AsyncClient, link: str) -> Offer:
             and all(isinstance(c, str) for c in configs) and isinstance(grant, dict)
             and isinstance(grant.get("pre-authorized_code"), str)):
         raise IssuanceFailed("the offer is not a pre-authorized Credential Offer")
-    meta = await _json(await http.get(well_known(issuer, "openid-credential-issuer")), "issuer metadata")
-    if meta.get("credential_issuer") != issuer:  # exact string comparison, section 12.2.2
-        raise IssuanceFailed("issuer metadata names another issuer")
-    auth = await _json(await http.get(well_known(issuer, "oauth-authorization-server")), "authorization metadata")
-    if not isinstance(auth.get("token_endpoint"), str):
-        raise IssuanceFailed("the authorization server names no token endpoint")
-    return Offer(issuer, tuple(configs), grant, meta, auth["token_endpoint"])
+    meta, token_endpoint = await issuer_metadata(http, issuer)
+    return Offer(issuer, tuple(configs), grant, meta, token_endpoint)
+
+
+async def redeem_batch(
+    http: httpx.AsyncClient, offer: Offer, pin: str, *, copies: int, types: TypeRegistry, alg: keys.Alg = "ES256",
+) -> tuple[list[Received], str | None]:
+    """Token (section 6), then the batch; with the refresh token the issuer gave, if any (RFC 6749
+    section 5.1), for fresh copies later (wallet.refresh)."""
+    form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": offer.grant["pre-authorized_code"]}
+    if offer.tx_code is not None:
+        form["tx_code"] = _typed(pin, offer.tx_code)
+    token = await json_body(await http.post(offer.token_endpoint, data=form), "token")
+    received = await fetch_batch(http, offer.issuer, offer.metadata, offer.configuration_ids[0],
+                                 str(token.get("access_token")), copies=copies, types=types, alg=alg)
+    refresh_token = token.get("refresh_token")
+    return received, refresh_token if isinstance(refresh_token, str) and refresh_token else None
 
 
 async def redeem(
     http: httpx.AsyncClient, offer: Offer, pin: str, *, copies: int, types: TypeRegistry, alg: keys.Alg = "ES256",
 ) -> list[Received]:
     """Token (section 6), ``c_nonce`` (section 7), then the batch (section 8), each copy verified."""
-    issuer, meta = offer.issuer, offer.metadata
-    form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": offer.grant["pre-authorized_code"]}
-    if offer.tx_code is not None:
-        form["tx_code"] = _typed(pin, offer.tx_code)
-    token = await _json(await http.post(offer.token_endpoint, data=form), "token")
-    nonce = (await _json(await http.post(meta["nonce_endpoint"]), "nonce"))["c_nonce"]
+    return (await redeem_batch(http, offer, pin, copies=copies, types=types, alg=alg))[0]
+
+
+async def fetch_batch(
+    http: httpx.AsyncClient, issuer: str, meta: dict[str, Any], configuration_id: str, access_token: str, *,
+    copies: int, types: TypeRegistry, alg: keys.Alg = "ES256",
+) -> list[Received]:
+    """With an access token: a ``c_nonce`` (section 7), then the batch (section 8) with one fresh
+    key per copy, each copy verified against the issuer's keys before it is kept."""
+    nonce = (await json_body(await http.post(meta["nonce_endpoint"]), "nonce"))["c_nonce"]
     holder_keys = [keys.generate(alg) for _ in range(copies)]
     now = int(time.time())
     proofs = [_jose.sign_compact({"typ": PROOF_TYP, "jwk": k.public_key().to_jwk()},
                                  {"aud": issuer, "iat": now, "nonce": nonce}, k) for k in holder_keys]
-    body = {"credential_configuration_id": offer.configuration_ids[0], "proofs": {"jwt": proofs}}
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
-    issued = await _json(await http.post(meta["credential_endpoint"], json=body, headers=headers), "credential")
-    jwks = await _json(await http.get(well_known(issuer, "jwt-vc-issuer")), "issuer keys")
+    body = {"credential_configuration_id": configuration_id, "proofs": {"jwt": proofs}}
+    headers = {"Authorization": f"Bearer {access_token}"}
+    issued = await json_body(await http.post(meta["credential_endpoint"], json=body, headers=headers), "credential")
+    jwks = await json_body(await http.get(well_known(issuer, "jwt-vc-issuer")), "issuer keys")
     issuer_keys = [keys.PublicKey.from_jwk(k) for k in jwks.get("jwks", {}).get("keys", [])]
     by_thumbprint = {k.public_key().thumbprint(): k for k in holder_keys}
     received = []
