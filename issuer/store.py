@@ -280,16 +280,19 @@ async def _add_refresh_token(session: AsyncSession, node: NodeKey, family_id: st
 
 async def refresh_family(session: AsyncSession, node: NodeKey, org_id: str,
                          token: str) -> tuple[RefreshFamily, refresh.FamilyState] | None:
-    """The family a refresh token of ``org_id`` belongs to, locked, and what the decision needs."""
+    """The family a refresh token of ``org_id`` belongs to, locked, and what the decision needs.
+    The offer's credentials are locked before the family, in the order a status change takes
+    them (credentials, then families), so the two never wait for each other."""
     query = (select(RefreshToken, RefreshFamily).join(RefreshFamily, RefreshFamily.id == RefreshToken.family_id)
-             .where(RefreshToken.digest == node.digest("refresh-token", token), RefreshFamily.org_id == org_id)
-             .with_for_update())
+             .where(RefreshToken.digest == node.digest("refresh-token", token), RefreshFamily.org_id == org_id))
     found = (await session.execute(query)).first()
     if found is None:
         return None
-    token_row, family = found[0], found[1]
+    statuses, expire_at = await batch_fate(session, found[1].offer_id)
+    locked = (await session.execute(query.with_for_update().execution_options(populate_existing=True))).first()
+    assert locked is not None  # rows of a family are deleted only with its organisation or offer
+    token_row, family = locked[0], locked[1]
     offer = await session.get(Offer, family.offer_id)
-    statuses, expire_at = await batch_fate(session, family.offer_id)
     state = refresh.FamilyState(
         rotated=token_row.used_at is not None, revoked=family.revoked_at is not None, expires_at=family.expires_at,
         client_digest=family.client_digest, offer_issued=offer is not None and offer.state == OfferState.ISSUED,
@@ -324,7 +327,8 @@ async def batch_fate(session: AsyncSession, offer_id: str) -> tuple[list[int], i
     """Every credential of the offer locked (a concurrent status change waits, or is waited for)
     and their statuses, with the batch's expiry."""
     rows = (await session.execute(select(Credential.status, Credential.expires_at)
-                                  .where(Credential.offer_id == offer_id).with_for_update())).all()
+                                  .where(Credential.offer_id == offer_id).order_by(Credential.id)
+                                  .with_for_update())).all()
     return [r[0] for r in rows], max((r[1] for r in rows), default=None)
 
 
