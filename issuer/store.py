@@ -376,6 +376,8 @@ async def purge_expired(session: AsyncSession, now: int) -> None:
     await session.execute(update(Credential).where(Credential.retain_until <= now)
                           .values(sealed_claims=None, retain_until=None))
     await session.execute(delete(RefreshToken).where(RefreshToken.expires_at <= now))
+    await session.execute(update(AccessToken).where(AccessToken.expires_at <= now,
+                                                    AccessToken.sealed_claims.is_not(None)).values(sealed_claims=None))
     await session.execute(update(RefreshFamily).where(RefreshFamily.expires_at <= now,
                                                       RefreshFamily.sealed_claims.is_not(None))
                           .values(sealed_claims=None))

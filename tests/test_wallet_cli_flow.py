@@ -77,6 +77,7 @@ def test_a_holder_from_a_shell(tmp_path: Path) -> None:
         assert _problem(unlisted)["code"] == "issuer_unregistered" and "WARNING" in unlisted.stderr
         got = _out(wallet("receive", offer["link"], "--pin", offer["pin"], "--copies", "2", "--allow-unregistered"))
         assert got["received"] == 2 and got["wallet"] == wallet_id and got["issuer_registered"] is False
+        assert got["refreshable"] is True  # the node's issuer gave a refresh token
 
         listed = wallet("list")
         [card] = _out(listed)["cards"]

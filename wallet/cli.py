@@ -104,7 +104,8 @@ def receive(
             opened, kept = await flows.accept_offer(ctx, opened, http, offered, pin, copies=copies,
                                                     allow_unregistered=allow_unregistered)
         return {"received": len(kept), "type": offered.type_name, "issuer": offered.offer.issuer,
-                "issuer_registered": offered.registered, "wallet": opened.wallet_id}
+                "issuer_registered": offered.registered, "wallet": opened.wallet_id,
+                "refreshable": kept[0].batch in opened.contents.refresh}
 
     _print(_run(work))
 
