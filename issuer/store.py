@@ -154,15 +154,17 @@ async def open_offers(session: AsyncSession, org_id: str, now: int, limit: int =
     return list((await session.execute(query)).scalars())
 
 
-async def cancel_offer(session: AsyncSession, org_id: str, offer_id: str) -> Offer | None:
+async def cancel_offer(session: AsyncSession, org_id: str, offer_id: str, now: int) -> Offer | None:
     """Open → cancelled in one conditional statement (the holder may be redeeming it right now:
-    whichever commits first wins, never both). Its claims go at once. None: no open offer."""
+    whichever commits first wins, never both). Its claims go at once, the copy a refresh family
+    keeps too. None: no open offer."""
     result = await session.execute(
         update(Offer).where(Offer.id == offer_id, Offer.org_id == org_id,
                             Offer.state.in_([s.value for s in CANCELLABLE]))
         .values(state=OfferState.CANCELLED.value, sealed_claims=None).returning(Offer.id))
     if result.scalar_one_or_none() is None:
         return None
+    await revoke_families(session, now, offer_id=offer_id)  # a refresh token its wallet got goes with it
     return await session.get(Offer, offer_id, populate_existing=True)
 
 

@@ -254,3 +254,33 @@ def test_the_decision_table() -> None:
         decision = refresh.judge(state, None, 50)
         assert decision.verdict is verdict and decision.error is not None, change
         assert decision.error.error == "invalid_grant"
+
+
+def test_a_cancelled_offer_takes_its_refresh_family_with_it(client: TestClient, ngo: str) -> None:
+    """Staff cancel an offer redeemed but never collected: the claims a refresh family kept go at
+    once, as the offer's own do, not 180 days later."""
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+    r = client.post("/api/issuer/offers", headers={"Authorization": f"Bearer {ngo}"},
+                    json={"type": "SkillCertificate", "claims": SKILL, "batch_size": 1})
+    offer_id = r.json()["offer_id"]
+    wallet = Wallet(client)
+    o = wallet.offer(r.json()["link"])
+    answer = wallet.token(wallet.metadata(o["credential_issuer"]),
+                          o["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"], r.json()["pin"])
+    assert "refresh_token" in answer.json()
+
+    async def family() -> tuple[Any, ...]:
+        from sqlalchemy import select
+
+        from issuer.tables import RefreshFamily
+
+        async with ctx.transaction() as session:
+            row = (await session.execute(select(RefreshFamily.sealed_claims, RefreshFamily.revoked_at)
+                                         .where(RefreshFamily.offer_id == offer_id))).one()
+        return tuple(row)
+
+    assert client.portal.call(family)[0] is not None  # type: ignore[union-attr]
+    staff = {"Authorization": f"Bearer {ngo}"}
+    assert client.post(f"/api/issuer/offers/{offer_id}/cancel", headers=staff).status_code == 204
+    sealed, revoked_at = client.portal.call(family)  # type: ignore[union-attr]
+    assert sealed is None and revoked_at is not None
