@@ -11,6 +11,10 @@ and access token) within ``RETRY_WINDOW_S`` and gets the very same credentials, 
 that long and no longer; anything else with a used token is refused as before (issue 11: 1 in
 300 crashes stranded an offer). The pre-authorized code stays strictly single use (section
 4.1.1): a lost token answer is mended by staff replacing the offer (issuer.offer_admin).
+
+The token endpoint also takes ``grant_type=refresh_token`` (issuer.refresh): an access token
+for one more batch of the same credential, which the credential endpoint issues with new status
+indexes under the same offer, only while every copy of it is valid.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ issuer's metadata (section 12.2, identifier compared exactly), the token (sectio
 ``c_nonce`` (section 7), then the credentials (section 8) with one fresh key per
 credential, so the copies of a batch cannot be linked.
 Each credential is verified on receipt (RFC 9901 section 7.2) against the keys at
-``/.well-known/jwt-vc-issuer`` before the wallet keeps it.
+``/.well-known/jwt-vc-issuer`` before the wallet keeps it. A ``refresh_token`` in the token
+response is handed back for fresh copies later (wallet.refresh, which reuses ``fetch_batch``).
 
 The HTTP client is passed in (``httpx.AsyncClient``): tests hand an in-process transport,
 the wallet service its hardened client.
