@@ -63,6 +63,22 @@ class NodeKey:
         except (InvalidTag, ValueError) as exc:
             raise SealBroken() from exc
 
+    def seal_for(self, secret: str, plaintext: bytes, context: str) -> bytes:
+        """Seal under a key derived from the node key *and* a bearer secret the node keeps only
+        as a digest (a refresh or access token): the database and the node key together still
+        do not open it; only the holder of the secret can have it opened again."""
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + self._secret_key(secret).encrypt(nonce, plaintext, context.encode())
+
+    def open_for(self, secret: str, sealed: bytes, context: str) -> bytes:
+        try:
+            return self._secret_key(secret).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context.encode())
+        except (InvalidTag, ValueError) as exc:
+            raise SealBroken() from exc
+
+    def _secret_key(self, secret: str) -> AESGCM:
+        return AESGCM(bytes.fromhex(self.digest("key-from-secret", secret)))
+
     def digest(self, purpose: str, value: str) -> str:
         """A keyed digest for lookups and comparisons (PINs, codes, tokens, API keys)."""
         return hmac.new(self._digest_key, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()

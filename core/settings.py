@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     clock_skew_s: int = Field(default=60, ge=0, le=600, description="tolerance for exp/nbf/iat")
     kb_max_age_s: int = Field(default=300, ge=1, description="how old a Key Binding JWT may be")
     credential_validity_days: int = Field(default=365, ge=1, description="default credential lifetime")
+    refresh_token_days: int = Field(
+        default=180, ge=0, le=3650, description="lifetime of the refresh token a holder's wallet gets with its "
+        "credentials, to fetch fresh copies of the same credential (0: none issued)")
     max_presentation_bytes: int = Field(default=256 * 1024, ge=1024)
     max_disclosures: int = Field(default=512, ge=1)
     max_depth: int = Field(default=32, ge=2)

@@ -11,6 +11,10 @@ and access token) within ``RETRY_WINDOW_S`` and gets the very same credentials, 
 that long and no longer; anything else with a used token is refused as before (issue 11: 1 in
 300 crashes stranded an offer). The pre-authorized code stays strictly single use (section
 4.1.1): a lost token answer is mended by staff replacing the offer (issuer.offer_admin).
+
+The token endpoint also takes ``grant_type=refresh_token`` (issuer.refresh): an access token
+for one more batch of the same credential, which the credential endpoint issues with new status
+indexes under the same offer, only while every copy of it is valid.
 """
 
 from __future__ import annotations
@@ -29,8 +33,8 @@ from core.errors import AmanaError, NotDigits, NotFound, OAuthError
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.sdjwt.vc import issue_vc
 from core.statuslist import MEDIA_TYPE as STATUS_MEDIA_TYPE
-from core.statuslist import StatusList, reference, sign_token
-from issuer import metadata, nonces, store
+from core.statuslist import VALID, StatusList, reference, sign_token
+from issuer import metadata, nonces, refresh, store
 from issuer.context import IssuerContext, get_context
 from issuer.issuance import distinct_keys, proofs_of, rounded, verify_proof
 from issuer.offers import (
@@ -41,6 +45,7 @@ from issuer.offers import (
     credential_offer,
     redeem,
 )
+from issuer.refresh import REFRESH_GRANT
 from issuer.tables import Credential, Organisation
 
 router = APIRouter()
@@ -72,7 +77,7 @@ async def credential_issuer_metadata(slug: str, ctx: Ctx) -> dict[str, Any]:
 @router.get("/.well-known/oauth-authorization-server/issuers/{slug}", tags=["metadata"])
 async def authorization_server_metadata(slug: str, ctx: Ctx) -> dict[str, Any]:
     await _org(ctx, slug)
-    return metadata.authorization_server(_url(ctx, slug))
+    return metadata.authorization_server(_url(ctx, slug), refresh=ctx.settings.refresh_token_days > 0)
 
 
 @router.get("/.well-known/jwt-vc-issuer/issuers/{slug}", tags=["metadata"])
@@ -99,14 +104,23 @@ async def get_offer(slug: str, offer_id: str, ctx: Ctx) -> JSONResponse:
 
 @router.post("/issuers/{slug}/token", tags=["OpenID4VCI"])
 async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
-    """Pre-authorized code + tx_code → access token (sections 6.1-6.3). Unknown parameters ignored."""
+    """Pre-authorized code + tx_code → access token (sections 6.1-6.3), with a refresh token when
+    the node gives them; or a refresh token → access token and the next refresh token (RFC 6749
+    section 6, issuer.refresh). Unknown parameters ignored."""
     form = await request.form()
+    client_id = form.get("client_id")
+    client_id = client_id if isinstance(client_id, str) and client_id else None
+    if form.get("grant_type") == REFRESH_GRANT:
+        presented = form.get("refresh_token")
+        if not isinstance(presented, str) or not presented:
+            raise OAuthError("invalid_request", "refresh_token is required")
+        return await _refresh(ctx, slug, presented, client_id)
     if form.get("grant_type") != PRE_AUTHORIZED_GRANT:
-        raise OAuthError("unsupported_grant_type", "only the pre-authorized code grant is supported")
+        raise OAuthError("unsupported_grant_type", "only the pre-authorized code and refresh token grants")
     code, pin = form.get("pre-authorized_code"), form.get("tx_code")
     if not isinstance(code, str) or not code or (pin is not None and not isinstance(pin, str)):
         raise OAuthError("invalid_request", "pre-authorized_code is required")
-    now = ctx.now()
+    now, days = ctx.now(), ctx.settings.refresh_token_days
     async with ctx.transaction() as session:
         offer = await store.offer_by_code(session, ctx.node, code)
         org = await store.org_by_slug(session, slug)
@@ -118,12 +132,46 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
         outcome = redeem(attempt, pin_digest, now)
         if offer is not None:
             offer.state, offer.pin_failures = outcome.state.value, outcome.pin_failures
-        access_token = None
+        body: dict[str, Any] = {}
         if outcome.error is None and offer is not None:
-            access_token = await store.new_access_token(session, ctx.node, offer.id, now, ACCESS_TOKEN_TTL_S)
+            body = {"access_token": await store.new_access_token(session, ctx.node, offer.id, now, ACCESS_TOKEN_TTL_S),
+                    "token_type": "Bearer", "expires_in": ACCESS_TOKEN_TTL_S}
+            if days:
+                body["refresh_token"] = await store.new_refresh_family(
+                    session, ctx.node, offer=offer, client_id=client_id, now=now,
+                    expires_at=refresh.family_expiry(now, days))
     if outcome.error is not None:
         raise outcome.error  # after the commit: a wrong PIN is counted
-    body = {"access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_TTL_S}
+    return JSONResponse(body, headers=NO_STORE)
+
+
+async def _refresh(ctx: IssuerContext, slug: str, presented: str, client_id: str | None) -> JSONResponse:
+    """One refresh grant, one transaction; a family revoked for reuse stays revoked (committed
+    before the refusal is raised)."""
+    now = ctx.now()
+    client_digest = None if client_id is None else ctx.node.digest("client-id", client_id)
+    async with ctx.transaction() as session:
+        org = await store.org_by_slug(session, slug)
+        found = None if org is None else await store.refresh_family(session, ctx.node, org.id, presented)
+        decision = refresh.judge(None if found is None else found[1], client_digest, now)
+        rotated = None
+        if found is not None and decision.verdict is refresh.Verdict.REVOKE:
+            await store.revoke_families(session, now, family_id=found[0].id)
+        elif found is not None and decision.verdict is refresh.Verdict.GRANT:
+            rotated = await store.rotate_refresh(session, ctx.node, found[0], presented, now)
+            if rotated is None:  # spent by a request that raced this one: a second use after all
+                await store.revoke_families(session, now, family_id=found[0].id)
+        body: dict[str, Any] = {}
+        if found is not None and rotated is not None:
+            successor, claims = rotated
+            access = await store.new_access_token(session, ctx.node, found[0].offer_id, now, ACCESS_TOKEN_TTL_S,
+                                                  family_id=found[0].id, claims=claims)
+            body = {"access_token": access, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_TTL_S,
+                    "refresh_token": successor}
+    if decision.error is not None:
+        raise decision.error
+    if not body:
+        raise OAuthError("invalid_grant", refresh.UNKNOWN)
     return JSONResponse(body, headers=NO_STORE)
 
 
@@ -160,13 +208,15 @@ async def credential(
     now, url, request_digest = ctx.now(), _url(ctx, slug), hashlib.sha256(raw).hexdigest()
     async with ctx.transaction() as session:
         await store.forget_responses(session, now)
-        offer = await store.use_access_token(session, ctx.node, access_token, now)
+        granted = await store.use_access_token(session, ctx.node, access_token, now)
         org = await store.org_by_slug(session, slug)
-        if offer is None:  # used already: by this very request, whose answer was lost?
+        if granted is None:  # used already: by this very request, whose answer was lost?
             kept = await store.kept_response(session, ctx.node, access_token, request_digest, now, RETRY_WINDOW_S)
             if kept is not None:
                 return Response(kept, media_type="application/json", headers=NO_STORE)
-        if offer is None or org is None or offer.org_id != org.id or offer.state != OfferState.REDEEMED:
+        offer = None if granted is None else granted.offer
+        wanted = OfferState.REDEEMED if granted is None or granted.family_id is None else OfferState.ISSUED
+        if granted is None or offer is None or org is None or offer.org_id != org.id or offer.state != wanted:
             raise OAuthError("invalid_token", "the access token is unknown, used or expired", status=401)
         if "credential_identifier" in body:
             raise OAuthError("unknown_credential_identifier", "this issuer does not use credential identifiers")
@@ -180,18 +230,26 @@ async def credential(
             if expires_at is None or not await store.spend_nonce(session, ctx.node, nonce_value, expires_at, now):
                 raise OAuthError("invalid_nonce", "c_nonce unknown, used or expired: fetch a new one")
         # Section 8.3: an issuer may issue fewer credentials than keys; the offer says how many.
-        credentials = await _issue(ctx, session, org, offer, proofs[: offer.batch_size], now, url)
+        credentials = await _issue(ctx, session, org, granted, proofs[: offer.batch_size], now, url)
         answer = JSONResponse({"credentials": [{"credential": c} for c in credentials]}, headers=NO_STORE)
         await store.keep_response(session, ctx.node, access_token, request_digest, bytes(answer.body))
     return answer
 
 
-async def _issue(ctx: IssuerContext, session: Any, org: Organisation, offer: Any, proofs: list[Any], now: int,
-                 url: str) -> list[str]:
-    ctype, claims = ctx.types.by_name(offer.config_id), store.offer_claims(ctx.node, offer)
-    key = await store.active_key(session, ctx.node, org.id)
-    issued_at = rounded(now)
+async def _issue(ctx: IssuerContext, session: Any, org: Organisation, granted: store.Granted, proofs: list[Any],
+                 now: int, url: str) -> list[str]:
+    offer, issued_at = granted.offer, rounded(now)
+    ctype = ctx.types.by_name(offer.config_id)
     valid_for = (offer.valid_days or ctx.settings.credential_validity_days) * 86400
+    if granted.claims is None:
+        claims = store.offer_claims(ctx.node, offer)
+    else:  # a refresh: the same claims and expiry, and only while every copy of the offer is valid
+        claims = granted.claims
+        statuses, expires_at = await store.batch_fate(session, offer.id)
+        if expires_at is None or any(s != VALID for s in statuses) or expires_at <= now:
+            raise OAuthError("credential_request_denied", "the credential is revoked, suspended or expired")
+        valid_for = expires_at - issued_at
+    key = await store.active_key(session, ctx.node, org.id)
     list_id, indices = await store.allocate_status(session, org.id, len(proofs))
     status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{list_id}"
     ctype.check_issuance(claims)  # once: every copy carries the same claims
@@ -206,7 +264,8 @@ async def _issue(ctx: IssuerContext, session: Any, org: Organisation, offer: Any
             record.sealed_claims = ctx.node.seal(json.dumps(claims).encode(), f"credential:{record.id}")
             record.retain_until = now + org.keep_claims_days * 86400
         await store.record_credential(session, record)
-    await store.finish_offer(session, offer)
+    if granted.family_id is None:
+        await store.finish_offer(session, offer)
     return out
 
 

@@ -4,7 +4,7 @@
   ``dc+sd-jwt`` configuration per credential type the organisation may issue, with display
   names and claim labels in every language of the type metadata; batch issuance announced;
 - ``/.well-known/oauth-authorization-server/<path>`` (RFC 8414, OpenID4VCI section 12.3):
-  the pre-authorized grant only, anonymous access allowed (the PIN is the guard);
+  the pre-authorized grant (and refresh tokens), anonymous access allowed (the PIN is the guard);
 - ``/.well-known/jwt-vc-issuer/<path>`` (SD-JWT VC section 5): the issuer's JWKS inline.
 
 Well-known URIs insert the suffix between host and path (RFC 8615 style, as both specs
@@ -56,11 +56,13 @@ def credential_issuer(url: str, names: dict[str, str], types: Iterable[Credentia
     }
 
 
-def authorization_server(url: str) -> dict[str, Any]:
+def authorization_server(url: str, *, refresh: bool = False) -> dict[str, Any]:
+    """``refresh``: the token endpoint also takes ``refresh_token`` (RFC 6749 section 6), listed as
+    RFC 8414 defines ``grant_types_supported``; nothing is announced that no spec defines."""
     return {
         "issuer": url,
         "token_endpoint": f"{url}/token",
-        "grant_types_supported": [PRE_AUTHORIZED_GRANT],
+        "grant_types_supported": [PRE_AUTHORIZED_GRANT, *(["refresh_token"] if refresh else [])],
         "pre-authorized_grant_anonymous_access_supported": True,
         "token_endpoint_auth_methods_supported": ["none"],
     }

@@ -48,7 +48,7 @@ async def open_offers(ctx: IssuerContext, org: Organisation) -> list[OpenOffer]:
 
 async def cancel(ctx: IssuerContext, org: Organisation, offer_id: str) -> None:
     async with ctx.transaction() as session:
-        if await store.cancel_offer(session, org.id, offer_id) is None:
+        if await store.cancel_offer(session, org.id, offer_id, ctx.now()) is None:
             raise NotFound("no open offer with this id")
 
 
@@ -61,7 +61,7 @@ async def reoffer(ctx: IssuerContext, staff: Staff, org: Organisation, offer_id:
             raise NotFound("no open offer with this id")
         claims: dict[str, Any] = store.offer_claims(ctx.node, old)
         reference = store.offer_reference(ctx.node, old.id, old.sealed_reference)
-        if await store.cancel_offer(session, org.id, offer_id) is None:
+        if await store.cancel_offer(session, org.id, offer_id, now) is None:
             raise NotFound("no open offer with this id")  # issued meanwhile: nothing to replace
         ctype = ctx.types.by_name(old.config_id)  # the replacement gets a full lifetime, as any new offer
         return await new_offer(ctx, session, staff, org, ctype, claims, old.batch_size, old.language, now,

@@ -228,7 +228,7 @@ async def list_credentials(
 async def change_status(ctx: IssuerContext, org: Organisation, credential_id: str, action: Action) -> str:
     try:
         async with ctx.transaction() as session:
-            status = await store.change_status(session, org.id, credential_id, action)
+            status = await store.change_status(session, org.id, credential_id, action, ctx.now())
     except LookupError:
         raise NotFound("no credential with this id") from None
     except StatusChangeRefused:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
@@ -18,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import keys
 from core.db import dialect_insert
 from core.sealing import NodeKey, new_token
-from core.statuslist import StatusList
-from issuer import revocation
+from core.statuslist import INVALID, StatusList
+from issuer import refresh, revocation
 from issuer.offers import CANCELLABLE, RETRY_WINDOW_S, OfferState, new_offer_id, new_pin, reference_key
 from issuer.tables import (
     AccessToken,
@@ -27,6 +28,8 @@ from issuer.tables import (
     Nonce,
     Offer,
     Organisation,
+    RefreshFamily,
+    RefreshToken,
     SigningKey,
     Staff,
     StatusListRow,
@@ -151,15 +154,17 @@ async def open_offers(session: AsyncSession, org_id: str, now: int, limit: int =
     return list((await session.execute(query)).scalars())
 
 
-async def cancel_offer(session: AsyncSession, org_id: str, offer_id: str) -> Offer | None:
+async def cancel_offer(session: AsyncSession, org_id: str, offer_id: str, now: int) -> Offer | None:
     """Open → cancelled in one conditional statement (the holder may be redeeming it right now:
-    whichever commits first wins, never both). Its claims go at once. None: no open offer."""
+    whichever commits first wins, never both). Its claims go at once, the copy a refresh family
+    keeps too. None: no open offer."""
     result = await session.execute(
         update(Offer).where(Offer.id == offer_id, Offer.org_id == org_id,
                             Offer.state.in_([s.value for s in CANCELLABLE]))
         .values(state=OfferState.CANCELLED.value, sealed_claims=None).returning(Offer.id))
     if result.scalar_one_or_none() is None:
         return None
+    await revoke_families(session, now, offer_id=offer_id)  # a refresh token its wallet got goes with it
     return await session.get(Offer, offer_id, populate_existing=True)
 
 
@@ -178,21 +183,47 @@ def offer_claims(node: NodeKey, offer: Offer) -> dict[str, Any]:
     return claims
 
 
-async def new_access_token(session: AsyncSession, node: NodeKey, offer_id: str, now: int, ttl_s: int) -> str:
+async def new_access_token(session: AsyncSession, node: NodeKey, offer_id: str, now: int, ttl_s: int, *,
+                           family_id: str | None = None, claims: bytes | None = None) -> str:
+    """A new access token; one from a refresh grant carries its family and the claims, sealed
+    under the token itself."""
     token = new_token()
-    session.add(AccessToken(digest=node.digest("access-token", token), offer_id=offer_id, expires_at=now + ttl_s))
+    digest = node.digest("access-token", token)
+    sealed = None if claims is None else node.seal_for(token, claims, f"refresh-access:{digest}")
+    session.add(AccessToken(digest=digest, offer_id=offer_id, expires_at=now + ttl_s, family_id=family_id,
+                            sealed_claims=sealed))
     return token
 
 
-async def use_access_token(session: AsyncSession, node: NodeKey, token: str, now: int) -> Offer | None:
-    """The offer a live, unused token belongs to, marking the token used; else None."""
+@dataclass(frozen=True, slots=True)
+class Granted:
+    """What a live access token was for: the offer, and for a refresh grant the family and claims."""
+
+    offer: Offer
+    family_id: str | None = None
+    claims: dict[str, Any] | None = None
+
+
+async def use_access_token(session: AsyncSession, node: NodeKey, token: str, now: int) -> Granted | None:
+    """What a live, unused token grants, marking the token used (its sealed claims go); else None."""
     digest = node.digest("access-token", token)
     result = await session.execute(
         update(AccessToken).where(AccessToken.digest == digest, AccessToken.used.is_(False),
                                   AccessToken.expires_at > now).values(used=True, used_at=now)
-        .returning(AccessToken.offer_id))
-    offer_id = result.scalar_one_or_none()
-    return None if offer_id is None else await session.get(Offer, offer_id, with_for_update=True)
+        .returning(AccessToken.offer_id, AccessToken.family_id))
+    row = result.one_or_none()
+    if row is None:
+        return None
+    offer = await session.get(Offer, row[0], with_for_update=True)
+    assert offer is not None
+    claims = None
+    if row[1] is not None:  # RETURNING gives the values after an update: read the claims, then drop them
+        sealed = (await session.execute(select(AccessToken.sealed_claims).where(AccessToken.digest == digest)))
+        sealed_claims = sealed.scalar_one()
+        await session.execute(update(AccessToken).where(AccessToken.digest == digest).values(sealed_claims=None))
+        if sealed_claims is not None:
+            claims = json.loads(node.open_for(token, sealed_claims, f"refresh-access:{digest}"))
+    return Granted(offer, row[1], claims)
 
 
 async def spend_nonce(session: AsyncSession, node: NodeKey, nonce: str, expires_at: int, now: int) -> bool:
@@ -222,6 +253,85 @@ async def kept_response(session: AsyncSession, node: NodeKey, token: str, reques
             or row.request_digest != request_digest):
         return None
     return node.open(row.sealed_response, f"credential-response:{digest}")
+
+
+# --- refresh tokens (issuer.refresh) ----------------------------------------------------
+
+
+async def new_refresh_family(session: AsyncSession, node: NodeKey, *, offer: Offer, client_id: str | None,
+                             now: int, expires_at: int) -> str:
+    """A family for ``offer``'s credential and its first refresh token; the claims (still held by
+    the offer) are sealed under that token."""
+    token, family_id = new_token(), str(uuid.uuid4())
+    assert offer.sealed_claims is not None
+    claims = node.open(offer.sealed_claims, f"offer:{offer.id}")
+    session.add(RefreshFamily(id=family_id, org_id=offer.org_id, offer_id=offer.id,
+                              client_digest=None if client_id is None else node.digest("client-id", client_id),
+                              created_at=now, expires_at=expires_at))
+    await session.flush()
+    await _add_refresh_token(session, node, family_id, token, claims, expires_at)
+    return token
+
+
+async def _add_refresh_token(session: AsyncSession, node: NodeKey, family_id: str, token: str, claims: bytes,
+                             expires_at: int) -> None:
+    session.add(RefreshToken(digest=node.digest("refresh-token", token), family_id=family_id, expires_at=expires_at))
+    await session.execute(update(RefreshFamily).where(RefreshFamily.id == family_id).values(
+        sealed_claims=node.seal_for(token, claims, f"refresh-claims:{family_id}")))
+
+
+async def refresh_family(session: AsyncSession, node: NodeKey, org_id: str,
+                         token: str) -> tuple[RefreshFamily, refresh.FamilyState] | None:
+    """The family a refresh token of ``org_id`` belongs to, locked, and what the decision needs.
+    The offer's credentials are locked before the family, in the order a status change takes
+    them (credentials, then families), so the two never wait for each other."""
+    query = (select(RefreshToken, RefreshFamily).join(RefreshFamily, RefreshFamily.id == RefreshToken.family_id)
+             .where(RefreshToken.digest == node.digest("refresh-token", token), RefreshFamily.org_id == org_id))
+    found = (await session.execute(query)).first()
+    if found is None:
+        return None
+    statuses, expire_at = await batch_fate(session, found[1].offer_id)
+    locked = (await session.execute(query.with_for_update().execution_options(populate_existing=True))).first()
+    assert locked is not None  # rows of a family are deleted only with its organisation or offer
+    token_row, family = locked[0], locked[1]
+    offer = await session.get(Offer, family.offer_id)
+    state = refresh.FamilyState(
+        rotated=token_row.used_at is not None, revoked=family.revoked_at is not None, expires_at=family.expires_at,
+        client_digest=family.client_digest, offer_issued=offer is not None and offer.state == OfferState.ISSUED,
+        statuses=tuple(statuses), credentials_expire_at=expire_at)
+    return family, state
+
+
+async def rotate_refresh(session: AsyncSession, node: NodeKey, family: RefreshFamily, token: str,
+                         now: int) -> tuple[str, bytes] | None:
+    """Spend ``token`` (one conditional statement: of two racing requests one wins) and make its
+    successor; the claims move under the new token. None: it was spent meanwhile."""
+    spent = await session.execute(update(RefreshToken).where(
+        RefreshToken.digest == node.digest("refresh-token", token), RefreshToken.used_at.is_(None))
+        .values(used_at=now).returning(RefreshToken.digest))
+    if spent.scalar_one_or_none() is None or family.sealed_claims is None:
+        return None
+    claims = node.open_for(token, family.sealed_claims, f"refresh-claims:{family.id}")
+    successor = new_token()
+    await _add_refresh_token(session, node, family.id, successor, claims, family.expires_at)
+    return successor, claims
+
+
+async def revoke_families(session: AsyncSession, now: int, *, family_id: str | None = None,
+                          offer_id: str | None = None) -> None:
+    """A family dies (reuse detected, or its credential revoked): its claims go with it."""
+    condition = RefreshFamily.id == family_id if family_id is not None else RefreshFamily.offer_id == offer_id
+    await session.execute(update(RefreshFamily).where(condition, RefreshFamily.revoked_at.is_(None))
+                          .values(revoked_at=now, sealed_claims=None))
+
+
+async def batch_fate(session: AsyncSession, offer_id: str) -> tuple[list[int], int | None]:
+    """Every credential of the offer locked (a concurrent status change waits, or is waited for)
+    and their statuses, with the batch's expiry."""
+    rows = (await session.execute(select(Credential.status, Credential.expires_at)
+                                  .where(Credential.offer_id == offer_id).order_by(Credential.id)
+                                  .with_for_update())).all()
+    return [r[0] for r in rows], max((r[1] for r in rows), default=None)
 
 
 # --- credentials and status lists -------------------------------------------------------
@@ -267,6 +377,12 @@ async def purge_expired(session: AsyncSession, now: int) -> None:
                           .values(sealed_claims=None))
     await session.execute(update(Credential).where(Credential.retain_until <= now)
                           .values(sealed_claims=None, retain_until=None))
+    await session.execute(delete(RefreshToken).where(RefreshToken.expires_at <= now))
+    await session.execute(update(AccessToken).where(AccessToken.expires_at <= now,
+                                                    AccessToken.sealed_claims.is_not(None)).values(sealed_claims=None))
+    await session.execute(update(RefreshFamily).where(RefreshFamily.expires_at <= now,
+                                                      RefreshFamily.sealed_claims.is_not(None))
+                          .values(sealed_claims=None))
     await forget_responses(session, now)
 
 
@@ -298,7 +414,8 @@ async def credentials_page(
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
 
 
-async def change_status(session: AsyncSession, org_id: str, credential_id: str, action: revocation.Action) -> int:
+async def change_status(session: AsyncSession, org_id: str, credential_id: str, action: revocation.Action,
+                        now: int) -> int:
     """Apply ``action`` to a credential of ``org_id`` and to every copy of its batch (one
     dataset, one fate: revoking one copy while its twins stay valid would be no revocation).
     Another organisation's credential is not found."""
@@ -310,6 +427,8 @@ async def change_status(session: AsyncSession, org_id: str, credential_id: str, 
     if credential.offer_id is not None:
         query = select(Credential).where(Credential.offer_id == credential.offer_id).with_for_update()
         copies = list((await session.execute(query)).scalars())
+    if new == INVALID and credential.offer_id is not None:  # its refresh tokens die with it
+        await revoke_families(session, now, offer_id=credential.offer_id)
     for copy in copies:
         copy.status = new
         row = await session.get(StatusListRow, copy.status_list_id, with_for_update=True)

@@ -8,6 +8,8 @@ What is kept, and why (data minimisation, issue 4 point 6):
   issued and expiry times — and claims only if the organisation opted in, sealed, with a
   ``retain_until``.
 - Times are seconds since the epoch in 64-bit columns (a 32-bit one ends in 2038).
+- ``refresh_families`` / ``refresh_tokens`` (issuer.refresh): token digests, and the claims
+  sealed under the wallet's live refresh token, until the family expires or is revoked.
 - ``status_lists`` hold each list uncompressed (2 bits × 131 072 entries = 32 KiB) with an
   allocation bitmap, a version counter and the last signed token, so a list is
   re-compressed and re-signed only when it changed.
@@ -94,6 +96,41 @@ class AccessToken(Base):
     used_at: Mapped[int | None] = mapped_column(BigInteger, default=None, index=True)
     request_digest: Mapped[str | None] = mapped_column(String(64), default=None)
     sealed_response: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # A token from a refresh grant (issuer.refresh): its family, and the credential's claims
+    # sealed under the access token itself (NodeKey.seal_for) until the token is used.
+    family_id: Mapped[str | None] = mapped_column(
+        ForeignKey("issuer_refresh_families.id", ondelete="CASCADE"), default=None, index=True)
+    sealed_claims: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+
+
+class RefreshFamily(Base):
+    """One refresh token family (RFC 9700 section 4.14.2): every token rotated from the one a
+    pre-authorized code gave, for one offer's credential. The claims are sealed under the
+    family's live token (NodeKey.seal_for): a stolen database opens them with the node key only
+    together with a token the wallet holds; they go when the family dies."""
+
+    __tablename__ = "issuer_refresh_families"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("issuer_organisations.id", ondelete="CASCADE"), index=True)
+    offer_id: Mapped[str] = mapped_column(ForeignKey("issuer_offers.id", ondelete="CASCADE"), index=True)
+    client_digest: Mapped[str | None] = mapped_column(String(64), default=None)  # the client_id it is bound to
+    sealed_claims: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class RefreshToken(Base):
+    """A refresh token's keyed digest; ``used_at`` set once it was rotated (a second use then
+    revokes its family)."""
+
+    __tablename__ = "issuer_refresh_tokens"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family_id: Mapped[str] = mapped_column(ForeignKey("issuer_refresh_families.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    used_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 
 class Nonce(Base):

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from core import _jose, keys
 from core.encoding import decode_b64url_json_object
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from issuer.offers import MAX_PIN_FAILURES
@@ -192,3 +193,30 @@ def test_concurrent_first_issuances_share_one_status_list(node: tuple[NodeProces
     payloads = [decode_b64url_json_object(c.split("~", 1)[0].split(".")[1], "payload") for c in asyncio.run(flows())]
     uris = {p["status"]["status_list"]["uri"] for p in payloads}
     assert len(uris) == 1, uris
+
+
+def test_one_refresh_token_spent_at_once_gives_one_answer_and_kills_its_family(
+        node: tuple[NodeProcess, str]) -> None:
+    """RFC 9700 section 4.14.2 under a burst: of many refreshes with one token exactly one gets an
+    answer, the rest count as reuse, so the family dies — its fresh token included. Never a 500."""
+    running, api_key = node
+    url, code, pin = _offer(running, api_key)
+    grant = httpx.post(url, data={"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": code, "tx_code": pin},
+                       timeout=10).json()
+    access = grant["access_token"]
+    base = f"{running.base}/issuers/open-doors"
+    nonce = httpx.post(f"{base}/nonce", timeout=10).json()["c_nonce"]
+    key = keys.generate()
+    proof = _jose.sign_compact({"typ": "openid4vci-proof+jwt", "jwk": key.public_key().to_jwk()},
+                               {"aud": base, "iat": int(time.time()), "nonce": nonce}, key)
+    issued = httpx.post(f"{base}/credential", headers={"Authorization": f"Bearer {access}"}, timeout=10,
+                        json={"credential_configuration_id": "SkillCertificate", "proofs": {"jwt": [proof]}})
+    assert issued.status_code == 200, issued.text
+    responses = asyncio.run(_burst(url, [{"grant_type": "refresh_token", "refresh_token": grant["refresh_token"]}
+                                         for _ in range(16)]))
+    codes = Counter(r.status_code for r in responses)
+    assert codes == Counter({200: 1, 400: 15}), codes
+    assert all(r.json()["error"] == "invalid_grant" for r in responses if r.status_code == 400)
+    successor = next(r.json()["refresh_token"] for r in responses if r.status_code == 200)
+    late = httpx.post(url, data={"grant_type": "refresh_token", "refresh_token": successor}, timeout=10)
+    assert late.status_code == 400 and late.json()["error"] == "invalid_grant"

@@ -77,6 +77,7 @@ def test_a_holder_from_a_shell(tmp_path: Path) -> None:
         assert _problem(unlisted)["code"] == "issuer_unregistered" and "WARNING" in unlisted.stderr
         got = _out(wallet("receive", offer["link"], "--pin", offer["pin"], "--copies", "2", "--allow-unregistered"))
         assert got["received"] == 2 and got["wallet"] == wallet_id and got["issuer_registered"] is False
+        assert got["refreshable"] is True  # the node's issuer gave a refresh token
 
         listed = wallet("list")
         [card] = _out(listed)["cards"]
@@ -109,7 +110,9 @@ def test_a_holder_from_a_shell(tmp_path: Path) -> None:
         assert given["purposes"] == ["https://w3id.org/dpv#HumanResourceManagement"]
         assert len(given["copy_ids"]) == 1 and declined["copy_ids"] == []
         assert "operate forklift" not in shown.stdout
-        assert _out(wallet("list"))["cards"][0]["copies_left"] == 1
+        # One unused copy was left: the wallet fetched two fresh ones with the issuer's refresh token.
+        listed = _out(wallet("list"))["cards"][0]
+        assert (listed["copies"], listed["copies_left"], listed["refreshable"], listed["warning"]) == (4, 3, True, None)
 
         stored = b"".join(p.read_bytes() for p in (tmp_path / "holder").glob("amana.db*"))
         assert wallet_id.encode() in stored  # it is the wallet's database
@@ -148,7 +151,7 @@ def test_a_holder_from_a_shell(tmp_path: Path) -> None:
         imported = _out(wallet("import", str(exported)))
         assert imported["wallet_id"] == wallet_id and imported["recovery_code"] != code
         [card] = _out(wallet("list"))["cards"]
-        assert (card["copies"], card["copies_left"]) == (2, 1)
+        assert (card["copies"], card["copies_left"], card["refreshable"]) == (4, 3, True)  # the grant moved too
         assert len(_out(wallet("history"))["history"]) == 2
         assert _out(wallet("recover", AMANA_WALLET_RECOVERY_CODE=imported["recovery_code"],
                            AMANA_WALLET_PASSPHRASE="a new passphrase"))["passphrase_changed"] is True

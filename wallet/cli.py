@@ -27,7 +27,7 @@ from core._cli_common import ExistingFile, fails_as_problem
 from core.errors import InvalidInput
 from core.sdjwt.paths import format_path
 from core.settings import get_settings
-from wallet import consent, consent_hook, export, flows, holder
+from wallet import consent, consent_hook, copies, export, flows, holder, refresh
 from wallet.history import iso
 from wallet.vault import parse_recovery_code
 
@@ -104,7 +104,8 @@ def receive(
             opened, kept = await flows.accept_offer(ctx, opened, http, offered, pin, copies=copies,
                                                     allow_unregistered=allow_unregistered)
         return {"received": len(kept), "type": offered.type_name, "issuer": offered.offer.issuer,
-                "issuer_registered": offered.registered, "wallet": opened.wallet_id}
+                "issuer_registered": offered.registered, "wallet": opened.wallet_id,
+                "refreshable": kept[0].batch in opened.contents.refresh}
 
     _print(_run(work))
 
@@ -116,12 +117,21 @@ _TECHNICAL = frozenset({"iss", "iat", "nbf", "exp", "cnf", "vct", "vct#integrity
 @fails_as_problem
 def list_(wallet: WalletOption = None,
           show_claims: Annotated[bool, typer.Option("--show-claims", help="also print the claim values")] = False,
+          offline: Annotated[bool, typer.Option("--offline", help="do not fetch fresh copies of cards running "
+                                                "low")] = False,
           ) -> None:
-    """The cards: type, issuer, validity, copies left — no claim value unless --show-claims."""
+    """The cards: type, issuer, validity, copies left and a warning when they run low — no claim value
+    unless --show-claims. A card with one unused copy or none is topped up first when its issuer gave
+    a refresh token (unless --offline)."""
     passphrase = _passphrase()
 
     async def work(ctx: holder.WalletContext) -> dict[str, Any]:
         opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
+        outcomes: dict[str, refresh.Outcome] = {}
+        if not offline and copies.low(opened.contents):
+            async with flows.http_client(ctx.settings) as http:
+                opened, done = await refresh.top_up(ctx, opened, http, copies.low(opened.contents))
+            outcomes = {o.card_id: o for o in done}
         cards = []
         for batch in opened.contents.batches().values():
             first = batch[0]
@@ -129,12 +139,36 @@ def list_(wallet: WalletOption = None,
             card: dict[str, Any] = {"card": first.batch, "type": known.display_name("en") if known else first.vct,
                                     "vct": first.vct,
                     "issuer": first.issuer, "received": iso(first.received_at),
-                    "valid_until": iso(first.valid_until) if first.valid_until else None,
-                    "copies": len(batch), "copies_left": sum(c.shown_to is None for c in batch)}
+                    "valid_until": iso(first.valid_until) if first.valid_until else None}
+            card |= copies.copies_left(first.batch, batch, first.batch in opened.contents.refresh).to_dict()
+            if first.batch in outcomes:
+                card["refreshed"] = outcomes[first.batch].to_dict()
             if show_claims:
                 card["claims"] = {k: v for k, v in (first.claims or {}).items() if k not in _TECHNICAL}
             cards.append(card)
         return {"wallet": opened.wallet_id, "name": opened.contents.name, "cards": cards}
+
+    _print(_run(work))
+
+
+@wallet_app.command("refresh")
+@fails_as_problem
+def refresh_(card: Annotated[list[str] | None, typer.Option("--card", help="this card (repeat for more); "
+                                                              "default: every card running low")] = None,
+             wallet: WalletOption = None) -> None:
+    """Fetch fresh copies from the issuer, for cards whose issuer gave a refresh token: new holder keys,
+    each copy checked, so the next verifiers cannot link your visits."""
+    passphrase = _passphrase()
+
+    async def work(ctx: holder.WalletContext) -> dict[str, Any]:
+        opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
+        wanted = card or copies.low(opened.contents)
+        unknown = [c for c in wanted if c not in opened.contents.refresh]
+        if unknown:
+            raise InvalidInput(f"card {unknown[0]!r} has no refresh token: ask its issuer for a new offer")
+        async with flows.http_client(ctx.settings) as http:
+            opened, done = await refresh.top_up(ctx, opened, http, wanted)
+        return {"wallet": opened.wallet_id, "refreshed": [o.to_dict() for o in done]}
 
     _print(_run(work))
 
@@ -167,6 +201,9 @@ def present(
             consent.choices_valid(asked.screen, choice)  # nothing fits: say so before asking
             for line in consent_hook.lines(asked.screen):
                 typer.echo(line, err=True)
+            for (query_id, card_id), said in copies.screen_notices(
+                    asked.screen, copies.refreshable(opened.contents)).items():
+                typer.echo(f"NOTE ({query_id}, card {card_id}): {copies.TEXT[said]}", err=True)
             if yes and asked.screen.needs_warning and not allow_unregistered:
                 raise flows.ConsentWarningUnheeded("this verifier is unregistered or asks beyond its registration: "
                                                    "answer without --yes, or add --allow-unregistered")

@@ -49,16 +49,35 @@ class Copy:
 
 
 @dataclass(slots=True)
+class Refresh:
+    """How to get fresh copies of one batch (wallet.refresh): the issuer's refresh token, the
+    configuration it was for, how many copies to ask for, and since when a refresh is under way
+    (so two refreshes never spend one token: the second would revoke the family)."""
+
+    issuer: str
+    configuration_id: str
+    token: str
+    copies: int
+    pending_since: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"issuer": self.issuer, "configuration_id": self.configuration_id, "token": self.token,
+                "copies": self.copies, "pending_since": self.pending_since}
+
+
+@dataclass(slots=True)
 class Contents:
     name: str | None = None
     copies: list[Copy] = field(default_factory=list)
     history: list[HistoryRecord] = field(default_factory=list)
     seen_nonces: dict[str, int] = field(default_factory=dict)  # request nonces answered → when (replays refused)
+    refresh: dict[str, Refresh] = field(default_factory=dict)  # batch → its refresh grant (a vault without: none)
 
     def to_bytes(self) -> bytes:
         return json.dumps({"version": CONTENT_VERSION, "name": self.name,
                            "copies": [c.to_dict() for c in self.copies],
-                           "history": [h.to_dict() for h in self.history], "seen_nonces": self.seen_nonces},
+                           "history": [h.to_dict() for h in self.history], "seen_nonces": self.seen_nonces,
+                           "refresh": {b: r.to_dict() for b, r in self.refresh.items()}},
                           ensure_ascii=False, separators=(",", ":")).encode()
 
     @classmethod
@@ -70,7 +89,8 @@ class Contents:
                 raise ValueError("version")
             return cls(doc["name"], [Copy(**c) for c in doc["copies"]],
                        [HistoryRecord.from_dict(h) for h in doc["history"]],
-                       {str(n): int(t) for n, t in doc.get("seen_nonces", {}).items()})
+                       {str(n): int(t) for n, t in doc.get("seen_nonces", {}).items()},
+                       {str(b): Refresh(**r) for b, r in doc.get("refresh", {}).items()})
         except (ValueError, KeyError, TypeError, AttributeError, InvalidInput):
             raise VaultTampered("the wallet's content is not in a form this version reads") from None
 

@@ -36,9 +36,9 @@ from core.settings import Settings
 from core.trust import TrustList
 from core.trust.local import anchored_cache, held_trust_list
 from core.trust.policy import issuer_may_issue
-from wallet import consent, holder, receive
+from wallet import consent, holder, receive, refresh
 from wallet import present as presenting
-from wallet.content import Contents, Copy
+from wallet.content import Contents, Copy, Refresh
 from wallet.history import Controller, HistoryRecord
 
 T = TypeVar("T")
@@ -133,13 +133,17 @@ async def accept_offer(ctx: holder.WalletContext, opened: holder.Opened, http: h
     accredit for this type needs ``allow_unregistered`` (the holder saw the warning)."""
     if not offered.registered and not allow_unregistered:
         raise IssuerUnregistered("this issuer is not on the trust list for this credential: nothing was received")
-    received = await talk(receive.redeem(http, offered.offer, pin.strip(), copies=copies, types=ctx.types))
+    received, refresh_token = await talk(receive.redeem_batch(http, offered.offer, pin.strip(), copies=copies,
+                                                              types=ctx.types))
     batch, now = secrets.token_urlsafe(8), ctx.now()  # copies of one batch share one fate at the issuer
     new = [Copy.new(r.credential, r.holder_key.to_jwk(), r.verified.vct, r.verified.issuer, batch, now,
                     r.verified.verified.claims.get("exp"), claims=r.verified.verified.claims) for r in received]
 
     def keep(contents: Contents) -> None:
         contents.copies.extend(new)
+        if refresh_token is not None:  # fresh copies later, when these run low (wallet.refresh)
+            contents.refresh[batch] = Refresh(offered.offer.issuer, offered.offer.configuration_ids[0],
+                                              refresh_token, len(new))
 
     opened, _ = await holder.update(ctx, opened, keep)
     return opened, new
@@ -216,7 +220,7 @@ async def give(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.Asy
     response = await talk(presenting.answer(http, request, vp))
     if response.status_code != 200:
         raise VerifierRefusedAnswer(f"the verifier did not take the answer ({response.status_code})")
-    return opened
+    return await refresh.after_use(ctx, opened, http)  # copies run low: fresh ones, if the issuer gave a token
 
 
 async def decline(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.AsyncClient,

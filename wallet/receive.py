@@ -7,7 +7,8 @@ issuer's metadata (section 12.2, identifier compared exactly), the token (sectio
 credential, so the copies of a batch cannot be linked. The token is DPoP-bound when the
 authorization server announces DPoP (wallet/dpop.py).
 Each credential is verified on receipt (RFC 9901 section 7.2) against the keys at
-``/.well-known/jwt-vc-issuer`` before the wallet keeps it.
+``/.well-known/jwt-vc-issuer`` before the wallet keeps it. A ``refresh_token`` in the token
+response is handed back for fresh copies later (wallet.refresh, which reuses ``fetch_batch``).
 
 The HTTP client is passed in (``httpx.AsyncClient``): tests hand an in-process transport,
 the wallet service its hardened client.
@@ -78,7 +79,7 @@ def _typed(pin: str, tx_code: Any) -> str:
     return digits.ascii_digits(pin) if mode == "numeric" else pin
 
 
-async def _json(response: httpx.Response, step: str) -> dict[str, Any]:
+async def json_body(response: httpx.Response, step: str) -> dict[str, Any]:
     if response.status_code != 200:
         try:
             error = response.json().get("error", response.status_code)
@@ -117,11 +118,22 @@ class Offer:
         return vct if isinstance(vct, str) else None
 
 
+async def issuer_metadata(http: httpx.AsyncClient, issuer: str,
+                          grant: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The issuer's metadata (section 12.2, identifier compared exactly) and the metadata of the
+    authorization server the grant goes to (section 12.3): what an offer and a refresh need."""
+    meta = await json_body(await http.get(well_known(issuer, "openid-credential-issuer")), "issuer metadata")
+    if meta.get("credential_issuer") != issuer:  # exact string comparison, section 12.2.2
+        raise IssuanceFailed("issuer metadata names another issuer")
+    auth = await _authorization_server(http, _authorization_server_id(issuer, meta, grant or {}))
+    return meta, auth
+
+
 async def read_offer(http: httpx.AsyncClient, link: str) -> Offer:
     """The offer (by value, or by reference: section 4.1.3), its issuer's metadata (section
     12.2) and the metadata of the authorization server its grant goes to (section 12.3)."""
     uri, value = _offer_params(link)
-    offer = await _json(await http.get(uri), "offer") if uri is not None else _offer_by_value(value or "")
+    offer = await json_body(await http.get(uri), "offer") if uri is not None else _offer_by_value(value or "")
     issuer = offer.get("credential_issuer")
     configs = offer.get("credential_configuration_ids")
     grant = (offer.get("grants") or {}).get(PRE_AUTHORIZED_GRANT) or {}
@@ -129,10 +141,7 @@ async def read_offer(http: httpx.AsyncClient, link: str) -> Offer:
             and all(isinstance(c, str) for c in configs) and isinstance(grant, dict)
             and isinstance(grant.get("pre-authorized_code"), str)):
         raise IssuanceFailed("the offer is not a pre-authorized Credential Offer")
-    meta = await _json(await http.get(well_known(issuer, "openid-credential-issuer")), "issuer metadata")
-    if meta.get("credential_issuer") != issuer:  # exact string comparison, section 12.2.2
-        raise IssuanceFailed("issuer metadata names another issuer")
-    auth = await _authorization_server(http, _authorization_server_id(issuer, meta, grant))
+    meta, auth = await issuer_metadata(http, issuer, grant)
     return Offer(issuer, tuple(configs), grant, meta, auth["token_endpoint"], dpop.algorithm(auth))
 
 
@@ -170,7 +179,7 @@ async def _authorization_server(http: httpx.AsyncClient, identifier: str) -> dic
     response = await http.get(well_known(identifier, "oauth-authorization-server"))
     if response.status_code == 404:
         response = await http.get(identifier.rstrip("/") + "/.well-known/openid-configuration")
-    auth = await _json(response, "authorization metadata")
+    auth = await json_body(response, "authorization metadata")
     if auth.get("issuer") != identifier:
         raise IssuanceFailed("the authorization server metadata names another issuer")
     if not isinstance(auth.get("token_endpoint"), str):
@@ -186,34 +195,57 @@ def _batch_size(meta: dict[str, Any]) -> int:
     return size if type(size) is int and size >= 1 else 1
 
 
-async def redeem(
+async def redeem_batch(
     http: httpx.AsyncClient, offer: Offer, pin: str, *, copies: int, types: TypeRegistry, alg: keys.Alg = "ES256",
-) -> list[Received]:
-    """Token (section 6), ``c_nonce`` (section 7), then the batch (section 8), each copy verified."""
-    issuer, meta = offer.issuer, offer.metadata
+) -> tuple[list[Received], str | None]:
+    """Token (section 6, DPoP-bound when the server announces DPoP), then the batch; with the
+    refresh token the issuer gave, if any (RFC 6749 section 5.1), for fresh copies later
+    (wallet.refresh)."""
     form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": offer.grant["pre-authorized_code"]}
     if offer.tx_code is not None:
         form["tx_code"] = _typed(pin, offer.tx_code)
     dpop_key = keys.generate(offer.dpop_alg) if offer.dpop_alg else None  # one per issuance: unlinkable
-    token = await _json(await dpop.post(http, offer.token_endpoint, dpop_key, data=form), "token")
+    token = await json_body(await dpop.post(http, offer.token_endpoint, dpop_key, data=form), "token")
     dpop_bound = dpop_key is not None and str(token.get("token_type", "")).lower() == "dpop"
-    access_token, endpoint, nonce_endpoint = token.get("access_token"), meta.get("credential_endpoint"), \
-        meta.get("nonce_endpoint")
-    if not (isinstance(access_token, str) and isinstance(endpoint, str)):
-        raise IssuanceFailed("the issuer gave no access token or names no credential endpoint")
+    access_token = token.get("access_token")
+    if not isinstance(access_token, str):
+        raise IssuanceFailed("the issuer gave no access token")
+    received = await fetch_batch(http, offer.issuer, offer.metadata, offer.configuration_ids[0], access_token,
+                                 copies=copies, types=types, alg=alg, dpop_key=dpop_key if dpop_bound else None)
+    refresh_token = token.get("refresh_token")
+    return received, refresh_token if isinstance(refresh_token, str) and refresh_token else None
+
+
+async def redeem(
+    http: httpx.AsyncClient, offer: Offer, pin: str, *, copies: int, types: TypeRegistry, alg: keys.Alg = "ES256",
+) -> list[Received]:
+    """Token (section 6), ``c_nonce`` (section 7), then the batch (section 8), each copy verified."""
+    return (await redeem_batch(http, offer, pin, copies=copies, types=types, alg=alg))[0]
+
+
+async def fetch_batch(
+    http: httpx.AsyncClient, issuer: str, meta: dict[str, Any], configuration_id: str, access_token: str, *,
+    copies: int, types: TypeRegistry, alg: keys.Alg = "ES256", dpop_key: keys.PrivateKey | None = None,
+) -> list[Received]:
+    """With an access token: a ``c_nonce`` (section 7) when the issuer has a nonce endpoint, then
+    the batch (section 8) with one fresh key per copy (no more than ``batch_size``), each copy
+    verified against the issuer's keys before it is kept."""
+    endpoint, nonce_endpoint = meta.get("credential_endpoint"), meta.get("nonce_endpoint")
+    if not isinstance(endpoint, str):
+        raise IssuanceFailed("the issuer names no credential endpoint")
     claims: dict[str, Any] = {"aud": issuer, "iat": int(time.time())}
     if nonce_endpoint is not None:  # section 7: an issuer without one does not ask for a c_nonce
-        nonce = (await _json(await http.post(str(nonce_endpoint)), "nonce")).get("c_nonce")
+        nonce = (await json_body(await http.post(str(nonce_endpoint)), "nonce")).get("c_nonce")
         if not isinstance(nonce, str):
             raise IssuanceFailed("nonce: the issuer gave no c_nonce")
         claims["nonce"] = nonce
     holder_keys = [keys.generate(alg) for _ in range(min(copies, _batch_size(meta)))]
     now = claims["iat"]
     proofs = [_jose.sign_compact({"typ": PROOF_TYP, "jwk": k.public_key().to_jwk()}, claims, k) for k in holder_keys]
-    body = {"credential_configuration_id": offer.configuration_ids[0], "proofs": {"jwt": proofs}}
-    issued = await _json(await dpop.post(http, endpoint, dpop_key if dpop_bound else None, access_token=access_token,
-                                         json=body), "credential")
-    jwks = await _json(await http.get(well_known(issuer, "jwt-vc-issuer")), "issuer keys")
+    body = {"credential_configuration_id": configuration_id, "proofs": {"jwt": proofs}}
+    issued = await json_body(await dpop.post(http, endpoint, dpop_key, access_token=access_token, json=body),
+                             "credential")
+    jwks = await json_body(await http.get(well_known(issuer, "jwt-vc-issuer")), "issuer keys")
     issuer_keys = [keys.PublicKey.from_jwk(k) for k in jwks.get("jwks", {}).get("keys", [])]
     by_thumbprint = {k.public_key().thumbprint(): k for k in holder_keys}
     received = []
