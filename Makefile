@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 VENDOR := verifier/static/vendor
 TEST_VENDOR := tests/vendor
 
-.PHONY: setup demo test lint bench clean vendor openapi
+.PHONY: setup demo test lint bench bench-wallet clean vendor openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: lint $(VENDOR)/.stamp $(TEST_VENDOR)/.stamp
 bench: $(STAMP)
 	$(BIN)/python -m bench.sdjwt
 	$(BIN)/python -m bench.issuer
+
+# The holder's wallet: unlock, receive and present end to end against a node on loopback (~1 min).
+bench-wallet: $(STAMP)
+	$(BIN)/python -m bench.wallet
 
 openapi: $(STAMP)
 	$(BIN)/python -m server.openapi
