@@ -7,7 +7,7 @@ VENDOR := core/static/vendor
 TEST_VENDOR := tests/vendor
 INTEROP := tests/interop
 
-.PHONY: setup demo test lint bench clean vendor openapi interop
+.PHONY: setup demo test lint bench bench-wallet clean vendor openapi interop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: lint $(VENDOR)/.stamp $(TEST_VENDOR)/.stamp $(INTEROP)/node_modules/.stamp
 bench: $(STAMP)
 	$(BIN)/python -m bench.sdjwt
 	$(BIN)/python -m bench.issuer
+
+# The holder's wallet: unlock, receive and present end to end against a node on loopback (~1 min).
+bench-wallet: $(STAMP)
+	$(BIN)/python -m bench.wallet
 
 openapi: $(STAMP)
 	$(BIN)/python -m server.openapi

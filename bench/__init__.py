@@ -1,4 +1,4 @@
-"""Runnable benchmarks: ``python -m bench.sdjwt``, ``python -m bench.issuer``."""
+"""Runnable benchmarks: ``python -m bench.sdjwt``, ``python -m bench.issuer``, ``python -m bench.wallet``."""
 
 from __future__ import annotations
 

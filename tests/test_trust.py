@@ -293,6 +293,37 @@ def test_cache_persists_and_refuses_rollback(tmp: Path, gov: keys.PrivateKey, ng
         TrustListCache(tmp / "trust" / "list.jwt", [keys.generate(kid=gov.kid).public_key()]).current(NOW)
 
 
+def test_held_list_is_the_newest_of_both_and_verified_once(tmp: Path, gov: keys.PrivateKey, ngo_key: keys.PrivateKey,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a wallet flow and a verifier check read each time: the newer of the held copy and the
+    operator's file, older or broken files passed over; and when both hold the same list (the
+    usual case) its signature is checked once, not three times (bench.wallet found 3)."""
+    from core.trust import cache as cache_module
+    from core.trust.local import held_trust_list
+
+    held_file, operator_file = tmp / "held" / "list.jwt", tmp / "operator.jwt"
+    cache = TrustListCache(held_file, [gov.public_key()])
+    old, new = _signed(gov, ngo_key, seq=4), _signed(gov, ngo_key, seq=5)
+    operator_file.write_text(new)
+    assert held_trust_list(cache, operator_file, NOW).seq == 6 and held_file.read_text().strip() == new.strip()
+    calls: list[str] = []
+
+    def counted(token: str, **kwargs: Any) -> Any:
+        calls.append(token)
+        return verify(token, **kwargs)
+
+    monkeypatch.setattr(cache_module, "verify", counted)
+    assert held_trust_list(cache, operator_file, NOW).seq == 6
+    assert len(calls) == 1, f"{len(calls)} signature checks of one unchanged list"
+    operator_file.write_text(old)  # the operator's file rolled back: the held newer list stands
+    assert held_trust_list(cache, operator_file, NOW).seq == 6
+    operator_file.write_text(new[:-3] + "AAA")  # a broken file: passed over
+    assert held_trust_list(cache, operator_file, NOW).seq == 6
+    held_file.write_text(old[:-3] + "AAA")  # a damaged held copy is replaced by the operator's good one
+    operator_file.write_text(new)
+    assert held_trust_list(cache, operator_file, NOW).seq == 6 and held_file.read_text().strip() == new.strip()
+
+
 # --- the content model -----------------------------------------------------------------
 
 

@@ -6,19 +6,31 @@ holds none of what it keeps in the clear."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from core.settings import REPO_ROOT
+import httpx
+import pytest
+
+from core.encoding import b64url_decode
+from core.errors import WrongPassphrase
+from core.settings import REPO_ROOT, Settings
 from tests.node import RunningNode, free_port
+from tests.server_process import POSTGRES_URL, empty_postgres
+from wallet import flows, holder, store
+from wallet.vault import KdfParams
 
 PASS = "Zq7 the holder's own passphrase"
 EXPORT_PASS = "another one, for the file"
 SKILL = REPO_ROOT / "specs/credentials/SkillCertificate/example.json"
+FAST = KdfParams(opslimit=1, memlimit=8192)  # what is stored does not depend on the KDF's cost
 
 
 def _cli(env: dict[str, str], *args: str, ok: bool = True, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -156,3 +168,133 @@ def test_a_holder_from_a_shell(tmp_path: Path) -> None:
         assert _out(wallet("recover", AMANA_WALLET_RECOVERY_CODE=imported["recovery_code"],
                            AMANA_WALLET_PASSPHRASE="a new passphrase"))["passphrase_changed"] is True
         assert _out(wallet("list", AMANA_WALLET_PASSPHRASE="a new passphrase"))["name"] == "Amal Haddad"
+
+
+# --- the raw database, on both stores -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, dict[str, str], dict[str, Any]]]:
+    """A node (SQLite, its own directory) with an issuer and a verifier on a signed trust list."""
+    tmp = tmp_path_factory.mktemp("served")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AMANA_") and k != "DATABASE_URL"}
+    port = free_port()
+    node_env = clean | {"AMANA_DATA_DIR": str(tmp / "node"), "AMANA_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    org = _node_setup(node_env, tmp)
+    with RunningNode(tmp / "node", port=port, database_url=None) as node:
+        yield tmp, node.base, node_env, org
+
+
+async def _stored(ctx: holder.WalletContext) -> bytes:
+    """What a thief of the wallet's database gets: the SQLite files byte for byte (WAL included),
+    or every column of every row of every table of the schema (information_schema) on PostgreSQL:
+    bytes as stored, everything else as text."""
+    if ctx.settings.database_url is None:
+        return b"".join(p.read_bytes() for p in ctx.settings.data_dir.glob("amana.db*"))
+    from sqlalchemy import text
+
+    found: list[bytes] = []
+    async with ctx.engine.connect() as connection:
+        tables = (await connection.execute(text(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+            "AND table_type = 'BASE TABLE'"))).scalars().all()
+        assert "wallet_vaults" in tables and "console_login_attempts" in tables, tables
+        for table in tables:
+            # A table name the database itself listed, of our own schema.
+            for row in await connection.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608
+                found += [v if isinstance(v, bytes) else str(v).encode() for v in row]
+    return b"\n".join(found)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_wallets_database_holds_nothing_in_the_clear(
+        served: tuple[Path, str, dict[str, str], dict[str, Any]], tmp_path: Path, database: str) -> None:
+    """Issue 12's acceptance: after the use cases received, presented and declined (so the vault
+    holds credentials, keys, a history and answered nonces, and an unlock attempt is counted), no
+    claim value or name, holder key, credential, token, verifier name or id, passphrase or
+    recovery code is anywhere in the wallet's database. The same dump then finds the content once
+    it is planted unencrypted: the search would see a leak."""
+    if database == "postgresql":
+        if not POSTGRES_URL:
+            pytest.skip("no PostgreSQL (set AMANA_TEST_DATABASE_URL; .ci/run does)")
+        empty_postgres(POSTGRES_URL)
+    tmp, base, node_env, org = served
+    holder_trust = tmp_path / "holder" / "trust"
+    holder_trust.mkdir(parents=True)
+    for name in ("governance.jwks.json", "trust-list.jwt"):  # the holder knows the node's issuer and verifier
+        (holder_trust / name).write_bytes((tmp / "node" / "trust" / name).read_bytes())
+    settings = Settings(data_dir=tmp_path / "holder", public_base_url=base,
+                        database_url=POSTGRES_URL if database == "postgresql" else None)
+    offer = httpx.post(f"{base}/api/issuer/offers", headers={"Authorization": f"Bearer {org['api_key']}"},
+                       json={"type": "SkillCertificate", "claims": json.loads(SKILL.read_text()), "batch_size": 2},
+                       timeout=30).json()
+    given_link, declined_link = (_out(_cli(node_env, "verifier", "request", "--query", "skill-check"))["link"]
+                                 for _ in range(2))
+    tokens: list[str] = []  # what the token endpoint handed the wallet
+    seen: list[str] = []  # and the pre-authorized code, the requests' client id and nonces
+
+    async def capture(response: httpx.Response) -> None:
+        if response.request.url.path.endswith("/token"):
+            await response.aread()
+            tokens.extend(v for k, v in response.json().items() if k in ("access_token", "refresh_token"))
+
+    async def hold() -> tuple[str, str, holder.Opened]:
+        ctx = await holder.WalletContext.open(settings, kdf=FAST)
+        try:
+            wallet_id, code = await holder.create(ctx, PASS, "Amal Haddad")
+            with pytest.raises(WrongPassphrase):
+                await holder.unlock(ctx, wallet_id, "not it")  # a counted attempt: its table has a row
+            opened = await holder.unlock(ctx, wallet_id, PASS)
+            async with flows.http_client(settings) as http:
+                http.event_hooks["response"].append(capture)
+                offered = await flows.look_at_offer(ctx, http, offer["link"], "en")
+                seen.append(offered.offer.grant["pre-authorized_code"])
+                opened, _ = await flows.accept_offer(ctx, opened, http, offered, offer["pin"], copies=2,
+                                                     allow_unregistered=False)
+                asked = await flows.open_request(ctx, opened, http, given_link, "en")
+                assert not asked.screen.who.unknown
+                opened = await flows.give(ctx, opened, http, asked, flows.default_choice(asked.screen),
+                                          heeded_warning=False)
+                refused = await flows.open_request(ctx, opened, http, declined_link, "en")
+                opened = await flows.decline(ctx, opened, http, refused)
+            seen.extend([asked.request.client_id, asked.request.nonce, refused.request.nonce])
+            return wallet_id, code, opened
+        finally:
+            await ctx.engine.dispose()
+
+    wallet_id, code, opened = asyncio.run(hold())
+    assert [r.event for r in opened.contents.history] == ["given", "declined"] and len(opened.contents.copies) == 2
+    assert tokens, "the access token was not caught"
+    example = json.loads(SKILL.read_text())
+    secrets: dict[str, bytes] = {f"claim name {k}": k.encode() for k in example}
+    secrets |= {"claim value": b"operate forklift", "given name": b"Layla", "family name": b"Haddad",
+                "esco uri": example["skill"]["uri"].encode(), "organisation": b"Amana Demo NGO",
+                "verifier name": b"Harbour Desk", "wallet name": b"Amal Haddad", "passphrase": PASS.encode(),
+                "recovery code": code.encode(), "recovery code, bare": code.replace("-", "").encode(),
+                "issuer": org["issuer"].encode(), "vct": b"SkillCertificate", "purpose": b"HumanResource"}
+    secrets |= {f"token {n}": v.encode() for n, v in enumerate(tokens)}
+    secrets |= {f"wire {n}": v.encode() for n, v in enumerate(seen)}
+    for n, copy in enumerate(opened.contents.copies):
+        jwt, *disclosures = [part for part in copy.credential.split("~") if part]
+        secrets |= {f"holder key d {n}": copy.holder_key["d"].encode(),
+                    f"holder key d {n}, raw": b64url_decode(copy.holder_key["d"]),
+                    f"issuer-signed JWT {n}": jwt.encode(), f"copy id {n}": copy.copy_id.encode()}
+        secrets |= {f"disclosure {n}.{i}": d.encode() for i, d in enumerate(disclosures)}
+
+    async def dumps() -> tuple[bytes, bytes]:
+        ctx = await holder.WalletContext.open(settings, kdf=FAST)
+        try:
+            stored = await _stored(ctx)
+            async with ctx.transaction() as session:  # the content unencrypted, as a broken vault would write it
+                await store.save(session, replace(opened.sealed, content=opened.contents.to_bytes()), opened.version)
+            return stored, await _stored(ctx)
+        finally:
+            await ctx.engine.dispose()
+
+    stored, planted = asyncio.run(dumps())
+    assert wallet_id.encode() in stored  # the dump is real
+    leaked = [what for what, value in secrets.items() if value in stored]
+    assert leaked == [], leaked
+    found = {what for what, value in secrets.items() if value in planted}
+    assert {"claim value", "holder key d 0", "issuer-signed JWT 0", "verifier name", "wallet name",
+            "wire 1"} <= found, found  # (the vault keeps no access token)

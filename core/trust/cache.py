@@ -55,13 +55,21 @@ class TrustListCache:
         that no longer verifies (damaged, tampered with) is replaced by a good candidate."""
         candidate = self._verify(token, now)
         try:
-            held = self.current(now)
+            held = self._held(candidate, now)
         except (AmanaError, OSError, ValueError):
             held = None
         kept = choose_newer(held, candidate)
         if kept is candidate:
             self._write(candidate.token)
         return kept
+
+    def _held(self, candidate: VerifiedTrustList, now: int) -> VerifiedTrustList | None:
+        """The held list; when its file holds the very bytes just verified (the usual case: the
+        same list offered again), that verification stands and is not repeated."""
+        if not self.path.exists():
+            return None
+        text = self.path.read_text(encoding="ascii")
+        return candidate if text.strip() == candidate.token else self._verify(text, now)
 
     def _verify(self, token: str, now: int) -> VerifiedTrustList:
         return verify(token, governance_keys=self.governance_keys, now=now, clock_skew_s=self.clock_skew_s)

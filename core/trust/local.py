@@ -35,12 +35,18 @@ def anchored_cache(settings: Settings, path: Path) -> TrustListCache:
 
 
 def held_trust_list(cache: TrustListCache, operator_file: Path, now: int) -> TrustList:
-    """The newest current list of ``cache`` and ``operator_file``; ``TrustListUnavailable`` if none."""
-    held = _quietly(lambda: cache.current(now), "the held trust list")
+    """The newest current list of ``cache`` and ``operator_file``; ``TrustListUnavailable`` if none.
+
+    The operator's file is offered first: ``offer`` already weighs it against the held copy and
+    returns the newer, so the held copy is read on its own only when the offer fails (no file, a
+    file that does not verify, an older or equivocating list). Every wallet flow and every check
+    reads the list: one signature verification each, not three."""
+    held = None
     if operator_file.exists():
-        offered = _quietly(lambda: cache.offer(operator_file.read_text(encoding="ascii"), now),
-                           "the operator's trust list file")
-        held = offered or held
+        held = _quietly(lambda: cache.offer(operator_file.read_text(encoding="ascii"), now),
+                        "the operator's trust list file")
+    if held is None:
+        held = _quietly(lambda: cache.current(now), "the held trust list")
     if held is None:
         raise TrustListUnavailable("no valid trust list here: run amana verifier sync")
     return held.require_current()
