@@ -132,20 +132,59 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
                                                   network_backend=_GuardedBackend(policy, resolver))
 
 
+class _CappedStream(httpx.AsyncByteStream):
+    """A response body that stops at ``cap`` bytes as it streams (a chunked answer declares no size)."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, cap: int) -> None:
+        self.inner, self.cap = inner, cap
+
+    async def __aiter__(self) -> Any:
+        seen = 0
+        async for chunk in self.inner:
+            seen += len(chunk)
+            if seen > self.cap:
+                raise FetchRefused(f"the document is larger than {self.cap} bytes")
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _CappedTransport(httpx.AsyncBaseTransport):
+    """Asks for uncompressed answers and refuses any other (a small gzip body can inflate a
+    thousandfold *after* a byte count), then caps the body as it arrives."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, cap: int) -> None:
+        self.inner, self.cap = inner, cap
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.headers["Accept-Encoding"] = "identity"
+        response = await self.inner.handle_async_request(request)
+        if response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
+            await response.aclose()
+            raise FetchRefused("a compressed answer was sent though none was asked for")
+        declared = response.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.cap):
+            await response.aclose()
+            raise FetchRefused(f"the document is larger than {self.cap} bytes")
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _CappedStream(response.stream, self.cap)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 def guarded_client(policy: AddressPolicy, *, timeout_s: float, resolver: Resolver = system_resolver,
                    max_body_bytes: int = 1024 * 1024) -> httpx.AsyncClient:
     """An httpx client that connects only where ``policy`` allows (every resolved address
-    checked, as ``Fetcher`` does) and follows no redirect: for a wallet, which fetches and
-    posts to whatever a pasted link names. On a hosted node that link must not reach the
-    node's own network (SSRF). A declared body over ``max_body_bytes`` is refused."""
-
-    async def not_too_large(response: httpx.Response) -> None:
-        declared = response.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > max_body_bytes):
-            raise FetchRefused(f"the document is larger than {max_body_bytes} bytes")
-
-    return httpx.AsyncClient(transport=_GuardedTransport(policy, resolver), timeout=timeout_s,
-                             follow_redirects=False, event_hooks={"response": [not_too_large]})
+    checked, as ``Fetcher`` does), follows no redirect, takes no compressed answer and no body
+    over ``max_body_bytes``: for a wallet, which fetches and posts to whatever a pasted link
+    names. On a hosted node that link must reach neither the node's own network (SSRF) nor
+    its memory. ``timeout_s`` bounds each read; the caller bounds a whole exchange
+    (``wallet.flows.talk``)."""
+    transport = _CappedTransport(_GuardedTransport(policy, resolver), max_body_bytes)
+    return httpx.AsyncClient(transport=transport, timeout=timeout_s, follow_redirects=False)
 
 
 def _typed(exc: BaseException, otherwise: str = "the document could not be fetched") -> FetchError:

@@ -75,3 +75,13 @@ def public_protocol_post(method: str, path: str) -> bool:
         return False
     return path.startswith("/issuers/") or path.startswith("/verifier/responses/") or \
         path.startswith("/verifier/requests/") or path.startswith("/wallet/")
+
+
+WALLET_DOORS = frozenset({"/wallet/new", "/wallet/unlock", "/wallet/recover", "/wallet/import"})
+
+
+def wallet_door_post(method: str, path: str) -> bool:
+    """The anonymous wallet posts that each cost a key derivation (Argon2id, 64 MiB, ~0.1 s or
+    more): a budget of their own, far below the protocol's, so one address cannot make the
+    node derive keys all day (or fill its database with wallets)."""
+    return method == "POST" and path in WALLET_DOORS

@@ -78,18 +78,19 @@ class Attempts:
     retry_at: int
 
 
-def admit(state: Attempts | None, now: int) -> tuple[bool, Attempts]:
-    """Pure: may this attempt be checked, and the bucket's state after counting it."""
-    if state is None or now - state.window_start >= WINDOW_S:
+def admit(state: Attempts | None, now: int, window_s: int = WINDOW_S) -> tuple[bool, Attempts]:
+    """Pure: may this attempt be checked, and the bucket's state after counting it. The count
+    lasts ``window_s`` from the first attempt; the backoff doubles up to that too."""
+    if state is None or now - state.window_start >= window_s:
         state = Attempts(now, 0, 0)
     if now < state.retry_at:
         return False, state
     failures = state.failures + 1
-    retry_at = now + min(2 ** (failures - MAX_FAILURES), WINDOW_S) if failures >= MAX_FAILURES else 0
+    retry_at = now + min(2 ** (failures - MAX_FAILURES), window_s) if failures >= MAX_FAILURES else 0
     return True, Attempts(state.window_start, failures, retry_at)
 
 
-async def attempt(session: AsyncSession, key: str, now: int) -> int:
+async def attempt(session: AsyncSession, key: str, now: int, window_s: int = WINDOW_S) -> int:
     """Count one sign-in attempt for ``key`` (a bucket); 0 when it may be checked, else the
     seconds to wait. Insert-if-missing, then the row under ``FOR UPDATE`` (SQLite: the
     transaction began IMMEDIATE): concurrent attempts on one bucket queue up here."""
@@ -97,7 +98,7 @@ async def attempt(session: AsyncSession, key: str, now: int) -> int:
                                                                          retry_at=0).on_conflict_do_nothing())
     row = await session.get(LoginAttempts, key, with_for_update=True, populate_existing=True)
     assert row is not None
-    allowed, after = admit(Attempts(row.window_start, row.failures, row.retry_at), now)
+    allowed, after = admit(Attempts(row.window_start, row.failures, row.retry_at), now, window_s)
     row.window_start, row.failures, row.retry_at = after.window_start, after.failures, after.retry_at
     return 0 if allowed else after.retry_at - now
 

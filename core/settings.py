@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         default_factory=list, description="addresses of reverse proxies whose X-Forwarded-For is believed (JSON list)")
     rate_limit_per_s: float = Field(default=50.0, gt=0, description="public protocol POSTs per second per address")
     rate_limit_burst: int = Field(default=200, ge=1, description="public protocol POSTs at once per address")
+    wallet_door_per_min: float = Field(
+        default=10, gt=0, description="wallets made, unlocked, restored or imported per minute per address (each "
+        "costs an Argon2id run, 64 MiB); bursts of up to twice that")
     trust_list_max_age_s: int = Field(default=3600, ge=0, description="Cache-Control cap for /trust-list")
     wallet_idle_lock_s: int = Field(default=300, ge=30, le=3600,
                                     description="a wallet open in a browser locks after this long without use")

@@ -35,7 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import PROBLEM_TYPE_BASE, AmanaError, OAuthError
-from core.ratelimit import RateLimit, public_protocol_post
+from core.ratelimit import RateLimit, public_protocol_post, wallet_door_post
 
 log = logging.getLogger("amana.web")
 
@@ -318,9 +318,11 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def install(app: FastAPI, rate_limit: tuple[float, int] | None = None) -> FastAPI:
+def install(app: FastAPI, rate_limit: tuple[float, int] | None = None,
+            door_limit: tuple[float, int] | None = None) -> FastAPI:
     """Error mapping and the middleware every app has; ``rate_limit`` (per second, burst) guards
-    the public protocol writes per client address (core.ratelimit)."""
+    the public protocol writes per client address, ``door_limit`` the wallet's key-deriving
+    posts (core.ratelimit)."""
     handlers: dict[Any, Any] = {
         AmanaError: _amana_error,
         RequestValidationError: _validation_error,
@@ -331,6 +333,8 @@ def install(app: FastAPI, rate_limit: tuple[float, int] | None = None) -> FastAP
     app.add_middleware(BodySizeLimit)
     if rate_limit is not None:
         app.add_middleware(RateLimit, rate=rate_limit[0], burst=rate_limit[1], limited=public_protocol_post)
+    if door_limit is not None:
+        app.add_middleware(RateLimit, rate=door_limit[0], burst=door_limit[1], limited=wallet_door_post)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
     app.add_middleware(CatchAll)  # added last: outermost of ours, so AccessLog sees the 500 too

@@ -22,6 +22,7 @@ VECTORS = Path(__file__).resolve().parent / "vectors"
 # public protocol writes (core.ratelimit) would throttle whole test modules. tests/test_ratelimit.py
 # sets its own limit and proves it; the nodes of all other tests run unthrottled.
 os.environ.setdefault("AMANA_RATE_LIMIT_PER_S", "1000000")
+os.environ.setdefault("AMANA_WALLET_DOOR_PER_MIN", "1000000")  # tests make wallets by the dozen from one address
 NOW = 1_800_000_000  # a fixed "now"; no test reads the clock
 
 

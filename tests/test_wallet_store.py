@@ -179,7 +179,9 @@ def test_a_new_passphrase_rewraps_the_key_and_keeps_the_content(ctx: holder.Wall
     wallet_id, code = _run(ctx, holder.create(ctx, PASS, "n"))
     opened = _run(ctx, holder.unlock(ctx, wallet_id, PASS))
     changed = _run(ctx, holder.change_passphrase(ctx, opened, "another"))
-    assert changed.sealed.content == opened.sealed.content and changed.sealed.recovery == opened.sealed.recovery
+    assert changed.sealed.recovery == opened.sealed.recovery  # the key is the same, wrapped anew
+    assert changed.contents.epoch == opened.contents.epoch + 1  # browsers opened before are locked out
+    assert changed.contents.to_bytes().replace(b'"epoch":1', b'"epoch":0') == opened.contents.to_bytes()
     with pytest.raises(WrongPassphrase):
         _run(ctx, holder.unlock(ctx, wallet_id, PASS))
     assert _run(ctx, holder.unlock(ctx, wallet_id, "another")).contents.name == "n"

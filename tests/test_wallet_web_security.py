@@ -106,16 +106,55 @@ def _freeze(client: TestClient) -> None:
     ctx.clock = lambda: now
 
 
-def test_the_address_limit_spans_wallets(client: TestClient) -> None:
+def test_the_address_limit_spans_wallets_and_ones_own_unlock_does_not_reset_it(client: TestClient) -> None:
     _freeze(client)
+    mine, _ = _create(client)
     codes = []
-    for _ in range(6):
+    for _ in range(5):
         code, _ = _create(client)
         codes.append(code)
-        client.post("/wallet/lock", data={"csrf": _csrf(client, "/wallet")})
-    statuses = [client.post("/wallet/unlock", data={"csrf": _csrf(client, "/wallet"), "wallet_code": code,
-                                                    "passphrase": "wrong"}).status_code for code in codes]
-    assert statuses[:5] == [403] * 5 and statuses[5] == 429  # one wrong try per wallet, six from here
+    statuses = []
+    for code in codes:  # a guess at another wallet, then one's own wallet opened: in turn
+        statuses.append(client.post("/wallet/unlock", data={"csrf": _csrf(client, "/wallet"), "wallet_code": code,
+                                                            "passphrase": "wrong"}).status_code)
+        statuses.append(client.post("/wallet/unlock", data={"csrf": _csrf(client, "/wallet"), "wallet_code": mine,
+                                                            "passphrase": PASS}).status_code)
+    assert statuses[:4] == [403, 303, 403, 303] and 429 in statuses  # the limit is met all the same
+
+
+def test_an_unknown_wallet_code_answers_as_a_wrong_passphrase(client: TestClient) -> None:
+    """Nothing tells a guesser which codes exist: same status, same words, same key derivation."""
+    code, _ = _create(client)
+    client.post("/wallet/lock", data={"csrf": _csrf(client, "/wallet")})
+    answers = [client.post("/wallet/unlock", data={"csrf": _csrf(client, "/wallet"), "wallet_code": c,
+                                                   "passphrase": "not it at all"}) for c in (code, "W-ZZZZ-ZZZZ-ZZZ2")]
+    assert [a.status_code for a in answers] == [403, 403]
+    errors = [re.search(r'class="field-error"[^>]*>([^<]+)<', a.text) for a in answers]
+    assert errors[0] and errors[1] and errors[0].group(1) == errors[1].group(1)
+
+
+def test_a_forged_export_cannot_buy_a_costly_key_derivation_or_choose_its_id(client: TestClient) -> None:
+    import json as json_
+
+    from wallet import export
+
+    base = json_.loads(export.dump("W-ABCD-EFGH-JK23", b"{}", PASS, 1_800_000_000))
+    for change in ({"kdf": {"opslimit": 20, "memlimit": 1 << 30}}, {"wallet_id": "victim-chosen-id"}):
+        forged = json_.dumps(base | change).encode()
+        response = client.post("/wallet/import", data={"csrf": _csrf(client, "/wallet/import"),
+                                                        "export_passphrase": PASS, "passphrase": PASS,
+                                                        "passphrase_again": PASS},
+                               files={"file": ("wallet.json", forged, "application/json")})
+        assert response.status_code == 422 and "field-error" in response.text, change
+    assert _wallets(client) == []
+
+
+def test_key_deriving_posts_have_a_budget_per_address(tmp_path: Path) -> None:
+    app = build_app(Settings(data_dir=tmp_path, public_base_url=BASE, wallet_door_per_min=1))
+    with TestClient(app, base_url=BASE, follow_redirects=False) as limited:
+        statuses = [limited.post("/wallet/new", data={"csrf": _csrf(limited), "passphrase": PASS,
+                                                       "passphrase_again": PASS}).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
 
 
 def test_idle_wallets_lock_themselves_and_a_lock_kills_every_copy_of_the_cookie(client: TestClient) -> None:
@@ -171,3 +210,78 @@ def test_a_pasted_link_cannot_reach_the_nodes_own_network(tmp_path: Path, local:
 
     with pytest.raises(FetchRefused):
         asyncio.run(attempt())
+
+
+def test_an_answer_that_inflates_or_never_ends_is_cut_off(tmp_path: Path) -> None:
+    """A pasted link's server sends a gzip bomb (small on the wire, huge once inflated) or a
+    chunked body with no end: the wallet refuses both, holding at most its cap in memory."""
+    import asyncio
+    import gzip
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from core.fetch import FetchRefused
+    from wallet import flows
+
+    bomb = gzip.compress(b"{" + b" " * (20 * 1024 * 1024) + b"}")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if self.path == "/bomb":
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(bomb)))
+                self.end_headers()
+                self.wfile.write(bomb)
+                return
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b" " * 65536
+            try:
+                for _ in range(64):  # 4 MiB, past the 1 MiB cap
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                pass  # the wallet hung up: what it should do
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    here = f"http://127.0.0.1:{server.server_address[1]}"
+    settings = Settings(data_dir=tmp_path, public_base_url="http://127.0.0.1:9")  # local mode: loopback allowed
+
+    async def fetch(path: str) -> None:
+        ctx = await holder.WalletContext.open(settings)
+        try:
+            async with flows.http_client(settings) as http:
+                await flows.look_at_offer(ctx, http, f"openid-credential-offer://?credential_offer_uri={here}{path}",
+                                          "en")
+        finally:
+            await ctx.engine.dispose()
+
+    try:
+        for path in ("/bomb", "/endless"):
+            with pytest.raises(FetchRefused):
+                asyncio.run(fetch(path))
+    finally:
+        server.shutdown()
+
+
+def test_a_new_passphrase_from_the_recovery_sheet_locks_every_browser_opened_before(tmp_path: Path) -> None:
+    """Someone who knew the old passphrase and is still in, elsewhere, is out at their next page."""
+    app = build_app(Settings(data_dir=tmp_path, public_base_url=BASE))
+    with TestClient(app, base_url=BASE, follow_redirects=False) as thief, \
+            TestClient(app, base_url=BASE, follow_redirects=False) as owner:
+        code, made = _create(thief)
+        recovery = re.search(r'id="recovery-code">([^<]+)<', made.text)
+        assert recovery and 'action="/wallet/lock"' in thief.get("/wallet").text
+        restored = owner.post("/wallet/recover", data={"csrf": _csrf(owner, "/wallet/recover"), "wallet_code": code,
+                                                        "recovery_code": recovery.group(1),
+                                                        "passphrase": "a brand new passphrase",
+                                                        "passphrase_again": "a brand new passphrase"})
+        assert restored.status_code == 303
+        assert 'action="/wallet/lock"' in owner.get("/wallet").text  # the one who recovered is in
+        assert 'action="/wallet/lock"' not in thief.get("/wallet").text  # the other browser is locked out

@@ -72,12 +72,13 @@ class Contents:
     history: list[HistoryRecord] = field(default_factory=list)
     seen_nonces: dict[str, int] = field(default_factory=dict)  # request nonces answered → when (replays refused)
     refresh: dict[str, Refresh] = field(default_factory=dict)  # batch → its refresh grant (a vault without: none)
+    epoch: int = 0  # raised when the passphrase changes: every browser session opened before ends
 
     def to_bytes(self) -> bytes:
         return json.dumps({"version": CONTENT_VERSION, "name": self.name,
                            "copies": [c.to_dict() for c in self.copies],
                            "history": [h.to_dict() for h in self.history], "seen_nonces": self.seen_nonces,
-                           "refresh": {b: r.to_dict() for b, r in self.refresh.items()}},
+                           "refresh": {b: r.to_dict() for b, r in self.refresh.items()}, "epoch": self.epoch},
                           ensure_ascii=False, separators=(",", ":")).encode()
 
     @classmethod
@@ -90,7 +91,7 @@ class Contents:
             return cls(doc["name"], [Copy(**c) for c in doc["copies"]],
                        [HistoryRecord.from_dict(h) for h in doc["history"]],
                        {str(n): int(t) for n, t in doc.get("seen_nonces", {}).items()},
-                       {str(b): Refresh(**r) for b, r in doc.get("refresh", {}).items()})
+                       {str(b): Refresh(**r) for b, r in doc.get("refresh", {}).items()}, int(doc.get("epoch", 0)))
         except (ValueError, KeyError, TypeError, AttributeError, InvalidInput):
             raise VaultTampered("the wallet's content is not in a form this version reads") from None
 

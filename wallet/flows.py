@@ -26,6 +26,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TypeVar
 
+import anyio
 import httpx
 
 from core import keys
@@ -42,6 +43,7 @@ from wallet.content import Contents, Copy, Refresh
 from wallet.history import Controller, HistoryRecord
 
 T = TypeVar("T")
+EXCHANGE_DEADLINE_S = 30  # one offer redeemed, one request fetched or answered: a few requests
 NONCE_MEMORY_S = 7 * 86400  # a request's nonce is remembered this long (requests live minutes)
 
 
@@ -75,11 +77,16 @@ def http_client(settings: Settings) -> httpx.AsyncClient:
 
 
 async def talk(work: Awaitable[T]) -> T:
-    """A network failure as a typed error that names no URL (URLs carry offer and request ids)."""
+    """One exchange with an issuer or a verifier (a few requests), within ``EXCHANGE_DEADLINE_S``
+    whatever the other side does (a byte every few seconds included); a network failure as a
+    typed error that names no URL (URLs carry offer and request ids)."""
     try:
-        return await work
+        with anyio.fail_after(EXCHANGE_DEADLINE_S):
+            return await work
     except httpx.HTTPError as exc:
         raise FetchFailed(f"the other side could not be reached ({type(exc).__name__})") from None
+    except TimeoutError:
+        raise FetchFailed(f"the other side did not answer within {EXCHANGE_DEADLINE_S} s") from None
 
 
 def trust_list(ctx: holder.WalletContext) -> TrustList | None:
@@ -160,8 +167,8 @@ class Asked:
 async def open_request(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.AsyncClient, link: str,
                        lang: str) -> Asked:
     listed = trust_list(ctx)
-    request = await presenting.fetch_request(http, link, trust_list=listed, now=ctx.now(),
-                                             seen_nonces=opened.contents.seen_nonces)
+    request = await talk(presenting.fetch_request(http, link, trust_list=listed, now=ctx.now(),
+                                                  seen_nonces=opened.contents.seen_nonces))
     return Asked(request, consent.consent_screen(request, listed, held_cards(opened.contents), ctx.types, lang))
 
 

@@ -13,6 +13,8 @@ change, and a copy chosen for one verifier is never chosen for another.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 import secrets
 import time
@@ -20,14 +22,15 @@ import unicodedata
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import anyio
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import db, digits
 from core.credtypes import TypeRegistry, load_registry
-from core.errors import InvalidInput, NotFound, VaultBusy, VaultConflict
+from core.errors import InvalidInput, NotFound, VaultBusy, VaultConflict, VaultTampered
 from core.sealing import NodeKey, node_key
 from core.settings import Settings
 from wallet import export, store, vault
@@ -46,6 +49,15 @@ class WalletContext:
     types: TypeRegistry
     kdf: vault.KdfParams = vault.DEFAULT_KDF
     clock: Callable[[], int] = field(default=lambda: int(time.time()))  # tests set it instead of sleeping
+    _kdf_slots: anyio.CapacityLimiter | None = None
+
+    async def off_loop(self, work: Callable[..., T], *args: Any) -> T:
+        """Argon2id work (64 MiB, ~0.1 s) on a worker thread, at most one per core at a time:
+        the event loop — the issuer and verifier in the same process — never waits for it, and
+        a burst of unlocks cannot take more memory than the cores can use."""
+        if self._kdf_slots is None:
+            self._kdf_slots = anyio.CapacityLimiter(os.cpu_count() or 2)
+        return await anyio.to_thread.run_sync(lambda: work(*args), limiter=self._kdf_slots)
 
     @classmethod
     async def open(cls, settings: Settings, *, kdf: vault.KdfParams = vault.DEFAULT_KDF) -> WalletContext:
@@ -102,11 +114,17 @@ def wallet_code(text: str) -> str:
 
 async def create(ctx: WalletContext, passphrase: str, name: str | None) -> tuple[str, str]:
     """A new wallet; its id and the recovery code (to show once)."""
-    wallet_id = new_wallet_id()
-    made = vault.create(wallet_id, passphrase, Contents(name=name).to_bytes(), kdf=ctx.kdf)
+    opened, code = await create_open(ctx, passphrase, name)
+    return opened.wallet_id, code
+
+
+async def create_open(ctx: WalletContext, passphrase: str, name: str | None) -> tuple[Opened, str]:
+    """A new wallet, already open (no second key derivation), and its recovery code."""
+    wallet_id, contents = new_wallet_id(), Contents(name=name)
+    made = await ctx.off_loop(lambda: vault.create(wallet_id, passphrase, contents.to_bytes(), kdf=ctx.kdf))
     async with ctx.transaction() as session:
-        await store.insert(session, made.sealed, ctx.now())
-    return wallet_id, made.recovery_code
+        version = await store.insert(session, made.sealed, ctx.now())
+    return Opened(wallet_id, made.key, made.sealed, version, contents), made.recovery_code
 
 
 async def resolve(ctx: WalletContext, wallet_id: str | None) -> str:
@@ -136,11 +154,27 @@ async def _unlock(ctx: WalletContext, wallet_id: str, door: Callable[[vault.Seal
         wait = await store.unlock_attempt(session, ctx.node, wallet_id, ctx.now())
     if wait:
         raise VaultBusy(f"too many wrong tries for this wallet: try again in {wait} s")
-    sealed, version = await _read(ctx, wallet_id)
-    key = door(sealed)  # raises WrongPassphrase / WrongRecoveryCode: the attempt stays counted
+    async with ctx.transaction() as session:
+        found = await store.get(session, wallet_id)
+    if found is None:  # as slow and as wrong as a real wallet: the page does not tell which codes exist
+        await ctx.off_loop(door, _decoy())
+        raise AssertionError("a decoy vault opened")  # pragma: no cover - its secret is random
+    sealed, version = found
+    key = await ctx.off_loop(door, sealed)  # raises WrongPassphrase / WrongRecoveryCode: the attempt stays counted
     async with ctx.transaction() as session:
         await store.unlocked(session, ctx.node, wallet_id)
     return Opened(wallet_id, key, sealed, version, Contents.from_bytes(vault.read(sealed, key)))
+
+
+_DECOY: list[vault.Sealed] = []
+
+
+def _decoy() -> vault.Sealed:
+    """A vault nobody can open (its passphrase and recovery code are thrown away): what an
+    unknown wallet code is checked against."""
+    if not _DECOY:
+        _DECOY.append(vault.create("W-AAAA-AAAA-AAAA", secrets.token_urlsafe(32), b"{}").sealed)
+    return _DECOY[0]
 
 
 async def unlock(ctx: WalletContext, wallet_id: str, passphrase: str) -> Opened:
@@ -165,8 +199,12 @@ async def change_passphrase(ctx: WalletContext, opened: Opened, new_passphrase: 
 
 
 async def _rewrap(ctx: WalletContext, opened: Opened, new_passphrase: str) -> Opened:
+    """The key under a new passphrase, and the content's epoch raised: a browser still open
+    with the old passphrase (someone who knew it) is locked out at its next page."""
+    opened, _ = await update(ctx, opened, _next_epoch)
     for _ in range(UPDATE_TRIES):
-        sealed = vault.rewrap(opened.sealed, opened.key, new_passphrase, kdf=ctx.kdf)
+        sealed = await ctx.off_loop(functools.partial(vault.rewrap, opened.sealed, opened.key, new_passphrase,
+                                                      kdf=ctx.kdf))
         try:
             async with ctx.transaction() as session:
                 version = await store.save(session, sealed, opened.version)
@@ -174,6 +212,10 @@ async def _rewrap(ctx: WalletContext, opened: Opened, new_passphrase: str) -> Op
         except VaultConflict:
             opened = await _refresh(ctx, opened)
     raise VaultConflict()
+
+
+def _next_epoch(contents: Contents) -> None:
+    contents.epoch += 1
 
 
 async def _refresh(ctx: WalletContext, opened: Opened) -> Opened:
@@ -198,9 +240,16 @@ async def update(ctx: WalletContext, opened: Opened, change: Callable[[Contents]
 async def import_wallet(ctx: WalletContext, data: bytes, export_passphrase: str, passphrase: str) -> tuple[str, str]:
     """A wallet from an export file, under a new key, the holder's passphrase and a new recovery
     code. A file that does not open, or a wallet already here, changes nothing."""
-    moved = export.load(data, export_passphrase)
+    claimed = export.header(data)["wallet_id"]
+    try:  # the file names its wallet: only in a shape this node makes (no id chosen by a forger)
+        shaped = wallet_code(claimed) == claimed
+    except InvalidInput:
+        shaped = False
+    if not shaped:
+        raise VaultTampered("the export file was changed or damaged")
+    moved = await ctx.off_loop(export.load, data, export_passphrase)
     contents = Contents.from_bytes(moved.content)
-    made = vault.create(moved.wallet_id, passphrase, contents.to_bytes(), kdf=ctx.kdf)
+    made = await ctx.off_loop(lambda: vault.create(moved.wallet_id, passphrase, contents.to_bytes(), kdf=ctx.kdf))
     try:
         async with ctx.transaction() as session:
             await store.insert(session, made.sealed, ctx.now())

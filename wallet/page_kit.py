@@ -79,16 +79,20 @@ async def opened(request: Request) -> holder.Opened | None:
     if state is None:
         return None
     try:
-        return await holder.reopen(context(request), state.wallet_id, state.key)
+        wallet = await holder.reopen(context(request), state.wallet_id, state.key)
     except AmanaError:
+        wallet = None
+    if wallet is None or wallet.contents.epoch != state.epoch:  # gone, or its passphrase changed since
         await unlocked.end(context(request), request.cookies.get(unlocked.COOKIE))
         return None
+    return wallet
 
 
 def locked(request: Request, lang: str) -> HTMLResponse:
     """The unlock page, said to be needed (the wallet locked itself, or was never open here)."""
+    remembered = request.cookies.get(DEVICE_COOKIE)
     return render(request, "unlock.html", lang, 401, message=i18n.t(lang, "wallet.locked_now"),
-                  remembered=request.cookies.get(DEVICE_COOKIE))
+                  remembered=remembered, own_device=bool(remembered))
 
 
 DEVICE_COOKIE = "__Host-amana_wallet_code"  # only when the holder says this device is their own

@@ -40,22 +40,25 @@ MIN_PASSPHRASE = 8
 RECOVERY_PREFIX = "AMANA-RECOVERY"
 
 
-def _set_session(response: Response, token: str) -> None:
-    response.set_cookie(unlocked.COOKIE, token, **web.COOKIE_FLAGS)  # a browser session cookie
+async def _set_session(request: Request, response: Response, wallet: holder.Opened) -> None:
+    """A new session for ``wallet`` in this browser; the one it had before (another wallet,
+    or this one) ends first, so no row keeps a key nobody can reach any more."""
+    ctx = context(request)
+    await unlocked.end(ctx, request.cookies.get(unlocked.COOKIE))
+    response.set_cookie(unlocked.COOKIE, await unlocked.start(ctx, wallet), **web.COOKIE_FLAGS)  # session cookie
 
 
 async def _rate_limited(request: Request, work: Callable[[], Awaitable[holder.Opened]]) -> holder.Opened:
-    """``work`` (an unlock) counted against this address first; a success clears the count."""
+    """``work`` (an unlock) counted against this address first. A success does *not* clear the
+    address's count: else one guess at someone's wallet and one unlock of one's own, in turn,
+    would never meet the limit. The count simply ages out (core.sessions.WINDOW_S)."""
     ctx = context(request)
     bucket = sessions.bucket(ctx.node, "wallet-unlock-from", web.client_address(request))
     async with ctx.transaction() as session:
         wait = await sessions.attempt(session, bucket, ctx.now())
     if wait:
-        raise VaultBusy(f"too many wrong tries from here: try again in {wait} s")
-    done = await work()
-    async with ctx.transaction() as session:
-        await sessions.succeeded(session, bucket)
-    return done
+        raise VaultBusy(f"too many tries from here: try again in {wait} s")
+    return await work()
 
 
 def _passphrase(form: Any, lang: str, field: str = "passphrase") -> str:
@@ -84,7 +87,8 @@ async def wallet_home(request: Request) -> Response:
     lang = language(request)
     wallet = await opened(request)
     if wallet is None:
-        return render(request, "unlock.html", lang, remembered=request.cookies.get(DEVICE_COOKIE))
+        remembered = request.cookies.get(DEVICE_COOKIE)
+        return render(request, "unlock.html", lang, remembered=remembered, own_device=bool(remembered))
     notice = request.query_params.get("notice")
     message = i18n.t(lang, f"wallet.notice.{notice}") if notice and i18n.has(lang, f"wallet.notice.{notice}") \
         else None
@@ -129,10 +133,10 @@ async def create(request: Request) -> Response:
         return render(request, "new.html", lang, 400, field=exc.field, field_error=exc.text,
                       name=form.get("name") or "")
     name = str(form.get("name") or "").strip()[:80] or None
-    wallet_id, code = await holder.create(ctx, passphrase, name)
-    token = await unlocked.start(ctx, await holder.unlock(ctx, wallet_id, passphrase))
+    wallet, code = await holder.create_open(ctx, passphrase, name)
+    wallet_id = wallet.wallet_id
     response = _recovery_sheet(request, lang, wallet_id, code)
-    _set_session(response, token)
+    await _set_session(request, response, wallet)
     if form.get("own_device"):
         response.set_cookie(DEVICE_COOKIE, wallet_id, max_age=365 * 86400, **web.COOKIE_FLAGS)
     return response
@@ -155,11 +159,14 @@ async def unlock(request: Request) -> Response:
         passphrase = str(form.get("passphrase") or "")
         wallet = await _rate_limited(request, lambda: holder.unlock(ctx, wallet_id, passphrase))
     except AmanaError as exc:
-        return render(request, "unlock.html", lang, exc.status, field_error=error_text(exc, lang), remembered=typed)
+        return render(request, "unlock.html", lang, exc.status, field_error=error_text(exc, lang), remembered=typed,
+                      own_device=bool(form.get("own_device")))
     response = home(lang)
-    _set_session(response, await unlocked.start(ctx, wallet))
+    await _set_session(request, response, wallet)
     if form.get("own_device"):
         response.set_cookie(DEVICE_COOKIE, wallet_id, max_age=365 * 86400, **web.COOKIE_FLAGS)
+    elif request.cookies.get(DEVICE_COOKIE):  # no longer this holder's own device: forget the code
+        response.delete_cookie(DEVICE_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response
 
 
@@ -167,8 +174,9 @@ async def unlock(request: Request) -> Response:
 async def lock(request: Request) -> Response:
     form, lang = await form_of(request)
     await unlocked.end(context(request), request.cookies.get(unlocked.COOKIE))
-    response = render(request, "unlock.html", lang, message=i18n.t(lang, "wallet.locked_done"),
-                      remembered=request.cookies.get(DEVICE_COOKIE))
+    remembered = request.cookies.get(DEVICE_COOKIE)
+    response = render(request, "unlock.html", lang, message=i18n.t(lang, "wallet.locked_done"), remembered=remembered,
+                      own_device=bool(remembered))
     response.delete_cookie(unlocked.COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     if form.get("forget_device"):
         response.delete_cookie(DEVICE_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
@@ -207,7 +215,7 @@ async def recover(request: Request) -> Response:
     except AmanaError as exc:
         return render(request, "recover.html", lang, exc.status, field_error=error_text(exc, lang), **typed)
     response = home(lang, "recovered")
-    _set_session(response, await unlocked.start(ctx, wallet))
+    await _set_session(request, response, wallet)
     return response
 
 

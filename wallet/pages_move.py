@@ -52,7 +52,7 @@ async def export_file(request: Request) -> Response:
     except AmanaError as exc:
         return page_kit.render(request, "move.html", lang, exc.status, unlocked=True, field="passphrase",
                                field_error=page_kit.error_text(exc, lang), exported=state.exported)
-    data = export.dump(wallet.wallet_id, wallet.contents.to_bytes(), secret, ctx.now())
+    data = await ctx.off_loop(export.dump, wallet.wallet_id, wallet.contents.to_bytes(), secret, ctx.now())
     await unlocked.note_export(ctx, request.cookies.get(unlocked.COOKIE) or "", state, hashlib.sha256(data).hexdigest())
     name = f"amana-wallet-{time.strftime('%Y-%m-%d', time.gmtime(ctx.now()))}.json"
     return Response(data, media_type="application/json", headers={
@@ -109,5 +109,5 @@ async def import_wallet(request: Request) -> Response:
     except AmanaError as exc:
         return page_kit.render(request, "import.html", lang, exc.status, field_error=page_kit.error_text(exc, lang))
     response = _recovery_sheet(request, lang, wallet_id, code)
-    _set_session(response, await unlocked.start(ctx, await holder.unlock(ctx, wallet_id, passphrase)))
+    await _set_session(request, response, await holder.unlock(ctx, wallet_id, passphrase))
     return response

@@ -33,8 +33,9 @@ class RequestChanged(InvalidInput):
 def seen(request: flows.Asked) -> str:
     """What the holder agrees to, as a digest: who, where the answer goes, what is asked, the nonce."""
     r = request.request
-    return hashlib.sha256(json.dumps([r.client_id, r.response_uri, r.nonce, r.state, r.payload.get("dcql_query")],
-                                     sort_keys=True).encode()).hexdigest()
+    pinned = [r.client_id, r.response_uri, r.response_mode, r.nonce, r.state, r.payload.get("dcql_query"),
+              r.payload.get("client_metadata")]  # what is asked, and where and how the answer goes
+    return hashlib.sha256(json.dumps(pinned, sort_keys=True).encode()).hexdigest()
 
 
 def _link(query: Any) -> str | None:

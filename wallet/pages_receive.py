@@ -5,10 +5,13 @@ the first step and redeemed only in the second, after the holder saw the issuer.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from core.errors import AmanaError
+from core.errors import AmanaError, InvalidInput
 from wallet import flows, labels, page_kit
 
 router = APIRouter(prefix="/wallet", include_in_schema=False)
@@ -50,10 +53,24 @@ def _offer_page(request: Request, lang: str, link: str, offered: flows.Offered, 
                 error: str | None = None) -> HTMLResponse:
     tx = offered.offer.tx_code
     return page_kit.render(request, "offer.html", lang, status, unlocked=True, link=link, offered=offered,
+                           seen=seen(offered),
                            icon_name=labels.icon(offered.vct or ""), pin=tx is not None,
                            pin_length=tx.get("length") if isinstance(tx, dict) else None,
                            pin_text=tx.get("input_mode") == "text" if isinstance(tx, dict) else False,
                            field_error=error)
+
+
+def seen(offered: flows.Offered) -> str:
+    """What the holder saw before typing the PIN: who offers which credential, and whether the
+    trust list knows them. A second read of the offer must say the same, or nothing is redeemed."""
+    offer = offered.offer
+    return hashlib.sha256(json.dumps([offer.issuer, offer.configuration_ids, offered.vct, offered.issuer_name],
+                                     sort_keys=True).encode()).hexdigest()
+
+
+class OfferChanged(InvalidInput):
+    code = "offer_changed"
+    title = "The offer changed after you saw it: nothing was received"
 
 
 @router.post("/receive", response_class=HTMLResponse)
@@ -67,6 +84,8 @@ async def accept(request: Request) -> Response:
     try:
         async with flows.http_client(ctx.settings) as http:
             offered = await flows.look_at_offer(ctx, http, link, lang)
+            if seen(offered) != form.get("seen"):
+                raise OfferChanged("the offer is not the one you saw")
             await flows.accept_offer(ctx, wallet, http, offered, str(form.get("pin") or ""), copies=COPIES,
                                      allow_unregistered=bool(form.get("allow_unregistered")))
     except AmanaError as exc:

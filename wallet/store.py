@@ -78,6 +78,11 @@ async def remove(session: AsyncSession, wallet_id: str, version: int) -> None:
         raise VaultConflict()
 
 
+# A wallet's wrong tries count for a day, not the sign-in's 15 minutes: five free tries, then
+# 1 s, 2 s, 4 s … up to a day between tries — some 20 guesses a day instead of a thousand.
+UNLOCK_WINDOW_S = 86400
+
+
 def _bucket(node: NodeKey, wallet_id: str) -> str:
     return sessions.bucket(node, "wallet-unlock", wallet_id)
 
@@ -85,7 +90,7 @@ def _bucket(node: NodeKey, wallet_id: str) -> str:
 async def unlock_attempt(session: AsyncSession, node: NodeKey, wallet_id: str, now: int) -> int:
     """Count an unlock attempt of this wallet *before* it is checked: 0 when it may go ahead,
     else the seconds to wait. Commit before running the KDF, so a failed try stays counted."""
-    return await sessions.attempt(session, _bucket(node, wallet_id), now)
+    return await sessions.attempt(session, _bucket(node, wallet_id), now, UNLOCK_WINDOW_S)
 
 
 async def unlocked(session: AsyncSession, node: NodeKey, wallet_id: str) -> None:

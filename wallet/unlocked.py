@@ -43,6 +43,7 @@ class Unlocked:
     wallet_id: str
     key: bytes
     exported: dict[str, object] | None = None  # {"sha256", "at"} of an export made in this session
+    epoch: int = 0  # the vault's epoch when this session began (holder._rewrap raises it)
 
 
 def _cookie_key(token: str) -> bytes:
@@ -50,7 +51,8 @@ def _cookie_key(token: str) -> bytes:
 
 
 def _seal_state(token: str, state: Unlocked) -> bytes:
-    body = json.dumps({"w": state.wallet_id, "k": b64url_encode(state.key), "e": state.exported}).encode()
+    body = json.dumps({"w": state.wallet_id, "k": b64url_encode(state.key), "e": state.exported,
+                       "n": state.epoch}).encode()
     nonce = random_bytes(24)
     return nonce + _seal(body, _AAD, nonce, _cookie_key(token))
 
@@ -58,7 +60,7 @@ def _seal_state(token: str, state: Unlocked) -> bytes:
 def _open_state(token: str, sealed: bytes) -> Unlocked | None:
     try:
         body = json.loads(_open(sealed[24:], _AAD, sealed[:24], _cookie_key(token)))
-        return Unlocked(str(body["w"]), b64url_decode(body["k"]), body.get("e"))
+        return Unlocked(str(body["w"]), b64url_decode(body["k"]), body.get("e"), int(body.get("n", 0)))
     except (CryptoError, ValueError, KeyError, TypeError, AmanaError):
         return None
 
@@ -70,9 +72,9 @@ def _digest(node: NodeKey, token: str) -> str:
 async def start(ctx: holder.WalletContext, opened: holder.Opened) -> str:
     """A new session for an unlocked wallet; the cookie's value (to set, never to log)."""
     token, now = new_token(), ctx.now()
+    state = Unlocked(opened.wallet_id, opened.key, None, opened.contents.epoch)
     async with ctx.transaction() as session:
-        await store.session_start(session, _digest(ctx.node, token), _seal_state(token, Unlocked(opened.wallet_id,
-                                                                                                opened.key)), now)
+        await store.session_start(session, _digest(ctx.node, token), _seal_state(token, state), now)
     return token
 
 

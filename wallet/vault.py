@@ -56,8 +56,10 @@ FORMAT = 1
 KEY_BYTES = 32
 NONCE_BYTES = sodium.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES  # 24
 SALT_BYTES = argon2id.SALTBYTES  # 16
-KDF_MIN_OPS, KDF_MAX_OPS = argon2id.OPSLIMIT_MIN, 20
-KDF_MIN_MEM, KDF_MAX_MEM = argon2id.MEMLIMIT_MIN, 1 << 30
+# The most a stored vault or an export file may ask of this node: an import is anonymous, so a
+# forged file must not buy 20 passes over 1 GiB (the default is 3 over 64 MiB).
+KDF_MIN_OPS, KDF_MAX_OPS = argon2id.OPSLIMIT_MIN, 8
+KDF_MIN_MEM, KDF_MAX_MEM = argon2id.MEMLIMIT_MIN, 256 * 1024 * 1024
 
 # Recovery code: 26 data characters (130 random bits) and 2 check characters (10 bits of
 # BLAKE2b over the data), RFC 4648 base32, shown in 7 groups of 4. A typo is caught by the
