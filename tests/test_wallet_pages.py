@@ -156,6 +156,14 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     _checked(page, f"shared-{width}", width)
     desk.wait_for_selector("#verdict.ok", timeout=45000)  # the desk's page turns green by itself
 
+    # The one copy is used: nothing was fetched behind the holder's back; the card offers fresh
+    # copies (the issuer gave a refresh token), and one tap gets them.
+    page.goto(f"{world.base}/wallet?lang=en")
+    page.locator("li.held a").click()
+    page.get_by_role("button", name=_t("wallet.refresh")).click()
+    assert page.locator("p.notice").inner_text() == _t("wallet.notice.refreshed", n=1)
+    assert _t("wallet.copies_left", n=1, total=2) in page.locator("main").inner_text()
+
     # 4. Say no to the next request: the desk is told, the wallet remembers.
     _desk_asks(desk, world)  # this time the holder photographs the desk's screen: the wallet reads the QR
     photo = tmp_path / "desk-screen.png"

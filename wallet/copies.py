@@ -6,8 +6,10 @@ two verifiers comparing notes find no shared signature, salt, holder key or stat
 every copy was shown, the wallet can answer only a verifier that saw a copy before — with that
 same copy, which lets that verifier link the two visits — or nobody. So:
 
-- a card whose issuer gave a refresh token (wallet.refresh) is topped up as soon as one unused
-  copy or none is left (``LOW``): after a presentation, and on ``amana wallet list``/``refresh``;
+- a card whose issuer gave a refresh token (wallet.refresh) can be topped up once one unused
+  copy or none is left (``LOW``), when the holder asks: the card's page, ``amana wallet
+  list``/``refresh``. Never right after a presentation: that call would tell the issuer when
+  its credential was shown;
 - a card without one gets a warning *before* its last unused copy is used (``Notice.LAST_COPY``),
   and says so when none is left (``Notice.NONE_LEFT``) or when the copy offered was seen by this
   verifier before (``Notice.SEEN_BEFORE``): the holder can ask the issuer for a new offer.

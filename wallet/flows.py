@@ -37,7 +37,7 @@ from core.settings import Settings
 from core.trust import TrustList
 from core.trust.local import anchored_cache, held_trust_list
 from core.trust.policy import issuer_may_issue
-from wallet import consent, holder, receive, refresh
+from wallet import consent, holder, receive
 from wallet import present as presenting
 from wallet.content import Contents, Copy, Refresh
 from wallet.history import Controller, HistoryRecord
@@ -227,7 +227,10 @@ async def give(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.Asy
     response = await talk(presenting.answer(http, request, vp))
     if response.status_code != 200:
         raise VerifierRefusedAnswer(f"the verifier did not take the answer ({response.status_code})")
-    return await refresh.after_use(ctx, opened, http)  # copies run low: fresh ones, if the issuer gave a token
+    # Fresh copies are not fetched here: a call to the issuer a second after each presentation
+    # would tell it when its credential was used. The holder tops up when they choose (the
+    # card's page, amana wallet list / refresh); the consent screen warns before the last copy.
+    return opened
 
 
 async def decline(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.AsyncClient,

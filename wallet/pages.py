@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from core import i18n, qr, sessions, web
 from core.errors import AmanaError, InvalidInput, VaultBusy
 from core.sdjwt.paths import format_path
-from wallet import flows, holder, labels, status, unlocked
+from wallet import copies, flows, holder, labels, refresh, status, unlocked
 from wallet.content import Contents
 from wallet.page_kit import (
     DEVICE_COOKIE,
@@ -100,17 +100,17 @@ def cards(ctx: holder.WalletContext, contents: Contents, lang: str) -> list[dict
     """Each batch as a card: type and issuer names in ``lang``, validity, unused copies."""
     listed = flows.trust_list(ctx)
     out = []
-    for batch, copies in contents.batches().items():
-        first = copies[0]
+    for batch, held in contents.batches().items():
+        first = held[0]
         known = ctx.types.get(first.vct)
         issuer = listed.issuer(first.issuer) if listed is not None else None
         names = issuer.names if issuer is not None else {}
-        left = sum(c.shown_to is None for c in copies)
+        left = sum(c.shown_to is None for c in held)
         out.append({"id": batch, "type": known.display_name(lang) if known else first.vct, "vct": first.vct,
                     "issuer": names.get(lang) or names.get("en") or first.issuer, "registered": issuer is not None,
                     "until": _date(first.valid_until), "expired": bool(first.valid_until and
                                                                         first.valid_until <= ctx.now()),
-                    "left": left, "copies": len(copies), "icon": labels.icon(first.vct)})
+                    "left": left, "copies": len(held), "icon": labels.icon(first.vct)})
     return out
 
 
@@ -242,6 +242,11 @@ async def card(card_id: str, request: Request) -> Response:
     wallet = await opened(request)
     if wallet is None:
         return locked(request, lang)
+    return await _card_page(request, lang, wallet, card_id)
+
+
+async def _card_page(request: Request, lang: str, wallet: holder.Opened, card_id: str,
+                     message: str | None = None) -> Response:
     ctx = context(request)
     shown = next((c for c in cards(ctx, wallet.contents, lang) if c["id"] == card_id), None)
     if shown is None:
@@ -252,4 +257,21 @@ async def card(card_id: str, request: Request) -> Response:
     claims = [(labels.claim_icon(path), known.label(path, lang) if known else format_path(path), value)
               for path, value in labels.shown_claims(first.claims or {}, known)]
     live = await status.card_status(ctx.settings, first.issuer, first.claims, flows.trust_list(ctx), ctx.now())
-    return render(request, "card.html", lang, unlocked=True, card=shown, claims=claims, card_status=live)
+    can_refresh = card_id in wallet.contents.refresh and shown["left"] <= copies.LOW
+    return render(request, "card.html", lang, unlocked=True, card=shown, claims=claims, card_status=live,
+                  can_refresh=can_refresh, message=message)
+
+
+@router.post("/cards/{card_id}/refresh", response_class=HTMLResponse)
+async def refresh_card(card_id: str, request: Request) -> Response:
+    """Fresh copies now, because the holder asked (never behind their back: see wallet.copies)."""
+    _form, lang = await form_of(request)
+    wallet = await opened(request)
+    if wallet is None:
+        return locked(request, lang)
+    ctx = context(request)
+    async with flows.http_client(ctx.settings) as http:
+        wallet, [outcome] = await refresh.top_up(ctx, wallet, http, [card_id])
+    done = i18n.t(lang, "wallet.notice.refreshed", n=outcome.fetched) if outcome.fetched else \
+        i18n.t(lang, "wallet.refresh_failed")
+    return await _card_page(request, lang, wallet, card_id, done)

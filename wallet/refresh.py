@@ -72,15 +72,6 @@ async def top_up(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.A
     return opened, outcomes
 
 
-async def after_use(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.AsyncClient) -> holder.Opened:
-    """After a presentation: top up every card left with ``copies.LOW`` unused copies or fewer.
-    The presentation is done whatever happens here; a failure leaves the card as it was."""
-    try:
-        return (await top_up(ctx, opened, http, copies.low(opened.contents)))[0]
-    except AmanaError:  # the vault busy with other writers, say: the next list or refresh tries again
-        return opened
-
-
 def _code(exc: Exception) -> str:
     return exc.code if isinstance(exc, AmanaError) else "fetch_failed"
 
