@@ -160,6 +160,7 @@ def test_what_the_wallet_refuses_it_says_in_arabic_and_changes_nothing(world: De
     _open_request(page, world.base, _desk_asks(desk, world))
     page.get_by_role("button", name=i18n.t(AR, "wallet.share")).click()
     assert page.locator(".result.shared").count() == 1
+    audited.append(("answer given", audit(page)))
     desk.close()
     _open_request(page, world.base, stranger.link("second"))
     assert i18n.t(AR, "wallet.no_card_exhausted") in page.locator("form.consent").inner_text()
@@ -201,6 +202,13 @@ def test_what_the_wallet_refuses_it_says_in_arabic_and_changes_nothing(world: De
     for path in ("/wallet/move", "/wallet/recover", "/wallet/history", "/wallet/receive", "/wallet/present"):
         page.goto(world.base + path)
         audited.append((path, audit(page)))
+    # The export made above allows deleting the wallet here: the receipt, in Arabic too.
+    page.goto(f"{world.base}/wallet/move")
+    page.fill("#destroy-pass", PASS)
+    page.check("input[name=sure]")
+    page.locator("form[action='/wallet/destroy'] button").click()
+    assert page.locator(".receipt").count() == 1
+    audited.append(("receipt", audit(page)))
     assert [(where, found) for where, found in audited if found] == []
     assert len(audited) >= 18
     context.close()

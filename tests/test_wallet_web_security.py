@@ -285,3 +285,26 @@ def test_a_new_passphrase_from_the_recovery_sheet_locks_every_browser_opened_bef
         assert restored.status_code == 303
         assert 'action="/wallet/lock"' in owner.get("/wallet").text  # the one who recovered is in
         assert 'action="/wallet/lock"' not in thief.get("/wallet").text  # the other browser is locked out
+
+
+def test_the_wallet_runs_alone_with_its_scan_reader(tmp_path: Path) -> None:
+    """``uvicorn wallet.app:app``: its pages, its stylesheet and the QR reader it loads on a scan."""
+    from wallet.app import build_app as wallet_alone
+
+    with TestClient(wallet_alone(Settings(data_dir=tmp_path, public_base_url=BASE)), base_url=BASE) as alone:
+        assert alone.get("/wallet").status_code == 200
+        for asset in ("/static/wallet/wallet.js", "/static/amana/amana.css",
+                      "/static/amana/vendor/barcode-detector.js"):
+            assert alone.get(asset).status_code == 200, asset
+        assert alone.get("/issuer/console").status_code == 404  # nothing else comes with it
+
+
+def test_disclose_options_parse_into_the_holders_choice() -> None:
+    from core.errors import InvalidInput
+    from wallet.cli import _choice
+
+    choice = _choice(["skill=card-1:1", "residence=card-2"])
+    assert (dict(choice.cards), dict(choice.claim_sets)) == ({"skill": "card-1", "residence": "card-2"}, {"skill": 1})
+    for bad in ("skill", "=card", "skill=", "skill=card:x"):
+        with pytest.raises(InvalidInput):
+            _choice([bad])
