@@ -197,3 +197,13 @@ def test_every_query_purpose_has_plain_words_in_every_language() -> None:
             assert dpv_labels.purpose(iri, lang).label != iri.rsplit("#")[-1]
     assert dpv_labels.legal_basis("https://w3id.org/dpv/legal/eu/gdpr#A6-1-a", "fr").article == "RGPD art. 6(1)(a)"
     assert dpv_labels.purpose("https://w3id.org/dpv#SomethingNew", "en").label == "SomethingNew"
+
+
+def test_a_refusals_claim_names_get_the_label_of_the_type_that_has_them(types: TypeRegistry) -> None:
+    """A declined request kept no copy, so its record names no type: the label still comes from
+    whichever type defines the claim, not the first type in the registry."""
+    from wallet.labels import claim_label
+
+    assert claim_label(types, list(types), "eqf_level", "en") == "EQF level"
+    assert claim_label(types, list(types), "right_to_work", "en") != "right_to_work"
+    assert claim_label(types, list(types), "no_such_claim", "en") == "no_such_claim"

@@ -45,8 +45,11 @@ def claim_label(types: TypeRegistry, vcts: Sequence[str], name: str, lang: str) 
         path = parse_path(name)
     except AmanaError:
         return name
-    known = next((types[v] for v in vcts if v in types), None)
-    return known.label(path, lang) if known else name
+    for vct in vcts:  # the first type that names this claim (a refusal keeps no copy, so may list them all)
+        known = types.get(vct)
+        if known is not None and any(rule.path == path for rule in known.rules):
+            return known.label(path, lang)
+    return name
 
 
 def value_text(value: Any) -> str:
