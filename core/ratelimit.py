@@ -17,6 +17,7 @@ layer (Redis, memcached) this node does not want.
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from collections import OrderedDict
@@ -59,12 +60,32 @@ class RateLimit:
         if not wait:
             await self.app(scope, receive, send)
             return
-        body = json.dumps({"type": "urn:amana:problem:rate_limited", "title": "Too many requests",
-                           "status": 429, "detail": "slow down and try again", "code": "rate_limited"}).encode()
+        body, media = _refusal(scope)
         await send({"type": "http.response.start", "status": 429, "headers": [
-            (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+            (b"content-type", media), (b"content-length", str(len(body)).encode()),
             (b"retry-after", str(max(1, round(wait))).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+def _refusal(scope: Scope) -> tuple[bytes, bytes]:
+    """A problem object for programs; for a person's browser (a form posted from a page), a page
+    in their language: a wallet holder must not meet raw JSON."""
+    headers = dict(scope.get("headers", []))
+    if b"text/html" not in headers.get(b"accept", b""):
+        return json.dumps({"type": "urn:amana:problem:rate_limited", "title": "Too many requests", "status": 429,
+                           "detail": "slow down and try again", "code": "rate_limited"}).encode(), \
+            b"application/problem+json"
+    from core import i18n
+
+    cookies = headers.get(b"cookie", b"").decode("latin-1")
+    chosen = next((c.split("=", 1)[1] for c in cookies.split("; ") if c.startswith("__Host-amana_lang=")), None)
+    lang = i18n.pick(chosen, headers.get(b"accept-language", b"").decode("latin-1"))
+    text = html.escape(i18n.t(lang, "console.too_many"))
+    page = (f'<!doctype html><html lang="{lang}" dir="{i18n.direction(lang)}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{text}</title>'
+            f'<link rel="stylesheet" href="/static/amana/amana.css"></head><body><main>'
+            f'<p class="notice" role="alert">{text}</p></main></body></html>')
+    return page.encode(), b"text/html; charset=utf-8"
 
 
 def public_protocol_post(method: str, path: str) -> bool:

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from core import i18n
 from core.settings import Settings
 from server.app import build_app
 from wallet import holder, unlocked
@@ -154,7 +155,13 @@ def test_key_deriving_posts_have_a_budget_per_address(tmp_path: Path) -> None:
     with TestClient(app, base_url=BASE, follow_redirects=False) as limited:
         statuses = [limited.post("/wallet/new", data={"csrf": _csrf(limited), "passphrase": PASS,
                                                        "passphrase_again": PASS}).status_code for _ in range(3)]
+        limited.cookies.set("__Host-amana_lang", "ar", domain="node.amana.test")  # the holder chose Arabic
+        page = limited.post("/wallet/new", headers={"Accept": "text/html"},
+                            data={"csrf": _csrf(limited), "passphrase": PASS, "passphrase_again": PASS})
     assert statuses == [200, 200, 429]
+    # A person's browser gets a page in their language, not a problem object.
+    assert page.status_code == 429 and page.headers["content-type"].startswith("text/html")
+    assert 'dir="rtl"' in page.text and i18n.t("ar", "console.too_many") in page.text
 
 
 def test_idle_wallets_lock_themselves_and_a_lock_kills_every_copy_of_the_cookie(client: TestClient) -> None:
