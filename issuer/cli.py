@@ -182,9 +182,21 @@ for _action in Action:
 
 @issuer_app.command("offers")
 @fails_as_problem
-def offers(org: OrgOption) -> None:
-    """Offers not yet collected, newest first: one JSON line each."""
-    for row in _as_staff(org, lambda ctx, _s, organisation: offer_admin.open_offers(ctx, organisation)):
+def offers(
+    org: OrgOption,
+    reference: Annotated[str | None, typer.Option(help="only the offers with this reference")] = None,
+) -> None:
+    """Every offer not yet collected, newest first: one JSON line each."""
+
+    async def listing(ctx: IssuerContext, _staff: Staff, organisation: Organisation) -> list[offer_admin.OpenOffer]:
+        out, after = [], None
+        while True:
+            page, after = await offer_admin.open_offers(ctx, organisation, after=after, limit=500, reference=reference)
+            out += page
+            if after is None:
+                return out
+
+    for row in _as_staff(org, listing):
         typer.echo(row.model_dump_json())
 
 

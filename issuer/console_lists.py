@@ -60,16 +60,20 @@ async def credential(ctx: IssuerContext, org: Organisation, lang: str, credentia
                 store.offer_reference(ctx.node, row.offer_id or "", sealed), copies.get(row.offer_id or "", [row.id]))
 
 
-async def open_offers(ctx: IssuerContext, org: Organisation, lang: str) -> list[dict[str, Any]]:
-    """Offers not yet collected (offered, redeemed, locked; not expired), newest first."""
-    return [{"id": o.offer_id, "type": o.type, "type_name": ctx.types.by_name(o.type).display_name(lang),
-             "reference": o.reference, "state": o.state.value, "language": o.language,
-             "created": day(o.created_at), "expires": day(o.expires_at)}
-            for o in await offer_admin.open_offers(ctx, org)]
+def _offer_row(ctx: IssuerContext, lang: str, o: offer_admin.OpenOffer) -> dict[str, Any]:
+    return {"id": o.offer_id, "type": o.type, "type_name": ctx.types.by_name(o.type).display_name(lang),
+            "reference": o.reference, "state": o.state.value, "language": o.language,
+            "created": day(o.created_at), "expires": day(o.expires_at)}
+
+
+async def open_offers(ctx: IssuerContext, org: Organisation, lang: str, *, after: str | None = None,
+                      reference: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the offers not yet collected (offered, redeemed, locked; not expired), newest
+    first, and the next page's cursor; ``reference`` (the find box) finds one person's."""
+    listed, cursor = await offer_admin.open_offers(ctx, org, after=after, limit=PAGE_SIZE, reference=reference)
+    return [_offer_row(ctx, lang, o) for o in listed], cursor
 
 
 async def open_offer(ctx: IssuerContext, org: Organisation, lang: str, offer_id: str) -> dict[str, Any]:
-    for offer in await open_offers(ctx, org, lang):
-        if offer["id"] == offer_id:
-            return offer
-    raise NotFound("no open offer with this id")
+    """Any open offer by its id (the confirmation and new-sheet pages), wherever it is listed."""
+    return _offer_row(ctx, lang, await offer_admin.open_offer(ctx, org, offer_id))

@@ -12,16 +12,17 @@ revoke and make a fresh offer.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
 from core.errors import NotFound
 from issuer import store
 from issuer.context import IssuerContext, get_context
-from issuer.offers import OfferState
-from issuer.staff_api import OfferPublic, StaffDep, new_offer
-from issuer.tables import Organisation, Staff
+from issuer.offers import REFERENCE_MAX, OfferState
+from issuer.staff_api import OfferPublic, StaffDep, new_offer, page_cursor
+from issuer.tables import Offer, Organisation, Staff
 
 router = APIRouter(prefix="/api/issuer", tags=["staff"])
 Ctx = Annotated[IssuerContext, Depends(get_context)]
@@ -37,13 +38,32 @@ class OpenOffer(BaseModel):
     expires_at: int
 
 
-async def open_offers(ctx: IssuerContext, org: Organisation) -> list[OpenOffer]:
+def _public(ctx: IssuerContext, o: Offer) -> OpenOffer:
+    return OpenOffer(offer_id=o.id, type=o.config_id, reference=store.offer_reference(ctx.node, o.id,
+                                                                                     o.sealed_reference),
+                     state=OfferState(o.state), language=o.language, created_at=o.created_at,
+                     expires_at=o.expires_at)
+
+
+async def open_offers(ctx: IssuerContext, org: Organisation, *, after: str | None = None, limit: int = 100,
+                      reference: str | None = None) -> tuple[list[OpenOffer], str | None]:
+    """One page of the open offers, newest first, and the next page's cursor (None: the last
+    page); ``reference`` finds one person's. Shared by the API, the console and ``amana issuer``."""
+    digest = None if reference is None else store.reference_digest(ctx.node, org.id, reference)
     async with ctx.transaction() as session:
-        offers = await store.open_offers(session, org.id, ctx.now())
-    return [OpenOffer(offer_id=o.id, type=o.config_id, reference=store.offer_reference(ctx.node, o.id,
-                                                                                      o.sealed_reference),
-                      state=OfferState(o.state), language=o.language, created_at=o.created_at,
-                      expires_at=o.expires_at) for o in offers]
+        offers = await store.open_offers(session, org.id, ctx.now(), after=page_cursor(after), limit=limit,
+                                         reference_digest=digest)
+    next_cursor = f"{offers[-1].created_at}.{offers[-1].id}" if len(offers) == limit else None
+    return [_public(ctx, o) for o in offers], next_cursor
+
+
+async def open_offer(ctx: IssuerContext, org: Organisation, offer_id: str) -> OpenOffer:
+    """One open offer by its id, wherever it falls in the list."""
+    async with ctx.transaction() as session:
+        offer = await store.open_offer(session, org.id, offer_id, ctx.now())
+    if offer is None:
+        raise NotFound("no open offer with this id")
+    return _public(ctx, offer)
 
 
 async def cancel(ctx: IssuerContext, org: Organisation, offer_id: str) -> None:
@@ -69,9 +89,21 @@ async def reoffer(ctx: IssuerContext, staff: Staff, org: Organisation, offer_id:
 
 
 @router.get("/offers")
-async def list_open_offers(ctx: Ctx, who: StaffDep) -> list[OpenOffer]:
-    """Offers not yet collected (offered, redeemed without credentials, or locked by wrong PINs)."""
-    return await open_offers(ctx, who[1])
+async def list_open_offers(
+    ctx: Ctx, who: StaffDep, response: Response,
+    after: Annotated[str | None, Query(max_length=64, description="the previous page's next cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    reference: Annotated[str | None, Query(max_length=REFERENCE_MAX, description="the offer's staff reference")] = None,
+) -> list[OpenOffer]:
+    """Offers not yet collected (offered, redeemed without credentials, or locked by wrong PINs),
+    newest first, page by page: a ``Link: <…>; rel="next"`` header names the next page while
+    there is one. ``reference`` finds one person's."""
+    listed, next_cursor = await open_offers(ctx, who[1], after=after, limit=limit, reference=reference)
+    if next_cursor is not None:
+        query = urlencode({k: v for k, v in (("after", next_cursor), ("limit", limit), ("reference", reference))
+                           if v is not None})
+        response.headers["Link"] = f'</api/issuer/offers?{query}>; rel="next"'
+    return listed
 
 
 @router.post("/offers/{offer_id}/cancel", status_code=204, response_class=Response)

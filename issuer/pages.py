@@ -69,16 +69,20 @@ async def home_page(ctx: IssuerContext, request: Request, lang: str, who: tuple[
     with what was typed and each error tied to its field (issue 10 item 15)."""
     org = who[1]
     types = [ctx.types.require(vct) for vct in org.vcts]
-    after, reference = request.query_params.get("after") or None, request.query_params.get("reference") or None
+    query = request.query_params
+    after, offers_after = query.get("after") or None, query.get("offers_after") or None
+    reference = query.get("reference") or None
+    found = (reference or "")[:REFERENCE_MAX] or None
     try:
-        listed, cursor = await console_lists.credentials(ctx, org, lang, after=after,
-                                                         reference=(reference or "")[:REFERENCE_MAX] or None)
+        listed, cursor = await console_lists.credentials(ctx, org, lang, after=after, reference=found)
+        offers, offers_cursor = await console_lists.open_offers(ctx, org, lang, after=offers_after, reference=found)
     except AmanaError as exc:
         (listed, cursor), message, status = await console_lists.credentials(ctx, org, lang), exc.detail, 400
+        offers, offers_cursor = await console_lists.open_offers(ctx, org, lang)
     return render(ctx, request, "home.html", lang, status, staff=who[0], message=message,
                    types=[(t, forms.fields(t, lang)) for t in types], credentials=listed, next_cursor=cursor,
-                   reference=reference or "", after=after, open_offers=await console_lists.open_offers(ctx, org, lang),
-                   typed=typed or {}, field_errors=field_errors or {})
+                   reference=reference or "", after=after or offers_after, open_offers=offers,
+                   offers_next_cursor=offers_cursor, typed=typed or {}, field_errors=field_errors or {})
 
 
 _day = console_lists.day

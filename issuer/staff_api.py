@@ -182,7 +182,8 @@ async def offer_qr(offer_id: str, kind: Literal["svg", "png"], ctx: Ctx, who: St
     return Response(qr.png(link), media_type="image/png", headers=headers)
 
 
-def _cursor(text: str | None) -> tuple[int, str] | None:
+def page_cursor(text: str | None) -> tuple[int, str] | None:
+    """A page's ``next`` cursor (``<time>.<id>``, the last row shown) back to its parts."""
     if text is None:
         return None
     issued_at, _, last_id = text.partition(".")
@@ -199,7 +200,7 @@ async def credentials_listing(ctx: IssuerContext, org: Organisation, *, after: s
         offer_ids = None
         if reference is not None:
             offer_ids = [o.id for o in await store.offers_by_reference(session, ctx.node, org.id, reference)]
-        rows = await store.credentials_page(session, org.id, after=_cursor(after), limit=limit, offer_ids=offer_ids)
+        rows = await store.credentials_page(session, org.id, after=page_cursor(after), limit=limit, offer_ids=offer_ids)
     cursor = f"{rows[-1][0].issued_at}.{rows[-1][0].id}" if len(rows) == limit else None
     return [CredentialPublic(id=r.id, offer_id=r.offer_id, reference=store.offer_reference(ctx.node, r.offer_id or "",
                                                                                           sealed),

@@ -131,7 +131,7 @@ async def create_offer(
     )
     if reference:
         offer.sealed_reference = node.seal(reference.encode(), f"offer-reference:{offer_id}")
-        offer.reference_digest = node.digest("offer-reference", f"{org_id}:{reference_key(reference)}")
+        offer.reference_digest = reference_digest(node, org_id, reference)
     session.add(offer)
     return offer, pin
 
@@ -140,18 +140,42 @@ def offer_reference(node: NodeKey, offer_id: str, sealed: bytes | None) -> str |
     return None if sealed is None else node.open(sealed, f"offer-reference:{offer_id}").decode()
 
 
+def reference_digest(node: NodeKey, org_id: str, reference: str) -> str:
+    """The searchable form of a staff reference: any spelling, any digits, one digest."""
+    return node.digest("offer-reference", f"{org_id}:{reference_key(reference)}")
+
+
 async def offers_by_reference(session: AsyncSession, node: NodeKey, org_id: str, reference: str) -> list[Offer]:
-    digest = node.digest("offer-reference", f"{org_id}:{reference_key(reference)}")
+    digest = reference_digest(node, org_id, reference)
     query = select(Offer).where(Offer.org_id == org_id, Offer.reference_digest == digest).order_by(Offer.created_at)
     return list((await session.execute(query)).scalars())
 
 
-async def open_offers(session: AsyncSession, org_id: str, now: int, limit: int = 500) -> list[Offer]:
-    """Offers not yet issued, cancelled or expired: a lost sheet can be found and cancelled."""
-    query = (select(Offer).where(Offer.org_id == org_id, Offer.state.in_([s.value for s in CANCELLABLE]),
-                                 Offer.expires_at > now)
-             .order_by(Offer.created_at.desc(), Offer.id).limit(limit))
+def _open(org_id: str, now: int) -> Any:
+    return and_(Offer.org_id == org_id, Offer.state.in_([s.value for s in CANCELLABLE]), Offer.expires_at > now)
+
+
+async def open_offers(session: AsyncSession, org_id: str, now: int, *, after: tuple[int, str] | None = None,
+                      limit: int = 100, reference_digest: str | None = None) -> list[Offer]:
+    """One page of the offers not yet issued, cancelled or expired, newest first: a lost sheet
+    can be found and cancelled. The order is total (``created_at``, then ``id``) and ``after``
+    is the previous page's last row (keyset paging): every open offer is on exactly one page,
+    however many classes came after it (a fixed newest 500 hid the rest)."""
+    query = select(Offer).where(_open(org_id, now))
+    if reference_digest is not None:
+        query = query.where(Offer.reference_digest == reference_digest)
+    if after is not None:
+        created_at, last_id = after
+        query = query.where(or_(Offer.created_at < created_at,
+                                and_(Offer.created_at == created_at, Offer.id > last_id)))
+    query = query.order_by(Offer.created_at.desc(), Offer.id).limit(limit)
     return list((await session.execute(query)).scalars())
+
+
+async def open_offer(session: AsyncSession, org_id: str, offer_id: str, now: int) -> Offer | None:
+    """One open offer of ``org_id`` by its id (None: none such)."""
+    query = select(Offer).where(_open(org_id, now), Offer.id == offer_id)
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def cancel_offer(session: AsyncSession, org_id: str, offer_id: str, now: int) -> Offer | None:

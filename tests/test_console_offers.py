@@ -112,7 +112,7 @@ def test_the_list_names_reference_and_copy_finds_by_reference_and_pages(app_and_
     for _ in range(len(all_ids) + 1):
         page = client.get(url).text
         seen += re.findall(r"/issuer/console/credentials/([^/\"]+)/(?:revoke)", page)
-        link = re.search(r'<a rel="next" href="([^"]+)"', page)
+        link = re.search(r'<a rel="next" href="([^"]+#credentials)"', page)  # the open offers page apart
         if not link:
             break
         url = html.unescape(link.group(1)).split("#")[0]
