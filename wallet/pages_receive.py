@@ -55,7 +55,6 @@ def _offer_page(request: Request, lang: str, link: str, offered: flows.Offered, 
     return page_kit.render(request, "offer.html", lang, status, unlocked=True, link=link, offered=offered,
                            seen=seen(offered),
                            icon_name=labels.icon(offered.vct or ""), pin=tx is not None,
-                           pin_length=tx.get("length") if isinstance(tx, dict) else None,
                            pin_text=tx.get("input_mode") == "text" if isinstance(tx, dict) else False,
                            field_error=error)
 
