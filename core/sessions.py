@@ -13,10 +13,19 @@ backs off exponentially (1 s, 2 s, 4 s … up to the window) instead of a hard 1
 five wrong tries from a shared NGO address no longer lock a colleague with the right key out
 for long. A right key clears its address's count. Keys are 256-bit random, so the limit is a
 brake on noise and scanners, not what makes guessing hopeless.
+
+A browser that has signed in here before carries a *device cookie* (OWASP's "device cookies"
+against lockout): a random id with the node's keyed digest, set at a right sign-in. Its
+attempts count in a bucket of its own, not its address's, so wrong tries from the same
+address (anyone in the NGO's office, or behind the same carrier NAT) cannot keep a colleague
+with the right key out, and that device's own wrong tries still back off like anyone's. A
+forged or foreign device cookie counts as none.
 """
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Integer, String, delete
@@ -50,8 +59,35 @@ class LoginAttempts(Base):
     retry_at: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
+DEVICE_TTL_S = 180 * 86400
+
+
 def bucket(node: NodeKey, service: str, client: str) -> str:
     return node.digest("login-bucket", f"{service}:{client}")
+
+
+def device_cookie(service: str) -> str:
+    """One per service: the issuer console and the verifier desk share a host, not devices."""
+    return f"__Host-amana_device_{service}"
+
+
+def new_device(node: NodeKey, service: str) -> str:
+    """A device cookie's value: a random id and the node's digest of it (no subject, no key)."""
+    device = secrets.token_urlsafe(16)
+    return f"{device}.{node.digest('login-device', f'{service}:{device}')[:32]}"
+
+
+def known_device(node: NodeKey, service: str, cookie: str | None) -> str | None:
+    """The device id, if the cookie is one this node set for this service."""
+    device, _, mac = (cookie or "").partition(".")
+    expected = node.digest("login-device", f"{service}:{device}")[:32]
+    return device if device and hmac.compare_digest(mac.encode(), expected.encode()) else None
+
+
+def sign_in_bucket(node: NodeKey, service: str, client: str, cookie: str | None) -> str:
+    """Where a sign-in attempt counts: its known device's bucket, else its address's."""
+    device = known_device(node, service, cookie)
+    return node.digest("login-device-bucket", f"{service}:{device}") if device else bucket(node, service, client)
 
 
 async def start(session: AsyncSession, node: NodeKey, service: str, subject: str, token: str, now: int) -> None:

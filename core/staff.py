@@ -26,8 +26,9 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from core import i18n, web
+from core import i18n, sessions, web
 from core.errors import AmanaError
+from core.sealing import NodeKey
 
 TEMPLATES = web.page_templates(Path(__file__).parent / "templates")
 NOT_KEPT = frozenset({"csrf", "lang", "return_to"})
@@ -141,3 +142,13 @@ def install(app: FastAPI) -> None:
     handlers: Mapping[Any, Any] = {StarletteHTTPException: _post_only_page, SignInAgain: _sign_in_again}
     for exc_type, handler in handlers.items():
         app.add_exception_handler(exc_type, handler)
+
+
+def signed_in(response: Response, node: NodeKey, service: str, token: str, device: str | None) -> Response:
+    """The cookies of a right sign-in: the session, and a device cookie unless the browser
+    already holds a good one (core.sessions: its attempts then count apart from its address)."""
+    response.set_cookie(sessions.COOKIE, token, max_age=sessions.TTL_S, **web.COOKIE_FLAGS)
+    if sessions.known_device(node, service, device) is None:
+        response.set_cookie(sessions.device_cookie(service), sessions.new_device(node, service),
+                            max_age=sessions.DEVICE_TTL_S, **web.COOKIE_FLAGS)
+    return response

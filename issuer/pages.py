@@ -24,7 +24,7 @@ from core.credtypes import CredentialType
 from core.errors import AmanaError, InvalidInput, NotDigits
 from core.sdjwt.paths import parse_path
 from core.sealing import new_token
-from core.staff import Door, SignInAgain, after_sign_in
+from core.staff import Door, SignInAgain, after_sign_in, signed_in
 from issuer import classes, console_lists, forms, store
 from issuer.context import IssuerContext, get_context
 from issuer.offers import REFERENCE_MAX
@@ -125,7 +125,8 @@ async def login(request: Request, ctx: Ctx) -> Response:
     form = await request.form()
     lang = _lang(request, form)
     web.check_csrf(request, form.get("csrf"), ctx.node.digest)
-    bucket = sessions.bucket(ctx.node, SERVICE, web.client_address(request))
+    device = request.cookies.get(sessions.device_cookie(SERVICE))
+    bucket = sessions.sign_in_bucket(ctx.node, SERVICE, web.client_address(request), device)
     now, token = ctx.now(), new_token()
     async with ctx.transaction() as session:
         if await sessions.attempt(session, bucket, now):
@@ -137,9 +138,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
             await sessions.start(session, ctx.node, SERVICE, staff.id, token, now)
     if staff is None:
         return render(ctx, request, "login.html", lang, 401, message=i18n.t(lang, "console.bad_key"))
-    response = after_sign_in(request, form, DOOR, lang, ctx.node.digest)
-    response.set_cookie(SESSION_COOKIE, token, max_age=sessions.TTL_S, **web.COOKIE_FLAGS)
-    return response
+    return signed_in(after_sign_in(request, form, DOOR, lang, ctx.node.digest), ctx.node, SERVICE, token, device)
 
 
 @router.post("/logout")

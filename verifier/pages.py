@@ -93,7 +93,8 @@ async def login(request: Request, ctx: Ctx) -> Response:
     form = await request.form()
     lang = web.page_language(request, form)
     web.check_csrf(request, form.get("csrf"), ctx.node.digest)
-    bucket = sessions.bucket(ctx.node, SERVICE, web.client_address(request))
+    device = request.cookies.get(sessions.device_cookie(SERVICE))
+    bucket = sessions.sign_in_bucket(ctx.node, SERVICE, web.client_address(request), device)
     now, token, key = ctx.now(), new_token(), form.get("desk_key")
     async with ctx.transaction() as session:
         if await sessions.attempt(session, bucket, now):
@@ -104,9 +105,8 @@ async def login(request: Request, ctx: Ctx) -> Response:
             await sessions.start(session, ctx.node, SERVICE, ctx.node.digest("desk-key", str(key)), token, now)
     if not known:
         return _render(ctx, request, "login.html", lang, 401, field_error=i18n.t(lang, "console.bad_key"))
-    response = staff.after_sign_in(request, form, DOOR, lang, ctx.node.digest)
-    response.set_cookie(sessions.COOKIE, token, max_age=sessions.TTL_S, **web.COOKIE_FLAGS)
-    return response
+    return staff.signed_in(staff.after_sign_in(request, form, DOOR, lang, ctx.node.digest), ctx.node, SERVICE, token,
+                           device)
 
 
 @router.post("/logout")
