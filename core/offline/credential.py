@@ -128,7 +128,9 @@ def issue_compact(
             raise UnknownClaimPath(f"{ctype.name} has no compact claim {name!r}") from exc
         try:
             encoded = codec.encode(value)
-        except (ValueError, KeyError, TypeError) as exc:
+            if codec.decode(encoded) != value:  # what the verifier will read back, exactly
+                raise ValueError(name)
+        except (ValueError, KeyError, TypeError, MalformedOfflineQR) as exc:
             raise InvalidClaims(f"{name}: the value does not fit its compact form") from exc
         disclosures[name] = _cbor.dumps([rng(SALT_BYTES), codec.key, encoded])
     list_ref, idx = status
