@@ -92,9 +92,12 @@ def holder_public_key(point: bytes) -> PublicKey:
 
 def status_list_uri(issuer: str, ref: StatusRef) -> str:
     """The Token Status List URI a credential's ``(list, idx)`` names: Amana's issuer ids are
-    ``<node>/issuers/<slug>`` and its lists ``<node>/status/<list>``. The verifier must still
-    check that the cached list token is signed by a key of ``issuer``."""
+    ``<node>/issuers/<slug>`` and its lists ``<node>/status/<id>``, ids being 32 hex digits (a
+    UUID list ref names the list with its hex). The verifier must still check that the cached
+    list token is signed by a key of ``issuer``."""
     node = issuer.rsplit("/issuers/", 1)[0] if "/issuers/" in issuer else issuer.rstrip("/")
+    if isinstance(ref, str) and _status_list_encode(ref) != ref:
+        ref = uuid.UUID(ref).hex
     return f"{node}/status/{ref}"
 
 
