@@ -213,8 +213,9 @@ def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_li
         device = keys.generate("ES256")
 
         async def receive(http: httpx.AsyncClient) -> str:
-            made = (await http.post(f"{world.base}/api/issuer/offers", json={"type": "SkillCertificate",
-                                    "claims": SKILL_EXAMPLE}, headers={"Authorization": f"Bearer {org['api_key']}"})).json()
+            staff = {"Authorization": f"Bearer {org['api_key']}"}
+            made = (await http.post(f"{world.base}/api/issuer/offers", headers=staff,
+                                    json={"type": "SkillCertificate", "claims": SKILL_EXAMPLE})).json()
             offer = (await http.get(unquote(made["link"].split("credential_offer_uri=")[1]))).json()
             iss = offer["credential_issuer"]
             token = (await http.post(f"{iss}/token", data={
