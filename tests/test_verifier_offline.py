@@ -314,3 +314,36 @@ def test_the_offline_store_spends_a_nonce_once_and_sees_a_binding_once(backend: 
         await ctx.engine.dispose()
 
     asyncio.run(run())
+
+
+def test_a_key_rotated_in_since_the_trust_list_is_taken_from_held_issuer_metadata_only(desk: OfflineDesk) -> None:
+    """A compact credential signed with a key the trust list lacks: refused, unless this process
+    holds the accredited issuer's ``jwt-vc-issuer`` document with that key (held, never fetched)."""
+    import asyncio
+    import json
+
+    from core import keys
+    from core.fetch import Fetched
+    from core.oid4vc import well_known
+    from tests.offline_desk import ISSUER
+    from verifier import offline
+    from verifier.context import VerifierContext
+
+    rotated, good = keys.generate(), desk.hold_list({})
+
+    async def run() -> tuple[dict[str, Any], dict[str, Any]]:
+        ctx = VerifierContext.create(desk.node.settings)
+        try:
+            refused = await offline.check(ctx, desk.qr(desk.credential(good, key=rotated)))
+            metadata = {"issuer": ISSUER, "jwks": keys.jwks([desk.issuer_key.public_key(), rotated.public_key()])}
+            ctx.fetcher.remember(Fetched(well_known(ISSUER, "jwt-vc-issuer"), json.dumps(metadata).encode(),
+                                         "application/json", time.time()), 3600)
+            accepted = await offline.check(ctx, desk.qr(desk.credential(good, key=rotated)))
+            return refused, accepted
+        finally:
+            await ctx.engine.dispose()
+
+    refused, accepted = asyncio.run(run())
+    assert not refused["accepted"] and refused["reason"] == "issuer_not_accredited", refused
+    assert accepted["accepted"], accepted
+    assert desk.fetched == []

@@ -5,7 +5,9 @@ office, a border), and an answer that depends on reaching the issuer would chang
 weather. So this path opens no connection, ever (it is never handed the fetcher):
 
 - issuer keys and accreditation: the held trust list (``ctx.trust_list()``, what
-  ``amana verifier sync`` / the operator's file left; core.offline.trust_list_checks);
+  ``amana verifier sync`` / the operator's file left; core.offline.trust_list_checks), and for
+  an issuer it accredits, keys of its ``jwt-vc-issuer`` document this process still holds
+  (a key rotated in since the list was signed; verifier.resolve.held_issuer_keys);
 - status: the held copy of the issuer's status list (``verifier_status_lists``), verified with
   the issuer's trust-list keys, its ``sub`` the list's URI, not expired (verifier.resolve.read).
   A compact credential names its list by id; the copy is found by the URI's last segment and
@@ -101,7 +103,14 @@ async def _verify(ctx: VerifierContext, trust_list: TrustList, p: Presentation, 
         seen.append((digest, until))
         return False
 
-    resolve_key, accredited = codec.trust_list_checks(trust_list, now=now)
+    listed_keys, accredited = codec.trust_list_checks(trust_list, now=now)
+    held_keys: dict[bytes, list[codec.IssuerKey]] = {}
+    for iss, key in resolve.held_issuer_keys(ctx.fetcher, trust_list, now):
+        held_keys.setdefault(codec.compact_kid(key), []).append(codec.IssuerKey(key, iss))
+
+    def resolve_key(kid: bytes) -> list[codec.IssuerKey]:
+        return [*listed_keys(kid), *held_keys.get(kid, [])]
+
     verified = codec.verify(text, resolve_issuer_key=resolve_key, check_accredited=accredited, status_of=status_of,
                             seen=remember,
                             nonce_expected=p.nonce if nonce_ok else None, now=now)
