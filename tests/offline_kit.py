@@ -53,6 +53,9 @@ class World:
         return issue_compact(claims or SKILL, vct, self.issuer, self.holder.public_key(), status=status, iat=iat,
                              exp=exp, rng=seeded_rng(b"amana offline vector"))
 
+    def issuer_kid(self) -> bytes:
+        return compact_kid(self.issuer.public_key())
+
     def keys_for(self, kid: bytes) -> list[IssuerKey]:
         public = self.issuer.public_key()
         return [IssuerKey(public, ISSUER_ID)] if kid == compact_kid(public) else []

@@ -2,7 +2,7 @@
 
 A compact credential names its type by a one-byte code and each claim by a one-byte key,
 and encodes some values by their type where that buys bytes: an ESCO URI as its 16-byte
-UUID, a date as days since 1970-01-01, an enum as its index. Decoding gives back exactly
+UUID, a date as days since 1970-01-01 (negative before), an enum as its index. Decoding gives back exactly
 the SD-JWT VC claim value. The tables are append-only: a code or an enum index, once
 issued, keeps its meaning (tests/test_offline_types.py checks them against the types'
 schemas, so a new enum value added at the end of a schema is caught).
@@ -28,6 +28,7 @@ _EPOCH = dt.date(1970, 1, 1)
 _ESCO = re.compile(r"^http://data\.europa\.eu/esco/(skill|occupation)/([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})$")
 _ESCO_KINDS = ("skill", "occupation")
 _MAX_TEXT = 300
+_MAX_DAYS = 100_000  # 1696-03-17 to 2243-10-17
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,10 @@ class ClaimCodec:
 
     def encode(self, value: Any) -> Any:
         if self.kind == "date":
-            return (dt.date.fromisoformat(value) - _EPOCH).days
+            days = (dt.date.fromisoformat(value) - _EPOCH).days
+            if not -_MAX_DAYS <= days <= _MAX_DAYS:
+                raise ValueError("the date is outside the compact range")
+            return days
         if self.kind == "enum":
             return self.enum.index(value)
         if self.kind == "esco":
@@ -62,7 +66,7 @@ class ClaimCodec:
                 raise bad
             return raw
         if self.kind == "date":
-            if type(raw) is not int or not 0 <= raw <= 100_000:
+            if type(raw) is not int or not -_MAX_DAYS <= raw <= _MAX_DAYS:
                 raise bad
             return (_EPOCH + dt.timedelta(days=raw)).isoformat()
         if self.kind == "enum":
