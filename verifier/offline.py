@@ -8,11 +8,10 @@ weather. So this path opens no connection, ever (it is never handed the fetcher)
   ``amana verifier sync`` / the operator's file left; core.offline.trust_list_checks), and for
   an issuer it accredits, keys of its ``jwt-vc-issuer`` document this process still holds
   (a key rotated in since the list was signed; verifier.resolve.held_issuer_keys);
-- status: the held copy of the issuer's status list (``verifier_status_lists``), verified with
-  the issuer's trust-list keys, its ``sub`` the list's URI, not expired (verifier.resolve.read).
-  A compact credential names its list by id; the copy is found by the URI's last segment and
-  believed only if the issuer's key signed it. No copy, an expired copy, a copy signed by
-  someone else: ``unknown`` — refused, never "valid";
+- status: the held copy of the issuer's status list (``verifier_status_lists``) at the URI the
+  credential's list id names under its issuer's node (core.offline.status_list_uri), verified
+  with the issuer's trust-list keys, its ``sub`` that URI, not expired (verifier.resolve.read).
+  No copy, an expired copy, a copy signed by someone else: ``unknown`` — refused, never "valid";
 - freshness: a nonce this desk showed (spent once), else the holder's short window; a binding
   already seen inside its window is a replay (verifier_offline_seen). A paper QR (long window)
   is accepted as the holder chose it, and the result says so plainly.
@@ -85,11 +84,11 @@ async def _verify(ctx: VerifierContext, trust_list: TrustList, p: Presentation, 
         copies = [] if segment is None else await store.status_list_copies_ending(session, segment)
         nonce_ok = p.nonce is not None and await store.offline_nonce_live(session, ctx.node, p.nonce, now)
 
-    def status_of(issuer: str, _ref: StatusRef, idx: int) -> codec.Status:
-        accredited = trust_list.issuer(issuer)
+    def status_of(issuer: str, ref: StatusRef, idx: int) -> codec.Status:
+        accredited, expected = trust_list.issuer(issuer), codec.status_list_uri(issuer, ref)
         keys = [] if accredited is None else accredited.public_keys()
         readings = [(r, fetched_at) for uri, token, fetched_at in copies
-                    if (r := resolve.read(token, (uri, idx), keys, now, fetched_at)) is not None]
+                    if uri == expected and (r := resolve.read(token, (uri, idx), keys, now, fetched_at)) is not None]
         if not readings:
             return "unknown"
         best, fetched_at = max(readings, key=lambda pair: pair[0].order())
