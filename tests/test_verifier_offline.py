@@ -193,8 +193,8 @@ def test_scan_recognises_offline_qr_text() -> None:
 
 def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_list_says_revoked(
         tmp_path: Path) -> None:
-    """End to end on one node: its issuer's compact copy (issuer.offline) is named so that the
-    desk finds the issuer's list (``/status/<id>``) among its held copies; the desk answers from
+    """End to end on one node: its issuer's compact copy (issuer.offline) names a list the desk
+    does not hold yet: unknown, and noted; ``amana verifier sync`` fetches it; the desk answers from
     the copy it holds, so a revocation reaches it when the list is synced, not before."""
     import asyncio
 
@@ -204,7 +204,7 @@ def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_li
     from core.oid4vc import PRE_AUTHORIZED_GRANT, PROOF_TYP
     from issuer import offline as issued_form
     from tests.desk_world import SKILL_EXAMPLE, DeskWorld
-    from verifier import store
+    from verifier import checks
     from verifier.context import VerifierContext
 
     with RunningNode(tmp_path) as node:
@@ -230,35 +230,33 @@ def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_li
             assert r.status_code == 200, r.text
             return str(r.json()["credentials"][0]["credential"])
 
-        async def sync(http: httpx.AsyncClient, uri: str) -> None:  # what `amana verifier sync` leaves
-            token = (await http.get(uri)).text
+        async def sync() -> None:  # `amana verifier sync`, in this process
             ctx = VerifierContext.create(node.settings)
-            async with ctx.transaction() as session:
-                await store.keep_status_list(session, uri, token, int(time.time()))
+            await checks.sync(ctx, None)
             await ctx.engine.dispose()
 
         async def story() -> list[dict[str, Any]]:
             async with httpx.AsyncClient(timeout=10) as http:
                 cred, disclosures = issued_form.parse_issued(await receive(http))
-                list_ref, _idx = codec.parse_credential(cred).status
-                uri = f"{world.base}/status/{str(list_ref).replace('-', '')}"
-                await sync(http, uri)
 
                 def shown(n: int) -> str:  # another choice each time: the same QR twice would be a replay
                     return codec.present(cred, disclosures[:n], device, int(time.time()), 120, None)
 
-                first = await _check(node, shown(1))
+                never_synced = await _check(node, shown(1))  # the desk has not got this list yet
+                await sync()  # it fetches the list the desk noted
+                first = await _check(node, shown(2))
                 listed = (await http.get(f"{world.base}/api/issuer/credentials",
                                          headers={"Authorization": f"Bearer {org['api_key']}"})).json()
                 r = await http.post(f"{world.base}/api/issuer/credentials/{listed[0]['id']}/revoke",
                                     headers={"Authorization": f"Bearer {org['api_key']}"})
                 assert r.status_code == 200, r.text
-                before_sync = await _check(node, shown(2))
-                await sync(http, uri)
-                after_sync = await _check(node, shown(3))
-                return [first, before_sync, after_sync]
+                before_sync = await _check(node, shown(3))
+                await sync()
+                after_sync = await _check(node, shown(4))
+                return [never_synced, first, before_sync, after_sync]
 
-        first, before_sync, after_sync = asyncio.run(story())
+        never_synced, first, before_sync, after_sync = asyncio.run(story())
+    assert not never_synced["accepted"] and never_synced["reason"] == "status_unknown", never_synced
     assert first["accepted"] and first["credentials"][0]["issuer"] == org["issuer"], first
     assert before_sync["accepted"], before_sync  # the desk answers from what it holds: the list it synced before
     assert not after_sync["accepted"] and after_sync["reason"] == "revoked"

@@ -12,6 +12,7 @@ weather. So this path opens no connection, ever (it is never handed the fetcher)
   credential's list id names under its issuer's node (core.offline.status_list_uri), verified
   with the issuer's trust-list keys, its ``sub`` that URI, not expired (verifier.resolve.read).
   No copy, an expired copy, a copy signed by someone else: ``unknown`` — refused, never "valid";
+  a list not held at all is noted so that the next ``amana verifier sync`` fetches it;
 - freshness: a nonce this desk showed (spent once), else the holder's short window; a binding
   already seen inside its window is a replay (verifier_offline_seen). A paper QR (long window)
   is accepted as the holder chose it, and the result says so plainly.
@@ -84,12 +85,15 @@ async def _verify(ctx: VerifierContext, trust_list: TrustList, p: Presentation, 
         copies = [] if segment is None else await store.status_list_copies_ending(session, segment)
         nonce_ok = p.nonce is not None and await store.offline_nonce_live(session, ctx.node, p.nonce, now)
 
+    missing: list[str] = []
+
     def status_of(issuer: str, ref: StatusRef, idx: int) -> codec.Status:
         accredited, expected = trust_list.issuer(issuer), codec.status_list_uri(issuer, ref)
         keys = [] if accredited is None else accredited.public_keys()
         readings = [(r, fetched_at) for uri, token, fetched_at in copies
                     if uri == expected and (r := resolve.read(token, (uri, idx), keys, now, fetched_at)) is not None]
         if not readings:
+            missing.append(expected)
             return "unknown"
         best, fetched_at = max(readings, key=lambda pair: pair[0].order())
         held["synced"] = fetched_at
@@ -115,6 +119,8 @@ async def _verify(ctx: VerifierContext, trust_list: TrustList, p: Presentation, 
                             nonce_expected=p.nonce if nonce_ok else None, now=now)
     accepted = verified.status == "valid"
     async with ctx.transaction() as session:
+        for uri in missing:  # for the next sync: an issuer the trust list accredits named it
+            await store.note_status_list(session, uri, now)
         if verified.nonce_bound and not await store.spend_offline_nonce(session, ctx.node, p.nonce or b"", now):
             raise NonceMismatch("the desk's nonce was used by another QR a moment ago")
         for digest, until in seen:
