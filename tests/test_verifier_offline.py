@@ -136,6 +136,13 @@ def test_the_desk_checks_offline_qrs_from_its_cache_alone(desk: OfflineDesk, tmp
         clerk.scan(desk.qr(desk.credential(good), w=PAPER_W), f"paper-{tag}")
         assert clerk.accepted
         assert clerk.page.locator("#paper").inner_text() == i18n.t(lang, "desk.paper")
+        # The one-time result, again in another language (posted back sealed: nothing was kept).
+        other_lang = "fa" if lang == "ar" else "ar"
+        clerk.page.locator(f"nav.langs button[value={other_lang}]").click()
+        clerk.page.wait_for_selector(f"html[lang={other_lang}]")
+        assert clerk.page.locator("#paper").inner_text() == i18n.t(other_lang, "desk.paper")
+        assert clerk.page.locator("#verdict.ok").count() == 1
+        clerk.page.screenshot(path=str(SHOTS / f"offline-paper-{tag}-then-{other_lang}.png"), full_page=True)
         assert not clerk.problems, clerk.problems
 
     assert desk.fetched == []  # no status list, no issuer metadata: nothing was fetched

@@ -139,8 +139,9 @@ async def _verify(ctx: VerifierContext, trust_list: TrustList, p: Presentation, 
 
 
 def _when(at: int | None) -> str | None:
-    """When the status list copy used was fetched (by ``amana verifier sync`` or a live check)."""
-    return None if at is None else time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
+    """When the status list copy used was fetched (by ``amana verifier sync`` or a live check),
+    isolated left-to-right (U+2066 … U+2069) so it reads the same inside an Arabic sentence."""
+    return None if at is None else "\u2066" + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at)) + "\u2069"
 
 
 def _type_names(ctx: VerifierContext, vct: str) -> dict[str, str]:
