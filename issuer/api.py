@@ -254,16 +254,17 @@ async def _issue(ctx: IssuerContext, session: Any, org: Organisation, granted: s
     offer, issued_at = granted.offer, rounded(now)
     ctype = ctx.types.by_name(offer.config_id)
     valid_for = (offer.valid_days or ctx.settings.credential_validity_days) * 86400
-    if granted.claims is None:
-        claims = store.offer_claims(ctx.node, offer)
-    else:  # a refresh or a compact copy: the same claims and expiry, only while every copy is valid
-        claims = granted.claims
-        statuses, expires_at = await store.batch_fate(session, offer.id)
-        if (expires_at is None and not granted.offline) or any(s != VALID for s in statuses) or (
-                expires_at is not None and expires_at <= now):
-            raise OAuthError("credential_request_denied", "the credential is revoked, suspended or expired")
-        if expires_at is not None:
-            valid_for = expires_at - issued_at
+    claims = store.offer_claims(ctx.node, offer) if granted.claims is None else granted.claims
+    # Every copy after the first (a refresh, or either format after the other): the same claims and
+    # expiry, and only while every copy of the offer is valid (a compact copy revoked before the
+    # SD-JWT batch was asked for takes that batch with it).
+    statuses, expires_at = await store.batch_fate(session, offer.id)
+    may_be_first = granted.family_id is None
+    if (expires_at is None and not may_be_first) or any(s != VALID for s in statuses) or (
+            expires_at is not None and expires_at <= now):
+        raise OAuthError("credential_request_denied", "the credential is revoked, suspended or expired")
+    if expires_at is not None:
+        valid_for = expires_at - issued_at
     key = await store.active_key(session, ctx.node, org.id)
     list_id, indices = await store.allocate_status(session, org.id, len(proofs))
     status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{list_id}"

@@ -176,6 +176,18 @@ def test_a_compact_copy_is_refused_once_the_batch_is_revoked(client: TestClient,
     assert r.status_code == 400 and r.json()["error"] == "credential_request_denied", r.text
 
 
+def test_an_sd_jwt_batch_is_refused_once_the_compact_copy_asked_first_is_revoked(client: TestClient,
+                                                                               ngo: str) -> None:
+    holder, device = Holder(client, ngo), keys.generate("ES256")
+    holder.get("SkillCertificate_offline", [device])
+    staff = {"Authorization": f"Bearer {ngo}"}
+    listed = client.get("/api/issuer/credentials?limit=500", headers=staff).json()
+    target = next(c["id"] for c in listed if c["holder_key_thumbprint"] == device.public_key().thumbprint())
+    assert client.post(f"/api/issuer/credentials/{target}/revoke", headers=staff).status_code == 200
+    r = holder.ask("SkillCertificate", [keys.generate()])
+    assert r.status_code == 400 and r.json()["error"] == "credential_request_denied", r.text
+
+
 @pytest.mark.parametrize("alg", ["EdDSA"])
 def test_a_compact_copy_takes_es256_proofs_only(client: TestClient, ngo: str, alg: str) -> None:
     holder = Holder(client, ngo)
