@@ -43,6 +43,7 @@ from issuer.offers import (
     OfferState,
     RedeemAttempt,
     credential_offer,
+    grant_usable,
     redeem,
 )
 from issuer.refresh import REFRESH_GRANT
@@ -220,7 +221,8 @@ async def credential(
             if kept is not None:
                 return Response(kept, media_type="application/json", headers=NO_STORE)
         offer = None if granted is None else granted.offer
-        if granted is None or offer is None or org is None or offer.org_id != org.id or not _live(granted):
+        if granted is None or offer is None or org is None or offer.org_id != org.id or not grant_usable(
+                OfferState(offer.state), offline=granted.offline, refresh=granted.family_id is not None):
             raise OAuthError("invalid_token", "the access token is unknown, used or expired", status=401)
         if "credential_identifier" in body:
             raise OAuthError("unknown_credential_identifier", "this issuer does not use credential identifiers")
@@ -239,14 +241,6 @@ async def credential(
         answer = JSONResponse({"credentials": [{"credential": c} for c in credentials]}, headers=NO_STORE)
         await store.keep_response(session, ctx.node, access_token, request_digest, bytes(answer.body), purpose)
     return answer
-
-
-def _live(granted: store.Granted) -> bool:
-    """The offer state a grant may be used in: the code's SD-JWT grant before the first batch, a
-    refresh grant's after it; the compact grant either way (the SD-JWT batch may come first or not)."""
-    if granted.offline:
-        return granted.offer.state in {OfferState.REDEEMED, OfferState.ISSUED}
-    return granted.offer.state == (OfferState.REDEEMED if granted.family_id is None else OfferState.ISSUED)
 
 
 async def _issue(ctx: IssuerContext, session: Any, org: Organisation, granted: store.Granted, proofs: list[Any],

@@ -130,6 +130,15 @@ def credential_offer(issuer_url: str, config_id: str, code: str, pin_length: int
     }
 
 
+def grant_usable(state: OfferState, *, offline: bool, refresh: bool) -> bool:
+    """The offer states an access-token grant may be used in: the code's SD-JWT grant before the
+    first batch, a refresh grant's after it; the compact copy's either way (the SD-JWT batch may
+    come first or not; issuer.offline)."""
+    if offline:
+        return state in {OfferState.REDEEMED, OfferState.ISSUED}
+    return state == (OfferState.ISSUED if refresh else OfferState.REDEEMED)
+
+
 def offer_link(uri: str) -> str:
     """By reference (section 4.1.3), in the custom scheme a wallet app registers."""
     return f"{OFFER_SCHEME}?credential_offer_uri={quote(uri, safe='')}"
