@@ -99,7 +99,8 @@ async def get_offer(slug: str, offer_id: str, ctx: Ctx) -> JSONResponse:
     if not live or offer is None or offer.state != OfferState.OFFERED or ctx.now() >= offer.expires_at:
         raise NotFound("this offer is unknown, used or expired")
     body = credential_offer(_url(ctx, slug), offer.config_id, store.offer_code(ctx.node, offer.id),
-                            language=offer.language)
+                            language=offer.language,
+                            compact=offline.has_compact_form(ctx.types.by_name(offer.config_id).vct))
     return JSONResponse(body, headers=NO_STORE)
 
 

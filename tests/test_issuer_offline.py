@@ -251,3 +251,18 @@ def test_reading_an_issued_compact_copy_round_trips_and_has_a_bound() -> None:
     assert len(disclosures) == len(SKILL)
     with pytest.raises(AmanaError):
         offline.parse_issued("A" * (offline.MAX_ISSUED_CHARS + 1))
+
+
+def test_a_type_without_a_compact_code_gets_no_twin(types: TypeRegistry) -> None:
+    """A type added later, before the codec registers a code for it: its SD-JWT configuration
+    alone, and an offer of it lists that one only."""
+    import dataclasses
+
+    from issuer import metadata, offers
+
+    newer = dataclasses.replace(types.require("urn:amana:credential:SkillCertificate:1"), name="Newer",
+                                vct="urn:amana:credential:Newer:1")
+    listed = metadata.credential_issuer(ISSUER, {"en": "x"}, [newer])["credential_configurations_supported"]
+    assert list(listed) == ["Newer"]
+    offer = offers.credential_offer(ISSUER, "Newer", "code", compact=offline.has_compact_form(newer.vct))
+    assert offer["credential_configuration_ids"] == ["Newer"]
