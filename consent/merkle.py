@@ -21,14 +21,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 
-from core.errors import AmanaError
+from core.errors import VerificationFailed
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 Node = tuple[int, int]  # (level, index): the perfect subtree over [index << level, (index + 1) << level)
 
 
-class InvalidProof(AmanaError):
+class InvalidProof(VerificationFailed):
     """A Merkle proof, root, index or size that does not check out."""
 
     code = "invalid_proof"
