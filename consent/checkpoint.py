@@ -206,6 +206,18 @@ class SignedCheckpoint:
     checkpoint: Checkpoint
     note: str
 
+    @property
+    def origin(self) -> str:
+        return self.checkpoint.origin
+
+    @property
+    def size(self) -> int:
+        return self.checkpoint.size
+
+    @property
+    def root(self) -> bytes:
+        return self.checkpoint.root
+
 
 def sign_checkpoint(checkpoint: Checkpoint, signer: Signer) -> SignedCheckpoint:
     if checkpoint.extensions:
