@@ -82,7 +82,7 @@ class Verifier:
 
     @classmethod
     def from_vkey(cls, vkey: str) -> Verifier:
-        parts = vkey.split("+")
+        parts = vkey.split("+", 2)  # base64 may hold "+"; the name and the hex ID never do
         if len(parts) != 3 or not re.fullmatch(r"[0-9a-f]{8}", parts[1]):
             raise InvalidNote("a vkey is <name>+<8 hex digits>+<base64 key>")
         material = _b64decode(parts[2], "the vkey's key")
