@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, insert, select, update
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -104,6 +104,12 @@ async def commitments(session: AsyncSession, start: int, end: int) -> list[bytes
     rows = await session.execute(select(LogLeaf.commitment).where(LogLeaf.idx >= start, LogLeaf.idx < end)
                                  .order_by(LogLeaf.idx))
     return [bytes(c) for c in rows.scalars()]
+
+
+async def leaves_outside(session: AsyncSession, size: int) -> int:
+    """How many leaf rows lie outside 0..size-1 (the audit: none may)."""
+    return (await session.execute(select(func.count()).select_from(LogLeaf)
+                                  .where(or_(LogLeaf.idx < 0, LogLeaf.idx >= size)))).scalar_one()
 
 
 async def node_hashes(session: AsyncSession, level: int, start: int, end: int) -> list[bytes]:
