@@ -22,6 +22,7 @@ checkpoint only after their transaction commits (consent.ledger returns it after
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -56,16 +57,33 @@ def origin(settings: Settings) -> str:
     return f"{parts.netloc}{parts.path.rstrip('/')}/consent"
 
 
+# The last state each engine wrote, so an append is one conditional UPDATE and one INSERT (a bare
+# insert is the INSERT alone). Only a hint: ``store.advance`` matches size *and* frontier, so a
+# stale entry (another process appended, or the transaction that wrote it rolled back) matches
+# nothing and the append falls back to reading the state under its lock.
+_last: weakref.WeakKeyDictionary[object, tuple[int, list[bytes]]] = weakref.WeakKeyDictionary()
+
+
 async def append(db: AsyncSession, commitments: Sequence[bytes], now: int) -> list[int]:
     """Append 32-byte commitments; their indices. Durable when ``db``'s transaction commits."""
     if not 0 < len(commitments) <= MAX_BATCH:
         raise InvalidInput(f"append between 1 and {MAX_BATCH} commitments")
     if any(not isinstance(c, bytes) or len(c) != COMMITMENT_SIZE for c in commitments):
         raise InvalidInput("a commitment is 32 bytes")
-    size, frontier = await store.lock_state(db)
-    new_frontier, made = merkle.extend(frontier, size, [merkle.leaf_hash(c) for c in commitments])
-    kept = [(level, index, h) for (level, index), h in made if level % store.TILE == 0]
-    await store.store_append(db, size, list(commitments), kept, new_frontier, now)
+    hashes = [merkle.leaf_hash(c) for c in commitments]
+    engine = db.get_bind()
+    old = _last.get(engine)
+    if old is not None:
+        new_frontier, made = merkle.extend(old[1], old[0], hashes, store.TILE)
+        advanced = await store.advance(db, old, (old[0] + len(hashes), new_frontier), now)
+    if old is None or not advanced:
+        old = await store.lock_state(db)
+        new_frontier, made = merkle.extend(old[1], old[0], hashes, store.TILE)
+        if not await store.advance(db, old, (old[0] + len(hashes), new_frontier), now):
+            raise LogInconsistent("the tree state changed under its lock")
+    size = old[0]
+    await store.insert_leaves(db, size, commitments, [(level, i, h) for (level, i), h in made], now)
+    _last[engine] = (size + len(hashes), new_frontier)
     return list(range(size, size + len(commitments)))
 
 

@@ -249,21 +249,24 @@ def verify_consistency(old: int, new: int, proof: Sequence[bytes], old_root: byt
 
 # --- the right edge of a growing tree (what the log persists with every append) ---
 
-def extend(frontier: Sequence[bytes], size: int,
-           leaf_hashes: Sequence[bytes]) -> tuple[list[bytes], list[tuple[Node, bytes]]]:
+def extend(frontier: Sequence[bytes], size: int, leaf_hashes: Sequence[bytes],
+           every: int = 1) -> tuple[list[bytes], list[tuple[Node, bytes]]]:
     """Append leaves to a tree known only by its frontier (the roots of its perfect subtrees,
-    largest first, one per set bit of ``size``). Returns the new frontier and every perfect
-    subtree completed on the way (level >= 1), so a store can keep the ones it wants."""
+    largest first, one per set bit of ``size``). Returns the new frontier and the perfect
+    subtrees completed on the way at levels >= 1 that are multiples of ``every`` (a store
+    keeps only some levels; naming only those keeps an append near a bare insert)."""
     if len(frontier) != size.bit_count():
         raise InvalidProof("the frontier does not match the size")
     stack = list(frontier)
     made: list[tuple[Node, bytes]] = []
+    sha = hashlib.sha256
     for h in leaf_hashes:
         level, n = 0, size
         while n & 1:
-            h = node_hash(stack.pop(), h)
+            h = sha(b"\x01" + stack.pop() + h).digest()
             level, n = level + 1, n >> 1
-            made.append(((level, size >> level), h))
+            if level % every == 0:
+                made.append(((level, size >> level), h))
         stack.append(h)
         size += 1
     return stack, made

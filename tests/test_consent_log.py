@@ -204,3 +204,24 @@ def test_origin_is_the_public_host_and_path() -> None:
     from core.settings import Settings
     assert log.origin(Settings(public_base_url="https://ids.example.org/node/")) == "ids.example.org/node/consent"
     assert log.origin(Settings(public_base_url="http://127.0.0.1:8000")) == "127.0.0.1:8000/consent"
+
+
+def test_two_engines_appending_in_turn_never_trust_a_stale_state(url: str, tmp_path: Path) -> None:
+    """Each engine remembers the state it last wrote (one UPDATE per append); when the other
+    engine (another process) appended in between, that memory is stale and must not be used."""
+    async def body(engine: AsyncEngine) -> None:
+        other = db.make_engine(engine.url.render_as_string(hide_password=False))
+        try:
+            expected = []
+            for i in range(12):
+                chosen = engine if i % 3 else other
+                async with db.sessions(chosen).begin() as s:
+                    assert await LOG.append(s, [commitment(i), commitment(100 + i)], i) == [2 * i, 2 * i + 1]
+                expected += [commitment(i), commitment(100 + i)]
+            async with db.sessions(engine).begin() as s:
+                size, frontier = await store.state(s)
+                assert await store.commitments(s, 0, size) == expected
+                assert merkle.frontier_root(frontier) == merkle.mth(expected)
+        finally:
+            await other.dispose()
+    run(url, body)

@@ -18,9 +18,10 @@ Functions take an ``AsyncSession`` and never commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, func, insert, or_, select, update
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Table, Text, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -73,31 +74,48 @@ class LogKey(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
 
 
+# Core tables: an ORM bulk insert costs more per row than the insert itself.
+_STATE, _LEAVES, _NODES = (cast(Table, t.__table__) for t in (LogState, LogLeaf, LogNode))
+
+
+def _split(frontier: bytes) -> list[bytes]:
+    return [frontier[i:i + HASH] for i in range(0, len(frontier), HASH)]
+
+
 async def lock_state(session: AsyncSession) -> tuple[int, list[bytes]]:
     """The tree's size and frontier, locked until the transaction ends."""
     row = (await session.execute(
-        select(LogState.size, LogState.frontier).where(LogState.id == 1).with_for_update())).one()
-    frontier = bytes(row.frontier)
-    return row.size, [frontier[i:i + HASH] for i in range(0, len(frontier), HASH)]
+        select(_STATE.c.size, _STATE.c.frontier).where(_STATE.c.id == 1).with_for_update())).one()
+    return row.size, _split(bytes(row.frontier))
 
 
 async def state(session: AsyncSession) -> tuple[int, list[bytes]]:
     """The committed tree state, unlocked (readers: proofs, the audit)."""
-    row = (await session.execute(select(LogState.size, LogState.frontier).where(LogState.id == 1))).one()
-    frontier = bytes(row.frontier)
-    return row.size, [frontier[i:i + HASH] for i in range(0, len(frontier), HASH)]
+    row = (await session.execute(select(_STATE.c.size, _STATE.c.frontier).where(_STATE.c.id == 1))).one()
+    return row.size, _split(bytes(row.frontier))
 
 
-async def store_append(session: AsyncSession, first: int, commitments: Sequence[bytes],
-                       nodes: Iterable[tuple[int, int, bytes]], frontier: Sequence[bytes], now: int) -> None:
-    """The leaves from index ``first``, the completed nodes to keep, and the new state."""
-    await session.execute(insert(LogLeaf), [{"idx": first + i, "commitment": c, "appended_at": now}
-                                            for i, c in enumerate(commitments)])
-    kept = [{"level": level, "idx": idx, "hash": h} for level, idx, h in nodes]
-    if kept:
-        await session.execute(insert(LogNode), kept)
-    await session.execute(update(LogState).where(LogState.id == 1).values(
-        size=first + len(commitments), frontier=b"".join(frontier), updated_at=now))
+async def advance(session: AsyncSession, old: tuple[int, Sequence[bytes]], new: tuple[int, Sequence[bytes]],
+                  now: int) -> bool:
+    """Move the state from ``old`` to ``new`` if it still is ``old``; whether it was. The
+    ``UPDATE`` takes the row's lock first (PostgreSQL re-reads the row once a concurrent writer
+    commits, so a stale ``old`` matches nothing), so one statement both checks and writes."""
+    result = await session.execute(
+        update(_STATE).where(_STATE.c.id == 1, _STATE.c.size == old[0], _STATE.c.frontier == b"".join(old[1]))
+        .values(size=new[0], frontier=b"".join(new[1]), updated_at=now))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def insert_leaves(session: AsyncSession, first: int, commitments: Sequence[bytes],
+                        nodes: Sequence[tuple[int, int, bytes]], now: int) -> None:
+    """The leaves from index ``first`` and the completed subtree hashes kept."""
+    if len(commitments) == 1:
+        await session.execute(insert(_LEAVES).values(idx=first, commitment=commitments[0], appended_at=now))
+    else:
+        await session.execute(insert(_LEAVES), [{"idx": first + i, "commitment": c, "appended_at": now}
+                                                for i, c in enumerate(commitments)])
+    if nodes:
+        await session.execute(insert(_NODES), [{"level": level, "idx": idx, "hash": h} for level, idx, h in nodes])
 
 
 async def commitments(session: AsyncSession, start: int, end: int) -> list[bytes]:
