@@ -16,10 +16,10 @@ that leaf, so the stored state always describes exactly the stored leaves; an ap
 only after the leaf before it with the frontier it extends (consent/store/log.py). A
 checkpoint is signed from that stored state under the log's lock, after checking it is
 consistent with the newest stored checkpoint, and is stored in that transaction (one per size:
-the primary key). Ed25519 is
-deterministic, so the same state always gives the same note. A checkpoint signed over leaves
-whose transaction then fails is lost with them and was never handed out: callers publish a
-checkpoint only after their transaction commits (consent.ledger returns it after the commit).
+the primary key). Ed25519 is deterministic, so the same state always gives the same note. A
+checkpoint signed over leaves whose transaction then fails is lost with them and was never
+handed out: callers publish a checkpoint only after their transaction commits
+(consent.ledger returns it after the commit).
 """
 
 from __future__ import annotations
