@@ -1,0 +1,1 @@
+"""The consent ledger's SQL: ``records`` (consent-records) and ``log`` (the Merkle log)."""
