@@ -18,6 +18,7 @@ values, keys, PINs or tokens, so an error can be logged or shown as is.
     │   ├── InvalidClaims                  claims that do not fit their credential type
     │   ├── UnknownClaimPath               a path that selects nothing in the credential
     │   ├── InvalidTrustList               a trust list (or draft) that breaks its format
+    │   ├── MalformedOfflineQR             an offline QR (core/offline) that is not exactly its format
     │   └── NotDigits                      a PIN or code with something other than digits and spaces
     ├── NotFound / Forbidden          404 / 403
     ├── TrustListUnavailable          503  nothing valid to publish
@@ -52,6 +53,8 @@ values, keys, PINs or tokens, so an error can be logged or shown as is.
         ├── ClaimsInvalidForType
         ├── TrustListRollback / TrustListConflict / TrustListExpired
         ├── IssuerNotAccredited / IssuerSuspended
+        ├── CredentialRevoked / CredentialSuspended   from a (cached) status list
+        ├── Replayed / WindowExpired / WindowTooLong  offline QR freshness (core/offline)
         └── VerifierNotRegistered / PurposeNotRegistered / RequestExceedsRegistration
 """
 
@@ -135,6 +138,11 @@ class UnknownClaimPath(InvalidInput):
 class InvalidTrustList(InvalidInput):
     code = "invalid_trust_list"
     title = "The trust list does not follow its format"
+
+
+class MalformedOfflineQR(InvalidInput):
+    code = "malformed_offline_qr"
+    title = "The offline QR is not exactly its format"
 
 
 class NotDigits(InvalidInput):
@@ -268,6 +276,31 @@ class UnknownCredentialType(VerificationFailed):
 class ClaimsInvalidForType(VerificationFailed):
     code = "claims_invalid_for_type"
     title = "The claims do not match the credential type"
+
+
+class CredentialRevoked(VerificationFailed):
+    code = "credential_revoked"
+    title = "The credential is revoked"
+
+
+class CredentialSuspended(VerificationFailed):
+    code = "credential_suspended"
+    title = "The credential is suspended"
+
+
+class Replayed(VerificationFailed):
+    code = "replayed"
+    title = "This presentation was already shown inside its window"
+
+
+class WindowExpired(KeyBindingTooOld):
+    code = "window_expired"
+    title = "The presentation's validity window is over (or not yet begun)"
+
+
+class WindowTooLong(VerificationFailed):
+    code = "window_too_long"
+    title = "The presentation's validity window is longer than this verifier accepts"
 
 
 # --- protocol errors with their own wire format ----------------------------------

@@ -25,11 +25,13 @@ from core import keys
 from core._cli_common import ExistingFile, fails_as_problem, option_file, public_keys, read_token
 from core.credtypes import load_registry
 from core.encoding import json_loads_strict
+from core.offline import OfflinePolicy
 from core.sdjwt import KeyBindingPolicy, VerifyPolicy, parse_many, present, verify
 from core.sdjwt.vc import issue_vc, verify_vc_open
 from core.settings import get_settings
 from core.trust.cli import trust_app
 from issuer.cli import issuer_app
+from server import cli_offline
 from verifier.cli import verifier_app
 from wallet.cli import wallet_app
 
@@ -88,11 +90,22 @@ def credential_issue(
     holder_jwk: Annotated[Path, option_file("holder's public JWK (becomes cnf.jwk)")],
     iss: Annotated[str, typer.Option(help="issuer identifier (HTTPS URL)")] = "https://issuer.amana.test",
     valid_days: Annotated[int, typer.Option(min=1, help="validity in days")] = 365,
+    offline: Annotated[bool, typer.Option(help="the compact copy for offline QR (P-256 holder key)")] = False,
+    status_list: Annotated[str, typer.Option(help="--offline: the status list (number or id)")] = "0",
+    status_idx: Annotated[int, typer.Option(min=0, help="--offline: the index in that list")] = 0,
 ) -> None:
-    """Issue an SD-JWT VC; the credential is written to stdout."""
+    """Issue an SD-JWT VC (or with --offline its compact copy, as JSON); the credential is written to stdout."""
     settings = get_settings()
     ctype = load_registry(settings.specs_dir).by_name(type_)
     claims_doc = json_loads_strict(claims.read_bytes(), "claims file")
+    if offline:
+        ctype.check_issuance(claims_doc)
+        holder = keys.PublicKey.from_jwk(keys.read_jwk(holder_jwk), allow_private_members=True)
+        typer.echo(cli_offline.issue_file(
+            claims_doc, ctype.vct, keys.PrivateKey.from_jwk(keys.read_jwk(issuer_key)), holder,
+            now=int(time.time()), valid_for_s=valid_days * 86400,
+            status=(int(status_list) if status_list.isdigit() else status_list, status_idx)))
+        return
     token = issue_vc(
         ctype,
         claims_doc,
@@ -112,10 +125,23 @@ def credential_present(
     disclose: Annotated[list[str], typer.Option(help="claim paths to show: a.b,c.* (repeatable)")],
     holder_key: Annotated[Path, option_file("holder's private JWK")],
     aud: Annotated[str, typer.Option(help="the verifier the presentation is for")],
-    nonce: Annotated[str, typer.Option(help="the verifier's nonce")],
+    nonce: Annotated[str, typer.Option(help="the verifier's nonce (offline: its AON1: text, 16 hex digits, or any "
+                                            "text, hashed)")],
+    offline_qr: Annotated[Path | None, typer.Option(help="an offline credential: write the QR here (.png or "
+                                                         ".svg)")] = None,
+    window: Annotated[int, typer.Option(min=1, help="offline QR: seconds it stays valid (over 120: paper)")] = 120,
 ) -> None:
-    """Present chosen claims with a Key Binding JWT; the presentation goes to stdout."""
+    """Present chosen claims with a Key Binding JWT (stdout); or, --offline-qr, an offline QR image."""
     paths = [p for option in disclose for p in parse_many(option)]
+    document = credential.read_text(encoding="utf-8")
+    if offline_qr is not None or cli_offline.is_offline_file(document):
+        if offline_qr is None:
+            raise typer.BadParameter("an offline credential is shown as a QR: give --offline-qr OUT.png",
+                                     param_hint="--offline-qr")
+        written = cli_offline.present_qr(document, paths, keys.PrivateKey.from_jwk(keys.read_jwk(holder_key)),
+                                         nonce=nonce, now=int(time.time()), window_s=window, out=offline_qr)
+        typer.echo(json.dumps({**written, "aud": aud}))  # the QR has no audience field: recorded here only
+        return
     token = present(
         read_token(credential),
         paths,
@@ -130,17 +156,28 @@ def credential_present(
 @credential_app.command("verify")
 @fails_as_problem
 def credential_verify(
-    presentation: ExistingFile,
     issuer_jwk: Annotated[Path, option_file("issuer's public JWK or JWK Set")],
+    presentation: Annotated[Path | None, typer.Argument(exists=True, dir_okay=False, readable=True)] = None,
+    qr_file: Annotated[Path | None, typer.Option("--qr", exists=True, dir_okay=False, readable=True,
+                                                 help="an offline QR: PNG/JPEG image, or a file with its text")] = None,
+    iss: Annotated[str, typer.Option(help="--qr: the issuer id the key stands for")] = "https://issuer.amana.test",
     aud: Annotated[str | None, typer.Option(help="expected audience; requires a KB-JWT")] = None,
     nonce: Annotated[str | None, typer.Option(help="expected nonce; requires a KB-JWT")] = None,
     profile: Annotated[Profile, typer.Option(help="sd-jwt-vc, or plain RFC 9901 sd-jwt")] = Profile.sd_jwt_vc,
     kb_max_age: Annotated[int | None, typer.Option(help="seconds a KB-JWT may be old")] = None,
 ) -> None:
     """Verify; on success print {"claims": ...} and exit 0."""
+    settings = get_settings()
+    if qr_file is not None:  # offline: the nonce is optional, the audience only echoed (the QR has none)
+        policy_offline = OfflinePolicy(clock_skew_s=settings.clock_skew_s, require_nonce=nonce is not None)
+        checked_qr = cli_offline.verify_qr(cli_offline.read_qr(qr_file), public_keys(issuer_jwk), iss=iss,
+                                           nonce=nonce, now=int(time.time()), policy=policy_offline)
+        typer.echo(json.dumps({**checked_qr, **({"aud": aud} if aud else {})}, ensure_ascii=False))
+        return
+    if presentation is None:
+        raise typer.BadParameter("give a presentation file, or --qr IMAGE")
     if (aud is None) != (nonce is None):
         raise typer.BadParameter("--aud and --nonce go together")
-    settings = get_settings()
     kb = None
     if aud is not None and nonce is not None:
         kb = KeyBindingPolicy(aud, nonce, kb_max_age or settings.kb_max_age_s)
