@@ -34,9 +34,9 @@ from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.sdjwt.vc import issue_vc
 from core.statuslist import MEDIA_TYPE as STATUS_MEDIA_TYPE
 from core.statuslist import VALID, StatusList, reference, sign_token
-from issuer import metadata, nonces, refresh, store
+from issuer import metadata, nonces, offline, refresh, store
 from issuer.context import IssuerContext, get_context
-from issuer.issuance import distinct_keys, proofs_of, rounded, verify_proof
+from issuer.issuance import PROOF_ALGS, distinct_keys, proofs_of, rounded, verify_proof
 from issuer.offers import (
     ACCESS_TOKEN_TTL_S,
     RETRY_WINDOW_S,
@@ -134,7 +134,9 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
             offer.state, offer.pin_failures = outcome.state.value, outcome.pin_failures
         body: dict[str, Any] = {}
         if outcome.error is None and offer is not None:
-            body = {"access_token": await store.new_access_token(session, ctx.node, offer.id, now, ACCESS_TOKEN_TTL_S),
+            claims = json.dumps(store.offer_claims(ctx.node, offer)).encode()
+            body = {"access_token": await store.new_access_token(session, ctx.node, offer.id, now, ACCESS_TOKEN_TTL_S,
+                                                                 offline_claims=claims),
                     "token_type": "Bearer", "expires_in": ACCESS_TOKEN_TTL_S}
             if days:
                 body["refresh_token"] = await store.new_refresh_family(
@@ -165,7 +167,7 @@ async def _refresh(ctx: IssuerContext, slug: str, presented: str, client_id: str
         if found is not None and rotated is not None:
             successor, claims = rotated
             access = await store.new_access_token(session, ctx.node, found[0].offer_id, now, ACCESS_TOKEN_TTL_S,
-                                                  family_id=found[0].id, claims=claims)
+                                                  family_id=found[0].id, claims=claims, offline_claims=claims)
             body = {"access_token": access, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_TTL_S,
                     "refresh_token": successor}
     if decision.error is not None:
@@ -206,23 +208,26 @@ async def credential(
     if not isinstance(body, dict):
         raise OAuthError("invalid_credential_request", "the Credential Request must be a JSON object")
     now, url, request_digest = ctx.now(), _url(ctx, slug), hashlib.sha256(raw).hexdigest()
+    compact_of = offline.base_of(body.get("credential_configuration_id"))
+    purpose = store.SD_JWT_GRANT if compact_of is None else store.OFFLINE_GRANT
     async with ctx.transaction() as session:
         await store.forget_responses(session, now)
-        granted = await store.use_access_token(session, ctx.node, access_token, now)
+        granted = await store.use_access_token(session, ctx.node, access_token, now, purpose)
         org = await store.org_by_slug(session, slug)
         if granted is None:  # used already: by this very request, whose answer was lost?
-            kept = await store.kept_response(session, ctx.node, access_token, request_digest, now, RETRY_WINDOW_S)
+            kept = await store.kept_response(session, ctx.node, access_token, request_digest, now, RETRY_WINDOW_S,
+                                             purpose)
             if kept is not None:
                 return Response(kept, media_type="application/json", headers=NO_STORE)
         offer = None if granted is None else granted.offer
-        wanted = OfferState.REDEEMED if granted is None or granted.family_id is None else OfferState.ISSUED
-        if granted is None or offer is None or org is None or offer.org_id != org.id or offer.state != wanted:
+        if granted is None or offer is None or org is None or offer.org_id != org.id or not _live(granted):
             raise OAuthError("invalid_token", "the access token is unknown, used or expired", status=401)
         if "credential_identifier" in body:
             raise OAuthError("unknown_credential_identifier", "this issuer does not use credential identifiers")
-        if body.get("credential_configuration_id") != offer.config_id:
+        if (compact_of or body.get("credential_configuration_id")) != offer.config_id:
             raise OAuthError("unknown_credential_configuration", "not the credential configuration offered")
-        proofs = [verify_proof(p, audience=url, now=now, clock_skew_s=ctx.settings.clock_skew_s)
+        algs = offline.PROOF_ALGS if granted.offline else PROOF_ALGS
+        proofs = [verify_proof(p, audience=url, now=now, clock_skew_s=ctx.settings.clock_skew_s, algs=algs)
                   for p in proofs_of(body)]
         distinct_keys(proofs)
         for nonce_value in {p.nonce for p in proofs}:
@@ -232,8 +237,16 @@ async def credential(
         # Section 8.3: an issuer may issue fewer credentials than keys; the offer says how many.
         credentials = await _issue(ctx, session, org, granted, proofs[: offer.batch_size], now, url)
         answer = JSONResponse({"credentials": [{"credential": c} for c in credentials]}, headers=NO_STORE)
-        await store.keep_response(session, ctx.node, access_token, request_digest, bytes(answer.body))
+        await store.keep_response(session, ctx.node, access_token, request_digest, bytes(answer.body), purpose)
     return answer
+
+
+def _live(granted: store.Granted) -> bool:
+    """The offer state a grant may be used in: the code's SD-JWT grant before the first batch, a
+    refresh grant's after it; the compact grant either way (the SD-JWT batch may come first or not)."""
+    if granted.offline:
+        return granted.offer.state in {OfferState.REDEEMED, OfferState.ISSUED}
+    return granted.offer.state == (OfferState.REDEEMED if granted.family_id is None else OfferState.ISSUED)
 
 
 async def _issue(ctx: IssuerContext, session: Any, org: Organisation, granted: store.Granted, proofs: list[Any],
@@ -243,20 +256,27 @@ async def _issue(ctx: IssuerContext, session: Any, org: Organisation, granted: s
     valid_for = (offer.valid_days or ctx.settings.credential_validity_days) * 86400
     if granted.claims is None:
         claims = store.offer_claims(ctx.node, offer)
-    else:  # a refresh: the same claims and expiry, and only while every copy of the offer is valid
+    else:  # a refresh or a compact copy: the same claims and expiry, only while every copy is valid
         claims = granted.claims
         statuses, expires_at = await store.batch_fate(session, offer.id)
-        if expires_at is None or any(s != VALID for s in statuses) or expires_at <= now:
+        if (expires_at is None and not granted.offline) or any(s != VALID for s in statuses) or (
+                expires_at is not None and expires_at <= now):
             raise OAuthError("credential_request_denied", "the credential is revoked, suspended or expired")
-        valid_for = expires_at - issued_at
+        if expires_at is not None:
+            valid_for = expires_at - issued_at
     key = await store.active_key(session, ctx.node, org.id)
     list_id, indices = await store.allocate_status(session, org.id, len(proofs))
     status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{list_id}"
     ctype.check_issuance(claims)  # once: every copy carries the same claims
     out = []
     for proof, idx in zip(proofs, indices, strict=True):
-        out.append(issue_vc(ctype, claims, issuer=url, issuer_key=key, holder_key=proof.holder_key,
-                            now=issued_at, valid_for_s=valid_for, status=reference(status_uri, idx), checked=True))
+        if granted.offline:
+            out.append(offline.issue(ctype.vct, claims, issuer_key=key, holder_key=proof.holder_key,
+                                     issued_at=issued_at, expires_at=issued_at + valid_for, list_id=list_id,
+                                     status_idx=idx))
+        else:
+            out.append(issue_vc(ctype, claims, issuer=url, issuer_key=key, holder_key=proof.holder_key,
+                                now=issued_at, valid_for_s=valid_for, status=reference(status_uri, idx), checked=True))
         record = Credential(id=str(uuid.uuid4()), org_id=org.id, offer_id=offer.id, vct=ctype.vct,
                             status_list_id=list_id, status_idx=idx, holder_thumbprint=proof.holder_key.thumbprint(),
                             issued_at=issued_at, expires_at=issued_at + valid_for)
@@ -264,7 +284,7 @@ async def _issue(ctx: IssuerContext, session: Any, org: Organisation, granted: s
             record.sealed_claims = ctx.node.seal(json.dumps(claims).encode(), f"credential:{record.id}")
             record.retain_until = now + org.keep_claims_days * 86400
         await store.record_credential(session, record)
-    if granted.family_id is None:
+    if granted.family_id is None and not granted.offline:
         await store.finish_offer(session, offer)
     return out
 

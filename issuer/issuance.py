@@ -35,14 +35,16 @@ class KeyProof:
     nonce: str
 
 
-def verify_proof(token: object, *, audience: str, now: int, clock_skew_s: int = 60) -> KeyProof:
-    """Check one ``jwt`` key proof; the caller still checks and consumes ``nonce``."""
+def verify_proof(token: object, *, audience: str, now: int, clock_skew_s: int = 60,
+                 algs: frozenset[str] = PROOF_ALGS) -> KeyProof:
+    """Check one ``jwt`` key proof, signed with one of ``algs`` (the configuration's
+    ``proof_signing_alg_values_supported``); the caller still checks and consumes ``nonce``."""
     if not isinstance(token, str):
         raise OAuthError("invalid_proof", "each proof must be a compact JWT string")
     try:
         jws = _jose.parse_compact(token, "key proof")
         header = jws.unverified_header
-        alg = _jose.check_header(header, PROOF_ALGS, "key proof")
+        alg = _jose.check_header(header, algs, "key proof")
         if header.get("typ") != PROOF_TYP:
             raise OAuthError("invalid_proof", f"key proof typ must be {PROOF_TYP}")
         if "kid" in header or "x5c" in header or "jwk" not in header:

@@ -2,7 +2,8 @@
 
 - ``/.well-known/openid-credential-issuer/<path>`` (OpenID4VCI 1.0 section 12.2): one
   ``dc+sd-jwt`` configuration per credential type the organisation may issue, with display
-  names and claim labels in every language of the type metadata; batch issuance announced;
+  names and claim labels in every language of the type metadata, and beside it the compact
+  offline copy (issuer.offline: ``<type>_offline``, same display); batch issuance announced;
 - ``/.well-known/oauth-authorization-server/<path>`` (RFC 8414, OpenID4VCI section 12.3):
   the pre-authorized grant (and refresh tokens), anonymous access allowed (the PIN is the guard);
 - ``/.well-known/jwt-vc-issuer/<path>`` (SD-JWT VC section 5): the issuer's JWKS inline.
@@ -19,6 +20,7 @@ from typing import Any
 
 from core.credtypes import CredentialType
 from core.oid4vc import PRE_AUTHORIZED_GRANT
+from issuer import offline
 from issuer.issuance import BATCH_SIZE, PROOF_ALGS
 
 FORMAT = "dc+sd-jwt"
@@ -45,6 +47,18 @@ def configuration(ctype: CredentialType) -> dict[str, Any]:
     }
 
 
+def offline_configuration(ctype: CredentialType) -> dict[str, Any]:
+    """The compact copy: same type, display and claims; COSE-signed, so its signing algorithms are
+    COSE numbers as for the other COSE format (``mso_mdoc``, appendix A.2.2); the holder key is a
+    WebCrypto P-256 key, so its proofs are ES256 only."""
+    config = configuration(ctype)
+    proofs = {"jwt": {"proof_signing_alg_values_supported": sorted(offline.PROOF_ALGS)}}
+    config.update({"format": offline.FORMAT, "scope": offline.config_id(ctype.name),
+                   "credential_signing_alg_values_supported": offline.COSE_SIGNING_ALGS,
+                   "proof_types_supported": proofs})
+    return config
+
+
 def credential_issuer(url: str, names: dict[str, str], types: Iterable[CredentialType]) -> dict[str, Any]:
     return {
         "credential_issuer": url,
@@ -52,7 +66,9 @@ def credential_issuer(url: str, names: dict[str, str], types: Iterable[Credentia
         "nonce_endpoint": f"{url}/nonce",
         "batch_credential_issuance": {"batch_size": BATCH_SIZE},
         "display": [{"name": name, "locale": locale} for locale, name in names.items()],
-        "credential_configurations_supported": {t.name: configuration(t) for t in types},
+        "credential_configurations_supported": {
+            name: config for t in types
+            for name, config in ((t.name, configuration(t)), (offline.config_id(t.name), offline_configuration(t)))},
     }
 
 

@@ -30,6 +30,7 @@ from core import i18n
 from core.errors import OAuthError
 from core.oid4vc import OFFER_SCHEME, PRE_AUTHORIZED_GRANT
 from core.sealing import new_public_id
+from issuer import offline
 
 PIN_LENGTH = 6
 MAX_PIN_FAILURES = 5
@@ -110,13 +111,15 @@ def redeem(offer: RedeemAttempt | None, pin_digest: str | None, now: int) -> Red
 
 def credential_offer(issuer_url: str, config_id: str, code: str, pin_length: int = PIN_LENGTH,
                      language: str = "en") -> dict[str, Any]:
-    """The Credential Offer object (section 4.1.1): one configuration, pre-authorized, with a PIN.
+    """The Credential Offer object (section 4.1.1): pre-authorized, with a PIN, for one type in its
+    two configurations: the SD-JWT VC first (what a wallet that knows one format takes), then its
+    compact offline copy (issuer.offline); one access token grants each once.
 
     ``tx_code.description`` has no i18n in the spec (one string, 300 characters at most), so
     it is written in the holder's language as staff recorded it with the offer."""
     return {
         "credential_issuer": issuer_url,
-        "credential_configuration_ids": [config_id],
+        "credential_configuration_ids": [config_id, offline.config_id(config_id)],
         "grants": {
             PRE_AUTHORIZED_GRANT: {
                 "pre-authorized_code": code,

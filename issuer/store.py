@@ -183,15 +183,28 @@ def offer_claims(node: NodeKey, offer: Offer) -> dict[str, Any]:
     return claims
 
 
+# Purposes of the keyed digest of an access token: one row per credential configuration it
+# grants (issuer.offline: the SD-JWT VC and its compact copy), each used once.
+SD_JWT_GRANT = "access-token"
+OFFLINE_GRANT = "access-token-offline"
+
+
 async def new_access_token(session: AsyncSession, node: NodeKey, offer_id: str, now: int, ttl_s: int, *,
-                           family_id: str | None = None, claims: bytes | None = None) -> str:
+                           family_id: str | None = None, claims: bytes | None = None,
+                           offline_claims: bytes | None = None) -> str:
     """A new access token; one from a refresh grant carries its family and the claims, sealed
-    under the token itself."""
+    under the token itself. With ``offline_claims`` the same token also grants the compact copy
+    once (a second row under another digest purpose), its claims sealed under the token too: the
+    first request of either configuration must not take the other's claims away."""
     token = new_token()
-    digest = node.digest("access-token", token)
+    digest = node.digest(SD_JWT_GRANT, token)
     sealed = None if claims is None else node.seal_for(token, claims, f"refresh-access:{digest}")
     session.add(AccessToken(digest=digest, offer_id=offer_id, expires_at=now + ttl_s, family_id=family_id,
                             sealed_claims=sealed))
+    if offline_claims is not None:
+        offline = node.digest(OFFLINE_GRANT, token)
+        session.add(AccessToken(digest=offline, offer_id=offer_id, expires_at=now + ttl_s, family_id=family_id,
+                                sealed_claims=node.seal_for(token, offline_claims, f"refresh-access:{offline}")))
     return token
 
 
@@ -202,11 +215,14 @@ class Granted:
     offer: Offer
     family_id: str | None = None
     claims: dict[str, Any] | None = None
+    offline: bool = False  # the compact copy's grant (claims always given)
 
 
-async def use_access_token(session: AsyncSession, node: NodeKey, token: str, now: int) -> Granted | None:
-    """What a live, unused token grants, marking the token used (its sealed claims go); else None."""
-    digest = node.digest("access-token", token)
+async def use_access_token(session: AsyncSession, node: NodeKey, token: str, now: int,
+                           purpose: str = SD_JWT_GRANT) -> Granted | None:
+    """What a live, unused token grants for ``purpose``, marking that grant used (its sealed claims
+    go); else None."""
+    digest = node.digest(purpose, token)
     result = await session.execute(
         update(AccessToken).where(AccessToken.digest == digest, AccessToken.used.is_(False),
                                   AccessToken.expires_at > now).values(used=True, used_at=now)
@@ -217,13 +233,13 @@ async def use_access_token(session: AsyncSession, node: NodeKey, token: str, now
     offer = await session.get(Offer, row[0], with_for_update=True)
     assert offer is not None
     claims = None
-    if row[1] is not None:  # RETURNING gives the values after an update: read the claims, then drop them
+    if row[1] is not None or purpose == OFFLINE_GRANT:  # RETURNING gives the values after an update: read, drop
         sealed = (await session.execute(select(AccessToken.sealed_claims).where(AccessToken.digest == digest)))
         sealed_claims = sealed.scalar_one()
         await session.execute(update(AccessToken).where(AccessToken.digest == digest).values(sealed_claims=None))
         if sealed_claims is not None:
             claims = json.loads(node.open_for(token, sealed_claims, f"refresh-access:{digest}"))
-    return Granted(offer, row[1], claims)
+    return Granted(offer, row[1], claims, offline=purpose == OFFLINE_GRANT)
 
 
 async def spend_nonce(session: AsyncSession, node: NodeKey, nonce: str, expires_at: int, now: int) -> bool:
@@ -237,17 +253,18 @@ async def spend_nonce(session: AsyncSession, node: NodeKey, nonce: str, expires_
     return result.scalar_one_or_none() is not None
 
 
-async def keep_response(session: AsyncSession, node: NodeKey, token: str, request_digest: str, body: bytes) -> None:
+async def keep_response(session: AsyncSession, node: NodeKey, token: str, request_digest: str, body: bytes,
+                        purpose: str = SD_JWT_GRANT) -> None:
     """Seal the credential response to the request that used ``token``, for a lost-answer retry."""
-    digest = node.digest("access-token", token)
+    digest = node.digest(purpose, token)
     await session.execute(update(AccessToken).where(AccessToken.digest == digest).values(
         request_digest=request_digest, sealed_response=node.seal(body, f"credential-response:{digest}")))
 
 
 async def kept_response(session: AsyncSession, node: NodeKey, token: str, request_digest: str, now: int,
-                        window_s: int) -> bytes | None:
+                        window_s: int, purpose: str = SD_JWT_GRANT) -> bytes | None:
     """The kept answer if ``token`` was used by this very request less than ``window_s`` ago."""
-    digest = node.digest("access-token", token)
+    digest = node.digest(purpose, token)
     row = await session.get(AccessToken, digest)
     if (row is None or row.sealed_response is None or row.used_at is None or now - row.used_at >= window_s
             or row.request_digest != request_digest):

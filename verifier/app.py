@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from core import db, service, web
 from core.settings import Settings, get_settings
-from verifier import api, pages
+from verifier import api, offline_pages, pages
 from verifier.context import VerifierContext
 
 
@@ -33,6 +33,7 @@ STATIC = Path(__file__).parent / "static"
 def attach(app: FastAPI) -> None:
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(offline_pages.router)
     app.mount("/static/verifier", StaticFiles(directory=STATIC), name="verifier-static")
     web.mount_shared_static(app)
 

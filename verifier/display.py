@@ -29,7 +29,8 @@ ESCO = re.compile(r"^https?://data\.europa\.eu/esco/(skill|occupation)/[0-9a-f-]
 STATUSES = ("valid", "revoked", "suspended", "unknown")
 # Refusals a clerk meets; anything else is said in general words (the code stays in the proof).
 REASONS = ("declined", "revoked", "suspended", "status_unknown", "expired", "invalid_signature",
-           "issuer_not_accredited", "issuer_suspended", "unknown_credential_type", "nonce_mismatch")
+           "issuer_not_accredited", "issuer_suspended", "unknown_credential_type", "nonce_mismatch",
+           "replayed", "window_expired", "undisclosed_claim")
 
 
 @dataclass(frozen=True, slots=True)

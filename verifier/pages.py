@@ -27,6 +27,8 @@ from verifier.context import VerifierContext, get_context
 from verifier.queries import NamedQuery, availability, named, why_refused
 from verifier.requests import Prefix
 
+OFFLINE_PREFIX = "AO1:"  # core.offline's QR text (specs/formats/offline-presentation.md)
+
 router = APIRouter(prefix="/verifier/desk", include_in_schema=False)
 templates = web.page_templates(Path(__file__).parent / "templates")
 Ctx = Annotated[VerifierContext, Depends(get_context)]
@@ -37,12 +39,12 @@ DOOR = staff.Door(title_key="desk.title", home="/verifier/desk", login="/verifie
 SHOWN_S = 600  # how long a shown result can be re-shown in another language, by the page that holds it
 
 
-def _render(ctx: VerifierContext, request: Request, template: str, lang: str, status: int = 200,
+def render(ctx: VerifierContext, request: Request, template: str, lang: str, status: int = 200,
             **values: Any) -> HTMLResponse:
     return web.render_page(templates, request, template, lang, ctx.node.digest, status, **values)
 
 
-async def _signed_in(ctx: VerifierContext, request: Request) -> bool:
+async def signed_in(ctx: VerifierContext, request: Request) -> bool:
     token = request.cookies.get(sessions.COOKIE)
     if not token:
         return False
@@ -62,7 +64,7 @@ async def _home(ctx: VerifierContext, request: Request, lang: str, message: str 
     except AmanaError:
         trust_list = None
     offered = availability(ctx.queries, trust_list, ctx.settings.verifier_id, ctx.now())
-    return _render(ctx, request, "home.html", lang, status, signed_in=True, message=message,
+    return render(ctx, request, "home.html", lang, status, signed_in=True, message=message,
                    queries=[_question(q, lang) for q, why in offered if why is None],
                    unavailable=[(_question(q, lang), i18n.t(lang, f"desk.unavailable.{why}"))
                                 for q, why in offered if why is not None], audit=audit)
@@ -83,8 +85,8 @@ def _refusal(exc: AmanaError, lang: str) -> str:
 @router.get("", response_class=HTMLResponse)
 async def desk(request: Request, ctx: Ctx) -> HTMLResponse:
     lang = web.page_language(request)
-    if not await _signed_in(ctx, request):
-        return _render(ctx, request, "login.html", lang, return_to=request.url.path)
+    if not await signed_in(ctx, request):
+        return render(ctx, request, "login.html", lang, return_to=request.url.path)
     return await _home(ctx, request, lang)
 
 
@@ -97,13 +99,13 @@ async def login(request: Request, ctx: Ctx) -> Response:
     now, token, key = ctx.now(), new_token(), form.get("desk_key")
     async with ctx.transaction() as session:
         if await sessions.attempt(session, bucket, now):
-            return _render(ctx, request, "login.html", lang, 429, field_error=i18n.t(lang, "console.too_many"))
+            return render(ctx, request, "login.html", lang, 429, field_error=i18n.t(lang, "console.too_many"))
         known = isinstance(key, str) and bool(key) and await store.desk_key_known(session, ctx.node, str(key))
         if known:
             await sessions.succeeded(session, bucket)
             await sessions.start(session, ctx.node, SERVICE, ctx.node.digest("desk-key", str(key)), token, now)
     if not known:
-        return _render(ctx, request, "login.html", lang, 401, field_error=i18n.t(lang, "console.bad_key"))
+        return render(ctx, request, "login.html", lang, 401, field_error=i18n.t(lang, "console.bad_key"))
     response = staff.after_sign_in(request, form, DOOR, lang, ctx.node.digest)
     response.set_cookie(sessions.COOKIE, token, max_age=sessions.TTL_S, **web.COOKIE_FLAGS)
     return response
@@ -126,7 +128,7 @@ async def _form(request: Request, ctx: VerifierContext) -> tuple[Any, str]:
     form = await request.form()
     web.check_csrf(request, form.get("csrf"), ctx.node.digest)
     lang = web.page_language(request, form)
-    if not await _signed_in(ctx, request):
+    if not await signed_in(ctx, request):
         raise staff.SignInAgain(DOOR, lang, form, request.url.path, ctx.node.digest)
     return form, lang
 
@@ -157,21 +159,21 @@ def _requester(request: Request, check_id: str) -> str | None:
 async def check_page(check_id: str, request: Request, ctx: Ctx) -> HTMLResponse:
     """The check with its QR, for as long as it is open, in the browser that asked for it."""
     lang = web.page_language(request)
-    if not await _signed_in(ctx, request):
-        return _render(ctx, request, "login.html", lang, return_to=request.url.path)
+    if not await signed_in(ctx, request):
+        return render(ctx, request, "login.html", lang, return_to=request.url.path)
     shown = await checks.reopen(ctx, check_id) if _requester(request, check_id) else None
     if shown is None:
         return await _home(ctx, request, lang, i18n.t(lang, "desk.check_gone"), 404)
     query = ctx.queries.get(shown["name"])
     question = _question(query, lang) if query else {"text": "", "lang": None}
     message = i18n.t(lang, "desk.not_yet") if request.query_params.get("not_yet") else None
-    return _render(ctx, request, "check.html", lang, signed_in=True, check_id=check_id, qr=shown["qr_svg"],
+    return render(ctx, request, "check.html", lang, signed_in=True, check_id=check_id, qr=shown["qr_svg"],
                    link=shown["link"], question=question, message=message)
 
 
 @router.get("/checks/{check_id}/state")
 async def state(check_id: str, request: Request, ctx: Ctx) -> JSONResponse:
-    if not await _signed_in(ctx, request):
+    if not await signed_in(ctx, request):
         raise NotFound("no such check")
     async with ctx.transaction() as session:
         found = await store.phase(session, check_id)
@@ -194,19 +196,20 @@ async def result(check_id: str, request: Request, ctx: Ctx) -> Response:
         return await _home(ctx, request, lang, i18n.t(lang, "desk.check_gone"), 404)
     if shown is None:  # not yet: back to the same check, QR and all
         return RedirectResponse(f"/verifier/desk/checks/{check_id}?lang={lang}&not_yet=1", status_code=303)
-    response = _result_page(ctx, request, lang, check_id, shown, ctx.now() + SHOWN_S)
+    response = result_page(ctx, request, lang, check_id, shown, ctx.now() + SHOWN_S)
     response.delete_cookie(RESULT_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response
 
 
-def _result_page(ctx: VerifierContext, request: Request, lang: str, check_id: str, shown: dict[str, Any],
+def result_page(ctx: VerifierContext, request: Request, lang: str, check_id: str, shown: dict[str, Any],
                  until: int) -> HTMLResponse:
     """The result, with a language switch that posts it back sealed to this node: the server
     keeps nothing, and the page that holds it can show it again in another language."""
     sealed = ctx.node.seal(json.dumps({"until": until, "result": shown}).encode(), f"desk-shown:{check_id}")
     switch = {"action": f"/verifier/desk/checks/{check_id}/shown", "fields": [("shown", b64url_encode(sealed))]}
-    return _render(ctx, request, "result.html", lang, signed_in=True, lang_form=switch,
-                   view=display.result_view(shown, ctx.types, lang), proof_of_check=shown.get("proof_of_check"))
+    return render(ctx, request, "result.html", lang, signed_in=True, lang_form=switch,
+                  view=display.result_view(shown, ctx.types, lang), proof_of_check=shown.get("proof_of_check"),
+                  offline=shown.get("offline"))
 
 
 @router.post("/checks/{check_id}/shown", response_class=HTMLResponse)
@@ -220,7 +223,7 @@ async def shown_again(check_id: str, request: Request, ctx: Ctx) -> HTMLResponse
         opened = None
     if not isinstance(opened, dict) or not isinstance(opened.get("until"), int) or ctx.now() >= opened["until"]:
         return await _home(ctx, request, lang, i18n.t(lang, "desk.once"), 404)
-    return _result_page(ctx, request, lang, check_id, opened["result"], opened["until"])
+    return result_page(ctx, request, lang, check_id, opened["result"], opened["until"])
 
 
 # The scan page alone may compile WebAssembly (the QR reader) and use the camera.
@@ -233,15 +236,17 @@ SCAN_HEADERS = {
 
 def scanned_kind(text: str) -> str:
     """What a scanned holder code is. The text is neither stored nor logged."""
+    if text.startswith(OFFLINE_PREFIX):
+        return "offline"
     if text.startswith(PRESENTATION_SCHEME):
         return "verifier"
     if text.startswith(OFFER_SCHEME):
         return "offer"
-    return "unsupported"  # the offline presentation format arrives with the wallet (issue 5, point 5)
+    return "unsupported"
 
 
 async def _scan_page(ctx: VerifierContext, request: Request, lang: str, kind: str | None) -> HTMLResponse:
-    response = _render(ctx, request, "scan.html", lang, signed_in=True, scanned_kind=kind)
+    response = render(ctx, request, "scan.html", lang, signed_in=True, scanned_kind=kind)
     response.headers.update(SCAN_HEADERS)
     return response
 
@@ -249,12 +254,17 @@ async def _scan_page(ctx: VerifierContext, request: Request, lang: str, kind: st
 @router.get("/scan", response_class=HTMLResponse)
 async def scan(request: Request, ctx: Ctx) -> HTMLResponse:
     lang = web.page_language(request)
-    if not await _signed_in(ctx, request):
-        return _render(ctx, request, "login.html", lang, return_to=request.url.path)
+    if not await signed_in(ctx, request):
+        return render(ctx, request, "login.html", lang, return_to=request.url.path)
     return await _scan_page(ctx, request, lang, None)
 
 
 @router.post("/scan", response_class=HTMLResponse)
 async def scanned(request: Request, ctx: Ctx) -> HTMLResponse:
     form, lang = await _form(request, ctx)
-    return await _scan_page(ctx, request, lang, scanned_kind(str(form.get("text") or "")))
+    text = str(form.get("text") or "")
+    kind = scanned_kind(text)
+    if kind == "offline":  # an offline QR: checked here, from what the node holds (issue 13)
+        from verifier import offline_pages
+        return await offline_pages.show(ctx, request, lang, text)
+    return await _scan_page(ctx, request, lang, kind)

@@ -14,7 +14,7 @@ from core.db import dialect_insert
 from core.sealing import NodeKey
 from verifier.requests import Identity as SigningIdentity
 from verifier.requests import self_signed_certificate
-from verifier.tables import AuditEntry, Check, DeskKey, Identity, StatusListCopy
+from verifier.tables import AuditEntry, Check, DeskKey, Identity, OfflineNonce, OfflineSeen, StatusListCopy
 
 
 async def identity(session: AsyncSession, node: NodeKey, name: str, now: int) -> SigningIdentity:
@@ -98,6 +98,13 @@ async def status_list_copy(session: AsyncSession, uri: str) -> tuple[str, int] |
     return None if row is None else (row.token, row.fetched_at)
 
 
+async def status_list_copies_ending(session: AsyncSession, segment: str) -> list[tuple[str, str, int]]:
+    """Held copies whose URI ends with ``segment`` (``/status/<id>``): (uri, token, fetched_at).
+    The caller believes one only if the issuer's key signed it for that very URI."""
+    query = select(StatusListCopy).where(StatusListCopy.uri.endswith(segment, autoescape=True)).limit(8)
+    return [(r.uri, r.token, r.fetched_at) for r in (await session.execute(query)).scalars()]
+
+
 async def status_list_uris(session: AsyncSession) -> list[str]:
     return list((await session.execute(select(StatusListCopy.uri))).scalars())
 
@@ -107,3 +114,35 @@ async def phase(session: AsyncSession, check_id: str) -> tuple[str, bool] | None
     anyone who read the request could have sent it; checks.respond says why)."""
     row = await session.get(Check, check_id)
     return None if row is None else (row.phase, row.phase == "pending" and row.sealed_result is not None)
+
+
+# --- offline QR (verifier.offline) ---------------------------------------------------------
+
+
+async def add_offline_nonce(session: AsyncSession, node: NodeKey, nonce: bytes, expires_at: int, now: int) -> None:
+    await session.execute(delete(OfflineNonce).where(OfflineNonce.expires_at <= now))
+    session.add(OfflineNonce(digest=node.digest("offline-nonce", nonce.hex()), expires_at=expires_at))
+
+
+async def offline_nonce_live(session: AsyncSession, node: NodeKey, nonce: bytes, now: int) -> bool:
+    row = await session.get(OfflineNonce, node.digest("offline-nonce", nonce.hex()))
+    return row is not None and row.expires_at > now
+
+
+async def spend_offline_nonce(session: AsyncSession, node: NodeKey, nonce: bytes, now: int) -> bool:
+    """True once for a nonce this desk showed and that has not expired; it is gone after."""
+    result = await session.execute(
+        delete(OfflineNonce).where(OfflineNonce.digest == node.digest("offline-nonce", nonce.hex()),
+                                   OfflineNonce.expires_at > now).returning(OfflineNonce.digest))
+    return result.scalar_one_or_none() is not None
+
+
+async def first_showing(session: AsyncSession, node: NodeKey, binding: bytes, until: int, now: int) -> bool:
+    """Record a key binding's signature as seen until ``until``: True the first time, False for a
+    second showing inside that time (one insert-or-ignore, so two desks racing cannot both pass)."""
+    await session.execute(delete(OfflineSeen).where(OfflineSeen.expires_at <= now))
+    result = await session.execute(
+        dialect_insert(session, OfflineSeen).values(digest=node.digest("offline-binding", binding.hex()),
+                                                    expires_at=until)
+        .on_conflict_do_nothing().returning(OfflineSeen.digest))
+    return result.scalar_one_or_none() is not None

@@ -78,3 +78,23 @@ class StatusListCopy(Base):
     uri: Mapped[str] = mapped_column(String(500), primary_key=True)
     token: Mapped[str] = mapped_column(Text)
     fetched_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class OfflineNonce(Base):
+    """A nonce the desk's offline screen showed (``AON1:``), as a keyed digest, until it is used
+    once or expires: a QR that signs it was made after the screen was shown."""
+
+    __tablename__ = "verifier_offline_nonces"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class OfflineSeen(Base):
+    """A key binding already shown (keyed digest of its signature), kept until its window ends:
+    the same QR shown a second time inside its window is a replay (issue 13, freshness)."""
+
+    __tablename__ = "verifier_offline_seen"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -1,0 +1,212 @@
+"""The compact offline copy at the issuer (issue 13 item 3; issuer.offline): its own credential
+configuration in the metadata, one offer and one access token giving both formats, the same
+claims, revocation and suspension reaching the compact copy in the served status list, proofs
+ES256 only, a refresh access token granting it too, and no claim in the clear at rest."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from core import keys
+from core import offline as codec
+from core.credtypes import TypeRegistry
+from core.oid4vc import PRE_AUTHORIZED_GRANT
+from core.settings import Settings
+from core.statuslist import INVALID, SUSPENDED, VALID, verify_token
+from issuer import offline, store
+from issuer.app import build_app
+from tests.oid4vci_wallet import BASE, Wallet, path_of
+from tests.server_process import POSTGRES_URL, empty_postgres
+
+SKILL = json.loads(Path("specs/credentials/SkillCertificate/example.json").read_text())
+ISSUER = f"{BASE}/issuers/open-doors"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    if request.param == "postgresql":
+        if not POSTGRES_URL:
+            pytest.skip("no PostgreSQL (.ci/run starts one)")
+        empty_postgres(POSTGRES_URL)
+    data_dir = tmp_path_factory.mktemp("offline-issuer") / request.param
+    app = build_app(Settings(data_dir=data_dir, public_base_url=BASE,
+                             database_url=POSTGRES_URL if request.param == "postgresql" else None))
+    with TestClient(app, base_url=BASE) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def ngo(client: TestClient) -> str:
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+
+    async def run() -> str:
+        async with ctx.transaction() as session:
+            _org, api_key = await store.create_org(session, ctx.node, slug="open-doors", names={"en": "Open Doors"},
+                                                   vcts=["urn:amana:credential:SkillCertificate:1"],
+                                                   keep_claims_days=30, staff_name="t", now=ctx.now())
+        return api_key
+
+    return client.portal.call(run)  # type: ignore[union-attr]
+
+
+class Holder:
+    """A wallet-shaped client: one offer, one token, then either configuration by id."""
+
+    def __init__(self, client: TestClient, api_key: str, batch: int = 2) -> None:
+        self.client, self.wallet = client, Wallet(client)
+        r = client.post("/api/issuer/offers", headers={"Authorization": f"Bearer {api_key}"},
+                        json={"type": "SkillCertificate", "claims": SKILL, "batch_size": batch})
+        assert r.status_code == 201, r.text
+        self.offer = self.wallet.offer(r.json()["link"])
+        self.meta = self.wallet.metadata(self.offer["credential_issuer"])
+        answer = self.wallet.token(self.meta, self.offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"],
+                                   r.json()["pin"])
+        assert answer.status_code == 200, answer.text
+        self.access_token: str = answer.json()["access_token"]
+        self.refresh_token: str | None = answer.json().get("refresh_token")
+
+    def ask(self, config: str, holder_keys: list[keys.PrivateKey], access_token: str | None = None) -> Any:
+        nonce = self.wallet.nonce(self.meta)
+        proofs = [self.wallet.proof(k, self.meta["credential_issuer"], nonce) for k in holder_keys]
+        return self.wallet.credential(self.meta, access_token or self.access_token,
+                                      {"credential_configuration_id": config, "proofs": {"jwt": proofs}})
+
+    def get(self, config: str, holder_keys: list[keys.PrivateKey]) -> list[str]:
+        r = self.ask(config, holder_keys)
+        assert r.status_code == 200, r.text
+        return [c["credential"] for c in r.json()["credentials"]]
+
+
+def _compact(issued: str) -> codec.CompactCredential:
+    cred, _disclosures = offline.parse_issued(issued)
+    return codec.parse_credential(cred)
+
+
+def _claims(issued: str) -> dict[str, Any]:
+    cred, disclosures = offline.parse_issued(issued)
+    ctype = codec.parse_credential(cred).ctype
+    return dict(codec.parse_disclosure(d, ctype) for d in disclosures)
+
+
+def _issuer_keys(client: TestClient) -> list[keys.PublicKey]:
+    jwks = client.get("/.well-known/jwt-vc-issuer/issuers/open-doors").json()["jwks"]["keys"]
+    return [keys.PublicKey.from_jwk(k) for k in jwks]
+
+
+def _served(client: TestClient, compact: codec.CompactCredential) -> int:
+    list_ref, idx = compact.status
+    uri = f"{BASE}/status/{str(list_ref).replace('-', '')}"
+    token = verify_token(client.get(path_of(uri)).text, keys=_issuer_keys(client), uri=uri, now=int(time.time()))
+    return token.status_list.get(idx)
+
+
+def test_the_metadata_lists_a_compact_twin_of_each_configuration(client: TestClient, ngo: str) -> None:
+    configs = client.get("/.well-known/openid-credential-issuer/issuers/open-doors").json()[
+        "credential_configurations_supported"]
+    sd_jwt, compact = configs["SkillCertificate"], configs["SkillCertificate_offline"]
+    assert compact["format"] == codec.FORMAT == "amana-offline+cose" and sd_jwt["format"] == "dc+sd-jwt"
+    assert compact["proof_types_supported"] == {"jwt": {"proof_signing_alg_values_supported": ["ES256"]}}
+    assert compact["credential_metadata"] == sd_jwt["credential_metadata"]  # same display, same claim labels
+    assert compact["vct"] == sd_jwt["vct"] and compact["cryptographic_binding_methods_supported"] == ["jwk"]
+    assert set(compact["credential_signing_alg_values_supported"]) <= {-7, -8}
+
+
+def test_one_offer_gives_both_formats_with_the_same_claims(client: TestClient, ngo: str, types: TypeRegistry) -> None:
+    holder = Holder(client, ngo)
+    assert holder.offer["credential_configuration_ids"] == ["SkillCertificate", "SkillCertificate_offline"]
+    device = keys.generate("ES256")
+    [issued] = holder.get("SkillCertificate_offline", [device])  # the compact copy first: order is free
+    sd_jwts = holder.get("SkillCertificate", [keys.generate(), keys.generate("EdDSA")])
+    compact = _compact(issued)
+    assert compact.holder_key().thumbprint() == device.public_key().thumbprint()
+    assert any(compact.verify_signature(k) for k in _issuer_keys(client))
+    assert compact.ctype.vct == "urn:amana:credential:SkillCertificate:1"
+    checked = [holder.wallet.check(c, ISSUER, types) for c in sd_jwts]
+    assert compact.iat == checked[0].claims["iat"] and compact.exp == checked[0].claims["exp"]
+    assert _claims(issued) == {k: v for k, v in SKILL.items()}
+    assert all(c.claims["skill"] == SKILL["skill"] for c in checked)
+    # Each configuration once per access token: a second request of either is refused.
+    for config in ("SkillCertificate_offline", "SkillCertificate"):
+        r = holder.ask(config, [keys.generate("ES256")])
+        assert r.status_code == 401 and r.json()["error"] == "invalid_token"
+
+
+def test_the_sd_jwt_batch_first_then_the_compact_copy(client: TestClient, ngo: str) -> None:
+    holder = Holder(client, ngo)
+    holder.get("SkillCertificate", [keys.generate()])
+    [issued] = holder.get("SkillCertificate_offline", [keys.generate("ES256")])
+    assert _claims(issued)["skill"] == SKILL["skill"]
+
+
+@pytest.mark.parametrize("action", ["revoke", "suspend"])
+def test_revoking_or_suspending_the_sd_jwt_copy_reaches_the_compact_copy(client: TestClient, ngo: str,
+                                                                          action: str) -> None:
+    holder, sd_jwt_key = Holder(client, ngo), keys.generate()
+    [issued] = holder.get("SkillCertificate_offline", [keys.generate("ES256")])
+    holder.get("SkillCertificate", [sd_jwt_key])
+    compact = _compact(issued)
+    assert _served(client, compact) == VALID
+    staff = {"Authorization": f"Bearer {ngo}"}
+    listed = client.get("/api/issuer/credentials?limit=500", headers=staff).json()
+    target = next(c["id"] for c in listed if c["holder_key_thumbprint"] == sd_jwt_key.public_key().thumbprint())
+    assert client.post(f"/api/issuer/credentials/{target}/{action}", headers=staff).status_code == 200
+    assert _served(client, compact) == (INVALID if action == "revoke" else SUSPENDED)
+
+
+def test_a_compact_copy_is_refused_once_the_batch_is_revoked(client: TestClient, ngo: str) -> None:
+    holder, sd_jwt_key = Holder(client, ngo), keys.generate()
+    holder.get("SkillCertificate", [sd_jwt_key])
+    staff = {"Authorization": f"Bearer {ngo}"}
+    listed = client.get("/api/issuer/credentials?limit=500", headers=staff).json()
+    target = next(c["id"] for c in listed if c["holder_key_thumbprint"] == sd_jwt_key.public_key().thumbprint())
+    assert client.post(f"/api/issuer/credentials/{target}/revoke", headers=staff).status_code == 200
+    r = holder.ask("SkillCertificate_offline", [keys.generate("ES256")])
+    assert r.status_code == 400 and r.json()["error"] == "credential_request_denied", r.text
+
+
+@pytest.mark.parametrize("alg", ["EdDSA"])
+def test_a_compact_copy_takes_es256_proofs_only(client: TestClient, ngo: str, alg: str) -> None:
+    holder = Holder(client, ngo)
+    r = holder.ask("SkillCertificate_offline", [keys.generate(alg)])  # type: ignore[arg-type]
+    assert r.status_code == 400 and r.json()["error"] == "invalid_proof", r.text
+    # The SD-JWT configuration still takes it.
+    assert holder.ask("SkillCertificate", [keys.generate(alg)]).status_code == 200  # type: ignore[arg-type]
+
+
+def test_an_unknown_compact_configuration_is_refused(client: TestClient, ngo: str) -> None:
+    holder = Holder(client, ngo)
+    r = holder.ask("RegistrationStatus_offline", [keys.generate("ES256")])
+    assert r.status_code == 400 and r.json()["error"] == "unknown_credential_configuration", r.text
+
+
+def test_a_refresh_access_token_grants_the_compact_copy_too(client: TestClient, ngo: str) -> None:
+    holder = Holder(client, ngo)
+    if holder.refresh_token is None:
+        pytest.skip("this node gives no refresh tokens")
+    holder.get("SkillCertificate", [keys.generate()])
+    r = client.post(path_of(holder.meta["token_endpoint"]),
+                    data={"grant_type": "refresh_token", "refresh_token": holder.refresh_token})
+    assert r.status_code == 200, r.text
+    fresh = r.json()["access_token"]
+    answer = holder.ask("SkillCertificate_offline", [keys.generate("ES256")], access_token=fresh)
+    assert answer.status_code == 200, answer.text
+    assert _claims(answer.json()["credentials"][0]["credential"])["skill"] == SKILL["skill"]
+
+
+def test_no_claim_in_the_clear_at_rest(client: TestClient, ngo: str, tmp_path: Path) -> None:
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+    holder = Holder(client, ngo)
+    holder.get("SkillCertificate_offline", [keys.generate("ES256")])
+    if ctx.settings.database_url is not None:
+        pytest.skip("the SQLite file is what is read here")
+    stored = b"".join(p.read_bytes() for p in ctx.settings.data_dir.glob("amana.db*"))
+    assert stored
+    for value in (SKILL["given_name"], SKILL["skill"]["label"]):
+        assert value.encode() not in stored

@@ -1,0 +1,46 @@
+"""The desk's offline QR (issue 13): the nonce screen, and the result of an ``AO1:`` code.
+
+- ``GET /verifier/desk/offline``: the scan page with a nonce QR (``AON1:``) above it. The
+  holder's wallet scans it and signs it into the QR it then shows; the nonce is kept (as a
+  keyed digest) for ``NONCE_TTL_S`` and spent by the first code that signs it.
+- A scanned ``AO1:`` text (posted by the scan page to verifier.pages.scanned) is checked from
+  what this node holds alone (verifier.offline) and shown with the desk's result page, in the
+  page's language; the audit keeps claim names, never values.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from core import qr, web
+from core.sealing import new_public_id
+from verifier import offline, pages, store
+from verifier.context import VerifierContext
+from verifier.pages import Ctx
+
+router = APIRouter(prefix="/verifier/desk", include_in_schema=False)
+NONCE_TTL_S = 600  # the holder scans, picks what to show, shows: minutes, not hours
+
+
+@router.get("/offline", response_class=HTMLResponse)
+async def offline_screen(request: Request, ctx: Ctx) -> HTMLResponse:
+    lang = web.page_language(request)
+    if not await pages.signed_in(ctx, request):
+        return pages.render(ctx, request, "login.html", lang, return_to=request.url.path)
+    nonce, now = secrets.token_bytes(offline.NONCE_BYTES), ctx.now()
+    async with ctx.transaction() as session:
+        await store.add_offline_nonce(session, ctx.node, nonce, now + NONCE_TTL_S, now)
+    response = pages.render(ctx, request, "scan.html", lang, signed_in=True, scanned_kind=None,
+                            nonce_qr=qr.svg(offline.nonce_text(nonce), scale=8))
+    response.headers.update(pages.SCAN_HEADERS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def show(ctx: VerifierContext, request: Request, lang: str, text: str) -> HTMLResponse:
+    """Check an ``AO1:`` text and render the result page (refusals included: they are results)."""
+    shown = await offline.check(ctx, text)
+    return pages.result_page(ctx, request, lang, "offline-" + new_public_id(), shown, ctx.now() + pages.SHOWN_S)
