@@ -89,7 +89,8 @@ function unb64url(text) {
 // The verifier's nonce QR: "AON1:" + Base45(CBOR([nonce: bstr .size 8])) = 0x81 0x48 + 8 bytes.
 function nonceOf(text) {
   if (!text.startsWith("AON1:")) return null;
-  const bytes = unbase45(text.slice(5));
+  let bytes;
+  try { bytes = unbase45(text.slice(5)); } catch (e) { return null; }
   if (bytes.length !== 10 || bytes[0] !== 0x81 || bytes[1] !== 0x48) return null;
   return bytes.slice(2);
 }
