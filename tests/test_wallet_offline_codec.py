@@ -23,6 +23,8 @@ from tests.node import RunningNode
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
 VECTORS = Path(__file__).parent / "vectors" / "offline"
 VECTOR = json.loads((VECTORS / "vector.json").read_text())
+HEX = """const h = (x) => Uint8Array.from(x.match(/../g) || [], (b) => parseInt(b, 16));
+  const hex = (a) => Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");"""
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +46,8 @@ def _pieces() -> tuple[bytes, list[bytes]]:
 
 def test_the_key_binding_input_is_the_vectors_byte_for_byte(page: Any) -> None:
     cred, disclosures = _pieces()
-    made = page.evaluate("""([t, w, n, cred, ds]) => { const h = (x) => Uint8Array.from(x.match(/../g), (b) => parseInt(b, 16));
-      return amanaOffline.cbor(["AO1-KB", t, w, h(n), h(cred), ds.map(h)]).map((b) => b.toString(16).padStart(2, "0")).join(""); }""",
+    made = page.evaluate("""([t, w, n, cred, ds]) => { """ + HEX + """
+      return hex(amanaOffline.cbor(["AO1-KB", t, w, h(n), h(cred), ds.map(h)])); }""",
                          [VECTOR["t"], VECTOR["w"], VECTOR["nonce"], cred.hex(), [d.hex() for d in disclosures]])
     assert made == VECTOR["kb_input"]
 
@@ -53,8 +55,7 @@ def test_the_key_binding_input_is_the_vectors_byte_for_byte(page: Any) -> None:
 def test_the_browsers_presentation_is_the_vectors_but_for_its_signature(page: Any) -> None:
     cred, disclosures = _pieces()
     holder = json.loads((VECTORS / "holder.jwk").read_text())
-    text = page.evaluate("""async ([jwk, t, w, n, cred, ds]) => {
-      const h = (x) => Uint8Array.from(x.match(/../g), (b) => parseInt(b, 16));
+    text = page.evaluate("""async ([jwk, t, w, n, cred, ds]) => { """ + HEX + """
       const key = await crypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
       return amanaOffline.presentation(h(cred), ds.map(h), key, t, w, h(n));
     }""", [{k: holder[k] for k in ("kty", "crv", "x", "y", "d")}, VECTOR["t"], VECTOR["w"], VECTOR["nonce"],
@@ -72,8 +73,7 @@ def test_the_browsers_presentation_is_the_vectors_but_for_its_signature(page: An
 @given(st.lists(st.binary(max_size=300), min_size=1, max_size=20), st.integers(0, 2**32 - 1),
        st.integers(1, 2**32 - 1), st.one_of(st.none(), st.binary(min_size=8, max_size=8)))
 def test_base45_and_cbor_agree_with_python(page: Any, blobs: list[bytes], t: int, w: int, nonce: bytes | None) -> None:
-    made = page.evaluate("""([blobs, t, w, n]) => { const h = (x) => Uint8Array.from(x.match(/../g) || [], (b) => parseInt(b, 16));
-      const hex = (a) => Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");
+    made = page.evaluate("""([blobs, t, w, n]) => { """ + HEX + """
       const encoded = blobs.map((b) => amanaOffline.base45(h(b)));
       return { b45: encoded, back: encoded.map((e) => hex(amanaOffline.unbase45(e))),
                cbor: hex(amanaOffline.cbor(["AO1-KB", t, w, n === null ? null : h(n), blobs.map(h)])) }; }""",
@@ -85,7 +85,7 @@ def test_base45_and_cbor_agree_with_python(page: Any, blobs: list[bytes], t: int
 
 def test_the_verifiers_nonce_qr_is_read_and_anything_else_refused(page: Any) -> None:
     nonce = bytes(range(1, 9))
-    read = page.evaluate("""(texts) => texts.map((t) => { const n = amanaOffline.nonceOf(t); return n && Array.from(n); })""",
+    read = page.evaluate("(ts) => ts.map((t) => { const n = amanaOffline.nonceOf(t); return n && Array.from(n); })",
                          [offline.nonce_qr(nonce), "AON1:" + base45.encode(_cbor.dumps([b"1234567"])),
                           "AO1:" + base45.encode(_cbor.dumps([nonce])), "AON1:" + base45.encode(_cbor.dumps(nonce)),
                           "AON1:not base45!"])
