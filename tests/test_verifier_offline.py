@@ -11,9 +11,11 @@ At 360 and 1280 px, in English and Arabic; screenshots under /tmp/amana-shots.""
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -155,18 +157,19 @@ def test_the_desk_audit_keeps_names_never_values(desk: OfflineDesk) -> None:
     from verifier import offline
 
     good = desk.hold_list({})
-    shown = asyncio.run(_check(desk, desk.qr(desk.credential(good), ("given_name",))))
+    shown = asyncio.run(_check(desk.node, desk.qr(desk.credential(good), ("given_name",))))
     assert shown["accepted"] and shown["credentials"][0]["claims"] == {"given_name": "Layla"}
     audit = asyncio.run(entries())
     mine = [e for e in audit if e["check"] == offline.CHECK_NAME]
     assert mine and mine[0]["disclosed_names"] == ["given_name"] and "Layla" not in repr(audit)
 
 
-async def _check(desk: OfflineDesk, text: str) -> dict[str, Any]:
+async def _check(node: RunningNode, text: str) -> dict[str, Any]:
+    """The desk's check, in this process, on the node's database and trust list."""
     from verifier import offline
     from verifier.context import VerifierContext
 
-    ctx = VerifierContext.create(desk.node.settings)
+    ctx = VerifierContext.create(node.settings)
     try:
         return await offline.check(ctx, text)
     finally:
@@ -177,7 +180,7 @@ def test_a_malformed_or_foreign_code_is_refused_in_words(desk: OfflineDesk) -> N
     import asyncio
 
     for text in ("AO1:", "AO1:%%%%", "AO1:" + "A" * 3000):
-        shown = asyncio.run(_check(desk, text))
+        shown = asyncio.run(_check(desk.node, text))
         assert shown["accepted"] is False and shown["credentials"] == []
 
 
@@ -186,3 +189,128 @@ def test_scan_recognises_offline_qr_text() -> None:
 
     assert scanned_kind("AO1:6BF") == "offline"
     assert scanned_kind("AON1:ABC") == "unsupported"  # a desk's nonce QR is for the holder's wallet
+
+
+def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_list_says_revoked(
+        tmp_path: Path) -> None:
+    """End to end on one node: its issuer's compact copy (issuer.offline) is named so that the
+    desk finds the issuer's list (``/status/<id>``) among its held copies; the desk answers from
+    the copy it holds, so a revocation reaches it when the list is synced, not before."""
+    import asyncio
+
+    import httpx
+
+    from core import _jose, keys
+    from core.oid4vc import PRE_AUTHORIZED_GRANT, PROOF_TYP
+    from issuer import offline as issued_form
+    from tests.desk_world import SKILL_EXAMPLE, DeskWorld
+    from verifier import store
+    from verifier.context import VerifierContext
+
+    with RunningNode(tmp_path) as node:
+        world = DeskWorld(node, tmp_path)
+        org = world.trainers
+        device = keys.generate("ES256")
+
+        async def receive(http: httpx.AsyncClient) -> str:
+            staff = {"Authorization": f"Bearer {org['api_key']}"}
+            made = (await http.post(f"{world.base}/api/issuer/offers", headers=staff,
+                                    json={"type": "SkillCertificate", "claims": SKILL_EXAMPLE})).json()
+            offer = (await http.get(unquote(made["link"].split("credential_offer_uri=")[1]))).json()
+            iss = offer["credential_issuer"]
+            token = (await http.post(f"{iss}/token", data={
+                "grant_type": PRE_AUTHORIZED_GRANT, "tx_code": made["pin"],
+                "pre-authorized_code": offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]})).json()
+            c_nonce = (await http.post(f"{iss}/nonce")).json()["c_nonce"]
+            proof = _jose.sign_compact({"typ": PROOF_TYP, "jwk": device.public_key().to_jwk()},
+                                       {"aud": iss, "iat": int(time.time()), "nonce": c_nonce}, device)
+            r = await http.post(f"{iss}/credential", headers={"Authorization": f"Bearer {token['access_token']}"},
+                                json={"credential_configuration_id": "SkillCertificate_offline",
+                                      "proofs": {"jwt": [proof]}})
+            assert r.status_code == 200, r.text
+            return str(r.json()["credentials"][0]["credential"])
+
+        async def sync(http: httpx.AsyncClient, uri: str) -> None:  # what `amana verifier sync` leaves
+            token = (await http.get(uri)).text
+            ctx = VerifierContext.create(node.settings)
+            async with ctx.transaction() as session:
+                await store.keep_status_list(session, uri, token, int(time.time()))
+            await ctx.engine.dispose()
+
+        async def story() -> list[dict[str, Any]]:
+            async with httpx.AsyncClient(timeout=10) as http:
+                cred, disclosures = issued_form.parse_issued(await receive(http))
+                list_ref, _idx = codec.parse_credential(cred).status
+                uri = f"{world.base}/status/{str(list_ref).replace('-', '')}"
+                await sync(http, uri)
+
+                def shown(n: int) -> str:  # another choice each time: the same QR twice would be a replay
+                    return codec.present(cred, disclosures[:n], device, int(time.time()), 120, None)
+
+                first = await _check(node, shown(1))
+                listed = (await http.get(f"{world.base}/api/issuer/credentials",
+                                         headers={"Authorization": f"Bearer {org['api_key']}"})).json()
+                r = await http.post(f"{world.base}/api/issuer/credentials/{listed[0]['id']}/revoke",
+                                    headers={"Authorization": f"Bearer {org['api_key']}"})
+                assert r.status_code == 200, r.text
+                before_sync = await _check(node, shown(2))
+                await sync(http, uri)
+                after_sync = await _check(node, shown(3))
+                return [first, before_sync, after_sync]
+
+        first, before_sync, after_sync = asyncio.run(story())
+    assert first["accepted"] and first["credentials"][0]["issuer"] == org["issuer"], first
+    assert before_sync["accepted"], before_sync  # the desk answers from what it holds: the list it synced before
+    assert not after_sync["accepted"] and after_sync["reason"] == "revoked"
+
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_offline_store_spends_a_nonce_once_and_sees_a_binding_once(backend: str, tmp_path: Path) -> None:
+    """verifier.store on both databases: a nonce is live until spent (once) or expired; a binding
+    is new once inside its window, new again after it; a held list is found by its last segment
+    only (a ``%`` or ``_`` in a segment is a character, not a wildcard)."""
+    import asyncio
+
+    from core import db
+    from core.settings import Settings
+    from tests.server_process import POSTGRES_URL, empty_postgres
+    from verifier import store
+    from verifier.context import VerifierContext
+
+    if backend == "postgresql":
+        if not POSTGRES_URL:
+            pytest.skip("no PostgreSQL (.ci/run starts one)")
+        empty_postgres(POSTGRES_URL)
+    settings = Settings(data_dir=tmp_path, database_url=POSTGRES_URL if backend == "postgresql" else None)
+
+    async def run() -> None:
+        ctx = VerifierContext.create(settings)
+        await db.upgrade(ctx.engine)
+        node, now, nonce, binding = ctx.node, 1_000_000, secrets.token_bytes(8), secrets.token_bytes(32)
+        async with ctx.transaction() as s:
+            await store.add_offline_nonce(s, node, nonce, now + 600, now)
+        async with ctx.transaction() as s:
+            assert await store.offline_nonce_live(s, node, nonce, now)
+            assert not await store.offline_nonce_live(s, node, secrets.token_bytes(8), now)
+            assert await store.spend_offline_nonce(s, node, nonce, now)
+        async with ctx.transaction() as s:
+            assert not await store.spend_offline_nonce(s, node, nonce, now)  # once
+            await store.add_offline_nonce(s, node, nonce, now + 600, now)
+        async with ctx.transaction() as s:
+            assert not await store.spend_offline_nonce(s, node, nonce, now + 600)  # expired
+        async with ctx.transaction() as s:
+            assert await store.first_showing(s, node, binding, now + 180, now)
+        async with ctx.transaction() as s:
+            assert not await store.first_showing(s, node, binding, now + 180, now + 179)  # a replay
+        async with ctx.transaction() as s:
+            assert await store.first_showing(s, node, binding, now + 500, now + 180)  # its window is over
+            for uri in ("https://a.test/status/ab", "https://a.test/status/xab", "https://a.test/status/a_"):
+                await store.keep_status_list(s, uri, "token", now)
+        async with ctx.transaction() as s:
+            assert [c[0] for c in await store.status_list_copies_ending(s, "/status/ab")] == [
+                "https://a.test/status/ab"]
+            assert await store.status_list_copies_ending(s, "/status/a%") == []
+        await ctx.engine.dispose()
+
+    asyncio.run(run())
