@@ -7,7 +7,7 @@ VENDOR := core/static/vendor
 TEST_VENDOR := tests/vendor
 INTEROP := tests/interop
 
-.PHONY: setup demo test lint bench bench-wallet clean vendor openapi interop
+.PHONY: setup demo test lint bench bench-wallet bench-qr clean vendor openapi interop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ bench: $(STAMP)
 # The holder's wallet: unlock, receive and present end to end against a node on loopback (~1 min).
 bench-wallet: $(STAMP)
 	$(BIN)/python -m bench.wallet
+
+bench-qr: $(STAMP)
+	$(BIN)/python -m bench.qr
 
 openapi: $(STAMP)
 	$(BIN)/python -m server.openapi

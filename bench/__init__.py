@@ -1,4 +1,5 @@
-"""Runnable benchmarks: ``python -m bench.sdjwt``, ``python -m bench.issuer``, ``python -m bench.wallet``."""
+"""Runnable benchmarks: ``python -m bench.sdjwt``, ``python -m bench.issuer``, ``python -m bench.wallet``,
+``python -m bench.qr``."""
 
 from __future__ import annotations
 

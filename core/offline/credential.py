@@ -17,13 +17,12 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from core.encoding import b64url_decode, b64url_encode
+from core.encoding import b64url_decode
 from core.errors import InvalidClaims, InvalidKey, MalformedOfflineQR, UnknownClaimPath
 from core.keys import PrivateKey, PublicKey
 from core.offline import _cbor
@@ -34,6 +33,7 @@ KID_BYTES, DIGEST_BYTES, SALT_BYTES = 4, 14, 12
 DAY = 86400
 MAX_CRED_BYTES, MAX_DISCLOSURE_BYTES, MAX_DIGESTS = 600, 400, 16
 K_EXP, K_IAT, K_CNF, K_TYPE, K_STATUS, K_DIGESTS = 4, 6, 8, 11, -1, -2
+_P256 = ec.SECP256R1()
 StatusRef = int | str  # a list number, or a list id (a UUID string travels as its 16 bytes)
 
 
@@ -53,6 +53,7 @@ class CompactCredential:
     holder_point: bytes
     status: tuple[StatusRef, int]
     digests: frozenset[bytes]
+    _holder_cache: dict[str, PublicKey] = field(default_factory=dict, compare=False, repr=False)
 
     def signing_input(self) -> bytes:
         return _cbor.dumps(["Signature1", self.protected, b"", self.payload])
@@ -61,7 +62,11 @@ class CompactCredential:
         return COSE_ALG[key.alg] == self.alg and key.verify(self.signature, self.signing_input())
 
     def holder_key(self) -> PublicKey:
-        return holder_public_key(self.holder_point)
+        """Imported once per parsed credential (the import is a third of a verification)."""
+        key = self._holder_cache.get("key")
+        if key is None:
+            key = self._holder_cache["key"] = holder_public_key(self.holder_point)
+        return key
 
 
 def compact_kid(key: PublicKey) -> bytes:
@@ -79,19 +84,20 @@ def compress_p256(key: PublicKey) -> bytes:
 
 def holder_public_key(point: bytes) -> PublicKey:
     try:
-        key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+        key = ec.EllipticCurvePublicKey.from_encoded_point(_P256, point)
     except ValueError as exc:
         raise MalformedOfflineQR("cnf is not a P-256 point") from exc
-    raw = key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    return PublicKey.from_jwk({"kty": "EC", "crv": "P-256", "x": b64url_encode(raw[1:33]),
-                               "y": b64url_encode(raw[33:])})
+    return PublicKey(alg="ES256", _key=key)  # straight from the point: no JWK round trip per scan
 
 
 def status_list_uri(issuer: str, ref: StatusRef) -> str:
     """The Token Status List URI a credential's ``(list, idx)`` names: Amana's issuer ids are
-    ``<node>/issuers/<slug>`` and its lists ``<node>/status/<list>``. The verifier must still
-    check that the cached list token is signed by a key of ``issuer``."""
+    ``<node>/issuers/<slug>`` and its lists ``<node>/status/<id>``, ids being 32 hex digits (a
+    UUID list ref names the list with its hex). The verifier must still check that the cached
+    list token is signed by a key of ``issuer``."""
     node = issuer.rsplit("/issuers/", 1)[0] if "/issuers/" in issuer else issuer.rstrip("/")
+    if isinstance(ref, str) and _status_list_encode(ref) != ref:
+        ref = uuid.UUID(ref).hex
     return f"{node}/status/{ref}"
 
 

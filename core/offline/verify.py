@@ -107,7 +107,8 @@ def verify(
     signer = next((c for c in candidates if cred.verify_signature(c.key)), None)
     if signer is None:
         raise InvalidSignature("the credential's signature does not verify")
-    if not cred.holder_key().verify(p.signature, p.binding_input()):
+    binding = p.binding_input()
+    if not cred.holder_key().verify(p.signature, binding):
         raise InvalidSignature("the key-binding signature does not verify with the credential's holder key")
     claims = _disclosed(p)
     skew = policy.clock_skew_s
@@ -124,8 +125,7 @@ def verify(
         raise CredentialSuspended("the cached status list says suspended")
     if status != "valid":
         status = "unknown"
-    if (not paper or policy.replay_check_paper) and seen(hashlib.sha256(p.binding_input()).digest(),
-                                                         p.t + p.w + skew):
+    if (not paper or policy.replay_check_paper) and seen(hashlib.sha256(binding).digest(), p.t + p.w + skew):
         raise Replayed("this QR was already shown here inside its window")
     shaped = {"iss": signer.issuer, "vct": cred.ctype.vct, "iat": cred.iat, "exp": cred.exp,
               "cnf": {"jwk": cred.holder_key().to_jwk()}, **claims}
