@@ -108,3 +108,13 @@ def test_the_compact_configuration_is_the_twin_of_the_cards_own() -> None:
             "Skill": {"format": "dc+sd-jwt", "vct": "urn:skill"}}}, "Skill")
     with pytest.raises(offline_keep.KeepUnavailable):
         offline_keep.compact_configuration(meta, "Gone")
+
+
+@pytest.mark.parametrize("lang", ["en", "ar", "fa", "uk", "fr"])
+def test_a_refusal_is_said_in_the_holders_words(lang: str) -> None:
+    from core import i18n
+    from wallet.page_kit import error_text
+
+    for exc, key in ((offline_keep.KeepUnavailable("x"), "wallet.err.offline_copy_unavailable"),
+                     (offline_keep.TicketInvalid("x"), "wallet.err.offline_ticket_invalid")):
+        assert error_text(exc, lang) == i18n.t(lang, key) != i18n.t("en", key) or lang == "en"

@@ -146,9 +146,17 @@ async function proofJwt(pair, aud, nonce) {  // OpenID4VCI 1.0 appendix F.1
   return input + "." + b64url(sig);
 }
 
+class Refused extends Error {
+  constructor(said) { super("refused"); this.said = said; }
+}
+
 async function post(url, form) {
   const response = await fetch(url, { method: "POST", body: form, credentials: "same-origin" });
-  if (!response.ok) throw new Error(String(response.status));
+  if (!response.ok) {  // the node's sentence in the page's language, when it gave one
+    let said = null;
+    try { said = (await response.json()).message; } catch (e) { /* not JSON: a proxy, a lost network */ }
+    throw new Refused(typeof said === "string" ? said : null);
+  }
   return response.json();
 }
 
@@ -170,7 +178,7 @@ async function keep(root) {
     root.querySelector(".keep-done").hidden = false;
     await readyOffline(root.dataset.offline);
   } catch (e) {
-    say(root.dataset.failed);
+    say(e instanceof Refused && e.said ? `${root.dataset.failed} ${e.said}` : root.dataset.failed);
   } finally {
     button.disabled = false;
   }
