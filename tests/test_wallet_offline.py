@@ -7,6 +7,7 @@ decoded from a SCREENSHOT with zxing-cpp — is what core.offline.verify accepts
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,11 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from core import i18n
+from core import i18n, offline
 from tests.browser import CHROMIUM, decode_qr_codes
 from tests.desk_world import page_width
 from tests.node import RunningNode
-from tests.offline_card import Kept, keep_in_browser, verify_text
+from tests.offline_card import keep_in_browser, verify_text
 from tests.test_accessibility import AXE, audit
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
@@ -89,6 +90,31 @@ def test_the_offline_page_shows_a_qr_signed_on_the_device(node: RunningNode, bro
         assert shown.claim_names == [d.name for d in kept.disclosures[:3]]
         assert page_width(page) <= width
         assert reports == []
+    finally:
+        context.close()
+
+
+def test_the_screen_qr_renews_itself_before_its_window_ends(node: RunningNode, browser: Any) -> None:
+    """The page's own clock (Playwright's fake timers, no waiting): 90 s on, a new binding time,
+    a new signature, the same choice of attributes."""
+    context = browser.new_context(viewport={"width": 360, "height": 900})
+    try:
+        page = _load_then_offline(context, node.base, "en")
+        keep_in_browser(page, "en")
+        page.clock.install()
+        page.reload()
+        page.locator("fieldset input[type=checkbox]").first.check()
+        page.get_by_role("button", name=_t("en", "wallet.offline.show")).click()
+        page.locator(".qr svg").wait_for()
+        shown = page.locator(".qr").get_attribute("data-text") or ""
+        first = offline.decode(shown)
+        page.clock.run_for(89_000)
+        assert page.locator(".qr").get_attribute("data-text") == shown
+        page.clock.run_for(2_000)
+        page.wait_for_function(f"document.querySelector('.qr').dataset.text !== {json.dumps(shown)}")
+        second = offline.decode(page.locator(".qr").get_attribute("data-text") or "")
+        assert second.t - first.t >= 90 and second.w == first.w == 120
+        assert second.disclosures == first.disclosures and second.signature != first.signature
     finally:
         context.close()
 
@@ -189,4 +215,3 @@ def test_the_kept_cards_are_never_in_the_servers_page(node: RunningNode) -> None
     """The offline page is the same for everyone (the worker may keep it): no card, no name."""
     page = httpx.get(f"{node.base}/wallet/offline?lang=en").text
     assert 'class="kept"></div>' in page
-    assert isinstance(Kept, type)
