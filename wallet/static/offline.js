@@ -230,6 +230,15 @@ function choices(root, card, lang) {
   from.className = "help";
   from.textContent = `${words.from} ${(card.issuer && (card.issuer[lang] || card.issuer.en)) || ""}`;
   box.append(from);
+  if (card.exp) {  // the compact copy's own end (day-rounded), as the verifier will read it
+    const until = document.createElement("p");
+    until.className = "help";
+    const date = document.createElement("bdi");
+    date.dir = "ltr";
+    date.textContent = new Date(card.exp * 1000).toISOString().slice(0, 10);
+    until.append(`${words.until} `, date);
+    box.append(until);
+  }
   card.disclosures.forEach((d, i) => {
     const label = document.createElement("label");
     label.className = "check";
