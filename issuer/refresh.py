@@ -6,7 +6,9 @@ their visits by a shared signature, salt, key or status index. Copies run out; t
 should not have to go back to the office for more of the same credential. So the token
 response of a pre-authorized code carries a ``refresh_token``; ``grant_type=refresh_token``
 trades it for an access token good for **one more batch of the same credential** — the same
-claims, the same expiry, new holder keys, salts and status indexes.
+claims, the same expiry, new holder keys, salts and status indexes. Like the code's own access token it
+also grants the compact offline copy once (issuer.offline): a wallet renews that copy the same
+way.
 
 The rules:
 

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core import keys
 from core import offline as codec
 from core.credtypes import TypeRegistry
+from core.encoding import b64url_encode
+from core.errors import AmanaError
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.settings import Settings
 from core.statuslist import INVALID, SUSPENDED, VALID, verify_token
@@ -210,3 +215,27 @@ def test_no_claim_in_the_clear_at_rest(client: TestClient, ngo: str, tmp_path: P
     assert stored
     for value in (SKILL["given_name"], SKILL["skill"]["label"]):
         assert value.encode() not in stored
+
+
+@given(st.text(max_size=200) | st.binary(max_size=300).map(b64url_encode))
+@settings(max_examples=300, deadline=None)
+def test_reading_an_issued_compact_copy_refuses_anything_else_with_a_typed_error(text: str) -> None:
+    """issuer.offline.parse_issued (what a wallet reads from a Credential Response): any input
+    gives the pair, or an AmanaError — never another exception."""
+    try:
+        cred, disclosures = offline.parse_issued(text)
+    except AmanaError:
+        return
+    assert isinstance(cred, bytes) and all(isinstance(d, bytes) for d in disclosures)
+
+
+def test_reading_an_issued_compact_copy_round_trips_and_has_a_bound() -> None:
+    key, holder = keys.generate(), keys.generate("ES256")
+    issued = offline.issue("urn:amana:credential:SkillCertificate:1", SKILL, issuer_key=key,
+                           holder_key=holder.public_key(), issued_at=0, expires_at=86400, list_id="ab" * 16,
+                           status_idx=7)
+    cred, disclosures = offline.parse_issued(issued)
+    assert codec.parse_credential(cred).status == (str(uuid.UUID(hex="ab" * 16)), 7)
+    assert len(disclosures) == len(SKILL)
+    with pytest.raises(AmanaError):
+        offline.parse_issued("A" * (offline.MAX_ISSUED_CHARS + 1))

@@ -136,6 +136,13 @@ def test_the_desk_checks_offline_qrs_from_its_cache_alone(desk: OfflineDesk, tmp
         clerk.scan(desk.qr(desk.credential(good), w=PAPER_W), f"paper-{tag}")
         assert clerk.accepted
         assert clerk.page.locator("#paper").inner_text() == i18n.t(lang, "desk.paper")
+        # The one-time result, again in another language (posted back sealed: nothing was kept).
+        other_lang = "fa" if lang == "ar" else "ar"
+        clerk.page.locator(f"nav.langs button[value={other_lang}]").click()
+        clerk.page.wait_for_selector(f"html[lang={other_lang}]")
+        assert clerk.page.locator("#paper").inner_text() == i18n.t(other_lang, "desk.paper")
+        assert clerk.page.locator("#verdict.ok").count() == 1
+        clerk.page.screenshot(path=str(SHOTS / f"offline-paper-{tag}-then-{other_lang}.png"), full_page=True)
         assert not clerk.problems, clerk.problems
 
     assert desk.fetched == []  # no status list, no issuer metadata: nothing was fetched
@@ -193,8 +200,8 @@ def test_scan_recognises_offline_qr_text() -> None:
 
 def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_list_says_revoked(
         tmp_path: Path) -> None:
-    """End to end on one node: its issuer's compact copy (issuer.offline) is named so that the
-    desk finds the issuer's list (``/status/<id>``) among its held copies; the desk answers from
+    """End to end on one node: its issuer's compact copy (issuer.offline) names a list the desk
+    does not hold yet: unknown, and noted; ``amana verifier sync`` fetches it; the desk answers from
     the copy it holds, so a revocation reaches it when the list is synced, not before."""
     import asyncio
 
@@ -204,7 +211,7 @@ def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_li
     from core.oid4vc import PRE_AUTHORIZED_GRANT, PROOF_TYP
     from issuer import offline as issued_form
     from tests.desk_world import SKILL_EXAMPLE, DeskWorld
-    from verifier import store
+    from verifier import checks
     from verifier.context import VerifierContext
 
     with RunningNode(tmp_path) as node:
@@ -230,35 +237,33 @@ def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_li
             assert r.status_code == 200, r.text
             return str(r.json()["credentials"][0]["credential"])
 
-        async def sync(http: httpx.AsyncClient, uri: str) -> None:  # what `amana verifier sync` leaves
-            token = (await http.get(uri)).text
+        async def sync() -> None:  # `amana verifier sync`, in this process
             ctx = VerifierContext.create(node.settings)
-            async with ctx.transaction() as session:
-                await store.keep_status_list(session, uri, token, int(time.time()))
+            await checks.sync(ctx, None)
             await ctx.engine.dispose()
 
         async def story() -> list[dict[str, Any]]:
             async with httpx.AsyncClient(timeout=10) as http:
                 cred, disclosures = issued_form.parse_issued(await receive(http))
-                list_ref, _idx = codec.parse_credential(cred).status
-                uri = f"{world.base}/status/{str(list_ref).replace('-', '')}"
-                await sync(http, uri)
 
                 def shown(n: int) -> str:  # another choice each time: the same QR twice would be a replay
                     return codec.present(cred, disclosures[:n], device, int(time.time()), 120, None)
 
-                first = await _check(node, shown(1))
+                never_synced = await _check(node, shown(1))  # the desk has not got this list yet
+                await sync()  # it fetches the list the desk noted
+                first = await _check(node, shown(2))
                 listed = (await http.get(f"{world.base}/api/issuer/credentials",
                                          headers={"Authorization": f"Bearer {org['api_key']}"})).json()
                 r = await http.post(f"{world.base}/api/issuer/credentials/{listed[0]['id']}/revoke",
                                     headers={"Authorization": f"Bearer {org['api_key']}"})
                 assert r.status_code == 200, r.text
-                before_sync = await _check(node, shown(2))
-                await sync(http, uri)
-                after_sync = await _check(node, shown(3))
-                return [first, before_sync, after_sync]
+                before_sync = await _check(node, shown(3))
+                await sync()
+                after_sync = await _check(node, shown(4))
+                return [never_synced, first, before_sync, after_sync]
 
-        first, before_sync, after_sync = asyncio.run(story())
+        never_synced, first, before_sync, after_sync = asyncio.run(story())
+    assert not never_synced["accepted"] and never_synced["reason"] == "status_unknown", never_synced
     assert first["accepted"] and first["credentials"][0]["issuer"] == org["issuer"], first
     assert before_sync["accepted"], before_sync  # the desk answers from what it holds: the list it synced before
     assert not after_sync["accepted"] and after_sync["reason"] == "revoked"
@@ -314,3 +319,36 @@ def test_the_offline_store_spends_a_nonce_once_and_sees_a_binding_once(backend: 
         await ctx.engine.dispose()
 
     asyncio.run(run())
+
+
+def test_a_key_rotated_in_since_the_trust_list_is_taken_from_held_issuer_metadata_only(desk: OfflineDesk) -> None:
+    """A compact credential signed with a key the trust list lacks: refused, unless this process
+    holds the accredited issuer's ``jwt-vc-issuer`` document with that key (held, never fetched)."""
+    import asyncio
+    import json
+
+    from core import keys
+    from core.fetch import Fetched
+    from core.oid4vc import well_known
+    from tests.offline_desk import ISSUER
+    from verifier import offline
+    from verifier.context import VerifierContext
+
+    rotated, good = keys.generate(), desk.hold_list({})
+
+    async def run() -> tuple[dict[str, Any], dict[str, Any]]:
+        ctx = VerifierContext.create(desk.node.settings)
+        try:
+            refused = await offline.check(ctx, desk.qr(desk.credential(good, key=rotated)))
+            metadata = {"issuer": ISSUER, "jwks": keys.jwks([desk.issuer_key.public_key(), rotated.public_key()])}
+            ctx.fetcher.remember(Fetched(well_known(ISSUER, "jwt-vc-issuer"), json.dumps(metadata).encode(),
+                                         "application/json", time.time()), 3600)
+            accepted = await offline.check(ctx, desk.qr(desk.credential(good, key=rotated)))
+            return refused, accepted
+        finally:
+            await ctx.engine.dispose()
+
+    refused, accepted = asyncio.run(run())
+    assert not refused["accepted"] and refused["reason"] == "issuer_not_accredited", refused
+    assert accepted["accepted"], accepted
+    assert desk.fetched == []

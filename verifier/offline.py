@@ -5,12 +5,14 @@ office, a border), and an answer that depends on reaching the issuer would chang
 weather. So this path opens no connection, ever (it is never handed the fetcher):
 
 - issuer keys and accreditation: the held trust list (``ctx.trust_list()``, what
-  ``amana verifier sync`` / the operator's file left; core.offline.trust_list_checks);
-- status: the held copy of the issuer's status list (``verifier_status_lists``), verified with
-  the issuer's trust-list keys, its ``sub`` the list's URI, not expired (verifier.resolve.read).
-  A compact credential names its list by id; the copy is found by the URI's last segment and
-  believed only if the issuer's key signed it. No copy, an expired copy, a copy signed by
-  someone else: ``unknown`` — refused, never "valid";
+  ``amana verifier sync`` / the operator's file left; core.offline.trust_list_checks), and for
+  an issuer it accredits, keys of its ``jwt-vc-issuer`` document this process still holds
+  (a key rotated in since the list was signed; verifier.resolve.held_issuer_keys);
+- status: the held copy of the issuer's status list (``verifier_status_lists``) at the URI the
+  credential's list id names under its issuer's node (core.offline.status_list_uri), verified
+  with the issuer's trust-list keys, its ``sub`` that URI, not expired (verifier.resolve.read).
+  No copy, an expired copy, a copy signed by someone else: ``unknown`` — refused, never "valid";
+  a list not held at all is noted so that the next ``amana verifier sync`` fetches it;
 - freshness: a nonce this desk showed (spent once), else the holder's short window; a binding
   already seen inside its window is a replay (verifier_offline_seen). A paper QR (long window)
   is accepted as the holder chose it, and the result says so plainly.
@@ -83,12 +85,15 @@ async def _verify(ctx: VerifierContext, trust_list: TrustList, p: Presentation, 
         copies = [] if segment is None else await store.status_list_copies_ending(session, segment)
         nonce_ok = p.nonce is not None and await store.offline_nonce_live(session, ctx.node, p.nonce, now)
 
-    def status_of(issuer: str, _ref: StatusRef, idx: int) -> codec.Status:
-        accredited = trust_list.issuer(issuer)
+    missing: list[str] = []
+
+    def status_of(issuer: str, ref: StatusRef, idx: int) -> codec.Status:
+        accredited, expected = trust_list.issuer(issuer), codec.status_list_uri(issuer, ref)
         keys = [] if accredited is None else accredited.public_keys()
         readings = [(r, fetched_at) for uri, token, fetched_at in copies
-                    if (r := resolve.read(token, (uri, idx), keys, now, fetched_at)) is not None]
+                    if uri == expected and (r := resolve.read(token, (uri, idx), keys, now, fetched_at)) is not None]
         if not readings:
+            missing.append(expected)
             return "unknown"
         best, fetched_at = max(readings, key=lambda pair: pair[0].order())
         held["synced"] = fetched_at
@@ -101,12 +106,21 @@ async def _verify(ctx: VerifierContext, trust_list: TrustList, p: Presentation, 
         seen.append((digest, until))
         return False
 
-    resolve_key, accredited = codec.trust_list_checks(trust_list, now=now)
+    listed_keys, accredited = codec.trust_list_checks(trust_list, now=now)
+    held_keys: dict[bytes, list[codec.IssuerKey]] = {}
+    for iss, key in resolve.held_issuer_keys(ctx.fetcher, trust_list, now):
+        held_keys.setdefault(codec.compact_kid(key), []).append(codec.IssuerKey(key, iss))
+
+    def resolve_key(kid: bytes) -> list[codec.IssuerKey]:
+        return [*listed_keys(kid), *held_keys.get(kid, [])]
+
     verified = codec.verify(text, resolve_issuer_key=resolve_key, check_accredited=accredited, status_of=status_of,
                             seen=remember,
                             nonce_expected=p.nonce if nonce_ok else None, now=now)
     accepted = verified.status == "valid"
     async with ctx.transaction() as session:
+        for uri in missing:  # for the next sync: an issuer the trust list accredits named it
+            await store.note_status_list(session, uri, now)
         if verified.nonce_bound and not await store.spend_offline_nonce(session, ctx.node, p.nonce or b"", now):
             raise NonceMismatch("the desk's nonce was used by another QR a moment ago")
         for digest, until in seen:
@@ -125,8 +139,9 @@ async def _verify(ctx: VerifierContext, trust_list: TrustList, p: Presentation, 
 
 
 def _when(at: int | None) -> str | None:
-    """When the status list copy used was fetched (by ``amana verifier sync`` or a live check)."""
-    return None if at is None else time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
+    """When the status list copy used was fetched (by ``amana verifier sync`` or a live check),
+    isolated left-to-right (U+2066 … U+2069) so it reads the same inside an Arabic sentence."""
+    return None if at is None else "\u2066" + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at)) + "\u2069"
 
 
 def _type_names(ctx: VerifierContext, vct: str) -> dict[str, str]:

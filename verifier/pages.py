@@ -265,6 +265,6 @@ async def scanned(request: Request, ctx: Ctx) -> HTMLResponse:
     text = str(form.get("text") or "")
     kind = scanned_kind(text)
     if kind == "offline":  # an offline QR: checked here, from what the node holds (issue 13)
-        from verifier import offline_pages
+        from verifier import offline_pages  # here: offline_pages builds on this module's helpers
         return await offline_pages.show(ctx, request, lang, text)
     return await _scan_page(ctx, request, lang, kind)

@@ -63,14 +63,32 @@ async def _published_keys(fetcher: Fetcher, iss: str) -> list[PublicKey]:
         fetched = fetcher.cached(well_known(iss, "jwt-vc-issuer")) or await fetcher.get(
             well_known(iss, "jwt-vc-issuer"), accept="application/json", max_bytes=64 * 1024)
         fetcher.remember(fetched, None)
-        doc = json_loads_strict(fetched.body, "jwt-vc-issuer metadata")
-        jwks = doc.get("jwks") if isinstance(doc, dict) and doc.get("issuer") == iss else None
-        listed = jwks.get("keys") if isinstance(jwks, dict) else None
-        if not isinstance(listed, list) or not all(isinstance(k, dict) for k in listed):
-            return []
-        return [PublicKey.from_jwk(k) for k in listed]
+        return keys_in_metadata(fetched.body, iss)
     except AmanaError:
         return []  # no extra keys: verification then fails with unknown_issuer_key
+
+
+def keys_in_metadata(body: bytes, iss: str) -> list[PublicKey]:
+    """The keys a ``jwt-vc-issuer`` document of ``iss`` publishes; raises AmanaError on a bad one."""
+    doc = json_loads_strict(body, "jwt-vc-issuer metadata")
+    jwks = doc.get("jwks") if isinstance(doc, dict) and doc.get("issuer") == iss else None
+    listed = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(listed, list) or not all(isinstance(k, dict) for k in listed):
+        return []
+    return [PublicKey.from_jwk(k) for k in listed]
+
+
+def held_issuer_keys(fetcher: Fetcher, trust_list: TrustList, now: int) -> list[tuple[str, PublicKey]]:
+    """(issuer, key) from the ``jwt-vc-issuer`` documents this process still holds for issuers the
+    trust list accredits — a key rotated in since the trust list was signed. Never a fetch."""
+    out = []
+    for issuer in trust_list.issuers:
+        held = fetcher.cached(well_known(issuer.id, "jwt-vc-issuer"), now)
+        try:
+            out += [(issuer.id, key) for key in ([] if held is None else keys_in_metadata(held.body, issuer.id))]
+        except AmanaError:
+            continue
+    return out
 
 
 async def fetch_status_token(fetcher: Fetcher, uri: str) -> Fetched | None:

@@ -98,6 +98,13 @@ async def status_list_copy(session: AsyncSession, uri: str) -> tuple[str, int] |
     return None if row is None else (row.token, row.fetched_at)
 
 
+async def note_status_list(session: AsyncSession, uri: str, now: int) -> None:
+    """Remember a list the desk met but does not hold (an empty token, which says nothing), so the
+    next ``amana verifier sync`` fetches it; a held copy is left as it is."""
+    insert = dialect_insert(session, StatusListCopy).values(uri=uri, token="", fetched_at=now)
+    await session.execute(insert.on_conflict_do_nothing(index_elements=[StatusListCopy.uri]))
+
+
 async def status_list_copies_ending(session: AsyncSession, segment: str) -> list[tuple[str, str, int]]:
     """Held copies whose URI ends with ``segment`` (``/status/<id>``): (uri, token, fetched_at).
     The caller believes one only if the issuer's key signed it for that very URI."""
