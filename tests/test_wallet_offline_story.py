@@ -63,7 +63,7 @@ def _desk_holds_the_list(world: DeskWorld, cred: bytes) -> None:
     from verifier.context import VerifierContext
 
     list_ref, _idx = codec.parse_credential(cred).status
-    uri = f"{world.base}/status/{str(list_ref).replace('-', '')}"
+    uri = codec.status_list_uri(world.trainers["issuer"], list_ref)
 
     async def sync() -> None:
         token = httpx.get(uri, timeout=10).text
