@@ -164,6 +164,7 @@ def test_a_browser_without_webcrypto_is_told_plainly(node: RunningNode, browser:
         page = context.new_page()
         page.goto(f"{node.base}/wallet/offline?lang=uk")
         page.get_by_text(_t("uk", "wallet.offline.unsupported")).wait_for()
+        assert page.locator(".kept fieldset").count() == 0 and page.locator(".none-kept").is_hidden()
     finally:
         context.close()
 

@@ -85,6 +85,8 @@ def test_a_card_kept_on_the_phone_passes_the_offline_desk_with_no_network(world:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         phone = browser.new_context(locale=lang, viewport={"width": width, "height": 900})
         page = phone.new_page()
+        reports: list[str] = []  # the policy is enforced here: no inline script, nothing third-party
+        page.on("console", lambda m: reports.append(m.text) if "Content Security Policy" in m.text else None)
         _receive_a_card(page, world, lang)
 
         # Keep it for offline use: the button on the card's page.
@@ -153,4 +155,5 @@ def test_a_card_kept_on_the_phone_passes_the_offline_desk_with_no_network(world:
         assert "2026-10-30" not in verdict  # awarded_on: not ticked, not disclosed
         fetcher.get = real_get
         assert fetched == []
+        assert reports == []
         browser.close()
