@@ -43,6 +43,7 @@ from issuer.offers import (
     OfferState,
     RedeemAttempt,
     credential_offer,
+    grant_usable,
     redeem,
 )
 from issuer.refresh import REFRESH_GRANT
@@ -98,7 +99,8 @@ async def get_offer(slug: str, offer_id: str, ctx: Ctx) -> JSONResponse:
     if not live or offer is None or offer.state != OfferState.OFFERED or ctx.now() >= offer.expires_at:
         raise NotFound("this offer is unknown, used or expired")
     body = credential_offer(_url(ctx, slug), offer.config_id, store.offer_code(ctx.node, offer.id),
-                            language=offer.language)
+                            language=offer.language,
+                            compact=offline.has_compact_form(ctx.types.by_name(offer.config_id).vct))
     return JSONResponse(body, headers=NO_STORE)
 
 
@@ -220,7 +222,8 @@ async def credential(
             if kept is not None:
                 return Response(kept, media_type="application/json", headers=NO_STORE)
         offer = None if granted is None else granted.offer
-        if granted is None or offer is None or org is None or offer.org_id != org.id or not _live(granted):
+        if granted is None or offer is None or org is None or offer.org_id != org.id or not grant_usable(
+                OfferState(offer.state), offline=granted.offline, refresh=granted.family_id is not None):
             raise OAuthError("invalid_token", "the access token is unknown, used or expired", status=401)
         if "credential_identifier" in body:
             raise OAuthError("unknown_credential_identifier", "this issuer does not use credential identifiers")
@@ -241,29 +244,22 @@ async def credential(
     return answer
 
 
-def _live(granted: store.Granted) -> bool:
-    """The offer state a grant may be used in: the code's SD-JWT grant before the first batch, a
-    refresh grant's after it; the compact grant either way (the SD-JWT batch may come first or not)."""
-    if granted.offline:
-        return granted.offer.state in {OfferState.REDEEMED, OfferState.ISSUED}
-    return granted.offer.state == (OfferState.REDEEMED if granted.family_id is None else OfferState.ISSUED)
-
-
 async def _issue(ctx: IssuerContext, session: Any, org: Organisation, granted: store.Granted, proofs: list[Any],
                  now: int, url: str) -> list[str]:
     offer, issued_at = granted.offer, rounded(now)
     ctype = ctx.types.by_name(offer.config_id)
     valid_for = (offer.valid_days or ctx.settings.credential_validity_days) * 86400
-    if granted.claims is None:
-        claims = store.offer_claims(ctx.node, offer)
-    else:  # a refresh or a compact copy: the same claims and expiry, only while every copy is valid
-        claims = granted.claims
-        statuses, expires_at = await store.batch_fate(session, offer.id)
-        if (expires_at is None and not granted.offline) or any(s != VALID for s in statuses) or (
-                expires_at is not None and expires_at <= now):
-            raise OAuthError("credential_request_denied", "the credential is revoked, suspended or expired")
-        if expires_at is not None:
-            valid_for = expires_at - issued_at
+    claims = store.offer_claims(ctx.node, offer) if granted.claims is None else granted.claims
+    # Every copy after the first (a refresh, or either format after the other): the same claims and
+    # expiry, and only while every copy of the offer is valid (a compact copy revoked before the
+    # SD-JWT batch was asked for takes that batch with it).
+    statuses, expires_at = await store.batch_fate(session, offer.id)
+    may_be_first = granted.family_id is None
+    if (expires_at is None and not may_be_first) or any(s != VALID for s in statuses) or (
+            expires_at is not None and expires_at <= now):
+        raise OAuthError("credential_request_denied", "the credential is revoked, suspended or expired")
+    if expires_at is not None:
+        valid_for = expires_at - issued_at
     key = await store.active_key(session, ctx.node, org.id)
     list_id, indices = await store.allocate_status(session, org.id, len(proofs))
     status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{list_id}"

@@ -68,7 +68,8 @@ def credential_issuer(url: str, names: dict[str, str], types: Iterable[Credentia
         "display": [{"name": name, "locale": locale} for locale, name in names.items()],
         "credential_configurations_supported": {
             name: config for t in types
-            for name, config in ((t.name, configuration(t)), (offline.config_id(t.name), offline_configuration(t)))},
+            for name, config in ((t.name, configuration(t)), (offline.config_id(t.name), offline_configuration(t)))
+            if name == t.name or offline.has_compact_form(t.vct)},
     }
 
 

@@ -110,7 +110,7 @@ def redeem(offer: RedeemAttempt | None, pin_digest: str | None, now: int) -> Red
 
 
 def credential_offer(issuer_url: str, config_id: str, code: str, pin_length: int = PIN_LENGTH,
-                     language: str = "en") -> dict[str, Any]:
+                     language: str = "en", *, compact: bool = True) -> dict[str, Any]:
     """The Credential Offer object (section 4.1.1): pre-authorized, with a PIN, for one type in its
     two configurations: the SD-JWT VC first (what a wallet that knows one format takes), then its
     compact offline copy (issuer.offline); one access token grants each once.
@@ -119,7 +119,7 @@ def credential_offer(issuer_url: str, config_id: str, code: str, pin_length: int
     it is written in the holder's language as staff recorded it with the offer."""
     return {
         "credential_issuer": issuer_url,
-        "credential_configuration_ids": [config_id, offline.config_id(config_id)],
+        "credential_configuration_ids": [config_id, *([offline.config_id(config_id)] if compact else [])],
         "grants": {
             PRE_AUTHORIZED_GRANT: {
                 "pre-authorized_code": code,
@@ -128,6 +128,15 @@ def credential_offer(issuer_url: str, config_id: str, code: str, pin_length: int
             }
         },
     }
+
+
+def grant_usable(state: OfferState, *, offline: bool, refresh: bool) -> bool:
+    """The offer states an access-token grant may be used in: the code's SD-JWT grant before the
+    first batch, a refresh grant's after it; the compact copy's either way (the SD-JWT batch may
+    come first or not; issuer.offline)."""
+    if offline:
+        return state in {OfferState.REDEEMED, OfferState.ISSUED}
+    return state == (OfferState.ISSUED if refresh else OfferState.REDEEMED)
 
 
 def offer_link(uri: str) -> str:

@@ -47,6 +47,11 @@ def config_id(type_name: str) -> str:
     return type_name + SUFFIX
 
 
+def has_compact_form(vct: str) -> bool:
+    """Whether the codec registers this type (a type added later gets its twin with its code)."""
+    return vct in codec.TYPE_CODES
+
+
 def base_of(configuration_id: object) -> str | None:
     """The type name a compact configuration id stands for; None for any other string."""
     if isinstance(configuration_id, str) and configuration_id.endswith(SUFFIX):

@@ -176,6 +176,18 @@ def test_a_compact_copy_is_refused_once_the_batch_is_revoked(client: TestClient,
     assert r.status_code == 400 and r.json()["error"] == "credential_request_denied", r.text
 
 
+def test_an_sd_jwt_batch_is_refused_once_the_compact_copy_asked_first_is_revoked(client: TestClient,
+                                                                               ngo: str) -> None:
+    holder, device = Holder(client, ngo), keys.generate("ES256")
+    holder.get("SkillCertificate_offline", [device])
+    staff = {"Authorization": f"Bearer {ngo}"}
+    listed = client.get("/api/issuer/credentials?limit=500", headers=staff).json()
+    target = next(c["id"] for c in listed if c["holder_key_thumbprint"] == device.public_key().thumbprint())
+    assert client.post(f"/api/issuer/credentials/{target}/revoke", headers=staff).status_code == 200
+    r = holder.ask("SkillCertificate", [keys.generate()])
+    assert r.status_code == 400 and r.json()["error"] == "credential_request_denied", r.text
+
+
 @pytest.mark.parametrize("alg", ["EdDSA"])
 def test_a_compact_copy_takes_es256_proofs_only(client: TestClient, ngo: str, alg: str) -> None:
     holder = Holder(client, ngo)
@@ -239,3 +251,18 @@ def test_reading_an_issued_compact_copy_round_trips_and_has_a_bound() -> None:
     assert len(disclosures) == len(SKILL)
     with pytest.raises(AmanaError):
         offline.parse_issued("A" * (offline.MAX_ISSUED_CHARS + 1))
+
+
+def test_a_type_without_a_compact_code_gets_no_twin(types: TypeRegistry) -> None:
+    """A type added later, before the codec registers a code for it: its SD-JWT configuration
+    alone, and an offer of it lists that one only."""
+    import dataclasses
+
+    from issuer import metadata, offers
+
+    newer = dataclasses.replace(types.require("urn:amana:credential:SkillCertificate:1"), name="Newer",
+                                vct="urn:amana:credential:Newer:1")
+    listed = metadata.credential_issuer(ISSUER, {"en": "x"}, [newer])["credential_configurations_supported"]
+    assert list(listed) == ["Newer"]
+    offer = offers.credential_offer(ISSUER, "Newer", "code", compact=offline.has_compact_form(newer.vct))
+    assert offer["credential_configuration_ids"] == ["Newer"]
