@@ -52,7 +52,9 @@ clean:
 
 # The QR reader for the desk's and the wallet's camera and photo scan (core/static: every service
 # serves it), vendored from npm at build time (pinned
-# versions; served from this node, never a CDN): barcode-detector's ponyfill and zxing's WASM.
+# versions; served from this node, never a CDN): barcode-detector's ponyfill and zxing's WASM; and
+# the QR encoder the offline wallet page draws its QR with on the phone (qrcode-generator, MIT:
+# its licence is the header of the file itself).
 $(VENDOR)/.stamp: Makefile
 	rm -rf $(VENDOR) .npm-vendor && mkdir -p $(VENDOR) .npm-vendor
 	cd .npm-vendor && npm pack --silent barcode-detector@3.2.2 zxing-wasm@3.1.3 >/dev/null
@@ -62,6 +64,9 @@ $(VENDOR)/.stamp: Makefile
 	cp .npm-vendor/bd/LICENSE $(VENDOR)/LICENSE.barcode-detector
 	cp .npm-vendor/zx/dist/reader/zxing_reader.wasm $(VENDOR)/zxing_reader.wasm
 	cp .npm-vendor/zx/LICENSE $(VENDOR)/LICENSE.zxing-wasm
+	cd .npm-vendor && npm pack --silent qrcode-generator@2.0.4 >/dev/null
+	tar -xzf .npm-vendor/qrcode-generator-2.0.4.tgz -C .npm-vendor && mv .npm-vendor/package .npm-vendor/qr
+	cp .npm-vendor/qr/dist/qrcode.js $(VENDOR)/qrcode-generator.js
 	rm -rf .npm-vendor
 	touch $@
 

@@ -259,7 +259,8 @@ async def _card_page(request: Request, lang: str, wallet: holder.Opened, card_id
     live = await status.card_status(ctx.settings, first.issuer, first.claims, flows.trust_list(ctx), ctx.now())
     can_refresh = card_id in wallet.contents.refresh and shown["left"] <= copies.LOW
     return render(request, "card.html", lang, unlocked=True, card=shown, claims=claims, card_status=live,
-                  can_refresh=can_refresh, message=message)
+                  can_refresh=can_refresh, message=message,
+                  can_keep_offline=card_id in wallet.contents.refresh)  # the issuer is asked via its refresh token
 
 
 @router.post("/cards/{card_id}/refresh", response_class=HTMLResponse)

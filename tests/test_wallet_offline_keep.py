@@ -1,0 +1,120 @@
+"""The server half of "Keep this card for offline use" (wallet.offline_keep), its refusals: a
+ticket opens only for the wallet and card it was made for and only in time; a key proof that is
+not an ES256 openid4vci-proof+jwt with a jwk is refused before anything is sent to the issuer; the
+Credential Response string is read strictly (a hypothesis property: any text either parses to
+[bytes, [bytes]] or is refused with IssuanceFailed, never another exception); and the compact
+configuration is the issuer's twin of the card's own, by format and vct."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core import _jose, keys, offline
+from core.encoding import b64url_encode
+from core.errors import InvalidInput
+from core.offline import _cbor
+from core.sealing import NodeKey
+from wallet import offline_keep, receive
+
+NODE = NodeKey(bytes(range(32)))
+NOW = 1_800_000_000
+
+
+def _ctx() -> Any:
+    return SimpleNamespace(node=NODE, now=lambda: NOW)
+
+
+def _ticket(wallet_id: str, card_id: str, until: int = NOW + 60) -> str:
+    sealed = {"access": "a", "issuer": "https://i.test", "configuration": "X_offline", "endpoint": "https://i.test/c",
+              "until": until, "salt": "00"}
+    return b64url_encode(NODE.seal(json.dumps(sealed).encode(), offline_keep._seal_context(wallet_id, card_id)))
+
+
+def _proof(key: keys.PrivateKey, typ: str = offline_keep.PROOF_TYP) -> str:
+    return _jose.sign_compact({"typ": typ, "jwk": key.public_key().to_jwk()}, {"aud": "https://i.test", "nonce": "n"},
+                              key)
+
+
+def _finish(wallet_id: str, card_id: str, ticket: str, proof: str) -> None:
+    class NoNetwork:  # the refusals come before any request
+        def __getattr__(self, name: str) -> Any:
+            raise AssertionError(f"the issuer was called ({name})")
+
+    asyncio.run(offline_keep.finish(_ctx(), SimpleNamespace(wallet_id=wallet_id), NoNetwork(),  # type: ignore[arg-type]
+                                    card_id, ticket, proof))
+
+
+@pytest.mark.parametrize(("wallet_id", "card_id", "until"), [
+    ("another-wallet", "card", NOW + 60),  # a ticket from someone else's session
+    ("wallet", "another-card", NOW + 60),  # for another card of the same wallet
+    ("wallet", "card", NOW - 1),  # too old
+])
+def test_a_ticket_opens_only_for_its_wallet_and_card_in_time(wallet_id: str, card_id: str, until: int) -> None:
+    ticket = _ticket("wallet", "card", until)
+    with pytest.raises(offline_keep.TicketInvalid):
+        _finish(wallet_id, card_id, ticket, _proof(keys.generate("ES256")))
+
+
+def test_a_forged_ticket_is_refused() -> None:
+    with pytest.raises(offline_keep.TicketInvalid):
+        _finish("wallet", "card", b64url_encode(b"x" * 60), _proof(keys.generate("ES256")))
+
+
+@pytest.mark.parametrize("proof", [
+    "not a jwt",
+    _proof(keys.generate("ES256"), typ="JWT"),
+    _proof(keys.generate("EdDSA")),
+    b64url_encode(json.dumps({"typ": offline_keep.PROOF_TYP, "alg": "ES256"}).encode()) + ".e30.sig",  # no jwk
+])
+def test_a_proof_that_is_not_a_p256_key_proof_is_refused_before_the_issuer_is_asked(proof: str) -> None:
+    with pytest.raises(InvalidInput):
+        _finish("wallet", "card", _ticket("wallet", "card"), proof)
+
+
+def test_the_credential_response_string_is_read_strictly() -> None:
+    cred, disclosures = b"c" * 40, [b"d1", b"d2"]
+    assert offline_keep.parse_issued(b64url_encode(_cbor.dumps([cred, disclosures]))) == (cred, disclosures)
+    for bad in ([cred], [cred, [1]], [cred, b"d"], {"c": cred}, ["text", []]):
+        with pytest.raises(receive.IssuanceFailed):
+            offline_keep.parse_issued(b64url_encode(_cbor.dumps(bad)))
+    with pytest.raises(receive.IssuanceFailed):
+        offline_keep.parse_issued("A" * (offline_keep.MAX_ISSUED_CHARS + 1))
+
+
+@given(st.text(max_size=200))
+def test_any_text_parses_or_is_refused_as_a_failed_issuance(text: str) -> None:
+    try:
+        cred, disclosures = offline_keep.parse_issued(text)
+    except receive.IssuanceFailed:
+        return
+    assert isinstance(cred, bytes) and all(isinstance(d, bytes) for d in disclosures)
+
+
+def test_the_compact_configuration_is_the_twin_of_the_cards_own() -> None:
+    meta = {"credential_configurations_supported": {
+        "Skill": {"format": "dc+sd-jwt", "vct": "urn:skill"},
+        "Status_offline": {"format": offline.FORMAT, "vct": "urn:status"},
+        "Skill_offline": {"format": offline.FORMAT, "vct": "urn:skill"}}}
+    assert offline_keep.compact_configuration(meta, "Skill") == "Skill_offline"
+    with pytest.raises(offline_keep.KeepUnavailable):
+        offline_keep.compact_configuration({"credential_configurations_supported": {
+            "Skill": {"format": "dc+sd-jwt", "vct": "urn:skill"}}}, "Skill")
+    with pytest.raises(offline_keep.KeepUnavailable):
+        offline_keep.compact_configuration(meta, "Gone")
+
+
+@pytest.mark.parametrize("lang", ["en", "ar", "fa", "uk", "fr"])
+def test_a_refusal_is_said_in_the_holders_words(lang: str) -> None:
+    from core import i18n
+    from wallet.page_kit import error_text
+
+    for exc, key in ((offline_keep.KeepUnavailable("x"), "wallet.err.offline_copy_unavailable"),
+                     (offline_keep.TicketInvalid("x"), "wallet.err.offline_ticket_invalid")):
+        assert error_text(exc, lang) == i18n.t(lang, key) != i18n.t("en", key) or lang == "en"
