@@ -25,6 +25,7 @@ from tests.browser import SHOTS, WIDTHS, chromium, issuer_node, layouts, needs_c
 from tests.node import RunningNode
 from tests.test_verifier_flow import TYPES, World
 from wallet.receive import receive
+from wallet.vp_request import parse_link
 
 pytestmark = needs_chromium
 SKILL_URI = "http://data.europa.eu/esco/skill/0e4a3c5a-6b6f-4a8a-9e1b-3f5c2d7a8b90"
@@ -147,7 +148,11 @@ def test_class_sheets_qr_codes_read_back_one_per_trainee(node: tuple[RunningNode
         offer_json(running.base, link)
 
 
-def test_the_desk_check_page_qr_reads_back(tmp_path: Path) -> None:
+def test_the_desk_check_page_qr_reads_back_and_a_camera_lands_on_a_page_in_the_readers_language(
+        tmp_path: Path) -> None:
+    """Issue 10 items 1 and 12: the desk's QR reads back at every width and in print, and it
+    carries an https page (a camera app opens nothing for openid4vp://) with the very client_id
+    and request_uri of the wallet link, which a wallet reads straight from it."""
     with RunningNode(tmp_path) as running, chromium() as browser:
         world = World(running, tmp_path)
         page = browser.new_page(locale="ar")
@@ -159,8 +164,29 @@ def test_the_desk_check_page_qr_reads_back(tmp_path: Path) -> None:
         page.wait_for_selector(".qr svg")
         link = page.locator("a.wallet-link").get_attribute("href")
         seen = {label: qr_texts(page, f"desk-check-{label}") for label in layouts(page)}
-    assert link is not None and link.startswith("openid4vp://")
-    assert all(texts == [link] for texts in seen.values()), seen
+        assert link is not None and link.startswith("openid4vp://")
+        [scanned] = next(iter(seen.values()))
+        assert all(texts == [scanned] for texts in seen.values()), seen
+        assert scanned.startswith(f"{world.base}/verifier/ask?")
+        assert parse_link(scanned).params == parse_link(link).params  # what a wallet reads from either
+
+        camera = browser.new_page(locale="fa-IR", viewport={"width": 360, "height": 740})
+        landed = camera.goto(scanned)
+        assert landed is not None and landed.status == 200
+        assert camera.locator("html").get_attribute("dir") == "rtl" and camera.locator("html").get_attribute(
+            "lang") == "fa"
+        assert "Amana verifier" in camera.locator("main").inner_text()  # who asks, in the page's words
+        assert camera.locator("main a.wallet-link").get_attribute("href") == link
+        assert camera.locator("input.copy-link").input_value() == link
+        assert camera.evaluate("document.documentElement.scrollWidth") <= 360
+        camera.screenshot(path=str(SHOTS / "ask-page-fa-360.png"), full_page=True)
+        here = camera.locator("main a.button:not(.wallet-link)").get_attribute("href")
+        assert here is not None and here.startswith("/wallet/present?client_id=")  # this node's own wallet
+
+        stranger = scanned.replace("request_uri=", "request_uri=https://elsewhere.example/x&ignored=")
+        refused = camera.goto(stranger)
+        assert refused is not None and refused.status == 404
+        assert "openid4vp://" not in camera.content() and "elsewhere" not in camera.content()
 
 
 def _printed(page: Any) -> tuple[list[str], list[str], str]:

@@ -198,6 +198,10 @@ def test_x509_san_dns_needs_the_san_and_a_trust_list_entry_with_that_key() -> No
 
 
 @pytest.mark.parametrize("link", ["https://verifier.example/?client_id=x", "openid4vp://?request_uri=" + REQUEST_URI,
+                                  f"http://verifier.example/verifier/ask?client_id=a&request_uri={REQUEST_URI}",
+                                  f"https://verifier.example/ask?client_id=a&request={REQUEST_URI}",
+                                  f"https://u@verifier.example/ask?client_id=a&request_uri={REQUEST_URI}",
+                                  f"verifier.example/ask?client_id=a&request_uri={REQUEST_URI}",
                                   f"openid4vp://?client_id=a&client_id=b&request_uri={REQUEST_URI}",
                                   "openid4vp://?client_id=a&request_uri=ftp://x/y",
                                   "openid4vp://?client_id=a&request_uri=http://verifier.example/r",
@@ -205,6 +209,13 @@ def test_x509_san_dns_needs_the_san_and_a_trust_list_entry_with_that_key() -> No
 def test_malformed_links_are_refused(link: str) -> None:
     with pytest.raises(errors.RequestLinkMalformed):
         parse_link(link)
+
+
+def test_a_desks_https_link_reads_as_its_openid4vp_link() -> None:
+    """OpenID4VP "Wallet Invocation": the desk's QR carries an https page with the same query."""
+    by_scheme = parse_link(f"openid4vp://?client_id=x509_hash:abc&request_uri={REQUEST_URI}")
+    by_page = parse_link(f"https://verifier.example/verifier/ask?client_id=x509_hash:abc&request_uri={REQUEST_URI}")
+    assert (by_page.client_id, by_page.request_uri) == (by_scheme.client_id, by_scheme.request_uri)
 
 
 def test_error_codes_are_distinct_and_titles_plain() -> None:

@@ -42,6 +42,9 @@ class CheckCreate(BaseModel):
 class CheckPublic(BaseModel):
     id: str
     link: str = Field(description="openid4vp:// link carrying only client_id and request_uri")
+    qr_link: str = Field(description="what the QR code carries: an https page of this node with the same two "
+                         "parameters, which a wallet reads and a phone's camera app opens (OpenID4VP, "
+                         "Wallet Invocation)")
     qr_svg: str
     expires_at: int
     result_key: str = Field(description="keep it: the result is sealed to it and shown once")

@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from core import db, service, web
 from core.settings import Settings, get_settings
-from verifier import api, offline_pages, pages
+from verifier import api, ask_page, offline_pages, pages
 from verifier.context import VerifierContext
 
 
@@ -34,6 +34,7 @@ def attach(app: FastAPI) -> None:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(offline_pages.router)
+    app.include_router(ask_page.router)
     app.mount("/static/verifier", StaticFiles(directory=STATIC), name="verifier-static")
     web.mount_shared_static(app)
 

@@ -31,7 +31,9 @@ from verifier.queries import named
 from verifier.tables import AuditEntry, Check
 from verifier.verification import Expectation, Result, Status, decide, parse_vp_token, refused, verify_vp_token
 
-MAX_QR_VERSION = 10
+# 61 modules a side: an ask link with a did:jwk client id on a long host name (level L), or
+# any x509_hash check (level M) on a usual one, which come out at version 10.
+MAX_QR_VERSION = 11
 
 
 async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[str, Any] | None,
@@ -52,9 +54,9 @@ async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[s
     result_key = BoxKey.generate()
     async with ctx.transaction() as session:  # a refusal below leaves nothing behind
         identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, now)
-        link = _link(identity, prefix, base, check_id)
-        if qr.version(link, MAX_QR_VERSION) > MAX_QR_VERSION:
-            raise InvalidInput("the request link does not fit a version 10 QR code")
+        link, qr_link = _link(identity, prefix, base, check_id), _qr_link(identity, prefix, base, check_id)
+        if qr.version(qr_link, MAX_QR_VERSION) > MAX_QR_VERSION:
+            raise InvalidInput(f"the request link does not fit a version {MAX_QR_VERSION} QR code")
         request_jwt = requests.request_object(identity, prefix, response_uri=f"{base}/verifier/responses/{check_id}",
                                               nonce=nonce, state=state, dcql_query=raw, now=now)
         await store.add_check(session, Check(
@@ -62,13 +64,21 @@ async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[s
             state=state, request_jwt=request_jwt, accept_unknown_status=accept_unknown_status,
             result_public_key=bytes(result_key.public_key), phase="pending", created_at=now,
             expires_at=now + requests.REQUEST_TTL_S), now)
-    return {"id": check_id, "link": link, "qr_svg": qr.svg(link, max_version=MAX_QR_VERSION),
+    return {"id": check_id, "link": link, "qr_link": qr_link, "qr_svg": qr.svg(qr_link, max_version=MAX_QR_VERSION),
             "expires_at": now + requests.REQUEST_TTL_S,
             "result_key": result_key.encode(URLSafeBase64Encoder).decode("ascii")}
 
 
 def _link(identity: requests.Identity, prefix: requests.Prefix, base: str, check_id: str) -> str:
-    return requests.wallet_link(identity.client_id(prefix), f"{base}/verifier/requests/{check_id}")
+    return requests.wallet_link(identity.client_id(prefix), request_uri(base, check_id))
+
+
+def _qr_link(identity: requests.Identity, prefix: requests.Prefix, base: str, check_id: str) -> str:
+    return requests.ask_link(base, identity.client_id(prefix), request_uri(base, check_id))
+
+
+def request_uri(base: str, check_id: str) -> str:
+    return f"{base}/verifier/requests/{check_id}"
 
 
 async def reopen(ctx: VerifierContext, check_id: str) -> dict[str, Any] | None:
@@ -81,9 +91,10 @@ async def reopen(ctx: VerifierContext, check_id: str) -> dict[str, Any] | None:
         if row is None or now >= row.expires_at:
             return None
         identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, now)
-    link = _link(identity, requests.Prefix(row.prefix), base, check_id)
-    return {"id": check_id, "name": row.name, "phase": row.phase, "link": link,
-            "qr_svg": qr.svg(link, max_version=MAX_QR_VERSION), "expires_at": row.expires_at}
+    prefix = requests.Prefix(row.prefix)
+    link, qr_link = _link(identity, prefix, base, check_id), _qr_link(identity, prefix, base, check_id)
+    return {"id": check_id, "name": row.name, "phase": row.phase, "link": link, "qr_link": qr_link,
+            "qr_svg": qr.svg(qr_link, max_version=MAX_QR_VERSION), "expires_at": row.expires_at}
 
 
 async def request_object(ctx: VerifierContext, check_id: str) -> str:

@@ -116,3 +116,19 @@ def request_object(identity: Identity, prefix: Prefix, *, response_uri: str, non
 def wallet_link(client_id: str, request_uri: str) -> str:
     # ':' and '/' may stay unescaped in a query (RFC 3986 section 3.4): a smaller QR.
     return PRESENTATION_SCHEME + "?" + urlencode({"client_id": client_id, "request_uri": request_uri}, safe=":/")
+
+
+ASK_PAGE = "/verifier/ask"
+
+
+def ask_link(base: str, client_id: str, request_uri: str) -> str:
+    """What a desk's QR carries: the same two parameters on an https page of this node.
+
+    OpenID4VP 1.0 ("Wallet Invocation") lets the verifier invoke a wallet by a
+    custom scheme or by an https URL, either "presented as a QR code for the End-User to scan
+    using a Wallet or an arbitrary camera application". A phone's camera app opens nothing
+    for ``openid4vp://`` (issue 10 item 12); it opens this page (verifier.ask_page), which says
+    in the holder's language what is asked and by whom and offers the ``openid4vp://`` link.
+    A wallet that scans it reads ``client_id`` and ``request_uri`` from the query, as from the
+    custom-scheme link, and never loads the page."""
+    return base + ASK_PAGE + "?" + urlencode({"client_id": client_id, "request_uri": request_uri}, safe=":/")

@@ -88,11 +88,19 @@ async def opened(request: Request) -> holder.Opened | None:
     return wallet
 
 
-def locked(request: Request, lang: str) -> HTMLResponse:
-    """The unlock page, said to be needed (the wallet locked itself, or was never open here)."""
+def locked(request: Request, lang: str, return_to: str | None = None) -> HTMLResponse:
+    """The unlock page, said to be needed (the wallet locked itself, or was never open here);
+    ``return_to``: the wallet page to go on to once it is open (a verifier's request)."""
     remembered = request.cookies.get(DEVICE_COOKIE)
     return render(request, "unlock.html", lang, 401, message=i18n.t(lang, "wallet.locked_now"),
-                  remembered=remembered, own_device=bool(remembered))
+                  remembered=remembered, own_device=bool(remembered), return_to=return_to)
+
+
+def wallet_page(target: object) -> str | None:
+    """``target`` if it is a path of this wallet's pages (no other site, no scheme)."""
+    if not isinstance(target, str) or not target.startswith("/wallet") or len(target) > 4096:
+        return None
+    return target if "//" not in target and "\\" not in target and target.isascii() else None
 
 
 DEVICE_COOKIE = "__Host-amana_wallet_code"  # only when the holder says this device is their own

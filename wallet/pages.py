@@ -33,6 +33,7 @@ from wallet.page_kit import (
     locked,
     opened,
     render,
+    wallet_page,
 )
 
 router = APIRouter(prefix="/wallet", include_in_schema=False)
@@ -161,7 +162,8 @@ async def unlock(request: Request) -> Response:
     except AmanaError as exc:
         return render(request, "unlock.html", lang, exc.status, field_error=error_text(exc, lang), remembered=typed,
                       own_device=bool(form.get("own_device")))
-    response = home(lang)
+    back = wallet_page(form.get("return_to"))
+    response = RedirectResponse(back, status_code=303) if back else home(lang)
     await _set_session(request, response, wallet)
     if form.get("own_device"):
         response.set_cookie(DEVICE_COOKIE, wallet_id, max_age=365 * 86400, **web.COOKIE_FLAGS)
@@ -190,9 +192,8 @@ async def stay(request: Request) -> Response:
     form, lang = await form_of(request)
     if await opened(request) is None:
         return locked(request, lang)
-    back = str(form.get("return_to") or "/wallet")
-    target = back if back.startswith("/wallet") and "//" not in back and "\\" not in back else "/wallet"
-    return RedirectResponse(f"{target}?lang={lang}", status_code=303)
+    target = wallet_page(form.get("return_to")) or "/wallet"
+    return RedirectResponse(f"{target.partition('?')[0]}?lang={lang}", status_code=303)
 
 
 @router.get("/recover", response_class=HTMLResponse)

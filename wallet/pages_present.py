@@ -53,9 +53,10 @@ def _link(query: Any) -> str | None:
 async def present_page(request: Request) -> Response:
     lang = page_kit.language(request)
     wallet = await page_kit.opened(request)
-    if wallet is None:
-        return page_kit.locked(request, lang)
     link = _link(request.query_params)
+    if wallet is None:  # a verifier's link (its QR, its "open in the wallet" button): on to it once open
+        return page_kit.locked(request, lang, return_to=str(request.url.path) + (
+            "?" + request.url.query if link else ""))
     if link:
         return await _consent(request, lang, wallet, link)
     return page_kit.render(request, "present.html", lang, unlocked=True)

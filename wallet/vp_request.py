@@ -124,10 +124,16 @@ def web_url(value: object) -> str | None:
 
 
 def parse_link(link: object) -> RequestLink:
-    """An ``openid4vp://`` link (§13.1.2): ``client_id`` with ``request_uri`` or ``request``,
+    """An ``openid4vp://`` link (§13.1.2), or an https one with the same query ("Wallet Invocation"):
+    ``client_id`` with ``request_uri`` or ``request``,
     or (for an unsigned request) the parameters themselves. Repeated parameters are refused."""
-    if not isinstance(link, str) or len(link) > MAX_LINK or not link.startswith(PRESENTATION_SCHEME):
+    if not isinstance(link, str) or len(link) > MAX_LINK:
         raise RequestLinkMalformed("not an openid4vp:// link")
+    # Or the verifier's https page with the same parameters ("Wallet Invocation": a wallet may be invoked by a
+    # URL, and a QR may carry it for "a Wallet or an arbitrary camera application").
+    by_url = not link.startswith(PRESENTATION_SCHEME)
+    if by_url and web_url(link.partition("?")[0]) is None:
+        raise RequestLinkMalformed("not an openid4vp:// link, nor an https link carrying its parameters")
     try:
         query = urlsplit(link).query
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query), errors="strict")
@@ -141,6 +147,8 @@ def parse_link(link: object) -> RequestLink:
         raise RequestLinkMalformed("the link names no client_id")
     if request_uri is not None and request is not None:
         raise RequestLinkMalformed("the link carries both request and request_uri")
+    if by_url and request_uri is None:  # a page's address names its request by reference, signed
+        raise RequestLinkMalformed("an https link must name its request_uri")
     if request_uri is not None and web_url(request_uri) is None:
         raise RequestLinkMalformed("request_uri must be an https URL")
     return RequestLink(client_id, request_uri, request, params)
