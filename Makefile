@@ -42,19 +42,9 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENDOR) $(TEST_VENDOR) $(INTEROP)/node_modules
 
 # The QR reader for the desk's and the wallet's camera and photo scan (core/static: every service
-# serves it), vendored from npm at build time (pinned
-# versions; served from this node, never a CDN): barcode-detector's ponyfill and zxing's WASM.
-$(VENDOR)/.stamp: Makefile
-	rm -rf $(VENDOR) .npm-vendor && mkdir -p $(VENDOR) .npm-vendor
-	cd .npm-vendor && npm pack --silent barcode-detector@3.2.2 zxing-wasm@3.1.3 >/dev/null
-	tar -xzf .npm-vendor/barcode-detector-3.2.2.tgz -C .npm-vendor && mv .npm-vendor/package .npm-vendor/bd
-	tar -xzf .npm-vendor/zxing-wasm-3.1.3.tgz -C .npm-vendor && mv .npm-vendor/package .npm-vendor/zx
-	cp .npm-vendor/bd/dist/iife/ponyfill.js $(VENDOR)/barcode-detector.js
-	cp .npm-vendor/bd/LICENSE $(VENDOR)/LICENSE.barcode-detector
-	cp .npm-vendor/zx/dist/reader/zxing_reader.wasm $(VENDOR)/zxing_reader.wasm
-	cp .npm-vendor/zx/LICENSE $(VENDOR)/LICENSE.zxing-wasm
-	rm -rf .npm-vendor
-	touch $@
+# serves it), vendored from npm at build time at pinned versions, never from a CDN.
+$(VENDOR)/.stamp: Makefile scripts/vendor-qr-reader
+	scripts/vendor-qr-reader $(VENDOR)
 
 vendor: $(VENDOR)/.stamp
 
