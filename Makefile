@@ -7,7 +7,7 @@ VENDOR := core/static/vendor
 TEST_VENDOR := tests/vendor
 INTEROP := tests/interop
 
-.PHONY: setup demo test lint bench bench-wallet clean vendor openapi interop
+.PHONY: setup demo test lint bench bench-wallet bench-load clean vendor openapi interop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ bench: $(STAMP)
 # The holder's wallet: unlock, receive and present end to end against a node on loopback (~1 min).
 bench-wallet: $(STAMP)
 	$(BIN)/python -m bench.wallet
+
+# Issue, present and verify under load: 50 wallets on 2 workers, then 1, on a throwaway PostgreSQL
+# (PG=postgresql://… or AMANA_TEST_DATABASE_URL; its tables are dropped), 60 s each (~3 min).
+bench-load: $(STAMP)
+	$(BIN)/python -m bench.load $(if $(PG),--pg $(PG))
 
 openapi: $(STAMP)
 	$(BIN)/python -m server.openapi
