@@ -7,7 +7,7 @@ VENDOR := core/static/vendor
 TEST_VENDOR := tests/vendor
 INTEROP := tests/interop
 
-.PHONY: setup demo test lint bench bench-wallet bench-qr bench-consent clean vendor openapi interop
+.PHONY: setup demo test test-postgres lint bench bench-wallet bench-qr bench-consent bench-load clean vendor openapi interop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ bench-qr: $(STAMP)
 bench-consent: $(STAMP)
 	$(BIN)/python -m bench.consent $(if $(PG),--pg $(PG))
 
+# Issue, present and verify under load: 50 wallets on 2 workers, then 1, on a throwaway PostgreSQL
+# (PG=postgresql://… or AMANA_TEST_DATABASE_URL; its tables are dropped), 60 s each (~3 min).
+bench-load: $(STAMP)
+	$(BIN)/python -m bench.load $(if $(PG),--pg $(PG))
+
 openapi: $(STAMP)
 	$(BIN)/python -m server.openapi
 
@@ -51,24 +56,10 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENDOR) $(TEST_VENDOR) $(INTEROP)/node_modules
 
 # The QR reader for the desk's and the wallet's camera and photo scan (core/static: every service
-# serves it), vendored from npm at build time (pinned
-# versions; served from this node, never a CDN): barcode-detector's ponyfill and zxing's WASM; and
-# the QR encoder the offline wallet page draws its QR with on the phone (qrcode-generator, MIT:
-# its licence is the header of the file itself).
-$(VENDOR)/.stamp: Makefile
-	rm -rf $(VENDOR) .npm-vendor && mkdir -p $(VENDOR) .npm-vendor
-	cd .npm-vendor && npm pack --silent barcode-detector@3.2.2 zxing-wasm@3.1.3 >/dev/null
-	tar -xzf .npm-vendor/barcode-detector-3.2.2.tgz -C .npm-vendor && mv .npm-vendor/package .npm-vendor/bd
-	tar -xzf .npm-vendor/zxing-wasm-3.1.3.tgz -C .npm-vendor && mv .npm-vendor/package .npm-vendor/zx
-	cp .npm-vendor/bd/dist/iife/ponyfill.js $(VENDOR)/barcode-detector.js
-	cp .npm-vendor/bd/LICENSE $(VENDOR)/LICENSE.barcode-detector
-	cp .npm-vendor/zx/dist/reader/zxing_reader.wasm $(VENDOR)/zxing_reader.wasm
-	cp .npm-vendor/zx/LICENSE $(VENDOR)/LICENSE.zxing-wasm
-	cd .npm-vendor && npm pack --silent qrcode-generator@2.0.4 >/dev/null
-	tar -xzf .npm-vendor/qrcode-generator-2.0.4.tgz -C .npm-vendor && mv .npm-vendor/package .npm-vendor/qr
-	cp .npm-vendor/qr/dist/qrcode.js $(VENDOR)/qrcode-generator.js
-	rm -rf .npm-vendor
-	touch $@
+# serves it), and the QR encoder the offline wallet page draws its QR with on the phone, vendored
+# from npm at build time at pinned versions, never from a CDN (scripts/vendor-qr-reader).
+$(VENDOR)/.stamp: Makefile scripts/vendor-qr-reader
+	scripts/vendor-qr-reader $(VENDOR)
 
 vendor: $(VENDOR)/.stamp
 

@@ -23,9 +23,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
-from core.settings import REPO_ROOT, Settings
+from core.settings import Settings, shipped
 
-MIGRATIONS = REPO_ROOT / "migrations"
+MIGRATIONS = shipped("migrations")
 # aiosqlite's DEBUG lines echo every statement with its parameters; ours are digests and
 # sealed bytes, but a log is no place for them at any level.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
@@ -123,6 +123,9 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+_MIGRATION_LOCK = 0x616D616E61  # "amana": the advisory-lock key every node's migration takes
+
+
 async def upgrade(engine: AsyncEngine) -> None:
     """Bring the schema to the newest Alembic revision (idempotent)."""
     from alembic import command
@@ -135,4 +138,10 @@ async def upgrade(engine: AsyncEngine) -> None:
         command.upgrade(config, "head")
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several workers start at once (``amana serve --workers N``, or a fleet behind a load
+            # balancer): one migrates, the others wait here, then find nothing left to do. The lock is
+            # the transaction's, so a crash releases it. SQLite needs none: its BEGIN IMMEDIATE
+            # already admits one writer at a time.
+            await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         await connection.run_sync(run)

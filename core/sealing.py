@@ -115,11 +115,17 @@ def node_key(settings: Settings) -> NodeKey:
 def _node_key_from_file(path: Path) -> NodeKey:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole under a private name, then linked into place: workers starting together
+        # (``amana serve --workers N``) either make the key or read one that is complete, never
+        # an empty file another worker has created but not yet written.
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(b64url_encode(secrets.token_bytes(32)) + "\n")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(draft, path)
         except FileExistsError:  # another process made it first: use theirs
             pass
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(b64url_encode(secrets.token_bytes(32)) + "\n")
+        finally:
+            os.unlink(draft)
     return NodeKey(b64url_decode(path.read_text().strip(), path.name))

@@ -40,6 +40,13 @@ def build_app(title: str, settings: Settings, services: Sequence[Service],
     web.install(app, rate_limit=(settings.rate_limit_per_s, settings.rate_limit_burst),
                 door_limit=(per_min / 60, max(1, int(2 * per_min))))
     staff.install(app)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        """For a load balancer or a container healthcheck: answered once every service has
+        started (migrated, keys loaded). It says nothing else about the node."""
+        return {"status": "ok"}
+
     if extra is not None:
         extra(app)
     for service in services:

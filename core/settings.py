@@ -6,6 +6,7 @@ Later services add their own fields here; nothing else reads the environment.
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,10 +17,23 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def shipped(name: str) -> Path:
+    """Where a data directory the node needs at run time (``specs``, ``migrations``) lives.
+
+    In a source tree it is the directory at the repository's root, where people edit it; an
+    installed package (``pip install .``, the container image) carries a copy inside ``core/``
+    (``[tool.hatch.build.targets.wheel.force-include]`` in pyproject.toml), because
+    site-packages has no repository root to point into."""
+    in_tree = REPO_ROOT / name
+    if (REPO_ROOT / "pyproject.toml").is_file() and in_tree.is_dir():
+        return in_tree
+    return Path(__file__).resolve().parent / name
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AMANA_", extra="ignore")
 
-    specs_dir: Path = Field(default=REPO_ROOT / "specs", description="credential types, queries, formats")
+    specs_dir: Path = Field(default_factory=lambda: shipped("specs"), description="credential types, queries, formats")
     clock_skew_s: int = Field(default=60, ge=0, le=600, description="tolerance for exp/nbf/iat")
     kb_max_age_s: int = Field(default=300, ge=1, description="how old a Key Binding JWT may be")
     credential_validity_days: int = Field(default=365, ge=1, description="default credential lifetime")
@@ -100,6 +114,18 @@ class Settings(BaseSettings):
         return self.trust_anchor or self.trust_dir / "governance.jwks.json"
 
 
+SECRETS_DIR = "/run/secrets"  # where Docker and Kubernetes mount secret files
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    """The node's settings: the environment, then secret files.
+
+    A secret can also be a file named after its variable, in lower case, in ``AMANA_SECRETS_DIR``
+    (default ``/run/secrets``, where compose and Kubernetes mount them): ``amana_secret_key``,
+    ``database_url``. pydantic-settings reads them; the environment wins where both are set.
+    So a deployment passes secrets without putting them in an image or a compose file."""
+    secrets_dir = Path(os.environ.get("AMANA_SECRETS_DIR", SECRETS_DIR))
+    if secrets_dir.is_dir():
+        return Settings(_secrets_dir=secrets_dir)  # type: ignore[call-arg]
     return Settings()

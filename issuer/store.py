@@ -470,12 +470,17 @@ async def change_status(session: AsyncSession, org_id: str, credential_id: str, 
         copies = list((await session.execute(query)).scalars())
     if new == INVALID and credential.offer_id is not None:  # its refresh tokens die with it
         await revoke_families(session, now, offer_id=credential.offer_id)
-    for copy in copies:
-        copy.status = new
-        row = await session.get(StatusListRow, copy.status_list_id, with_for_update=True)
+    # Each list row once, in one order: written a second time in one transaction, the row is
+    # the transaction's own and PostgreSQL re-checks its foreign key, waiting for a share lock on
+    # the organisation that an issuance holds while it waits for this list (a deadlock, 500).
+    for list_id in sorted({c.status_list_id for c in copies}):
+        row = await session.get(StatusListRow, list_id, with_for_update=True)
         assert row is not None
         status_list = StatusList(row.bits, bytearray(row.statuses))
-        status_list.set(copy.status_idx, new)
+        for copy in copies:
+            if copy.status_list_id == list_id:
+                copy.status = new
+                status_list.set(copy.status_idx, new)
         row.statuses, row.version = bytes(status_list.data), row.version + 1
     return new
 

@@ -223,11 +223,11 @@ def _is_wildcard(host: str) -> bool:
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes sharing the port and the database "
+                                         "(state lives in the database; PostgreSQL for more than one)")] = 1,
 ) -> None:
-    """Run every service in one process, announced at http://HOST:PORT unless AMANA_PUBLIC_BASE_URL says otherwise."""
+    """Run every service, announced at http://HOST:PORT unless AMANA_PUBLIC_BASE_URL says otherwise."""
     import uvicorn
-
-    from server.app import build_app
 
     settings = get_settings()
     if "public_base_url" not in settings.model_fields_set:  # offer links, issuer ids, the verifier id follow the port
@@ -240,14 +240,48 @@ def serve(
         raise typer.BadParameter(f"{settings.public_base_url} is local mode (http on loopback), which serves this "
                                  "machine only: listen on 127.0.0.1, or give an https AMANA_PUBLIC_BASE_URL",
                                  param_hint="--host")
+    if workers > 1 and not settings.database_url:
+        # SQLite would work across processes, one writer at a time; it is the one-process default.
+        raise typer.BadParameter("several workers share one database server: set DATABASE_URL to PostgreSQL",
+                                 param_hint="--workers")
     # uvicorn's access log prints concrete paths (offer and check ids); core.web.AccessLog logs routes.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("amana").info("public base URL %s (local mode: %s)", settings.public_base_url,
-                                    settings.local_mode)
+    logging.getLogger("amana").info("public base URL %s (local mode: %s, workers: %d)", settings.public_base_url,
+                                    settings.local_mode, workers)
     # Forwarded headers only from configured proxies (uvicorn trusts 127.0.0.1 by default).
     proxies = settings.trusted_proxies
-    uvicorn.run(build_app(settings), host=host, port=port, log_level="info", access_log=False,
-                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
+    options = {"host": host, "port": port, "log_level": "info", "access_log": False,
+               "proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
+    if workers == 1:
+        from server.app import build_app
+
+        uvicorn.run(build_app(settings), **options)  # type: ignore[arg-type]
+        return
+    # Each worker is a fresh process that builds its app from the environment (server.app:
+    # build_app as a factory), so what this command decided travels there: the public URL.
+    os.environ["AMANA_PUBLIC_BASE_URL"] = settings.public_base_url
+    uvicorn.run("server.app:build_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+
+
+@app.command("migrate")
+def migrate() -> None:
+    """Bring the database schema up to date, then exit: the one-shot step before workers start.
+
+    Workers migrate at start-up too (under a lock on PostgreSQL, so a fleet starting together
+    is safe); this lets a deployment do it once, first, and see it fail on its own."""
+    import asyncio
+
+    from core import db
+
+    async def run() -> None:
+        engine = db.make_engine(db.database_url(get_settings()))
+        try:
+            await db.upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    typer.echo("database schema is up to date")
 
 
 @app.command("demo")

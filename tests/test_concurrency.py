@@ -220,3 +220,48 @@ def test_one_refresh_token_spent_at_once_gives_one_answer_and_kills_its_family(
     successor = next(r.json()["refresh_token"] for r in responses if r.status_code == 200)
     late = httpx.post(url, data={"grant_type": "refresh_token", "refresh_token": successor}, timeout=10)
     assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
+
+
+def test_status_changes_of_whole_batches_beside_issuances_never_deadlock(node: tuple[NodeProcess, str]) -> None:
+    """A change to a batch of copies wrote its status list row once per copy; from the second
+    write on (the row then the transaction's own) PostgreSQL checked the row's foreign key and
+    waited for a share lock on the organisation, which a concurrent issuance holds while it
+    waits for that very list row: a deadlock, answered 500 (found by tests/test_crashes.py)."""
+    from core.credtypes import load_registry
+    from core.settings import Settings
+    from wallet.receive import receive
+
+    running, api_key = node
+    headers = {"Authorization": f"Bearer {api_key}"}
+    types = load_registry(Settings().specs_dir)
+
+    async def offer(http: httpx.AsyncClient) -> dict[str, Any]:
+        made = await http.post(f"{running.base}/api/issuer/offers", headers=headers,
+                               json={"type": "SkillCertificate", "claims": SKILL, "batch_size": 3})
+        assert made.status_code == 201, made.text
+        result: dict[str, Any] = made.json()
+        return result
+
+    async def story() -> list[int]:
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=48)) as http:
+            held = [await offer(http) for _ in range(12)]
+            await asyncio.gather(*(receive(http, o["link"], o["pin"], copies=3, types=types) for o in held))
+            listed = (await http.get(f"{running.base}/api/issuer/credentials", headers=headers,
+                                     params={"limit": 500})).json()
+            one_per_batch = list({c["offer_id"]: c["id"] for c in listed if c["status"] == "valid"}.values())[:12]
+            fresh = [await offer(http) for _ in range(12)]
+
+            async def issue(o: dict[str, Any]) -> int:
+                try:
+                    await receive(http, o["link"], o["pin"], copies=3, types=types)
+                    return 200
+                except Exception as exc:  # the wallet's typed refusal; its text names the status
+                    return 500 if "500" in str(exc) else 400
+
+            changes = [http.post(f"{running.base}/api/issuer/credentials/{c}/suspend", headers=headers)
+                       for c in one_per_batch]
+            answers = await asyncio.gather(*changes, *(issue(o) for o in fresh))
+            return [a if isinstance(a, int) else a.status_code for a in answers]
+
+    codes = Counter(asyncio.run(story()))
+    assert codes == Counter({200: 24}), codes

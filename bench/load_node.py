@@ -1,0 +1,152 @@
+"""The node under ``bench.load``: a throwaway PostgreSQL schema, an issuer and a desk on a signed
+trust list (as the README's path makes them), and ``amana serve --workers N`` in its own process
+group on loopback, stopped when the phase ends. Its log is read afterwards for the failures a
+client never sees in full (a 500 says only "internal_error"): locked databases, serialization
+failures, deadlocks, unexpected exceptions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from core.settings import REPO_ROOT
+
+AMANA = [sys.executable, "-m", "server.cli"]
+# What must never happen under load, as the node logs it (core.web logs each unexpected error once).
+FAILURES = re.compile(r"database is locked|could not serialize|deadlock detected|unexpected \w+ at .*|Traceback")
+
+
+def node_env(data_dir: Path, pg: str, port: int) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AMANA_") and k != "DATABASE_URL"}
+    return clean | {"AMANA_DATA_DIR": str(data_dir), "AMANA_DATABASE_URL": pg,
+                    "AMANA_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+                    "AMANA_RATE_LIMIT_PER_S": "1000000000", "AMANA_RATE_LIMIT_BURST": "1000000000"}
+
+
+def drop_tables(pg: str) -> None:
+    """Every table of the throwaway database goes: each run starts from an empty store."""
+    from sqlalchemy import text
+
+    from core import db
+    from core.settings import Settings
+
+    async def run() -> None:
+        engine = db.make_engine(db.database_url(Settings(database_url=pg)))
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+def _amana(env: dict[str, str], *args: str) -> dict[str, Any]:
+    done = subprocess.run([*AMANA, *args], capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=False,
+                          timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"amana {' '.join(args[:2])}: {done.stderr}")
+    return json.loads(done.stdout) if done.stdout.strip().startswith("{") else {}
+
+
+def setup(data_dir: Path, pg: str, port: int) -> tuple[str, str]:
+    """An issuer ``ngo`` of SkillCertificate and a desk registered for skill-check; their keys."""
+    env = node_env(data_dir, pg, port)
+    tmp = data_dir.parent
+    org = _amana(env, "issuer", "create-org", "--slug", "ngo", "--name", "en=NGO", "--type", "SkillCertificate",
+                 "--jwks-out", str(tmp / "ngo.jwks"))
+    desk = _amana(env, "verifier", "init", "--jwks-out", str(tmp / "desk.jwks"))
+    trust = str(data_dir / "trust")
+    for args in (("init", "--iss", "https://gov.amana.test"),
+                 ("add-issuer", "--id", org["issuer"], "--name", "en=NGO", "--jwks", str(tmp / "ngo.jwks"),
+                  "--vct", "SkillCertificate"),
+                 ("register-verifier", "--id", desk["verifier_id"], "--name", "en=Harbour Desk", "--jwks",
+                  str(tmp / "desk.jwks"), "--purpose", "dpv:HumanResourceManagement", "--legal-basis",
+                  "dpv:LegalObligation", "--claims", "SkillCertificate:skill,eqf_level"),
+                 ("sign",)):
+        _amana(env, "trust", *args, "--dir", trust)
+    return org["api_key"], desk["desk_key"]
+
+
+class LoadNode:
+    """``amana serve --workers N`` for one phase; its whole process group is stopped at the end."""
+
+    def __init__(self, data_dir: Path, pg: str, workers: int, port: int) -> None:
+        self.env, self.workers, self.port = node_env(data_dir, pg, port), workers, port
+        self.base = f"http://127.0.0.1:{port}"
+        self.log = data_dir.parent / f"node-{workers}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> LoadNode:
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [*AMANA, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)],
+                cwd=REPO_ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the node stopped: {self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.base}/health", timeout=2).status_code == 200 and self._all_workers_up():
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        self._stop()
+        raise TimeoutError(f"the node did not start: {self.log.read_text()}")
+
+    def _all_workers_up(self) -> bool:
+        return self.log.read_text(errors="replace").count("Application startup complete") >= self.workers
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        assert self.process is not None
+        group = self.process.pid  # start_new_session: the node leads its own group, workers included
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def cpu_seconds(self, pg: str) -> tuple[float, float]:
+        """CPU time used so far by the node's processes and by the PostgreSQL backends serving this
+        database (alive now: the workers' pooled connections), from /proc; NaN where there is none."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(pg)
+        backend = f" {parts.username} {parts.path.lstrip('/')} "
+        node = database = 0.0
+        ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+            used = (int(fields[11]) + int(fields[12])) / ticks
+            if self.process is not None and int(fields[2]) == self.process.pid:
+                node += used
+            elif command.startswith("postgres: ") and backend in command:
+                database += used
+        return node, database
+
+    def log_errors(self) -> Counter[str]:
+        return Counter(m.group(0) for m in FAILURES.finditer(self.log.read_text(errors="replace")))
