@@ -27,6 +27,13 @@ lint: $(STAMP)
 test: lint $(VENDOR)/.stamp $(TEST_VENDOR)/.stamp $(INTEROP)/node_modules/.stamp
 	$(BIN)/python -m pytest
 
+# The suite again with every node on PostgreSQL (tests/on_postgres: one database per data
+# directory, made on first use), browser tests and SQLite-file tests aside. Needs
+# AMANA_TEST_DATABASE_URL of a role that may create databases (.ci/postgres makes one).
+test-postgres: $(STAMP) $(VENDOR)/.stamp $(INTEROP)/node_modules/.stamp
+	@test -n "$$AMANA_TEST_DATABASE_URL" || { echo 'set AMANA_TEST_DATABASE_URL: eval "$$(.ci/postgres)"'; exit 2; }
+	ON_POSTGRES_ADMIN_URL="$$AMANA_TEST_DATABASE_URL" PYTHONPATH=tests/on_postgres $(BIN)/python -m pytest
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.sdjwt
 	$(BIN)/python -m bench.issuer

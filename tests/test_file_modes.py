@@ -8,12 +8,14 @@ import stat
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.server_process import NodeProcess
 
 SKILL = Path("specs/credentials/SkillCertificate/example.json").read_text()
 
 
+@pytest.mark.sqlite_only  # the SQLite file's mode; PostgreSQL keeps its files itself
 def test_everything_the_node_writes_is_private(tmp_path: Path) -> None:
     data = tmp_path / "data"
     node = NodeProcess(data)

@@ -280,18 +280,21 @@ def test_an_answer_that_inflates_or_never_ends_is_cut_off(tmp_path: Path) -> Non
 def test_a_new_passphrase_from_the_recovery_sheet_locks_every_browser_opened_before(tmp_path: Path) -> None:
     """Someone who knew the old passphrase and is still in, elsewhere, is out at their next page."""
     app = build_app(Settings(data_dir=tmp_path, public_base_url=BASE))
-    with TestClient(app, base_url=BASE, follow_redirects=False) as thief, \
-            TestClient(app, base_url=BASE, follow_redirects=False) as owner:
-        code, made = _create(thief)
+    # One client, two browsers: each is its cookie jar (one event loop, as a served node has).
+    with TestClient(app, base_url=BASE, follow_redirects=False) as client:
+        code, made = _create(client)
         recovery = re.search(r'id="recovery-code">([^<]+)<', made.text)
-        assert recovery and 'action="/wallet/lock"' in thief.get("/wallet").text
-        restored = owner.post("/wallet/recover", data={"csrf": _csrf(owner, "/wallet/recover"), "wallet_code": code,
-                                                        "recovery_code": recovery.group(1),
-                                                        "passphrase": "a brand new passphrase",
-                                                        "passphrase_again": "a brand new passphrase"})
+        assert recovery and 'action="/wallet/lock"' in client.get("/wallet").text
+        thief = type(client.cookies)(client.cookies)
+        client.cookies.clear()  # the owner's browser
+        restored = client.post("/wallet/recover", data={"csrf": _csrf(client, "/wallet/recover"), "wallet_code": code,
+                                                         "recovery_code": recovery.group(1),
+                                                         "passphrase": "a brand new passphrase",
+                                                         "passphrase_again": "a brand new passphrase"})
         assert restored.status_code == 303
-        assert 'action="/wallet/lock"' in owner.get("/wallet").text  # the one who recovered is in
-        assert 'action="/wallet/lock"' not in thief.get("/wallet").text  # the other browser is locked out
+        assert 'action="/wallet/lock"' in client.get("/wallet").text  # the one who recovered is in
+        client.cookies = thief
+        assert 'action="/wallet/lock"' not in client.get("/wallet").text  # the other browser is locked out
 
 
 def test_the_wallet_runs_alone_with_its_scan_reader(tmp_path: Path) -> None:
