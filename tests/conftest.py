@@ -72,13 +72,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """``make test-postgres`` runs the suite again with every node on PostgreSQL
     (tests/on_postgres). The browser tests stay on the first run: what they add over the
     HTTP tests is the page, and the page does not depend on the store. So do tests marked
-    ``sqlite_only``: they read the SQLite file itself (their PostgreSQL twins read the rows)."""
+    ``sqlite_only`` and the SQLite case of tests run over both stores: they read the SQLite
+    file itself (their PostgreSQL twins read the rows)."""
     if not os.environ.get("ON_POSTGRES_ADMIN_URL"):
         return
 
     def stays(item: pytest.Item) -> bool:
         in_browser = any("chromium" in str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skipif"))
-        return not in_browser and item.get_closest_marker("sqlite_only") is None
+        # A test run over both stores already ran its PostgreSQL case; its SQLite case reads files.
+        sqlite_case = "sqlite" in getattr(getattr(item, "callspec", None), "params", {}).values()
+        return not in_browser and not sqlite_case and item.get_closest_marker("sqlite_only") is None
 
     kept = [item for item in items if stays(item)]
     if len(kept) != len(items):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -117,8 +118,14 @@ async def _sign_in_burst(node: NodeProcess, count: int, headers: dict[str, str])
 
 def test_a_burst_of_wrong_sign_ins_checks_exactly_five_keys(node: tuple[NodeProcess, str]) -> None:
     running, _ = node
+    began = time.monotonic()
     statuses = Counter(r.status_code for r in asyncio.run(_sign_in_burst(running, 30, {})))
-    assert statuses == Counter({401: 5, 429: 25}), statuses  # no 500, no sixth key checked
+    # Five keys checked, then the backoff (1 s, 2 s, 4 s …): a burst that a busy machine spreads
+    # over E seconds may see one more key checked per doubling that ended within it, never more.
+    # (Not a timing assertion: the duration only widens what a correct limit may do.)
+    backoffs_ended = int(math.log2(time.monotonic() - began + 1))
+    assert statuses[401] <= 5 + backoffs_ended and statuses[401] >= 5, statuses  # no burst past the limit
+    assert set(statuses) == {401, 429} and sum(statuses.values()) == 30, statuses  # and no 500
     # A forwarded-for header from an untrusted peer (anyone on loopback) does not open a fresh
     # bucket, which would check all three; the backoff (1 s, then 2 s) lets one through at most.
     spoofed = Counter(r.status_code for r in asyncio.run(

@@ -67,6 +67,7 @@ def _node_setup(env: dict[str, str], tmp_path: Path) -> dict[str, Any]:
     return org
 
 
+@pytest.mark.sqlite_only  # reads the wallet's SQLite file; the raw-database tests below cover PostgreSQL
 def test_a_holder_from_a_shell(tmp_path: Path) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("AMANA_") and k != "DATABASE_URL"}
     port = free_port()  # ids (issuer, verifier) carry the node's address: known before they are made
