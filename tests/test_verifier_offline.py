@@ -208,8 +208,8 @@ def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_li
     import httpx
 
     from core import _jose, keys
+    from core.offline import parse_issued as codec_parse_issued
     from core.oid4vc import PRE_AUTHORIZED_GRANT, PROOF_TYP
-    from issuer import offline as issued_form
     from tests.desk_world import SKILL_EXAMPLE, DeskWorld
     from verifier import checks
     from verifier.context import VerifierContext
@@ -244,7 +244,7 @@ def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_li
 
         async def story() -> list[dict[str, Any]]:
             async with httpx.AsyncClient(timeout=10) as http:
-                cred, disclosures = issued_form.parse_issued(await receive(http))
+                cred, disclosures = codec_parse_issued(await receive(http))
 
                 def shown(n: int) -> str:  # another choice each time: the same QR twice would be a replay
                     return codec.present(cred, disclosures[:n], device, int(time.time()), 120, None)
@@ -313,9 +313,10 @@ def test_the_offline_store_spends_a_nonce_once_and_sees_a_binding_once(backend: 
             for uri in ("https://a.test/status/ab", "https://a.test/status/xab", "https://a.test/status/a_"):
                 await store.keep_status_list(s, uri, "token", now)
         async with ctx.transaction() as s:
-            assert [c[0] for c in await store.status_list_copies_ending(s, "/status/ab")] == [
+            assert [c[0] for c in await store.status_list_copies_at(s, ["https://a.test/status/ab"])] == [
                 "https://a.test/status/ab"]
-            assert await store.status_list_copies_ending(s, "/status/a%") == []
+            assert await store.status_list_copies_at(s, ["https://a.test/status/a%"]) == []
+            assert await store.status_list_copies_at(s, []) == []
         await ctx.engine.dispose()
 
     asyncio.run(run())
