@@ -353,3 +353,44 @@ def test_a_key_rotated_in_since_the_trust_list_is_taken_from_held_issuer_metadat
     assert not refused["accepted"] and refused["reason"] == "issuer_not_accredited", refused
     assert accepted["accepted"], accepted
     assert desk.fetched == []
+
+
+def test_a_numbered_list_is_read_only_at_its_issuers_uri_and_only_if_signed_for_it(desk: OfflineDesk) -> None:
+    """A compact copy naming list ``n`` (what the node's issuer writes) is checked against the
+    copy held at ``<its issuer>/status/<n>`` and nothing else: another issuer's list with the
+    same number, or the issuer's own token made for another URI (``sub``), leave the status
+    unknown — refused — and the exact URI is noted for the next sync; the right copy decides."""
+    import asyncio
+
+    from tests.offline_desk import ISSUER
+    from verifier import offline, store
+    from verifier.context import VerifierContext
+
+    desk.hold_list({}, key=desk.other_key, issuer=OTHER, number=5)  # another issuer's list 5
+    desk.hold_list({}, number=6, sub=f"{ISSUER}/status/5")  # kept at /6, made for /5
+    desk.hold_list({}, number=7, sub=f"{ISSUER.split('/issuers/')[0]}/status/7")  # made for the node's /status/7
+
+    async def run(*numbers: int) -> list[dict[str, Any]]:
+        ctx = VerifierContext.create(desk.node.settings)
+        try:
+            return [await offline.check(ctx, desk.qr(desk.credential(str(n)))) for n in numbers]
+        finally:
+            await ctx.engine.dispose()
+
+    async def noted() -> list[str]:
+        ctx = VerifierContext.create(desk.node.settings)
+        try:
+            async with ctx.transaction() as session:
+                return await store.status_list_uris(session)
+        finally:
+            await ctx.engine.dispose()
+
+    for result in asyncio.run(run(5, 6, 7)):
+        assert not result["accepted"] and result["reason"] == "status_unknown", result
+    assert {f"{ISSUER}/status/{n}" for n in (5, 6, 7)} <= set(asyncio.run(noted()))
+    desk.hold_list({}, number=8)
+    desk.hold_list({3: INVALID}, number=9)
+    accepted, revoked = asyncio.run(run(8, 9))
+    assert accepted["accepted"], accepted
+    assert not revoked["accepted"] and revoked["reason"] == "revoked", revoked
+    assert desk.fetched == []
