@@ -32,8 +32,7 @@ from core.encoding import json_loads_strict
 from core.errors import AmanaError, NotDigits, NotFound, OAuthError
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.sdjwt.vc import issue_vc
-from core.statuslist import MEDIA_TYPE as STATUS_MEDIA_TYPE
-from core.statuslist import VALID, StatusList, reference, sign_token
+from core.statuslist import VALID, reference
 from issuer import metadata, nonces, offline, refresh, store
 from issuer.context import IssuerContext, get_context
 from issuer.issuance import PROOF_ALGS, distinct_keys, proofs_of, rounded, verify_proof
@@ -52,8 +51,6 @@ from issuer.tables import Credential, Organisation
 router = APIRouter()
 Ctx = Annotated[IssuerContext, Depends(get_context)]
 NO_STORE = {"Cache-Control": "no-store"}
-STATUS_TTL_S = 900
-STATUS_VALIDITY_S = 86400
 
 
 async def _org(ctx: IssuerContext, slug: str) -> Organisation:
@@ -261,15 +258,16 @@ async def _issue(ctx: IssuerContext, session: Any, org: Organisation, granted: s
     if expires_at is not None:
         valid_for = expires_at - issued_at
     key = await store.active_key(session, ctx.node, org.id)
-    list_id, indices = await store.allocate_status(session, org.id, len(proofs))
+    status_row, indices = await store.allocate_status(session, org.id, len(proofs))
+    list_id = status_row.id
     status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{list_id}"
     ctype.check_issuance(claims)  # once: every copy carries the same claims
     out = []
     for proof, idx in zip(proofs, indices, strict=True):
         if granted.offline:
             out.append(offline.issue(ctype.vct, claims, issuer_key=key, holder_key=proof.holder_key,
-                                     issued_at=issued_at, expires_at=issued_at + valid_for, list_id=list_id,
-                                     status_idx=idx))
+                                     issued_at=issued_at, expires_at=issued_at + valid_for,
+                                     list_number=status_row.number, status_idx=idx))
         else:
             out.append(issue_vc(ctype, claims, issuer=url, issuer_key=key, holder_key=proof.holder_key,
                                 now=issued_at, valid_for_s=valid_for, status=reference(status_uri, idx), checked=True))
@@ -283,26 +281,3 @@ async def _issue(ctx: IssuerContext, session: Any, org: Organisation, granted: s
     if granted.family_id is None and not granted.offline:
         await store.finish_offer(session, offer)
     return out
-
-
-@router.get("/status/{list_id}", tags=["status"], response_class=Response,
-            responses={200: {"content": {STATUS_MEDIA_TYPE: {}}}})
-async def status_list(list_id: str, ctx: Ctx, if_none_match: Annotated[str | None, Header()] = None) -> Response:
-    """The signed ``statuslist+jwt``; re-compressed and re-signed only when the list changed."""
-    now = ctx.now()
-    async with ctx.transaction() as session:
-        row = await store.status_list_row(session, list_id)
-        if row is None:
-            raise NotFound("no status list with this id")
-        if row.token is None or row.token_version != row.version or now >= row.token_expires_at - STATUS_TTL_S:
-            key = await store.active_key(session, ctx.node, row.org_id)
-            uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{list_id}"
-            row.token = sign_token(StatusList(row.bits, bytearray(row.statuses)), uri=uri, key=key, now=now,
-                                   ttl=STATUS_TTL_S, exp=now + STATUS_VALIDITY_S)
-            row.token_version, row.token_expires_at = row.version, now + STATUS_VALIDITY_S
-        token_text = row.token
-    etag = '"' + hashlib.sha256(token_text.encode()).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={STATUS_TTL_S}"}
-    if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
-        return Response(status_code=304, headers=headers)
-    return Response(token_text, media_type=STATUS_MEDIA_TYPE, headers=headers)

@@ -25,22 +25,16 @@ The rules, and why:
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from core import offline as codec
-from core.encoding import b64url_decode, b64url_encode
-from core.errors import MalformedOfflineQR
 from core.keys import PrivateKey, PublicKey
-from core.offline import _cbor
 
 FORMAT = codec.FORMAT
 SUFFIX = "_offline"
 PROOF_ALGS = frozenset({"ES256"})
 # COSE algorithm numbers (RFC 9053): ES256 -7, EdDSA -8; the issuer signs with what it has.
 COSE_SIGNING_ALGS = [-7, -8]
-MAX_ISSUED_CHARS = 4096
 
 
 def config_id(type_name: str) -> str:
@@ -59,28 +53,19 @@ def base_of(configuration_id: object) -> str | None:
     return None
 
 
-def list_ref(list_id: str) -> str:
-    """The compact status list name: our list ids are 128-bit hex, so as a UUID the codec
-    carries them in 16 bytes; the verifier finds the list back by ``/status/<hex>``."""
-    return str(uuid.UUID(hex=list_id))
+def list_ref(number: int) -> int:
+    """The compact status list name: the list's number within its organisation, which the
+    codec maps to ``<issuer id>/status/<n>`` (issuer.api serves the list there too, signed for
+    that URI). 1-3 bytes where the list's 128-bit id took 17: what brings three claims of a
+    SkillCertificate from QR version 17 to 16 (specs/formats/offline-presentation.md, section 7)."""
+    return number
 
 
 def issue(vct: str, claims: dict[str, Any], *, issuer_key: PrivateKey, holder_key: PublicKey,
-          issued_at: int, expires_at: int, list_id: str, status_idx: int) -> str:
+          issued_at: int, expires_at: int, list_number: int, status_idx: int) -> str:
     """One compact credential as the Credential Response carries it (section 8.3: a string):
     ``base64url( CBOR( [cred: bstr, disclosures: [* bstr]] ) )``, one disclosure per claim."""
     cred, disclosures = codec.issue_compact(claims, vct, issuer_key, holder_key,
-                                            status=(list_ref(list_id), status_idx), iat=issued_at, exp=expires_at)
-    return b64url_encode(_cbor.dumps([cred, list(disclosures.values())]))
+                                            status=(list_ref(list_number), status_idx), iat=issued_at, exp=expires_at)
+    return codec.pack_issued(cred, list(disclosures.values()))
 
-
-def parse_issued(text: str) -> tuple[bytes, list[bytes]]:
-    """The credential and its disclosures from a Credential Response string (for wallets and tests)."""
-    if len(text) > MAX_ISSUED_CHARS:
-        raise MalformedOfflineQR("the issued compact credential is too long")
-    item = _cbor.loads(b64url_decode(text, "credential"), "issued credential", max_bytes=MAX_ISSUED_CHARS)
-    if (type(item) is not list or len(item) != 2 or type(item[0]) is not bytes or type(item[1]) is not list
-            or any(type(d) is not bytes for d in item[1])):
-        raise MalformedOfflineQR("an issued compact credential is [cred, [disclosures]]")
-    disclosures: Sequence[bytes] = item[1]
-    return item[0], list(disclosures)

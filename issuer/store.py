@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import keys
@@ -378,13 +378,14 @@ async def batch_fate(session: AsyncSession, offer_id: str) -> tuple[list[int], i
 # --- credentials and status lists -------------------------------------------------------
 
 
-async def allocate_status(session: AsyncSession, org_id: str, count: int) -> tuple[str, list[int]]:
+async def allocate_status(session: AsyncSession, org_id: str, count: int) -> tuple[StatusListRow, list[int]]:
     """``count`` random free indices in one open list of the organisation (a new list when
     all are full): one read and one write of the list row per batch, not per credential.
 
     The organisation's row is locked first, so concurrent issuances queue on it: otherwise
     each that finds no open list yet opens its own (issue 11: five lists of 92-174 entries on
-    PostgreSQL where one would do, and smaller crowds mean less herd privacy)."""
+    PostgreSQL where one would do, and smaller crowds mean less herd privacy). The same lock
+    makes a new list's number (the organisation's next) race-free."""
     await session.execute(select(Organisation.id).where(Organisation.id == org_id).with_for_update())
     query = (select(StatusListRow).where(StatusListRow.org_id == org_id,
                                          StatusListRow.allocated_count <= revocation.FILL_LIMIT - count)
@@ -392,7 +393,10 @@ async def allocate_status(session: AsyncSession, org_id: str, count: int) -> tup
     row = (await session.execute(query)).scalar_one_or_none()
     if row is None:
         empty = StatusList.empty(revocation.LIST_SIZE, revocation.BITS)
-        row = StatusListRow(id=secrets.token_hex(16), org_id=org_id, bits=empty.bits, size=len(empty),
+        last = (await session.execute(select(func.max(StatusListRow.number))
+                                      .where(StatusListRow.org_id == org_id))).scalar_one_or_none()
+        row = StatusListRow(id=secrets.token_hex(16), org_id=org_id, number=(last or 0) + 1, bits=empty.bits,
+                            size=len(empty),
                             statuses=bytes(empty.data), allocated=bytes(revocation.LIST_SIZE // 8),
                             allocated_count=0, version=1, token_version=0, token_expires_at=0)
         session.add(row)
@@ -400,7 +404,7 @@ async def allocate_status(session: AsyncSession, org_id: str, count: int) -> tup
     bitmap = bytearray(row.allocated)
     indices = [revocation.allocate(bitmap, row.size) for _ in range(count)]
     row.allocated, row.allocated_count = bytes(bitmap), row.allocated_count + count
-    return row.id, indices
+    return row, indices
 
 
 async def record_credential(session: AsyncSession, credential: Credential) -> None:
@@ -487,6 +491,11 @@ async def change_status(session: AsyncSession, org_id: str, credential_id: str, 
 
 async def status_list_row(session: AsyncSession, list_id: str) -> StatusListRow | None:
     return await session.get(StatusListRow, list_id, with_for_update=True)
+
+
+async def numbered_status_list_row(session: AsyncSession, org_id: str, number: int) -> StatusListRow | None:
+    query = select(StatusListRow).where(StatusListRow.org_id == org_id, StatusListRow.number == number)
+    return (await session.execute(query.with_for_update())).scalar_one_or_none()
 
 
 

@@ -142,9 +142,13 @@ class Nonce(Base):
 
 class StatusListRow(Base):
     __tablename__ = "issuer_status_lists"
+    __table_args__ = (UniqueConstraint("org_id", "number", name="uq_issuer_status_lists_org_id_number"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # public and opaque: /status/{id}
     org_id: Mapped[str] = mapped_column(ForeignKey("issuer_organisations.id", ondelete="CASCADE"), index=True)
+    # The list's number in its organisation (1, 2, ...): also served at /issuers/{slug}/status/{number},
+    # the name a compact offline copy carries (1-3 bytes where the id takes 17; issuer.offline.list_ref).
+    number: Mapped[int] = mapped_column(Integer)
     bits: Mapped[int] = mapped_column(Integer)
     size: Mapped[int] = mapped_column(Integer)
     statuses: Mapped[bytes] = mapped_column(LargeBinary)
@@ -154,6 +158,11 @@ class StatusListRow(Base):
     token: Mapped[str | None] = mapped_column(String, default=None)
     token_version: Mapped[int] = mapped_column(Integer, default=0)
     token_expires_at: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The token served at the numbered URI: its own, since a status list token's ``sub`` is the
+    # URI it is fetched from (Token Status List, section 5.1).
+    numbered_token: Mapped[str | None] = mapped_column(String, default=None)
+    numbered_token_version: Mapped[int] = mapped_column(Integer, default=0)
+    numbered_token_expires_at: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Credential(Base):

@@ -63,17 +63,20 @@ class OfflineDesk:
         return ctx
 
     def hold_list(self, statuses: dict[int, int], *, expired: bool = False, key: keys.PrivateKey | None = None,
-                  issuer: str = ISSUER) -> str:
+                  issuer: str = ISSUER, number: int | None = None, sub: str | None = None) -> str:
         """A status list signed by the issuer, as ``amana verifier sync`` leaves it in the desk's
-        database; returns the list id. ``expired``: a copy whose ``exp`` has passed."""
-        list_id = secrets.token_hex(16)
-        uri = f"{issuer.split('/issuers/')[0]}/status/{list_id}"
+        database; returns the list id (a UUID's hex, under the issuer's node), or with ``number``
+        that number (the list at ``<issuer>/status/<number>``). ``expired``: a copy whose ``exp``
+        has passed; ``sub``: a token made for another URI than the one it is kept at."""
+        list_id = secrets.token_hex(16) if number is None else str(number)
+        uri = (f"{issuer.split('/issuers/')[0]}/status/{list_id}" if number is None
+               else f"{issuer}/status/{number}")
         status_list = StatusList.empty(1024)
         for idx, value in statuses.items():
             status_list.set(idx, value)
         now = int(time.time())
         iat = now - 3 * DAY if expired else now - 60
-        token = sign_token(status_list, uri=uri, key=key or self.issuer_key, now=iat, ttl=3600, exp=iat + DAY)
+        token = sign_token(status_list, uri=sub or uri, key=key or self.issuer_key, now=iat, ttl=3600, exp=iat + DAY)
 
         async def keep() -> None:
             ctx = VerifierContext.create(self.node.settings)
@@ -88,8 +91,9 @@ class OfflineDesk:
                    vct: str = SKILL_VCT, claims: dict[str, Any] | None = None,
                    ) -> tuple[bytes, dict[str, bytes], keys.PrivateKey]:
         holder, now = keys.generate("ES256"), int(time.time())
+        ref: codec.StatusRef = int(list_id) if len(list_id) < 32 else str(uuid.UUID(hex=list_id))
         cred, disclosures = codec.issue_compact(claims or SKILL, vct, key or self.issuer_key, holder.public_key(),
-                                                status=(str(uuid.UUID(hex=list_id)), idx), iat=now - now % DAY,
+                                                status=(ref, idx), iat=now - now % DAY,
                                                 exp=now - now % DAY + 30 * DAY)
         return cred, disclosures, holder
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -90,12 +89,12 @@ class Holder:
 
 
 def _compact(issued: str) -> codec.CompactCredential:
-    cred, _disclosures = offline.parse_issued(issued)
+    cred, _disclosures = codec.parse_issued(issued)
     return codec.parse_credential(cred)
 
 
 def _claims(issued: str) -> dict[str, Any]:
-    cred, disclosures = offline.parse_issued(issued)
+    cred, disclosures = codec.parse_issued(issued)
     ctype = codec.parse_credential(cred).ctype
     return dict(codec.parse_disclosure(d, ctype) for d in disclosures)
 
@@ -106,8 +105,12 @@ def _issuer_keys(client: TestClient) -> list[keys.PublicKey]:
 
 
 def _served(client: TestClient, compact: codec.CompactCredential) -> int:
+    """The status at the URI the compact copy names (``sub`` checked by verify_token)."""
     list_ref, idx = compact.status
-    uri = f"{BASE}/status/{str(list_ref).replace('-', '')}"
+    return _served_at(client, codec.status_list_uri(ISSUER, list_ref), idx)
+
+
+def _served_at(client: TestClient, uri: str, idx: int) -> int:
     token = verify_token(client.get(path_of(uri)).text, keys=_issuer_keys(client), uri=uri, now=int(time.time()))
     return token.status_list.get(idx)
 
@@ -232,10 +235,10 @@ def test_no_claim_in_the_clear_at_rest(client: TestClient, ngo: str, tmp_path: P
 @given(st.text(max_size=200) | st.binary(max_size=300).map(b64url_encode))
 @settings(max_examples=300, deadline=None)
 def test_reading_an_issued_compact_copy_refuses_anything_else_with_a_typed_error(text: str) -> None:
-    """issuer.offline.parse_issued (what a wallet reads from a Credential Response): any input
+    """core.offline.parse_issued (what a wallet reads from a Credential Response): any input
     gives the pair, or an AmanaError — never another exception."""
     try:
-        cred, disclosures = offline.parse_issued(text)
+        cred, disclosures = codec.parse_issued(text)
     except AmanaError:
         return
     assert isinstance(cred, bytes) and all(isinstance(d, bytes) for d in disclosures)
@@ -244,13 +247,13 @@ def test_reading_an_issued_compact_copy_refuses_anything_else_with_a_typed_error
 def test_reading_an_issued_compact_copy_round_trips_and_has_a_bound() -> None:
     key, holder = keys.generate(), keys.generate("ES256")
     issued = offline.issue("urn:amana:credential:SkillCertificate:1", SKILL, issuer_key=key,
-                           holder_key=holder.public_key(), issued_at=0, expires_at=86400, list_id="ab" * 16,
+                           holder_key=holder.public_key(), issued_at=0, expires_at=86400, list_number=3,
                            status_idx=7)
-    cred, disclosures = offline.parse_issued(issued)
-    assert codec.parse_credential(cred).status == (str(uuid.UUID(hex="ab" * 16)), 7)
+    cred, disclosures = codec.parse_issued(issued)
+    assert codec.parse_credential(cred).status == (3, 7)
     assert len(disclosures) == len(SKILL)
     with pytest.raises(AmanaError):
-        offline.parse_issued("A" * (offline.MAX_ISSUED_CHARS + 1))
+        codec.parse_issued("A" * (codec.MAX_ISSUED_CHARS + 1))
 
 
 def test_a_type_without_a_compact_code_gets_no_twin(types: TypeRegistry) -> None:
@@ -266,3 +269,51 @@ def test_a_type_without_a_compact_code_gets_no_twin(types: TypeRegistry) -> None
     assert list(listed) == ["Newer"]
     offer = offers.credential_offer(ISSUER, "Newer", "code", compact=offline.has_compact_form(newer.vct))
     assert offer["credential_configuration_ids"] == ["Newer"]
+
+
+def test_three_claims_of_a_real_compact_copy_fit_qr_version_16_at_m(client: TestClient, ngo: str) -> None:
+    """Issue 13's budget, with the credential this issuer really signs (not the bench's): given
+    name, family name and skill, bound to the holder with the desk's nonce, fit QR version 16 at
+    level M. The list is named by its number in the organisation: as a 128-bit id it took 16
+    more bytes and the QR was version 17."""
+    from core import qr
+
+    holder_key = keys.generate("ES256")
+    [issued] = Holder(client, ngo).get("SkillCertificate_offline", [holder_key])
+    cred, disclosures = codec.parse_issued(issued)
+    parsed = codec.parse_credential(cred)
+    assert isinstance(parsed.status[0], int) and 0 < parsed.status[0] < 24  # one CBOR byte
+    by_name = {codec.parse_disclosure(d, parsed.ctype)[0]: d for d in disclosures}
+    now = int(time.time())
+    text = codec.present(cred, [by_name[n] for n in ("given_name", "family_name", "skill")], holder_key, now, 120,
+                         bytes(8))
+    assert qr.version(text) <= 16, (qr.version(text), len(text))
+
+
+def test_the_numbered_list_uri_serves_the_list_signed_for_that_uri(client: TestClient, ngo: str) -> None:
+    """The compact copy's list (``<issuer>/status/<n>``) and the SD-JWT copy's (``/status/<id>``)
+    are one list under two URIs, each token's ``sub`` its own URI (verify_token checks it), the
+    same bits; a number the organisation has not, or another issuer's slug, is 404."""
+    holder, sd_jwt_key = Holder(client, ngo), keys.generate()
+    [issued] = holder.get("SkillCertificate_offline", [keys.generate("ES256")])
+    [sd_jwt] = holder.get("SkillCertificate", [sd_jwt_key])
+    compact = _compact(issued)
+    numbered = codec.status_list_uri(ISSUER, compact.status[0])
+    assert numbered == f"{ISSUER}/status/{compact.status[0]}"
+    payload = json.loads(_jwt_payload(sd_jwt.split("~")[0]))
+    by_id = payload["status"]["status_list"]["uri"]
+    assert by_id != numbered and by_id.startswith(f"{BASE}/status/")
+    assert _served_at(client, numbered, compact.status[1]) == _served_at(client, by_id, compact.status[1]) == VALID
+    with pytest.raises(AmanaError):  # a token is not good for the other URI
+        verify_token(client.get(path_of(numbered)).text, keys=_issuer_keys(client), uri=by_id, now=int(time.time()))
+    r = client.get(path_of(numbered))
+    assert r.headers["cache-control"].startswith("public, max-age=") and r.headers["etag"]
+    assert client.get(path_of(numbered), headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+    assert client.get(path_of(f"{ISSUER}/status/999")).status_code == 404
+    assert client.get(path_of(f"{BASE}/issuers/nobody/status/{compact.status[0]}")).status_code == 404
+
+
+def _jwt_payload(jwt: str) -> str:
+    from core.encoding import b64url_decode
+
+    return b64url_decode(jwt.split(".")[1], "payload").decode()

@@ -188,13 +188,16 @@ def test_garbage_is_malformed_or_over_the_limit(text: str) -> None:
     assert caught.value.code in {"malformed_offline_qr", "limit_exceeded"}
 
 
-def test_status_list_uris_follow_the_issuers_node() -> None:
+def test_status_list_uris_follow_the_issuer() -> None:
+    """A number names the issuer's own numbered list (what Amana's issuer writes); a list id
+    (older copies) names a list under the issuer's node."""
     from core.offline import status_list_uri
 
     hex_id = "0123456789abcdef0123456789abcdef"
     uuid_ref = "01234567-89ab-cdef-0123-456789abcdef"
     assert status_list_uri(ISSUER_ID, uuid_ref) == f"https://issuer.amana.test/status/{hex_id}"
-    assert status_list_uri(ISSUER_ID, 7) == "https://issuer.amana.test/status/7"
+    assert status_list_uri(ISSUER_ID, 7) == f"{ISSUER_ID}/status/7"
+    assert status_list_uri(ISSUER_ID + "/", 0) == f"{ISSUER_ID}/status/0"
     assert status_list_uri("https://other.test/", "a-list") == "https://other.test/status/a-list"
     world = World()
     cred, d = world.issue(status=(uuid_ref, 3))

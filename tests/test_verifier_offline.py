@@ -208,8 +208,8 @@ def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_li
     import httpx
 
     from core import _jose, keys
+    from core.offline import parse_issued as codec_parse_issued
     from core.oid4vc import PRE_AUTHORIZED_GRANT, PROOF_TYP
-    from issuer import offline as issued_form
     from tests.desk_world import SKILL_EXAMPLE, DeskWorld
     from verifier import checks
     from verifier.context import VerifierContext
@@ -244,7 +244,7 @@ def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_li
 
         async def story() -> list[dict[str, Any]]:
             async with httpx.AsyncClient(timeout=10) as http:
-                cred, disclosures = issued_form.parse_issued(await receive(http))
+                cred, disclosures = codec_parse_issued(await receive(http))
 
                 def shown(n: int) -> str:  # another choice each time: the same QR twice would be a replay
                     return codec.present(cred, disclosures[:n], device, int(time.time()), 120, None)
@@ -313,9 +313,10 @@ def test_the_offline_store_spends_a_nonce_once_and_sees_a_binding_once(backend: 
             for uri in ("https://a.test/status/ab", "https://a.test/status/xab", "https://a.test/status/a_"):
                 await store.keep_status_list(s, uri, "token", now)
         async with ctx.transaction() as s:
-            assert [c[0] for c in await store.status_list_copies_ending(s, "/status/ab")] == [
+            assert [c[0] for c in await store.status_list_copies_at(s, ["https://a.test/status/ab"])] == [
                 "https://a.test/status/ab"]
-            assert await store.status_list_copies_ending(s, "/status/a%") == []
+            assert await store.status_list_copies_at(s, ["https://a.test/status/a%"]) == []
+            assert await store.status_list_copies_at(s, []) == []
         await ctx.engine.dispose()
 
     asyncio.run(run())
@@ -351,4 +352,45 @@ def test_a_key_rotated_in_since_the_trust_list_is_taken_from_held_issuer_metadat
     refused, accepted = asyncio.run(run())
     assert not refused["accepted"] and refused["reason"] == "issuer_not_accredited", refused
     assert accepted["accepted"], accepted
+    assert desk.fetched == []
+
+
+def test_a_numbered_list_is_read_only_at_its_issuers_uri_and_only_if_signed_for_it(desk: OfflineDesk) -> None:
+    """A compact copy naming list ``n`` (what the node's issuer writes) is checked against the
+    copy held at ``<its issuer>/status/<n>`` and nothing else: another issuer's list with the
+    same number, or the issuer's own token made for another URI (``sub``), leave the status
+    unknown — refused — and the exact URI is noted for the next sync; the right copy decides."""
+    import asyncio
+
+    from tests.offline_desk import ISSUER
+    from verifier import offline, store
+    from verifier.context import VerifierContext
+
+    desk.hold_list({}, key=desk.other_key, issuer=OTHER, number=5)  # another issuer's list 5
+    desk.hold_list({}, number=6, sub=f"{ISSUER}/status/5")  # kept at /6, made for /5
+    desk.hold_list({}, number=7, sub=f"{ISSUER.split('/issuers/')[0]}/status/7")  # made for the node's /status/7
+
+    async def run(*numbers: int) -> list[dict[str, Any]]:
+        ctx = VerifierContext.create(desk.node.settings)
+        try:
+            return [await offline.check(ctx, desk.qr(desk.credential(str(n)))) for n in numbers]
+        finally:
+            await ctx.engine.dispose()
+
+    async def noted() -> list[str]:
+        ctx = VerifierContext.create(desk.node.settings)
+        try:
+            async with ctx.transaction() as session:
+                return await store.status_list_uris(session)
+        finally:
+            await ctx.engine.dispose()
+
+    for result in asyncio.run(run(5, 6, 7)):
+        assert not result["accepted"] and result["reason"] == "status_unknown", result
+    assert {f"{ISSUER}/status/{n}" for n in (5, 6, 7)} <= set(asyncio.run(noted()))
+    desk.hold_list({}, number=8)
+    desk.hold_list({3: INVALID}, number=9)
+    accepted, revoked = asyncio.run(run(8, 9))
+    assert accepted["accepted"], accepted
+    assert not revoked["accepted"] and revoked["reason"] == "revoked", revoked
     assert desk.fetched == []

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from core import _jose, keys, offline
 from core.encoding import b64url_encode
 from core.errors import InvalidInput
-from core.offline import _cbor
 from core.sealing import NodeKey
 from wallet import offline_keep, receive
 
@@ -80,18 +79,18 @@ def test_a_proof_that_is_not_a_p256_key_proof_is_refused_before_the_issuer_is_as
 
 def test_the_credential_response_string_is_read_strictly() -> None:
     cred, disclosures = b"c" * 40, [b"d1", b"d2"]
-    assert offline_keep.parse_issued(b64url_encode(_cbor.dumps([cred, disclosures]))) == (cred, disclosures)
+    assert offline_keep.read_issued(offline.pack_issued(cred, disclosures)) == (cred, disclosures)
     for bad in ([cred], [cred, [1]], [cred, b"d"], {"c": cred}, ["text", []]):
         with pytest.raises(receive.IssuanceFailed):
-            offline_keep.parse_issued(b64url_encode(_cbor.dumps(bad)))
+            offline_keep.read_issued(b64url_encode(offline._cbor.dumps(bad)))
     with pytest.raises(receive.IssuanceFailed):
-        offline_keep.parse_issued("A" * (offline_keep.MAX_ISSUED_CHARS + 1))
+        offline_keep.read_issued("A" * (offline.MAX_ISSUED_CHARS + 1))
 
 
 @given(st.text(max_size=200))
 def test_any_text_parses_or_is_refused_as_a_failed_issuance(text: str) -> None:
     try:
-        cred, disclosures = offline_keep.parse_issued(text)
+        cred, disclosures = offline_keep.read_issued(text)
     except receive.IssuanceFailed:
         return
     assert isinstance(cred, bytes) and all(isinstance(d, bytes) for d in disclosures)

@@ -9,7 +9,7 @@ weather. So this path opens no connection, ever (it is never handed the fetcher)
   an issuer it accredits, keys of its ``jwt-vc-issuer`` document this process still holds
   (a key rotated in since the list was signed; verifier.resolve.held_issuer_keys);
 - status: the held copy of the issuer's status list (``verifier_status_lists``) at the URI the
-  credential's list id names under its issuer's node (core.offline.status_list_uri), verified
+  credential's list number names under its issuer (core.offline.status_list_uri), verified
   with the issuer's trust-list keys, its ``sub`` that URI, not expired (verifier.resolve.read).
   No copy, an expired copy, a copy signed by someone else: ``unknown`` — refused, never "valid";
   a list not held at all is noted so that the next ``amana verifier sync`` fetches it;
@@ -24,7 +24,6 @@ and the binding's keyed digest until its window ends. Never a value, never the Q
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from core import offline as codec
@@ -50,16 +49,6 @@ def nonce_text(nonce: bytes) -> str:
     return codec.nonce_qr(nonce)
 
 
-def list_segment(ref: StatusRef) -> str | None:
-    """The last path segment of the status list URI a compact reference names (issuer.offline.list_ref)."""
-    if isinstance(ref, str):
-        try:
-            return "/status/" + uuid.UUID(ref).hex
-        except ValueError:
-            return None
-    return None
-
-
 async def check(ctx: VerifierContext, text: str) -> dict[str, Any]:
     """The shown result of one offline QR (accepted or refused), audited; nothing else is kept."""
     now, held = ctx.now(), dict[str, int]()
@@ -80,9 +69,20 @@ async def check(ctx: VerifierContext, text: str) -> dict[str, Any]:
 async def _verify(ctx: VerifierContext, trust_list: TrustList, p: Presentation, text: str, now: int,
                   held: dict[str, int]) -> dict[str, Any]:
     """``held`` gets ``synced``: when the status list copy the answer rests on was fetched."""
-    segment = list_segment(p.credential.status[0])
+    listed_keys, accredited = codec.trust_list_checks(trust_list, now=now)
+    held_keys: dict[bytes, list[codec.IssuerKey]] = {}
+    for iss, key in resolve.held_issuer_keys(ctx.fetcher, trust_list, now):
+        held_keys.setdefault(codec.compact_kid(key), []).append(codec.IssuerKey(key, iss))
+
+    def resolve_key(kid: bytes) -> list[codec.IssuerKey]:
+        return [*listed_keys(kid), *held_keys.get(kid, [])]
+
+    # The list URIs the credential may name: one per issuer its kid points at (the signature,
+    # checked by the codec, then settles which one); only copies held at exactly those URIs.
+    ref = p.credential.status[0]
+    uris = sorted({codec.status_list_uri(k.issuer, ref) for k in resolve_key(p.credential.kid)})
     async with ctx.transaction() as session:
-        copies = [] if segment is None else await store.status_list_copies_ending(session, segment)
+        copies = await store.status_list_copies_at(session, uris)
         nonce_ok = p.nonce is not None and await store.offline_nonce_live(session, ctx.node, p.nonce, now)
 
     missing: list[str] = []
@@ -105,14 +105,6 @@ async def _verify(ctx: VerifierContext, trust_list: TrustList, p: Presentation, 
         """Noted now, recorded below in the same transaction as the nonce (the codec asks last)."""
         seen.append((digest, until))
         return False
-
-    listed_keys, accredited = codec.trust_list_checks(trust_list, now=now)
-    held_keys: dict[bytes, list[codec.IssuerKey]] = {}
-    for iss, key in resolve.held_issuer_keys(ctx.fetcher, trust_list, now):
-        held_keys.setdefault(codec.compact_kid(key), []).append(codec.IssuerKey(key, iss))
-
-    def resolve_key(kid: bytes) -> list[codec.IssuerKey]:
-        return [*listed_keys(kid), *held_keys.get(kid, [])]
 
     verified = codec.verify(text, resolve_issuer_key=resolve_key, check_accredited=accredited, status_of=status_of,
                             seen=remember,

@@ -105,10 +105,12 @@ async def note_status_list(session: AsyncSession, uri: str, now: int) -> None:
     await session.execute(insert.on_conflict_do_nothing(index_elements=[StatusListCopy.uri]))
 
 
-async def status_list_copies_ending(session: AsyncSession, segment: str) -> list[tuple[str, str, int]]:
-    """Held copies whose URI ends with ``segment`` (``/status/<id>``): (uri, token, fetched_at).
-    The caller believes one only if the issuer's key signed it for that very URI."""
-    query = select(StatusListCopy).where(StatusListCopy.uri.endswith(segment, autoescape=True)).limit(8)
+async def status_list_copies_at(session: AsyncSession, uris: list[str]) -> list[tuple[str, str, int]]:
+    """Held copies at exactly these URIs: (uri, token, fetched_at). The caller believes one
+    only if the issuer's key signed it for that very URI."""
+    if not uris:
+        return []
+    query = select(StatusListCopy).where(StatusListCopy.uri.in_(uris))
     return [(r.uri, r.token, r.fetched_at) for r in (await session.execute(query)).scalars()]
 
 

@@ -30,12 +30,10 @@ from core import i18n, keys, offline
 from core.credtypes import TypeRegistry
 from core.encoding import b64url_decode, b64url_encode
 from core.errors import AmanaError, InvalidInput
-from core.offline import _cbor
 from core.oid4vc import well_known
 from core.sealing import SealBroken
 from wallet import copies, dpop, flows, holder, labels, receive, refresh
 
-MAX_ISSUED_CHARS = 4096
 TICKET_S = 300  # from the nonce to the credential request: the holder waits for one key and one signature
 PROOF_TYP = "openid4vci-proof+jwt"
 
@@ -98,20 +96,13 @@ async def start(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.As
     return {"ticket": b64url_encode(ticket), "aud": grant.issuer, "nonce": nonce}
 
 
-def parse_issued(text: str) -> tuple[bytes, list[bytes]]:
-    """The credential and its disclosures from the Credential Response string: base64url(CBOR(
-    [cred, [disclosures]])) (issuer.offline writes it; a service may not import another, so the
-    wallet reads it here)."""
-    if len(text) > MAX_ISSUED_CHARS:
-        raise receive.IssuanceFailed("the issued compact credential is too long")
+def read_issued(text: str) -> tuple[bytes, list[bytes]]:
+    """The credential and its disclosures from the Credential Response string (core.offline
+    parses it; issuer.offline writes it), a malformed one refused as a failed issuance."""
     try:
-        item = _cbor.loads(b64url_decode(text, "credential"), "issued credential", max_bytes=MAX_ISSUED_CHARS)
+        return offline.parse_issued(text)
     except AmanaError as exc:
-        raise receive.IssuanceFailed("the issued compact credential is not CBOR") from exc
-    if (type(item) is not list or len(item) != 2 or type(item[0]) is not bytes or type(item[1]) is not list
-            or not all(type(d) is bytes for d in item[1])):
-        raise receive.IssuanceFailed("an issued compact credential is [cred, [disclosures]]")
-    return item[0], list(item[1])
+        raise receive.IssuanceFailed("the issued compact credential is not [cred, [disclosures]]") from exc
 
 
 def _proof_key(proof: str) -> keys.PublicKey:
@@ -142,7 +133,7 @@ async def finish(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.A
         text = entries[0]["credential"] if isinstance(entries, list) and len(entries) == 1 else None
         if not isinstance(text, str):
             raise receive.IssuanceFailed("credential: not one compact credential")
-        cred, disclosures = parse_issued(text)
+        cred, disclosures = read_issued(text)
         jwks = await receive.json_body(await http.get(well_known(sealed["issuer"], "jwt-vc-issuer")), "issuer keys")
     except httpx.HTTPError as exc:
         raise KeepUnavailable("the issuer could not be reached") from exc

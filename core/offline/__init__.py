@@ -9,13 +9,16 @@ decides from its cache (``verify``).
 from core.offline import base45
 from core.offline.credential import (
     COSE_ALG,
+    MAX_ISSUED_CHARS,
     CompactCredential,
     StatusRef,
     compact_kid,
     compress_p256,
     issue_compact,
+    pack_issued,
     parse_credential,
     parse_disclosure,
+    parse_issued,
     status_list_uri,
 )
 from core.offline.presentation import (
@@ -46,6 +49,7 @@ __all__ = [
     "COSE_ALG",
     "DEFAULT_POLICY",
     "FORMAT",
+    "MAX_ISSUED_CHARS",
     "NONCE_PREFIX",
     "PAPER_NOTICE",
     "PREFIX",
@@ -67,8 +71,10 @@ __all__ = [
     "issue_compact",
     "kb_input",
     "nonce_qr",
+    "pack_issued",
     "parse_credential",
     "parse_disclosure",
+    "parse_issued",
     "parse_nonce_qr",
     "present",
     "status_list_uri",

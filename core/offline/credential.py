@@ -22,7 +22,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from core.encoding import b64url_decode
+from core.encoding import b64url_decode, b64url_encode
 from core.errors import InvalidClaims, InvalidKey, MalformedOfflineQR, UnknownClaimPath
 from core.keys import PrivateKey, PublicKey
 from core.offline import _cbor
@@ -91,14 +91,43 @@ def holder_public_key(point: bytes) -> PublicKey:
 
 
 def status_list_uri(issuer: str, ref: StatusRef) -> str:
-    """The Token Status List URI a credential's ``(list, idx)`` names: Amana's issuer ids are
-    ``<node>/issuers/<slug>`` and its lists ``<node>/status/<id>``, ids being 32 hex digits (a
-    UUID list ref names the list with its hex). The verifier must still check that the cached
-    list token is signed by a key of ``issuer``."""
+    """The Token Status List URI a credential's ``(list, idx)`` names.
+
+    A number (what Amana's issuer writes) names the issuer's own numbered list,
+    ``<issuer id>/status/<n>`` — a number is 1-3 bytes where a 128-bit list id is 17, and the
+    issuer id is already authenticated (its key signed the credential). A string (older copies)
+    names a list under the issuer's node: Amana's issuer ids are ``<node>/issuers/<slug>`` and
+    its lists ``<node>/status/<id>``, ids being 32 hex digits (a UUID names the list with its
+    hex). Either way the verifier must still check that the cached list token is signed by a
+    key of ``issuer`` and that its ``sub`` is this URI."""
+    if isinstance(ref, int):
+        return f"{issuer.rstrip('/')}/status/{ref}"
     node = issuer.rsplit("/issuers/", 1)[0] if "/issuers/" in issuer else issuer.rstrip("/")
-    if isinstance(ref, str) and _status_list_encode(ref) != ref:
+    if _status_list_encode(ref) != ref:
         ref = uuid.UUID(ref).hex
     return f"{node}/status/{ref}"
+
+
+MAX_ISSUED_CHARS = 4096
+
+
+def pack_issued(cred: bytes, disclosures: list[bytes]) -> str:
+    """What a Credential Response carries for a compact credential (a string, OpenID4VCI section
+    8.3): ``base64url( CBOR( [cred: bstr, disclosures: [* bstr]] ) )``."""
+    return b64url_encode(_cbor.dumps([cred, list(disclosures)]))
+
+
+def parse_issued(text: str) -> tuple[bytes, list[bytes]]:
+    """The credential and its disclosures from a Credential Response string (``pack_issued``);
+    structure only — the caller still verifies the credential. Shared by the issuer's tests and
+    the wallet (services may not import each other, both may import the core)."""
+    if len(text) > MAX_ISSUED_CHARS:
+        raise MalformedOfflineQR("the issued compact credential is too long")
+    item = _cbor.loads(b64url_decode(text, "credential"), "issued credential", max_bytes=MAX_ISSUED_CHARS)
+    if (type(item) is not list or len(item) != 2 or type(item[0]) is not bytes or type(item[1]) is not list
+            or any(type(d) is not bytes for d in item[1])):
+        raise MalformedOfflineQR("an issued compact credential is [cred, [disclosures]]")
+    return item[0], list(item[1])
 
 
 def digest(disclosure: bytes) -> bytes:

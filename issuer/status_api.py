@@ -1,0 +1,84 @@
+"""The status lists an issuer serves (Token Status List): each list at ``/status/{id}`` (what the
+SD-JWT VC copies name) and at ``/issuers/{slug}/status/{number}`` (what a compact offline copy
+names, 1-3 bytes in its QR; issuer.offline.list_ref).
+
+Why two tokens per list: a status list token's ``sub`` must be the URI it was fetched from
+(Token Status List section 5.1, and verifiers check it: verifier.resolve.read), so each URI has
+its own signed token, both cached on the row and re-signed only when the list changed or the
+token nears its end. Both carry the same bits: a revocation reaches both at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Response
+
+from core.errors import NotFound
+from core.statuslist import MEDIA_TYPE as STATUS_MEDIA_TYPE
+from core.statuslist import StatusList, sign_token
+from issuer import metadata, store
+from issuer.context import IssuerContext, get_context
+from issuer.tables import StatusListRow
+
+router = APIRouter()
+Ctx = Annotated[IssuerContext, Depends(get_context)]
+
+STATUS_TTL_S = 900
+STATUS_VALIDITY_S = 86400
+
+
+@router.get("/status/{list_id}", tags=["status"], response_class=Response,
+            responses={200: {"content": {STATUS_MEDIA_TYPE: {}}}})
+async def status_list(list_id: str, ctx: Ctx, if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """The signed ``statuslist+jwt``; re-compressed and re-signed only when the list changed."""
+    now = ctx.now()
+    async with ctx.transaction() as session:
+        row = await store.status_list_row(session, list_id)
+        if row is None:
+            raise NotFound("no status list with this id")
+        uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{list_id}"
+        token_text = await _status_token(ctx, session, row, uri, now, numbered=False)
+    return _status_response(token_text, if_none_match)
+
+
+@router.get("/issuers/{slug}/status/{number}", tags=["status"], response_class=Response,
+            responses={200: {"content": {STATUS_MEDIA_TYPE: {}}}})
+async def numbered_status_list(slug: str, number: int, ctx: Ctx,
+                               if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """The same list by its number in the organisation (what a compact offline copy names,
+    issuer.offline.list_ref): a token of its own, whose ``sub`` is this URI."""
+    now = ctx.now()
+    async with ctx.transaction() as session:
+        org = await store.org_by_slug(session, slug)
+        row = None if org is None else await store.numbered_status_list_row(session, org.id, number)
+        if row is None:
+            raise NotFound("no status list with this number")
+        uri = f"{metadata.issuer_url(ctx.settings.public_base_url, slug)}/status/{number}"
+        token_text = await _status_token(ctx, session, row, uri, now, numbered=True)
+    return _status_response(token_text, if_none_match)
+
+
+async def _status_token(ctx: IssuerContext, session: Any, row: StatusListRow, uri: str, now: int, *,
+                        numbered: bool) -> str:
+    """The cached token for ``uri`` (one per URI the list is served at), re-signed when stale."""
+    prefix = "numbered_token" if numbered else "token"
+    token, version, expires_at = (getattr(row, prefix), getattr(row, prefix + "_version"),
+                                  getattr(row, prefix + "_expires_at"))
+    if token is None or version != row.version or now >= expires_at - STATUS_TTL_S:
+        key = await store.active_key(session, ctx.node, row.org_id)
+        token = sign_token(StatusList(row.bits, bytearray(row.statuses)), uri=uri, key=key, now=now,
+                           ttl=STATUS_TTL_S, exp=now + STATUS_VALIDITY_S)
+        setattr(row, prefix, token)
+        setattr(row, prefix + "_version", row.version)
+        setattr(row, prefix + "_expires_at", now + STATUS_VALIDITY_S)
+    return str(token)
+
+
+def _status_response(token_text: str, if_none_match: str | None) -> Response:
+    etag = '"' + hashlib.sha256(token_text.encode()).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={STATUS_TTL_S}"}
+    if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(token_text, media_type=STATUS_MEDIA_TYPE, headers=headers)
