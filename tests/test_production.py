@@ -242,3 +242,26 @@ def test_make_secrets_writes_what_compose_mounts_and_keeps_what_exists(tmp_path:
     subprocess.run([str(copy / "scripts" / "make-secrets")], check=True, capture_output=True, timeout=30)
     assert {p.name: p.read_text().strip() for p in (copy / "secrets").iterdir()} == made
     assert shlex.quote(made["postgres_password"]) == made["postgres_password"]  # URL- and shell-safe
+
+
+def _docker_engine() -> str | None:
+    docker = shutil.which("docker")
+    if docker is None:
+        return None
+    probe = subprocess.run([docker, "info"], capture_output=True, check=False, timeout=30)
+    return docker if probe.returncode == 0 else None
+
+
+@pytest.mark.skipif(_docker_engine() is None, reason="no Docker engine on this machine (the image builds where one is)")
+def test_the_image_builds_and_its_entry_point_answers() -> None:  # pragma: no cover - needs a Docker engine
+    docker = _docker_engine()
+    assert docker is not None
+    built = subprocess.run([docker, "build", "--tag", "amana:test", str(REPO_ROOT)], capture_output=True, text=True,
+                           check=False, timeout=1800)
+    assert built.returncode == 0, built.stderr[-4000:]
+    user = subprocess.run([docker, "run", "--rm", "--entrypoint", "id", "amana:test", "-u"], capture_output=True,
+                          text=True, check=True, timeout=120)
+    assert user.stdout.strip() != "0"  # not root
+    helped = subprocess.run([docker, "run", "--rm", "amana:test", "serve", "--help"], capture_output=True, text=True,
+                            check=False, timeout=120)
+    assert helped.returncode == 0 and "--workers" in helped.stdout
