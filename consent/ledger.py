@@ -1,0 +1,143 @@
+"""The consent ledger as a library: what the verifier, the wallet and ``/consent`` call in process.
+
+It joins the pure records (consent/records.py), their SQL (consent/store/records.py) and the
+tamper-evident log behind its seam (consent/log.py, built apart): each event's salted
+commitment is appended in the *same transaction* as the event row, so an event is never
+stored without its leaf, nor a leaf acknowledged without its event.
+
+The log is passed in (``LogSeam``: the five functions of consent/log.py), so the records are
+tested before the log exists and against a log of any make.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from consent import records
+from consent.records import Actor, Disclosure, Event, EventKind, Record, RecordNotFound, SpecialCategories
+from consent.store import records as store
+from core.trust import TrustList
+
+
+class LogSeam(Protocol):
+    """consent/log.py's functions (see /work/briefs/consent-design.md)."""
+
+    async def append(self, db: AsyncSession, commitments: Sequence[bytes], now: int) -> list[int]: ...
+
+    async def checkpoint(self, db: AsyncSession, now: int) -> Any: ...
+
+    async def inclusion(self, db: AsyncSession, index: int, size: int) -> list[bytes]: ...
+
+    async def consistency(self, db: AsyncSession, old: int, new: int) -> list[bytes]: ...
+
+    def verify_inclusion(self, leaf: bytes, index: int, size: int, proof: Any, root: bytes) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """One event of a record, its leaf and where the leaf sits in the log."""
+
+    record: Record
+    event: Event
+    leaf: bytes
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Proven:
+    """A logged event with its inclusion proof against a checkpoint."""
+
+    logged: Logged
+    proof: list[bytes]
+    checkpoint: Any  # the log's SignedCheckpoint (size, root, note text)
+
+
+@dataclass
+class Ledger:
+    sessions: async_sessionmaker[AsyncSession]
+    log: LogSeam
+    special: SpecialCategories
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions.begin() as session:
+            yield session
+
+    async def _log(self, session: AsyncSession, record: Record, event: Event, now: int) -> Logged:
+        leaf = event.commitment(record)
+        [index] = await self.log.append(session, [leaf], now)
+        await store.insert_event(session, event, index)
+        return Logged(record, event, leaf, index)
+
+    async def record(self, disclosure: Disclosure, trust: TrustList, now: int) -> Logged:
+        """Record a disclosure and its "given" event (refused per consent/records.build)."""
+        record = records.build(disclosure, trust, self.special, now)
+        async with self.transaction() as session:
+            await store.insert_record(session, record)
+            return await self._log(session, record, records.new_event(record.record_id, "given", now,
+                                                                      "controller"), now)
+
+    async def event(self, record_id: str, kind: EventKind, actor: Actor, now: int,
+                    also: Callable[[AsyncSession], Any] | None = None) -> Logged:
+        """Add an event the record's history allows (one transaction, the row locked)."""
+        async with self.transaction() as session:
+            record = await store.get(session, record_id, lock=True)
+            if record is None:
+                raise RecordNotFound()
+            past = [e for e, _ in await store.events(session, record_id)]
+            logged = await self._log(session, record, records.next_event(record, past, kind, now, actor), now)
+            if also is not None:
+                await also(session)
+            return logged
+
+    async def history(self, record_id: str) -> tuple[Record, list[Logged]]:
+        async with self.transaction() as session:
+            record = await store.get(session, record_id)
+            if record is None:
+                raise RecordNotFound()
+            return record, [Logged(record, e, e.commitment(record), i) for e, i in await store.events(session,
+                                                                                                      record_id)]
+
+    async def prove(self, logged: Logged, now: int) -> Proven:
+        """The event's inclusion proof against the newest checkpoint."""
+        async with self.transaction() as session:
+            checkpoint = await self.log.checkpoint(session, now)
+            proof = await self.log.inclusion(session, logged.index, checkpoint.size)
+        return Proven(logged, proof, checkpoint)
+
+    async def of_subject(self, subject_id: str) -> list[Record]:
+        async with self.transaction() as session:
+            return await store.of_subject(session, subject_id)
+
+    async def export(self, subject_id: str) -> list[dict[str, Any]]:
+        """Access and portability: every live record of this pseudonym as ISO/IEC TS 27560 JSON."""
+        out = []
+        for record in await self.of_subject(subject_id):
+            _, logged = await self.history(record.record_id)
+            out.append(records.to_27560(record, [entry.event for entry in logged]))
+        return out
+
+    async def erase(self, subject_id: str, now: int) -> int:
+        """Crypto-shred every record of this pseudonym: contents and salts go, leaves stay.
+
+        No "erased" leaf is appended: its commitment would be one more leaf tied to the
+        holder's moment of erasure, and nothing would be left to check it against."""
+        async with self.transaction() as session:
+            ids = [r.record_id for r in await store.of_subject(session, subject_id)]
+            return await store.erase(session, ids, now)
+
+    async def purge(self, now: int) -> int:
+        """Retention: erase every record past its retention period (run on a schedule)."""
+        total = 0
+        while True:
+            async with self.transaction() as session:
+                ids = await store.past_retention(session, now)
+                if ids:
+                    total += await store.erase(session, ids, now)
+            if not ids:
+                return total

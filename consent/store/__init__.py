@@ -1,0 +1,1 @@
+"""The consent ledger's SQL: ``records`` (records, events, salts, notifications) and ``log`` (the Merkle log)."""
