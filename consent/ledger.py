@@ -2,16 +2,17 @@
 
 It joins the pure records (consent/records.py), their SQL (consent/store/records.py) and the
 tamper-evident log behind its seam (consent/log.py, built apart): each event's salted
-commitment is appended in the *same transaction* as the event row, so an event is never
-stored without its leaf, nor a leaf acknowledged without its event.
+commitment is appended in the *same transaction* as the event row (and the controller's
+signed receipt for it), so an event is never stored without its leaf, nor a leaf
+acknowledged without its event.
 
-The log is passed in (``LogSeam``: the five functions of consent/log.py), so the records are
+The log is passed in (``LogSeam``: the functions of consent/log.py), so the records are
 tested before the log exists and against a log of any make.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -25,7 +26,7 @@ from core.trust import TrustList
 
 
 class LogSeam(Protocol):
-    """consent/log.py's functions (see /work/briefs/consent-design.md)."""
+    """consent/log.py's functions (see the design note of issue 14)."""
 
     async def append(self, db: AsyncSession, commitments: Sequence[bytes], now: int) -> list[int]: ...
 
@@ -40,12 +41,13 @@ class LogSeam(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Logged:
-    """One event of a record, its leaf and where the leaf sits in the log."""
+    """One event of a record, its leaf, where the leaf sits in the log, and its signed receipt."""
 
     record: Record
     event: Event
     leaf: bytes
     index: int
+    receipt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,10 @@ class Proven:
     logged: Logged
     proof: list[bytes]
     checkpoint: Any  # the log's SignedCheckpoint (size, root, note text)
+
+
+Signer = Callable[[Logged, Sequence[Event]], str]
+Also = Callable[[AsyncSession, Logged], Awaitable[None]]
 
 
 @dataclass
@@ -68,31 +74,36 @@ class Ledger:
         async with self.sessions.begin() as session:
             yield session
 
-    async def _log(self, session: AsyncSession, record: Record, event: Event, now: int) -> Logged:
+    async def _log(self, session: AsyncSession, record: Record, past: list[Event], event: Event, now: int,
+                   sign: Signer | None) -> Logged:
         leaf = event.commitment(record)
         [index] = await self.log.append(session, [leaf], now)
-        await store.insert_event(session, event, index)
-        return Logged(record, event, leaf, index)
+        logged = Logged(record, event, leaf, index)
+        receipt = sign(logged, [*past, event]) if sign is not None else None
+        await store.insert_event(session, event, index, receipt)
+        return Logged(record, event, leaf, index, receipt)
 
-    async def record(self, disclosure: Disclosure, trust: TrustList, now: int) -> Logged:
+    async def record(self, disclosure: Disclosure, trust: TrustList, now: int, sign: Signer | None = None) -> Logged:
         """Record a disclosure and its "given" event (refused per consent/records.build)."""
         record = records.build(disclosure, trust, self.special, now)
         async with self.transaction() as session:
             await store.insert_record(session, record)
-            return await self._log(session, record, records.new_event(record.record_id, "given", now,
-                                                                      "controller"), now)
+            return await self._log(session, record, [], records.new_event(record.record_id, "given", now,
+                                                                          "controller"), now, sign)
 
-    async def event(self, record_id: str, kind: EventKind, actor: Actor, now: int,
-                    also: Callable[[AsyncSession], Any] | None = None) -> Logged:
-        """Add an event the record's history allows (one transaction, the row locked)."""
+    async def event(self, record_id: str, kind: EventKind, actor: Actor, now: int, sign: Signer | None = None,
+                    also: Also | None = None) -> Logged:
+        """Add an event the record's history allows (one transaction, the row locked); ``also``
+        runs in that transaction (a notification queued with its withdrawal, say)."""
         async with self.transaction() as session:
             record = await store.get(session, record_id, lock=True)
             if record is None:
                 raise RecordNotFound()
-            past = [e for e, _ in await store.events(session, record_id)]
-            logged = await self._log(session, record, records.next_event(record, past, kind, now, actor), now)
+            past = [e for e, _, _ in await store.events(session, record_id)]
+            event = records.next_event(record, past, kind, now, actor)
+            logged = await self._log(session, record, past, event, now, sign)
             if also is not None:
-                await also(session)
+                await also(session, logged)
             return logged
 
     async def history(self, record_id: str) -> tuple[Record, list[Logged]]:
@@ -100,8 +111,8 @@ class Ledger:
             record = await store.get(session, record_id)
             if record is None:
                 raise RecordNotFound()
-            return record, [Logged(record, e, e.commitment(record), i) for e, i in await store.events(session,
-                                                                                                      record_id)]
+            return record, [Logged(record, e, e.commitment(record), i, r)
+                            for e, i, r in await store.events(session, record_id)]
 
     async def prove(self, logged: Logged, now: int) -> Proven:
         """The event's inclusion proof against the newest checkpoint."""

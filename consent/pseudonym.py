@@ -98,3 +98,50 @@ def check_holder_proof(token: str, action: str, now: int) -> tuple[str, str, Pub
     if not isinstance(iat, int) or not now - PROOF_MAX_AGE_S <= iat <= now + 60:
         raise HolderProofInvalid("the proof is too old or from the future")
     return sub, aud, key
+
+
+OFFER_TYP = "amana-consent-disclosure+jwt"
+OFFER_FIELD = "amana_consent"  # the extra direct_post parameter that carries it (unknown to others: ignored)
+
+
+def record_id(subject: str, wallet_part: str) -> str:
+    """The record's id: the holder's part hashed with their pseudonym, so a wallet cannot
+    choose, or take in advance, the id of another holder's record."""
+    return b64url_encode(hashlib.sha256(f"{subject}|{wallet_part}".encode()).digest()[:24])
+
+
+def disclosure_offer(ledger_key: bytes, verifier_id: str, record_id: str, notice_sha256: str, language: str,
+                     nonce: str, now: int) -> str:
+    """What the wallet sends beside its presentation so the verifier can record it for the holder:
+    the pseudonym, the pairwise key (in the header), the record id the holder will ask for, and
+    the notice (hash of what the consent screen showed, and its language), bound to the
+    request's nonce so it cannot be replayed onto another presentation."""
+    key = pairwise_key(ledger_key, verifier_id)
+    payload = {"sub": subject_id(ledger_key, verifier_id), "aud": verifier_id, "rid": record_id,
+               "notice": notice_sha256, "lang": language, "nonce": nonce, "iat": now}
+    return _jose.sign_compact({"typ": OFFER_TYP, "jwk": key.public_key().to_jwk()}, payload, key)
+
+
+def check_disclosure_offer(token: str, audiences: frozenset[str],
+                           nonce: str) -> tuple[str, str, str, str, dict[str, str]]:
+    """(subject id, record id, notice sha256, language, pairwise public JWK), or HolderProofInvalid.
+    ``audiences``: the verifier's registered id and the client id it asked under (a wallet that
+    cannot place the verifier on its trust list pairs its pseudonym with the client id)."""
+    try:
+        jws = _jose.parse_compact(token, "consent offer")
+        if jws.unverified_header.get("typ") != OFFER_TYP:
+            raise HolderProofInvalid("not a consent offer")
+        alg = _jose.check_header(jws.unverified_header, frozenset({"EdDSA"}), "consent offer")
+        key = PublicKey.from_jwk(jws.unverified_header.get("jwk"))
+        _jose.verify_with(jws, key, alg, "consent offer")
+        claims = jws.unverified_payload()
+    except HolderProofInvalid:
+        raise
+    except AmanaError:
+        raise HolderProofInvalid() from None
+    values = [claims.get(n) for n in ("sub", "rid", "notice", "lang")]
+    if claims.get("aud") not in audiences or claims.get("nonce") != nonce or not all(
+            isinstance(v, str) and 0 < len(v) <= 64 for v in values):
+        raise HolderProofInvalid("the consent offer is for another request")
+    sub, rid, notice, lang = (str(v) for v in values)
+    return sub, rid, notice, lang, key.to_jwk()

@@ -55,7 +55,7 @@ def countersign(receipt_jws: str, holder_key: PrivateKey, now: int) -> str:
     return _jose.sign_compact({"typ": COUNTER_TYP}, {"receipt_sha256": digest, "iat": now}, holder_key)
 
 
-def with_proof(receipt_jws: str, holder_signature: str | None, proven: Proven) -> dict[str, Any]:
+def with_proof(receipt_jws: str | None, holder_signature: str | None, proven: Proven) -> dict[str, Any]:
     checkpoint = proven.checkpoint
     return {"receipt": receipt_jws, "holder_signature": holder_signature,
             "proof": {"leaf_index": proven.logged.index, "tree_size": checkpoint.size,
@@ -140,3 +140,28 @@ def to_kantara(record: Record, events: Sequence[Event], language: str | None = N
         "sensitive": bool(record.special_categories),
         "spiCat": list(record.special_categories),
     }
+
+
+def verify_bundle(items: Sequence[dict[str, Any]], holder_signature: str | None, verifier_keys: Sequence[PublicKey],
+                  verify_inclusion: Callable[[bytes, int, int, list[bytes], bytes], None]) -> list[Event]:
+    """A record's receipts as the ledger serves them (consent.app): the "given" one checked whole
+    (signatures, leaf, inclusion); each later event (a withdrawal, the verifier's answer) by
+    its leaf, recomputed from the signed record and the event's salt, and its inclusion."""
+    given = next((i for i in items if i.get("event") == "given"), None)
+    if given is None:
+        raise ReceiptInvalid("no receipt for the disclosure itself")
+    checked = verify({**given, "holder_signature": holder_signature}, verifier_keys, verify_inclusion)
+    record, events = checked.record, []
+    try:
+        for item in items:
+            event = Event(record.record_id, item["event"], int(item["at"]), item["actor"], b64url_decode(item["salt"]))
+            proof = item["proof"]
+            if item is given and event != checked.event:
+                raise ReceiptInvalid("the receipt's event differs from what the controller signed")
+            if item is not given:
+                verify_inclusion(event.commitment(record), int(proof["leaf_index"]), int(proof["tree_size"]),
+                                 [b64url_decode(h) for h in proof["inclusion"]], b64url_decode(proof["root"]))
+            events.append(event)
+    except (KeyError, TypeError, ValueError, AmanaError) as exc:
+        raise ReceiptInvalid(f"an event's proof does not hold ({type(exc).__name__})") from None
+    return events

@@ -51,6 +51,7 @@ class ConsentEventRow(Base):
     actor: Mapped[str] = mapped_column(String(16))
     salt: Mapped[bytes] = mapped_column(LargeBinary)
     leaf_index: Mapped[int] = mapped_column(BigInteger)
+    receipt: Mapped[str | None] = mapped_column(Text, default=None)  # the controller's signed receipt
 
 
 class ConsentNoticeRow(Base):
@@ -76,9 +77,9 @@ async def insert_record(session: AsyncSession, record: Record) -> None:
     await session.flush()
 
 
-async def insert_event(session: AsyncSession, event: Event, leaf_index: int) -> None:
+async def insert_event(session: AsyncSession, event: Event, leaf_index: int, receipt: str | None) -> None:
     session.add(ConsentEventRow(record_id=event.record_id, kind=event.kind, at=event.at, actor=event.actor,
-                                salt=event.salt, leaf_index=leaf_index))
+                                salt=event.salt, leaf_index=leaf_index, receipt=receipt))
     await session.flush()
 
 
@@ -95,11 +96,12 @@ async def get(session: AsyncSession, record_id: str, *, lock: bool = False) -> R
     return None if row is None else _record(row)
 
 
-async def events(session: AsyncSession, record_id: str) -> list[tuple[Event, int]]:
-    """A record's events in order, each with its leaf index."""
+async def events(session: AsyncSession, record_id: str) -> list[tuple[Event, int, str | None]]:
+    """A record's events in order, each with its leaf index and signed receipt."""
     rows = (await session.execute(select(ConsentEventRow).where(ConsentEventRow.record_id == record_id)
                                   .order_by(ConsentEventRow.id))).scalars()
-    return [(Event(r.record_id, r.kind, r.at, r.actor, r.salt), r.leaf_index) for r in rows]  # type: ignore[arg-type]
+    return [(Event(r.record_id, r.kind, r.at, r.actor, r.salt), r.leaf_index, r.receipt)  # type: ignore[arg-type]
+            for r in rows]
 
 
 async def of_subject(session: AsyncSession, subject_id: str) -> list[Record]:

@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column('actor', sa.String(length=16), nullable=False),
         sa.Column('salt', sa.LargeBinary(), nullable=False),
         sa.Column('leaf_index', sa.BigInteger(), nullable=False),
+        sa.Column('receipt', sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(['record_id'], ['consent_records.record_id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id'),
     )

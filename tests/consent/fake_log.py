@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.errors import VerificationFailed
+
 
 def _leaf(data: bytes) -> bytes:
     return hashlib.sha256(b"\x00" + data).digest()
@@ -43,8 +45,8 @@ def path(m: int, leaves: Sequence[bytes]) -> list[bytes]:
     return [*path(m - k, leaves[k:]), root_of(leaves[:k])]
 
 
-class InclusionFailed(Exception):
-    pass
+class InclusionFailed(VerificationFailed):
+    code = "inclusion_failed"  # typed, as the real seam's verify_inclusion raises
 
 
 @dataclass(frozen=True)
@@ -90,3 +92,9 @@ class FakeLog:
             fn, sn = fn >> 1, sn >> 1
         if sn != 0 or r != root:
             raise InclusionFailed()
+
+
+# Module-level functions: the seam's shape, for ``consent.context.LOG_MODULE = "tests.consent.fake_log"``.
+LOG = FakeLog()
+append, checkpoint, inclusion, consistency = LOG.append, LOG.checkpoint, LOG.inclusion, LOG.consistency
+verify_inclusion = LOG.verify_inclusion

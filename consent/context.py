@@ -1,0 +1,75 @@
+"""What every ``/consent`` request needs, built once per app (see verifier.context for the pattern).
+
+The log behind the seam is ``consent.log`` (built apart, see consent/ledger.LogSeam); it is
+looked up when the context is made, so tests may put a stand-in in its place
+(``consent.context.LOG_MODULE``) and nothing else in the package names it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from consent.ledger import Ledger, LogSeam
+from consent.records import SpecialCategories
+from core import db
+from core.errors import AmanaError
+from core.settings import Settings
+
+LOG_MODULE = "consent.log"
+
+
+class LogUnavailable(AmanaError):
+    code = "consent_log_unavailable"
+    title = "The consent log is not part of this build"
+    status = 503
+
+
+def log_seam() -> LogSeam | None:
+    """consent.log, or None in a build without it (before the two halves of issue 14 merge):
+    the ledger then answers 503 and the verifier records nothing, rather than fail to start."""
+    try:
+        module: Any = importlib.import_module(LOG_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != LOG_MODULE:
+            raise
+        return None
+    return module  # type: ignore[no-any-return]
+
+
+def ledger(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Ledger | None:
+    """The ledger over a service's own sessions: the verifier records in process with it."""
+    seam = log_seam()
+    return None if seam is None else Ledger(sessions, seam, SpecialCategories.load(settings.specs_dir))
+
+
+@dataclass
+class ConsentContext:
+    settings: Settings
+    engine: AsyncEngine
+    maybe_ledger: Ledger | None
+    offset: int = 0  # tests move the clock instead of sleeping
+
+    @classmethod
+    def create(cls, settings: Settings) -> ConsentContext:
+        engine = db.make_engine(db.database_url(settings))
+        return cls(settings, engine, ledger(settings, db.sessions(engine)))
+
+    @property
+    def ledger(self) -> Ledger:
+        if self.maybe_ledger is None:
+            raise LogUnavailable()
+        return self.maybe_ledger
+
+    def now(self) -> int:
+        return int(time.time()) + self.offset
+
+
+def get_context(request: Request) -> ConsentContext:
+    ctx: ConsentContext = request.app.state.consent
+    return ctx
