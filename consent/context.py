@@ -1,8 +1,8 @@
 """What every ``/consent`` request needs, built once per app (see verifier.context for the pattern).
 
-The log behind the seam is ``consent.log`` (built apart, see consent/ledger.LogSeam); it is
-looked up when the context is made, so tests may put a stand-in in its place
-(``consent.context.LOG_MODULE``) and nothing else in the package names it.
+The log behind the seam is ``consent.log.ConsentLog`` (the node key opens its signing key, the
+origin is ``<public base host>/consent``); ``LOG_MODULE`` names the module it comes from, so a
+test may put a stand-in in its place and nothing else in the package names it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from consent.ledger import Ledger, LogSeam
 from consent.records import SpecialCategories
 from core import db
 from core.errors import AmanaError
+from core.sealing import node_key
 from core.settings import Settings
 
 LOG_MODULE = "consent.log"
@@ -30,21 +31,24 @@ class LogUnavailable(AmanaError):
     status = 503
 
 
-def log_seam() -> LogSeam | None:
-    """consent.log, or None in a build without it (before the two halves of issue 14 merge):
-    the ledger then answers 503 and the verifier records nothing, rather than fail to start."""
+def log_seam(settings: Settings | None = None) -> LogSeam | None:
+    """The log (a ``ConsentLog`` for this node), or None in a build without consent.log: the
+    ledger then answers 503 and the verifier records nothing, rather than fail to start. With
+    no settings, the log's pure functions only (``verify_inclusion``, for the wallet)."""
     try:
         module: Any = importlib.import_module(LOG_MODULE)
     except ModuleNotFoundError as exc:
         if exc.name != LOG_MODULE:
             raise
         return None
-    return module  # type: ignore[no-any-return]
+    if settings is None or not hasattr(module, "ConsentLog"):
+        return module  # type: ignore[no-any-return]
+    return module.ConsentLog(node_key(settings), module.origin(settings))  # type: ignore[no-any-return]
 
 
 def ledger(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Ledger | None:
     """The ledger over a service's own sessions: the verifier records in process with it."""
-    seam = log_seam()
+    seam = log_seam(settings)
     return None if seam is None else Ledger(sessions, seam, SpecialCategories.load(settings.specs_dir))
 
 

@@ -21,6 +21,7 @@ from typing import Annotated
 
 import typer
 
+from consent.cli import consent_app
 from core import keys
 from core._cli_common import ExistingFile, fails_as_problem, option_file, public_keys, read_token
 from core.credtypes import load_registry
@@ -53,6 +54,7 @@ app.add_typer(trust_app, name="trust")
 app.add_typer(issuer_app, name="issuer")
 app.add_typer(verifier_app, name="verifier")
 app.add_typer(wallet_app, name="wallet")
+app.add_typer(consent_app, name="consent")
 
 class AlgChoice(StrEnum):
     ES256 = "ES256"

@@ -1,1 +1,1 @@
-"""The consent ledger's SQL: ``records`` (records, events, salts, notifications) and ``log`` (the Merkle log)."""
+"""The consent ledger's SQL: ``records`` (records, events, salts, withdrawal notices) and ``log`` (the Merkle log)."""

@@ -2,9 +2,7 @@
 node's verifier; the verifier records the disclosure (names only, its registered purpose and legal
 basis: here a legal obligation) and signs its receipt; the wallet keeps the receipt, counter-signed,
 and it verifies; export (27560) and erasure by the holder's pairwise proof, with no account; and the
-ledger's tables and the logs hold no claim value, no holder name, no holder key in clear.
-
-The log behind the seam is the test stand-in (tests/consent/fake_log.py) until consent-log lands."""
+ledger's tables and the logs hold no claim value, no holder name, no holder key in clear."""
 
 from __future__ import annotations
 
@@ -19,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from consent import context, pseudonym
+from consent import pseudonym
 from core import db, keys
 from core.encoding import b64url_encode
 from tests.node import RunningNode
@@ -27,18 +25,15 @@ from tests.test_verifier_flow import STATUS_EXAMPLE, World
 from tests.test_wallet_copies import Holder
 from wallet import flows, ledger
 
-LEDGER_TABLES = ("consent_records", "consent_events", "consent_notices")
+LEDGER_TABLES = ("consent_records", "consent_events", "consent_notices", "consent_log_leaves",
+                 "consent_log_nodes", "consent_log_checkpoints", "consent_log_state", "consent_log_keys")
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    kept, context.LOG_MODULE = context.LOG_MODULE, "tests.consent.fake_log"
-    try:
-        data_dir = tmp_path_factory.mktemp("consent")
-        with RunningNode(data_dir) as node:
-            yield World(node, data_dir)
-    finally:
-        context.LOG_MODULE = kept
+    data_dir = tmp_path_factory.mktemp("consent")
+    with RunningNode(data_dir) as node:
+        yield World(node, data_dir)
 
 
 def _secrets_of(h: Holder) -> list[str]:

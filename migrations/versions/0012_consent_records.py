@@ -1,15 +1,15 @@
 """consent records: records (pseudonymous, content as JSON of names and DPV terms), events with
 their salts and leaf indices, withdrawal notices (the webhook outbox)
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

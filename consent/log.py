@@ -1,0 +1,211 @@
+"""The consent log: an append-only RFC 9162 Merkle tree of salted commitments, with C2SP checkpoints.
+
+The seam the consent records build on (the session is the caller's; nothing here commits):
+
+    append(db, commitments, now) -> indices        leaves and the new tree state, in db's transaction
+    ConsentLog(node, origin).checkpoint(db, now)   the signed checkpoint covering every leaf
+    inclusion(db, index, size) / consistency(db, old, new)   RFC 9162 §2.1.3 / §2.1.4 proofs
+    verify_inclusion(leaf, index, size, proof, root)          pure; ``leaf`` is the 32-byte commitment
+
+``ConsentLog`` bundles the five as methods (what consent.ledger's ``LogSeam`` expects): only
+``checkpoint`` needs the node key (to open the sealed log key) and the origin.
+
+Why the log never signs two inconsistent checkpoints, even across a crash: the leaves and the
+tree state (size and frontier) are written in one transaction, after locking the state row,
+so the stored state always describes exactly the stored leaves. A checkpoint is signed from
+that stored state under the same lock, after checking it is consistent with the newest stored
+checkpoint, and is stored in that transaction (one per size: the primary key). Ed25519 is
+deterministic, so the same state always gives the same note. A checkpoint signed over leaves
+whose transaction then fails is lost with them and was never handed out: callers publish a
+checkpoint only after their transaction commits (consent.ledger returns it after the commit).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from consent import merkle
+from consent.checkpoint import Checkpoint, SignedCheckpoint, Signer, Verifier, parse_checkpoint, sign_checkpoint
+from consent.merkle import InvalidProof
+from consent.store import log as store
+from core.errors import AmanaError, InvalidInput, NotFound
+from core.sealing import NodeKey
+from core.settings import Settings
+
+COMMITMENT_SIZE = 32
+MAX_BATCH = 10_000
+
+
+class LogInconsistent(AmanaError):
+    """The stored tree no longer matches what the log signed: refuse to sign anything more."""
+
+    code = "log_inconsistent"
+    title = "The consent log is inconsistent with its checkpoints"
+    status = 500
+
+
+def origin(settings: Settings) -> str:
+    """``<public base host>/consent``: the checkpoint origin and the log key's name."""
+    parts = urlsplit(settings.public_base_url)
+    return f"{parts.netloc}{parts.path.rstrip('/')}/consent"
+
+
+# The last state each engine wrote, so an append is one conditional UPDATE and one INSERT (a bare
+# insert is the INSERT alone). Only a hint: ``store.advance`` matches size *and* frontier, so a
+# stale entry (another process appended, or the transaction that wrote it rolled back) matches
+# nothing and the append falls back to reading the state under its lock.
+_last: weakref.WeakKeyDictionary[object, tuple[int, list[bytes]]] = weakref.WeakKeyDictionary()
+
+
+async def append(db: AsyncSession, commitments: Sequence[bytes], now: int) -> list[int]:
+    """Append 32-byte commitments; their indices. Durable when ``db``'s transaction commits."""
+    if not 0 < len(commitments) <= MAX_BATCH:
+        raise InvalidInput(f"append between 1 and {MAX_BATCH} commitments")
+    if any(not isinstance(c, bytes) or len(c) != COMMITMENT_SIZE for c in commitments):
+        raise InvalidInput("a commitment is 32 bytes")
+    hashes = [merkle.leaf_hash(c) for c in commitments]
+    engine = db.get_bind()
+    old = _last.get(engine)
+    if old is not None:
+        new_frontier, made = merkle.extend(old[1], old[0], hashes, store.TILE)
+        advanced = await store.advance(db, old, (old[0] + len(hashes), new_frontier), now)
+    if old is None or not advanced:
+        old = await store.lock_state(db)
+        new_frontier, made = merkle.extend(old[1], old[0], hashes, store.TILE)
+        if not await store.advance(db, old, (old[0] + len(hashes), new_frontier), now):
+            raise LogInconsistent("the tree state changed under its lock")
+    size = old[0]
+    await store.insert_leaves(db, size, commitments, [(level, i, h) for (level, i), h in made], now)
+    _last[engine] = (size + len(hashes), new_frontier)
+    return list(range(size, size + len(commitments)))
+
+
+async def _nodes(db: AsyncSession, wanted: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
+    """Perfect subtree hashes from the store: stored at levels 0 (as commitments) and 8k; any
+    other level is folded from the 2**r hashes of the stored level below it."""
+    out: dict[merkle.Node, bytes] = {}
+    for level, index in wanted:
+        r = level % store.TILE
+        base, lo, hi = level - r, index << r, (index + 1) << r
+        if base == 0:
+            hashes = [merkle.leaf_hash(c) for c in await store.commitments(db, lo, hi)]
+        else:
+            hashes = await store.node_hashes(db, base, lo, hi)
+        if len(hashes) != hi - lo:
+            raise LogInconsistent("a subtree of the log is missing")
+        out[(level, index)] = merkle.root(hashes)
+    return out
+
+
+async def _tree_size(db: AsyncSession) -> int:
+    size, _ = await store.state(db)
+    return size
+
+
+async def _range_proof(db: AsyncSession, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+    wanted = [node for start, end in ranges for node in merkle.range_nodes(start, end)]
+    nodes = await _nodes(db, wanted)
+    return [merkle.range_hash(start, end, nodes) for start, end in ranges]
+
+
+async def inclusion(db: AsyncSession, index: int, size: int) -> list[bytes]:
+    """RFC 9162 §2.1.3 audit path of leaf ``index`` in the tree of ``size`` leaves."""
+    if size > await _tree_size(db):
+        raise NotFound("the log is not that large yet")
+    return await _range_proof(db, merkle.inclusion_ranges(index, size))
+
+
+async def consistency(db: AsyncSession, old: int, new: int) -> list[bytes]:
+    """RFC 9162 §2.1.4 consistency proof from the tree of ``old`` leaves to that of ``new``."""
+    if new > await _tree_size(db):
+        raise NotFound("the log is not that large yet")
+    return await _range_proof(db, merkle.consistency_ranges(old, new))
+
+
+def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> None:
+    """Pure: raises InvalidProof unless commitment ``leaf`` is leaf ``index`` under ``root``."""
+    if not isinstance(leaf, bytes) or len(leaf) != COMMITMENT_SIZE:
+        raise InvalidProof("a commitment is 32 bytes")
+    merkle.verify_inclusion(merkle.leaf_hash(leaf), index, size, list(proof), root)
+
+
+def verify_consistency(old: int, new: int, proof: Sequence[bytes], old_root: bytes, new_root: bytes) -> None:
+    merkle.verify_consistency(old, new, list(proof), old_root, new_root)
+
+
+def _seal_context(name: str) -> str:
+    return f"consent-log-key:{name}"
+
+
+async def signer(db: AsyncSession, node: NodeKey, name: str, now: int) -> Signer:
+    """The log's signing key for ``name``, made (and sealed under the node key) at first use.
+    Call it with the state locked (``checkpoint`` does): two first uses then never race."""
+    row = await store.key(db, name)
+    if row is None:
+        private = ed25519.Ed25519PrivateKey.generate()
+        raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        await store.add_key(db, name, public, node.seal(raw, _seal_context(name)), now)
+        return Signer(name, private)
+    private = ed25519.Ed25519PrivateKey.from_private_bytes(node.open(row.sealed_key, _seal_context(name)))
+    made = Signer(name, private)
+    if made.verifier().public != bytes(row.public_key):
+        raise LogInconsistent("the log key does not match its public half")
+    return made
+
+
+async def verifiers(db: AsyncSession) -> dict[str, Verifier]:
+    """Every log key's verifier (C2SP vkey via ``.vkey()``), by key name."""
+    return {row.name: Verifier(row.name, bytes(row.public_key)) for row in await store.keys(db)}
+
+
+async def checkpoint(db: AsyncSession, now: int, node: NodeKey, name: str) -> SignedCheckpoint:
+    """The newest checkpoint if it covers every leaf; else a new one, signed from the stored state."""
+    size, frontier = await store.lock_state(db)
+    latest = await store.latest_checkpoint(db)
+    if latest is not None and latest.size > size:
+        raise LogInconsistent("a checkpoint is larger than the tree")
+    stored = None if latest is None else SignedCheckpoint(parse_checkpoint(latest.note.split("\n\n")[0] + "\n"),
+                                                          latest.note)
+    if stored is not None and stored.size == size and stored.origin == name:
+        return stored
+    root = merkle.frontier_root(frontier)
+    if latest is not None and latest.size > 0:
+        try:
+            verify_consistency(latest.size, size, await consistency(db, latest.size, size), bytes(latest.root), root)
+        except InvalidProof as exc:
+            raise LogInconsistent("the tree is not consistent with the last checkpoint") from exc
+    signed = sign_checkpoint(Checkpoint(name, size, root), await signer(db, node, name, now))
+    if latest is None or latest.size < size:
+        await store.add_checkpoint(db, size, root, signed.note, now)
+    return signed
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentLog:
+    """The seam as one object: what consent.ledger holds and calls."""
+
+    node: NodeKey
+    name: str
+
+    async def append(self, db: AsyncSession, commitments: Sequence[bytes], now: int) -> list[int]:
+        return await append(db, commitments, now)
+
+    async def checkpoint(self, db: AsyncSession, now: int) -> SignedCheckpoint:
+        return await checkpoint(db, now, self.node, self.name)
+
+    async def inclusion(self, db: AsyncSession, index: int, size: int) -> list[bytes]:
+        return await inclusion(db, index, size)
+
+    async def consistency(self, db: AsyncSession, old: int, new: int) -> list[bytes]:
+        return await consistency(db, old, new)
+
+    def verify_inclusion(self, leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> None:
+        verify_inclusion(leaf, index, size, proof, root)
