@@ -10,12 +10,14 @@ key it was recorded with.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
 
-from consent import pseudonym, receipts, records
+from consent import notify, pseudonym, receipts, records, schedule
 from consent.context import ConsentContext, get_context
 from consent.ledger import Logged
 from consent.records import Record
@@ -94,7 +96,8 @@ async def record_receipts(record_id: str, ctx: Ctx, authorization: Auth = None) 
     """The record (27560) and, per event, the controller's signed receipt with a fresh proof."""
     record, logged = await _own_record(ctx, record_id, authorization, "read")
     body = {"record": records.to_27560(record, [e.event for e in logged]),
-            "receipts": await receipt_bundle(ctx, logged)}
+            "receipts": await receipt_bundle(ctx, logged),
+            "notice": await notify.notice_state(ctx.ledger, record_id)}
     return JSONResponse(body, headers=NO_STORE)
 
 
@@ -116,6 +119,28 @@ async def export(ctx: Ctx, authorization: Auth = None) -> JSONResponse:
     return JSONResponse({"records": out}, headers=NO_STORE)
 
 
+@router.post("/records/{record_id}/withdraw")
+async def withdraw(record_id: str, ctx: Ctx, authorization: Auth = None) -> JSONResponse:
+    """Withdraw consent (GDPR Art. 7(3)): the event, and the verifier's notice queued with it."""
+    await _own_record(ctx, record_id, authorization, "withdraw")
+    logged = await notify.withdraw(ctx.ledger, record_id, ctx.now())
+    return JSONResponse({"record_id": record_id, "event": logged.event.kind, "leaf_index": logged.index},
+                        headers=NO_STORE)
+
+
+class Confirmation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    confirmation: str = Field(max_length=4096, description="JWS by the verifier's registered key")
+
+
+@router.post("/records/{record_id}/deletion")
+async def deletion_confirmed(record_id: str, body: Confirmation, ctx: Ctx) -> JSONResponse:
+    """The verifier confirms it deleted what it held for this record."""
+    await notify.confirm(ctx.ledger, ctx.trust_list(), record_id, body.confirmation, ctx.now())
+    return JSONResponse({"record_id": record_id, "event": "deletion_confirmed"}, headers=NO_STORE)
+
+
 @router.post("/erase")
 async def erase(ctx: Ctx, authorization: Auth = None) -> JSONResponse:
     """Erasure (GDPR Art. 17) by crypto-shredding every record of this holder towards one verifier."""
@@ -129,12 +154,17 @@ async def start(app: FastAPI, settings: Settings) -> ConsentContext:
     ctx = ConsentContext.create(settings)
     await db.upgrade(ctx.engine)
     app.state.consent = ctx
+    if ctx.maybe_ledger is not None:
+        ctx.background = asyncio.create_task(schedule.run(ctx))
     return ctx
 
 
 async def stop(app: FastAPI) -> None:
     ctx: ConsentContext | None = getattr(app.state, "consent", None)
     if ctx is not None:
+        if ctx.background is not None:
+            ctx.background.cancel()
+            await asyncio.gather(ctx.background, return_exceptions=True)
         await ctx.engine.dispose()
 
 

@@ -7,6 +7,7 @@ test may put a stand-in in its place and nothing else in the package names it.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import time
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from core import db
 from core.errors import AmanaError
 from core.sealing import node_key
 from core.settings import Settings
+from core.trust import TrustList
+from core.trust.local import anchored_cache, held_trust_list
 
 LOG_MODULE = "consent.log"
 
@@ -58,6 +61,7 @@ class ConsentContext:
     engine: AsyncEngine
     maybe_ledger: Ledger | None
     offset: int = 0  # tests move the clock instead of sleeping
+    background: asyncio.Task[None] | None = None  # notices, silence, retention (consent.schedule)
 
     @classmethod
     def create(cls, settings: Settings) -> ConsentContext:
@@ -69,6 +73,10 @@ class ConsentContext:
         if self.maybe_ledger is None:
             raise LogUnavailable()
         return self.maybe_ledger
+
+    def trust_list(self) -> TrustList:
+        return held_trust_list(anchored_cache(self.settings, self.settings.data_dir / "consent" / "trust-list.jwt"),
+                               self.settings.trust_list_file, self.now())
 
     def now(self) -> int:
         return int(time.time()) + self.offset

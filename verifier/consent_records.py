@@ -19,12 +19,12 @@ import logging
 import secrets
 from collections.abc import Sequence
 
-from consent import pseudonym, receipts
+from consent import notify, pseudonym, receipts
 from consent.context import ledger
 from consent.ledger import Logged
 from consent.records import Article9ConditionMissing, Disclosure, Event, Notice, RecordRefused
 from core.errors import AmanaError
-from verifier import requests
+from verifier import requests, store
 from verifier.context import VerifierContext
 from verifier.tables import Check
 from verifier.verification import Result, refused
@@ -71,3 +71,22 @@ async def record(ctx: VerifierContext, row: Check, result: Result, offer: str | 
     except (RecordRefused, AmanaError) as exc:  # the check stands; the missing record is logged, by type
         log.warning("a disclosure could not be recorded in the consent ledger: %s", exc.code)
     return result
+
+
+async def withdrawn(ctx: VerifierContext, record_id: str) -> bool:
+    """A holder withdrew (the ledger's webhook): delete what this verifier holds for the record,
+    then confirm with a JWS by its registered key. It holds nothing to delete: its audit keeps
+    names, with no link to the record (verifier/tables.py), and the result was shown once and
+    deleted. So the confirmation is immediate and true. False when there is nothing to confirm."""
+    book = ledger(ctx.settings, ctx.sessions)
+    if book is None:
+        return False
+    async with ctx.transaction() as session:
+        identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, ctx.now())
+    token = notify.confirmation(identity.key, ctx.settings.verifier_id, record_id, ctx.now())
+    try:
+        await notify.confirm(book, ctx.trust_list(), record_id, token, ctx.now())
+    except AmanaError as exc:
+        log.info("a withdrawal notice was not confirmed: %s", exc.code)
+        return False
+    return True

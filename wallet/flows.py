@@ -277,7 +277,8 @@ async def keep_receipts(ctx: holder.WalletContext, opened: holder.Opened, http: 
     def keep(contents: Contents) -> None:
         for i, record in enumerate(contents.history):
             if record.receipt is not None and record.receipt.get("record_id") == record_id:
-                kept = {**record.receipt, "receipts": body["receipts"], "record": body["record"]}
+                kept = {**record.receipt, "receipts": body["receipts"], "record": body["record"],
+                        "notice": body.get("notice")}
                 kept["holder_signature"] = kept.get("holder_signature") or ledger.countersign(key, kept, ctx.now())
                 contents.history[i] = dataclasses.replace(record, receipt=kept)
 
@@ -298,3 +299,4 @@ async def decline(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.
     opened, _ = await holder.update(ctx, opened, refuse)
     await talk(presenting.decline(http, asked.request))
     return opened
+

@@ -105,3 +105,41 @@ def check(pointer: dict[str, Any], trust: TrustList | None) -> bool:
     except (AmanaError, KeyError, TypeError, ValueError):
         return False
     return True
+
+
+async def withdraw(http: httpx.AsyncClient, ledger_key: bytes, pointer: dict[str, Any], now: int) -> None:
+    """Withdraw consent for one record: one request, with a proof by the pairwise key."""
+    record_id, verifier_id = pointer["record_id"], pointer["verifier_id"]
+    proof = pseudonym.holder_proof(ledger_key, verifier_id, f"withdraw:{record_id}", now)
+    response = await http.post(f"{pointer['ledger']}/records/{record_id}/withdraw",
+                               headers={"Authorization": f"ConsentProof {proof}"})
+    if response.status_code != 200:
+        raise WithdrawalRefused(f"the ledger did not take the withdrawal ({response.status_code})")
+
+
+class WithdrawalRefused(AmanaError):
+    code = "withdrawal_refused"
+    title = "The withdrawal was not recorded"
+    status = 502
+
+
+def state(pointer: dict[str, Any] | None) -> str | None:
+    """Where a disclosure stands, from its receipts: given, withdrawn (waiting for the verifier),
+    confirmed (the verifier confirmed deletion), silent (no answer by the deadline); None:
+    no receipt yet."""
+    if not pointer or not pointer.get("receipts"):
+        return None
+    kinds = {r.get("event") for r in pointer["receipts"]}
+    for kind, shown in (("deletion_confirmed", "confirmed"), ("deletion_unconfirmed", "silent"),
+                        ("withdrawn", "withdrawn")):
+        if kind in kinds:
+            return shown
+    return "given"
+
+
+def withdrawable(pointer: dict[str, Any] | None) -> bool:
+    """Only a disclosure made with consent (GDPR Art. 6(1)(a)) can be withdrawn, and once."""
+    if state(pointer) != "given" or pointer is None:
+        return False
+    purposes = (pointer.get("record") or {}).get("purposes") or [{}]
+    return str(purposes[0].get("legal_basis_article", "")).endswith("(a)")

@@ -67,7 +67,6 @@ class ConsentNoticeRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_at: Mapped[int] = mapped_column(BigInteger, index=True)
     deadline: Mapped[int] = mapped_column(BigInteger, index=True)
-    token_digest: Mapped[str] = mapped_column(String(64))
 
 
 async def insert_record(session: AsyncSession, record: Record) -> None:
@@ -133,10 +132,9 @@ async def past_retention(session: AsyncSession, now: int, limit: int = 500) -> l
     return list(rows.scalars())
 
 
-async def add_notice(session: AsyncSession, record_id: str, url: str, token_digest: str, now: int,
-                     deadline: int) -> None:
+async def add_notice(session: AsyncSession, record_id: str, url: str, now: int, deadline: int) -> None:
     session.add(ConsentNoticeRow(record_id=record_id, url=url, state="pending", attempts=0, next_at=now,
-                                 deadline=deadline, token_digest=token_digest))
+                                 deadline=deadline))
     await session.flush()
 
 

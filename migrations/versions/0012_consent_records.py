@@ -53,7 +53,6 @@ def upgrade() -> None:
         sa.Column('attempts', sa.Integer(), nullable=False),
         sa.Column('next_at', sa.BigInteger(), nullable=False),
         sa.Column('deadline', sa.BigInteger(), nullable=False),
-        sa.Column('token_digest', sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(['record_id'], ['consent_records.record_id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('record_id'),
     )
