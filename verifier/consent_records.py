@@ -23,6 +23,7 @@ from consent import notify, pseudonym, receipts
 from consent.context import ledger
 from consent.ledger import Logged
 from consent.records import Article9ConditionMissing, Disclosure, Event, Notice, RecordRefused
+from consent.report import DEFAULT_RETENTION_S
 from core.errors import AmanaError
 from verifier import requests, store
 from verifier.context import VerifierContext
@@ -30,7 +31,7 @@ from verifier.tables import Check
 from verifier.verification import Result, refused
 
 log = logging.getLogger(__name__)
-RECORD_RETENTION_S = 365 * 86400  # how long the ledger keeps the record; the verifier keeps no value at all
+RECORD_RETENTION_S = DEFAULT_RETENTION_S  # how long the ledger keeps the record; the verifier keeps no value
 
 
 def _disclosure(ctx: VerifierContext, row: Check, result: Result, offer: str | None,
