@@ -5,7 +5,7 @@ What is kept, and why nothing in it is personal data in clear:
 - ``consent_records``: the record id, the holder's *pairwise pseudonym* (an HMAC under a key
   only the holder's wallet has: consent/pseudonym.py), the controller's id, times, and the
   record's content as JSON (claim *names*, DPV terms, the notice's hash — never a value).
-  Erasure empties ``content`` and the pseudonym and stamps ``erased_at``.
+  Erasure deletes the row (``erased_at`` is for a future soft state; unused today).
 - ``consent_events``: each event with its 32-byte salt and the index of its leaf in the log.
   Erasure deletes these rows: without the salt and the record, a leaf is 32 random-looking
   bytes that link to nobody (crypto-shredding), and every proof over it still verifies.
@@ -110,17 +110,15 @@ async def of_subject(session: AsyncSession, subject_id: str) -> list[Record]:
 
 
 async def erase(session: AsyncSession, record_ids: Sequence[str], now: int) -> int:
-    """Crypto-shred: delete the events (salts, leaf indices) and notices, empty the content and
-    the pseudonym. The row stays as a tombstone (``erased_at``) so an id is never reused."""
+    """Crypto-shred: delete the records with their events (salts, leaf indices) and notices.
+    No tombstone: its times would line up with the leaves' append times and link them again."""
     if not record_ids:
         return 0
     await session.execute(delete(ConsentEventRow).where(ConsentEventRow.record_id.in_(record_ids))
                           .execution_options(synchronize_session=False))
     await session.execute(delete(ConsentNoticeRow).where(ConsentNoticeRow.record_id.in_(record_ids))
                           .execution_options(synchronize_session=False))
-    result = await session.execute(update(ConsentRecordRow).where(ConsentRecordRow.record_id.in_(record_ids),
-                                                                  ConsentRecordRow.erased_at.is_(None))
-                                   .values(content=None, subject_id=None, controller_id="", erased_at=now)
+    result = await session.execute(delete(ConsentRecordRow).where(ConsentRecordRow.record_id.in_(record_ids))
                                    .execution_options(synchronize_session=False))
     return int(result.rowcount)  # type: ignore[attr-defined]
 

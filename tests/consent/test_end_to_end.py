@@ -21,6 +21,7 @@ from consent import pseudonym
 from core import db, keys
 from core.encoding import b64url_encode
 from tests.node import RunningNode
+from tests.server_process import POSTGRES_URL, empty_postgres
 from tests.test_verifier_flow import STATUS_EXAMPLE, World
 from tests.test_wallet_copies import Holder
 from wallet import flows, ledger
@@ -29,11 +30,17 @@ LEDGER_TABLES = ("consent_records", "consent_events", "consent_notices", "consen
                  "consent_log_nodes", "consent_log_checkpoints", "consent_log_state", "consent_log_keys")
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    url = None
+    if request.param == "postgresql":
+        if not POSTGRES_URL:
+            pytest.skip("no PostgreSQL (.ci/run starts one; set AMANA_TEST_DATABASE_URL)")
+        url = POSTGRES_URL
+        empty_postgres(url)
     data_dir = tmp_path_factory.mktemp("consent")
-    with RunningNode(data_dir) as node:
-        yield World(node, data_dir)
+    with RunningNode(data_dir, **({"database_url": url} if url else {})) as node:
+        yield World(node, data_dir, database_url=url)
 
 
 def _secrets_of(h: Holder) -> list[str]:
@@ -54,6 +61,15 @@ async def _ledger_rows(world: World) -> str:
     finally:
         await engine.dispose()
     return "\n".join(rows)
+
+
+async def _scalar(world: World, sql: str, **params: Any) -> Any:
+    engine = db.make_engine(db.database_url(world.node.settings))
+    try:
+        async with engine.connect() as connection:
+            return (await connection.execute(text(sql), params)).scalar_one()
+    finally:
+        await engine.dispose()
 
 
 def test_a_disclosure_is_recorded_received_verified_exported_and_erased(
@@ -117,7 +133,14 @@ def test_a_disclosure_is_recorded_received_verified_exported_and_erased(
             r = await holder_call("GET", f"/records/{pointer['record_id']}/receipts", f"read:{pointer['record_id']}")
             assert r.status_code == 404
             rows = await _ledger_rows(world)
-            assert pseudonym.subject_id(key, vid) not in rows and pointer["record_id"] in rows  # a tombstone only
+            assert pseudonym.subject_id(key, vid) not in rows and pointer["record_id"] not in rows
+            assert all(s not in rows for s in _secrets_of(h))
+            # nothing links the erased record to its leaf: no event row, salt or index of it is left
+            erased_leaf = pointer["receipts"][0]["proof"]["leaf_index"]
+            assert await _scalar(world, "SELECT count(*) FROM consent_events WHERE record_id = :r",
+                                 r=pointer["record_id"]) == 0
+            assert await _scalar(world, "SELECT count(*) FROM consent_events WHERE leaf_index = :i", i=erased_leaf) == 0
+            assert await _scalar(world, "SELECT count(*) FROM consent_log_leaves") >= 1  # the leaf itself stays
             checkpoint = (await h.http.get(f"{world.base}/consent/checkpoint")).text
             assert checkpoint.splitlines()[1].isdigit()
 
