@@ -143,3 +143,14 @@ def withdrawable(pointer: dict[str, Any] | None) -> bool:
         return False
     purposes = (pointer.get("record") or {}).get("purposes") or [{}]
     return str(purposes[0].get("legal_basis_article", "")).endswith("(a)")
+
+
+async def erase(http: httpx.AsyncClient, ledger_key: bytes, pointer: dict[str, Any], now: int) -> int:
+    """Erase every record the ledger holds of this holder towards this verifier (crypto-shredding)."""
+    proof = pseudonym.holder_proof(ledger_key, pointer["verifier_id"], "erase", now)
+    response = await http.post(f"{pointer['ledger']}/erase", headers={"Authorization": f"ConsentProof {proof}"})
+    if response.status_code == 404:
+        return 0
+    if response.status_code != 200:
+        raise WithdrawalRefused(f"the ledger did not take the erasure ({response.status_code})")
+    return int(response.json()["erased"])

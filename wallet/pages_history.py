@@ -29,7 +29,8 @@ def _row(ctx: holder.WalletContext, r: HistoryRecord, lang: str, trust: TrustLis
                      for n in r.data_categories],
             "copies": len(r.copy_ids), "state": state,
             "verified": state is not None and r.receipt is not None and ledger.check(r.receipt, trust),
-            "record_id": (r.receipt or {}).get("record_id"), "can_withdraw": ledger.withdrawable(r.receipt)}
+            "record_id": (r.receipt or {}).get("record_id"), "erased": bool((r.receipt or {}).get("erased")),
+            "can_withdraw": ledger.withdrawable(r.receipt) and not (r.receipt or {}).get("erased")}
 
 
 async def _page(request: Request, lang: str, wallet: holder.Opened, status: int = 200,
@@ -68,6 +69,21 @@ async def withdraw(record_id: str, request: Request) -> Response:
     except AmanaError as exc:
         return await _page(request, lang, wallet, exc.status, error_text(exc, lang))
     return RedirectResponse(f"/wallet/history?lang={lang}&notice=withdrawn", status_code=303)
+
+
+@router.post("/history/{record_id}/erase", response_class=HTMLResponse)
+async def erase(record_id: str, request: Request) -> Response:
+    _form, lang = await form_of(request)
+    wallet = await opened(request)
+    if wallet is None:
+        return locked(request, lang)
+    ctx = context(request)
+    try:
+        async with flows.http_client(ctx.settings) as http:
+            await rights.erase(ctx, wallet, http, record_id)
+    except AmanaError as exc:
+        return await _page(request, lang, wallet, exc.status, error_text(exc, lang))
+    return RedirectResponse(f"/wallet/history?lang={lang}&notice=erased", status_code=303)
 
 
 @router.get("/history/export")

@@ -1,6 +1,7 @@
 """The holder's one-step withdrawal in real chromium (issue 14 acceptance), at 360 and 1280 px, in
 Arabic (rtl), CSP enforced: the history shows the receipt as checked, one button withdraws (giving
-was one button too), and the page then says consent is withdrawn and the verifier was told.
+was one button too), and the page then says consent is withdrawn and the verifier was told; then
+the holder erases their records at the ledger.
 Screenshots go to /tmp/consent-shots for a person to look at."""
 
 from __future__ import annotations
@@ -86,5 +87,13 @@ def test_withdraw_in_one_step_in_arabic(world: World, browser: Any, width: int) 
     assert i18n.t("ar", "wallet.state_withdrawn") in page.locator(".withdrawal").inner_text()
     assert page.get_by_role("button", name=i18n.t("ar", "wallet.withdraw")).count() == 0
     page.screenshot(path=str(SHOTS / f"withdrawn-ar-{width}.png"), full_page=True)
+    assert page_width(page) <= width
+
+    # erasure at the ledger: behind a disclosure triangle (rarer, and not undoable), then one button
+    page.locator("details.erase summary").click()
+    page.get_by_role("button", name=i18n.t("ar", "wallet.erase_records")).click()
+    assert page.locator("p.notice").inner_text() == i18n.t("ar", "wallet.notice.erased")
+    assert i18n.t("ar", "wallet.state_erased") in page.locator(".receipt-state").inner_text()
+    page.screenshot(path=str(SHOTS / f"erased-ar-{width}.png"), full_page=True)
     assert page_width(page) <= width
     context.close()

@@ -25,7 +25,7 @@ from tests.node import RunningNode
 from tests.server_process import POSTGRES_URL, empty_postgres
 from tests.test_verifier_flow import STATUS_EXAMPLE, World
 from tests.test_wallet_copies import Holder
-from wallet import flows, ledger
+from wallet import flows, ledger, rights
 
 LEDGER_TABLES = ("consent_records", "consent_events", "consent_notices", "consent_log_leaves",
                  "consent_log_nodes", "consent_log_checkpoints", "consent_log_state", "consent_log_keys")
@@ -129,7 +129,8 @@ def test_a_disclosure_is_recorded_received_verified_exported_and_erased(
             r = await h.http.get(f"{world.base}/consent/export")
             assert r.status_code == 401 and r.json()["code"] == "holder_proof_invalid"
 
-            assert (await holder_call("POST", "/erase", "erase")).json() == {"erased": 1}
+            h.opened, erased = await rights.erase(h.ctx, h.opened, h.http, pointer["record_id"])
+            assert erased == 1 and h.opened.contents.history[-1].receipt["erased"] is True  # type: ignore[index]
             assert (await holder_call("GET", "/export", "export")).json() == {"records": []}
             r = await holder_call("GET", f"/records/{pointer['record_id']}/receipts", f"read:{pointer['record_id']}")
             assert r.status_code == 404
