@@ -19,11 +19,12 @@ import pytest
 from sqlalchemy import text
 
 from consent import pseudonym
+from consent.records import SpecialCategories
 from core import db, keys
 from core.encoding import b64url_encode
 from tests.node import RunningNode
 from tests.server_process import POSTGRES_URL, empty_postgres
-from tests.test_verifier_flow import STATUS_EXAMPLE, World
+from tests.test_verifier_flow import STATUS_EXAMPLE, STATUS_VCT, World
 from tests.test_wallet_copies import Holder
 from wallet import flows, ledger, rights
 
@@ -40,7 +41,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         url = POSTGRES_URL
         empty_postgres(url)
     data_dir = tmp_path_factory.mktemp("consent")
-    with RunningNode(data_dir, **({"database_url": url} if url else {})) as node:
+    extra: dict[str, Any] = {"database_url": url} if url else {}
+    with RunningNode(data_dir, **extra) as node:
         yield World(node, data_dir, database_url=url)
 
 
@@ -149,3 +151,23 @@ def test_a_disclosure_is_recorded_received_verified_exported_and_erased(
     asyncio.run(story())
 
 
+
+
+def test_the_verifier_refuses_special_category_data_it_cannot_record(
+        world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Were right_to_work special-category data, the check (registered with no Art. 9(2)
+    condition) must fail and nothing be recorded: the verifier may not take what it cannot record."""
+    listed = SpecialCategories.load(world.node.settings.specs_dir)
+    sensitive = SpecialCategories({**listed.types, STATUS_VCT: {"right_to_work": "https://w3id.org/dpv/pd#Health"}})
+    monkeypatch.setattr(SpecialCategories, "load", classmethod(lambda cls, _specs: sensitive))
+    shutil.copytree(world.data_dir / "trust", tmp_path / "holder" / "trust")
+
+    async def story() -> None:
+        async with Holder(world, tmp_path / "holder") as h:
+            await h.receive(1)
+            result, _ = await h.present()
+            assert result["accepted"] is False and result["reason"] == "art9_condition_missing", result
+            record_id = str(h.opened.contents.history[-1].receipt["record_id"])  # type: ignore[index]
+            assert await _scalar(world, "SELECT count(*) FROM consent_records WHERE record_id = :r", r=record_id) == 0
+
+    asyncio.run(story())
