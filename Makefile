@@ -7,7 +7,7 @@ VENDOR := core/static/vendor
 TEST_VENDOR := tests/vendor
 INTEROP := tests/interop
 
-.PHONY: setup demo test lint bench bench-wallet clean vendor openapi interop
+.PHONY: setup demo test lint bench bench-wallet bench-consent clean vendor openapi interop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ bench: $(STAMP)
 # The holder's wallet: unlock, receive and present end to end against a node on loopback (~1 min).
 bench-wallet: $(STAMP)
 	$(BIN)/python -m bench.wallet
+
+# The consent log: appends beside a bare insert (SQLite; PostgreSQL too with AMANA_TEST_DATABASE_URL
+# or PG=<url>), and inclusion-proof verification at 1M leaves (~1 min).
+bench-consent: $(STAMP)
+	$(BIN)/python -m bench.consent $(if $(PG),--pg $(PG))
 
 openapi: $(STAMP)
 	$(BIN)/python -m server.openapi

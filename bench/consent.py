@@ -8,8 +8,9 @@ Printed in one run:
   Each is measured one leaf per transaction and in batches (``--batch``), beside a **bare
   insert** of the same rows (index, 32-byte commitment, time) into a table of the same shape,
   in the same run: rounds alternate which goes first, and the medians are compared. An append
-  is what consent.log.append does: lock the state row, insert the leaves (and a subtree hash
-  every 256 leaves), rewrite the state. Target (issue 14): appends >= 80 % of the bare rate.
+  is what consent.log.append does: hash the leaves, extend the frontier, and insert the leaves
+  each after its predecessor (the last one carrying the new frontier; a subtree hash every 256
+  leaves). Target (issue 14): appends >= 80 % of the bare rate.
 - **inclusion-proof verification at 1,000,000 leaves**: the tree is built once in memory
   (consent.merkle.Levels over 1M leaf hashes; no 1M rows are stored) and proofs for random
   leaves come from consent.merkle.inclusion_proof, the code the store's proofs use. Timed:

@@ -2,7 +2,8 @@
 
 What it checks, from the rows alone (it needs no secret):
 1. the leaves are indices 0..size-1 with nothing missing or extra, each a 32-byte commitment;
-2. folding them again gives the stored frontier, and every stored level-8k subtree hash;
+2. folding them again gives every frontier stored on a leaf (the tree state after each
+   append), and every stored level-8k subtree hash;
 3. every stored checkpoint: its note's signature (by the key its origin names in
    ``consent_log_keys``, or by ``--vkey`` when the auditor brings their own), its size and
    root equal to the tree recomputed at that size, and its root column equal to the note's;
@@ -46,7 +47,11 @@ class AuditReport:
 async def audit(db: AsyncSession, vkey: Verifier | None = None,
                 progress: Callable[[int], None] | None = None) -> AuditReport:
     report = AuditReport()
-    size, stored_frontier = await store.state(db)
+    found = await store.head(db)
+    if found is None:
+        report.failures.append("the last leaf holds no tree state")
+        return report
+    size, stored_frontier = found
     keys: Mapping[str, Verifier] = {vkey.name: vkey} if vkey else await log.verifiers(db)
     cps = await store.checkpoints(db, limit=1 << 62)
     roots = await _recompute(db, size, stored_frontier, {c.size for c in cps}, report, progress)
@@ -89,13 +94,17 @@ async def _recompute(db: AsyncSession, size: int, stored_frontier: list[bytes], 
             report.failures.append(f"leaves {done}..{min(size, done + BATCH) - 1}: some are missing")
             return roots
         kept: dict[merkle.Node, bytes] = {}
+        stored = await store.frontiers(db, done, done + len(rows))
         for offset, commitment in enumerate(rows):
+            index = done + offset
             if len(commitment) != log.COMMITMENT_SIZE:
-                report.failures.append(f"leaf {done + offset}: not a 32-byte commitment")
-            frontier, made = merkle.extend(frontier, done + offset, [merkle.leaf_hash(commitment)])
-            kept.update({node: h for node, h in made if node[0] % store.TILE == 0})
-            if done + offset + 1 in at:
-                roots[done + offset + 1] = merkle.frontier_root(frontier)
+                report.failures.append(f"leaf {index}: not a 32-byte commitment")
+            frontier, made = merkle.extend(frontier, index, [merkle.leaf_hash(commitment)], store.TILE)
+            kept.update(made)
+            if index in stored and stored[index] != b"".join(frontier):
+                report.failures.append(f"leaf {index}: the tree state stored on it does not match the leaves")
+            if index + 1 in at:
+                roots[index + 1] = merkle.frontier_root(frontier)
         await _compare_nodes(db, kept, report)
         done += len(rows)
         if progress is not None:

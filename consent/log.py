@@ -10,14 +10,16 @@ The seam the consent records build on (the session is the caller's; nothing here
 ``ConsentLog`` bundles the five as methods (what consent.ledger's ``LogSeam`` expects): only
 ``checkpoint`` needs the node key (to open the sealed log key) and the origin.
 
-Why the log never signs two inconsistent checkpoints, even across a crash: the leaves and the
-tree state (size and frontier) are written in one transaction, after locking the state row,
-so the stored state always describes exactly the stored leaves. A checkpoint is signed from
-that stored state under the same lock, after checking it is consistent with the newest stored
-checkpoint, and is stored in that transaction (one per size: the primary key). Ed25519 is
-deterministic, so the same state always gives the same note. A checkpoint signed over leaves
-whose transaction then fails is lost with them and was never handed out: callers publish a
-checkpoint only after their transaction commits (consent.ledger returns it after the commit).
+Why the log never signs two inconsistent checkpoints, even across a crash: the tree state
+(size and frontier) is stored on the last leaf of each append, by the statement that writes
+that leaf, so the stored state always describes exactly the stored leaves; an append goes in
+only after the leaf before it with the frontier it extends (consent/store/log.py). A
+checkpoint is signed from that stored state under the log's lock, after checking it is
+consistent with the newest stored checkpoint, and is stored in that transaction (one per size:
+the primary key). Ed25519 is deterministic, so the same state always gives the same note. A
+checkpoint signed over leaves whose transaction then fails is lost with them and was never
+handed out: callers publish a checkpoint only after their transaction commits
+(consent.ledger returns it after the commit).
 """
 
 from __future__ import annotations
@@ -57,11 +59,22 @@ def origin(settings: Settings) -> str:
     return f"{parts.netloc}{parts.path.rstrip('/')}/consent"
 
 
-# The last state each engine wrote, so an append is one conditional UPDATE and one INSERT (a bare
-# insert is the INSERT alone). Only a hint: ``store.advance`` matches size *and* frontier, so a
-# stale entry (another process appended, or the transaction that wrote it rolled back) matches
-# nothing and the append falls back to reading the state under its lock.
+# The tree each engine last extended, so a one-leaf append is one statement. Only a hint:
+# ``store.try_append`` inserts only if the last stored leaf still holds that frontier, so a
+# stale entry (another process appended, or the transaction that wrote it rolled back)
+# inserts nothing and the append reads the stored head and retries. No lock is taken: a writer
+# that lost waited for the winner's commit (a unique index does that), so each retry follows
+# someone's progress; and a lock here would deadlock with a caller that appended and then
+# signs a checkpoint in the same transaction.
 _last: weakref.WeakKeyDictionary[object, tuple[int, list[bytes]]] = weakref.WeakKeyDictionary()
+RETRIES = 100
+
+
+async def _head(db: AsyncSession) -> tuple[int, list[bytes]]:
+    found = await store.head(db)
+    if found is None:
+        raise LogInconsistent("the last leaf holds no tree state")
+    return found
 
 
 async def append(db: AsyncSession, commitments: Sequence[bytes], now: int) -> list[int]:
@@ -73,18 +86,19 @@ async def append(db: AsyncSession, commitments: Sequence[bytes], now: int) -> li
     hashes = [merkle.leaf_hash(c) for c in commitments]
     engine = db.get_bind()
     old = _last.get(engine)
-    if old is not None:
+    for _ in range(RETRIES):
+        if old is None:
+            old = await _head(db)
         new_frontier, made = merkle.extend(old[1], old[0], hashes, store.TILE)
-        advanced = await store.advance(db, old, (old[0] + len(hashes), new_frontier), now)
-    if old is None or not advanced:
-        old = await store.lock_state(db)
-        new_frontier, made = merkle.extend(old[1], old[0], hashes, store.TILE)
-        if not await store.advance(db, old, (old[0] + len(hashes), new_frontier), now):
-            raise LogInconsistent("the tree state changed under its lock")
-    size = old[0]
-    await store.insert_leaves(db, size, commitments, [(level, i, h) for (level, i), h in made], now)
-    _last[engine] = (size + len(hashes), new_frontier)
-    return list(range(size, size + len(commitments)))
+        kept = [(level, i, h) for (level, i), h in made]
+        inserted = await store.try_append(db, old, new_frontier, commitments, kept, now)
+        if inserted == len(hashes):
+            _last[engine] = (old[0] + len(hashes), new_frontier)
+            return list(range(old[0], old[0] + len(hashes)))
+        if inserted:
+            raise LogInconsistent("an append went in partly: these commitments were appended twice at once")
+        old = None
+    raise LogInconsistent("the log's head kept moving: no append after many tries")
 
 
 async def _nodes(db: AsyncSession, wanted: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
@@ -105,7 +119,7 @@ async def _nodes(db: AsyncSession, wanted: Sequence[merkle.Node]) -> dict[merkle
 
 
 async def _tree_size(db: AsyncSession) -> int:
-    size, _ = await store.state(db)
+    size, _ = await _head(db)
     return size
 
 
@@ -168,7 +182,8 @@ async def verifiers(db: AsyncSession) -> dict[str, Verifier]:
 
 async def checkpoint(db: AsyncSession, now: int, node: NodeKey, name: str) -> SignedCheckpoint:
     """The newest checkpoint if it covers every leaf; else a new one, signed from the stored state."""
-    size, frontier = await store.lock_state(db)
+    await store.lock(db)
+    size, frontier = await _head(db)
     latest = await store.latest_checkpoint(db)
     if latest is not None and latest.size > size:
         raise LogInconsistent("a checkpoint is larger than the tree")

@@ -54,7 +54,8 @@ TAMPERS: dict[str, Any] = {
     .values(note="x\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n\u2014 x AAAAAAA=\n"),
     "rewritten subtree": update(store.LogNode).where(store.LogNode.level == 8, store.LogNode.idx == 0)
     .values(hash=b"\1" * 32),
-    "rewritten state": update(store.LogState).values(frontier=b"\2" * 64),
+    "rewritten state": update(store.LogLeaf).where(store.LogLeaf.idx == 593).values(frontier=b"\2" * 64),
+    "rewritten earlier state": update(store.LogLeaf).where(store.LogLeaf.idx == 2).values(frontier=b"\2" * 64),
 }
 
 

@@ -119,7 +119,7 @@ def test_a_rolled_back_append_leaves_no_trace(url: str) -> None:
                 await LOG.checkpoint(s, 2)
                 raise RuntimeError("the caller's transaction fails")
         async with sessions.begin() as s:
-            assert (await store.state(s))[0] == 1
+            assert (await store.head(s)) == (1, [merkle.leaf_hash(commitment(0))])
             assert await store.checkpoints(s) == []
             assert await LOG.append(s, [commitment(9)], 3) == [1]
             assert (await LOG.checkpoint(s, 4)).root == merkle.mth([commitment(0), commitment(9)])
@@ -145,7 +145,7 @@ def test_concurrent_appends_and_checkpoints_are_serialised(url: str) -> None:
         indices = sorted(i for got in results for i in got)
         assert indices == list(range(writers * each))
         async with sessions.begin() as s:
-            size, frontier = await store.state(s)
+            size, frontier = await log._head(s)
             leaves = await store.commitments(s, 0, size)
             assert merkle.frontier_root(frontier) == merkle.mth(leaves)
             cps = await store.checkpoints(s)
@@ -219,9 +219,34 @@ def test_two_engines_appending_in_turn_never_trust_a_stale_state(url: str, tmp_p
                     assert await LOG.append(s, [commitment(i), commitment(100 + i)], i) == [2 * i, 2 * i + 1]
                 expected += [commitment(i), commitment(100 + i)]
             async with db.sessions(engine).begin() as s:
-                size, frontier = await store.state(s)
+                size, frontier = await log._head(s)
                 assert await store.commitments(s, 0, size) == expected
                 assert merkle.frontier_root(frontier) == merkle.mth(expected)
         finally:
             await other.dispose()
+    run(url, body)
+
+
+def test_a_wrong_memory_of_the_head_never_leaves_a_gap_or_a_fork(url: str) -> None:
+    """Whatever an engine believes the head is, a leaf goes in only right after the stored one
+    holding the frontier it extends: a belief ahead of the store, behind it, or with another
+    frontier at the right size inserts nothing, and the append goes on from the real head."""
+    async def body(engine: AsyncEngine) -> None:
+        sessions = db.sessions(engine)
+        async with sessions.begin() as s:
+            await LOG.append(s, [commitment(i) for i in range(4)], 1)
+        real = log._last[engine.sync_engine]
+        beliefs = [(9, [real[1][0], b"\4" * 32]), (2, [merkle.leaf_hash(commitment(0))]), (real[0], [b"\3" * 32]),
+                   (0, [])]
+        expected = [commitment(i) for i in range(4)]
+        for n, belief in enumerate(beliefs):
+            log._last[engine.sync_engine] = belief
+            async with sessions.begin() as s:
+                got = await LOG.append(s, [commitment(10 + n), commitment(20 + n)], 2)
+            assert got == [len(expected), len(expected) + 1]
+            expected += [commitment(10 + n), commitment(20 + n)]
+        async with sessions.begin() as s:
+            size, frontier = await log._head(s)
+            assert await store.commitments(s, 0, size) == expected
+            assert merkle.frontier_root(frontier) == merkle.mth(expected)
     run(url, body)

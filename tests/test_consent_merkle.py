@@ -245,6 +245,9 @@ def test_proofs_from_stored_nodes_verify(data: st.DataObject) -> None:
         done = max(done, cut)
     assert merkle.frontier_root(frontier) == r
     assert all(source(node) == h for node, h in made.items())
+    every = data.draw(st.sampled_from([2, 3, 8]))
+    _, some = merkle.extend([], 0, hashes, every)
+    assert dict(some) == {node: h for node, h in made.items() if node[0] % every == 0}
     merkle.verify_inclusion(hashes[index], index, size, merkle.inclusion_proof(index, size, source), r)
     merkle.verify_consistency(old, size, merkle.consistency_proof(old, size, source), merkle.root(hashes[:old]), r)
 

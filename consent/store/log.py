@@ -1,10 +1,18 @@
 """Every SQL statement of the consent log (the Merkle tree of salted commitments).
 
-- ``consent_log_state``: one row, made by the migration: the tree size and its frontier (the
-  roots of its perfect subtrees, largest first, concatenated). Every append locks it first
-  (``FOR UPDATE`` on PostgreSQL; SQLite's transactions begin IMMEDIATE, so they hold the write
-  lock already), which serialises appends, and rewrites it in the leaves' transaction.
-- ``consent_log_leaves``: the leaf inputs (32-byte commitments) by index. Never updated.
+- ``consent_log_leaves``: the leaf inputs (32-byte commitments) by index, never updated. The
+  last leaf of every append also carries the tree's *frontier* after it (the roots of its
+  perfect subtrees, largest first, concatenated): the tree state is the last row, written by
+  the same statement as the leaf, so it can never disagree with the leaves, even across a crash.
+  A one-leaf append is one statement, as a bare insert is: ``INSERT … SELECT … WHERE`` the row
+  before holds the frontier the writer expects ``ON CONFLICT DO NOTHING``. Nothing inserted
+  means another writer got there first (or the writer's memory is stale): it reads the last
+  committed row again and retries (on PostgreSQL the unique index makes it wait for the
+  winner's commit first). So no index is taken twice, none is skipped, and every appended
+  frontier extends the one before.
+- ``consent_log_lock``: one row, made by the migration, locked (``FOR UPDATE``; SQLite's
+  transactions begin IMMEDIATE and hold the write lock already) by whoever signs a checkpoint:
+  checkpoints are signed one at a time, in size order. Appends never take it.
 - ``consent_log_nodes``: the hashes of the perfect subtrees at levels 8, 16, 24, ... (one row
   per 256 leaves, so appends stay near a bare insert). Any other subtree is folded from at most
   256 stored hashes of the level below: a proof reads O(log n) small ranges.
@@ -19,9 +27,25 @@ Functions take an ``AsyncSession`` and never commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Table, Text, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,13 +55,10 @@ TILE = 8  # node levels kept: multiples of 8
 HASH = 32
 
 
-class LogState(Base):
-    __tablename__ = "consent_log_state"
+class LogLock(Base):
+    __tablename__ = "consent_log_lock"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    size: Mapped[int] = mapped_column(BigInteger)
-    frontier: Mapped[bytes] = mapped_column(LargeBinary)
-    updated_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class LogLeaf(Base):
@@ -46,6 +67,7 @@ class LogLeaf(Base):
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     commitment: Mapped[bytes] = mapped_column(LargeBinary)
     appended_at: Mapped[int] = mapped_column(BigInteger)
+    frontier: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class LogNode(Base):
@@ -75,47 +97,85 @@ class LogKey(Base):
 
 
 # Core tables: an ORM bulk insert costs more per row than the insert itself.
-_STATE, _LEAVES, _NODES = (cast(Table, t.__table__) for t in (LogState, LogLeaf, LogNode))
+_LOCK, _LEAVES, _NODES = (cast(Table, t.__table__) for t in (LogLock, LogLeaf, LogNode))
 
 
 def _split(frontier: bytes) -> list[bytes]:
     return [frontier[i:i + HASH] for i in range(0, len(frontier), HASH)]
 
 
-async def lock_state(session: AsyncSession) -> tuple[int, list[bytes]]:
-    """The tree's size and frontier, locked until the transaction ends."""
-    row = (await session.execute(
-        select(_STATE.c.size, _STATE.c.frontier).where(_STATE.c.id == 1).with_for_update())).one()
-    return row.size, _split(bytes(row.frontier))
+async def lock(session: AsyncSession) -> None:
+    """Hold the log's lock until the transaction ends."""
+    await session.execute(select(_LOCK.c.id).where(_LOCK.c.id == 1).with_for_update())
 
 
-async def state(session: AsyncSession) -> tuple[int, list[bytes]]:
-    """The committed tree state, unlocked (readers: proofs, the audit)."""
-    row = (await session.execute(select(_STATE.c.size, _STATE.c.frontier).where(_STATE.c.id == 1))).one()
-    return row.size, _split(bytes(row.frontier))
+async def head(session: AsyncSession) -> tuple[int, list[bytes]] | None:
+    """The committed tree's size and frontier (the last leaf's); None if that row has none."""
+    row = (await session.execute(select(_LEAVES.c.idx, _LEAVES.c.frontier).order_by(_LEAVES.c.idx.desc())
+                                 .limit(1))).one_or_none()
+    if row is None:
+        return 0, []
+    if row.frontier is None:
+        return None
+    return row.idx + 1, _split(bytes(row.frontier))
 
 
-async def advance(session: AsyncSession, old: tuple[int, Sequence[bytes]], new: tuple[int, Sequence[bytes]],
-                  now: int) -> bool:
-    """Move the state from ``old`` to ``new`` if it still is ``old``; whether it was. The
-    ``UPDATE`` takes the row's lock first (PostgreSQL re-reads the row once a concurrent writer
-    commits, so a stale ``old`` matches nothing), so one statement both checks and writes."""
-    result = await session.execute(
-        update(_STATE).where(_STATE.c.id == 1, _STATE.c.size == old[0], _STATE.c.frontier == b"".join(old[1]))
-        .values(size=new[0], frontier=b"".join(new[1]), updated_at=now))
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+def _chained_insert(dialect: str) -> Any:
+    """The conditional insert of a leaf, built once per dialect (a statement built per call costs
+    more Python than the bare insert it is measured against). A leaf goes in only after its
+    predecessor: the first of an append after the last leaf holding the frontier the writer
+    extends (or into the empty log), each next one after the leaf just inserted before it (its
+    commitment), and only at a free index. So a whole append is one statement, as a bare insert
+    is, and it goes in entirely or not at all."""
+    if dialect not in _STATEMENTS:
+        before = _LEAVES.alias("before")
+        after = or_(
+            and_(bindparam("prev", type_=BigInteger) == -1, ~exists().where(before.c.idx >= 0)),
+            exists().where(before.c.idx == bindparam("prev", type_=BigInteger),
+                           or_(before.c.frontier == bindparam("old", type_=LargeBinary),
+                               before.c.commitment == bindparam("prevc", type_=LargeBinary))))
+        row = select(bindparam("i", type_=BigInteger), bindparam("c", type_=LargeBinary),
+                     bindparam("t", type_=BigInteger), bindparam("f", type_=LargeBinary)).where(after)
+        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+        _STATEMENTS[dialect] = (insert_(_LEAVES).from_select(["idx", "commitment", "appended_at", "frontier"], row)
+                                .on_conflict_do_nothing(index_elements=["idx"]))
+    return _STATEMENTS[dialect]
 
 
-async def insert_leaves(session: AsyncSession, first: int, commitments: Sequence[bytes],
-                        nodes: Sequence[tuple[int, int, bytes]], now: int) -> None:
-    """The leaves from index ``first`` and the completed subtree hashes kept."""
-    if len(commitments) == 1:
-        await session.execute(insert(_LEAVES).values(idx=first, commitment=commitments[0], appended_at=now))
+_STATEMENTS: dict[str, Any] = {}
+
+
+async def try_append(session: AsyncSession, old: tuple[int, Sequence[bytes]], new_frontier: Sequence[bytes],
+                     commitments: Sequence[bytes], nodes: Sequence[tuple[int, int, bytes]], now: int) -> int:
+    """Insert the leaves after the tree ``old`` if it still ends there; how many went in (all
+    or none, unless another writer appended these very commitments at these indices)."""
+    first, last = old[0], len(commitments) - 1
+    frontier = b"".join(new_frontier)
+    rows = [{"i": first + j, "c": c, "t": now, "f": frontier if j == last else None, "prev": first + j - 1,
+             "old": None if j else b"".join(old[1]), "prevc": commitments[j - 1] if j else None}
+            for j, c in enumerate(commitments)]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and last:
+        # asyncpg reports no row count for a batch: the first leaf goes in alone (counted), the
+        # rest plainly after it (no other writer can append after a leaf it cannot see yet).
+        if (await session.execute(_chained_insert(dialect), rows[0])).rowcount != 1:  # type: ignore[attr-defined]
+            return 0
+        await session.execute(insert(_LEAVES), [{"idx": r["i"], "commitment": r["c"], "appended_at": now,
+                                                 "frontier": r["f"]} for r in rows[1:]])
+        inserted = len(rows)
     else:
-        await session.execute(insert(_LEAVES), [{"idx": first + i, "commitment": c, "appended_at": now}
-                                                for i, c in enumerate(commitments)])
-    if nodes:
+        result = await session.execute(_chained_insert(dialect), rows if last else rows[0])
+        inserted = int(result.rowcount)  # type: ignore[attr-defined]
+    if inserted == len(rows) and nodes:
         await session.execute(insert(_NODES), [{"level": level, "idx": idx, "hash": h} for level, idx, h in nodes])
+    return inserted
+
+
+async def frontiers(session: AsyncSession, start: int, end: int) -> dict[int, bytes]:
+    """The frontiers stored on leaves start..end-1 (the audit checks each)."""
+    rows = await session.execute(select(_LEAVES.c.idx, _LEAVES.c.frontier).where(
+        _LEAVES.c.idx >= start, _LEAVES.c.idx < end, _LEAVES.c.frontier.is_not(None)))
+    return {row.idx: bytes(row.frontier) for row in rows}
 
 
 async def commitments(session: AsyncSession, start: int, end: int) -> list[bytes]:

@@ -1,5 +1,5 @@
-"""consent log: the Merkle tree's state (one row, made here), leaves, stored subtree hashes,
-signed checkpoints and the sealed log key
+"""consent log: leaves (the last of each append with the tree's frontier), the log's lock row
+(made here), stored subtree hashes, signed checkpoints and the sealed log key
 
 Revision ID: 0011
 Revises: 0010
@@ -15,22 +15,19 @@ depends_on = None
 
 
 def upgrade() -> None:
-    state = op.create_table(
-        'consent_log_state',
+    lock = op.create_table(
+        'consent_log_lock',
         sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column('size', sa.BigInteger(), nullable=False),
-        sa.Column('frontier', sa.LargeBinary(), nullable=False),
-        sa.Column('updated_at', sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint('id'),
     )
-    # The one state row exists before any append, so appends only ever lock and update it
-    # (two first appends never race to insert it).
-    op.bulk_insert(state, [{'id': 1, 'size': 0, 'frontier': b'', 'updated_at': 0}])
+    # The one lock row exists before anyone needs it, so nobody races to insert it.
+    op.bulk_insert(lock, [{'id': 1}])
     op.create_table(
         'consent_log_leaves',
         sa.Column('idx', sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column('commitment', sa.LargeBinary(), nullable=False),
         sa.Column('appended_at', sa.BigInteger(), nullable=False),
+        sa.Column('frontier', sa.LargeBinary(), nullable=True),
         sa.PrimaryKeyConstraint('idx'),
     )
     op.create_table(
@@ -63,4 +60,4 @@ def downgrade() -> None:
     op.drop_table('consent_log_checkpoints')
     op.drop_table('consent_log_nodes')
     op.drop_table('consent_log_leaves')
-    op.drop_table('consent_log_state')
+    op.drop_table('consent_log_lock')
