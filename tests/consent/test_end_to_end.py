@@ -18,9 +18,12 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+import consent.store.log
+import consent.store.records  # noqa: F401
 from consent import pseudonym
 from consent.records import SpecialCategories
 from core import db, keys
+from core.db import Base
 from core.encoding import b64url_encode
 from tests.node import RunningNode
 from tests.server_process import POSTGRES_URL, empty_postgres
@@ -28,8 +31,8 @@ from tests.test_verifier_flow import STATUS_EXAMPLE, STATUS_VCT, World
 from tests.test_wallet_copies import Holder
 from wallet import flows, ledger, rights
 
-LEDGER_TABLES = ("consent_records", "consent_events", "consent_notices", "consent_log_leaves",
-                 "consent_log_nodes", "consent_log_checkpoints", "consent_log_state", "consent_log_keys")
+# Every table of the ledger, records' and log's alike, as the code declares them.
+LEDGER_TABLES = sorted(t for t in Base.metadata.tables if t.startswith("consent_"))
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
