@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import consent.store.log  # noqa: F401
+import consent.store.log
+import consent.store.records  # noqa: F401
 import core.sessions  # noqa: F401
 import issuer.tables  # noqa: F401  (registers the issuer's tables on Base.metadata)
 import verifier.tables  # noqa: F401

@@ -2,13 +2,14 @@
 
 Each service also runs alone (``uvicorn issuer.app:app``); here they share one process,
 one settings object and one database: the issuer, the verifier, the holder's wallet (at
-``/wallet``) and the trust-list publication point.
+``/wallet``), the consent ledger (at ``/consent``) and the trust-list publication point.
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+import consent.app
 import issuer.app
 import verifier.app
 import wallet.app
@@ -24,5 +25,5 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         app.dependency_overrides[get_settings] = lambda: chosen
         app.include_router(trust_list.router)
 
-    services = [issuer.app.SERVICE, verifier.app.SERVICE, wallet.app.SERVICE]
+    services = [issuer.app.SERVICE, verifier.app.SERVICE, wallet.app.SERVICE, consent.app.SERVICE]
     return service.build_app("Amana", chosen, services, publish_trust_list)

@@ -21,6 +21,7 @@ from typing import Annotated
 
 import typer
 
+import consent.cli_records  # noqa: F401  (adds purge and report to `amana consent`)
 from consent.cli import consent_app
 from core import keys
 from core._cli_common import ExistingFile, fails_as_problem, option_file, public_keys, read_token

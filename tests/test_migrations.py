@@ -12,7 +12,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-import consent.store.log  # noqa: F401
+import consent.store.log
+import consent.store.records  # noqa: F401
 import core.sessions  # noqa: F401
 import issuer.tables  # noqa: F401  (registers the tables)
 import verifier.tables  # noqa: F401

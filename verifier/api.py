@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core import web
 from core.errors import OAuthError
 from core.oid4vc import REQUEST_TYP
-from verifier import checks, store
+from verifier import checks, consent_records, store
 from verifier.context import VerifierContext, get_context
 from verifier.requests import Prefix
 
@@ -93,3 +93,13 @@ async def direct_post(check_id: str, request: Request, ctx: Ctx) -> JSONResponse
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     await checks.respond(ctx, check_id, fields)
     return JSONResponse({}, headers=NO_STORE)
+
+
+class Withdrawal(BaseModel):
+    record_id: str = Field(max_length=64)
+
+
+@router.post("/verifier/consent-withdrawals", status_code=202, tags=["consent"])
+async def consent_withdrawal(body: Withdrawal, ctx: Ctx) -> dict[str, Any]:
+    """The consent ledger's webhook: a holder withdrew; the verifier deletes and confirms."""
+    return {"record_id": body.record_id, "confirmed": await consent_records.withdrawn(ctx, body.record_id)}

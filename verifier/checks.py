@@ -20,12 +20,13 @@ from nacl.public import PublicKey as BoxPublicKey
 from nacl.public import SealedBox
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from consent import pseudonym
 from core import dcql, qr
 from core.errors import AmanaError, Forbidden, InvalidInput, InvalidTrustList, NotFound, OAuthError
 from core.sdjwt import VerifyPolicy
 from core.sealing import new_public_id
 from core.trust import require_within_registration
-from verifier import proofs, requests, resolve, store
+from verifier import consent_records, proofs, requests, resolve, store
 from verifier.context import VerifierContext
 from verifier.queries import named
 from verifier.tables import AuditEntry, Check
@@ -135,7 +136,7 @@ async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> 
         async with ctx.transaction() as session:
             await store.note_decline(session, row.id, sealed)
         return
-    work = asyncio.ensure_future(_conclude(ctx, row, form.get("vp_token", "")))
+    work = asyncio.ensure_future(_conclude(ctx, row, form.get("vp_token", ""), form.get(pseudonym.OFFER_FIELD)))
     ctx.finish_later(work)
     done, _ = await asyncio.wait({work}, timeout=ctx.settings.verifier_answer_wait_s)
     if work in done:
@@ -151,10 +152,11 @@ async def _seal(ctx: VerifierContext, row: Check, result: Result, vp_token: str)
     return SealedBox(BoxPublicKey(row.result_public_key)).encrypt(json.dumps(outcome).encode())
 
 
-async def _conclude(ctx: VerifierContext, row: Check, vp_token: str) -> None:
+async def _conclude(ctx: VerifierContext, row: Check, vp_token: str, consent_offer: str | None = None) -> None:
     async with ctx.transaction() as session:
         identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, ctx.now())
-    result = await _verify(ctx, row, identity, vp_token)
+    result = await consent_records.record(ctx, row, await _verify(ctx, row, identity, vp_token), consent_offer,
+                                          identity)
     sealed = await _seal(ctx, row, result, vp_token)
     async with ctx.transaction() as session:
         if not await store.answer(session, row.id, sealed):

@@ -9,11 +9,13 @@ are unlinkable only if each verifier sees its own.
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from core import dcql
+from core.encoding import b64url_decode, b64url_encode
 from core.errors import InvalidInput, VaultTampered
 from wallet.history import HistoryRecord
 
@@ -73,12 +75,21 @@ class Contents:
     seen_nonces: dict[str, int] = field(default_factory=dict)  # request nonces answered → when (replays refused)
     refresh: dict[str, Refresh] = field(default_factory=dict)  # batch → its refresh grant (a vault without: none)
     epoch: int = 0  # raised when the passphrase changes: every browser session opened before ends
+    ledger_key: str | None = None  # the consent ledger key (base64url, 32 bytes): pseudonyms and receipts
+
+    def consent_key(self) -> bytes:
+        """The holder's consent ledger key (consent/pseudonym.py), made on first use. Call it
+        inside ``holder.update`` so a new key is written with the change that needs it."""
+        if self.ledger_key is None:
+            self.ledger_key = b64url_encode(secrets.token_bytes(32))
+        return b64url_decode(self.ledger_key)
 
     def to_bytes(self) -> bytes:
         return json.dumps({"version": CONTENT_VERSION, "name": self.name,
                            "copies": [c.to_dict() for c in self.copies],
                            "history": [h.to_dict() for h in self.history], "seen_nonces": self.seen_nonces,
-                           "refresh": {b: r.to_dict() for b, r in self.refresh.items()}, "epoch": self.epoch},
+                           "refresh": {b: r.to_dict() for b, r in self.refresh.items()}, "epoch": self.epoch,
+                           "ledger_key": self.ledger_key},
                           ensure_ascii=False, separators=(",", ":")).encode()
 
     @classmethod
@@ -91,7 +102,8 @@ class Contents:
             return cls(doc["name"], [Copy(**c) for c in doc["copies"]],
                        [HistoryRecord.from_dict(h) for h in doc["history"]],
                        {str(n): int(t) for n, t in doc.get("seen_nonces", {}).items()},
-                       {str(b): Refresh(**r) for b, r in doc.get("refresh", {}).items()}, int(doc.get("epoch", 0)))
+                       {str(b): Refresh(**r) for b, r in doc.get("refresh", {}).items()}, int(doc.get("epoch", 0)),
+                       _optional_key(doc.get("ledger_key")))
         except (ValueError, KeyError, TypeError, AttributeError, InvalidInput):
             raise VaultTampered("the wallet's content is not in a form this version reads") from None
 
@@ -115,3 +127,9 @@ def choose(copies: list[Copy], query: dcql.DcqlQuery, client_id: str) -> dict[st
                                "another verifier already: ask the issuer for a new one)")
         chosen[wanted.id] = min(fits, key=lambda c: c.shown_to is None)
     return chosen
+
+
+def _optional_key(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or len(b64url_decode(value)) != 32):
+        raise ValueError("ledger key")
+    return value

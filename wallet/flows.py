@@ -20,6 +20,7 @@ Plain http is used only in the node's local mode (``Settings.local_mode``).
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from collections.abc import Awaitable
@@ -30,6 +31,7 @@ from typing import TypeVar
 import anyio
 import httpx
 
+from consent import pseudonym
 from core import keys
 from core.errors import AmanaError, InvalidInput
 from core.fetch import AddressPolicy, FetchFailed, FetchRefused, guarded_client
@@ -38,7 +40,7 @@ from core.settings import Settings
 from core.trust import TrustList
 from core.trust.local import anchored_cache, held_trust_list
 from core.trust.policy import issuer_may_issue
-from wallet import consent, holder, receive
+from wallet import consent, holder, ledger, receive
 from wallet import present as presenting
 from wallet.content import Contents, Copy, Refresh
 from wallet.history import Controller, HistoryRecord
@@ -228,7 +230,7 @@ async def give(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.Asy
     plan = consent.choices_valid(asked.screen, choice)
     request, now = asked.request, ctx.now()
 
-    def mark(contents: Contents) -> list[Copy]:
+    def mark(contents: Contents) -> tuple[list[Copy], ledger.Offer]:
         by_id = {c.copy_id: c for c in contents.copies}
         chosen = []
         for copy_id in plan.copies().values():
@@ -237,20 +239,50 @@ async def give(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.Asy
                 raise InvalidInput("this copy was shown to another verifier a moment ago: open the request again")
             copy.shown_to, copy.shown_at = request.client_id, now
             chosen.append(copy)
-        contents.history.append(_record(asked.screen, "given", now, plan, chosen))
+        offer = ledger.offer(contents.consent_key(), asked.screen, now)
+        contents.history.append(dataclasses.replace(_record(asked.screen, "given", now, plan, chosen),
+                                                    receipt=offer.pointer()))
         _remember(contents, request, now)
-        return chosen
+        return chosen, offer
 
-    opened, chosen = await holder.update(ctx, opened, mark)
+    opened, (chosen, offer) = await holder.update(ctx, opened, mark)
     by_id = {c.copy_id: c for c in chosen}
     pairs = {q: (by_id[c].credential, keys.PrivateKey.from_jwk(by_id[c].holder_key)) for q, c in plan.copies().items()}
     vp = presenting.vp_token(request, pairs, int(time.time()), paths=plan.paths())
-    response = await talk(presenting.answer(http, request, vp))
+    response = await talk(presenting.answer(http, request, vp, {pseudonym.OFFER_FIELD: offer.token}))
     if response.status_code != 200:
         raise VerifierRefusedAnswer(f"the verifier did not take the answer ({response.status_code})")
     # Fresh copies are not fetched here: a call to the issuer a second after each presentation
     # would tell it when its credential was used. The holder tops up when they choose (the
     # card's page, amana wallet list / refresh); the consent screen warns before the last copy.
+    return await keep_receipts(ctx, opened, http, offer.record_id)
+
+
+async def keep_receipts(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.AsyncClient,
+                        record_id: str) -> holder.Opened:
+    """Ask the ledger for a record's receipts and keep them in its history record, with the
+    holder's counter-signature on the first fetch. Best effort: a ledger that is slow, down or
+    not there (a verifier elsewhere) leaves the pointer, asked again from the history page."""
+    found = next((h for h in opened.contents.history if h.receipt and h.receipt.get("record_id") == record_id), None)
+    if found is None or found.receipt is None or opened.contents.ledger_key is None:
+        return opened
+    key, pointer = opened.contents.consent_key(), found.receipt
+    try:
+        body = await talk(ledger.fetch(http, key, pointer, ctx.now()))
+    except AmanaError:
+        return opened
+    if body is None:
+        return opened
+
+    def keep(contents: Contents) -> None:
+        for i, record in enumerate(contents.history):
+            if record.receipt is not None and record.receipt.get("record_id") == record_id:
+                kept = {**record.receipt, "receipts": body["receipts"], "record": body["record"],
+                        "notice": body.get("notice")}
+                kept["holder_signature"] = kept.get("holder_signature") or ledger.countersign(key, kept, ctx.now())
+                contents.history[i] = dataclasses.replace(record, receipt=kept)
+
+    opened, _ = await holder.update(ctx, opened, keep)
     return opened
 
 
@@ -267,3 +299,4 @@ async def decline(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.
     opened, _ = await holder.update(ctx, opened, refuse)
     await talk(presenting.decline(http, asked.request))
     return opened
+

@@ -220,23 +220,6 @@ async def recover(request: Request) -> Response:
     return response
 
 
-@router.get("/history", response_class=HTMLResponse)
-async def history(request: Request) -> Response:
-    lang = language(request)
-    wallet = await opened(request)
-    if wallet is None:
-        return locked(request, lang)
-    ctx = context(request)
-    rows = [{"when": r.timestamp[:16].replace("T", " "), "event": r.event,
-             "who": r.controller.name or i18n.t(lang, "wallet.unknown_verifier"), "who_id": r.controller.id,
-             "unknown": r.controller.name is None, "why": [labels.purpose_words(p, lang) for p in r.purposes],
-             # a refusal kept no copy, so no type: the label from whichever type names that claim
-             "what": [labels.claim_label(ctx.types, r.credential_types or list(ctx.types), n, lang)
-                      for n in r.data_categories],
-             "copies": len(r.copy_ids)} for r in reversed(wallet.contents.history)]
-    return render(request, "history.html", lang, unlocked=True, rows=rows)
-
-
 @router.get("/cards/{card_id}", response_class=HTMLResponse)
 async def card(card_id: str, request: Request) -> Response:
     lang = language(request)

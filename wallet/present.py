@@ -91,10 +91,14 @@ def _form(request: VerifiedRequest, data: dict[str, Any]) -> dict[str, str]:
     return {"response": encrypted_response.encrypt(encryption, with_state)}
 
 
-async def answer(http: httpx.AsyncClient, request: VerifiedRequest, vp: str) -> httpx.Response:
+async def answer(http: httpx.AsyncClient, request: VerifiedRequest, vp: str,
+                 extra: dict[str, str] | None = None) -> httpx.Response:
     """Post ``vp`` (``vp_token``'s JSON text); encrypted when the request asks for ``direct_post.jwt``,
-    where the ``vp_token`` goes in as the JSON object it is (§8.3: "top-level JSON members")."""
-    data: dict[str, Any] = {"vp_token": json.loads(vp) if request.response_mode == "direct_post.jwt" else vp}
+    where the ``vp_token`` goes in as the JSON object it is (§8.3: "top-level JSON members").
+    ``extra``: parameters beside it (the consent ledger's offer, wallet/ledger.py), which a
+    verifier that does not know them ignores (§8.2: unknown parameters are ignored)."""
+    data: dict[str, Any] = {"vp_token": json.loads(vp) if request.response_mode == "direct_post.jwt" else vp,
+                            **(extra or {})}
     return await http.post(request.response_uri, data=_form(request, data), follow_redirects=False)
 
 

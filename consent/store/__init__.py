@@ -1,1 +1,1 @@
-"""The consent ledger's SQL: ``records`` (consent-records) and ``log`` (the Merkle log)."""
+"""The consent ledger's SQL: ``records`` (records, events, salts, withdrawal notices) and ``log`` (the Merkle log)."""

@@ -1,0 +1,154 @@
+"""The consent ledger as a library: what the verifier, the wallet and ``/consent`` call in process.
+
+It joins the pure records (consent/records.py), their SQL (consent/store/records.py) and the
+tamper-evident log behind its seam (consent/log.py, built apart): each event's salted
+commitment is appended in the *same transaction* as the event row (and the controller's
+signed receipt for it), so an event is never stored without its leaf, nor a leaf
+acknowledged without its event.
+
+The log is passed in (``LogSeam``: the functions of consent/log.py), so the records are
+tested before the log exists and against a log of any make.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from consent import records
+from consent.records import Actor, Disclosure, Event, EventKind, Record, RecordNotFound, SpecialCategories
+from consent.store import records as store
+from core.trust import TrustList
+
+
+class LogSeam(Protocol):
+    """consent/log.py's functions (see the design note of issue 14)."""
+
+    async def append(self, db: AsyncSession, commitments: Sequence[bytes], now: int) -> list[int]: ...
+
+    async def checkpoint(self, db: AsyncSession, now: int) -> Any: ...
+
+    async def inclusion(self, db: AsyncSession, index: int, size: int) -> list[bytes]: ...
+
+    async def consistency(self, db: AsyncSession, old: int, new: int) -> list[bytes]: ...
+
+    def verify_inclusion(self, leaf: bytes, index: int, size: int, proof: Any, root: bytes) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """One event of a record, its leaf, where the leaf sits in the log, and its signed receipt."""
+
+    record: Record
+    event: Event
+    leaf: bytes
+    index: int
+    receipt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Proven:
+    """A logged event with its inclusion proof against a checkpoint."""
+
+    logged: Logged
+    proof: list[bytes]
+    checkpoint: Any  # the log's SignedCheckpoint (size, root, note text)
+
+
+Signer = Callable[[Logged, Sequence[Event]], str]
+Also = Callable[[AsyncSession, Logged], Awaitable[None]]
+
+
+@dataclass
+class Ledger:
+    sessions: async_sessionmaker[AsyncSession]
+    log: LogSeam
+    special: SpecialCategories
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions.begin() as session:
+            yield session
+
+    async def _log(self, session: AsyncSession, record: Record, past: list[Event], event: Event, now: int,
+                   sign: Signer | None) -> Logged:
+        leaf = event.commitment(record)
+        [index] = await self.log.append(session, [leaf], now)
+        logged = Logged(record, event, leaf, index)
+        receipt = sign(logged, [*past, event]) if sign is not None else None
+        await store.insert_event(session, event, index, receipt)
+        return Logged(record, event, leaf, index, receipt)
+
+    async def record(self, disclosure: Disclosure, trust: TrustList, now: int, sign: Signer | None = None) -> Logged:
+        """Record a disclosure and its "given" event (refused per consent/records.build)."""
+        record = records.build(disclosure, trust, self.special, now)
+        async with self.transaction() as session:
+            await store.insert_record(session, record)
+            return await self._log(session, record, [], records.new_event(record.record_id, "given", now,
+                                                                          "controller"), now, sign)
+
+    async def event(self, record_id: str, kind: EventKind, actor: Actor, now: int, sign: Signer | None = None,
+                    also: Also | None = None) -> Logged:
+        """Add an event the record's history allows (one transaction, the row locked); ``also``
+        runs in that transaction (a notification queued with its withdrawal, say)."""
+        async with self.transaction() as session:
+            record = await store.get(session, record_id, lock=True)
+            if record is None:
+                raise RecordNotFound()
+            past = [e for e, _, _ in await store.events(session, record_id)]
+            event = records.next_event(record, past, kind, now, actor)
+            logged = await self._log(session, record, past, event, now, sign)
+            if also is not None:
+                await also(session, logged)
+            return logged
+
+    async def history(self, record_id: str) -> tuple[Record, list[Logged]]:
+        async with self.transaction() as session:
+            record = await store.get(session, record_id)
+            if record is None:
+                raise RecordNotFound()
+            return record, [Logged(record, e, e.commitment(record), i, r)
+                            for e, i, r in await store.events(session, record_id)]
+
+    async def prove(self, logged: Logged, now: int) -> Proven:
+        """The event's inclusion proof against the newest checkpoint."""
+        async with self.transaction() as session:
+            checkpoint = await self.log.checkpoint(session, now)
+            proof = await self.log.inclusion(session, logged.index, checkpoint.size)
+        return Proven(logged, proof, checkpoint)
+
+    async def of_subject(self, subject_id: str) -> list[Record]:
+        async with self.transaction() as session:
+            return await store.of_subject(session, subject_id)
+
+    async def export(self, subject_id: str) -> list[dict[str, Any]]:
+        """Access and portability: every live record of this pseudonym as ISO/IEC TS 27560 JSON."""
+        out = []
+        for record in await self.of_subject(subject_id):
+            _, logged = await self.history(record.record_id)
+            out.append(records.to_27560(record, [entry.event for entry in logged]))
+        return out
+
+    async def erase(self, subject_id: str, now: int) -> int:
+        """Crypto-shred every record of this pseudonym: contents and salts go, leaves stay.
+
+        No "erased" leaf is appended: its commitment would be one more leaf tied to the
+        holder's moment of erasure, and nothing would be left to check it against."""
+        async with self.transaction() as session:
+            ids = [r.record_id for r in await store.of_subject(session, subject_id)]
+            return await store.erase(session, ids, now)
+
+    async def purge(self, now: int) -> int:
+        """Retention: erase every record past its retention period (run on a schedule)."""
+        total = 0
+        while True:
+            async with self.transaction() as session:
+                ids = await store.past_retention(session, now)
+                if ids:
+                    total += await store.erase(session, ids, now)
+            if not ids:
+                return total

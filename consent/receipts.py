@@ -1,0 +1,167 @@
+"""Consent receipts: the holder's proof of each disclosure (and of each later event).
+
+A receipt is three things, each checkable alone:
+
+1. ``receipt``: a compact JWS (``typ`` ``amana-consent-receipt+jwt``) signed by the verifier
+   with its key registered in the trust list, over the ISO/IEC TS 27560 record, the event,
+   its salt and the leaf (the salted commitment) and the leaf's index in the log;
+2. ``holder_signature``: a JWS by the holder's pairwise key (consent/pseudonym.py) over the
+   SHA-256 of (1): the holder's counter-signature, saying "this is what I agreed to";
+3. ``proof``: the leaf's RFC 9162 inclusion proof and the log's signed checkpoint.
+
+:func:`verify` recomputes the leaf from record, event and salt, checks both signatures and
+the inclusion proof against the checkpoint's root. Exports: :func:`to_kantara` (Kantara
+Consent Receipt v1.1 JSON) and the 27560 record the receipt carries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from consent import records
+from consent.ledger import Logged, Proven
+from consent.records import Event, Record
+from core import _jose
+from core.encoding import b64url_decode, b64url_encode
+from core.errors import AmanaError, VerificationFailed
+from core.keys import PrivateKey, PublicKey
+
+RECEIPT_TYP = "amana-consent-receipt+jwt"
+COUNTER_TYP = "amana-consent-countersign+jwt"
+ALGS = frozenset({"ES256", "EdDSA"})
+
+
+class ReceiptInvalid(VerificationFailed):
+    code = "receipt_invalid"
+    title = "The consent receipt does not verify"
+
+
+def sign(logged: Logged, events: Sequence[Event], verifier_key: PrivateKey, verifier_id: str, now: int) -> str:
+    """The verifier's JWS over the record as it stands and the event this receipt is for."""
+    event = logged.event
+    payload = {"iss": verifier_id, "iat": now, "record": logged.record.content(),
+               "event": {"kind": event.kind, "at": event.at, "actor": event.actor,
+                         "salt": b64url_encode(event.salt)},
+               "leaf": b64url_encode(logged.leaf), "leaf_index": logged.index,
+               "history": [{"kind": e.kind, "at": e.at, "actor": e.actor} for e in events]}
+    return _jose.sign_compact({"typ": RECEIPT_TYP}, payload, verifier_key)
+
+
+def countersign(receipt_jws: str, holder_key: PrivateKey, now: int) -> str:
+    digest = b64url_encode(hashlib.sha256(receipt_jws.encode("ascii")).digest())
+    return _jose.sign_compact({"typ": COUNTER_TYP}, {"receipt_sha256": digest, "iat": now}, holder_key)
+
+
+def with_proof(receipt_jws: str | None, holder_signature: str | None, proven: Proven) -> dict[str, Any]:
+    checkpoint = proven.checkpoint
+    return {"receipt": receipt_jws, "holder_signature": holder_signature,
+            "proof": {"leaf_index": proven.logged.index, "tree_size": checkpoint.size,
+                      "root": b64url_encode(checkpoint.root), "checkpoint": checkpoint.note,
+                      "inclusion": [b64url_encode(h) for h in proven.proof]}}
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    record: Record
+    event: Event
+    leaf: bytes
+    payload: dict[str, Any]
+
+
+def _verified(token: str, typ: str, keys: Sequence[PublicKey], what: str) -> dict[str, Any]:
+    jws = _jose.parse_compact(token, what)
+    if jws.unverified_header.get("typ") != typ:
+        raise ReceiptInvalid(f"{what}: wrong typ")
+    alg = _jose.check_header(jws.unverified_header, ALGS, what)
+    _jose.verify_with_any(jws, keys, alg, what)
+    return jws.unverified_payload()
+
+
+def verify(receipt: dict[str, Any], verifier_keys: Sequence[PublicKey],
+           verify_inclusion: Callable[[bytes, int, int, list[bytes], bytes], None],
+           verify_checkpoint: Callable[[str], tuple[int, bytes]] | None = None) -> Checked:
+    """Check a receipt whole: verifier signature, holder counter-signature (if present), the
+    leaf recomputed from its parts, and its inclusion under the checkpoint's root.
+    ``verify_checkpoint`` checks the log's signature on the note and returns (size, root)."""
+    try:
+        payload = _verified(receipt["receipt"], RECEIPT_TYP, verifier_keys, "consent receipt")
+        record = Record.from_content(payload["record"])
+        ev = payload["event"]
+        event = Event(record.record_id, ev["kind"], int(ev["at"]), ev["actor"], b64url_decode(ev["salt"]))
+        leaf = b64url_decode(payload["leaf"])
+        if event.commitment(record) != leaf or event.kind not in records.EVENT_KINDS:
+            raise ReceiptInvalid("the leaf is not the commitment of this record's event")
+        if receipt.get("holder_signature"):
+            holder = PublicKey.from_jwk(record.holder_key)
+            counter = _verified(receipt["holder_signature"], COUNTER_TYP, [holder], "holder counter-signature")
+            if counter.get("receipt_sha256") != b64url_encode(hashlib.sha256(receipt["receipt"].encode()).digest()):
+                raise ReceiptInvalid("the holder counter-signed another receipt")
+        proof = receipt["proof"]
+        size, root = int(proof["tree_size"]), b64url_decode(proof["root"])
+        if verify_checkpoint is not None:
+            size, root = verify_checkpoint(proof["checkpoint"])
+        if int(proof["leaf_index"]) != int(payload["leaf_index"]):
+            raise ReceiptInvalid("the proof is for another leaf")
+        verify_inclusion(leaf, int(proof["leaf_index"]), size, [b64url_decode(h) for h in proof["inclusion"]], root)
+    except ReceiptInvalid:
+        raise
+    except (KeyError, TypeError, ValueError, AmanaError) as exc:
+        raise ReceiptInvalid(f"the receipt is malformed or altered ({type(exc).__name__})") from None
+    return Checked(record, event, leaf, payload)
+
+
+def to_kantara(record: Record, events: Sequence[Event], language: str | None = None) -> dict[str, Any]:
+    """Kantara Initiative Consent Receipt Specification v1.1 JSON."""
+    given = next((e.at for e in events if e.kind == "given"), record.created_at)
+    return {
+        "version": "KI-CR-v1.1.0",
+        "jurisdiction": record.jurisdiction,
+        "consentTimestamp": given,
+        "collectionMethod": "OpenID4VP presentation from the holder's wallet, after its consent screen",
+        "consentReceiptID": record.record_id,
+        "publicKey": record.holder_key.get("x", ""),
+        "language": language or record.notice.language,
+        "piiPrincipalId": record.subject_id,
+        "piiControllers": [{"piiController": record.controller.name, "contact": record.controller.id,
+                            "address": record.controller.id, "email": "", "phone": "",
+                            "piiControllerUrl": record.controller.id}],
+        "policyUrl": record.controller.id,
+        "services": [{"service": ", ".join(record.credential_types), "purposes": [
+            {"purpose": p, "purposeCategory": [p.rsplit("#", 1)[-1]],
+             "consentType": "EXPLICIT" if record.consent_based else record.legal_basis.rsplit("#", 1)[-1],
+             "piiCategory": list(record.data_categories), "primaryPurpose": i == 0,
+             "termination": records.iso(record.created_at + record.retention_s),
+             "thirdPartyDisclosure": list(record.recipients) != [record.controller.id],
+             "thirdPartyName": ", ".join(r for r in record.recipients if r != record.controller.id)}
+            for i, p in enumerate(record.purposes)]}],
+        "sensitive": bool(record.special_categories),
+        "spiCat": list(record.special_categories),
+    }
+
+
+def verify_bundle(items: Sequence[dict[str, Any]], holder_signature: str | None, verifier_keys: Sequence[PublicKey],
+                  verify_inclusion: Callable[[bytes, int, int, list[bytes], bytes], None]) -> list[Event]:
+    """A record's receipts as the ledger serves them (consent.app): the "given" one checked whole
+    (signatures, leaf, inclusion); each later event (a withdrawal, the verifier's answer) by
+    its leaf, recomputed from the signed record and the event's salt, and its inclusion."""
+    given = next((i for i in items if i.get("event") == "given"), None)
+    if given is None:
+        raise ReceiptInvalid("no receipt for the disclosure itself")
+    checked = verify({**given, "holder_signature": holder_signature}, verifier_keys, verify_inclusion)
+    record, events = checked.record, []
+    try:
+        for item in items:
+            event = Event(record.record_id, item["event"], int(item["at"]), item["actor"], b64url_decode(item["salt"]))
+            proof = item["proof"]
+            if item is given and event != checked.event:
+                raise ReceiptInvalid("the receipt's event differs from what the controller signed")
+            if item is not given:
+                verify_inclusion(event.commitment(record), int(proof["leaf_index"]), int(proof["tree_size"]),
+                                 [b64url_decode(h) for h in proof["inclusion"]], b64url_decode(proof["root"]))
+            events.append(event)
+    except (KeyError, TypeError, ValueError, AmanaError) as exc:
+        raise ReceiptInvalid(f"an event's proof does not hold ({type(exc).__name__})") from None
+    return events

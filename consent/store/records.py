@@ -1,0 +1,172 @@
+"""Every SQL statement of the consent records (the log's own tables are consent/store/log.py).
+
+What is kept, and why nothing in it is personal data in clear:
+
+- ``consent_records``: the record id, the holder's *pairwise pseudonym* (an HMAC under a key
+  only the holder's wallet has: consent/pseudonym.py), the controller's id, times, and the
+  record's content as JSON (claim *names*, DPV terms, the notice's hash — never a value).
+  Erasure deletes the row (``erased_at`` is for a future soft state; unused today).
+- ``consent_events``: each event with its 32-byte salt and the index of its leaf in the log.
+  Erasure deletes these rows: without the salt and the record, a leaf is 32 random-looking
+  bytes that link to nobody (crypto-shredding), and every proof over it still verifies.
+- ``consent_notices``: the withdrawal notifications owed to verifiers (webhook outbox), read
+  from the database by the sender so a restart loses none (at-least-once).
+
+Functions take an ``AsyncSession`` and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from consent.records import Event, Record
+from core.db import Base
+from core.encoding import json_dumps_compact, json_loads_strict
+
+
+class ConsentRecordRow(Base):
+    __tablename__ = "consent_records"
+
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    controller_id: Mapped[str] = mapped_column(String(300), index=True)
+    content: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    retain_until: Mapped[int] = mapped_column(BigInteger, index=True)
+    erased_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class ConsentEventRow(Base):
+    __tablename__ = "consent_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("consent_records.record_id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(16))
+    salt: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+    receipt: Mapped[str | None] = mapped_column(Text, default=None)  # the controller's signed receipt
+
+
+class ConsentNoticeRow(Base):
+    """A withdrawal the verifier must hear of: sent with retries and backoff until it answers
+    2xx, then waited on until it confirms deletion or its deadline passes (silence)."""
+
+    __tablename__ = "consent_notices"
+
+    record_id: Mapped[str] = mapped_column(ForeignKey("consent_records.record_id", ondelete="CASCADE"),
+                                           primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    state: Mapped[str] = mapped_column(String(16))  # pending | delivered | confirmed | silent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    deadline: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+async def insert_record(session: AsyncSession, record: Record) -> None:
+    session.add(ConsentRecordRow(record_id=record.record_id, subject_id=record.subject_id,
+                                 controller_id=record.controller.id, content=json_dumps_compact(record.content()),
+                                 created_at=record.created_at, retain_until=record.created_at + record.retention_s))
+    await session.flush()
+
+
+async def insert_event(session: AsyncSession, event: Event, leaf_index: int, receipt: str | None) -> None:
+    session.add(ConsentEventRow(record_id=event.record_id, kind=event.kind, at=event.at, actor=event.actor,
+                                salt=event.salt, leaf_index=leaf_index, receipt=receipt))
+    await session.flush()
+
+
+def _record(row: ConsentRecordRow) -> Record | None:
+    return None if row.content is None else Record.from_content(json_loads_strict(row.content, "consent record"))
+
+
+async def get(session: AsyncSession, record_id: str, *, lock: bool = False) -> Record | None:
+    """A live record (None when missing or erased); ``lock``: hold its row until commit."""
+    query = select(ConsentRecordRow).where(ConsentRecordRow.record_id == record_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await session.execute(query.execution_options(populate_existing=True))).scalar_one_or_none()
+    return None if row is None else _record(row)
+
+
+async def events(session: AsyncSession, record_id: str) -> list[tuple[Event, int, str | None]]:
+    """A record's events in order, each with its leaf index and signed receipt."""
+    rows = (await session.execute(select(ConsentEventRow).where(ConsentEventRow.record_id == record_id)
+                                  .order_by(ConsentEventRow.id))).scalars()
+    return [(Event(r.record_id, r.kind, r.at, r.actor, r.salt), r.leaf_index, r.receipt)  # type: ignore[arg-type]
+            for r in rows]
+
+
+async def of_subject(session: AsyncSession, subject_id: str) -> list[Record]:
+    rows = (await session.execute(select(ConsentRecordRow).where(ConsentRecordRow.subject_id == subject_id)
+                                  .order_by(ConsentRecordRow.created_at, ConsentRecordRow.record_id))).scalars()
+    return [r for r in map(_record, rows) if r is not None]
+
+
+async def erase(session: AsyncSession, record_ids: Sequence[str], now: int) -> int:
+    """Crypto-shred: delete the records with their events (salts, leaf indices) and notices.
+    No tombstone: its times would line up with the leaves' append times and link them again."""
+    if not record_ids:
+        return 0
+    await session.execute(delete(ConsentEventRow).where(ConsentEventRow.record_id.in_(record_ids))
+                          .execution_options(synchronize_session=False))
+    await session.execute(delete(ConsentNoticeRow).where(ConsentNoticeRow.record_id.in_(record_ids))
+                          .execution_options(synchronize_session=False))
+    result = await session.execute(delete(ConsentRecordRow).where(ConsentRecordRow.record_id.in_(record_ids))
+                                   .execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def past_retention(session: AsyncSession, now: int, limit: int = 500) -> list[str]:
+    rows = await session.execute(select(ConsentRecordRow.record_id).where(ConsentRecordRow.retain_until <= now,
+                                                                         ConsentRecordRow.erased_at.is_(None))
+                                 .order_by(ConsentRecordRow.retain_until).limit(limit))
+    return list(rows.scalars())
+
+
+async def add_notice(session: AsyncSession, record_id: str, url: str, now: int, deadline: int) -> None:
+    session.add(ConsentNoticeRow(record_id=record_id, url=url, state="pending", attempts=0, next_at=now,
+                                 deadline=deadline))
+    await session.flush()
+
+
+async def notice(session: AsyncSession, record_id: str) -> ConsentNoticeRow | None:
+    return await session.get(ConsentNoticeRow, record_id, populate_existing=True)
+
+
+async def notices_due(session: AsyncSession, now: int, limit: int = 50) -> list[ConsentNoticeRow]:
+    rows = await session.execute(select(ConsentNoticeRow).where(ConsentNoticeRow.state == "pending",
+                                                                ConsentNoticeRow.next_at <= now)
+                                 .order_by(ConsentNoticeRow.next_at).limit(limit))
+    return list(rows.scalars())
+
+
+async def notices_overdue(session: AsyncSession, now: int, limit: int = 50) -> list[str]:
+    rows = await session.execute(select(ConsentNoticeRow.record_id)
+                                 .where(ConsentNoticeRow.state.in_(("pending", "delivered")),
+                                        ConsentNoticeRow.deadline <= now).limit(limit))
+    return list(rows.scalars())
+
+
+async def set_notice(session: AsyncSession, record_id: str, *, from_states: Sequence[str], **values: Any) -> bool:
+    """Move a notice on, only from one of ``from_states`` (one statement: no read-then-write race)."""
+    result = await session.execute(update(ConsentNoticeRow).where(ConsentNoticeRow.record_id == record_id,
+                                                                  ConsentNoticeRow.state.in_(from_states))
+                                   .values(**values).execution_options(synchronize_session=False))
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+async def controllers(session: AsyncSession) -> list[tuple[str, int]]:
+    """Per controller, how many live records: for the Art. 30 report (no subject in it)."""
+    from sqlalchemy import func
+
+    rows = await session.execute(select(ConsentRecordRow.controller_id, func.count())
+                                 .where(ConsentRecordRow.erased_at.is_(None))
+                                 .group_by(ConsentRecordRow.controller_id))
+    return [(c, int(n)) for c, n in rows.all()]

@@ -1,0 +1,218 @@
+"""Consent records (issue 14 item 2): pseudonyms, the 27560 record's rules, commitments, and the
+ledger over SQLite with the test log: record, prove, receipt, erase."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from consent import pseudonym, receipts, records
+from consent.ledger import Ledger
+from consent.records import Disclosure, Notice, SpecialCategories
+from core import db, keys
+from core.encoding import b64url_decode, b64url_encode
+from core.settings import get_settings
+from tests.consent.fake_log import FakeLog, InclusionFailed
+from tests.consent.world import AUTHORITY, DPV, EMPLOYER, HEALTH, IDENTITY, NOW, STATUS, trust_list
+
+GDPR = "https://w3id.org/dpv/legal/eu/gdpr#"
+EMPLOYER_KEY, AUTHORITY_KEY = keys.generate("ES256"), keys.generate("ES256")
+TL = trust_list(EMPLOYER_KEY, AUTHORITY_KEY)
+SPECIAL = SpecialCategories({**SpecialCategories.load(get_settings().specs_dir).types,
+                             HEALTH: {"blood_type": "https://w3id.org/dpv/pd#Health"}})
+HOLDER = bytes(range(32))
+SHOWN = json.dumps({"who": "Good Employer", "asks": ["Right to work"]}, ensure_ascii=False)
+
+
+def disclosure(ledger_key: bytes = HOLDER, verifier: str = EMPLOYER, purpose: str = "HumanResourceManagement",
+               claims: Mapping[str, tuple[str, ...]] | None = None, **rest: object) -> Disclosure:
+    return Disclosure(pseudonym.subject_id(ledger_key, verifier),
+                      pseudonym.pairwise_key(ledger_key, verifier).public_key().to_jwk(), verifier,
+                      (DPV + purpose,), claims or {STATUS: ("right_to_work",)}, Notice.of(SHOWN, "ar"),
+                      retention_s=3600, **rest)  # type: ignore[arg-type]
+
+
+# --- pseudonyms ------------------------------------------------------------------------
+
+
+def test_the_subject_id_is_keyed_and_pairwise_never_a_plain_hash() -> None:
+    one, other = pseudonym.subject_id(HOLDER, EMPLOYER), pseudonym.subject_id(HOLDER, AUTHORITY)
+    assert one != other  # pairwise: two verifiers cannot join their records on it
+    assert pseudonym.subject_id(bytes(32), EMPLOYER) != one  # keyed: another key, another id
+    for plain in (EMPLOYER.encode(), HOLDER, HOLDER + EMPLOYER.encode()):
+        assert b64url_encode(hashlib.sha256(plain).digest()) != one
+    expected = hmac.new(HOLDER, b"amana-consent-subject\x00" + EMPLOYER.encode(), hashlib.sha256).digest()
+    assert one == b64url_encode(expected)
+    assert (pseudonym.pairwise_key(HOLDER, EMPLOYER).public_key().thumbprint()
+            != pseudonym.pairwise_key(HOLDER, AUTHORITY).public_key().thumbprint())
+
+
+def test_a_holder_proof_is_checked_for_action_time_and_signature() -> None:
+    token = pseudonym.holder_proof(HOLDER, EMPLOYER, "read", NOW)
+    sub, aud, key = pseudonym.check_holder_proof(token, "read", NOW + 10)
+    assert (sub, aud) == (pseudonym.subject_id(HOLDER, EMPLOYER), EMPLOYER)
+    assert key.thumbprint() == pseudonym.pairwise_key(HOLDER, EMPLOYER).public_key().thumbprint()
+    with pytest.raises(pseudonym.HolderProofInvalid):
+        pseudonym.check_holder_proof(token, "erase", NOW)
+    with pytest.raises(pseudonym.HolderProofInvalid):
+        pseudonym.check_holder_proof(token, "read", NOW + pseudonym.PROOF_MAX_AGE_S + 1)
+    head, body, sig = token.split(".")
+    flipped = bytearray(b64url_decode(sig))
+    flipped[5] ^= 1
+    with pytest.raises(pseudonym.HolderProofInvalid):
+        pseudonym.check_holder_proof(f"{head}.{body}.{b64url_encode(bytes(flipped))}", "read", NOW)
+
+
+# --- the record's rules ----------------------------------------------------------------
+
+
+def test_a_record_takes_controller_purposes_and_basis_from_the_trust_list() -> None:
+    record = records.build(disclosure(), TL, SPECIAL, NOW)
+    assert record.controller == records.Controller(EMPLOYER, "Good Employer")
+    assert record.purposes == (DPV + "HumanResourceManagement",) and record.legal_basis == DPV + "Consent"
+    assert record.article6 == "GDPR Art. 6(1)(a)" and record.consent_based
+    assert record.data_categories == ("right_to_work",) and record.notice.language == "ar"
+    assert record.notice.sha256 == hashlib.sha256(SHOWN.encode()).hexdigest()
+
+
+def test_an_unregistered_purpose_or_verifier_is_refused() -> None:
+    with pytest.raises(records.RecordRefused):
+        records.build(disclosure(purpose="Marketing"), TL, SPECIAL, NOW)
+    with pytest.raises(records.RecordRefused):
+        records.build(dataclasses.replace(disclosure(), verifier_id="https://rogue.example"), TL, SPECIAL, NOW)
+
+
+@pytest.mark.parametrize("name", ["Ahmad Ali", "1985-02-01", "{\"x\":1}", "", "a" * 80, "right_to_work=true"])
+def test_a_data_category_is_a_claim_name_never_a_value(name: str) -> None:
+    with pytest.raises(records.RecordRefused):
+        records.build(disclosure(claims={STATUS: (name,)}), TL, SPECIAL, NOW)
+
+
+def test_special_category_data_needs_an_art9_condition() -> None:
+    asked = {HEALTH: ("blood_type",)}
+    with pytest.raises(records.Article9ConditionMissing):
+        records.build(disclosure(claims=asked), TL, SPECIAL, NOW)
+    with pytest.raises(records.RecordRefused):
+        records.build(disclosure(claims=asked, art9_condition=GDPR + "A9-2-z"), TL, SPECIAL, NOW)
+    record = records.build(disclosure(claims=asked, art9_condition=GDPR + "A9-2-a"), TL, SPECIAL, NOW)
+    assert record.special_categories == ("https://w3id.org/dpv/pd#Health",)
+    assert records.to_27560(record, [])["purposes"][0]["art9_condition"] == GDPR + "A9-2-a"
+
+
+def test_a_type_nobody_classified_is_refused_and_todays_types_hold_no_special_category() -> None:
+    with pytest.raises(records.RecordRefused):
+        records.build(disclosure(claims={"urn:example:Unknown:1": ("x",)}), TL, SPECIAL, NOW)
+    record = records.build(disclosure(claims={STATUS: ("right_to_work",), IDENTITY: ("nationalities",)}), TL,
+                           SPECIAL, NOW)
+    assert record.special_categories == () and record.art9_condition is None
+
+
+def test_a_legal_obligation_is_recorded_and_cannot_be_withdrawn() -> None:
+    record = records.build(disclosure(verifier=AUTHORITY, purpose="LegalCompliance"), TL, SPECIAL, NOW)
+    assert record.article6 == "GDPR Art. 6(1)(c)" and not record.consent_based
+    given = records.new_event(record.record_id, "given", NOW, "controller")
+    with pytest.raises(records.NotWithdrawable):
+        records.next_event(record, [given], "withdrawn", NOW + 1, "holder")
+
+
+def test_an_events_commitment_is_32_bytes_salted_and_binds_the_record() -> None:
+    record = records.build(disclosure(), TL, SPECIAL, NOW)
+    one, two = (records.new_event(record.record_id, "given", NOW, "controller") for _ in range(2))
+    assert len(one.commitment(record)) == 32
+    assert one.commitment(record) != two.commitment(record)  # the same event, two salts: unlinkable leaves
+    other = dataclasses.replace(record, data_categories=("valid_until",))
+    assert one.commitment(other) != one.commitment(record)
+    assert one.commitment(record) == hashlib.sha256(one.salt + one.canonical(record)).digest()
+
+
+def test_the_27560_export_and_the_kantara_receipt_carry_names_not_values() -> None:
+    record = records.build(disclosure(), TL, SPECIAL, NOW)
+    events = [records.new_event(record.record_id, "given", NOW, "controller")]
+    exported = records.to_27560(record, events)
+    assert exported["pii_categories"] == ["right_to_work"] and exported["events"][0]["status"] == DPV + "ConsentGiven"
+    assert exported["notice"] == {"hash_algorithm": "sha-256", "hash": record.notice.sha256, "language": "ar"}
+    kantara = receipts.to_kantara(record, events)
+    assert kantara["version"] == "KI-CR-v1.1.0" and kantara["consentReceiptID"] == record.record_id
+    assert kantara["services"][0]["purposes"][0]["piiCategory"] == ["right_to_work"]
+    assert kantara["services"][0]["purposes"][0]["consentType"] == "EXPLICIT" and not kantara["sensitive"]
+
+
+# --- the ledger over SQLite ------------------------------------------------------------
+
+
+def _ledger(tmp_path: Path) -> tuple[Ledger, FakeLog]:
+    engine = db.make_engine(f"sqlite+aiosqlite:///{tmp_path / 'consent.db'}")
+    asyncio.run(db.upgrade(engine))
+    log = FakeLog()
+    return Ledger(db.sessions(engine), log, SPECIAL), log
+
+
+def test_a_receipt_verifies_whole_and_fails_on_any_change(tmp_path: Path) -> None:
+    ledger, log = _ledger(tmp_path)
+
+    async def run() -> dict[str, object]:
+        logged = await ledger.record(disclosure(), TL, NOW)
+        for n in range(5):  # others' disclosures after it: the proof is not trivial
+            await ledger.record(disclosure(ledger_key=bytes([n]) * 32), TL, NOW)
+        jws = receipts.sign(logged, [logged.event], EMPLOYER_KEY, EMPLOYER, NOW)
+        counter = receipts.countersign(jws, pseudonym.pairwise_key(HOLDER, EMPLOYER), NOW)
+        return receipts.with_proof(jws, counter, await ledger.prove(logged, NOW))
+
+    receipt = asyncio.run(run())
+    checked = receipts.verify(receipt, [EMPLOYER_KEY.public_key()], log.verify_inclusion)
+    assert checked.event.kind == "given" and checked.record.controller.name == "Good Employer"
+    with pytest.raises(receipts.ReceiptInvalid):  # another verifier's key
+        receipts.verify(receipt, [AUTHORITY_KEY.public_key()], log.verify_inclusion)
+    with pytest.raises(receipts.ReceiptInvalid):  # counter-signed by someone else
+        other = receipts.countersign(str(receipt["receipt"]), pseudonym.pairwise_key(bytes(32), EMPLOYER), NOW)
+        receipts.verify({**receipt, "holder_signature": other}, [EMPLOYER_KEY.public_key()], log.verify_inclusion)
+    proof = dict(receipt["proof"])  # type: ignore[call-overload]
+    first = bytearray(b64url_decode(proof["inclusion"][0]))
+    first[0] ^= 1  # one bit of the audit path
+    flipped = dict(proof, inclusion=[b64url_encode(bytes(first)), *proof["inclusion"][1:]])
+    with pytest.raises((receipts.ReceiptInvalid, InclusionFailed)):
+        receipts.verify({**receipt, "proof": flipped}, [EMPLOYER_KEY.public_key()], log.verify_inclusion)
+
+
+def test_erasure_shreds_one_holder_and_every_other_proof_still_verifies(tmp_path: Path) -> None:
+    ledger, log = _ledger(tmp_path)
+    gone, kept = bytes([1]) * 32, bytes([2]) * 32
+
+    async def run() -> None:
+        mine = await ledger.record(disclosure(ledger_key=gone), TL, NOW)
+        theirs = await ledger.record(disclosure(ledger_key=kept), TL, NOW)
+        await ledger.event(mine.record.record_id, "withdrawn", "holder", NOW + 1)
+        assert await ledger.erase(pseudonym.subject_id(gone, EMPLOYER), NOW + 2) == 1
+        assert await ledger.of_subject(pseudonym.subject_id(gone, EMPLOYER)) == []
+        with pytest.raises(records.RecordNotFound):
+            await ledger.history(mine.record.record_id)
+        proven = await ledger.prove(theirs, NOW + 3)
+        log.verify_inclusion(theirs.leaf, theirs.index, proven.checkpoint.size, proven.proof, proven.checkpoint.root)
+        assert len(log.leaves) == 3  # the erased holder's leaves stay in the log
+        assert await ledger.export(pseudonym.subject_id(kept, EMPLOYER)) != []
+        await ledger.sessions.kw["bind"].dispose()  # the last connection closed: SQLite folds its WAL in
+
+    asyncio.run(run())
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("consent.db*"))
+    assert pseudonym.subject_id(gone, EMPLOYER).encode() not in raw
+    assert pseudonym.subject_id(kept, EMPLOYER).encode() in raw
+
+
+def test_retention_purge_erases_what_is_past_its_time(tmp_path: Path) -> None:
+    ledger, _ = _ledger(tmp_path)
+
+    async def run() -> None:
+        short = await ledger.record(disclosure(ledger_key=bytes([3]) * 32), TL, NOW)
+        assert await ledger.purge(NOW + 3599) == 0
+        assert await ledger.purge(NOW + 3600) == 1
+        with pytest.raises(records.RecordNotFound):
+            await ledger.history(short.record.record_id)
+
+    asyncio.run(run())

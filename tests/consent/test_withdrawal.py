@@ -1,0 +1,133 @@
+"""Withdrawal end to end over HTTP on loopback (issue 14, holder rights): a holder who shared with
+consent (GDPR Art. 6(1)(a)) withdraws in one call; the ledger's notice reaches the node's verifier
+by its webhook, which confirms deletion with a JWS by its registered key — or, when the webhook
+fails, retries back off and the verifier's silence past the deadline is recorded. The wallet sees
+each state and every receipt still verifies. A legal-obligation disclosure cannot be withdrawn."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from consent import notify, schedule
+from consent.context import ConsentContext
+from core import keys
+from core.errors import InvalidInput
+from core.trust.model import PurposeRegistration, RegisteredVerifier, parse
+from core.trust.operator import new_draft, put_verifier_purpose, sign_draft
+from tests.node import RunningNode
+from tests.test_verifier_flow import HR, STATUS_VCT, World
+from tests.test_wallet_copies import Holder
+from wallet import ledger, rights
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    data_dir = tmp_path_factory.mktemp("withdrawal")
+    with RunningNode(data_dir) as node:
+        world = World(node, data_dir)
+        _register_with_consent(world)
+        yield world
+
+
+def _register_with_consent(world: World) -> None:
+    """Re-sign the trust list with the verifier's purpose on the holder's consent (before any
+    check has cached the first list), under a fresh governance key."""
+    from verifier import store
+
+    async def identity_jwks() -> dict[str, Any]:
+        ctx = world.verifier_ctx()
+        async with ctx.transaction() as session:
+            identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, ctx.now())
+        return keys.jwks([identity.key.public_key(), identity.did_key.public_key()])
+
+    jwks = asyncio.run(identity_jwks())
+    registration = parse(PurposeRegistration, {"purpose": HR, "legal_basis": "https://w3id.org/dpv#Consent",
+                                               "credentials": [{"vct": STATUS_VCT, "claims": [["right_to_work"],
+                                                                                              ["valid_until"]]}]})
+    verifier = parse(RegisteredVerifier, {"id": world.node.settings.verifier_id, "names": {"en": "Employer"},
+                                          "jwks": jwks, "registrations": [registration.model_dump()]})
+    trust_dir = world.data_dir / "trust"
+    old = json.loads(_payload(trust_dir / "trust-list.jwt"))
+    draft = new_draft("https://governance.amana.test").model_copy(update={"issuers": old["issuers"]})
+    draft = put_verifier_purpose(draft, verifier, registration)[0]
+    governance = keys.generate()
+    (trust_dir / "trust-list.jwt").write_text(sign_draft(draft, governance, int(time.time()))[0])
+    (trust_dir / "governance.jwks.json").write_text(json.dumps(keys.jwks([governance.public_key()])))
+
+
+def _payload(path: Path) -> str:
+    from core.encoding import b64url_decode
+
+    return b64url_decode(path.read_text().strip().split(".")[1]).decode()
+
+
+def _consent(world: World) -> ConsentContext:
+    ctx: ConsentContext = world.node.app.state.consent
+    return ctx
+
+
+def test_withdrawal_confirmed_by_the_verifier_and_silence_recorded(world: World, tmp_path: Path) -> None:
+    shutil.copytree(world.data_dir / "trust", tmp_path / "holder" / "trust")
+
+    async def failing(_url: str, _body: dict[str, Any]) -> int:
+        return 503
+
+    async def story() -> None:
+        async with Holder(world, tmp_path / "holder") as h:
+            await h.receive(3)
+            trust = world.verifier_ctx().trust_list()
+            ids = []
+            for _ in range(2):
+                result, _asked = await h.present()
+                assert result["accepted"] is True, result
+                ids.append(str(h.opened.contents.history[-1].receipt["record_id"]))  # type: ignore[index]
+                h.opened = await rights.refresh_waiting(h.ctx, h.opened, h.http)
+            confirmed, silent = ids
+            pointers = {h.receipt["record_id"]: h.receipt for h in h.opened.contents.history if h.receipt}
+            assert all(ledger.withdrawable(pointers[i]) for i in ids)
+
+            # confirmed: the notice goes out (from the database), the verifier confirms by JWS
+            h.opened = await rights.withdraw(h.ctx, h.opened, h.http, confirmed)
+            pointer = next(x.receipt for x in h.opened.contents.history
+                           if x.receipt and x.receipt["record_id"] == confirmed)
+            assert ledger.state(pointer) == "withdrawn" and not ledger.withdrawable(pointer)
+            with pytest.raises(InvalidInput):  # a second withdrawal of the same consent: refused
+                await rights.withdraw(h.ctx, h.opened, h.http, confirmed)
+            await schedule.tick(_consent(world), purge=False)
+            assert await notify.notice_state(_consent(world).ledger, confirmed) == "confirmed"
+
+            # silence: the webhook fails, retries back off, the deadline passes
+            h.opened = await rights.withdraw(h.ctx, h.opened, h.http, silent)
+            assert (await schedule.tick(_consent(world), failing, purge=False))["delivered"] == 0
+            assert (await schedule.tick(_consent(world), failing, purge=False))["delivered"] == 0  # not due yet
+            consent = _consent(world)
+            consent.offset = notify.DEADLINE_S + 1
+            try:
+                assert (await schedule.tick(consent, failing, purge=False))["silent"] == 1
+            finally:
+                consent.offset = 0
+            assert await notify.notice_state(consent.ledger, silent) == "silent"
+
+            h.opened = await rights.refresh_waiting(h.ctx, h.opened, h.http)
+            states = {x.receipt["record_id"]: x.receipt for x in h.opened.contents.history if x.receipt}
+            assert ledger.state(states[confirmed]) == "confirmed" and ledger.state(states[silent]) == "silent"
+            assert ledger.check(states[confirmed], trust) and ledger.check(states[silent], trust)
+            exported = rights.export(h.opened)
+            events = [[e["event"] for e in r["record"]["events"]] for r in exported["records"]]
+            assert ["given", "withdrawn", "deletion_confirmed"] in events
+            assert ["given", "withdrawn", "deletion_unconfirmed"] in events
+
+    asyncio.run(story())
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    assert [notify.backoff(n) for n in range(4)] == [30, 60, 120, 240]
+    assert notify.backoff(100) == notify.MAX_RETRY_S

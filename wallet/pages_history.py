@@ -1,0 +1,97 @@
+""""Who saw what" (issue 12 item 6, issue 14): each disclosure and refusal, each receipt and
+whether it verifies, and consent withdrawn in one step — a single button, as giving it was."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from core import i18n
+from core.errors import AmanaError
+from core.trust import TrustList
+from wallet import flows, holder, labels, ledger, rights
+from wallet.history import HistoryRecord
+from wallet.page_kit import context, error_text, form_of, language, locked, opened, render
+
+router = APIRouter(prefix="/wallet", include_in_schema=False)
+
+
+def _row(ctx: holder.WalletContext, r: HistoryRecord, lang: str, trust: TrustList | None) -> dict[str, Any]:
+    state = ledger.state(r.receipt)
+    return {"when": r.timestamp[:16].replace("T", " "), "event": r.event,
+            "who": r.controller.name or i18n.t(lang, "wallet.unknown_verifier"), "who_id": r.controller.id,
+            "unknown": r.controller.name is None, "why": [labels.purpose_words(p, lang) for p in r.purposes],
+            # a refusal kept no copy, so no type: the label from whichever type names that claim
+            "what": [labels.claim_label(ctx.types, r.credential_types or list(ctx.types), n, lang)
+                     for n in r.data_categories],
+            "copies": len(r.copy_ids), "state": state,
+            "verified": state is not None and r.receipt is not None and ledger.check(r.receipt, trust),
+            "record_id": (r.receipt or {}).get("record_id"), "erased": bool((r.receipt or {}).get("erased")),
+            "can_withdraw": ledger.withdrawable(r.receipt) and not (r.receipt or {}).get("erased")}
+
+
+async def _page(request: Request, lang: str, wallet: holder.Opened, status: int = 200,
+                message: str | None = None) -> Response:
+    ctx = context(request)
+    trust = flows.trust_list(ctx)
+    rows = [_row(ctx, r, lang, trust) for r in reversed(wallet.contents.history)]
+    return render(request, "history.html", lang, status, unlocked=True, rows=rows, message=message)
+
+
+@router.get("/history", response_class=HTMLResponse)
+async def history(request: Request) -> Response:
+    lang = language(request)
+    wallet = await opened(request)
+    if wallet is None:
+        return locked(request, lang)
+    ctx = context(request)
+    async with flows.http_client(ctx.settings) as http:
+        wallet = await rights.refresh_waiting(ctx, wallet, http)
+    notice = request.query_params.get("notice")
+    message = i18n.t(lang, f"wallet.notice.{notice}") if notice and i18n.has(lang, f"wallet.notice.{notice}") \
+        else None
+    return await _page(request, lang, wallet, message=message)
+
+
+@router.post("/history/{record_id}/withdraw", response_class=HTMLResponse)
+async def withdraw(record_id: str, request: Request) -> Response:
+    _form, lang = await form_of(request)
+    wallet = await opened(request)
+    if wallet is None:
+        return locked(request, lang)
+    ctx = context(request)
+    try:
+        async with flows.http_client(ctx.settings) as http:
+            await rights.withdraw(ctx, wallet, http, record_id)
+    except AmanaError as exc:
+        return await _page(request, lang, wallet, exc.status, error_text(exc, lang))
+    return RedirectResponse(f"/wallet/history?lang={lang}&notice=withdrawn", status_code=303)
+
+
+@router.post("/history/{record_id}/erase", response_class=HTMLResponse)
+async def erase(record_id: str, request: Request) -> Response:
+    _form, lang = await form_of(request)
+    wallet = await opened(request)
+    if wallet is None:
+        return locked(request, lang)
+    ctx = context(request)
+    try:
+        async with flows.http_client(ctx.settings) as http:
+            await rights.erase(ctx, wallet, http, record_id)
+    except AmanaError as exc:
+        return await _page(request, lang, wallet, exc.status, error_text(exc, lang))
+    return RedirectResponse(f"/wallet/history?lang={lang}&notice=erased", status_code=303)
+
+
+@router.get("/history/export")
+async def export(request: Request) -> Response:
+    """Access and portability: the 27560 records and receipts, as a JSON file."""
+    wallet = await opened(request)
+    if wallet is None:
+        return locked(request, language(request))
+    body = json.dumps(rights.export(wallet), ensure_ascii=False, indent=2)
+    return Response(body, media_type="application/json", headers={
+        "Content-Disposition": 'attachment; filename="consent-records.json"', "Cache-Control": "no-store"})
