@@ -83,6 +83,7 @@ def test_a_sound_log_passes_and_each_tampering_is_found(backend: str, tmp_path: 
     asyncio.run(main())
 
 
+@pytest.mark.sqlite_only  # its own SQLite file, tampered by hand; the audit itself runs on both stores above
 def test_the_command_passes_then_finds_a_tampered_row(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'amana.db'}"
     env = {**os.environ, "AMANA_DATA_DIR": str(tmp_path)}
