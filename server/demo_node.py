@@ -32,7 +32,7 @@ from issuer.context import IssuerContext
 from server.background import BackgroundNode, free_port
 from verifier import store as verifier_store
 from verifier.context import VerifierContext
-from wallet import consent_hook, flows, holder
+from wallet import consent_hook, flows, holder, ledger
 
 HR = "https://w3id.org/dpv#HumanResourceManagement"
 
@@ -135,9 +135,17 @@ async def _story(settings: Settings, types: TypeRegistry, step: Any, say: Any) -
             assert result["reason"] == "revoked", f"the demo expected the revocation to show: {result}"
             say(f"refused ({result['reason']}): all three copies, since they are one certificate.")
             step("Layla's wallet remembers who saw what — names of claims, never their values:")
+            held_trust = flows.trust_list(wallet)
             for record in opened.contents.history:
                 names = ", ".join(record.data_categories)
                 say(f"{record.timestamp} {record.event} to {record.controller.name}: {names}")
+                given = next((r for r in (record.receipt or {}).get("receipts") or [] if r.get("event") == "given"),
+                             None)
+                if record.receipt is not None and given is not None:  # the consent ledger's (issue 14)
+                    proof = given.get("proof") or {}
+                    verdict = "verifies" if ledger.check(record.receipt, held_trust) else "DOES NOT verify"
+                    say(f"  receipt signed by the employer, counter-signed by Layla; consent log leaf "
+                        f"{proof.get('leaf_index')} of {proof.get('tree_size')}: the proof {verdict}")
             await wallet.engine.dispose()
 
 

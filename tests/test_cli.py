@@ -116,6 +116,8 @@ def test_demo_runs() -> None:
     assert "refused (nonce_mismatch)" in result.stdout
     assert "refused (issuer_not_accredited)" in result.stdout
     assert "status valid" in result.stdout and "refused (revoked)" in result.stdout
+    assert "QR version 16 at level M" in result.stdout and "refused (replayed)" in result.stdout  # offline
+    assert "consent log leaf 0 of 1: the proof verifies" in result.stdout  # the consent ledger's receipt
 
 
 def test_issuer_commands_share_the_store_with_the_server(tmp: Path) -> None:
