@@ -4,6 +4,7 @@ whether it verifies, and consent withdrawn in one step — a single button, as g
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -58,21 +59,17 @@ async def history(request: Request) -> Response:
 
 @router.post("/history/{record_id}/withdraw", response_class=HTMLResponse)
 async def withdraw(record_id: str, request: Request) -> Response:
-    _form, lang = await form_of(request)
-    wallet = await opened(request)
-    if wallet is None:
-        return locked(request, lang)
-    ctx = context(request)
-    try:
-        async with flows.http_client(ctx.settings) as http:
-            await rights.withdraw(ctx, wallet, http, record_id)
-    except AmanaError as exc:
-        return await _page(request, lang, wallet, exc.status, error_text(exc, lang))
-    return RedirectResponse(f"/wallet/history?lang={lang}&notice=withdrawn", status_code=303)
+    return await _exercise(request, record_id, rights.withdraw, "withdrawn")
 
 
 @router.post("/history/{record_id}/erase", response_class=HTMLResponse)
 async def erase(record_id: str, request: Request) -> Response:
+    return await _exercise(request, record_id, rights.erase, "erased")
+
+
+async def _exercise(request: Request, record_id: str, right: Callable[..., Awaitable[object]], notice: str) -> Response:
+    """A holder's right on one record (withdraw, erase): done at the ledger, then the history
+    with its notice; a refusal shows on the history page in the holder's words."""
     _form, lang = await form_of(request)
     wallet = await opened(request)
     if wallet is None:
@@ -80,10 +77,10 @@ async def erase(record_id: str, request: Request) -> Response:
     ctx = context(request)
     try:
         async with flows.http_client(ctx.settings) as http:
-            await rights.erase(ctx, wallet, http, record_id)
+            await right(ctx, wallet, http, record_id)
     except AmanaError as exc:
         return await _page(request, lang, wallet, exc.status, error_text(exc, lang))
-    return RedirectResponse(f"/wallet/history?lang={lang}&notice=erased", status_code=303)
+    return RedirectResponse(f"/wallet/history?lang={lang}&notice={notice}", status_code=303)
 
 
 @router.get("/history/export")
