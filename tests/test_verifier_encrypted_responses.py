@@ -157,7 +157,7 @@ def test_the_response_mode_follows_the_desk_the_query_then_the_profile() -> None
         mode("x509_hash", asked="query")
 
 
-def test_the_request_object_carries_the_key_both_encs_under_x509_hash() -> None:
+def test_the_request_object_carries_the_key_both_encs_and_a_kid_under_x509_hash() -> None:
     key = keys.generate("ES256")
     identity = requests.Identity(key, requests.self_signed_certificate(key, "Desk", 1_800_000_000),
                                  keys.generate("EdDSA"))
@@ -168,6 +168,7 @@ def test_the_request_object_carries_the_key_both_encs_under_x509_hash() -> None:
     jws = _jose.parse_compact(token)
     header, payload = jws.unverified_header, jws.unverified_payload()
     assert header["typ"] == "oauth-authz-req+jwt" and header["alg"] == "ES256"
+    assert header["kid"] == key.public_key().thumbprint()  # the IT-Wallet parser requires one
     assert base64.b64decode(header["x5c"][0]) == identity.certificate_der
     assert payload["response_mode"] == "direct_post.jwt"
     metadata = payload["client_metadata"]

@@ -88,8 +88,11 @@ class Identity:
         return f"{Prefix.DID}:{did_jwk(self.did_key)}"
 
     def header(self, prefix: Prefix) -> dict[str, Any]:
+        """``x5c`` names the key under x509_hash; ``kid`` (the key's RFC 7638 thumbprint) goes beside
+        it because the IT-Wallet's parser requires one (issue 18), and RFC 7515 allows both."""
         if prefix is Prefix.X509_HASH:
-            return {"typ": REQUEST_TYP, "x5c": [base64.b64encode(self.certificate_der).decode("ascii")]}
+            return {"typ": REQUEST_TYP, "kid": self.key.public_key().thumbprint(),
+                    "x5c": [base64.b64encode(self.certificate_der).decode("ascii")]}
         return {"typ": REQUEST_TYP, "kid": did_jwk(self.did_key) + "#0"}
 
 
