@@ -31,6 +31,7 @@ from core.sealing import NodeKey, SealBroken
 from tests.node import RunningNode
 from tests.verifier_desk import Desk
 from verifier import encrypted_responses, requests, store
+from verifier.context import VerifierContext
 from wallet import encrypted_response as wallet_jwe
 from wallet import present as wallet
 
@@ -202,8 +203,13 @@ async def _request(http: httpx.AsyncClient, check: dict[str, Any]) -> tuple[dict
 
 
 async def _row(desk: Desk, check: dict[str, Any]) -> Any:
-    async with desk.ctx.transaction() as session:
-        return await store.check(session, check["id"])
+    """The check's row, read through an engine of this test's own loop (asyncpg pools are per loop)."""
+    ctx = VerifierContext.create(desk.node.settings)
+    try:
+        async with ctx.transaction() as session:
+            return await store.check(session, check["id"])
+    finally:
+        await ctx.engine.dispose()
 
 
 def test_our_wallet_answers_encrypted_by_default_and_the_key_is_erased_after(desk: Desk,
