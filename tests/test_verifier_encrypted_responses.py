@@ -173,7 +173,8 @@ def test_the_request_object_carries_the_key_both_encs_and_a_kid_under_x509_hash(
     assert base64.b64decode(header["x5c"][0]) == identity.certificate_der
     assert payload["response_mode"] == "direct_post.jwt"
     metadata = payload["client_metadata"]
-    assert metadata["encrypted_response_enc_values_supported"] == ["A128GCM", "A256GCM"]
+    assert metadata["encrypted_response_enc_values_supported"] == ["A256GCM", "A128GCM"]
+    assert wallet_jwe.choose(metadata).enc == "A256GCM"  # HAIP's wallet SHOULD, for one that follows our order
     assert metadata["vp_formats_supported"]["dc+sd-jwt"]["kb-jwt_alg_values"][0] == "ES256"
     [public] = metadata["jwks"]["keys"]
     assert public == {**jwe.public_jwk(response_key), "kid": jwe.kid(response_key), "use": "enc", "alg": "ECDH-ES"}

@@ -3,8 +3,8 @@
 Each check that asks for encryption gets its own ephemeral P-256 key (HAIP 1.0 §5: "ephemeral
 encryption public keys specific to each Authorization Request"). Its public half goes in the
 Request Object's ``client_metadata.jwks`` with ``kid`` (its RFC 7638 thumbprint), ``use: enc``
-and ``alg: ECDH-ES``, beside ``encrypted_response_enc_values_supported`` listing both A128GCM and
-A256GCM (HAIP: verifiers MUST list both). The private half is kept only *sealed* under the node
+and ``alg: ECDH-ES``, beside ``encrypted_response_enc_values_supported`` listing both A256GCM and
+A128GCM (HAIP: verifiers MUST list both). The private half is kept only *sealed* under the node
 key, bound to the check's id, in the check's row; it is erased when the check is answered and
 goes with the row when the check expires. It is never logged and never leaves this module
 except sealed. What it decrypts is the same ``vp_token`` the plain mode would have carried; the
@@ -32,7 +32,9 @@ from core.sealing import NodeKey
 
 MODE = "direct_post.jwt"
 PLAIN = "direct_post"
-ENCS = ("A128GCM", "A256GCM")  # HAIP 1.0 §5: both, in the verifier's client metadata
+# HAIP 1.0 §5: both, in the verifier's client metadata. A256GCM first: HAIP asks a wallet that has
+# both to use it, and a wallet that follows the verifier's order (ours does) then does.
+ENCS = ("A256GCM", "A128GCM")
 
 
 def mode_for(prefix: str, asked: str | None = None, configured: str | None = None) -> str:
