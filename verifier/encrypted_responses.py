@@ -5,10 +5,11 @@ encryption public keys specific to each Authorization Request"). Its public half
 Request Object's ``client_metadata.jwks`` with ``kid`` (its RFC 7638 thumbprint), ``use: enc``
 and ``alg: ECDH-ES``, beside ``encrypted_response_enc_values_supported`` listing both A256GCM and
 A128GCM (HAIP: verifiers MUST list both). The private half is kept only *sealed* under the node
-key, bound to the check's id, in the check's row; it is erased when the check is answered and
-goes with the row when the check expires. It is never logged and never leaves this module
-except sealed. What it decrypts is the same ``vp_token`` the plain mode would have carried; the
-verifier still keeps no attribute value (verifier/tables.py).
+key, bound to the check's id, in the check's row; it is erased when the check is answered, and
+a check that expires unanswered takes it along when expired rows are deleted (at the next
+check's creation: store.add_check). It is never logged and never leaves this module except
+sealed. What it decrypts is the same ``vp_token`` the plain mode would have carried; the verifier
+still keeps no attribute value (verifier/tables.py).
 
 ``read`` turns the POSTed form into the response parameters: for an encrypted check, the JWE in
 ``response`` decrypted (``alg``, ``enc`` and ``kid`` checked by core/jwe.py), its JSON members
