@@ -100,18 +100,21 @@ async def append(db: AsyncSession, commitments: Sequence[bytes], now: int) -> li
 
 async def _nodes(db: AsyncSession, wanted: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
     """Perfect subtree hashes from the store: stored at levels 0 (as commitments) and 8k; any
-    other level is folded from the 2**r hashes of the stored level below it."""
-    out: dict[merkle.Node, bytes] = {}
+    other level is folded from the 2**r hashes of the stored level below it (one query per
+    stored level for the whole proof)."""
+    spans: dict[int, list[tuple[merkle.Node, int, int]]] = {}
     for level, index in wanted:
         r = level % store.TILE
-        base, lo, hi = level - r, index << r, (index + 1) << r
-        if base == 0:
-            hashes = [merkle.leaf_hash(c) for c in await store.commitments(db, lo, hi)]
-        else:
-            hashes = await store.node_hashes(db, base, lo, hi)
-        if len(hashes) != hi - lo:
-            raise LogInconsistent("a subtree of the log is missing")
-        out[(level, index)] = merkle.root(hashes)
+        spans.setdefault(level - r, []).append(((level, index), index << r, (index + 1) << r))
+    out: dict[merkle.Node, bytes] = {}
+    for base, nodes in spans.items():
+        stored = await store.hashes_in(db, base, [(lo, hi) for _, lo, hi in nodes])
+        for node, lo, hi in nodes:
+            try:
+                hashes = [stored[i] for i in range(lo, hi)]
+            except KeyError as exc:
+                raise LogInconsistent("a subtree of the log is missing") from exc
+            out[node] = merkle.root([merkle.leaf_hash(h) for h in hashes] if base == 0 else hashes)
     return out
 
 

@@ -213,6 +213,19 @@ async def leaves_outside(session: AsyncSession, size: int) -> int:
                                   .where(or_(LogLeaf.idx < 0, LogLeaf.idx >= size)))).scalar_one()
 
 
+async def hashes_in(session: AsyncSession, level: int, ranges: Sequence[tuple[int, int]]) -> dict[int, bytes]:
+    """Stored hashes at ``level`` (0: the commitments) in every half-open range, by index, in one
+    query: a proof needs a few small ranges per stored level, and a round trip costs more than
+    the rows."""
+    if level == 0:
+        table, idx, value, where = _LEAVES, _LEAVES.c.idx, _LEAVES.c.commitment, []
+    else:
+        table, idx, value, where = _NODES, _NODES.c.idx, _NODES.c.hash, [_NODES.c.level == level]
+    rows = await session.execute(select(idx, value).select_from(table).where(
+        *where, or_(*(and_(idx >= lo, idx < hi) for lo, hi in ranges))))
+    return {i: bytes(h) for i, h in rows}
+
+
 async def node_hashes(session: AsyncSession, level: int, start: int, end: int) -> list[bytes]:
     rows = await session.execute(select(LogNode.hash).where(LogNode.level == level, LogNode.idx >= start,
                                                             LogNode.idx < end).order_by(LogNode.idx))
