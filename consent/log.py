@@ -175,6 +175,22 @@ async def signer(db: AsyncSession, node: NodeKey, name: str, now: int) -> Signer
     return made
 
 
+_vkeys: dict[str, str] = {}
+
+
+async def vkey(db: AsyncSession, node: NodeKey, name: str, now: int) -> str:
+    """The C2SP verifier key of the log ``name`` (made at first use, under the log's lock, so two
+    first uses never race); receipts carry it, so wallets check checkpoints against it."""
+    if name not in _vkeys:
+        row = await store.key(db, name)
+        if row is None:
+            await store.lock(db)
+            _vkeys[name] = (await signer(db, node, name, now)).verifier().vkey()
+        else:
+            _vkeys[name] = Verifier(name, bytes(row.public_key)).vkey()
+    return _vkeys[name]
+
+
 async def verifiers(db: AsyncSession) -> dict[str, Verifier]:
     """Every log key's verifier (C2SP vkey via ``.vkey()``), by key name."""
     return {row.name: Verifier(row.name, bytes(row.public_key)) for row in await store.keys(db)}
@@ -224,3 +240,6 @@ class ConsentLog:
 
     def verify_inclusion(self, leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> None:
         verify_inclusion(leaf, index, size, proof, root)
+
+    async def vkey(self, db: AsyncSession, now: int) -> str:
+        return await vkey(db, self.node, self.name, now)
