@@ -1,15 +1,15 @@
 """consent proofs spent: the digests of holder proofs already used, until they would have expired
 anyway (a proof replayed within its five minutes is refused)
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0015'
-down_revision = '0014'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
