@@ -94,8 +94,10 @@ def test_the_search_works_without_a_script(app_and_key: tuple[TestClient, str]) 
     options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select_.group(1))
     assert options[0] == ("", i18n.t("ar", "console.esco_choose"))
     assert options[1] == (FORKLIFT, "operate forklift")  # a preferred label starting with the words
-    assert 'value="FORKLIFT"' in page and 'form="esco-find-SkillCertificate"' in page
-    assert re.search(r'<form id="esco-find-SkillCertificate" method="get"', page)
+    search = re.search(r'<form id="esco-find-SkillCertificate"[^>]*method="get"[^>]*>(.*?)</form>', page, re.S)
+    assert search and 'name="esco" value="FORKLIFT"' in search.group(1)  # its own form: only the words are sent
+    offer = re.search(r'<form method="post" action="/issuer/console/offer">(.*?)</form>', page, re.S)
+    assert offer and len(re.findall(r"<button", offer.group(1))) == 1 and 'name="esco"' not in offer.group(1)
     none = client.get("/issuer/console", params={"lang": "fr", "esco": "zzzqqq"}).text
     assert i18n.t("fr", "console.esco_none").replace("'", "&#39;") in none
     assert '<input name="skill.uri" type="text"' in none  # the URI can still be typed by hand
