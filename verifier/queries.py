@@ -1,4 +1,5 @@
-"""Named DCQL queries (``specs/queries/<name>.json``): what a desk can ask, and why. Pure.
+"""Named DCQL queries (``specs/queries/<name>.json``): what a desk can ask, and why. Pure, but for
+the ESCO classification a skill parameter is checked against (core.esco, read on first use).
 
 Each file gives the query, the DPV purpose it serves (checked against the verifier's
 registration in the trust list) and a plain description in several languages, shown to
