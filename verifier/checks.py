@@ -28,7 +28,7 @@ from core.sealing import new_public_id
 from core.trust import require_within_registration
 from verifier import consent_records, encrypted_responses, proofs, requests, resolve, store
 from verifier.context import VerifierContext
-from verifier.queries import named
+from verifier.queries import named, narrowed
 from verifier.tables import AuditEntry, Check
 from verifier.verification import Expectation, Result, Status, decide, parse_vp_token, refused, verify_vp_token
 
@@ -39,13 +39,18 @@ MAX_QR_VERSION = 11
 
 async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[str, Any] | None,
                  purpose: str | None, prefix: requests.Prefix, accept_unknown_status: bool,
-                 response_mode: str | None = None) -> dict[str, Any]:
+                 response_mode: str | None = None, parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    """``parameters``: values for a named query's parameters (skill-check's ESCO ``skill``)."""
     if (query_name is None) == (custom is None):
         raise InvalidInput("give either a named query or a DCQL query")
     configured = None
     if query_name is not None:
         chosen = named(ctx.queries, query_name)
         query, raw, purpose, configured = chosen.query, chosen.raw, chosen.purpose, chosen.response_mode
+        if parameters:
+            query, raw = narrowed(chosen, parameters)
+    elif parameters:
+        raise InvalidInput("parameters go with a named query")
     else:
         query, raw = dcql.parse(custom), dict(custom or {})
         if not purpose:
@@ -98,7 +103,7 @@ async def reopen(ctx: VerifierContext, check_id: str) -> dict[str, Any] | None:
         identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, now)
     prefix = requests.Prefix(row.prefix)
     link, qr_link = _link(identity, prefix, base, check_id), _qr_link(identity, prefix, base, check_id)
-    return {"id": check_id, "name": row.name, "phase": row.phase, "link": link, "qr_link": qr_link,
+    return {"id": check_id, "name": row.name, "phase": row.phase, "link": link, "qr_link": qr_link, "dcql": row.dcql,
             "qr_svg": qr.svg(qr_link, max_version=MAX_QR_VERSION), "expires_at": row.expires_at}
 
 
