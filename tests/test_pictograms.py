@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core import pictograms
 from core.credtypes import load_registry, load_type
@@ -108,3 +111,23 @@ def test_type_metadata_naming_a_pictogram_outside_the_icon_names_is_refused(tmp_
     (folder / "type-metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
     with pytest.raises(InvalidInput, match="pictogram"):
         load_type(folder)
+
+
+_XML_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=30)
+_TAGS = st.sampled_from(["path", "circle", "rect", "script", "style", "a", "image", "foreignObject", "g", "use"])
+_NAMES = st.sampled_from(["d", "r", "cx", "fill", "stroke", "style", "onload", "onclick", "href", "class", "id"])
+
+
+@given(st.lists(st.tuples(_TAGS, st.dictionaries(_NAMES, _XML_TEXT, max_size=4)), max_size=8))
+def test_whatever_a_vendored_file_holds_only_allowed_shapes_come_out_well_formed(
+        elements: list[tuple[str, dict[str, str]]]) -> None:
+    root = ET.Element("{http://www.w3.org/2000/svg}svg")
+    for tag, attributes in elements:
+        ET.SubElement(root, "{http://www.w3.org/2000/svg}" + tag, attributes)
+    shapes = pictograms._shapes(ET.tostring(root))
+    drawn = ET.fromstring(f"<svg>{shapes}</svg>")  # noqa: S314 (our own output) well formed: values escaped
+    kept = [(tag, attributes) for tag, attributes in elements if tag in pictograms._SHAPES
+            and attributes.get("d") != pictograms._FRAME]
+    assert [e.tag for e in drawn] == [tag for tag, _ in kept]
+    for element, (_, attributes) in zip(drawn, kept, strict=True):
+        assert element.attrib == {k: v for k, v in attributes.items() if k in pictograms._ATTRIBUTES}
