@@ -103,6 +103,10 @@ def test_pictograms_beside_every_type_claim_purpose_and_step(world: DeskWorld, l
         card = _signs(page, "wallet-card", lang)
         assert page.locator("dl.named dt").count() == page.locator("dl.named dt svg.icon").count() >= 5
         assert {"user", "users", "school", "checklist", "building", "calendar"} <= _names(card)
+        # Beside a long label and its sign a value keeps room: "Haddad" did break into "Hadd|ad" in Arabic.
+        shares = page.evaluate("[...document.querySelectorAll('dl.named dd')].map((d) => "
+                               "d.getBoundingClientRect().width / d.parentElement.getBoundingClientRect().width)")
+        assert min(shares) >= 0.35, shares
 
         desk = context.new_page()
         desk.goto(f"{world.base}/verifier/desk?lang={lang}")  # signed in on the way through the staff pages
