@@ -121,6 +121,11 @@ def test_pictograms_beside_every_type_claim_purpose_and_step(world: DeskWorld, l
         # skill-check offers two sets of claims to choose from: each claim in each set wears its sign.
         assert page.locator("fieldset.query label.check svg.icon").count() == 3
         assert {"briefcase", "certificate", "school", "stairs-up"} <= _names(consent)
+
+        # Who saw what: the purpose's sign and each shared claim's, as on the consent screen.
+        page.get_by_role("button", name=_t("wallet.share", lang)).click()
+        page.goto(f"{world.base}/wallet/history?lang={lang}")
+        assert {"briefcase", "school", "stairs-up"} <= _names(_signs(page, "history", lang))
         context.close()
 
 

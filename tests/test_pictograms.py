@@ -88,6 +88,15 @@ def test_a_name_that_is_not_an_icon_name_draws_the_neutral_sign() -> None:
         assert 'data-pictogram="point"' in str(pictograms.pictogram(name))
 
 
+def test_a_claim_named_by_its_path_text_as_history_keeps_it_finds_its_pictogram() -> None:
+    from wallet import labels
+
+    skill = next(t for t in TYPES.values() if t.name == "SkillCertificate")
+    assert labels.claim_icon_by_name(TYPES, [skill.vct], "skill.label") == "school"
+    assert labels.claim_icon_by_name(TYPES, ["urn:unknown", skill.vct], "eqf_level") == "stairs-up"
+    assert labels.claim_icon_by_name(TYPES, [skill.vct], "[[[") == pictograms.fallback("claim")
+
+
 def test_a_new_type_brings_its_own_pictogram(tmp_path: Path) -> None:
     folder = tmp_path / "SkillCertificate"
     shutil.copytree(SPECS / "credentials" / "SkillCertificate", folder)

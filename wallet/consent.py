@@ -129,6 +129,7 @@ class Beyond:
     vct: str
     path: ClaimPath
     label: str
+    pictogram: str = "point"
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +224,7 @@ def consent_screen(request: VerifiedRequest, trust_list: TrustList | None, held:
         purposes = tuple(Purpose(dpv_labels.purpose(r.purpose, lang), dpv_labels.legal_basis(r.legal_basis, lang),
                                  pictograms.purpose_pictogram(r.purpose))
                          for r in chosen)
-    beyond = tuple(Beyond(vct, path, _label(types, [vct], path, lang))
+    beyond = tuple(Beyond(vct, path, _label(types, [vct], path, lang), pictograms.claim_pictogram(types.get(vct), path))
                    for vct, path in sorted(excess, key=lambda e: (e[0], format_path(e[1]))))
     queries = tuple(_query_screen(q, request, held, types, lang, excess) for q in request.query.credentials)
     return ConsentScreen(request, lang, who, purposes, queries, beyond)

@@ -28,6 +28,15 @@ def claim_icon(known: CredentialType | None, path: ClaimPath) -> str:
     return pictograms.claim_pictogram(known, path)
 
 
+def claim_icon_by_name(types: TypeRegistry, vcts: Sequence[str], name: str) -> str:
+    """``claim_icon`` for a claim named by its path text (as a history record keeps it)."""
+    try:
+        path = parse_path(name)
+    except AmanaError:
+        return pictograms.fallback("claim")
+    return pictograms.claim_pictogram_of(types, vcts, path)
+
+
 def purpose_words(iri: str, lang: str) -> str:
     return dpv_labels.purpose(iri, lang).label
 

@@ -27,7 +27,8 @@ def _row(ctx: holder.WalletContext, r: HistoryRecord, lang: str, trust: TrustLis
             "unknown": r.controller.name is None,
             "why": [(pictograms.purpose_pictogram(p), labels.purpose_words(p, lang)) for p in r.purposes],
             # a refusal kept no copy, so no type: the label from whichever type names that claim
-            "what": [labels.claim_label(ctx.types, r.credential_types or list(ctx.types), n, lang)
+            "what": [(labels.claim_icon_by_name(ctx.types, r.credential_types or list(ctx.types), n),
+                      labels.claim_label(ctx.types, r.credential_types or list(ctx.types), n, lang))
                      for n in r.data_categories],
             "copies": len(r.copy_ids), "state": state,
             "verified": state is not None and r.receipt is not None and ledger.check(r.receipt, trust),
