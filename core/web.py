@@ -226,7 +226,10 @@ def page_templates(service_dir: Path) -> Any:
     from fastapi.templating import Jinja2Templates
     from jinja2 import ChoiceLoader, FileSystemLoader
 
+    from core.pictograms import pictogram
+
     templates = Jinja2Templates(directory=service_dir)
+    templates.env.globals["pictogram"] = pictogram
     templates.env.loader = ChoiceLoader([FileSystemLoader(service_dir), FileSystemLoader(Path(__file__).parent /
                                                                                           "templates")])
     return templates

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from core import i18n, web
+from core import i18n, pictograms, web
 from issuer import metadata, store
 from issuer.context import IssuerContext, get_context
 from issuer.offers import OFFER_PAGE, OfferState, offer_id_of, offer_link, offer_uri
@@ -51,8 +51,10 @@ async def offer_page(slug: str, request: Request, ctx: Ctx,
     if live and offer is not None and org is not None:
         names: dict[str, str] = org.names
         org_name = names.get(page_lang) or names.get(i18n.DEFAULT) or next(iter(names.values()), slug)
-        type_name = ctx.types.by_name(offer.config_id).display_name(page_lang)
+        ctype = ctx.types.by_name(offer.config_id)
+        type_name = ctype.display_name(page_lang)
         values = {"live": True, "wallet_link": offer_link(offer_uri(url, offer.id)),
+                  "type_pictogram": pictograms.type_pictogram(ctype),
                   "what": i18n.t(page_lang, "offer_page.what", org=org_name, type=type_name),
                   "expires": i18n.t(page_lang, "sheet.expires",
                                     date=time.strftime("%Y-%m-%d", time.gmtime(offer.expires_at)))}

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from core import digits, esco, i18n, qr, sessions, web
+from core import digits, esco, i18n, pictograms, qr, sessions, web
 from core.credtypes import CredentialType
 from core.errors import AmanaError, Forbidden, InvalidInput, NotDigits, UnknownEscoSkill
 from core.sdjwt.paths import parse_path
@@ -107,7 +107,9 @@ def sheet(offer: OfferPublic, lang: str, ctype: CredentialType, org: Organisatio
             "reference": offer.reference,  # on screen for staff only, never on the printed sheet
             "type_name": type_name, "issued_by": i18n.t(lang, "sheet.issued_by", org=_org_name(org, lang)),
             "expires": i18n.t(lang, "sheet.expires", date=_day(offer.expires_at)),
-            "slip_title": i18n.t(lang, "sheet.slip_title", type=type_name), **words}
+            "slip_title": i18n.t(lang, "sheet.slip_title", type=type_name), **words,
+            "pictogram": pictograms.type_pictogram(ctype),
+            "steps": list(zip(pictograms.sheet_steps(), (words["step1"], words["step2"], words["step3"]), strict=True))}
 
 
 def pin_slips(form: Any) -> bool:

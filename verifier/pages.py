@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from core import i18n, sessions, staff, web
+from core import i18n, pictograms, sessions, staff, web
 from core.encoding import b64url_decode, b64url_encode
 from core.errors import AmanaError, NotFound, UnknownEscoSkill
 from core.oid4vc import OFFER_SCHEME, PRESENTATION_SCHEME
@@ -74,7 +74,8 @@ async def _home(ctx: VerifierContext, request: Request, lang: str, message: str 
 def _question(query: NamedQuery, lang: str) -> dict[str, Any]:
     """A question's name and its description in ``lang`` (or English, marked as such)."""
     text = query.description.get(lang)
-    return {"name": query.name, "text": text or query.description["en"], "lang": None if text else "en"}
+    return {"name": query.name, "text": text or query.description["en"], "lang": None if text else "en",
+            "pictogram": pictograms.purpose_pictogram(query.purpose)}
 
 
 def _refusal(exc: AmanaError, lang: str) -> str:

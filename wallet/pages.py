@@ -111,7 +111,7 @@ def cards(ctx: holder.WalletContext, contents: Contents, lang: str) -> list[dict
                     "issuer": names.get(lang) or names.get("en") or first.issuer, "registered": issuer is not None,
                     "until": _date(first.valid_until), "expired": bool(first.valid_until and
                                                                         first.valid_until <= ctx.now()),
-                    "left": left, "copies": len(held), "icon": labels.icon(first.vct)})
+                    "left": left, "copies": len(held), "icon": labels.icon(ctx.types, first.vct)})
     return out
 
 
@@ -238,7 +238,7 @@ async def _card_page(request: Request, lang: str, wallet: holder.Opened, card_id
                       message=i18n.t(lang, "wallet.err.not_found"), wallet_id=wallet.wallet_id)
     first = wallet.contents.batches()[card_id][0]
     known = ctx.types.get(first.vct)
-    claims = [(labels.claim_icon(path), known.label(path, lang) if known else format_path(path), value)
+    claims = [(labels.claim_icon(known, path), known.label(path, lang) if known else format_path(path), value)
               for path, value in labels.shown_claims(first.claims or {}, known)]
     live = await status.card_status(ctx.settings, first.issuer, first.claims, flows.trust_list(ctx), ctx.now())
     can_refresh = card_id in wallet.contents.refresh and shown["left"] <= copies.LOW
