@@ -41,13 +41,12 @@ DOMAIN = "amana"
 SOURCE = "en"
 PLURAL_SUFFIX = "#plural"
 FIXED_DATE = datetime(2026, 1, 1, tzinfo=UTC)  # catalogue headers: no churn on every run
-NOT_MESSAGES = frozenset({"dir"})  # the JSON format's direction is core.i18n.RTL now, not a text
+NOT_MESSAGES = frozenset({"dir", "language_name"})  # core.i18n.RTL and AUTONYMS say these now
 SOURCE_DIRS = ("core", "issuer", "verifier", "wallet", "consent", "server")
 
 # Where a key's prefix appears, for the translator (the longest matching prefix wins).
 PLACES = {
     "page": "the frame of every page (header, language switcher, notes)",
-    "language_name": "the language switcher: this language's name, in this language",
     "sheet": "the offer sheet a trainer prints for a holder, with the QR code and the PIN slip",
     "offer_page": "the page a holder's phone opens from an offer's QR code",
     "ask_page": "the page a holder's phone opens from a verifier desk's QR code",
