@@ -32,6 +32,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from core import i18n_pseudo
+
 LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "amana"
 DEFAULT = "en"
@@ -104,6 +106,8 @@ def code_of(tag: str) -> str | None:
     base, *rest = tag.replace("_", "-").lower().split("-")
     if base == "fa" and "af" in rest:
         return "fa_AF"
+    if base == i18n_pseudo.CODE or (base == "en" and "xa" in rest):
+        return i18n_pseudo.CODE
     return ALIASES.get(base, base)
 
 
@@ -123,6 +127,10 @@ def _accepted(accept_language: str | None) -> list[str]:
     return [tag for _q, _n, tag in sorted(weighted)]
 
 
+def _has(code: str) -> bool:
+    return code in _loaded() or (code == i18n_pseudo.CODE and i18n_pseudo.enabled())
+
+
 def _is_language(code: str) -> bool:
     return code in LANGUAGES or code in Locale.parse(DEFAULT).languages
 
@@ -130,11 +138,11 @@ def _is_language(code: str) -> bool:
 def choose(lang: str | None, accept_language: str | None = None) -> Choice:
     """The reader's first language if the node has it, else its closest, else their next, else English."""
     codes = [c for c in map(code_of, [*([lang] if lang else []), *_accepted(accept_language)]) if c]
-    codes = [c for c in codes if c in _loaded() or _is_language(c)]
+    codes = [c for c in codes if _has(c) or _is_language(c)]
     if not codes:
         return Choice(DEFAULT)
     wanted = codes[0]
-    if wanted in _loaded():
+    if _has(wanted):
         return Choice(wanted)
     closer, step = [], CLOSEST.get(wanted)
     while step is not None and step not in closer:
@@ -157,6 +165,10 @@ def _chain(lang: str) -> list[str]:
 
 
 def _message(lang: str, key: str) -> tuple[Message, Callable[[int], int]]:
+    if lang == i18n_pseudo.CODE and i18n_pseudo.enabled():
+        english, plural = _message(DEFAULT, key)
+        return (i18n_pseudo.pseudo(english) if isinstance(english, str) else
+                tuple(i18n_pseudo.pseudo(form) for form in english)), plural
     for code in _chain(lang):
         if code in _loaded() and key in _loaded()[code][0]:
             messages, plural = _loaded()[code]
@@ -183,24 +195,27 @@ def has(lang: str, key: str) -> bool:
 
 
 def direction(lang: str) -> str:
-    return "rtl" if lang in RTL else "ltr"
+    return "rtl" if lang in RTL or lang == i18n_pseudo.CODE else "ltr"
 
 
 def bcp47(lang: str) -> str:
     """The tag for HTML ``lang=`` and manifests: ``fa_AF`` is ``fa-AF``."""
-    return lang.replace("_", "-")
+    return i18n_pseudo.TAG if lang == i18n_pseudo.CODE else lang.replace("_", "-")
 
 
 def languages() -> list[tuple[str, str]]:
     """The switcher: every language offered, by its own name (those without a catalogue too:
     picking one shows its closest relative, with a note)."""
-    return [(code, AUTONYMS[code]) for code in LANGUAGES]
+    pseudo = [(i18n_pseudo.CODE, i18n_pseudo.NAME)] if i18n_pseudo.enabled() else []
+    return [*((code, AUTONYMS[code]) for code in LANGUAGES), *pseudo]
 
 
 def language_name(code: str, in_lang: str) -> str:
     """``code``'s name in ``in_lang`` (CLDR, through Babel), else its own name."""
     if code == "fa_AF":
         return DARI.get(in_lang) or DARI[DEFAULT]
+    if code == i18n_pseudo.CODE:
+        return i18n_pseudo.NAME
     try:
         name = Locale.parse(in_lang).languages.get(code)
     except (UnknownLocaleError, ValueError):
