@@ -15,7 +15,6 @@ prober nothing the offer URL does not. It holds no PIN, no claim and no form.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -23,7 +22,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from core import i18n, web
+from core import i18n, local_forms, web
 from issuer import metadata, store
 from issuer.context import IssuerContext, get_context
 from issuer.offers import OFFER_PAGE, OfferState, offer_id_of, offer_link, offer_uri
@@ -56,7 +55,7 @@ async def offer_page(slug: str, request: Request, ctx: Ctx,
         values = {"live": True, "wallet_link": offer_link(offer_uri(url, offer.id)),
                   "what": i18n.t(page_lang, "offer_page.what", org=org_name, type=type_name),
                   "expires": i18n.t(page_lang, "sheet.expires",
-                                    date=time.strftime("%Y-%m-%d", time.gmtime(offer.expires_at)))}
+                                    date=local_forms.local_day(offer.expires_at, page_lang))}
         if getattr(request.app.state, "wallet", None) is not None:  # this node also hosts wallets (amana serve)
             values["wallet_here"] = "/wallet/receive?" + urlencode({"link": values["wallet_link"], "lang": page_lang})
     values["fallback_note"] = i18n.fallback_note(choice, page_lang)

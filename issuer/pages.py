@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from core import digits, i18n, qr, sessions, web
+from core import digits, i18n, local_forms, qr, sessions, web
 from core.credtypes import CredentialType
 from core.errors import AmanaError, InvalidInput, NotDigits
 from core.sdjwt.paths import parse_path
@@ -105,7 +105,7 @@ def sheet(offer: OfferPublic, lang: str, ctype: CredentialType, org: Organisatio
             "pin": offer.pin,
             "reference": offer.reference,  # on screen for staff only, never on the printed sheet
             "type_name": type_name, "issued_by": i18n.t(lang, "sheet.issued_by", org=_org_name(org, lang)),
-            "expires": i18n.t(lang, "sheet.expires", date=_day(offer.expires_at)),
+            "expires": i18n.t(lang, "sheet.expires", date=local_forms.local_day(offer.expires_at, lang)),
             "slip_title": i18n.t(lang, "sheet.slip_title", type=type_name), **words}
 
 

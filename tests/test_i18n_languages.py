@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
 
-from core import i18n
+from core import i18n, local_forms
 from tests.conftest import console_app
 from tests.locales_copy import (
     add_language,
@@ -24,9 +26,8 @@ def with_dari(locales: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    for client, _key in console_app(tmp_path_factory.mktemp("langs")):
-        yield client
+def console_and_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
+    yield from console_app(tmp_path_factory.mktemp("langs"))
 
 
 @pytest.mark.parametrize(("lang", "accept", "shown", "wanted"), [
@@ -77,7 +78,8 @@ def test_a_missing_entry_comes_from_the_closest_language(with_dari: Path) -> Non
     assert i18n.t("fa_AF", "console.login") == i18n.t("fa", "console.login")
 
 
-def test_a_page_says_when_the_readers_language_is_missing(console: TestClient) -> None:
+def test_a_page_says_when_the_readers_language_is_missing(console_and_key: tuple[TestClient, str]) -> None:
+    console, _key = console_and_key
     console.cookies.clear()
     urdu = console.get("/issuer/console", headers={"Accept-Language": "ur"}).text
     assert '<html lang="en" dir="ltr">' in urdu
@@ -89,3 +91,17 @@ def test_a_page_says_when_the_readers_language_is_missing(console: TestClient) -
     names = re.findall(r'<a href="\?lang=([A-Za-z_]+)" lang="([A-Za-z-]+)"[^>]*>([^<]+)</a>', english)
     assert [(code, name) for code, _tag, name in names] == i18n.languages()
     assert ("fa_AF", "fa-AF", "دری") in names
+
+
+def test_a_persian_reader_sees_the_offers_last_day_in_solar_hijri(console_and_key: tuple[TestClient, str]) -> None:
+    client, key = console_and_key
+    claims = json.loads(Path("specs/credentials/SkillCertificate/example.json").read_text())
+    offer = client.post("/api/issuer/offers", headers={"Authorization": f"Bearer {key}"},
+                        json={"type": "SkillCertificate", "claims": claims, "language": "fa"}).json()
+    parts = urlsplit(offer["qr_link"])
+    page = client.get(f"{parts.path}?{parts.query}", headers={"Accept": "text/html"}).text
+    expires = re.search(r"<p[^>]*>[^<]*(?:" + "|".join(local_forms.MONTHS_IRAN) + r")[^<]*</p>", page)
+    assert expires, page
+    assert re.search("[۰-۹]{4}", page) and not re.search(r"20\d\d-\d\d-\d\d", page)
+    english = client.get(f"{parts.path}?{parts.query}&lang=en", headers={"Accept": "text/html"}).text
+    assert not any(month in english for month in local_forms.MONTHS_IRAN)
