@@ -46,7 +46,7 @@ def test_login_page_in_every_language_with_direction(app_and_key: tuple[TestClie
 
 
 def test_every_locale_has_every_key() -> None:
-    keys = {lang: set(catalogue) for lang, catalogue in i18n.catalogues().items()}
+    keys = {lang: set(catalogue) for lang, catalogue in i18n.catalogues().items() if lang not in i18n.UNFINISHED}
     assert set(keys) >= {"en", "ar", "fa", "uk", "fr"}
     assert all(k == keys["en"] for k in keys.values())
 
