@@ -25,14 +25,20 @@ def supported() -> list[str]:
 
 
 def pick(lang: str | None, accept_language: str | None = None) -> str:
-    """The first supported of an explicit choice, then Accept-Language, then English."""
+    """The first supported of an explicit choice, then Accept-Language, then English.
+
+    A tag with a region we hold a catalogue for picks it (``fa-AF``/``fa_AF`` → Dari);
+    otherwise the base language does (``fa-IR`` → ``fa``)."""
     candidates = [lang] if lang else []
     for part in (accept_language or "").split(","):
         candidates.append(part.split(";")[0].strip())
+    by_tag = {code.lower(): code for code in catalogues()}
     for candidate in candidates:
-        base = (candidate or "").split("-")[0].lower()
-        if base in catalogues():
-            return base
+        tag = (candidate or "").replace("_", "-").lower()
+        exact = by_tag.get(tag.replace("-", "_"))  # fa-AF: Dari, before Persian
+        base = tag.split("-")[0]
+        if exact or base in catalogues():
+            return exact or base
     return DEFAULT
 
 

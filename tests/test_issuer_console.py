@@ -47,8 +47,21 @@ def test_login_page_in_every_language_with_direction(app_and_key: tuple[TestClie
 
 def test_every_locale_has_every_key() -> None:
     keys = {lang: set(catalogue) for lang, catalogue in i18n.catalogues().items()}
-    assert set(keys) >= {"en", "ar", "fa", "uk", "fr"}
+    assert set(keys) >= {"en", "ar", "fa", "fa_AF", "ps", "ti", "so", "uk", "fr"}
     assert all(k == keys["en"] for k in keys.values())
+
+
+def test_every_locale_keeps_every_placeholder_and_its_direction() -> None:
+    """A translation that drops, renames or adds a ``{name}`` would raise (or show a raw brace)
+    on the page that formats it; an empty text would show nothing."""
+    english = i18n.catalogues()["en"]
+    for lang, catalogue in i18n.catalogues().items():
+        for key, text in catalogue.items():
+            assert sorted(re.findall(r"\{(\w*)\}", text)) == sorted(re.findall(r"\{(\w*)\}", english[key])), \
+                (lang, key)
+            assert text.strip(), (lang, key)
+        rtl = lang.split("_")[0] in ("ar", "fa", "ps")
+        assert catalogue["dir"] == ("rtl" if rtl else "ltr"), lang
 
 
 def test_pages_carry_a_strict_csp_and_no_inline_script(app_and_key: tuple[TestClient, str]) -> None:
