@@ -13,6 +13,8 @@ FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY . .
 COPY --from=vendor /vendor core/static/vendor
+# The interface text's catalogues compiled (.mo), so the wheel carries them (core/i18n_tools.py).
+RUN pip install --no-cache-dir "babel>=2.14" && python -m core.i18n_tools compile --force
 RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[postgres]"
 
 # 3. The image: the installed package only (specs and migrations ship inside it), a user of its own.

@@ -7,7 +7,7 @@ VENDOR := core/static/vendor
 TEST_VENDOR := tests/vendor
 INTEROP := tests/interop
 
-.PHONY: setup demo test test-postgres lint bench bench-wallet bench-qr bench-consent bench-load clean vendor openapi interop
+.PHONY: setup extract update compile demo test test-postgres lint bench bench-wallet bench-qr bench-consent bench-load clean vendor openapi interop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,22 +15,41 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]'
 	touch $(STAMP)
 
-setup: $(STAMP) $(VENDOR)/.stamp
+setup: $(STAMP) $(VENDOR)/.stamp compile
 
-demo: $(STAMP)
+demo: $(STAMP) compile
 	$(BIN)/amana demo
+
+# Interface text: gettext catalogues managed with Babel (core/i18n_tools.py says how). The .po files
+# are the source, committed; the .mo files are compiled here, never committed (the node parses a
+# .po whose .mo is missing or older, so a fresh clone speaks before this runs, only slower).
+# `extract` writes the template core/locales/amana.pot; `update` brings every .po in line with it;
+# scripts/locales-import-json merges {key: text} JSON files into the catalogues.
+LOCALE_PO := $(wildcard core/locales/*/LC_MESSAGES/amana.po)
+LOCALE_MO := $(LOCALE_PO:.po=.mo)
+
+extract: $(STAMP)
+	$(BIN)/python -m core.i18n_tools extract
+
+update: $(STAMP)
+	$(BIN)/python -m core.i18n_tools update
+
+compile: $(LOCALE_MO)
+
+$(LOCALE_MO): %.mo: %.po $(STAMP)
+	$(BIN)/python -m core.i18n_tools compile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint $(VENDOR)/.stamp $(TEST_VENDOR)/.stamp $(INTEROP)/node_modules/.stamp
+test: lint compile $(VENDOR)/.stamp $(TEST_VENDOR)/.stamp $(INTEROP)/node_modules/.stamp
 	$(BIN)/python -m pytest
 
 # The suite again with every node on PostgreSQL (tests/on_postgres: one database per data
 # directory, made on first use), browser tests and SQLite-file tests aside. Needs
 # AMANA_TEST_DATABASE_URL of a role that may create databases (.ci/postgres makes one).
-test-postgres: $(STAMP) $(VENDOR)/.stamp $(INTEROP)/node_modules/.stamp
+test-postgres: $(STAMP) compile $(VENDOR)/.stamp $(INTEROP)/node_modules/.stamp
 	@test -n "$$AMANA_TEST_DATABASE_URL" || { echo 'set AMANA_TEST_DATABASE_URL: eval "$$(.ci/postgres)"'; exit 2; }
 	ON_POSTGRES_ADMIN_URL="$$AMANA_TEST_DATABASE_URL" PYTHONPATH=tests/on_postgres $(BIN)/python -m pytest
 
@@ -60,6 +79,7 @@ openapi: $(STAMP)
 	$(BIN)/python -m server.openapi
 
 clean:
+	rm -f $(LOCALE_MO) core/locales/amana.pot
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENDOR) $(TEST_VENDOR) $(INTEROP)/node_modules
 
 # The QR reader for the desk's and the wallet's camera and photo scan (core/static: every service
