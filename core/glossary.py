@@ -31,13 +31,15 @@ def link(lang: str, term: str | None = None) -> str:
     return f"{PATH}?lang={lang}" + (f"#{term}" if term else "")
 
 
-def render(lang: str) -> HTMLResponse:
-    """The page in ``lang``: no session, no form, no cookie, the same for everyone."""
-    context = {"lang": lang, "dir": i18n.direction(lang), "t": lambda key, **kw: i18n.t(lang, key, **kw),
-               "languages": [(code, i18n.t(code, "language_name")) for code in i18n.supported()],
-               "terms": TERMS}
+def render(choice: i18n.Choice) -> HTMLResponse:
+    """The page in the chosen language: no session, no form, no cookie, the same for everyone.
+    A reader whose language the node lacks is told which one the page is in instead."""
+    lang = choice.lang
+    context = {"lang": lang, "lang_tag": i18n.bcp47(lang), "dir": i18n.direction(lang),
+               "t": lambda key, **kw: i18n.t(lang, key, **kw), "languages": i18n.languages(),
+               "fallback_note": i18n.fallback_note(choice, lang), "terms": TERMS}
     html = _templates.get_template("words.html").render(context)
-    return HTMLResponse(html, headers={"Cache-Control": "public, max-age=3600"})
+    return HTMLResponse(html, headers={"Cache-Control": "public, max-age=3600", "Vary": "Accept-Language"})
 
 
 def install(app: FastAPI) -> None:
@@ -48,4 +50,4 @@ def install(app: FastAPI) -> None:
 
     @app.get(PATH, include_in_schema=False, response_class=HTMLResponse)
     async def words(request: Request, lang: Annotated[str | None, Query(max_length=35)] = None) -> HTMLResponse:
-        return render(i18n.pick(lang, request.headers.get("accept-language")))
+        return render(i18n.choose(lang, request.headers.get("accept-language")))

@@ -41,13 +41,12 @@ DOMAIN = "amana"
 SOURCE = "en"
 PLURAL_SUFFIX = "#plural"
 FIXED_DATE = datetime(2026, 1, 1, tzinfo=UTC)  # catalogue headers: no churn on every run
-NOT_MESSAGES = frozenset({"dir"})  # the JSON format's direction is core.i18n.RTL now, not a text
+NOT_MESSAGES = frozenset({"dir", "language_name"})  # core.i18n.RTL and AUTONYMS say these now
 SOURCE_DIRS = ("core", "issuer", "verifier", "wallet", "consent", "server")
 
 # Where a key's prefix appears, for the translator (the longest matching prefix wins).
 PLACES = {
     "page": "the frame of every page (header, language switcher, notes)",
-    "language_name": "the language switcher: this language's name, in this language",
     "sheet": "the offer sheet a trainer prints for a holder, with the QR code and the PIN slip",
     "offer_page": "the page a holder's phone opens from an offer's QR code",
     "ask_page": "the page a holder's phone opens from a verifier desk's QR code",
@@ -80,9 +79,11 @@ def read(lang: str) -> Catalog:
         return read_po(f, locale=lang, domain=DOMAIN)
 
 
-def _serialise(catalog: Catalog, template: bool = False) -> bytes:
+def _serialise(catalog: Catalog) -> bytes:
+    """No line numbers in locations: they would change with every edit of the code and make
+    each branch's catalogues conflict; the file is enough to find a key."""
     out = io.BytesIO()
-    write_po(out, catalog, width=0, ignore_obsolete=True, omit_header=False, include_lineno=not template)
+    write_po(out, catalog, width=0, ignore_obsolete=True, omit_header=False, include_lineno=False)
     return out.getvalue()
 
 
@@ -116,7 +117,7 @@ def _sources() -> Iterator[Path]:
 
 def _dynamic_patterns(text: str) -> Iterator[re.Pattern[str]]:
     """Keys built at run time: ``f"wallet.err.{code}"`` in Python, ``"wallet." ~ step ~ "_title"`` in Jinja."""
-    for fstring in re.findall(r'f"([a-z_]+\.[^"]*\{[^"]*)"', text):
+    for fstring in re.findall(r'f"((?:[a-z0-9_]+\.)+(?:[a-z0-9_]*\{[^"{}]*\})+[a-z0-9_.]*)"', text):
         parts = re.split(r"\{[^}]*\}", fstring)
         yield re.compile("[a-z0-9_]+".join(re.escape(p) for p in parts) + r"\Z")
     for concat in re.findall(r'"[a-z_]+\.[a-z_.]*"(?:\s*~\s*(?:"[^"]*"|[\w.]+))+', text):
@@ -183,7 +184,7 @@ def extract() -> Catalog:
         template.add(msgid, string, locations=used.get(key, []),  # line 0: a pattern, the file only
                      auto_comments=comments)
     out = LOCALES / f"{DOMAIN}.pot"
-    data = _serialise(template, template=True)
+    data = _serialise(template)
     if not out.is_file() or out.read_bytes() != data:
         out.write_bytes(data)
     return template

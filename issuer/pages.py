@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from core import digits, i18n, qr, sessions, web
+from core import digits, i18n, local_forms, qr, sessions, web
 from core.credtypes import CredentialType
 from core.errors import AmanaError, InvalidInput, NotDigits
 from core.sdjwt.paths import parse_path
@@ -101,10 +101,11 @@ def sheet(offer: OfferPublic, lang: str, ctype: CredentialType, org: Organisatio
     on screen for staff, and on a separate slip when staff ask for one."""
     type_name = ctype.display_name(lang)
     words = {key: i18n.t(lang, f"sheet.{key}") for key in SHEET_WORDS}
-    return {"lang": lang, "dir": i18n.direction(lang), "row": row, "qr": qr.svg(offer.qr_link), "pin": offer.pin,
+    return {"lang": i18n.bcp47(lang), "dir": i18n.direction(lang), "row": row, "qr": qr.svg(offer.qr_link),
+            "pin": offer.pin,
             "reference": offer.reference,  # on screen for staff only, never on the printed sheet
             "type_name": type_name, "issued_by": i18n.t(lang, "sheet.issued_by", org=_org_name(org, lang)),
-            "expires": i18n.t(lang, "sheet.expires", date=_day(offer.expires_at)),
+            "expires": i18n.t(lang, "sheet.expires", date=local_forms.local_day(offer.expires_at, lang)),
             "slip_title": i18n.t(lang, "sheet.slip_title", type=type_name), **words}
 
 

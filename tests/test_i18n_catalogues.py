@@ -13,18 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core import i18n, i18n_tools
-
-
-@pytest.fixture
-def locales(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the catalogues that the tools and the loader use instead of core/locales."""
-    copy = tmp_path / "locales"
-    shutil.copytree(i18n_tools.LOCALES, copy, ignore=shutil.ignore_patterns("*.mo", "*.pot"))
-    monkeypatch.setattr(i18n_tools, "LOCALES", copy)
-    monkeypatch.setattr(i18n, "LOCALES_DIR", copy)
-    i18n._loaded.cache_clear()
-    yield copy
-    i18n._loaded.cache_clear()
+from tests.locales_copy import locales_fixture  # noqa: F401 (the fixture "locales")
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
