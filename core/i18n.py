@@ -31,8 +31,9 @@ from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from markupsafe import Markup, escape
 
-from core import i18n_pseudo
+from core import i18n_pseudo, local_forms
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "amana"
@@ -176,14 +177,30 @@ def _message(lang: str, key: str) -> tuple[Message, Callable[[int], int]]:
     raise KeyError(key)
 
 
-def t(lang: str, key: str, **values: object) -> str:
-    """The text of ``key`` in ``lang`` with ``values`` put in; plural by ``count`` or ``n``."""
+def _text(lang: str, key: str, values: dict[str, object]) -> tuple[str, dict[str, object]]:
+    """The form of ``key`` to show (plural by ``count`` or ``n``), and the values with whole
+    numbers in the reader's digits (``local_forms``: ۳ for Persian, Dari and Pashto readers)."""
     message, plural = _message(lang, key)
     if isinstance(message, tuple):
         count = values.get("count", values.get("n"))
         index = plural(count) if isinstance(count, int) else len(message) - 1
         message = message[min(int(index), len(message) - 1)]
-    return message.format(**values)
+    local = {k: local_forms.local_number(v, lang) if isinstance(v, int) and not isinstance(v, bool) else v
+             for k, v in values.items()}
+    return message, local
+
+
+def t(lang: str, key: str, **values: object) -> str:
+    """The text of ``key`` in ``lang`` with ``values`` put in; plural by ``count`` or ``n``."""
+    message, local = _text(lang, key, values)
+    return message.format(**local)
+
+
+def t_isolated(lang: str, key: str, **values: object) -> Markup:
+    """``t`` for HTML, each value in ``<bdi>``: a Latin name or a number inside right-to-left
+    text (or the reverse) keeps its own order and leaves the sentence's alone. Escaped."""
+    message, local = _text(lang, key, values)
+    return escape(message).format(**{k: Markup("<bdi>{}</bdi>").format(v) for k, v in local.items()})
 
 
 def has(lang: str, key: str) -> bool:

@@ -53,7 +53,7 @@ async def offer_page(slug: str, request: Request, ctx: Ctx,
         org_name = names.get(page_lang) or names.get(i18n.DEFAULT) or next(iter(names.values()), slug)
         type_name = ctx.types.by_name(offer.config_id).display_name(page_lang)
         values = {"live": True, "wallet_link": offer_link(offer_uri(url, offer.id)),
-                  "what": i18n.t(page_lang, "offer_page.what", org=org_name, type=type_name),
+                  "what": i18n.t_isolated(page_lang, "offer_page.what", org=org_name, type=type_name),
                   "expires": i18n.t(page_lang, "sheet.expires",
                                     date=local_forms.local_day(offer.expires_at, page_lang))}
         if getattr(request.app.state, "wallet", None) is not None:  # this node also hosts wallets (amana serve)

@@ -104,9 +104,9 @@ def sheet(offer: OfferPublic, lang: str, ctype: CredentialType, org: Organisatio
     return {"lang": i18n.bcp47(lang), "dir": i18n.direction(lang), "row": row, "qr": qr.svg(offer.qr_link),
             "pin": offer.pin,
             "reference": offer.reference,  # on screen for staff only, never on the printed sheet
-            "type_name": type_name, "issued_by": i18n.t(lang, "sheet.issued_by", org=_org_name(org, lang)),
+            "type_name": type_name, "issued_by": i18n.t_isolated(lang, "sheet.issued_by", org=_org_name(org, lang)),
             "expires": i18n.t(lang, "sheet.expires", date=local_forms.local_day(offer.expires_at, lang)),
-            "slip_title": i18n.t(lang, "sheet.slip_title", type=type_name), **words}
+            "slip_title": i18n.t_isolated(lang, "sheet.slip_title", type=type_name), **words}
 
 
 def pin_slips(form: Any) -> bool:

@@ -89,7 +89,7 @@ def test_a_new_key_lands_in_every_catalogue_and_a_second_import_is_a_no_op(local
     i18n._loaded.cache_clear()
     assert i18n.t("en", "console.login") == "Log in"
     assert i18n.t("fr", "desk.hello", name="Ana") == "Bonjour Ana"
-    assert i18n.t("fa_AF", "console.rows_ok", count=1) == "1 پیشنهاد آماده است."  # one text in each form
+    assert i18n.t("fa_AF", "console.rows_ok", count=1) == "۱ پیشنهاد آماده است."  # one text in each form, Dari digits
     uk = i18n_tools.read("uk").get("desk.hello")
     assert uk is not None and uk.string == "" and "English: Hello {name}" in uk.auto_comments
     assert not i18n.has("uk", "desk.hello") or i18n.t("uk", "desk.hello", name="x") == "Hello x"  # English, never a gap

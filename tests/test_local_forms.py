@@ -85,3 +85,14 @@ def test_pins_in_any_digit_script_with_marks_and_spaces_read_back(pin: str, lang
 def test_anything_but_digits_is_refused_in_every_script(typed: str) -> None:
     with pytest.raises(NotDigits):
         digits.ascii_digits(typed)
+
+
+def test_names_and_numbers_are_isolated_and_numbers_come_in_the_readers_digits() -> None:
+    from core import i18n
+
+    html = i18n.t_isolated("fa", "offer_page.what", org="Open <Doors>", type="Skill")
+    assert str(html).startswith("<bdi>Open &lt;Doors&gt;</bdi> ") and "<bdi>Skill</bdi>" in html
+    assert i18n.t("fa", "console.rows_ok", count=3).startswith("۳ ")
+    assert i18n.t("ps", "console.rows_ok", count=12).startswith("۱۲ ")  # Pashto digits, whichever text stands in
+    assert i18n.t("ar", "console.rows_ok", count=3).startswith("3 ")
+    assert i18n.t("en", "console.batch_copy", n=2, total=10) == "copy 2 of 10"

@@ -52,7 +52,7 @@ async def ask_page(request: Request, ctx: Ctx, client_id: Annotated[str, Query(m
     if live and shown is not None:
         query = {"client_id": client_id, "request_uri": request_uri}
         values = {"live": True, "wallet_link": shown["link"],
-                  "what": i18n.t(page_lang, "ask_page.what", verifier=ctx.settings.verifier_name)}
+                  "what": i18n.t_isolated(page_lang, "ask_page.what", verifier=ctx.settings.verifier_name)}
         if getattr(request.app.state, "wallet", None) is not None:  # this node also hosts wallets (amana serve)
             values["wallet_here"] = "/wallet/present?" + urlencode({**query, "lang": page_lang})
     values["fallback_note"] = i18n.fallback_note(choice, page_lang)
