@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from core import staff, web
+from core import glossary, staff, web
 from core.settings import Settings
 
 
@@ -40,6 +40,7 @@ def build_app(title: str, settings: Settings, services: Sequence[Service],
     web.install(app, rate_limit=(settings.rate_limit_per_s, settings.rate_limit_burst),
                 door_limit=(per_min / 60, max(1, int(2 * per_min))))
     staff.install(app)
+    glossary.install(app)  # /help/words: every service's holder pages link it
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -93,9 +93,11 @@ def test_no_serious_or_critical_violation_on_any_page(world: DeskWorld, lang: st
         found["holder offer page"] = audit(page)
         page.goto(f"{world.base}/verifier/desk/scan?lang={lang}")
         found["desk scan"] = audit(page)
+        page.goto(f"{world.base}/help/words?lang={lang}")
+        found["glossary"] = audit(page)
         context.close()
     assert {name: v for name, v in found.items() if v} == {}, json.dumps(found, ensure_ascii=False, indent=1)
-    assert len(found) == 8
+    assert len(found) == 9
 
 
 def test_the_audit_finds_what_it_should() -> None:

@@ -47,8 +47,28 @@ def test_login_page_in_every_language_with_direction(app_and_key: tuple[TestClie
 
 def test_every_locale_has_every_key() -> None:
     keys = {lang: set(catalogue) for lang, catalogue in i18n.catalogues().items() if lang not in i18n.UNFINISHED}
-    assert set(keys) >= {"en", "ar", "fa", "uk", "fr"}
+    assert set(keys) >= {"en", "ar", "fa", "fa_AF", "ps", "ti", "so", "uk", "fr"} - i18n.UNFINISHED
     assert all(k == keys["en"] for k in keys.values())
+
+
+def test_every_locale_keeps_every_placeholder_and_its_direction() -> None:
+    """A translation that drops, renames or adds a ``{name}`` would raise (or show a raw brace)
+    on the page that formats it; an empty text would show nothing."""
+    english = i18n.catalogues()["en"]
+    for lang, catalogue in i18n.catalogues().items():
+        for key, message in catalogue.items():
+            wanted = {name for form in _forms(english[key]) for name in re.findall(r"\{(\w*)\}", form)}
+            for text in _forms(message):
+                names = set(re.findall(r"\{(\w*)\}", text))
+                # A plural form may leave the count out ("the only copy"); a plain text keeps them all.
+                assert names <= wanted if isinstance(message, tuple) else names == wanted, (lang, key, text)
+                assert text.strip(), (lang, key)
+        rtl = lang.split("_")[0] in ("ar", "fa", "ps")
+        assert i18n.direction(lang) == ("rtl" if rtl else "ltr"), lang
+
+
+def _forms(message: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (message,) if isinstance(message, str) else message
 
 
 def test_pages_carry_a_strict_csp_and_no_inline_script(app_and_key: tuple[TestClient, str]) -> None:

@@ -204,7 +204,7 @@ async function showQr(root, card, paper) {
 let scannedNonce = null;
 
 async function setUpOfflinePage(root) {
-  const lang = document.documentElement.lang;
+  const lang = document.documentElement.lang.replace("-", "_");  // fa-AF on the page, fa_AF in the catalogue
   const list = root.querySelector(".kept");
   const say = (text) => { root.querySelector(".offline-status").textContent = text; };
   if (!supported()) { root.querySelector(".unsupported").hidden = false; return; }

@@ -1,0 +1,97 @@
+"""The glossary (#17 item 4): /help/words in every language, one id per word, served by every
+service's app and linked from the holder's pages; a person sees it at 360 px in en and ar."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from markupsafe import escape
+
+from core import glossary, i18n
+from core.settings import Settings
+from issuer.app import build_app as issuer_app
+from tests.browser import SHOTS, chromium, needs_chromium
+from verifier.app import build_app as verifier_app
+from wallet.app import build_app as wallet_app
+
+BASE = "https://node.amana.test"
+NINE = {"en", "ar", "fa", "fa_AF", "ps", "ti", "so", "uk", "fr"}
+
+
+@pytest.fixture(scope="module", params=[issuer_app, verifier_app, wallet_app], ids=["issuer", "verifier", "wallet"])
+def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    app: FastAPI = request.param(Settings(data_dir=tmp_path_factory.mktemp("glossary"), public_base_url=BASE))
+    with TestClient(app, base_url=BASE) as c:
+        yield c
+
+
+def test_every_service_serves_the_glossary_in_every_language(client: TestClient) -> None:
+    assert set(i18n.supported()) >= NINE
+    for lang in i18n.supported():
+        page = client.get(f"/help/words?lang={lang}")
+        assert page.status_code == 200
+        # BCP 47 in the page (fa-AF), the catalogue's name in links (?lang=fa_AF)
+        assert f'<html lang="{lang.replace("_", "-")}" dir="{i18n.direction(lang)}">' in page.text
+        assert "'unsafe-inline'" not in page.headers["content-security-policy"]
+        ids = re.findall(r'<dt id="([a-z]+)">', page.text)
+        assert tuple(ids) == glossary.TERMS, "each word once, with its own id, in a fixed order"
+        for term in glossary.TERMS:
+            assert str(escape(i18n.t(lang, f"help.{term}.text"))) in page.text
+
+
+def test_the_reader_s_language_comes_from_the_browser_when_none_is_chosen(client: TestClient) -> None:
+    assert 'lang="fa-AF" dir="rtl"' in client.get("/help/words", headers={"Accept-Language": "fa-AF,fa;q=0.9"}).text
+    assert 'lang="fa" dir="rtl"' in client.get("/help/words", headers={"Accept-Language": "fa-IR"}).text
+    assert 'lang="en" dir="ltr"' in client.get("/help/words?lang=zz").text
+
+
+def test_every_language_explains_every_word_in_its_own_words() -> None:
+    english = i18n.catalogues()["en"]
+    for lang, catalogue in i18n.catalogues().items():
+        for term in glossary.TERMS:
+            for part in ("term", "text"):
+                assert catalogue[f"help.{term}.{part}"].strip(), (lang, term)
+            if lang != "en":
+                assert catalogue[f"help.{term}.text"] != english[f"help.{term}.text"], (lang, term)
+        assert catalogue["help.words.link"] != (english["help.words.link"] if lang != "en" else "")
+
+
+def test_a_link_names_one_word_or_none() -> None:
+    assert glossary.link("ar", "pin") == "/help/words?lang=ar#pin"
+    assert glossary.link("so") == "/help/words?lang=so"
+    with pytest.raises(ValueError):
+        glossary.link("en", "blockchain")
+
+
+def test_the_holder_pages_link_the_glossary_in_their_language(tmp_path: Path) -> None:
+    with TestClient(wallet_app(Settings(data_dir=tmp_path / "w", public_base_url=BASE)), base_url=BASE) as c:
+        for lang in ("ps", "ti"):
+            page = c.get(f"/wallet?lang={lang}")
+            assert f'<a href="/help/words?lang={lang}">{i18n.t(lang, "help.words.link")}</a>' in page.text
+    with TestClient(issuer_app(Settings(data_dir=tmp_path / "i", public_base_url=BASE)), base_url=BASE) as c:
+        gone = c.get("/issuers/nobody/offer?lang=so", headers={"Accept": "text/html"})
+        assert f'<a href="/help/words?lang=so">{i18n.t("so", "help.words.link")}</a>' in gone.text
+
+
+@needs_chromium
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_the_glossary_reads_on_a_cheap_phone(lang: str, tmp_path: Path) -> None:
+    """360 px wide: nothing runs off the side, a linked word is scrolled to, the text is the page's."""
+    from tests.node import RunningNode
+
+    with RunningNode(tmp_path) as node, chromium() as browser:
+        page = browser.new_page(viewport={"width": 360, "height": 800})
+        page.goto(f"{node.base}/help/words?lang={lang}#passphrase")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert page.evaluate("document.documentElement.dir") == i18n.direction(lang)
+        assert page.locator("#passphrase").inner_text() == i18n.t(lang, "help.passphrase.term")
+        assert page.locator("dt:target").count() == 1
+        for term in glossary.TERMS:
+            assert page.locator(f"#{term}").is_visible()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"glossary-{lang}-360.png"), full_page=True)
