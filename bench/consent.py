@@ -153,9 +153,9 @@ def _proofs(leaves: int, samples: int, repeat: int) -> tuple[float, float, float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=2000, help="leaves per measurement, one per transaction")
+    parser.add_argument("--n", type=int, default=500, help="leaves per measurement, one per transaction")
     parser.add_argument("--batch", type=int, default=100, help="leaves per transaction when batched")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--pg", default=os.environ.get("AMANA_TEST_DATABASE_URL"), help="PostgreSQL URL")
     parser.add_argument("--leaves", type=int, default=1_000_000, help="tree size for the proof check")
     parser.add_argument("--samples", type=int, default=50, help="random leaves whose proofs are checked")
