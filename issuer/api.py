@@ -33,8 +33,9 @@ from core.errors import AmanaError, NotDigits, NotFound, OAuthError
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.sdjwt.vc import issue_vc
 from core.statuslist import VALID, reference
-from issuer import metadata, nonces, offline, refresh, store
+from issuer import nonces, offline, refresh, store
 from issuer.context import IssuerContext, get_context
+from issuer.discovery import issuer_url, org_or_404
 from issuer.issuance import PROOF_ALGS, distinct_keys, proofs_of, rounded, verify_proof
 from issuer.offers import (
     ACCESS_TOKEN_TTL_S,
@@ -53,39 +54,6 @@ Ctx = Annotated[IssuerContext, Depends(get_context)]
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-async def _org(ctx: IssuerContext, slug: str) -> Organisation:
-    async with ctx.transaction() as session:
-        org = await store.org_by_slug(session, slug)
-    if org is None:
-        raise NotFound("no issuer at this address")
-    return org
-
-
-def _url(ctx: IssuerContext, slug: str) -> str:
-    return metadata.issuer_url(ctx.settings.public_base_url, slug)
-
-
-@router.get("/.well-known/openid-credential-issuer/issuers/{slug}", tags=["metadata"])
-async def credential_issuer_metadata(slug: str, ctx: Ctx) -> dict[str, Any]:
-    org = await _org(ctx, slug)
-    types = [ctx.types.require(vct) for vct in org.vcts]
-    return metadata.credential_issuer(_url(ctx, slug), org.names, types)
-
-
-@router.get("/.well-known/oauth-authorization-server/issuers/{slug}", tags=["metadata"])
-async def authorization_server_metadata(slug: str, ctx: Ctx) -> dict[str, Any]:
-    await _org(ctx, slug)
-    return metadata.authorization_server(_url(ctx, slug), refresh=ctx.settings.refresh_token_days > 0)
-
-
-@router.get("/.well-known/jwt-vc-issuer/issuers/{slug}", tags=["metadata"])
-async def jwt_vc_issuer_metadata(slug: str, ctx: Ctx) -> dict[str, Any]:
-    org = await _org(ctx, slug)
-    async with ctx.transaction() as session:
-        jwks = await store.published_keys(session, org.id, ctx.now())
-    return metadata.jwt_vc_issuer(_url(ctx, slug), jwks)
-
-
 @router.get("/issuers/{slug}/offers/{offer_id}", tags=["OpenID4VCI"])
 async def get_offer(slug: str, offer_id: str, ctx: Ctx) -> JSONResponse:
     """The Credential Offer object behind an ``openid-credential-offer://`` QR (section 4.1.3)."""
@@ -95,7 +63,7 @@ async def get_offer(slug: str, offer_id: str, ctx: Ctx) -> JSONResponse:
     live = offer is not None and org is not None and offer.org_id == org.id
     if not live or offer is None or offer.state != OfferState.OFFERED or ctx.now() >= offer.expires_at:
         raise NotFound("this offer is unknown, used or expired")
-    body = credential_offer(_url(ctx, slug), offer.config_id, store.offer_code(ctx.node, offer.id),
+    body = credential_offer(issuer_url(ctx, slug), offer.config_id, store.offer_code(ctx.node, offer.id),
                             language=offer.language,
                             compact=offline.has_compact_form(ctx.types.by_name(offer.config_id).vct))
     return JSONResponse(body, headers=NO_STORE)
@@ -189,7 +157,7 @@ def _typed_pin(tx_code: str) -> str:
 @router.post("/issuers/{slug}/nonce", tags=["OpenID4VCI"])
 async def nonce(slug: str, ctx: Ctx) -> JSONResponse:
     """Section 7: a fresh ``c_nonce``, bound to this organisation, stored nowhere (issuer.nonces)."""
-    org = await _org(ctx, slug)
+    org = await org_or_404(ctx, slug)
     return JSONResponse({"c_nonce": nonces.mint(ctx.node.digest, org.id, ctx.now())}, headers=NO_STORE)
 
 
@@ -206,7 +174,7 @@ async def credential(
         raise OAuthError("invalid_credential_request", exc.detail) from exc
     if not isinstance(body, dict):
         raise OAuthError("invalid_credential_request", "the Credential Request must be a JSON object")
-    now, url, request_digest = ctx.now(), _url(ctx, slug), hashlib.sha256(raw).hexdigest()
+    now, url, request_digest = ctx.now(), issuer_url(ctx, slug), hashlib.sha256(raw).hexdigest()
     compact_of = offline.base_of(body.get("credential_configuration_id"))
     purpose = store.SD_JWT_GRANT if compact_of is None else store.OFFLINE_GRANT
     async with ctx.transaction() as session:
