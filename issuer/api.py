@@ -135,7 +135,7 @@ async def _refresh(ctx: IssuerContext, slug: str, presented: str, client_id: str
     The refresh token itself is not bound to the DPoP key (RFC 9449 section 5 asks it for public
     clients): our wallet makes a DPoP key per issuance and does not keep it with the grant, so a
     bound family could never be refreshed by it. Rotation with reuse detection (RFC 9700 section
-    4.14.2, the other protection that section allows) guards it meanwhile; README, HAIP."""
+    4.14.2, the other protection that section allows) guards it meanwhile (README, Interoperability)."""
     now = ctx.now()
     client_digest = None if client_id is None else ctx.node.digest("client-id", client_id)
     async with ctx.transaction() as session:
