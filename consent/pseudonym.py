@@ -31,6 +31,7 @@ from core.keys import PrivateKey, PublicKey
 KEY_BYTES = 32
 PROOF_TYP = "amana-consent-holder+jwt"
 PROOF_MAX_AGE_S = 300
+PROOF_FUTURE_S = 60  # clock skew allowed the other way
 
 
 class HolderProofInvalid(AmanaError):
@@ -95,7 +96,7 @@ def check_holder_proof(token: str, action: str, now: int) -> tuple[str, str, Pub
     iat, sub, aud = claims.get("iat"), claims.get("sub"), claims.get("aud")
     if claims.get("act") != action or not isinstance(sub, str) or not isinstance(aud, str):
         raise HolderProofInvalid("the proof is for another action")
-    if not isinstance(iat, int) or not now - PROOF_MAX_AGE_S <= iat <= now + 60:
+    if not isinstance(iat, int) or not now - PROOF_MAX_AGE_S <= iat <= now + PROOF_FUTURE_S:
         raise HolderProofInvalid("the proof is too old or from the future")
     return sub, aud, key
 

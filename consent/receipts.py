@@ -4,7 +4,9 @@ A receipt is three things, each checkable alone:
 
 1. ``receipt``: a compact JWS (``typ`` ``amana-consent-receipt+jwt``) signed by the verifier
    with its key registered in the trust list, over the ISO/IEC TS 27560 record, the event,
-   its salt and the leaf (the salted commitment) and the leaf's index in the log;
+   its salt and the leaf (the salted commitment), the leaf's index in the log, and the log's
+   C2SP verifier key (``log``): the verifier vouches for its ledger's log key, so a wallet
+   checks every checkpoint against a key the trust list reaches, not one the ledger hands out;
 2. ``holder_signature``: a JWS by the holder's pairwise key (consent/pseudonym.py) over the
    SHA-256 of (1): the holder's counter-signature, saying "this is what I agreed to";
 3. ``proof``: the leaf's RFC 9162 inclusion proof and the log's signed checkpoint.
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from consent import records
+from consent.checkpoint import Verifier, verify_checkpoint
 from consent.ledger import Logged, Proven
 from consent.records import Event, Record
 from core import _jose
@@ -46,6 +49,7 @@ def sign(logged: Logged, events: Sequence[Event], verifier_key: PrivateKey, veri
                "event": {"kind": event.kind, "at": event.at, "actor": event.actor,
                          "salt": b64url_encode(event.salt)},
                "leaf": b64url_encode(logged.leaf), "leaf_index": logged.index,
+               **({"log": logged.log_key} if logged.log_key else {}),
                "history": [{"kind": e.kind, "at": e.at, "actor": e.actor} for e in events]}
     return _jose.sign_compact({"typ": RECEIPT_TYP}, payload, verifier_key)
 
@@ -69,6 +73,7 @@ class Checked:
     event: Event
     leaf: bytes
     payload: dict[str, Any]
+    log_key: Verifier | None = None
 
 
 def _verified(token: str, typ: str, keys: Sequence[PublicKey], what: str) -> dict[str, Any]:
@@ -80,12 +85,27 @@ def _verified(token: str, typ: str, keys: Sequence[PublicKey], what: str) -> dic
     return jws.unverified_payload()
 
 
+def _checkpoint(proof: dict[str, Any], log_key: Verifier | None, origin: str | None) -> tuple[int, bytes]:
+    """(size, root) the proof is against: from the checkpoint signed by ``log_key`` for
+    ``origin`` when given (and the proof's own figures must agree), else the proof's figures."""
+    size, root = int(proof["tree_size"]), b64url_decode(proof["root"])
+    if origin is None:
+        return size, root
+    if log_key is None:
+        raise ReceiptInvalid("the receipt names no log key")
+    signed = verify_checkpoint(proof["checkpoint"], log_key, origin)
+    if (signed.size, signed.root) != (size, root):
+        raise ReceiptInvalid("the proof is not against the signed checkpoint")
+    return size, root
+
+
 def verify(receipt: dict[str, Any], verifier_keys: Sequence[PublicKey],
            verify_inclusion: Callable[[bytes, int, int, list[bytes], bytes], None],
-           verify_checkpoint: Callable[[str], tuple[int, bytes]] | None = None) -> Checked:
+           log_origin: str | None = None) -> Checked:
     """Check a receipt whole: verifier signature, holder counter-signature (if present), the
-    leaf recomputed from its parts, and its inclusion under the checkpoint's root.
-    ``verify_checkpoint`` checks the log's signature on the note and returns (size, root)."""
+    leaf recomputed from its parts, and its inclusion under the checkpoint's root. With
+    ``log_origin`` (``<host>/consent`` of the ledger asked), the checkpoint must be signed for
+    that origin by the log key the verifier's signed receipt names."""
     try:
         payload = _verified(receipt["receipt"], RECEIPT_TYP, verifier_keys, "consent receipt")
         record = Record.from_content(payload["record"])
@@ -99,10 +119,9 @@ def verify(receipt: dict[str, Any], verifier_keys: Sequence[PublicKey],
             counter = _verified(receipt["holder_signature"], COUNTER_TYP, [holder], "holder counter-signature")
             if counter.get("receipt_sha256") != b64url_encode(hashlib.sha256(receipt["receipt"].encode()).digest()):
                 raise ReceiptInvalid("the holder counter-signed another receipt")
+        log_key = Verifier.from_vkey(payload["log"]) if isinstance(payload.get("log"), str) else None
         proof = receipt["proof"]
-        size, root = int(proof["tree_size"]), b64url_decode(proof["root"])
-        if verify_checkpoint is not None:
-            size, root = verify_checkpoint(proof["checkpoint"])
+        size, root = _checkpoint(proof, log_key, log_origin)
         if int(proof["leaf_index"]) != int(payload["leaf_index"]):
             raise ReceiptInvalid("the proof is for another leaf")
         verify_inclusion(leaf, int(proof["leaf_index"]), size, [b64url_decode(h) for h in proof["inclusion"]], root)
@@ -110,7 +129,37 @@ def verify(receipt: dict[str, Any], verifier_keys: Sequence[PublicKey],
         raise
     except (KeyError, TypeError, ValueError, AmanaError) as exc:
         raise ReceiptInvalid(f"the receipt is malformed or altered ({type(exc).__name__})") from None
-    return Checked(record, event, leaf, payload)
+    return Checked(record, event, leaf, payload, log_key)
+
+
+def verify_bundle(items: Sequence[dict[str, Any]], holder_signature: str | None, verifier_keys: Sequence[PublicKey],
+                  verify_inclusion: Callable[[bytes, int, int, list[bytes], bytes], None],
+                  log_origin: str | None = None) -> list[Event]:
+    """A record's receipts as the ledger serves them (consent.app): the "given" one checked whole
+    (signatures, leaf, inclusion, and the signed checkpoint with ``log_origin``); each later
+    event (a withdrawal, the verifier's answer) by its leaf, recomputed from the signed record
+    and the event's salt, and its inclusion under a checkpoint signed by the same log key."""
+    given = next((i for i in items if i.get("event") == "given"), None)
+    if given is None:
+        raise ReceiptInvalid("no receipt for the disclosure itself")
+    checked = verify({**given, "holder_signature": holder_signature}, verifier_keys, verify_inclusion, log_origin)
+    record, events = checked.record, []
+    try:
+        for item in items:
+            event = Event(record.record_id, item["event"], int(item["at"]), item["actor"], b64url_decode(item["salt"]))
+            proof = item["proof"]
+            if item is given and event != checked.event:
+                raise ReceiptInvalid("the receipt's event differs from what the controller signed")
+            if item is not given:
+                size, root = _checkpoint(proof, checked.log_key, log_origin)
+                verify_inclusion(event.commitment(record), int(proof["leaf_index"]), size,
+                                 [b64url_decode(h) for h in proof["inclusion"]], root)
+            events.append(event)
+    except ReceiptInvalid:
+        raise
+    except (KeyError, TypeError, ValueError, AmanaError) as exc:
+        raise ReceiptInvalid(f"an event's proof does not hold ({type(exc).__name__})") from None
+    return events
 
 
 def to_kantara(record: Record, events: Sequence[Event], language: str | None = None) -> dict[str, Any]:
@@ -140,28 +189,3 @@ def to_kantara(record: Record, events: Sequence[Event], language: str | None = N
         "sensitive": bool(record.special_categories),
         "spiCat": list(record.special_categories),
     }
-
-
-def verify_bundle(items: Sequence[dict[str, Any]], holder_signature: str | None, verifier_keys: Sequence[PublicKey],
-                  verify_inclusion: Callable[[bytes, int, int, list[bytes], bytes], None]) -> list[Event]:
-    """A record's receipts as the ledger serves them (consent.app): the "given" one checked whole
-    (signatures, leaf, inclusion); each later event (a withdrawal, the verifier's answer) by
-    its leaf, recomputed from the signed record and the event's salt, and its inclusion."""
-    given = next((i for i in items if i.get("event") == "given"), None)
-    if given is None:
-        raise ReceiptInvalid("no receipt for the disclosure itself")
-    checked = verify({**given, "holder_signature": holder_signature}, verifier_keys, verify_inclusion)
-    record, events = checked.record, []
-    try:
-        for item in items:
-            event = Event(record.record_id, item["event"], int(item["at"]), item["actor"], b64url_decode(item["salt"]))
-            proof = item["proof"]
-            if item is given and event != checked.event:
-                raise ReceiptInvalid("the receipt's event differs from what the controller signed")
-            if item is not given:
-                verify_inclusion(event.commitment(record), int(proof["leaf_index"]), int(proof["tree_size"]),
-                                 [b64url_decode(h) for h in proof["inclusion"]], b64url_decode(proof["root"]))
-            events.append(event)
-    except (KeyError, TypeError, ValueError, AmanaError) as exc:
-        raise ReceiptInvalid(f"an event's proof does not hold ({type(exc).__name__})") from None
-    return events

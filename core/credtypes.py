@@ -8,6 +8,9 @@ Each folder holds
   registered ones such as ``iss`` or ``cnf``, which the SD-JWT VC layer adds);
 - ``example.json`` — claims that satisfy the schema, for demos and tests.
 
+Type metadata may name a ``pictogram`` for the type and for each claim (an extension member:
+a Tabler icon name, drawn beside the words by ``core.pictograms``), so a new type brings its own.
+
 Adding a type is adding a folder. Claim paths in type metadata use names and ``null``
 only: positional paths would have to count undisclosed array elements as issued
 (sd-jwt-vc "Claim Metadata"), which a verifier cannot do, so we refuse them at load time.
@@ -20,6 +23,7 @@ pure-Python ``jsonschema`` took 65 us, a quarter of a whole SD-JWT VC verificati
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,6 +41,8 @@ REGISTERED_CLAIMS = frozenset(
     {"iss", "sub", "iat", "nbf", "exp", "cnf", "vct", "vct#integrity", "aka_vcts", "status", "jti"}
 )
 REQUIRED_LOCALES = ("en", "ar", "fa", "uk", "fr")
+# A pictogram is named by its Tabler Icons name (core/pictograms.py), which becomes a file name.
+PICTOGRAM_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,10 @@ def load_type(folder: Path) -> CredentialType:
     vct = metadata.get("vct")
     if not isinstance(vct, str) or not vct:
         raise InvalidInput(f"{folder.name}: type metadata needs a vct")
+    for named in [metadata, *metadata.get("claims", [])]:
+        sign = named.get("pictogram", "")
+        if "pictogram" in named and not (isinstance(sign, str) and PICTOGRAM_NAME.match(sign)):
+            raise InvalidInput(f"{folder.name}: a pictogram is a Tabler icon name (lower case, digits, hyphens)")
     rules = []
     for entry in metadata.get("claims", []):
         path = validate(entry.get("path"))

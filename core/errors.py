@@ -16,12 +16,14 @@ values, keys, PINs or tokens, so an error can be logged or shown as is.
     │   ├── ReservedClaimName              `_sd` or `...` used as a claim name
     │   ├── InvalidKey                     a JWK that is not a usable key of its type
     │   ├── InvalidClaims                  claims that do not fit their credential type
+    │   │   └── UnknownEscoSkill               an ESCO skill URI the classification does not have
     │   ├── UnknownClaimPath               a path that selects nothing in the credential
     │   ├── InvalidTrustList               a trust list (or draft) that breaks its format
     │   ├── MalformedOfflineQR             an offline QR (core/offline) that is not exactly its format
     │   └── NotDigits                      a PIN or code with something other than digits and spaces
     ├── NotFound / Forbidden          404 / 403
     ├── TrustListUnavailable          503  nothing valid to publish
+    ├── EscoUnavailable               503  the ESCO skills index was not built (make setup)
     ├── FetchError                    502  a document at an address others chose could not be had
     │   ├── FetchFailed                    unreachable, unresolvable, unparsable, too slow, not 200
     │   └── FetchRefused              400  that address may not be fetched (SSRF rules, caps)
@@ -128,6 +130,11 @@ class InvalidKey(InvalidInput):
 class InvalidClaims(InvalidInput):
     code = "invalid_claims"
     title = "The claims do not fit the credential type"
+
+
+class UnknownEscoSkill(InvalidClaims):
+    code = "unknown_esco_skill"
+    title = "Not a skill of the ESCO classification"
 
 
 class UnknownClaimPath(InvalidInput):
@@ -357,6 +364,14 @@ class Forbidden(AmanaError):
 class TrustListUnavailable(AmanaError):
     code = "trust_list_unavailable"
     title = "No valid trust list is published here yet"
+    status = 503
+
+
+class EscoUnavailable(AmanaError):
+    """Refused rather than let any skill URI through unchecked."""
+
+    code = "esco_unavailable"
+    title = "The ESCO skills classification is not installed"
     status = 503
 
 

@@ -81,7 +81,7 @@ def _refusal(scope: Scope) -> tuple[bytes, bytes]:
     chosen = next((c.split("=", 1)[1] for c in cookies.split("; ") if c.startswith("__Host-amana_lang=")), None)
     lang = i18n.pick(chosen, headers.get(b"accept-language", b"").decode("latin-1"))
     text = html.escape(i18n.t(lang, "console.too_many"))
-    page = (f'<!doctype html><html lang="{lang}" dir="{i18n.direction(lang)}"><head><meta charset="utf-8">'
+    page = (f'<!doctype html><html lang="{i18n.bcp47(lang)}" dir="{i18n.direction(lang)}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{text}</title>'
             f'<link rel="stylesheet" href="/static/amana/amana.css"></head><body><main>'
             f'<p class="notice" role="alert">{text}</p></main></body></html>')

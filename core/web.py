@@ -193,8 +193,9 @@ def render_page(templates: Any, request: Request, template: str, lang: str, dige
 
     response = HTMLResponse("", status_code=status)
     context = {
-        "lang": lang, "dir": i18n.direction(lang), "t": lambda key, **kw: i18n.t(lang, key, **kw),
-        "languages": [(code, i18n.t(code, "language_name")) for code in i18n.supported()],
+        "lang": lang, "lang_tag": i18n.bcp47(lang), "dir": i18n.direction(lang),
+        "t": lambda key, **kw: i18n.t(lang, key, **kw), "languages": i18n.languages(),
+        "fallback_note": i18n.fallback_note(getattr(request.state, "language", None), lang),
         "csrf": csrf_token(request, response, digest), **values,
     }
     response.body = response.render(templates.get_template(template).render(context))
@@ -210,12 +211,17 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
-def page_language(request: Request, form: Any = None) -> str:
-    """An explicit ``lang`` (form or query), else Accept-Language, else English."""
+def page_language(request: Request, form: Any = None, remembered: str | None = None) -> str:
+    """An explicit ``lang`` (form or query), else ``remembered``, else Accept-Language, else English.
+
+    The choice is kept on the request, so that the page says so when the reader's language is
+    one the node lacks (``i18n.fallback_note``)."""
     from core import i18n
 
-    chosen = (form.get("lang") if form is not None else None) or request.query_params.get("lang")
-    return i18n.pick(chosen if isinstance(chosen, str) else None, request.headers.get("accept-language"))
+    chosen = (form.get("lang") if form is not None else None) or request.query_params.get("lang") or remembered
+    choice = i18n.choose(chosen if isinstance(chosen, str) else None, request.headers.get("accept-language"))
+    request.state.language = choice
+    return choice.lang
 
 
 STATIC = Path(__file__).parent / "static"
@@ -226,7 +232,10 @@ def page_templates(service_dir: Path) -> Any:
     from fastapi.templating import Jinja2Templates
     from jinja2 import ChoiceLoader, FileSystemLoader
 
+    from core.pictograms import pictogram
+
     templates = Jinja2Templates(directory=service_dir)
+    templates.env.globals["pictogram"] = pictogram
     templates.env.loader = ChoiceLoader([FileSystemLoader(service_dir), FileSystemLoader(Path(__file__).parent /
                                                                                           "templates")])
     return templates

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core import i18n
+from core import esco, i18n
 from core.credtypes import CredentialType
 from core.errors import AmanaError, InvalidInput
 from core.sdjwt.paths import ClaimPath, format_path, parse_path
@@ -119,6 +119,7 @@ def claims_from_cells(
         if value:
             _put(claims, path, _typed(value, schema_at(ctype.schema, path), path))
     ctype.check_issuance(claims)
+    esco.check_claims(claims)
     return claims
 
 

@@ -2,14 +2,16 @@
 
 One input per leaf claim of the type's JSON Schema (objects flattened to dotted paths),
 labelled in the staff member's language from the type metadata; the input kind follows
-the schema (number, date, yes/no, a choice for enums, text otherwise; lists as ``a; b``).
+the schema (number, date, yes/no, a choice for enums, text otherwise; lists as ``a; b``),
+and a string the schema marks ``"x-classification": "esco-skill"`` is picked from ESCO
+(issuer/console_skills.py), its sibling ``label`` filled from the pick.
 Submitted values go through the same typing and checks as a CSV row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core.credtypes import CredentialType
@@ -20,13 +22,17 @@ from core.sdjwt.paths import ClaimPath, format_path
 class FormField:
     name: str  # the dotted claim path: also the CSV column name
     label: str
-    kind: str  # text | number | date | yesno | choice | list
+    kind: str  # text | number | date | yesno | choice | list | esco
     required: bool
     choices: tuple[str, ...] = ()
+    filled: bool = False  # the label beside an ESCO pick: filled from it when left empty
 
 
 def fields(ctype: CredentialType, lang: str) -> list[FormField]:
-    return [_field(ctype, path, schema, required, lang) for path, schema, required in _leaves(ctype.schema, (), True)]
+    made = [_field(ctype, path, schema, required, lang) for path, schema, required in _leaves(ctype.schema, (), True)]
+    picked = {f.name.rpartition(".")[0] for f in made if f.kind == "esco" and "." in f.name}
+    return [replace(f, filled=True) if f.name.rpartition(".")[0] in picked and f.name.endswith(".label") else f
+            for f in made]
 
 
 def _leaves(schema: Mapping[str, Any], path: ClaimPath, required: bool) -> Iterator[tuple[ClaimPath, Any, bool]]:
@@ -47,4 +53,6 @@ def _field(ctype: CredentialType, path: ClaimPath, schema: Mapping[str, Any], re
     choices = tuple(str(c) for c in schema.get("enum", ()))
     if choices:
         kind = "choice"
+    if schema.get("x-classification") == "esco-skill":
+        kind = "esco"
     return FormField(format_path(path), ctype.label(path, lang), kind, required, choices)

@@ -15,7 +15,6 @@ prober nothing the offer URL does not. It holds no PIN, no claim and no form.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -23,7 +22,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from core import i18n, web
+from core import i18n, local_forms, pictograms, web
 from issuer import metadata, store
 from issuer.context import IssuerContext, get_context
 from issuer.offers import OFFER_PAGE, OfferState, offer_id_of, offer_link, offer_uri
@@ -46,18 +45,22 @@ async def offer_page(slug: str, request: Request, ctx: Ctx,
     live = (offer is not None and org is not None and offer.org_id == org.id
             and offer.state == OfferState.OFFERED and ctx.now() < offer.expires_at)
     chosen = lang or (offer.language if offer is not None else None)
-    page_lang = i18n.pick(chosen, request.headers.get("accept-language"))
+    choice = i18n.choose(chosen, request.headers.get("accept-language"))
+    page_lang = choice.lang
     values: dict[str, Any] = {"live": False}
     if live and offer is not None and org is not None:
         names: dict[str, str] = org.names
         org_name = names.get(page_lang) or names.get(i18n.DEFAULT) or next(iter(names.values()), slug)
-        type_name = ctx.types.by_name(offer.config_id).display_name(page_lang)
+        ctype = ctx.types.by_name(offer.config_id)
+        type_name = ctype.display_name(page_lang)
         values = {"live": True, "wallet_link": offer_link(offer_uri(url, offer.id)),
-                  "what": i18n.t(page_lang, "offer_page.what", org=org_name, type=type_name),
+                  "type_pictogram": pictograms.type_pictogram(ctype),
+                  "what": i18n.t_isolated(page_lang, "offer_page.what", org=org_name, type=type_name),
                   "expires": i18n.t(page_lang, "sheet.expires",
-                                    date=time.strftime("%Y-%m-%d", time.gmtime(offer.expires_at)))}
+                                    date=local_forms.local_day(offer.expires_at, page_lang))}
         if getattr(request.app.state, "wallet", None) is not None:  # this node also hosts wallets (amana serve)
             values["wallet_here"] = "/wallet/receive?" + urlencode({"link": values["wallet_link"], "lang": page_lang})
+    values["fallback_note"] = i18n.fallback_note(choice, page_lang)
     return _render(page_lang, credential_offer_uri if live else "", 200 if live else 404, values)
 
 
@@ -68,8 +71,8 @@ def _render(lang: str, credential_offer_uri: str, status: int, values: dict[str,
         query = {"credential_offer_uri": credential_offer_uri} if credential_offer_uri else {}
         return "?" + urlencode({**query, "lang": code})
 
-    context = {"lang": lang, "dir": i18n.direction(lang), "t": lambda key, **kw: i18n.t(lang, key, **kw),
-               "languages": [(code, i18n.t(code, "language_name"), switch(code)) for code in i18n.supported()],
-               **values}
+    context = {"lang": lang, "lang_tag": i18n.bcp47(lang), "dir": i18n.direction(lang),
+               "t": lambda key, **kw: i18n.t(lang, key, **kw),
+               "languages": [(code, name, switch(code)) for code, name in i18n.languages()], **values}
     html = templates.get_template("offer.html").render(context)
     return HTMLResponse(html, status_code=status, headers=HEADERS)

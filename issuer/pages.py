@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from core import digits, i18n, qr, sessions, web
+from core import digits, esco, i18n, local_forms, pictograms, qr, sessions, web
 from core.credtypes import CredentialType
-from core.errors import AmanaError, InvalidInput, NotDigits
+from core.errors import AmanaError, Forbidden, InvalidInput, NotDigits, UnknownEscoSkill
 from core.sdjwt.paths import parse_path
 from core.sealing import new_token
 from core.staff import Door, SignInAgain, after_sign_in, signed_in
-from issuer import classes, console_lists, forms, store
+from issuer import classes, console_lists, console_skills, forms, store
 from issuer.context import IssuerContext, get_context
 from issuer.offers import REFERENCE_MAX
 from issuer.staff_api import ClassCreate, OfferCreate, OfferPublic, allowed_type, create_class
@@ -79,7 +79,9 @@ async def home_page(ctx: IssuerContext, request: Request, lang: str, who: tuple[
     except AmanaError as exc:
         (listed, cursor), message, status = await console_lists.credentials(ctx, org, lang), exc.detail, 400
         offers, offers_cursor = await console_lists.open_offers(ctx, org, lang)
+    skill_query = (query.get(console_skills.QUERY_PARAM) or "")[:esco.QUERY_MAX]
     return render(ctx, request, "home.html", lang, status, staff=who[0], message=message,
+                   skill_query=skill_query, skill_matches=console_skills.found(skill_query),
                    types=[(t, forms.fields(t, lang)) for t in types], credentials=listed, next_cursor=cursor,
                    reference=reference or "", after=after or offers_after, open_offers=offers,
                    offers_next_cursor=offers_cursor, typed=typed or {}, field_errors=field_errors or {})
@@ -101,11 +103,14 @@ def sheet(offer: OfferPublic, lang: str, ctype: CredentialType, org: Organisatio
     on screen for staff, and on a separate slip when staff ask for one."""
     type_name = ctype.display_name(lang)
     words = {key: i18n.t(lang, f"sheet.{key}") for key in SHEET_WORDS}
-    return {"lang": lang, "dir": i18n.direction(lang), "row": row, "qr": qr.svg(offer.qr_link), "pin": offer.pin,
+    return {"lang": i18n.bcp47(lang), "dir": i18n.direction(lang), "row": row, "qr": qr.svg(offer.qr_link),
+            "pin": offer.pin,
             "reference": offer.reference,  # on screen for staff only, never on the printed sheet
-            "type_name": type_name, "issued_by": i18n.t(lang, "sheet.issued_by", org=_org_name(org, lang)),
-            "expires": i18n.t(lang, "sheet.expires", date=_day(offer.expires_at)),
-            "slip_title": i18n.t(lang, "sheet.slip_title", type=type_name), **words}
+            "type_name": type_name, "issued_by": i18n.t_isolated(lang, "sheet.issued_by", org=_org_name(org, lang)),
+            "expires": i18n.t(lang, "sheet.expires", date=local_forms.local_day(offer.expires_at, lang)),
+            "slip_title": i18n.t_isolated(lang, "sheet.slip_title", type=type_name), **words,
+            "pictogram": pictograms.type_pictogram(ctype),
+            "steps": list(zip(pictograms.sheet_steps(), (words["step1"], words["step2"], words["step3"]), strict=True))}
 
 
 def pin_slips(form: Any) -> bool:
@@ -118,6 +123,14 @@ async def console(request: Request, ctx: Ctx) -> HTMLResponse:
     if who is None:
         return render(ctx, request, "login.html", lang)
     return await home_page(ctx, request, lang, who)
+
+
+@router.get("/skills")
+async def skills(request: Request, ctx: Ctx, q: str = "") -> JSONResponse:
+    """ESCO skills matching ``q`` for the console's list box (static/esco.js); staff only."""
+    if await who_is_in(ctx, request) is None:
+        raise Forbidden("sign in to the console first")
+    return JSONResponse(console_skills.matches(q), headers={"Cache-Control": "no-store"})
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -164,7 +177,8 @@ async def signed_in_form(request: Request, ctx: IssuerContext) -> tuple[Any, str
 
 
 def _cells(ctype: CredentialType, form: Any, prefix: str = "") -> list[tuple[Any, str]]:
-    return [(parse_path(f.name), str(form.get(prefix + f.name) or "")) for f in forms.fields(ctype, "en")]
+    cells = [(parse_path(f.name), str(form.get(prefix + f.name) or "")) for f in forms.fields(ctype, "en")]
+    return console_skills.fill_labels(ctype, cells)
 
 
 def _copies(form: Any) -> int:
@@ -200,7 +214,11 @@ async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
     except AmanaError as exc:
         typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k not in ("csrf", "lang")}
         errors = _field_errors(ctype, exc.detail, lang) if ctype else {}
-        return await home_page(ctx, request, lang, who, message=exc.detail, status=400, typed=typed,
+        message = exc.detail
+        if isinstance(exc, UnknownEscoSkill):  # the trainer's own words, on the page and at the field
+            message = i18n.t(lang, "console.esco_unknown")
+            errors = {name: message for name in errors}
+        return await home_page(ctx, request, lang, who, message=message, status=400, typed=typed,
                                field_errors=errors)
     sheets = [sheet(created, holder_lang, ctype, who[1])]
     return render(ctx, request, "sheets.html", lang, staff=who[0], sheets=sheets, errors=[],

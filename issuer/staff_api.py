@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from core import qr, web
+from core import esco, qr, web
 from core.credtypes import CredentialType
 from core.errors import Forbidden, InvalidInput, NotFound, OAuthError
 from issuer import classes, metadata, store
@@ -105,6 +105,7 @@ async def create_offer(ctx: IssuerContext, staff: Staff, org: Organisation, requ
     """Shared by the API, the console and ``amana issuer offer``."""
     ctype = allowed_type(ctx, org, request.type)
     ctype.check_issuance(request.claims)
+    esco.check_claims(request.claims)  # a made-up skill URI is refused before anything is written
     async with ctx.transaction() as session:
         await store.purge_expired(session, ctx.now())  # retention runs as staff work, no scheduler needed
         return await new_offer(ctx, session, staff, org, ctype, request.claims, request.batch_size, request.language,

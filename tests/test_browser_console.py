@@ -51,7 +51,7 @@ def test_a_trainer_signs_in_and_makes_an_offer(node: tuple[RunningNode, str]) ->
         form = page.locator("form[action='/issuer/console/offer']")
         form.locator("[name=given_name]").fill("Amina")
         form.locator("[name=family_name]").fill("Rahimi")
-        form.locator("[name='skill.uri']").fill("http://data.europa.eu/esco/skill/0e4a3c5a-6b6f-4a8a-9e1b-3f5c2d7a8b90")
+        form.locator("[name='skill.uri']").fill("http://data.europa.eu/esco/skill/28cb374e-6261-4133-8371-f9a5470145da")
         form.locator("[name='skill.label']").fill("welding")
         form.locator("[name=assessment_method]").select_option("practical_test")
         form.locator("[name=issuing_organisation]").fill("Open Doors")

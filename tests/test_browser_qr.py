@@ -28,7 +28,7 @@ from wallet.receive import receive
 from wallet.vp_request import parse_link
 
 pytestmark = needs_chromium
-SKILL_URI = "http://data.europa.eu/esco/skill/0e4a3c5a-6b6f-4a8a-9e1b-3f5c2d7a8b90"
+SKILL_URI = "http://data.europa.eu/esco/skill/28cb374e-6261-4133-8371-f9a5470145da"
 CLASS_CSV = "given_name,family_name,language\nAmina,Rahimi,fa\nOlena,Koval,uk\nYusuf,Haddad,ar\n"
 
 

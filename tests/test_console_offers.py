@@ -166,7 +166,7 @@ def test_open_offers_are_listed_cancelled_after_confirmation_and_replaced(app_an
     sheet = client.post(f"/issuer/console/offers/{stuck['offer_id']}/reoffer",
                         data={"csrf": _csrf(done.text), "lang": "en"})
     assert sheet.status_code == 200 and '<article class="sheet"' in sheet.text and "<svg" in sheet.text
-    assert re.search(r'class="pin">\d{6}<', sheet.text) and "Locked 6" in sheet.text
+    assert re.search(r'class="pin" dir="ltr">\d{6}<', sheet.text) and "Locked 6" in sheet.text
     assert i18n.t("en", "console.new_sheet_done") in sheet.text
     open_now = client.get("/api/issuer/offers", headers=_api(client, key)).json()
     assert stuck["offer_id"] not in {o["offer_id"] for o in open_now}

@@ -18,7 +18,7 @@ from tests.test_verifier_desk import CHROMIUM
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
 SHOTS = Path(tempfile.gettempdir()) / "desk-shots"  # looked at by hand; nothing reads them back
-ESCO_URI = "http://data.europa.eu/esco/skill/0e4a3c5a-6b6f-4a8a-9e1b-3f5c2d7a8b90"
+ESCO_URI = "http://data.europa.eu/esco/skill/28cb374e-6261-4133-8371-f9a5470145da"
 
 
 @pytest.fixture(scope="module")

@@ -121,7 +121,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         names = set(archive.namelist())
         archive.extractall(site)
     for shipped in ("core/specs/credentials/SkillCertificate/type-metadata.json", "core/specs/queries/skill-check.json",
-                    "core/migrations/env.py", "core/static/vendor/zxing_reader.wasm", "wallet/templates/base.html"):
+                    "core/migrations/env.py", "core/static/vendor/zxing_reader.wasm", "wallet/templates/base.html",
+                    "core/data/esco/skills.tsv.gz",
+                    "core/pictograms.json", "core/static/pictograms/certificate.svg",
+                    "core/static/pictograms/LICENSE.tabler-icons", "core/static/listen.js"):
         assert shipped in names, shipped
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
     return site
@@ -197,6 +200,7 @@ def test_the_images_command_starts_the_node_with_its_workers(installed: Path, se
             assert len(_children(process.pid)) >= workers  # uvicorn's supervisor and its worker processes
             meta = httpx.get(f"http://127.0.0.1:{port}/wallet", timeout=10, follow_redirects=True)
             assert meta.status_code == 200 and "Bring a wallet from a file" in meta.text  # templates from the wheel
+            assert 'data-pictogram="lock"><path' in meta.text  # a vendored pictogram, drawn from the wheel
             reader = httpx.get(f"http://127.0.0.1:{port}/static/amana/vendor/zxing_reader.wasm", timeout=10)
             assert reader.status_code == 200 and reader.content[:4] == b"\0asm"  # the vendored QR reader
         finally:

@@ -8,22 +8,22 @@ from verifier.display import Row, Text, claim_rows, localized, result_view, stat
 
 SKILL = "urn:amana:credential:SkillCertificate:1"
 IDENTITY = "urn:amana:credential:IdentityBasic:1"
-ESCO_URI = "http://data.europa.eu/esco/skill/0e4a3c5a-6b6f-4a8a-9e1b-3f5c2d7a8b90"
+ESCO_URI = "http://data.europa.eu/esco/skill/28cb374e-6261-4133-8371-f9a5470145da"
 
 
 def test_an_esco_skill_is_its_label_linked_to_its_uri_under_the_type_label(types: TypeRegistry) -> None:
     claims = {"skill": {"uri": ESCO_URI, "label": "operate forklift"}, "eqf_level": 3}
     rows = claim_rows(claims, types[SKILL], "ar")
-    assert rows == (Row(Text("المهارة"), "operate forklift", ESCO_URI),
-                    Row(Text("مستوى الإطار الأوروبي للمؤهلات"), "3"))
+    assert rows == (Row(Text("المهارة"), "operate forklift", ESCO_URI, pictogram="school"),
+                    Row(Text("مستوى الإطار الأوروبي للمؤهلات"), "3", pictogram="stairs-up"))
 
 
 def test_a_structured_claim_that_is_not_esco_becomes_nested_rows_never_a_python_dict(types: TypeRegistry) -> None:
     claims = {"skill": {"uri": "https://evil.example/x", "label": "forklift"}}
     [row] = claim_rows(claims, types[SKILL], "fr")
     assert row.label == Text("Compétence") and row.value is None and row.href is None  # no link to anywhere
-    assert row.children == (Row(Text("Identifiant ESCO de la compétence"), "https://evil.example/x"),
-                            Row(Text("Intitulé de la compétence"), "forklift"))
+    assert row.children == (Row(Text("Identifiant ESCO de la compétence"), "https://evil.example/x", pictogram="hash"),
+                            Row(Text("Intitulé de la compétence"), "forklift", pictogram="school"))
     assert "{" not in repr([c.value for c in row.children])
 
 
@@ -33,6 +33,8 @@ def test_arrays_use_the_element_label_and_booleans_are_words(types: TypeRegistry
     assert [c.value for c in rows[0].children] == ["SY", "LB"]
     assert rows[0].children[0].label == localized({d["locale"]: d["label"] for d in _element_display(types)}, "fa", "")
     assert rows[1].value == i18n.t("fa", "desk.yes")
+    # Each row wears the pictogram its type names; an element its array's (nationalities -> flag).
+    assert (rows[0].pictogram, rows[0].children[0].pictogram, rows[1].pictogram) == ("flag", "flag", "user-check")
 
 
 def _element_display(types: TypeRegistry) -> list[dict[str, str]]:
@@ -43,7 +45,7 @@ def _element_display(types: TypeRegistry) -> list[dict[str, str]]:
 
 
 def test_unknown_claims_and_types_fall_back_to_the_path_and_english_is_marked() -> None:
-    assert claim_rows({"a.b": 1}, None, "ar") == (Row(Text("a.b"), "1"),)
+    assert claim_rows({"a.b": 1}, None, "ar") == (Row(Text("a.b"), "1", pictogram="point"),)
     assert localized({"en": "City"}, "ar", "x") == Text("City", "en")
     assert localized({"en": "City"}, "en", "x") == Text("City")
     assert localized({}, "ar", "https://issuer") == Text("https://issuer")

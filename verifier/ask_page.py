@@ -38,7 +38,8 @@ _CHECK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 async def ask_page(request: Request, ctx: Ctx, client_id: Annotated[str, Query(max_length=1024)] = "",
                    request_uri: Annotated[str, Query(max_length=2048)] = "",
                    lang: Annotated[str | None, Query(max_length=35)] = None) -> HTMLResponse:
-    page_lang = i18n.pick(lang, request.headers.get("accept-language"))
+    choice = i18n.choose(lang, request.headers.get("accept-language"))
+    page_lang = choice.lang
     base = ctx.settings.public_base_url.rstrip("/")
     prefix = checks.request_uri(base, "")
     check_id = request_uri.removeprefix(prefix) if request_uri.startswith(prefix) else ""
@@ -51,9 +52,10 @@ async def ask_page(request: Request, ctx: Ctx, client_id: Annotated[str, Query(m
     if live and shown is not None:
         query = {"client_id": client_id, "request_uri": request_uri}
         values = {"live": True, "wallet_link": shown["link"],
-                  "what": i18n.t(page_lang, "ask_page.what", verifier=ctx.settings.verifier_name)}
+                  "what": i18n.t_isolated(page_lang, "ask_page.what", verifier=ctx.settings.verifier_name)}
         if getattr(request.app.state, "wallet", None) is not None:  # this node also hosts wallets (amana serve)
             values["wallet_here"] = "/wallet/present?" + urlencode({**query, "lang": page_lang})
+    values["fallback_note"] = i18n.fallback_note(choice, page_lang)
     return _render(page_lang, query, 200 if live else 404, values)
 
 
@@ -61,7 +63,7 @@ def _render(lang: str, query: dict[str, str], status: int, values: dict[str, Any
     def switch(code: str) -> str:
         return "?" + urlencode({**query, "lang": code})
 
-    context = {"lang": lang, "dir": i18n.direction(lang), "t": lambda key, **kw: i18n.t(lang, key, **kw),
-               "languages": [(code, i18n.t(code, "language_name"), switch(code)) for code in i18n.supported()],
-               **values}
+    context = {"lang": lang, "lang_tag": i18n.bcp47(lang), "dir": i18n.direction(lang),
+               "t": lambda key, **kw: i18n.t(lang, key, **kw),
+               "languages": [(code, name, switch(code)) for code, name in i18n.languages()], **values}
     return HTMLResponse(templates.get_template("ask.html").render(context), status_code=status, headers=HEADERS)

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core import i18n
+from core import i18n, pictograms
 from core.credtypes import CredentialType
 from core.errors import AmanaError
 from core.sdjwt.paths import ClaimPath, format_path, parse_path
@@ -47,6 +47,7 @@ class Row:
     value: str | None = None  # the holder's data, shown as is (isolated)
     href: str | None = None  # an ESCO page, never any other address
     children: tuple[Row, ...] = ()
+    pictogram: str = "point"  # core.pictograms: the one the credential type names for this claim
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class CredentialView:
     issuer: Text
     status: str | None  # already in the page's language
     rows: tuple[Row, ...]
+    pictogram: str = "certificate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,22 +106,23 @@ def claim_rows(claims: Mapping[str, Any], ctype: CredentialType | None, lang: st
 
 
 def _row(path: ClaimPath, value: Any, ctype: CredentialType | None, lang: str) -> Row:
-    name = label(ctype, path, lang)
+    name, sign = label(ctype, path, lang), pictograms.claim_pictogram(ctype, path)
     if isinstance(value, dict):
         uri, skill = value.get("uri"), value.get("label")
         if isinstance(uri, str) and ESCO.match(uri) and isinstance(skill, str):
-            return Row(name, skill, uri)
-        return Row(name, children=tuple(_row((*path, k), v, ctype, lang) for k, v in value.items()))
+            return Row(name, skill, uri, pictogram=sign)
+        return Row(name, children=tuple(_row((*path, k), v, ctype, lang) for k, v in value.items()), pictogram=sign)
     if isinstance(value, list):
         element = label(ctype, (*path, None), lang) if _has_rule(ctype, (*path, None)) else None
-        return Row(name, children=tuple(_row_of_element(path, i, v, element, ctype, lang) for i, v in enumerate(value)))
-    return Row(name, scalar(value, lang))
+        return Row(name, children=tuple(_row_of_element(path, i, v, element, ctype, lang) for i, v in enumerate(value)),
+                   pictogram=sign)
+    return Row(name, scalar(value, lang), pictogram=sign)
 
 
 def _row_of_element(path: ClaimPath, index: int, value: Any, element: Text | None, ctype: CredentialType | None,
                     lang: str) -> Row:
     row = _row((*path, index), value, ctype, lang)
-    return Row(element or Text(str(index + 1)), row.value, row.href, row.children)
+    return Row(element or Text(str(index + 1)), row.value, row.href, row.children, row.pictogram)
 
 
 def _has_rule(ctype: CredentialType | None, path: ClaimPath) -> bool:
@@ -159,6 +162,7 @@ def result_view(result: Mapping[str, Any], types: Mapping[str, CredentialType], 
             type_name=localized(c.get("type_names") or {}, lang, vct),
             issuer=localized(c.get("issuer_names") or {}, lang, str(c.get("issuer") or "")),
             status=status_word(c.get("status"), lang),
-            rows=claim_rows(c.get("claims") or {}, ctype, lang)))
+            rows=claim_rows(c.get("claims") or {}, ctype, lang),
+            pictogram=pictograms.type_pictogram(ctype)))
     accepted = bool(result.get("accepted"))
     return ResultView(accepted, None if accepted else reason_words(result.get("reason"), lang), tuple(views))

@@ -16,13 +16,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from core import i18n, sessions, staff, web
+from core import i18n, pictograms, sessions, staff, web
 from core.encoding import b64url_decode, b64url_encode
-from core.errors import AmanaError, NotFound
+from core.errors import AmanaError, NotFound, UnknownEscoSkill
 from core.oid4vc import OFFER_SCHEME, PRESENTATION_SCHEME
 from core.sealing import new_token
 from core.trust import TrustList
-from verifier import checks, display, store
+from verifier import checks, desk_skills, display, store
 from verifier.context import VerifierContext, get_context
 from verifier.queries import NamedQuery, availability, named, why_refused
 from verifier.requests import Prefix
@@ -65,7 +65,8 @@ async def _home(ctx: VerifierContext, request: Request, lang: str, message: str 
         trust_list = None
     offered = availability(ctx.queries, trust_list, ctx.settings.verifier_id, ctx.now())
     return render(ctx, request, "home.html", lang, status, signed_in=True, message=message,
-                   queries=[_question(q, lang) for q, why in offered if why is None],
+                   queries=[{**_question(q, lang), **desk_skills.picker(q, request.query_params)}
+                            for q, why in offered if why is None],
                    unavailable=[(_question(q, lang), i18n.t(lang, f"desk.unavailable.{why}"))
                                 for q, why in offered if why is not None], audit=audit)
 
@@ -73,12 +74,15 @@ async def _home(ctx: VerifierContext, request: Request, lang: str, message: str 
 def _question(query: NamedQuery, lang: str) -> dict[str, Any]:
     """A question's name and its description in ``lang`` (or English, marked as such)."""
     text = query.description.get(lang)
-    return {"name": query.name, "text": text or query.description["en"], "lang": None if text else "en"}
+    return {"name": query.name, "text": text or query.description["en"], "lang": None if text else "en",
+            "pictogram": pictograms.purpose_pictogram(query.purpose)}
 
 
 def _refusal(exc: AmanaError, lang: str) -> str:
     """A refused check in the page's language: the registration's reason, or a general sentence."""
     why = why_refused(exc)
+    if isinstance(exc, UnknownEscoSkill):
+        return i18n.t(lang, "console.esco_unknown")
     return i18n.t(lang, f"desk.unavailable.{why}" if why else "desk.error")
 
 
@@ -139,7 +143,8 @@ async def new_check(request: Request, ctx: Ctx) -> Response:
     try:
         query = named(ctx.queries, str(form.get("query") or ""))
         created = await checks.create(ctx, query_name=query.name, custom=None, purpose=None,
-                                      prefix=Prefix.X509_HASH, accept_unknown_status=False)
+                                      prefix=Prefix.X509_HASH, accept_unknown_status=False,
+                                      parameters=desk_skills.parameters(query, form))
     except AmanaError as exc:
         return await _home(ctx, request, lang, _refusal(exc, lang), 400)
     # Post, then redirect to the check's own address: reloading it, changing its language or
@@ -168,7 +173,8 @@ async def check_page(check_id: str, request: Request, ctx: Ctx) -> HTMLResponse:
     question = _question(query, lang) if query else {"text": "", "lang": None}
     message = i18n.t(lang, "desk.not_yet") if request.query_params.get("not_yet") else None
     return render(ctx, request, "check.html", lang, signed_in=True, check_id=check_id, qr=shown["qr_svg"],
-                   link=shown["link"], question=question, message=message)
+                   link=shown["link"], question=question, message=message,
+                   skills_asked=desk_skills.asked_labels(query, shown["dcql"]))
 
 
 @router.get("/checks/{check_id}/state")

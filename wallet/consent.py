@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from core import dcql
+from core import dcql, pictograms
 from core.credtypes import TypeRegistry
 from core.errors import AmanaError, InvalidInput
 from core.sdjwt.paths import ClaimPath, format_path, select
@@ -81,6 +81,7 @@ class WhoAsks:
 class Purpose:
     purpose: Term
     legal_basis: Term
+    pictogram: str = "help-circle"  # core.pictograms: the purpose's sign beside its words
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ class Attribute:
     claim_id: str | None = None
     values: tuple[Any, ...] | None = None  # the verifier asks only whether the value is one of these
     beyond_registration: bool = False
+    pictogram: str = "point"  # core.pictograms: the one the credential type names for this claim
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,7 @@ class QueryScreen:
     claim_sets: tuple[ClaimSetChoice, ...]  # empty: every attribute is asked together
     cards: tuple[CardOption, ...]
     exhausted: tuple[str, ...] = ()  # cards that match but whose every copy another verifier has seen
+    pictogram: str = "certificate"  # core.pictograms: the (first) requested type's sign
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,7 @@ class Beyond:
     vct: str
     path: ClaimPath
     label: str
+    pictogram: str = "point"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,9 +221,10 @@ def consent_screen(request: VerifiedRequest, trust_list: TrustList | None, held:
         else:
             best = min(judged, key=lambda pair: len(pair[1]))
             chosen, excess = [best[0]], best[1]
-        purposes = tuple(Purpose(dpv_labels.purpose(r.purpose, lang), dpv_labels.legal_basis(r.legal_basis, lang))
+        purposes = tuple(Purpose(dpv_labels.purpose(r.purpose, lang), dpv_labels.legal_basis(r.legal_basis, lang),
+                                 pictograms.purpose_pictogram(r.purpose))
                          for r in chosen)
-    beyond = tuple(Beyond(vct, path, _label(types, [vct], path, lang))
+    beyond = tuple(Beyond(vct, path, _label(types, [vct], path, lang), pictograms.claim_pictogram(types.get(vct), path))
                    for vct, path in sorted(excess, key=lambda e: (e[0], format_path(e[1]))))
     queries = tuple(_query_screen(q, request, held, types, lang, excess) for q in request.query.credentials)
     return ConsentScreen(request, lang, who, purposes, queries, beyond)
@@ -238,7 +243,8 @@ def _query_screen(cq: dcql.CredentialQuery, request: VerifiedRequest, held: Sequ
     label = {c.path: _label(types, cq.vct_values, c.path, lang) for c in claims}
     attributes = tuple(
         Attribute(c.path, label[c.path], sets is None or all(c.id in s for s in sets), c.id, c.values,
-                  any((vct, c.path) in excess for vct in cq.vct_values))
+                  any((vct, c.path) in excess for vct in cq.vct_values),
+                  pictograms.claim_pictogram_of(types, cq.vct_values, c.path))
         for c in claims)
     by_id = {c.id: c for c in claims}
     choices = tuple(ClaimSetChoice(i, s, tuple(label[by_id[c].path] for c in s)) for i, s in enumerate(sets or ()))
@@ -258,8 +264,9 @@ def _query_screen(cq: dcql.CredentialQuery, request: VerifiedRequest, held: Sequ
         name = types[card.vct].display_name(lang) if card.vct in types else card.vct
         options.append(CardOption(card.card_id, copy.copy_id, bool(fresh), len(fresh), name, answerable))
     names = tuple(types[v].display_name(lang) if v in types else v for v in cq.vct_values)
+    first = next((types[v] for v in cq.vct_values if v in types), None)
     return QueryScreen(cq.id, _query_required(request.query, cq.id), names, attributes, choices, tuple(options),
-                       tuple(exhausted))
+                       tuple(exhausted), pictograms.type_pictogram(first))
 
 
 def _claim_present(claim: dcql.ClaimQuery, claims: Mapping[str, Any]) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core import pictograms
 from core.credtypes import CredentialType, TypeRegistry
 from core.errors import AmanaError
 from core.sdjwt.paths import ClaimPath, format_path, parse_path, select
@@ -17,22 +18,23 @@ from wallet import dpv_labels
 TECHNICAL = frozenset({"iss", "iat", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "sub", "_sd_alg"})
 
 
-def icon(vct: str) -> str:
-    """The pictogram a card of this type wears (wallet/templates/icons.html)."""
-    return "residence" if "Registration" in vct or "Residence" in vct or "Identity" in vct else "skill"
+def icon(types: TypeRegistry, vct: str) -> str:
+    """The pictogram a card of this type wears: the one its type metadata names (core.pictograms)."""
+    return pictograms.type_pictogram(types.get(vct))
 
 
-_CLAIM_ICONS = {"given_name": "person", "family_name": "person", "given_name_latin": "person",
-                "family_name_latin": "person", "birthdate": "calendar", "age_over_18": "person",
-                "nationalities": "flag", "skill": "skill", "eqf_level": "level", "assessment_method": "skill",
-                "issuing_organisation": "residence", "awarded_on": "calendar", "valid_until": "calendar",
-                "status_category": "residence", "registration_number": "number", "municipality": "residence",
-                "right_to_work": "work", "registered": "residence"}
+def claim_icon(known: CredentialType | None, path: ClaimPath) -> str:
+    """The pictogram beside an attribute: the one its type metadata names, else its parent's, else a dot."""
+    return pictograms.claim_pictogram(known, path)
 
 
-def claim_icon(path: ClaimPath) -> str:
-    """A pictogram for an attribute, by its top-level claim name (a dot when none fits)."""
-    return _CLAIM_ICONS.get(str(path[0]) if path else "", "dot")
+def claim_icon_by_name(types: TypeRegistry, vcts: Sequence[str], name: str) -> str:
+    """``claim_icon`` for a claim named by its path text (as a history record keeps it)."""
+    try:
+        path = parse_path(name)
+    except AmanaError:
+        return pictograms.fallback("claim")
+    return pictograms.claim_pictogram_of(types, vcts, path)
 
 
 def purpose_words(iri: str, lang: str) -> str:

@@ -91,17 +91,25 @@ def countersign(ledger_key: bytes, pointer: dict[str, Any], now: int) -> str | N
     return receipts.countersign(given["receipt"], pseudonym.pairwise_key(ledger_key, pointer["verifier_id"]), now)
 
 
+def log_origin(ledger: str) -> str:
+    """The checkpoint origin of the ledger at ``ledger`` (consent.log.origin: ``<host>/consent``)."""
+    parts = urlsplit(ledger)
+    return f"{parts.netloc}{parts.path.rstrip('/')}"
+
+
 def check(pointer: dict[str, Any], trust: TrustList | None) -> bool:
     """Every receipt signed by a key the trust list registers for this verifier, each leaf the
-    commitment of its event, each included under its checkpoint's root, and the holder's
-    counter-signature (when there is one) over the "given" receipt."""
+    commitment of its event, each included under a checkpoint signed for this ledger's origin
+    by the log key the verifier's receipt names, and the holder's counter-signature (when
+    there is one) over the "given" receipt."""
     seam, bundle = log_seam(), pointer.get("receipts")
     registered = trust.verifier(pointer["verifier_id"]) if trust is not None else None
     if seam is None or not bundle or registered is None:
         return False
     verifier_keys = [PublicKey.from_jwk(k) for k in registered.jwks["keys"]]
     try:
-        receipts.verify_bundle(bundle, pointer.get("holder_signature"), verifier_keys, seam.verify_inclusion)
+        receipts.verify_bundle(bundle, pointer.get("holder_signature"), verifier_keys, seam.verify_inclusion,
+                               log_origin(pointer["ledger"]))
     except (AmanaError, KeyError, TypeError, ValueError):
         return False
     return True

@@ -32,9 +32,7 @@ def context(request: Request) -> holder.WalletContext:
 
 def language(request: Request, form: Any = None) -> str:
     """An explicit choice (form or link), else the remembered one, else the browser's."""
-    chosen = (form.get("lang") if form is not None else None) or request.query_params.get("lang") \
-        or request.cookies.get(LANG_COOKIE)
-    return i18n.pick(chosen if isinstance(chosen, str) else None, request.headers.get("accept-language"))
+    return web.page_language(request, form, request.cookies.get(LANG_COOKIE))
 
 
 def render(request: Request, template: str, lang: str, status: int = 200, **values: Any) -> HTMLResponse:

@@ -10,14 +10,13 @@ it locks.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from core import i18n, qr, sessions, web
+from core import i18n, local_forms, qr, sessions, web
 from core.errors import AmanaError, InvalidInput, VaultBusy
 from core.sdjwt.paths import format_path
 from wallet import copies, flows, holder, labels, refresh, status, unlocked
@@ -109,14 +108,14 @@ def cards(ctx: holder.WalletContext, contents: Contents, lang: str) -> list[dict
         left = sum(c.shown_to is None for c in held)
         out.append({"id": batch, "type": known.display_name(lang) if known else first.vct, "vct": first.vct,
                     "issuer": names.get(lang) or names.get("en") or first.issuer, "registered": issuer is not None,
-                    "until": _date(first.valid_until), "expired": bool(first.valid_until and
+                    "until": _date(first.valid_until, lang), "expired": bool(first.valid_until and
                                                                         first.valid_until <= ctx.now()),
-                    "left": left, "copies": len(held), "icon": labels.icon(first.vct)})
+                    "left": left, "copies": len(held), "icon": labels.icon(ctx.types, first.vct)})
     return out
 
 
-def _date(when: int | None) -> str | None:
-    return time.strftime("%Y-%m-%d", time.gmtime(when)) if when else None
+def _date(when: int | None, lang: str) -> str | None:
+    return local_forms.local_day(when, lang) if when else None
 
 
 @router.get("/new", response_class=HTMLResponse)
@@ -238,7 +237,7 @@ async def _card_page(request: Request, lang: str, wallet: holder.Opened, card_id
                       message=i18n.t(lang, "wallet.err.not_found"), wallet_id=wallet.wallet_id)
     first = wallet.contents.batches()[card_id][0]
     known = ctx.types.get(first.vct)
-    claims = [(labels.claim_icon(path), known.label(path, lang) if known else format_path(path), value)
+    claims = [(labels.claim_icon(known, path), known.label(path, lang) if known else format_path(path), value)
               for path, value in labels.shown_claims(first.claims or {}, known)]
     live = await status.card_status(ctx.settings, first.issuer, first.claims, flows.trust_list(ctx), ctx.now())
     can_refresh = card_id in wallet.contents.refresh and shown["left"] <= copies.LOW

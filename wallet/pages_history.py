@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from core import i18n
+from core import i18n, pictograms
 from core.errors import AmanaError
 from core.trust import TrustList
 from wallet import flows, holder, labels, ledger, rights
@@ -24,9 +24,11 @@ def _row(ctx: holder.WalletContext, r: HistoryRecord, lang: str, trust: TrustLis
     state = ledger.state(r.receipt)
     return {"when": r.timestamp[:16].replace("T", " "), "event": r.event,
             "who": r.controller.name or i18n.t(lang, "wallet.unknown_verifier"), "who_id": r.controller.id,
-            "unknown": r.controller.name is None, "why": [labels.purpose_words(p, lang) for p in r.purposes],
+            "unknown": r.controller.name is None,
+            "why": [(pictograms.purpose_pictogram(p), labels.purpose_words(p, lang)) for p in r.purposes],
             # a refusal kept no copy, so no type: the label from whichever type names that claim
-            "what": [labels.claim_label(ctx.types, r.credential_types or list(ctx.types), n, lang)
+            "what": [(labels.claim_icon_by_name(ctx.types, r.credential_types or list(ctx.types), n),
+                      labels.claim_label(ctx.types, r.credential_types or list(ctx.types), n, lang))
                      for n in r.data_categories],
             "copies": len(r.copy_ids), "state": state,
             "verified": state is not None and r.receipt is not None and ledger.check(r.receipt, trust),

@@ -52,7 +52,7 @@ async def manifest(request: Request) -> Response:
     lang = page_kit.language(request)
     body = {
         "name": i18n.t(lang, "wallet.offline.app_name"), "short_name": i18n.t(lang, "wallet.offline.short_name"),
-        "lang": lang, "dir": i18n.direction(lang), "start_url": "/wallet/offline", "scope": "/wallet/",
+        "lang": i18n.bcp47(lang), "dir": i18n.direction(lang), "start_url": "/wallet/offline", "scope": "/wallet/",
         "display": "standalone", "background_color": "#ffffff", "theme_color": "#0b5c4b",
         "icons": [{"src": "/static/wallet/icon.svg", "sizes": "any", "type": "image/svg+xml"},
                   {"src": "/static/wallet/icon-192.png", "sizes": "192x192", "type": "image/png"},

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, Response
 from core.errors import AmanaError, InvalidInput
 from core.oid4vc import PRESENTATION_SCHEME
 from core.sdjwt.paths import format_path
-from wallet import consent, flows, holder, labels, page_kit
+from wallet import consent, flows, holder, page_kit
 
 router = APIRouter(prefix="/wallet", include_in_schema=False)
 
@@ -85,7 +85,7 @@ async def _consent(request: Request, lang: str, wallet: holder.Opened, link: str
 def _consent_page(request: Request, lang: str, link: str, asked: flows.Asked, status: int = 200,
                   error: str | None = None) -> HTMLResponse:
     return page_kit.render(request, "consent.html", lang, status, unlocked=True, link=link, screen=asked.screen,
-                           seen=seen(asked), claim_icon=labels.claim_icon, field_error=error)
+                           seen=seen(asked), field_error=error)
 
 
 def _choice(form: Any) -> consent.Choice:

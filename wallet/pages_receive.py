@@ -53,8 +53,8 @@ def _offer_page(request: Request, lang: str, link: str, offered: flows.Offered, 
                 error: str | None = None) -> HTMLResponse:
     tx = offered.offer.tx_code
     return page_kit.render(request, "offer.html", lang, status, unlocked=True, link=link, offered=offered,
-                           seen=seen(offered),
-                           icon_name=labels.icon(offered.vct or ""), pin=tx is not None,
+                           seen=seen(offered), pin=tx is not None,
+                           icon_name=labels.icon(page_kit.context(request).types, offered.vct or ""),
                            pin_text=tx.get("input_mode") == "text" if isinstance(tx, dict) else False,
                            field_error=error)
 

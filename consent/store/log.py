@@ -4,8 +4,9 @@
   last leaf of every append also carries the tree's *frontier* after it (the roots of its
   perfect subtrees, largest first, concatenated): the tree state is the last row, written by
   the same statement as the leaf, so it can never disagree with the leaves, even across a crash.
-  A one-leaf append is one statement, as a bare insert is: ``INSERT … SELECT … WHERE`` the row
-  before holds the frontier the writer expects ``ON CONFLICT DO NOTHING``. Nothing inserted
+  An append's first leaf goes in by ``INSERT … SELECT … WHERE`` the row before holds the
+  frontier the writer expects ``ON CONFLICT DO NOTHING``; the rest of its leaves follow in one
+  plain multi-row insert (see ``try_append``), so an append costs what a bare insert does. Nothing inserted
   means another writer got there first (or the writer's memory is stale): it reads the last
   committed row again and retries (on PostgreSQL the unique index makes it wait for the
   winner's commit first). So no index is taken twice, none is skipped, and every appended
@@ -27,6 +28,7 @@ Functions take an ``AsyncSession`` and never commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -121,19 +123,16 @@ async def head(session: AsyncSession) -> tuple[int, list[bytes]] | None:
 
 
 def _chained_insert(dialect: str) -> Any:
-    """The conditional insert of a leaf, built once per dialect (a statement built per call costs
-    more Python than the bare insert it is measured against). A leaf goes in only after its
-    predecessor: the first of an append after the last leaf holding the frontier the writer
-    extends (or into the empty log), each next one after the leaf just inserted before it (its
-    commitment), and only at a free index. So a whole append is one statement, as a bare insert
-    is, and it goes in entirely or not at all."""
+    """The conditional insert of an append's first leaf, built once per dialect (a statement built
+    per call costs more Python than the bare insert it is measured against): it goes in only
+    after the last leaf holding the frontier the writer extends (or into the empty log), and
+    only at a free index."""
     if dialect not in _STATEMENTS:
         before = _LEAVES.alias("before")
         after = or_(
             and_(bindparam("prev", type_=BigInteger) == -1, ~exists().where(before.c.idx >= 0)),
             exists().where(before.c.idx == bindparam("prev", type_=BigInteger),
-                           or_(before.c.frontier == bindparam("old", type_=LargeBinary),
-                               before.c.commitment == bindparam("prevc", type_=LargeBinary))))
+                           before.c.frontier == bindparam("old", type_=LargeBinary)))
         row = select(bindparam("i", type_=BigInteger), bindparam("c", type_=LargeBinary),
                      bindparam("t", type_=BigInteger), bindparam("f", type_=LargeBinary)).where(after)
         insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -146,29 +145,53 @@ _STATEMENTS: dict[str, Any] = {}
 
 
 async def try_append(session: AsyncSession, old: tuple[int, Sequence[bytes]], new_frontier: Sequence[bytes],
-                     commitments: Sequence[bytes], nodes: Sequence[tuple[int, int, bytes]], now: int) -> int:
-    """Insert the leaves after the tree ``old`` if it still ends there; how many went in (all
-    or none, unless another writer appended these very commitments at these indices)."""
+                     commitments: Sequence[bytes], nodes: Sequence[tuple[int, int, bytes]], now: int) -> bool:
+    """Insert the leaves after the tree ``old`` if it still ends there (all or none).
+
+    On SQLite the whole append is one statement (``_sqlite_append``). Elsewhere only the first
+    leaf is conditional and the rest follow it in one plain multi-row insert, which is what a
+    bare insert costs: no other writer can append after a leaf it cannot see yet, and the first
+    leaf's unique index entry makes a rival wait for this transaction, then insert nothing."""
     first, last = old[0], len(commitments) - 1
     frontier = b"".join(new_frontier)
-    rows = [{"i": first + j, "c": c, "t": now, "f": frontier if j == last else None, "prev": first + j - 1,
-             "old": None if j else b"".join(old[1]), "prevc": commitments[j - 1] if j else None}
-            for j, c in enumerate(commitments)]
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql" and last:
-        # asyncpg reports no row count for a batch: the first leaf goes in alone (counted), the
-        # rest plainly after it (no other writer can append after a leaf it cannot see yet).
-        if (await session.execute(_chained_insert(dialect), rows[0])).rowcount != 1:  # type: ignore[attr-defined]
-            return 0
-        await session.execute(insert(_LEAVES), [{"idx": r["i"], "commitment": r["c"], "appended_at": now,
-                                                 "frontier": r["f"]} for r in rows[1:]])
-        inserted = len(rows)
+    if session.get_bind().dialect.name == "sqlite":
+        params = (now, first + last, frontier, *(x for j, c in enumerate(commitments) for x in (first + j, c)),
+                  first - 1, first - 1, b"".join(old[1]), first)
+        result = await (await session.connection()).exec_driver_sql(_sqlite_append(len(commitments)), params)
+        if result.rowcount != len(commitments):
+            return False
     else:
-        result = await session.execute(_chained_insert(dialect), rows if last else rows[0])
-        inserted = int(result.rowcount)  # type: ignore[attr-defined]
-    if inserted == len(rows) and nodes:
+        head = {"i": first, "c": commitments[0], "t": now, "f": frontier if last == 0 else None, "prev": first - 1,
+                "old": b"".join(old[1])}
+        if (await session.execute(_chained_insert(session.get_bind().dialect.name), head)
+                ).rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        if last:
+            await session.execute(insert(_LEAVES), [{"idx": first + j, "commitment": c, "appended_at": now,
+                                                     "frontier": frontier if j == last else None}
+                                                    for j, c in enumerate(commitments) if j])
+    if nodes:
         await session.execute(insert(_NODES), [{"level": level, "idx": idx, "hash": h} for level, idx, h in nodes])
-    return inserted
+    return True
+
+
+@lru_cache(maxsize=32)
+def _sqlite_append(count: int) -> str:
+    """One statement appending ``count`` leaves, as a bare multi-row insert is one statement.
+
+    SQLite transactions begin IMMEDIATE (core.db), so this one holds the write lock and sees
+    every committed leaf: the leaves go in only if the leaf before the first holds the frontier
+    the writer extends (or the log is empty) and no leaf lies at or after the first index, so
+    it inserts all of them or none. Hand-written SQL because SQLAlchemy compiles a VALUES list
+    per call, which costs more than the insert it measures against; ``count`` <= MAX_BATCH keeps
+    the parameters (2 per leaf) under SQLite's limit of 32,766."""
+    rows = ", ".join(["(?, ?)"] * count)
+    return ("INSERT INTO consent_log_leaves (idx, commitment, appended_at, frontier) "  # noqa: S608 (placeholders only)
+            "SELECT v.column1, v.column2, ?, CASE WHEN v.column1 = ? THEN ? END "
+            f"FROM (VALUES {rows}) AS v "
+            "WHERE ((? = -1 AND NOT EXISTS (SELECT 1 FROM consent_log_leaves)) "
+            "OR EXISTS (SELECT 1 FROM consent_log_leaves AS b WHERE b.idx = ? AND b.frontier = ?)) "
+            "AND NOT EXISTS (SELECT 1 FROM consent_log_leaves AS a WHERE a.idx >= ?)")
 
 
 async def frontiers(session: AsyncSession, start: int, end: int) -> dict[int, bytes]:
@@ -188,6 +211,19 @@ async def leaves_outside(session: AsyncSession, size: int) -> int:
     """How many leaf rows lie outside 0..size-1 (the audit: none may)."""
     return (await session.execute(select(func.count()).select_from(LogLeaf)
                                   .where(or_(LogLeaf.idx < 0, LogLeaf.idx >= size)))).scalar_one()
+
+
+async def hashes_in(session: AsyncSession, level: int, ranges: Sequence[tuple[int, int]]) -> dict[int, bytes]:
+    """Stored hashes at ``level`` (0: the commitments) in every half-open range, by index, in one
+    query: a proof needs a few small ranges per stored level, and a round trip costs more than
+    the rows."""
+    if level == 0:
+        table, idx, value, where = _LEAVES, _LEAVES.c.idx, _LEAVES.c.commitment, []
+    else:
+        table, idx, value, where = _NODES, _NODES.c.idx, _NODES.c.hash, [_NODES.c.level == level]
+    rows = await session.execute(select(idx, value).select_from(table).where(
+        *where, or_(*(and_(idx >= lo, idx < hi) for lo, hi in ranges))))
+    return {i: bytes(h) for i, h in rows}
 
 
 async def node_hashes(session: AsyncSession, level: int, start: int, end: int) -> list[bytes]:

@@ -11,6 +11,9 @@ What is kept, and why nothing in it is personal data in clear:
   bytes that link to nobody (crypto-shredding), and every proof over it still verifies.
 - ``consent_notices``: the withdrawal notifications owed to verifiers (webhook outbox), read
   from the database by the sender so a restart loses none (at-least-once).
+- ``consent_proofs_spent``: a truncated SHA-256 of each holder proof already used, kept until the
+  proof would have expired anyway, so a proof seen on the wire cannot be replayed. A digest of
+  a random-nonce JWS says nothing about its holder.
 
 Functions take an ``AsyncSession`` and never commit.
 """
@@ -21,6 +24,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -67,6 +72,23 @@ class ConsentNoticeRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_at: Mapped[int] = mapped_column(BigInteger, index=True)
     deadline: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class ConsentProofSpentRow(Base):
+    __tablename__ = "consent_proofs_spent"
+
+    digest: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+async def spend_proof(session: AsyncSession, digest: bytes, expires_at: int, now: int) -> bool:
+    """Mark a proof used; False when it was already (one statement: two racing uses, one wins)."""
+    await session.execute(delete(ConsentProofSpentRow).where(ConsentProofSpentRow.expires_at < now)
+                          .execution_options(synchronize_session=False))
+    insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = await session.execute(insert_(ConsentProofSpentRow).values(digest=digest, expires_at=expires_at)
+                                   .on_conflict_do_nothing(index_elements=["digest"]))
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
 
 
 async def insert_record(session: AsyncSession, record: Record) -> None:

@@ -75,6 +75,9 @@ class FakeLog:
     async def consistency(self, db: Any, old: int, new: int) -> list[bytes]:
         return []
 
+    async def vkey(self, db: Any, now: int) -> None:
+        return None  # its notes are not signed
+
     def verify_inclusion(self, leaf: bytes, index: int, size: int, proof: Any, root: bytes) -> None:
         # RFC 9162 §2.1.3.2
         if index >= size:
@@ -96,5 +99,5 @@ class FakeLog:
 
 # Module-level functions: the seam's shape, for ``consent.context.LOG_MODULE = "tests.consent.fake_log"``.
 LOG = FakeLog()
-append, checkpoint, inclusion, consistency = LOG.append, LOG.checkpoint, LOG.inclusion, LOG.consistency
+append, checkpoint, inclusion, consistency, vkey = LOG.append, LOG.checkpoint, LOG.inclusion, LOG.consistency, LOG.vkey
 verify_inclusion = LOG.verify_inclusion

@@ -16,15 +16,17 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import text
 
 import consent.store.log
 import consent.store.records  # noqa: F401
 from consent import pseudonym
+from consent.checkpoint import Checkpoint, Signer, sign_checkpoint
 from consent.records import SpecialCategories
 from core import db, keys
 from core.db import Base
-from core.encoding import b64url_encode
+from core.encoding import b64url_decode, b64url_encode
 from tests.node import RunningNode
 from tests.server_process import POSTGRES_URL, empty_postgres
 from tests.test_verifier_flow import STATUS_EXAMPLE, STATUS_VCT, World
@@ -111,6 +113,17 @@ def test_a_disclosure_is_recorded_received_verified_exported_and_erased(
             changed["receipts"][0]["proof"]["root"] = b64url_encode(bytes(32))
             assert not ledger.check(changed, trust)
             assert not ledger.check({**pointer, "holder_signature": ledger.countersign(bytes(32), pointer, 0)}, trust)
+            # the checkpoint must be signed by the log key the verifier's receipt names, for this
+            # ledger's origin: a note the ledger signs with another key, or a ledger elsewhere, fails
+            proof = pointer["receipts"][0]["proof"]
+            note_origin = proof["checkpoint"].splitlines()[0]
+            forged = sign_checkpoint(Checkpoint(note_origin, proof["tree_size"], b64url_decode(proof["root"])),
+                                     Signer(note_origin, ed25519.Ed25519PrivateKey.generate()))
+            changed = json.loads(json.dumps(pointer))
+            changed["receipts"][0]["proof"]["checkpoint"] = forged.note
+            assert not ledger.check(changed, trust)
+            assert not ledger.check({**pointer, "ledger": "https://elsewhere.example/consent"}, trust)
+            assert ledger.log_origin(pointer["ledger"]) == note_origin
 
             rows = await _ledger_rows(world)
             assert rows and all(s not in rows for s in _secrets_of(h)), "the ledger holds something in clear"
@@ -126,6 +139,12 @@ def test_a_disclosure_is_recorded_received_verified_exported_and_erased(
 
             exported = (await holder_call("GET", "/export", "export")).json()["records"]
             assert [r["record_id"] for r in exported] == [pointer["record_id"]]
+            # a proof seen on the wire is good once, even within its five minutes
+            once = pseudonym.holder_proof(key, vid, "export", world.verifier_ctx().now())
+            answers = [await h.http.get(f"{world.base}/consent/export",
+                                        headers={"Authorization": f"ConsentProof {once}"}) for _ in range(2)]
+            assert [r.status_code for r in answers] == [200, 401], answers
+            assert answers[1].json()["code"] == "holder_proof_invalid"
             stranger = pseudonym.holder_proof(bytes(32), vid, f"read:{pointer['record_id']}",
                                               world.verifier_ctx().now())
             r = await h.http.get(f"{world.base}/consent/records/{pointer['record_id']}/receipts",

@@ -74,13 +74,6 @@ def _payload(path: Path) -> str:
     return b64url_decode(path.read_text().strip().split(".")[1]).decode()
 
 
-def _consent(world: World) -> ConsentContext:
-    ctx: ConsentContext = world.node.app.state.consent
-    return ctx
-
-
-@pytest.mark.sqlite_only  # drives the node's own engine from the test's event loop, which asyncpg refuses (a gap:
-# withdrawal's webhook path runs on SQLite only; its store statements are shared with the PostgreSQL tests)
 def test_withdrawal_confirmed_by_the_verifier_and_silence_recorded(world: World, tmp_path: Path) -> None:
     shutil.copytree(world.data_dir / "trust", tmp_path / "holder" / "trust")
 
@@ -88,6 +81,15 @@ def test_withdrawal_confirmed_by_the_verifier_and_silence_recorded(world: World,
         return 503
 
     async def story() -> None:
+        # The ledger's scheduler over a context of its own: the node's engine belongs to the
+        # node's event loop (asyncpg refuses another), this one to the test's; same database.
+        consent = ConsentContext.create(world.node.settings)
+        try:
+            await steps(consent)
+        finally:
+            await consent.engine.dispose()
+
+    async def steps(consent: ConsentContext) -> None:
         async with Holder(world, tmp_path / "holder") as h:
             await h.receive(3)
             trust = world.verifier_ctx().trust_list()
@@ -108,14 +110,13 @@ def test_withdrawal_confirmed_by_the_verifier_and_silence_recorded(world: World,
             assert ledger.state(pointer) == "withdrawn" and not ledger.withdrawable(pointer)
             with pytest.raises(InvalidInput):  # a second withdrawal of the same consent: refused
                 await rights.withdraw(h.ctx, h.opened, h.http, confirmed)
-            await schedule.tick(_consent(world), purge=False)
-            assert await notify.notice_state(_consent(world).ledger, confirmed) == "confirmed"
+            await schedule.tick(consent, purge=False)
+            assert await notify.notice_state(consent.ledger, confirmed) == "confirmed"
 
             # silence: the webhook fails, retries back off, the deadline passes
             h.opened = await rights.withdraw(h.ctx, h.opened, h.http, silent)
-            assert (await schedule.tick(_consent(world), failing, purge=False))["delivered"] == 0
-            assert (await schedule.tick(_consent(world), failing, purge=False))["delivered"] == 0  # not due yet
-            consent = _consent(world)
+            assert (await schedule.tick(consent, failing, purge=False))["delivered"] == 0
+            assert (await schedule.tick(consent, failing, purge=False))["delivered"] == 0  # not due yet
             consent.offset = notify.DEADLINE_S + 1
             try:
                 assert (await schedule.tick(consent, failing, purge=False))["silent"] == 1

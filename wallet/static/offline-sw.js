@@ -12,7 +12,7 @@ const FILES = [
   "/static/amana/amana.css", "/static/wallet/wallet.css", "/static/wallet/offline-codec.js", "/static/wallet/offline.js",
   "/static/amana/vendor/qrcode-generator.js", "/static/amana/vendor/barcode-detector.js",
   "/static/amana/vendor/zxing_reader.wasm", "/wallet/manifest.webmanifest", "/static/wallet/icon.svg",
-  "/static/wallet/icon-192.png", "/static/wallet/icon-512.png",
+  "/static/wallet/icon-192.png", "/static/wallet/icon-512.png", "/static/amana/listen.js",
 ];
 
 self.addEventListener("install", (event) => {
