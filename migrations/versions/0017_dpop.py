@@ -1,16 +1,14 @@
 """DPoP (RFC 9449): the key thumbprint an access token is bound to, and the spent proof jti digests
 
-Revision ID: 0016
-Revises: 0014
-
-(haip-verifier's 0015 is being written beside this one: whichever lands second revises the other.)
+Revision ID: 0017
+Revises: 0016
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0016'
-down_revision = '0014'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
