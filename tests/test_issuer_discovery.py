@@ -1,12 +1,10 @@
 """Issue 18 item 1: the issuer's metadata by the appended well-known path, as the wallets in the field
 fetch it, is byte for byte the document at the inserted path the specs require (issuer/discovery.py).
 
-How the libraries form the address (read from their sources, so the test requests exactly that):
-``@sphereon/oid4vci-client`` ``MetadataClient.retrieveAllMetadata`` does
-``${issuer}/.well-known/openid-credential-issuer``, then ``${authorization_server}/.well-known/
-oauth-authorization-server`` and falls back to ``…/openid-configuration``; ``@pagopa/io-wallet-oid4vci``
-appends ``/.well-known/openid-credential-issuer`` and ``/.well-known/oauth-authorization-server`` to the
-issuer identifier. Both keep the issuer's path and put the suffix after it.
+How the libraries form the address, as issue 18 reports it (their sources were not re-read here):
+``@sphereon/oid4vci-client`` and ``@pagopa/io-wallet-oid4vci`` take the issuer identifier and append
+``/.well-known/openid-credential-issuer``, then the same for the authorization server's
+``oauth-authorization-server`` (or ``openid-configuration``). ``_appended`` does exactly that.
 """
 
 from __future__ import annotations
