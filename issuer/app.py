@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from core import db, service, web
 from core.settings import Settings, get_settings
-from issuer import api, console_offers, offer_admin, offer_page, pages, staff_api, status_api, store
+from issuer import api, console_offers, discovery, offer_admin, offer_page, pages, staff_api, status_api, store
 from issuer.context import IssuerContext
 
 
@@ -37,6 +37,7 @@ STATIC = Path(__file__).parent / "static"
 
 
 def attach(app: FastAPI) -> None:
+    app.include_router(discovery.router)
     app.include_router(api.router)
     app.include_router(status_api.router)
     app.include_router(staff_api.router)
