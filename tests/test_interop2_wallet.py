@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +22,7 @@ import pytest
 from core.credtypes import TypeRegistry
 from core.settings import REPO_ROOT
 from tests.interop2.sphereon import NODE, SKIP_REASON, Peer
-from wallet import receive
+from wallet import present, receive
 
 pytestmark = pytest.mark.skipif(NODE is None, reason=SKIP_REASON)
 CLAIMS = json.loads((REPO_ROOT / "specs/credentials/SkillCertificate/example.json").read_text())
@@ -63,3 +64,40 @@ def test_a_wrong_pin_is_refused_by_the_sphereon_issuer(peer: Peer, types: TypeRe
     wrong = "000000" if made["pin"] != "000000" else "111111"
     with pytest.raises(receive.IssuanceFailed, match="invalid_grant"):
         _run(lambda http: receive.receive(http, made["link"], wrong, copies=1, types=types))
+
+
+def _present(peer: Peer, types: TypeRegistry, asked: dict[str, Any]) -> httpx.Response:
+    held = _receive(peer, types)
+
+    async def work(http: httpx.AsyncClient) -> httpx.Response:
+        request = await present.fetch_request(http, asked["link"])  # signed by a did:jwk, no trust list
+        assert (request.client_id, request.nonce, request.response_mode) == (asked["client_id"], asked["nonce"],
+                                                                           "direct_post")
+        vp = present.vp_token(request, {"skill": (held.credential, held.holder_key)}, int(time.time()))
+        return await present.answer(http, request, vp)
+
+    response: httpx.Response = _run(work)
+    return response
+
+
+def test_the_sphereon_verifier_accepts_our_presentation(peer: Peer, types: TypeRegistry) -> None:
+    asked = peer.admin("request", {"claims": ["skill", "eqf_level"]})
+    response = _present(peer, types, asked)
+    assert response.status_code == 200, response.text
+    result = peer.admin(f"result/{asked['id']}")["result"]
+    [seen] = result["presentations"]
+    assert (seen["kb_aud"], seen["kb_nonce"]) == (asked["client_id"], asked["nonce"])
+    assert seen["typ"] == "dc+sd-jwt" and seen["iss"] == f"{peer.base}/issuer" and seen["vct"] == VCT
+    assert set(seen["claims"]) - {"iss", "vct", "iat", "cnf"} == {"skill", "eqf_level"}  # no name, no date
+    assert result["state"]
+
+
+def test_declining_reaches_the_sphereon_verifier_as_access_denied(peer: Peer) -> None:
+    asked = peer.admin("request", {})
+
+    async def work(http: httpx.AsyncClient) -> httpx.Response:
+        return await present.decline(http, await present.fetch_request(http, asked["link"]))
+
+    assert _run(work).status_code == 200
+    result = peer.admin(f"result/{asked['id']}")["result"]
+    assert result["error"] == "access_denied" and result["state"]
