@@ -313,10 +313,15 @@ class OAuthError(AmanaError):
     code = "oauth_error"
     title = "The protocol request was refused"
 
-    def __init__(self, error: str, detail: str | None = None, *, status: int = 400) -> None:
+    def __init__(self, error: str, detail: str | None = None, *, status: int = 400, scheme: str = "Bearer",
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(detail or error)
         self.error = error
         self.status = status  # type: ignore[misc]
+        # A 401 challenges with ``scheme`` (RFC 6750 section 3: Bearer; RFC 9449 section 7.1: DPoP);
+        # ``headers`` go with the answer (``DPoP-Nonce``, RFC 9449 sections 8 and 9).
+        self.scheme = scheme
+        self.headers = dict(headers or {})
 
     def body(self) -> dict[str, str]:
         # RFC 6749 section 5.2: error_description is ASCII without '"' and '\\'.

@@ -62,9 +62,9 @@ def problem_response(status: int, code: str, title: str, detail: str) -> JSONRes
 async def _amana_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AmanaError)
     if isinstance(exc, OAuthError):
-        headers = {"Cache-Control": "no-store"}
-        if exc.status == 401:  # RFC 6750 section 3
-            headers["WWW-Authenticate"] = f'Bearer error="{exc.error}"'
+        headers = {**exc.headers, "Cache-Control": "no-store"}
+        if exc.status == 401:  # RFC 6750 section 3; RFC 9449 section 7.1 for DPoP
+            headers.setdefault("WWW-Authenticate", f'{exc.scheme} error="{exc.error}"')
         return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
     problem = exc.problem()
     return JSONResponse(problem, status_code=exc.status, media_type=PROBLEM_JSON)

@@ -27,13 +27,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 
-from core import digits, web
+from core import digits
 from core.encoding import json_loads_strict
 from core.errors import AmanaError, NotDigits, NotFound, OAuthError
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.sdjwt.vc import issue_vc
 from core.statuslist import VALID, reference
-from issuer import nonces, offline, refresh, store
+from issuer import dpop, dpop_gate, nonces, offline, refresh, store
 from issuer.context import IssuerContext, get_context
 from issuer.discovery import issuer_url, org_or_404
 from issuer.issuance import PROOF_ALGS, distinct_keys, proofs_of, rounded, verify_proof
@@ -75,20 +75,23 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
     the node gives them; or a refresh token → access token and the next refresh token (RFC 6749
     section 6, issuer.refresh). Unknown parameters ignored."""
     form = await request.form()
+    proof = dpop_gate.presented(request, ctx, slug, "token", at_resource=False)  # before anything is counted
     client_id = form.get("client_id")
     client_id = client_id if isinstance(client_id, str) and client_id else None
     if form.get("grant_type") == REFRESH_GRANT:
         presented = form.get("refresh_token")
         if not isinstance(presented, str) or not presented:
             raise OAuthError("invalid_request", "refresh_token is required")
-        return await _refresh(ctx, slug, presented, client_id)
+        return await _refresh(ctx, slug, presented, client_id, proof)
     if form.get("grant_type") != PRE_AUTHORIZED_GRANT:
         raise OAuthError("unsupported_grant_type", "only the pre-authorized code and refresh token grants")
     code, pin = form.get("pre-authorized_code"), form.get("tx_code")
     if not isinstance(code, str) or not code or (pin is not None and not isinstance(pin, str)):
         raise OAuthError("invalid_request", "pre-authorized_code is required")
-    now, days = ctx.now(), ctx.settings.refresh_token_days
+    now, days, jkt = ctx.now(), ctx.settings.refresh_token_days, None if proof is None else proof.jkt
     async with ctx.transaction() as session:
+        if proof is not None:
+            await dpop_gate.spend(session, ctx, slug, "token", proof, at_resource=False)
         offer = await store.offer_by_code(session, ctx.node, code)
         org = await store.org_by_slug(session, slug)
         if offer is not None and (org is None or offer.org_id != org.id):
@@ -103,24 +106,42 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
         if outcome.error is None and offer is not None:
             claims = json.dumps(store.offer_claims(ctx.node, offer)).encode()
             body = {"access_token": await store.new_access_token(session, ctx.node, offer.id, now, ACCESS_TOKEN_TTL_S,
-                                                                 offline_claims=claims),
-                    "token_type": "Bearer", "expires_in": ACCESS_TOKEN_TTL_S}
+                                                                 offline_claims=claims, dpop_jkt=jkt),
+                    "token_type": _token_type(proof), "expires_in": ACCESS_TOKEN_TTL_S}
             if days:
                 body["refresh_token"] = await store.new_refresh_family(
                     session, ctx.node, offer=offer, client_id=client_id, now=now,
                     expires_at=refresh.family_expiry(now, days))
     if outcome.error is not None:
         raise outcome.error  # after the commit: a wrong PIN is counted
-    return JSONResponse(body, headers=NO_STORE)
+    return JSONResponse(body, headers=_headers(ctx, slug, proof))
 
 
-async def _refresh(ctx: IssuerContext, slug: str, presented: str, client_id: str | None) -> JSONResponse:
+def _token_type(proof: dpop.Proof | None) -> str:
+    """RFC 9449 section 5: bound to the proof's key when the client sent one, else Bearer."""
+    return "Bearer" if proof is None else "DPoP"
+
+
+def _headers(ctx: IssuerContext, slug: str, proof: dpop.Proof | None) -> dict[str, str]:
+    """``no-store``, and for a DPoP client the next nonce (RFC 9449 section 8.2), saving it a retry."""
+    return NO_STORE if proof is None else {**NO_STORE, "DPoP-Nonce": dpop_gate.next_nonce(ctx, slug)}
+
+
+async def _refresh(ctx: IssuerContext, slug: str, presented: str, client_id: str | None,
+                   proof: dpop.Proof | None) -> JSONResponse:
     """One refresh grant, one transaction; a family revoked for reuse stays revoked (committed
-    before the refusal is raised)."""
+    before the refusal is raised). With a DPoP proof the new access token is bound to its key.
+
+    The refresh token itself is not bound to the DPoP key (RFC 9449 section 5 asks it for public
+    clients): our wallet makes a DPoP key per issuance and does not keep it with the grant, so a
+    bound family could never be refreshed by it. Rotation with reuse detection (RFC 9700 section
+    4.14.2, the other protection that section allows) guards it meanwhile; README, HAIP."""
     now = ctx.now()
     client_digest = None if client_id is None else ctx.node.digest("client-id", client_id)
     async with ctx.transaction() as session:
         org = await store.org_by_slug(session, slug)
+        if proof is not None:
+            await dpop_gate.spend(session, ctx, slug, "token", proof, at_resource=False)
         found = None if org is None else await store.refresh_family(session, ctx.node, org.id, presented)
         decision = refresh.judge(None if found is None else found[1], client_digest, now)
         rotated = None
@@ -134,14 +155,15 @@ async def _refresh(ctx: IssuerContext, slug: str, presented: str, client_id: str
         if found is not None and rotated is not None:
             successor, claims = rotated
             access = await store.new_access_token(session, ctx.node, found[0].offer_id, now, ACCESS_TOKEN_TTL_S,
-                                                  family_id=found[0].id, claims=claims, offline_claims=claims)
-            body = {"access_token": access, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_TTL_S,
+                                                  family_id=found[0].id, claims=claims, offline_claims=claims,
+                                                  dpop_jkt=None if proof is None else proof.jkt)
+            body = {"access_token": access, "token_type": _token_type(proof), "expires_in": ACCESS_TOKEN_TTL_S,
                     "refresh_token": successor}
     if decision.error is not None:
         raise decision.error
     if not body:
         raise OAuthError("invalid_grant", refresh.UNKNOWN)
-    return JSONResponse(body, headers=NO_STORE)
+    return JSONResponse(body, headers=_headers(ctx, slug, proof))
 
 
 def _typed_pin(tx_code: str) -> str:
@@ -165,8 +187,14 @@ async def nonce(slug: str, ctx: Ctx) -> JSONResponse:
 async def credential(
     slug: str, request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
-    """One credential per key proof (sections 8.1-8.3), all in one transaction."""
-    access_token = web.bearer_token(authorization, "an access token")
+    """One credential per key proof (sections 8.1-8.3), all in one transaction; a DPoP-bound
+    token with its proof (RFC 9449 section 7, issuer.dpop), a Bearer token as such."""
+    scheme, access_token = dpop.authorization(authorization)
+    proof = None if scheme == "bearer" else dpop_gate.presented(request, ctx, slug, "credential",
+                                                                access_token=access_token, at_resource=True)
+    if scheme == "dpop" and proof is None:
+        raise dpop.refusal("invalid_dpop_proof", "a DPoP token needs a DPoP proof", at_resource=True,
+                           nonce=dpop_gate.next_nonce(ctx, slug))
     raw = await request.body()
     try:
         body = json_loads_strict(raw, "Credential Request")
@@ -179,17 +207,21 @@ async def credential(
     purpose = store.SD_JWT_GRANT if compact_of is None else store.OFFLINE_GRANT
     async with ctx.transaction() as session:
         await store.forget_responses(session, now)
+        if proof is not None:
+            await dpop_gate.spend(session, ctx, slug, "credential", proof, at_resource=True)
         granted = await store.use_access_token(session, ctx.node, access_token, now, purpose)
         org = await store.org_by_slug(session, slug)
         if granted is None:  # used already: by this very request, whose answer was lost?
             kept = await store.kept_response(session, ctx.node, access_token, request_digest, now, RETRY_WINDOW_S,
-                                             purpose)
+                                             purpose, dpop_jkt=None if proof is None else proof.jkt)
             if kept is not None:
-                return Response(kept, media_type="application/json", headers=NO_STORE)
+                return Response(kept, media_type="application/json", headers=_headers(ctx, slug, proof))
         offer = None if granted is None else granted.offer
         if granted is None or offer is None or org is None or offer.org_id != org.id or not grant_usable(
                 OfferState(offer.state), offline=granted.offline, refresh=granted.family_id is not None):
-            raise OAuthError("invalid_token", "the access token is unknown, used or expired", status=401)
+            raise OAuthError("invalid_token", "the access token is unknown, used or expired", status=401,
+                             scheme="Bearer" if proof is None else "DPoP")
+        dpop.check_binding(granted.dpop_jkt, proof, next_nonce=dpop_gate.next_nonce(ctx, slug))
         if "credential_identifier" in body:
             raise OAuthError("unknown_credential_identifier", "this issuer does not use credential identifiers")
         if (compact_of or body.get("credential_configuration_id")) != offer.config_id:
@@ -204,7 +236,8 @@ async def credential(
                 raise OAuthError("invalid_nonce", "c_nonce unknown, used or expired: fetch a new one")
         # Section 8.3: an issuer may issue fewer credentials than keys; the offer says how many.
         credentials = await _issue(ctx, session, org, granted, proofs[: offer.batch_size], now, url)
-        answer = JSONResponse({"credentials": [{"credential": c} for c in credentials]}, headers=NO_STORE)
+        answer = JSONResponse({"credentials": [{"credential": c} for c in credentials]},
+                              headers=_headers(ctx, slug, proof))
         await store.keep_response(session, ctx.node, access_token, request_digest, bytes(answer.body), purpose)
     return answer
 

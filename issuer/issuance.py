@@ -10,10 +10,16 @@
   each bound to its own holder key, with its own salts and status index, and timestamps
   rounded down to the day so two credentials of one batch cannot be told apart by time.
   Two proofs for the same key are refused: that would hand out linkable copies.
+- **A single ``proof``** (the drafts before 1.0; Sphereon's client 0.20 still sends it) is read
+  as a one-element ``proofs``, with a log line: the JWT inside goes through every check above
+  (same ``typ``, ``aud``, nonce, signature), so nothing is weaker than the 1.0 request it stands
+  for. Both members at once, or a proof type other than ``jwt``, are refused (README, "Older
+  clients").
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +28,8 @@ from core import _jose
 from core.errors import AmanaError, OAuthError
 from core.keys import PublicKey
 from core.oid4vc import PROOF_TYP
+
+log = logging.getLogger("amana.issuer")
 
 PROOF_ALGS = frozenset({"ES256", "EdDSA"})
 PROOF_MAX_AGE_S = 300
@@ -69,7 +77,10 @@ def verify_proof(token: object, *, audience: str, now: int, clock_skew_s: int = 
 
 
 def proofs_of(request: dict[str, Any], batch_size: int = BATCH_SIZE) -> list[object]:
-    """The ``proofs.jwt`` array of a Credential Request (section 8.2), size-checked."""
+    """The ``proofs.jwt`` array of a Credential Request (section 8.2), size-checked; a pre-1.0
+    single ``proof`` as a one-element array."""
+    if "proof" in request:
+        return [_single_proof(request)]
     proofs = request.get("proofs")
     if not isinstance(proofs, dict) or set(proofs) != {"jwt"}:
         raise OAuthError("invalid_proof", "proofs must be an object with exactly one member, jwt")
@@ -79,6 +90,16 @@ def proofs_of(request: dict[str, Any], batch_size: int = BATCH_SIZE) -> list[obj
     if len(jwts) > batch_size:
         raise OAuthError("invalid_credential_request", f"at most {batch_size} proofs per request")
     return jwts
+
+
+def _single_proof(request: dict[str, Any]) -> object:
+    if "proofs" in request:
+        raise OAuthError("invalid_credential_request", "send proofs or (before 1.0) proof, not both")
+    proof = request["proof"]
+    if not isinstance(proof, dict) or set(proof) != {"proof_type", "jwt"} or proof["proof_type"] != "jwt":
+        raise OAuthError("invalid_proof", "proof must be an object with proof_type jwt and jwt")
+    log.info("credential request with a single pre-1.0 'proof': read as a one-element 'proofs'")
+    return proof["jwt"]
 
 
 def distinct_keys(proofs: Sequence[KeyProof]) -> None:

@@ -5,7 +5,8 @@
   names and claim labels in every language of the type metadata, and beside it the compact
   offline copy (issuer.offline: ``<type>_offline``, same display); batch issuance announced;
 - ``/.well-known/oauth-authorization-server/<path>`` (RFC 8414, OpenID4VCI section 12.3):
-  the pre-authorized grant (and refresh tokens), anonymous access allowed (the PIN is the guard);
+  the pre-authorized grant (and refresh tokens), anonymous access allowed (the PIN is the guard),
+  and DPoP (RFC 9449 section 5.1: a client that sends a proof gets a token bound to its key);
 - ``/.well-known/jwt-vc-issuer/<path>`` (SD-JWT VC section 5): the issuer's JWKS inline.
 
 Well-known URIs insert the suffix between host and path (RFC 8615 style, as both specs
@@ -20,7 +21,7 @@ from typing import Any
 
 from core.credtypes import CredentialType
 from core.oid4vc import PRE_AUTHORIZED_GRANT
-from issuer import offline
+from issuer import dpop, offline
 from issuer.issuance import BATCH_SIZE, PROOF_ALGS
 
 FORMAT = "dc+sd-jwt"
@@ -82,6 +83,7 @@ def authorization_server(url: str, *, refresh: bool = False) -> dict[str, Any]:
         "grant_types_supported": [PRE_AUTHORIZED_GRANT, *(["refresh_token"] if refresh else [])],
         "pre-authorized_grant_anonymous_access_supported": True,
         "token_endpoint_auth_methods_supported": ["none"],
+        "dpop_signing_alg_values_supported": sorted(dpop.ALGS),
     }
 
 

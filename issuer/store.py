@@ -25,6 +25,7 @@ from issuer.offers import CANCELLABLE, RETRY_WINDOW_S, OfferState, new_offer_id,
 from issuer.tables import (
     AccessToken,
     Credential,
+    DPoPProof,
     Nonce,
     Offer,
     Organisation,
@@ -215,20 +216,22 @@ OFFLINE_GRANT = "access-token-offline"
 
 async def new_access_token(session: AsyncSession, node: NodeKey, offer_id: str, now: int, ttl_s: int, *,
                            family_id: str | None = None, claims: bytes | None = None,
-                           offline_claims: bytes | None = None) -> str:
+                           offline_claims: bytes | None = None, dpop_jkt: str | None = None) -> str:
     """A new access token; one from a refresh grant carries its family and the claims, sealed
     under the token itself. With ``offline_claims`` the same token also grants the compact copy
     once (a second row under another digest purpose), its claims sealed under the token too: the
-    first request of either configuration must not take the other's claims away."""
+    first request of either configuration must not take the other's claims away. ``dpop_jkt``: the
+    thumbprint of the DPoP key it is bound to (issuer.dpop), on both rows."""
     token = new_token()
     digest = node.digest(SD_JWT_GRANT, token)
     sealed = None if claims is None else node.seal_for(token, claims, f"refresh-access:{digest}")
     session.add(AccessToken(digest=digest, offer_id=offer_id, expires_at=now + ttl_s, family_id=family_id,
-                            sealed_claims=sealed))
+                            sealed_claims=sealed, dpop_jkt=dpop_jkt))
     if offline_claims is not None:
         offline = node.digest(OFFLINE_GRANT, token)
         session.add(AccessToken(digest=offline, offer_id=offer_id, expires_at=now + ttl_s, family_id=family_id,
-                                sealed_claims=node.seal_for(token, offline_claims, f"refresh-access:{offline}")))
+                                sealed_claims=node.seal_for(token, offline_claims, f"refresh-access:{offline}"),
+                                dpop_jkt=dpop_jkt))
     return token
 
 
@@ -240,6 +243,7 @@ class Granted:
     family_id: str | None = None
     claims: dict[str, Any] | None = None
     offline: bool = False  # the compact copy's grant (claims always given)
+    dpop_jkt: str | None = None  # the DPoP key the token is bound to; None: a Bearer token
 
 
 async def use_access_token(session: AsyncSession, node: NodeKey, token: str, now: int,
@@ -250,7 +254,7 @@ async def use_access_token(session: AsyncSession, node: NodeKey, token: str, now
     result = await session.execute(
         update(AccessToken).where(AccessToken.digest == digest, AccessToken.used.is_(False),
                                   AccessToken.expires_at > now).values(used=True, used_at=now)
-        .returning(AccessToken.offer_id, AccessToken.family_id))
+        .returning(AccessToken.offer_id, AccessToken.family_id, AccessToken.dpop_jkt))
     row = result.one_or_none()
     if row is None:
         return None
@@ -263,7 +267,7 @@ async def use_access_token(session: AsyncSession, node: NodeKey, token: str, now
         await session.execute(update(AccessToken).where(AccessToken.digest == digest).values(sealed_claims=None))
         if sealed_claims is not None:
             claims = json.loads(node.open_for(token, sealed_claims, f"refresh-access:{digest}"))
-    return Granted(offer, row[1], claims, offline=purpose == OFFLINE_GRANT)
+    return Granted(offer, row[1], claims, offline=purpose == OFFLINE_GRANT, dpop_jkt=row[2])
 
 
 async def spend_nonce(session: AsyncSession, node: NodeKey, nonce: str, expires_at: int, now: int) -> bool:
@@ -286,14 +290,28 @@ async def keep_response(session: AsyncSession, node: NodeKey, token: str, reques
 
 
 async def kept_response(session: AsyncSession, node: NodeKey, token: str, request_digest: str, now: int,
-                        window_s: int, purpose: str = SD_JWT_GRANT) -> bytes | None:
-    """The kept answer if ``token`` was used by this very request less than ``window_s`` ago."""
+                        window_s: int, purpose: str = SD_JWT_GRANT, dpop_jkt: str | None = None) -> bytes | None:
+    """The kept answer if ``token`` was used by this very request less than ``window_s`` ago, and
+    presented with the DPoP key it is bound to (``dpop_jkt``; None for a Bearer token)."""
     digest = node.digest(purpose, token)
     row = await session.get(AccessToken, digest)
     if (row is None or row.sealed_response is None or row.used_at is None or now - row.used_at >= window_s
-            or row.request_digest != request_digest):
+            or row.request_digest != request_digest or row.dpop_jkt != dpop_jkt):
         return None
     return node.open(row.sealed_response, f"credential-response:{digest}")
+
+
+async def spend_dpop_jti(session: AsyncSession, node: NodeKey, jkt: str, uri: str, jti: str, remember_until: int,
+                         now: int) -> bool:
+    """Record a DPoP proof's ``jti`` for its key and endpoint: True the first time, False on a
+    replay (RFC 9449 section 11.1). One insert-or-ignore, as ``spend_nonce``: of two concurrent
+    requests with one proof exactly one wins. Kept only while the proof's window could accept it."""
+    await session.execute(delete(DPoPProof).where(DPoPProof.expires_at <= now))
+    result = await session.execute(
+        dialect_insert(session, DPoPProof).values(digest=node.digest("dpop-jti", f"{jkt} {uri} {jti}"),
+                                                  expires_at=remember_until)
+        .on_conflict_do_nothing().returning(DPoPProof.digest))
+    return result.scalar_one_or_none() is not None
 
 
 # --- refresh tokens (issuer.refresh) ----------------------------------------------------

@@ -10,6 +10,7 @@ What is kept, and why (data minimisation, issue 4 point 6):
 - Times are seconds since the epoch in 64-bit columns (a 32-bit one ends in 2038).
 - ``refresh_families`` / ``refresh_tokens`` (issuer.refresh): token digests, and the claims
   sealed under the wallet's live refresh token, until the family expires or is revoked.
+- ``dpop_proofs``: digests of DPoP proof ``jti`` values, only while a replay could be accepted.
 - ``status_lists`` hold each list uncompressed (2 bits × 131 072 entries = 32 KiB) with an
   allocation bitmap, a version counter and the last signed token, so a list is
   re-compressed and re-signed only when it changed.
@@ -101,6 +102,9 @@ class AccessToken(Base):
     family_id: Mapped[str | None] = mapped_column(
         ForeignKey("issuer_refresh_families.id", ondelete="CASCADE"), default=None, index=True)
     sealed_claims: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # DPoP (RFC 9449, issuer.dpop): the RFC 7638 thumbprint of the key the token is bound to; None
+    # for a Bearer token. A public key's digest, no secret.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class RefreshFamily(Base):
@@ -135,6 +139,16 @@ class RefreshToken(Base):
 
 class Nonce(Base):
     __tablename__ = "issuer_nonces"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class DPoPProof(Base):
+    """A DPoP proof's ``jti`` (keyed digest, with the key and the endpoint), kept while the proof's
+    ``iat`` window would still accept it: a second use of it is refused (RFC 9449 section 11.1)."""
+
+    __tablename__ = "issuer_dpop_proofs"
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)

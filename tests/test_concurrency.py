@@ -229,6 +229,30 @@ def test_one_refresh_token_spent_at_once_gives_one_answer_and_kills_its_family(
     assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
 
 
+def test_one_dpop_proof_sent_many_times_at_once_is_used_once(node: tuple[NodeProcess, str]) -> None:
+    """RFC 9449 section 11.1 under a burst: one proof (one jti) sent 16 times at once gives one token;
+    the other 15 are refused as a reused proof, not as a used code: the jti is spent first, in one
+    insert-or-ignore (store.spend_dpop_jti), so no two requests can both pass it."""
+    from wallet import dpop
+
+    running, api_key = node
+    url, code, pin = _offer(running, api_key)
+    key = keys.generate()
+    asked = httpx.post(url, data={"grant_type": PRE_AUTHORIZED_GRANT}, headers={"DPoP": dpop.proof(key, "POST", url)},
+                       timeout=10)
+    assert asked.status_code == 400 and asked.json()["error"] == "use_dpop_nonce", asked.text
+    proof = dpop.proof(key, "POST", url, nonce=asked.headers["DPoP-Nonce"])
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=16)) as client:
+            return await asyncio.gather(*(client.post(url, data=_token_form(code, pin), headers={"DPoP": proof})
+                                          for _ in range(16)))
+
+    outcomes = _outcomes(asyncio.run(burst()))
+    assert outcomes == Counter({"token": 1, "400 invalid_dpop_proof: this DPoP proof was used already: make a new one":
+                                15}), outcomes
+
+
 def test_status_changes_of_whole_batches_beside_issuances_never_deadlock(node: tuple[NodeProcess, str]) -> None:
     """A change to a batch of copies wrote its status list row once per copy; from the second
     write on (the row then the transaction's own) PostgreSQL checked the row's foreign key and

@@ -1,0 +1,337 @@
+"""Issue 18 item 2: DPoP (RFC 9449) at the issuer, over HTTP, on SQLite and PostgreSQL.
+
+A client that sends a proof at the token endpoint gets a token bound to its key (``token_type``
+DPoP) and must then prove that key at the credential endpoint; a client that sends none still gets
+a Bearer token. Each refusal below was answered before this change with a Bearer token or a
+plain ``invalid_token`` (the old endpoint knew no ``Authorization: DPoP``), so each test fails
+there at its first DPoP step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from core import _jose, keys
+from core.credtypes import load_registry
+from core.oid4vc import PRE_AUTHORIZED_GRANT
+from core.settings import Settings
+from issuer import dpop, store
+from issuer.app import build_app
+from tests.oid4vci_wallet import BASE, Wallet
+from tests.server_process import empty_postgres
+from wallet import dpop as wallet_dpop
+from wallet.receive import receive
+
+SKILL = json.loads(Path("specs/credentials/SkillCertificate/example.json").read_text())
+ISSUER = f"{BASE}/issuers/open-doors"
+TOKEN, CREDENTIAL = f"{ISSUER}/token", f"{ISSUER}/credential"
+POSTGRES_URL = os.environ.get("AMANA_TEST_DATABASE_URL")
+SPECS = Settings().specs_dir
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    if request.param == "postgresql":
+        if not POSTGRES_URL:
+            pytest.skip("no PostgreSQL (.ci/run starts one)")
+        empty_postgres(POSTGRES_URL)
+    app = build_app(Settings(data_dir=tmp_path_factory.mktemp(request.param), public_base_url=BASE,
+                             database_url=POSTGRES_URL if request.param == "postgresql" else None))
+    with TestClient(app, base_url=BASE) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def ngo(client: TestClient) -> str:
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+
+    async def run() -> str:
+        async with ctx.transaction() as session:
+            _org, api_key = await store.create_org(session, ctx.node, slug="open-doors", names={"en": "Open Doors"},
+                                                   vcts=["urn:amana:credential:SkillCertificate:1"],
+                                                   keep_claims_days=None, staff_name="t", now=ctx.now())
+        return api_key
+
+    return client.portal.call(run)  # type: ignore[union-attr]
+
+
+def _now(client: TestClient) -> int:
+    return int(client.app.state.issuer.now())  # type: ignore[attr-defined]
+
+
+def _proof(client: TestClient, key: keys.PrivateKey, url: str, *, nonce: str | None, access_token: str | None = None,
+           method: str = "POST", iat: int | None = None, **changes: Any) -> str:
+    """A proof as our wallet makes it (wallet/dpop.py), or with ``changes`` to its claims (None drops one)."""
+    made = wallet_dpop.proof(key, method, url, access_token=access_token, nonce=nonce,
+                             now=_now(client) if iat is None else iat)
+    if not changes:
+        return made
+    jws = _jose.parse_compact(made)
+    claims = {**jws.unverified_payload(), **changes}
+    return _jose.sign_compact(dict(jws.unverified_header), {k: v for k, v in claims.items() if v is not None}, key)
+
+
+def _form(offer: dict[str, Any], client: TestClient) -> dict[str, str]:
+    link = Wallet(client).offer(offer["link"])
+    return {"grant_type": PRE_AUTHORIZED_GRANT, "tx_code": offer["pin"],
+            "pre-authorized_code": link["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]}
+
+
+def _offer(client: TestClient, api_key: str) -> dict[str, Any]:
+    r = client.post("/api/issuer/offers", headers={"Authorization": f"Bearer {api_key}"},
+                    json={"type": "SkillCertificate", "claims": SKILL})
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def _server_nonce(client: TestClient, key: keys.PrivateKey) -> str:
+    """The nonce round trip's first half: a proof without a nonce is answered ``use_dpop_nonce``."""
+    r = client.post("/issuers/open-doors/token", data={"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": "x"},
+                    headers={"DPoP": _proof(client, key, TOKEN, nonce=None)})
+    assert r.status_code == 400 and r.json()["error"] == "use_dpop_nonce", r.text
+    return r.headers["DPoP-Nonce"]
+
+
+def _bound_token(client: TestClient, api_key: str, key: keys.PrivateKey) -> tuple[str, str, dict[str, Any]]:
+    """A token bound to ``key``: (access token, the nonce to use next, the whole token response)."""
+    nonce = _server_nonce(client, key)
+    r = client.post("/issuers/open-doors/token", data=_form(_offer(client, api_key), client),
+                    headers={"DPoP": _proof(client, key, TOKEN, nonce=nonce)})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["token_type"] == "DPoP" and r.headers["cache-control"] == "no-store"
+    return body["access_token"], r.headers["DPoP-Nonce"], body
+
+
+def _credential_body(client: TestClient) -> dict[str, Any]:
+    wallet, holder = Wallet(client), keys.generate()
+    c_nonce = client.post("/issuers/open-doors/nonce").json()["c_nonce"]
+    return {"credential_configuration_id": "SkillCertificate",
+            "proofs": {"jwt": [wallet.proof(holder, ISSUER, c_nonce, iat=_now(client))]}}
+
+
+def _credential(client: TestClient, token: str, proof: str | None, *, scheme: str = "DPoP",
+                body: dict[str, Any] | None = None) -> Any:
+    headers = {"Authorization": f"{scheme} {token}"}
+    if proof is not None:
+        headers["DPoP"] = proof
+    return client.post("/issuers/open-doors/credential", json=body or _credential_body(client), headers=headers)
+
+
+def _refused(r: Any, error: str, status: int = 401) -> None:
+    assert r.status_code == status, r.text
+    assert r.json()["error"] == error, r.text
+    if status == 401:
+        assert r.headers["WWW-Authenticate"].startswith(f'DPoP error="{error}"')
+    assert "DPoP-Nonce" in r.headers  # so the client's next proof can be right
+
+
+# --- what works ----------------------------------------------------------------------------
+
+
+def test_the_authorization_server_announces_dpop_on_both_discovery_forms(client: TestClient, ngo: str) -> None:
+    for path in ("/.well-known/oauth-authorization-server/issuers/open-doors",
+                 "/issuers/open-doors/.well-known/oauth-authorization-server"):
+        assert client.get(path).json()["dpop_signing_alg_values_supported"] == ["ES256"]
+
+
+def test_the_nonce_round_trip_gives_a_bound_token_and_a_credential_for_its_key(client: TestClient, ngo: str) -> None:
+    key = keys.generate()
+    token, nonce, body = _bound_token(client, ngo, key)
+    assert "refresh_token" in body
+    r = _credential(client, token, _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token))
+    assert r.status_code == 200, r.text
+    assert len(r.json()["credentials"]) == 1 and r.headers["DPoP-Nonce"]
+
+
+def test_a_nonce_is_also_asked_for_at_the_credential_endpoint(client: TestClient, ngo: str) -> None:
+    key = keys.generate()
+    token, _nonce, _ = _bound_token(client, ngo, key)
+    r = _credential(client, token, _proof(client, key, CREDENTIAL, nonce=None, access_token=token))
+    _refused(r, "use_dpop_nonce")
+    retry = _credential(client, token, _proof(client, key, CREDENTIAL, nonce=r.headers["DPoP-Nonce"],
+                                              access_token=token))
+    assert retry.status_code == 200, retry.text
+
+
+def test_bearer_clients_still_work(client: TestClient, ngo: str) -> None:
+    r = client.post("/issuers/open-doors/token", data=_form(_offer(client, ngo), client))
+    assert r.status_code == 200 and r.json()["token_type"] == "Bearer" and "DPoP-Nonce" not in r.headers
+    assert _credential(client, r.json()["access_token"], None, scheme="Bearer").status_code == 200
+
+
+# --- what is refused -------------------------------------------------------------------------
+
+
+def test_a_token_bound_to_key_a_is_refused_with_key_b(client: TestClient, ngo: str) -> None:
+    a, b = keys.generate(), keys.generate()
+    token, nonce, _ = _bound_token(client, ngo, a)
+    _refused(_credential(client, token, _proof(client, b, CREDENTIAL, nonce=nonce, access_token=token)),
+             "invalid_dpop_proof")
+    # refused before anything changed: key A still gets its credential
+    assert _credential(client, token, _proof(client, a, CREDENTIAL, nonce=nonce, access_token=token)).status_code == 200
+
+
+def test_a_bound_token_without_a_proof_or_as_bearer_is_refused(client: TestClient, ngo: str) -> None:
+    key = keys.generate()
+    token, _nonce, _ = _bound_token(client, ngo, key)
+    _refused(_credential(client, token, None), "invalid_dpop_proof")
+    _refused(_credential(client, token, None, scheme="Bearer"), "invalid_token")
+
+
+def test_a_reused_jti_is_refused_even_for_the_lost_answer_retry(client: TestClient, ngo: str) -> None:
+    """The very same request again (the lost-answer retry, issuer.api) must come with a new proof."""
+    key = keys.generate()
+    token, nonce, _ = _bound_token(client, ngo, key)
+    body, proof = _credential_body(client), _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token)
+    first = _credential(client, token, proof, body=body)
+    assert first.status_code == 200, first.text
+    _refused(_credential(client, token, proof, body=body), "invalid_dpop_proof")
+    again = _credential(client, token, _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token), body=body)
+    assert again.status_code == 200 and again.json() == first.json()
+
+
+@pytest.mark.parametrize("wrong", ["htu", "htm", "ath", "stale_iat", "future_iat", "no_jti", "bad_nonce"])
+def test_a_proof_with_a_wrong_claim_is_refused(client: TestClient, ngo: str, wrong: str) -> None:
+    key = keys.generate()
+    token, nonce, _ = _bound_token(client, ngo, key)
+    now = _now(client)
+    made = {
+        "htu": lambda: _proof(client, key, TOKEN, nonce=nonce, access_token=token),
+        "htm": lambda: _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token, method="GET"),
+        "ath": lambda: _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token + "x"),
+        "stale_iat": lambda: _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token, iat=now - 400),
+        "future_iat": lambda: _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token, iat=now + 120),
+        "no_jti": lambda: _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token, jti=None),
+        "bad_nonce": lambda: _proof(client, key, CREDENTIAL, nonce=nonce[:-2] + "00", access_token=token),
+    }[wrong]()
+    _refused(_credential(client, token, made), "use_dpop_nonce" if wrong == "bad_nonce" else "invalid_dpop_proof")
+    good = _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token)
+    assert _credential(client, token, good).status_code == 200  # the refusal spent nothing
+
+
+def test_the_htu_is_compared_without_query_and_fragment(client: TestClient, ngo: str) -> None:
+    key = keys.generate()
+    token, nonce, _ = _bound_token(client, ngo, key)
+    proof = _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token,
+                   htu="HTTPS://Node.Amana.Test:443/issuers/open-doors/credential?x=1#f")
+    assert _credential(client, token, proof).status_code == 200
+
+
+def _unsigned_header(proof: str, header: dict[str, Any]) -> str:
+    from core.encoding import b64url_json
+    return b64url_json(header) + proof[proof.index("."):]
+
+
+@pytest.mark.parametrize("bad", ["typ", "alg_none", "private_jwk", "two_headers", "garbage", "eddsa"])
+def test_the_token_endpoint_refuses_a_bad_proof_before_counting_anything(client: TestClient, ngo: str,
+                                                                         bad: str) -> None:
+    key = keys.generate()
+    nonce = _server_nonce(client, key)
+    offer = _offer(client, ngo)
+    form = _form(offer, client)
+    good = _proof(client, key, TOKEN, nonce=nonce)
+    header = _jose.parse_compact(good).unverified_header
+    proofs: dict[str, Callable[[], str]] = {
+        "typ": lambda: _jose.sign_compact({"typ": "JWT", "jwk": header["jwk"]},
+                                          _jose.parse_compact(good).unverified_payload(), key),
+        "alg_none": lambda: _unsigned_header(good, {**header, "alg": "none"}),
+        "private_jwk": lambda: _jose.sign_compact({"typ": dpop.TYP, "jwk": key.to_jwk()},
+                                                  _jose.parse_compact(good).unverified_payload(), key),
+        "garbage": lambda: "not.a.jwt",
+        "eddsa": lambda: _proof(client, keys.generate("EdDSA"), TOKEN, nonce=nonce),
+        "two_headers": lambda: good,
+    }
+    headers: Any = [("DPoP", proofs[bad]()), ("DPoP", good)] if bad == "two_headers" else {"DPoP": proofs[bad]()}
+    wrong_pin = "000000" if offer["pin"] != "000000" else "111111"
+    r = client.post("/issuers/open-doors/token", data={**form, "tx_code": wrong_pin}, headers=headers)
+    _refused(r, "invalid_dpop_proof", status=400)
+    # the wrong PIN above was never looked at: the right one still works on the first try
+    r = client.post("/issuers/open-doors/token", data=form, headers={"DPoP": _proof(client, key, TOKEN, nonce=nonce)})
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP"
+
+
+def test_a_refresh_with_a_proof_gives_a_bound_token_and_without_one_a_bearer_token(client: TestClient,
+                                                                                      ngo: str) -> None:
+    """The refresh token is not bound (issuer.api._refresh says why); what it gives is bound to the
+    key of the proof that came with it, and refused with any other."""
+    a, b = keys.generate(), keys.generate()
+    token, nonce, body = _bound_token(client, ngo, a)
+    assert _credential(client, token, _proof(client, a, CREDENTIAL, nonce=nonce, access_token=token)).status_code == 200
+    r = client.post("/issuers/open-doors/token", headers={"DPoP": _proof(client, b, TOKEN, nonce=nonce)},
+                    data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]})
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+    access = r.json()["access_token"]
+    _refused(_credential(client, access, _proof(client, a, CREDENTIAL, nonce=nonce, access_token=access)),
+             "invalid_dpop_proof")
+    good = _proof(client, b, CREDENTIAL, nonce=nonce, access_token=access)
+    assert _credential(client, access, good).status_code == 200
+    r = client.post("/issuers/open-doors/token", data={"grant_type": "refresh_token",
+                                                       "refresh_token": r.json()["refresh_token"]})
+    assert r.status_code == 200 and r.json()["token_type"] == "Bearer", r.text
+
+
+def test_logs_never_carry_the_proof_token_nonce_or_jti(client: TestClient, ngo: str,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    key, jti = keys.generate(), secrets.token_urlsafe(16)
+    token, nonce, _ = _bound_token(client, ngo, key)
+    proof = _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token, jti=jti)
+    assert _credential(client, token, proof).status_code == 200
+    _credential(client, token, proof)  # a replay: refused, and logged if anything is
+    _credential(client, token, _proof(client, keys.generate(), CREDENTIAL, nonce=nonce, access_token=token))
+    text = caplog.text + "".join(str(r.args) for r in caplog.records)
+    for secret in (proof, proof.split(".")[2], token, nonce, jti):
+        assert secret not in text
+
+
+# --- one jti, two requests at once; our own wallet ---------------------------------------------
+
+
+def test_two_concurrent_uses_of_one_jti_exactly_one_wins(client: TestClient, ngo: str) -> None:
+    """store.spend_dpop_jti in two transactions at once (both stores): one insert-or-ignore, one winner."""
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+    jkt, jti = keys.generate().public_key().thumbprint(), secrets.token_urlsafe(16)
+
+    async def spend() -> bool:
+        async with ctx.transaction() as session:
+            won: bool = await store.spend_dpop_jti(session, ctx.node, jkt, CREDENTIAL, jti, ctx.now() + 60, ctx.now())
+            await asyncio.sleep(0)  # let the other transaction run while this one is open
+            return won
+
+    async def race() -> list[bool]:
+        return list(await asyncio.gather(spend(), spend(), spend(), spend()))
+
+    assert sorted(client.portal.call(race)) == [False, False, False, True]  # type: ignore[union-attr]
+
+
+def test_our_wallet_receives_with_a_dpop_bound_token(client: TestClient, ngo: str) -> None:
+    """wallet/receive.py and wallet/dpop.py against this issuer: the nonce round trip at both endpoints."""
+    offer = _offer(client, ngo)
+    seen: list[httpx.Request] = []
+
+    async def run() -> int:
+        async def note(request: httpx.Request) -> None:
+            seen.append(request)
+
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE, event_hooks={"request": [note]}) as http:
+            return len(await receive(http, offer["link"], offer["pin"], copies=1, types=load_registry(SPECS)))
+
+    assert client.portal.call(run) == 1  # type: ignore[union-attr]
+    token_calls = [r for r in seen if r.url.path.endswith("/token")]
+    credential_calls = [r for r in seen if r.url.path.endswith("/credential")]
+    assert len(token_calls) == 2 and len(credential_calls) == 2  # each once without, once with the server nonce
+    assert all("DPoP" in r.headers for r in token_calls + credential_calls)
+    assert credential_calls[-1].headers["Authorization"].startswith("DPoP ")
