@@ -58,6 +58,10 @@ def test_request_and_result_from_a_shell(tmp_path: Path) -> None:
         assert (tmp_path / "verifier" / "pending" / f"{check['id']}.key").stat().st_mode & 0o077 == 0
         waiting = cli("verifier", "result", check["id"])
         assert waiting.returncode == 3, waiting.stdout + waiting.stderr  # nobody answered yet
+        plain = cli("verifier", "request", "--query", "skill-check", "--response-mode", "direct_post")
+        assert plain.returncode == 0, plain.stderr
+        unknown = cli("verifier", "request", "--query", "skill-check", "--response-mode", "query")
+        assert unknown.returncode == 1 and json.loads(unknown.stderr)["code"] == "invalid_input", unknown.stderr
 
         async def answer() -> None:
             async with httpx.AsyncClient(timeout=10) as http:
@@ -67,6 +71,9 @@ def test_request_and_result_from_a_shell(tmp_path: Path) -> None:
                                                "claims": dict(types.by_name("SkillCertificate").example)})).json()
                 [copy] = await receive(http, offer["link"], offer["pin"], copies=1, types=types)
                 request = await wallet.fetch_request(http, check["link"])
+                assert request.response_mode == "direct_post.jwt"  # x509_hash: the HAIP default
+                plain_request = await wallet.fetch_request(http, json.loads(plain.stdout)["link"])
+                assert plain_request.response_mode == "direct_post"  # as the desk asked
                 vp = wallet.vp_token(request, {"skill": (copy.credential, copy.holder_key)}, int(time.time()))
                 assert (await wallet.answer(http, request, vp)).status_code == 200
 

@@ -39,13 +39,15 @@ def _decrypt(private: jwk.JWK, token: str, enc: str = "A128GCM") -> tuple[dict[s
 def test_concat_kdf_matches_rfc7518_appendix_c() -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
 
+    from core.jwe import concat_kdf  # shared with the verifier's decryption
+
     def private(d: str) -> ec.EllipticCurvePrivateKey:
         return ec.derive_private_key(int.from_bytes(b64url_decode(d), "big"), ec.SECP256R1())
 
     alice = private("0_NxaRPUMQoAJt50Gz8YiTr8gRTwyEaCumd-MToTmIo")
     bob = private("VEmDZpDXXK8p8N0Cndsxs924q6nS1RXFASRl6BfUqdw")
     shared = alice.exchange(ec.ECDH(), bob.public_key())
-    assert b64url_encode(er.concat_kdf(shared, "A128GCM", b"Alice", b"Bob")) == "VqqN6vgjbSBcIijNcacQGg"
+    assert b64url_encode(concat_kdf(shared, "A128GCM", b"Alice", b"Bob")) == "VqqN6vgjbSBcIijNcacQGg"
 
 
 @pytest.mark.parametrize(("offered", "chosen"), [

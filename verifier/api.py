@@ -3,7 +3,7 @@ and the two OpenID4VP endpoints a wallet calls (request object, ``direct_post`` 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
@@ -36,6 +36,10 @@ class CheckCreate(BaseModel):
     dcql_query: dict[str, Any] | None = Field(default=None, description="or a DCQL query of your own")
     purpose: str | None = Field(default=None, description="DPV purpose (required with dcql_query)")
     client_id_prefix: Prefix = Prefix.X509_HASH
+    response_mode: Literal["direct_post", "direct_post.jwt"] | None = Field(
+        default=None, description="direct_post.jwt: the answer encrypted to a key made for this check "
+        "(OpenID4VP 1.0 section 8.3); absent: the named query's choice, else direct_post.jwt under x509_hash "
+        "(the HAIP profile) and direct_post under decentralized_identifier")
     accept_unknown_status: bool = False
 
 
@@ -59,7 +63,8 @@ class ResultRequest(BaseModel):
 @router.post("/api/verifier/checks", status_code=201, dependencies=[Depends(desk)], tags=["desk"])
 async def create_check(body: CheckCreate, ctx: Ctx) -> CheckPublic:
     created = await checks.create(ctx, query_name=body.query, custom=body.dcql_query, purpose=body.purpose,
-                                  prefix=body.client_id_prefix, accept_unknown_status=body.accept_unknown_status)
+                                  prefix=body.client_id_prefix, accept_unknown_status=body.accept_unknown_status,
+                                  response_mode=body.response_mode)
     return CheckPublic(**created)
 
 
@@ -88,7 +93,8 @@ async def request_object(check_id: str, ctx: Ctx) -> Response:
 
 @router.post("/verifier/responses/{check_id}", tags=["OpenID4VP"])
 async def direct_post(check_id: str, request: Request, ctx: Ctx) -> JSONResponse:
-    """Response Mode direct_post (section 8.2): form-encoded vp_token and state; unknown fields ignored."""
+    """Response Mode direct_post (section 8.2): form-encoded vp_token and state, unknown fields ignored;
+    or direct_post.jwt (section 8.3.1): the same inside a JWE in ``response``, to this check's key."""
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     await checks.respond(ctx, check_id, fields)

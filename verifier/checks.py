@@ -26,7 +26,7 @@ from core.errors import AmanaError, Forbidden, InvalidInput, InvalidTrustList, N
 from core.sdjwt import VerifyPolicy
 from core.sealing import new_public_id
 from core.trust import require_within_registration
-from verifier import consent_records, proofs, requests, resolve, store
+from verifier import consent_records, encrypted_responses, proofs, requests, resolve, store
 from verifier.context import VerifierContext
 from verifier.queries import named
 from verifier.tables import AuditEntry, Check
@@ -38,12 +38,14 @@ MAX_QR_VERSION = 11
 
 
 async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[str, Any] | None,
-                 purpose: str | None, prefix: requests.Prefix, accept_unknown_status: bool) -> dict[str, Any]:
+                 purpose: str | None, prefix: requests.Prefix, accept_unknown_status: bool,
+                 response_mode: str | None = None) -> dict[str, Any]:
     if (query_name is None) == (custom is None):
         raise InvalidInput("give either a named query or a DCQL query")
+    configured = None
     if query_name is not None:
         chosen = named(ctx.queries, query_name)
-        query, raw, purpose = chosen.query, chosen.raw, chosen.purpose
+        query, raw, purpose, configured = chosen.query, chosen.raw, chosen.purpose, chosen.response_mode
     else:
         query, raw = dcql.parse(custom), dict(custom or {})
         if not purpose:
@@ -53,18 +55,20 @@ async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[s
                                 at=now)
     check_id, nonce, state = new_public_id(), requests.new_secret(), requests.new_secret()
     result_key = BoxKey.generate()
+    mode = encrypted_responses.mode_for(prefix.value, response_mode, configured)
+    sealed_key, encryption = encrypted_responses.for_check(ctx.node, check_id, mode)
     async with ctx.transaction() as session:  # a refusal below leaves nothing behind
         identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, now)
         link, qr_link = _link(identity, prefix, base, check_id), _qr_link(identity, prefix, base, check_id)
         if qr.version(qr_link, MAX_QR_VERSION) > MAX_QR_VERSION:
             raise InvalidInput(f"the request link does not fit a version {MAX_QR_VERSION} QR code")
         request_jwt = requests.request_object(identity, prefix, response_uri=f"{base}/verifier/responses/{check_id}",
-                                              nonce=nonce, state=state, dcql_query=raw, now=now)
+                                              nonce=nonce, state=state, dcql_query=raw, now=now, encryption=encryption)
         await store.add_check(session, Check(
             id=check_id, name=query_name or "custom", purpose=purpose, dcql=raw, prefix=prefix.value, nonce=nonce,
             state=state, request_jwt=request_jwt, accept_unknown_status=accept_unknown_status,
             result_public_key=bytes(result_key.public_key), phase="pending", created_at=now,
-            expires_at=now + requests.REQUEST_TTL_S), now)
+            expires_at=now + requests.REQUEST_TTL_S, response_key=sealed_key), now)
     return {"id": check_id, "link": link, "qr_link": qr_link, "qr_svg": qr.svg(qr_link, max_version=MAX_QR_VERSION),
             "expires_at": now + requests.REQUEST_TTL_S,
             "result_key": result_key.encode(URLSafeBase64Encoder).decode("ascii")}
@@ -129,6 +133,8 @@ async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> 
         row = await store.check(session, check_id, lock=True)
     if row is None or row.phase != "pending" or ctx.now() >= row.expires_at:
         raise OAuthError("invalid_request", "no pending request: answered already, or expired")
+    key = None if row.response_key is None else encrypted_responses.unseal(ctx.node, row.response_key, row.id)
+    form = encrypted_responses.read(form, key)  # direct_post.jwt: the JWE opened, or refused (changes nothing)
     if form.get("state") != row.state:
         raise OAuthError("invalid_request", "state does not match the request")
     if "error" in form:

@@ -68,13 +68,16 @@ def init(
 def request(
     query: Annotated[str, typer.Option(help="named query: right-to-work, skill-check, age-over-18, ...")],
     prefix: Annotated[Prefix, typer.Option(help="client identifier prefix")] = Prefix.X509_HASH,
+    response_mode: Annotated[str | None, typer.Option(
+        help="direct_post or direct_post.jwt (encrypted); default: the query's, else direct_post.jwt under "
+             "x509_hash (HAIP) and direct_post under decentralized_identifier")] = None,
 ) -> None:
     """Create a check; prints its id, the openid4vp:// link and the path of its QR code (SVG)."""
 
     async def run() -> dict[str, Any]:
         ctx = await _context()
         created = await checks.create(ctx, query_name=query, custom=None, purpose=None, prefix=prefix,
-                                      accept_unknown_status=False)
+                                      accept_unknown_status=False, response_mode=response_mode)
         await ctx.engine.dispose()
         return created
 

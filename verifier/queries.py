@@ -2,7 +2,8 @@
 
 Each file gives the query, the DPV purpose it serves (checked against the verifier's
 registration in the trust list) and a plain description in several languages, shown to
-staff and, through the request, to the holder.
+staff and, through the request, to the holder, and may fix its ``response_mode``
+(``direct_post`` or ``direct_post.jwt``; absent: the profile's, verifier/encrypted_responses.py).
 
 A desk offers only the questions its registration allows (``availability``): a question
 the trust list does not cover would be refused at creation, and by the holder's wallet
@@ -18,7 +19,7 @@ from typing import Any
 
 from core import dcql
 from core.encoding import json_loads_strict
-from core.errors import AmanaError, NotFound, PurposeNotRegistered, VerifierNotRegistered
+from core.errors import AmanaError, InvalidInput, NotFound, PurposeNotRegistered, VerifierNotRegistered
 from core.trust import TrustList, verifier_may_request
 
 
@@ -29,14 +30,18 @@ class NamedQuery:
     description: dict[str, str]
     query: dcql.DcqlQuery
     raw: dict[str, Any]
+    response_mode: str | None = None  # direct_post or direct_post.jwt; None: the profile's (encrypted_responses)
 
 
 def load(specs_dir: Path) -> dict[str, NamedQuery]:
     out = {}
     for path in sorted((specs_dir / "queries").glob("*.json")):
         doc = json_loads_strict(path.read_bytes(), path.name)
+        mode = doc.get("response_mode")
+        if mode not in (None, "direct_post", "direct_post.jwt"):
+            raise InvalidInput(f"{path.name}: response_mode is direct_post or direct_post.jwt")
         out[doc["name"]] = NamedQuery(doc["name"], doc["purpose"], doc["description"],
-                                      dcql.parse(doc["dcql_query"]), doc["dcql_query"])
+                                      dcql.parse(doc["dcql_query"]), doc["dcql_query"], mode)
     return out
 
 

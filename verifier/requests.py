@@ -10,9 +10,12 @@ The verifier identifies itself under one of two Client Identifier Prefixes (sect
   Request Object names it in ``kid`` (``did:jwk:…#0``).
 
 The Request Object (RFC 9101, ``typ oauth-authz-req+jwt``) has ``response_type vp_token``,
-``response_mode direct_post`` with the ``response_uri``, a fresh 128-bit ``nonce`` and
-``state``, the DCQL query, and ``client_metadata.vp_formats_supported``. The QR carries only
-``client_id`` and ``request_uri`` (``openid4vp://``, section 13.1.2).
+``response_mode`` ``direct_post`` or ``direct_post.jwt`` (with the check's encryption key in
+``client_metadata.jwks``: verifier/encrypted_responses.py) and the ``response_uri``, a fresh
+128-bit ``nonce`` and ``state``, the DCQL query, and ``client_metadata.vp_formats_supported``
+(spelled as OpenID4VP 1.0 Appendix B.3 and HAIP 1.0 have it: ``sd-jwt_alg_values``,
+``kb-jwt_alg_values``). The QR carries only ``client_id`` and ``request_uri`` (``openid4vp://``,
+section 13.1.2).
 """
 
 from __future__ import annotations
@@ -85,8 +88,11 @@ class Identity:
         return f"{Prefix.DID}:{did_jwk(self.did_key)}"
 
     def header(self, prefix: Prefix) -> dict[str, Any]:
+        """``x5c`` names the key under x509_hash; ``kid`` (the key's RFC 7638 thumbprint) goes beside
+        it because the IT-Wallet's parser requires one (issue 18), and RFC 7515 allows both."""
         if prefix is Prefix.X509_HASH:
-            return {"typ": REQUEST_TYP, "x5c": [base64.b64encode(self.certificate_der).decode("ascii")]}
+            return {"typ": REQUEST_TYP, "kid": self.key.public_key().thumbprint(),
+                    "x5c": [base64.b64encode(self.certificate_der).decode("ascii")]}
         return {"typ": REQUEST_TYP, "kid": did_jwk(self.did_key) + "#0"}
 
 
@@ -96,16 +102,18 @@ def new_secret() -> str:
 
 
 def request_object(identity: Identity, prefix: Prefix, *, response_uri: str, nonce: str, state: str,
-                   dcql_query: dict[str, Any], now: int) -> str:
+                   dcql_query: dict[str, Any], now: int, encryption: dict[str, Any] | None = None) -> str:
+    """``encryption``: the ``client_metadata`` members of an encrypted check (verifier.encrypted_responses),
+    which make the response mode ``direct_post.jwt``; None for ``direct_post``."""
     payload = {
         "client_id": identity.client_id(prefix),
         "response_type": "vp_token",
-        "response_mode": "direct_post",
+        "response_mode": "direct_post" if encryption is None else "direct_post.jwt",
         "response_uri": response_uri,
         "nonce": nonce,
         "state": state,
         "dcql_query": dcql_query,
-        "client_metadata": {"vp_formats_supported": VP_FORMATS},
+        "client_metadata": {"vp_formats_supported": VP_FORMATS, **(encryption or {})},
         "aud": SELF_ISSUED_AUDIENCE,
         "iat": now,
         "exp": now + REQUEST_TTL_S,

@@ -52,9 +52,11 @@ async def check(session: AsyncSession, check_id: str, *, lock: bool = False) -> 
 
 
 async def answer(session: AsyncSession, check_id: str, sealed_result: bytes) -> bool:
-    """Pending → answered, once: a replayed response finds nothing pending."""
+    """Pending → answered, once: a replayed response finds nothing pending. The response key goes
+    with the answer: nothing encrypted to it is read again."""
     result = await session.execute(update(Check).where(Check.id == check_id, Check.phase == "pending")
-                                   .values(phase="answered", sealed_result=sealed_result).returning(Check.id))
+                                   .values(phase="answered", sealed_result=sealed_result, response_key=None)
+                                   .returning(Check.id))
     return result.scalar_one_or_none() is not None
 
 

@@ -4,7 +4,8 @@ What is kept, and why (issue 5 point 6, "keep nothing"):
 
 - ``checks``: a request's nonce, state digest, query and lifecycle; the result of a check
   only as a *sealed box* to the requester's public key (X25519, pynacl): the server can
-  write it but not read it back, and deletes it on first retrieval or at expiry;
+  write it but not read it back, and deletes it on first retrieval or at expiry; for a check
+  answered by ``direct_post.jwt``, its ephemeral decryption key, sealed, until the answer comes;
 - ``audit``: time, check name, ``vct``, issuer, outcome and the *names* of disclosed
   claims — never a value, never the presentation.
 """
@@ -49,6 +50,9 @@ class Check(Base):
     request_jwt: Mapped[str] = mapped_column(Text)  # the signed Request Object, served at request_uri
     accept_unknown_status: Mapped[bool] = mapped_column(Boolean, default=False)
     result_public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # direct_post.jwt: the check's response-decryption key, sealed to this row; None for a plain
+    # check, and erased once the check is answered (verifier/encrypted_responses.py)
+    response_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     phase: Mapped[str] = mapped_column(String(16))  # pending | answered | done
     sealed_result: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     created_at: Mapped[int] = mapped_column(BigInteger)

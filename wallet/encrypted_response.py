@@ -16,26 +16,24 @@ What we support, and refuse otherwise (one clear error each, before the holder i
 ``choose`` is pure: ``vp_request.check_request`` calls it to refuse early, ``present`` to answer.
 ``encrypt`` draws the ephemeral key and IV from the OS. The JWE is built by hand on
 ``cryptography`` (a runtime dependency already) rather than adding a JOSE library for one
-recipe; RFC 7518 Appendix C's Concat KDF vector and jwcrypto decryption test it
-(tests/test_wallet_encrypted_response.py).
+recipe, with the Concat KDF the verifier's decryption shares (core/jwe.py); RFC 7518 Appendix C's
+vector and jwcrypto decryption test it (tests/test_wallet_encrypted_response.py).
 """
 
 from __future__ import annotations
 
 import os
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.concatkdf import ConcatKDFHash
 
 from core.encoding import b64url_decode, b64url_encode
 from core.errors import AmanaError
+from core.jwe import concat_kdf
 from wallet.request_errors import RequestMalformed, ResponseEncryptionUnsupported, ResponseKeyUnusable
 
 KEY_ALGS = frozenset({"ECDH-ES"})
@@ -99,17 +97,6 @@ def _enc(metadata: Mapping[str, Any]) -> str:
             return str(value)
     raise ResponseEncryptionUnsupported(f"the verifier accepts {', '.join(values)}; this wallet encrypts with "
                                         f"{' or '.join(ENCS)}")
-
-
-def concat_kdf(shared: bytes, enc: str, apu: bytes = b"", apv: bytes = b"") -> bytes:
-    """RFC 7518 §4.6.2: the content encryption key for direct ECDH-ES, ``AlgorithmID`` = ``enc``."""
-    length = ENCS[enc]
-
-    def field(data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + data
-
-    other = field(enc.encode("ascii")) + field(apu) + field(apv) + struct.pack(">I", length * 8)
-    return ConcatKDFHash(algorithm=hashes.SHA256(), length=length, otherinfo=other).derive(shared)
 
 
 def encrypt(encryption: Encryption, payload: Mapping[str, Any]) -> str:
