@@ -132,6 +132,22 @@ async function verifyJwtCallback(verifier, jwt) {
   return true
 }
 
+/** direct_post.jwt (OpenID4VP 1.0 section 8.3): the library picks the mode, the `use: enc` key of the
+ * request's client_metadata.jwks, and posts `response=`; this callback makes the JWE (ECDH-ES on that key,
+ * `kid` in the header, the first `enc` the verifier lists that we know, A128GCM when it lists none). */
+async function encryptResponse({ authorizationResponsePayload, clientMetadata }) {
+  const jwk = await OP.extractEncJwksFromClientMetadata(clientMetadata)
+  const listed = clientMetadata.encrypted_response_enc_values_supported ?? ['A128GCM']
+  const enc = listed.find((e) => ['A128GCM', 'A256GCM'].includes(e))
+  if (!enc) throw new Error(`no supported enc in ${listed}`)
+  const plaintext = new TextEncoder().encode(JSON.stringify(authorizationResponsePayload))
+  const response = await new jose.CompactEncrypt(plaintext).setProtectedHeader({ alg: 'ECDH-ES', enc, kid: jwk.kid })
+    .encrypt(await jose.importJWK({ ...jwk, alg: 'ECDH-ES' }, 'ECDH-ES'))
+  encrypted.push({ alg: 'ECDH-ES', enc, kid: jwk.kid })
+  return { response }
+}
+const encrypted = [] // what encryptResponse did, reported to the test
+
 /** The claims a DCQL credential query asks for: its first claim set, or all its claims (section 6.4.1). */
 function asked(query) {
   const claims = query.claims ?? []
@@ -162,9 +178,9 @@ async function present({ link, credential, holder_jwk, answer_link }) {
     issuer: ResponseIss.SELF_ISSUED_V2, // a SIOPv2 leftover the library requires; no id_token is sent
     correlationId: target.correlationId, dcqlResponse: { dcqlPresentation: { [query.id]: [vp] } },
   })
-  const submitted = await op.submitAuthorizationResponse(response)
+  const submitted = await op.submitAuthorizationResponse(response, encryptResponse)
   return { status: submitted.status, body: await submitted.text(), client_id: payload.client_id, nonce: payload.nonce,
-    disclosed: Object.keys(asked(query)) }
+    disclosed: Object.keys(asked(query)), response_mode: payload.response_mode, encrypted }
 }
 
 const output = (value) => process.stdout.write(`${JSON.stringify(value)}\n`)
