@@ -74,10 +74,10 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
         yield running
 
 
-def _receive(node: Node, copies: int, shape: str = "proofs") -> dict[str, Any]:
+def _receive(node: Node, copies: int, shape: str = "proofs", dpop: bool = False) -> dict[str, Any]:
     made = node.offer(batch=copies)
     return wallet({"cmd": "receive", "link": made["link"], "pin": made["pin"], "configuration": "SkillCertificate",
-                   "copies": copies, "shape": shape})
+                   "copies": copies, "shape": shape, "dpop": dpop})
 
 
 def test_the_sphereon_wallet_receives_a_batch_from_our_issuer(node: Node) -> None:
@@ -93,6 +93,16 @@ def test_the_sphereon_wallet_receives_a_batch_from_our_issuer(node: Node) -> Non
         assert c["payload"]["skill"]["label"] == "operate forklift" and c["payload"]["eqf_level"] == 3
         assert c["payload"]["cnf"]["jwk"]["x"] == c["holder_jwk"]["x"]  # bound to the key that proved possession
     assert len({c["holder_jwk"]["x"] for c in got["credentials"]}) == 2  # one key per copy: unlinkable
+
+
+def test_the_sphereon_wallet_binds_its_token_with_dpop(node: Node) -> None:
+    """The library's own DPoP (RFC 9449): it follows our use_dpop_nonce at the token endpoint, gets a token of
+    type DPoP, and proves the key again at the credential endpoint (issue 18 item 2)."""
+    got = _receive(node, copies=1, dpop=True)
+    assert got["token_type"] == "DPoP"
+    [c] = got["credentials"]
+    assert c["payload"]["vct"] == VCT and c["payload"]["cnf"]["jwk"]["x"] == c["holder_jwk"]["x"]
+    assert _receive(node, copies=1)["token_type"] == "Bearer"  # a client without DPoP still gets a Bearer token
 
 
 def test_a_wrong_pin_is_refused_to_the_sphereon_wallet(node: Node) -> None:

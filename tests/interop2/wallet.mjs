@@ -64,12 +64,25 @@ async function holderKey() {
   return { jwk, privateJwk: await jose.exportJWK(privateKey), signCallback }
 }
 
+/** DPoP (RFC 9449) as the library does it: one key for the token and credential requests; the library
+ * builds each proof (htm, htu, iat, jti, ath, a server nonce it retries with) and this signs it. */
+async function dpopOptions() {
+  const { privateKey, publicKey } = await jose.generateKeyPair('ES256', { extractable: true })
+  const jwk = await jose.exportJWK(publicKey)
+  return {
+    jwtIssuer: { alg: 'ES256', jwk }, dPoPSigningAlgValuesSupported: ['ES256'], jwtPayloadProps: {},
+    createJwtCallback: async (_issuer, jwt) => new jose.SignJWT(jwt.payload)
+      .setProtectedHeader({ ...jwt.header, alg: 'ES256', jwk }).sign(privateKey),
+  }
+}
+
 /** Pre-authorized code with tx_code, then one Credential Request for `copies` keys. `shape` "shipped" sends
  * what the library builds (draft 15: a single `proof`, so one copy); "proofs" moves the library's proofs
  * into the 1.0 `proofs.jwt` array (OpenID4VCI 1.0 section 8.2), the only change made to its request. */
-async function receive({ link, pin, configuration, copies = 1, shape = 'proofs' }) {
+async function receive({ link, pin, configuration, copies = 1, shape = 'proofs', dpop = false }) {
   const client = await OpenID4VCIClientV1_0_15.fromURI({ uri: link, retrieveServerMetadata: true, clientId: 'sphereon-wallet' })
-  await client.acquireAccessToken({ pin })
+  const createDPoPOpts = dpop ? await dpopOptions() : undefined
+  const token = await client.acquireAccessToken({ pin, createDPoPOpts })
   const nonce = await client.acquireNonce()
   const requestClient = CredentialRequestClientBuilderV1_0_15.fromCredentialOffer({
     credentialOffer: client.credentialOffer, metadata: client.endpointMetadata,
@@ -92,7 +105,7 @@ async function receive({ link, pin, configuration, copies = 1, shape = 'proofs' 
     const { proof, ...rest } = request
     request = { ...rest, proofs: { jwt: proofs } }
   }
-  const response = await requestClient.acquireCredentialsUsingRequest(request, 'dc+sd-jwt')
+  const response = await requestClient.acquireCredentialsUsingRequest(request, 'dc+sd-jwt', createDPoPOpts)
   if (response.errorBody || !response.successBody) {
     return { refused: response.errorBody ?? null, status: response.origResponse.status, sent: Object.keys(request).sort() }
   }
@@ -103,7 +116,7 @@ async function receive({ link, pin, configuration, copies = 1, shape = 'proofs' 
     if (!key) throw new Error(`credential ${i} is bound to none of the holder's keys`)
     out.push({ credential, holder_jwk: key.privateJwk, header: verified.header, payload: verified.payload })
   }
-  return { credentials: out, version: client.version(), sent: Object.keys(request).sort(),
+  return { credentials: out, version: client.version(), sent: Object.keys(request).sort(), token_type: token.token_type,
     discovered: { token_endpoint: client.endpointMetadata.token_endpoint, nonce_endpoint: client.endpointMetadata.credentialIssuerMetadata.nonce_endpoint } }
 }
 
