@@ -21,9 +21,11 @@ from tests.desk_world import SKILL_EXAMPLE, DeskWorld, answer_from_phone, sign_i
 PASS = "correct horse battery staple"
 
 
-def staff_pages(world: DeskWorld, page: Any, lang: str) -> Iterator[str]:
+def staff_pages(world: DeskWorld, page: Any, lang: str, wallet: bool = False) -> Iterator[str]:
     """The console (sign-in, home, the offer sheet), the desk (home, check, result) and, while
-    the check is open, the ask page a phone's camera app lands on."""
+    the check is open, the ask page a phone's camera app lands on. With ``wallet`` (one made by
+    ``wallet_pages`` in this context), that wallet's consent screen answers the check; else
+    a wallet outside the browser does."""
     base, trainers = world.base, world.trainers
     page.goto(f"{base}/issuer/console?lang={lang}")
     yield "console sign-in"
@@ -49,9 +51,15 @@ def staff_pages(world: DeskWorld, page: Any, lang: str) -> Iterator[str]:
     link = page.locator("a.wallet-link").get_attribute("href")
     page.goto(f"{base}/verifier/ask?{urlsplit(link).query}&lang={lang}")  # what the desk's QR carries
     yield "ask page"
+    if wallet:
+        page.goto(f"{base}/wallet/present?{urlsplit(link).query}&lang={lang}")
+        yield "wallet consent"
+        page.locator("button[name=answer][value=yes]").click()
+        page.wait_for_load_state()
+        yield "wallet shared"
+    else:
+        answer_from_phone(link, "skill", world.issue("SkillCertificate"))
     page.goto(check_url)
-    page.wait_for_selector(".qr svg")
-    answer_from_phone(link, "skill", world.issue("SkillCertificate"))
     page.wait_for_selector("#verdict.ok", timeout=45000)
     yield "desk result"
 
@@ -103,6 +111,7 @@ def wallet_pages(world: DeskWorld, page: Any, lang: str) -> Iterator[str]:
 
 
 def every_page(world: DeskWorld, page: Any, lang: str) -> Iterator[str]:
-    """All three walks, one after the other."""
-    for walk in (staff_pages, holder_pages, wallet_pages):
-        yield from walk(world, page, lang)
+    """All three walks: the wallet first, so that it answers the desk's check."""
+    yield from wallet_pages(world, page, lang)
+    yield from staff_pages(world, page, lang, wallet=True)
+    yield from holder_pages(world, page, lang)
