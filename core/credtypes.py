@@ -40,7 +40,7 @@ from core.sdjwt.paths import ClaimPath, format_path, select, validate
 REGISTERED_CLAIMS = frozenset(
     {"iss", "sub", "iat", "nbf", "exp", "cnf", "vct", "vct#integrity", "aka_vcts", "status", "jti"}
 )
-REQUIRED_LOCALES = ("en", "ar", "fa", "uk", "fr")
+REQUIRED_LOCALES = ("en", "ar", "fa", "fa_AF", "ps", "ti", "so", "uk", "fr")  # the node's nine (core.i18n)
 # A pictogram is named by its Tabler Icons name (core/pictograms.py), which becomes a file name.
 PICTOGRAM_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -76,8 +76,11 @@ class CredentialType:
         return [r.path for r in self.rules if r.sd == "always"]
 
     def display_name(self, locale: str) -> str:
-        names = {d["locale"]: d["name"] for d in self.metadata.get("display", [])}
-        return str(names.get(locale) or names.get("en") or self.name)
+        return str(self.names().get(locale) or self.names().get("en") or self.name)
+
+    def names(self) -> dict[str, str]:
+        """The type's name by the node's language code (``fa_AF``; the metadata says ``fa-AF``)."""
+        return {language_code(d["locale"]): d["name"] for d in self.metadata.get("display", [])}
 
     def label(self, path: ClaimPath, locale: str) -> str:
         for rule in self.rules:
@@ -147,6 +150,12 @@ class TypeRegistry(Mapping[str, CredentialType]):
         return found
 
 
+def language_code(tag: str) -> str:
+    """The node's code for a metadata ``locale``: type metadata speaks BCP 47 (``fa-AF``), the
+    node's catalogues and pages use ``fa_AF``; a label must be found by either."""
+    return tag.replace("-", "_")
+
+
 def load_registry(specs_dir: Path) -> TypeRegistry:
     root = specs_dir / "credentials"
     return TypeRegistry([load_type(d) for d in sorted(root.iterdir()) if (d / "type-metadata.json").exists()])
@@ -176,7 +185,7 @@ def load_type(folder: Path) -> CredentialType:
         sd = entry.get("sd", "allowed")
         if sd not in ("always", "never", "allowed"):
             raise InvalidInput(f"{folder.name}: sd must be always, never or allowed")
-        labels = {d["locale"]: d["label"] for d in entry.get("display", [])}
+        labels = {language_code(d["locale"]): d["label"] for d in entry.get("display", [])}
         rules.append(ClaimRule(path, sd, bool(entry.get("mandatory", False)), labels))
     ctype = CredentialType(folder.name, vct, metadata, schema, example, tuple(rules))
     ctype.check_issuance(example)

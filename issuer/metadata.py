@@ -34,7 +34,8 @@ def issuer_url(base_url: str, slug: str) -> str:
 def configuration(ctype: CredentialType) -> dict[str, Any]:
     display = [{"name": d["name"], "locale": d["locale"]} for d in ctype.metadata.get("display", [])]
     claims = [
-        {"path": list(r.path), "display": [{"name": label, "locale": locale} for locale, label in r.labels.items()]}
+        {"path": list(r.path),
+         "display": [{"name": label, "locale": locale.replace("_", "-")} for locale, label in r.labels.items()]}
         for r in ctype.rules
     ]
     return {

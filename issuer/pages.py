@@ -209,7 +209,7 @@ async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
         ctype = allowed_type(ctx, who[1], str(form.get("type") or ""))
         claims = classes.claims_from_cells(ctype, _cells(ctype, form), {})
         created = await make_offer(ctx, who[0], who[1], OfferCreate(
-            type=ctype.name, claims=claims, batch_size=_copies(form), language=holder_lang,
+            type=ctype.name, claims=claims, batch_size=_copies(form), language=i18n.bcp47(holder_lang),
             reference=_reference(form)))
     except AmanaError as exc:
         typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k not in ("csrf", "lang")}
@@ -238,10 +238,10 @@ async def class_batch(request: Request, ctx: Ctx) -> HTMLResponse:
             raise InvalidInput("the CSV file must be saved as UTF-8") from None
         defaults = classes.partial_claims(ctype, _cells(ctype, form, "default:"))
         result = await create_class(ctx, who[0], who[1], ClassCreate(
-            type=ctype.name, csv=text, defaults=defaults, batch_size=_copies(form), language=lang,
+            type=ctype.name, csv=text, defaults=defaults, batch_size=_copies(form), language=i18n.bcp47(lang),
             reference=(_reference(form) or "")[:REFERENCE_MAX - 12] or None))
     except AmanaError as exc:
         return await home_page(ctx, request, lang, who, message=exc.detail, status=400)
-    sheets = [sheet(o, o.language, ctype, who[1], o.row) for o in result.offers]
+    sheets = [sheet(o, i18n.pick(o.language), ctype, who[1], o.row) for o in result.offers]
     return render(ctx, request, "sheets.html", lang, staff=who[0], sheets=sheets, errors=result.errors,
                    summary_key="console.rows_ok", pin_slips=pin_slips(form))

@@ -136,6 +136,25 @@ def test_issue_a_class_from_a_csv_upload(app_and_key: tuple[TestClient, str]) ->
     assert i18n.t("en", "console.row_error", row=3, error="").strip() in r.text and "family_name" in r.text
 
 
+def test_a_dari_holder_and_a_dari_console_get_their_sheets(app_and_key: tuple[TestClient, str]) -> None:
+    """fa_AF is the node's code, not a BCP 47 tag: the offer stores fa-AF, the sheet says lang="fa-AF"
+    (it was a 500: the offer's language field refused ``fa_AF``)."""
+    client, key = app_and_key
+    home = _signed_in(client, key)
+    form = {"csrf": _csrf(home), "lang": "fa_AF", "type": "SkillCertificate", "given_name": "Amina",
+            "family_name": "Rahimi", "skill.uri": SKILL_URI, "skill.label": "welding", "eqf_level": "3",
+            "assessment_method": "practical_test", "issuing_organisation": "Open Doors",
+            "awarded_on": "2026-11-20", "copies": "1", "holder_language": "fa_AF"}
+    r = client.post("/issuer/console/offer", data=form)
+    assert r.status_code == 200 and 'class="sheet" lang="fa-AF" dir="rtl"' in r.text
+    csv_text = "given_name,family_name\nAmina,Rahimi\n"
+    batch = {k: v for k, v in form.items() if k in ("csrf", "lang", "type", "copies")}
+    batch.update({f"default:{k}": form[k] for k in ("skill.uri", "skill.label", "eqf_level", "assessment_method",
+                                                    "issuing_organisation", "awarded_on")})
+    r = client.post("/issuer/console/class", data=batch, files={"csv": ("class.csv", csv_text, "text/csv")})
+    assert r.status_code == 200 and 'class="sheet" lang="fa-AF" dir="rtl"' in r.text
+
+
 def test_revoke_from_the_list(app_and_key: tuple[TestClient, str]) -> None:
     client, key = app_and_key
     example = json.loads(Path("specs/credentials/SkillCertificate/example.json").read_text())

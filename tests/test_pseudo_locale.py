@@ -12,20 +12,17 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from core import i18n, i18n_pseudo
 from tests.browser import CHROMIUM, chromium
-from tests.desk_world import SKILL_EXAMPLE, DeskWorld, page_width
+from tests.desk_world import DeskWorld, page_width
 from tests.node import RunningNode
-from tests.test_accessibility import _staff_pages
+from tests.page_tour import every_page
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
 QPS = i18n_pseudo.CODE
-PASS = "correct horse battery staple"
 SHOTS = os.environ.get("AMANA_QPS_SHOTS")  # a directory for screenshots, to look at the pages
 
 
@@ -38,63 +35,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskWorld]:
             yield DeskWorld(node, data_dir)
 
 
-def _wallet_pages(world: DeskWorld, page: Any) -> Iterator[str]:
-    base = world.base
-    page.goto(f"{base}/wallet?lang={QPS}")
-    yield "wallet unlock"
-    page.goto(f"{base}/wallet/new?lang={QPS}")
-    yield "wallet new"
-    page.fill("#passphrase", PASS)
-    page.fill("#passphrase_again", PASS)
-    page.get_by_role("button", name=i18n.t(QPS, "wallet.create")).click()
-    yield "wallet recovery sheet"
-    page.get_by_role("link", name=i18n.t(QPS, "wallet.written_down")).click()
-    yield "wallet home"
-    offer = httpx.post(f"{base}/api/issuer/offers", json={"type": "SkillCertificate", "claims": SKILL_EXAMPLE},
-                       headers={"Authorization": f"Bearer {world.trainers['api_key']}"}, timeout=10).json()
-    page.goto(f"{base}/wallet/receive?lang={QPS}")
-    yield "wallet receive"
-    page.fill("#link", offer["link"])
-    page.get_by_role("button", name=i18n.t(QPS, "wallet.next")).click()
-    yield "wallet offer"
-    page.fill("#pin", offer["pin"])
-    page.get_by_role("button", name=i18n.t(QPS, "wallet.receive_it")).click()
-    yield "wallet received"
-    page.locator("a[href^='/wallet/cards/']").first.click()
-    yield "wallet card"
-    for path in ("present", "history", "offline", "move", "import", "recover"):
-        page.goto(f"{base}/wallet/{path}?lang={QPS}")
-        yield f"wallet {path}"
-
-
-def _holder_pages(world: DeskWorld, page: Any) -> Iterator[str]:
-    offer = httpx.post(f"{world.base}/api/issuer/offers", timeout=10,
-                       headers={"Authorization": f"Bearer {world.trainers['api_key']}"},
-                       json={"type": "SkillCertificate", "claims": SKILL_EXAMPLE, "language": "en"}).json()
-    page.goto(offer["qr_link"] + f"&lang={QPS}")
-    yield "offer page"
-    page.goto(f"{world.base}/verifier/ask?lang={QPS}")
-    yield "ask page (gone)"
-    page.goto(f"{world.base}/verifier/desk/scan?lang={QPS}")
-    yield "desk scan"
-
-
 def test_every_page_fits_360_px_in_the_pseudo_locale(world: DeskWorld) -> None:
     wide: dict[str, int] = {}
     seen = []
     with chromium() as browser:
         context = browser.new_context(locale="en-US", viewport={"width": 360, "height": 800})
         page = context.new_page()
-        for pages in (_staff_pages(world, page, QPS), _holder_pages(world, page), _wallet_pages(world, page)):
-            for name in pages:
-                page.wait_for_load_state()
-                assert page.locator("html").get_attribute("lang") == i18n_pseudo.TAG, name
-                assert page.locator("html").get_attribute("dir") == "rtl", name
-                seen.append(name)
-                if SHOTS:
-                    page.screenshot(path=str(Path(SHOTS) / f"{name.replace(' ', '-')}.png"), full_page=True)
-                if (width := page_width(page)) > 360:
-                    wide[name] = width
+        for name in every_page(world, page, QPS):
+            page.wait_for_load_state()
+            assert page.locator("html").get_attribute("lang") == i18n_pseudo.TAG, name
+            assert page.locator("html").get_attribute("dir") == "rtl", name
+            seen.append(name)
+            if SHOTS:
+                page.screenshot(path=str(Path(SHOTS) / f"{name.replace(' ', '-')}.png"), full_page=True)
+            if (width := page_width(page)) > 360:
+                wide[name] = width
         context.close()
     assert len(seen) >= 20
     assert wide == {}, json.dumps(wide, indent=1)

@@ -151,11 +151,14 @@ def test_partial_birth_dates(types: TypeRegistry, issuer_key: keys.PrivateKey, h
 
 def test_every_type_has_names_and_labels_in_the_required_languages(types: TypeRegistry) -> None:
     for ctype in types.values():
-        assert {d["locale"] for d in ctype.metadata["display"]} >= set(REQUIRED_LOCALES)
+        assert set(ctype.names()) >= set(REQUIRED_LOCALES)
+        assert all(" " not in d["locale"] and "_" not in d["locale"] for d in ctype.metadata["display"])  # BCP 47
         for rule in ctype.rules:
             assert set(rule.labels) >= set(REQUIRED_LOCALES), (ctype.name, rule.path)
             assert all(label.strip() for label in rule.labels.values())
     assert types.by_name("RegistrationStatus").label(("right_to_work",), "ar") == "الحق في العمل"
+    skill = types.by_name("SkillCertificate")
+    assert skill.display_name("fa_AF") == "تصدیق‌نامهٔ مهارت" and skill.label(("skill",), "ti") == "ክእለት"
 
 
 def test_unknown_type_name(types: TypeRegistry) -> None:

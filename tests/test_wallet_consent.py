@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from core import keys
+from core import i18n, keys
 from core.credtypes import TypeRegistry
 from core.sdjwt import KeyBindingPolicy
 from core.sdjwt.vc import issue_vc, verify_vc
@@ -195,6 +195,13 @@ def test_every_query_purpose_has_plain_words_in_every_language() -> None:
         iri = json.loads(path.read_text())["purpose"]
         for lang in dpv_labels.LANGUAGES:
             assert dpv_labels.purpose(iri, lang).label != iri.rsplit("#")[-1]
+            english = dpv_labels.purpose(iri, "en").label
+            assert lang == "en" or dpv_labels.purpose(iri, lang).label != english, (iri, lang)  # not English
+    for lang in dpv_labels.LANGUAGES:
+        basis = dpv_labels.legal_basis(dpv_labels.DPV + "LegalObligation", lang)
+        assert lang == "en" or basis.label != "required by law", lang
+    assert set(dpv_labels.LANGUAGES) == set(i18n.LANGUAGES)
+    assert dpv_labels.legal_basis(dpv_labels.DPV + "Consent", "fa-AF").label == "رضایت شما"
     assert dpv_labels.legal_basis("https://w3id.org/dpv/legal/eu/gdpr#A6-1-a", "fr").article == "RGPD art. 6(1)(a)"
     assert dpv_labels.purpose("https://w3id.org/dpv#SomethingNew", "en").label == "SomethingNew"
 

@@ -252,7 +252,7 @@ def _type_names(ctx: VerifierContext, vct: str) -> dict[str, str]:
         ctype = ctx.types.require(vct)
     except AmanaError:
         return {}
-    return {d["locale"]: d["name"] for d in ctype.metadata.get("display", [])}
+    return ctype.names()
 
 
 def _audit(name: str, result: Result, now: int) -> list[AuditEntry]:

@@ -138,5 +138,5 @@ def _when(at: int | None) -> str | None:
 
 def _type_names(ctx: VerifierContext, vct: str) -> dict[str, str]:
     ctype = ctx.types.get(vct)
-    return {} if ctype is None else {d["locale"]: d["name"] for d in ctype.metadata.get("display", [])}
+    return {} if ctype is None else ctype.names()
 
