@@ -37,6 +37,7 @@ class Phase:
     times: Times
     elapsed: float = 0.0  # wall clock of the concurrent run; 0 for one-at-a-time
     noop: Times = field(default_factory=Times)
+    cpu_s: float = float("nan")  # the node's CPU time for the flows (in process: this whole process)
 
     def median_ms(self, step: str) -> float:
         values = self.times.steps.get(step) or self.noop.steps.get(step) or [float("nan")]
@@ -80,18 +81,21 @@ async def _noops(wallets: Wallets, n: int) -> Times:
     return times
 
 
-async def one_at_a_time(label: str, wallets: Wallets, n: int, prepare: Prepare, flow: Flow) -> Phase:
+async def one_at_a_time(label: str, wallets: Wallets, n: int, prepare: Prepare, flow: Flow,
+                        cpu: Callable[[], float] = time.process_time) -> Phase:
     await _warm(wallets, prepare, flow)
     inputs = await prepare(wallets, n)
-    times = Times()
+    times, used = Times(), cpu()
     for item in inputs:
         await flow(wallets, times, item)
-    return Phase(label, times, noop=await _noops(wallets, max(n, 50)))
+    used = cpu() - used
+    return Phase(label, times, noop=await _noops(wallets, max(n, 50)), cpu_s=used)
 
 
-async def at_once(label: str, wallets: Wallets, n: int, c: int, prepare: Prepare, flow: Flow) -> Phase:
+async def at_once(label: str, wallets: Wallets, n: int, c: int, prepare: Prepare, flow: Flow,
+                  cpu: Callable[[], float] = time.process_time) -> Phase:
     inputs = await prepare(wallets, n)
-    times = Times()
+    times, used = Times(), cpu()
     queue = list(inputs)
 
     async def wallet() -> None:
@@ -100,11 +104,11 @@ async def at_once(label: str, wallets: Wallets, n: int, c: int, prepare: Prepare
 
     started = time.perf_counter()
     await asyncio.gather(*(wallet() for _ in range(c)))
-    elapsed = time.perf_counter() - started
+    elapsed, used = time.perf_counter() - started, cpu() - used
     noop, started = Times(), time.perf_counter()
     await asyncio.gather(*(_noops(wallets, max(n, 50) // c + 1) for _ in range(c)))
     noop.steps["no-op"] = [(time.perf_counter() - started) / (c * (max(n, 50) // c + 1))]  # seconds per request
-    return Phase(label, times, elapsed, noop)
+    return Phase(label, times, elapsed, noop, used)
 
 
 async def _warm(wallets: Wallets, prepare: Prepare, flow: Flow) -> None:
@@ -145,11 +149,17 @@ def print_steps(title: str, steps: Sequence[str], phases: Sequence[Phase], crypt
 
 
 def print_rates(title: str, phases: Sequence[Phase], unit: str) -> None:
+    """Rates, and the CPU each flow cost: on a shared machine the CPU time is the steadier figure
+    (waiting for a core does not count), and 1000 / (CPU ms per flow) is what one core could do."""
     print(f"\n{title}")
+    print(f"  {'':<34}{unit + '/s':>12}{'CPU ms/flow':>13}{'per CPU-s':>11}")
     for p in phases:
         how = f"{p.times.flows} flows in {p.elapsed:.2f} s wall clock" if p.elapsed else \
             f"{p.times.flows} flows, {sum(sum(v) for v in p.times.steps.values()):.2f} s inside requests"
-        print(f"  {p.label:<34}{p.flows_per_s():>9.0f} {unit}/s   ({how})")
+        cpu_ms = p.cpu_s / max(p.times.flows, 1) * 1000
+        per_cpu_s = 1000 / cpu_ms if cpu_ms else 0
+        print(f"  {p.label:<34}{p.flows_per_s():>12.0f}{cpu_ms:>13.2f}{per_cpu_s:>11.0f}   ({how})")
+    print("  CPU ms/flow: in process, this whole process (the client's share included); over HTTP, the node's worker")
 
 
 def load_line() -> str:

@@ -60,14 +60,14 @@ async def _in_process(args: Any, node: tuple[Any, int, tuple[str, str]]) -> list
     return phases
 
 
-async def _over_http(args: Any, port: int, secrets: tuple[str, str]) -> list[Phase]:
+async def _over_http(args: Any, port: int, secrets: tuple[str, str], cpu: Any) -> list[Phase]:
     phases = []
     async with endtoend.over_http(port, secrets, args.wallets) as wallets:
         for batch in (1, 10):
             n = args.flows if batch == 1 else max(1, args.flows // 10)
-            phases.append(await endtoend.one_at_a_time(f"HTTP b{batch}", wallets, n, *_issuance(batch)))
+            phases.append(await endtoend.one_at_a_time(f"HTTP b{batch}", wallets, n, *_issuance(batch), cpu=cpu))
             phases.append(await endtoend.at_once(f"HTTP b{batch} x{args.wallets}", wallets, n, args.wallets,
-                                                 *_issuance(batch)))
+                                                 *_issuance(batch), cpu=cpu))
     return phases
 
 
@@ -104,8 +104,8 @@ def main() -> None:
         inside = asyncio.run(_in_process(args, node))
         if hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, {min(os.sched_getaffinity(0) | {0})})  # the client, off the worker's core
-        with world.served(data_dir, port, args.pg, data_dir.parent / "node.log") as pinned:
-            http = asyncio.run(_over_http(args, port, secrets))
+        with world.served(data_dir, port, args.pg, data_dir.parent / "node.log") as (pinned, pid):
+            http = asyncio.run(_over_http(args, port, secrets, lambda: world.cpu_seconds(pid)))
     sign_us, verify_us, build_us = raw_crypto_us()
     per_credential_ms = (sign_us + verify_us) / 1000
     print(f"HTTP worker {pinned}; raw ES256 sign {sign_us:.0f} us, import a key + verify {verify_us:.0f} us; "

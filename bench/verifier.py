@@ -70,10 +70,11 @@ async def _engine_us(wallets: Wallets) -> float:
     return per_op_us(lambda: verify(shown, issuer_keys=issuer_keys, now=now, key_binding=policy).claims, 0.2)
 
 
-async def _over_http(args: Any, port: int, secrets: tuple[str, str]) -> list[Phase]:
+async def _over_http(args: Any, port: int, secrets: tuple[str, str], cpu: Any) -> list[Phase]:
     async with endtoend.over_http(port, secrets, args.wallets) as wallets:
-        return [await endtoend.one_at_a_time("HTTP", wallets, args.flows, prepare, flow),
-                await endtoend.at_once(f"HTTP x{args.wallets}", wallets, args.flows, args.wallets, prepare, flow)]
+        return [await endtoend.one_at_a_time("HTTP", wallets, args.flows, prepare, flow, cpu=cpu),
+                await endtoend.at_once(f"HTTP x{args.wallets}", wallets, args.flows, args.wallets, prepare, flow,
+                                       cpu=cpu)]
 
 
 def raw_us() -> tuple[float, float, float]:
@@ -101,8 +102,8 @@ def main() -> None:
         inside, engine_us = asyncio.run(_in_process(args, node))
         if hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, {min(os.sched_getaffinity(0) | {0})})
-        with world.served(data_dir, port, args.pg, data_dir.parent / "node.log") as pinned:
-            http = asyncio.run(_over_http(args, port, secrets))
+        with world.served(data_dir, port, args.pg, data_dir.parent / "node.log") as (pinned, pid):
+            http = asyncio.run(_over_http(args, port, secrets, lambda: world.cpu_seconds(pid)))
     sign_us, verify_us, import_verify_us = raw_us()
     two_us = verify_us + import_verify_us
     print(f"HTTP worker {pinned}; raw ES256 sign {sign_us:.0f} us, verify {verify_us:.0f} us, import a key + "

@@ -217,7 +217,7 @@ def served(data_dir: Path, port: int, pg: str | None, log: Path) -> Any:
                 if httpx.post(f"http://127.0.0.1:{port}/bench/noop", timeout=2).status_code == 200:
                     break
             time.sleep(0.1)
-        yield "pinned to core 1 (taskset)" if pin else "not pinned"
+        yield ("pinned to core 1 (taskset)" if pin else "not pinned"), process.pid
     finally:
         process.terminate()
         try:
@@ -225,6 +225,15 @@ def served(data_dir: Path, port: int, pg: str | None, log: Path) -> Any:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far (user + system), from /proc; NaN where there is none."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _serve(argv: list[str]) -> None:
