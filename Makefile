@@ -59,6 +59,7 @@ test-postgres: $(STAMP) compile $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.s
 bench: $(STAMP)
 	$(BIN)/python -m bench.sdjwt
 	$(BIN)/python -m bench.issuer
+	$(BIN)/python -m bench.verifier
 
 # The holder's wallet: unlock, receive and present end to end against a node on loopback (~1 min).
 bench-wallet: $(STAMP)

@@ -1,5 +1,5 @@
 """Runnable benchmarks: ``python -m bench.sdjwt``, ``python -m bench.issuer``, ``python -m bench.wallet``,
-``python -m bench.qr``."""
+``python -m bench.qr``, ``python -m bench.verifier``, ``python -m bench.load``."""
 
 from __future__ import annotations
 

@@ -82,6 +82,7 @@ class ConsentContext:
         return int(time.time()) + self.offset
 
 
-def get_context(request: Request) -> ConsentContext:
+async def get_context(request: Request) -> ConsentContext:
+    # async: FastAPI runs a plain ``def`` dependency on a worker thread, a hop per request (issue 15).
     ctx: ConsentContext = request.app.state.consent
     return ctx

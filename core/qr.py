@@ -11,6 +11,7 @@ code reads as nothing (tests/browser.py decodes screenshots to prove every page'
 
 from __future__ import annotations
 
+import functools
 import io
 
 import segno
@@ -18,8 +19,13 @@ import segno
 BORDER = 4  # modules of quiet zone, as ISO/IEC 18004 asks for QR codes
 
 
+@functools.lru_cache(maxsize=32)
 def make(text: str, max_version: int | None = None) -> segno.QRCode:
-    """Level M; level L when that is what keeps the code within ``max_version``."""
+    """Level M; level L when that is what keeps the code within ``max_version``.
+
+    Kept for the next call (a few, most recent): a check's link is measured (``version``) and then
+    drawn (``svg``) in the same request, and encoding is most of what creating a check costs (issue
+    15: about half of it each time). The links are public (what the QR shows)."""
     code = segno.make_qr(text, error="m")
     if max_version is not None and int(code.version) > max_version:
         code = segno.make_qr(text, error="l")

@@ -53,6 +53,7 @@ class Clock:
         return int(time.time()) + self.offset
 
 
-def get_context(request: Request) -> IssuerContext:
+async def get_context(request: Request) -> IssuerContext:
+    # async: FastAPI runs a plain ``def`` dependency on a worker thread, a hop per request (issue 15).
     ctx: IssuerContext = request.app.state.issuer
     return ctx

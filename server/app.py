@@ -22,7 +22,9 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     chosen = settings or get_settings()
 
     def publish_trust_list(app: FastAPI) -> None:
-        app.dependency_overrides[get_settings] = lambda: chosen
+        # The route's settings from app.state, not app.dependency_overrides: with any override set,
+        # FastAPI rebuilds every route's dependency tree on every request (issue 15).
+        app.state.trust_list_settings = chosen
         app.include_router(trust_list.router)
 
     services = [issuer.app.SERVICE, verifier.app.SERVICE, wallet.app.SERVICE, consent.app.SERVICE]

@@ -15,7 +15,7 @@ import time
 from email.utils import formatdate
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 
 from core.errors import AmanaError, TrustListUnavailable
 from core.keys import PublicKey, read_jwk
@@ -35,6 +35,12 @@ def published(settings: Settings, now: int) -> VerifiedTrustList:
         raise TrustListUnavailable("the operator has not signed a valid trust list yet") from exc
 
 
+async def node_settings(request: Request) -> Settings:
+    """The settings of the node serving the list (``server.app``), else the environment's."""
+    chosen: Settings | None = getattr(request.app.state, "trust_list_settings", None)
+    return chosen if chosen is not None else get_settings()
+
+
 @router.get(
     "/trust-list",
     response_class=Response,
@@ -43,7 +49,7 @@ def published(settings: Settings, now: int) -> VerifiedTrustList:
                503: {"description": "no valid trust list published"}},
 )
 def get_trust_list(
-    settings: Annotated[Settings, Depends(get_settings)],
+    settings: Annotated[Settings, Depends(node_settings)],
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     now = int(time.time())

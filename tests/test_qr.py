@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from core import qr
 from tests.browser import decode_qr_codes
 
@@ -27,3 +29,21 @@ def test_a_standalone_svg_states_its_size_and_still_scales() -> None:
 
 def test_the_png_reads_back() -> None:
     assert decode_qr_codes(qr.png(LINK)) == [LINK]
+
+
+def test_a_link_measured_then_drawn_is_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Creating a check asks the version, then draws the SVG: one encoding, not two (issue 15)."""
+    import segno
+
+    calls: list[str] = []
+    real = segno.make_qr
+
+    def counted(text: str, **options: object) -> segno.QRCode:
+        calls.append(text)
+        return real(text, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(segno, "make_qr", counted)
+    link = "https://node.example/verifier/open?client_id=x509_hash%3Aonce&request_uri=https%3A%2F%2Fx%2Fr%2F" + "a" * 40
+    assert qr.version(link, 11) <= 11
+    assert qr.svg(link, max_version=11).startswith("<svg")
+    assert calls == [link]

@@ -80,6 +80,7 @@ class VerifierContext:
         return held_trust_list(self.trust_cache(), self.settings.trust_list_file, self.now())
 
 
-def get_context(request: Request) -> VerifierContext:
+async def get_context(request: Request) -> VerifierContext:
+    # async: FastAPI runs a plain ``def`` dependency on a worker thread, a hop per request (issue 15).
     ctx: VerifierContext = request.app.state.verifier
     return ctx

@@ -1,0 +1,125 @@
+"""``python -m bench.verifier``: a whole check at the desk, per step, beside its bounds.
+
+What a desk and a holder wait for (issue 15): the desk creates a check (``POST
+/api/verifier/checks``, a DCQL query of three claims), the wallet fetches the signed request
+object, answers with a presentation of three claims and a KB-JWT (``direct_post``), the desk
+reads the result — against the whole node (``bench.world``) on SQLite (or ``--pg URL``):
+
+- **in process**: httpx's ASGI transport, one check after another, this process on one core;
+- **HTTP**: one uvicorn worker in its own process pinned to core 1, the wallets here on core 0,
+  one check after another, then ``--wallets`` at once;
+- beside them a FastAPI request that does nothing (``/bench/noop``), the raw cost of the two
+  signature checks a presentation needs (the issuer's ES256 signature with a known key, the
+  KB-JWT's with the holder's key just imported from ``cnf``) and of the request object's one
+  ES256 signature, and ``core.sdjwt.verify`` on the same presentation (the verification engine,
+  no HTTP, no database).
+
+The credentials are issued before the clock starts; the wallet's own work (checking the
+request object, making the presentation) is untimed. Targets (issue 15): >= 300 checks/s over
+HTTP; each step <= the no-op + its cryptography + 0.3 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from bench import endtoend, world
+from bench.endtoend import Phase
+from bench.sdjwt import per_op_us
+from bench.world import CHECK_STEPS, Times, Wallets
+from core import keys
+
+TARGET = 300
+
+
+async def prepare(wallets: Wallets, n: int) -> list[Any]:
+    untimed = Times()
+    return [(await wallets.issue(untimed, await wallets.offer(1), 1))[0] for _ in range(n)]
+
+
+async def flow(wallets: Wallets, times: Times, credential: Any) -> None:
+    await wallets.check(times, credential)
+
+
+async def _in_process(args: Any, node: tuple[Any, int, tuple[str, str]]) -> tuple[Phase, float]:
+    data_dir, port, secrets = node
+    async with endtoend.in_process(data_dir, port, args.pg, secrets) as wallets:
+        phase = await endtoend.one_at_a_time("in process", wallets, args.flows, prepare, flow)
+        engine_us = await _engine_us(wallets)
+    return phase, engine_us
+
+
+async def _engine_us(wallets: Wallets) -> float:
+    """``core.sdjwt.verify`` on a presentation of the three claims, the issuer key already parsed."""
+    from core.sdjwt import KeyBindingPolicy, present, verify
+
+    credential, holder = (await prepare(wallets, 1))[0]
+    now = int(time.time())
+    shown = present(credential, [(name,) for name in world.SHOWN], holder_key=holder, audience="aud", nonce="n",
+                    now=now)
+    jwks = (await wallets.http.get(f"{wallets.base}/.well-known/jwt-vc-issuer/issuers/ngo")).json()
+    issuer_keys = [keys.PublicKey.from_jwk(k) for k in jwks["jwks"]["keys"]]
+    policy = KeyBindingPolicy("aud", "n")
+    return per_op_us(lambda: verify(shown, issuer_keys=issuer_keys, now=now, key_binding=policy).claims, 0.2)
+
+
+async def _over_http(args: Any, port: int, secrets: tuple[str, str], cpu: Any) -> list[Phase]:
+    async with endtoend.over_http(port, secrets, args.wallets) as wallets:
+        return [await endtoend.one_at_a_time("HTTP", wallets, args.flows, prepare, flow, cpu=cpu),
+                await endtoend.at_once(f"HTTP x{args.wallets}", wallets, args.flows, args.wallets, prepare, flow,
+                                       cpu=cpu)]
+
+
+def raw_us() -> tuple[float, float, float]:
+    """ES256 sign; verify with a known key; verify with a key imported from its point."""
+    curve, ecdsa = ec.SECP256R1(), ec.ECDSA(hashes.SHA256())
+    key = ec.generate_private_key(curve)
+    message = b"x" * 700
+    signature = key.sign(message, ecdsa)
+    pub = key.public_key()
+    point = pub.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return (per_op_us(lambda: key.sign(message, ecdsa), 0.2),
+            per_op_us(lambda: pub.verify(signature, message, ecdsa), 0.2),
+            per_op_us(lambda: ec.EllipticCurvePublicKey.from_encoded_point(curve, point).verify(
+                signature, message, ecdsa), 0.2))
+
+
+def main() -> None:
+    args = endtoend.arguments("python -m bench.verifier", __doc__ or "")
+    store = "PostgreSQL" if args.pg else "SQLite"
+    print(f"bench.verifier: a whole check (3 claims) on {store}, {args.flows} checks per run; {endtoend.load_line()}")
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
+    with endtoend.node_dir(args.pg) as node:
+        data_dir, port, secrets = node
+        inside, engine_us = asyncio.run(_in_process(args, node))
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {min(os.sched_getaffinity(0) | {0})})
+        with world.served(data_dir, port, args.pg, data_dir.parent / "node.log") as (pinned, pid):
+            http = asyncio.run(_over_http(args, port, secrets, lambda: world.cpu_seconds(pid)))
+    sign_us, verify_us, import_verify_us = raw_us()
+    two_us = verify_us + import_verify_us
+    print(f"HTTP worker {pinned}; raw ES256 sign {sign_us:.0f} us, verify {verify_us:.0f} us, import a key + "
+          f"verify {import_verify_us:.0f} us")
+    phases = [inside, *http]
+    endtoend.print_steps("a check", CHECK_STEPS, phases, {"check": sign_us / 1000, "response": two_us / 1000})
+    endtoend.print_rates("checks per second (higher is better)", phases, "checks")
+    response_ms = inside.median_ms("response")
+    print(f"\nverifications per second, in process: the direct_post request {1000 / response_ms:.0f}/s "
+          f"({response_ms * 1000:.0f} us); core.sdjwt.verify alone {1e6 / engine_us:.0f}/s ({engine_us:.0f} us, "
+          f"{engine_us / two_us:.2f}x the raw two signature checks); raw two signature checks "
+          f"{1e6 / two_us:.0f}/s ({two_us:.0f} us)")
+    best = max(p.flows_per_s() for p in http)
+    print(f"\ntarget (issue 15, {store}): a whole check over HTTP >= {TARGET}/s -> "
+          f"{'met' if best >= TARGET else 'NOT met'} ({best:.0f})")
+
+
+if __name__ == "__main__":
+    main()
