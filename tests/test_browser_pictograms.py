@@ -16,7 +16,7 @@ from core import i18n, pictograms
 from tests.browser import SHOTS, chromium, needs_chromium
 from tests.desk_world import DeskWorld, page_width
 from tests.node import RunningNode
-from tests.test_accessibility import _holder_offer_page, _staff_pages
+from tests.page_tour import holder_pages, staff_pages
 
 pytestmark = [needs_chromium,
               pytest.mark.skipif(not pictograms.available(), reason="pictograms are not vendored: make setup")]
@@ -71,10 +71,10 @@ def test_pictograms_beside_every_type_claim_purpose_and_step(world: DeskWorld, l
         context = browser.new_context(locale=lang, viewport={"width": WIDTH, "height": 800})
         page = context.new_page()
         seen: dict[str, list[dict[str, Any]]] = {}
-        for name in _staff_pages(world, page, lang):
+        for name in staff_pages(world, page, lang):
             if name in ("offer sheet", "desk", "desk result"):
                 seen[name] = _signs(page, name.replace(" ", "-"), lang)
-        _holder_offer_page(world, page, lang)
+        assert next(holder_pages(world, page, lang)) == "offer page"
         seen["offer page"] = _signs(page, "offer-page", lang)
         assert {"certificate", "wallet", "download", "password", "calendar-time"} <= _names(seen["offer page"])
 

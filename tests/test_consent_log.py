@@ -250,3 +250,40 @@ def test_a_wrong_memory_of_the_head_never_leaves_a_gap_or_a_fork(url: str) -> No
             assert await store.commitments(s, 0, size) == expected
             assert merkle.frontier_root(frontier) == merkle.mth(expected)
     run(url, body)
+
+
+def test_a_rival_seen_late_on_postgresql_never_leaves_part_of_an_append(url: str) -> None:
+    """Two writers that saw the same committed head: the second waits on the first's index entry,
+    and ON CONFLICT DO NOTHING would then let the rest of a longer append in after the first's
+    leaf. The log takes that part back and appends again after the real head: no gap, no fork."""
+    if not url.startswith("postgresql"):
+        pytest.skip("SQLite's write lock makes the second writer start after the first commits")
+    from sqlalchemy import text
+
+    async def body(engine: AsyncEngine) -> None:
+        sessions = db.sessions(engine)
+        async with sessions.begin() as s:
+            await LOG.append(s, [commitment(0)], 1)
+        seen = log._last[engine.sync_engine]
+        async with sessions.begin() as first:
+            await LOG.append(first, [commitment(1)], 2)
+
+            async def rival() -> list[int]:
+                log._last[engine.sync_engine] = seen  # the head as it was before the first writer
+                async with sessions.begin() as s:
+                    return await LOG.append(s, [commitment(2), commitment(3), commitment(4)], 3)
+
+            waiting = asyncio.create_task(rival())
+            async with engine.connect() as watch:  # until the rival waits on the first's index entry
+                while not (await watch.execute(text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database()"))).scalar_one():
+                    await watch.rollback()
+                    await asyncio.sleep(0.01)
+        assert await asyncio.wait_for(waiting, 30) == [2, 3, 4]
+        async with sessions.begin() as s:
+            size, frontier = await log._head(s)
+            expected = [commitment(i) for i in range(5)]
+            assert size == 5 and await store.commitments(s, 0, size) == expected
+            assert merkle.frontier_root(frontier) == merkle.mth(expected)
+    run(url, body)

@@ -4,9 +4,9 @@
   last leaf of every append also carries the tree's *frontier* after it (the roots of its
   perfect subtrees, largest first, concatenated): the tree state is the last row, written by
   the same statement as the leaf, so it can never disagree with the leaves, even across a crash.
-  An append's first leaf goes in by ``INSERT … SELECT … WHERE`` the row before holds the
-  frontier the writer expects ``ON CONFLICT DO NOTHING``; the rest of its leaves follow in one
-  plain multi-row insert (see ``try_append``), so an append costs what a bare insert does. Nothing inserted
+  An append is one ``INSERT … SELECT … FROM (VALUES …) WHERE`` the row before holds the
+  frontier the writer expects ``ON CONFLICT DO NOTHING`` (see ``_append_sql``), so it costs
+  what a bare multi-row insert does. Nothing inserted
   means another writer got there first (or the writer's memory is stale): it reads the last
   committed row again and retries (on PostgreSQL the unique index makes it wait for the
   winner's commit first). So no index is taken twice, none is skipped, and every appended
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
@@ -39,15 +39,12 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    bindparam,
-    exists,
+    delete,
     func,
     insert,
     or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -122,76 +119,61 @@ async def head(session: AsyncSession) -> tuple[int, list[bytes]] | None:
     return row.idx + 1, _split(bytes(row.frontier))
 
 
-def _chained_insert(dialect: str) -> Any:
-    """The conditional insert of an append's first leaf, built once per dialect (a statement built
-    per call costs more Python than the bare insert it is measured against): it goes in only
-    after the last leaf holding the frontier the writer extends (or into the empty log), and
-    only at a free index."""
-    if dialect not in _STATEMENTS:
-        before = _LEAVES.alias("before")
-        after = or_(
-            and_(bindparam("prev", type_=BigInteger) == -1, ~exists().where(before.c.idx >= 0)),
-            exists().where(before.c.idx == bindparam("prev", type_=BigInteger),
-                           before.c.frontier == bindparam("old", type_=LargeBinary)))
-        row = select(bindparam("i", type_=BigInteger), bindparam("c", type_=LargeBinary),
-                     bindparam("t", type_=BigInteger), bindparam("f", type_=LargeBinary)).where(after)
-        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-        _STATEMENTS[dialect] = (insert_(_LEAVES).from_select(["idx", "commitment", "appended_at", "frontier"], row)
-                                .on_conflict_do_nothing(index_elements=["idx"]))
-    return _STATEMENTS[dialect]
-
-
-_STATEMENTS: dict[str, Any] = {}
-
-
 async def try_append(session: AsyncSession, old: tuple[int, Sequence[bytes]], new_frontier: Sequence[bytes],
                      commitments: Sequence[bytes], nodes: Sequence[tuple[int, int, bytes]], now: int) -> bool:
-    """Insert the leaves after the tree ``old`` if it still ends there (all or none).
-
-    On SQLite the whole append is one statement (``_sqlite_append``). Elsewhere only the first
-    leaf is conditional and the rest follow it in one plain multi-row insert, which is what a
-    bare insert costs: no other writer can append after a leaf it cannot see yet, and the first
-    leaf's unique index entry makes a rival wait for this transaction, then insert nothing."""
-    first, last = old[0], len(commitments) - 1
-    frontier = b"".join(new_frontier)
-    if session.get_bind().dialect.name == "sqlite":
-        params = (now, first + last, frontier, *(x for j, c in enumerate(commitments) for x in (first + j, c)),
-                  first - 1, first - 1, b"".join(old[1]), first)
-        result = await (await session.connection()).exec_driver_sql(_sqlite_append(len(commitments)), params)
-        if result.rowcount != len(commitments):
-            return False
-    else:
-        head = {"i": first, "c": commitments[0], "t": now, "f": frontier if last == 0 else None, "prev": first - 1,
-                "old": b"".join(old[1])}
-        if (await session.execute(_chained_insert(session.get_bind().dialect.name), head)
-                ).rowcount != 1:  # type: ignore[attr-defined]
-            return False
-        if last:
-            await session.execute(insert(_LEAVES), [{"idx": first + j, "commitment": c, "appended_at": now,
-                                                     "frontier": frontier if j == last else None}
-                                                    for j, c in enumerate(commitments) if j])
+    """Insert the leaves after the tree ``old`` if it still ends there (all or none), in one
+    statement as a bare multi-row insert is (``_append_sql``)."""
+    first, count = old[0], len(commitments)
+    dialect = session.get_bind().dialect.name
+    params = (now, first + count - 1, b"".join(new_frontier),
+              *(x for j, c in enumerate(commitments) for x in (first + j, c)),
+              first - 1, first - 1, b"".join(old[1]), first)
+    result = await (await session.connection()).exec_driver_sql(_append_sql(dialect, count), params)
+    inserted = int(result.rowcount)
+    if inserted != count:
+        if inserted:
+            # PostgreSQL only (SQLite's write lock rules it out): a rival that saw the same
+            # committed head inserted after it first, and ON CONFLICT skipped only the indices
+            # both took. Take back what went in here (our commitments, unique by their salts)
+            # and let the caller read the head again.
+            await session.execute(delete(_LEAVES).where(_LEAVES.c.idx >= first, _LEAVES.c.idx < first + count,
+                                                        _LEAVES.c.commitment.in_(commitments)))
+        return False
     if nodes:
         await session.execute(insert(_NODES), [{"level": level, "idx": idx, "hash": h} for level, idx, h in nodes])
     return True
 
 
-@lru_cache(maxsize=32)
-def _sqlite_append(count: int) -> str:
+@lru_cache(maxsize=64)
+def _append_sql(dialect: str, count: int) -> str:
     """One statement appending ``count`` leaves, as a bare multi-row insert is one statement.
 
-    SQLite transactions begin IMMEDIATE (core.db), so this one holds the write lock and sees
-    every committed leaf: the leaves go in only if the leaf before the first holds the frontier
-    the writer extends (or the log is empty) and no leaf lies at or after the first index, so
-    it inserts all of them or none. Hand-written SQL because SQLAlchemy compiles a VALUES list
-    per call, which costs more than the insert it measures against; ``count`` <= MAX_BATCH keeps
-    the parameters (2 per leaf) under SQLite's limit of 32,766."""
-    rows = ", ".join(["(?, ?)"] * count)
+    The leaves go in only if the leaf before the first holds the frontier the writer extends
+    (or the log is empty) and no leaf lies at or after the first index; the last carries the
+    new frontier. On SQLite the transaction began IMMEDIATE (core.db) and holds the write lock,
+    so that is all or nothing. On PostgreSQL two writers may both see the same committed head:
+    the unique index makes the second wait for the first, ``ON CONFLICT DO NOTHING`` skips the
+    indices both took, and ``try_append`` takes back a partial insert. Hand-written SQL because
+    SQLAlchemy compiles a VALUES list per call, which costs more than the insert measured
+    against; ``count`` <= MAX_BATCH keeps the parameters (2 per leaf) under either database's
+    limit (32,766 and 32,767)."""
+    numbers = iter(range(1, 2 * count + 9))
+    if dialect == "postgresql":
+        def p(cast: str) -> str:
+            return f"${next(numbers)}::{cast}"
+    else:
+        def p(cast: str) -> str:
+            return "?"
+    head = (f"SELECT v.column1, v.column2, {p('bigint')}, CASE WHEN v.column1 = {p('bigint')} "
+            f"THEN {p('bytea')} END ")
+    rows = ", ".join(f"({p('bigint')}, {p('bytea')})" for _ in range(count))
     return ("INSERT INTO consent_log_leaves (idx, commitment, appended_at, frontier) "  # noqa: S608 (placeholders only)
-            "SELECT v.column1, v.column2, ?, CASE WHEN v.column1 = ? THEN ? END "
-            f"FROM (VALUES {rows}) AS v "
-            "WHERE ((? = -1 AND NOT EXISTS (SELECT 1 FROM consent_log_leaves)) "
-            "OR EXISTS (SELECT 1 FROM consent_log_leaves AS b WHERE b.idx = ? AND b.frontier = ?)) "
-            "AND NOT EXISTS (SELECT 1 FROM consent_log_leaves AS a WHERE a.idx >= ?)")
+            f"{head}FROM (VALUES {rows}) AS v "
+            f"WHERE (({p('bigint')} = -1 AND NOT EXISTS (SELECT 1 FROM consent_log_leaves)) "
+            f"OR EXISTS (SELECT 1 FROM consent_log_leaves AS b WHERE b.idx = {p('bigint')} "
+            f"AND b.frontier = {p('bytea')})) "
+            f"AND NOT EXISTS (SELECT 1 FROM consent_log_leaves AS a WHERE a.idx >= {p('bigint')}) "
+            "ON CONFLICT (idx) DO NOTHING")
 
 
 async def frontiers(session: AsyncSession, start: int, end: int) -> dict[int, bytes]:
