@@ -39,6 +39,13 @@ def node(tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
         yield client, client.portal.call(create)  # type: ignore[union-attr]
 
 
+def _freeze(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stop the node's clock: a one-second backoff must not run out on a slow machine."""
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+    frozen = ctx.now()
+    monkeypatch.setattr(ctx, "now", lambda: frozen)
+
+
 def _sign_in(client: TestClient, key: str, device: str | None = None) -> int:
     """One browser's sign-in: a fresh page (and CSRF cookie), then the post; the status code.
     Every browser here shares the test client's address; only ``device`` tells them apart."""
@@ -73,8 +80,10 @@ def test_a_flood_from_the_same_address_does_not_keep_a_known_device_out(node: tu
     assert _sign_in(client, key, device) == 303  # Amal's browser is its own bucket: she gets in
 
 
-def test_a_known_device_backs_off_on_its_own_wrong_tries(node: tuple[TestClient, str]) -> None:
+def test_a_known_device_backs_off_on_its_own_wrong_tries(node: tuple[TestClient, str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     client, key = node
+    _freeze(client, monkeypatch)
     device = _device_of(client, key)
     tries = [_sign_in(client, "amk_wrong", device) for _ in range(7)]
     assert tries[:5] == [401] * 5 and set(tries[5:]) == {429}
@@ -85,9 +94,7 @@ def test_a_known_device_backs_off_on_its_own_wrong_tries(node: tuple[TestClient,
 def test_a_forged_or_foreign_device_cookie_counts_as_none(node: tuple[TestClient, str],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     client, key = node
-    ctx = client.app.state.issuer  # type: ignore[attr-defined]
-    frozen = ctx.now()  # the address's one-second backoff must not run out on a slow machine
-    monkeypatch.setattr(ctx, "now", lambda: frozen)
+    _freeze(client, monkeypatch)
     device = _device_of(client, key)
     forged = device[:-1] + ("A" if device[-1] != "A" else "B")
     for _ in range(5):

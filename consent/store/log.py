@@ -125,10 +125,16 @@ async def try_append(session: AsyncSession, old: tuple[int, Sequence[bytes]], ne
     statement as a bare multi-row insert is (``_append_sql``)."""
     first, count = old[0], len(commitments)
     dialect = session.get_bind().dialect.name
-    params = (now, first + count - 1, b"".join(new_frontier),
-              *(x for j, c in enumerate(commitments) for x in (first + j, c)),
-              first - 1, first - 1, b"".join(old[1]), first)
-    result = await (await session.connection()).exec_driver_sql(_append_sql(dialect, count), params)
+    params: tuple[int | bytes, ...]
+    if count == 1:
+        sql, params = _one_leaf_sql(dialect), (first, commitments[0], now, b"".join(new_frontier), first - 1,
+                                               first - 1, b"".join(old[1]))
+    else:
+        sql, params = _append_sql(dialect, count), (
+            now, first + count - 1, b"".join(new_frontier),
+            *(x for j, c in enumerate(commitments) for x in (first + j, c)),
+            first - 1, first - 1, b"".join(old[1]), first)
+    result = await (await session.connection()).exec_driver_sql(sql, params)
     inserted = int(result.rowcount)
     if inserted != count:
         if inserted:
@@ -142,6 +148,22 @@ async def try_append(session: AsyncSession, old: tuple[int, Sequence[bytes]], ne
     if nodes:
         await session.execute(insert(_NODES), [{"level": level, "idx": idx, "hash": h} for level, idx, h in nodes])
     return True
+
+
+@lru_cache(maxsize=4)
+def _one_leaf_sql(dialect: str) -> str:
+    """The one-leaf append: a single row needs no VALUES list, and ON CONFLICT alone makes it
+    all or nothing (the planner's cost of the general form showed on PostgreSQL's one-leaf
+    transactions)."""
+    numbers = iter(range(1, 8))
+
+    def p(cast: str) -> str:
+        return f"${next(numbers)}::{cast}" if dialect == "postgresql" else "?"
+    return ("INSERT INTO consent_log_leaves (idx, commitment, appended_at, frontier) "  # noqa: S608 (placeholders)
+            f"SELECT {p('bigint')}, {p('bytea')}, {p('bigint')}, {p('bytea')} "
+            f"WHERE ({p('bigint')} = -1 AND NOT EXISTS (SELECT 1 FROM consent_log_leaves)) "
+            f"OR EXISTS (SELECT 1 FROM consent_log_leaves AS b WHERE b.idx = {p('bigint')} "
+            f"AND b.frontier = {p('bytea')}) ON CONFLICT (idx) DO NOTHING")
 
 
 @lru_cache(maxsize=64)
