@@ -39,8 +39,13 @@ class Skill:
 
 
 def normalise(text: str) -> str:
-    """Lower case, accents off, anything but letters and digits a single space."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    """Lower case, accents off, anything but letters and digits a single space.
+
+    Decomposed before case folding as well as after: a compatibility character such as
+    U+1F130 (squared A) decomposes to a capital letter, which must be folded too, or the
+    result would change when normalised again.
+    """
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     kept = "".join(c if c.isalnum() else " " for c in decomposed if not unicodedata.combining(c))
     return " ".join(kept.split())
 

@@ -10,7 +10,7 @@ import gzip
 import unicodedata
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from core import esco, esco_index
@@ -77,6 +77,7 @@ def test_without_the_index_a_skill_uri_is_refused_not_waved_through(monkeypatch:
 
 
 @given(st.text())
+@example("\U0001f130")  # squared A: decomposes to a capital after case folding (CI found it)
 def test_normalise_is_idempotent_lower_case_and_accent_free(text: str) -> None:
     once = esco.normalise(text)
     assert esco.normalise(once) == once
