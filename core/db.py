@@ -13,6 +13,7 @@ second line, for whatever else a row held.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 from pathlib import Path
@@ -23,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
+from core import sqlite_inline
 from core.settings import Settings, shipped
 
 MIGRATIONS = shipped("migrations")
@@ -77,12 +79,13 @@ def database_url(settings: Settings) -> str:
     return f"sqlite+aiosqlite:///{settings.data_dir / 'amana.db'}"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_timeout_ms: int = 0) -> None:
     cursor = dbapi_connection.cursor()
     # WAL + synchronous=NORMAL: one fsync per checkpoint instead of several per commit, and
     # readers never wait for the writer. Durable across process crashes; a power cut may
-    # lose the last commits, never corrupt the file.
-    for pragma in ("foreign_keys=ON", "secure_delete=ON", "busy_timeout=15000", "journal_mode=WAL",
+    # lose the last commits, never corrupt the file. busy_timeout=0 on a file: a locked database
+    # answers at once and core.sqlite_inline waits for it without stopping the event loop.
+    for pragma in (f"busy_timeout={busy_timeout_ms}", "foreign_keys=ON", "secure_delete=ON", "journal_mode=WAL",
                    "synchronous=NORMAL"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
@@ -111,8 +114,13 @@ def make_engine(url: str) -> AsyncEngine:
         if path and path != ":memory:":
             private_dir(Path(path).parent)
             _private_database_file(Path(path))
-        engine = create_async_engine(url)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        # A file: each statement runs on the event loop's thread (core.sqlite_inline), not a hop
+        # to aiosqlite's. ":memory:" keeps aiosqlite as it is (each connection its own database).
+        inline = path is not None and path not in ("", ":memory:")
+        engine = create_async_engine(url, async_creator=functools.partial(sqlite_inline.connect, path or "")) if (
+            inline) else create_async_engine(url)
+        pragmas = functools.partial(_sqlite_pragmas, busy_timeout_ms=0 if inline else 15000)
+        event.listen(engine.sync_engine, "connect", pragmas)
         event.listen(engine.sync_engine, "connect", _sqlite_no_implicit_begin)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine

@@ -1,0 +1,103 @@
+"""SQLite without a thread hop per statement (core.sqlite_inline, issue 15): every statement of a
+transaction but its commit runs on the event loop's thread, and a database locked by another connection is waited
+for with the loop still running, never by stopping it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from core import db, sqlite_inline
+
+
+def _engine(tmp_path: Path) -> Any:
+    return db.make_engine(f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}")
+
+
+def test_every_statement_of_a_transaction_runs_on_the_event_loops_thread(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    threads: list[tuple[int, str]] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        raw = dbapi_connection.driver_connection._conn  # the sqlite3 connection under aiosqlite
+        raw.set_trace_callback(lambda sql: threads.append((threading.get_ident(), sql)))
+
+    async def run() -> int:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (x INTEGER)"))
+            await connection.execute(text("INSERT INTO t VALUES (1)"))
+            found = (await connection.execute(text("SELECT x FROM t"))).scalar_one()
+        await engine.dispose()
+        return int(found)
+
+    assert asyncio.run(run()) == 1
+    loop_thread = threading.get_ident()  # asyncio.run runs the loop on this thread
+    statements = [sql for _thread, sql in threads]
+    assert any(s.startswith("BEGIN IMMEDIATE") for s in statements) and "COMMIT" in statements
+    assert {thread for thread, sql in threads if not sql.startswith(("PRAGMA", "COMMIT"))} == {loop_thread}, threads
+    # the commit alone is handed to the connection's thread: a WAL checkpoint's fsync never stops the loop
+    assert {thread for thread, sql in threads if sql == "COMMIT"} - {loop_thread}, threads
+
+
+def test_a_locked_database_is_waited_for_while_the_loop_runs(tmp_path: Path) -> None:
+    """Another process's writer (here a plain sqlite3 connection) holds the write lock; our
+    transaction waits for it. The loop keeps running meanwhile: the task that releases the lock
+    runs on it, so a blocked loop would never release it (and the begin would fail)."""
+    engine = _engine(tmp_path)
+    other = sqlite3.connect(tmp_path / "inline.db", isolation_level=None, check_same_thread=False)
+
+    async def run() -> tuple[int, list[int]]:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (x INTEGER)"))
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t VALUES (1)")
+        ticks: list[int] = []
+
+        async def release_later() -> None:
+            for i in range(20):
+                ticks.append(i)
+                await asyncio.sleep(0)
+                await asyncio.sleep(0.001)
+            other.execute("COMMIT")
+
+        releaser = asyncio.create_task(release_later())
+        async with engine.begin() as connection:  # BEGIN IMMEDIATE: busy until the other commits
+            await connection.execute(text("INSERT INTO t VALUES (2)"))
+        await releaser
+        async with engine.connect() as connection:
+            count = (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one()
+        await engine.dispose()
+        return int(count), ticks
+
+    count, ticks = asyncio.run(run())
+    other.close()
+    assert count == 2 and len(ticks) == 20
+
+
+def test_a_database_locked_for_longer_than_the_busy_timeout_is_refused(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_inline, "BUSY_TIMEOUT_S", 0.05)
+    engine = _engine(tmp_path)
+    other = sqlite3.connect(tmp_path / "inline.db", isolation_level=None)
+
+    async def run() -> None:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (x INTEGER)"))
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(Exception, match="database is locked"):
+                async with engine.begin() as connection:
+                    await connection.execute(text("INSERT INTO t VALUES (2)"))
+        finally:
+            other.execute("ROLLBACK")
+            await engine.dispose()
+
+    asyncio.run(run())
+    other.close()
