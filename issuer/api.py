@@ -58,10 +58,8 @@ NO_STORE = {"Cache-Control": "no-store"}
 async def get_offer(slug: str, offer_id: str, ctx: Ctx) -> JSONResponse:
     """The Credential Offer object behind an ``openid-credential-offer://`` QR (section 4.1.3)."""
     async with ctx.transaction() as session:
-        offer = await store.offer_by_id(session, offer_id)
-        org = await store.org_by_slug(session, slug)
-    live = offer is not None and org is not None and offer.org_id == org.id
-    if not live or offer is None or offer.state != OfferState.OFFERED or ctx.now() >= offer.expires_at:
+        offer = await store.offer_at(session, slug, offer_id)
+    if offer is None or offer.state != OfferState.OFFERED or ctx.now() >= offer.expires_at:
         raise NotFound("this offer is unknown, used or expired")
     body = credential_offer(issuer_url(ctx, slug), offer.config_id, store.offer_code(ctx.node, offer.id),
                             language=offer.language,
@@ -92,10 +90,7 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
     async with ctx.transaction() as session:
         if proof is not None:
             await dpop_gate.spend(session, ctx, slug, "token", proof, at_resource=False)
-        offer = await store.offer_by_code(session, ctx.node, code)
-        org = await store.org_by_slug(session, slug)
-        if offer is not None and (org is None or offer.org_id != org.id):
-            offer = None
+        offer = await store.offer_by_code(session, ctx.node, code, slug)
         attempt = None if offer is None else RedeemAttempt(
             OfferState(offer.state), offer.expires_at, offer.pin_digest, offer.pin_failures)
         pin_digest = None if pin is None or offer is None else store.pin_digest(ctx.node, offer.id, _typed_pin(pin))

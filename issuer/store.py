@@ -197,8 +197,18 @@ async def offer_by_id(session: AsyncSession, offer_id: str) -> Offer | None:
     return await session.get(Offer, offer_id)
 
 
-async def offer_by_code(session: AsyncSession, node: NodeKey, code: str) -> Offer | None:
-    query = select(Offer).where(Offer.code_digest == node.digest("code", code)).with_for_update()
+async def offer_by_code(session: AsyncSession, node: NodeKey, code: str, slug: str) -> Offer | None:
+    """The offer behind a pre-authorized code, if it is the organisation's at ``slug`` (locked)."""
+    query = (select(Offer).join(Organisation, Organisation.id == Offer.org_id)
+             .where(Offer.code_digest == node.digest("code", code), Organisation.slug == slug)
+             .with_for_update(of=Offer))
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def offer_at(session: AsyncSession, slug: str, offer_id: str) -> Offer | None:
+    """The offer ``offer_id`` if it is the organisation's at ``slug``: one statement, not two."""
+    query = (select(Offer).join(Organisation, Organisation.id == Offer.org_id)
+             .where(Offer.id == offer_id, Organisation.slug == slug))
     return (await session.execute(query)).scalar_one_or_none()
 
 
@@ -324,11 +334,13 @@ async def new_refresh_family(session: AsyncSession, node: NodeKey, *, offer: Off
     token, family_id = new_token(), str(uuid.uuid4())
     assert offer.sealed_claims is not None
     claims = node.open(offer.sealed_claims, f"offer:{offer.id}")
+    # Both rows added whole, written at the commit's flush (the family first: the unit of work
+    # orders inserts by foreign key), not a flush and an UPDATE of the new family (issue 15).
     session.add(RefreshFamily(id=family_id, org_id=offer.org_id, offer_id=offer.id,
                               client_digest=None if client_id is None else node.digest("client-id", client_id),
-                              created_at=now, expires_at=expires_at))
-    await session.flush()
-    await _add_refresh_token(session, node, family_id, token, claims, expires_at)
+                              created_at=now, expires_at=expires_at,
+                              sealed_claims=node.seal_for(token, claims, f"refresh-claims:{family_id}")))
+    session.add(RefreshToken(digest=node.digest("refresh-token", token), family_id=family_id, expires_at=expires_at))
     return token
 
 
