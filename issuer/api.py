@@ -200,8 +200,11 @@ async def credential(
     now, url, request_digest = ctx.now(), issuer_url(ctx, slug), hashlib.sha256(raw).hexdigest()
     compact_of = offline.base_of(body.get("credential_configuration_id"))
     purpose = store.SD_JWT_GRANT if compact_of is None else store.OFFLINE_GRANT
+    if ctx.forget_due(now):  # in its own transaction: a refused request must not take it back
+        async with ctx.transaction() as session:
+            await store.forget_responses(session, now)
+            await store.forget_spent_nonces(session, now)
     async with ctx.transaction() as session:
-        await store.forget_responses(session, now)
         if proof is not None:
             await dpop_gate.spend(session, ctx, slug, "credential", proof, at_resource=True)
         granted = await store.use_access_token(session, ctx.node, access_token, now, purpose)
@@ -227,7 +230,7 @@ async def credential(
         distinct_keys(proofs)
         for nonce_value in {p.nonce for p in proofs}:
             expires_at = nonces.expiry_if_genuine(ctx.node.digest, org.id, nonce_value, now)
-            if expires_at is None or not await store.spend_nonce(session, ctx.node, nonce_value, expires_at, now):
+            if expires_at is None or not await store.spend_nonce(session, ctx.node, nonce_value, expires_at):
                 raise OAuthError("invalid_nonce", "c_nonce unknown, used or expired: fetch a new one")
         # Section 8.3: an issuer may issue fewer credentials than keys; the offer says how many.
         credentials = await _issue(ctx, session, org, granted, proofs[: offer.batch_size], now, url)

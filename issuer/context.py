@@ -28,6 +28,9 @@ class IssuerContext:
     node: NodeKey
     types: TypeRegistry
     clock: Clock = field(default_factory=lambda: Clock())
+    # Housekeeping a credential request does when due, not on every request (issue 15: each
+    # is a statement per request for rows that only need to go within seconds).
+    forget_due: Every = field(default_factory=lambda: Every(FORGET_EVERY_S))
 
     @classmethod
     def create(cls, settings: Settings) -> IssuerContext:
@@ -41,6 +44,25 @@ class IssuerContext:
 
     def now(self) -> int:
         return self.clock()
+
+
+FORGET_EVERY_S = 10  # kept answers and spent nonces outlive their window by at most this
+
+
+class Every:
+    """True at most once per ``seconds`` of the node's clock (per process; the clock passed in).
+
+    A clock set back (a test, an NTP step) makes it due at once rather than never."""
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+        self._last: int | None = None
+
+    def __call__(self, now: int) -> bool:
+        if self._last is not None and 0 <= now - self._last < self.seconds:
+            return False
+        self._last = now
+        return True
 
 
 class Clock:

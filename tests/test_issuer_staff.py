@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from core import keys
 from core.oid4vc import PRE_AUTHORIZED_GRANT
+from issuer.tables import AccessToken
 from tests.oid4vci_wallet import Wallet
 from tests.test_issuer_flow import SKILL_EXAMPLE, client, data_dir, ngo  # noqa: F401  (fixtures)
 
@@ -120,5 +122,15 @@ def test_a_wallet_that_lost_its_answers_asks_again_within_the_window(client: Tes
     try:
         late = wallet.credential(meta, token, body)
         assert late.status_code == 401 and late.json()["error"] == "invalid_token"
+        # and gone from the database, though this request was refused (its own transaction)
+        assert client.portal.call(_kept_responses, ctx) == 0  # type: ignore[union-attr]
     finally:
         ctx.clock.offset = 0
+
+
+async def _kept_responses(ctx: Any) -> int:
+    """How many sealed credential responses the issuer's database still holds."""
+    async with ctx.transaction() as session:
+        found = await session.execute(select(func.count()).select_from(AccessToken)
+                                      .where(AccessToken.sealed_response.is_not(None)))
+    return int(found.scalar_one())
