@@ -318,3 +318,16 @@ def test_disclose_options_parse_into_the_holders_choice() -> None:
     for bad in ("skill", "=card", "skill=", "skill=card:x"):
         with pytest.raises(InvalidInput):
             _choice([bad])
+
+
+def test_a_reader_whose_language_the_node_lacks_is_told_so_on_every_page(client: TestClient) -> None:
+    """The cookie keeps the reader's own language (Urdu), not the English shown in its place:
+    the note that says so must not vanish after the first page."""
+    note = "This page is not available in Urdu yet, so it is shown in English."
+    first = client.get("/wallet", headers={"Accept-Language": "ur-PK"})
+    assert note in first.text and client.cookies.get("__Host-amana_lang") == "ur"
+    later = client.get("/wallet/new")  # no Accept-Language: the remembered choice alone
+    assert '<html lang="en" dir="ltr">' in later.text and note in later.text
+    french = client.get("/wallet/new?lang=fr")  # an explicit choice replaces it
+    assert '<html lang="fr"' in french.text and 'role="note"' not in french.text
+    assert client.cookies.get("__Host-amana_lang") == "fr"

@@ -44,8 +44,12 @@ def render(request: Request, template: str, lang: str, status: int = 200, **valu
 
 
 def remember_language(request: Request, response: Any, lang: str) -> None:
-    if request.cookies.get(LANG_COOKIE) != lang:
-        response.set_cookie(LANG_COOKIE, lang, max_age=LANG_COOKIE_S, **web.COOKIE_FLAGS)
+    """Remember the reader's own language, not the one shown in its place: a Urdu reader shown
+    English keeps being told so on every page, not on the first one only."""
+    choice = getattr(request.state, "language", None)
+    wanted = choice.wanted if choice is not None and choice.lang == lang and choice.wanted else lang
+    if request.cookies.get(LANG_COOKIE) != wanted:
+        response.set_cookie(LANG_COOKIE, wanted, max_age=LANG_COOKIE_S, **web.COOKIE_FLAGS)
 
 
 def home(lang: str, notice: str | None = None) -> RedirectResponse:
