@@ -90,3 +90,28 @@ def test_a_server_nonce_is_used_once_and_never_asked_for_twice(status: int) -> N
     assert asyncio.run(go()).status_code == status
     assert len(sent) == 2
     assert "nonce" not in _claims(sent[0])[1] and _claims(sent[1])[1]["nonce"] == "n1"
+
+
+def test_the_servers_newest_nonce_goes_with_the_next_request_to_it_and_to_no_other_origin() -> None:
+    """RFC 9449 section 8.2: the nonce the token response gave is used by the credential request
+    at once (no refusal and retry first); another origin never sees it."""
+    sent: list[tuple[str, str]] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        sent.append((str(request.url), request.headers["DPoP"]))
+        return httpx.Response(200, json={}, headers={"DPoP-Nonce": f"n{len(sent)}"})
+
+    async def go() -> None:
+        nonces: dpop.Nonces = {}
+        key = keys.generate("ES256")
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handle)) as http:
+            await dpop.post(http, "https://issuer.example/token", key, data={"a": "b"}, nonces=nonces)
+            await dpop.post(http, "https://ISSUER.example/credential", key, access_token="at", json={}, nonces=nonces)
+            await dpop.post(http, "https://elsewhere.example/credential", key, access_token="at", json={},
+                            nonces=nonces)
+
+    asyncio.run(go())
+    assert len(sent) == 3  # no retries
+    assert "nonce" not in _claims(sent[0][1])[1]
+    assert _claims(sent[1][1])[1]["nonce"] == "n1"
+    assert "nonce" not in _claims(sent[2][1])[1]

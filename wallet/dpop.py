@@ -9,7 +9,9 @@ made for this one issuance (so two issuances cannot be linked by it), and sends 
 ``Bearer``, with no proof.
 
 A server that wants a nonce answers ``use_dpop_nonce`` with a ``DPoP-Nonce`` header (§8, §9):
-the request is sent once more with it, never more.
+the request is sent once more with it, never more. The newest nonce a server gave (on any
+answer, §8.2) is kept per origin for the issuance (``Nonces``), so the credential request after
+the token request carries it at once instead of being refused first: one round trip less.
 """
 
 from __future__ import annotations
@@ -63,18 +65,32 @@ def _asks_for_nonce(response: httpx.Response) -> bool:
     return isinstance(body, dict) and body.get("error") == "use_dpop_nonce"
 
 
+Nonces = dict[str, str]  # origin -> the newest DPoP-Nonce it gave
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 async def post(http: httpx.AsyncClient, url: str, key: keys.PrivateKey | None, *, access_token: str | None = None,
-               **kwargs: Any) -> httpx.Response:
-    """POST with a DPoP proof when ``key`` is given, the token then sent as ``DPoP``, else as ``Bearer``."""
+               nonces: Nonces | None = None, **kwargs: Any) -> httpx.Response:
+    """POST with a DPoP proof when ``key`` is given, the token then sent as ``DPoP``, else as ``Bearer``.
+    ``nonces``: the issuance's memory of server nonces, read for the first proof and updated."""
     headers: dict[str, str] = {}
     if access_token is not None:
         headers["Authorization"] = f"{'Bearer' if key is None else 'DPoP'} {access_token}"
     if key is None:
         return await http.post(url, headers=headers, **kwargs)
-    headers["DPoP"] = proof(key, "POST", url, access_token=access_token)
+    known = {} if nonces is None else nonces
+    origin = _origin(url)
+    headers["DPoP"] = proof(key, "POST", url, access_token=access_token, nonce=known.get(origin))
     response = await http.post(url, headers=headers, **kwargs)
     nonce = response.headers.get("DPoP-Nonce")
     if nonce and _asks_for_nonce(response):
         headers["DPoP"] = proof(key, "POST", url, access_token=access_token, nonce=nonce)
         response = await http.post(url, headers=headers, **kwargs)
+        nonce = response.headers.get("DPoP-Nonce") or nonce
+    if nonce:
+        known[origin] = nonce
     return response

@@ -205,13 +205,16 @@ async def redeem_batch(
     if offer.tx_code is not None:
         form["tx_code"] = _typed(pin, offer.tx_code)
     dpop_key = keys.generate(offer.dpop_alg) if offer.dpop_alg else None  # one per issuance: unlinkable
-    token = await json_body(await dpop.post(http, offer.token_endpoint, dpop_key, data=form), "token")
+    nonces: dpop.Nonces = {}  # the server's DPoP nonce, carried from the token to the credential request
+    token = await json_body(await dpop.post(http, offer.token_endpoint, dpop_key, data=form, nonces=nonces),
+                            "token")
     dpop_bound = dpop_key is not None and str(token.get("token_type", "")).lower() == "dpop"
     access_token = token.get("access_token")
     if not isinstance(access_token, str):
         raise IssuanceFailed("the issuer gave no access token")
     received = await fetch_batch(http, offer.issuer, offer.metadata, offer.configuration_ids[0], access_token,
-                                 copies=copies, types=types, alg=alg, dpop_key=dpop_key if dpop_bound else None)
+                                 copies=copies, types=types, alg=alg, dpop_key=dpop_key if dpop_bound else None,
+                                 dpop_nonces=nonces)
     refresh_token = token.get("refresh_token")
     return received, refresh_token if isinstance(refresh_token, str) and refresh_token else None
 
@@ -226,6 +229,7 @@ async def redeem(
 async def fetch_batch(
     http: httpx.AsyncClient, issuer: str, meta: dict[str, Any], configuration_id: str, access_token: str, *,
     copies: int, types: TypeRegistry, alg: keys.Alg = "ES256", dpop_key: keys.PrivateKey | None = None,
+    dpop_nonces: dpop.Nonces | None = None,
 ) -> list[Received]:
     """With an access token: a ``c_nonce`` (section 7) when the issuer has a nonce endpoint, then
     the batch (section 8) with one fresh key per copy (no more than ``batch_size``), each copy
@@ -243,8 +247,8 @@ async def fetch_batch(
     now = claims["iat"]
     proofs = [_jose.sign_compact({"typ": PROOF_TYP, "jwk": k.public_key().to_jwk()}, claims, k) for k in holder_keys]
     body = {"credential_configuration_id": configuration_id, "proofs": {"jwt": proofs}}
-    issued = await json_body(await dpop.post(http, endpoint, dpop_key, access_token=access_token, json=body),
-                             "credential")
+    issued = await json_body(await dpop.post(http, endpoint, dpop_key, access_token=access_token, json=body,
+                                             nonces=dpop_nonces), "credential")
     jwks = await json_body(await http.get(well_known(issuer, "jwt-vc-issuer")), "issuer keys")
     issuer_keys = [keys.PublicKey.from_jwk(k) for k in jwks.get("jwks", {}).get("keys", [])]
     by_thumbprint = {k.public_key().thumbprint(): k for k in holder_keys}
