@@ -424,8 +424,11 @@ async def allocate_status(session: AsyncSession, org_id: str, count: int) -> tup
     The organisation's row is locked first, so concurrent issuances queue on it: otherwise
     each that finds no open list yet opens its own (issue 11: five lists of 92-174 entries on
     PostgreSQL where one would do, and smaller crowds mean less herd privacy). The same lock
-    makes a new list's number (the organisation's next) race-free."""
-    await session.execute(select(Organisation.id).where(Organisation.id == org_id).with_for_update())
+    makes a new list's number (the organisation's next) race-free. On SQLite every transaction
+    already holds the database's one write lock from its start (core.db, ``BEGIN IMMEDIATE``), and
+    ``FOR UPDATE`` compiles to nothing: the statement would be a read for nothing (issue 15)."""
+    if session.get_bind().dialect.name != "sqlite":
+        await session.execute(select(Organisation.id).where(Organisation.id == org_id).with_for_update())
     query = (select(StatusListRow).where(StatusListRow.org_id == org_id,
                                          StatusListRow.allocated_count <= revocation.FILL_LIMIT - count)
              .limit(1).with_for_update())
