@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from bench import world
+from bench import node_setup, world
 from bench.world import Times, Wallets
 from server.background import free_port
 
@@ -71,7 +71,7 @@ def node_dir(pg: str | None) -> Iterator[tuple[Path, int, tuple[str, str]]]:
 
             drop_tables(pg)
         data_dir, port = Path(tmp) / "node", free_port()
-        yield data_dir, port, world.setup(data_dir, port, pg)
+        yield data_dir, port, node_setup.setup(data_dir, port, pg, world.SHOWN)
 
 
 async def _noops(wallets: Wallets, n: int) -> Times:

@@ -40,7 +40,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from bench.load_node import LoadNode, drop_tables, setup
+from bench.load_node import LoadNode, drop_tables
+from bench.node_setup import setup
 from core import _jose, keys
 from core.oid4vc import PRE_AUTHORIZED_GRANT, PROOF_TYP
 from core.settings import REPO_ROOT
@@ -48,6 +49,7 @@ from server.background import free_port
 from wallet import present as presenting
 from wallet.request_errors import RequestRefused
 
+SHOWN = ("skill", "eqf_level")  # the desk is registered for what skill-check asks
 STEPS = ("offer", "offer fetch", "token", "nonce", "credential", "check", "request", "response", "result")
 SKILL = json.loads((REPO_ROOT / "specs/credentials/SkillCertificate/example.json").read_text())
 TODAY_FLOWS_PER_S, TARGET_FACTOR, TARGET_P99_MS = 27.8, 10, 250.0
@@ -218,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="amana-load-") as tmp:
         data_dir, port = Path(tmp) / "node", free_port()  # the port is in the issuer's and the desk's ids
         drop_tables(args.pg)
-        secrets = setup(data_dir, args.pg, port)
+        secrets = setup(data_dir, port, args.pg, SHOWN)
         figures = {}
         for workers in (2, 1):
             run, elapsed, node_errors, busy = asyncio.run(_phase(args.pg, data_dir, port, workers, args.wallets,

@@ -1,5 +1,5 @@
 """The node under ``bench.load``: a throwaway PostgreSQL schema, an issuer and a desk on a signed
-trust list (as the README's path makes them), and ``amana serve --workers N`` in its own process
+trust list (``bench.node_setup``, as the README's path makes them), and ``amana serve --workers N`` in its own process
 group on loopback, stopped when the phase ends. Its log is read afterwards for the failures a
 client never sees in full (a 500 says only "internal_error"): locked databases, serialization
 failures, deadlocks, unexpected exceptions."""
@@ -8,32 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import httpx
 
+from bench.node_setup import AMANA, node_env
 from core.settings import REPO_ROOT
 
-AMANA = [sys.executable, "-m", "server.cli"]
 # What must never happen under load, as the node logs it (core.web logs each unexpected error once).
 FAILURES = re.compile(r"database is locked|could not serialize|deadlock detected|unexpected \w+ at .*|Traceback")
-
-
-def node_env(data_dir: Path, pg: str, port: int) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("AMANA_") and k != "DATABASE_URL"}
-    return clean | {"AMANA_DATA_DIR": str(data_dir), "AMANA_DATABASE_URL": pg,
-                    "AMANA_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-                    "AMANA_RATE_LIMIT_PER_S": "1000000000", "AMANA_RATE_LIMIT_BURST": "1000000000"}
 
 
 def drop_tables(pg: str) -> None:
@@ -53,38 +43,11 @@ def drop_tables(pg: str) -> None:
     asyncio.run(run())
 
 
-def _amana(env: dict[str, str], *args: str) -> dict[str, Any]:
-    done = subprocess.run([*AMANA, *args], capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=False,
-                          timeout=120)
-    if done.returncode != 0:
-        raise RuntimeError(f"amana {' '.join(args[:2])}: {done.stderr}")
-    return json.loads(done.stdout) if done.stdout.strip().startswith("{") else {}
-
-
-def setup(data_dir: Path, pg: str, port: int) -> tuple[str, str]:
-    """An issuer ``ngo`` of SkillCertificate and a desk registered for skill-check; their keys."""
-    env = node_env(data_dir, pg, port)
-    tmp = data_dir.parent
-    org = _amana(env, "issuer", "create-org", "--slug", "ngo", "--name", "en=NGO", "--type", "SkillCertificate",
-                 "--jwks-out", str(tmp / "ngo.jwks"))
-    desk = _amana(env, "verifier", "init", "--jwks-out", str(tmp / "desk.jwks"))
-    trust = str(data_dir / "trust")
-    for args in (("init", "--iss", "https://gov.amana.test"),
-                 ("add-issuer", "--id", org["issuer"], "--name", "en=NGO", "--jwks", str(tmp / "ngo.jwks"),
-                  "--vct", "SkillCertificate"),
-                 ("register-verifier", "--id", desk["verifier_id"], "--name", "en=Harbour Desk", "--jwks",
-                  str(tmp / "desk.jwks"), "--purpose", "dpv:HumanResourceManagement", "--legal-basis",
-                  "dpv:LegalObligation", "--claims", "SkillCertificate:skill,eqf_level"),
-                 ("sign",)):
-        _amana(env, "trust", *args, "--dir", trust)
-    return org["api_key"], desk["desk_key"]
-
-
 class LoadNode:
     """``amana serve --workers N`` for one phase; its whole process group is stopped at the end."""
 
     def __init__(self, data_dir: Path, pg: str, workers: int, port: int) -> None:
-        self.env, self.workers, self.port = node_env(data_dir, pg, port), workers, port
+        self.env, self.workers, self.port = node_env(data_dir, port, pg), workers, port
         self.base = f"http://127.0.0.1:{port}"
         self.log = data_dir.parent / f"node-{workers}.log"
         self.process: subprocess.Popen[bytes] | None = None

@@ -43,12 +43,12 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import nacl.pwhash.argon2id as argon2id
 
 from bench import pin_to_one_core
+from bench.node_setup import node_env, setup
 from core import keys
 from core.settings import REPO_ROOT, Settings
 from server.background import free_port
@@ -60,32 +60,6 @@ PASS = "a bench passphrase, long enough"
 SKILL = json.loads((REPO_ROOT / "specs/credentials/SkillCertificate/example.json").read_text())
 TARGET = 0.20
 Timed = Callable[[], Awaitable[float]]
-
-
-def _amana(env: dict[str, str], *args: str) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True,
-                          cwd=REPO_ROOT, env=env, check=False, timeout=120)
-    if done.returncode != 0:
-        raise RuntimeError(f"amana {' '.join(args[:2])}: {done.stderr}")
-    return json.loads(done.stdout) if done.stdout.strip() else {}
-
-
-def _setup_node(env: dict[str, str], tmp: Path) -> tuple[str, str]:
-    """An issuer and a verifier on a signed trust list, as the README's path makes them; their keys."""
-    org = _amana(env, "issuer", "create-org", "--slug", "ngo", "--name", "en=NGO", "--type", "SkillCertificate",
-                 "--jwks-out", str(tmp / "ngo.jwks"))
-    desk = _amana(env, "verifier", "init")
-    (tmp / "v.jwks").write_text(json.dumps(desk["jwks"]))
-    trust = str(Path(env["AMANA_DATA_DIR"]) / "trust")
-    for args in (("init", "--iss", "https://gov.amana.test"),
-                 ("add-issuer", "--id", org["issuer"], "--name", "en=NGO", "--jwks", str(tmp / "ngo.jwks"),
-                  "--vct", "SkillCertificate"),
-                 ("register-verifier", "--id", desk["verifier_id"], "--name", "en=Harbour Desk", "--jwks",
-                  str(tmp / "v.jwks"), "--purpose", "dpv:HumanResourceManagement", "--legal-basis",
-                  "dpv:LegalObligation", "--claims", "SkillCertificate:skill,eqf_level"),
-                 ("sign",)):
-        _amana(env, "trust", *args, "--dir", trust)
-    return org["api_key"], desk["desk_key"]
 
 
 def _serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -260,11 +234,8 @@ def main(argv: list[str] | None = None) -> None:
         tmp = Path(tmp_name)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AMANA_") and k != "DATABASE_URL"}
-        # One client address sends everything here: the per-address limit would measure itself.
-        env |= {"AMANA_DATA_DIR": str(tmp / "node"), "AMANA_PUBLIC_BASE_URL": base, "AMANA_RATE_LIMIT_PER_S": "1e9",
-                "AMANA_RATE_LIMIT_BURST": "1000000"}
-        api_key, desk_key = _setup_node(env, tmp)
+        env = node_env(tmp / "node", port, None)
+        api_key, desk_key = setup(tmp / "node", port, None, ("skill", "eqf_level"))
         holder_trust = tmp / "holder" / "trust"
         holder_trust.mkdir(parents=True, mode=0o700)
         for name in ("governance.jwks.json", "trust-list.jwt"):  # the anchor and the list the node publishes

@@ -1,7 +1,7 @@
 """The node ``bench.issuer`` and ``bench.verifier`` measure, and the wallet's two flows against it.
 
-One data directory made as the README's path makes it (``amana issuer create-org``, ``amana
-verifier init``, a signed trust list), on SQLite or on a throwaway PostgreSQL database. The node
+One data directory made as the README's path makes it (``bench.node_setup``: ``amana issuer
+create-org``, ``amana verifier init``, a signed trust list), on SQLite or on a throwaway PostgreSQL database. The node
 is the whole one-process app (``server.app``) plus one route that does nothing
 (``/bench/noop``), the floor any request pays (HTTP parsing, routing, middleware, the response).
 It runs two ways, measured one after the other on the same store:
@@ -36,6 +36,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from bench.node_setup import node_env
 from core import _jose, keys
 from core.oid4vc import PRE_AUTHORIZED_GRANT, PROOF_TYP
 from core.settings import REPO_ROOT, Settings
@@ -52,43 +53,10 @@ ISSUE_STEPS = ("offer fetch", "token", "nonce", "credential")
 CHECK_STEPS = ("check", "request", "response", "result")
 
 
-def node_env(data_dir: Path, port: int, pg: str | None) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("AMANA_") and k != "DATABASE_URL"}
-    env = clean | {"AMANA_DATA_DIR": str(data_dir), "AMANA_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-                   "AMANA_RATE_LIMIT_PER_S": "1000000000", "AMANA_RATE_LIMIT_BURST": "1000000000"}
-    return env | ({"AMANA_DATABASE_URL": pg} if pg else {})
-
-
 def settings(data_dir: Path, port: int, pg: str | None) -> Settings:
     # One client address sends everything here: the per-address limit would measure itself.
     return Settings(data_dir=data_dir, public_base_url=f"http://127.0.0.1:{port}", database_url=pg,
                     rate_limit_per_s=1e9, rate_limit_burst=10**9)
-
-
-def _amana(env: dict[str, str], *args: str) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True,
-                          cwd=REPO_ROOT, env=env, check=False, timeout=120)
-    if done.returncode != 0:
-        raise RuntimeError(f"amana {' '.join(args[:2])}: {done.stderr}")
-    return json.loads(done.stdout) if done.stdout.strip().startswith("{") else {}
-
-
-def setup(data_dir: Path, port: int, pg: str | None) -> tuple[str, str]:
-    """An issuer ``ngo`` of SkillCertificate and a desk registered for the three claims; their keys."""
-    env, tmp = node_env(data_dir, port, pg), data_dir.parent
-    org = _amana(env, "issuer", "create-org", "--slug", "ngo", "--name", "en=NGO", "--type", "SkillCertificate",
-                 "--jwks-out", str(tmp / "ngo.jwks"))
-    desk = _amana(env, "verifier", "init", "--jwks-out", str(tmp / "desk.jwks"))
-    trust = str(data_dir / "trust")
-    for args in (("init", "--iss", "https://gov.amana.test"),
-                 ("add-issuer", "--id", org["issuer"], "--name", "en=NGO", "--jwks", str(tmp / "ngo.jwks"),
-                  "--vct", "SkillCertificate"),
-                 ("register-verifier", "--id", desk["verifier_id"], "--name", "en=Harbour Desk", "--jwks",
-                  str(tmp / "desk.jwks"), "--purpose", "dpv:HumanResourceManagement", "--legal-basis",
-                  "dpv:LegalObligation", "--claims", "SkillCertificate:" + ",".join(SHOWN)),
-                 ("sign",)):
-        _amana(env, "trust", *args, "--dir", trust)
-    return org["api_key"], desk["desk_key"]
 
 
 def build_app(chosen: Settings) -> FastAPI:

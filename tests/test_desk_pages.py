@@ -275,6 +275,27 @@ def test_the_scan_page_says_in_words_what_went_wrong_and_its_back_arrow_points_b
         page.close()
 
 
+def test_a_photo_chosen_before_the_page_script_ran_is_still_read(world: DeskWorld, browser: Any,
+                                                                 tmp_path: Path) -> None:
+    """The photo field is on the page before its deferred script runs. A photo chosen in between
+    (a slow link; the scan page test above, once, in a full run on a busy machine) fired its
+    change event with no one listening, and the page said nothing at all. The script is held
+    back here until the photo is chosen, so the gap is there on every run."""
+    blank = tmp_path / "blank.png"
+    blank.write_bytes(_blank_png())
+    page = browser.new_page(locale="en")
+    sign_in(page, world.base, world.desk_key, "en")
+    held: list[Any] = []
+    page.route("**/static/verifier/scan.js", lambda route: held.append(route))
+    with page.expect_request("**/static/verifier/scan.js"):
+        page.get_by_role("link", name=i18n.t("en", "desk.scan")).click()
+    page.set_input_files("#photo", str(blank))
+    assert len(held) == 1 and page.locator("#scan-status").inner_text() == ""  # chosen, unheard
+    held[0].continue_()
+    page.locator("#scan-status").filter(has_text=i18n.t("en", "desk.scan_none")).wait_for(timeout=30000)
+    page.close()
+
+
 def test_signing_in_again_on_an_open_check_returns_to_its_qr(world: DeskWorld, browser: Any) -> None:
     page = browser.new_page(locale="fa")
     sign_in(page, world.base, world.desk_key, "fa")

@@ -318,3 +318,23 @@ def test_the_idle_lock_warns_a_minute_before_and_can_be_put_off(world: DeskWorld
     page.wait_for_url(f"{world.base}/wallet?lang=uk")
     assert page.locator("#idle").is_hidden() and page.locator("nav.tiles").count() == 1
     page.close()
+
+
+def test_a_photo_chosen_before_the_page_script_ran_is_still_read(world: DeskWorld, browser: Any,
+                                                                 tmp_path: Path) -> None:
+    """As on the desk's scan page (tests/test_desk_pages.py): the photo field is there before the
+    deferred script; a photo chosen in between is read once the script runs, not dropped."""
+    from tests.test_desk_pages import _blank_png
+
+    blank = tmp_path / "blank.png"
+    blank.write_bytes(_blank_png())
+    page = browser.new_page(locale="en")
+    held: list[Any] = []
+    page.route("**/static/wallet/wallet.js", lambda route: held.append(route))
+    with page.expect_request("**/static/wallet/wallet.js"):
+        page.goto(f"{world.base}/wallet/recover?lang=en", wait_until="commit")
+    page.set_input_files(".photo", str(blank))
+    assert len(held) == 1 and page.locator(".scan-status").inner_text() == ""  # chosen, unheard
+    held[0].continue_()
+    page.locator(".scan-status").filter(has_text=_t("desk.scan_none")).wait_for(timeout=30000)
+    page.close()

@@ -20,14 +20,16 @@ document.addEventListener("DOMContentLoaded", () => {
     document.getElementById("scanned").submit();
     return true;
   };
-  document.getElementById("photo").addEventListener("change", async (event) => {
-    const file = event.target.files[0];
+  const photo = document.getElementById("photo");
+  const read = async () => {
+    const file = photo.files[0];
     if (!file) return;
     say(root.dataset.reading);
     try {
       if (!found(await detector.detect(await createImageBitmap(file)))) say(root.dataset.none);
     } catch (e) { say(root.dataset.none); }
-  });
+  };
+  photo.addEventListener("change", read);
   document.getElementById("start-camera").addEventListener("click", async () => {
     const video = document.getElementById("camera");
     try {
@@ -46,4 +48,9 @@ document.addEventListener("DOMContentLoaded", () => {
     };
     tick();
   });
+  // The field is on the page before this deferred script runs: a photo chosen in between (a
+  // slow link, a busy phone) fired its change event with no one listening. Read it now. Only
+  // on a fresh visit: going back, a browser may put the last photo back in the field (Chromium
+  // does, after the load event), and that one must not be sent again.
+  if (performance.getEntriesByType("navigation")[0]?.type === "navigate") read();
 });

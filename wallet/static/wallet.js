@@ -58,8 +58,9 @@ function setUpScan(root) {
   const status = root.querySelector(".scan-status");
   const say = (text) => { status.textContent = text; };
   const found = (codes) => codes.length > 0 && fill(root, codes[0].rawValue);
-  root.querySelector(".photo").addEventListener("change", async (event) => {
-    const file = event.target.files[0];
+  const photo = root.querySelector(".photo");
+  const read = async () => {
+    const file = photo.files[0];
     if (!file) return;
     say(root.dataset.reading);
     try {
@@ -67,7 +68,8 @@ function setUpScan(root) {
       if (!found(await reader.detect(await createImageBitmap(file)))) say(root.dataset.none);
       else say("");
     } catch (e) { say(root.dataset.none); }
-  });
+  };
+  photo.addEventListener("change", read);
   root.querySelector(".start-camera").addEventListener("click", async () => {
     const video = root.querySelector(".camera");
     let reader;
@@ -89,4 +91,7 @@ function setUpScan(root) {
     };
     tick();
   });
+  // The field is on the page before this deferred script runs: a photo chosen in between fired
+  // its change event unheard. Read it now, on a fresh visit only (verifier/static/scan.js says why).
+  if (performance.getEntriesByType("navigation")[0]?.type === "navigate") read();
 }
