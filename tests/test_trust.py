@@ -324,6 +324,44 @@ def test_held_list_is_the_newest_of_both_and_verified_once(tmp: Path, gov: keys.
     assert held_trust_list(cache, operator_file, NOW).seq == 6 and held_file.read_text().strip() == new.strip()
 
 
+def test_a_remembered_list_is_verified_again_only_when_a_file_changes(
+        tmp: Path, gov: keys.PrivateKey, ngo_key: keys.PrivateKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HeldTrustList (a desk reads the list two or three times per check, issue 15): while the anchor,
+    the operator's file and the held copy keep their bytes, no signature is checked again; a newly
+    signed list, a tampered file or the clock passing ``next_update`` is seen at the next read."""
+    import json
+
+    from core.settings import Settings
+    from core.trust import cache as cache_module
+    from core.trust.local import HeldTrustList
+
+    settings = Settings(data_dir=tmp / "node")
+    settings.trust_anchor_file.parent.mkdir(parents=True, exist_ok=True)
+    settings.trust_anchor_file.write_text(json.dumps(keys.jwks([gov.public_key()])))
+    settings.trust_list_file.write_text(_signed(gov, ngo_key, seq=4))
+    calls: list[str] = []
+
+    def counted(token: str, **kwargs: Any) -> Any:
+        calls.append(token)
+        return verify(token, **kwargs)
+
+    monkeypatch.setattr(cache_module, "verify", counted)
+    held = HeldTrustList(settings, tmp / "node" / "held.jwt")
+    first = held.get(NOW)
+    assert first.seq == 5 and held.get(NOW).seq == 5  # the second read sees the held copy just written
+    before = len(calls)
+    assert all(held.get(NOW + n).seq == 5 for n in range(10)) and len(calls) == before
+    settings.trust_list_file.write_text(_signed(gov, ngo_key, seq=5))
+    assert held.get(NOW).seq == 6 and len(calls) > before
+    settings.trust_list_file.write_text(_signed(gov, ngo_key, seq=7)[:-3] + "AAA")  # broken: the held copy stands
+    assert held.get(NOW).seq == 6
+    with pytest.raises(TrustListExpired):
+        held.get(first.next_update)
+    settings.trust_anchor_file.write_text(json.dumps(keys.jwks([keys.generate().public_key()])))
+    with pytest.raises(AmanaError):  # another anchor: neither list verifies any more
+        held.get(NOW)
+
+
 # --- the content model -----------------------------------------------------------------
 
 

@@ -62,8 +62,8 @@ async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[s
     result_key = BoxKey.generate()
     mode = encrypted_responses.mode_for(prefix.value, response_mode, configured)
     sealed_key, encryption = encrypted_responses.for_check(ctx.node, check_id, mode)
+    identity = await ctx.identity()
     async with ctx.transaction() as session:  # a refusal below leaves nothing behind
-        identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, now)
         link, qr_link = _link(identity, prefix, base, check_id), _qr_link(identity, prefix, base, check_id)
         if qr.version(qr_link, MAX_QR_VERSION) > MAX_QR_VERSION:
             raise InvalidInput(f"the request link does not fit a version {MAX_QR_VERSION} QR code")
@@ -100,7 +100,7 @@ async def reopen(ctx: VerifierContext, check_id: str) -> dict[str, Any] | None:
         row = await store.check(session, check_id)
         if row is None or now >= row.expires_at:
             return None
-        identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, now)
+    identity = await ctx.identity()
     prefix = requests.Prefix(row.prefix)
     link, qr_link = _link(identity, prefix, base, check_id), _qr_link(identity, prefix, base, check_id)
     return {"id": check_id, "name": row.name, "phase": row.phase, "link": link, "qr_link": qr_link, "dcql": row.dcql,
@@ -155,8 +155,7 @@ async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> 
 
 
 async def _seal(ctx: VerifierContext, row: Check, result: Result, vp_token: str) -> bytes:
-    async with ctx.transaction() as session:
-        identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, ctx.now())
+    identity = await ctx.identity()
     outcome = _public_result(ctx, result)
     outcome["proof_of_check"] = proofs.issue(identity.key, verifier_id=ctx.settings.verifier_id, check_name=row.name,
                                              purpose=row.purpose, vp_token=vp_token, outcome=outcome, now=ctx.now())
@@ -164,8 +163,7 @@ async def _seal(ctx: VerifierContext, row: Check, result: Result, vp_token: str)
 
 
 async def _conclude(ctx: VerifierContext, row: Check, vp_token: str, consent_offer: str | None = None) -> None:
-    async with ctx.transaction() as session:
-        identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, ctx.now())
+    identity = await ctx.identity()
     result = await consent_records.record(ctx, row, await _verify(ctx, row, identity, vp_token), consent_offer,
                                           identity)
     sealed = await _seal(ctx, row, result, vp_token)

@@ -25,7 +25,7 @@ from consent.ledger import Logged
 from consent.records import Article9ConditionMissing, Disclosure, Event, Notice, RecordRefused
 from consent.report import DEFAULT_RETENTION_S
 from core.errors import AmanaError
-from verifier import requests, store
+from verifier import requests
 from verifier.context import VerifierContext
 from verifier.tables import Check
 from verifier.verification import Result, refused
@@ -82,8 +82,7 @@ async def withdrawn(ctx: VerifierContext, record_id: str) -> bool:
     book = ledger(ctx.settings, ctx.sessions)
     if book is None:
         return False
-    async with ctx.transaction() as session:
-        identity = await store.identity(session, ctx.node, ctx.settings.verifier_name, ctx.now())
+    identity = await ctx.identity()
     token = notify.confirmation(identity.key, ctx.settings.verifier_id, record_id, ctx.now())
     try:
         await notify.confirm(book, ctx.trust_list(), record_id, token, ctx.now())

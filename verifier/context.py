@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -19,8 +20,9 @@ from core.fetch import AddressPolicy, Fetcher
 from core.sealing import NodeKey, node_key
 from core.settings import Settings
 from core.trust import TrustList, TrustListCache
-from core.trust.local import anchored_cache, held_trust_list
-from verifier import queries
+from core.trust.local import HeldTrustList, anchored_cache
+from verifier import queries, store
+from verifier.requests import Identity
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,12 @@ class VerifierContext:
     fetcher: Fetcher
     offset: int = 0  # tests move the clock instead of sleeping
     background: set[asyncio.Task[None]] = field(default_factory=set)  # checks finishing after the wallet's answer
+    held: HeldTrustList = field(init=False)
+    _identity: Identity | None = field(default=None, init=False)
+    _identity_made: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self.held = HeldTrustList(self.settings, self._trust_list_path())
 
     @classmethod
     def create(cls, settings: Settings) -> VerifierContext:
@@ -70,14 +78,30 @@ class VerifierContext:
     def now(self) -> int:
         return int(time.time()) + self.offset
 
+    async def identity(self) -> Identity:
+        """The request-signing keys and certificate: read (or made) once per process, in a transaction
+        of their own, and kept once it has committed. The row never changes after it is made, and
+        every check signs with it two or three times; each read opened the sealed keys and parsed
+        them again (issue 15)."""
+        if self._identity is None:
+            async with self._identity_made:
+                if self._identity is None:
+                    async with self.transaction() as session:
+                        made = await store.identity(session, self.node, self.settings.verifier_name, self.now())
+                    self._identity = made
+        return self._identity
+
+    def _trust_list_path(self) -> Path:
+        return self.settings.data_dir / "verifier" / "trust-list.jwt"
+
     def trust_cache(self) -> TrustListCache:
-        return anchored_cache(self.settings, self.settings.data_dir / "verifier" / "trust-list.jwt")
+        return anchored_cache(self.settings, self._trust_list_path())
 
     def trust_list(self) -> TrustList:
         """The newest verified trust list (seeded from the operator's file on this node); fails
         closed: with no good list the answer is 503 ``trust_list_unavailable``, never a 400
         naming a signature (core.trust.local)."""
-        return held_trust_list(self.trust_cache(), self.settings.trust_list_file, self.now())
+        return self.held.get(self.now())
 
 
 async def get_context(request: Request) -> VerifierContext:

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from core.errors import AmanaError, TrustListRollback, TrustListUnavailable
+from core.errors import AmanaError, TrustListExpired, TrustListRollback, TrustListUnavailable
 from core.keys import PublicKey, read_jwk
 from core.settings import Settings
 from core.trust.cache import TrustListCache
@@ -50,6 +50,39 @@ def held_trust_list(cache: TrustListCache, operator_file: Path, now: int) -> Tru
     if held is None:
         raise TrustListUnavailable("no valid trust list here: run amana verifier sync")
     return held.require_current()
+
+
+class HeldTrustList:
+    """``held_trust_list`` for one holder, remembered while the three files it reads keep their bytes.
+
+    A desk reads the list two or three times per check, and each read verified the list's
+    signature and parsed it again (issue 15: an eighth of a check). The answer is a function of
+    the anchor file, the operator's file, the held copy and ``now``: the files are read at every
+    call (a few small reads) and compared byte for byte, so a synced, re-signed or tampered
+    list is judged afresh at once; ``now`` is judged at every call too (expiry, and an ``iat``
+    ahead of the clock sends the call down the whole path)."""
+
+    def __init__(self, settings: Settings, path: Path) -> None:
+        self.settings, self.path = settings, path
+        self._kept: tuple[tuple[bytes | None, ...], TrustList, int] | None = None
+
+    def get(self, now: int) -> TrustList:
+        seen = tuple(_bytes(p) for p in (self.settings.trust_anchor_file, self.settings.trust_list_file, self.path))
+        if self._kept is not None and self._kept[0] == seen and self._kept[1].iat <= now + self._kept[2]:
+            if now >= self._kept[1].next_update:
+                raise TrustListExpired()
+            return self._kept[1]
+        cache = anchored_cache(self.settings, self.path)
+        content = held_trust_list(cache, self.settings.trust_list_file, now)
+        self._kept = (seen, content, cache.clock_skew_s)
+        return content
+
+
+def _bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _quietly(read: Callable[[], VerifiedTrustList | None], what: str) -> VerifiedTrustList | None:
