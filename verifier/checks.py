@@ -270,7 +270,7 @@ async def take_result(ctx: VerifierContext, check_id: str, result_key: str) -> d
         declined_and_closed = row.phase == "pending" and ctx.now() >= row.expires_at and row.sealed_result is not None
         if row.phase == "pending" and not declined_and_closed:
             return None
-        sealed = await store.take_result(session, check_id, closed_pending=declined_and_closed)
+        sealed = await store.take_result(session, row, closed_pending=declined_and_closed)
         if sealed is not None and declined_and_closed:
             for entry in _audit(row.name, Result(False, reason="declined"), ctx.now()):
                 await store.audit(session, entry)

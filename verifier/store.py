@@ -66,15 +66,19 @@ async def note_decline(session: AsyncSession, check_id: str, sealed_result: byte
                                               Check.sealed_result.is_(None)).values(sealed_result=sealed_result))
 
 
-async def take_result(session: AsyncSession, check_id: str, *, closed_pending: bool = False) -> bytes | None:
-    """The sealed result, deleted as it is read (once). ``closed_pending``: the check expired
-    pending, and what it holds (a decline) is its result."""
-    row = await session.get(Check, check_id, with_for_update=True)
+async def take_result(session: AsyncSession, row: Check, *, closed_pending: bool = False) -> bytes | None:
+    """The sealed result of ``row`` (read in this transaction), gone as it is taken: one UPDATE that
+    finds the check still in the phase it was read in, so of two takers only one gets it.
+    ``closed_pending``: the check expired pending, and what it holds (a decline) is its result."""
     phase = "pending" if closed_pending else "answered"
-    if row is None or row.phase != phase or row.sealed_result is None:
+    if row.phase != phase or row.sealed_result is None:
         return None
-    sealed, row.sealed_result, row.phase = row.sealed_result, None, "done"
-    return sealed
+    sealed = row.sealed_result
+    taken = await session.execute(update(Check).where(Check.id == row.id, Check.phase == phase,
+                                                      Check.sealed_result.is_not(None))
+                                  .values(phase="done", sealed_result=None).returning(Check.id)
+                                  .execution_options(synchronize_session=False))
+    return sealed if taken.scalar_one_or_none() is not None else None
 
 
 async def audit(session: AsyncSession, entry: AuditEntry) -> None:
