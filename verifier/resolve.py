@@ -14,17 +14,18 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from core import _jose
-from core.encoding import json_loads_strict
-from core.errors import AmanaError, FetchError
+from core.encoding import json_dumps_compact, json_loads_strict
+from core.errors import AmanaError, Expired, FetchError
 from core.fetch import Fetched, Fetcher
 from core.keys import PublicKey
 from core.oid4vc import well_known
-from core.statuslist import INVALID, MEDIA_TYPE, SUSPENDED, VALID, verify_token
+from core.statuslist import INVALID, MEDIA_TYPE, SUSPENDED, VALID, StatusListToken, verify_token
 from core.trust import TrustList
 from verifier.verification import Status
 
@@ -123,12 +124,37 @@ def read(token: str | None, ref: tuple[str, int], keys: Sequence[PublicKey], now
         return None
     uri, idx = ref
     try:
-        verified = verify_token(token, keys=keys, uri=uri, now=now, max_bytes=STATUS_MAX_INFLATED)
+        verified = _verified(token, uri, keys, now)
         value = verified.status_list.get(idx)
     except AmanaError:
         return None
     status = {VALID: Status.VALID, INVALID: Status.REVOKED, SUSPENDED: Status.SUSPENDED}.get(value, Status.UNKNOWN)
     return Reading(status, verified.iat, verified.ttl, fetched_at, token)
+
+
+_VERIFIED: OrderedDict[tuple[str, str, tuple[str, ...]], StatusListToken] = OrderedDict()
+_VERIFIED_KEPT = 8  # lists; each at most STATUS_MAX_INFLATED once inflated
+STATUS_CLOCK_SKEW_S = 60
+
+
+def _verified(token: str, uri: str, keys: Sequence[PublicKey], now: int) -> StatusListToken:
+    """``verify_token``, remembered for the same bytes, ``uri`` and keys (issue 15: every check of a
+    list's lifetime verified and inflated the same token twice, this process's copy and the
+    database's). Signature, ``typ``, ``sub`` and the inflated list are facts of those three;
+    ``exp`` is judged against ``now`` at every read, as ``verify_token`` judges it."""
+    key = (token, uri, tuple(json_dumps_compact(k.to_jwk()) for k in keys))  # the key material, alg and kid
+    held = _VERIFIED.get(key)
+    if held is None:
+        held = verify_token(token, keys=keys, uri=uri, now=now, clock_skew_s=STATUS_CLOCK_SKEW_S,
+                            max_bytes=STATUS_MAX_INFLATED)
+        _VERIFIED[key] = held
+        while len(_VERIFIED) > _VERIFIED_KEPT:
+            _VERIFIED.popitem(last=False)
+    elif held.exp is not None and now >= held.exp + STATUS_CLOCK_SKEW_S:
+        raise Expired("status list token expired")
+    else:
+        _VERIFIED.move_to_end(key)
+    return held
 
 
 def worth_keeping(token: str | None, uri: str, keys: Sequence[PublicKey], now: int, kept: str | None) -> bool:
