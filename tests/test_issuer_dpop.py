@@ -317,7 +317,8 @@ def test_two_concurrent_uses_of_one_jti_exactly_one_wins(client: TestClient, ngo
 
 
 def test_our_wallet_receives_with_a_dpop_bound_token(client: TestClient, ngo: str) -> None:
-    """wallet/receive.py and wallet/dpop.py against this issuer: the nonce round trip at both endpoints."""
+    """wallet/receive.py and wallet/dpop.py against this issuer: the nonce round trip at the token
+    endpoint, and that nonce carried to the credential endpoint."""
     offer = _offer(client, ngo)
     seen: list[httpx.Request] = []
 
@@ -332,6 +333,8 @@ def test_our_wallet_receives_with_a_dpop_bound_token(client: TestClient, ngo: st
     assert client.portal.call(run) == 1  # type: ignore[union-attr]
     token_calls = [r for r in seen if r.url.path.endswith("/token")]
     credential_calls = [r for r in seen if r.url.path.endswith("/credential")]
-    assert len(token_calls) == 2 and len(credential_calls) == 2  # each once without, once with the server nonce
+    # the token request once without, once with the server's nonce; the credential request at once
+    # with the nonce the token response gave (RFC 9449 section 8.2: no refusal first)
+    assert len(token_calls) == 2 and len(credential_calls) == 1
     assert all("DPoP" in r.headers for r in token_calls + credential_calls)
     assert credential_calls[-1].headers["Authorization"].startswith("DPoP ")
