@@ -88,6 +88,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_timeout_ms: int
     for pragma in (f"busy_timeout={busy_timeout_ms}", "foreign_keys=ON", "secure_delete=ON", "journal_mode=WAL",
                    "synchronous=NORMAL"):
         cursor.execute(f"PRAGMA {pragma}")
+        if pragma == "journal_mode=WAL" and busy_timeout_ms == 0:
+            # SQLite keeps its old journal where WAL cannot work (some network filesystems) and says
+            # so only in this answer. core.sqlite_inline relies on WAL (a writer holding the lock is
+            # never refused mid-transaction or at its commit): refuse to run rather than fail at random.
+            mode = (cursor.fetchone() or ("?",))[0]
+            if str(mode).lower() != "wal":
+                cursor.close()
+                raise RuntimeError(f"SQLite cannot use write-ahead logging here (journal mode {mode}): put the "
+                                   "data directory on a local disk, or use PostgreSQL (DATABASE_URL)")
     cursor.close()
 
 

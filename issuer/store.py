@@ -343,12 +343,15 @@ async def new_refresh_family(session: AsyncSession, node: NodeKey, *, offer: Off
     token, family_id = new_token(), str(uuid.uuid4())
     assert offer.sealed_claims is not None
     claims = node.open(offer.sealed_claims, f"offer:{offer.id}")
-    # Both rows added whole, written at the commit's flush (the family first: the unit of work
-    # orders inserts by foreign key), not a flush and an UPDATE of the new family (issue 15).
-    session.add(RefreshFamily(id=family_id, org_id=offer.org_id, offer_id=offer.id,
-                              client_digest=None if client_id is None else node.digest("client-id", client_id),
-                              created_at=now, expires_at=expires_at,
-                              sealed_claims=node.seal_for(token, claims, f"refresh-claims:{family_id}")))
+    # Both rows written whole, not the family flushed and then updated (issue 15). The family is
+    # flushed before the token is added, on purpose: without a relationship() the unit of work
+    # orders inserts by class name, not by foreign key, and the token refers to the family.
+    family = RefreshFamily(id=family_id, org_id=offer.org_id, offer_id=offer.id,
+                           client_digest=None if client_id is None else node.digest("client-id", client_id),
+                           created_at=now, expires_at=expires_at,
+                           sealed_claims=node.seal_for(token, claims, f"refresh-claims:{family_id}"))
+    session.add(family)
+    await session.flush()
     session.add(RefreshToken(digest=node.digest("refresh-token", token), family_id=family_id, expires_at=expires_at))
     return token
 

@@ -101,3 +101,28 @@ def test_a_database_locked_for_longer_than_the_busy_timeout_is_refused(tmp_path:
 
     asyncio.run(run())
     other.close()
+
+
+class _NoWalCursor:
+    """A DB-API cursor of a filesystem where SQLite keeps its rollback journal."""
+
+    def execute(self, sql: str) -> None:
+        self.last = sql
+
+    def fetchone(self) -> tuple[str]:
+        return ("delete",)
+
+    def close(self) -> None:
+        pass
+
+
+class _NoWalConnection:
+    def cursor(self) -> _NoWalCursor:
+        return _NoWalCursor()
+
+
+def test_a_database_where_write_ahead_logging_cannot_work_is_refused_with_a_reason() -> None:
+    """core.sqlite_inline relies on WAL; SQLite answers the pragma with the mode it kept, and only there."""
+    with pytest.raises(RuntimeError, match=r"write-ahead logging.*journal mode delete"):
+        db._sqlite_pragmas(_NoWalConnection(), None, busy_timeout_ms=0)
+    db._sqlite_pragmas(_NoWalConnection(), None, busy_timeout_ms=15000)  # aiosqlite's own thread: as before
