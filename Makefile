@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.sdjwt
 	$(BIN)/python -m bench.issuer
 	$(BIN)/python -m bench.verifier
+	$(BIN)/python -m bench.db_layers
 
 # The holder's wallet: unlock, receive and present end to end against a node on loopback (~1 min).
 bench-wallet: $(STAMP)
