@@ -9,7 +9,7 @@ peer, or a forwarded address only from a configured proxy). An attempt is counte
 its key is checked, under a row lock both databases honour, so a burst of concurrent wrong
 keys checks exactly ``MAX_FAILURES`` of them (issue 11: a separate check and count let 50
 concurrent tries through and broke on the unique constraint). Past the budget the address
-backs off exponentially (1 s, 2 s, 4 s … up to the window) instead of a hard 15-minute lock:
+backs off exponentially (at least 1 s, 2 s, 4 s … up to the window) instead of a hard 15-minute lock:
 five wrong tries from a shared NGO address no longer lock a colleague with the right key out
 for long. A right key clears its address's count. Keys are 256-bit random, so the limit is a
 brake on noise and scanners, not what makes guessing hopeless.
@@ -122,7 +122,9 @@ def admit(state: Attempts | None, now: int, window_s: int = WINDOW_S) -> tuple[b
     if now < state.retry_at:
         return False, state
     failures = state.failures + 1
-    retry_at = now + min(2 ** (failures - MAX_FAILURES), window_s) if failures >= MAX_FAILURES else 0
+    # The clock counts whole seconds: one more makes each wait at least its length (a wait of
+    # ``now + 1`` begun at x.99 s would end at x+1.0 s, a hundredth of a second later).
+    retry_at = now + 1 + min(2 ** (failures - MAX_FAILURES), window_s) if failures >= MAX_FAILURES else 0
     return True, Attempts(state.window_start, failures, retry_at)
 
 

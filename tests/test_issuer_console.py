@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from core import i18n, keys
@@ -93,9 +94,11 @@ def test_login_requires_csrf_and_the_right_key(app_and_key: tuple[TestClient, st
     assert r.status_code == 401 and SESSION_COOKIE not in r.headers.get("set-cookie", "")
 
 
-def test_login_is_rate_limited(tmp_path: Path) -> None:
+def test_login_is_rate_limited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app = build_app(Settings(data_dir=tmp_path, public_base_url=BASE))
     with TestClient(app, base_url=BASE) as client:
+        frozen = app.state.issuer.now()  # the backoff counts seconds: none may pass on a slow machine
+        monkeypatch.setattr(app.state.issuer, "now", lambda: frozen)
         token = _csrf(client.get("/issuer/console").text)
         for _ in range(LOGIN_MAX_FAILURES):
             assert client.post("/issuer/console/login", data={"csrf": token, "api_key": "amk_guess"}).status_code == 401
