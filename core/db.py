@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
 from core import sqlite_inline
@@ -37,11 +37,26 @@ class Base(DeclarativeBase):
     """Every service's tables; each service keeps its own in ``<service>/tables.py``."""
 
 
-def dialect_insert(session: AsyncSession, table: type[Base]) -> Any:
+# What a store function runs its statements on: an ORM session, or for the wallet's hot
+# requests a bare connection in a transaction (``engine.begin()``, issue 15). Statements that
+# work on both are SQLAlchemy Core: ``execute`` takes them alike.
+Db = AsyncSession | AsyncConnection
+
+
+def dialect_name(db: Db) -> str:
+    return db.dialect.name if isinstance(db, AsyncConnection) else db.get_bind().dialect.name
+
+
+def dialect_insert(db: Db, table: Any) -> Any:
     """``INSERT`` of the session's dialect, which has ``on_conflict_do_nothing`` / ``_do_update``
     (SQLite and PostgreSQL spell the upsert alike): insert-or-ignore and upsert are one
     statement, never a read followed by an insert that a concurrent request can beat."""
-    if session.get_bind().dialect.name == "postgresql":
+    return insert_of(dialect_name(db), table)
+
+
+def insert_of(dialect: str, table: Any) -> Any:
+    """``INSERT`` for the dialect named: statements built once per dialect (issue 15) use it."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(table)

@@ -26,8 +26,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy import Row
 
 from core import digits
+from core.db import Db
 from core.encoding import json_loads_strict
 from core.errors import AmanaError, NotDigits, NotFound, OAuthError
 from core.oid4vc import PRE_AUTHORIZED_GRANT
@@ -47,7 +49,6 @@ from issuer.offers import (
     redeem,
 )
 from issuer.refresh import REFRESH_GRANT
-from issuer.tables import Credential, Organisation
 
 router = APIRouter()
 Ctx = Annotated[IssuerContext, Depends(get_context)]
@@ -57,8 +58,8 @@ NO_STORE = {"Cache-Control": "no-store"}
 @router.get("/issuers/{slug}/offers/{offer_id}", tags=["OpenID4VCI"])
 async def get_offer(slug: str, offer_id: str, ctx: Ctx) -> JSONResponse:
     """The Credential Offer object behind an ``openid-credential-offer://`` QR (section 4.1.3)."""
-    async with ctx.transaction() as session:
-        offer = await store.offer_at(session, slug, offer_id)
+    async with ctx.unit() as db:
+        offer = await store.offer_at(db, slug, offer_id)
     if offer is None or offer.state != OfferState.OFFERED or ctx.now() >= offer.expires_at:
         raise NotFound("this offer is unknown, used or expired")
     body = credential_offer(issuer_url(ctx, slug), offer.config_id, store.offer_code(ctx.node, offer.id),
@@ -87,25 +88,25 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
     if not isinstance(code, str) or not code or (pin is not None and not isinstance(pin, str)):
         raise OAuthError("invalid_request", "pre-authorized_code is required")
     now, days, jkt = ctx.now(), ctx.settings.refresh_token_days, None if proof is None else proof.jkt
-    async with ctx.transaction() as session:
+    async with ctx.unit() as db:
         if proof is not None:
-            await dpop_gate.spend(session, ctx, slug, "token", proof, at_resource=False)
-        offer = await store.offer_by_code(session, ctx.node, code, slug)
+            await dpop_gate.spend(db, ctx, slug, "token", proof, at_resource=False)
+        offer = await store.offer_by_code(db, ctx.node, code, slug)
         attempt = None if offer is None else RedeemAttempt(
             OfferState(offer.state), offer.expires_at, offer.pin_digest, offer.pin_failures)
         pin_digest = None if pin is None or offer is None else store.pin_digest(ctx.node, offer.id, _typed_pin(pin))
         outcome = redeem(attempt, pin_digest, now)
         if offer is not None:
-            offer.state, offer.pin_failures = outcome.state.value, outcome.pin_failures
+            await store.redeemed(db, offer, outcome.state, outcome.pin_failures)
         body: dict[str, Any] = {}
         if outcome.error is None and offer is not None:
             claims = json.dumps(store.offer_claims(ctx.node, offer)).encode()
-            body = {"access_token": await store.new_access_token(session, ctx.node, offer.id, now, ACCESS_TOKEN_TTL_S,
+            body = {"access_token": await store.new_access_token(db, ctx.node, offer.id, now, ACCESS_TOKEN_TTL_S,
                                                                  offline_claims=claims, dpop_jkt=jkt),
                     "token_type": _token_type(proof), "expires_in": ACCESS_TOKEN_TTL_S}
             if days:
                 body["refresh_token"] = await store.new_refresh_family(
-                    session, ctx.node, offer=offer, client_id=client_id, now=now,
+                    db, ctx.node, offer=offer, client_id=client_id, now=now,
                     expires_at=refresh.family_expiry(now, days))
     if outcome.error is not None:
         raise outcome.error  # after the commit: a wrong PIN is counted
@@ -204,13 +205,13 @@ async def credential(
         async with ctx.transaction() as session:
             await store.forget_responses(session, now)
             await store.forget_spent_nonces(session, now)
-    async with ctx.transaction() as session:
+    async with ctx.unit() as db:
         if proof is not None:
-            await dpop_gate.spend(session, ctx, slug, "credential", proof, at_resource=True)
-        granted = await store.use_access_token(session, ctx.node, access_token, now, purpose)
-        org = await store.org_by_slug(session, slug)
+            await dpop_gate.spend(db, ctx, slug, "credential", proof, at_resource=True)
+        granted = await store.use_access_token(db, ctx.node, access_token, now, purpose)
+        org = await store.org_at(db, slug)
         if granted is None:  # used already: by this very request, whose answer was lost?
-            kept = await store.kept_response(session, ctx.node, access_token, request_digest, now, RETRY_WINDOW_S,
+            kept = await store.kept_response(db, ctx.node, access_token, request_digest, now, RETRY_WINDOW_S,
                                              purpose, dpop_jkt=None if proof is None else proof.jkt)
             if kept is not None:
                 return Response(kept, media_type="application/json", headers=_headers(ctx, slug, proof))
@@ -230,17 +231,17 @@ async def credential(
         distinct_keys(proofs)
         for nonce_value in {p.nonce for p in proofs}:
             expires_at = nonces.expiry_if_genuine(ctx.node.digest, org.id, nonce_value, now)
-            if expires_at is None or not await store.spend_nonce(session, ctx.node, nonce_value, expires_at):
+            if expires_at is None or not await store.spend_nonce(db, ctx.node, nonce_value, expires_at):
                 raise OAuthError("invalid_nonce", "c_nonce unknown, used or expired: fetch a new one")
         # Section 8.3: an issuer may issue fewer credentials than keys; the offer says how many.
-        credentials = await _issue(ctx, session, org, granted, proofs[: offer.batch_size], now, url)
+        credentials = await _issue(ctx, db, org, granted, proofs[: offer.batch_size], now, url)
         answer = JSONResponse({"credentials": [{"credential": c} for c in credentials]},
                               headers=_headers(ctx, slug, proof))
-        await store.keep_response(session, ctx.node, access_token, request_digest, bytes(answer.body), purpose)
+        await store.keep_response(db, ctx.node, access_token, request_digest, bytes(answer.body), purpose)
     return answer
 
 
-async def _issue(ctx: IssuerContext, session: Any, org: Organisation, granted: store.Granted, proofs: list[Any],
+async def _issue(ctx: IssuerContext, db: Db, org: Row[Any], granted: store.Granted, proofs: list[Any],
                  now: int, url: str) -> list[str]:
     offer, issued_at = granted.offer, rounded(now)
     ctype = ctx.types.by_name(offer.config_id)
@@ -249,34 +250,37 @@ async def _issue(ctx: IssuerContext, session: Any, org: Organisation, granted: s
     # Every copy after the first (a refresh, or either format after the other): the same claims and
     # expiry, and only while every copy of the offer is valid (a compact copy revoked before the
     # SD-JWT batch was asked for takes that batch with it).
-    statuses, expires_at = await store.batch_fate(session, offer.id)
+    statuses, expires_at = await store.batch_fate(db, offer.id)
     may_be_first = granted.family_id is None
     if (expires_at is None and not may_be_first) or any(s != VALID for s in statuses) or (
             expires_at is not None and expires_at <= now):
         raise OAuthError("credential_request_denied", "the credential is revoked, suspended or expired")
     if expires_at is not None:
         valid_for = expires_at - issued_at
-    key = await store.active_key(session, ctx.node, org.id)
-    status_row, indices = await store.allocate_status(session, org.id, len(proofs))
-    list_id = status_row.id
-    status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{list_id}"
+    key = await store.active_key(db, ctx.node, org.id)
+    allocated = await store.allocate_status(db, org.id, len(proofs))
+    status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{allocated.list_id}"
     ctype.check_issuance(claims)  # once: every copy carries the same claims
-    out = []
-    for proof, idx in zip(proofs, indices, strict=True):
+    sealed_claims = json.dumps(claims).encode() if org.keep_claims_days else None
+    out, records = [], []
+    for proof, idx in zip(proofs, allocated.indices, strict=True):
         if granted.offline:
             out.append(offline.issue(ctype.vct, claims, issuer_key=key, holder_key=proof.holder_key,
                                      issued_at=issued_at, expires_at=issued_at + valid_for,
-                                     list_number=status_row.number, status_idx=idx))
+                                     list_number=allocated.number, status_idx=idx))
         else:
             out.append(issue_vc(ctype, claims, issuer=url, issuer_key=key, holder_key=proof.holder_key,
                                 now=issued_at, valid_for_s=valid_for, status=reference(status_uri, idx), checked=True))
-        record = Credential(id=str(uuid.uuid4()), org_id=org.id, offer_id=offer.id, vct=ctype.vct,
-                            status_list_id=list_id, status_idx=idx, holder_thumbprint=proof.holder_key.thumbprint(),
-                            issued_at=issued_at, expires_at=issued_at + valid_for)
-        if org.keep_claims_days:
-            record.sealed_claims = ctx.node.seal(json.dumps(claims).encode(), f"credential:{record.id}")
-            record.retain_until = now + org.keep_claims_days * 86400
-        await store.record_credential(session, record)
+        credential_id = str(uuid.uuid4())
+        records.append({
+            "id": credential_id, "org_id": org.id, "offer_id": offer.id, "vct": ctype.vct,
+            "status_list_id": allocated.list_id, "status_idx": idx, "status": VALID,
+            "holder_thumbprint": proof.holder_key.thumbprint(), "issued_at": issued_at,
+            "expires_at": issued_at + valid_for,
+            "sealed_claims": None if sealed_claims is None else ctx.node.seal(sealed_claims,
+                                                                               f"credential:{credential_id}"),
+            "retain_until": None if sealed_claims is None else now + org.keep_claims_days * 86400})
+    await store.record_credentials(db, records)
     if granted.family_id is None and not granted.offline:
-        await store.finish_offer(session, offer)
+        await store.finish_offer(db, offer.id)
     return out

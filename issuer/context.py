@@ -2,6 +2,10 @@
 
 ``transaction()`` is the unit of work: one request, one transaction, committed when the
 block ends normally and rolled back on any exception, so a refused request changes nothing.
+``unit()`` is the same on a bare connection, for the wallet's requests (offer, token, nonce,
+credential): their store functions are SQLAlchemy Core statements built once, and the ORM's
+session and unit of work cost more than the SQL (issue 15: about 0.4 ms per statement against
+0.1, and half of an issuance flow's CPU time was SQLAlchemy's own).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import db
 from core.credtypes import TypeRegistry, load_registry
@@ -41,6 +45,11 @@ class IssuerContext:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions.begin() as session:
             yield session
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.begin() as connection:
+            yield connection
 
     def now(self) -> int:
         return self.clock()

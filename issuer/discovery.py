@@ -23,20 +23,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from sqlalchemy import Row
 
 from core.errors import NotFound
 from issuer import metadata, store
 from issuer.context import IssuerContext, get_context
-from issuer.tables import Organisation
 
 router = APIRouter()
 Ctx = Annotated[IssuerContext, Depends(get_context)]
 
 
-async def org_or_404(ctx: IssuerContext, slug: str) -> Organisation:
-    """The organisation at ``slug``, or 404 problem+json (the same answer on every route)."""
-    async with ctx.transaction() as session:
-        org = await store.org_by_slug(session, slug)
+async def org_or_404(ctx: IssuerContext, slug: str) -> Row[Any]:
+    """The organisation at ``slug`` (read-only), or 404 problem+json (the same answer on every route)."""
+    async with ctx.unit() as db:
+        org = await store.org_at(db, slug)
     if org is None:
         raise NotFound("no issuer at this address")
     return org

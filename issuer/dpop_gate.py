@@ -12,8 +12,8 @@ but as keyed digests in the store.
 from __future__ import annotations
 
 from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import Db
 from issuer import dpop, store
 from issuer.context import IssuerContext
 from issuer.discovery import issuer_url
@@ -43,10 +43,10 @@ def presented(request: Request, ctx: IssuerContext, slug: str, name: str, *, acc
                       access_token=access_token, at_resource=at_resource, clock_skew_s=ctx.settings.clock_skew_s)
 
 
-async def spend(session: AsyncSession, ctx: IssuerContext, slug: str, name: str, proof: dpop.Proof, *,
+async def spend(db: Db, ctx: IssuerContext, slug: str, name: str, proof: dpop.Proof, *,
                 at_resource: bool) -> None:
     """Each proof once (section 11.1), in the request's transaction: a refusal later rolls it back."""
-    if not await store.spend_dpop_jti(session, ctx.node, proof.jkt, endpoint(ctx, slug, name), proof.jti,
+    if not await store.spend_dpop_jti(db, ctx.node, proof.jkt, endpoint(ctx, slug, name), proof.jti,
                                       proof.remember_until, ctx.now()):
         raise dpop.refusal("invalid_dpop_proof", "this DPoP proof was used already: make a new one",
                            at_resource=at_resource, nonce=next_nonce(ctx, slug))

@@ -1,5 +1,9 @@
-"""Every SQL statement of the issuer. Functions take an ``AsyncSession`` and never commit:
-the caller (one request, one transaction) commits or rolls back, so nothing half-written stays.
+"""Every SQL statement of the issuer. Functions take an ``AsyncSession`` (or, in
+``issuer.store.protocol``, anything ``core.db.Db`` names) and never commit: the caller (one
+request, one transaction) commits or rolls back, so nothing half-written stays.
+
+The statements of the wallet's requests live in ``issuer.store.protocol`` (SQLAlchemy Core,
+built once, issue 15) and are re-exported here: callers write ``store.X`` for either.
 
 Secrets never reach a column in the clear: private keys and pending claims are sealed,
 codes, PINs, tokens and API keys are keyed digests (core.sealing).
@@ -10,23 +14,42 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import keys
-from core.db import dialect_insert
 from core.sealing import NodeKey, new_token
 from core.statuslist import INVALID, StatusList
 from issuer import refresh, revocation
 from issuer.offers import CANCELLABLE, RETRY_WINDOW_S, OfferState, new_offer_id, new_pin, reference_key
+from issuer.store.protocol import (
+    OFFLINE_GRANT,
+    SD_JWT_GRANT,
+    Allocated,
+    Granted,
+    active_key,
+    allocate_status,
+    batch_fate,
+    finish_offer,
+    keep_response,
+    kept_response,
+    new_access_token,
+    new_refresh_family,
+    offer_at,
+    offer_by_code,
+    offer_claims,
+    org_at,
+    record_credentials,
+    redeemed,
+    spend_dpop_jti,
+    spend_nonce,
+    use_access_token,
+)
 from issuer.tables import (
     AccessToken,
     Credential,
-    DPoPProof,
     Nonce,
     Offer,
     Organisation,
@@ -36,6 +59,13 @@ from issuer.tables import (
     Staff,
     StatusListRow,
 )
+
+__all__ = [  # the protocol's statements, re-exported
+    "OFFLINE_GRANT", "SD_JWT_GRANT", "Allocated", "Granted", "active_key", "allocate_status", "batch_fate",
+    "finish_offer", "keep_response", "kept_response", "new_access_token", "new_refresh_family", "offer_at",
+    "offer_by_code", "offer_claims", "org_at", "record_credentials", "redeemed", "spend_dpop_jti", "spend_nonce",
+    "use_access_token",
+]
 
 # --- organisations, keys and staff ------------------------------------------------------
 
@@ -89,20 +119,6 @@ async def org_by_id(session: AsyncSession, org_id: str) -> Organisation | None:
 async def staff_by_api_key(session: AsyncSession, node: NodeKey, api_key: str) -> Staff | None:
     query = select(Staff).where(Staff.api_key_digest == node.digest("api-key", api_key))
     return (await session.execute(query)).scalar_one_or_none()
-
-
-async def active_key(session: AsyncSession, node: NodeKey, org_id: str) -> keys.PrivateKey:
-    query = select(SigningKey).where(SigningKey.org_id == org_id, SigningKey.retired_at.is_(None))
-    row = (await session.execute(query)).scalar_one()
-    return _opened_key(node, row.kid, row.sealed_private)
-
-
-@lru_cache(maxsize=64)
-def _opened_key(node: NodeKey, kid: str, sealed: bytes) -> keys.PrivateKey:
-    """A signing key unsealed and parsed once per process, not per credential (about 0.1 ms:
-    parsing a private JWK derives its public point). Keyed by the sealed value itself, so a
-    rotated or replaced key is never served from here: the query above decides which key signs."""
-    return keys.PrivateKey.from_jwk(json.loads(node.open(sealed, f"signing-key:{kid}")))
 
 
 async def published_keys(session: AsyncSession, org_id: str, now: int) -> list[dict[str, Any]]:
@@ -206,154 +222,7 @@ async def offer_by_id(session: AsyncSession, offer_id: str) -> Offer | None:
     return await session.get(Offer, offer_id)
 
 
-async def offer_by_code(session: AsyncSession, node: NodeKey, code: str, slug: str) -> Offer | None:
-    """The offer behind a pre-authorized code, if it is the organisation's at ``slug`` (locked)."""
-    query = (select(Offer).join(Organisation, Organisation.id == Offer.org_id)
-             .where(Offer.code_digest == node.digest("code", code), Organisation.slug == slug)
-             .with_for_update(of=Offer))
-    return (await session.execute(query)).scalar_one_or_none()
-
-
-async def offer_at(session: AsyncSession, slug: str, offer_id: str) -> Offer | None:
-    """The offer ``offer_id`` if it is the organisation's at ``slug``: one statement, not two."""
-    query = (select(Offer).join(Organisation, Organisation.id == Offer.org_id)
-             .where(Offer.id == offer_id, Organisation.slug == slug))
-    return (await session.execute(query)).scalar_one_or_none()
-
-
-def offer_claims(node: NodeKey, offer: Offer) -> dict[str, Any]:
-    assert offer.sealed_claims is not None
-    claims: dict[str, Any] = json.loads(node.open(offer.sealed_claims, f"offer:{offer.id}"))
-    return claims
-
-
-# Purposes of the keyed digest of an access token: one row per credential configuration it
-# grants (issuer.offline: the SD-JWT VC and its compact copy), each used once.
-SD_JWT_GRANT = "access-token"
-OFFLINE_GRANT = "access-token-offline"
-
-
-async def new_access_token(session: AsyncSession, node: NodeKey, offer_id: str, now: int, ttl_s: int, *,
-                           family_id: str | None = None, claims: bytes | None = None,
-                           offline_claims: bytes | None = None, dpop_jkt: str | None = None) -> str:
-    """A new access token; one from a refresh grant carries its family and the claims, sealed
-    under the token itself. With ``offline_claims`` the same token also grants the compact copy
-    once (a second row under another digest purpose), its claims sealed under the token too: the
-    first request of either configuration must not take the other's claims away. ``dpop_jkt``: the
-    thumbprint of the DPoP key it is bound to (issuer.dpop), on both rows."""
-    token = new_token()
-    digest = node.digest(SD_JWT_GRANT, token)
-    sealed = None if claims is None else node.seal_for(token, claims, f"refresh-access:{digest}")
-    session.add(AccessToken(digest=digest, offer_id=offer_id, expires_at=now + ttl_s, family_id=family_id,
-                            sealed_claims=sealed, dpop_jkt=dpop_jkt))
-    if offline_claims is not None:
-        offline = node.digest(OFFLINE_GRANT, token)
-        session.add(AccessToken(digest=offline, offer_id=offer_id, expires_at=now + ttl_s, family_id=family_id,
-                                sealed_claims=node.seal_for(token, offline_claims, f"refresh-access:{offline}"),
-                                dpop_jkt=dpop_jkt))
-    return token
-
-
-@dataclass(frozen=True, slots=True)
-class Granted:
-    """What a live access token was for: the offer, and for a refresh grant the family and claims."""
-
-    offer: Offer
-    family_id: str | None = None
-    claims: dict[str, Any] | None = None
-    offline: bool = False  # the compact copy's grant (claims always given)
-    dpop_jkt: str | None = None  # the DPoP key the token is bound to; None: a Bearer token
-
-
-async def use_access_token(session: AsyncSession, node: NodeKey, token: str, now: int,
-                           purpose: str = SD_JWT_GRANT) -> Granted | None:
-    """What a live, unused token grants for ``purpose``, marking that grant used (its sealed claims
-    go); else None."""
-    digest = node.digest(purpose, token)
-    result = await session.execute(
-        update(AccessToken).where(AccessToken.digest == digest, AccessToken.used.is_(False),
-                                  AccessToken.expires_at > now).values(used=True, used_at=now)
-        .returning(AccessToken.offer_id, AccessToken.family_id, AccessToken.dpop_jkt))
-    row = result.one_or_none()
-    if row is None:
-        return None
-    offer = await session.get(Offer, row[0], with_for_update=True)
-    assert offer is not None
-    claims = None
-    if row[1] is not None or purpose == OFFLINE_GRANT:  # RETURNING gives the values after an update: read, drop
-        sealed = (await session.execute(select(AccessToken.sealed_claims).where(AccessToken.digest == digest)))
-        sealed_claims = sealed.scalar_one()
-        await session.execute(update(AccessToken).where(AccessToken.digest == digest).values(sealed_claims=None))
-        if sealed_claims is not None:
-            claims = json.loads(node.open_for(token, sealed_claims, f"refresh-access:{digest}"))
-    return Granted(offer, row[1], claims, offline=purpose == OFFLINE_GRANT, dpop_jkt=row[2])
-
-
-async def spend_nonce(session: AsyncSession, node: NodeKey, nonce: str, expires_at: int) -> bool:
-    """Record a genuine ``c_nonce`` as spent: True the first time, False on a replay. One
-    insert-or-ignore, so two concurrent requests with one nonce cannot both spend it. Spent
-    nonces are kept only until they would have expired anyway (``forget_spent_nonces``): an
-    expired nonce is refused before it gets here, so its row has nothing left to guard."""
-    result = await session.execute(
-        dialect_insert(session, Nonce).values(digest=node.digest("c-nonce-spent", nonce), expires_at=expires_at)
-        .on_conflict_do_nothing().returning(Nonce.digest))
-    return result.scalar_one_or_none() is not None
-
-
-async def keep_response(session: AsyncSession, node: NodeKey, token: str, request_digest: str, body: bytes,
-                        purpose: str = SD_JWT_GRANT) -> None:
-    """Seal the credential response to the request that used ``token``, for a lost-answer retry."""
-    digest = node.digest(purpose, token)
-    await session.execute(update(AccessToken).where(AccessToken.digest == digest).values(
-        request_digest=request_digest, sealed_response=node.seal(body, f"credential-response:{digest}")))
-
-
-async def kept_response(session: AsyncSession, node: NodeKey, token: str, request_digest: str, now: int,
-                        window_s: int, purpose: str = SD_JWT_GRANT, dpop_jkt: str | None = None) -> bytes | None:
-    """The kept answer if ``token`` was used by this very request less than ``window_s`` ago, and
-    presented with the DPoP key it is bound to (``dpop_jkt``; None for a Bearer token)."""
-    digest = node.digest(purpose, token)
-    row = await session.get(AccessToken, digest)
-    if (row is None or row.sealed_response is None or row.used_at is None or now - row.used_at >= window_s
-            or row.request_digest != request_digest or row.dpop_jkt != dpop_jkt):
-        return None
-    return node.open(row.sealed_response, f"credential-response:{digest}")
-
-
-async def spend_dpop_jti(session: AsyncSession, node: NodeKey, jkt: str, uri: str, jti: str, remember_until: int,
-                         now: int) -> bool:
-    """Record a DPoP proof's ``jti`` for its key and endpoint: True the first time, False on a
-    replay (RFC 9449 section 11.1). One insert-or-ignore, as ``spend_nonce``: of two concurrent
-    requests with one proof exactly one wins. Kept only while the proof's window could accept it."""
-    await session.execute(delete(DPoPProof).where(DPoPProof.expires_at <= now))
-    result = await session.execute(
-        dialect_insert(session, DPoPProof).values(digest=node.digest("dpop-jti", f"{jkt} {uri} {jti}"),
-                                                  expires_at=remember_until)
-        .on_conflict_do_nothing().returning(DPoPProof.digest))
-    return result.scalar_one_or_none() is not None
-
-
 # --- refresh tokens (issuer.refresh) ----------------------------------------------------
-
-
-async def new_refresh_family(session: AsyncSession, node: NodeKey, *, offer: Offer, client_id: str | None,
-                             now: int, expires_at: int) -> str:
-    """A family for ``offer``'s credential and its first refresh token; the claims (still held by
-    the offer) are sealed under that token."""
-    token, family_id = new_token(), str(uuid.uuid4())
-    assert offer.sealed_claims is not None
-    claims = node.open(offer.sealed_claims, f"offer:{offer.id}")
-    # Both rows written whole, not the family flushed and then updated (issue 15). The family is
-    # flushed before the token is added, on purpose: without a relationship() the unit of work
-    # orders inserts by class name, not by foreign key, and the token refers to the family.
-    family = RefreshFamily(id=family_id, org_id=offer.org_id, offer_id=offer.id,
-                           client_digest=None if client_id is None else node.digest("client-id", client_id),
-                           created_at=now, expires_at=expires_at,
-                           sealed_claims=node.seal_for(token, claims, f"refresh-claims:{family_id}"))
-    session.add(family)
-    await session.flush()
-    session.add(RefreshToken(digest=node.digest("refresh-token", token), family_id=family_id, expires_at=expires_at))
-    return token
 
 
 async def _add_refresh_token(session: AsyncSession, node: NodeKey, family_id: str, token: str, claims: bytes,
@@ -406,59 +275,6 @@ async def revoke_families(session: AsyncSession, now: int, *, family_id: str | N
     condition = RefreshFamily.id == family_id if family_id is not None else RefreshFamily.offer_id == offer_id
     await session.execute(update(RefreshFamily).where(condition, RefreshFamily.revoked_at.is_(None))
                           .values(revoked_at=now, sealed_claims=None))
-
-
-async def batch_fate(session: AsyncSession, offer_id: str) -> tuple[list[int], int | None]:
-    """Every credential of the offer locked (a concurrent status change waits, or is waited for)
-    and their statuses, with the batch's expiry."""
-    rows = (await session.execute(select(Credential.status, Credential.expires_at)
-                                  .where(Credential.offer_id == offer_id).order_by(Credential.id)
-                                  .with_for_update())).all()
-    return [r[0] for r in rows], max((r[1] for r in rows), default=None)
-
-
-# --- credentials and status lists -------------------------------------------------------
-
-
-async def allocate_status(session: AsyncSession, org_id: str, count: int) -> tuple[StatusListRow, list[int]]:
-    """``count`` random free indices in one open list of the organisation (a new list when
-    all are full): one read and one write of the list row per batch, not per credential.
-
-    The organisation's row is locked first, so concurrent issuances queue on it: otherwise
-    each that finds no open list yet opens its own (issue 11: five lists of 92-174 entries on
-    PostgreSQL where one would do, and smaller crowds mean less herd privacy). The same lock
-    makes a new list's number (the organisation's next) race-free. On SQLite every transaction
-    already holds the database's one write lock from its start (core.db, ``BEGIN IMMEDIATE``), and
-    ``FOR UPDATE`` compiles to nothing: the statement would be a read for nothing (issue 15)."""
-    if session.get_bind().dialect.name != "sqlite":
-        await session.execute(select(Organisation.id).where(Organisation.id == org_id).with_for_update())
-    query = (select(StatusListRow).where(StatusListRow.org_id == org_id,
-                                         StatusListRow.allocated_count <= revocation.FILL_LIMIT - count)
-             .limit(1).with_for_update())
-    row = (await session.execute(query)).scalar_one_or_none()
-    if row is None:
-        empty = StatusList.empty(revocation.LIST_SIZE, revocation.BITS)
-        last = (await session.execute(select(func.max(StatusListRow.number))
-                                      .where(StatusListRow.org_id == org_id))).scalar_one_or_none()
-        row = StatusListRow(id=secrets.token_hex(16), org_id=org_id, number=(last or 0) + 1, bits=empty.bits,
-                            size=len(empty),
-                            statuses=bytes(empty.data), allocated=bytes(revocation.LIST_SIZE // 8),
-                            allocated_count=0, version=1, token_version=0, token_expires_at=0)
-        session.add(row)
-        await session.flush()  # before any credential row refers to it
-    bitmap = bytearray(row.allocated)
-    indices = [revocation.allocate(bitmap, row.size) for _ in range(count)]
-    row.allocated, row.allocated_count = bytes(bitmap), row.allocated_count + count
-    return row, indices
-
-
-async def record_credential(session: AsyncSession, credential: Credential) -> None:
-    session.add(credential)
-
-
-async def finish_offer(session: AsyncSession, offer: Offer) -> None:
-    """Issued: the claims go (secure_delete overwrites them in the SQLite file)."""
-    offer.state, offer.sealed_claims = OfferState.ISSUED.value, None
 
 
 async def purge_expired(session: AsyncSession, now: int) -> None:
