@@ -23,8 +23,8 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 async def desk(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> None:
     key = web.bearer_token(authorization, "a desk key")
-    async with ctx.transaction() as session:
-        known = await store.desk_key_known(session, ctx.node, key)
+    async with ctx.unit() as db:
+        known = await store.desk_key_known(db, ctx.node, key)
     if not known:
         raise OAuthError("invalid_token", "a desk key is required", status=401)
 

@@ -18,10 +18,10 @@ from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey as BoxKey
 from nacl.public import PublicKey as BoxPublicKey
 from nacl.public import SealedBox
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from consent import pseudonym
 from core import dcql, qr
+from core.db import Db
 from core.errors import AmanaError, Forbidden, InvalidInput, InvalidTrustList, NotFound, OAuthError
 from core.sdjwt import VerifyPolicy
 from core.sealing import new_public_id
@@ -29,7 +29,8 @@ from core.trust import require_within_registration
 from verifier import consent_records, encrypted_responses, proofs, requests, resolve, store
 from verifier.context import VerifierContext
 from verifier.queries import named, narrowed
-from verifier.tables import AuditEntry, Check
+from verifier.store import CheckRow
+from verifier.tables import AuditEntry
 from verifier.verification import Expectation, Result, Status, decide, parse_vp_token, refused, verify_vp_token
 
 # 61 modules a side: an ask link with a did:jwk client id on a long host name (level L), or
@@ -63,13 +64,13 @@ async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[s
     mode = encrypted_responses.mode_for(prefix.value, response_mode, configured)
     sealed_key, encryption = encrypted_responses.for_check(ctx.node, check_id, mode)
     identity = await ctx.identity()
-    async with ctx.transaction() as session:  # a refusal below leaves nothing behind
+    async with ctx.unit() as db:  # a refusal below leaves nothing behind
         link, qr_link = _link(identity, prefix, base, check_id), _qr_link(identity, prefix, base, check_id)
         if qr.version(qr_link, MAX_QR_VERSION) > MAX_QR_VERSION:
             raise InvalidInput(f"the request link does not fit a version {MAX_QR_VERSION} QR code")
         request_jwt = requests.request_object(identity, prefix, response_uri=f"{base}/verifier/responses/{check_id}",
                                               nonce=nonce, state=state, dcql_query=raw, now=now, encryption=encryption)
-        await store.add_check(session, Check(
+        await store.add_check(db, dict(
             id=check_id, name=query_name or "custom", purpose=purpose, dcql=raw, prefix=prefix.value, nonce=nonce,
             state=state, request_jwt=request_jwt, accept_unknown_status=accept_unknown_status,
             result_public_key=bytes(result_key.public_key), phase="pending", created_at=now,
@@ -96,8 +97,8 @@ async def reopen(ctx: VerifierContext, check_id: str) -> dict[str, Any] | None:
     change or a reload — or None when it is gone or expired. The caller proves it is the
     requester (the result cookie) before asking: the link is the holder's key to the request."""
     now, base = ctx.now(), ctx.settings.public_base_url.rstrip("/")
-    async with ctx.transaction() as session:
-        row = await store.check(session, check_id)
+    async with ctx.unit() as db:
+        row = await store.check(db, check_id)
         if row is None or now >= row.expires_at:
             return None
     identity = await ctx.identity()
@@ -108,11 +109,12 @@ async def reopen(ctx: VerifierContext, check_id: str) -> dict[str, Any] | None:
 
 
 async def request_object(ctx: VerifierContext, check_id: str) -> str:
-    async with ctx.transaction() as session:
-        row = await store.check(session, check_id)
+    async with ctx.unit() as db:
+        row = await store.check(db, check_id)
     if row is None or row.phase != "pending" or ctx.now() >= row.expires_at:
         raise NotFound("no open request with this id")
-    return row.request_jwt
+    request_jwt: str = row.request_jwt
+    return request_jwt
 
 
 async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> None:
@@ -134,8 +136,8 @@ async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> 
     (which proves itself by its Key Binding JWT), and the decline becomes the result only
     when the check expires unanswered.
     """
-    async with ctx.transaction() as session:
-        row = await store.check(session, check_id, lock=True)
+    async with ctx.unit() as db:
+        row = await store.check(db, check_id, lock=True)
     if row is None or row.phase != "pending" or ctx.now() >= row.expires_at:
         raise OAuthError("invalid_request", "no pending request: answered already, or expired")
     key = None if row.response_key is None else encrypted_responses.unseal(ctx.node, row.response_key, row.id)
@@ -144,8 +146,8 @@ async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> 
         raise OAuthError("invalid_request", "state does not match the request")
     if "error" in form:
         sealed = await _seal(ctx, row, Result(False, reason="declined", detail="the holder declined"), "")
-        async with ctx.transaction() as session:
-            await store.note_decline(session, row.id, sealed)
+        async with ctx.unit() as db:
+            await store.note_decline(db, row.id, sealed)
         return
     work = asyncio.ensure_future(_conclude(ctx, row, form.get("vp_token", ""), form.get(pseudonym.OFFER_FIELD)))
     ctx.finish_later(work)
@@ -154,7 +156,7 @@ async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> 
         work.result()  # "answered already" and the like reach this wallet as they always did
 
 
-async def _seal(ctx: VerifierContext, row: Check, result: Result, vp_token: str) -> bytes:
+async def _seal(ctx: VerifierContext, row: CheckRow, result: Result, vp_token: str) -> bytes:
     identity = await ctx.identity()
     outcome = _public_result(ctx, result)
     outcome["proof_of_check"] = proofs.issue(identity.key, verifier_id=ctx.settings.verifier_id, check_name=row.name,
@@ -162,19 +164,18 @@ async def _seal(ctx: VerifierContext, row: Check, result: Result, vp_token: str)
     return SealedBox(BoxPublicKey(row.result_public_key)).encrypt(json.dumps(outcome).encode())
 
 
-async def _conclude(ctx: VerifierContext, row: Check, vp_token: str, consent_offer: str | None = None) -> None:
+async def _conclude(ctx: VerifierContext, row: CheckRow, vp_token: str, consent_offer: str | None = None) -> None:
     identity = await ctx.identity()
     result = await consent_records.record(ctx, row, await _verify(ctx, row, identity, vp_token), consent_offer,
                                           identity)
     sealed = await _seal(ctx, row, result, vp_token)
-    async with ctx.transaction() as session:
-        if not await store.answer(session, row.id, sealed):
+    async with ctx.unit() as db:
+        if not await store.answer(db, row.id, sealed):
             raise OAuthError("invalid_request", "this request was answered already")
-        for entry in _audit(row.name, result, ctx.now()):
-            await store.audit(session, entry)
+        await store.audit(db, _audit(row.name, result, ctx.now()))
 
 
-async def _verify(ctx: VerifierContext, row: Check, identity: requests.Identity, vp_token: str) -> Result:
+async def _verify(ctx: VerifierContext, row: CheckRow, identity: requests.Identity, vp_token: str) -> Result:
     now = ctx.now()
     try:
         expect = Expectation(client_id=identity.client_id(requests.Prefix(row.prefix)), nonce=row.nonce,
@@ -197,12 +198,12 @@ async def _status(ctx: VerifierContext, ref: tuple[str, int] | None, keys: list[
     signed by the issuer, so offline desks answer from it while its ``exp`` holds); else unknown."""
     if ref is None:
         return Status.VALID  # no status mechanism in the credential: nothing can revoke it
-    async with ctx.transaction() as session:
-        kept = await store.status_list_copy(session, ref[0])
+    async with ctx.unit() as db:
+        kept = await store.status_list_copy(db, ref[0])
     status, fresh = await resolve.current_status(ctx.fetcher, ref, keys, now, kept)
     if fresh is not None:
-        async with ctx.transaction() as session:
-            await store.keep_status_list(session, ref[0], fresh, now)
+        async with ctx.unit() as db:
+            await store.keep_status_list(db, ref[0], fresh, now)
     return status
 
 
@@ -265,15 +266,14 @@ async def take_result(ctx: VerifierContext, check_id: str, result_key: str) -> d
     """The result, once; None while the check is open. Needs the requester's key. A check
     that expired with only a decline on record (see ``respond``) has the decline as result."""
     key = _result_key(result_key)
-    async with ctx.transaction() as session:
-        row = await _own_check(session, check_id, key)
+    async with ctx.unit() as db:
+        row = await _own_check(db, check_id, key)
         declined_and_closed = row.phase == "pending" and ctx.now() >= row.expires_at and row.sealed_result is not None
         if row.phase == "pending" and not declined_and_closed:
             return None
-        sealed = await store.take_result(session, row, closed_pending=declined_and_closed)
+        sealed = await store.take_result(db, row, closed_pending=declined_and_closed)
         if sealed is not None and declined_and_closed:
-            for entry in _audit(row.name, Result(False, reason="declined"), ctx.now()):
-                await store.audit(session, entry)
+            await store.audit(db, _audit(row.name, Result(False, reason="declined"), ctx.now()))
     if sealed is None:
         raise NotFound("the result was already shown")
     opened: dict[str, Any] = json.loads(SealedBox(key).decrypt(sealed))
@@ -282,8 +282,8 @@ async def take_result(ctx: VerifierContext, check_id: str, result_key: str) -> d
 
 async def declined(ctx: VerifierContext, check_id: str, result_key: str) -> bool:
     """Whether someone answered this open check with an error: a hint for the desk, not a result."""
-    async with ctx.transaction() as session:
-        row = await _own_check(session, check_id, _result_key(result_key))
+    async with ctx.unit() as db:
+        row = await _own_check(db, check_id, _result_key(result_key))
     return row.phase == "pending" and row.sealed_result is not None
 
 
@@ -294,8 +294,8 @@ def _result_key(result_key: str) -> BoxKey:
         raise Forbidden("that result key is not valid") from exc
 
 
-async def _own_check(session: AsyncSession, check_id: str, key: BoxKey) -> Check:
-    row = await store.check(session, check_id)
+async def _own_check(db: Db, check_id: str, key: BoxKey) -> CheckRow:
+    row = await store.check(db, check_id)
     if row is None:
         raise NotFound("no check with this id (or its result was already shown)")
     if bytes(key.public_key) != row.result_public_key:

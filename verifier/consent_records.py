@@ -27,14 +27,14 @@ from consent.report import DEFAULT_RETENTION_S
 from core.errors import AmanaError
 from verifier import requests
 from verifier.context import VerifierContext
-from verifier.tables import Check
+from verifier.store import CheckRow
 from verifier.verification import Result, refused
 
 log = logging.getLogger(__name__)
 RECORD_RETENTION_S = DEFAULT_RETENTION_S  # how long the ledger keeps the record; the verifier keeps no value
 
 
-def _disclosure(ctx: VerifierContext, row: Check, result: Result, offer: str | None,
+def _disclosure(ctx: VerifierContext, row: CheckRow, result: Result, offer: str | None,
                 identity: requests.Identity) -> Disclosure:
     verifier_id = ctx.settings.verifier_id
     audiences = frozenset({verifier_id, identity.client_id(requests.Prefix(row.prefix))})
@@ -54,7 +54,7 @@ def _disclosure(ctx: VerifierContext, row: Check, result: Result, offer: str | N
                       record_id=pseudonym.record_id(sub, wallet_part))
 
 
-async def record(ctx: VerifierContext, row: Check, result: Result, offer: str | None,
+async def record(ctx: VerifierContext, row: CheckRow, result: Result, offer: str | None,
                  identity: requests.Identity) -> Result:
     """Record an accepted check; the result, or a refusal when the ledger must refuse it."""
     book = ledger(ctx.settings, ctx.sessions)

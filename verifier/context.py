@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import db
 from core.credtypes import TypeRegistry, load_registry
@@ -58,6 +58,13 @@ class VerifierContext:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions.begin() as session:
             yield session
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction on a bare connection, for a check's requests (verifier.store: Core
+        statements built once; issue 15). Committed at the end, rolled back on any exception."""
+        async with self.engine.begin() as connection:
+            yield connection
 
     def finish_later(self, work: asyncio.Task[None]) -> None:
         """Hold ``work`` until it is done (the loop keeps only weak references to tasks) and log

@@ -61,8 +61,8 @@ async def check(ctx: VerifierContext, text: str) -> dict[str, Any]:
         shown = {"accepted": False, "reason": reason, "credentials": [],
                  "offline": {"paper": False, "synced": _when(held.get("synced"))}}
         async with ctx.transaction() as session:
-            await store.audit(session, AuditEntry(at=now, check_name=CHECK_NAME, vct=None, issuer=None, accepted=False,
-                                                  reason=reason, disclosed_names=[]))
+            await store.audit(session, [AuditEntry(at=now, check_name=CHECK_NAME, vct=None, issuer=None, accepted=False,
+                                                   reason=reason, disclosed_names=[])])
     return shown
 
 
@@ -118,9 +118,9 @@ async def _verify(ctx: VerifierContext, trust_list: TrustList, p: Presentation, 
         for digest, until in seen:
             if not await store.first_showing(session, ctx.node, digest, until, now):
                 raise Replayed("this QR was already shown here inside its window")
-        await store.audit(session, AuditEntry(at=now, check_name=CHECK_NAME, vct=verified.vct, issuer=verified.issuer,
-                                              accepted=accepted, reason=None if accepted else "status_unknown",
-                                              disclosed_names=sorted(verified.disclosed)))
+        await store.audit(session, [AuditEntry(at=now, check_name=CHECK_NAME, vct=verified.vct, issuer=verified.issuer,
+                                               accepted=accepted, reason=None if accepted else "status_unknown",
+                                               disclosed_names=sorted(verified.disclosed))])
     issuer = trust_list.issuer(verified.issuer)
     claims = {name: verified.claims[name] for name in verified.disclosed}
     return {"accepted": accepted, "reason": None if accepted else "status_unknown",

@@ -1,20 +1,44 @@
-"""Every SQL statement of the verifier. Functions take an ``AsyncSession`` and never commit."""
+"""Every SQL statement of the verifier. Functions take an ``AsyncSession`` and never commit.
+
+Those of a check's requests (create, request object, response, result) are SQLAlchemy Core
+statements built once and take ``core.db.Db``: the bare connection of ``VerifierContext.unit()``
+there (issue 15: the ORM's session and unit of work cost more than the SQL), a session elsewhere.
+A check comes back as a read-only ``Row``; every change is an explicit statement.
+"""
 
 from __future__ import annotations
 
 import json
 import secrets
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import keys
-from core.db import dialect_insert
+from core.db import Db, dialect_insert
 from core.sealing import NodeKey
 from verifier.requests import Identity as SigningIdentity
 from verifier.requests import self_signed_certificate
 from verifier.tables import AuditEntry, Check, DeskKey, Identity, OfflineNonce, OfflineSeen, StatusListCopy
+
+CheckRow = Row[Any]  # a verifier_checks row: attributes by column name
+CHECKS, DESK_KEYS = cast(Table, Check.__table__), cast(Table, DeskKey.__table__)
+AUDIT, COPIES = cast(Table, AuditEntry.__table__), cast(Table, StatusListCopy.__table__)
+
+_DESK_KEY = select(DESK_KEYS.c.digest).where(DESK_KEYS.c.digest == bindparam("digest"))
+_CHECK = select(CHECKS).where(CHECKS.c.id == bindparam("check_id"))
+_CHECK_LOCKED = _CHECK.with_for_update()
+_ANSWER = (update(CHECKS).where(CHECKS.c.id == bindparam("check_id"), CHECKS.c.phase == "pending")
+           .values(phase="answered", sealed_result=bindparam("sealed_result"), response_key=None)
+           .returning(CHECKS.c.id))
+_DECLINE = (update(CHECKS).where(CHECKS.c.id == bindparam("check_id"), CHECKS.c.phase == "pending",
+                                 CHECKS.c.sealed_result.is_(None)).values(sealed_result=bindparam("sealed_result")))
+_TAKE = (update(CHECKS).where(CHECKS.c.id == bindparam("check_id"), CHECKS.c.phase == bindparam("was"),
+                              CHECKS.c.sealed_result.is_not(None))
+         .values(phase="done", sealed_result=None).returning(CHECKS.c.id))
+_NEW_AUDIT = insert(AUDIT)
 
 
 async def identity(session: AsyncSession, node: NodeKey, name: str, now: int) -> SigningIdentity:
@@ -38,51 +62,55 @@ async def add_desk_key(session: AsyncSession, node: NodeKey, name: str, now: int
     return key
 
 
-async def desk_key_known(session: AsyncSession, node: NodeKey, key: str) -> bool:
-    return await session.get(DeskKey, node.digest("desk-key", key)) is not None
+async def desk_key_known(db: Db, node: NodeKey, key: str) -> bool:
+    return (await db.execute(_DESK_KEY, {"digest": node.digest("desk-key", key)})).first() is not None
 
 
-async def add_check(session: AsyncSession, check: Check, now: int) -> None:
-    await session.execute(delete(Check).where(Check.expires_at <= now))  # expired checks, results included
-    session.add(check)
+_FORGET_CHECKS = delete(CHECKS).where(CHECKS.c.expires_at <= bindparam("now"))
+_NEW_CHECK = insert(CHECKS)
 
 
-async def check(session: AsyncSession, check_id: str, *, lock: bool = False) -> Check | None:
-    return await session.get(Check, check_id, with_for_update=lock)
+async def add_check(db: Db, check: dict[str, Any], now: int) -> None:
+    """A new check (its columns by name), after forgetting the expired ones, results included."""
+    await db.execute(_FORGET_CHECKS, {"now": now})
+    await db.execute(_NEW_CHECK, {"sealed_result": None, **check})
 
 
-async def answer(session: AsyncSession, check_id: str, sealed_result: bytes) -> bool:
+async def check(db: Db, check_id: str, *, lock: bool = False) -> CheckRow | None:
+    """A check, read-only (``lock``: held until the transaction ends, ``FOR UPDATE``)."""
+    return (await db.execute(_CHECK_LOCKED if lock else _CHECK, {"check_id": check_id})).one_or_none()
+
+
+async def answer(db: Db, check_id: str, sealed_result: bytes) -> bool:
     """Pending → answered, once: a replayed response finds nothing pending. The response key goes
     with the answer: nothing encrypted to it is read again."""
-    result = await session.execute(update(Check).where(Check.id == check_id, Check.phase == "pending")
-                                   .values(phase="answered", sealed_result=sealed_result, response_key=None)
-                                   .returning(Check.id))
+    result = await db.execute(_ANSWER, {"check_id": check_id, "sealed_result": sealed_result})
     return result.scalar_one_or_none() is not None
 
 
-async def note_decline(session: AsyncSession, check_id: str, sealed_result: bytes) -> None:
+async def note_decline(db: Db, check_id: str, sealed_result: bytes) -> None:
     """Keep the first decline of a pending check as its would-be result; it stays pending."""
-    await session.execute(update(Check).where(Check.id == check_id, Check.phase == "pending",
-                                              Check.sealed_result.is_(None)).values(sealed_result=sealed_result))
+    await db.execute(_DECLINE, {"check_id": check_id, "sealed_result": sealed_result})
 
 
-async def take_result(session: AsyncSession, row: Check, *, closed_pending: bool = False) -> bytes | None:
+async def take_result(db: Db, row: CheckRow, *, closed_pending: bool = False) -> bytes | None:
     """The sealed result of ``row`` (read in this transaction), gone as it is taken: one UPDATE that
     finds the check still in the phase it was read in, so of two takers only one gets it.
     ``closed_pending``: the check expired pending, and what it holds (a decline) is its result."""
     phase = "pending" if closed_pending else "answered"
     if row.phase != phase or row.sealed_result is None:
         return None
-    sealed = row.sealed_result
-    taken = await session.execute(update(Check).where(Check.id == row.id, Check.phase == phase,
-                                                      Check.sealed_result.is_not(None))
-                                  .values(phase="done", sealed_result=None).returning(Check.id)
-                                  .execution_options(synchronize_session=False))
+    sealed: bytes = row.sealed_result
+    taken = await db.execute(_TAKE, {"check_id": row.id, "was": phase})
     return sealed if taken.scalar_one_or_none() is not None else None
 
 
-async def audit(session: AsyncSession, entry: AuditEntry) -> None:
-    session.add(entry)
+async def audit(db: Db, entries: Sequence[AuditEntry]) -> None:
+    """Audit lines: names only, never a value (issue: verifiers store no attribute values)."""
+    if entries:
+        await db.execute(_NEW_AUDIT, [{"at": e.at, "check_name": e.check_name, "vct": e.vct, "issuer": e.issuer,
+                                       "accepted": e.accepted, "reason": e.reason,
+                                       "disclosed_names": e.disclosed_names} for e in entries])
 
 
 async def audit_entries(session: AsyncSession, limit: int = 200) -> list[dict[str, Any]]:
@@ -91,24 +119,27 @@ async def audit_entries(session: AsyncSession, limit: int = 200) -> list[dict[st
              "reason": r.reason, "disclosed_names": r.disclosed_names} for r in rows]
 
 
-async def keep_status_list(session: AsyncSession, uri: str, token: str, now: int) -> None:
+async def keep_status_list(db: Db, uri: str, token: str, now: int) -> None:
     """Keep (or refresh) the signed copy of a status list: one upsert, so the first concurrent
     checks that meet a new list do not race to insert it (issue 11: 500 on the unique key)."""
-    insert = dialect_insert(session, StatusListCopy).values(uri=uri, token=token, fetched_at=now)
-    await session.execute(insert.on_conflict_do_update(index_elements=[StatusListCopy.uri],
-                                                       set_={"token": token, "fetched_at": now}))
+    upsert = dialect_insert(db, StatusListCopy).values(uri=uri, token=token, fetched_at=now)
+    await db.execute(upsert.on_conflict_do_update(index_elements=[StatusListCopy.uri],
+                                                  set_={"token": token, "fetched_at": now}))
 
 
-async def status_list_copy(session: AsyncSession, uri: str) -> tuple[str, int] | None:
-    row = await session.get(StatusListCopy, uri)
+_STATUS_LIST_COPY = select(COPIES.c.token, COPIES.c.fetched_at).where(COPIES.c.uri == bindparam("uri"))
+
+
+async def status_list_copy(db: Db, uri: str) -> tuple[str, int] | None:
+    row = (await db.execute(_STATUS_LIST_COPY, {"uri": uri})).one_or_none()
     return None if row is None else (row.token, row.fetched_at)
 
 
 async def note_status_list(session: AsyncSession, uri: str, now: int) -> None:
     """Remember a list the desk met but does not hold (an empty token, which says nothing), so the
     next ``amana verifier sync`` fetches it; a held copy is left as it is."""
-    insert = dialect_insert(session, StatusListCopy).values(uri=uri, token="", fetched_at=now)
-    await session.execute(insert.on_conflict_do_nothing(index_elements=[StatusListCopy.uri]))
+    upsert = dialect_insert(session, StatusListCopy).values(uri=uri, token="", fetched_at=now)
+    await session.execute(upsert.on_conflict_do_nothing(index_elements=[StatusListCopy.uri]))
 
 
 async def status_list_copies_at(session: AsyncSession, uris: list[str]) -> list[tuple[str, str, int]]:
@@ -127,7 +158,7 @@ async def status_list_uris(session: AsyncSession) -> list[str]:
 async def phase(session: AsyncSession, check_id: str) -> tuple[str, bool] | None:
     """The check's phase, and whether a decline came while it is still open (a hint only:
     anyone who read the request could have sent it; checks.respond says why)."""
-    row = await session.get(Check, check_id)
+    row = await check(session, check_id)
     return None if row is None else (row.phase, row.phase == "pending" and row.sealed_result is not None)
 
 
