@@ -44,9 +44,17 @@ class InlineConnection(aiosqlite.Connection):
     Opening and closing still go through aiosqlite's thread (once per pooled connection), so
     the sqlite3 connection is made with ``check_same_thread=False``."""
 
+    _committing: asyncio.Future[Any] | None = None
+
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
+        if self._committing is not None and not self._committing.done():
+            # A task cancelled while its commit ran on the connection's thread leaves that commit
+            # running; what comes next on this connection (SQLAlchemy's rollback on the way out,
+            # the next transaction) waits for it here, with the loop running, instead of on
+            # SQLite's mutex on the loop's thread for as long as the commit's fsync takes.
+            await asyncio.wait({self._committing})
         pause, deadline = _FIRST_PAUSE_S, None
         while True:
             try:
@@ -64,7 +72,14 @@ class InlineConnection(aiosqlite.Connection):
 
     async def commit(self) -> None:
         """On aiosqlite's thread, as before: the checkpoint's fsync never stops the loop."""
-        await super()._execute(self._conn.commit)  # type: ignore[no-untyped-call]
+        self._committing = asyncio.ensure_future(super()._execute(self._conn.commit))  # type: ignore[no-untyped-call]
+        self._committing.add_done_callback(_retrieved)  # its error is its caller's, or nobody's once cancelled
+        await asyncio.shield(self._committing)
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def connect(database: str) -> InlineConnection:

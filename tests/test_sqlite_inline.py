@@ -126,3 +126,53 @@ def test_a_database_where_write_ahead_logging_cannot_work_is_refused_with_a_reas
     with pytest.raises(RuntimeError, match=r"write-ahead logging.*journal mode delete"):
         db._sqlite_pragmas(_NoWalConnection(), None, busy_timeout_ms=0)
     db._sqlite_pragmas(_NoWalConnection(), None, busy_timeout_ms=15000)  # aiosqlite's own thread: as before
+
+
+class _SlowCommit:
+    """The sqlite3 connection under an InlineConnection, whose commit waits for ``go`` (an fsync
+    that takes its time); every call is traced in order."""
+
+    def __init__(self, real: sqlite3.Connection, go: threading.Event, calls: list[str]) -> None:
+        self._real, self._go, self._calls = real, go, calls
+
+    def commit(self) -> None:
+        self._go.wait(30)
+        self._real.commit()
+        self._calls.append("commit")
+
+    def execute(self, *args: Any) -> Any:
+        self._calls.append(str(args[0]))
+        return self._real.execute(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def test_what_follows_a_cancelled_commit_waits_for_it_without_stopping_the_loop(tmp_path: Path) -> None:
+    """A request cancelled (a client gone) while its commit runs on the connection's thread leaves
+    that commit running. The next call on the connection waits for it with the loop running, not
+    on SQLite's mutex on the loop's thread, and runs after it."""
+    go, calls = threading.Event(), []
+
+    async def run() -> list[str]:
+        connection = await sqlite_inline.connect(str(tmp_path / "inline.db"))
+        connection._connection = _SlowCommit(connection._connection, go, calls)  # type: ignore[assignment]
+        await connection.execute("CREATE TABLE t (x INTEGER)")
+        await connection.execute("BEGIN IMMEDIATE")
+        await connection.execute("INSERT INTO t VALUES (1)")
+        committing = asyncio.ensure_future(connection.commit())
+        await asyncio.sleep(0.05)
+        committing.cancel()
+        following = asyncio.ensure_future(connection.execute("SELECT x FROM t"))
+        ticks = 0
+        for _ in range(20):  # the loop keeps turning while the commit is held back
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not following.done() and "SELECT x FROM t" not in calls
+        go.set()
+        cursor = await following
+        assert await cursor.fetchall() == [(1,)] and ticks == 20
+        await connection.close()
+        return calls
+
+    assert asyncio.run(run())[-2:] == ["commit", "SELECT x FROM t"]
