@@ -27,6 +27,7 @@ from jwcrypto import jwk as jw_jwk
 from core import _jose, jwe, keys
 from core.encoding import b64url_decode, b64url_encode
 from core.errors import InvalidInput
+from core.sdjwt import VerifyPolicy
 from core.sealing import NodeKey, SealBroken
 from tests.node import RunningNode
 from tests.verifier_desk import Desk
@@ -176,6 +177,8 @@ def test_the_request_object_carries_the_key_both_encs_and_a_kid_under_x509_hash(
     assert metadata["encrypted_response_enc_values_supported"] == ["A256GCM", "A128GCM"]
     assert wallet_jwe.choose(metadata).enc == "A256GCM"  # HAIP's wallet SHOULD, for one that follows our order
     assert metadata["vp_formats_supported"]["dc+sd-jwt"]["kb-jwt_alg_values"][0] == "ES256"
+    for algs in metadata["vp_formats_supported"]["dc+sd-jwt"].values():  # each one the verifier takes
+        assert set(algs) <= VerifyPolicy().algorithms and "Ed25519" in algs
     [public] = metadata["jwks"]["keys"]
     assert public == {**jwe.public_jwk(response_key), "kid": jwe.kid(response_key), "use": "enc", "alg": "ECDH-ES"}
     plain = requests.request_object(identity, requests.Prefix.DID, response_uri="https://v.example/r/1",

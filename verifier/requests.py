@@ -40,7 +40,11 @@ from core.oid4vc import PRESENTATION_SCHEME, REQUEST_TYP
 
 SELF_ISSUED_AUDIENCE = "https://self-issued.me/v2"  # section 5.8, static discovery
 REQUEST_TTL_S = 600
-VP_FORMATS = {"dc+sd-jwt": {"sd-jwt_alg_values": ["ES256", "EdDSA"], "kb-jwt_alg_values": ["ES256", "EdDSA"]}}
+# What the SD-JWT verifier accepts (core.sdjwt.verifier), said as it is: RFC 9864's fully-specified
+# "Ed25519" beside the polymorphic "EdDSA", so a wallet that signs only under the new name is not
+# told it may not.
+_ALGS = ["ES256", "EdDSA", "Ed25519"]
+VP_FORMATS = {"dc+sd-jwt": {"sd-jwt_alg_values": _ALGS, "kb-jwt_alg_values": _ALGS}}
 
 
 class Prefix(StrEnum):
