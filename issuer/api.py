@@ -37,7 +37,7 @@ from core.sdjwt.vc import issue_vc
 from core.statuslist import VALID, reference
 from issuer import dpop, dpop_gate, nonces, offline, refresh, store
 from issuer.context import IssuerContext, get_context
-from issuer.discovery import issuer_url, org_or_404
+from issuer.discovery import issuer_url, org_id_or_404
 from issuer.issuance import PROOF_ALGS, distinct_keys, proofs_of, rounded, verify_proof
 from issuer.offers import (
     ACCESS_TOKEN_TTL_S,
@@ -175,8 +175,8 @@ def _typed_pin(tx_code: str) -> str:
 @router.post("/issuers/{slug}/nonce", tags=["OpenID4VCI"])
 async def nonce(slug: str, ctx: Ctx) -> JSONResponse:
     """Section 7: a fresh ``c_nonce``, bound to this organisation, stored nowhere (issuer.nonces)."""
-    org = await org_or_404(ctx, slug)
-    return JSONResponse({"c_nonce": nonces.mint(ctx.node.digest, org.id, ctx.now())}, headers=NO_STORE)
+    org_id = await org_id_or_404(ctx, slug)
+    return JSONResponse({"c_nonce": nonces.mint(ctx.node.digest, org_id, ctx.now())}, headers=NO_STORE)
 
 
 @router.post("/issuers/{slug}/credential", tags=["OpenID4VCI"])

@@ -35,6 +35,7 @@ class IssuerContext:
     # Housekeeping a credential request does when due, not on every request (issue 15: each
     # is a statement per request for rows that only need to go within seconds).
     forget_due: Every = field(default_factory=lambda: Every(FORGET_EVERY_S))
+    org_ids: dict[str, str] = field(default_factory=dict)  # slug -> id, as found (issuer.discovery)
 
     @classmethod
     def create(cls, settings: Settings) -> IssuerContext:

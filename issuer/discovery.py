@@ -42,6 +42,17 @@ async def org_or_404(ctx: IssuerContext, slug: str) -> Row[Any]:
     return org
 
 
+async def org_id_or_404(ctx: IssuerContext, slug: str) -> str:
+    """The id of the organisation at ``slug``, or 404 as ``org_or_404``. Organisations are never
+    deleted or renamed, so a slug names one id for good and a found one is remembered for the
+    process (only found ones: a probe of made-up slugs fills nothing). The nonce endpoint then
+    touches no database (issue 15)."""
+    known = ctx.org_ids.get(slug)
+    if known is None:
+        known = ctx.org_ids[slug] = (await org_or_404(ctx, slug)).id
+    return known
+
+
 def issuer_url(ctx: IssuerContext, slug: str) -> str:
     return metadata.issuer_url(ctx.settings.public_base_url, slug)
 

@@ -64,3 +64,31 @@ def test_an_unknown_issuer_is_404_problem_json_on_every_form(client: TestClient,
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["code"] == "not_found" and "nobody" not in r.text
 
+
+
+def test_a_nonce_needs_the_database_once_per_organisation_and_a_made_up_slug_is_never_remembered(
+        client: TestClient) -> None:
+    """issuer.discovery.org_id_or_404: the slug's id is remembered once found (organisations are
+    never deleted or renamed), so later nonces touch no database; a slug that names nothing is
+    looked up, and refused, every time."""
+    from sqlalchemy import event
+
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+    statements: list[str] = []
+
+    def seen(_c: object, _cur: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(ctx.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        first = client.post("/issuers/open-doors/nonce")
+        asked = len(statements)
+        again = [client.post("/issuers/open-doors/nonce") for _ in range(3)]
+        assert first.status_code == 200 and all(r.status_code == 200 for r in again)
+        assert len({r.json()["c_nonce"] for r in [first, *again]}) == 4  # fresh each time
+        assert len(statements) == asked  # no statement after the first
+        for _ in range(2):
+            assert client.post("/issuers/made-up/nonce").status_code == 404
+        assert len(statements) > asked and "made-up" not in ctx.org_ids
+    finally:
+        event.remove(ctx.engine.sync_engine, "before_cursor_execute", seen)
