@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
 
 from core import keys
 from core.credtypes import TypeRegistry, load_registry
@@ -24,6 +25,12 @@ VECTORS = Path(__file__).resolve().parent / "vectors"
 os.environ.setdefault("AMANA_RATE_LIMIT_PER_S", "1000000")
 os.environ.setdefault("AMANA_WALLET_DOOR_PER_MIN", "1000000")  # tests make wallets by the dozen from one address
 NOW = 1_800_000_000  # a fixed "now"; no test reads the clock
+# Property tests judge answers, never speed: Hypothesis' default 200 ms deadline per example and its
+# "too slow" health check read the wall clock, so a loaded CI box (or a first example that loads the
+# ESCO index) failed them with DeadlineExceeded or Flaky. Loaded here, before any test module makes
+# its own @settings, which inherit it; a test that sets a deadline of its own still has one.
+settings.register_profile("amana", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("amana")
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -25,6 +26,46 @@ from tests.node import free_port
 
 POSTGRES_URL = os.environ.get("AMANA_TEST_DATABASE_URL")
 AMANA = [sys.executable, "-m", "server.cli"]
+# ``amana serve`` took 6-8 s to answer on a 2-core machine at a load of 5 (the 10 s some tests allowed
+# were nearly spent): the bound is for a node that never will. A node that exits fails the wait at once.
+START_S = 120
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[Any], log: Callable[[], str] = str) -> None:
+    """Return once ``url`` answers at all (the node has started); ``log()`` says why not."""
+    deadline = time.monotonic() + START_S
+    while True:
+        assert process.poll() is None, f"amana serve exited: {log()}"
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"amana serve did not start within {START_S} s: {log()}") from None
+            time.sleep(0.05)  # waiting for start-up, not for a result
+
+
+STILL_WAITING = 3  # `amana verifier result`'s exit status while the check is pending
+
+
+def until_concluded(run: Callable[[], subprocess.CompletedProcess[str]],
+                    tries: int = 120) -> subprocess.CompletedProcess[str]:
+    """``run()`` (an ``amana verifier result``) again while it says "still waiting", as a person
+    would: the node answers the wallet after at most ``verifier_answer_wait_s`` (3 s) and ends a
+    slower check in the background, so a loaded machine may show the result a moment after the
+    wallet's answer. Bounded: ``tries`` runs, 0.5 s apart."""
+    for _ in range(tries):
+        done = run()
+        if done.returncode != STILL_WAITING:
+            return done
+        time.sleep(0.5)
+    raise AssertionError(f"the check stayed pending: {done.stdout}")
+
+
+def verifier_result(env: dict[str, str], check_id: str) -> subprocess.CompletedProcess[str]:
+    """``amana verifier result <check_id>`` with ``env``, once the check is no longer pending."""
+    return until_concluded(lambda: subprocess.run([*AMANA, "verifier", "result", check_id], capture_output=True,
+                                                  text=True, cwd=REPO_ROOT, env=env, check=False, timeout=120))
 
 
 def empty_postgres(url: str) -> None:
@@ -70,15 +111,8 @@ class NodeProcess:
             self.process = subprocess.Popen(
                 [*AMANA, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                 cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()
-            try:
-                httpx.get(f"{self.base}/trust-list", timeout=1)
-                return self
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise TimeoutError(f"the node did not start: {self.log.read_text()}")
+        wait_until_serving(f"{self.base}/trust-list", self.process, self.log_text)
+        return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

@@ -28,6 +28,10 @@ from issuer.offers import MAX_PIN_FAILURES
 from tests.server_process import POSTGRES_URL, NodeProcess, empty_postgres
 
 BURST = 50
+# The stories' clients keep no connection alive between requests: the node closes one idle for 5 s
+# (uvicorn's keep-alive), and on a loaded box a request sent on it as it closes gets no answer
+# (httpx.ReadError; seen once in a loaded run, on a suspend in the batches story).
+FRESH = httpx.Limits(max_connections=48, max_keepalive_connections=0)
 SKILL = json.loads(Path("specs/credentials/SkillCertificate/example.json").read_text())
 
 
@@ -127,10 +131,14 @@ def test_a_burst_of_wrong_sign_ins_checks_exactly_five_keys(node: tuple[NodeProc
     assert statuses[401] <= 5 + backoffs_ended and statuses[401] >= 5, statuses  # no burst past the limit
     assert set(statuses) == {401, 429} and sum(statuses.values()) == 30, statuses  # and no 500
     # A forwarded-for header from an untrusted peer (anyone on loopback) does not open a fresh
-    # bucket, which would check all three; the backoff (1 s, then 2 s) lets one through at most.
+    # bucket, which would check all three; the backoff lets one through at most, and then waits at
+    # least 2 s, 4 s …: one more per doubling that ended within this burst's own E seconds.
+    began = time.monotonic()
     spoofed = Counter(r.status_code for r in asyncio.run(
         _sign_in_burst(running, 3, {"X-Forwarded-For": "203.0.113.7"})))
-    assert spoofed[401] <= 1 and spoofed[429] >= 2 and sum(spoofed.values()) == 3, spoofed
+    backoffs_ended = int(math.log2((time.monotonic() - began) / 2 + 1))
+    assert spoofed[401] <= 1 + backoffs_ended and spoofed[429] >= 2 - backoffs_ended, spoofed
+    assert sum(spoofed.values()) == 3, spoofed
 
 
 def test_sign_in_backoff_doubles_and_a_window_forgets() -> None:
@@ -162,7 +170,7 @@ def test_concurrent_presentations_of_a_list_not_kept_yet_all_complete(node: tupl
                   database_url=running.env.get("AMANA_DATABASE_URL"))
 
     async def story() -> tuple[list[httpx.Response], list[httpx.Response]]:
-        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=40)) as http:
+        async with httpx.AsyncClient(timeout=60, limits=FRESH) as http:
             held = [await world.issue(http, world.city["api_key"]) for _ in range(12)]
             checks = [await world.check(http) for _ in held]
             requests = [await wallet.fetch_request(http, c["link"]) for c in checks]
@@ -190,7 +198,7 @@ def test_concurrent_first_issuances_share_one_status_list(node: tuple[NodeProces
     types = load_registry(Settings().specs_dir)
 
     async def flows() -> list[str]:
-        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=32)) as http:
+        async with httpx.AsyncClient(timeout=60, limits=FRESH) as http:
             offers = [(await http.post(f"{running.base}/api/issuer/offers", headers=headers,
                                        json={"type": "SkillCertificate", "claims": SKILL})).json() for _ in range(16)]
             received = await asyncio.gather(*(receive(http, o["link"], o["pin"], copies=1, types=types)
@@ -274,7 +282,7 @@ def test_status_changes_of_whole_batches_beside_issuances_never_deadlock(node: t
         return result
 
     async def story() -> list[int]:
-        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=48)) as http:
+        async with httpx.AsyncClient(timeout=60, limits=FRESH) as http:
             held = [await offer(http) for _ in range(12)]
             await asyncio.gather(*(receive(http, o["link"], o["pin"], copies=3, types=types) for o in held))
             listed = (await http.get(f"{running.base}/api/issuer/credentials", headers=headers,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -42,7 +43,8 @@ class _Shim:
         self.base = node.base
         self.settings = Settings(data_dir=node.data_dir, public_base_url=node.base,
                                  database_url=node.env.get("AMANA_DATABASE_URL"))
-        self.app = SimpleNamespace(state=SimpleNamespace(verifier=SimpleNamespace(offset=0)))
+        self.app = SimpleNamespace(state=SimpleNamespace(verifier=SimpleNamespace(
+            offset=0, now=lambda: int(time.time()))))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

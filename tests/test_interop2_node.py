@@ -25,6 +25,7 @@ import pytest
 from core.settings import REPO_ROOT
 from tests.interop2.sphereon import NODE, SKIP_REASON, wallet
 from tests.node import RunningNode, free_port
+from tests.server_process import verifier_result
 
 pytestmark = pytest.mark.skipif(NODE is None, reason=SKIP_REASON)
 SKILL = REPO_ROOT / "specs/credentials/SkillCertificate/example.json"
@@ -38,9 +39,13 @@ class Node:
         self.env, self.base = env, base
 
     def cli(self, *args: str, ok: bool = True) -> dict[str, Any]:
-        """An ``amana`` command's JSON output; ``ok=False``: it must exit non-zero (a refused check does)."""
-        done = subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True,
-                              cwd=REPO_ROOT, env=self.env, check=False, timeout=120)
+        """An ``amana`` command's JSON output; ``ok=False``: it must exit non-zero (a refused check does).
+        A check's result is read once the check is no longer pending (tests.server_process)."""
+        if args[:2] == ("verifier", "result"):
+            done = verifier_result(self.env, args[2])
+        else:
+            done = subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True,
+                                  cwd=REPO_ROOT, env=self.env, check=False, timeout=120)
         assert (done.returncode == 0) == ok, f"{args}: {done.stdout}\n{done.stderr}"
         value: dict[str, Any] = json.loads(done.stdout)
         return value

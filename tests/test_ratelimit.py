@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -59,9 +60,15 @@ def test_a_nonce_flood_is_cut_off_with_retry_after(tmp_path: Path) -> None:
             async with httpx.AsyncClient(timeout=30) as http:
                 return await asyncio.gather(*(http.post(f"{node.base}/issuers/ngo/nonce") for _ in range(30)))
 
+        began = time.monotonic()
         answers = asyncio.run(flood())
         statuses = Counter(r.status_code for r in answers)
-        assert statuses[200] <= 11 and statuses[429] >= 19 and set(statuses) <= {200, 429}, statuses
+        # The burst of 10, then one token a second: a flood a busy machine spreads over E seconds may
+        # see one more answered per second that passed within it, never more. (Not a timing assertion:
+        # the duration only widens what a correct limit may do; 30 at once still overrun a missing one.)
+        refilled = max(1, int(time.monotonic() - began))
+        assert statuses[200] <= 10 + refilled and statuses[429] >= 20 - refilled, statuses
+        assert set(statuses) <= {200, 429}, statuses
         refused = next(r for r in answers if r.status_code == 429)
         assert int(refused.headers["retry-after"]) >= 1 and refused.json()["code"] == "rate_limited"
         assert httpx.get(f"{node.base}/issuer/console").status_code == 200  # pages are not limited

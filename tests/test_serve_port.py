@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +22,7 @@ import pytest
 from core.settings import REPO_ROOT
 from server.cli import announced_url
 from tests.node import free_port
+from tests.server_process import wait_until_serving
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -37,15 +37,7 @@ def serving(env: dict[str, str], *args: str, port: int | None = None) -> Iterato
                               cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(400):
-            try:
-                httpx.get(f"{base}/trust-list", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, "amana serve exited"
-                time.sleep(0.05)  # waiting for start-up, not for a result
-        else:
-            pytest.fail("amana serve did not start")
+        wait_until_serving(f"{base}/trust-list", server)
         yield base
     finally:
         server.terminate()

@@ -19,6 +19,7 @@ from core import keys
 from core.settings import REPO_ROOT, Settings
 from core.trust import MEDIA_TYPE, verify
 from server.app import build_app
+from tests.server_process import wait_until_serving
 from tests.test_cli import amana
 
 NGO = "https://ngo.amana.test"
@@ -135,14 +136,8 @@ def test_amana_serve_publishes_the_list_over_real_http(trust_dir: Path) -> None:
     server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], cwd=REPO_ROOT,
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        for _ in range(200):
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/trust-list", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        else:
-            pytest.fail("amana serve did not start")
+        wait_until_serving(f"http://127.0.0.1:{port}/trust-list", server)
+        r = httpx.get(f"http://127.0.0.1:{port}/trust-list", timeout=10)
         assert r.status_code == 200 and r.headers["content-type"] == MEDIA_TYPE
         assert r.text == (trust_dir / "trust/trust-list.jwt").read_text().strip()
     finally:

@@ -16,6 +16,7 @@ import httpx
 from core.credtypes import load_registry
 from core.settings import REPO_ROOT, Settings
 from tests.node import RunningNode
+from tests.server_process import verifier_result
 from wallet import present as wallet
 from wallet.receive import receive
 
@@ -78,7 +79,7 @@ def test_request_and_result_from_a_shell(tmp_path: Path) -> None:
                 assert (await wallet.answer(http, request, vp)).status_code == 200
 
         asyncio.run(answer())
-        shown = cli("verifier", "result", check["id"])
+        shown = verifier_result(env, check["id"])
         assert shown.returncode == 0, shown.stdout + shown.stderr
         result = json.loads(shown.stdout)
         assert result["accepted"] and result["credentials"][0]["claims"]["skill"]["label"] == "operate forklift"

@@ -92,10 +92,18 @@ class World:
         created: dict[str, Any] = r.json()
         return created
 
-    async def result(self, http: httpx.AsyncClient, check: dict[str, Any]) -> httpx.Response:
-        return await http.post(f"{self.base}/api/verifier/checks/{check['id']}/result",
-                               json={"result_key": check["result_key"]},
-                               headers={"Authorization": f"Bearer {self.desk_key}"})
+    async def result(self, http: httpx.AsyncClient, check: dict[str, Any], polls: int = 300) -> httpx.Response:
+        """The desk's answer once the check is no longer pending. The node answers the wallet after
+        at most ``verifier_answer_wait_s`` (3 s) and finishes a slower check in the background, so
+        the desk asks again while it says pending, as its page does (bounded: ``polls`` times 0.1 s)."""
+        for _ in range(polls):
+            r = await http.post(f"{self.base}/api/verifier/checks/{check['id']}/result",
+                                json={"result_key": check["result_key"]},
+                                headers={"Authorization": f"Bearer {self.desk_key}"})
+            if r.status_code != 202:
+                return r
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"the check stayed pending: {r.text}")
 
     def verifier_ctx(self) -> Any:
         return self.node.app.state.verifier

@@ -23,7 +23,7 @@ from core.encoding import b64url_decode
 from core.errors import WrongPassphrase
 from core.settings import REPO_ROOT, Settings
 from tests.node import RunningNode, free_port
-from tests.server_process import POSTGRES_URL, empty_postgres
+from tests.server_process import POSTGRES_URL, empty_postgres, verifier_result
 from wallet import flows, holder, store
 from wallet.vault import KdfParams
 
@@ -111,7 +111,7 @@ def test_a_holder_from_a_shell(tmp_path: Path) -> None:
         assert "Who asks: Harbour Desk" in answered_run.stderr and "WARNING" not in answered_run.stderr
         answered = _out(answered_run)
         assert answered["shown"] == {"skill": ["skill", "eqf_level"]}
-        assert _out(_cli(node_env, "verifier", "result", check["id"]))["accepted"] is True
+        assert _out(verifier_result(node_env, check["id"]))["accepted"] is True
 
         declined_check = _out(_cli(node_env, "verifier", "request", "--query", "skill-check"))
         wallet("present", declined_check["link"], ok=False, stdin="n\n")

@@ -25,7 +25,7 @@ import pytest
 from core.settings import REPO_ROOT
 from tests.node import free_port
 from tests.round_robin import RoundRobin
-from tests.server_process import POSTGRES_URL, NodeProcess, empty_postgres
+from tests.server_process import POSTGRES_URL, NodeProcess, empty_postgres, verifier_result
 
 SKILL = REPO_ROOT / "specs/credentials/SkillCertificate/example.json"
 PASS = "a holder's passphrase, long enough"
@@ -97,7 +97,9 @@ def test_issuance_and_a_check_with_every_request_on_the_other_worker(
     # request object on one worker, direct_post on the other, status list fetched through the balancer.
     answered = _run(holder, "wallet", "present", check["link"], "--yes")
     assert answered["shown"] == {"skill": ["skill", "eqf_level"]}
-    result = _run(env, "verifier", "result", check["id"])
+    shown = verifier_result(env, check["id"])
+    assert shown.returncode == 0, f"{shown.stdout}\n{shown.stderr}"
+    result = json.loads(shown.stdout)
     assert result["accepted"] is True and result["credentials"][0]["status"] == "valid", result
     _both_served(balancer, start)
 

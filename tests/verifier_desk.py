@@ -72,7 +72,7 @@ class Desk:
     def credential(self, status_uri: str | None, idx: int = 3) -> tuple[str, keys.PrivateKey]:
         holder = keys.generate()
         status = None if status_uri is None else {"status_list": {"uri": status_uri, "idx": idx}}
-        now = int(time.time()) + self.ctx.offset
+        now = self.ctx.now()  # the desk's clock, stopped or moved as a test wants it
         token = issue_vc(TYPES.require(STATUS_VCT), STATUS_EXAMPLE, issuer=CRAFTED_ISSUER, issuer_key=self.issuer_key,
                          holder_key=holder.public_key(), now=now - 60, valid_for_s=30 * 86400, status=status)
         return token, holder
@@ -91,7 +91,7 @@ class Desk:
     async def present(self, http: httpx.AsyncClient, check: dict[str, Any],
                       credential: tuple[str, keys.PrivateKey]) -> httpx.Response:
         """The holder's wallet: fetch the request, answer it (direct_post)."""
-        now = int(time.time()) + self.ctx.offset  # the phone's clock agrees with the desk's
+        now = self.ctx.now()  # the phone's clock agrees with the desk's
         request = await wallet.fetch_request(http, check["link"], now=now)
         vp = wallet.vp_token(request, {"registration": credential}, now)
         return await wallet.answer(http, request, vp)
