@@ -1,4 +1,4 @@
-"""The issuer's tables. Only ``issuer/store.py`` queries them.
+"""The issuer's tables. Only ``issuer/store/`` queries them.
 
 What is kept, and why (data minimisation, issue 4 point 6):
 
