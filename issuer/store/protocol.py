@@ -29,29 +29,18 @@ from core import keys
 from core.db import Db, dialect_name, insert_of
 from core.sealing import NodeKey, new_token
 from core.statuslist import StatusList
-from issuer import revocation
+from issuer import revocation, tables
 from issuer.offers import OfferState
-from issuer.tables import (
-    AccessToken,
-    Credential,
-    DPoPProof,
-    Nonce,
-    Offer,
-    Organisation,
-    RefreshFamily,
-    RefreshToken,
-    SigningKey,
-    StatusListRow,
-)
 
 
 def _table(mapped: Any) -> Table:
     return cast(Table, mapped.__table__)
 
 
-ORGS, OFFERS, TOKENS = _table(Organisation), _table(Offer), _table(AccessToken)
-FAMILIES, REFRESH_TOKENS, NONCES = _table(RefreshFamily), _table(RefreshToken), _table(Nonce)
-DPOP_PROOFS, KEYS, LISTS, CREDENTIALS = _table(DPoPProof), _table(SigningKey), _table(StatusListRow), _table(Credential)
+ORGS, OFFERS, TOKENS = _table(tables.Organisation), _table(tables.Offer), _table(tables.AccessToken)
+FAMILIES, REFRESH_TOKENS = _table(tables.RefreshFamily), _table(tables.RefreshToken)
+NONCES, DPOP_PROOFS, KEYS = _table(tables.Nonce), _table(tables.DPoPProof), _table(tables.SigningKey)
+LISTS, CREDENTIALS = _table(tables.StatusListRow), _table(tables.Credential)
 
 # Purposes of the keyed digest of an access token: one row per credential configuration it
 # grants (issuer.offline: the SD-JWT VC and its compact copy), each used once.
