@@ -17,9 +17,9 @@ import functools
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -41,6 +41,12 @@ class Base(DeclarativeBase):
 # requests a bare connection in a transaction (``engine.begin()``, issue 15). Statements that
 # work on both are SQLAlchemy Core: ``execute`` takes them alike.
 Db = AsyncSession | AsyncConnection
+
+
+def table_of(mapped: Any) -> Table:
+    """The Core ``Table`` of a mapped class, for statements built once (typed: ``__table__`` is a
+    ``FromClause`` to the type checker)."""
+    return cast(Table, mapped.__table__)
 
 
 def dialect_name(db: Db) -> str:

@@ -261,7 +261,7 @@ async def _issue(ctx: IssuerContext, db: Db, org: Row[Any], granted: store.Grant
     allocated = await store.allocate_status(db, org.id, len(proofs))
     status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{allocated.list_id}"
     ctype.check_issuance(claims)  # once: every copy carries the same claims
-    sealed_claims = json.dumps(claims).encode() if org.keep_claims_days else None
+    kept_claims = json.dumps(claims).encode() if org.keep_claims_days else None  # sealed per credential below
     out, records = [], []
     for proof, idx in zip(proofs, allocated.indices, strict=True):
         if granted.offline:
@@ -277,9 +277,8 @@ async def _issue(ctx: IssuerContext, db: Db, org: Row[Any], granted: store.Grant
             "status_list_id": allocated.list_id, "status_idx": idx, "status": VALID,
             "holder_thumbprint": proof.holder_key.thumbprint(), "issued_at": issued_at,
             "expires_at": issued_at + valid_for,
-            "sealed_claims": None if sealed_claims is None else ctx.node.seal(sealed_claims,
-                                                                               f"credential:{credential_id}"),
-            "retain_until": None if sealed_claims is None else now + org.keep_claims_days * 86400})
+            "sealed_claims": None if kept_claims is None else ctx.node.seal(kept_claims, f"credential:{credential_id}"),
+            "retain_until": None if kept_claims is None else now + org.keep_claims_days * 86400})
     await store.record_credentials(db, records)
     if granted.family_id is None and not granted.offline:
         await store.finish_offer(db, offer.id)

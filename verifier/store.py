@@ -11,21 +11,21 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import keys
-from core.db import Db, dialect_insert
+from core.db import Db, dialect_insert, table_of
 from core.sealing import NodeKey
 from verifier.requests import Identity as SigningIdentity
 from verifier.requests import self_signed_certificate
 from verifier.tables import AuditEntry, Check, DeskKey, Identity, OfflineNonce, OfflineSeen, StatusListCopy
 
 CheckRow = Row[Any]  # a verifier_checks row: attributes by column name
-CHECKS, DESK_KEYS = cast(Table, Check.__table__), cast(Table, DeskKey.__table__)
-AUDIT, COPIES = cast(Table, AuditEntry.__table__), cast(Table, StatusListCopy.__table__)
+CHECKS, DESK_KEYS = table_of(Check), table_of(DeskKey)
+AUDIT, COPIES = table_of(AuditEntry), table_of(StatusListCopy)
 
 _DESK_KEY = select(DESK_KEYS.c.digest).where(DESK_KEYS.c.digest == bindparam("digest"))
 _CHECK = select(CHECKS).where(CHECKS.c.id == bindparam("check_id"))

@@ -21,26 +21,21 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
 
 from core import keys
-from core.db import Db, dialect_name, insert_of
+from core.db import Db, dialect_name, insert_of, table_of
 from core.sealing import NodeKey, new_token
 from core.statuslist import StatusList
 from issuer import revocation, tables
 from issuer.offers import OfferState
 
-
-def _table(mapped: Any) -> Table:
-    return cast(Table, mapped.__table__)
-
-
-ORGS, OFFERS, TOKENS = _table(tables.Organisation), _table(tables.Offer), _table(tables.AccessToken)
-FAMILIES, REFRESH_TOKENS = _table(tables.RefreshFamily), _table(tables.RefreshToken)
-NONCES, DPOP_PROOFS, KEYS = _table(tables.Nonce), _table(tables.DPoPProof), _table(tables.SigningKey)
-LISTS, CREDENTIALS = _table(tables.StatusListRow), _table(tables.Credential)
+ORGS, OFFERS, TOKENS = table_of(tables.Organisation), table_of(tables.Offer), table_of(tables.AccessToken)
+FAMILIES, REFRESH_TOKENS = table_of(tables.RefreshFamily), table_of(tables.RefreshToken)
+NONCES, DPOP_PROOFS, KEYS = table_of(tables.Nonce), table_of(tables.DPoPProof), table_of(tables.SigningKey)
+LISTS, CREDENTIALS = table_of(tables.StatusListRow), table_of(tables.Credential)
 
 # Purposes of the keyed digest of an access token: one row per credential configuration it
 # grants (issuer.offline: the SD-JWT VC and its compact copy), each used once.
@@ -112,16 +107,14 @@ async def new_access_token(db: Db, node: NodeKey, offer_id: str, now: int, ttl_s
     first request of either configuration must not take the other's claims away. ``dpop_jkt``: the
     thumbprint of the DPoP key it is bound to (issuer.dpop), on both rows."""
     token = new_token()
+    grants = [(SD_JWT_GRANT, claims)] + ([] if offline_claims is None else [(OFFLINE_GRANT, offline_claims)])
     rows = []
-    for purpose, sealed in ((SD_JWT_GRANT, claims), (OFFLINE_GRANT, offline_claims)):
-        if purpose == OFFLINE_GRANT and offline_claims is None:
-            continue
+    for purpose, granted_claims in grants:
         digest = node.digest(purpose, token)
+        sealed = None if granted_claims is None else node.seal_for(token, granted_claims, f"refresh-access:{digest}")
         rows.append({"digest": digest, "offer_id": offer_id, "expires_at": now + ttl_s, "used": False,
                      "used_at": None, "request_digest": None, "sealed_response": None, "family_id": family_id,
-                     "sealed_claims": None if sealed is None else node.seal_for(token, sealed,
-                                                                                 f"refresh-access:{digest}"),
-                     "dpop_jkt": dpop_jkt})
+                     "sealed_claims": sealed, "dpop_jkt": dpop_jkt})
     await db.execute(_NEW_TOKENS, rows)
     return token
 
