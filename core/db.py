@@ -16,16 +16,19 @@ import contextlib
 import functools
 import logging
 import os
+import weakref
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, event
+from sqlalchemy import Engine, Table, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
 from core import sqlite_inline
 from core.settings import Settings, shipped
+from core.sqlite_held import HeldDb, HeldSqlite
 
 MIGRATIONS = shipped("migrations")
 # aiosqlite's DEBUG lines echo every statement with its parameters; ours are digests and
@@ -38,9 +41,9 @@ class Base(DeclarativeBase):
 
 
 # What a store function runs its statements on: an ORM session, or for the wallet's hot
-# requests a bare connection in a transaction (``engine.begin()``, issue 15). Statements that
-# work on both are SQLAlchemy Core: ``execute`` takes them alike.
-Db = AsyncSession | AsyncConnection
+# requests a bare connection in a transaction (``unit``, issue 15). Statements that work on
+# every kind are SQLAlchemy Core: ``execute`` takes them alike.
+Db = AsyncSession | AsyncConnection | HeldDb
 
 
 def table_of(mapped: Any) -> Table:
@@ -50,7 +53,25 @@ def table_of(mapped: Any) -> Table:
 
 
 def dialect_name(db: Db) -> str:
-    return db.dialect.name if isinstance(db, AsyncConnection) else db.get_bind().dialect.name
+    return db.get_bind().dialect.name if isinstance(db, AsyncSession) else db.dialect.name
+
+
+_HELD: weakref.WeakKeyDictionary[AsyncEngine, HeldSqlite] = weakref.WeakKeyDictionary()
+
+
+def unit(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | HeldDb]:
+    """A transaction for the wallet's hot requests, committed at the end and rolled back on any
+    exception: on an SQLite file, on the engine's held connection (core.sqlite_held); elsewhere
+    on a pooled bare connection (``engine.begin()``)."""
+    held = _HELD.get(engine)
+    return held.unit() if held is not None else engine.begin()
+
+
+def sync_engines(engine: AsyncEngine) -> list[Engine]:
+    """Every engine the store's statements run through (for event listeners): the async engine's,
+    and its held connection's where there is one."""
+    held = _HELD.get(engine)
+    return [engine.sync_engine] + ([held.engine] if held is not None else [])
 
 
 def dialect_insert(db: Db, table: Any) -> Any:
@@ -153,6 +174,9 @@ def make_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", pragmas)
         event.listen(engine.sync_engine, "connect", _sqlite_no_implicit_begin)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        if inline:
+            held = _HELD[engine] = HeldSqlite(path or "", lambda connection: _sqlite_pragmas(connection, None))
+            event.listen(engine.sync_engine, "engine_disposed", lambda _engine: held.close())
         return engine
     return create_async_engine(url, pool_pre_ping=True)
 

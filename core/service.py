@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from core import glossary, staff, web
+from core import glossary, routing, staff, web
 from core.settings import Settings
 
 
@@ -31,6 +31,7 @@ def build_app(title: str, settings: Settings, services: Sequence[Service],
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for service in services:
             await service.start(app, settings)
+        routing.index(app)  # every route is in place now
         yield
         for service in reversed(services):
             await service.stop(app)

@@ -55,26 +55,31 @@ class InlineConnection(aiosqlite.Connection):
             # the next transaction) waits for it here, with the loop running, instead of on
             # SQLite's mutex on the loop's thread for as long as the commit's fsync takes.
             await asyncio.wait({self._committing})
-        pause, deadline = _FIRST_PAUSE_S, None
-        while True:
-            try:
-                return fn(*args, **kwargs)
-            except sqlite3.OperationalError as exc:
-                if getattr(exc, "sqlite_errorcode", None) not in _RETRY:
-                    raise
-                now = asyncio.get_running_loop().time()
-                deadline = now + BUSY_TIMEOUT_S if deadline is None else deadline
-                if now >= deadline:
-                    raise
-            await asyncio.sleep(pause)  # another connection holds the write lock: let it finish
-            pause = min(pause * 2, _LONGEST_PAUSE_S)
-
+        return await when_unlocked(fn, *args, **kwargs)
 
     async def commit(self) -> None:
         """On aiosqlite's thread, as before: the checkpoint's fsync never stops the loop."""
         self._committing = asyncio.ensure_future(super()._execute(self._conn.commit))  # type: ignore[no-untyped-call]
         self._committing.add_done_callback(_retrieved)  # its error is its caller's, or nobody's once cancelled
         await asyncio.shield(self._committing)
+
+
+async def when_unlocked(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` on this thread, again after a short ``asyncio.sleep`` (0.5 ms,
+    doubling, at most 10 ms) while SQLite answers busy, until ``BUSY_TIMEOUT_S`` has passed."""
+    pause, deadline = _FIRST_PAUSE_S, None
+    while True:
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) not in _RETRY:
+                raise
+            now = asyncio.get_running_loop().time()
+            deadline = now + BUSY_TIMEOUT_S if deadline is None else deadline
+            if now >= deadline:
+                raise
+        await asyncio.sleep(pause)  # another connection holds the write lock: let it finish
+        pause = min(pause * 2, _LONGEST_PAUSE_S)
 
 
 def _retrieved(future: asyncio.Future[Any]) -> None:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import db
 from core.credtypes import TypeRegistry, load_registry
@@ -47,10 +47,8 @@ class IssuerContext:
         async with self.sessions.begin() as session:
             yield session
 
-    @asynccontextmanager
-    async def unit(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.begin() as connection:
-            yield connection
+    def unit(self) -> AbstractAsyncContextManager[db.Db]:
+        return db.unit(self.engine)
 
     def now(self) -> int:
         return self.clock()

@@ -73,13 +73,16 @@ def test_a_nonce_needs_the_database_once_per_organisation_and_a_made_up_slug_is_
     looked up, and refused, every time."""
     from sqlalchemy import event
 
+    from core.db import sync_engines
+
     ctx = client.app.state.issuer  # type: ignore[attr-defined]
     statements: list[str] = []
 
     def seen(_c: object, _cur: object, statement: str, *_rest: object) -> None:
         statements.append(statement)
 
-    event.listen(ctx.engine.sync_engine, "before_cursor_execute", seen)
+    for engine in sync_engines(ctx.engine):
+        event.listen(engine, "before_cursor_execute", seen)
     try:
         first = client.post("/issuers/open-doors/nonce")
         asked = len(statements)
@@ -91,4 +94,5 @@ def test_a_nonce_needs_the_database_once_per_organisation_and_a_made_up_slug_is_
             assert client.post("/issuers/made-up/nonce").status_code == 404
         assert len(statements) > asked and "made-up" not in ctx.org_ids
     finally:
-        event.remove(ctx.engine.sync_engine, "before_cursor_execute", seen)
+        for engine in sync_engines(ctx.engine):
+            event.remove(engine, "before_cursor_execute", seen)

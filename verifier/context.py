@@ -6,12 +6,12 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import db
 from core.credtypes import TypeRegistry, load_registry
@@ -59,12 +59,10 @@ class VerifierContext:
         async with self.sessions.begin() as session:
             yield session
 
-    @asynccontextmanager
-    async def unit(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction on a bare connection, for a check's requests (verifier.store: Core
-        statements built once; issue 15). Committed at the end, rolled back on any exception."""
-        async with self.engine.begin() as connection:
-            yield connection
+    def unit(self) -> AbstractAsyncContextManager[db.Db]:
+        """A transaction for a check's requests (verifier.store: Core statements built once;
+        issue 15). Committed at the end, rolled back on any exception (``core.db.unit``)."""
+        return db.unit(self.engine)
 
     def finish_later(self, work: asyncio.Task[None]) -> None:
         """Hold ``work`` until it is done (the loop keeps only weak references to tasks) and log

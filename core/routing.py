@@ -1,0 +1,103 @@
+"""Send a request only to the routes that could match it, not to all of them.
+
+FastAPI's router tries its routes in the order they were added until one matches; an included
+router (one per ``include_router``) matches its own routes twice, once to be chosen and once to
+dispatch, and walks its routes' versions on each. With every service on one node (about a
+hundred routes) finding a late route cost more than most endpoints' own work: a request that
+does nothing cost 62 µs at ``/health``, the first route, and 288 µs at the last, and a 404 cost
+644 µs of CPU (issue 15; ``python -m bench.issuer`` shows the no-op beside every step).
+
+A route's path can only match a request path with the same first segment (``/wallet/...``,
+``/issuers/...``), unless the route's own first segment is a parameter. So ``index`` gives the
+app's router one shard per first segment: a shallow copy of the router holding only the routes
+(top-level entries, in their order) that could match a path beginning with that segment. Within
+a shard the router runs its usual loop, so the first full match, a method not allowed (a
+partial match), and the trailing-slash redirect (same first segment) come out as the whole
+list would give them, and when nothing matches, the router's own default answers (404), as the
+whole list would end. Anything else — a path whose first segment no route names, a ``root_path``, any scope
+but HTTP, a router with routes FastAPI tries last, or a route whose first segment is not a
+plain word — goes to the whole router.
+
+The shards are built when the app starts (``core.service``), when every route is in place; an
+app never started (an ASGI transport without lifespan) uses the whole router. FastAPI offers no
+public hook for this: a shard is ``copy.copy`` of the router with its ``routes`` replaced, and
+the wiring is ``Router.middleware_stack``, the app Starlette's ``Router.__call__`` hands every
+request to. ``tests/test_routing.py`` checks that requests resolve as the whole router
+resolves them.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRouter
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+_ANY = None  # the "first segment" of a route that could match any
+
+
+def first_segment(path: str) -> str:
+    """``/wallet/cards`` → ``wallet``; ``/`` → ``""``."""
+    return path[1:].split("/", 1)[0]
+
+
+def _route_paths(route: BaseRoute, prefix: str = "") -> Iterator[str | None]:
+    """The path templates a top-level entry serves (None: one it cannot say)."""
+    included = getattr(route, "original_router", None)  # FastAPI's included router
+    if included is not None:
+        inner_prefix = prefix + getattr(getattr(route, "include_context", None), "prefix", "")
+        for inner in included.routes:
+            yield from _route_paths(inner, inner_prefix)
+        return
+    path = getattr(route, "path", None)
+    yield None if not isinstance(path, str) else prefix + path
+
+
+def _segments(route: BaseRoute) -> set[str | None]:
+    out: set[str | None] = set()
+    for path in _route_paths(route):
+        if path is None or not path.startswith("/"):
+            out.add(_ANY)
+            continue
+        segment = first_segment(path)
+        out.add(_ANY if "{" in segment or segment == "" else segment)
+    return out
+
+
+class SegmentDispatch:
+    """The router's entry point: a shard for the path's first segment, else the whole router."""
+
+    def __init__(self, router: APIRouter, whole: ASGIApp) -> None:
+        self.router, self.whole = router, whole
+        entries = [(route, _segments(route)) for route in router.routes]
+        names = {s for _, segments in entries for s in segments if s is not _ANY}
+        self.shards: dict[str, APIRouter] = {}
+        if any(_ANY in segments for _, segments in entries) or getattr(router, "_low_priority_routes", None):
+            return  # this router's routes cannot be told apart by their first segment: no shards
+        for name in names:
+            shard = copy.copy(router)
+            shard.routes = [route for route, segments in entries if name in segments]
+            self.shards[name] = shard
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        shard = None
+        if scope["type"] == "http" and not scope.get("root_path"):
+            shard = self.shards.get(first_segment(scope["path"]))
+        if shard is None:
+            await self.whole(scope, receive, send)
+            return
+        scope.setdefault("router", self.router)  # url_for and friends see every route
+        await shard.app(scope, receive, send)
+
+
+def index(app: FastAPI) -> None:
+    """Give ``app``'s router its shards; once, after the last route is added."""
+    router = app.router
+    whole: Any = router.middleware_stack
+    if isinstance(whole, SegmentDispatch):
+        whole = whole.whole
+    router.middleware_stack = SegmentDispatch(router, whole)

@@ -1,0 +1,142 @@
+"""core.routing: a request reaches the route the whole router would give it, found among fewer.
+
+The index is worth having only if it never changes an answer. Two apps are built alike from
+FastAPI's own parts — included routers with and without prefixes, path parameters, a ``path``
+converter, a mount, methods — one indexed, one not, and every request (each route's own path,
+its neighbours with a trailing slash or a wrong method, made-up paths) must get the same status,
+body and redirect from both. The node's own app must be indexable at all (a route whose first
+segment is a parameter would silently turn the index off) and indexed once it has started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI, Request
+from hypothesis import given
+from hypothesis import strategies as st
+from starlette.responses import PlainTextResponse
+from starlette.staticfiles import StaticFiles
+
+from core import routing
+
+TEMPLATES = [  # (router prefix, route path, methods); the order is the routes' order
+    ("", "/health", ["GET"]),
+    ("", "/issuers/{org}/nonce", ["POST"]),
+    ("", "/issuers/{org}/credential", ["POST"]),
+    ("", "/issuers/{org}/offers/{code}", ["GET"]),
+    ("/api/issuer", "/offers", ["GET", "POST"]),
+    ("/api/issuer", "/offers/{code}", ["DELETE"]),
+    ("/wallet", "/", ["GET"]),
+    ("/wallet", "/cards/{card}", ["GET"]),
+    ("/wallet", "/cards/{card}/", ["POST"]),  # a trailing slash of its own
+    ("/wallet", "/files/{rest:path}", ["GET"]),
+    ("", "/wallet/cards/shown", ["GET"]),  # included before the /wallet router: it shadows cards/{card}
+    ("/verifier/desk", "/checks/{check}", ["GET", "POST"]),
+    ("", "/status/{list}", ["GET"]),
+]
+WORDS = ["", "health", "issuers", "api", "issuer", "wallet", "cards", "files", "shown", "verifier", "desk",
+         "checks", "status", "static", "x", "nonce", "credential", "offers", "a.b", "%41", "..", "1"]
+
+
+def _app(tmp: Any, indexed: bool) -> FastAPI:
+    app = FastAPI()
+    routers: dict[str, APIRouter] = {}
+    for number, (prefix, path, methods) in enumerate(TEMPLATES):
+        router = routers.setdefault(prefix, APIRouter(prefix=prefix))
+
+        def answer(request: Request, number: int = number) -> PlainTextResponse:
+            return PlainTextResponse(f"route {number} {sorted(request.path_params.items())}")
+
+        router.add_api_route(path, answer, methods=methods)
+        if prefix == "":  # routes of the unprefixed router are included one router each, in turn
+            app.include_router(routers.pop(""))
+    for router in routers.values():
+        app.include_router(router)
+    app.mount("/static/files", StaticFiles(directory=tmp), name="static")
+    if indexed:
+        routing.index(app)
+    return app
+
+
+def _ask(app: FastAPI, method: str, path: str) -> tuple[int, str, str | None]:
+    async def go() -> tuple[int, str, str | None]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.request(method, path)
+        return response.status_code, response.text, response.headers.get("location")
+    return asyncio.run(go())
+
+
+@pytest.fixture(scope="module")
+def apps(tmp_path_factory: pytest.TempPathFactory) -> tuple[FastAPI, FastAPI]:
+    tmp = tmp_path_factory.mktemp("static")
+    (tmp / "a.txt").write_text("a file")
+    whole, indexed = _app(tmp, indexed=False), _app(tmp, indexed=True)
+    assert isinstance(indexed.router.middleware_stack, routing.SegmentDispatch)
+    assert set(indexed.router.middleware_stack.shards) >= {"health", "issuers", "api", "wallet", "verifier",
+                                                            "status", "static"}
+    return whole, indexed
+
+
+def _concrete(path: str) -> str:
+    return path.replace("{rest:path}", "a/b/c").replace("{", "v-").replace("}", "")
+
+
+@pytest.mark.parametrize(("prefix", "path", "methods"), TEMPLATES)
+def test_every_route_its_neighbours_and_wrong_methods_answer_as_the_whole_router(
+        apps: tuple[FastAPI, FastAPI], prefix: str, path: str, methods: list[str]) -> None:
+    whole, indexed = apps
+    full = _concrete(prefix + path)
+    for method in {*methods, "PUT", "GET"}:
+        for variant in {full, full.rstrip("/") or "/", full + "/"}:
+            assert _ask(indexed, method, variant) == _ask(whole, method, variant), (method, variant)
+
+
+def test_the_answers_differ_where_they_should(apps: tuple[FastAPI, FastAPI]) -> None:
+    """So the comparison above can fail: the routes, a 405, a redirect and a 404 are told apart."""
+    _, indexed = apps
+    assert _ask(indexed, "GET", "/wallet/cards/shown")[1] == "route 10 []"
+    assert _ask(indexed, "GET", "/wallet/cards/other")[1] == "route 7 [('card', 'other')]"
+    assert _ask(indexed, "GET", "/issuers/o/nonce")[0] == 405
+    assert _ask(indexed, "POST", "/wallet/cards/c")[0] == 405  # GET only; cards/c/ takes POST, but a partial match wins
+    assert _ask(indexed, "GET", "/issuers/o/offers/k/")[2] == "http://t/issuers/o/offers/k"
+    assert _ask(indexed, "GET", "/static/files/a.txt")[1] == "a file"
+    assert _ask(indexed, "GET", "/nowhere")[0] == 404
+
+
+@given(st.lists(st.sampled_from(WORDS), min_size=0, max_size=5), st.booleans(),
+       st.sampled_from(["GET", "POST", "DELETE"]))
+def test_any_path_answers_as_the_whole_router(apps: tuple[FastAPI, FastAPI], words: list[str], slash: bool,
+                                               method: str) -> None:
+    whole, indexed = apps
+    path = "/" + "/".join(words) + ("/" if slash and words else "")
+    assert _ask(indexed, method, path) == _ask(whole, method, path)
+
+
+def test_a_router_with_a_parameter_first_is_left_whole(tmp_path: Any) -> None:
+    app = FastAPI()
+    app.add_api_route("/{anything}/x", lambda anything: anything)
+    routing.index(app)
+    assert app.router.middleware_stack.shards == {}  # type: ignore[attr-defined]
+
+
+def test_the_node_is_indexed_once_started(tmp_path: Any) -> None:
+    """Every service's routes begin with a word (no route of the node's starts with a parameter),
+    so each request is matched among its own service's routes only."""
+    from bench import world
+
+    app = world.build_app(world.settings(tmp_path / "node", 8000, None))
+
+    async def start_and_stop() -> None:
+        async with app.router.lifespan_context(app):
+            dispatch = app.router.middleware_stack
+            assert isinstance(dispatch, routing.SegmentDispatch)
+            assert {"issuers", "verifier", "wallet", "consent", "status", ".well-known"} <= set(dispatch.shards)
+            wallet_shard = dispatch.shards["wallet"]
+            assert len(wallet_shard.routes) < len(app.router.routes) / 2
+
+    asyncio.run(start_and_stop())

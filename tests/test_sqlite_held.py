@@ -1,0 +1,209 @@
+"""The hot requests' units on one held SQLite connection (core.sqlite_held, issue 15).
+
+What must hold however fast it is: a unit is all or nothing (an error or a cancellation leaves
+nothing behind), units of one process run one at a time, a database locked elsewhere is waited
+for with the loop running, the loop's thread never runs a checkpoint, and disposing the engine
+closes the connection (used again, it opens a new one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from core import db, sqlite_held
+from core.sqlite_held import HeldDb
+
+
+def _engine(tmp_path: Path) -> Any:
+    return db.make_engine(f"sqlite+aiosqlite:///{tmp_path / 'held.db'}")
+
+
+async def _table(engine: Any) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (x INTEGER)"))
+
+
+def _rows(tmp_path: Path) -> list[int]:
+    other = sqlite3.connect(tmp_path / "held.db")
+    try:
+        return [x for (x,) in other.execute("SELECT x FROM t ORDER BY x")]
+    finally:
+        other.close()
+
+
+def test_a_unit_runs_on_the_held_connection_and_commits(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+
+    async def run() -> tuple[str, int]:
+        await _table(engine)
+        async with db.unit(engine) as unit:
+            assert isinstance(unit, HeldDb) and db.dialect_name(unit) == "sqlite"
+            await unit.execute(text("INSERT INTO t VALUES (:x)"), {"x": 1})
+            mode = (await unit.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one()
+        async with db.unit(engine):
+            pass  # a unit without a statement ends its transaction too
+        async with db.unit(engine) as unit:
+            await unit.execute(text("INSERT INTO t VALUES (2)"))
+        await engine.dispose()
+        return "ok", mode
+
+    assert asyncio.run(run()) == ("ok", 0)  # this connection never checkpoints in a commit
+    assert _rows(tmp_path) == [1, 2]
+
+
+@pytest.mark.parametrize("ending", ["error", "cancelled"])
+def test_a_unit_that_fails_or_is_cancelled_leaves_nothing(tmp_path: Path, ending: str) -> None:
+    engine = _engine(tmp_path)
+
+    async def unit_that_ends_badly(started: asyncio.Event) -> None:
+        async with db.unit(engine) as unit:
+            await unit.execute(text("INSERT INTO t VALUES (1)"))
+            started.set()
+            await asyncio.sleep(0 if ending == "error" else 60)
+            raise ValueError("refused")
+
+    async def run() -> str:
+        await _table(engine)
+        started = asyncio.Event()
+        task = asyncio.create_task(unit_that_ends_badly(started))
+        await started.wait()
+        if ending == "cancelled":
+            task.cancel()
+        outcome = (await asyncio.gather(task, return_exceptions=True))[0]
+        async with db.unit(engine) as unit:  # the next unit is not held up by the last one
+            await unit.execute(text("INSERT INTO t VALUES (2)"))
+        await engine.dispose()
+        return type(outcome).__name__
+
+    assert asyncio.run(run()) == ("ValueError" if ending == "error" else "CancelledError")
+    assert _rows(tmp_path) == [2]
+
+
+def test_units_of_one_process_run_one_at_a_time(tmp_path: Path) -> None:
+    """Each unit reads, yields to the loop, then writes what it read plus one: interleaved, two
+    would read the same value and one increment would be lost."""
+    engine = _engine(tmp_path)
+
+    async def increment() -> None:
+        async with db.unit(engine) as unit:
+            value = (await unit.execute(text("SELECT x FROM t"))).scalar_one()
+            await asyncio.sleep(0.001)
+            await unit.execute(text("UPDATE t SET x = :x"), {"x": value + 1})
+
+    async def run() -> None:
+        await _table(engine)
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t VALUES (0)"))
+        await asyncio.gather(*(increment() for _ in range(20)))
+        await engine.dispose()
+
+    asyncio.run(run())
+    assert _rows(tmp_path) == [20]
+
+
+def test_a_database_locked_elsewhere_is_waited_for_with_the_loop_running(tmp_path: Path) -> None:
+    """A pooled connection of the same engine holds the write lock while it awaits; the held
+    unit's BEGIN finds it busy and waits. The pooled transaction can only finish if the loop
+    runs meanwhile, so a wait on the loop's thread would end in a timeout instead."""
+    engine = _engine(tmp_path)
+    order: list[str] = []
+
+    async def pooled(release: asyncio.Event) -> None:
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t VALUES (1)"))
+            order.append("pooled holds the lock")
+            await release.wait()
+        order.append("pooled committed")
+
+    async def run() -> None:
+        await _table(engine)
+        release = asyncio.Event()
+        holder = asyncio.create_task(pooled(release))
+        while not order:
+            await asyncio.sleep(0)
+        asyncio.get_running_loop().call_later(0.05, release.set)
+        async with db.unit(engine) as unit:
+            order.append("held began")
+            await unit.execute(text("INSERT INTO t VALUES (2)"))
+        await holder
+        await engine.dispose()
+
+    asyncio.run(run())
+    assert order == ["pooled holds the lock", "pooled committed", "held began"]
+    assert _rows(tmp_path) == [1, 2]
+
+
+def test_checkpoints_run_on_a_thread_of_their_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = _engine(tmp_path)
+    ran_on: list[int] = []
+    checkpoint = sqlite_held._checkpoint
+
+    def traced(database: str) -> None:
+        ran_on.append(threading.get_ident())
+        checkpoint(database)
+
+    monkeypatch.setattr(sqlite_held, "CHECKPOINT_EVERY", 5)
+    monkeypatch.setattr(sqlite_held, "_checkpoint", traced)
+
+    async def run() -> None:
+        await _table(engine)
+        for x in range(12):
+            async with db.unit(engine) as unit:
+                await unit.execute(text("INSERT INTO t VALUES (:x)"), {"x": x})
+            if x == 4:  # the fifth commit began one, on a thread; one still running is not begun twice
+                db._HELD[engine]._checkpointing.join()
+                assert len(ran_on) == 1
+        await engine.dispose()  # waits for a checkpoint still running
+
+    asyncio.run(run())
+    assert len(ran_on) == 2 and threading.get_ident() not in ran_on  # after commits 5 and 10
+    other = sqlite3.connect(tmp_path / "held.db")
+    busy, log, done = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    other.close()
+    assert busy == 0 and log == done
+    assert _rows(tmp_path) == list(range(12))
+
+
+def test_disposing_the_engine_closes_the_held_connection_and_a_unit_opens_it_again(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    held = db._HELD[engine]
+
+    async def insert(x: int) -> None:
+        async with db.unit(engine) as unit:
+            await unit.execute(text("INSERT INTO t VALUES (:x)"), {"x": x})
+
+    async def run() -> None:
+        await _table(engine)
+        await insert(1)
+        assert held._connection is not None
+        await engine.dispose()
+        assert held._connection is None
+        await insert(2)
+        await engine.dispose()
+
+    async def on_another_loop() -> None:  # as a test's next asyncio.run: a new event loop
+        await insert(3)
+        await engine.dispose()
+
+    asyncio.run(run())
+    asyncio.run(on_another_loop())
+    assert _rows(tmp_path) == [1, 2, 3]
+
+
+def test_an_in_memory_store_keeps_pooled_units(tmp_path: Path) -> None:
+    engine = db.make_engine("sqlite+aiosqlite:///:memory:")
+
+    async def run() -> str:
+        async with db.unit(engine) as unit:
+            kind = type(unit).__name__
+        await engine.dispose()
+        return kind
+
+    assert asyncio.run(run()) == "AsyncConnection"
