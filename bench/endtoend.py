@@ -4,7 +4,9 @@ request costs), many at once (what a worker serves), in process and over HTTP, p
 Figures are medians of every request of a step. "flows/s, one at a time" is the number of flows
 divided by the time spent inside the timed requests (the wallet's own computing between them
 excluded); "flows/s, N at once" is flows divided by the wall clock, the client (this process,
-on the other core) included, so it says what the client could drive as much as what the node can.
+on the other core, each of the N wallets with a client and connection of its own) included, so
+it says what the client could drive as much as what the node can: "per CPU-s" says what the node
+alone could serve.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 import httpx
 
 from bench import node_setup, world
+from bench.light_client import LightClient
 from bench.world import Times, Wallets
 from server.background import free_port
 
@@ -99,14 +102,19 @@ async def at_once(label: str, wallets: Wallets, n: int, c: int, prepare: Prepare
     queue = list(inputs)
 
     async def wallet() -> None:
-        while queue:
-            await flow(wallets, times, queue.pop())
+        async with wallets.one_of_many() as alone:
+            while queue:
+                await flow(alone, times, queue.pop())
+
+    async def noops() -> None:
+        async with wallets.one_of_many() as alone:
+            await _noops(alone, max(n, 50) // c + 1)
 
     started = time.perf_counter()
     await asyncio.gather(*(wallet() for _ in range(c)))
     elapsed, used = time.perf_counter() - started, cpu() - used
     noop, started = Times(), time.perf_counter()
-    await asyncio.gather(*(_noops(wallets, max(n, 50) // c + 1) for _ in range(c)))
+    await asyncio.gather(*(noops() for _ in range(c)))
     noop.steps["no-op"] = [(time.perf_counter() - started) / (c * (max(n, 50) // c + 1))]  # seconds per request
     return Phase(label, times, elapsed, noop, used)
 
@@ -126,10 +134,9 @@ async def in_process(data_dir: Path, port: int, pg: str | None, secrets: tuple[s
 
 
 @contextlib.asynccontextmanager
-async def over_http(port: int, secrets: tuple[str, str], c: int) -> AsyncIterator[Wallets]:
-    limits = httpx.Limits(max_connections=c, max_keepalive_connections=c)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
-        yield Wallets(http, f"http://127.0.0.1:{port}", *secrets)
+async def over_http(port: int, secrets: tuple[str, str]) -> AsyncIterator[Wallets]:
+    async with httpx.AsyncClient(timeout=60) as http:
+        yield Wallets(http, f"http://127.0.0.1:{port}", *secrets, own_client=LightClient)
 
 
 def print_steps(title: str, steps: Sequence[str], phases: Sequence[Phase], crypto_ms: dict[str, float]) -> None:

@@ -62,7 +62,7 @@ async def _in_process(args: Any, node: tuple[Any, int, tuple[str, str]]) -> list
 
 async def _over_http(args: Any, port: int, secrets: tuple[str, str], cpu: Any) -> list[Phase]:
     phases = []
-    async with endtoend.over_http(port, secrets, args.wallets) as wallets:
+    async with endtoend.over_http(port, secrets) as wallets:
         for batch in (1, 10):
             n = args.flows if batch == 1 else max(1, args.flows // 10)
             phases.append(await endtoend.one_at_a_time(f"HTTP b{batch}", wallets, n, *_issuance(batch), cpu=cpu))

@@ -71,7 +71,7 @@ async def _engine_us(wallets: Wallets) -> float:
 
 
 async def _over_http(args: Any, port: int, secrets: tuple[str, str], cpu: Any) -> list[Phase]:
-    async with endtoend.over_http(port, secrets, args.wallets) as wallets:
+    async with endtoend.over_http(port, secrets) as wallets:
         return [await endtoend.one_at_a_time("HTTP", wallets, args.flows, prepare, flow, cpu=cpu),
                 await endtoend.at_once(f"HTTP x{args.wallets}", wallets, args.flows, args.wallets, prepare, flow,
                                        cpu=cpu)]
