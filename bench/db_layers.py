@@ -2,10 +2,11 @@
 
 One indexed ``SELECT`` by a unique key in its own transaction, on the node's own SQLite engine
 (``core.db.make_engine``: ``BEGIN IMMEDIATE``, WAL, statements on the event loop's thread), CPU
-microseconds per transaction, from the ORM session the services use down to ``sqlite3`` itself
-(the bound). Run it pinned to one core (``taskset -c 1``) for figures that mean something. The gap
-between the rows is what a lean path for the hot requests can win (README, "Every request at the
-cost of its work").
+microseconds per transaction, from the ORM session the services' other requests use down to
+``sqlite3`` itself (the bound), with ``core.db.unit`` (the wallet's hot requests: SQLAlchemy's
+sync Core on one held connection, core.sqlite_held) among them. Run it pinned to one core
+(``taskset -c 1``) for figures that mean something (README, "Every request at the cost of its
+work").
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ async def _measure(path: Path) -> list[tuple[str, float]]:
         async with held.begin():
             (await held.execute(query)).one()
 
+    async def core_unit() -> None:
+        async with db.unit(engine) as unit:  # core.sqlite_held
+            (await unit.execute(query)).one()
+
     beneath = await engine.connect()
     driver: Any = (await beneath.get_raw_connection()).driver_connection  # core.sqlite_inline.InlineConnection
 
@@ -87,9 +92,10 @@ async def _measure(path: Path) -> list[tuple[str, float]]:
         bare.execute(SQL, ("s5",)).fetchone()
         bare.execute("COMMIT")
 
-    rows = [("ORM session (what the services use)", await _cpu_us(orm)),
+    rows = [("ORM session (the services' other requests)", await _cpu_us(orm)),
             ("SQLAlchemy Core, pooled connection", await _cpu_us(core_pooled)),
             ("SQLAlchemy Core, connection held", await _cpu_us(core_held)),
+            ("sync Core, held connection (core.db.unit: hot path)", await _cpu_us(core_unit)),
             ("driver of a held connection (commit on its thread)", await _cpu_us(driver_held)),
             ("sqlite3 alone, on this thread (the bound)", await _cpu_us(sqlite_alone))]
     bare.close()

@@ -1,5 +1,6 @@
 """The load generator's HTTP client for many wallets at once: aiohttp, behind the few httpx
-calls the bench's flows make (``get``, ``post``; ``status_code``, ``text``, ``json()``, ``headers``).
+calls the bench's flows make (``request``, ``get``, ``post``; ``status_code``, ``content``,
+``text``, ``json()``, ``headers``), with httpx's errors.
 
 The node's worker and this client share a 2-core machine, one core each, so the client must
 cost less per flow than the worker or it, not the node, sets the rate. httpx did not: with a
@@ -17,6 +18,7 @@ from types import TracebackType
 from typing import Any
 
 import aiohttp
+import httpx
 
 
 class Answer:
@@ -49,14 +51,21 @@ class LightClient:
         if self._session is not None:
             await self._session.close()
 
-    async def _call(self, method: str, url: str, **options: Any) -> Answer:
+    async def request(self, method: str, url: str, *, headers: dict[str, str] | None = None, data: Any = None,
+                      json: Any = None, follow_redirects: bool = False) -> Answer:
+        """As httpx's (redirects never followed); a failed exchange raises ``httpx.TransportError``,
+        which the flows already catch as any ``httpx.HTTPError``."""
         assert self._session is not None, "use the client in an async with block"
-        async with self._session.request(method, url, allow_redirects=False, **options) as response:
-            return Answer(response.status, await response.read(), response.headers)
+        try:
+            async with self._session.request(method, url, headers=headers, data=data, json=json,
+                                             allow_redirects=False) as response:
+                return Answer(response.status, await response.read(), response.headers)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise httpx.TransportError(type(exc).__name__) from exc
 
-    async def get(self, url: str, headers: dict[str, str] | None = None) -> Answer:
-        return await self._call("GET", url, headers=headers)
+    async def get(self, url: str, *, headers: dict[str, str] | None = None, follow_redirects: bool = False) -> Answer:
+        return await self.request("GET", url, headers=headers)
 
     async def post(self, url: str, *, data: Any = None, json: Any = None, headers: dict[str, str] | None = None,
                    follow_redirects: bool = False) -> Answer:
-        return await self._call("POST", url, data=data, json=json, headers=headers)
+        return await self.request("POST", url, data=data, json=json, headers=headers)

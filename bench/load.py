@@ -40,6 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from bench.light_client import LightClient
 from bench.load_node import LoadNode, drop_tables
 from bench.node_setup import setup
 from core import _jose, keys
@@ -67,8 +68,8 @@ class Run:
         self.errors: Counter[str] = Counter()
         self.flows = 0
 
-    async def timed(self, http: httpx.AsyncClient, step: str, method: str, url: str, expect: int,
-                    **options: Any) -> httpx.Response:
+    async def timed(self, http: Any, step: str, method: str, url: str, expect: int,
+                    **options: Any) -> Any:
         started = time.perf_counter()
         try:
             response = await http.request(method, url, **options)
@@ -79,7 +80,7 @@ class Run:
             raise Failed(f"{step}: {response.status_code} {_code(response)}")
         return response
 
-    async def flow(self, http: httpx.AsyncClient) -> None:
+    async def flow(self, http: Any) -> None:  # httpx.AsyncClient or bench.light_client.LightClient
         started = time.perf_counter()
         made = (await self.timed(http, "offer", "POST", f"{self.base}/api/issuer/offers", 201, headers=self.staff,
                                  json={"type": "SkillCertificate", "claims": SKILL})).json()
@@ -117,7 +118,7 @@ class Run:
         self.times["whole flow"].append(time.perf_counter() - started)
         self.flows += 1
 
-    async def result(self, http: httpx.AsyncClient, check: dict[str, Any]) -> None:
+    async def result(self, http: Any, check: dict[str, Any]) -> None:
         """The desk's read, polled while the verdict is pending (a status list may be on its way)."""
         at, url = time.perf_counter(), f"{self.base}/api/verifier/checks/{check['id']}/result"
         while True:
@@ -146,9 +147,9 @@ async def _wallets(run: Run, wallets: int, seconds: float) -> float:
     deadline = time.perf_counter() + seconds
 
     async def wallet() -> None:
-        # A client of its own, as each phone has: one client shared by fifty wallets cost this load
-        # generator more CPU than the node (httpcore polls every idle pooled connection at each request).
-        async with httpx.AsyncClient(timeout=60) as http:
+        # A client of its own, as each phone has, and a light one (bench.light_client): one httpx
+        # client shared by fifty wallets cost this load generator more CPU than the node.
+        async with LightClient() as http:
             while time.perf_counter() < deadline:
                 try:
                     await run.flow(http)

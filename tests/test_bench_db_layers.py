@@ -17,8 +17,9 @@ def test_every_layer_reads_the_row_and_is_reported(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(db_layers, "WARM_UP", 1)
     rows = asyncio.run(db_layers._measure(tmp_path / "layers.db"))
     assert [label.split(",")[0].split(" (")[0] for label, _ in rows] == [
-        "ORM session", "SQLAlchemy Core", "SQLAlchemy Core", "driver of a held connection", "sqlite3 alone"]
+        "ORM session", "SQLAlchemy Core", "SQLAlchemy Core", "sync Core", "driver of a held connection",
+        "sqlite3 alone"]
     assert all(us > 0 for _, us in rows)
     db_layers.main()
     printed = capsys.readouterr().out
-    assert "the bound" in printed and printed.count(" us ") == 5
+    assert "the bound" in printed and printed.count(" us ") == 6
