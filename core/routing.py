@@ -14,16 +14,18 @@ app's router one shard per first segment: a shallow copy of the router holding o
 a shard the router runs its usual loop, so the first full match, a method not allowed (a
 partial match), and the trailing-slash redirect (same first segment) come out as the whole
 list would give them, and when nothing matches, the router's own default answers (404), as the
-whole list would end. Anything else — a path whose first segment no route names, a ``root_path``, any scope
-but HTTP, a router with routes FastAPI tries last, or a route whose first segment is not a
-plain word — goes to the whole router.
+whole list would end. Anything else goes to the whole router: a path whose first segment no
+route names, a ``root_path``, any scope but HTTP, a router with routes FastAPI tries last
+(``frontend``, here or in an included router) or with middleware of its own, or a route whose
+first segment is not a plain word.
 
-The shards are built when the app starts (``core.service``), when every route is in place; an
-app never started (an ASGI transport without lifespan) uses the whole router. FastAPI offers no
-public hook for this: a shard is ``copy.copy`` of the router with its ``routes`` replaced, and
-the wiring is ``Router.middleware_stack``, the app Starlette's ``Router.__call__`` hands every
-request to. ``tests/test_routing.py`` checks that requests resolve as the whole router
-resolves them.
+The shards are built when the app starts (``core.service``), when every route is in place, and
+again if a route is added to the app afterwards (a route added to an already included router
+after start-up is not seen: include it whole). An app never started (an ASGI transport without
+lifespan) uses the whole router. FastAPI offers no public hook for this: a shard is
+``copy.copy`` of the router with its ``routes`` replaced, and the wiring is
+``Router.middleware_stack``, the app Starlette's ``Router.__call__`` hands every request to.
+``tests/test_routing.py`` checks that requests resolve as the whole router resolves them.
 """
 
 from __future__ import annotations
@@ -68,15 +70,28 @@ def _segments(route: BaseRoute) -> set[str | None]:
     return out
 
 
+def _tried_last(router: Any) -> bool:
+    """Whether FastAPI has routes it tries after all others (``frontend``), here or included."""
+    if getattr(router, "_low_priority_routes", None):
+        return True
+    return any(_tried_last(route.original_router) for route in router.routes if hasattr(route, "original_router"))
+
+
 class SegmentDispatch:
     """The router's entry point: a shard for the path's first segment, else the whole router."""
 
     def __init__(self, router: APIRouter, whole: ASGIApp) -> None:
         self.router, self.whole = router, whole
+        self.shards: dict[str, APIRouter] = {}
+        self._indexed = -1
+        self._index()
+
+    def _index(self) -> None:
+        router, self._indexed = self.router, len(self.router.routes)
         entries = [(route, _segments(route)) for route in router.routes]
         names = {s for _, segments in entries for s in segments if s is not _ANY}
-        self.shards: dict[str, APIRouter] = {}
-        if any(_ANY in segments for _, segments in entries) or getattr(router, "_low_priority_routes", None):
+        self.shards = {}
+        if any(_ANY in segments for _, segments in entries) or _tried_last(router):
             return  # this router's routes cannot be told apart by their first segment: no shards
         for name in names:
             shard = copy.copy(router)
@@ -86,6 +101,8 @@ class SegmentDispatch:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         shard = None
         if scope["type"] == "http" and not scope.get("root_path"):
+            if len(self.router.routes) != self._indexed:
+                self._index()  # a route added to the app after start-up: indexed with the rest
             shard = self.shards.get(first_segment(scope["path"]))
         if shard is None:
             await self.whole(scope, receive, send)
@@ -95,9 +112,12 @@ class SegmentDispatch:
 
 
 def index(app: FastAPI) -> None:
-    """Give ``app``'s router its shards; once, after the last route is added."""
+    """Give ``app``'s router its shards, after the last route is added. A router with middleware
+    of its own (``max_body_size`` and the like) is left whole: a shard would go round it."""
     router = app.router
     whole: Any = router.middleware_stack
     if isinstance(whole, SegmentDispatch):
         whole = whole.whole
+    if whole != router.app:
+        return
     router.middleware_stack = SegmentDispatch(router, whole)

@@ -17,15 +17,19 @@ here when the store is an SQLite file:
   WAL transaction holds the lock, its statements and its commit are never busy.
 - **The commit inline, the checkpoint on a thread**: a WAL commit appends to the log and, with
   ``synchronous=NORMAL``, syncs nothing. What can take long is the checkpoint SQLite runs in a
-  commit once the log passes a thousand pages, with an fsync. This connection runs none
+  commit once the log passes a thousand pages, with an fsync, and the sync of the log's new
+  header when a commit starts the log over. This connection runs no checkpoint
   (``wal_autocheckpoint=0``); every ``CHECKPOINT_EVERY`` commits a thread of its own runs a
-  ``PASSIVE`` checkpoint, which waits for nobody.
+  ``PASSIVE`` checkpoint, which waits for nobody, and starts the log over itself (``_checkpoint``).
 - **A refused or cancelled unit changes nothing**: any exception, cancellation included, rolls
   the transaction back before the lock is released. ``execute`` here never suspends, so a unit
   can be cancelled only at an ``await`` of its own, and a commit never half-happens.
 
 The connection is opened at the first unit and closed when its engine is disposed (SQLAlchemy's
-``engine_disposed`` event); an engine used again afterwards opens a new one.
+``engine_disposed`` event); an engine used again afterwards opens a new one, on a new event loop
+too (a test's next ``asyncio.run``). One event loop at a time uses an engine, as a process of
+the node does. A unit inside another unit of the same task is refused (the lock would wait for
+itself forever).
 """
 
 from __future__ import annotations
@@ -47,16 +51,30 @@ CHECKPOINT_EVERY = 200  # commits between checkpoints; SQLite's own default is e
 
 
 class HeldDb:
-    """What a store function gets from a held unit: ``execute`` as on an ``AsyncConnection``
-    (it runs at once; the result is the synchronous one, with the same methods)."""
+    """What a store function gets from a held unit: ``execute`` as on an ``AsyncConnection``.
 
-    __slots__ = ("connection", "dialect")
+    It runs at once, and its result is the synchronous one, with the same methods, but read
+    from the open statement rather than fetched whole beforehand: a result read only in part
+    would hold its statement open (the commit then fails, and a kept ``SELECT`` pins an old
+    snapshot that makes every later ``BEGIN`` busy). So the unit closes every result it handed
+    out before it commits or rolls back; read a result inside its unit."""
+
+    __slots__ = ("_results", "connection", "dialect")
 
     def __init__(self, connection: Connection) -> None:
         self.connection, self.dialect = connection, connection.dialect
+        self._results: list[Result[Any]] = []
 
     async def execute(self, statement: Any, parameters: Any = None) -> Result[Any]:
-        return self.connection.execute(statement, parameters)
+        result = self.connection.execute(statement, parameters)
+        if result.returns_rows:
+            self._results.append(result)
+        return result
+
+    def close_results(self) -> None:
+        for result in self._results:
+            result.close()
+        self._results.clear()
 
 
 class HeldSqlite:
@@ -77,12 +95,13 @@ class HeldSqlite:
         self._connection: Connection | None = None
         self._lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._owner: asyncio.Task[Any] | None = None
         self._commits = 0
         self._checkpointing: threading.Thread | None = None
 
     def _open(self) -> Connection:
         if self._connection is None or self._connection.invalidated or self._connection.closed:
-            self.close()
+            self._close_connection()
             self._connection = self.engine.connect()
         return self._connection
 
@@ -94,20 +113,31 @@ class HeldSqlite:
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[HeldDb]:
+        task = asyncio.current_task()
+        if task is not None and task is self._owner:
+            # The lock is not re-entrant: a unit inside a unit of the same task would wait forever.
+            raise RuntimeError("a unit of work inside another on the same engine")
         async with self._ordered():
-            connection = self._open()
-            driver: sqlite3.Connection = connection.connection.driver_connection  # type: ignore[assignment]
-            await when_unlocked(driver.execute, "BEGIN IMMEDIATE")
+            self._owner = task
             try:
-                yield HeldDb(connection)
-                connection.commit()
-                if driver.in_transaction:  # no statement ran, so SQLAlchemy began nothing to commit
-                    driver.commit()
-            except BaseException:
-                connection.rollback()
-                if driver.in_transaction:
-                    driver.rollback()
-                raise
+                connection = self._open()
+                driver: sqlite3.Connection = connection.connection.driver_connection  # type: ignore[assignment]
+                await when_unlocked(driver.execute, "BEGIN IMMEDIATE")
+                held = HeldDb(connection)
+                try:
+                    yield held
+                    held.close_results()
+                    connection.commit()
+                    if driver.in_transaction:  # no statement ran, so SQLAlchemy began nothing to commit
+                        driver.commit()
+                except BaseException:
+                    held.close_results()
+                    connection.rollback()
+                    if driver.in_transaction:
+                        driver.rollback()
+                    raise
+            finally:
+                self._owner = None
             self._commits += 1
             if self._commits >= CHECKPOINT_EVERY:
                 self._checkpoint_soon()
@@ -121,23 +151,34 @@ class HeldSqlite:
         self._checkpointing.start()
 
     def close(self) -> None:
-        """Close the connection (it opens again at the next unit)."""
+        """Close the connection (it opens again at the next unit). A checkpoint still running
+        goes on on its own connection and thread (a daemon): nothing here waits for it."""
+        self._close_connection()
+        self._checkpointing = None
+
+    def _close_connection(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
         self.engine.dispose()
-        if self._checkpointing is not None:
-            self._checkpointing.join()
-            self._checkpointing = None
 
 
 def _checkpoint(database: str) -> None:
     """A ``PASSIVE`` checkpoint on a connection of its own: it copies what no reader still needs
-    and waits for nobody; busy (another checkpoint running) it does nothing."""
+    and waits for nobody; busy (another checkpoint running) it does nothing.
+
+    Once the whole log is copied, the next write transaction starts the log over, and writes and
+    syncs its new header (``synchronous=NORMAL`` still syncs there). So a write transaction that
+    changes nothing follows here, on this thread, and takes that sync off the loop's next commit."""
     try:
-        connection = sqlite3.connect(database, timeout=0, isolation_level=None)
+        connection = sqlite3.connect(database, timeout=5, isolation_level=None)
         try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            busy, log, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if busy == 0 and log > 0 and log == copied:
+                connection.execute("BEGIN IMMEDIATE")
+                version = connection.execute("PRAGMA user_version").fetchone()[0]
+                connection.execute(f"PRAGMA user_version = {int(version)}")
+                connection.execute("COMMIT")
         finally:
             connection.close()
     except sqlite3.Error:

@@ -124,6 +124,29 @@ def test_a_router_with_a_parameter_first_is_left_whole(tmp_path: Any) -> None:
     assert app.router.middleware_stack.shards == {}  # type: ignore[attr-defined]
 
 
+def test_a_route_added_after_start_up_is_found(tmp_path: Any) -> None:
+    indexed = _app(tmp_path, indexed=True)
+    assert _ask(indexed, "GET", "/wallet/late")[0] == 404
+    indexed.add_api_route("/wallet/late", lambda: PlainTextResponse("late"))
+    indexed.add_api_route("/issuers/late", lambda: PlainTextResponse("late too"))
+    assert _ask(indexed, "GET", "/wallet/late")[1] == "late"
+    assert _ask(indexed, "GET", "/issuers/late")[1] == "late too"
+
+
+def test_a_router_with_routes_tried_last_or_middleware_of_its_own_is_left_whole() -> None:
+    last, inner = FastAPI(), APIRouter()
+    inner.add_api_route("/app/x", lambda: "x")
+    last.include_router(inner)
+    last.router._low_priority_routes.append(object())  # type: ignore[attr-defined] # as frontend() adds
+    routing.index(last)
+    assert last.router.middleware_stack.shards == {}  # type: ignore[attr-defined]
+    wrapped = FastAPI()
+    wrapped.add_api_route("/x", lambda: "x")
+    wrapped.router.middleware_stack = lambda *_: None  # type: ignore[assignment,method-assign]
+    routing.index(wrapped)
+    assert not isinstance(wrapped.router.middleware_stack, routing.SegmentDispatch)
+
+
 def test_the_node_is_indexed_once_started(tmp_path: Any) -> None:
     """Every service's routes begin with a word (no route of the node's starts with a parameter),
     so each request is matched among its own service's routes only."""

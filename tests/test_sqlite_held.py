@@ -160,7 +160,8 @@ def test_checkpoints_run_on_a_thread_of_their_own(tmp_path: Path, monkeypatch: p
             if x == 4:  # the fifth commit began one, on a thread; one still running is not begun twice
                 db._HELD[engine]._checkpointing.join()
                 assert len(ran_on) == 1
-        await engine.dispose()  # waits for a checkpoint still running
+        db._HELD[engine]._checkpointing.join()
+        await engine.dispose()
 
     asyncio.run(run())
     assert len(ran_on) == 2 and threading.get_ident() not in ran_on  # after commits 5 and 10
@@ -207,3 +208,45 @@ def test_an_in_memory_store_keeps_pooled_units(tmp_path: Path) -> None:
         return kind
 
     assert asyncio.run(run()) == "AsyncConnection"
+
+
+def test_a_result_read_in_part_neither_blocks_the_commit_nor_pins_a_snapshot(tmp_path: Path) -> None:
+    """A result is read from its open statement: one left half-read would fail the commit, and a
+    SELECT kept past its unit would hold an old snapshot that makes later BEGINs busy. The unit
+    closes what it handed out."""
+    engine = _engine(tmp_path)
+    other = sqlite3.connect(tmp_path / "held.db", isolation_level=None)
+
+    async def run() -> None:
+        await _table(engine)
+        async with db.unit(engine) as unit:
+            await unit.execute(text("INSERT INTO t VALUES (1), (2), (3)"))
+            kept = await unit.execute(text("SELECT x FROM t ORDER BY x"))
+            assert kept.fetchone() == (1,)  # two rows left unread
+        other.execute("INSERT INTO t VALUES (4)")  # another writer commits meanwhile
+        async with db.unit(engine) as unit:
+            await unit.execute(text("INSERT INTO t VALUES (5)"))
+        await engine.dispose()
+
+    asyncio.run(run())
+    other.close()
+    assert _rows(tmp_path) == [1, 2, 3, 4, 5]
+
+
+def test_a_unit_inside_a_unit_of_the_same_task_is_refused_not_left_waiting(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+
+    async def run() -> str:
+        await _table(engine)
+        try:
+            async with db.unit(engine), db.unit(engine):
+                pass
+        except RuntimeError as exc:
+            outcome = str(exc)
+        async with db.unit(engine) as unit:  # and the engine goes on
+            await unit.execute(text("INSERT INTO t VALUES (1)"))
+        await engine.dispose()
+        return outcome
+
+    assert "inside another" in asyncio.run(asyncio.wait_for(run(), 30))
+    assert _rows(tmp_path) == [1]
