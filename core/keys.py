@@ -48,19 +48,29 @@ class PublicKey:
     alg: Alg
     _key: _PublicKeyObj = field(compare=False)
     kid: str | None = None
+    # The key's public JWK members and RFC 7638 thumbprint, kept once known: serialising an EC
+    # point costs a field inversion (tens of µs), and an issuance asked for them three times a
+    # credential (the batch's distinct keys, the credential's cnf, its row). from_jwk keeps the
+    # members it was given (checked canonical by _coord's strict decoding).
+    _members: dict[str, str] | None = field(default=None, compare=False)
+    _thumbprint: str | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         return f"PublicKey(alg={self.alg!r}, kid={self.kid!r})"
 
     def to_jwk(self) -> dict[str, str]:
-        jwk = _public_members(self._key)
+        if self._members is None:
+            object.__setattr__(self, "_members", _public_members(self._key))
+        jwk = dict(cast(dict[str, str], self._members))
         if self.kid:
             jwk["kid"] = self.kid
         jwk["alg"] = self.alg
         return jwk
 
     def thumbprint(self) -> str:
-        return jwk_thumbprint(self.to_jwk())
+        if self._thumbprint is None:
+            object.__setattr__(self, "_thumbprint", jwk_thumbprint(self.to_jwk()))
+        return cast(str, self._thumbprint)
 
     def accepts(self, alg: object) -> bool:
         """True if a token's ``alg`` header names this key's algorithm."""
@@ -101,16 +111,18 @@ class PublicKey:
             except ValueError as exc:
                 raise InvalidKey("the EC point is not on P-256") from exc
             alg: Alg = "ES256"
+            members = {"kty": "EC", "crv": "P-256", "x": jwk["x"], "y": jwk["y"]}
         elif kty == "OKP" and crv == "Ed25519":
             key = ed25519.Ed25519PublicKey.from_public_bytes(_coord(jwk, "x", 32))
             alg = "EdDSA"
+            members = {"kty": "OKP", "crv": "Ed25519", "x": jwk["x"]}
         else:
             raise InvalidKey("only EC P-256 and OKP Ed25519 keys are supported")
         declared = jwk.get("alg")
         if declared is not None and _ALG_FOR_VERIFY.get(declared) != alg:
             raise UnsupportedAlgorithm("the JWK's alg does not match its key type")
         kid = jwk.get("kid")
-        return cls(alg=alg, _key=key, kid=kid if isinstance(kid, str) else None)
+        return cls(alg=alg, _key=key, kid=kid if isinstance(kid, str) else None, _members=members)
 
 
 @dataclass(frozen=True, slots=True, repr=False)

@@ -194,3 +194,21 @@ def test_public_ids_never_look_like_a_command_line_option() -> None:
     assert not any(i.startswith("-") for i in ids) and len(set(ids)) == 5000
     assert all(len(i) == 22 and set(i) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
                for i in ids)
+
+
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA"])
+def test_a_loaded_key_keeps_members_and_a_thumbprint_equal_to_what_the_key_itself_gives(alg: str) -> None:
+    """PublicKey keeps the JWK members from_jwk was given and its thumbprint once computed (issue
+    15: serialising a point three times per credential): both must equal what the key object
+    itself serialises to, or a cnf, a row's holder thumbprint or a DPoP binding would drift."""
+    from core.keys import _public_members, jwk_thumbprint
+
+    for _ in range(20):
+        public = keys.generate(alg).public_key()  # type: ignore[arg-type]
+        loaded = keys.PublicKey.from_jwk(public.to_jwk())
+        assert loaded.to_jwk() == {**_public_members(loaded._key), "alg": alg, **(
+            {"kid": public.kid} if public.kid else {})}
+        assert loaded.thumbprint() == jwk_thumbprint(_public_members(loaded._key)) == public.thumbprint()
+        jwk = loaded.to_jwk()
+        jwk["x"] = "changed"  # the caller's copy: the kept members are not the caller's to change
+        assert loaded.to_jwk()["x"] != "changed"
