@@ -24,13 +24,9 @@ import asyncio
 import os
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
 from bench import endtoend, world
 from bench.endtoend import Phase
-from bench.sdjwt import per_op_us
+from bench.sdjwt import per_op_us, raw_es256
 from bench.world import ISSUE_STEPS, Times, Wallets
 from core import keys
 from core.credtypes import load_registry
@@ -75,14 +71,8 @@ def raw_crypto_us() -> tuple[float, float, float]:
     """One ES256 sign, one ES256 verify with a key imported from its point, and ``issue_vc``."""
     from core.sdjwt.vc import issue_vc
 
-    curve, ecdsa = ec.SECP256R1(), ec.ECDSA(hashes.SHA256())
-    key = ec.generate_private_key(curve)
-    message = b"x" * 700
-    signature = key.sign(message, ecdsa)
-    point = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    sign_us = per_op_us(lambda: key.sign(message, ecdsa), 0.2)
-    verify_us = per_op_us(
-        lambda: ec.EllipticCurvePublicKey.from_encoded_point(curve, point).verify(signature, message, ecdsa), 0.2)
+    sign, _, import_and_verify = raw_es256(b"x" * 700)
+    sign_us, verify_us = per_op_us(sign, 0.2), per_op_us(import_and_verify, 0.2)
     ctype = load_registry(Settings().specs_dir).by_name("SkillCertificate")
     issuer_key, holder = keys.generate(), keys.generate().public_key()
     status = reference("https://bench.amana.test/status/x", 12345)

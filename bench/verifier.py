@@ -27,13 +27,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
 from bench import endtoend, world
 from bench.endtoend import Phase
-from bench.sdjwt import paired_per_op_us
+from bench.sdjwt import paired_per_op_us, raw_es256
 from bench.world import CHECK_STEPS, Times, Wallets
 from core import keys
 
@@ -81,16 +77,7 @@ async def _over_http(args: Any, port: int, secrets: tuple[str, str], cpu: Any) -
 def raw_and_engine_us(engine: Callable[[], object]) -> list[float]:
     """ES256 sign; verify with a known key; verify with a key imported from its point; and the
     verification engine: timed in turn (``bench.sdjwt.paired_per_op_us``), so their ratio holds."""
-    curve, ecdsa = ec.SECP256R1(), ec.ECDSA(hashes.SHA256())
-    key = ec.generate_private_key(curve)
-    message = b"x" * 700
-    signature = key.sign(message, ecdsa)
-    pub = key.public_key()
-    point = pub.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    return paired_per_op_us([
-        lambda: key.sign(message, ecdsa), lambda: pub.verify(signature, message, ecdsa),
-        lambda: ec.EllipticCurvePublicKey.from_encoded_point(curve, point).verify(signature, message, ecdsa),
-        engine], 0.2)
+    return paired_per_op_us([*raw_es256(b"x" * 700), engine], 0.2)
 
 
 def main() -> None:
