@@ -41,3 +41,13 @@ def unsigned(header: dict[str, Any], payload: dict[str, Any], signature: bytes =
     from core.encoding import b64url_json
 
     return f"{b64url_json(header)}.{b64url_json(payload)}.{b64url_encode(signature)}"
+
+
+def spoiled(compact: str) -> str:
+    """``compact`` with its fourth-last character replaced by a different one.
+
+    Not the last: in a base64url signature that one carries padding bits a decoder may ignore, and
+    a fixed replacement (``[:-3] + "AAA"``) equals the original once in 2^18 runs; this never does.
+    """
+    at = len(compact) - 4
+    return compact[:at] + ("B" if compact[at] == "A" else "A") + compact[at + 1:]

@@ -28,6 +28,7 @@ from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.settings import Settings
 from issuer import dpop, store
 from issuer.app import build_app
+from tests import craft
 from tests.oid4vci_wallet import BASE, Wallet
 from tests.server_process import empty_postgres
 from wallet import dpop as wallet_dpop
@@ -214,7 +215,7 @@ def test_a_proof_with_a_wrong_claim_is_refused(client: TestClient, ngo: str, wro
         "stale_iat": lambda: _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token, iat=now - 400),
         "future_iat": lambda: _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token, iat=now + 120),
         "no_jti": lambda: _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token, jti=None),
-        "bad_nonce": lambda: _proof(client, key, CREDENTIAL, nonce=nonce[:-2] + "00", access_token=token),
+        "bad_nonce": lambda: _proof(client, key, CREDENTIAL, nonce=craft.spoiled(nonce), access_token=token),
     }[wrong]()
     _refused(_credential(client, token, made), "use_dpop_nonce" if wrong == "bad_nonce" else "invalid_dpop_proof")
     good = _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token)

@@ -46,6 +46,7 @@ from core.trust import (
 )
 from core.trust.model import PurposeRegistration, RegisteredVerifier, TrustList, parse
 from core.trust.operator import new_draft, put_issuer, put_verifier_purpose, set_issuer_suspension, sign_draft
+from tests import craft
 from tests.conftest import NOW
 
 GOV, NGO, CITY, EMPLOYER = (f"https://{n}.amana.test" for n in ("gov", "ngo", "city", "employer"))
@@ -317,9 +318,9 @@ def test_held_list_is_the_newest_of_both_and_verified_once(tmp: Path, gov: keys.
     assert len(calls) == 1, f"{len(calls)} signature checks of one unchanged list"
     operator_file.write_text(old)  # the operator's file rolled back: the held newer list stands
     assert held_trust_list(cache, operator_file, NOW).seq == 6
-    operator_file.write_text(new[:-3] + "AAA")  # a broken file: passed over
+    operator_file.write_text(craft.spoiled(new))  # a broken file: passed over
     assert held_trust_list(cache, operator_file, NOW).seq == 6
-    held_file.write_text(old[:-3] + "AAA")  # a damaged held copy is replaced by the operator's good one
+    held_file.write_text(craft.spoiled(old))  # a damaged held copy is replaced by the operator's good one
     operator_file.write_text(new)
     assert held_trust_list(cache, operator_file, NOW).seq == 6 and held_file.read_text().strip() == new.strip()
 
@@ -353,7 +354,7 @@ def test_a_remembered_list_is_verified_again_only_when_a_file_changes(
     assert all(held.get(NOW + n).seq == 5 for n in range(10)) and len(calls) == before
     settings.trust_list_file.write_text(_signed(gov, ngo_key, seq=5))
     assert held.get(NOW).seq == 6 and len(calls) > before
-    settings.trust_list_file.write_text(_signed(gov, ngo_key, seq=7)[:-3] + "AAA")  # broken: the held copy stands
+    settings.trust_list_file.write_text(craft.spoiled(_signed(gov, ngo_key, seq=7)))  # broken: the held copy stands
     assert held.get(NOW).seq == 6
     with pytest.raises(TrustListExpired):
         held.get(first.next_update)
