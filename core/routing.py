@@ -19,6 +19,12 @@ route names, a ``root_path``, any scope but HTTP, a router with routes FastAPI t
 (``frontend``, here or in an included router) or with middleware of its own, or a route whose
 first segment is not a plain word.
 
+A shard also starts with the ``DirectRoute`` of each endpoint marked ``core.direct_routes.direct``
+under its segment, where that changes no answer: no route before it in the whole list could
+fully match a request it takes (``_may_take_the_same_request``: the same methods, paths of the
+same segments where both are words; a mount or a ``path`` converter could match anything). While
+the app overrides a dependency, the shards without them serve.
+
 The shards are built when the app starts (``core.service``), when every route is in place, and
 again if a route is added to the app afterwards (a route added to an already included router
 after start-up is not seen: include it whole). An app never started (an ASGI transport without
@@ -31,13 +37,16 @@ lifespan) uses the whole router. FastAPI offers no public hook for this: a shard
 from __future__ import annotations
 
 import copy
+import typing
 from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRouter
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from core.direct_routes import DirectRoute, is_direct
 
 _ANY = None  # the "first segment" of a route that could match any
 
@@ -57,6 +66,55 @@ def _route_paths(route: BaseRoute, prefix: str = "") -> Iterator[str | None]:
         return
     path = getattr(route, "path", None)
     yield None if not isinstance(path, str) else prefix + path
+
+
+class _Leaf(typing.NamedTuple):
+    """A route as the router tries it: its whole path template (None: one it cannot say, a mount),
+    its methods (None: any), whether a router it is included through adds dependencies."""
+
+    route: BaseRoute
+    path: str | None
+    methods: frozenset[str] | None
+    wrapped: bool
+
+
+def _leaves(route: BaseRoute, prefix: str = "", wrapped: bool = False) -> Iterator[_Leaf]:
+    """The routes a top-level entry holds, in the order the router tries them."""
+    included = getattr(route, "original_router", None)
+    if included is not None:
+        context = getattr(route, "include_context", None)
+        inner_prefix = prefix + getattr(context, "prefix", "")
+        inner_wrapped = wrapped or bool(getattr(context, "dependencies", None)) or bool(
+            getattr(context, "max_body_size", None))
+        for inner in included.routes:
+            yield from _leaves(inner, inner_prefix, inner_wrapped)
+        return
+    methods = getattr(route, "methods", None)
+    yield _Leaf(route, prefix + route.path if isinstance(route, Route) else None,
+                None if methods is None else frozenset(methods), wrapped)
+
+
+def _may_take_the_same_request(a: _Leaf, b: _Leaf) -> bool:
+    """Whether some request could fully match both (conservative: True when unsure)."""
+    if a.methods is not None and b.methods is not None and not a.methods & b.methods:
+        return False
+    if a.path is None or b.path is None or ":path}" in a.path or ":path}" in b.path:
+        return True
+    ours, theirs = a.path.split("/"), b.path.split("/")
+    if len(ours) != len(theirs):
+        return False
+    return all(x == y or "{" in x or "{" in y for x, y in zip(ours, theirs, strict=True))
+
+
+def _with_direct_first(segment: str, leaves: list[_Leaf]) -> list[BaseRoute]:
+    """``core.direct_routes``: a ``DirectRoute`` for each marked endpoint under ``segment`` that
+    no route before it could take a request from, in their order, to go ahead of the shard's routes."""
+    out: list[BaseRoute] = []
+    for number, leaf in enumerate(leaves):
+        if is_direct(leaf.route) and leaf.path is not None and first_segment(leaf.path) == segment and not any(
+                _may_take_the_same_request(earlier, leaf) for earlier in leaves[:number]):
+            out.append(DirectRoute(leaf.path, leaf.route, leaf.wrapped))  # type: ignore[arg-type]
+    return out
 
 
 def _segments(route: BaseRoute) -> set[str | None]:
@@ -83,6 +141,7 @@ class SegmentDispatch:
     def __init__(self, router: APIRouter, whole: ASGIApp) -> None:
         self.router, self.whole = router, whole
         self.shards: dict[str, APIRouter] = {}
+        self.without_direct: dict[str, APIRouter] = {}  # while the app overrides a dependency
         self._indexed = -1
         self._index()
 
@@ -90,12 +149,15 @@ class SegmentDispatch:
         router, self._indexed = self.router, len(self.router.routes)
         entries = [(route, _segments(route)) for route in router.routes]
         names = {s for _, segments in entries for s in segments if s is not _ANY}
-        self.shards = {}
+        self.shards, self.without_direct = {}, {}
         if any(_ANY in segments for _, segments in entries) or _tried_last(router):
             return  # this router's routes cannot be told apart by their first segment: no shards
         for name in names:
             shard = copy.copy(router)
             shard.routes = [route for route, segments in entries if name in segments]
+            self.without_direct[name] = copy.copy(shard)
+            shard.routes = [*_with_direct_first(name, [leaf for route in shard.routes for leaf in _leaves(route)]),
+                            *shard.routes]
             self.shards[name] = shard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -103,7 +165,8 @@ class SegmentDispatch:
         if scope["type"] == "http" and not scope.get("root_path"):
             if len(self.router.routes) != self._indexed:
                 self._index()  # a route added to the app after start-up: indexed with the rest
-            shard = self.shards.get(first_segment(scope["path"]))
+            overrides = getattr(self.router.dependency_overrides_provider, "dependency_overrides", None)
+            shard = (self.without_direct if overrides else self.shards).get(first_segment(scope["path"]))
         if shard is None:
             await self.whole(scope, receive, send)
             return

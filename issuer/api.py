@@ -30,6 +30,7 @@ from sqlalchemy import Row
 
 from core import digits
 from core.db import Db
+from core.direct_routes import direct
 from core.encoding import json_loads_strict
 from core.errors import AmanaError, NotDigits, NotFound, OAuthError
 from core.oid4vc import PRE_AUTHORIZED_GRANT
@@ -56,6 +57,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 @router.get("/issuers/{slug}/offers/{offer_id}", tags=["OpenID4VCI"])
+@direct
 async def get_offer(slug: str, offer_id: str, ctx: Ctx) -> JSONResponse:
     """The Credential Offer object behind an ``openid-credential-offer://`` QR (section 4.1.3)."""
     async with ctx.unit() as db:
@@ -69,6 +71,7 @@ async def get_offer(slug: str, offer_id: str, ctx: Ctx) -> JSONResponse:
 
 
 @router.post("/issuers/{slug}/token", tags=["OpenID4VCI"])
+@direct
 async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
     """Pre-authorized code + tx_code → access token (sections 6.1-6.3), with a refresh token when
     the node gives them; or a refresh token → access token and the next refresh token (RFC 6749
@@ -173,6 +176,7 @@ def _typed_pin(tx_code: str) -> str:
 
 
 @router.post("/issuers/{slug}/nonce", tags=["OpenID4VCI"])
+@direct
 async def nonce(slug: str, ctx: Ctx) -> JSONResponse:
     """Section 7: a fresh ``c_nonce``, bound to this organisation, stored nowhere (issuer.nonces)."""
     org_id = await org_id_or_404(ctx, slug)
@@ -180,6 +184,7 @@ async def nonce(slug: str, ctx: Ctx) -> JSONResponse:
 
 
 @router.post("/issuers/{slug}/credential", tags=["OpenID4VCI"])
+@direct
 async def credential(
     slug: str, request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
 ) -> Response:

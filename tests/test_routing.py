@@ -11,17 +11,19 @@ segment is a parameter would silently turn the index off) and indexed once it ha
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 from starlette.responses import PlainTextResponse
 from starlette.staticfiles import StaticFiles
 
 from core import routing
+from core.direct_routes import DirectRoute, NotDirect, direct
 
 TEMPLATES = [  # (router prefix, route path, methods); the order is the routes' order
     ("", "/health", ["GET"]),
@@ -34,12 +36,25 @@ TEMPLATES = [  # (router prefix, route path, methods); the order is the routes' 
     ("/wallet", "/cards/{card}", ["GET"]),
     ("/wallet", "/cards/{card}/", ["POST"]),  # a trailing slash of its own
     ("/wallet", "/files/{rest:path}", ["GET"]),
-    ("", "/wallet/cards/shown", ["GET"]),  # included before the /wallet router: it shadows cards/{card}
+    ("", "/wallet/cards/shown", ["GET"]),  # included before the /wallet router: it shadows cards/{card}; not direct
     ("/verifier/desk", "/checks/{check}", ["GET", "POST"]),
     ("", "/status/{list}", ["GET"]),
+    ("", "/issuers/{org}/token", ["GET"]),  # not marked direct (NOT_DIRECT): its 405 must stay its own
+    ("", "/issuers/{org}/token", ["POST"]),
 ]
+NOT_DIRECT = {10, 13}  # routes that come first and must keep what they take
 WORDS = ["", "health", "issuers", "api", "issuer", "wallet", "cards", "files", "shown", "verifier", "desk",
          "checks", "status", "static", "x", "nonce", "credential", "offers", "a.b", "%41", "..", "1"]
+
+
+def _answer(number: int) -> Any:
+    """An endpoint marked ``direct`` (core.direct_routes) unless in NOT_DIRECT: where the index
+    puts it ahead, its ``DirectRoute`` answers, and must answer as the route would have."""
+
+    async def answer(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(f"route {number} {sorted(request.path_params.items())}")
+
+    return answer if number in NOT_DIRECT else direct(answer)
 
 
 def _app(tmp: Any, indexed: bool) -> FastAPI:
@@ -47,11 +62,7 @@ def _app(tmp: Any, indexed: bool) -> FastAPI:
     routers: dict[str, APIRouter] = {}
     for number, (prefix, path, methods) in enumerate(TEMPLATES):
         router = routers.setdefault(prefix, APIRouter(prefix=prefix))
-
-        def answer(request: Request, number: int = number) -> PlainTextResponse:
-            return PlainTextResponse(f"route {number} {sorted(request.path_params.items())}")
-
-        router.add_api_route(path, answer, methods=methods)
+        router.add_api_route(path, _answer(number), methods=methods)
         if prefix == "":  # routes of the unprefixed router are included one router each, in turn
             app.include_router(routers.pop(""))
     for router in routers.values():
@@ -62,12 +73,15 @@ def _app(tmp: Any, indexed: bool) -> FastAPI:
     return app
 
 
-def _ask(app: FastAPI, method: str, path: str) -> tuple[int, str, str | None]:
-    async def go() -> tuple[int, str, str | None]:
+def _ask(app: FastAPI, method: str, path: str, headers: dict[str, str] | None = None) -> tuple[Any, ...]:
+    """Status, body, redirect and the methods a 405 allows."""
+
+    async def go() -> tuple[Any, ...]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport) as client:  # an absolute URL: "//" is a path too
-            response = await client.request(method, f"http://t{path}")
-        return response.status_code, response.text, response.headers.get("location")
+            response = await client.request(method, f"http://t{path}", headers=headers)
+        allowed = sorted(response.headers.get("allow", "").split(", "))
+        return response.status_code, response.text, response.headers.get("location"), allowed
     return asyncio.run(go())
 
 
@@ -96,13 +110,88 @@ def test_every_route_its_neighbours_and_wrong_methods_answer_as_the_whole_router
             assert _ask(indexed, method, variant) == _ask(whole, method, variant), (method, variant)
 
 
+def _direct(app: FastAPI) -> dict[str, list[str]]:
+    shards = app.router.middleware_stack.shards  # type: ignore[attr-defined]
+    return {name: [r.path for r in shard.routes if isinstance(r, DirectRoute)] for name, shard in shards.items()
+            if any(isinstance(r, DirectRoute) for r in shard.routes)}
+
+
+def test_a_direct_route_goes_ahead_only_where_no_earlier_route_could_take_its_request(
+        apps: tuple[FastAPI, FastAPI]) -> None:
+    """Every route above is marked direct; the ones the comparisons above exercise as
+    ``DirectRoute`` are these. Not ``cards/{card}`` (``cards/shown``, not direct, comes first and
+    takes GET ``/wallet/cards/shown``), nor ``files/{rest:path}`` (a path converter: it could take anything
+    below it); ``cards/{card}/`` is (every route before it that could match takes GET only), and
+    so is ``offers/{code}`` (DELETE, which ``/api/issuer/offers`` does not take)."""
+    _, indexed = apps
+    assert _direct(indexed) == {
+        "health": ["/health"],
+        "issuers": ["/issuers/{org}/nonce", "/issuers/{org}/credential", "/issuers/{org}/offers/{code}",
+                    "/issuers/{org}/token"],
+        "api": ["/api/issuer/offers", "/api/issuer/offers/{code}"],
+        "wallet": ["/wallet/", "/wallet/cards/{card}/"],
+        "verifier": ["/verifier/desk/checks/{check}"],
+        "status": ["/status/{list}"],
+    }
+
+
+class _Body(BaseModel):
+    x: int
+
+
+@direct
+async def _with_a_body(body: _Body) -> PlainTextResponse:
+    return PlainTextResponse(str(body.x))
+
+
+@direct
+async def _not_a_response(request: Request) -> dict[str, str]:
+    return {}
+
+
+def test_a_direct_endpoint_asks_only_for_what_the_adapter_gives_exactly() -> None:
+    """A marked endpoint FastAPI would serve differently is refused when the app starts."""
+    for endpoint, kwargs in [(_with_a_body, {}), (_not_a_response, {}),
+                             (_answer(0), {"dependencies": [Depends(lambda: None)]})]:
+        app = FastAPI()
+        app.add_api_route("/x/y", endpoint, methods=["POST"], **kwargs)
+        with pytest.raises(NotDirect):
+            routing.index(app)
+
+
+async def _who(request: Request) -> str:
+    return "real"
+
+
+@direct
+async def _overridable(name: str, request: Request, me: Annotated[str, Depends(_who)],
+                       authorization: Annotated[str | None, Header()] = None) -> PlainTextResponse:
+    return PlainTextResponse(f"{name} {me} {authorization} {type(request.scope['route']).__name__}")
+
+
+def test_an_overridden_dependency_is_honoured_by_the_route_fastapi_serves() -> None:
+    """``dependency_overrides`` is FastAPI's; while one is set, the direct routes stand aside.
+    Path parameter, dependency and header come to the endpoint as FastAPI gives them."""
+
+    async def stand_in() -> str:
+        return "stand-in"
+
+    app = FastAPI()
+    app.add_api_route("/x/{name}", _overridable, methods=["POST"])
+    routing.index(app)
+    assert _ask(app, "POST", "/x/n")[1] == "n real None DirectRoute"
+    assert _ask(app, "POST", "/x/n", {"Authorization": "a b"})[1] == "n real a b DirectRoute"
+    app.dependency_overrides[_who] = stand_in
+    assert _ask(app, "POST", "/x/n", {"Authorization": "a b"})[1] == "n stand-in a b APIRoute"
+
+
 def test_the_answers_differ_where_they_should(apps: tuple[FastAPI, FastAPI]) -> None:
     """So the comparison above can fail: the routes, a 405, a redirect and a 404 are told apart."""
     _, indexed = apps
     assert _ask(indexed, "GET", "/wallet/cards/shown")[1] == "route 10 []"
     assert _ask(indexed, "GET", "/wallet/cards/other")[1] == "route 7 [('card', 'other')]"
     assert _ask(indexed, "GET", "/issuers/o/nonce")[0] == 405
-    assert _ask(indexed, "POST", "/wallet/cards/c")[0] == 405  # GET only; cards/c/ takes POST, but a partial match wins
+    assert _ask(indexed, "POST", "/wallet/cards/c")[::3] == (405, ["GET"])  # cards/c/ takes POST; a partial match wins
     assert _ask(indexed, "GET", "/issuers/o/offers/k/")[2] == "http://t/issuers/o/offers/k"
     assert _ask(indexed, "GET", "/static/files/a.txt")[1] == "a file"
     assert _ask(indexed, "GET", "/nowhere")[0] == 404
@@ -150,7 +239,8 @@ def test_a_router_with_routes_tried_last_or_middleware_of_its_own_is_left_whole(
 
 def test_the_node_is_indexed_once_started(tmp_path: Any) -> None:
     """Every service's routes begin with a word (no route of the node's starts with a parameter),
-    so each request is matched among its own service's routes only."""
+    so each request is matched among its own service's routes only, and the wire endpoints
+    marked direct are served so."""
     from bench import world
 
     app = world.build_app(world.settings(tmp_path / "node", 8000, None))
@@ -162,5 +252,10 @@ def test_the_node_is_indexed_once_started(tmp_path: Any) -> None:
             assert {"issuers", "verifier", "wallet", "consent", "status", ".well-known"} <= set(dispatch.shards)
             wallet_shard = dispatch.shards["wallet"]
             assert len(wallet_shard.routes) < len(app.router.routes) / 2
+            # a wallet's requests (OpenID4VCI and OpenID4VP) reach their endpoints first, as Starlette routes
+            assert _direct(app) == {
+                "issuers": ["/issuers/{slug}/offers/{offer_id}", "/issuers/{slug}/token", "/issuers/{slug}/nonce",
+                            "/issuers/{slug}/credential"],
+                "verifier": ["/verifier/requests/{check_id}", "/verifier/responses/{check_id}"]}
 
     asyncio.run(start_and_stop())

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from core import web
+from core.direct_routes import direct
 from core.errors import OAuthError
 from core.oid4vc import REQUEST_TYP
 from verifier import checks, consent_records, store
@@ -88,6 +89,7 @@ async def audit(ctx: Ctx) -> list[dict[str, Any]]:
 
 @router.get("/verifier/requests/{check_id}", response_class=Response, tags=["OpenID4VP"],
             responses={200: {"content": {f"application/{REQUEST_TYP}": {}}}})
+@direct
 async def request_object(check_id: str, ctx: Ctx) -> Response:
     """The signed Request Object behind the QR (RFC 9101 request_uri, GET)."""
     token = await checks.request_object(ctx, check_id)
@@ -95,6 +97,7 @@ async def request_object(check_id: str, ctx: Ctx) -> Response:
 
 
 @router.post("/verifier/responses/{check_id}", tags=["OpenID4VP"])
+@direct
 async def direct_post(check_id: str, request: Request, ctx: Ctx) -> JSONResponse:
     """Response Mode direct_post (section 8.2): form-encoded vp_token and state, unknown fields ignored;
     or direct_post.jwt (section 8.3.1): the same inside a JWE in ``response``, to this check's key."""
