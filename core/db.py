@@ -68,6 +68,24 @@ def unit(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | H
     return held.unit() if held is not None else engine.begin()
 
 
+_AUTOCOMMIT: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def read(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | HeldDb]:
+    """A hot request's read of one statement: on PostgreSQL outside any transaction, where
+    asyncpg's ``BEGIN`` and ``COMMIT`` are a round trip each and one statement sees one snapshot
+    anyway (issue 15: an offer fetch was 3 round trips for 1 statement); on an SQLite file, a unit
+    on the held connection, as ``unit``. Only for a read that is one statement, or whose
+    statements need not agree."""
+    held = _HELD.get(engine)
+    if held is not None:
+        return held.unit()
+    autocommit = _AUTOCOMMIT.get(engine)
+    if autocommit is None:  # the same pool; the isolation level is set at checkout, reset at return
+        autocommit = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return autocommit.connect()
+
+
 def sync_engines(engine: AsyncEngine) -> list[Engine]:
     """Every engine the store's statements run through (for event listeners): the async engine's,
     and its held connection's where there is one."""

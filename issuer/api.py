@@ -60,7 +60,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 @direct
 async def get_offer(slug: str, offer_id: str, ctx: Ctx) -> JSONResponse:
     """The Credential Offer object behind an ``openid-credential-offer://`` QR (section 4.1.3)."""
-    async with ctx.unit() as db:
+    async with ctx.read() as db:
         offer = await store.offer_at(db, slug, offer_id)
     if offer is None or offer.state != OfferState.OFFERED or ctx.now() >= offer.expires_at:
         raise NotFound("this offer is unknown, used or expired")

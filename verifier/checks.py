@@ -97,7 +97,7 @@ async def reopen(ctx: VerifierContext, check_id: str) -> dict[str, Any] | None:
     change or a reload — or None when it is gone or expired. The caller proves it is the
     requester (the result cookie) before asking: the link is the holder's key to the request."""
     now, base = ctx.now(), ctx.settings.public_base_url.rstrip("/")
-    async with ctx.unit() as db:
+    async with ctx.read() as db:
         row = await store.check(db, check_id)
         if row is None or now >= row.expires_at:
             return None
@@ -109,7 +109,7 @@ async def reopen(ctx: VerifierContext, check_id: str) -> dict[str, Any] | None:
 
 
 async def request_object(ctx: VerifierContext, check_id: str) -> str:
-    async with ctx.unit() as db:
+    async with ctx.read() as db:
         row = await store.check(db, check_id)
     if row is None or row.phase != "pending" or ctx.now() >= row.expires_at:
         raise NotFound("no open request with this id")

@@ -59,6 +59,10 @@ class VerifierContext:
         async with self.sessions.begin() as session:
             yield session
 
+    def read(self) -> AbstractAsyncContextManager[db.Db]:
+        """A read of one statement, outside a transaction where that saves round trips (``core.db.read``)."""
+        return db.read(self.engine)
+
     def unit(self) -> AbstractAsyncContextManager[db.Db]:
         """A transaction for a check's requests (verifier.store: Core statements built once;
         issue 15). Committed at the end, rolled back on any exception (``core.db.unit``)."""

@@ -1,8 +1,12 @@
-"""A pooled PostgreSQL connection is pinged only after sitting idle (core.db._ping_if_idle).
+"""Round trips core.db saves on PostgreSQL (issue 15), and what it must not lose doing so.
 
-Busy, no ping: asyncpg's is three round trips, and pinging before every unit of work cost an
-issuance 9 of its 32. Idle, a ping: a connection the server dropped meanwhile (a restart, a
-proxy's idle timeout) is replaced before a request meets it.
+A pooled connection is pinged only after sitting idle (core.db._ping_if_idle). Busy, no ping:
+asyncpg's is three round trips, and pinging before every unit of work cost an issuance 9 of its
+32. Idle, a ping: a connection the server dropped meanwhile (a restart, a proxy's idle timeout) is
+replaced before a request meets it.
+
+A one-statement read (core.db.read) runs outside a transaction: no ``BEGIN``, no ``COMMIT``; and
+the connection it used is back in transactions for the next unit of work.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import asyncio
 import time
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
@@ -70,6 +75,36 @@ def test_a_busy_connection_is_not_pinged_and_an_idle_dead_one_is_replaced(
         finally:
             await engine.dispose()
             await killer.dispose()
+
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL (.ci/run starts one)")
+    asyncio.run(run())
+
+
+def test_a_read_begins_no_transaction_and_a_unit_after_it_does(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = store_url("postgresql", tmp_path)
+    begun: list[int] = []
+    real = asyncpg.transaction.Transaction.start
+
+    async def start(self: Any) -> None:
+        begun.append(1)
+        await real(self)
+
+    monkeypatch.setattr(asyncpg.transaction.Transaction, "start", start)
+    async def run() -> None:
+        engine = db.make_engine(url)
+        try:
+            await _backend(engine)  # connected, the dialect's first queries made
+            begun.clear()
+            async with db.read(engine) as connection:
+                assert (await connection.execute(text("SELECT 1"))).scalar_one() == 1
+            assert begun == []
+            async with db.unit(engine) as connection:  # the same pooled connection, in a transaction again
+                await connection.execute(text("SELECT pg_sleep(0.01)"))
+                assert (await connection.execute(text("SELECT now() < statement_timestamp()"))).scalar_one()
+            assert begun == [1]
+        finally:
+            await engine.dispose()
 
     if not POSTGRES_URL:
         pytest.skip("no PostgreSQL (.ci/run starts one)")
