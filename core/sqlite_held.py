@@ -6,7 +6,8 @@ The rest is the async layers: the pool's checkout and return, a greenlet switch 
 aiosqlite's cursor wrappers, and the commit's hop to aiosqlite's thread and back. SQLAlchemy's
 synchronous Core on one connection held open runs the same statements, with the same types,
 defaults and dialect, in 60-80 µs. So ``core.db.unit`` runs the hot requests' transactions
-here when the store is an SQLite file:
+here when the store is an SQLite file (and a statement seen before runs by sqlite3 alone,
+compiled once: core.sqlite_prepared, about 16 µs for that read):
 
 - **One transaction at a time on one connection**: an ``asyncio.Lock`` orders this process's
   units; SQLite admits one writer at a time anyway (every unit begins ``BEGIN IMMEDIATE``, as
@@ -46,6 +47,7 @@ from sqlalchemy.engine import Result
 from sqlalchemy.pool import StaticPool
 
 from core.sqlite_inline import when_unlocked
+from core.sqlite_prepared import Statements
 
 CHECKPOINT_EVERY = 200  # commits between checkpoints; SQLite's own default is every 1000 pages
 
@@ -59,13 +61,18 @@ class HeldDb:
     snapshot that makes every later ``BEGIN`` busy). So the unit closes every result it handed
     out before it commits or rolls back; read a result inside its unit."""
 
-    __slots__ = ("_results", "connection", "dialect")
+    __slots__ = ("_driver", "_results", "_statements", "connection", "dialect")
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, driver: sqlite3.Connection, statements: Statements) -> None:
         self.connection, self.dialect = connection, connection.dialect
+        self._driver, self._statements = driver, statements
         self._results: list[Result[Any]] = []
 
     async def execute(self, statement: Any, parameters: Any = None) -> Result[Any]:
+        # compiled once, run by sqlite3 (core.sqlite_prepared); else SQLAlchemy runs it
+        fast = self._statements.run(self.connection, self._driver, statement, parameters)
+        if fast is not None:
+            return fast  # type: ignore[no-any-return]
         result = self.connection.execute(statement, parameters)
         if result.returns_rows:
             self._results.append(result)
@@ -98,6 +105,7 @@ class HeldSqlite:
         self._owner: asyncio.Task[Any] | None = None
         self._commits = 0
         self._checkpointing: threading.Thread | None = None
+        self._statements = Statements()
 
     def _open(self) -> Connection:
         if self._connection is None or self._connection.invalidated or self._connection.closed:
@@ -123,7 +131,7 @@ class HeldSqlite:
                 connection = self._open()
                 driver: sqlite3.Connection = connection.connection.driver_connection  # type: ignore[assignment]
                 await when_unlocked(driver.execute, "BEGIN IMMEDIATE")
-                held = HeldDb(connection)
+                held = HeldDb(connection, driver, self._statements)
                 try:
                     yield held
                     held.close_results()

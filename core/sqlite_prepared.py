@@ -1,0 +1,145 @@
+"""The hot requests' statements on the held SQLite connection, compiled once and run by sqlite3 itself.
+
+SQLAlchemy's ``execute`` on the held connection (core.sqlite_held) costs 30-40 µs of CPU a
+statement, where sqlite3 spends 3-8 µs on the same indexed read or update: for each execution it
+computes the statement's cache key, finds the compiled form, builds an execution context and a
+cursor result (issue 15: about a fifth of the worker's CPU for an issuance, 17 statements). The
+hot requests' statements are built once, as module constants with ``bindparam`` for what varies
+(issuer.store.protocol, verifier.store). So the second time a statement object comes with the
+same parameter names, it is compiled once for good, and from then on runs as:
+
+- its parameters through ``construct_params`` (SQLAlchemy's own: literal values, defaults of
+  ``bindparam``) and each type's bind processor, in the SQL's order;
+- ``sqlite3``'s ``execute``, every row fetched and the cursor closed at once (no statement is
+  left open to hold the commit back);
+- each column through its type's result processor (JSON parsed, Boolean made ``bool``), into
+  SQLAlchemy's own ``IteratorResult``, so a store function reads its rows as before.
+
+A statement built anew for each call is never the same object twice, and stays with
+SQLAlchemy. So does anything this does not run exactly as SQLAlchemy would: several parameter
+sets (executemany), an ``IN`` list (expanding parameters), a column default computed at execution
+(an insert or update that leaves such a column out), result columns with the same name twice,
+and every statement while an event listener is on the engine or connection (a test counting
+statements sees them all). ``tests/test_sqlite_prepared.py`` compares both ways' results.
+
+No library does this: SQLAlchemy's "insertmanyvalues" and compiled cache are its fast paths, and
+both still go through the per-execution machinery above.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
+from sqlalchemy.sql.dml import Delete, Insert, Update
+from sqlalchemy.sql.selectable import Select
+
+_KINDS = (Select, Insert, Update, Delete)
+KEEP = 512  # compiled statements (and statements seen once) kept per connection, then forgotten
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    statement: Any  # held, so its id() is not reused while it is a key
+    sql: str
+    # per parameter in the SQL's order: the name it is given by (None: its own value, or what its
+    # callable gives), its own value, its callable, and its type's bind processor
+    sources: tuple[tuple[str | None, Any, Callable[[], Any] | None, Callable[[Any], Any] | None], ...]
+    metadata: SimpleResultMetaData | None  # result columns, None when the statement returns no rows
+    loaders: tuple[Callable[[Any], Any] | None, ...] | None  # None when no column needs one
+
+    def run(self, driver: sqlite3.Connection, parameters: dict[str, Any]) -> Any:
+        arguments = []
+        for name, own, make, binder in self.sources:
+            value = parameters[name] if name is not None else own if make is None else make()
+            arguments.append(value if binder is None else binder(value))
+        cursor = driver.execute(self.sql, arguments)
+        try:
+            rows = cursor.fetchall() if self.metadata is not None else []
+            count = cursor.rowcount
+        finally:
+            cursor.close()
+        if self.loaders is not None:
+            rows = [tuple(value if load is None else load(value) for value, load in zip(row, self.loaders, strict=True))
+                    for row in rows]
+        return Rows(self.metadata or _NO_COLUMNS, iter(rows), count)
+
+
+_NO_COLUMNS = SimpleResultMetaData(())
+
+
+class Rows(IteratorResult[Any]):
+    """SQLAlchemy's result of rows already fetched, with the ``rowcount`` a cursor result has."""
+
+    def __init__(self, metadata: SimpleResultMetaData, rows: Any, rowcount: int) -> None:
+        super().__init__(metadata, rows)
+        self.rowcount = rowcount
+
+
+class Statements:
+    """One held connection's compiled statements."""
+
+    def __init__(self) -> None:
+        self.prepared: dict[tuple[int, frozenset[str]], Prepared | None] = {}
+        self.seen: dict[tuple[int, frozenset[str]], Any] = {}
+
+    def run(self, connection: Connection, driver: sqlite3.Connection, statement: Any, parameters: Any) -> Any | None:
+        """The result, or None: SQLAlchemy is to run this one."""
+        if isinstance(parameters, list) and len(parameters) == 1:
+            parameters = parameters[0]  # one parameter set: one execution, as SQLAlchemy runs it too
+        if not isinstance(statement, _KINDS) or not (parameters is None or isinstance(parameters, dict)):
+            return None
+        if connection._has_events or connection.engine._has_events:  # listeners see every statement
+            return None
+        given = parameters or {}
+        key = (id(statement), frozenset(given))
+        prepared = self.prepared.get(key)
+        if prepared is None:
+            if key in self.prepared or self.seen.get(key) is not statement:
+                self._remember(self.seen, key, statement)  # first sight, or one that cannot be prepared
+                return None
+            prepared = _prepare(statement, key[1], connection)
+            self._remember(self.prepared, key, prepared)
+            if prepared is None:
+                return None
+        if prepared.statement is not statement:
+            return None
+        return prepared.run(driver, given)
+
+    @staticmethod
+    def _remember(kept: dict[Any, Any], key: Any, value: Any) -> None:
+        if len(kept) >= KEEP:
+            kept.clear()
+        kept[key] = value
+
+
+def _prepare(statement: Any, names: frozenset[str], connection: Connection) -> Prepared | None:
+    """Compiled as SQLAlchemy compiles it for these parameter names; the parameters resolved as its
+    ``construct_params`` resolves them (a given name first, else the parameter's own value)."""
+    dialect = connection.dialect
+    compiled: Any = statement.compile(dialect=dialect, column_keys=sorted(names))
+    if (not compiled.positional or compiled.insert_prefetch or compiled.update_prefetch
+            or compiled.literal_execute_params or compiled.post_compile_params):
+        return None
+    processors = compiled._bind_processors  # the processors SQLAlchemy applies itself
+    sources = []
+    for position in compiled.positiontup or ():
+        bind = compiled.binds[position]
+        given = bind.key if bind.key in names else position if position in names else None
+        if given is None and bind.required:
+            return None  # SQLAlchemy says which is missing
+        sources.append((given, bind.value, bind.callable, processors.get(position)))
+    metadata = loaders = None
+    if isinstance(statement, Select) or getattr(statement, "_returning", None):
+        columns = compiled._result_columns
+        keys = [column.keyname for column in columns]
+        if len(set(keys)) != len(keys):
+            return None
+        metadata = SimpleResultMetaData(keys)
+        found = tuple(column.type._cached_result_processor(dialect, None) for column in columns)
+        loaders = found if any(found) else None
+    return Prepared(statement, str(compiled), tuple(sources), metadata, loaders)
