@@ -18,6 +18,7 @@ import logging
 import os
 import time
 import weakref
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.orm import DeclarativeBase
 
 from core import sqlite_inline
+from core.prepared import AsyncpgDb, Statements
 from core.settings import Settings, shipped
 from core.sqlite_held import HeldDb, HeldSqlite
 
@@ -44,7 +46,7 @@ class Base(DeclarativeBase):
 # What a store function runs its statements on: an ORM session, or for the wallet's hot
 # requests a bare connection in a transaction (``unit``, issue 15). Statements that work on
 # every kind are SQLAlchemy Core: ``execute`` takes them alike.
-Db = AsyncSession | AsyncConnection | HeldDb
+Db = AsyncSession | AsyncConnection | HeldDb | AsyncpgDb
 
 
 def table_of(mapped: Any) -> Table:
@@ -60,18 +62,35 @@ def dialect_name(db: Db) -> str:
 _HELD: weakref.WeakKeyDictionary[AsyncEngine, HeldSqlite] = weakref.WeakKeyDictionary()
 
 
-def unit(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | HeldDb]:
+def unit(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | HeldDb | AsyncpgDb]:
     """A transaction for the wallet's hot requests, committed at the end and rolled back on any
     exception: on an SQLite file, on the engine's held connection (core.sqlite_held); elsewhere
-    on a pooled bare connection (``engine.begin()``)."""
+    on a pooled bare connection (``engine.begin()``), on PostgreSQL with its statements run by
+    asyncpg itself once compiled (core.prepared)."""
     held = _HELD.get(engine)
-    return held.unit() if held is not None else engine.begin()
+    if held is not None:
+        return held.unit()
+    return _by_driver(engine, engine.begin()) if engine.dialect.driver == "asyncpg" else engine.begin()
+
+
+_STATEMENTS: weakref.WeakKeyDictionary[AsyncEngine, Statements] = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def _by_driver(engine: AsyncEngine, opened: AbstractAsyncContextManager[AsyncConnection]
+                     ) -> AsyncIterator[AsyncpgDb]:
+    statements = _STATEMENTS.get(engine)
+    if statements is None:
+        statements = _STATEMENTS[engine] = Statements()
+    async with opened as connection:
+        pooled = await connection.get_raw_connection()
+        yield AsyncpgDb(connection, pooled.dbapi_connection, statements)
 
 
 _AUTOCOMMIT: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
 
 
-def read(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | HeldDb]:
+def read(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | HeldDb | AsyncpgDb]:
     """A hot request's read of one statement: on PostgreSQL outside any transaction, where
     asyncpg's ``BEGIN`` and ``COMMIT`` are a round trip each and one statement sees one snapshot
     anyway (issue 15: an offer fetch was 3 round trips for 1 statement); on an SQLite file, a unit
@@ -83,7 +102,7 @@ def read(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | H
     autocommit = _AUTOCOMMIT.get(engine)
     if autocommit is None:  # the same pool; the isolation level is set at checkout, reset at return
         autocommit = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return autocommit.connect()
+    return _by_driver(engine, autocommit.connect()) if engine.dialect.driver == "asyncpg" else autocommit.connect()
 
 
 def sync_engines(engine: AsyncEngine) -> list[Engine]:

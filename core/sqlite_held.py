@@ -7,7 +7,7 @@ aiosqlite's cursor wrappers, and the commit's hop to aiosqlite's thread and back
 synchronous Core on one connection held open runs the same statements, with the same types,
 defaults and dialect, in 60-80 µs. So ``core.db.unit`` runs the hot requests' transactions
 here when the store is an SQLite file (and a statement seen before runs by sqlite3 alone,
-compiled once: core.sqlite_prepared, about 16 µs for that read):
+compiled once: core.prepared, about 16 µs for that read):
 
 - **One transaction at a time on one connection**: an ``asyncio.Lock`` orders this process's
   units; SQLite admits one writer at a time anyway (every unit begins ``BEGIN IMMEDIATE``, as
@@ -46,8 +46,8 @@ from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import Result
 from sqlalchemy.pool import StaticPool
 
+from core.prepared import Statements
 from core.sqlite_inline import when_unlocked
-from core.sqlite_prepared import Statements
 
 CHECKPOINT_EVERY = 200  # commits between checkpoints; SQLite's own default is every 1000 pages
 
@@ -69,10 +69,9 @@ class HeldDb:
         self._results: list[Result[Any]] = []
 
     async def execute(self, statement: Any, parameters: Any = None) -> Result[Any]:
-        # compiled once, run by sqlite3 (core.sqlite_prepared); else SQLAlchemy runs it
-        fast = self._statements.run(self.connection, self._driver, statement, parameters)
-        if fast is not None:
-            return fast  # type: ignore[no-any-return]
+        found = self._statements.find(self.connection, statement, parameters)
+        if found is not None:  # compiled once, run by sqlite3 (core.prepared)
+            return found[0].run_sqlite(self._driver, found[1])
         result = self.connection.execute(statement, parameters)
         if result.returns_rows:
             self._results.append(result)

@@ -1,17 +1,20 @@
-"""The hot requests' statements on the held SQLite connection, compiled once and run by sqlite3 itself.
+"""The hot requests' statements compiled once and run by the driver itself: sqlite3, or asyncpg.
 
-SQLAlchemy's ``execute`` on the held connection (core.sqlite_held) costs 30-40 µs of CPU a
-statement, where sqlite3 spends 3-8 µs on the same indexed read or update: for each execution it
-computes the statement's cache key, finds the compiled form, builds an execution context and a
-cursor result (issue 15: about a fifth of the worker's CPU for an issuance, 17 statements). The
-hot requests' statements are built once, as module constants with ``bindparam`` for what varies
-(issuer.store.protocol, verifier.store). So the second time a statement object comes with the
-same parameter names, it is compiled once for good, and from then on runs as:
+SQLAlchemy's ``execute`` costs 30-40 µs of CPU a statement on the held SQLite connection
+(core.sqlite_held), where sqlite3 spends 3-8 µs on the same indexed read or update: for each
+execution it computes the statement's cache key, finds the compiled form, builds an execution
+context and a cursor result (issue 15: about a fifth of the worker's CPU for an issuance, 17
+statements). On PostgreSQL the same machinery runs, and then a greenlet switch into asyncpg, for
+every statement. The hot requests' statements are built once, as module constants with
+``bindparam`` for what varies (issuer.store.protocol, verifier.store). So the second time a
+statement object comes with the same parameter names, it is compiled once for good, for the
+connection's dialect, and from then on runs as:
 
-- its parameters through ``construct_params`` (SQLAlchemy's own: literal values, defaults of
-  ``bindparam``) and each type's bind processor, in the SQL's order;
-- ``sqlite3``'s ``execute``, every row fetched and the cursor closed at once (no statement is
-  left open to hold the commit back);
+- its parameters resolved as SQLAlchemy's ``construct_params`` resolves them (a given name, else
+  the parameter's own value or callable), through each type's bind processor, in the SQL's order;
+- the driver's own call: ``sqlite3``'s ``execute``, every row fetched and the cursor closed at
+  once (no statement left open to hold the commit back); asyncpg's ``fetch`` (its statement
+  cache prepares it once per connection) on the unit's connection, inside its transaction;
 - each column through its type's result processor (JSON parsed, Boolean made ``bool``), into
   SQLAlchemy's own ``IteratorResult``, so a store function reads its rows as before.
 
@@ -20,10 +23,13 @@ SQLAlchemy. So does anything this does not run exactly as SQLAlchemy would: seve
 sets (executemany), an ``IN`` list (expanding parameters), a column default computed at execution
 (an insert or update that leaves such a column out), result columns with the same name twice,
 and every statement while an event listener is on the engine or connection (a test counting
-statements sees them all). ``tests/test_sqlite_prepared.py`` compares both ways' results.
+statements sees them all). ``tests/test_prepared.py`` compares both ways' results on both stores.
 
-No library does this: SQLAlchemy's "insertmanyvalues" and compiled cache are its fast paths, and
-both still go through the per-execution machinery above.
+On asyncpg a failing statement raises asyncpg's own error, not SQLAlchemy's: the hot requests
+catch none (a refusal there is a 500, its type logged), and the unit rolls back as before.
+
+No library does this: SQLAlchemy's compiled cache and asyncpg's statement cache are their fast
+paths, and SQLAlchemy's still goes through the per-execution machinery above.
 """
 
 from __future__ import annotations
@@ -52,21 +58,34 @@ class Prepared:
     metadata: SimpleResultMetaData | None  # result columns, None when the statement returns no rows
     loaders: tuple[Callable[[Any], Any] | None, ...] | None  # None when no column needs one
 
-    def run(self, driver: sqlite3.Connection, parameters: dict[str, Any]) -> Any:
-        arguments = []
+    def arguments(self, parameters: dict[str, Any]) -> list[Any]:
+        out = []
         for name, own, make, binder in self.sources:
             value = parameters[name] if name is not None else own if make is None else make()
-            arguments.append(value if binder is None else binder(value))
-        cursor = driver.execute(self.sql, arguments)
+            out.append(value if binder is None else binder(value))
+        return out
+
+    def result(self, rows: list[Any], count: int) -> Rows:
+        if self.loaders is not None:
+            rows = [tuple(value if load is None else load(value) for value, load in zip(row, self.loaders, strict=True))
+                    for row in rows]
+        return Rows(self.metadata or _NO_COLUMNS, iter(rows), count)
+
+    def run_sqlite(self, driver: sqlite3.Connection, parameters: dict[str, Any]) -> Rows:
+        cursor = driver.execute(self.sql, self.arguments(parameters))
         try:
             rows = cursor.fetchall() if self.metadata is not None else []
             count = cursor.rowcount
         finally:
             cursor.close()
-        if self.loaders is not None:
-            rows = [tuple(value if load is None else load(value) for value, load in zip(row, self.loaders, strict=True))
-                    for row in rows]
-        return Rows(self.metadata or _NO_COLUMNS, iter(rows), count)
+        return self.result(rows, count)
+
+    async def run_asyncpg(self, driver: Any, parameters: dict[str, Any]) -> Rows:
+        if self.metadata is not None:
+            rows = await driver.fetch(self.sql, *self.arguments(parameters))
+            return self.result([tuple(row) for row in rows], len(rows))
+        status = await driver.execute(self.sql, *self.arguments(parameters))  # "UPDATE 2", "INSERT 0 1"
+        return self.result([], int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else -1)
 
 
 _NO_COLUMNS = SimpleResultMetaData(())
@@ -81,14 +100,14 @@ class Rows(IteratorResult[Any]):
 
 
 class Statements:
-    """One held connection's compiled statements."""
+    """The compiled statements of one store (one engine, one dialect)."""
 
     def __init__(self) -> None:
         self.prepared: dict[tuple[int, frozenset[str]], Prepared | None] = {}
         self.seen: dict[tuple[int, frozenset[str]], Any] = {}
 
-    def run(self, connection: Connection, driver: sqlite3.Connection, statement: Any, parameters: Any) -> Any | None:
-        """The result, or None: SQLAlchemy is to run this one."""
+    def find(self, connection: Connection, statement: Any, parameters: Any) -> tuple[Prepared, dict[str, Any]] | None:
+        """The compiled statement and its one parameter set, or None: SQLAlchemy is to run this one."""
         if isinstance(parameters, list) and len(parameters) == 1:
             parameters = parameters[0]  # one parameter set: one execution, as SQLAlchemy runs it too
         if not isinstance(statement, _KINDS) or not (parameters is None or isinstance(parameters, dict)):
@@ -106,9 +125,7 @@ class Statements:
             self._remember(self.prepared, key, prepared)
             if prepared is None:
                 return None
-        if prepared.statement is not statement:
-            return None
-        return prepared.run(driver, given)
+        return (prepared, given) if prepared.statement is statement else None
 
     @staticmethod
     def _remember(kept: dict[Any, Any], key: Any, value: Any) -> None:
@@ -143,3 +160,28 @@ def _prepare(statement: Any, names: frozenset[str], connection: Connection) -> P
         found = tuple(column.type._cached_result_processor(dialect, None) for column in columns)
         loaders = found if any(found) else None
     return Prepared(statement, str(compiled), tuple(sources), metadata, loaders)
+
+
+class AsyncpgDb:
+    """What a store function gets from a PostgreSQL unit (``core.db.unit``/``read``): ``execute``
+    as on the ``AsyncConnection``, a statement seen before run by asyncpg on the same connection.
+
+    SQLAlchemy's adapter begins its transaction at the first statement it runs; one run here
+    must be inside that transaction too, so it is begun first (the adapter's own ``BEGIN``, one
+    round trip as before; none on an autocommit connection, ``core.db.read``)."""
+
+    __slots__ = ("_adapter", "_statements", "connection", "dialect")
+
+    def __init__(self, connection: Any, adapter: Any, statements: Statements) -> None:
+        self.connection, self.dialect = connection, connection.dialect
+        self._adapter, self._statements = adapter, statements
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        found = self._statements.find(self.connection.sync_connection, statement, parameters)
+        if found is None:
+            return await self.connection.execute(statement, parameters)
+        adapter = self._adapter
+        async with adapter._execute_mutex:
+            if adapter._transaction is None:
+                await adapter._start_transaction()  # a no-op when autocommit
+            return await found[0].run_asyncpg(adapter._connection, found[1])
