@@ -78,13 +78,13 @@ _STATEMENTS: weakref.WeakKeyDictionary[AsyncEngine, Statements] = weakref.WeakKe
 
 @contextlib.asynccontextmanager
 async def _by_driver(engine: AsyncEngine, opened: AbstractAsyncContextManager[AsyncConnection]
-                     ) -> AsyncIterator[AsyncpgDb]:
+                     ) -> AsyncIterator[AsyncConnection | AsyncpgDb]:
     statements = _STATEMENTS.get(engine)
     if statements is None:
         statements = _STATEMENTS[engine] = Statements()
     async with opened as connection:
-        pooled = await connection.get_raw_connection()
-        yield AsyncpgDb(connection, pooled.dbapi_connection, statements)
+        adapter = (await connection.get_raw_connection()).dbapi_connection
+        yield AsyncpgDb(connection, adapter, statements) if AsyncpgDb.fits(adapter) else connection
 
 
 _AUTOCOMMIT: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()

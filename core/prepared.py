@@ -171,6 +171,13 @@ class AsyncpgDb:
     round trip as before; none on an autocommit connection, ``core.db.read``)."""
 
     __slots__ = ("_adapter", "_statements", "connection", "dialect")
+    ADAPTER_PARTS = ("_execute_mutex", "_transaction", "_start_transaction", "_connection")
+
+    @classmethod
+    def fits(cls, adapter: Any) -> bool:
+        """Whether SQLAlchemy's asyncpg adapter has the parts used here (another SQLAlchemy
+        version may not: then SQLAlchemy runs every statement, as before)."""
+        return all(hasattr(adapter, part) for part in cls.ADAPTER_PARTS)
 
     def __init__(self, connection: Any, adapter: Any, statements: Statements) -> None:
         self.connection, self.dialect = connection, connection.dialect

@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 
 from core import db
+from core.prepared import AsyncpgDb
 from core.sqlite_held import HeldSqlite
 from tests.consent_log_world import BACKENDS, POSTGRES_URL, store_url
 
@@ -218,5 +219,19 @@ def test_a_postgresql_unit_run_by_asyncpg_is_still_one_transaction(tmp_path: Pat
             assert type(added).__name__ == "Rows" or _ == 0
         async with store.unit() as unit:
             assert (await unit.execute(BY_ID, {"id": "t"})).one_or_none() is None  # undone, both times
+
+    _run(store, story)
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="no PostgreSQL (.ci/run starts one)")
+def test_an_adapter_without_the_parts_used_leaves_every_statement_to_sqlalchemy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another SQLAlchemy version's asyncpg adapter may lack them: units work as before."""
+    monkeypatch.setattr(AsyncpgDb, "ADAPTER_PARTS", (*AsyncpgDb.ADAPTER_PARTS, "_not_in_this_version"))
+    store = Store("postgresql", tmp_path)
+
+    async def story() -> None:
+        first, again, fast = await _twice(store, store.add_once, _row("u"))
+        assert not fast and first == (("id",), [((str, "u"),)]) and again == (("id",), [])
 
     _run(store, story)
