@@ -45,7 +45,7 @@ from sqlalchemy.sql.dml import Delete, Insert, Update
 from sqlalchemy.sql.selectable import Select
 
 _KINDS = (Select, Insert, Update, Delete)
-KEEP = 512  # compiled statements (and statements seen once) kept per connection, then forgotten
+KEEP = 512  # compiled statements (and statements seen once) kept per store, then forgotten
 
 
 @dataclass(frozen=True, slots=True)
