@@ -23,13 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from consent import records
 from consent.records import Actor, Disclosure, Event, EventKind, Record, RecordNotFound, SpecialCategories
 from consent.store import records as store
+from core import db
+from core.db import Db
 from core.trust import TrustList
 
 
 class LogSeam(Protocol):
     """consent/log.py's functions (see the design note of issue 14)."""
 
-    async def append(self, db: AsyncSession, commitments: Sequence[bytes], now: int) -> list[int]: ...
+    async def append(self, db: Db, commitments: Sequence[bytes], now: int) -> list[int]: ...
 
     async def checkpoint(self, db: AsyncSession, now: int) -> Any: ...
 
@@ -39,7 +41,7 @@ class LogSeam(Protocol):
 
     def verify_inclusion(self, leaf: bytes, index: int, size: int, proof: Any, root: bytes) -> None: ...
 
-    async def vkey(self, db: AsyncSession, now: int) -> str | None: ...
+    async def vkey(self, db: Db, now: int) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +80,7 @@ class Ledger:
         async with self.sessions.begin() as session:
             yield session
 
-    async def _log(self, session: AsyncSession, record: Record, past: list[Event], event: Event, now: int,
+    async def _log(self, session: Db, record: Record, past: list[Event], event: Event, now: int,
                    sign: Signer | None) -> Logged:
         leaf = event.commitment(record)
         [index] = await self.log.append(session, [leaf], now)
@@ -88,12 +90,16 @@ class Ledger:
         return dataclasses.replace(logged, receipt=receipt)
 
     async def record(self, disclosure: Disclosure, trust: TrustList, now: int, sign: Signer | None = None) -> Logged:
-        """Record a disclosure and its "given" event (refused per consent/records.build)."""
+        """Record a disclosure and its "given" event (refused per consent/records.build).
+
+        Every accepted check does this (issue 15), so it runs in a ``core.db.unit`` of Core
+        statements rather than an ORM session: its three statements (record, leaf, event) are
+        compiled once and run by the driver (core.prepared)."""
         record = records.build(disclosure, trust, self.special, now)
-        async with self.transaction() as session:
-            await store.insert_record(session, record)
-            return await self._log(session, record, [], records.new_event(record.record_id, "given", now,
-                                                                          "controller"), now, sign)
+        async with db.unit(self.sessions.kw["bind"]) as unit:
+            await store.insert_record(unit, record)
+            return await self._log(unit, record, [], records.new_event(record.record_id, "given", now,
+                                                                       "controller"), now, sign)
 
     async def event(self, record_id: str, kind: EventKind, actor: Actor, now: int, sign: Signer | None = None,
                     also: Also | None = None) -> Logged:

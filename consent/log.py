@@ -37,6 +37,7 @@ from consent import merkle
 from consent.checkpoint import Checkpoint, SignedCheckpoint, Signer, Verifier, parse_checkpoint, sign_checkpoint
 from consent.merkle import InvalidProof
 from consent.store import log as store
+from core.db import Db, engine_of
 from core.errors import AmanaError, InvalidInput, NotFound
 from core.sealing import NodeKey
 from core.settings import Settings
@@ -70,21 +71,21 @@ _last: weakref.WeakKeyDictionary[object, tuple[int, list[bytes]]] = weakref.Weak
 RETRIES = 100
 
 
-async def _head(db: AsyncSession) -> tuple[int, list[bytes]]:
+async def _head(db: Db) -> tuple[int, list[bytes]]:
     found = await store.head(db)
     if found is None:
         raise LogInconsistent("the last leaf holds no tree state")
     return found
 
 
-async def append(db: AsyncSession, commitments: Sequence[bytes], now: int) -> list[int]:
+async def append(db: Db, commitments: Sequence[bytes], now: int) -> list[int]:
     """Append 32-byte commitments; their indices. Durable when ``db``'s transaction commits."""
     if not 0 < len(commitments) <= MAX_BATCH:
         raise InvalidInput(f"append between 1 and {MAX_BATCH} commitments")
     if any(not isinstance(c, bytes) or len(c) != COMMITMENT_SIZE for c in commitments):
         raise InvalidInput("a commitment is 32 bytes")
     hashes = [merkle.leaf_hash(c) for c in commitments]
-    engine = db.get_bind()
+    engine = engine_of(db)
     old = _last.get(engine)
     for _ in range(RETRIES):
         if old is None:
@@ -158,7 +159,7 @@ def _seal_context(name: str) -> str:
     return f"consent-log-key:{name}"
 
 
-async def signer(db: AsyncSession, node: NodeKey, name: str, now: int) -> Signer:
+async def signer(db: Db, node: NodeKey, name: str, now: int) -> Signer:
     """The log's signing key for ``name``, made (and sealed under the node key) at first use.
     Call it with the state locked (``checkpoint`` does): two first uses then never race."""
     row = await store.key(db, name)
@@ -178,7 +179,7 @@ async def signer(db: AsyncSession, node: NodeKey, name: str, now: int) -> Signer
 _vkeys: dict[str, str] = {}
 
 
-async def vkey(db: AsyncSession, node: NodeKey, name: str, now: int) -> str:
+async def vkey(db: Db, node: NodeKey, name: str, now: int) -> str:
     """The C2SP verifier key of the log ``name`` (made at first use, under the log's lock, so two
     first uses never race); receipts carry it, so wallets check checkpoints against it."""
     if name not in _vkeys:
@@ -226,7 +227,7 @@ class ConsentLog:
     node: NodeKey
     name: str
 
-    async def append(self, db: AsyncSession, commitments: Sequence[bytes], now: int) -> list[int]:
+    async def append(self, db: Db, commitments: Sequence[bytes], now: int) -> list[int]:
         return await append(db, commitments, now)
 
     async def checkpoint(self, db: AsyncSession, now: int) -> SignedCheckpoint:
@@ -241,5 +242,5 @@ class ConsentLog:
     def verify_inclusion(self, leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> None:
         verify_inclusion(leaf, index, size, proof, root)
 
-    async def vkey(self, db: AsyncSession, now: int) -> str:
+    async def vkey(self, db: Db, now: int) -> str:
         return await vkey(db, self.node, self.name, now)

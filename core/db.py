@@ -49,6 +49,24 @@ class Base(DeclarativeBase):
 Db = AsyncSession | AsyncConnection | HeldDb | AsyncpgDb
 
 
+def engine_of(d: Db) -> Engine:
+    """The (synchronous) engine a Db's statements run through: a key for what a process keeps per
+    store. An SQLite file's held connection has an engine of its own (core.sqlite_held)."""
+    if isinstance(d, AsyncSession):
+        return d.get_bind()  # type: ignore[return-value]  # an engine: our sessions are bound to one
+    if isinstance(d, AsyncConnection):
+        return d.sync_engine
+    return d.connection.engine if isinstance(d, HeldDb) else d.connection.sync_engine
+
+
+async def exec_driver_sql(d: Db, sql: str, parameters: Any) -> Any:
+    """SQL as the driver takes it, on any kind of Db (for statements SQLAlchemy would compile
+    per call: consent/store/log.py's appends)."""
+    if isinstance(d, AsyncSession):
+        d = await d.connection()
+    return await d.exec_driver_sql(sql, parameters)
+
+
 def table_of(mapped: Any) -> Table:
     """The Core ``Table`` of a mapped class, for statements built once (typed: ``__table__`` is a
     ``FromClause`` to the type checker)."""

@@ -192,3 +192,7 @@ class AsyncpgDb:
             if adapter._transaction is None:
                 await adapter._start_transaction()  # a no-op when autocommit
             return await found[0].run_asyncpg(adapter._connection, found[1])
+
+    async def exec_driver_sql(self, sql: str, parameters: Any = None) -> Any:
+        """SQL as asyncpg takes it (``$n`` placeholders), through SQLAlchemy's adapter."""
+        return await self.connection.exec_driver_sql(sql, parameters)

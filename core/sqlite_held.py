@@ -77,6 +77,13 @@ class HeldDb:
             self._results.append(result)
         return result
 
+    async def exec_driver_sql(self, sql: str, parameters: Any = None) -> Result[Any]:
+        """SQL as sqlite3 takes it ("?" placeholders, a tuple), as ``AsyncConnection.exec_driver_sql``."""
+        result = self.connection.exec_driver_sql(sql, parameters)
+        if result.returns_rows:
+            self._results.append(result)
+        return result
+
     def close_results(self) -> None:
         for result in self._results:
             result.close()

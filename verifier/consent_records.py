@@ -20,7 +20,6 @@ import secrets
 from collections.abc import Sequence
 
 from consent import notify, pseudonym, receipts
-from consent.context import ledger
 from consent.ledger import Logged
 from consent.records import Article9ConditionMissing, Disclosure, Event, Notice, RecordRefused
 from consent.report import DEFAULT_RETENTION_S
@@ -57,7 +56,7 @@ def _disclosure(ctx: VerifierContext, row: CheckRow, result: Result, offer: str 
 async def record(ctx: VerifierContext, row: CheckRow, result: Result, offer: str | None,
                  identity: requests.Identity) -> Result:
     """Record an accepted check; the result, or a refusal when the ledger must refuse it."""
-    book = ledger(ctx.settings, ctx.sessions)
+    book = ctx.ledger()
     if not result.accepted or book is None:
         return result
     now, verifier_id = ctx.now(), ctx.settings.verifier_id
@@ -79,7 +78,7 @@ async def withdrawn(ctx: VerifierContext, record_id: str) -> bool:
     then confirm with a JWS by its registered key. It holds nothing to delete: its audit keeps
     names, with no link to the record (verifier/tables.py), and the result was shown once and
     deleted. So the confirmation is immediate and true. False when there is nothing to confirm."""
-    book = ledger(ctx.settings, ctx.sessions)
+    book = ctx.ledger()
     if book is None:
         return False
     identity = await ctx.identity()

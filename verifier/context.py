@@ -13,6 +13,8 @@ from pathlib import Path
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from consent.context import ledger as consent_ledger
+from consent.ledger import Ledger
 from core import db
 from core.credtypes import TypeRegistry, load_registry
 from core.errors import AmanaError
@@ -41,6 +43,7 @@ class VerifierContext:
     held: HeldTrustList = field(init=False)
     _identity: Identity | None = field(default=None, init=False)
     _identity_made: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _ledger: tuple[Ledger | None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.held = HeldTrustList(self.settings, self._trust_list_path())
@@ -67,6 +70,13 @@ class VerifierContext:
         """A transaction for a check's requests (verifier.store: Core statements built once;
         issue 15). Committed at the end, rolled back on any exception (``core.db.unit``)."""
         return db.unit(self.engine)
+
+    def ledger(self) -> Ledger | None:
+        """The consent ledger over this service's sessions (None in a build without the log), made
+        at first use and kept: making it reads a file and opens the node key (issue 15)."""
+        if self._ledger is None:
+            self._ledger = (consent_ledger(self.settings, self.sessions),)
+        return self._ledger[0]
 
     def finish_later(self, work: asyncio.Task[None]) -> None:
         """Hold ``work`` until it is done (the loop keeps only weak references to tasks) and log

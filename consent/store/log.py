@@ -22,23 +22,26 @@
 - ``consent_log_keys``: the log's Ed25519 signing key by key name (the origin), sealed under
   the node key like the issuer's and the verifier's keys; its public half in clear.
 
-Functions take an ``AsyncSession`` and never commit.
+Functions take an ``AsyncSession`` and never commit; what an append and the log key's first use
+run takes any ``core.db.Db`` (a disclosure is recorded in a ``core.db.unit``, issue 15).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
     Integer,
     LargeBinary,
+    Row,
     String,
     Table,
     Text,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -48,7 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base
+from core.db import Base, Db, dialect_name, exec_driver_sql
 
 TILE = 8  # node levels kept: multiples of 8
 HASH = 32
@@ -96,22 +99,25 @@ class LogKey(Base):
 
 
 # Core tables: an ORM bulk insert costs more per row than the insert itself.
-_LOCK, _LEAVES, _NODES = (cast(Table, t.__table__) for t in (LogLock, LogLeaf, LogNode))
+_LOCK, _LEAVES, _NODES, _KEYS = (cast(Table, t.__table__) for t in (LogLock, LogLeaf, LogNode, LogKey))
 
 
 def _split(frontier: bytes) -> list[bytes]:
     return [frontier[i:i + HASH] for i in range(0, len(frontier), HASH)]
 
 
-async def lock(session: AsyncSession) -> None:
+_HEAD = select(_LEAVES.c.idx, _LEAVES.c.frontier).order_by(_LEAVES.c.idx.desc()).limit(1)
+_KEY = select(_KEYS).where(_KEYS.c.name == bindparam("name"))
+
+
+async def lock(db: Db) -> None:
     """Hold the log's lock until the transaction ends."""
-    await session.execute(select(_LOCK.c.id).where(_LOCK.c.id == 1).with_for_update())
+    await db.execute(select(_LOCK.c.id).where(_LOCK.c.id == 1).with_for_update())
 
 
-async def head(session: AsyncSession) -> tuple[int, list[bytes]] | None:
+async def head(db: Db) -> tuple[int, list[bytes]] | None:
     """The committed tree's size and frontier (the last leaf's); None if that row has none."""
-    row = (await session.execute(select(_LEAVES.c.idx, _LEAVES.c.frontier).order_by(_LEAVES.c.idx.desc())
-                                 .limit(1))).one_or_none()
+    row = (await db.execute(_HEAD)).one_or_none()
     if row is None:
         return 0, []
     if row.frontier is None:
@@ -119,12 +125,12 @@ async def head(session: AsyncSession) -> tuple[int, list[bytes]] | None:
     return row.idx + 1, _split(bytes(row.frontier))
 
 
-async def try_append(session: AsyncSession, old: tuple[int, Sequence[bytes]], new_frontier: Sequence[bytes],
+async def try_append(db: Db, old: tuple[int, Sequence[bytes]], new_frontier: Sequence[bytes],
                      commitments: Sequence[bytes], nodes: Sequence[tuple[int, int, bytes]], now: int) -> bool:
     """Insert the leaves after the tree ``old`` if it still ends there (all or none), in one
     statement as a bare multi-row insert is (``_append_sql``)."""
     first, count = old[0], len(commitments)
-    dialect = session.get_bind().dialect.name
+    dialect = dialect_name(db)
     params: tuple[int | bytes, ...]
     if count == 1:
         sql, params = _one_leaf_sql(dialect), (first, commitments[0], now, b"".join(new_frontier), first - 1,
@@ -134,7 +140,7 @@ async def try_append(session: AsyncSession, old: tuple[int, Sequence[bytes]], ne
             now, first + count - 1, b"".join(new_frontier),
             *(x for j, c in enumerate(commitments) for x in (first + j, c)),
             first - 1, first - 1, b"".join(old[1]), first)
-    result = await (await session.connection()).exec_driver_sql(sql, params)
+    result = await exec_driver_sql(db, sql, params)
     inserted = int(result.rowcount)
     if inserted != count:
         if inserted:
@@ -142,11 +148,11 @@ async def try_append(session: AsyncSession, old: tuple[int, Sequence[bytes]], ne
             # committed head inserted after it first, and ON CONFLICT skipped only the indices
             # both took. Take back what went in here (our commitments, unique by their salts)
             # and let the caller read the head again.
-            await session.execute(delete(_LEAVES).where(_LEAVES.c.idx >= first, _LEAVES.c.idx < first + count,
+            await db.execute(delete(_LEAVES).where(_LEAVES.c.idx >= first, _LEAVES.c.idx < first + count,
                                                         _LEAVES.c.commitment.in_(commitments)))
         return False
     if nodes:
-        await session.execute(insert(_NODES), [{"level": level, "idx": idx, "hash": h} for level, idx, h in nodes])
+        await db.execute(insert(_NODES), [{"level": level, "idx": idx, "hash": h} for level, idx, h in nodes])
     return True
 
 
@@ -251,14 +257,15 @@ async def checkpoints(session: AsyncSession, after: int = -1, limit: int = 1000)
     return list(rows.scalars())
 
 
-async def key(session: AsyncSession, name: str) -> LogKey | None:
-    return await session.get(LogKey, name)
+async def key(db: Db, name: str) -> Row[Any] | None:
+    """The log key's row (``name``, ``public_key``, ``sealed_key``, ``created_at``)."""
+    row: Row[Any] | None = (await db.execute(_KEY, {"name": name})).one_or_none()
+    return row
 
 
 async def keys(session: AsyncSession) -> list[LogKey]:
     return list((await session.execute(select(LogKey))).scalars())
 
 
-async def add_key(session: AsyncSession, name: str, public_key: bytes, sealed_key: bytes, now: int) -> None:
-    await session.execute(insert(LogKey).values(name=name, public_key=public_key, sealed_key=sealed_key,
-                                                created_at=now))
+async def add_key(db: Db, name: str, public_key: bytes, sealed_key: bytes, now: int) -> None:
+    await db.execute(insert(_KEYS).values(name=name, public_key=public_key, sealed_key=sealed_key, created_at=now))

@@ -15,7 +15,8 @@ What is kept, and why nothing in it is personal data in clear:
   proof would have expired anyway, so a proof seen on the wire cannot be replayed. A digest of
   a random-nonce JWS says nothing about its holder.
 
-Functions take an ``AsyncSession`` and never commit.
+Functions take an ``AsyncSession`` (the inserts any ``core.db.Db``: a disclosure is recorded in a
+``core.db.unit``, issue 15) and never commit.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, delete, select, update
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consent.records import Event, Record
-from core.db import Base
+from core.db import Base, Db, table_of
 from core.encoding import json_dumps_compact, json_loads_strict
 
 
@@ -91,17 +92,22 @@ async def spend_proof(session: AsyncSession, digest: bytes, expires_at: int, now
     return int(result.rowcount) == 1  # type: ignore[attr-defined]
 
 
-async def insert_record(session: AsyncSession, record: Record) -> None:
-    session.add(ConsentRecordRow(record_id=record.record_id, subject_id=record.subject_id,
-                                 controller_id=record.controller.id, content=json_dumps_compact(record.content()),
-                                 created_at=record.created_at, retain_until=record.created_at + record.retention_s))
-    await session.flush()
+# Built once: a statement object seen again is compiled once and run by the driver (core.prepared).
+_INSERT_RECORD = insert(table_of(ConsentRecordRow))
+_INSERT_EVENT = insert(table_of(ConsentEventRow))
 
 
-async def insert_event(session: AsyncSession, event: Event, leaf_index: int, receipt: str | None) -> None:
-    session.add(ConsentEventRow(record_id=event.record_id, kind=event.kind, at=event.at, actor=event.actor,
-                                salt=event.salt, leaf_index=leaf_index, receipt=receipt))
-    await session.flush()
+async def insert_record(db: Db, record: Record) -> None:
+    await db.execute(_INSERT_RECORD, {
+        "record_id": record.record_id, "subject_id": record.subject_id, "controller_id": record.controller.id,
+        "content": json_dumps_compact(record.content()), "created_at": record.created_at,
+        "retain_until": record.created_at + record.retention_s, "erased_at": None})
+
+
+async def insert_event(db: Db, event: Event, leaf_index: int, receipt: str | None) -> None:
+    await db.execute(_INSERT_EVENT, {"record_id": event.record_id, "kind": event.kind, "at": event.at,
+                                     "actor": event.actor, "salt": event.salt, "leaf_index": leaf_index,
+                                     "receipt": receipt})
 
 
 def _record(row: ConsentRecordRow) -> Record | None:

@@ -182,6 +182,7 @@ def test_the_verifier_refuses_special_category_data_it_cannot_record(
     listed = SpecialCategories.load(world.node.settings.specs_dir)
     sensitive = SpecialCategories({**listed.types, STATUS_VCT: {"right_to_work": "https://w3id.org/dpv/pd#Health"}})
     monkeypatch.setattr(SpecialCategories, "load", classmethod(lambda cls, _specs: sensitive))
+    monkeypatch.setattr(world.verifier_ctx(), "_ledger", None)  # the verifier makes its ledger once: again, now
     shutil.copytree(world.data_dir / "trust", tmp_path / "holder" / "trust")
 
     async def story() -> None:

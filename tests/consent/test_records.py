@@ -12,15 +12,19 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consent import pseudonym, receipts, records
-from consent.ledger import Ledger
+from consent.ledger import Ledger, Logged
+from consent.log import ConsentLog
 from consent.records import Disclosure, Notice, SpecialCategories
 from core import db, keys
 from core.encoding import b64url_decode, b64url_encode
+from core.sealing import NodeKey
 from core.settings import get_settings
 from tests.consent.fake_log import FakeLog, InclusionFailed
 from tests.consent.world import AUTHORITY, DPV, EMPLOYER, HEALTH, IDENTITY, NOW, STATUS, trust_list
+from tests.consent_log_world import BACKENDS, migrated, store_url
 
 GDPR = "https://w3id.org/dpv/legal/eu/gdpr#"
 EMPLOYER_KEY, AUTHORITY_KEY = keys.generate("ES256"), keys.generate("ES256")
@@ -214,5 +218,46 @@ def test_retention_purge_erases_what_is_past_its_time(tmp_path: Path) -> None:
         assert await ledger.purge(NOW + 3600) == 1
         with pytest.raises(records.RecordNotFound):
             await ledger.history(short.record.record_id)
+
+    asyncio.run(run())
+
+
+# --- a disclosure's record is one unit of work (issue 15: Core statements, core.db.unit) ----------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_record_whose_receipt_fails_leaves_no_row_and_no_leaf(backend: str, tmp_path: Path) -> None:
+    """The record, its leaf and its event go in together or not at all, on either store, on the
+    first sighting of each statement and on the later ones (compiled once, run by the driver)."""
+
+    class SigningFailed(Exception):
+        pass
+
+    def fails(_logged: Logged, _events: object) -> str:
+        raise SigningFailed()
+
+    async def counts(engine: AsyncEngine) -> list[int]:
+        async with engine.connect() as c:
+            return [int((await c.exec_driver_sql(f"SELECT count(*) FROM {t}")).scalar_one())  # noqa: S608
+                    for t in ("consent_records", "consent_events", "consent_log_leaves")]
+
+    url = store_url(backend, tmp_path)
+
+    async def run() -> None:
+        engine = await migrated(url)
+        try:
+            ledger = Ledger(db.sessions(engine), ConsentLog(NodeKey(bytes(32)), "test.example/consent"), SPECIAL)
+            kept = [await ledger.record(disclosure(ledger_key=bytes([n]) * 32), TL, NOW) for n in range(3)]
+            assert [k.index for k in kept] == [0, 1, 2] and await counts(engine) == [3, 3, 3]
+            for n in range(3):  # the statements are known by now: the prepared path, and the first too
+                with pytest.raises(SigningFailed):
+                    await ledger.record(disclosure(ledger_key=bytes([10 + n]) * 32), TL, NOW, fails)
+                assert await counts(engine) == [3, 3, 3]
+            after = await ledger.record(disclosure(ledger_key=bytes([20]) * 32), TL, NOW)
+            assert after.index == 3 and await counts(engine) == [4, 4, 4]  # no index skipped or taken twice
+            record, history = await ledger.history(after.record.record_id)
+            assert record == after.record and [h.index for h in history] == [3]
+        finally:
+            await engine.dispose()
 
     asyncio.run(run())
