@@ -105,9 +105,6 @@ async def _by_driver(engine: AsyncEngine, opened: AbstractAsyncContextManager[As
         yield AsyncpgDb(connection, adapter, statements) if AsyncpgDb.fits(adapter) else connection
 
 
-_AUTOCOMMIT: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
-
-
 def read(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | HeldDb | AsyncpgDb]:
     """A hot request's read of one statement: on PostgreSQL outside any transaction, where
     asyncpg's ``BEGIN`` and ``COMMIT`` are a round trip each and one statement sees one snapshot
@@ -117,10 +114,18 @@ def read(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | H
     held = _HELD.get(engine)
     if held is not None:
         return held.unit()
-    autocommit = _AUTOCOMMIT.get(engine)
-    if autocommit is None:  # the same pool; the isolation level is set at checkout, reset at return
-        autocommit = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return _by_driver(engine, autocommit.connect()) if engine.dialect.driver == "asyncpg" else autocommit.connect()
+    return _by_driver(engine, _autocommit(engine)) if engine.dialect.driver == "asyncpg" else _autocommit(engine)
+
+
+@contextlib.asynccontextmanager
+async def _autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection in autocommit, set on the connection (no round trip on asyncpg: the
+    adapter only stops beginning transactions) and reset by the pool when it goes back. Not an
+    ``execution_options`` engine: that one works through an ``engine_connect`` listener, and a
+    listener on the engine keeps every statement off core.prepared's path."""
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
 
 
 def sync_engines(engine: AsyncEngine) -> list[Engine]:

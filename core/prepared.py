@@ -18,9 +18,11 @@ connection's dialect, and from then on runs as:
 - each column through its type's result processor (JSON parsed, Boolean made ``bool``), into
   SQLAlchemy's own ``IteratorResult``, so a store function reads its rows as before.
 
-A statement built anew for each call is never the same object twice, and stays with
-SQLAlchemy. So does anything this does not run exactly as SQLAlchemy would: several parameter
-sets (executemany), an ``IN`` list (expanding parameters), a column default computed at execution
+Several parameter sets for a plain ``INSERT`` (no ``RETURNING``, no ``ON CONFLICT``) go in by the
+driver's own ``executemany``: each row goes in or the statement fails, so its row count is the
+number of sets. A statement built anew for each call is never the same object twice, and stays
+with SQLAlchemy. So does anything this does not run exactly as SQLAlchemy would: several
+parameter sets for anything else, an ``IN`` list (expanding parameters), a column default computed at execution
 (an insert or update that leaves such a column out), result columns with the same name twice,
 and every statement while an event listener is on the engine or connection (a test counting
 statements sees them all). ``tests/test_prepared.py`` compares both ways' results on both stores.
@@ -45,6 +47,7 @@ from sqlalchemy.sql.dml import Delete, Insert, Update
 from sqlalchemy.sql.selectable import Select
 
 _KINDS = (Select, Insert, Update, Delete)
+Parameters = dict[str, Any] | list[dict[str, Any]]  # one set, or a plain INSERT's rows
 KEEP = 512  # compiled statements (and statements seen once) kept per store, then forgotten
 
 
@@ -71,7 +74,10 @@ class Prepared:
                     for row in rows]
         return Rows(self.metadata or _NO_COLUMNS, iter(rows), count)
 
-    def run_sqlite(self, driver: sqlite3.Connection, parameters: dict[str, Any]) -> Rows:
+    def run_sqlite(self, driver: sqlite3.Connection, parameters: Parameters) -> Rows:
+        if isinstance(parameters, list):  # a plain INSERT's rows (Statements.find)
+            driver.executemany(self.sql, [self.arguments(one) for one in parameters]).close()
+            return self.result([], len(parameters))
         cursor = driver.execute(self.sql, self.arguments(parameters))
         try:
             rows = cursor.fetchall() if self.metadata is not None else []
@@ -80,7 +86,10 @@ class Prepared:
             cursor.close()
         return self.result(rows, count)
 
-    async def run_asyncpg(self, driver: Any, parameters: dict[str, Any]) -> Rows:
+    async def run_asyncpg(self, driver: Any, parameters: Parameters) -> Rows:
+        if isinstance(parameters, list):  # a plain INSERT's rows (Statements.find)
+            await driver.executemany(self.sql, [self.arguments(one) for one in parameters])
+            return self.result([], len(parameters))
         if self.metadata is not None:
             rows = await driver.fetch(self.sql, *self.arguments(parameters))
             return self.result([tuple(row) for row in rows], len(rows))
@@ -106,9 +115,12 @@ class Statements:
         self.prepared: dict[tuple[int, frozenset[str]], Prepared | None] = {}
         self.seen: dict[tuple[int, frozenset[str]], Any] = {}
 
-    def find(self, connection: Connection, statement: Any, parameters: Any) -> tuple[Prepared, dict[str, Any]] | None:
-        """The compiled statement and its one parameter set, or None: SQLAlchemy is to run this one."""
-        if isinstance(parameters, list) and len(parameters) == 1:
+    def find(self, connection: Connection, statement: Any, parameters: Any) -> tuple[Prepared, Parameters] | None:
+        """The compiled statement and its parameters (one set, or a plain INSERT's several), or None:
+        SQLAlchemy is to run this one."""
+        if isinstance(parameters, list):
+            if len(parameters) != 1:
+                return self._rows(connection, statement, parameters)
             parameters = parameters[0]  # one parameter set: one execution, as SQLAlchemy runs it too
         if not isinstance(statement, _KINDS) or not (parameters is None or isinstance(parameters, dict)):
             return None
@@ -126,6 +138,14 @@ class Statements:
             if prepared is None:
                 return None
         return (prepared, given) if prepared.statement is statement else None
+
+    def _rows(self, connection: Connection, statement: Any, rows: list[Any]) -> tuple[Prepared, Parameters] | None:
+        """A plain INSERT of several rows with the same names, compiled as for one of them."""
+        if (not isinstance(statement, Insert) or statement._returning or statement._post_values_clause is not None
+                or not rows or not all(isinstance(row, dict) and row.keys() == rows[0].keys() for row in rows)):
+            return None
+        found = self.find(connection, statement, rows[0])
+        return None if found is None else (found[0], rows)
 
     @staticmethod
     def _remember(kept: dict[Any, Any], key: Any, value: Any) -> None:

@@ -17,10 +17,11 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Integer, literal, select, text
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 
 from core import db
+from core.prepared import Prepared
 from tests.consent_log_world import POSTGRES_URL, store_url
 
 
@@ -91,6 +92,14 @@ def test_a_read_begins_no_transaction_and_a_unit_after_it_does(tmp_path: Any, mo
         await real(self)
 
     monkeypatch.setattr(asyncpg.transaction.Transaction, "start", start)
+    prepared_runs: list[int] = []
+    run_by_driver = Prepared.run_asyncpg
+
+    async def counted(self: Prepared, driver: Any, parameters: dict[str, Any]) -> Any:
+        prepared_runs.append(1)
+        return await run_by_driver(self, driver, parameters)
+
+    monkeypatch.setattr(Prepared, "run_asyncpg", counted)
     async def run() -> None:
         engine = db.make_engine(url)
         try:
@@ -99,6 +108,11 @@ def test_a_read_begins_no_transaction_and_a_unit_after_it_does(tmp_path: Any, mo
             async with db.read(engine) as connection:
                 assert (await connection.execute(text("SELECT 1"))).scalar_one() == 1
             assert begun == []
+            one = select(literal(1, Integer))
+            for seen in range(3):  # from its second sighting a statement is run by asyncpg, still with no BEGIN
+                async with db.read(engine) as connection:
+                    assert (await connection.execute(one)).scalar_one() == 1
+                assert len(prepared_runs) == max(0, seen) and begun == []
             async with db.unit(engine) as connection:  # the same pooled connection, in a transaction again
                 await connection.execute(text("SELECT pg_sleep(0.01)"))
                 assert (await connection.execute(text("SELECT now() < statement_timestamp()"))).scalar_one()

@@ -141,6 +141,17 @@ def test_reads_writes_and_returning_rows_answer_alike(backend: str, tmp_path: Pa
             await unit.execute(insert(OTHERS), {"id": "o", "thing_id": "a"})
         first, again, fast = await _twice(store, JOINED)  # two columns named id: SQLAlchemy's keys, id and id_1
         assert fast and first == again == (("id", "id_1"), [((str, "a"), (str, "o"))])
+        async with store.unit() as unit:  # a plain INSERT of several rows: the driver's executemany, all or none
+            for first in ("p", "r"):
+                rows = [_row(first, n=1), _row(first + "2", doc=[first], blob=b"\x01")]
+                added = await unit.execute(ADD, rows)
+                assert added.rowcount == 2 and (first == "p" or type(added).__name__ == "Rows")
+        with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+            async with store.unit() as unit:
+                await unit.execute(ADD, [_row("s"), _row("p")])  # the second row is there already: neither goes in
+        async with store.unit() as unit:
+            assert (await unit.execute(BY_ID, {"id": "s"})).one_or_none() is None
+            assert (await unit.execute(BY_ID, {"id": "r2"})).one().doc == ["r"]
         async with store.unit() as unit:  # a delete without RETURNING: its rowcount, as a cursor result's
             await unit.execute(DROP, {"id": "zz"})
             gone = await unit.execute(DROP, {"id": "c"})
@@ -161,8 +172,9 @@ def test_what_sqlalchemy_must_run_goes_to_sqlalchemy(backend: str, tmp_path: Pat
         async with store.unit() as unit:
             for parameters in (leave_out, {**leave_out, "id": "e"}):
                 assert type(await unit.execute(ADD, parameters)).__name__ != "Rows"
-            for parameters in ([_row("f"), _row("g")], [_row("h"), _row("i")]):  # several sets: executemany
-                assert type(await unit.execute(ADD, parameters)).__name__ != "Rows"
+            upsert = db.insert_of(backend, THINGS).on_conflict_do_nothing()  # several sets, a row count to know
+            for parameters in ([_row("f"), _row("g")], [_row("h"), _row("i")]):
+                assert type(await unit.execute(upsert, parameters)).__name__ != "Rows"
             for _ in range(2):
                 some = await unit.execute(SOME, {"ids": ["d", "f", "x"]})  # an IN list
                 assert type(some).__name__ != "Rows" and sorted(some.scalars()) == ["d", "f"]
