@@ -106,14 +106,14 @@ def _may_take_the_same_request(a: _Leaf, b: _Leaf) -> bool:
     return all(x == y or "{" in x or "{" in y for x, y in zip(ours, theirs, strict=True))
 
 
-def _with_direct_first(segment: str, leaves: list[_Leaf]) -> list[BaseRoute]:
+def _with_direct_first(segment: str, leaves: list[_Leaf], whole: ASGIApp) -> list[BaseRoute]:
     """``core.direct_routes``: a ``DirectRoute`` for each marked endpoint under ``segment`` that
     no route before it could take a request from, in their order, to go ahead of the shard's routes."""
     out: list[BaseRoute] = []
     for number, leaf in enumerate(leaves):
         if is_direct(leaf.route) and leaf.path is not None and first_segment(leaf.path) == segment and not any(
                 _may_take_the_same_request(earlier, leaf) for earlier in leaves[:number]):
-            out.append(DirectRoute(leaf.path, leaf.route, leaf.wrapped))  # type: ignore[arg-type]
+            out.append(DirectRoute(leaf.path, leaf.route, leaf.wrapped, whole))  # type: ignore[arg-type]
     return out
 
 
@@ -156,8 +156,8 @@ class SegmentDispatch:
             shard = copy.copy(router)
             shard.routes = [route for route, segments in entries if name in segments]
             self.without_direct[name] = copy.copy(shard)
-            shard.routes = [*_with_direct_first(name, [leaf for route in shard.routes for leaf in _leaves(route)]),
-                            *shard.routes]
+            leaves = [leaf for route in shard.routes for leaf in _leaves(route)]
+            shard.routes = [*_with_direct_first(name, leaves, self.whole), *shard.routes]
             self.shards[name] = shard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

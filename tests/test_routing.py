@@ -11,14 +11,16 @@ segment is a parameter would silently turn the index off) and indexed once it ha
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+import json
+from typing import Annotated, Any, Literal
 
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import PlainTextResponse
 from starlette.staticfiles import StaticFiles
 
@@ -140,8 +142,22 @@ class _Body(BaseModel):
 
 
 @direct
-async def _with_a_body(body: _Body) -> PlainTextResponse:
-    return PlainTextResponse(str(body.x))
+async def _two_bodies(body: _Body, other: _Body) -> PlainTextResponse:
+    return PlainTextResponse(str(body.x + other.x))
+
+
+def _made_in_a_thread(request: Request) -> str:  # FastAPI runs a plain function on a worker thread
+    return "thread"
+
+
+@direct
+async def _sync_dependency(made: Annotated[str, Depends(_made_in_a_thread)]) -> PlainTextResponse:
+    return PlainTextResponse(made)
+
+
+@direct
+async def _a_query(x: str) -> PlainTextResponse:  # not a path parameter: FastAPI's query parameter
+    return PlainTextResponse(x)
 
 
 @direct
@@ -151,7 +167,7 @@ async def _not_a_response(request: Request) -> dict[str, str]:
 
 def test_a_direct_endpoint_asks_only_for_what_the_adapter_gives_exactly() -> None:
     """A marked endpoint FastAPI would serve differently is refused when the app starts."""
-    for endpoint, kwargs in [(_with_a_body, {}), (_not_a_response, {}),
+    for endpoint, kwargs in [(_two_bodies, {}), (_not_a_response, {}), (_sync_dependency, {}), (_a_query, {}),
                              (_answer(0), {"dependencies": [Depends(lambda: None)]})]:
         app = FastAPI()
         app.add_api_route("/x/y", endpoint, methods=["POST"], **kwargs)
@@ -256,6 +272,110 @@ def test_the_node_is_indexed_once_started(tmp_path: Any) -> None:
             assert _direct(app) == {
                 "issuers": ["/issuers/{slug}/offers/{offer_id}", "/issuers/{slug}/token", "/issuers/{slug}/nonce",
                             "/issuers/{slug}/credential"],
-                "verifier": ["/verifier/requests/{check_id}", "/verifier/responses/{check_id}"]}
+                "verifier": ["/verifier/requests/{check_id}", "/verifier/responses/{check_id}"],
+                "api": ["/api/verifier/checks", "/api/verifier/checks/{check_id}/result"]}  # the desk's, with a body
 
     asyncio.run(start_and_stop())
+
+
+# --- a JSON body and dependencies (the desk API: core.direct_routes) ---------------------------------
+
+
+class _Order(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item: str
+    count: int = 1
+    note: dict[str, Any] | None = None
+    size: Literal["s", "m"] | None = None
+
+
+async def _made_once(request: Request) -> list[str]:
+    made = request.scope.setdefault("test.made", [])
+    made.append("made")
+    return made  # type: ignore[no-any-return]
+
+
+async def _desk(made: Annotated[list[str], Depends(_made_once)],
+                authorization: Annotated[str | None, Header()] = None) -> None:
+    if authorization != "Bearer right":
+        raise HTTPException(401, "a desk key is required")
+
+
+@direct
+async def _order(shop: str, body: _Order, made: Annotated[list[str], Depends(_made_once)],
+                 request: Request) -> JSONResponse:
+    return JSONResponse({"shop": shop, **body.model_dump(mode="json"), "made": len(made),
+                         "by": type(request.scope["route"]).__name__}, status_code=201)
+
+
+def _order_app(indexed: bool) -> FastAPI:
+    app = FastAPI()
+    router = APIRouter(prefix="/api")
+    router.add_api_route("/shops/{shop}/orders", _order, methods=["POST"], dependencies=[Depends(_desk)],
+                         status_code=201)
+    app.include_router(router)
+    if indexed:
+        routing.index(app)
+    return app
+
+
+def _post(app: FastAPI, body: bytes, content_type: str | None, key: str | None) -> tuple[int, Any]:
+    headers = {k: v for k, v in (("content-type", content_type), ("authorization", key)) if v is not None}
+
+    async def go() -> tuple[int, Any]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
+            try:
+                r = await client.post("http://t/api/shops/s1/orders", content=body, headers=headers)
+            except UnicodeDecodeError:  # FastAPI's own 422 handler fails on a body of bytes not UTF-8: the same either way
+                return 500, "UnicodeDecodeError"
+        answer = r.json()
+        if isinstance(answer, dict) and "by" in answer:
+            answer["by"] = "either"
+        return r.status_code, answer
+    return asyncio.run(go())
+
+
+ORDER_APPS = (_order_app(indexed=False), _order_app(indexed=True))
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=4),
+                           lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=4), inner,
+                                                                                       max_size=2), max_leaves=4)
+BODIES = st.one_of(
+    st.fixed_dictionaries({"item": st.text(max_size=4)}, optional={
+        "count": st.integers() | st.text(max_size=3), "note": JSON_VALUES, "size": st.sampled_from(["s", "m", "l"]),
+        "extra": st.booleans()}).map(lambda d: json.dumps(d).encode()),
+    JSON_VALUES.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=12),
+    st.sampled_from([b"", b"{", b'{"item": "a",}', b'{"item": "a"} x', b'\xef\xbb\xbf{"item": "a"}']))
+
+
+@settings(max_examples=300, deadline=None)
+@given(BODIES, st.sampled_from([None, "application/json", "application/json; charset=utf-8", "APPLICATION/JSON",
+                                "text/plain", "application/ld+json", "application/x-www-form-urlencoded"]),
+       st.sampled_from(["Bearer right", "Bearer wrong", None]))
+def test_a_direct_route_with_a_body_answers_every_request_as_fastapi(body: bytes, content_type: str | None,
+                                                                     key: str | None) -> None:
+    """Any body, content type and desk key: the same status and answer from the direct route (or
+    the whole router it hands back to) as from FastAPI alone, errors included."""
+    whole, indexed = ORDER_APPS
+    assert _post(indexed, body, content_type, key) == _post(whole, body, content_type, key)
+
+
+def test_the_direct_route_takes_what_it_can_and_makes_each_dependency_once() -> None:
+    """So the comparison above can fail: a valid order is the direct route's, its dependency made
+    once for the route's dependency and the endpoint both (FastAPI's cache), and an invalid one
+    goes back to FastAPI, which refuses it its way."""
+    whole, indexed = ORDER_APPS
+
+    async def go(app: FastAPI, body: bytes, key: str = "Bearer right") -> Any:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
+            return await client.post("http://t/api/shops/s1/orders", content=body,
+                                     headers={"content-type": "application/json", "authorization": key})
+
+    good = asyncio.run(go(indexed, b'{"item": "tea", "count": "2"}'))
+    assert (good.status_code, good.json()) == (201, {"shop": "s1", "item": "tea", "count": 2, "note": None,
+                                                     "size": None, "made": 1, "by": "DirectRoute"})
+    assert asyncio.run(go(whole, b'{"item": "tea"}')).json()["made"] == 1
+    refused = asyncio.run(go(indexed, b'{"item": "tea", "count": "two"}'))
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "count"]
+    assert asyncio.run(go(indexed, b'{"item": "tea"}', "Bearer wrong")).status_code == 401

@@ -64,15 +64,18 @@ class ResultRequest(BaseModel):
     result_key: str
 
 
-@router.post("/api/verifier/checks", status_code=201, dependencies=[Depends(desk)], tags=["desk"])
-async def create_check(body: CheckCreate, ctx: Ctx) -> CheckPublic:
+@router.post("/api/verifier/checks", status_code=201, response_model=CheckPublic, dependencies=[Depends(desk)],
+             tags=["desk"])
+@direct
+async def create_check(body: CheckCreate, ctx: Ctx) -> JSONResponse:
     created = await checks.create(ctx, query_name=body.query, custom=body.dcql_query, purpose=body.purpose,
                                   prefix=body.client_id_prefix, accept_unknown_status=body.accept_unknown_status,
                                   response_mode=body.response_mode, parameters=body.parameters)
-    return CheckPublic(**created)
+    return JSONResponse(CheckPublic(**created).model_dump(mode="json"), status_code=201)
 
 
 @router.post("/api/verifier/checks/{check_id}/result", dependencies=[Depends(desk)], tags=["desk"])
+@direct
 async def check_result(check_id: str, body: ResultRequest, ctx: Ctx) -> JSONResponse:
     result = await checks.take_result(ctx, check_id, body.result_key)
     if result is None:  # "declined": someone sent an error response; a presentation may still come

@@ -24,7 +24,7 @@ import base64
 import datetime
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
@@ -77,27 +77,38 @@ def did_jwk(key: PrivateKey) -> str:
 @dataclass(frozen=True, slots=True)
 class Identity:
     """Two keys: ES256 with its certificate (x509_hash, as HAIP asks) and Ed25519 for did:jwk,
-    whose DID holds only ``x`` — short enough that the QR stays within version 10."""
+    whose DID holds only ``x`` — short enough that the QR stays within version 10.
+
+    Its client ids and JWS headers are worked out once (a certificate hash, a thumbprint, a
+    did:jwk): every check uses them two or three times, and they never change (issue 15)."""
 
     key: PrivateKey
     certificate_der: bytes
     did_key: PrivateKey
+    _client_ids: dict[Prefix, str] = field(init=False, repr=False, compare=False)
+    _headers: dict[Prefix, dict[str, Any]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        did = did_jwk(self.did_key)
+        object.__setattr__(self, "_client_ids", {Prefix.X509_HASH: x509_hash_client_id(self.certificate_der),
+                                                 Prefix.DID: f"{Prefix.DID}:{did}"})
+        # ``x5c`` names the key under x509_hash; ``kid`` (the key's RFC 7638 thumbprint) goes beside
+        # it because the IT-Wallet's parser requires one (issue 18), and RFC 7515 allows both.
+        object.__setattr__(self, "_headers", {
+            Prefix.X509_HASH: {"typ": REQUEST_TYP, "kid": self.key.public_key().thumbprint(),
+                               "x5c": [base64.b64encode(self.certificate_der).decode("ascii")]},
+            Prefix.DID: {"typ": REQUEST_TYP, "kid": did + "#0"}})
 
     def signing_key(self, prefix: Prefix) -> PrivateKey:
         return self.key if prefix is Prefix.X509_HASH else self.did_key
 
     def client_id(self, prefix: Prefix) -> str:
-        if prefix is Prefix.X509_HASH:
-            return x509_hash_client_id(self.certificate_der)
-        return f"{Prefix.DID}:{did_jwk(self.did_key)}"
+        return self._client_ids[prefix]
 
     def header(self, prefix: Prefix) -> dict[str, Any]:
-        """``x5c`` names the key under x509_hash; ``kid`` (the key's RFC 7638 thumbprint) goes beside
-        it because the IT-Wallet's parser requires one (issue 18), and RFC 7515 allows both."""
-        if prefix is Prefix.X509_HASH:
-            return {"typ": REQUEST_TYP, "kid": self.key.public_key().thumbprint(),
-                    "x5c": [base64.b64encode(self.certificate_der).decode("ascii")]}
-        return {"typ": REQUEST_TYP, "kid": did_jwk(self.did_key) + "#0"}
+        """The request object's JWS header (a copy: the caller may add to it)."""
+        made = self._headers[prefix]
+        return {**made, "x5c": list(made["x5c"])} if "x5c" in made else dict(made)
 
 
 def new_secret() -> str:
