@@ -12,10 +12,12 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from core import esco, qr, web
 from core.credtypes import CredentialType
+from core.direct_routes import direct
 from core.errors import Forbidden, InvalidInput, NotFound, OAuthError
 from issuer import classes, metadata, store
 from issuer.context import IssuerContext, get_context
@@ -106,8 +108,10 @@ async def create_offer(ctx: IssuerContext, staff: Staff, org: Organisation, requ
     ctype = allowed_type(ctx, org, request.type)
     ctype.check_issuance(request.claims)
     esco.check_claims(request.claims)  # a made-up skill URI is refused before anything is written
+    if ctx.purge_due(ctx.now()):  # retention runs as staff work, no scheduler needed (issuer.context)
+        async with ctx.transaction() as session:
+            await store.purge_expired(session, ctx.now())
     async with ctx.transaction() as session:
-        await store.purge_expired(session, ctx.now())  # retention runs as staff work, no scheduler needed
         return await new_offer(ctx, session, staff, org, ctype, request.claims, request.batch_size, request.language,
                             ctx.now(), request.valid_days, request.reference)
 
@@ -163,10 +167,12 @@ async def post_class(body: ClassCreate, ctx: Ctx, who: StaffDep, response: Respo
     return await create_class(ctx, who[0], who[1], body)
 
 
-@router.post("/offers", status_code=201)
-async def post_offer(body: OfferCreate, ctx: Ctx, who: StaffDep, response: Response) -> OfferPublic:
-    response.headers["Cache-Control"] = "no-store"  # it carries the PIN, shown once: no cache may keep it
-    return await create_offer(ctx, who[0], who[1], body)
+@router.post("/offers", status_code=201, response_model=OfferPublic)
+@direct
+async def post_offer(body: OfferCreate, ctx: Ctx, who: StaffDep) -> JSONResponse:
+    made = await create_offer(ctx, who[0], who[1], body)
+    # it carries the PIN, shown once: no cache may keep it
+    return JSONResponse(made.model_dump(mode="json"), status_code=201, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/offers/{offer_id}/qr.{kind}", response_class=Response,

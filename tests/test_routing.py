@@ -273,7 +273,8 @@ def test_the_node_is_indexed_once_started(tmp_path: Any) -> None:
                 "issuers": ["/issuers/{slug}/offers/{offer_id}", "/issuers/{slug}/token", "/issuers/{slug}/nonce",
                             "/issuers/{slug}/credential"],
                 "verifier": ["/verifier/requests/{check_id}", "/verifier/responses/{check_id}"],
-                "api": ["/api/verifier/checks", "/api/verifier/checks/{check_id}/result"]}  # the desk's, with a body
+                # and the staff's offer and the desk's check and result, each with a JSON body
+                "api": ["/api/issuer/offers", "/api/verifier/checks", "/api/verifier/checks/{check_id}/result"]}
 
     asyncio.run(start_and_stop())
 
