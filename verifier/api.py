@@ -24,7 +24,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 async def desk(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> None:
     key = web.bearer_token(authorization, "a desk key")
-    async with ctx.unit() as db:
+    async with ctx.read() as db:
         known = await store.desk_key_known(db, ctx.node, key)
     if not known:
         raise OAuthError("invalid_token", "a desk key is required", status=401)

@@ -198,7 +198,7 @@ async def _status(ctx: VerifierContext, ref: tuple[str, int] | None, keys: list[
     signed by the issuer, so offline desks answer from it while its ``exp`` holds); else unknown."""
     if ref is None:
         return Status.VALID  # no status mechanism in the credential: nothing can revoke it
-    async with ctx.unit() as db:
+    async with ctx.read() as db:
         kept = await store.status_list_copy(db, ref[0])
     status, fresh = await resolve.current_status(ctx.fetcher, ref, keys, now, kept)
     if fresh is not None:
