@@ -41,7 +41,7 @@ from typing import Any
 
 from fastapi import params
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
@@ -74,8 +74,8 @@ class DirectRoute(Route):
     access log's route template. ``whole``: the router that answers what this one hands back."""
 
     def __init__(self, path: str, api_route: APIRoute, dependencies_of_router: bool, whole: ASGIApp) -> None:
-        if dependencies_of_router:
-            raise NotDirect(f"{path}: a router with dependencies of its own")
+        if dependencies_of_router or getattr(api_route, "max_body_size", None) is not None:
+            raise NotDirect(f"{path}: a router with dependencies of its own, or a body size limit of the route's")
         path_params = set(compile_path(path)[2])
         first = [_dependency(api_route.name, "route", d, path_params) for d in api_route.dependencies]
         handle, self.body = _adapter(api_route.endpoint, path_params, first)
@@ -157,7 +157,7 @@ def _json_body(model: type[BaseModel], scope: Scope, raw: bytes) -> BaseModel | 
         return None
     try:
         return model.model_validate(json.loads(raw), from_attributes=True)
-    except (ValueError, ValidationError):  # a JSONDecodeError is a ValueError
+    except Exception:  # any failure (a RecursionError on deep nesting too) is FastAPI's to answer
         return None
 
 
@@ -214,13 +214,14 @@ def _source(endpoint: str, name: str, parameter: inspect.Parameter, hint: Any, p
             body_allowed: bool) -> tuple[str, Any]:
     if hint is Request:
         return "request", None
-    if name in path_params and hint is str:
-        return "path", None
+    if name in path_params and hint is str and parameter.default is inspect.Parameter.empty:
+        return "path", None  # a ``Path()`` default may carry constraints: FastAPI's to check
     if (body_allowed and inspect.isclass(hint) and issubclass(hint, BaseModel)
             and parameter.default is inspect.Parameter.empty):
         return "body", hint
     extras = typing.get_args(hint)[1:] if typing.get_origin(hint) is typing.Annotated else ()
-    if len(extras) == 1 and isinstance(extras[0], params.Header) and parameter.default is None:
+    if (len(extras) == 1 and isinstance(extras[0], params.Header) and parameter.default is None
+            and typing.get_args(hint)[0] == str | None and not extras[0].metadata):  # no constraint to check
         header = extras[0]
         return "header", (header.alias or (name.replace("_", "-") if header.convert_underscores else name)).lower()
     if len(extras) == 1 and isinstance(extras[0], params.Depends):
@@ -234,16 +235,18 @@ def _dependency(endpoint: str, name: str, depends: params.Depends, path_params: 
     """A dependency that is a coroutine function asking only for what ``_source`` gives (no body),
     planned once; run once per request where it is asked for."""
     dependency = depends.dependency
-    if not inspect.iscoroutinefunction(dependency) or getattr(depends, "scope", None) not in (None, "request"):
-        raise NotDirect(f"{endpoint}({name}): a dependency that is not a coroutine function")
+    if (not inspect.iscoroutinefunction(dependency) or getattr(depends, "scope", None) not in (None, "request")
+            or getattr(depends, "max_concurrency", None) is not None):
+        raise NotDirect(f"{endpoint}({name}): a dependency that is not a plain coroutine function")
     hints = typing.get_type_hints(dependency, include_extras=True)
     call = _caller(dependency, _plan(dependency, hints, path_params, body_allowed=False))
-    if not depends.use_cache:
-        return call
+    cached = depends.use_cache
 
     async def once(request: Request) -> Any:
+        """As FastAPI: a cached dependency is made once per request; an uncached one every time,
+        and what it made is what a cached one asked for later gets."""
         made = request.scope.setdefault(_MADE, {})
-        if dependency not in made:
+        if not cached or dependency not in made:
             made[dependency] = await call(request)
         return made[dependency]
 

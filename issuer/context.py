@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import db
 from core.credtypes import TypeRegistry, load_registry
+from core.every import Every
 from core.sealing import NodeKey, node_key
 from core.settings import Settings
 
@@ -66,22 +67,6 @@ FORGET_EVERY_S = 10
 # deadlines) runs with staff work, at most this often per process: it is eight statements, and
 # ran with every offer made (issue 15: a quarter of an offer's cost).
 PURGE_EVERY_S = 60
-
-
-class Every:
-    """True at most once per ``seconds`` of the node's clock (per process; the clock passed in).
-
-    A clock set back (a test, an NTP step) makes it due at once rather than never."""
-
-    def __init__(self, seconds: int) -> None:
-        self.seconds = seconds
-        self._last: int | None = None
-
-    def __call__(self, now: int) -> bool:
-        if self._last is not None and 0 <= now - self._last < self.seconds:
-            return False
-        self._last = now
-        return True
 
 
 class Clock:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -161,6 +161,30 @@ async def _a_query(x: str) -> PlainTextResponse:  # not a path parameter: FastAP
 
 
 @direct
+async def _a_checked_header(code: Annotated[str | None, Header(min_length=5)] = None) -> PlainTextResponse:
+    return PlainTextResponse(str(code))
+
+
+@direct
+async def _a_number_header(n: Annotated[int | None, Header()] = None) -> PlainTextResponse:
+    return PlainTextResponse(str(n))
+
+
+@direct
+async def _a_checked_path(y: str = Path(min_length=5)) -> PlainTextResponse:
+    return PlainTextResponse(y)
+
+
+async def _anything(request: Request) -> str:
+    return "x"
+
+
+@direct
+async def _at_most_one_at_a_time(x: Annotated[str, Depends(_anything, max_concurrency=1)]) -> PlainTextResponse:
+    return PlainTextResponse(x)
+
+
+@direct
 async def _not_a_response(request: Request) -> dict[str, str]:
     return {}
 
@@ -168,9 +192,11 @@ async def _not_a_response(request: Request) -> dict[str, str]:
 def test_a_direct_endpoint_asks_only_for_what_the_adapter_gives_exactly() -> None:
     """A marked endpoint FastAPI would serve differently is refused when the app starts."""
     for endpoint, kwargs in [(_two_bodies, {}), (_not_a_response, {}), (_sync_dependency, {}), (_a_query, {}),
-                             (_answer(0), {"dependencies": [Depends(lambda: None)]})]:
+                             (_answer(0), {"dependencies": [Depends(lambda: None)]}), (_a_checked_header, {}),
+                             (_a_number_header, {}), (_a_checked_path, {}), (_at_most_one_at_a_time, {}),
+                             (_answer(0), {"max_body_size": 8})]:
         app = FastAPI()
-        app.add_api_route("/x/y", endpoint, methods=["POST"], **kwargs)
+        app.add_api_route("/x/{y}", endpoint, methods=["POST"], **kwargs)
         with pytest.raises(NotDirect):
             routing.index(app)
 
@@ -328,7 +354,7 @@ def _post(app: FastAPI, body: bytes, content_type: str | None, key: str | None) 
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
             try:
                 r = await client.post("http://t/api/shops/s1/orders", content=body, headers=headers)
-            except UnicodeDecodeError:  # FastAPI's own 422 handler fails on a body of bytes not UTF-8: the same either way
+            except UnicodeDecodeError:  # FastAPI's own 422 handler fails on bytes not UTF-8: the same either way
                 return 500, "UnicodeDecodeError"
         answer = r.json()
         if isinstance(answer, dict) and "by" in answer:
@@ -347,7 +373,8 @@ BODIES = st.one_of(
         "extra": st.booleans()}).map(lambda d: json.dumps(d).encode()),
     JSON_VALUES.map(lambda v: json.dumps(v).encode()),
     st.binary(max_size=12),
-    st.sampled_from([b"", b"{", b'{"item": "a",}', b'{"item": "a"} x', b'\xef\xbb\xbf{"item": "a"}']))
+    st.sampled_from([b"", b"{", b'{"item": "a",}', b'{"item": "a"} x', b'\xef\xbb\xbf{"item": "a"}',
+                     b"[" * 2000 + b"]" * 2000, b'{"a":' * 2000 + b"1" + b"}" * 2000]))  # too deep to parse
 
 
 @settings(max_examples=300, deadline=None)
@@ -380,3 +407,25 @@ def test_the_direct_route_takes_what_it_can_and_makes_each_dependency_once() -> 
     refused = asyncio.run(go(indexed, b'{"item": "tea", "count": "two"}'))
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "count"]
     assert asyncio.run(go(indexed, b'{"item": "tea"}', "Bearer wrong")).status_code == 401
+
+
+async def _counted(request: Request) -> int:
+    request.scope["test.calls"] = request.scope.get("test.calls", 0) + 1
+    return int(request.scope["test.calls"])
+
+
+@direct
+async def _twice_made(first: Annotated[int, Depends(_counted, use_cache=False)],
+                      then: Annotated[int, Depends(_counted)]) -> PlainTextResponse:
+    return PlainTextResponse(f"{first} {then}")
+
+
+def test_an_uncached_dependency_is_made_every_time_and_what_it_made_is_reused_as_fastapi_does() -> None:
+    answers = []
+    for indexed in (False, True):
+        app = FastAPI()
+        app.add_api_route("/x/y", _twice_made, methods=["POST"])
+        if indexed:
+            routing.index(app)
+        answers.append(_ask(app, "POST", "/x/y")[1])
+    assert answers == ["1 1", "1 1"]

@@ -16,14 +16,17 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
-from core import keys, qr
+from core import db, keys, qr
 from core.credtypes import load_registry
+from core.every import Every
 from core.sdjwt import present
 from core.settings import REPO_ROOT, Settings
 from core.trust.model import AccreditedIssuer, PurposeRegistration, RegisteredVerifier, parse
 from core.trust.operator import new_draft, put_issuer, put_verifier_purpose, sign_draft
 from tests.node import RunningNode
+from tests.raw_files import raw_bytes
 from wallet import present as wallet
 from wallet.receive import Received, receive
 
@@ -269,7 +272,8 @@ def test_the_verifier_keeps_no_claim_value(world: World, caplog: pytest.LogCaptu
     claims = dict(STATUS_EXAMPLE, registration_number="REG-ZX-99172", municipality="Wardakizadeh-stad")
     result = _refusal(world, claims=claims)
     assert result["accepted"] is True
-    stored = b"".join(p.read_bytes() for p in world.data_dir.glob("amana.db*"))
+    stored = raw_bytes(world.data_dir, "amana.db*")  # by a child process: the node's SQLite locks stay
+    assert stored.startswith(b"SQLite format 3\x00") and b"right_to_work" in stored  # the store, read whole
     logged = "\n".join(r.getMessage() for r in caplog.records)
     for value in (claims["valid_until"], "REG-ZX-99172", "Wardakizadeh-stad"):
         assert value.encode() not in stored, value
@@ -435,3 +439,37 @@ def test_the_wallet_checks_the_nodes_request_shows_consent_and_answers_the_plan(
             return result
 
     assert run(story())["accepted"] is True
+
+
+def test_an_expired_check_goes_with_a_later_check(world: World) -> None:
+    """Expired checks (their sealed results with them) are deleted when a check is made, at most
+    every 10 s (``VerifierContext.forget_due``): the first check made after the expiry forgets it."""
+
+    async def kept(check_id: str) -> bool:
+        engine = db.make_engine(db.database_url(world.node.settings))
+        try:
+            async with engine.connect() as connection:
+                found = await connection.execute(text("SELECT count(*) FROM verifier_checks WHERE id = :id"),
+                                                 {"id": check_id})
+                return bool(found.scalar_one() == 1)
+        finally:
+            await engine.dispose()
+
+    async def go() -> None:
+        ctx = world.verifier_ctx()
+        async with httpx.AsyncClient() as http:
+            old = await world.check(http)
+            assert await kept(old["id"])
+            ctx.offset = 601  # past the check's 600 s
+            try:
+                await world.check(http)
+                assert not await kept(old["id"])
+            finally:
+                ctx.offset = 0
+
+    run(go())
+
+
+def test_housekeeping_is_due_at_most_once_a_period_and_at_once_after_a_clock_set_back() -> None:
+    due = Every(10)
+    assert [due(t) for t in (100, 101, 109, 110, 111, 50, 55)] == [True, False, False, True, False, True, False]

@@ -74,7 +74,7 @@ async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[s
             id=check_id, name=query_name or "custom", purpose=purpose, dcql=raw, prefix=prefix.value, nonce=nonce,
             state=state, request_jwt=request_jwt, accept_unknown_status=accept_unknown_status,
             result_public_key=bytes(result_key.public_key), phase="pending", created_at=now,
-            expires_at=now + requests.REQUEST_TTL_S, response_key=sealed_key), now)
+            expires_at=now + requests.REQUEST_TTL_S, response_key=sealed_key), now, forget=ctx.forget_due(now))
     return {"id": check_id, "link": link, "qr_link": qr_link, "qr_svg": qr.svg(qr_link, max_version=MAX_QR_VERSION),
             "expires_at": now + requests.REQUEST_TTL_S,
             "result_key": result_key.encode(URLSafeBase64Encoder).decode("ascii")}
@@ -136,8 +136,8 @@ async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> 
     (which proves itself by its Key Binding JWT), and the decline becomes the result only
     when the check expires unanswered.
     """
-    async with ctx.unit() as db:
-        row = await store.check(db, check_id, lock=True)
+    async with ctx.read() as db:  # a lock here would end with this read: the answer is taken once by
+        row = await store.check(db, check_id)  # ``store.answer``'s guarded UPDATE (a replay finds nothing)
     if row is None or row.phase != "pending" or ctx.now() >= row.expires_at:
         raise OAuthError("invalid_request", "no pending request: answered already, or expired")
     key = None if row.response_key is None else encrypted_responses.unseal(ctx.node, row.response_key, row.id)

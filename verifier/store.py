@@ -29,7 +29,6 @@ AUDIT, COPIES = table_of(AuditEntry), table_of(StatusListCopy)
 
 _DESK_KEY = select(DESK_KEYS.c.digest).where(DESK_KEYS.c.digest == bindparam("digest"))
 _CHECK = select(CHECKS).where(CHECKS.c.id == bindparam("check_id"))
-_CHECK_LOCKED = _CHECK.with_for_update()
 _ANSWER = (update(CHECKS).where(CHECKS.c.id == bindparam("check_id"), CHECKS.c.phase == "pending")
            .values(phase="answered", sealed_result=bindparam("sealed_result"), response_key=None)
            .returning(CHECKS.c.id))
@@ -70,15 +69,16 @@ _FORGET_CHECKS = delete(CHECKS).where(CHECKS.c.expires_at <= bindparam("now"))
 _NEW_CHECK = insert(CHECKS)
 
 
-async def add_check(db: Db, check: dict[str, Any], now: int) -> None:
-    """A new check (its columns by name), after forgetting the expired ones, results included."""
-    await db.execute(_FORGET_CHECKS, {"now": now})
+async def add_check(db: Db, check: dict[str, Any], now: int, *, forget: bool = True) -> None:
+    """A new check (its columns by name); ``forget``: first the expired ones, results included."""
+    if forget:
+        await db.execute(_FORGET_CHECKS, {"now": now})
     await db.execute(_NEW_CHECK, {"sealed_result": None, **check})
 
 
-async def check(db: Db, check_id: str, *, lock: bool = False) -> CheckRow | None:
-    """A check, read-only (``lock``: held until the transaction ends, ``FOR UPDATE``)."""
-    return (await db.execute(_CHECK_LOCKED if lock else _CHECK, {"check_id": check_id})).one_or_none()
+async def check(db: Db, check_id: str) -> CheckRow | None:
+    """A check, read-only."""
+    return (await db.execute(_CHECK, {"check_id": check_id})).one_or_none()
 
 
 async def answer(db: Db, check_id: str, sealed_result: bytes) -> bool:
