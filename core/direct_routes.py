@@ -82,7 +82,7 @@ class DirectRoute(Route):
         super().__init__(path, handle, methods=sorted(api_route.methods or ()), name=api_route.name,
                          include_in_schema=False)
         self.methods = set(api_route.methods or ())  # no HEAD of Starlette's making: FastAPI's route has none
-        self.documented, self.whole = api_route, whole
+        self.whole = whole
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child = super().matches(scope)

@@ -5,6 +5,10 @@ that only need to go within seconds; ``Every`` says when it is that request's tu
 
 from __future__ import annotations
 
+# Expired rows (kept answers, spent nonces, ended checks) outlive their time by at most this while
+# requests come in; on a quiet node they go at the next one.
+FORGET_EVERY_S = 10
+
 
 class Every:
     """True at most once per ``seconds`` of the node's clock (per process; the clock passed in).

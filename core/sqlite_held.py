@@ -43,7 +43,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine
-from sqlalchemy.engine import Result
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.pool import StaticPool
 
 from core.prepared import Statements
@@ -72,14 +72,14 @@ class HeldDb:
         found = self._statements.find(self.connection, statement, parameters)
         if found is not None:  # compiled once, run by sqlite3 (core.prepared)
             return found[0].run_sqlite(self._driver, found[1])
-        result = self.connection.execute(statement, parameters)
-        if result.returns_rows:
-            self._results.append(result)
-        return result
+        return self._kept(self.connection.execute(statement, parameters))
 
     async def exec_driver_sql(self, sql: str, parameters: Any = None) -> Result[Any]:
         """SQL as sqlite3 takes it ("?" placeholders, a tuple), as ``AsyncConnection.exec_driver_sql``."""
-        result = self.connection.exec_driver_sql(sql, parameters)
+        return self._kept(self.connection.exec_driver_sql(sql, parameters))
+
+    def _kept(self, result: CursorResult[Any]) -> CursorResult[Any]:
+        """A result with rows is closed by the unit, before it ends (class docstring)."""
         if result.returns_rows:
             self._results.append(result)
         return result

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import db
 from core.credtypes import TypeRegistry, load_registry
-from core.every import Every
+from core.every import FORGET_EVERY_S, Every
 from core.sealing import NodeKey, node_key
 from core.settings import Settings
 
@@ -60,9 +60,6 @@ class IssuerContext:
         return self.clock()
 
 
-# Kept answers and spent nonces outlive their window by at most this while credential requests come
-# in; on a quiet node they go at the next one, or at the staff's retention purge (as before).
-FORGET_EVERY_S = 10
 # The retention purge (claims of offers expired unredeemed, kept claims past their date: days-long
 # deadlines) runs with staff work, at most this often per process: it is eight statements, and
 # ran with every offer made (issue 15: a quarter of an offer's cost).

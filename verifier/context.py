@@ -18,7 +18,7 @@ from consent.ledger import Ledger
 from core import db
 from core.credtypes import TypeRegistry, load_registry
 from core.errors import AmanaError
-from core.every import Every
+from core.every import FORGET_EVERY_S, Every
 from core.fetch import AddressPolicy, Fetcher
 from core.sealing import NodeKey, node_key
 from core.settings import Settings
@@ -45,9 +45,8 @@ class VerifierContext:
     _identity: Identity | None = field(default=None, init=False)
     _identity_made: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     _ledger: tuple[Ledger | None] | None = field(default=None, init=False)
-    # Expired checks (their sealed results with them) go with a new check, at most every 10 s:
-    # a statement per check for rows that need only go within seconds (issue 15).
-    forget_due: Every = field(default_factory=lambda: Every(10))
+    # Expired checks (their sealed results with them) go with a new check, when due (issue 15).
+    forget_due: Every = field(default_factory=lambda: Every(FORGET_EVERY_S))
 
     def __post_init__(self) -> None:
         self.held = HeldTrustList(self.settings, self._trust_list_path())
