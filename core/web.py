@@ -78,7 +78,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "http_error")
     return problem_response(exc.status_code, code, str(exc.detail), str(exc.detail))
 
 
@@ -315,8 +315,13 @@ class BodySizeLimit:
             await _too_large(send, self.limit)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(StarletteHTTPException):
+    """An HTTPException, because FastAPI turns any other failure while it reads a body into
+    400 ("error parsing the body") and re-raises only these; ``_http_error`` maps it to the
+    same problem as ``_too_large``."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "The request is too large")
 
 
 async def _too_large(send: Send, limit: int) -> None:

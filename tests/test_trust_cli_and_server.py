@@ -159,3 +159,19 @@ def test_oversized_bodies_are_refused_before_they_are_read(client: TestClient) -
 
     r = client.post("/issuers/x/token", content=chunks(), headers={"content-type": "application/x-www-form-urlencoded"})
     assert r.status_code == 413
+
+
+@pytest.mark.parametrize("path", ["/api/issuer/offers", "/verifier/consent-withdrawals", "/api/verifier/checks"])
+def test_a_streamed_json_body_over_the_limit_gets_413_not_400(client: TestClient, path: str) -> None:
+    """FastAPI answers any failure while it reads a JSON body with 400; the limit's own error
+    passes through it as 413, on a FastAPI route and on a direct one (core.direct_routes)."""
+    from core.web import MAX_BODY_BYTES
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"a": "'
+        for _ in range(MAX_BODY_BYTES // 65536 + 2):
+            yield b"x" * 65536
+
+    r = client.post(path, content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["code"] == "payload_too_large", (r.status_code, r.text)
+    assert r.headers["content-type"].startswith("application/problem+json")
