@@ -50,6 +50,7 @@ from issuer.offers import (
     redeem,
 )
 from issuer.refresh import REFRESH_GRANT
+from issuer.status_reserve import Refill
 
 router = APIRouter()
 Ctx = Annotated[IssuerContext, Depends(get_context)]
@@ -210,44 +211,48 @@ async def credential(
         async with ctx.transaction() as session:
             await store.forget_responses(session, now)
             await store.forget_spent_nonces(session, now)
-    async with ctx.unit() as db:
-        if proof is not None:
-            await dpop_gate.spend(db, ctx, slug, "credential", proof, at_resource=True)
-        granted = await store.use_access_token(db, ctx.node, access_token, now, purpose)
-        org = await store.org_at(db, slug)
-        if granted is None:  # used already: by this very request, whose answer was lost?
-            kept = await store.kept_response(db, ctx.node, access_token, request_digest, now, RETRY_WINDOW_S,
-                                             purpose, dpop_jkt=None if proof is None else proof.jkt)
-            if kept is not None:
-                return Response(kept, media_type="application/json", headers=_headers(ctx, slug, proof))
-        offer = None if granted is None else granted.offer
-        if granted is None or offer is None or org is None or offer.org_id != org.id or not grant_usable(
-                OfferState(offer.state), offline=granted.offline, refresh=granted.family_id is not None):
-            raise OAuthError("invalid_token", "the access token is unknown, used or expired", status=401,
-                             scheme="Bearer" if proof is None else "DPoP")
-        dpop.check_binding(granted.dpop_jkt, proof, next_nonce=dpop_gate.next_nonce(ctx, slug))
-        if "credential_identifier" in body:
-            raise OAuthError("unknown_credential_identifier", "this issuer does not use credential identifiers")
-        if (compact_of or body.get("credential_configuration_id")) != offer.config_id:
-            raise OAuthError("unknown_credential_configuration", "not the credential configuration offered")
-        algs = offline.PROOF_ALGS if granted.offline else PROOF_ALGS
-        proofs = [verify_proof(p, audience=url, now=now, clock_skew_s=ctx.settings.clock_skew_s, algs=algs)
-                  for p in proofs_of(body)]
-        distinct_keys(proofs)
-        for nonce_value in {p.nonce for p in proofs}:
-            expires_at = nonces.expiry_if_genuine(ctx.node.digest, org.id, nonce_value, now)
-            if expires_at is None or not await store.spend_nonce(db, ctx.node, nonce_value, expires_at):
-                raise OAuthError("invalid_nonce", "c_nonce unknown, used or expired: fetch a new one")
-        # Section 8.3: an issuer may issue fewer credentials than keys; the offer says how many.
-        credentials = await _issue(ctx, db, org, granted, proofs[: offer.batch_size], now, url)
-        answer = JSONResponse({"credentials": [{"credential": c} for c in credentials]},
-                              headers=_headers(ctx, slug, proof))
-        await store.keep_response(db, ctx.node, access_token, request_digest, bytes(answer.body), purpose)
+    with ctx.statuses.refill() as refill:  # issuer.status_reserve
+        async with ctx.unit() as db:
+            if proof is not None:
+                await dpop_gate.spend(db, ctx, slug, "credential", proof, at_resource=True)
+            granted = await store.use_access_token(db, ctx.node, access_token, now, purpose)
+            org = await store.org_at(db, slug)
+            if granted is None:  # used already: by this very request, whose answer was lost?
+                kept = await store.kept_response(db, ctx.node, access_token, request_digest, now, RETRY_WINDOW_S,
+                                                 purpose, dpop_jkt=None if proof is None else proof.jkt)
+                if kept is not None:
+                    return Response(kept, media_type="application/json", headers=_headers(ctx, slug, proof))
+            offer = None if granted is None else granted.offer
+            if granted is None or offer is None or org is None or offer.org_id != org.id or not grant_usable(
+                    OfferState(offer.state), offline=granted.offline, refresh=granted.family_id is not None):
+                raise OAuthError("invalid_token", "the access token is unknown, used or expired", status=401,
+                                 scheme="Bearer" if proof is None else "DPoP")
+            dpop.check_binding(granted.dpop_jkt, proof, next_nonce=dpop_gate.next_nonce(ctx, slug))
+            if "credential_identifier" in body:
+                raise OAuthError("unknown_credential_identifier", "this issuer does not use credential identifiers")
+            if (compact_of or body.get("credential_configuration_id")) != offer.config_id:
+                raise OAuthError("unknown_credential_configuration", "not the credential configuration offered")
+            algs = offline.PROOF_ALGS if granted.offline else PROOF_ALGS
+            proofs = [verify_proof(p, audience=url, now=now, clock_skew_s=ctx.settings.clock_skew_s, algs=algs)
+                      for p in proofs_of(body)]
+            distinct_keys(proofs)
+            for nonce_value in {p.nonce for p in proofs}:
+                expires_at = nonces.expiry_if_genuine(ctx.node.digest, org.id, nonce_value, now)
+                if expires_at is None or not await store.spend_nonce(db, ctx.node, nonce_value, expires_at):
+                    raise OAuthError("invalid_nonce", "c_nonce unknown, used or expired: fetch a new one")
+            # Section 8.3: an issuer may issue fewer credentials than keys; the offer says how many.
+            credentials = await _issue(ctx, db, org, granted, proofs[: offer.batch_size], now, url, refill)
+            answer = JSONResponse({"credentials": [{"credential": c} for c in credentials]},
+                                  headers=_headers(ctx, slug, proof))
+            await store.keep_response(db, ctx.node, access_token, request_digest, bytes(answer.body), purpose)
+        refill.committed()  # committed: the spare status indices taken may be handed out
     return answer
 
 
 async def _issue(ctx: IssuerContext, db: Db, org: Row[Any], granted: store.Granted, proofs: list[Any],
-                 now: int, url: str) -> list[str]:
+                 now: int, url: str, refill: Refill) -> list[str]:
+    """The credentials; their status indices from the reserve, or from the list with a spare
+    for the reserve, kept once this transaction commits (issuer.status_reserve)."""
     offer, issued_at = granted.offer, rounded(now)
     ctype = ctx.types.by_name(offer.config_id)
     valid_for = (offer.valid_days or ctx.settings.credential_validity_days) * 86400
@@ -263,9 +268,13 @@ async def _issue(ctx: IssuerContext, db: Db, org: Row[Any], granted: store.Grant
     if expires_at is not None:
         valid_for = expires_at - issued_at
     key = await store.active_key(db, ctx.node, org.id)
-    allocated = await store.allocate_status(db, org.id, len(proofs))
-    status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{allocated.list_id}"
     ctype.check_issuance(claims)  # once: every copy carries the same claims
+    allocated = ctx.statuses.take(org.id, len(proofs))
+    if allocated is None:
+        fresh = await store.allocate_status(db, org.id, len(proofs) + refill.spare_wanted(org.id))
+        allocated, spare = fresh.split(len(proofs))
+        refill.taken(spare)
+    status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{allocated.list_id}"
     kept_claims = json.dumps(claims).encode() if org.keep_claims_days else None  # sealed per credential below
     out, records = [], []
     for proof, idx in zip(proofs, allocated.indices, strict=True):

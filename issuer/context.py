@@ -23,6 +23,7 @@ from core.credtypes import TypeRegistry, load_registry
 from core.every import FORGET_EVERY_S, Every
 from core.sealing import NodeKey, node_key
 from core.settings import Settings
+from issuer.status_reserve import StatusReserve
 
 
 @dataclass
@@ -38,10 +39,11 @@ class IssuerContext:
     forget_due: Every = field(default_factory=lambda: Every(FORGET_EVERY_S))
     purge_due: Every = field(default_factory=lambda: Every(PURGE_EVERY_S))
     org_ids: dict[str, str] = field(default_factory=dict)  # slug -> id, as found (issuer.discovery)
+    statuses: StatusReserve = field(default_factory=StatusReserve)  # committed spare status indices
 
     @classmethod
     def create(cls, settings: Settings) -> IssuerContext:
-        engine = db.make_engine(db.database_url(settings))
+        engine = db.make_engine(db.database_url(settings), settings.database_pool)
         return cls(settings, engine, db.sessions(engine), node_key(settings), load_registry(settings.specs_dir))
 
     @asynccontextmanager

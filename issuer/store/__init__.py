@@ -27,7 +27,6 @@ from issuer.offers import CANCELLABLE, RETRY_WINDOW_S, OfferState, new_offer_id,
 from issuer.store.protocol import (
     OFFLINE_GRANT,
     SD_JWT_GRANT,
-    Allocated,
     Granted,
     active_key,
     allocate_status,
@@ -61,7 +60,7 @@ from issuer.tables import (
 )
 
 __all__ = [  # the protocol's statements, re-exported
-    "OFFLINE_GRANT", "SD_JWT_GRANT", "Allocated", "Granted", "active_key", "allocate_status", "batch_fate",
+    "OFFLINE_GRANT", "SD_JWT_GRANT", "Granted", "active_key", "allocate_status", "batch_fate",
     "finish_offer", "keep_response", "kept_response", "new_access_token", "new_refresh_family", "offer_at",
     "offer_by_code", "offer_claims", "org_at", "record_credentials", "redeemed", "spend_dpop_jti", "spend_nonce",
     "use_access_token",

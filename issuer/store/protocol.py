@@ -31,6 +31,7 @@ from core.sealing import NodeKey, new_token
 from core.statuslist import StatusList
 from issuer import revocation, tables
 from issuer.offers import OfferState
+from issuer.status_reserve import Allocated
 
 ORGS, OFFERS, TOKENS = table_of(tables.Organisation), table_of(tables.Offer), table_of(tables.AccessToken)
 FAMILIES, REFRESH_TOKENS = table_of(tables.RefreshFamily), table_of(tables.RefreshToken)
@@ -267,15 +268,6 @@ def _opened_key(node: NodeKey, kid: str, sealed: bytes) -> keys.PrivateKey:
     parsing a private JWK derives its public point). Keyed by the sealed value itself, so a
     rotated or replaced key is never served from here: the query above decides which key signs."""
     return keys.PrivateKey.from_jwk(json.loads(node.open(sealed, f"signing-key:{kid}")))
-
-
-@dataclass(frozen=True, slots=True)
-class Allocated:
-    """Status indices taken in one list of the organisation (``number``: its place among them)."""
-
-    list_id: str
-    number: int
-    indices: list[int]
 
 
 _ORG_LOCK = select(ORGS.c.id).where(ORGS.c.id == bindparam("org_id")).with_for_update()
