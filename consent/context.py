@@ -65,7 +65,7 @@ class ConsentContext:
 
     @classmethod
     def create(cls, settings: Settings) -> ConsentContext:
-        engine = db.make_engine(db.database_url(settings))
+        engine = db.make_engine(db.database_url(settings), settings.database_pool)
         return cls(settings, engine, ledger(settings, db.sessions(engine)))
 
     @property

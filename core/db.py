@@ -220,7 +220,17 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, pool: int = 5) -> AsyncEngine:
+    """SQLite: the held connection (core.sqlite_held) and the pragmas. PostgreSQL: a pool keeping
+    ``pool`` connections (``Settings.database_pool``), and up to 10 more opened at a peak.
+
+    The pool must keep as many connections as units of work run at once: SQLAlchemy's default
+    keeps 5, and closes every connection beyond that when it comes back. With 16 wallets at once
+    each unit of work past the fifth opened a connection (a server process forked, the SCRAM
+    exchange, the statements prepared again) and closed it: 2.5 ms of worker CPU per issuance,
+    82 flows a second where a pool of 20 gave 137 (issue 15). Every service of a worker has its
+    own engine, so PostgreSQL's ``max_connections`` must cover workers × services × (pool + 10)
+    at the worst (README, "Running it for real")."""
     if url.startswith("sqlite"):
         path = make_url(url).database
         if path and path != ":memory:":
@@ -239,7 +249,7 @@ def make_engine(url: str) -> AsyncEngine:
             held = _HELD[engine] = HeldSqlite(path or "", lambda connection: _sqlite_pragmas(connection, None))
             event.listen(engine.sync_engine, "engine_disposed", lambda _engine: held.close())
         return engine
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, pool_size=pool, max_overflow=10)
     event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
     event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
     return engine

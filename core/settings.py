@@ -51,6 +51,10 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "AMANA_DATABASE_URL"),
         description="PostgreSQL URL; unset means the embedded SQLite file in data_dir",
     )
+    database_pool: int = Field(
+        default=16, ge=1, le=500,
+        description="PostgreSQL connections each worker keeps per service (issuer, verifier, consent, wallet)",
+    )
     secret_key: str | None = Field(default=None, description="base64url 32-byte key sealing secrets at rest")
     verifier_name: str = Field(default="Amana verifier", description="shown to holders; in the certificate")
     fetch_min_ttl_s: int = Field(default=60, ge=0, description="how long a fetched document without a ttl is reused")

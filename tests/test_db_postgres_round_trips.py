@@ -123,3 +123,51 @@ def test_a_read_begins_no_transaction_and_a_unit_after_it_does(tmp_path: Any, mo
     if not POSTGRES_URL:
         pytest.skip("no PostgreSQL (.ci/run starts one)")
     asyncio.run(run())
+
+
+def test_units_at_once_reuse_the_pool_connections_they_opened(tmp_path: Any) -> None:
+    """As many units at once as the pool keeps: each connection opened once, none closed and
+    opened again (SQLAlchemy's default pool of 5 closed every one past the fifth after each unit:
+    a server process forked and the SCRAM exchange per unit; issue 15)."""
+    url = store_url("postgresql", tmp_path)
+    at_once = 12
+
+    async def run() -> set[int]:
+        engine = db.make_engine(url, pool=at_once)
+        try:
+            backends: set[int] = set()
+            gate = asyncio.Event()
+
+            async def unit() -> None:
+                async with db.unit(engine) as connection:
+                    backends.add(int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()))
+                    await gate.wait()  # all 12 hold a connection at once
+
+            for _ in range(4):
+                gate.clear()
+                units = [asyncio.create_task(unit()) for _ in range(at_once)]
+                while len(backends) < at_once:
+                    await asyncio.sleep(0.01)
+                gate.set()
+                await asyncio.gather(*units)
+            return backends
+        finally:
+            await engine.dispose()
+
+    assert len(asyncio.run(run())) == at_once
+
+
+def test_every_service_keeps_the_pool_the_settings_name() -> None:
+    from consent.context import ConsentContext
+    from core.settings import Settings
+    from issuer.context import IssuerContext
+    from verifier.context import VerifierContext
+
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL")
+    settings = Settings(database_url=POSTGRES_URL, database_pool=17)
+    for context in (IssuerContext, VerifierContext, ConsentContext):
+        engine = context.create(settings).engine
+        assert engine.sync_engine.pool.size() == 17, context  # type: ignore[attr-defined]
+        asyncio.run(engine.dispose())
+    assert Settings().database_pool >= 16  # the benchmarks' 16 wallets at once

@@ -53,7 +53,7 @@ class VerifierContext:
 
     @classmethod
     def create(cls, settings: Settings) -> VerifierContext:
-        engine = db.make_engine(db.database_url(settings))
+        engine = db.make_engine(db.database_url(settings), settings.database_pool)
         fetcher = Fetcher(AddressPolicy.for_node(settings),
                           timeout_s=min(5.0, settings.fetch_deadline_s), deadline_s=settings.fetch_deadline_s,
                           min_ttl_s=settings.fetch_min_ttl_s, max_ttl_s=settings.fetch_max_ttl_s)
