@@ -67,6 +67,17 @@ async def exec_driver_sql(d: Db, sql: str, parameters: Any) -> Any:
     return await d.exec_driver_sql(sql, parameters)
 
 
+async def later(d: Db, statement: Any, parameters: Any) -> None:
+    """A write whose result (rows, row count) nobody reads, in the unit's order: on PostgreSQL sent
+    with the unit's other such writes as one statement before its next read or its commit
+    (``AsyncpgDb.later``: a round trip each was most of an issuance's database cost, issue 15);
+    elsewhere run now. A failure shows then, and rolls the unit back as any other."""
+    if isinstance(d, AsyncpgDb):
+        await d.later(statement, parameters)
+    else:
+        await d.execute(statement, parameters)
+
+
 def table_of(mapped: Any) -> Table:
     """The Core ``Table`` of a mapped class, for statements built once (typed: ``__table__`` is a
     ``FromClause`` to the type checker)."""
@@ -102,7 +113,12 @@ async def _by_driver(engine: AsyncEngine, opened: AbstractAsyncContextManager[As
         statements = _STATEMENTS[engine] = Statements()
     async with opened as connection:
         adapter = (await connection.get_raw_connection()).dbapi_connection
-        yield AsyncpgDb(connection, adapter, statements) if AsyncpgDb.fits(adapter) else connection
+        if not AsyncpgDb.fits(adapter):
+            yield connection
+            return
+        db = AsyncpgDb(connection, adapter, statements)
+        yield db
+        await db.flush()  # the writes left for the end, before the commit (only when the block ended normally)
 
 
 def read(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | HeldDb | AsyncpgDb]:

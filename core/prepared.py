@@ -36,6 +36,7 @@ paths, and SQLAlchemy's still goes through the per-execution machinery above.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,6 +115,7 @@ class Statements:
     def __init__(self) -> None:
         self.prepared: dict[tuple[int, frozenset[str]], Prepared | None] = {}
         self.seen: dict[tuple[int, frozenset[str]], Any] = {}
+        self.combined: dict[tuple[tuple[int, int], ...], str] = {}  # by the batch's statements and rows
 
     def find(self, connection: Connection, statement: Any, parameters: Any) -> tuple[Prepared, Parameters] | None:
         """The compiled statement and its parameters (one set, or a plain INSERT's several), or None:
@@ -147,11 +149,47 @@ class Statements:
         found = self.find(connection, statement, rows[0])
         return None if found is None else (found[0], rows)
 
+    def together(self, batch: list[tuple[Prepared, Parameters]]) -> tuple[str, list[Any]]:
+        """Several writes as one PostgreSQL statement (``AsyncpgDb.later``) and its arguments: each a
+        ``WITH`` query, its ``$n`` numbered on, a plain INSERT's rows as one multi-row ``VALUES``."""
+        shape = tuple((id(prepared), len(p) if isinstance(p, list) else 0) for prepared, p in batch)
+        sql = self.combined.get(shape)
+        if sql is None:
+            parts, taken = [], 0
+            for i, (prepared, parameters) in enumerate(batch):
+                part, taken = _numbered_on(prepared, parameters, taken)
+                parts.append(f"w{i} AS ({part})")
+            sql = "WITH " + ", ".join(parts) + " SELECT 1"
+            self._remember(self.combined, shape, sql)
+        arguments = []
+        for prepared, parameters in batch:
+            for one in parameters if isinstance(parameters, list) else [parameters]:
+                arguments += prepared.arguments(one)
+        return sql, arguments
+
     @staticmethod
     def _remember(kept: dict[Any, Any], key: Any, value: Any) -> None:
         if len(kept) >= KEEP:
             kept.clear()
         kept[key] = value
+
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def _numbered_on(prepared: Prepared, parameters: Parameters, taken: int) -> tuple[str, int]:
+    """The statement's SQL with its ``$n`` after the ``taken`` before it, and how many are taken
+    then; a plain INSERT of several rows with one ``VALUES`` tuple per row. Our compiled SQL has
+    no literals (every value a bind parameter), so every ``$`` is a placeholder."""
+    def on(sql: str, by: int) -> str:
+        return _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + by}", sql)
+
+    width = len(prepared.sources)
+    if not isinstance(parameters, list):
+        return on(prepared.sql, taken), taken + width
+    head, _, values = prepared.sql.rpartition(" VALUES ")
+    rows = ", ".join(on(values, taken + i * width) for i in range(len(parameters)))
+    return f"{head} VALUES {rows}", taken + width * len(parameters)
 
 
 def _prepare(statement: Any, names: frozenset[str], connection: Connection) -> Prepared | None:
@@ -188,9 +226,17 @@ class AsyncpgDb:
 
     SQLAlchemy's adapter begins its transaction at the first statement it runs; one run here
     must be inside that transaction too, so it is begun first (the adapter's own ``BEGIN``, one
-    round trip as before; none on an autocommit connection, ``core.db.read``)."""
+    round trip as before; none on an autocommit connection, ``core.db.read``).
 
-    __slots__ = ("_adapter", "_statements", "connection", "dialect")
+    ``later`` takes a write whose result nobody reads: it is sent with the unit's other such
+    writes as one statement, before the unit's next ``execute`` or its commit (``flush``). Each
+    is a data-modifying ``WITH`` query of that statement; PostgreSQL runs them all, on one
+    snapshot, and checks foreign keys at the statement's end (its manual, "Data-Modifying
+    Statements in WITH"). On one snapshot none sees another's rows, and two changes to one row
+    in one statement are unpredictable, so writes to a table already in the batch start a new
+    one: each table once per statement, in the order the writes came."""
+
+    __slots__ = ("_adapter", "_later", "_statements", "connection", "dialect")
     ADAPTER_PARTS = ("_execute_mutex", "_transaction", "_start_transaction", "_connection")
 
     @classmethod
@@ -202,17 +248,41 @@ class AsyncpgDb:
     def __init__(self, connection: Any, adapter: Any, statements: Statements) -> None:
         self.connection, self.dialect = connection, connection.dialect
         self._adapter, self._statements = adapter, statements
+        self._later: list[tuple[Prepared, Parameters]] = []
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        await self.flush()
         found = self._statements.find(self.connection.sync_connection, statement, parameters)
         if found is None:
             return await self.connection.execute(statement, parameters)
+        return await self._run(found[0].run_asyncpg, found[1])
+
+    async def later(self, statement: Any, parameters: Any) -> None:
+        found = self._statements.find(self.connection.sync_connection, statement, parameters)
+        if found is None or not isinstance(statement, (Insert, Update, Delete)) or statement._returning:
+            await self.execute(statement, parameters)
+            return
+        if any(prepared.statement.table is statement.table for prepared, _ in self._later):
+            await self.flush()
+        self._later.append(found)
+
+    async def flush(self) -> None:
+        """The writes ``later`` took, sent now: one statement, or one ``WITH`` query of several."""
+        batch, self._later = self._later, []
+        if len(batch) == 1:
+            await self._run(batch[0][0].run_asyncpg, batch[0][1])
+        elif batch:
+            sql, arguments = self._statements.together(batch)
+            await self._run(lambda driver, args: driver.execute(sql, *args), arguments)
+
+    async def _run(self, run: Callable[[Any, Any], Any], parameters: Any) -> Any:
         adapter = self._adapter
         async with adapter._execute_mutex:
             if adapter._transaction is None:
                 await adapter._start_transaction()  # a no-op when autocommit
-            return await found[0].run_asyncpg(adapter._connection, found[1])
+            return await run(adapter._connection, parameters)
 
     async def exec_driver_sql(self, sql: str, parameters: Any = None) -> Any:
         """SQL as asyncpg takes it (``$n`` placeholders), through SQLAlchemy's adapter."""
+        await self.flush()
         return await self.connection.exec_driver_sql(sql, parameters)

@@ -21,25 +21,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import Row
 
 from core import digits
-from core.db import Db
 from core.direct_routes import direct
 from core.encoding import json_loads_strict
 from core.errors import AmanaError, NotDigits, NotFound, OAuthError
 from core.oid4vc import PRE_AUTHORIZED_GRANT
-from core.sdjwt.vc import issue_vc
-from core.statuslist import VALID, reference
 from issuer import dpop, dpop_gate, nonces, offline, refresh, store
 from issuer.context import IssuerContext, get_context
 from issuer.discovery import issuer_url, org_id_or_404
-from issuer.issuance import PROOF_ALGS, distinct_keys, proofs_of, rounded, verify_proof
+from issuer.issuance import PROOF_ALGS, distinct_keys, proofs_of, verify_proof
+from issuer.minting import mint
 from issuer.offers import (
     ACCESS_TOKEN_TTL_S,
     RETRY_WINDOW_S,
@@ -50,7 +46,6 @@ from issuer.offers import (
     redeem,
 )
 from issuer.refresh import REFRESH_GRANT
-from issuer.status_reserve import Refill
 
 router = APIRouter()
 Ctx = Annotated[IssuerContext, Depends(get_context)]
@@ -241,59 +236,9 @@ async def credential(
                 if expires_at is None or not await store.spend_nonce(db, ctx.node, nonce_value, expires_at):
                     raise OAuthError("invalid_nonce", "c_nonce unknown, used or expired: fetch a new one")
             # Section 8.3: an issuer may issue fewer credentials than keys; the offer says how many.
-            credentials = await _issue(ctx, db, org, granted, proofs[: offer.batch_size], now, url, refill)
+            credentials = await mint(ctx, db, org, granted, proofs[: offer.batch_size], now, url, refill)
             answer = JSONResponse({"credentials": [{"credential": c} for c in credentials]},
                                   headers=_headers(ctx, slug, proof))
             await store.keep_response(db, ctx.node, access_token, request_digest, bytes(answer.body), purpose)
         refill.committed()  # committed: the spare status indices taken may be handed out
     return answer
-
-
-async def _issue(ctx: IssuerContext, db: Db, org: Row[Any], granted: store.Granted, proofs: list[Any],
-                 now: int, url: str, refill: Refill) -> list[str]:
-    """The credentials; their status indices from the reserve, or from the list with a spare
-    for the reserve, kept once this transaction commits (issuer.status_reserve)."""
-    offer, issued_at = granted.offer, rounded(now)
-    ctype = ctx.types.by_name(offer.config_id)
-    valid_for = (offer.valid_days or ctx.settings.credential_validity_days) * 86400
-    claims = store.offer_claims(ctx.node, offer) if granted.claims is None else granted.claims
-    # Every copy after the first (a refresh, or either format after the other): the same claims and
-    # expiry, and only while every copy of the offer is valid (a compact copy revoked before the
-    # SD-JWT batch was asked for takes that batch with it).
-    statuses, expires_at = await store.batch_fate(db, offer.id)
-    may_be_first = granted.family_id is None
-    if (expires_at is None and not may_be_first) or any(s != VALID for s in statuses) or (
-            expires_at is not None and expires_at <= now):
-        raise OAuthError("credential_request_denied", "the credential is revoked, suspended or expired")
-    if expires_at is not None:
-        valid_for = expires_at - issued_at
-    key = await store.active_key(db, ctx.node, org.id)
-    ctype.check_issuance(claims)  # once: every copy carries the same claims
-    allocated = ctx.statuses.take(org.id, len(proofs))
-    if allocated is None:
-        fresh = await store.allocate_status(db, org.id, len(proofs) + refill.spare_wanted(org.id))
-        allocated, spare = fresh.split(len(proofs))
-        refill.taken(spare)
-    status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{allocated.list_id}"
-    kept_claims = json.dumps(claims).encode() if org.keep_claims_days else None  # sealed per credential below
-    out, records = [], []
-    for proof, idx in zip(proofs, allocated.indices, strict=True):
-        if granted.offline:
-            out.append(offline.issue(ctype.vct, claims, issuer_key=key, holder_key=proof.holder_key,
-                                     issued_at=issued_at, expires_at=issued_at + valid_for,
-                                     list_number=allocated.number, status_idx=idx))
-        else:
-            out.append(issue_vc(ctype, claims, issuer=url, issuer_key=key, holder_key=proof.holder_key,
-                                now=issued_at, valid_for_s=valid_for, status=reference(status_uri, idx), checked=True))
-        credential_id = str(uuid.uuid4())
-        records.append({
-            "id": credential_id, "org_id": org.id, "offer_id": offer.id, "vct": ctype.vct,
-            "status_list_id": allocated.list_id, "status_idx": idx, "status": VALID,
-            "holder_thumbprint": proof.holder_key.thumbprint(), "issued_at": issued_at,
-            "expires_at": issued_at + valid_for,
-            "sealed_claims": None if kept_claims is None else ctx.node.seal(kept_claims, f"credential:{credential_id}"),
-            "retain_until": None if kept_claims is None else now + org.keep_claims_days * 86400})
-    await store.record_credentials(db, records)
-    if granted.family_id is None and not granted.offline:
-        await store.finish_offer(db, offer.id)
-    return out

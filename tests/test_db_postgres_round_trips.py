@@ -157,7 +157,7 @@ def test_units_at_once_reuse_the_pool_connections_they_opened(tmp_path: Any) -> 
     assert len(asyncio.run(run())) == at_once
 
 
-def test_every_service_keeps_the_pool_the_settings_name() -> None:
+def test_every_service_keeps_the_pool_the_settings_name(tmp_path: Any) -> None:
     from consent.context import ConsentContext
     from core.settings import Settings
     from issuer.context import IssuerContext
@@ -165,7 +165,7 @@ def test_every_service_keeps_the_pool_the_settings_name() -> None:
 
     if not POSTGRES_URL:
         pytest.skip("no PostgreSQL")
-    settings = Settings(database_url=POSTGRES_URL, database_pool=17)
+    settings = Settings(database_url=POSTGRES_URL, database_pool=17, data_dir=tmp_path)
     for context in (IssuerContext, VerifierContext, ConsentContext):
         engine = context.create(settings).engine
         assert engine.sync_engine.pool.size() == 17, context  # type: ignore[attr-defined]

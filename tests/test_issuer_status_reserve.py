@@ -109,6 +109,16 @@ def _lists_and_credentials(client: TestClient) -> tuple[list[Any], list[Any]]:
     return client.portal.call(read)  # type: ignore[no-any-return, union-attr]
 
 
+def _org_id(client: TestClient, slug: str) -> str:
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+
+    async def read() -> str:
+        async with ctx.transaction() as session:
+            return str((await store.org_by_slug(session, slug)).id)
+
+    return client.portal.call(read)  # type: ignore[no-any-return, union-attr]
+
+
 def test_a_list_is_read_and_written_once_per_spare_and_the_bitmap_covers_every_credential(
         client: TestClient) -> None:
     api_key = _create_org(client, "reserve", ["urn:amana:credential:SkillCertificate:1"])
@@ -150,3 +160,33 @@ def test_a_credential_request_that_rolls_back_keeps_no_spare(
     assert len(credentials) == len(before_credentials)
     assert sorted((r.id, r.allocated_count) for r in lists) == sorted((r.id, r.allocated_count) for r in before_lists)
     assert {org: ctx.statuses.count(org) for org in ctx.statuses.kept} == kept_before  # nothing kept
+
+
+def test_indices_taken_from_the_reserve_go_back_when_the_request_fails_before_its_commit(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """They are allocated in the list already: a refused request a client can repeat would
+    otherwise leave them allocated to no credential, each time."""
+    from issuer import minting
+
+    api_key = _create_org(client, "given-back", ["urn:amana:credential:SkillCertificate:1"])
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+    wallet, offer = _issue_one(client, api_key)
+    assert len(wallet.receive(offer["link"], offer["pin"], [keys.generate()])) == 1  # the reserve filled
+    org_id = _org_id(client, "given-back")
+    assert ctx.statuses.count(org_id) == SPARE
+    allocated = sorted((r.id, r.allocated_count) for r in _lists_and_credentials(client)[0])
+
+    def refused(*_args: Any, **_kwargs: Any) -> str:
+        raise minting.OAuthError("credential_request_denied", "refused as it is signed")
+
+    monkeypatch.setattr(minting, "issue_vc", refused)
+    wallet, offer = _issue_one(client, api_key)
+    link = wallet.offer(offer["link"])
+    meta = wallet.metadata(link["credential_issuer"])
+    token = wallet.token(meta, link["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"], offer["pin"]).json()
+    proof = wallet.proof(keys.generate(), meta["credential_issuer"], wallet.nonce(meta))
+    r = wallet.credential(meta, token["access_token"], {"credential_configuration_id": "SkillCertificate",
+                                                        "proofs": {"jwt": [proof]}})
+    assert r.status_code == 400 and r.json()["error"] == "credential_request_denied"
+    assert ctx.statuses.count(org_id) == SPARE  # given back, not lost
+    assert sorted((r.id, r.allocated_count) for r in _lists_and_credentials(client)[0]) == allocated

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
 
 from core import keys
-from core.db import Db, dialect_name, insert_of, table_of
+from core.db import Db, dialect_name, insert_of, later, table_of
 from core.sealing import NodeKey, new_token
 from core.statuslist import StatusList
 from issuer import revocation, tables
@@ -76,7 +76,7 @@ _OFFER_REDEEMED = (update(OFFERS).where(OFFERS.c.id == bindparam("offer_id"))
 async def redeemed(db: Db, offer: Row[Any], state: OfferState, pin_failures: int) -> None:
     """What a redemption attempt left (issuer.offers.redeem): its state and wrong-PIN count."""
     if (state.value, pin_failures) != (offer.state, offer.pin_failures):
-        await db.execute(_OFFER_REDEEMED, {"offer_id": offer.id, "state": state.value, "pin_failures": pin_failures})
+        await later(db, _OFFER_REDEEMED, {"offer_id": offer.id, "state": state.value, "pin_failures": pin_failures})
 
 
 def offer_claims(node: NodeKey, offer: Any) -> dict[str, Any]:
@@ -91,7 +91,7 @@ _OFFER_ISSUED = (update(OFFERS).where(OFFERS.c.id == bindparam("offer_id"))
 
 async def finish_offer(db: Db, offer_id: str) -> None:
     """Issued: the claims go (secure_delete overwrites them in the SQLite file)."""
-    await db.execute(_OFFER_ISSUED, {"offer_id": offer_id})
+    await later(db, _OFFER_ISSUED, {"offer_id": offer_id})
 
 
 # --- access tokens, nonces, DPoP proofs, kept answers ---------------------------------------
@@ -116,7 +116,7 @@ async def new_access_token(db: Db, node: NodeKey, offer_id: str, now: int, ttl_s
         rows.append({"digest": digest, "offer_id": offer_id, "expires_at": now + ttl_s, "used": False,
                      "used_at": None, "request_digest": None, "sealed_response": None, "family_id": family_id,
                      "sealed_claims": sealed, "dpop_jkt": dpop_jkt})
-    await db.execute(_NEW_TOKENS, rows)
+    await later(db, _NEW_TOKENS, rows)
     return token
 
 
@@ -198,7 +198,7 @@ async def keep_response(db: Db, node: NodeKey, token: str, request_digest: str, 
                         purpose: str = SD_JWT_GRANT) -> None:
     """Seal the credential response to the request that used ``token``, for a lost-answer retry."""
     digest = node.digest(purpose, token)
-    await db.execute(_KEEP_RESPONSE, {"token_digest": digest, "request_digest": request_digest,
+    await later(db, _KEEP_RESPONSE, {"token_digest": digest, "request_digest": request_digest,
                                       "sealed": node.seal(body, f"credential-response:{digest}")})
 
 
@@ -230,12 +230,12 @@ async def new_refresh_family(db: Db, node: NodeKey, *, offer: Any, client_id: st
     token, family_id = new_token(), str(uuid.uuid4())
     assert offer.sealed_claims is not None
     claims = node.open(offer.sealed_claims, f"offer:{offer.id}")
-    await db.execute(_NEW_FAMILY, {
+    await later(db, _NEW_FAMILY, {
         "id": family_id, "org_id": offer.org_id, "offer_id": offer.id,
         "client_digest": None if client_id is None else node.digest("client-id", client_id),
         "sealed_claims": node.seal_for(token, claims, f"refresh-claims:{family_id}"),
         "created_at": now, "expires_at": expires_at, "revoked_at": None})
-    await db.execute(_NEW_REFRESH_TOKEN, {"digest": node.digest("refresh-token", token), "family_id": family_id,
+    await later(db, _NEW_REFRESH_TOKEN, {"digest": node.digest("refresh-token", token), "family_id": family_id,
                                           "expires_at": expires_at, "used_at": None})
     return token
 
@@ -270,10 +270,13 @@ def _opened_key(node: NodeKey, kid: str, sealed: bytes) -> keys.PrivateKey:
     return keys.PrivateKey.from_jwk(json.loads(node.open(sealed, f"signing-key:{kid}")))
 
 
-_ORG_LOCK = select(ORGS.c.id).where(ORGS.c.id == bindparam("org_id")).with_for_update()
+# FOR NO KEY UPDATE (``key_share``): allocations exclude each other as before, and a credential
+# inserted meanwhile from the reserve (its foreign keys' checks take KEY SHARE on these rows) does
+# not wait for one to commit. The oldest open list first, so lists fill one after another.
+_ORG_LOCK = select(ORGS.c.id).where(ORGS.c.id == bindparam("org_id")).with_for_update(key_share=True)
 _OPEN_LIST = (select(LISTS.c.id, LISTS.c.number, LISTS.c.size, LISTS.c.allocated, LISTS.c.allocated_count)
               .where(LISTS.c.org_id == bindparam("org_id"), LISTS.c.allocated_count <= bindparam("most"))
-              .limit(1).with_for_update())
+              .order_by(LISTS.c.number).limit(1).with_for_update(key_share=True))
 _LAST_LIST = select(func.max(LISTS.c.number)).where(LISTS.c.org_id == bindparam("org_id"))
 _NEW_LIST = insert(LISTS)
 _ALLOCATED = (update(LISTS).where(LISTS.c.id == bindparam("list_id"))
@@ -296,14 +299,14 @@ async def allocate_status(db: Db, org_id: str, count: int) -> Allocated:
     if row is not None:
         bitmap = bytearray(row.allocated)
         indices = [revocation.allocate(bitmap, row.size) for _ in range(count)]
-        await db.execute(_ALLOCATED, {"list_id": row.id, "allocated": bytes(bitmap),
+        await later(db, _ALLOCATED, {"list_id": row.id, "allocated": bytes(bitmap),
                                       "allocated_count": row.allocated_count + count})
         return Allocated(row.id, row.number, indices)
     empty = StatusList.empty(revocation.LIST_SIZE, revocation.BITS)  # every list full: a new one, written whole
     bitmap = bytearray(revocation.LIST_SIZE // 8)
     indices = [revocation.allocate(bitmap, len(empty)) for _ in range(count)]
     list_id, last = secrets.token_hex(16), (await db.execute(_LAST_LIST, {"org_id": org_id})).scalar_one_or_none()
-    await db.execute(_NEW_LIST, {
+    await later(db, _NEW_LIST, {
         "id": list_id, "org_id": org_id, "number": (last or 0) + 1, "bits": empty.bits, "size": len(empty),
         "statuses": bytes(empty.data), "allocated": bytes(bitmap), "allocated_count": count, "version": 1,
         "token_version": 0, "token_expires_at": 0})
@@ -316,4 +319,4 @@ _NEW_CREDENTIALS = insert(CREDENTIALS)
 async def record_credentials(db: Db, rows: list[dict[str, Any]]) -> None:
     """The issued credentials' rows (no claims in them unless the organisation keeps claims,
     sealed): one statement for the whole batch."""
-    await db.execute(_NEW_CREDENTIALS, rows)
+    await later(db, _NEW_CREDENTIALS, rows)

@@ -1,0 +1,93 @@
+"""One credential request's credentials: signed, recorded, and given their status indices.
+
+An index comes from the process's reserve when it holds enough (issuer.status_reserve), else
+from the organisation's list with a spare for the reserve, kept only once the request's
+transaction commits. Indices taken from the reserve are already allocated in the list (a
+committed allocation), so a request that fails after taking them, before its commit, puts them
+back: otherwise a request a client can repeat (a compact copy asked for on its batch's last
+day, refused as it is signed) would leave indices allocated to no credential every time.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import Row
+
+from core.credtypes import CredentialType
+from core.db import Db
+from core.errors import OAuthError
+from core.keys import PrivateKey
+from core.sdjwt.vc import issue_vc
+from core.statuslist import VALID, reference
+from issuer import offline, store
+from issuer.context import IssuerContext
+from issuer.issuance import rounded
+from issuer.status_reserve import Allocated, Refill
+from issuer.store import Granted
+
+
+async def mint(ctx: IssuerContext, db: Db, org: Row[Any], granted: Granted, proofs: list[Any],
+         now: int, url: str, refill: Refill) -> list[str]:
+    """The credentials; their status indices from the reserve, or from the list with a spare
+    for the reserve, kept once this transaction commits (issuer.status_reserve)."""
+    offer, issued_at = granted.offer, rounded(now)
+    ctype = ctx.types.by_name(offer.config_id)
+    valid_for = (offer.valid_days or ctx.settings.credential_validity_days) * 86400
+    claims = store.offer_claims(ctx.node, offer) if granted.claims is None else granted.claims
+    # Every copy after the first (a refresh, or either format after the other): the same claims and
+    # expiry, and only while every copy of the offer is valid (a compact copy revoked before the
+    # SD-JWT batch was asked for takes that batch with it).
+    statuses, expires_at = await store.batch_fate(db, offer.id)
+    may_be_first = granted.family_id is None
+    if (expires_at is None and not may_be_first) or any(s != VALID for s in statuses) or (
+            expires_at is not None and expires_at <= now):
+        raise OAuthError("credential_request_denied", "the credential is revoked, suspended or expired")
+    if expires_at is not None:
+        valid_for = expires_at - issued_at
+    key = await store.active_key(db, ctx.node, org.id)
+    ctype.check_issuance(claims)  # once: every copy carries the same claims
+    reserved = ctx.statuses.take(org.id, len(proofs))
+    if reserved is not None:
+        try:
+            return await _signed_and_recorded(ctx, db, org, granted, proofs, reserved, ctype, claims, key,
+                                              issued_at, valid_for, now, url)
+        except BaseException:  # before the commit: nothing that will commit holds these indices
+            ctx.statuses.keep(org.id, reserved)
+            raise
+    fresh = await store.allocate_status(db, org.id, len(proofs) + refill.spare_wanted(org.id))
+    allocated, spare = fresh.split(len(proofs))
+    refill.taken(spare)
+    return await _signed_and_recorded(ctx, db, org, granted, proofs, allocated, ctype, claims, key,
+                                      issued_at, valid_for, now, url)
+
+
+async def _signed_and_recorded(ctx: IssuerContext, db: Db, org: Row[Any], granted: Granted, proofs: list[Any],
+                               allocated: Allocated, ctype: CredentialType, claims: dict[str, Any],
+                               key: PrivateKey, issued_at: int, valid_for: int, now: int, url: str) -> list[str]:
+    offer = granted.offer
+    status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{allocated.list_id}"
+    kept_claims = json.dumps(claims).encode() if org.keep_claims_days else None  # sealed per credential below
+    out, records = [], []
+    for proof, idx in zip(proofs, allocated.indices, strict=True):
+        if granted.offline:
+            out.append(offline.issue(ctype.vct, claims, issuer_key=key, holder_key=proof.holder_key,
+                                     issued_at=issued_at, expires_at=issued_at + valid_for,
+                                     list_number=allocated.number, status_idx=idx))
+        else:
+            out.append(issue_vc(ctype, claims, issuer=url, issuer_key=key, holder_key=proof.holder_key,
+                                now=issued_at, valid_for_s=valid_for, status=reference(status_uri, idx), checked=True))
+        credential_id = str(uuid.uuid4())
+        records.append({
+            "id": credential_id, "org_id": org.id, "offer_id": offer.id, "vct": ctype.vct,
+            "status_list_id": allocated.list_id, "status_idx": idx, "status": VALID,
+            "holder_thumbprint": proof.holder_key.thumbprint(), "issued_at": issued_at,
+            "expires_at": issued_at + valid_for,
+            "sealed_claims": None if kept_claims is None else ctx.node.seal(kept_claims, f"credential:{credential_id}"),
+            "retain_until": None if kept_claims is None else now + org.keep_claims_days * 86400})
+    await store.record_credentials(db, records)
+    if granted.family_id is None and not granted.offline:
+        await store.finish_offer(db, offer.id)
+    return out
