@@ -54,7 +54,7 @@ test: lint compile $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.stamp $(TEST_V
 # AMANA_TEST_DATABASE_URL of a role that may create databases (.ci/postgres makes one).
 test-postgres: $(STAMP) compile $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.stamp $(INTEROP)/node_modules/.stamp $(INTEROP2)/node_modules/.stamp
 	@test -n "$$AMANA_TEST_DATABASE_URL" || { echo 'set AMANA_TEST_DATABASE_URL: eval "$$(.ci/postgres)"'; exit 2; }
-	ON_POSTGRES_ADMIN_URL="$$AMANA_TEST_DATABASE_URL" PYTHONPATH=tests/on_postgres $(BIN)/python -m pytest
+	ON_POSTGRES_ADMIN_URL="$$AMANA_TEST_DATABASE_URL" PYTHONPATH=$(CURDIR)/tests/on_postgres $(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.sdjwt

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from core import _jose, db, keys
+from core import _jose, keys
 from core.credtypes import TypeRegistry
 from core.encoding import b64url_encode, b64url_json
 from core.oid4vc import PRE_AUTHORIZED_GRANT
@@ -23,6 +23,7 @@ from issuer import store
 from issuer.app import build_app
 from issuer.offers import MAX_PIN_FAILURES
 from tests.oid4vci_wallet import BASE, Wallet, path_of
+from tests.raw_files import stored_bytes
 from tests.server_process import empty_postgres
 
 SKILL_EXAMPLE = json.loads(Path("specs/credentials/SkillCertificate/example.json").read_text())
@@ -49,23 +50,10 @@ def client(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[TestClien
         yield c
 
 
-def _stored_bytes(client: TestClient, data_dir: Path) -> bytes:
-    """Everything the database holds: the SQLite files, or every row of every table."""
-    ctx = client.app.state.issuer  # type: ignore[attr-defined]
-    if ctx.settings.database_url is None:
-        return b"".join(p.read_bytes() for p in (data_dir / "sqlite").glob("amana.db*"))
-
-    async def dump() -> bytes:
-        from sqlalchemy import select
-
-        out = []
-        async with ctx.transaction() as session:
-            for table in db.Base.metadata.sorted_tables:
-                for row in (await session.execute(select(table))).all():
-                    out.append(repr(tuple(row)).encode())
-        return b"\n".join(out)
-
-    return client.portal.call(dump)  # type: ignore[no-any-return, union-attr]
+def _stored_bytes(client: TestClient) -> bytes:
+    """Everything the database holds: the SQLite files (read by a child process: tests.raw_files
+    says why), or every row of every table."""
+    return stored_bytes(client.app.state.issuer.settings)  # type: ignore[attr-defined]
 
 
 def _create_org(client: TestClient, slug: str, vcts: list[str], keep_claims_days: int | None = None) -> str:
@@ -405,23 +393,25 @@ def _leaf_strings(value: Any) -> list[str]:
     return [str(value)] if isinstance(value, str) and len(value) >= 4 else []
 
 
-def test_no_claim_value_is_stored_by_default(client: TestClient, ngo: str, data_dir: Path) -> None:
+def test_no_claim_value_is_stored_by_default(client: TestClient, ngo: str) -> None:
     claims = dict(SKILL_EXAMPLE, given_name="Zarghuna", family_name="Wardakizadeh")
     offer = _offer(client, ngo, claims=claims, batch=2)
-    pending = _stored_bytes(client, data_dir)
+    pending = _stored_bytes(client)
+    assert offer["offer_id"].encode() in pending  # the store was read: the offer's public id is kept
     values = _leaf_strings(claims)
     assert "Zarghuna" in values and len(values) >= 5
     for value in values:  # sealed while the offer waits...
         assert value.encode() not in pending, value
     Wallet(client).receive(offer["link"], offer["pin"], [keys.generate(), keys.generate()])
-    issued = _stored_bytes(client, data_dir)
+    issued = _stored_bytes(client)
+    assert offer["offer_id"].encode() in issued  # its credentials name it
     for value in values:  # ...and gone, not just deleted, once issued
         assert value.encode() not in issued, value
         assert json.dumps(value).encode() not in issued
     assert offer["pin"].encode() not in issued
 
 
-def test_an_organisation_may_opt_in_to_keep_claims_sealed(client: TestClient, city: str, data_dir: Path) -> None:
+def test_an_organisation_may_opt_in_to_keep_claims_sealed(client: TestClient, city: str) -> None:
     claims = json.loads(Path("specs/credentials/RegistrationStatus/example.json").read_text())
     offer = _offer(client, city, claims=claims, type_="RegistrationStatus")
     Wallet(client).receive(offer["link"], offer["pin"], [keys.generate()])
@@ -439,7 +429,9 @@ def test_an_organisation_may_opt_in_to_keep_claims_sealed(client: TestClient, ci
     [(sealed, retain_until, cred_id)] = client.portal.call(kept)  # type: ignore[union-attr]
     assert sealed is not None and retain_until is not None
     assert json.loads(ctx.node.open(sealed, f"credential:{cred_id}")) == claims
-    assert claims["registration_number"].encode() not in _stored_bytes(client, data_dir)
+    stored = _stored_bytes(client)
+    assert cred_id.encode() in stored  # the store was read: the credential's row is there
+    assert claims["registration_number"].encode() not in stored
 
 
 def test_revoking_one_copy_revokes_its_whole_batch(client: TestClient, ngo: str) -> None:

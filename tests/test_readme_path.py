@@ -23,8 +23,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.settings import REPO_ROOT
+from core.settings import REPO_ROOT, Settings
 from tests.node import free_port
+from tests.raw_files import stored_bytes
 from tests.server_process import until_concluded, wait_until_serving
 
 BASH = shutil.which("bash") or "/bin/bash"
@@ -72,6 +73,9 @@ def test_first_credential_step_by_step(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     clean = {k: v for k, v in os.environ.items() if not k.startswith("AMANA_") and k != "DATABASE_URL"}
     env = clean | {"AMANA_DATA_DIR": str(tmp_path / "var")}
+    if clean.get("PYTHONPATH"):  # `make test-postgres` names tests/on_postgres relative to the repository: the
+        # commands here run in the scratch directory and would not find it, so their node would stay on SQLite
+        env["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in clean["PYTHONPATH"].split(os.pathsep) if p)
     prelude: list[str] = []
     printed: dict[str, Any] = {}
     server: subprocess.Popen[str] | None = None
@@ -110,7 +114,9 @@ def test_first_credential_step_by_step(tmp_path: Path) -> None:
         [credential] = last["credentials"]
         assert credential["status"] == "valid" and credential["issuer"] == f"{base}/issuers/open-doors"
         assert credential["claims"]["skill"]["label"] == "operate forklift"
-        stored = b"".join(p.read_bytes() for p in (tmp_path / "var").glob("amana.db*"))
+        # The node's store as the node sees it (no DATABASE_URL: it has none): SQLite's files, or PostgreSQL's rows.
+        stored = stored_bytes(Settings(data_dir=tmp_path / "var", database_url=None))
+        assert b"open-doors" in stored  # the store was read: the organisation's slug is kept
         assert b"operate forklift" not in stored and not (tmp_path / "var" / "wallet").exists()  # the vault only
     finally:
         if server is not None:

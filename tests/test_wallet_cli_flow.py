@@ -19,10 +19,12 @@ from typing import Any
 import httpx
 import pytest
 
+from core import db
 from core.encoding import b64url_decode
 from core.errors import WrongPassphrase
 from core.settings import REPO_ROOT, Settings
 from tests.node import RunningNode, free_port
+from tests.raw_files import raw_bytes, stored_bytes
 from tests.server_process import POSTGRES_URL, empty_postgres, verifier_result
 from wallet import flows, holder, store
 from wallet.vault import KdfParams
@@ -67,7 +69,6 @@ def _node_setup(env: dict[str, str], tmp_path: Path) -> dict[str, Any]:
     return org
 
 
-@pytest.mark.sqlite_only  # reads the wallet's SQLite file; the raw-database tests below cover PostgreSQL
 def test_a_holder_from_a_shell(tmp_path: Path) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("AMANA_") and k != "DATABASE_URL"}
     port = free_port()  # ids (issuer, verifier) carry the node's address: known before they are made
@@ -127,7 +128,7 @@ def test_a_holder_from_a_shell(tmp_path: Path) -> None:
         listed = _out(wallet("list"))["cards"][0]
         assert (listed["copies"], listed["copies_left"], listed["refreshable"], listed["warning"]) == (4, 3, True, None)
 
-        stored = b"".join(p.read_bytes() for p in (tmp_path / "holder").glob("amana.db*"))
+        stored = stored_bytes(Settings(data_dir=tmp_path / "holder", database_url=None))  # as holder_env has it
         assert wallet_id.encode() in stored  # it is the wallet's database
         for clear in ("operate forklift", "eqf_level", "skill", "Amal Haddad", "Harbour Desk", PASS,
                       answered["answered"], offer["link"].split("%2F")[-1], "/issuers/ngo", "SkillCertificate",
@@ -190,8 +191,8 @@ async def _stored(ctx: holder.WalletContext) -> bytes:
     """What a thief of the wallet's database gets: the SQLite files byte for byte (WAL included),
     or every column of every row of every table of the schema (information_schema) on PostgreSQL:
     bytes as stored, everything else as text."""
-    if ctx.settings.database_url is None:
-        return b"".join(p.read_bytes() for p in ctx.settings.data_dir.glob("amana.db*"))
+    if db.database_url(ctx.settings).startswith("sqlite"):
+        return raw_bytes(ctx.settings.data_dir, "amana.db*")  # by a child process: tests.raw_files says why
     from sqlalchemy import text
 
     found: list[bytes] = []

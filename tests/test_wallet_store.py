@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from core import db
 from core.errors import InvalidInput, VaultBusy, VaultConflict, WrongPassphrase, WrongRecoveryCode
 from core.settings import Settings
+from tests.raw_files import stored_bytes
 from tests.test_wallet_cli import QUERY, SKILL
 from wallet import holder, store
 from wallet.content import Contents, Copy, choose
@@ -73,18 +74,9 @@ def _run(ctx: holder.WalletContext, work: Coroutine[Any, Any, T]) -> T:
 
 
 def _stored(ctx: holder.WalletContext) -> bytes:
-    """Everything the database holds: the SQLite files, or every row of every table."""
-    if ctx.settings.database_url is None:
-        return b"".join(p.read_bytes() for p in ctx.settings.data_dir.glob("amana.db*"))
-
-    async def dump() -> bytes:
-        rows = []
-        async with ctx.transaction() as session:
-            for table in db.Base.metadata.sorted_tables:
-                rows += [repr(tuple(r)).encode() for r in (await session.execute(select(table))).all()]
-        return b"\n".join(rows)
-
-    return _run(ctx, dump())
+    """Everything the database holds: the SQLite files (read by a child process: tests.raw_files
+    says why), or every row of every table, one line each."""
+    return stored_bytes(ctx.settings)
 
 
 def test_a_wallet_round_trips_and_the_database_gives_nothing_away(ctx: holder.WalletContext) -> None:
