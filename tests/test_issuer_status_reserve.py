@@ -98,6 +98,17 @@ def _issue_one(client: TestClient, api_key: str) -> Any:
     return wallet, r.json()
 
 
+def _credential_request(client: TestClient, api_key: str) -> Any:
+    """A new offer's whole flow, its credential request's answer as it came."""
+    wallet, offer = _issue_one(client, api_key)
+    link = wallet.offer(offer["link"])
+    meta = wallet.metadata(link["credential_issuer"])
+    token = wallet.token(meta, link["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"], offer["pin"]).json()
+    proof = wallet.proof(keys.generate(), meta["credential_issuer"], wallet.nonce(meta))
+    return wallet.credential(meta, token["access_token"], {"credential_configuration_id": "SkillCertificate",
+                                                           "proofs": {"jwt": [proof]}})
+
+
 def _lists_and_credentials(client: TestClient) -> tuple[list[Any], list[Any]]:
     ctx = client.app.state.issuer  # type: ignore[attr-defined]
 
@@ -148,13 +159,7 @@ def test_a_credential_request_that_rolls_back_keeps_no_spare(
         raise RuntimeError("the disk is full")
 
     monkeypatch.setattr(store, "keep_response", fails)  # the transaction's last statement
-    wallet, offer = _issue_one(client, api_key)
-    link = wallet.offer(offer["link"])
-    meta = wallet.metadata(link["credential_issuer"])
-    token = wallet.token(meta, link["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"], offer["pin"]).json()
-    proof = wallet.proof(keys.generate(), meta["credential_issuer"], wallet.nonce(meta))
-    r = wallet.credential(meta, token["access_token"], {"credential_configuration_id": "SkillCertificate",
-                                                        "proofs": {"jwt": [proof]}})
+    r = _credential_request(client, api_key)
     assert r.status_code == 500 and r.json()["code"] == "internal_error"
     lists, credentials = _lists_and_credentials(client)
     assert len(credentials) == len(before_credentials)
@@ -180,13 +185,7 @@ def test_indices_taken_from_the_reserve_go_back_when_the_request_fails_before_it
         raise minting.OAuthError("credential_request_denied", "refused as it is signed")
 
     monkeypatch.setattr(minting, "issue_vc", refused)
-    wallet, offer = _issue_one(client, api_key)
-    link = wallet.offer(offer["link"])
-    meta = wallet.metadata(link["credential_issuer"])
-    token = wallet.token(meta, link["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"], offer["pin"]).json()
-    proof = wallet.proof(keys.generate(), meta["credential_issuer"], wallet.nonce(meta))
-    r = wallet.credential(meta, token["access_token"], {"credential_configuration_id": "SkillCertificate",
-                                                        "proofs": {"jwt": [proof]}})
+    r = _credential_request(client, api_key)
     assert r.status_code == 400 and r.json()["error"] == "credential_request_denied"
     assert ctx.statuses.count(org_id) == SPARE  # given back, not lost
     assert sorted((r.id, r.allocated_count) for r in _lists_and_credentials(client)[0]) == allocated
