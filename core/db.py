@@ -71,7 +71,12 @@ async def later(d: Db, statement: Any, parameters: Any) -> None:
     """A write whose result (rows, row count) nobody reads, in the unit's order: on PostgreSQL sent
     with the unit's other such writes as one statement before its next read or its commit
     (``AsyncpgDb.later``: a round trip each was most of an issuance's database cost, issue 15);
-    elsewhere run now. A failure shows then, and rolls the unit back as any other."""
+    elsewhere run now. A failure shows then, and rolls the unit back as any other.
+
+    Only for an ``INSERT … VALUES`` or an ``UPDATE`` that reads no table but its own (no
+    subquery), in a unit (``unit``, not ``read``): writes sent together run on one snapshot, so
+    none may depend on another's effect but through a foreign key (checked at the statement's
+    end). Any other statement runs now."""
     if isinstance(d, AsyncpgDb):
         await d.later(statement, parameters)
     else:

@@ -115,7 +115,7 @@ class Statements:
     def __init__(self) -> None:
         self.prepared: dict[tuple[int, frozenset[str]], Prepared | None] = {}
         self.seen: dict[tuple[int, frozenset[str]], Any] = {}
-        self.combined: dict[tuple[tuple[int, int], ...], str] = {}  # by the batch's statements and rows
+        self.combined: dict[tuple[tuple[int, int], ...], tuple[str, tuple[Prepared, ...]]] = {}  # by statements, rows
 
     def find(self, connection: Connection, statement: Any, parameters: Any) -> tuple[Prepared, Parameters] | None:
         """The compiled statement and its parameters (one set, or a plain INSERT's several), or None:
@@ -153,14 +153,17 @@ class Statements:
         """Several writes as one PostgreSQL statement (``AsyncpgDb.later``) and its arguments: each a
         ``WITH`` query, its ``$n`` numbered on, a plain INSERT's rows as one multi-row ``VALUES``."""
         shape = tuple((id(prepared), len(p) if isinstance(p, list) else 0) for prepared, p in batch)
-        sql = self.combined.get(shape)
-        if sql is None:
+        kept = self.combined.get(shape)
+        if kept is not None:
+            sql = kept[0]
+        else:
             parts, taken = [], 0
             for i, (prepared, parameters) in enumerate(batch):
                 part, taken = _numbered_on(prepared, parameters, taken)
                 parts.append(f"w{i} AS ({part})")
             sql = "WITH " + ", ".join(parts) + " SELECT 1"
-            self._remember(self.combined, shape, sql)
+            # the statements kept with it: an id is not reused while its object lives
+            self._remember(self.combined, shape, (sql, tuple(prepared for prepared, _ in batch)))
         arguments = []
         for prepared, parameters in batch:
             for one in parameters if isinstance(parameters, list) else [parameters]:
@@ -174,7 +177,12 @@ class Statements:
         kept[key] = value
 
 
-_PLACEHOLDER = re.compile(r"\$(\d+)")
+_PLACEHOLDER = re.compile(r"(?<![\w$])\$(\d+)\b")  # not within a name such as ``a$1``
+
+
+def _table(statement: Any) -> tuple[str | None, str]:
+    """The table a write changes, by name: an ORM entity's annotated table is the same table."""
+    return statement.table.schema, statement.table.name
 
 
 def _numbered_on(prepared: Prepared, parameters: Parameters, taken: int) -> tuple[str, int]:
@@ -258,11 +266,17 @@ class AsyncpgDb:
         return await self._run(found[0].run_asyncpg, found[1])
 
     async def later(self, statement: Any, parameters: Any) -> None:
+        """An ``INSERT … VALUES`` or an ``UPDATE`` of one table that reads no other table (what
+        may wait: ``core.db.later``), compiled without ``RETURNING``; anything else runs now."""
         found = self._statements.find(self.connection.sync_connection, statement, parameters)
-        if found is None or not isinstance(statement, (Insert, Update, Delete)) or statement._returning:
-            await self.execute(statement, parameters)
+        if found is None or not isinstance(statement, (Insert, Update)) or " RETURNING " in found[0].sql:
+            await self.flush()
+            if found is None:
+                await self.connection.execute(statement, parameters)
+            else:
+                await self._run(found[0].run_asyncpg, found[1])
             return
-        if any(prepared.statement.table is statement.table for prepared, _ in self._later):
+        if any(_table(prepared.statement) == _table(statement) for prepared, _ in self._later):
             await self.flush()
         self._later.append(found)
 

@@ -5,7 +5,9 @@ from the organisation's list with a spare for the reserve, kept only once the re
 transaction commits. Indices taken from the reserve are already allocated in the list (a
 committed allocation), so a request that fails after taking them, before its commit, puts them
 back: otherwise a request a client can repeat (a compact copy asked for on its batch's last
-day, refused as it is signed) would leave indices allocated to no credential every time.
+day, refused as it is signed) would leave indices allocated to no credential every time. A
+failure of the commit itself (where, on PostgreSQL, the credentials' rows are written:
+``core.db.later``) leaves them allocated: a fault of the server, not a request to repeat.
 """
 
 from __future__ import annotations
