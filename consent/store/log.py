@@ -110,9 +110,12 @@ _HEAD = select(_LEAVES.c.idx, _LEAVES.c.frontier).order_by(_LEAVES.c.idx.desc())
 _KEY = select(_KEYS).where(_KEYS.c.name == bindparam("name"))
 
 
+_LOCKED = select(_LOCK.c.id).where(_LOCK.c.id == 1).with_for_update()  # built once (core.prepared)
+
+
 async def lock(db: Db) -> None:
     """Hold the log's lock until the transaction ends."""
-    await db.execute(select(_LOCK.c.id).where(_LOCK.c.id == 1).with_for_update())
+    await db.execute(_LOCKED)
 
 
 async def head(db: Db) -> tuple[int, list[bytes]] | None:
