@@ -260,7 +260,11 @@ class AsyncpgDb:
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
         await self.flush()
-        found = self._statements.find(self.connection.sync_connection, statement, parameters)
+        return await self._now(statement, parameters,
+                               self._statements.find(self.connection.sync_connection, statement, parameters))
+
+    async def _now(self, statement: Any, parameters: Any, found: tuple[Prepared, Parameters] | None) -> Any:
+        """The statement run at once: by SQLAlchemy, or by the driver when ``find`` found it."""
         if found is None:
             return await self.connection.execute(statement, parameters)
         return await self._run(found[0].run_asyncpg, found[1])
@@ -271,10 +275,7 @@ class AsyncpgDb:
         found = self._statements.find(self.connection.sync_connection, statement, parameters)
         if found is None or not isinstance(statement, (Insert, Update)) or " RETURNING " in found[0].sql:
             await self.flush()
-            if found is None:
-                await self.connection.execute(statement, parameters)
-            else:
-                await self._run(found[0].run_asyncpg, found[1])
+            await self._now(statement, parameters, found)
             return
         if any(_table(prepared.statement) == _table(statement) for prepared, _ in self._later):
             await self.flush()

@@ -18,16 +18,14 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from core.credtypes import CredentialType
 from core.db import Db
 from core.errors import OAuthError
-from core.keys import PrivateKey
 from core.sdjwt.vc import issue_vc
 from core.statuslist import VALID, reference
 from issuer import offline, store
 from issuer.context import IssuerContext
 from issuer.issuance import rounded
-from issuer.status_reserve import Allocated, Refill
+from issuer.status_reserve import Refill
 from issuer.store import Granted
 
 
@@ -51,45 +49,39 @@ async def mint(ctx: IssuerContext, db: Db, org: Row[Any], granted: Granted, proo
         valid_for = expires_at - issued_at
     key = await store.active_key(db, ctx.node, org.id)
     ctype.check_issuance(claims)  # once: every copy carries the same claims
-    reserved = ctx.statuses.take(org.id, len(proofs))
-    if reserved is not None:
-        try:
-            return await _signed_and_recorded(ctx, db, org, granted, proofs, reserved, ctype, claims, key,
-                                              issued_at, valid_for, now, url)
-        except BaseException:  # before the commit: nothing that will commit holds these indices
-            ctx.statuses.keep(org.id, reserved)
-            raise
-    fresh = await store.allocate_status(db, org.id, len(proofs) + refill.spare_wanted(org.id))
-    allocated, spare = fresh.split(len(proofs))
-    refill.taken(spare)
-    return await _signed_and_recorded(ctx, db, org, granted, proofs, allocated, ctype, claims, key,
-                                      issued_at, valid_for, now, url)
-
-
-async def _signed_and_recorded(ctx: IssuerContext, db: Db, org: Row[Any], granted: Granted, proofs: list[Any],
-                               allocated: Allocated, ctype: CredentialType, claims: dict[str, Any],
-                               key: PrivateKey, issued_at: int, valid_for: int, now: int, url: str) -> list[str]:
-    offer = granted.offer
-    status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{allocated.list_id}"
-    kept_claims = json.dumps(claims).encode() if org.keep_claims_days else None  # sealed per credential below
-    out, records = [], []
-    for proof, idx in zip(proofs, allocated.indices, strict=True):
-        if granted.offline:
-            out.append(offline.issue(ctype.vct, claims, issuer_key=key, holder_key=proof.holder_key,
-                                     issued_at=issued_at, expires_at=issued_at + valid_for,
-                                     list_number=allocated.number, status_idx=idx))
-        else:
-            out.append(issue_vc(ctype, claims, issuer=url, issuer_key=key, holder_key=proof.holder_key,
-                                now=issued_at, valid_for_s=valid_for, status=reference(status_uri, idx), checked=True))
-        credential_id = str(uuid.uuid4())
-        records.append({
-            "id": credential_id, "org_id": org.id, "offer_id": offer.id, "vct": ctype.vct,
-            "status_list_id": allocated.list_id, "status_idx": idx, "status": VALID,
-            "holder_thumbprint": proof.holder_key.thumbprint(), "issued_at": issued_at,
-            "expires_at": issued_at + valid_for,
-            "sealed_claims": None if kept_claims is None else ctx.node.seal(kept_claims, f"credential:{credential_id}"),
-            "retain_until": None if kept_claims is None else now + org.keep_claims_days * 86400})
-    await store.record_credentials(db, records)
-    if granted.family_id is None and not granted.offline:
-        await store.finish_offer(db, offer.id)
-    return out
+    allocated = ctx.statuses.take(org.id, len(proofs))
+    reserved = allocated is not None
+    if allocated is None:
+        fresh = await store.allocate_status(db, org.id, len(proofs) + refill.spare_wanted(org.id))
+        allocated, spare = fresh.split(len(proofs))
+        refill.taken(spare)
+    try:
+        status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{allocated.list_id}"
+        kept_claims = json.dumps(claims).encode() if org.keep_claims_days else None  # sealed per credential below
+        out, records = [], []
+        for proof, idx in zip(proofs, allocated.indices, strict=True):
+            if granted.offline:
+                out.append(offline.issue(ctype.vct, claims, issuer_key=key, holder_key=proof.holder_key,
+                                         issued_at=issued_at, expires_at=issued_at + valid_for,
+                                         list_number=allocated.number, status_idx=idx))
+            else:
+                out.append(issue_vc(ctype, claims, issuer=url, issuer_key=key, holder_key=proof.holder_key,
+                                    now=issued_at, valid_for_s=valid_for, status=reference(status_uri, idx),
+                                    checked=True))
+            credential_id = str(uuid.uuid4())
+            sealed = None if kept_claims is None else ctx.node.seal(kept_claims, f"credential:{credential_id}")
+            records.append({
+                "id": credential_id, "org_id": org.id, "offer_id": offer.id, "vct": ctype.vct,
+                "status_list_id": allocated.list_id, "status_idx": idx, "status": VALID,
+                "holder_thumbprint": proof.holder_key.thumbprint(), "issued_at": issued_at,
+                "expires_at": issued_at + valid_for,
+                "sealed_claims": sealed,
+                "retain_until": None if kept_claims is None else now + org.keep_claims_days * 86400})
+        await store.record_credentials(db, records)
+        if granted.family_id is None and not granted.offline:
+            await store.finish_offer(db, offer.id)
+        return out
+    except BaseException:
+        if reserved:  # before the commit: nothing that will commit holds these indices
+            ctx.statuses.keep(org.id, allocated)
+        raise
