@@ -8,6 +8,7 @@ service, ``amana serve`` all of them.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,6 +26,16 @@ class Service:
     attach: Callable[[FastAPI], None]
 
 
+def _freeze_what_started() -> None:
+    """Keep what startup made (modules, routes, models, keys, the trust list: about 200,000
+    objects) out of every later garbage collection: ``gc.freeze`` moves them to a generation the
+    collector never scans. Before, each full collection walked them all, a pause of about 230 ms
+    on one core that stopped every request in flight, and the collections cost about 0.4 ms of
+    every check (issue 15). A collection first, so that only live objects are frozen."""
+    gc.collect()
+    gc.freeze()
+
+
 def build_app(title: str, settings: Settings, services: Sequence[Service],
               extra: Callable[[FastAPI], None] | None = None) -> FastAPI:
     @asynccontextmanager
@@ -32,7 +43,11 @@ def build_app(title: str, settings: Settings, services: Sequence[Service],
         for service in services:
             await service.start(app, settings)
         routing.index(app)  # every route is in place now
-        yield
+        _freeze_what_started()
+        try:
+            yield
+        finally:
+            gc.unfreeze()  # what stops can be collected again (a test process starts many apps)
         for service in reversed(services):
             await service.stop(app)
 
