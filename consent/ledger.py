@@ -25,6 +25,7 @@ from consent.records import Actor, Disclosure, Event, EventKind, Record, RecordN
 from consent.store import records as store
 from core import db
 from core.db import Db
+from core.group_commit import GroupCommit
 from core.trust import TrustList
 
 
@@ -67,6 +68,17 @@ class Proven:
 
 Signer = Callable[[Logged, Sequence[Event]], str]
 Also = Callable[[AsyncSession, Logged], Awaitable[None]]
+_Entry = tuple[Record, list[Event], Event, Signer | None]  # a record, its past events, the new one, its signer
+
+
+@dataclass(frozen=True, slots=True)
+class _New:
+    """A disclosure waiting to be recorded with the others that arrive with it."""
+
+    record: Record
+    event: Event
+    sign: Signer | None
+    now: int
 
 
 @dataclass
@@ -80,26 +92,41 @@ class Ledger:
         async with self.sessions.begin() as session:
             yield session
 
-    async def _log(self, session: Db, record: Record, past: list[Event], event: Event, now: int,
-                   sign: Signer | None) -> Logged:
-        leaf = event.commitment(record)
-        [index] = await self.log.append(session, [leaf], now)
-        logged = Logged(record, event, leaf, index, log_key=await self.log.vkey(session, now))
-        receipt = sign(logged, [*past, event]) if sign is not None else None
-        await store.insert_event(session, event, index, receipt)
-        return dataclasses.replace(logged, receipt=receipt)
+    def __post_init__(self) -> None:
+        self._recorder: GroupCommit[_New, Logged] = GroupCommit(self._record_all)
+
+    async def _log(self, session: Db, entries: Sequence[_Entry], now: int) -> list[Logged]:
+        """Append the entries' leaves in one append, then store each event with its signed receipt
+        (the receipt names the leaf's index, so it is signed after the append)."""
+        leaves = [event.commitment(record) for record, _, event, _ in entries]
+        indices = await self.log.append(session, leaves, now)
+        log_key = await self.log.vkey(session, now)
+        out = []
+        for (record, past, event, sign), leaf, index in zip(entries, leaves, indices, strict=True):
+            logged = Logged(record, event, leaf, index, log_key=log_key)
+            receipt = sign(logged, [*past, event]) if sign is not None else None
+            await store.insert_event(session, event, index, receipt)
+            out.append(dataclasses.replace(logged, receipt=receipt))
+        return out
 
     async def record(self, disclosure: Disclosure, trust: TrustList, now: int, sign: Signer | None = None) -> Logged:
         """Record a disclosure and its "given" event (refused per consent/records.build).
 
-        Every accepted check does this (issue 15), so it runs in a ``core.db.unit`` of Core
-        statements rather than an ORM session: its three statements (record, leaf, event) are
-        compiled once and run by the driver (core.prepared)."""
+        Every accepted check does this (issue 15). Records that arrive while others are being
+        written go together in the next transaction (core.group_commit): one lock on the log, one
+        append of all their leaves, one commit. A record that fails is retried alone, so it fails
+        only its own call. The transaction is a ``core.db.unit`` of Core statements compiled once
+        and run by the driver (core.prepared)."""
         record = records.build(disclosure, trust, self.special, now)
+        return await self._recorder.submit(_New(record, records.new_event(record.record_id, "given", now,
+                                                                         "controller"), sign, now))
+
+    async def _record_all(self, new: Sequence[_New]) -> list[Logged]:
         async with db.unit(self.sessions.kw["bind"]) as unit:
-            await store.insert_record(unit, record)
-            return await self._log(unit, record, [], records.new_event(record.record_id, "given", now,
-                                                                       "controller"), now, sign)
+            for one in new:
+                await store.insert_record(unit, one.record)
+            return await self._log(unit, [(one.record, [], one.event, one.sign) for one in new],
+                                   max(one.now for one in new))
 
     async def event(self, record_id: str, kind: EventKind, actor: Actor, now: int, sign: Signer | None = None,
                     also: Also | None = None) -> Logged:
@@ -111,7 +138,7 @@ class Ledger:
                 raise RecordNotFound()
             past = [e for e, _, _ in await store.events(session, record_id)]
             event = records.next_event(record, past, kind, now, actor)
-            logged = await self._log(session, record, past, event, now, sign)
+            [logged] = await self._log(session, [(record, past, event, sign)], now)
             if also is not None:
                 await also(session, logged)
             return logged

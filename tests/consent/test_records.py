@@ -261,3 +261,54 @@ def test_a_record_whose_receipt_fails_leaves_no_row_and_no_leaf(backend: str, tm
             await engine.dispose()
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_records_that_arrive_together_share_a_transaction_and_a_bad_one_fails_alone(backend: str,
+                                                                                   tmp_path: Path) -> None:
+    """Disclosures recorded at once go in fewer transactions than records (core.group_commit), each
+    with its own leaf, index and receipt that proves it in the log; one whose receipt cannot be
+    signed fails alone and leaves nothing, and the others of its batch are all stored."""
+
+    class SigningFailed(Exception):
+        pass
+
+    def fails(_logged: Logged, _events: object) -> str:
+        raise SigningFailed()
+
+    def signs(logged: Logged, events: object) -> str:
+        return receipts.sign(logged, [logged.event], EMPLOYER_KEY, EMPLOYER, NOW)
+
+    url = store_url(backend, tmp_path)
+
+    async def run() -> None:
+        engine = await migrated(url)
+        try:
+            log = ConsentLog(NodeKey(bytes(32)), "test.example/consent")
+            ledger = Ledger(db.sessions(engine), log, SPECIAL)
+            await ledger.record(disclosure(ledger_key=bytes([99]) * 32), TL, NOW, signs)  # keys and statements made
+            writes, written = ledger._recorder.writes, ledger._recorder.written
+            together = await asyncio.gather(*(ledger.record(disclosure(ledger_key=bytes([n]) * 32), TL, NOW, signs)
+                                              for n in range(8)))
+            assert ledger._recorder.written - written == 8
+            assert ledger._recorder.writes - writes < 8  # in fewer transactions than records
+            outcomes = await asyncio.gather(
+                *(ledger.record(disclosure(ledger_key=bytes([n]) * 32), TL, NOW, fails if n == 12 else signs)
+                  for n in range(10, 14)), return_exceptions=True)
+            assert isinstance(outcomes[2], SigningFailed)
+            kept = [*together, *(o for o in outcomes if isinstance(o, Logged))]
+            assert len(kept) == 11
+            assert sorted(k.index for k in kept) == list(range(1, 12))  # no index skipped or given twice
+            for logged in (kept[0], kept[7], kept[-1]):
+                proven = await ledger.prove(logged, NOW)
+                checked = receipts.verify(receipts.with_proof(logged.receipt, None, proven),
+                                          [EMPLOYER_KEY.public_key()], log.verify_inclusion)
+                assert checked.record == logged.record and checked.event == logged.event
+            async with engine.connect() as c:
+                counts = [int((await c.exec_driver_sql(f"SELECT count(*) FROM {t}")).scalar_one())  # noqa: S608
+                          for t in ("consent_records", "consent_events", "consent_log_leaves")]
+            assert counts == [12, 12, 12]  # the one that failed left nothing
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
