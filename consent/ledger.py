@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from consent import records
@@ -81,6 +82,12 @@ class _New:
     now: int
 
 
+def _an_item_may_cause(exc: Exception) -> bool:
+    """Whether one record of a failed batch could be the cause (a refused row, a receipt that
+    could not be signed), so each is tried alone; not when the database itself failed."""
+    return not isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
+
+
 @dataclass
 class Ledger:
     sessions: async_sessionmaker[AsyncSession]
@@ -93,7 +100,11 @@ class Ledger:
             yield session
 
     def __post_init__(self) -> None:
-        self._recorder: GroupCommit[_New, Logged] = GroupCommit(self._record_all)
+        self._recorder: GroupCommit[_New, Logged] = GroupCommit(self._record_all, alone=_an_item_may_cause)
+
+    async def aclose(self) -> None:
+        """Stop recording (a service stopping): the open transaction rolls back, waiters are cancelled."""
+        await self._recorder.aclose()
 
     async def _log(self, session: Db, entries: Sequence[_Entry], now: int) -> list[Logged]:
         """Append the entries' leaves in one append, then store each event with its signed receipt

@@ -188,14 +188,17 @@ _vkeys: dict[str, str] = {}
 
 async def vkey(db: Db, node: NodeKey, name: str, now: int) -> str:
     """The C2SP verifier key of the log ``name`` (made at first use, under the log's lock, so two
-    first uses never race); receipts carry it, so wallets check checkpoints against it."""
+    first uses never race); receipts carry it, so wallets check checkpoints against it.
+
+    Kept for the process only once read from a stored row: a key made here is not stored until
+    this transaction commits, and if it rolls back, a kept copy would name a key no checkpoint
+    is ever signed with in every later receipt."""
     if name not in _vkeys:
         row = await store.key(db, name)
         if row is None:
             await store.lock(db)
-            _vkeys[name] = (await signer(db, node, name, now)).verifier().vkey()
-        else:
-            _vkeys[name] = Verifier(name, bytes(row.public_key)).vkey()
+            return (await signer(db, node, name, now)).verifier().vkey()
+        _vkeys[name] = Verifier(name, bytes(row.public_key)).vkey()
     return _vkeys[name]
 
 

@@ -114,20 +114,72 @@ def test_a_caller_that_stops_waiting_leaves_the_batch_to_the_others() -> None:
     assert sorted(store.rows) == [1, 2, 3]  # written all the same: the write is not the caller's
 
 
-def test_a_writer_cancelled_at_shutdown_leaves_nobody_waiting() -> None:
+def test_a_closed_writer_rolls_back_and_leaves_nobody_waiting() -> None:
+    """``aclose`` (a service stopping) cancels the open write and every caller still waiting."""
     store = Store()
     group = GroupCommit(store.write)
 
     async def run() -> list[object]:
-        store.gate = asyncio.Event()  # never set
+        store.gate = asyncio.Event()  # never set: the write stays open
         calls = [asyncio.ensure_future(group.submit(n)) for n in range(3)]
         await asyncio.sleep(0.01)
+        late = asyncio.ensure_future(group.submit(9))  # queued behind the open write
+        await asyncio.sleep(0.01)
+        await asyncio.wait_for(group.aclose(), 5)
+        return await asyncio.wait_for(asyncio.gather(*calls, late, return_exceptions=True), 5)
+
+    assert all(isinstance(r, asyncio.CancelledError) for r in asyncio.run(run()))
+    assert store.rows == []
+
+
+def test_a_writer_cancelled_before_its_first_step_leaves_nobody_waiting() -> None:
+    store = Store()
+    group = GroupCommit(store.write)
+
+    async def run() -> list[object]:
+        calls = [asyncio.ensure_future(group.submit(n)) for n in range(3)]
+        await asyncio.sleep(0)  # the calls are queued; the writer has not run yet
         assert group._writer is not None
         group._writer.cancel()
         return await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5)
 
     assert all(isinstance(r, asyncio.CancelledError) for r in asyncio.run(run()))
-    assert store.rows == []
+
+
+def test_a_failure_no_item_causes_fails_the_batch_once_not_once_per_item() -> None:
+    """The database gone: every caller of the batch gets the error after one write, not after
+    each item has been tried alone in turn."""
+    store = Store()
+    group = GroupCommit(store.write, alone=lambda exc: not isinstance(exc, ConnectionError))
+    calls = 0
+
+    async def gone(items: Sequence[int]) -> list[str]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0)
+        raise ConnectionError("no database")
+
+    group._write = gone
+
+    async def run() -> list[object]:
+        return await asyncio.gather(*(group.submit(n) for n in range(5)), return_exceptions=True)
+
+    assert all(isinstance(r, ConnectionError) for r in asyncio.run(run()))
+    assert calls == 1
+
+
+def test_a_write_that_gives_the_wrong_number_of_results_fails_its_batch_only() -> None:
+    store = Store()
+
+    async def short(items: Sequence[int]) -> list[str]:
+        return (await store.write(items))[:-1] if len(items) > 1 else await store.write(items)
+
+    group = GroupCommit(short)
+
+    async def run() -> list[object]:
+        return await asyncio.gather(*(group.submit(n) for n in range(3)), return_exceptions=True)
+
+    assert asyncio.run(run()) == ["row 0", "row 1", "row 2"]  # retried alone, each gets its own
 
 
 def test_each_event_loop_starts_afresh() -> None:

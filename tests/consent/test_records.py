@@ -312,3 +312,38 @@ def test_records_that_arrive_together_share_a_transaction_and_a_bad_one_fails_al
             await engine.dispose()
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_receipts_name_the_log_key_that_signs_its_checkpoints_even_after_a_first_batch_failed(
+        backend: str, tmp_path: Path) -> None:
+    """The log's key is made by the first record; if that transaction rolls back, the key goes with
+    it, and no receipt may name it afterwards (the process kept it once, and every later receipt
+    then failed against the log's checkpoints)."""
+
+    def fails(_logged: Logged, _events: object) -> str:
+        raise RuntimeError("signing failed")
+
+    def signs(logged: Logged, events: object) -> str:
+        return receipts.sign(logged, [logged.event], EMPLOYER_KEY, EMPLOYER, NOW)
+
+    url = store_url(backend, tmp_path)
+
+    async def run() -> None:
+        engine = await migrated(url)
+        try:
+            log = ConsentLog(NodeKey(bytes(32)), f"fresh-{backend}-{tmp_path.name}.example/consent")
+            ledger = Ledger(db.sessions(engine), log, SPECIAL)
+            out = await asyncio.gather(*(ledger.record(disclosure(ledger_key=bytes([n]) * 32), TL, NOW,
+                                                       fails if n == 3 else signs) for n in range(4)),
+                                       return_exceptions=True)
+            assert isinstance(out[3], RuntimeError)
+            for logged in out[:3]:
+                assert isinstance(logged, Logged)
+                proven = await ledger.prove(logged, NOW)
+                receipts.verify(receipts.with_proof(logged.receipt, None, proven), [EMPLOYER_KEY.public_key()],
+                                log.verify_inclusion, log_origin=log.name)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
