@@ -324,6 +324,13 @@ def test_offline_desk_answers_from_its_kept_copy_until_the_copy_expires(world: W
 
 
 def test_sync_refreshes_the_trust_list_and_kept_status_lists(world: World) -> None:
+    async def a_checked_credential() -> None:  # keeps its status list (on its own, in any test order)
+        async with httpx.AsyncClient(timeout=10) as http:
+            check, response, _ = await _answer(world, http, await world.issue(http, world.city["api_key"]))
+            assert response.status_code == 200, response.text
+            assert (await world.result(http, check)).json()["credentials"][0]["status"] == "valid"
+
+    run(a_checked_credential())
     env = {**os.environ, "AMANA_DATA_DIR": str(world.data_dir), "AMANA_PUBLIC_BASE_URL": world.base}
     done = subprocess.run([sys.executable, "-m", "server.cli", "verifier", "sync", "--trust-list-url",
                            f"{world.base}/trust-list"], capture_output=True, text=True, cwd=REPO_ROOT, env=env,
