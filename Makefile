@@ -10,7 +10,7 @@ TEST_VENDOR := tests/vendor
 INTEROP := tests/interop
 INTEROP2 := tests/interop2
 
-.PHONY: setup extract update compile demo test test-postgres lint bench bench-wallet bench-qr bench-consent bench-load clean vendor openapi interop interop2
+.PHONY: setup extract update compile demo test test-postgres lint bench bench-wallet bench-qr bench-consent bench-load bench-instructions clean vendor openapi interop interop2
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,12 @@ bench-consent: $(STAMP)
 # (PG=postgresql://… or AMANA_TEST_DATABASE_URL; its tables are dropped), 60 s each (~3 min).
 bench-load: $(STAMP)
 	$(BIN)/python -m bench.load $(if $(PG),--pg $(PG))
+
+# A whole check's and issuance's instructions, counted by valgrind's callgrind (~2 min): to compare two
+# commits on a machine whose speed drifts (README, Speed, measured).
+bench-instructions: $(STAMP)
+	$(BIN)/python -m bench.instructions check
+	$(BIN)/python -m bench.instructions issue
 
 openapi: $(STAMP)
 	$(BIN)/python -m server.openapi
