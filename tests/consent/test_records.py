@@ -263,6 +263,11 @@ def test_a_record_whose_receipt_fails_leaves_no_row_and_no_leaf(backend: str, tm
     asyncio.run(run())
 
 
+def signs(logged: Logged, _events: object) -> str:
+    """The employer's receipt for the "given" event (what the verifier signs)."""
+    return receipts.sign(logged, [logged.event], EMPLOYER_KEY, EMPLOYER, NOW)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_records_that_arrive_together_share_a_transaction_and_a_bad_one_fails_alone(backend: str,
                                                                                    tmp_path: Path) -> None:
@@ -275,9 +280,6 @@ def test_records_that_arrive_together_share_a_transaction_and_a_bad_one_fails_al
 
     def fails(_logged: Logged, _events: object) -> str:
         raise SigningFailed()
-
-    def signs(logged: Logged, events: object) -> str:
-        return receipts.sign(logged, [logged.event], EMPLOYER_KEY, EMPLOYER, NOW)
 
     url = store_url(backend, tmp_path)
 
@@ -323,9 +325,6 @@ def test_receipts_name_the_log_key_that_signs_its_checkpoints_even_after_a_first
 
     def fails(_logged: Logged, _events: object) -> str:
         raise RuntimeError("signing failed")
-
-    def signs(logged: Logged, events: object) -> str:
-        return receipts.sign(logged, [logged.event], EMPLOYER_KEY, EMPLOYER, NOW)
 
     url = store_url(backend, tmp_path)
 
