@@ -35,3 +35,38 @@ def test_what_startup_made_is_frozen_while_the_node_serves_and_freed_when_it_sto
     assert seen["scanned"] is False
     assert seen["new_scanned"] is True  # what requests make is collected as ever
     assert seen["after"] == 0
+
+
+def test_a_stopping_verifier_cancels_the_consent_records_still_being_written(tmp_path: Path) -> None:
+    """The consent records of checks finishing in the background are written by the ledger's own
+    task (core.group_commit): stopping the verifier cancels that write too (its transaction rolls
+    back), and a ledger never made is not made by stopping."""
+    from verifier.context import VerifierContext
+
+    settings = world.settings(tmp_path / "node", 8000, None)
+    untouched = VerifierContext.create(settings)
+    asyncio.run(untouched.stop_background())
+    assert untouched._ledger is None
+
+    ctx = VerifierContext.create(settings)
+    book = ctx.ledger()
+    assert book is not None
+    finished: list[object] = []
+
+    async def never_done(items: object) -> list[object]:  # a write still open when the node stops
+        await asyncio.Event().wait()
+        finished.append(items)
+        return []
+
+    book._recorder._write = never_done
+
+    async def run() -> object:
+        record = asyncio.ensure_future(book._recorder.submit(object()))
+        ctx.finish_later(record)  # as a check's conclusion is
+        await asyncio.sleep(0.01)
+        await asyncio.wait_for(ctx.stop_background(), 5)
+        assert book._recorder._writer is not None and book._recorder._writer.cancelled()
+        return await asyncio.gather(record, return_exceptions=True)
+
+    [outcome] = asyncio.run(run())  # type: ignore[misc]
+    assert isinstance(outcome, asyncio.CancelledError) and finished == []

@@ -24,9 +24,6 @@ async def stop(app: FastAPI) -> None:
     ctx: VerifierContext | None = getattr(app.state, "verifier", None)
     if ctx is not None:
         await ctx.stop_background()
-        book = ctx.ledger()
-        if book is not None:
-            await book.aclose()
         await ctx.engine.dispose()
 
 

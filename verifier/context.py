@@ -93,9 +93,13 @@ class VerifierContext:
             log.warning("a check finishing in the background failed: %s", type(exc).__name__)
 
     async def stop_background(self) -> None:
+        """Cancel the checks finishing in the background, and the consent records being written
+        for them (their transaction rolls back); a ledger never made is not made now."""
         for work in list(self.background):
             work.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
+        if self._ledger is not None and self._ledger[0] is not None:
+            await self._ledger[0].aclose()
 
     def now(self) -> int:
         return int(time.time()) + self.offset
