@@ -363,6 +363,62 @@ def test_a_remembered_list_is_verified_again_only_when_a_file_changes(
         held.get(NOW)
 
 
+def _held_setup(tmp: Path, gov: keys.PrivateKey, ngo_key: keys.PrivateKey) -> tuple[Any, Any]:
+    import json
+
+    from core.settings import Settings
+    from core.trust.local import HeldTrustList
+
+    settings = Settings(data_dir=tmp / "node")
+    settings.trust_anchor_file.parent.mkdir(parents=True, exist_ok=True)
+    settings.trust_anchor_file.write_text(json.dumps(keys.jwks([gov.public_key()])))
+    settings.trust_list_file.write_text(_signed(gov, ngo_key, seq=4))
+    return settings, HeldTrustList(settings, tmp / "node" / "held.jwt")
+
+
+def test_files_still_long_enough_are_known_by_their_stat_and_not_read(
+        tmp: Path, gov: keys.PrivateKey, ngo_key: keys.PrivateKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once every file's ctime is RACY_NS behind the call, a call reads no file (a stat each); a file
+    written afterwards has a new stamp (here a new size too, so no tick can hide it) and is read."""
+    from core.trust import local
+
+    settings, held = _held_setup(tmp, gov, ngo_key)
+    monkeypatch.setattr(local.HeldTrustList, "RACY_NS", 0)
+    assert all(held.get(NOW).seq == 5 for _ in range(3))  # the held copy written and written again, then seen
+    reads: list[Path] = []
+    bytes_of = local._bytes
+
+    def read(path: Path) -> bytes | None:
+        reads.append(path)
+        return bytes_of(path)
+
+    monkeypatch.setattr(local, "_bytes", read)
+    assert all(held.get(NOW + n).seq == 5 for n in range(5)) and reads == []
+    settings.trust_list_file.write_text(_signed(gov, ngo_key, seq=41))
+    assert held.get(NOW).seq == 42 and reads
+
+
+def test_a_stat_taken_within_racy_ns_of_a_change_vouches_for_nothing(
+        tmp: Path, gov: keys.PrivateKey, ngo_key: keys.PrivateKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The racy case, made certain: every stat reads the same (a same-size rewrite within one tick of
+    the file clock). While that ctime is recent, the bytes are compared and the new list is seen;
+    the same stats with a ctime RACY_NS old are trusted (which is why the rule needs the ctime)."""
+    import time
+
+    from core.trust import local
+
+    settings, held = _held_setup(tmp, gov, ngo_key)
+    for ctime_age_ns, seen in ((0, 6), (local.HeldTrustList.RACY_NS, 5)):
+        settings.trust_list_file.write_text(_signed(gov, ngo_key, seq=4))
+        (tmp / "node" / "held.jwt").unlink(missing_ok=True)
+        held = local.HeldTrustList(settings, tmp / "node" / "held.jwt")
+        fixed = (1, 1, 1, 1, time.time_ns() - ctime_age_ns)
+        monkeypatch.setattr(local, "_stamp", lambda _p, fixed=fixed: fixed)
+        assert held.get(NOW).seq == 5 and held.get(NOW).seq == 5
+        settings.trust_list_file.write_text(_signed(gov, ngo_key, seq=5))
+        assert held.get(NOW).seq == seen
+
+
 # --- the content model -----------------------------------------------------------------
 
 
