@@ -15,6 +15,10 @@ from core.settings import Settings
 from server.app import build_app
 
 
+class NodeDidNotStart(RuntimeError):
+    pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -22,6 +26,12 @@ def free_port() -> int:
 
 
 class BackgroundNode:
+    """Started by ``with``: the block runs once uvicorn listens. A node that cannot start (its port
+    taken, its lifespan failing) raises ``NodeDidNotStart`` as soon as its thread ends, or after
+    ``STARTUP_S``, instead of leaving the caller (a test run, the demo) waiting for ever."""
+
+    STARTUP_S = 60.0
+
     def __init__(self, data_dir: Path, *, port: int | None = None, propagate_logs: bool = False,
                  **settings: Any) -> None:
         port = port or free_port()
@@ -35,11 +45,22 @@ class BackgroundNode:
         proxies = self.settings.trusted_proxies
         extra.update(proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, **extra))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self._ended_by: BaseException | None = None
+
+    def _serve(self) -> None:
+        try:
+            self.server.run()
+        except BaseException as exc:  # uvicorn ends a failed startup by SystemExit: kept for the caller
+            self._ended_by = exc
 
     def __enter__(self) -> BackgroundNode:
         self.thread.start()
+        deadline = time.monotonic() + self.STARTUP_S
         while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                self.__exit__()
+                raise NodeDidNotStart(f"the node at {self.base} did not start (its log says why)") from self._ended_by
             time.sleep(0.02)
         return self
 
