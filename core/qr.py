@@ -99,7 +99,7 @@ class _Pieces(dict[str, str]):
     At most a few thousand pieces a size (runs of 1..size, pairs of row ends)."""
 
     def __init__(self, size: int) -> None:
-        super().__init__({"": ""})  # no light module between two pieces
+        super().__init__({"": ""})  # the split's first or last piece, when the text starts or ends dark
         self.size = size
 
     def __missing__(self, piece: str) -> str:

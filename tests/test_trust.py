@@ -283,6 +283,9 @@ def test_cache_persists_and_refuses_rollback(tmp: Path, gov: keys.PrivateKey, ng
     old, new = _signed(gov, ngo_key, seq=4), _signed(gov, ngo_key, seq=5)
     assert cache.offer(old, NOW).content.seq == 5
     assert cache.offer(new, NOW).content.seq == 6
+    written = (tmp / "trust" / "list.jwt").stat()
+    assert cache.offer(new, NOW).content.seq == 6  # the same list again: the file is left as it is
+    assert (tmp / "trust" / "list.jwt").stat().st_ino == written.st_ino
     with pytest.raises(TrustListRollback):
         cache.offer(old, NOW)
     reopened = TrustListCache(tmp / "trust" / "list.jwt", [gov.public_key()])
@@ -376,15 +379,33 @@ def _held_setup(tmp: Path, gov: keys.PrivateKey, ngo_key: keys.PrivateKey) -> tu
     return settings, HeldTrustList(settings, tmp / "node" / "held.jwt")
 
 
-def test_files_still_long_enough_are_known_by_their_stat_and_not_read(
-        tmp: Path, gov: keys.PrivateKey, ngo_key: keys.PrivateKey, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Once every file's ctime is RACY_NS behind the call, a call reads no file (a stat each); a file
-    written afterwards has a new stamp (here a new size too, so no tick can hide it) and is read."""
+class _FileClock:
+    """``core.trust.local``'s clocks, set by the test: the wall clock its racy rule reads against file
+    ctimes (10 s ahead of the real one by default: every file just written counts as still) and the
+    monotonic clock of its re-reads (standing still unless moved)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.wall_ns, self.mono = time.time_ns() + 10 * 10**9, 1000.0
+
+    def time_ns(self) -> int:
+        return self.wall_ns
+
+    def monotonic(self) -> float:
+        return self.mono
+
+
+def _settled_holder(tmp: Path, gov: keys.PrivateKey, ngo_key: keys.PrivateKey,
+                    monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, _FileClock, list[Path]]:
+    """A holder whose files all count as still, past its first calls (the held copy written, then
+    seen), with every byte read from then on listed."""
     from core.trust import local
 
     settings, held = _held_setup(tmp, gov, ngo_key)
-    monkeypatch.setattr(local.HeldTrustList, "RACY_NS", 0)
-    assert all(held.get(NOW).seq == 5 for _ in range(3))  # the held copy written and written again, then seen
+    clock = _FileClock()
+    monkeypatch.setattr(local, "time", clock)
+    assert all(held.get(NOW).seq == 5 for _ in range(3))
     reads: list[Path] = []
     bytes_of = local._bytes
 
@@ -393,30 +414,85 @@ def test_files_still_long_enough_are_known_by_their_stat_and_not_read(
         return bytes_of(path)
 
     monkeypatch.setattr(local, "_bytes", read)
+    return settings, held, clock, reads
+
+
+def test_files_still_long_enough_are_known_by_their_stat_and_not_read(
+        tmp: Path, gov: keys.PrivateKey, ngo_key: keys.PrivateKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once every file's ctime is RACY_NS behind the call, a call reads no file (a stat each) until
+    REREAD_S has passed; a file written afterwards has a new stamp and is read at once."""
+    settings, held, clock, reads = _settled_holder(tmp, gov, ngo_key, monkeypatch)
     assert all(held.get(NOW + n).seq == 5 for n in range(5)) and reads == []
+    clock.mono += held.REREAD_S * 0.6
+    assert held.get(NOW).seq == 5 and reads == []
+    clock.mono += held.REREAD_S * 0.6  # REREAD_S since the last read, not since the last call
+    assert held.get(NOW).seq == 5 and len(reads) == 3 and held.get(NOW).seq == 5 and len(reads) == 3
     settings.trust_list_file.write_text(_signed(gov, ngo_key, seq=41))
-    assert held.get(NOW).seq == 42 and reads
+    assert held.get(NOW).seq == 42 and len(reads) > 3
+
+
+def test_a_same_size_rewrite_in_place_with_its_mtime_put_back_is_seen(
+        tmp: Path, gov: keys.PrivateKey, ngo_key: keys.PrivateKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``cp -p``, ``rsync --inplace``, ``touch -d``: the same inode, size and mtime; the ctime tells."""
+    import os
+
+    settings, held, _clock, _reads = _settled_holder(tmp, gov, ngo_key, monkeypatch)
+    listed = settings.trust_list_file
+    before, token = os.stat(listed), _signed(gov, ngo_key, seq=5)
+    with open(listed, "r+", encoding="ascii") as out:
+        out.write(token)
+    os.utime(listed, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(listed)
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
+    assert held.get(NOW).seq == 6
+
+
+def test_a_list_written_while_the_last_was_verified_is_seen_at_the_next_call(
+        tmp: Path, gov: keys.PrivateKey, ngo_key: keys.PrivateKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What is kept with a stamp is what was read after it: a list replaced during the verification
+    (the stamps taken before it) is not hidden behind the stamps of after it."""
+    from core.trust import cache as cache_module
+
+    settings, held, _clock, _reads = _settled_holder(tmp, gov, ngo_key, monkeypatch)
+    anchor = settings.trust_anchor_file
+    anchor.write_bytes(anchor.read_bytes() + b"\n")  # other bytes, the same keys: the whole path again
+    newer, verify_first = _signed(gov, ngo_key, seq=41), cache_module.verify
+
+    def verify_then_replace(token: str, **kwargs: Any) -> Any:
+        verified = verify_first(token, **kwargs)
+        if settings.trust_list_file.read_text(encoding="ascii") != newer:
+            settings.trust_list_file.write_text(newer)
+        return verified
+
+    monkeypatch.setattr(cache_module, "verify", verify_then_replace)
+    held.get(NOW)
+    monkeypatch.setattr(cache_module, "verify", verify_first)
+    assert held.get(NOW).seq == 42 and held.get(NOW).seq == 42
 
 
 def test_a_stat_taken_within_racy_ns_of_a_change_vouches_for_nothing(
         tmp: Path, gov: keys.PrivateKey, ngo_key: keys.PrivateKey, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The racy case, made certain: every stat reads the same (a same-size rewrite within one tick of
-    the file clock). While that ctime is recent, the bytes are compared and the new list is seen;
-    the same stats with a ctime RACY_NS old are trusted (which is why the rule needs the ctime)."""
-    import time
-
+    """The racy case made certain: the operator's file keeps one stat whatever is written (a same-size
+    rewrite within one tick of the file clock; a write through a memory map), the other two files
+    are still. While that ctime is recent the bytes are compared and the new list is seen; with the
+    same stat RACY_NS old it is trusted, until REREAD_S has passed."""
     from core.trust import local
 
-    settings, held = _held_setup(tmp, gov, ngo_key)
-    for ctime_age_ns, seen in ((0, 6), (local.HeldTrustList.RACY_NS, 5)):
-        settings.trust_list_file.write_text(_signed(gov, ngo_key, seq=4))
-        (tmp / "node" / "held.jwt").unlink(missing_ok=True)
-        held = local.HeldTrustList(settings, tmp / "node" / "held.jwt")
-        fixed = (1, 1, 1, 1, time.time_ns() - ctime_age_ns)
-        monkeypatch.setattr(local, "_stamp", lambda _p, fixed=fixed: fixed)
+    real_stamp = local._stamp
+    for age_ns, seen in ((0, 6), (local.HeldTrustList.RACY_NS, 5)):
+        settings, held, clock, _reads = _settled_holder(tmp / str(age_ns), gov, ngo_key, monkeypatch)
+        stamp = real_stamp(settings.trust_list_file)
+        assert stamp is not None
+        frozen = (*stamp[:-1], clock.wall_ns - age_ns)  # its ctime: age_ns before the clock (the others: 10 s)
+        listed = settings.trust_list_file
+        monkeypatch.setattr(local, "_stamp",
+                            lambda p, listed=listed, frozen=frozen: frozen if p == listed else real_stamp(p))
         assert held.get(NOW).seq == 5 and held.get(NOW).seq == 5
         settings.trust_list_file.write_text(_signed(gov, ngo_key, seq=5))
         assert held.get(NOW).seq == seen
+        clock.mono += held.REREAD_S
+        assert held.get(NOW).seq == 6
+        monkeypatch.setattr(local, "_stamp", real_stamp)
 
 
 # --- the content model -----------------------------------------------------------------

@@ -25,7 +25,6 @@ import secrets
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TypeVar
 
 import anyio
@@ -38,7 +37,7 @@ from core.fetch import AddressPolicy, FetchFailed, FetchRefused, guarded_client
 from core.sdjwt.paths import format_path
 from core.settings import Settings
 from core.trust import TrustList
-from core.trust.local import anchored_cache, held_trust_list
+from core.trust.local import HeldTrustList
 from core.trust.policy import issuer_may_issue
 from wallet import consent, holder, ledger, receive
 from wallet import present as presenting
@@ -92,34 +91,18 @@ async def talk(work: Awaitable[T]) -> T:
         raise FetchFailed(f"the other side did not answer within {EXCHANGE_DEADLINE_S} s") from None
 
 
-TRUST_REUSE_S = 60  # a verified trust list is reused this long while neither file changes
-
-
 def trust_list(ctx: holder.WalletContext) -> TrustList | None:
     """The trust list this node holds (the wallet's own verified copy, seeded from the operator's
     file); None when there is none: every issuer and verifier then shows as unknown. Verified
-    once, then reused while neither file changes, for at most ``TRUST_REUSE_S`` (its validity
-    is judged that much late at worst): a signature check per page was a third of the wallet's
-    own time in a presentation (bench.wallet)."""
-    held = ctx.settings.data_dir / "wallet-trust" / "trust-list.jwt"
-    key = (_stamp(ctx.settings.trust_list_file), _stamp(held), ctx.now() // TRUST_REUSE_S)
-    if ctx.trust_memo is not None and ctx.trust_memo[0] == key:
-        return ctx.trust_memo[1]
+    once, then reused while its files stay as they were (``core.trust.local.HeldTrustList``, which
+    the verifier's desk uses too): a signature check per page was a third of the wallet's own time
+    in a presentation (bench.wallet)."""
+    if ctx.trust_held is None:
+        ctx.trust_held = HeldTrustList(ctx.settings, ctx.settings.data_dir / "wallet-trust" / "trust-list.jwt")
     try:
-        found: TrustList | None = held_trust_list(anchored_cache(ctx.settings, held), ctx.settings.trust_list_file,
-                                                  ctx.now())
+        return ctx.trust_held.get(ctx.now())
     except AmanaError:
-        found = None
-    ctx.trust_memo = ((_stamp(ctx.settings.trust_list_file), _stamp(held), key[2]), found)
-    return found
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
         return None
-    return stat.st_mtime_ns, stat.st_size
 
 
 def held_cards(contents: Contents) -> list[consent.HeldCard]:

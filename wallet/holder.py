@@ -33,7 +33,7 @@ from core.credtypes import TypeRegistry, load_registry
 from core.errors import InvalidInput, NotFound, VaultBusy, VaultConflict, VaultTampered
 from core.sealing import NodeKey, node_key
 from core.settings import Settings
-from core.trust import TrustList
+from core.trust.local import HeldTrustList
 from wallet import export, store, vault
 from wallet.content import Contents
 
@@ -51,7 +51,7 @@ class WalletContext:
     kdf: vault.KdfParams = vault.DEFAULT_KDF
     clock: Callable[[], int] = field(default=lambda: int(time.time()))  # tests set it instead of sleeping
     _kdf_slots: anyio.CapacityLimiter | None = None
-    trust_memo: tuple[Any, TrustList | None] | None = None  # wallet.flows.trust_list's last verified list and its key
+    trust_held: HeldTrustList | None = None  # wallet.flows.trust_list's verified list, kept while its files stay
 
     async def off_loop(self, work: Callable[..., T], *args: Any) -> T:
         """Argon2id work (64 MiB, ~0.1 s) on a worker thread, at most one per core at a time:

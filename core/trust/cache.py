@@ -59,7 +59,7 @@ class TrustListCache:
         except (AmanaError, OSError, ValueError):
             held = None
         kept = choose_newer(held, candidate)
-        if kept is candidate:
+        if kept is candidate and held is not candidate:  # not when the file holds these very bytes already
             self._write(candidate.token)
         return kept
 

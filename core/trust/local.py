@@ -66,16 +66,24 @@ class HeldTrustList:
 
     Whether a file is as it was is told by its ``stat`` when that can be trusted, else by its
     bytes. Reading the three files at every call was 3 % of a check (issue 15); a ``stat`` is a
-    tenth of a read. A file's inode, size and change time (``ctime``, which any write or rename
-    sets to the kernel's clock and no user can set back) identify its content, except within one
-    tick of that clock: a same-size rewrite in the tick after a ``stat`` keeps every field. So, as
-    git does for its index ("racy git"), a ``stat`` taken less than ``RACY_NS`` after the file's
-    ``ctime`` vouches for nothing, and the bytes are compared; once a file has been still that long,
-    any later write gives it a ``ctime`` no earlier than the ``stat`` that remembered it, which the
-    remembered ``ctime`` is not. The file clock is the wall clock (``time.time_ns``), not the
-    ``now`` a caller passes: that one is the domain's time, which tests set where they like."""
+    tenth of a read. A file's inode, size, mtime and ctime identify its content on a local
+    filesystem: a write, a rename, ``cp -p``, ``touch -d`` or ``os.utime`` all set the ctime to the
+    kernel's clock, which no user sets back. Except within one tick of that clock: a same-size
+    rewrite in the tick of a ``stat`` keeps every field. So, as git does for its index ("racy git"),
+    a ``stat`` taken less than ``RACY_NS`` after the file's ctime vouches for nothing and the bytes
+    are compared; once a file has been still that long, any later write gives it a ctime later
+    than the remembered one. The file clock is the wall clock (``time.time_ns``), not the ``now`` a
+    caller passes: that one is the domain's time, which tests set where they like.
+
+    What a ``stat`` cannot see is bounded by ``REREAD_S``: the bytes are compared at least that
+    often whatever the stamps say. That covers a write through a shared memory map (Linux sets the
+    ctime only when a clean page is first written), a network filesystem's attribute cache (NFS
+    answers a ``stat`` from it for up to a minute; an ``open`` asks the server), and a clock stepped
+    back on a filesystem that keeps whole seconds. What is stored with a stamp is what was read
+    after it, and the list verified after that, so a write between them shows at the next call."""
 
     RACY_NS = 2_000_000_000
+    REREAD_S = 1.0
 
     def __init__(self, settings: Settings, path: Path) -> None:
         self.settings, self.path = settings, path
@@ -86,24 +94,24 @@ class HeldTrustList:
 
     def get(self, now: int) -> TrustList:
         files = self._files
-        looked = time.time_ns()  # before the stats: a ctime this far behind it is behind them too
+        looked, ticks = time.time_ns(), time.monotonic()  # before the stats: a ctime far behind it is behind them
         stamps = tuple(_stamp(p) for p in files)
         kept = self._kept
-        if kept is not None and kept.stamps == stamps and kept.settled:
-            seen = kept.seen
+        if kept is not None and kept.stamps == stamps and kept.settled and ticks - kept.read_at < self.REREAD_S:
+            seen, read_at = kept.seen, kept.read_at
         else:
-            seen = tuple(_bytes(p) for p in files)
+            seen, read_at = tuple(_bytes(p) for p in files), ticks
         settled = all(s is None or looked - s[-1] >= self.RACY_NS for s in stamps)
         if kept is not None and kept.seen == seen and kept.content.iat <= now + kept.skew_s:
-            if (stamps, settled) != (kept.stamps, kept.settled):
-                self._kept = _Kept(stamps, settled, seen, kept.content, kept.skew_s)
+            if (stamps, settled, read_at) != (kept.stamps, kept.settled, kept.read_at):
+                self._kept = _Kept(stamps, settled, seen, read_at, kept.content, kept.skew_s)
             if now >= kept.content.next_update:
                 raise TrustListExpired()
             return kept.content
         cache = anchored_cache(self.settings, self.path)
         content = held_trust_list(cache, self.settings.trust_list_file, now)
-        self._kept = _Kept(stamps, settled, seen, content, cache.clock_skew_s)  # as read before: a file
-        # written since (the held copy, just now) differs from them, and is judged at the next call
+        self._kept = _Kept(stamps, settled, seen, read_at, content, cache.clock_skew_s)  # as read before: a
+        # file written since (the held copy, just now) differs from them, and is judged at the next call
         return content
 
 
@@ -112,6 +120,7 @@ class _Kept:
     stamps: tuple[tuple[int, ...] | None, ...]
     settled: bool  # every stamp taken RACY_NS or more after its file's ctime: the stamps alone can be trusted
     seen: tuple[bytes | None, ...]
+    read_at: float  # time.monotonic() when ``seen`` was read
     content: TrustList
     skew_s: int
 
