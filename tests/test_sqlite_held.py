@@ -111,9 +111,15 @@ def test_units_of_one_process_run_one_at_a_time(tmp_path: Path) -> None:
 def test_a_database_locked_elsewhere_is_waited_for_with_the_loop_running(tmp_path: Path) -> None:
     """A pooled connection of the same engine holds the write lock while it awaits; the held
     unit's BEGIN finds it busy and waits. The pooled transaction can only finish if the loop
-    runs meanwhile, so a wait on the loop's thread would end in a timeout instead."""
+    runs meanwhile, so a wait on the loop's thread would end in a timeout instead.
+
+    That the held unit began after the pooled commit is told by what it reads (the pooled row),
+    not by the order of the two notes: the lock is free once SQLite commits, on aiosqlite's
+    thread, and the held unit may take it before the pooled coroutine runs again to say so (a
+    fresh-clone run on a loaded machine saw that order)."""
     engine = _engine(tmp_path)
     order: list[str] = []
+    seen_at_begin: list[int] = []
 
     async def pooled(release: asyncio.Event) -> None:
         async with engine.begin() as connection:
@@ -131,12 +137,14 @@ def test_a_database_locked_elsewhere_is_waited_for_with_the_loop_running(tmp_pat
         asyncio.get_running_loop().call_later(0.05, release.set)
         async with db.unit(engine) as unit:
             order.append("held began")
+            seen_at_begin.extend(r[0] for r in (await unit.execute(text("SELECT * FROM t"))).all())
             await unit.execute(text("INSERT INTO t VALUES (2)"))
         await holder
         await engine.dispose()
 
     asyncio.run(run())
-    assert order == ["pooled holds the lock", "pooled committed", "held began"]
+    assert order[0] == "pooled holds the lock" and sorted(order[1:]) == ["held began", "pooled committed"]
+    assert seen_at_begin == [1]  # the pooled row, committed before the held unit's transaction began
     assert _rows(tmp_path) == [1, 2]
 
 
