@@ -109,7 +109,7 @@ class HeldTrustList:
                 raise TrustListExpired()
             return kept.content
         cache = anchored_cache(self.settings, self.path)
-        content = held_trust_list(cache, self.settings.trust_list_file, now)
+        content = held_trust_list(cache, files[1], now)  # the very file stamped above
         self._kept = _Kept(stamps, settled, seen, read_at, content, cache.clock_skew_s)  # as read before: a
         # file written since (the held copy, just now) differs from them, and is judged at the next call
         return content
