@@ -15,7 +15,7 @@ import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from consent import notify, pseudonym, receipts, records, schedule
@@ -26,6 +26,7 @@ from core import db, service
 from core.encoding import b64url_encode
 from core.keys import PublicKey
 from core.settings import Settings, get_settings
+from core.web import JSONResponse
 
 router = APIRouter(prefix="/consent", tags=["consent"])
 Ctx = Annotated[ConsentContext, Depends(get_context)]

@@ -29,11 +29,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
+from fastapi.responses import JSONResponse as _StarletteJSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.encoding import json_dumps_compact
 from core.errors import PROBLEM_TYPE_BASE, AmanaError, OAuthError
 from core.ratelimit import RateLimit, public_protocol_post, wallet_door_post
 
@@ -52,6 +54,15 @@ SECURITY_HEADERS: dict[str, str] = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "geolocation=(), microphone=()",
 }
+
+
+class JSONResponse(_StarletteJSONResponse):
+    """Starlette's JSON response, its text written by ``json_dumps_compact``: the same settings
+    (compact separators, UTF-8 kept, no NaN) and so the same bytes, without building an encoder
+    for every response as ``json.dumps`` with arguments does. Every route and error uses it."""
+
+    def render(self, content: Any) -> bytes:
+        return json_dumps_compact(content).encode("utf-8")
 
 
 def problem_response(status: int, code: str, title: str, detail: str) -> JSONResponse:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from core import digits, esco, i18n, local_forms, pictograms, qr, sessions, web
 from core.credtypes import CredentialType
@@ -25,6 +25,7 @@ from core.errors import AmanaError, Forbidden, InvalidInput, NotDigits, UnknownE
 from core.sdjwt.paths import parse_path
 from core.sealing import new_token
 from core.staff import Door, SignInAgain, after_sign_in, signed_in
+from core.web import JSONResponse
 from issuer import classes, console_lists, console_skills, forms, store
 from issuer.context import IssuerContext, get_context
 from issuer.offers import REFERENCE_MAX

@@ -12,13 +12,13 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Query, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from core import esco, qr, web
 from core.credtypes import CredentialType
 from core.direct_routes import direct
 from core.errors import Forbidden, InvalidInput, NotFound, OAuthError
+from core.web import JSONResponse
 from issuer import classes, metadata, store
 from issuer.context import IssuerContext, get_context
 from issuer.issuance import BATCH_SIZE

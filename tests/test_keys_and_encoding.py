@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core import errors, keys
+from core import encoding, errors, keys
 from core.encoding import b64url_decode, b64url_encode, json_dumps_compact, json_loads_strict
 from core.sdjwt.paths import format_path, parse_many, parse_path
 
@@ -143,6 +143,30 @@ def test_json_strict_agrees_with_json_on_valid_documents(value: object) -> None:
     assert json_loads_strict(json.dumps(value)) == value  # spaced: the standard library's path
     compact = json_dumps_compact(value).encode()  # compact bytes: the orjson fast path
     assert json_loads_strict(compact) == json.loads(compact)
+
+
+@given(JSON_VALUES | st.integers(min_value=2**64) | st.text(st.characters(max_codepoint=0x3000)), st.booleans())
+def test_compact_json_is_the_standard_librarys_text_byte_for_byte(value: object, accelerated: bool) -> None:
+    """Signed bytes depend on it: the encoder made once must write what json.dumps writes with the
+    same settings (and so must the fallback for an interpreter without the C accelerator)."""
+    expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    with pytest.MonkeyPatch.context() as patch:
+        if not accelerated:
+            patch.setattr(encoding, "_c_encode", None)
+        assert json_dumps_compact(value) == expected
+
+
+@pytest.mark.parametrize("bad", [float("nan"), [1, float("inf")], {"a": -float("inf")}])
+def test_compact_json_refuses_non_finite_numbers(bad: object) -> None:
+    with pytest.raises(ValueError, match="Out of range float"):
+        json_dumps_compact(bad)
+
+
+@pytest.mark.parametrize("bad", [{"a": b"bytes"}, [object()], {1.5j: 1}, {(1, 2): "tuple key"}])
+def test_compact_json_refuses_what_json_cannot_hold_and_stays_usable(bad: object) -> None:
+    with pytest.raises(TypeError):
+        json_dumps_compact(bad)
+    assert json_dumps_compact({"a": [1, "é"]}) == '{"a":[1,"é"]}'  # nothing left over from the failure
 
 
 @pytest.mark.parametrize("doc", [b'{"a":1,"a":1}', b'{"a":1,"b":{"c":1,"c":1}}', b'[{"x":"y","x":"y"}]'])

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from core import web
 from core.direct_routes import direct
 from core.errors import OAuthError
 from core.oid4vc import REQUEST_TYP
+from core.web import JSONResponse
 from verifier import checks, consent_records, store
 from verifier.context import VerifierContext, get_context
 from verifier.requests import Prefix

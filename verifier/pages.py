@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from core import i18n, pictograms, sessions, staff, web
 from core.encoding import b64url_decode, b64url_encode
@@ -22,6 +22,7 @@ from core.errors import AmanaError, NotFound, UnknownEscoSkill
 from core.oid4vc import OFFER_SCHEME, PRESENTATION_SCHEME
 from core.sealing import new_token
 from core.trust import TrustList
+from core.web import JSONResponse
 from verifier import checks, desk_skills, display, store
 from verifier.context import VerifierContext, get_context
 from verifier.queries import NamedQuery, availability, named, why_refused

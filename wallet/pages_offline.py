@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 
 from core import i18n
 from core.errors import AmanaError
+from core.web import JSONResponse
 from wallet import flows, offline_keep, page_kit
 
 router = APIRouter(prefix="/wallet", include_in_schema=False)
