@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from core import keys
+from core.encoding import b64url_encode
 from core.trust.model import TrustList
 from tests import craft
 from tests.vp_world import (
@@ -30,6 +32,7 @@ from tests.vp_world import (
 from verifier.requests import Prefix, wallet_link
 from wallet import present
 from wallet import request_errors as errors
+from wallet.client_ids import request_key
 from wallet.vp_request import VerifiedRequest, check_request, parse_link
 
 IDENT = identity()
@@ -275,3 +278,22 @@ def test_decline_posts_access_denied_with_state_and_encrypted_answers_are_encryp
     assert posted[0] == {"error": ["access_denied"], "error_description": ["the holder declined"], "state": ["st-1"]}
     assert list(posted[1]) == ["response"] and posted[1]["response"][0].count(".") == 4
 
+
+
+def test_a_certificate_read_once_is_still_judged_at_every_request_time() -> None:
+    """The wallet keeps a verifier's certificate as read (its key parsed once, issue 15), never as
+    accepted: its validity period is judged again at each ``now``, and a refusal is not kept."""
+    key = keys.generate("ES256")
+    der = san_certificate(key, ["verifier.example"], days=30)
+    header = {"x5c": [base64.b64encode(der).decode()]}
+    client_id = "x509_hash:" + b64url_encode(hashlib.sha256(der).digest())
+    for _ in range(2):
+        assert request_key(header, client_id, "x509_hash", NOW, None).thumbprint() == key.public_key().thumbprint()
+        with pytest.raises(errors.ClientNotTrusted):  # the same bytes, a month on: expired
+            request_key(header, client_id, "x509_hash", NOW + 31 * 86400, None)
+        with pytest.raises(errors.ClientNotTrusted):  # and before it began
+            request_key(header, client_id, "x509_hash", NOW - 86400, None)
+    damaged = {"x5c": [base64.b64encode(der[:-9]).decode()]}
+    for _ in range(2):
+        with pytest.raises(errors.RequestMalformed):
+            request_key(damaged, client_id, "x509_hash", NOW, None)
