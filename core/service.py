@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from core import glossary, routing, staff, web
 from core.settings import Settings
@@ -36,6 +37,15 @@ def _freeze_what_started() -> None:
     gc.freeze()
 
 
+# FastAPI (0.165 and later) traces, counts and logs every request by itself as soon as an OpenTelemetry
+# provider is set anywhere in the process (an operator's agent, FASTAPI_OTEL_AUTO_CONFIGURE), with
+# the concrete path and query: offer ids, check ids, request URIs, which core.web.AccessLog keeps out
+# of every log. Off here, whatever the environment; checking for a provider on every request also
+# cost each one a few microseconds. tests/test_no_telemetry.py sets a recording provider and looks.
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False,
+                                 "auto_configure": False}
+
+
 def build_app(title: str, settings: Settings, services: Sequence[Service],
               extra: Callable[[FastAPI], None] | None = None) -> FastAPI:
     @asynccontextmanager
@@ -52,7 +62,7 @@ def build_app(title: str, settings: Settings, services: Sequence[Service],
             await service.stop(app)
 
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  default_response_class=web.JSONResponse)
+                  default_response_class=web.JSONResponse, telemetry=NO_TELEMETRY)
     per_min = settings.wallet_door_per_min
     web.install(app, rate_limit=(settings.rate_limit_per_s, settings.rate_limit_burst),
                 door_limit=(per_min / 60, max(1, int(2 * per_min))))
