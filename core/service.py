@@ -62,7 +62,7 @@ def build_app(title: str, settings: Settings, services: Sequence[Service],
             await service.stop(app)
 
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  default_response_class=web.JSONResponse, telemetry=NO_TELEMETRY)
+                  telemetry=NO_TELEMETRY)
     per_min = settings.wallet_door_per_min
     web.install(app, rate_limit=(settings.rate_limit_per_s, settings.rate_limit_burst),
                 door_limit=(per_min / 60, max(1, int(2 * per_min))))

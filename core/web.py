@@ -59,7 +59,10 @@ SECURITY_HEADERS: dict[str, str] = {
 class JSONResponse(_StarletteJSONResponse):
     """Starlette's JSON response, its text written by ``json_dumps_compact``: the same settings
     (compact separators, UTF-8 kept, no NaN) and so the same bytes, without building an encoder
-    for every response as ``json.dumps`` with arguments does. Every route and error uses it."""
+    for every response as ``json.dumps`` with arguments does. The routes that build their response
+    use it, and so do the error handlers. It is not the apps' ``default_response_class``: a route
+    declaring a response model would then lose FastAPI's own path (pydantic writes the bytes, about
+    four times cheaper than this for a metadata document)."""
 
     def render(self, content: Any) -> bytes:
         return json_dumps_compact(content).encode("utf-8")

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime
 import hashlib
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from core import keys
 from core.encoding import b64url_encode
@@ -297,3 +302,21 @@ def test_a_certificate_read_once_is_still_judged_at_every_request_time() -> None
     for _ in range(2):
         with pytest.raises(errors.RequestMalformed):
             request_key(damaged, client_id, "x509_hash", NOW, None)
+
+
+def test_an_expired_certificate_is_refused_as_expired_before_its_key_is_judged() -> None:
+    """The validity period first, then the key (a P-384 one is not accepted): the reason a desk's
+    clerk reads is the certificate's age, whichever of the two readings was kept from before."""
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "verifier")])
+    start = datetime.datetime.fromtimestamp(NOW - 90 * 86400, tz=datetime.UTC)
+    der = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(p384.public_key())
+           .serial_number(x509.random_serial_number()).not_valid_before(start)
+           .not_valid_after(start + datetime.timedelta(days=30))
+           .sign(p384, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+    header = {"x5c": [base64.b64encode(der).decode()]}
+    client_id = "x509_hash:" + b64url_encode(hashlib.sha256(der).digest())
+    with pytest.raises(errors.RequestSignatureInvalid):  # within its period: the key is what fails
+        request_key(header, client_id, "x509_hash", NOW - 80 * 86400, None)
+    with pytest.raises(errors.ClientNotTrusted):  # expired, the key already read once: still "expired"
+        request_key(header, client_id, "x509_hash", NOW, None)

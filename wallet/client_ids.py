@@ -84,24 +84,28 @@ def _leaf(header: Mapping[str, Any], now: int) -> tuple[bytes, x509.Certificate,
         der = base64.b64decode(chain[0], validate=True)
     except ValueError:
         raise RequestMalformed("the x5c certificate cannot be read") from None
-    certificate, start, end, key = _read_certificate(der)
+    certificate, start, end = _read_certificate(der)
     if not start - LEEWAY_S <= now < end:  # judged at every request: only the reading is kept
         raise ClientNotTrusted("the verifier's certificate is outside its validity period")
-    return der, certificate, key
+    return der, certificate, _read_key(der)
+
+
+# A wallet meets the same few verifiers again and again, and reading a certificate and its key (the
+# point checked on the curve and converted for OpenSSL, the key's first use prepared) was a twentieth
+# of a wallet's share of a check (issue 15). So both are read once per process: pure functions of
+# the bytes, with public results, and a refusal is never kept (lru_cache keeps only returns).
+@lru_cache(maxsize=64)
+def _read_certificate(der: bytes) -> tuple[x509.Certificate, float, float]:
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+        return certificate, certificate.not_valid_before_utc.timestamp(), certificate.not_valid_after_utc.timestamp()
+    except ValueError:
+        raise RequestMalformed("the x5c certificate cannot be read") from None
 
 
 @lru_cache(maxsize=64)
-def _read_certificate(der: bytes) -> tuple[x509.Certificate, float, float, keys.PublicKey]:
-    """A certificate read once per process: a wallet meets the same few verifiers again and again,
-    and reading one (its key's point checked on the curve and converted for OpenSSL, its key's
-    first use prepared) was a twentieth of a wallet's share of a check (issue 15). A pure function
-    of the bytes, whose results are public, and a refusal is never kept (lru_cache keeps returns)."""
-    try:
-        certificate = x509.load_der_x509_certificate(der)
-        start, end = certificate.not_valid_before_utc.timestamp(), certificate.not_valid_after_utc.timestamp()
-    except ValueError:
-        raise RequestMalformed("the x5c certificate cannot be read") from None
-    return certificate, start, end, _certificate_key(certificate)
+def _read_key(der: bytes) -> keys.PublicKey:
+    return _certificate_key(_read_certificate(der)[0])
 
 
 def _certificate_key(certificate: x509.Certificate) -> keys.PublicKey:
