@@ -129,12 +129,12 @@ async def _by_driver(engine: AsyncEngine, opened: AbstractAsyncContextManager[As
 def read(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | HeldDb | AsyncpgDb]:
     """A hot request's read of one statement: on PostgreSQL outside any transaction, where
     asyncpg's ``BEGIN`` and ``COMMIT`` are a round trip each and one statement sees one snapshot
-    anyway (issue 15: an offer fetch was 3 round trips for 1 statement); on an SQLite file, a unit
-    on the held connection, as ``unit``. Only for a read that is one statement, or whose
-    statements need not agree."""
+    anyway (issue 15: an offer fetch was 3 round trips for 1 statement); on an SQLite file,
+    in autocommit on the held connection (core.sqlite_held: no ``BEGIN IMMEDIATE``). Only for a
+    read that is one statement, or whose statements need not agree."""
     held = _HELD.get(engine)
     if held is not None:
-        return held.unit()
+        return held.read()
     return _by_driver(engine, _autocommit(engine)) if engine.dialect.driver == "asyncpg" else _autocommit(engine)
 
 

@@ -22,6 +22,7 @@ values, keys, PINs or tokens, so an error can be logged or shown as is.
     │   ├── MalformedOfflineQR             an offline QR (core/offline) that is not exactly its format
     │   └── NotDigits                      a PIN or code with something other than digits and spaces
     ├── NotFound / Forbidden          404 / 403
+    ├── RateLimited                   429  an address past its share (core/ratelimit: with Retry-After)
     ├── TrustListUnavailable          503  nothing valid to publish
     ├── EscoUnavailable               503  the ESCO skills index was not built (make setup)
     ├── FetchError                    502  a document at an address others chose could not be had
@@ -359,6 +360,14 @@ class Forbidden(AmanaError):
     code = "forbidden"
     title = "Not allowed"
     status = 403
+
+
+class RateLimited(AmanaError):
+    """Answered by core/ratelimit's middleware before any route runs, never raised through one."""
+
+    code = "rate_limited"
+    title = "Too many requests"
+    status = 429
 
 
 class TrustListUnavailable(AmanaError):

@@ -18,12 +18,14 @@ layer (Redis, memcached) this node does not want.
 from __future__ import annotations
 
 import html
-import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from core.encoding import json_dumps_compact
+from core.errors import RateLimited
 
 
 class TokenBuckets:
@@ -72,9 +74,8 @@ def _refusal(scope: Scope) -> tuple[bytes, bytes]:
     in their language: a wallet holder must not meet raw JSON."""
     headers = dict(scope.get("headers", []))
     if b"text/html" not in headers.get(b"accept", b""):
-        return json.dumps({"type": "urn:amana:problem:rate_limited", "title": "Too many requests", "status": 429,
-                           "detail": "slow down and try again", "code": "rate_limited"}).encode(), \
-            b"application/problem+json"
+        problem = RateLimited("slow down and try again").problem()  # RFC 9457, as every other refusal
+        return json_dumps_compact(problem).encode(), b"application/problem+json"
     from core import i18n
 
     cookies = headers.get(b"cookie", b"").decode("latin-1")

@@ -39,7 +39,7 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine
@@ -61,15 +61,21 @@ class HeldDb:
     snapshot that makes every later ``BEGIN`` busy). So the unit closes every result it handed
     out before it commits or rolls back; read a result inside its unit."""
 
-    __slots__ = ("_driver", "_results", "_statements", "connection", "dialect")
+    __slots__ = ("_driver", "_results", "_statements", "connection", "dialect", "reading")
 
-    def __init__(self, connection: Connection, driver: sqlite3.Connection, statements: Statements) -> None:
+    def __init__(self, connection: Connection, driver: sqlite3.Connection, statements: Statements,
+                 reading: bool = False) -> None:
         self.connection, self.dialect = connection, connection.dialect
-        self._driver, self._statements = driver, statements
+        self._driver, self._statements, self.reading = driver, statements, reading
         self._results: list[Result[Any]] = []
 
     async def execute(self, statement: Any, parameters: Any = None) -> Result[Any]:
         found = self._statements.find(self.connection, statement, parameters)
+        if self.reading:  # no transaction holds a snapshot yet: this statement may find SQLite busy
+            if found is not None:
+                rows: Result[Any] = await when_unlocked(found[0].run_sqlite, self._driver, found[1])
+                return rows
+            return self._kept(await when_unlocked(self.connection.execute, statement, parameters))
         if found is not None:  # compiled once, run by sqlite3 (core.prepared)
             return found[0].run_sqlite(self._driver, found[1])
         return self._kept(self.connection.execute(statement, parameters))
@@ -125,8 +131,25 @@ class HeldSqlite:
             self._lock, self._loop = asyncio.Lock(), loop
         return self._lock
 
+    def unit(self) -> AbstractAsyncContextManager[HeldDb]:
+        """A transaction: ``BEGIN IMMEDIATE`` (the write lock, or a wait for it), committed at the end."""
+        return self._held(reading=False)
+
+    def read(self) -> AbstractAsyncContextManager[HeldDb]:
+        """A read in autocommit (core.db.read: one statement, or statements that need not agree).
+
+        A WAL reader needs no lock another connection holds, so no ``BEGIN IMMEDIATE``: that took
+        the write lock for a ``SELECT``, made another worker's writer wait for it, and with its
+        ``COMMIT`` cost twice the read itself (issue 15: five of a check's nine transactions are
+        reads). Still under the process's lock: another unit's open transaction on this connection
+        is not ours to read inside. A statement SQLite finds busy (a reader can be, rarely: WAL
+        recovery) is repeated as ``BEGIN`` is, having changed nothing. Nothing here writes: a write
+        in autocommit would be atomic with nothing else (and a flag pragma such as ``query_only``,
+        to refuse one, would expire every prepared statement of the connection each time)."""
+        return self._held(reading=True)
+
     @asynccontextmanager
-    async def unit(self) -> AsyncIterator[HeldDb]:
+    async def _held(self, reading: bool) -> AsyncIterator[HeldDb]:
         task = asyncio.current_task()
         if task is not None and task is self._owner:
             # The lock is not re-entrant: a unit inside a unit of the same task would wait forever.
@@ -136,8 +159,9 @@ class HeldSqlite:
             try:
                 connection = self._open()
                 driver: sqlite3.Connection = connection.connection.driver_connection  # type: ignore[assignment]
-                await when_unlocked(driver.execute, "BEGIN IMMEDIATE")
-                held = HeldDb(connection, driver, self._statements)
+                if not reading:
+                    await when_unlocked(driver.execute, "BEGIN IMMEDIATE")
+                held = HeldDb(connection, driver, self._statements, reading)
                 try:
                     yield held
                     held.close_results()
@@ -152,6 +176,8 @@ class HeldSqlite:
                     raise
             finally:
                 self._owner = None
+            if reading:
+                return
             self._commits += 1
             if self._commits >= CHECKPOINT_EVERY:
                 self._checkpoint_soon()

@@ -71,4 +71,7 @@ def test_a_nonce_flood_is_cut_off_with_retry_after(tmp_path: Path) -> None:
         assert set(statuses) <= {200, 429}, statuses
         refused = next(r for r in answers if r.status_code == 429)
         assert int(refused.headers["retry-after"]) >= 1 and refused.json()["code"] == "rate_limited"
+        assert refused.headers["content-type"] == "application/problem+json"  # RFC 9457, as every other refusal
+        assert refused.json() == {"type": "urn:amana:problem:rate_limited", "title": "Too many requests", "status": 429,
+                                  "detail": "slow down and try again", "code": "rate_limited"}
         assert httpx.get(f"{node.base}/issuer/console").status_code == 200  # pages are not limited

@@ -148,6 +148,50 @@ def test_a_database_locked_elsewhere_is_waited_for_with_the_loop_running(tmp_pat
     assert _rows(tmp_path) == [1, 2]
 
 
+def test_a_read_needs_no_write_lock_but_waits_for_this_process_s_open_unit(tmp_path: Path) -> None:
+    """``db.read`` on the held connection runs in autocommit: while another connection holds the
+    write lock with a row not yet committed, the read answers at once with the committed state
+    (a ``BEGIN IMMEDIATE`` would wait until the other commits). Within the process it still waits
+    for an open unit: that unit's transaction is on the same connection, and a read run inside
+    it would see its uncommitted row."""
+    engine = _engine(tmp_path)
+    order: list[str] = []
+
+    async def unit_of_this_process(began: asyncio.Event) -> None:
+        async with db.unit(engine) as unit:
+            await unit.execute(text("INSERT INTO t VALUES (3)"))
+            began.set()
+            await asyncio.sleep(0.02)
+            order.append("unit commits")
+
+    async def run() -> tuple[list[int], list[int]]:
+        await _table(engine)
+        async with db.unit(engine) as unit:
+            await unit.execute(text("INSERT INTO t VALUES (1)"))
+        elsewhere = sqlite3.connect(tmp_path / "held.db", isolation_level=None)
+        elsewhere.execute("BEGIN IMMEDIATE")
+        elsewhere.execute("INSERT INTO t VALUES (2)")
+        try:  # the lock is held across this read: a read that needed it would time out here
+            async with db.read(engine) as reading:
+                while_locked = [x for (x,) in (await reading.execute(text("SELECT x FROM t ORDER BY x"))).all()]
+        finally:
+            elsewhere.execute("ROLLBACK")
+            elsewhere.close()
+        began = asyncio.Event()
+        writer = asyncio.create_task(unit_of_this_process(began))
+        await began.wait()
+        async with db.read(engine) as reading:
+            order.append("read runs")
+            after_unit = [x for (x,) in (await reading.execute(text("SELECT x FROM t ORDER BY x"))).all()]
+        await writer
+        await engine.dispose()
+        return while_locked, after_unit
+
+    while_locked, after_unit = asyncio.run(asyncio.wait_for(run(), timeout=5))
+    assert while_locked == [1]  # committed state only; and no wait for the other connection's lock
+    assert order == ["unit commits", "read runs"] and after_unit == [1, 3]
+
+
 def test_checkpoints_run_on_a_thread_of_their_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = _engine(tmp_path)
     ran_on: list[int] = []

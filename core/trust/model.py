@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Annotated, Any, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -95,8 +96,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
 
 
-def _public_keys(jwks: dict[str, Any]) -> list[PublicKey]:
-    return [PublicKey.from_jwk(jwk) for jwk in jwks["keys"]]
+class _Keyed:
+    """An entry's ``jwks`` as keys, parsed once per list held: a desk reads its issuers' keys at
+    every check, a wallet its verifier's at every request (issue 15). The models are frozen, and
+    pydantic leaves a cached property out of equality and dumps."""
+
+    if TYPE_CHECKING:  # each model's own field (a field here would be the models' first, and untyped)
+        jwks: dict[str, Any]
+
+    def public_keys(self) -> list[PublicKey]:
+        return list(self._keys)
+
+    @cached_property
+    def _keys(self) -> tuple[PublicKey, ...]:
+        return tuple(PublicKey.from_jwk(jwk) for jwk in self.jwks["keys"])
 
 
 def _unique(ids: Sequence[str], what: str) -> None:
@@ -104,7 +117,7 @@ def _unique(ids: Sequence[str], what: str) -> None:
         raise ValueError(f"{what} must be unique")
 
 
-class AccreditedIssuer(_Strict):
+class AccreditedIssuer(_Keyed, _Strict):
     """An organisation the governance operator accredited for some credential types."""
 
     id: EntityId
@@ -121,9 +134,6 @@ class AccreditedIssuer(_Strict):
         if self.valid_until is not None and self.valid_until <= self.valid_from:
             raise ValueError("valid_until must come after valid_from")
         return self
-
-    def public_keys(self) -> list[PublicKey]:
-        return _public_keys(self.jwks)
 
 
 class RegisteredCredential(_Strict):
@@ -142,7 +152,7 @@ class PurposeRegistration(_Strict):
     credentials: Annotated[list[RegisteredCredential], Field(min_length=1)]
 
 
-class RegisteredVerifier(_Strict):
+class RegisteredVerifier(_Keyed, _Strict):
     """A relying party: who it is, the keys it signs requests with, what it may ask and why."""
 
     id: EntityId
@@ -155,9 +165,6 @@ class RegisteredVerifier(_Strict):
     def _one_registration_per_purpose(self) -> RegisteredVerifier:
         _unique([r.purpose for r in self.registrations], "purposes")
         return self
-
-    def public_keys(self) -> list[PublicKey]:
-        return _public_keys(self.jwks)
 
     def registration(self, purpose: str) -> PurposeRegistration | None:
         return next((r for r in self.registrations if r.purpose == purpose), None)
