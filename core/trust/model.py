@@ -13,14 +13,16 @@ value (``_invalid``).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
-from functools import cached_property
+from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from core.encoding import json_dumps_compact
 from core.errors import AmanaError, InvalidTrustList
 from core.keys import PublicKey
 from core.sdjwt.paths import ClaimPath, validate
@@ -97,19 +99,21 @@ class _Strict(BaseModel):
 
 
 class _Keyed:
-    """An entry's ``jwks`` as keys, parsed once per list held: a desk reads its issuers' keys at
-    every check, a wallet its verifier's at every request (issue 15). The models are frozen, and
-    pydantic leaves a cached property out of equality and dumps."""
+    """An entry's ``jwks`` as keys, parsed once per distinct key set: a desk reads its issuers' keys
+    at every check, a wallet its verifier's at every request (issue 15). Cached by the keys' own
+    JSON text, not on the entry: ``model_copy(update={"jwks": ...})`` copies an entry's attributes,
+    a cached one included, and would hand out the old keys."""
 
     if TYPE_CHECKING:  # each model's own field (a field here would be the models' first, and untyped)
         jwks: dict[str, Any]
 
     def public_keys(self) -> list[PublicKey]:
-        return list(self._keys)
+        return list(_parsed_keys(json_dumps_compact(self.jwks)))
 
-    @cached_property
-    def _keys(self) -> tuple[PublicKey, ...]:
-        return tuple(PublicKey.from_jwk(jwk) for jwk in self.jwks["keys"])
+
+@lru_cache(maxsize=256)
+def _parsed_keys(jwks_text: str) -> tuple[PublicKey, ...]:
+    return tuple(PublicKey.from_jwk(jwk) for jwk in json.loads(jwks_text)["keys"])
 
 
 def _unique(ids: Sequence[str], what: str) -> None:
