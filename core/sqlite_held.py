@@ -11,11 +11,13 @@ compiled once: core.prepared, about 16 µs for that read):
 
 - **One transaction at a time on one connection**: an ``asyncio.Lock`` orders this process's
   units; SQLite admits one writer at a time anyway (every unit begins ``BEGIN IMMEDIATE``, as
-  core.db's transactions do, so a read-then-write is serialised as ``FOR UPDATE`` would).
+  core.db's transactions do, so a read-then-write is serialised as ``FOR UPDATE`` would). A
+  ``core.db.read`` takes the same lock but no transaction (``HeldSqlite.read``).
 - **Never a wait on the loop's thread**: the busy timeout is 0, and while another connection
   holds the write lock (another worker, or a pooled connection of this one mid-transaction)
   the ``BEGIN`` is repeated after an ``asyncio.sleep`` (``sqlite_inline.when_unlocked``). Once a
-  WAL transaction holds the lock, its statements and its commit are never busy.
+  WAL transaction holds the lock, its statements and its commit are never busy; a read's
+  statements, outside a transaction, are repeated the same way in the rare case they are.
 - **The commit inline, the checkpoint on a thread**: a WAL commit appends to the log and, with
   ``synchronous=NORMAL``, syncs nothing. What can take long is the checkpoint SQLite runs in a
   commit once the log passes a thousand pages, with an fsync, and the sync of the log's new
@@ -23,7 +25,7 @@ compiled once: core.prepared, about 16 µs for that read):
   (``wal_autocheckpoint=0``); every ``CHECKPOINT_EVERY`` commits a thread of its own runs a
   ``PASSIVE`` checkpoint, which waits for nobody, and starts the log over itself (``_checkpoint``).
 - **A refused or cancelled unit changes nothing**: any exception, cancellation included, rolls
-  the transaction back before the lock is released. ``execute`` here never suspends, so a unit
+  the transaction back before the lock is released. A unit's ``execute`` never suspends, so a unit
   can be cancelled only at an ``await`` of its own, and a commit never half-happens.
 
 The connection is opened at the first unit and closed when its engine is disposed (SQLAlchemy's
@@ -82,6 +84,8 @@ class HeldDb:
 
     async def exec_driver_sql(self, sql: str, parameters: Any = None) -> Result[Any]:
         """SQL as sqlite3 takes it ("?" placeholders, a tuple), as ``AsyncConnection.exec_driver_sql``."""
+        if self.reading:
+            return self._kept(await when_unlocked(self.connection.exec_driver_sql, sql, parameters))
         return self._kept(self.connection.exec_driver_sql(sql, parameters))
 
     def _kept(self, result: CursorResult[Any]) -> CursorResult[Any]:
@@ -142,10 +146,12 @@ class HeldSqlite:
         the write lock for a ``SELECT``, made another worker's writer wait for it, and with its
         ``COMMIT`` cost twice the read itself (issue 15: five of a check's nine transactions are
         reads). Still under the process's lock: another unit's open transaction on this connection
-        is not ours to read inside. A statement SQLite finds busy (a reader can be, rarely: WAL
-        recovery) is repeated as ``BEGIN`` is, having changed nothing. Nothing here writes: a write
-        in autocommit would be atomic with nothing else (and a flag pragma such as ``query_only``,
-        to refuse one, would expire every prepared statement of the connection each time)."""
+        is not ours to read inside (so a read queued behind a unit of this process that waits for
+        another worker's writer still waits with it). A statement SQLite finds busy (a reader can
+        be, rarely: WAL recovery) is repeated as ``BEGIN`` is, having changed nothing, whether
+        sqlite3 or SQLAlchemy runs it. Nothing here writes: a write in autocommit would be atomic
+        with nothing else (and a flag pragma such as ``query_only``, to refuse one, would expire
+        every prepared statement of the connection each time)."""
         return self._held(reading=True)
 
     @asynccontextmanager

@@ -16,7 +16,8 @@ doubling, at most 10 ms) until ``BUSY_TIMEOUT_S`` has passed, as SQLite's own bu
 polls, but letting the loop run meanwhile. Repeating is safe: a statement refused with
 ``SQLITE_BUSY`` changed nothing, and every transaction of ours takes the write lock when it
 begins (core.db: ``BEGIN IMMEDIATE``), which is where the waiting happens; once it holds the lock,
-a WAL transaction's statements and its commit are never busy.
+a WAL transaction's statements and its commit are never busy. (A read outside any transaction,
+core.sqlite_held's ``read``, needs no lock and is repeated statement by statement.)
 
 The commit alone still goes to the connection's thread: one hop per transaction, not per
 statement. A commit is where SQLite runs its WAL checkpoint every thousand pages, with an fsync
@@ -32,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiosqlite
+from sqlalchemy.exc import DBAPIError
 
 BUSY_TIMEOUT_S = 15.0
 _RETRY = {sqlite3.SQLITE_BUSY, 261}  # SQLITE_BUSY, SQLITE_BUSY_RECOVERY (never _SNAPSHOT: we begin IMMEDIATE)
@@ -71,8 +73,9 @@ async def when_unlocked(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> An
     while True:
         try:
             return fn(*args, **kwargs)
-        except sqlite3.OperationalError as exc:
-            if getattr(exc, "sqlite_errorcode", None) not in _RETRY:
+        except (sqlite3.OperationalError, DBAPIError) as exc:
+            # sqlite3's own error, or SQLAlchemy's around it (a statement SQLAlchemy ran)
+            if getattr(getattr(exc, "orig", exc), "sqlite_errorcode", None) not in _RETRY:
                 raise
             now = asyncio.get_running_loop().time()
             deadline = now + BUSY_TIMEOUT_S if deadline is None else deadline

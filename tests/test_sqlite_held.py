@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, column, select, table, text
+from sqlalchemy.exc import OperationalError
 
 from core import db, sqlite_held
+from core.prepared import Prepared, Statements
 from core.sqlite_held import HeldDb
 
 
@@ -190,6 +192,50 @@ def test_a_read_needs_no_write_lock_but_waits_for_this_process_s_open_unit(tmp_p
     while_locked, after_unit = asyncio.run(asyncio.wait_for(run(), timeout=5))
     assert while_locked == [1]  # committed state only; and no wait for the other connection's lock
     assert order == ["unit commits", "read runs"] and after_unit == [1, 3]
+
+
+@pytest.mark.parametrize("path", ["sqlite3", "sqlalchemy"])
+def test_a_read_s_statement_found_busy_is_repeated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    """Outside a transaction a read's statement itself may find SQLite busy (rarely, for a WAL
+    reader: recovery), and changed nothing then: it is run again after a pause, whether sqlite3
+    ran it (a statement seen before, core.prepared) or SQLAlchemy did (a statement's first run in
+    a process), which wraps sqlite3's error in its own. The busy answer is made once here (a real
+    one for a WAL reader cannot be summoned on demand); without the repeat the read fails."""
+    engine = _engine(tmp_path)
+    statement = select(column("x")).select_from(table("t"))  # the same object each time: prepared from its second run
+    calls: list[str] = []
+
+    def busy_once(run: Any, wrap: bool) -> Any:
+        def run_or_refuse(*args: Any, **kwargs: Any) -> Any:
+            calls.append("run")
+            if len(calls) == 1:
+                refusal = sqlite3.OperationalError("database is locked")
+                refusal.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
+                raise OperationalError("SELECT", None, refusal) if wrap else refusal
+            return run(*args, **kwargs)
+        return run_or_refuse
+
+    async def read() -> list[int]:
+        async with db.read(engine) as reading:
+            return [x for (x,) in (await reading.execute(statement)).all()]
+
+    async def run() -> list[int]:
+        await _table(engine)
+        async with db.unit(engine) as unit:
+            await unit.execute(text("INSERT INTO t VALUES (7)"))
+        await read()
+        await read()  # sqlite3 runs it from now on
+        if path == "sqlite3":
+            monkeypatch.setattr(Prepared, "run_sqlite", busy_once(Prepared.run_sqlite, wrap=False))
+        else:
+            monkeypatch.setattr(Statements, "find", lambda *_args: None)  # SQLAlchemy runs everything
+            monkeypatch.setattr(Connection, "execute", busy_once(Connection.execute, wrap=True))
+        rows = await read()
+        await engine.dispose()
+        return rows
+
+    assert asyncio.run(run()) == [7]
+    assert calls == ["run", "run"]  # refused once, run again
 
 
 def test_checkpoints_run_on_a_thread_of_their_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
