@@ -20,7 +20,7 @@ from consent import notify, schedule
 from consent.context import ConsentContext
 from core import keys
 from core.errors import InvalidInput
-from core.trust.model import PurposeRegistration, RegisteredVerifier, parse
+from core.trust.model import AccreditedIssuer, PurposeRegistration, RegisteredVerifier, parse
 from core.trust.operator import new_draft, put_verifier_purpose, sign_draft
 from tests.node import RunningNode
 from tests.test_verifier_flow import HR, STATUS_VCT, World
@@ -70,7 +70,8 @@ def _register_with_consent(world: World) -> None:
                                           "jwks": jwks, "registrations": [registration.model_dump()]})
     trust_dir = world.data_dir / "trust"
     old = json.loads(_payload(trust_dir / "trust-list.jwt"))
-    draft = new_draft("https://governance.amana.test").model_copy(update={"issuers": old["issuers"]})
+    issuers = [parse(AccreditedIssuer, issuer) for issuer in old["issuers"]]  # models, as the draft holds them
+    draft = new_draft("https://governance.amana.test").model_copy(update={"issuers": issuers})
     draft = put_verifier_purpose(draft, verifier, registration)[0]
     governance = keys.generate()
     (trust_dir / "trust-list.jwt").write_text(sign_draft(draft, governance, int(time.time()))[0])
