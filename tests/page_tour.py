@@ -57,6 +57,8 @@ def staff_pages(world: DeskWorld, page: Any, lang: str, wallet: bool = False) ->
         page.locator("button[name=answer][value=yes]").click()
         page.wait_for_load_state()
         yield "wallet shared"
+        page.goto(f"{base}/wallet/history?lang={lang}")  # now with an entry: who saw what, and when
+        yield "wallet history after sharing"
     else:
         answer_from_phone(link, "skill", world.issue("SkillCertificate"))
     page.goto(check_url)
