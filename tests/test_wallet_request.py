@@ -304,6 +304,20 @@ def test_a_certificate_read_once_is_still_judged_at_every_request_time() -> None
             request_key(damaged, client_id, "x509_hash", NOW, None)
 
 
+def test_a_certificate_with_an_unknown_version_is_refused_as_malformed() -> None:
+    """X.509 versions are 1-3 (INTEGER 0-2); cryptography refuses any other with ``InvalidVersion``,
+    which is no ``ValueError``: it reached the wallet's caller as an untyped exception (found by
+    tests/test_wallet_request_properties.py's mangled request objects on a fresh clone)."""
+    der = san_certificate(keys.generate("ES256"), ["verifier.example"], days=30)
+    v3 = bytes.fromhex("a003020102")  # [0] EXPLICIT Version ::= INTEGER 2 (v3)
+    assert der.count(v3) == 1
+    mangled = der.replace(v3, bytes.fromhex("a003020177"))  # INTEGER 119
+    header = {"x5c": [base64.b64encode(mangled).decode()]}
+    client_id = "x509_hash:" + b64url_encode(hashlib.sha256(mangled).digest())
+    with pytest.raises(errors.RequestMalformed):
+        request_key(header, client_id, "x509_hash", NOW, None)
+
+
 def test_an_expired_certificate_is_refused_as_expired_before_its_key_is_judged() -> None:
     """The validity period first, then the key (a P-384 one is not accepted): the reason a desk's
     clerk reads is the certificate's age, whichever of the two readings was kept from before."""

@@ -99,7 +99,7 @@ def _read_certificate(der: bytes) -> tuple[x509.Certificate, float, float]:
     try:
         certificate = x509.load_der_x509_certificate(der)
         return certificate, certificate.not_valid_before_utc.timestamp(), certificate.not_valid_after_utc.timestamp()
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError (a version field that is not 1-3)
         raise RequestMalformed("the x5c certificate cannot be read") from None
 
 
