@@ -16,6 +16,7 @@ not for the issue's targets.
 
     python -m bench.instructions check --flows 20
     python -m bench.instructions issue --flows 20
+    python -m bench.instructions issue --pg postgresql://u:p@127.0.0.1/throwaway
 """
 
 from __future__ import annotations
@@ -68,24 +69,29 @@ def _counted(label: str) -> None:
     _control(f"--dump={label}")
 
 
-async def _measure(kind: str, flows: int) -> None:
+def _measure(kind: str, flows: int, pg: str | None) -> None:
+    with endtoend.node_dir(pg) as node:  # outside the event loop: it drops PostgreSQL's tables with its own
+        asyncio.run(_counting(kind, flows, pg, *node))
+
+
+async def _counting(kind: str, flows: int, pg: str | None, data_dir: Path, port: int,
+                    secrets: tuple[str, str]) -> None:
     prepare, flow = (checks.prepare, checks.flow) if kind == "check" else _issuance(1)
-    with endtoend.node_dir(None) as (data_dir, port, secrets):
-        async with endtoend.in_process(data_dir, port, None, secrets) as wallets:
-            items = await prepare(wallets, flows + WARM)
-            for item in items[:WARM]:  # a worker's first requests load what it keeps
-                await flow(wallets, Times(), item)
-            _control("--zero")
-            _control("-i", "on")
-            for item in items[WARM:]:
-                await flow(wallets, Times(), item)
-            _control("-i", "off")
-            _counted("flows")
-            _control("-i", "on")
-            for _ in range(flows):
-                await wallets.noop(Times())
-            _control("-i", "off")
-            _counted("noop")
+    async with endtoend.in_process(data_dir, port, pg, secrets) as wallets:
+        items = await prepare(wallets, flows + WARM)
+        for item in items[:WARM]:  # a worker's first requests load what it keeps
+            await flow(wallets, Times(), item)
+        _control("--zero")
+        _control("-i", "on")
+        for item in items[WARM:]:
+            await flow(wallets, Times(), item)
+        _control("-i", "off")
+        _counted("flows")
+        _control("-i", "on")
+        for _ in range(flows):
+            await wallets.noop(Times())
+        _control("-i", "off")
+        _counted("noop")
     sign, verify, import_verify = raw_es256(b"x" * 700)
     raw: list[Callable[[], object]] = [sign, import_verify] if kind == "issue" else [sign, verify, import_verify]
     _control("-i", "on")
@@ -104,7 +110,8 @@ def _run_under_callgrind(args: argparse.Namespace) -> dict[str, int]:
         out = Path(tmp) / "callgrind.out"
         subprocess.run([valgrind, "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
                         "--log-file=" + str(Path(tmp) / "valgrind.log"), sys.executable, "-m", "bench.instructions",
-                        args.kind, "--flows", str(args.flows)], check=True, env={**os.environ, UNDER: "1"})
+                        args.kind, "--flows", str(args.flows), *(["--pg", args.pg] if args.pg else [])],
+                       check=True, env={**os.environ, UNDER: "1"})
         parts: dict[str, int] = {}
         for dump in Path(tmp).glob("callgrind.out*"):
             text = dump.read_text(errors="replace")
@@ -118,9 +125,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("kind", choices=["check", "issue"])
     parser.add_argument("--flows", type=int, default=20, help="flows counted (default 20)")
+    parser.add_argument("--pg", help="a throwaway PostgreSQL database (its tables are dropped); default: the "
+                        "embedded SQLite. Only this process is counted, not the database server")
     args = parser.parse_args()
     if os.environ.get(UNDER):
-        asyncio.run(_measure(args.kind, args.flows))
+        _measure(args.kind, args.flows, args.pg)
         return
     parts = _run_under_callgrind(args)
     missing = {"flows", "noop", "raw"} - set(parts)
@@ -129,7 +138,8 @@ def main() -> None:
     per: dict[str, Any] = {k: v / args.flows for k, v in parts.items()}
     what = "a check (create, request, direct_post, result)" if args.kind == "check" else \
         "an issuance at batch 1 (offer fetch, token, nonce, credential)"
-    print(f"bench.instructions: {what}, {args.flows} in process, SQLite, client included (counted by callgrind)")
+    store = "PostgreSQL (its server not counted)" if args.pg else "SQLite"
+    print(f"bench.instructions: {what}, {args.flows} in process, {store}, client included (counted by callgrind)")
     print(f"  a flow                {per['flows'] / 1e6:10.2f} million instructions")
     print(f"  a no-op request       {per['noop'] / 1e6:10.2f} million")
     ops = "1 ES256 sign, 1 import-and-verify" if args.kind == "issue" else "1 ES256 sign, 2 verifies, 1 key imported"

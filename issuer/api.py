@@ -33,7 +33,7 @@ from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.web import JSONResponse
 from issuer import dpop, dpop_gate, nonces, offline, refresh, store
 from issuer.context import IssuerContext, get_context
-from issuer.discovery import issuer_url, org_id_or_404
+from issuer.discovery import issuer_url, known_org_id, org_id_or_404
 from issuer.issuance import PROOF_ALGS, distinct_keys, proofs_of, verify_proof
 from issuer.minting import mint
 from issuer.offers import (
@@ -206,19 +206,19 @@ async def credential(
         async with ctx.transaction() as session:
             await store.forget_responses(session, now)
             await store.forget_spent_nonces(session, now)
+    org_id = await known_org_id(ctx, slug)  # before the unit: its own read (None: an unknown slug)
     with ctx.statuses.refill() as refill:  # issuer.status_reserve
         async with ctx.unit() as db:
             if proof is not None:
                 await dpop_gate.spend(db, ctx, slug, "credential", proof, at_resource=True)
             granted = await store.use_access_token(db, ctx.node, access_token, now, purpose)
-            org = await store.org_at(db, slug)
             if granted is None:  # used already: by this very request, whose answer was lost?
                 kept = await store.kept_response(db, ctx.node, access_token, request_digest, now, RETRY_WINDOW_S,
                                                  purpose, dpop_jkt=None if proof is None else proof.jkt)
                 if kept is not None:
                     return Response(kept, media_type="application/json", headers=_headers(ctx, slug, proof))
             offer = None if granted is None else granted.offer
-            if granted is None or offer is None or org is None or offer.org_id != org.id or not grant_usable(
+            if granted is None or offer is None or offer.org_id != org_id or not grant_usable(
                     OfferState(offer.state), offline=granted.offline, refresh=granted.family_id is not None):
                 raise OAuthError("invalid_token", "the access token is unknown, used or expired", status=401,
                                  scheme="Bearer" if proof is None else "DPoP")
@@ -232,11 +232,11 @@ async def credential(
                       for p in proofs_of(body)]
             distinct_keys(proofs)
             for nonce_value in {p.nonce for p in proofs}:
-                expires_at = nonces.expiry_if_genuine(ctx.node.digest, org.id, nonce_value, now)
+                expires_at = nonces.expiry_if_genuine(ctx.node.digest, offer.org_id, nonce_value, now)
                 if expires_at is None or not await store.spend_nonce(db, ctx.node, nonce_value, expires_at):
                     raise OAuthError("invalid_nonce", "c_nonce unknown, used or expired: fetch a new one")
             # Section 8.3: an issuer may issue fewer credentials than keys; the offer says how many.
-            credentials = await mint(ctx, db, org, granted, proofs[: offer.batch_size], now, url, refill)
+            credentials = await mint(ctx, db, granted, proofs[: offer.batch_size], now, url, refill)
             answer = JSONResponse({"credentials": [{"credential": c} for c in credentials]},
                                   headers=_headers(ctx, slug, proof))
             await store.keep_response(db, ctx.node, access_token, request_digest, bytes(answer.body), purpose)

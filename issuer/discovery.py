@@ -35,21 +35,33 @@ Ctx = Annotated[IssuerContext, Depends(get_context)]
 
 async def org_or_404(ctx: IssuerContext, slug: str) -> Row[Any]:
     """The organisation at ``slug`` (read-only), or 404 problem+json (the same answer on every route)."""
-    async with ctx.unit() as db:
+    async with ctx.read() as db:
         org = await store.org_at(db, slug)
     if org is None:
         raise NotFound("no issuer at this address")
     return org
 
 
-async def org_id_or_404(ctx: IssuerContext, slug: str) -> str:
-    """The id of the organisation at ``slug``, or 404 as ``org_or_404``. Organisations are never
+async def known_org_id(ctx: IssuerContext, slug: str) -> str | None:
+    """The id of the organisation at ``slug``, None if there is none. Organisations are never
     deleted or renamed, so a slug names one id for good and a found one is remembered for the
     process (only found ones: a probe of made-up slugs fills nothing). The nonce endpoint then
-    touches no database (issue 15)."""
+    touches no database, and a credential request reads no organisation (issue 15)."""
     known = ctx.org_ids.get(slug)
     if known is None:
-        known = ctx.org_ids[slug] = (await org_or_404(ctx, slug)).id
+        async with ctx.read() as db:
+            org = await store.org_at(db, slug)
+        if org is None:
+            return None
+        known = ctx.org_ids[slug] = org.id
+    return known
+
+
+async def org_id_or_404(ctx: IssuerContext, slug: str) -> str:
+    """``known_org_id``, or 404 as ``org_or_404``."""
+    known = await known_org_id(ctx, slug)
+    if known is None:
+        raise NotFound("no issuer at this address")
     return known
 
 

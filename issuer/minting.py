@@ -16,8 +16,6 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import Row
-
 from core.db import Db
 from core.errors import OAuthError
 from core.sdjwt.vc import issue_vc
@@ -29,11 +27,11 @@ from issuer.status_reserve import Refill
 from issuer.store import Granted
 
 
-async def mint(ctx: IssuerContext, db: Db, org: Row[Any], granted: Granted, proofs: list[Any],
-         now: int, url: str, refill: Refill) -> list[str]:
+async def mint(ctx: IssuerContext, db: Db, granted: Granted, proofs: list[Any], now: int, url: str,
+               refill: Refill) -> list[str]:
     """The credentials; their status indices from the reserve, or from the list with a spare
     for the reserve, kept once this transaction commits (issuer.status_reserve)."""
-    offer, issued_at = granted.offer, rounded(now)
+    offer, org_id, keep_days, issued_at = granted.offer, granted.offer.org_id, granted.keep_claims_days, rounded(now)
     ctype = ctx.types.by_name(offer.config_id)
     valid_for = (offer.valid_days or ctx.settings.credential_validity_days) * 86400
     claims = store.offer_claims(ctx.node, offer) if granted.claims is None else granted.claims
@@ -47,17 +45,17 @@ async def mint(ctx: IssuerContext, db: Db, org: Row[Any], granted: Granted, proo
         raise OAuthError("credential_request_denied", "the credential is revoked, suspended or expired")
     if expires_at is not None:
         valid_for = expires_at - issued_at
-    key = await store.active_key(db, ctx.node, org.id)
+    key = store.signing_key(ctx.node, granted)
     ctype.check_issuance(claims)  # once: every copy carries the same claims
-    allocated = ctx.statuses.take(org.id, len(proofs))
+    allocated = ctx.statuses.take(org_id, len(proofs))
     reserved = allocated is not None
     if allocated is None:
-        fresh = await store.allocate_status(db, org.id, len(proofs) + refill.spare_wanted(org.id))
+        fresh = await store.allocate_status(db, org_id, len(proofs) + refill.spare_wanted(org_id))
         allocated, spare = fresh.split(len(proofs))
         refill.taken(spare)
     try:
         status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{allocated.list_id}"
-        kept_claims = json.dumps(claims).encode() if org.keep_claims_days else None  # sealed per credential below
+        kept_claims = json.dumps(claims).encode() if keep_days else None  # sealed per credential below
         out, records = [], []
         for proof, idx in zip(proofs, allocated.indices, strict=True):
             if granted.offline:
@@ -71,17 +69,17 @@ async def mint(ctx: IssuerContext, db: Db, org: Row[Any], granted: Granted, proo
             credential_id = str(uuid.uuid4())
             sealed = None if kept_claims is None else ctx.node.seal(kept_claims, f"credential:{credential_id}")
             records.append({
-                "id": credential_id, "org_id": org.id, "offer_id": offer.id, "vct": ctype.vct,
+                "id": credential_id, "org_id": org_id, "offer_id": offer.id, "vct": ctype.vct,
                 "status_list_id": allocated.list_id, "status_idx": idx, "status": VALID,
                 "holder_thumbprint": proof.holder_key.thumbprint(), "issued_at": issued_at,
                 "expires_at": issued_at + valid_for,
                 "sealed_claims": sealed,
-                "retain_until": None if kept_claims is None else now + org.keep_claims_days * 86400})
+                "retain_until": None if not keep_days else now + keep_days * 86400})
         await store.record_credentials(db, records)
         if granted.family_id is None and not granted.offline:
             await store.finish_offer(db, offer.id)
         return out
     except BaseException:
         if reserved:  # before the commit: nothing that will commit holds these indices
-            ctx.statuses.keep(org.id, allocated)
+            ctx.statuses.keep(org_id, allocated)
         raise

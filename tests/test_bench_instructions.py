@@ -14,6 +14,7 @@ import pytest
 
 from bench.instructions import label, totals
 from core.settings import REPO_ROOT
+from tests.server_process import POSTGRES_URL, empty_postgres
 
 DUMP = """# callgrind format
 version: 1
@@ -37,11 +38,19 @@ def test_a_dump_gives_its_label_and_its_totals_not_its_summary() -> None:
 
 
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="no valgrind (.ci/run installs it)")
-def test_the_instruction_count_runs_and_prints_its_three_parts() -> None:
+@pytest.mark.parametrize(("kind", "store"), [("check", "sqlite"), ("issue", "postgresql")])
+def test_the_instruction_count_runs_and_prints_its_three_parts(kind: str, store: str) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AMANA_DATABASE_URL")}
-    done = subprocess.run([sys.executable, "-m", "bench.instructions", "check", "--flows", "2"], capture_output=True,
+    pg = []
+    if store == "postgresql":
+        if not POSTGRES_URL:
+            pytest.skip("no PostgreSQL (.ci/run starts one)")
+        empty_postgres(POSTGRES_URL)
+        pg = ["--pg", POSTGRES_URL]
+    done = subprocess.run([sys.executable, "-m", "bench.instructions", kind, "--flows", "2", *pg], capture_output=True,
                           text=True, cwd=REPO_ROOT, env=env, check=False, timeout=600)
     assert done.returncode == 0, done.stderr
+    assert ("PostgreSQL" if pg else "SQLite") in done.stdout.splitlines()[0]
     parts = r"  (a flow|a no-op request|the flow's raw crypto) +([0-9.]+)"
     figures = {name: float(n) for name, n in re.findall(parts, done.stdout)}
     assert set(figures) == {"a flow", "a no-op request", "the flow's raw crypto"}, done.stdout

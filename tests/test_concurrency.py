@@ -25,6 +25,7 @@ from core import _jose, keys
 from core.encoding import decode_b64url_json_object
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from issuer.offers import MAX_PIN_FAILURES
+from issuer.offline import SUFFIX
 from tests.server_process import POSTGRES_URL, NodeProcess, empty_postgres
 
 BURST = 50
@@ -235,6 +236,41 @@ def test_one_refresh_token_spent_at_once_gives_one_answer_and_kills_its_family(
     successor = next(r.json()["refresh_token"] for r in responses if r.status_code == 200)
     late = httpx.post(url, data={"grant_type": "refresh_token", "refresh_token": successor}, timeout=10)
     assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("configuration", ["SkillCertificate", "SkillCertificate" + SUFFIX])
+def test_one_access_token_spent_by_many_credential_requests_at_once_gives_one_credential(
+        node: tuple[NodeProcess, str], configuration: str) -> None:
+    """An access token is single-use (issuer.store.use_access_token; on PostgreSQL the token is
+    spent and its offer locked in one statement): of 16 different credential requests sent with one
+    token at once, each with its own key and nonce, exactly one gets a credential and the other 15
+    are refused as a used token. Never a 500. The compact copy's grant leaves the offer as it was,
+    so there the token's own single use is all that stands between one credential and sixteen."""
+    running, api_key = node
+    url, code, pin = _offer(running, api_key)
+    access = httpx.post(url, data=_token_form(code, pin), timeout=10).json()["access_token"]
+    base = f"{running.base}/issuers/open-doors"
+
+    def request() -> dict[str, Any]:
+        nonce = httpx.post(f"{base}/nonce", timeout=10).json()["c_nonce"]
+        key = keys.generate()
+        proof = _jose.sign_compact({"typ": "openid4vci-proof+jwt", "jwk": key.public_key().to_jwk()},
+                                   {"aud": base, "iat": int(time.time()), "nonce": nonce}, key)
+        return {"credential_configuration_id": configuration, "proofs": {"jwt": [proof]}}
+
+    bodies = [request() for _ in range(16)]
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=16)) as client:
+            return await asyncio.gather(*(client.post(f"{base}/credential", json=body,
+                                                      headers={"Authorization": f"Bearer {access}"})
+                                          for body in bodies))
+
+    responses = asyncio.run(burst())
+    codes = Counter(r.status_code for r in responses)
+    assert codes == Counter({200: 1, 401: 15}), codes
+    assert all(r.json()["error"] == "invalid_token" for r in responses if r.status_code == 401)
+    assert len(next(r for r in responses if r.status_code == 200).json()["credentials"]) == 1
 
 
 def test_one_dpop_proof_sent_many_times_at_once_is_used_once(node: tuple[NodeProcess, str]) -> None:

@@ -42,6 +42,7 @@ from issuer.store.protocol import (
     org_at,
     record_credentials,
     redeemed,
+    signing_key,
     spend_dpop_jti,
     spend_nonce,
     use_access_token,
@@ -62,8 +63,8 @@ from issuer.tables import (
 __all__ = [  # the protocol's statements, re-exported
     "OFFLINE_GRANT", "SD_JWT_GRANT", "Granted", "active_key", "allocate_status", "batch_fate",
     "finish_offer", "keep_response", "kept_response", "new_access_token", "new_refresh_family", "offer_at",
-    "offer_by_code", "offer_claims", "org_at", "record_credentials", "redeemed", "spend_dpop_jti", "spend_nonce",
-    "use_access_token",
+    "offer_by_code", "offer_claims", "org_at", "record_credentials", "redeemed", "signing_key", "spend_dpop_jti",
+    "spend_nonce", "use_access_token",
 ]
 
 # --- organisations, keys and staff ------------------------------------------------------

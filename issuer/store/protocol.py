@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, Table, and_, bindparam, delete, func, insert, select, update
 
 from core import keys
 from core.db import Db, dialect_name, insert_of, later, table_of
@@ -122,7 +122,8 @@ async def new_access_token(db: Db, node: NodeKey, offer_id: str, now: int, ttl_s
 
 @dataclass(frozen=True, slots=True)
 class Granted:
-    """What a live access token was for: the offer, and for a refresh grant the family and claims."""
+    """What a live access token was for: the offer (locked), its organisation's claim keeping and
+    signing key, and for a refresh grant the family and claims."""
 
     offer: Row[Any]
     family_id: str | None = None
@@ -130,12 +131,45 @@ class Granted:
     offline: bool = False  # the compact copy's grant (claims always given)
     dpop_jkt: str | None = None  # the DPoP key the token is bound to; None: a Bearer token
 
+    @property
+    def keep_claims_days(self) -> int | None:
+        """The offer's organisation's: how many days an issued credential's claims are kept (None: not kept)."""
+        days: int | None = self.offer.keep_claims_days
+        return days
+
 
 _USE_TOKEN = (update(TOKENS).where(TOKENS.c.digest == bindparam("token_digest"), TOKENS.c.used.is_(False),
                                    TOKENS.c.expires_at > bindparam("now"))
               .values(used=True, used_at=bindparam("now")).returning(TOKENS.c.offer_id, TOKENS.c.family_id,
                                                                      TOKENS.c.dpop_jkt))
-_OFFER_LOCKED = select(OFFERS).where(OFFERS.c.id == bindparam("offer_id")).with_for_update()
+
+
+def _offer_in_context(source: Any, *columns: Any) -> Any:
+    """The offer (locked) with what issuing under it needs of its organisation: whether it keeps
+    claims, and its active signing key (none: a fault of the node, ``signing_key``)."""
+    return (select(OFFERS, *columns, ORGS.c.keep_claims_days, KEYS.c.kid.label("signing_kid"),
+                   KEYS.c.sealed_private.label("signing_sealed"))
+            .select_from(source).join(ORGS, ORGS.c.id == OFFERS.c.org_id)
+            .outerjoin(KEYS, and_(KEYS.c.org_id == OFFERS.c.org_id, KEYS.c.retired_at.is_(None)))
+            .with_for_update(of=OFFERS))
+
+
+_OFFER_LOCKED = _offer_in_context(OFFERS).where(OFFERS.c.id == bindparam("offer_id"))
+
+
+def _spent_and_granted() -> Any:
+    """PostgreSQL: the token spent and its offer read in one statement (one round trip, not two: a
+    credential request's statements are most of its cost there, issue 15). The ``UPDATE`` is a
+    data-modifying ``WITH`` query, which runs exactly once whatever the outer query finds; the
+    token's row is locked by it, then the offer's by ``FOR UPDATE OF``, the order of the two
+    statements this replaces. SQLite has no data-modifying ``WITH`` and no round trips to save."""
+    used = _USE_TOKEN.cte("used")
+    return _offer_in_context(used.join(OFFERS, OFFERS.c.id == used.c.offer_id), used.c.family_id, used.c.dpop_jkt)
+
+
+_SPEND_AND_GRANT = _spent_and_granted()
+
+
 _TOKEN_CLAIMS = select(TOKENS.c.sealed_claims).where(TOKENS.c.digest == bindparam("token_digest"))
 _DROP_TOKEN_CLAIMS = update(TOKENS).where(TOKENS.c.digest == bindparam("token_digest")).values(sealed_claims=None)
 
@@ -145,10 +179,14 @@ async def use_access_token(db: Db, node: NodeKey, token: str, now: int,
     """What a live, unused token grants for ``purpose``, marking that grant used (its sealed claims
     go); else None."""
     digest = node.digest(purpose, token)
-    row = (await db.execute(_USE_TOKEN, {"token_digest": digest, "now": now})).one_or_none()
-    if row is None:
+    if dialect_name(db) != "sqlite":
+        offer = (await db.execute(_SPEND_AND_GRANT, {"token_digest": digest, "now": now})).one_or_none()
+        row = offer
+    else:
+        row = (await db.execute(_USE_TOKEN, {"token_digest": digest, "now": now})).one_or_none()
+        offer = None if row is None else (await db.execute(_OFFER_LOCKED, {"offer_id": row.offer_id})).one()
+    if row is None or offer is None:
         return None
-    offer = (await db.execute(_OFFER_LOCKED, {"offer_id": row.offer_id})).one()
     claims = None
     if row.family_id is not None or purpose == OFFLINE_GRANT:  # RETURNING gives the values after an update
         sealed_claims = (await db.execute(_TOKEN_CLAIMS, {"token_digest": digest})).scalar_one()
@@ -260,6 +298,14 @@ _ACTIVE_KEY = select(KEYS.c.kid, KEYS.c.sealed_private).where(KEYS.c.org_id == b
 async def active_key(db: Db, node: NodeKey, org_id: str) -> keys.PrivateKey:
     row = (await db.execute(_ACTIVE_KEY, {"org_id": org_id})).one()
     return _opened_key(node, row.kid, row.sealed_private)
+
+
+def signing_key(node: NodeKey, granted: Granted) -> keys.PrivateKey:
+    """The signing key read with the grant (``use_access_token``): the organisation's active one."""
+    kid, sealed = granted.offer.signing_kid, granted.offer.signing_sealed
+    if kid is None:
+        raise LookupError("the organisation has no active signing key")
+    return _opened_key(node, kid, sealed)
 
 
 @lru_cache(maxsize=64)
