@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -71,3 +72,28 @@ def test_a_decline_becomes_the_result_when_the_check_expires_unanswered(desk: De
     assert result["accepted"] is False and result["reason"] == "declined"
     assert again.status_code == 404  # shown once
     assert audit[0]["reason"] == "declined" and audit[0]["accepted"] is False
+
+
+def test_an_open_check_is_polled_while_another_writer_holds_the_database(desk: Desk) -> None:
+    """A poll of an open check writes nothing, so it takes no transaction (verifier.checks.take_result,
+    ``declined``): on SQLite one would wait for the database's write lock, and every desk polling
+    its checks would queue behind, and hold back, the node's writers. Here another connection holds
+    that lock throughout, and the desk's poll still answers "pending" (a transaction would have
+    waited out the busy timeout and failed)."""
+    if desk.node.settings.database_url:
+        pytest.skip("the embedded SQLite's write lock")
+
+    async def story() -> tuple[httpx.Response, httpx.Response]:
+        async with httpx.AsyncClient(timeout=60) as http:
+            check = await desk.check(http)
+            holder = sqlite3.connect(desk.data_dir / "amana.db", isolation_level=None)
+            try:
+                holder.execute("BEGIN IMMEDIATE")
+                waiting = await desk.result(http, check)
+            finally:
+                holder.close()  # rolls the empty transaction back
+            return waiting, await desk.result(http, check)
+
+    waiting, after = asyncio.run(story())
+    assert waiting.status_code == 202 and waiting.json() == {"phase": "pending", "declined": False}, waiting.text
+    assert after.status_code == 202

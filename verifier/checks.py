@@ -266,11 +266,16 @@ async def take_result(ctx: VerifierContext, check_id: str, result_key: str) -> d
     """The result, once; None while the check is open. Needs the requester's key. A check
     that expired with only a decline on record (see ``respond``) has the decline as result."""
     key = _result_key(result_key)
-    async with ctx.unit() as db:
+    # Read outside the transaction: a poll of an open check then writes nothing and waits for no
+    # writer (on SQLite a transaction takes the database's write lock). Taking the result needs no
+    # lock either: store.take_result's UPDATE finds the check still in the phase read here, or
+    # nothing, so of two takers only one gets it.
+    async with ctx.read() as db:
         row = await _own_check(db, check_id, key)
-        declined_and_closed = row.phase == "pending" and ctx.now() >= row.expires_at and row.sealed_result is not None
-        if row.phase == "pending" and not declined_and_closed:
-            return None
+    declined_and_closed = row.phase == "pending" and ctx.now() >= row.expires_at and row.sealed_result is not None
+    if row.phase == "pending" and not declined_and_closed:
+        return None
+    async with ctx.unit() as db:
         sealed = await store.take_result(db, row, closed_pending=declined_and_closed)
         if sealed is not None and declined_and_closed:
             await store.audit(db, _audit(row.name, Result(False, reason="declined"), ctx.now()))
@@ -282,7 +287,7 @@ async def take_result(ctx: VerifierContext, check_id: str, result_key: str) -> d
 
 async def declined(ctx: VerifierContext, check_id: str, result_key: str) -> bool:
     """Whether someone answered this open check with an error: a hint for the desk, not a result."""
-    async with ctx.unit() as db:
+    async with ctx.read() as db:
         row = await _own_check(db, check_id, _result_key(result_key))
     return row.phase == "pending" and row.sealed_result is not None
 

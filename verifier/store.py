@@ -155,10 +155,10 @@ async def status_list_uris(session: AsyncSession) -> list[str]:
     return list((await session.execute(select(StatusListCopy.uri))).scalars())
 
 
-async def phase(session: AsyncSession, check_id: str) -> tuple[str, bool] | None:
+async def phase(db: Db, check_id: str) -> tuple[str, bool] | None:
     """The check's phase, and whether a decline came while it is still open (a hint only:
     anyone who read the request could have sent it; checks.respond says why)."""
-    row = await check(session, check_id)
+    row = await check(db, check_id)
     return None if row is None else (row.phase, row.phase == "pending" and row.sealed_result is not None)
 
 
