@@ -250,6 +250,24 @@ def test_reused_proof_refused(client: TestClient, ngo: str) -> None:
     assert r.status_code == 400 and r.json()["error"] == "invalid_nonce"
 
 
+def test_a_token_of_one_organisation_is_refused_at_another_and_at_an_unknown_address(
+        client: TestClient, ngo: str, city: str) -> None:
+    """The offer's organisation must be the one at the address (issuer/api.py, ``offer.org_id``):
+    else a token would buy a credential naming another issuer, signed with its offer's key. Refused
+    as an unknown token, and the refusals spend nothing (found missing by a reviewing helper)."""
+    wallet, meta, access = _token(client, ngo)
+    other = wallet.metadata(f"{BASE}/issuers/city")
+    r = wallet.credential(other, access, _request([Wallet.proof(keys.generate(), other["credential_issuer"],
+                                                                wallet.nonce(other))]))
+    assert r.status_code == 401 and r.json()["error"] == "invalid_token", r.text
+    r = client.post("/issuers/nobody-here/credential", headers={"Authorization": f"Bearer {access}"},
+                    json=_request([Wallet.proof(keys.generate(), meta["credential_issuer"], wallet.nonce(meta))]))
+    assert r.status_code == 401 and r.json()["error"] == "invalid_token", r.text
+    r = wallet.credential(meta, access, _request([Wallet.proof(keys.generate(), meta["credential_issuer"],
+                                                               wallet.nonce(meta))]))
+    assert r.status_code == 200, r.text
+
+
 def test_a_nonce_of_one_organisation_is_refused_by_another(client: TestClient, ngo: str) -> None:
     """Both organisations live on one node; a c_nonce is bound to the one that minted it."""
     _create_org(client, "other-ngo", ["urn:amana:credential:SkillCertificate:1"])

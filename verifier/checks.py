@@ -279,6 +279,10 @@ async def take_result(ctx: VerifierContext, check_id: str, result_key: str) -> d
         sealed = await store.take_result(db, row, closed_pending=declined_and_closed)
         if sealed is not None and declined_and_closed:
             await store.audit(db, _audit(row.name, Result(False, reason="declined"), ctx.now()))
+    if sealed is None and declined_and_closed:
+        # An answer verified after the check expired may have come in since the read above (a
+        # presentation that arrived in time): not "already shown", but the next poll's result.
+        return None
     if sealed is None:
         raise NotFound("the result was already shown")
     opened: dict[str, Any] = json.loads(SealedBox(key).decrypt(sealed))

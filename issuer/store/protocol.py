@@ -162,7 +162,13 @@ def _spent_and_granted() -> Any:
     credential request's statements are most of its cost there, issue 15). The ``UPDATE`` is a
     data-modifying ``WITH`` query, which runs exactly once whatever the outer query finds; the
     token's row is locked by it, then the offer's by ``FOR UPDATE OF``, the order of the two
-    statements this replaces. SQLite has no data-modifying ``WITH`` and no round trips to save."""
+    statements this replaces. SQLite has no data-modifying ``WITH`` and no round trips to save.
+
+    One thing differs from a key read of its own after the lock: a request that waits here for
+    the offer's lock (another request of the same offer holds it) gets the organisation's key as
+    it was when the statement began, so a rotation committed during that wait still lets this one
+    credential be signed with the key just retired. Retired keys stay published until their last
+    credential expires (``rotate_key``), so it verifies; the window is that wait, on that offer."""
     used = _USE_TOKEN.cte("used")
     return _offer_in_context(used.join(OFFERS, OFFERS.c.id == used.c.offer_id), used.c.family_id, used.c.dpop_jkt)
 
