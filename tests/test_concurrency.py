@@ -340,3 +340,73 @@ def test_status_changes_of_whole_batches_beside_issuances_never_deadlock(node: t
 
     codes = Counter(asyncio.run(story()))
     assert codes == Counter({200: 24}), codes
+
+
+def test_a_credential_request_and_a_refresh_of_one_offer_never_deadlock(node: tuple[NodeProcess, str]) -> None:
+    """PostgreSQL. A credential request with a refreshed access token locks the offer, then its
+    credentials; the refresh grant of the same family locks the credentials, then the family,
+    then adds an access token, whose foreign key takes a share lock on the offer. When the
+    credential request locked the offer ``FOR UPDATE`` (which that share lock waits for) and
+    took a share lock on the family before the credentials (dropping the token's claims, an
+    update that checks the family's key again), the two waited for each other: 500 after
+    PostgreSQL's deadlock timeout. The schedule is forced: a third connection holds the
+    credentials' rows while the refresh queues for them, then the credential request."""
+    running, api_key = node
+    database_url = running.env.get("AMANA_DATABASE_URL")
+    if database_url is None:
+        pytest.skip("SQLite has one writer at a time: no row locks to order")
+    import asyncpg
+
+    made = httpx.post(f"{running.base}/api/issuer/offers", headers={"Authorization": f"Bearer {api_key}"},
+                      json={"type": "SkillCertificate", "claims": SKILL}, timeout=10).json()
+    offer_uri = parse_qs(urlsplit(made["link"]).query)["credential_offer_uri"][0]
+    code = httpx.get(offer_uri, timeout=10).json()["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
+    base = f"{running.base}/issuers/open-doors"
+    grant = httpx.post(f"{base}/token", data=_token_form(code, made["pin"]), timeout=10).json()
+
+    def credential_request() -> dict[str, Any]:
+        nonce = httpx.post(f"{base}/nonce", timeout=10).json()["c_nonce"]
+        key = keys.generate()
+        proof = _jose.sign_compact({"typ": "openid4vci-proof+jwt", "jwk": key.public_key().to_jwk()},
+                                   {"aud": base, "iat": int(time.time()), "nonce": nonce}, key)
+        return {"credential_configuration_id": "SkillCertificate", "proofs": {"jwt": [proof]}}
+
+    first = httpx.post(f"{base}/credential", json=credential_request(), timeout=10,
+                       headers={"Authorization": f"Bearer {grant['access_token']}"})
+    assert first.status_code == 200, first.text
+    refreshed = httpx.post(f"{base}/token", timeout=10,
+                           data={"grant_type": "refresh_token", "refresh_token": grant["refresh_token"]}).json()
+    body = credential_request()
+
+    async def story() -> tuple[httpx.Response, httpx.Response]:
+        dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+        holder, watcher = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+
+        async def waiting(count: int) -> None:
+            for _ in range(600):
+                if await watcher.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                          "AND datname = current_database()") >= count:
+                    return
+                await asyncio.sleep(0.05)
+            raise AssertionError(f"fewer than {count} requests ever waited for a lock")
+
+        try:
+            holding = holder.transaction()
+            await holding.start()
+            await holder.execute("SELECT 1 FROM issuer_credentials WHERE offer_id = $1 FOR UPDATE", made["offer_id"])
+            async with httpx.AsyncClient(timeout=60, limits=FRESH) as http:
+                refresh = asyncio.ensure_future(http.post(f"{base}/token", data={
+                    "grant_type": "refresh_token", "refresh_token": refreshed["refresh_token"]}))
+                await waiting(1)
+                issue = asyncio.ensure_future(http.post(f"{base}/credential", json=body, headers={
+                    "Authorization": f"Bearer {refreshed['access_token']}"}))
+                await waiting(2)
+                await holding.rollback()
+                return await refresh, await issue
+        finally:
+            await holder.close()
+            await watcher.close()
+
+    refresh, issue = asyncio.run(story())
+    assert (refresh.status_code, issue.status_code) == (200, 200), (refresh.text, issue.text)
+    assert len(issue.json()["credentials"]) == 1 and refresh.json()["refresh_token"]

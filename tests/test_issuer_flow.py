@@ -3,6 +3,7 @@ negative cases, revocation through the Token Status List, and what the database 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -526,6 +527,50 @@ def test_key_rotation_keeps_old_credentials_verifiable(client: TestClient, types
     clock.offset = 86400 + 1
     published = client.get("/.well-known/jwt-vc-issuer/issuers/rotating").json()["jwks"]["keys"]
     assert [k["kid"] for k in published] == [new_kid]
+
+
+def test_two_rotations_at_once_leave_one_active_key(client: TestClient) -> None:
+    """PostgreSQL: the second rotation waits for the first and retires the key it made, rather
+    than retiring only the key both saw and adding a second active one. (SQLite: one writer at a
+    time, the rotations cannot interleave.)"""
+    from sqlalchemy import func, select, text
+
+    from issuer.tables import SigningKey
+
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+    if ctx.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time")
+    api_key = _create_org(client, "twice", ["urn:amana:credential:SkillCertificate:1"])
+
+    async def rotate(session: Any) -> str:
+        org = await store.org_by_slug(session, "twice")
+        assert org is not None
+        return await store.rotate_key(session, ctx.node, org.id, ctx.now(), ctx.now() + 86400)
+
+    async def second() -> str:
+        async with ctx.transaction() as session:
+            return await rotate(session)
+
+    async def race() -> int:
+        async with ctx.transaction() as session:
+            await rotate(session)
+            waiting = asyncio.ensure_future(second())
+            async with ctx.engine.connect() as watcher:
+                query = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                             "AND datname = current_database()")
+                while not (await watcher.execute(query)).scalar_one():
+                    await asyncio.sleep(0.02)
+        await waiting
+        async with ctx.transaction() as session:
+            org = await store.org_by_slug(session, "twice")
+            assert org is not None
+            active: int = (await session.execute(select(func.count()).select_from(SigningKey).where(
+                SigningKey.org_id == org.id, SigningKey.retired_at.is_(None)))).scalar_one()
+        return active
+
+    assert client.portal.call(race) == 1  # type: ignore[union-attr]
+    offer = _offer(client, api_key)
+    assert len(Wallet(client).receive(offer["link"], offer["pin"], [keys.generate()])) == 1
 
 
 def test_retention_ends_kept_claims_and_unredeemed_offers(client: TestClient, city: str, ngo: str,

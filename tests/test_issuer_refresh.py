@@ -209,6 +209,30 @@ def test_a_refresh_access_token_buys_one_batch_within_the_offers_size(client: Te
     assert r.status_code == 401 and r.json()["error"] == "invalid_token"
 
 
+def test_a_refresh_access_token_keeps_its_claims_only_until_used(client: TestClient, ngo: str) -> None:
+    """The claims a refreshed access token carries (sealed under it) go when it buys its batch,
+    in the same unit (store.keep_response): the grant of the compact copy, a row of its own under
+    the same token, keeps its copy until it is used in turn."""
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+    holder = Holder(client, ngo, batch=1)
+    access = holder.refreshed()
+
+    async def sealed() -> dict[str, bool]:
+        from sqlalchemy import select
+
+        from issuer.tables import AccessToken
+
+        async with ctx.transaction() as session:
+            rows = (await session.execute(select(AccessToken.digest, AccessToken.sealed_claims))).all()
+        purposes = {ctx.node.digest(store.SD_JWT_GRANT, access): "sd-jwt",
+                    ctx.node.digest(store.OFFLINE_GRANT, access): "compact"}
+        return {purposes[r.digest]: r.sealed_claims is not None for r in rows if r.digest in purposes}
+
+    assert client.portal.call(sealed) == {"sd-jwt": True, "compact": True}  # type: ignore[union-attr]
+    assert len(holder.batch(access, 1)) == 1
+    assert client.portal.call(sealed) == {"sd-jwt": False, "compact": True}  # type: ignore[union-attr]
+
+
 def test_the_database_holds_no_refresh_token_and_no_claim(client: TestClient, ngo: str) -> None:
     ctx = client.app.state.issuer  # type: ignore[attr-defined]
     holder = Holder(client, ngo)

@@ -95,7 +95,7 @@ def test_a_credential_request_is_six_round_trips(client: TestClient, sent: Sent)
     assert heads[0].startswith("BEGIN") and heads[-1].startswith("COMMIT"), heads
     grant = sent.sql[1]
     assert grant.startswith("WITH used AS (UPDATE issuer_access_tokens SET used=")  # spent in the same statement
-    assert "FROM used JOIN issuer_offers" in grant and "FOR UPDATE OF issuer_offers" in grant  # the offer locked
+    assert "FROM used JOIN issuer_offers" in grant and "FOR NO KEY UPDATE OF issuer_offers" in grant  # the offer locked
     assert "issuer_signing_keys" in grant and "keep_claims_days" in grant  # and what issuing under it needs
     assert sent.sql[2].startswith("INSERT INTO issuer_nonces")
     assert sent.sql[3].startswith("SELECT issuer_credentials.status") and sent.sql[3].endswith("FOR UPDATE")

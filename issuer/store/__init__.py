@@ -100,7 +100,12 @@ async def add_signing_key(session: AsyncSession, node: NodeKey, org_id: str, now
 
 
 async def rotate_key(session: AsyncSession, node: NodeKey, org_id: str, now: int, publish_until: int) -> str:
-    """Retire the active key (still published until its credentials expire) and make a new one."""
+    """Retire the active key (still published until its credentials expire) and make a new one.
+    The organisation's row is locked first: two rotations at once on PostgreSQL each retired the
+    key they saw and each added one, leaving two active keys (every issuance then failed). The
+    second now waits, and its retiring statement, begun after the first committed, sees the
+    first's new key (READ COMMITTED takes a snapshot per statement)."""
+    await session.execute(select(Organisation.id).where(Organisation.id == org_id).with_for_update(key_share=True))
     await session.execute(update(SigningKey).where(SigningKey.org_id == org_id, SigningKey.retired_at.is_(None))
                           .values(retired_at=now, publish_until=publish_until))
     new = await add_signing_key(session, node, org_id, now)
@@ -236,7 +241,9 @@ async def refresh_family(session: AsyncSession, node: NodeKey, org_id: str,
                          token: str) -> tuple[RefreshFamily, refresh.FamilyState] | None:
     """The family a refresh token of ``org_id`` belongs to, locked, and what the decision needs.
     The offer's credentials are locked before the family, in the order a status change takes
-    them (credentials, then families), so the two never wait for each other."""
+    them (credentials, then families) and a credential request of the same offer too (its offer
+    lock lets this grant's new access token refer to the offer; ``use_access_token``), so none
+    of them waits for another in a cycle."""
     query = (select(RefreshToken, RefreshFamily).join(RefreshFamily, RefreshFamily.id == RefreshToken.family_id)
              .where(RefreshToken.digest == node.digest("refresh-token", token), RefreshFamily.org_id == org_id))
     found = (await session.execute(query)).first()

@@ -146,12 +146,14 @@ _USE_TOKEN = (update(TOKENS).where(TOKENS.c.digest == bindparam("token_digest"),
 
 def _offer_in_context(source: Any, *columns: Any) -> Any:
     """The offer (locked) with what issuing under it needs of its organisation: whether it keeps
-    claims, and its active signing key (none: a fault of the node, ``signing_key``)."""
+    claims, and its active signing key (none: a fault of the node, ``signing_key``). The lock is
+    ``FOR NO KEY UPDATE``: it excludes every other request of the offer as ``FOR UPDATE`` would,
+    but not a row that refers to the offer being added (``use_access_token``)."""
     return (select(OFFERS, *columns, ORGS.c.keep_claims_days, KEYS.c.kid.label("signing_kid"),
                    KEYS.c.sealed_private.label("signing_sealed"))
             .select_from(source).join(ORGS, ORGS.c.id == OFFERS.c.org_id)
             .outerjoin(KEYS, and_(KEYS.c.org_id == OFFERS.c.org_id, KEYS.c.retired_at.is_(None)))
-            .with_for_update(of=OFFERS))
+            .with_for_update(of=OFFERS, key_share=True))
 
 
 _OFFER_LOCKED = _offer_in_context(OFFERS).where(OFFERS.c.id == bindparam("offer_id"))
@@ -161,7 +163,7 @@ def _spent_and_granted() -> Any:
     """PostgreSQL: the token spent and its offer read in one statement (one round trip, not two: a
     credential request's statements are most of its cost there, issue 15). The ``UPDATE`` is a
     data-modifying ``WITH`` query, which runs exactly once whatever the outer query finds; the
-    token's row is locked by it, then the offer's by ``FOR UPDATE OF``, the order of the two
+    token's row is locked by it, then the offer's by ``FOR NO KEY UPDATE OF``, the order of the two
     statements this replaces. SQLite has no data-modifying ``WITH`` and no round trips to save.
 
     One thing differs from a key read of its own after the lock: a request that waits here for
@@ -177,13 +179,20 @@ _SPEND_AND_GRANT = _spent_and_granted()
 
 
 _TOKEN_CLAIMS = select(TOKENS.c.sealed_claims).where(TOKENS.c.digest == bindparam("token_digest"))
-_DROP_TOKEN_CLAIMS = update(TOKENS).where(TOKENS.c.digest == bindparam("token_digest")).values(sealed_claims=None)
 
 
 async def use_access_token(db: Db, node: NodeKey, token: str, now: int,
                            purpose: str = SD_JWT_GRANT) -> Granted | None:
-    """What a live, unused token grants for ``purpose``, marking that grant used (its sealed claims
-    go); else None."""
+    """What a live, unused token grants for ``purpose``, marking that grant used; else None. Its
+    sealed claims go with the kept answer (``keep_response``), in the unit's last write.
+
+    Lock order on PostgreSQL, against a refresh grant of the same family (``refresh_family``:
+    the offer's credentials, then the family, then a new access token whose foreign key takes a
+    key-share lock on the offer): the offer is locked ``FOR NO KEY UPDATE``, which that key-share
+    lock does not wait for, and nothing here touches the family before ``batch_fate`` has the
+    credentials. A second update of the token row now would check its family's key again (the
+    row is this transaction's own), taking that share lock early: the two waited for each other
+    (tests/test_concurrency.py)."""
     digest = node.digest(purpose, token)
     if dialect_name(db) != "sqlite":
         offer = (await db.execute(_SPEND_AND_GRANT, {"token_digest": digest, "now": now})).one_or_none()
@@ -194,9 +203,8 @@ async def use_access_token(db: Db, node: NodeKey, token: str, now: int,
     if row is None or offer is None:
         return None
     claims = None
-    if row.family_id is not None or purpose == OFFLINE_GRANT:  # RETURNING gives the values after an update
+    if row.family_id is not None or purpose == OFFLINE_GRANT:
         sealed_claims = (await db.execute(_TOKEN_CLAIMS, {"token_digest": digest})).scalar_one()
-        await db.execute(_DROP_TOKEN_CLAIMS, {"token_digest": digest})
         if sealed_claims is not None:
             claims = json.loads(node.open_for(token, sealed_claims, f"refresh-access:{digest}"))
     return Granted(offer, row.family_id, claims, offline=purpose == OFFLINE_GRANT, dpop_jkt=row.dpop_jkt)
@@ -235,12 +243,14 @@ async def spend_dpop_jti(db: Db, node: NodeKey, jkt: str, uri: str, jti: str, re
 
 
 _KEEP_RESPONSE = (update(TOKENS).where(TOKENS.c.digest == bindparam("token_digest"))
-                  .values(request_digest=bindparam("request_digest"), sealed_response=bindparam("sealed")))
+                  .values(request_digest=bindparam("request_digest"), sealed_response=bindparam("sealed"),
+                          sealed_claims=None))
 
 
 async def keep_response(db: Db, node: NodeKey, token: str, request_digest: str, body: bytes,
                         purpose: str = SD_JWT_GRANT) -> None:
-    """Seal the credential response to the request that used ``token``, for a lost-answer retry."""
+    """Seal the credential response to the request that used ``token``, for a lost-answer retry;
+    the claims its grant carried go (``use_access_token``: they are read once, by this request)."""
     digest = node.digest(purpose, token)
     await later(db, _KEEP_RESPONSE, {"token_digest": digest, "request_digest": request_digest,
                                       "sealed": node.seal(body, f"credential-response:{digest}")})
