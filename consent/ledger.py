@@ -106,18 +106,23 @@ class Ledger:
         """Stop recording (a service stopping): the open transaction rolls back, waiters are cancelled."""
         await self._recorder.aclose()
 
-    async def _log(self, session: Db, entries: Sequence[_Entry], now: int) -> list[Logged]:
+    async def _log(self, session: Db, entries: Sequence[_Entry], now: int, *, new: bool = False) -> list[Logged]:
         """Append the entries' leaves in one append, then store each event with its signed receipt
-        (the receipt names the leaf's index, so it is signed after the append)."""
+        (the receipt names the leaf's index, so it is signed after the append); ``new``: the
+        records too, first. Both after the append: left for later (``core.db.later``), they go
+        in as one statement at the commit, not one per record ahead of the log's lock."""
         leaves = [event.commitment(record) for record, _, event, _ in entries]
         indices = await self.log.append(session, leaves, now)
         log_key = await self.log.vkey(session, now)
-        out = []
+        out, rows = [], []
         for (record, past, event, sign), leaf, index in zip(entries, leaves, indices, strict=True):
             logged = Logged(record, event, leaf, index, log_key=log_key)
             receipt = sign(logged, [*past, event]) if sign is not None else None
-            await store.insert_event(session, event, index, receipt)
+            rows.append((event, index, receipt))
             out.append(dataclasses.replace(logged, receipt=receipt))
+        if new:
+            await store.insert_records(session, [record for record, _, _, _ in entries])
+        await store.insert_events(session, rows)
         return out
 
     async def record(self, disclosure: Disclosure, trust: TrustList, now: int, sign: Signer | None = None) -> Logged:
@@ -134,10 +139,8 @@ class Ledger:
 
     async def _record_all(self, new: Sequence[_New]) -> list[Logged]:
         async with db.unit(self.sessions.kw["bind"]) as unit:
-            for one in new:
-                await store.insert_record(unit, one.record)
             return await self._log(unit, [(one.record, [], one.event, one.sign) for one in new],
-                                   max(one.now for one in new))
+                                   max(one.now for one in new), new=True)
 
     async def event(self, record_id: str, kind: EventKind, actor: Actor, now: int, sign: Signer | None = None,
                     also: Also | None = None) -> Logged:

@@ -79,8 +79,10 @@ async def later(d: Db, statement: Any, parameters: Any) -> None:
     end). Any other statement runs now."""
     if isinstance(d, AsyncpgDb):
         await d.later(statement, parameters)
-    else:
-        await d.execute(statement, parameters)
+        return
+    if isinstance(d, AsyncSession):
+        await d.flush()  # objects added before go first (a Core statement does not flush them)
+    await d.execute(statement, parameters)
 
 
 def table_of(mapped: Any) -> Table:
@@ -111,7 +113,7 @@ _STATEMENTS: weakref.WeakKeyDictionary[AsyncEngine, Statements] = weakref.WeakKe
 
 
 @contextlib.asynccontextmanager
-async def _by_driver(engine: AsyncEngine, opened: AbstractAsyncContextManager[AsyncConnection]
+async def _by_driver(engine: AsyncEngine, opened: AbstractAsyncContextManager[AsyncConnection], limit: int | None = None
                      ) -> AsyncIterator[AsyncConnection | AsyncpgDb]:
     statements = _STATEMENTS.get(engine)
     if statements is None:
@@ -121,9 +123,22 @@ async def _by_driver(engine: AsyncEngine, opened: AbstractAsyncContextManager[As
         if not AsyncpgDb.fits(adapter):
             yield connection
             return
-        db = AsyncpgDb(connection, adapter, statements)
+        db = AsyncpgDb(connection, adapter, statements, limit=limit)
         yield db
-        await db.flush()  # the writes left for the end, before the commit (only when the block ended normally)
+        await db.flush(last=True)  # the writes left for the end, before the commit (only when the block ended normally)
+
+
+def single(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | HeldDb | AsyncpgDb]:
+    """A unit of one statement, atomic by itself (a conditional ``UPDATE … RETURNING``): on
+    PostgreSQL sent outside a transaction block, where it runs in a transaction of its own, all
+    of it or none (one round trip, not three with ``BEGIN`` and ``COMMIT``; issue 15); a second
+    statement is refused (``AsyncpgDb``). Elsewhere a unit as ``unit`` gives."""
+    held = _HELD.get(engine)
+    if held is not None:
+        return held.unit()
+    if engine.dialect.driver == "asyncpg":
+        return _by_driver(engine, _autocommit(engine), limit=1)
+    return engine.begin()
 
 
 def read(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | HeldDb | AsyncpgDb]:

@@ -242,9 +242,13 @@ class AsyncpgDb:
     snapshot, and checks foreign keys at the statement's end (its manual, "Data-Modifying
     Statements in WITH"). On one snapshot none sees another's rows, and two changes to one row
     in one statement are unpredictable, so writes to a table already in the batch start a new
-    one: each table once per statement, in the order the writes came."""
+    one: each table once per statement, in the order the writes came.
 
-    __slots__ = ("_adapter", "_later", "_statements", "connection", "dialect")
+    ``statements``: how many it may run (None: any number). ``core.db.single`` gives one, on a
+    connection outside any transaction: a second statement there would not be atomic with the
+    first, so it is refused as the programming error it is."""
+
+    __slots__ = ("_adapter", "_later", "_left", "_statements", "connection", "dialect")
     ADAPTER_PARTS = ("_execute_mutex", "_transaction", "_start_transaction", "_connection")
 
     @classmethod
@@ -253,12 +257,20 @@ class AsyncpgDb:
         version may not: then SQLAlchemy runs every statement, as before)."""
         return all(hasattr(adapter, part) for part in cls.ADAPTER_PARTS)
 
-    def __init__(self, connection: Any, adapter: Any, statements: Statements) -> None:
+    def __init__(self, connection: Any, adapter: Any, statements: Statements, *, limit: int | None = None) -> None:
         self.connection, self.dialect = connection, connection.dialect
         self._adapter, self._statements = adapter, statements
         self._later: list[tuple[Prepared, Parameters]] = []
+        self._left = limit
+
+    def _one_more(self) -> None:
+        if self._left is not None:
+            if self._left <= 0:
+                raise RuntimeError("a unit of one statement (core.db.single) was given another")
+            self._left -= 1
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        self._one_more()
         await self.flush()
         return await self._now(statement, parameters,
                                self._statements.find(self.connection.sync_connection, statement, parameters))
@@ -272,6 +284,7 @@ class AsyncpgDb:
     async def later(self, statement: Any, parameters: Any) -> None:
         """An ``INSERT … VALUES`` or an ``UPDATE`` of one table that reads no other table (what
         may wait: ``core.db.later``), compiled without ``RETURNING``; anything else runs now."""
+        self._one_more()
         found = self._statements.find(self.connection.sync_connection, statement, parameters)
         if found is None or not isinstance(statement, (Insert, Update)) or " RETURNING " in found[0].sql:
             await self.flush()
@@ -281,23 +294,33 @@ class AsyncpgDb:
             await self.flush()
         self._later.append(found)
 
-    async def flush(self) -> None:
-        """The writes ``later`` took, sent now: one statement, or one ``WITH`` query of several."""
-        batch, self._later = self._later, []
-        if len(batch) == 1:
-            await self._run(batch[0][0].run_asyncpg, batch[0][1])
-        elif batch:
-            sql, arguments = self._statements.together(batch)
-            await self._run(lambda driver, args: driver.execute(sql, *args), arguments)
+    async def flush(self, *, last: bool = False) -> None:
+        """The writes ``later`` took, sent now: one statement, or one ``WITH`` query of several.
 
-    async def _run(self, run: Callable[[Any, Any], Any], parameters: Any) -> Any:
+        ``last``: the unit ends with them. When it ran nothing before, that one statement is all
+        it does, and it goes without ``BEGIN`` and ``COMMIT``: PostgreSQL runs a statement sent
+        outside a transaction block in a transaction of its own, all of it or none (its manual,
+        "Transactions"; asyncpg's ``executemany`` too, since 0.22), so the unit is as atomic in
+        one round trip as in three (issue 15: a new check, a new offer)."""
+        batch, self._later = self._later, []
+        if not batch:
+            return
+        begin = not last or self._adapter._transaction is not None
+        if len(batch) == 1:
+            await self._run(batch[0][0].run_asyncpg, batch[0][1], begin=begin)
+        else:
+            sql, arguments = self._statements.together(batch)
+            await self._run(lambda driver, args: driver.execute(sql, *args), arguments, begin=begin)
+
+    async def _run(self, run: Callable[[Any, Any], Any], parameters: Any, *, begin: bool = True) -> Any:
         adapter = self._adapter
         async with adapter._execute_mutex:
-            if adapter._transaction is None:
+            if begin and adapter._transaction is None:
                 await adapter._start_transaction()  # a no-op when autocommit
             return await run(adapter._connection, parameters)
 
     async def exec_driver_sql(self, sql: str, parameters: Any = None) -> Any:
         """SQL as asyncpg takes it (``$n`` placeholders), through SQLAlchemy's adapter."""
+        self._one_more()
         await self.flush()
         return await self.connection.exec_driver_sql(sql, parameters)

@@ -33,11 +33,10 @@ Ctx = Annotated[IssuerContext, Depends(get_context)]
 async def current_staff(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> tuple[Staff, Organisation]:
     key = web.bearer_token(authorization, "a staff API key")
     async with ctx.transaction() as session:
-        staff = await store.staff_by_api_key(session, ctx.node, key)
-        org = await store.org_by_id(session, staff.org_id) if staff else None
-    if staff is None or org is None:
+        found = await store.staff_and_org(session, ctx.node, key)
+    if found is None:
         raise OAuthError("invalid_token", "unknown API key", status=401)
-    return staff, org
+    return found
 
 
 StaffDep = Annotated[tuple[Staff, Organisation], Depends(current_staff)]
@@ -111,9 +110,9 @@ async def create_offer(ctx: IssuerContext, staff: Staff, org: Organisation, requ
     if ctx.purge_due(ctx.now()):  # retention runs as staff work, no scheduler needed (issuer.context)
         async with ctx.transaction() as session:
             await store.purge_expired(session, ctx.now())
-    async with ctx.transaction() as session:
-        return await new_offer(ctx, session, staff, org, ctype, request.claims, request.batch_size, request.language,
-                            ctx.now(), request.valid_days, request.reference)
+    async with ctx.unit() as db:
+        return await new_offer(ctx, db, staff, org, ctype, request.claims, request.batch_size, request.language,
+                               ctx.now(), request.valid_days, request.reference)
 
 
 class ClassCreate(BaseModel):

@@ -228,3 +228,77 @@ def test_a_driver_sql_read_sees_later_writes_and_a_server_made_key_is_not_left_f
 
     seen, notes = asyncio.run(go())
     assert [tuple(r) for r in seen] == [(1,)] and notes == ["a", "b"]
+
+
+def test_a_unit_of_later_writes_alone_is_one_round_trip_and_stays_atomic(tmp_path: Path, counted: list[str]) -> None:
+    """A unit that ran nothing before its later writes sends them as its one statement, without
+    BEGIN and COMMIT (PostgreSQL runs it in a transaction of its own); it still applies all of
+    it or none: a duplicate key in it leaves no child behind either."""
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL (.ci/run starts one)")
+    store = LaterStore("postgresql", tmp_path)
+
+    async def story() -> tuple[list[str], list[Any]]:
+        for _ in range(2):  # the first sight of a statement is SQLAlchemy's (core.prepared); count the second
+            await store.start()
+            counted.clear()
+            async with store.unit() as unit:
+                await db.later(unit, ADD_PARENT, {"id": "p1", "n": 1})
+                await db.later(unit, ADD_CHILD, {"id": "c1", "parent_id": "p1"})
+        sent = list(counted)
+        with pytest.raises(asyncpg.UniqueViolationError):
+            async with store.unit() as unit:
+                await db.later(unit, ADD_CHILD, {"id": "c2", "parent_id": "p1"})
+                await db.later(unit, ADD_PARENT, {"id": "p1", "n": 2})
+        return sent, await store.contents()
+
+    async def go() -> tuple[list[str], list[Any]]:
+        try:
+            return await story()
+        finally:
+            await store.close()
+
+    sent, contents = asyncio.run(go())
+    assert len(sent) == 1 and sent[0].startswith("WITH"), sent
+    assert contents == [[("p1", 1)], [("c1", "p1")]]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_single_statement_unit_is_one_round_trip_and_refuses_a_second_statement(
+        backend: str, tmp_path: Path, counted: list[str]) -> None:
+    """``core.db.single``: on PostgreSQL the statement alone, no BEGIN or COMMIT; a second one
+    there would not be atomic with the first, so it is refused. On SQLite a unit as any other."""
+    store = LaterStore(backend, tmp_path)
+
+    def single() -> Any:
+        return store.held.unit() if store.held is not None else db.single(store.engine)
+
+    async def story() -> tuple[list[str], int, list[Any]]:
+        await store.start()
+        async with store.unit() as unit:
+            await unit.execute(ADD_PARENT, {"id": "p1", "n": 1})
+        for _ in range(2):  # SQLAlchemy's first sight, then the driver's path
+            counted.clear()
+            async with single() as one:
+                changed = (await one.execute(SET_N, {"pid": "p1", "new_n": 5})).rowcount
+        sent = list(counted)
+        if store.held is None:
+            with pytest.raises(RuntimeError, match="one statement"):
+                async with single() as one:
+                    await one.execute(SET_N, {"pid": "p1", "new_n": 6})
+                    await one.execute(SET_N, {"pid": "p1", "new_n": 7})
+        return sent, changed, await store.contents()
+
+    async def go() -> tuple[list[str], int, list[Any]]:
+        try:
+            return await story()
+        finally:
+            await store.close()
+
+    sent, changed, contents = asyncio.run(go())
+    assert changed == 1
+    if backend == "postgresql":
+        assert [q.split()[0] for q in sent] == ["UPDATE"], sent
+        assert contents == [[("p1", 6)], []]  # the first statement stood alone: it is kept
+    else:
+        assert contents == [[("p1", 5)], []]

@@ -16,10 +16,11 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import keys
+from core.db import Db, later, table_of
 from core.sealing import NodeKey, new_token
 from core.statuslist import INVALID, StatusList
 from issuer import refresh, revocation
@@ -121,6 +122,14 @@ async def org_by_id(session: AsyncSession, org_id: str) -> Organisation | None:
     return await session.get(Organisation, org_id)
 
 
+async def staff_and_org(session: AsyncSession, node: NodeKey, api_key: str) -> tuple[Staff, Organisation] | None:
+    """The staff member an API key belongs to, with their organisation: one statement."""
+    query = (select(Staff, Organisation).join(Organisation, Organisation.id == Staff.org_id)
+             .where(Staff.api_key_digest == node.digest("api-key", api_key)))
+    found = (await session.execute(query)).first()
+    return None if found is None else (found[0], found[1])
+
+
 async def staff_by_api_key(session: AsyncSession, node: NodeKey, api_key: str) -> Staff | None:
     query = select(Staff).where(Staff.api_key_digest == node.digest("api-key", api_key))
     return (await session.execute(query)).scalar_one_or_none()
@@ -145,26 +154,30 @@ def pin_digest(node: NodeKey, offer_id: str, pin: str) -> str:
     return node.digest("tx-code", f"{offer_id}:{pin}")
 
 
+_NEW_OFFER = insert(table_of(Offer))
+
+
 async def create_offer(
-    session: AsyncSession, node: NodeKey, *, org_id: str, config_id: str, claims: dict[str, Any],
+    db: Db, node: NodeKey, *, org_id: str, config_id: str, claims: dict[str, Any],
     batch_size: int, language: str, staff_id: str | None, now: int, ttl_s: int, valid_days: int | None = None,
     reference: str | None = None,
 ) -> tuple[Offer, str]:
-    """A new offer; returns it and its PIN (shown once, never stored in the clear)."""
+    """A new offer; returns it (not in any session: its values) and its PIN (shown once, never
+    stored in the clear). The row goes in by ``later``: the API's unit is then that one statement
+    (on PostgreSQL one round trip, ``core.prepared.AsyncpgDb.flush``)."""
     offer_id, pin = new_offer_id(), new_pin()
-    offer = Offer(
+    row = dict(
         id=offer_id, org_id=org_id, config_id=config_id,
         code_digest=node.digest("code", offer_code(node, offer_id)), pin_digest=pin_digest(node, offer_id, pin),
         pin_failures=0, state=OfferState.OFFERED.value, batch_size=batch_size, valid_days=valid_days,
         language=language,
         sealed_claims=node.seal(json.dumps(claims).encode(), f"offer:{offer_id}"),
+        sealed_reference=None if not reference else node.seal(reference.encode(), f"offer-reference:{offer_id}"),
+        reference_digest=None if not reference else reference_digest(node, org_id, reference),
         created_by=staff_id, created_at=now, expires_at=now + ttl_s,
     )
-    if reference:
-        offer.sealed_reference = node.seal(reference.encode(), f"offer-reference:{offer_id}")
-        offer.reference_digest = reference_digest(node, org_id, reference)
-    session.add(offer)
-    return offer, pin
+    await later(db, _NEW_OFFER, row)
+    return Offer(**row), pin
 
 
 def offer_reference(node: NodeKey, offer_id: str, sealed: bytes | None) -> str | None:

@@ -346,3 +346,41 @@ def test_receipts_name_the_log_key_that_signs_its_checkpoints_even_after_a_first
             await engine.dispose()
 
     asyncio.run(run())
+
+
+def test_records_that_arrive_together_go_in_with_their_events_as_one_statement(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL: a batch of records and their events is one statement at the commit, not one per
+    record and one per event while the log's lock is held (each a round trip). Counted at asyncpg."""
+    import asyncpg
+
+    url = store_url("postgresql", tmp_path)  # skips without PostgreSQL
+    sent: list[str] = []
+    for name in ("execute", "fetch", "executemany"):
+        real = getattr(asyncpg.Connection, name)
+
+        async def one(self: asyncpg.Connection, query: str, *args: object, _real: object = real,
+                      **kwargs: object) -> object:
+            sent.append(query)
+            return await _real(self, query, *args, **kwargs)  # type: ignore[operator]
+
+        monkeypatch.setattr(asyncpg.Connection, name, one)
+
+    async def run() -> int:
+        engine = await migrated(url)
+        try:
+            ledger = Ledger(db.sessions(engine), ConsentLog(NodeKey(bytes(32)), "test.example/consent"), SPECIAL)
+            for n in range(3):  # keys made, statements seen (core.prepared takes a statement's second sight)
+                await ledger.record(disclosure(ledger_key=bytes([90 + n]) * 32), TL, NOW, signs)
+            sent.clear()
+            writes = ledger._recorder.writes
+            await asyncio.gather(*(ledger.record(disclosure(ledger_key=bytes([n]) * 32), TL, NOW, signs)
+                                   for n in range(8)))
+            return ledger._recorder.writes - writes
+        finally:
+            await engine.dispose()
+
+    transactions = asyncio.run(run())
+    rows = [q for q in sent if "consent_records" in q or "consent_events" in q]
+    assert transactions < 8 and len(rows) == transactions, rows
+    assert all(q.startswith("WITH") and "consent_records" in q and "consent_events" in q for q in rows), rows
