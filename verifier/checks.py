@@ -169,10 +169,9 @@ async def _conclude(ctx: VerifierContext, row: CheckRow, vp_token: str, consent_
     result = await consent_records.record(ctx, row, await _verify(ctx, row, identity, vp_token), consent_offer,
                                           identity)
     sealed = await _seal(ctx, row, result, vp_token)
-    async with ctx.unit() as db:
-        if not await store.answer(db, row.id, sealed):
+    async with ctx.single() as db:  # on PostgreSQL one statement (store.answer)
+        if not await store.answer(db, row.id, sealed, _audit(row.name, result, ctx.now())):
             raise OAuthError("invalid_request", "this request was answered already")
-        await store.audit(db, _audit(row.name, result, ctx.now()))
 
 
 async def _verify(ctx: VerifierContext, row: CheckRow, identity: requests.Identity, vp_token: str) -> Result:
