@@ -32,8 +32,8 @@ Ctx = Annotated[IssuerContext, Depends(get_context)]
 
 async def current_staff(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> tuple[Staff, Organisation]:
     key = web.bearer_token(authorization, "a staff API key")
-    async with ctx.transaction() as session:
-        found = await store.staff_and_org(session, ctx.node, key)
+    async with ctx.read() as db:
+        found = await store.staff_and_org(db, ctx.node, key)
     if found is None:
         raise OAuthError("invalid_token", "unknown API key", status=401)
     return found

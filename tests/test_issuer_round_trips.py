@@ -100,3 +100,21 @@ def test_a_credential_request_is_six_round_trips(client: TestClient, sent: Sent)
     assert sent.sql[2].startswith("INSERT INTO issuer_nonces")
     assert sent.sql[3].startswith("SELECT issuer_credentials.status") and sent.sql[3].endswith("FOR UPDATE")
     assert sent.sql[4].startswith("WITH w0 AS (INSERT INTO issuer_credentials")  # every write at once
+
+
+def test_a_staff_offer_is_two_round_trips(client: TestClient, sent: Sent) -> None:
+    """The staff key and its organisation in one read outside any transaction; the offer's row its
+    unit's one statement, sent without BEGIN and COMMIT (core.prepared.AsyncpgDb.flush). A session
+    made it six: BEGIN, the staff, the organisation, COMMIT, then BEGIN, the offer and COMMIT."""
+    api_key = _create_org(client, "staff-trips", ["urn:amana:credential:SkillCertificate:1"])
+    for counted in (False, True):  # the first sight of a statement is SQLAlchemy's (core.prepared)
+        sent.on = counted
+        r = client.post("/api/issuer/offers", headers={"Authorization": f"Bearer {api_key}"},
+                        json={"type": "SkillCertificate", "claims": SKILL_EXAMPLE})
+        sent.on = False
+        assert r.status_code == 201, r.text
+    assert [sql.split(" ")[0] for sql in sent.sql] == ["SELECT", "INSERT"], "\n".join(sent.sql)
+    assert "JOIN issuer_organisations" in sent.sql[0] and sent.sql[1].startswith("INSERT INTO issuer_offers")
+    refused = client.post("/api/issuer/offers", headers={"Authorization": "Bearer amk_not-a-key"},
+                          json={"type": "SkillCertificate", "claims": SKILL_EXAMPLE})
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_token"

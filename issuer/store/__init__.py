@@ -16,7 +16,7 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import keys
@@ -122,12 +122,22 @@ async def org_by_id(session: AsyncSession, org_id: str) -> Organisation | None:
     return await session.get(Organisation, org_id)
 
 
-async def staff_and_org(session: AsyncSession, node: NodeKey, api_key: str) -> tuple[Staff, Organisation] | None:
-    """The staff member an API key belongs to, with their organisation: one statement."""
-    query = (select(Staff, Organisation).join(Organisation, Organisation.id == Staff.org_id)
-             .where(Staff.api_key_digest == node.digest("api-key", api_key)))
-    found = (await session.execute(query)).first()
-    return None if found is None else (found[0], found[1])
+_STAFF, _ORGS = table_of(Staff), table_of(Organisation)
+_STAFF_AND_ORG = (select(*(c.label(f"s_{c.name}") for c in _STAFF.c), *(c.label(f"o_{c.name}") for c in _ORGS.c))
+                  .join_from(_STAFF, _ORGS, _ORGS.c.id == _STAFF.c.org_id)
+                  .where(_STAFF.c.api_key_digest == bindparam("digest")))
+
+
+async def staff_and_org(db: Db, node: NodeKey, api_key: str) -> tuple[Staff, Organisation] | None:
+    """The staff member an API key belongs to, with their organisation: one statement, a read
+    (``core.db.read``: one round trip on PostgreSQL, where a session's transaction was four).
+    Both come back as values, in no session, as a closed session's objects would."""
+    row = (await db.execute(_STAFF_AND_ORG, {"digest": node.digest("api-key", api_key)})).one_or_none()
+    if row is None:
+        return None
+    found = row._mapping
+    return (Staff(**{c.name: found[f"s_{c.name}"] for c in _STAFF.c}),
+            Organisation(**{c.name: found[f"o_{c.name}"] for c in _ORGS.c}))
 
 
 async def staff_by_api_key(session: AsyncSession, node: NodeKey, api_key: str) -> Staff | None:
