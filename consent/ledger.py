@@ -109,8 +109,9 @@ class Ledger:
     async def _log(self, session: Db, entries: Sequence[_Entry], now: int, *, new: bool = False) -> list[Logged]:
         """Append the entries' leaves in one append, then store each event with its signed receipt
         (the receipt names the leaf's index, so it is signed after the append); ``new``: the
-        records too, first. Both after the append: left for later (``core.db.later``), they go
-        in as one statement at the commit, not one per record ahead of the log's lock."""
+        records too, first. Both after the append, left for later (``core.db.later``): on
+        PostgreSQL they go in as one statement at the commit, not one per record while the
+        log's lock is held; on SQLite and in a session they run at once, as before."""
         leaves = [event.commitment(record) for record, _, event, _ in entries]
         indices = await self.log.append(session, leaves, now)
         log_key = await self.log.vkey(session, now)

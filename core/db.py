@@ -132,7 +132,10 @@ def single(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection |
     """A unit of one statement, atomic by itself (a conditional ``UPDATE … RETURNING``): on
     PostgreSQL sent outside a transaction block, where it runs in a transaction of its own, all
     of it or none (one round trip, not three with ``BEGIN`` and ``COMMIT``; issue 15); a second
-    statement is refused (``AsyncpgDb``). Elsewhere a unit as ``unit`` gives."""
+    statement is refused (``AsyncpgDb``), after the first has committed: a guard against a
+    programming error, not a rollback. Elsewhere a unit as ``unit`` gives. Should SQLAlchemy's
+    asyncpg adapter ever lack what ``AsyncpgDb`` uses, this is a plain autocommit connection,
+    where nothing counts statements: callers give it one, as its name says."""
     held = _HELD.get(engine)
     if held is not None:
         return held.unit()

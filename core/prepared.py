@@ -244,9 +244,9 @@ class AsyncpgDb:
     in one statement are unpredictable, so writes to a table already in the batch start a new
     one: each table once per statement, in the order the writes came.
 
-    ``statements``: how many it may run (None: any number). ``core.db.single`` gives one, on a
-    connection outside any transaction: a second statement there would not be atomic with the
-    first, so it is refused as the programming error it is."""
+    ``limit``: how many statements it may run (None: any number). ``core.db.single`` gives one,
+    on a connection outside any transaction: a second statement there would not be atomic with
+    the first, so it is refused as the programming error it is (the first has committed by then)."""
 
     __slots__ = ("_adapter", "_later", "_left", "_statements", "connection", "dialect")
     ADAPTER_PARTS = ("_execute_mutex", "_transaction", "_start_transaction", "_connection")

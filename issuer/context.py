@@ -51,10 +51,6 @@ class IssuerContext:
         async with self.sessions.begin() as session:
             yield session
 
-    def single(self) -> AbstractAsyncContextManager[db.Db]:
-        """A unit of one statement: no ``BEGIN`` and ``COMMIT`` where that saves round trips (``core.db.single``)."""
-        return db.single(self.engine)
-
     def read(self) -> AbstractAsyncContextManager[db.Db]:
         """A read of one statement, outside a transaction where that saves round trips (``core.db.read``)."""
         return db.read(self.engine)

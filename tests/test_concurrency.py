@@ -365,11 +365,7 @@ def test_a_credential_request_and_a_refresh_of_one_offer_never_deadlock(node: tu
     grant = httpx.post(f"{base}/token", data=_token_form(code, made["pin"]), timeout=10).json()
 
     def credential_request() -> dict[str, Any]:
-        nonce = httpx.post(f"{base}/nonce", timeout=10).json()["c_nonce"]
-        key = keys.generate()
-        proof = _jose.sign_compact({"typ": "openid4vci-proof+jwt", "jwk": key.public_key().to_jwk()},
-                                   {"aud": base, "iat": int(time.time()), "nonce": nonce}, key)
-        return {"credential_configuration_id": "SkillCertificate", "proofs": {"jwt": [proof]}}
+        return {"credential_configuration_id": "SkillCertificate", "proofs": {"jwt": [_proof(base)]}}
 
     first = httpx.post(f"{base}/credential", json=credential_request(), timeout=10,
                        headers={"Authorization": f"Bearer {grant['access_token']}"})
@@ -382,14 +378,6 @@ def test_a_credential_request_and_a_refresh_of_one_offer_never_deadlock(node: tu
         dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
         holder, watcher = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
 
-        async def waiting(count: int) -> None:
-            for _ in range(600):
-                if await watcher.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                          "AND datname = current_database()") >= count:
-                    return
-                await asyncio.sleep(0.05)
-            raise AssertionError(f"fewer than {count} requests ever waited for a lock")
-
         try:
             holding = holder.transaction()
             await holding.start()
@@ -397,10 +385,10 @@ def test_a_credential_request_and_a_refresh_of_one_offer_never_deadlock(node: tu
             async with httpx.AsyncClient(timeout=60, limits=FRESH) as http:
                 refresh = asyncio.ensure_future(http.post(f"{base}/token", data={
                     "grant_type": "refresh_token", "refresh_token": refreshed["refresh_token"]}))
-                await waiting(1)
+                await _lock_waiters(watcher, 1)
                 issue = asyncio.ensure_future(http.post(f"{base}/credential", json=body, headers={
                     "Authorization": f"Bearer {refreshed['access_token']}"}))
-                await waiting(2)
+                await _lock_waiters(watcher, 2)
                 await holding.rollback()
                 return await refresh, await issue
         finally:
@@ -410,3 +398,71 @@ def test_a_credential_request_and_a_refresh_of_one_offer_never_deadlock(node: tu
     refresh, issue = asyncio.run(story())
     assert (refresh.status_code, issue.status_code) == (200, 200), (refresh.text, issue.text)
     assert len(issue.json()["credentials"]) == 1 and refresh.json()["refresh_token"]
+
+
+def test_a_status_change_of_a_later_copy_and_a_refresh_of_its_offer_never_deadlock(
+        node: tuple[NodeProcess, str]) -> None:
+    """PostgreSQL. A refresh grant locks its offer's credentials in id order (store.batch_fate); a
+    status change locked the copy it names first, then the rest of the batch. Suspending the
+    second copy while the refresh waited for the first, each held what the other wanted: 500
+    after the deadlock timeout (found by a review probe). The schedule is forced as above."""
+    running, api_key = node
+    database_url = running.env.get("AMANA_DATABASE_URL")
+    if database_url is None:
+        pytest.skip("SQLite has one writer at a time: no row locks to order")
+    import asyncpg
+
+    staff = {"Authorization": f"Bearer {api_key}"}
+    made = httpx.post(f"{running.base}/api/issuer/offers", headers=staff, timeout=10,
+                      json={"type": "SkillCertificate", "claims": SKILL, "batch_size": 2}).json()
+    offer_uri = parse_qs(urlsplit(made["link"]).query)["credential_offer_uri"][0]
+    code = httpx.get(offer_uri, timeout=10).json()["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
+    base = f"{running.base}/issuers/open-doors"
+    grant = httpx.post(f"{base}/token", data=_token_form(code, made["pin"]), timeout=10).json()
+    issued = httpx.post(f"{base}/credential", timeout=10, headers={"Authorization": f"Bearer {grant['access_token']}"},
+                        json={"credential_configuration_id": "SkillCertificate",
+                              "proofs": {"jwt": [_proof(base), _proof(base)]}})
+    assert issued.status_code == 200, issued.text
+
+    async def story() -> tuple[httpx.Response, httpx.Response]:
+        dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+        holder, watcher = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+        try:
+            first, second = [r["id"] for r in await watcher.fetch(
+                "SELECT id FROM issuer_credentials WHERE offer_id = $1 ORDER BY id", made["offer_id"])]
+            holding = holder.transaction()
+            await holding.start()
+            await holder.execute("SELECT 1 FROM issuer_credentials WHERE id = $1 FOR UPDATE", first)
+            async with httpx.AsyncClient(timeout=60, limits=FRESH) as http:
+                refresh = asyncio.ensure_future(http.post(f"{base}/token", data={
+                    "grant_type": "refresh_token", "refresh_token": grant["refresh_token"]}))
+                await _lock_waiters(watcher, 1)
+                suspend = asyncio.ensure_future(http.post(
+                    f"{running.base}/api/issuer/credentials/{second}/suspend", headers=staff))
+                await _lock_waiters(watcher, 2)
+                await holding.rollback()
+                return await refresh, await suspend
+        finally:
+            await holder.close()
+            await watcher.close()
+
+    refresh, suspend = asyncio.run(story())
+    assert (refresh.status_code, suspend.status_code) == (200, 200), (refresh.text, suspend.text)
+
+
+def _proof(base: str) -> str:
+    """A key proof for the issuer at ``base``, on a fresh nonce and a fresh key."""
+    nonce = httpx.post(f"{base}/nonce", timeout=10).json()["c_nonce"]
+    key = keys.generate()
+    return _jose.sign_compact({"typ": "openid4vci-proof+jwt", "jwk": key.public_key().to_jwk()},
+                              {"aud": base, "iat": int(time.time()), "nonce": nonce}, key)
+
+
+async def _lock_waiters(watcher: Any, count: int) -> None:
+    """Until ``count`` backends of this database wait for a lock (a forced schedule's next step)."""
+    for _ in range(600):
+        if await watcher.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                  "AND datname = current_database()") >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"fewer than {count} requests ever waited for a lock")

@@ -100,7 +100,8 @@ _INSERT_EVENT = insert(table_of(ConsentEventRow)).inline()
 
 
 # Rows a statement takes at most: 7 parameters a row, two tables in one statement (core.db.later),
-# well under the 32767 parameters PostgreSQL's protocol allows a statement.
+# well under the 32767 parameters asyncpg sends in one statement (a batch is at most 64 records
+# today, core.group_commit; this keeps a larger one correct).
 _ROWS_A_STATEMENT = 1000
 
 

@@ -172,9 +172,11 @@ async def create_offer(
     batch_size: int, language: str, staff_id: str | None, now: int, ttl_s: int, valid_days: int | None = None,
     reference: str | None = None,
 ) -> tuple[Offer, str]:
-    """A new offer; returns it (not in any session: its values) and its PIN (shown once, never
-    stored in the clear). The row goes in by ``later``: the API's unit is then that one statement
-    (on PostgreSQL one round trip, ``core.prepared.AsyncpgDb.flush``)."""
+    """A new offer; returns it and its PIN (shown once, never stored in the clear). In a session
+    (a class of many rows, a replacement) the offer is added to it and goes in with the others
+    at the flush; in a unit (the API's one offer) the row goes in by ``later``, the unit's one
+    statement (on PostgreSQL one round trip, ``core.prepared.AsyncpgDb.flush``) and the offer
+    returned holds its values, in no session."""
     offer_id, pin = new_offer_id(), new_pin()
     row = dict(
         id=offer_id, org_id=org_id, config_id=config_id,
@@ -186,8 +188,12 @@ async def create_offer(
         reference_digest=None if not reference else reference_digest(node, org_id, reference),
         created_by=staff_id, created_at=now, expires_at=now + ttl_s,
     )
-    await later(db, _NEW_OFFER, row)
-    return Offer(**row), pin
+    offer = Offer(**row)
+    if isinstance(db, AsyncSession):
+        db.add(offer)
+    else:
+        await later(db, _NEW_OFFER, row)
+    return offer, pin
 
 
 def offer_reference(node: NodeKey, offer_id: str, sealed: bytes | None) -> str | None:
@@ -360,14 +366,18 @@ async def change_status(session: AsyncSession, org_id: str, credential_id: str, 
     """Apply ``action`` to a credential of ``org_id`` and to every copy of its batch (one
     dataset, one fate: revoking one copy while its twins stay valid would be no revocation).
     Another organisation's credential is not found."""
-    credential = await session.get(Credential, credential_id, with_for_update=True)
-    if credential is None or credential.org_id != org_id:
+    found = await session.get(Credential, credential_id)
+    if found is None or found.org_id != org_id:
         raise LookupError(credential_id)
+    # The batch locked in id order, as ``batch_fate`` locks it (a refresh grant, a credential
+    # request): locking the named copy first, then the rest, two changes of one batch waited for
+    # each other against a refresh of the same offer on PostgreSQL (a deadlock, 500).
+    query = (select(Credential).where(Credential.id == credential_id) if found.offer_id is None
+             else select(Credential).where(Credential.offer_id == found.offer_id).order_by(Credential.id))
+    copies = list((await session.execute(query.with_for_update().execution_options(populate_existing=True)))
+                  .scalars())
+    credential = next(c for c in copies if c.id == credential_id)
     new = revocation.new_status(credential.status, action)
-    copies = [credential]
-    if credential.offer_id is not None:
-        query = select(Credential).where(Credential.offer_id == credential.offer_id).with_for_update()
-        copies = list((await session.execute(query)).scalars())
     if new == INVALID and credential.offer_id is not None:  # its refresh tokens die with it
         await revoke_families(session, now, offer_id=credential.offer_id)
     # Each list row once, in one order: written a second time in one transaction, the row is
