@@ -13,7 +13,7 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -355,7 +355,6 @@ def test_a_credential_request_and_a_refresh_of_one_offer_never_deadlock(node: tu
     database_url = running.env.get("AMANA_DATABASE_URL")
     if database_url is None:
         pytest.skip("SQLite has one writer at a time: no row locks to order")
-    import asyncpg
 
     made = httpx.post(f"{running.base}/api/issuer/offers", headers={"Authorization": f"Bearer {api_key}"},
                       json={"type": "SkillCertificate", "claims": SKILL}, timeout=10).json()
@@ -374,28 +373,15 @@ def test_a_credential_request_and_a_refresh_of_one_offer_never_deadlock(node: tu
                            data={"grant_type": "refresh_token", "refresh_token": grant["refresh_token"]}).json()
     body = credential_request()
 
-    async def story() -> tuple[httpx.Response, httpx.Response]:
-        dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
-        holder, watcher = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    async def hold_the_batch(holder: Any) -> None:
+        await holder.execute("SELECT 1 FROM issuer_credentials WHERE offer_id = $1 FOR UPDATE", made["offer_id"])
 
-        try:
-            holding = holder.transaction()
-            await holding.start()
-            await holder.execute("SELECT 1 FROM issuer_credentials WHERE offer_id = $1 FOR UPDATE", made["offer_id"])
-            async with httpx.AsyncClient(timeout=60, limits=FRESH) as http:
-                refresh = asyncio.ensure_future(http.post(f"{base}/token", data={
-                    "grant_type": "refresh_token", "refresh_token": refreshed["refresh_token"]}))
-                await _lock_waiters(watcher, 1)
-                issue = asyncio.ensure_future(http.post(f"{base}/credential", json=body, headers={
-                    "Authorization": f"Bearer {refreshed['access_token']}"}))
-                await _lock_waiters(watcher, 2)
-                await holding.rollback()
-                return await refresh, await issue
-        finally:
-            await holder.close()
-            await watcher.close()
-
-    refresh, issue = asyncio.run(story())
+    refresh, issue = asyncio.run(_forced(
+        database_url, hold_the_batch,
+        lambda http: http.post(f"{base}/token", data={"grant_type": "refresh_token",
+                                                      "refresh_token": refreshed["refresh_token"]}),
+        lambda http: http.post(f"{base}/credential", json=body,
+                               headers={"Authorization": f"Bearer {refreshed['access_token']}"})))
     assert (refresh.status_code, issue.status_code) == (200, 200), (refresh.text, issue.text)
     assert len(issue.json()["credentials"]) == 1 and refresh.json()["refresh_token"]
 
@@ -410,7 +396,6 @@ def test_a_status_change_of_a_later_copy_and_a_refresh_of_its_offer_never_deadlo
     database_url = running.env.get("AMANA_DATABASE_URL")
     if database_url is None:
         pytest.skip("SQLite has one writer at a time: no row locks to order")
-    import asyncpg
 
     staff = {"Authorization": f"Bearer {api_key}"}
     made = httpx.post(f"{running.base}/api/issuer/offers", headers=staff, timeout=10,
@@ -424,29 +409,18 @@ def test_a_status_change_of_a_later_copy_and_a_refresh_of_its_offer_never_deadlo
                               "proofs": {"jwt": [_proof(base), _proof(base)]}})
     assert issued.status_code == 200, issued.text
 
-    async def story() -> tuple[httpx.Response, httpx.Response]:
-        dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
-        holder, watcher = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
-        try:
-            first, second = [r["id"] for r in await watcher.fetch(
-                "SELECT id FROM issuer_credentials WHERE offer_id = $1 ORDER BY id", made["offer_id"])]
-            holding = holder.transaction()
-            await holding.start()
-            await holder.execute("SELECT 1 FROM issuer_credentials WHERE id = $1 FOR UPDATE", first)
-            async with httpx.AsyncClient(timeout=60, limits=FRESH) as http:
-                refresh = asyncio.ensure_future(http.post(f"{base}/token", data={
-                    "grant_type": "refresh_token", "refresh_token": grant["refresh_token"]}))
-                await _lock_waiters(watcher, 1)
-                suspend = asyncio.ensure_future(http.post(
-                    f"{running.base}/api/issuer/credentials/{second}/suspend", headers=staff))
-                await _lock_waiters(watcher, 2)
-                await holding.rollback()
-                return await refresh, await suspend
-        finally:
-            await holder.close()
-            await watcher.close()
+    copies: list[str] = []
 
-    refresh, suspend = asyncio.run(story())
+    async def hold_the_first(holder: Any) -> None:  # the batch in id order, as the database orders it
+        copies.extend(r["id"] for r in await holder.fetch(
+            "SELECT id FROM issuer_credentials WHERE offer_id = $1 ORDER BY id", made["offer_id"]))
+        await holder.execute("SELECT 1 FROM issuer_credentials WHERE id = $1 FOR UPDATE", copies[0])
+
+    refresh, suspend = asyncio.run(_forced(
+        database_url, hold_the_first,
+        lambda http: http.post(f"{base}/token", data={"grant_type": "refresh_token",
+                                                      "refresh_token": grant["refresh_token"]}),
+        lambda http: http.post(f"{running.base}/api/issuer/credentials/{copies[1]}/suspend", headers=staff)))
     assert (refresh.status_code, suspend.status_code) == (200, 200), (refresh.text, suspend.text)
 
 
@@ -456,6 +430,34 @@ def _proof(base: str) -> str:
     key = keys.generate()
     return _jose.sign_compact({"typ": "openid4vci-proof+jwt", "jwk": key.public_key().to_jwk()},
                               {"aud": base, "iat": int(time.time()), "nonce": nonce}, key)
+
+
+Send = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
+
+
+async def _forced(database_url: str, hold: Callable[[Any], Awaitable[None]], first: Send, second: Send
+                  ) -> tuple[httpx.Response, httpx.Response]:
+    """A schedule forced on PostgreSQL: a connection of the test's own takes row locks (``hold``,
+    in its transaction); ``first`` is sent and waits for them, then ``second`` waits too; then
+    the rows are let go, and both answers come back."""
+    import asyncpg
+
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+    holder, watcher = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    try:
+        holding = holder.transaction()
+        await holding.start()
+        await hold(holder)
+        async with httpx.AsyncClient(timeout=60, limits=FRESH) as http:
+            one = asyncio.ensure_future(first(http))
+            await _lock_waiters(watcher, 1)
+            two = asyncio.ensure_future(second(http))
+            await _lock_waiters(watcher, 2)
+            await holding.rollback()
+            return await one, await two
+    finally:
+        await holder.close()
+        await watcher.close()
 
 
 async def _lock_waiters(watcher: Any, count: int) -> None:
