@@ -269,10 +269,10 @@ async def _add_refresh_token(session: AsyncSession, node: NodeKey, family_id: st
 async def refresh_family(session: AsyncSession, node: NodeKey, org_id: str,
                          token: str) -> tuple[RefreshFamily, refresh.FamilyState] | None:
     """The family a refresh token of ``org_id`` belongs to, locked, and what the decision needs.
-    The offer's credentials are locked before the family, in the order a status change takes
-    them (credentials, then families) and a credential request of the same offer too (its offer
-    lock lets this grant's new access token refer to the offer; ``use_access_token``), so none
-    of them waits for another in a cycle."""
+    The offer's credentials are locked in id order (``batch_fate``) before the family, as a
+    status change (``change_status``) and a credential request of the same offer lock them (its
+    offer lock lets this grant's new access token refer to the offer; ``use_access_token``), so
+    none of them waits for another in a cycle."""
     query = (select(RefreshToken, RefreshFamily).join(RefreshFamily, RefreshFamily.id == RefreshToken.family_id)
              .where(RefreshToken.digest == node.digest("refresh-token", token), RefreshFamily.org_id == org_id))
     found = (await session.execute(query)).first()
