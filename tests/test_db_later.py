@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, bindparam, delete, insert, select, update
 
 from core import db
+from tests.asyncpg_sent import record_sent
 from tests.consent_log_world import BACKENDS, POSTGRES_URL
 from tests.test_prepared import Store
 
@@ -62,16 +63,7 @@ class LaterStore(Store):
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The SQL of each statement asyncpg is given (``execute`` and ``fetch``; BEGIN/COMMIT too)."""
-    sent: list[str] = []
-    for name in ("execute", "fetch", "executemany"):
-        real = getattr(asyncpg.Connection, name)
-
-        async def one(self: Any, query: str, *args: Any, _real: Any = real, **kwargs: Any) -> Any:
-            sent.append(query)
-            return await _real(self, query, *args, **kwargs)
-
-        monkeypatch.setattr(asyncpg.Connection, name, one)
-    return sent
+    return record_sent(monkeypatch)
 
 
 # A story: writes to two tables, each run at once (``execute``) or left for later (``later``).

@@ -9,11 +9,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy import select
 
 from core import db
+from tests.asyncpg_sent import record_sent
 from tests.consent_log_world import BACKENDS, migrated, store_url
 from verifier import store
 from verifier.tables import AuditEntry
@@ -34,15 +34,7 @@ def _lines(check_id: str) -> list[AuditEntry]:
 def test_an_answer_and_its_audit_lines_go_together_once(backend: str, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     url = store_url(backend, tmp_path)  # skips without PostgreSQL
-    sent: list[str] = []
-    for name in ("execute", "fetch", "executemany"):
-        real = getattr(asyncpg.Connection, name)
-
-        async def one(self: asyncpg.Connection, query: str, *args: object, _real: Any = real, **kwargs: object) -> Any:
-            sent.append(query)
-            return await _real(self, query, *args, **kwargs)
-
-        monkeypatch.setattr(asyncpg.Connection, name, one)
+    sent = record_sent(monkeypatch)
 
     taken: list[bytes | None] = []
 

@@ -352,19 +352,10 @@ def test_records_that_arrive_together_go_in_with_their_events_as_one_statement(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """PostgreSQL: a batch of records and their events is one statement at the commit, not one per
     record and one per event while the log's lock is held (each a round trip). Counted at asyncpg."""
-    import asyncpg
+    from tests.asyncpg_sent import record_sent
 
     url = store_url("postgresql", tmp_path)  # skips without PostgreSQL
-    sent: list[str] = []
-    for name in ("execute", "fetch", "executemany"):
-        real = getattr(asyncpg.Connection, name)
-
-        async def one(self: asyncpg.Connection, query: str, *args: object, _real: object = real,
-                      **kwargs: object) -> object:
-            sent.append(query)
-            return await _real(self, query, *args, **kwargs)  # type: ignore[operator]
-
-        monkeypatch.setattr(asyncpg.Connection, name, one)
+    sent = record_sent(monkeypatch)
 
     async def run() -> int:
         engine = await migrated(url)
