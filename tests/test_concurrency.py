@@ -26,6 +26,7 @@ from core.encoding import decode_b64url_json_object
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from issuer.offers import MAX_PIN_FAILURES
 from issuer.offline import SUFFIX
+from tests.pg_locks import until_waiting
 from tests.server_process import POSTGRES_URL, NodeProcess, empty_postgres
 
 BURST = 50
@@ -450,21 +451,11 @@ async def _forced(database_url: str, hold: Callable[[Any], Awaitable[None]], fir
         await hold(holder)
         async with httpx.AsyncClient(timeout=60, limits=FRESH) as http:
             one = asyncio.ensure_future(first(http))
-            await _lock_waiters(watcher, 1)
+            await until_waiting(watcher.fetchval, 1)
             two = asyncio.ensure_future(second(http))
-            await _lock_waiters(watcher, 2)
+            await until_waiting(watcher.fetchval, 2)
             await holding.rollback()
             return await one, await two
     finally:
         await holder.close()
         await watcher.close()
-
-
-async def _lock_waiters(watcher: Any, count: int) -> None:
-    """Until ``count`` backends of this database wait for a lock (a forced schedule's next step)."""
-    for _ in range(600):
-        if await watcher.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                  "AND datname = current_database()") >= count:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"fewer than {count} requests ever waited for a lock")

@@ -24,6 +24,7 @@ from issuer import store
 from issuer.app import build_app
 from issuer.offers import MAX_PIN_FAILURES
 from tests.oid4vci_wallet import BASE, Wallet, path_of
+from tests.pg_locks import until_waiting
 from tests.raw_files import stored_bytes
 from tests.server_process import empty_postgres
 
@@ -556,10 +557,7 @@ def test_two_rotations_at_once_leave_one_active_key(client: TestClient) -> None:
             await rotate(session)
             waiting = asyncio.ensure_future(second())
             async with ctx.engine.connect() as watcher:
-                query = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                             "AND datname = current_database()")
-                while not (await watcher.execute(query)).scalar_one():
-                    await asyncio.sleep(0.02)
+                await until_waiting(lambda query: watcher.scalar(text(query)), 1)
         await waiting
         async with ctx.transaction() as session:
             org = await store.org_by_slug(session, "twice")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, exists, insert, select, union_all, update
@@ -101,7 +101,7 @@ async def answer(db: Db, check_id: str, sealed_result: bytes, entries: Sequence[
     return bool((await db.execute(_answered_and_audited(len(entries)), parameters)).all())
 
 
-@cache
+@lru_cache(maxsize=32)  # one per number of credentials a response held: a few
 def _answered_and_audited(count: int) -> Any:
     """``WITH answered AS (UPDATE … RETURNING id) INSERT INTO verifier_audit … SELECT … WHERE
     EXISTS (SELECT … FROM answered) RETURNING id``: the audit lines go in only if the check was
