@@ -260,16 +260,19 @@ def _sqlite_begin_immediate(connection: Any) -> None:
 
 
 def make_engine(url: str, pool: int = 5) -> AsyncEngine:
-    """SQLite: the held connection (core.sqlite_held) and the pragmas. PostgreSQL: a pool keeping
-    ``pool`` connections (``Settings.database_pool``), and up to 10 more opened at a peak.
+    """SQLite: the held connection (core.sqlite_held) and the pragmas. PostgreSQL: a pool of
+    ``pool`` connections (``Settings.database_pool``), opened as needed and kept; a unit of work
+    past them waits for one to come back.
 
-    The pool must keep as many connections as units of work run at once: SQLAlchemy's default
-    keeps 5, and closes every connection beyond that when it comes back. With 16 wallets at once
-    each unit of work past the fifth opened a connection (a server process forked, the SCRAM
-    exchange, the statements prepared again) and closed it: 2.5 ms of worker CPU per issuance,
-    82 flows a second where a pool of 20 gave 137 (issue 15). Every service of a worker has its
-    own engine, so PostgreSQL's ``max_connections`` must cover workers × services × (pool + 10)
-    at the worst (README, "Running it for real")."""
+    No overflow: SQLAlchemy's default opens up to 10 more at a peak and closes each when it comes
+    back, so every unit past the pool opened a connection (a server process forked, the SCRAM
+    exchange, its statements prepared again) and closed it. Under bench.load's 50 wallets that
+    was 840 connections in 40 seconds, and one worker did 75 flows a second where, waiting for a
+    pooled connection instead, it does 117 (issue 15). A wait costs nothing but the wait: two
+    cores do no more at once than 16 units. So a task must never hold two connections of one
+    pool (under load it would wait for itself); tests/pool_nesting checks that on every test.
+    Every service of a worker has its own engine, so PostgreSQL's ``max_connections`` must cover
+    workers × services × pool (README, "Running it for real")."""
     if url.startswith("sqlite"):
         path = make_url(url).database
         if path and path != ":memory:":
@@ -288,7 +291,7 @@ def make_engine(url: str, pool: int = 5) -> AsyncEngine:
             held = _HELD[engine] = HeldSqlite(path or "", lambda connection: _sqlite_pragmas(connection, None))
             event.listen(engine.sync_engine, "engine_disposed", lambda _engine: held.close())
         return engine
-    engine = create_async_engine(url, pool_size=pool, max_overflow=10)
+    engine = create_async_engine(url, pool_size=pool, max_overflow=0)
     event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
     event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
     return engine

@@ -16,6 +16,7 @@ from core.credtypes import TypeRegistry, load_registry
 from core.settings import Settings, get_settings
 from issuer import store
 from issuer.app import build_app
+from tests import pool_nesting
 from tests.oid4vci_wallet import BASE
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
@@ -31,6 +32,16 @@ NOW = 1_800_000_000  # a fixed "now"; no test reads the clock
 # its own @settings, which inherit it; a test that sets a deadline of its own still has one.
 settings.register_profile("amana", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("amana")
+pool_nesting.watch()
+
+
+@pytest.fixture(autouse=True)
+def no_nested_pool_checkout() -> Iterator[None]:
+    """A task never holds two connections of one PostgreSQL pool (tests/pool_nesting: a stall
+    under load, as the pool opens nothing past its size)."""
+    pool_nesting.nested.clear()
+    yield
+    assert not pool_nesting.nested, pool_nesting.nested[:3]
 
 
 @pytest.fixture(scope="session")

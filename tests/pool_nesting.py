@@ -1,0 +1,56 @@
+"""No task holds two connections of one PostgreSQL pool at once: a check made on every test.
+
+Why: a PostgreSQL engine's pool opens nothing beyond its size (core.db.make_engine); a unit of
+work past it waits for a connection. A task that held one connection and waited for a second of
+the same pool would, under load, wait for itself: with every connection held by such tasks, none
+comes back (a stall until the pool's timeout, then a 500). So nesting is a bug even when a test
+passes, and this is where it shows. The listeners see every pool of this process (the nodes a
+test runs in process); a node in a subprocess is not watched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.pool import Pool
+
+_held: Counter[tuple[int, int]] = Counter()  # (task, pool) → connections it holds now
+nested: list[str] = []  # what the test in progress did wrong; conftest fails the test on it
+
+
+def _key(record: Any) -> tuple[int, int] | None:
+    if not type(record.dbapi_connection).__name__.startswith("AsyncAdapt_asyncpg"):
+        return None  # SQLite: its units run on a held connection of their own (core.sqlite_held)
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running loop: a synchronous checkout (a CLI's engine) nests nothing
+        return None
+    return None if task is None else (id(task), id(record._ConnectionRecord__pool))
+
+
+def _checkout(_dbapi: Any, record: Any, _proxy: Any) -> None:
+    key = _key(record)
+    if key is None:
+        return
+    if _held[key]:
+        nested.append(f"task {asyncio.current_task()!r} took a second connection of one pool")
+    _held[key] += 1
+    record.info["nesting_key"] = key
+
+
+def _checkin(_dbapi: Any, record: Any, *_exception: Any) -> None:
+    """Back in the pool, or thrown away (invalidated: a failed ping hands out a fresh one)."""
+    key = record.info.pop("nesting_key", None)
+    if key is not None:
+        _held[key] -= 1
+        if not _held[key]:
+            del _held[key]
+
+
+def watch() -> None:
+    event.listen(Pool, "checkout", _checkout)
+    event.listen(Pool, "checkin", _checkin)
+    event.listen(Pool, "invalidate", _checkin)
