@@ -20,6 +20,7 @@ from consent.store import log as store
 from core import db
 from core.errors import InvalidInput, NotFound
 from core.sealing import NodeKey, SealBroken
+from tests import pool_nesting
 from tests.consent_log_world import BACKENDS, migrated, store_url
 
 NODE = NodeKey(b"\x07" * 32)
@@ -274,12 +275,13 @@ def test_a_rival_seen_late_on_postgresql_never_leaves_part_of_an_append(url: str
                     return await LOG.append(s, [commitment(2), commitment(3), commitment(4)], 3)
 
             waiting = asyncio.create_task(rival())
-            async with engine.connect() as watch:  # until the rival waits on the first's index entry
-                while not (await watch.execute(text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                        "AND datname = current_database()"))).scalar_one():
-                    await watch.rollback()
-                    await asyncio.sleep(0.01)
+            with pool_nesting.on_purpose():
+                async with engine.connect() as watch:  # until the rival waits on the first's index entry
+                    while not (await watch.execute(text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                            "AND datname = current_database()"))).scalar_one():
+                        await watch.rollback()
+                        await asyncio.sleep(0.01)
         assert await asyncio.wait_for(waiting, 30) == [2, 3, 4]
         async with sessions.begin() as s:
             size, frontier = await log._head(s)

@@ -23,6 +23,7 @@ from core.statuslist import INVALID, SUSPENDED, VALID, verify_token
 from issuer import store
 from issuer.app import build_app
 from issuer.offers import MAX_PIN_FAILURES
+from tests import pool_nesting
 from tests.oid4vci_wallet import BASE, Wallet, path_of
 from tests.pg_locks import until_waiting
 from tests.raw_files import stored_bytes
@@ -556,8 +557,9 @@ def test_two_rotations_at_once_leave_one_active_key(client: TestClient) -> None:
         async with ctx.transaction() as session:
             await rotate(session)
             waiting = asyncio.ensure_future(second())
-            async with ctx.engine.connect() as watcher:
-                await until_waiting(lambda query: watcher.scalar(text(query)), 1)
+            with pool_nesting.on_purpose():
+                async with ctx.engine.connect() as watcher:
+                    await until_waiting(lambda query: watcher.scalar(text(query)), 1)
         await waiting
         async with ctx.transaction() as session:
             org = await store.org_by_slug(session, "twice")
