@@ -20,7 +20,9 @@ answer but the expected one, and any "database is locked", serialization failure
 in a node's log, each printed. Then the target from issue 15 (≥ 10 × 27.8 flows/s, p99 under
 250 ms, no errors) beside the figures, met or not. Every wallet is on 127.0.0.1, so the
 per-address rate limit is lifted for the run. The wallets run in this process, which also
-takes CPU from the node on a small machine: its share is printed.
+takes CPU from the node on a small machine: its share is printed, and so is the whole machine's
+(/proc/stat: the kernel and exited PostgreSQL backends included), which says whether the cores
+were saturated or something waited.
 """
 
 from __future__ import annotations
