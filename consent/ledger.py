@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from consent import records
@@ -84,8 +85,10 @@ class _New:
 
 def _an_item_may_cause(exc: Exception) -> bool:
     """Whether one record of a failed batch could be the cause (a refused row, a receipt that
-    could not be signed), so each is tried alone; not when the database itself failed."""
-    return not isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
+    could not be signed), so each is tried alone; not when the database itself failed, nor when no
+    pooled connection came in time (SQLAlchemy's ``TimeoutError`` is not the built-in one): tried
+    one by one, a batch of 64 would wait for the pool 64 times while later checks queue behind it."""
+    return not isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError | PoolTimeout)
 
 
 @dataclass

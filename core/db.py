@@ -267,10 +267,12 @@ def make_engine(url: str, pool: int = 5) -> AsyncEngine:
     No overflow: SQLAlchemy's default opens up to 10 more at a peak and closes each when it comes
     back, so every unit past the pool opened a connection (a server process forked, the SCRAM
     exchange, its statements prepared again) and closed it. Under bench.load's 50 wallets that
-    was 840 connections in 40 seconds, and one worker did 75 flows a second where, waiting for a
-    pooled connection instead, it does 117 (issue 15). A wait costs nothing but the wait: two
-    cores do no more at once than 16 units. So a task must never hold two connections of one
-    pool (under load it would wait for itself); tests/pool_nesting checks that on every test.
+    was 840 connections in 40 seconds, and one worker did 82-84 flows a second where, waiting for
+    a pooled connection instead, it does 130-136 (issue 15, README). A wait costs nothing but the
+    wait: two cores do no more at once than 16 units. So a task must never hold a connection of a
+    pool while it waits for another of the same pool, itself or through a task it awaits (the
+    verifier's consent records: recorded before the answer's unit opens). tests/pool_nesting
+    checks the first kind on every test that runs a PostgreSQL node in process.
     Every service of a worker has its own engine, so PostgreSQL's ``max_connections`` must cover
     workers × services × pool (README, "Running it for real")."""
     if url.startswith("sqlite"):

@@ -165,6 +165,9 @@ async def _seal(ctx: VerifierContext, row: CheckRow, result: Result, vp_token: s
 
 
 async def _conclude(ctx: VerifierContext, row: CheckRow, vp_token: str, consent_offer: str | None = None) -> None:
+    # The consent record goes first, outside the answer's unit: its group commit writes on this
+    # service's pool, which opens nothing past its size (core.db.make_engine). Requests holding a
+    # connection while they wait for it would, under load, leave it none.
     identity = await ctx.identity()
     result = await consent_records.record(ctx, row, await _verify(ctx, row, identity, vp_token), consent_offer,
                                           identity)

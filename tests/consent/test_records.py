@@ -375,3 +375,16 @@ def test_records_that_arrive_together_go_in_with_their_events_as_one_statement(
     rows = [q for q in sent if "consent_records" in q or "consent_events" in q]
     assert transactions < 8 and len(rows) == transactions, rows
     assert all(q.startswith("WITH") and "consent_records" in q and "consent_events" in q for q in rows), rows
+
+
+def test_a_batch_that_found_no_pooled_connection_fails_once_not_item_by_item() -> None:
+    """A PostgreSQL pool opens nothing past its size (core.db.make_engine), so a batch may wait
+    30 s for a connection and fail. No record caused that: tried alone one by one, a batch of 64
+    would wait 64 times more while later checks queue behind it. A refused row may be one record's."""
+    from sqlalchemy import exc
+
+    from consent.ledger import _an_item_may_cause
+
+    assert not _an_item_may_cause(exc.TimeoutError("QueuePool limit of size 16 overflow 0 reached"))
+    assert not _an_item_may_cause(exc.OperationalError("SELECT 1", {}, Exception("gone")))
+    assert _an_item_may_cause(exc.IntegrityError("INSERT", {}, Exception("duplicate key")))
