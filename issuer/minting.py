@@ -2,12 +2,13 @@
 
 An index comes from the process's reserve when it holds enough (issuer.status_reserve), else
 from the organisation's list with a spare for the reserve, kept only once the request's
-transaction commits. Indices taken from the reserve are already allocated in the list (a
-committed allocation), so a request that fails after taking them, before its commit, puts them
-back: otherwise a request a client can repeat (a compact copy asked for on its batch's last
-day, refused as it is signed) would leave indices allocated to no credential every time. A
-failure of the commit itself (where, on PostgreSQL, the credentials' rows are written:
-``core.db.later``) leaves them allocated: a fault of the server, not a request to repeat.
+transaction commits; a reserve running low gets its spare from a request it still serves.
+Indices taken from the reserve are already allocated in the list (a committed allocation), so a
+request that fails after taking them, before its commit, puts them back: otherwise a request a
+client can repeat (a compact copy asked for on its batch's last day, refused as it is signed)
+would leave indices allocated to no credential every time. A failure of the commit itself
+(where, on PostgreSQL, the credentials' rows are written: ``core.db.later``) leaves them
+allocated: a fault of the server, not a request to repeat.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ async def mint(ctx: IssuerContext, db: Db, granted: Granted, proofs: list[Any], 
         fresh = await store.allocate_status(db, org_id, len(proofs) + refill.spare_wanted(org_id))
         allocated, spare = fresh.split(len(proofs))
         refill.taken(spare)
+    elif ctx.statuses.running_low(org_id) and (wanted := refill.spare_wanted(org_id)):  # ahead of need
+        refill.taken(await store.allocate_status(db, org_id, wanted))
     try:
         status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{allocated.list_id}"
         kept_claims = json.dumps(claims).encode() if keep_days else None  # sealed per credential below

@@ -11,15 +11,22 @@ more statements (issue 15: with 16 wallets at once the worker sat 40 % idle, wai
 So a credential request that finds too few indices here takes ``SPARE`` more than it needs
 from the list, in its own transaction as before, and once that transaction has committed the
 spare ones are kept here, per organisation and list, for the next requests of this process.
+A request that finds fewer than ``LOW_WATER`` left takes its own here and a spare from the list
+beside them: the reserve is refilled before it runs dry, so requests that arrive meanwhile still
+find indices here. Refilled only when empty, every request that came during the refill found
+none, allocated its own and queued on the organisation's lock behind the refill's commit:
+``bench.load`` (2 workers, 50 wallets) counted 418 allocations for 5,700 credentials, each
+waiting 38 ms for that lock on average (pg_stat_statements, session 20).
 A spare index is never given twice: it is taken off here before use, and only a committed
 allocation is ever kept (one rolled back leaves nothing here, and its indices free in the
 list). One request per organisation takes a spare at a time (``Refill``); others that find
 too few meanwhile take only their own, so a burst does not leave a spare per request.
 
 What this costs: an index kept here when the process stops stays allocated in the list with
-no credential on it, at most ``SPARE`` and what one batch left over, per organisation, per
-process stop. Its status stays VALID, and nobody holds a credential pointing at it: one more
-entry of the crowd the list keeps to hide in (issuer.revocation), out of 65 536.
+no credential on it, at most ``SPARE`` on top of fewer than ``LOW_WATER`` and what one batch
+left over, per organisation, per process stop. Its status stays VALID, and nobody holds a
+credential pointing at it: one more entry of the crowd the list keeps to hide in
+(issuer.revocation), out of 65 536.
 
 The indices of one list are random and taken in no particular order, so a credential's
 index still says nothing about when it was issued (Token Status List, section 12.6).
@@ -30,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 SPARE = 64  # taken beside a request's own indices when too few are kept: one lock per ~64 credentials
+LOW_WATER = SPARE // 2  # fewer kept than this: the next request refills the reserve ahead of need
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +92,10 @@ class StatusReserve:
 
     def count(self, org_id: str) -> int:
         return sum(len(batch.indices) for batch in self.kept.get(org_id, []))
+
+    def running_low(self, org_id: str) -> bool:
+        """Fewer than ``LOW_WATER`` kept: time to refill, while what is left serves the others."""
+        return self.count(org_id) < LOW_WATER
 
 
 @dataclass

@@ -40,7 +40,7 @@ from issuer import store
 from issuer.context import IssuerContext
 from issuer.issuance import BATCH_SIZE
 from issuer.offers import OfferState
-from issuer.status_reserve import SPARE
+from issuer.status_reserve import LOW_WATER, SPARE
 from issuer.tables import AccessToken, Credential, Offer, StatusListRow
 from tests import crash_clients as clients
 from tests.server_process import POSTGRES_URL, NodeProcess, empty_postgres
@@ -183,9 +183,9 @@ async def _check_database(running: NodeProcess, ledger: clients.Ledger) -> None:
             assert row.status == ledger.status[issued_offer.offer_id]
 
     # What each life of the node may leave allocated to no credential (issuer.status_reserve): the
-    # reserve it kept (one refill and one batch's leftover), and what the requests in flight when
-    # it was killed had taken from it (a wallet's batch is at most 3).
-    unused_most = KILLS * (SPARE + BATCH_SIZE + WALLETS * 3) + SPARE + BATCH_SIZE
+    # reserve it kept (one refill on top of fewer than LOW_WATER left, and one batch's leftover), and
+    # what the requests in flight when it was killed had taken from it (a wallet's batch is at most 3).
+    unused_most = KILLS * (LOW_WATER + SPARE + BATCH_SIZE + WALLETS * 3) + LOW_WATER + SPARE + BATCH_SIZE
     for list_id, status_row in lists.items():  # allocation, bitmap and credentials agree
         members = [c for c in credentials if c.status_list_id == list_id]
         bitmap = int.from_bytes(status_row.allocated, "little")

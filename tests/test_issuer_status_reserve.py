@@ -189,3 +189,36 @@ def test_indices_taken_from_the_reserve_go_back_when_the_request_fails_before_it
     assert r.status_code == 400 and r.json()["error"] == "credential_request_denied"
     assert ctx.statuses.count(org_id) == SPARE  # given back, not lost
     assert sorted((r.id, r.allocated_count) for r in _lists_and_credentials(client)[0]) == allocated
+
+
+def test_a_reserve_running_low_is_refilled_by_a_request_it_still_serves(client: TestClient) -> None:
+    """Fewer than LOW_WATER kept: the next request takes its index from the reserve and a spare
+    from the list beside it, so requests arriving during the refill still find indices kept and
+    do not queue on the organisation's lock (refilled only when empty, each of them did)."""
+    from issuer.status_reserve import LOW_WATER
+
+    api_key = _create_org(client, "low-water", ["urn:amana:credential:SkillCertificate:1"])
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+    wallet, offer = _issue_one(client, api_key)
+    assert len(wallet.receive(offer["link"], offer["pin"], [keys.generate()])) == 1
+    org_id = _org_id(client, "low-water")
+    assert ctx.statuses.count(org_id) == SPARE and not ctx.statuses.running_low(org_id)
+    taken = ctx.statuses.take(org_id, SPARE - LOW_WATER)  # as if that many requests had come since
+    assert taken is not None
+    left = {i for batch in ctx.statuses.kept[org_id] for i in batch.indices}
+    assert len(left) == LOW_WATER and not ctx.statuses.running_low(org_id)
+    ctx.statuses.take(org_id, 1)
+    assert ctx.statuses.running_low(org_id)
+    left = {i for batch in ctx.statuses.kept[org_id] for i in batch.indices}
+    before = {c.id for c in _lists_and_credentials(client)[1]}
+
+    wallet, offer = _issue_one(client, api_key)
+    assert len(wallet.receive(offer["link"], offer["pin"], [keys.generate()])) == 1
+    lists, credentials = _lists_and_credentials(client)
+    (row,) = [r for r in lists if r.org_id == org_id]
+    (newest,) = [c for c in credentials if c.id not in before]
+    assert newest.status_idx in left  # served from the reserve ...
+    assert row.allocated_count == 1 + 2 * SPARE  # ... which got a spare beside it
+    assert ctx.statuses.count(org_id) == LOW_WATER - 2 + SPARE
+    bitmap = int.from_bytes(row.allocated, "little")
+    assert bitmap.bit_count() == row.allocated_count
