@@ -228,3 +228,38 @@ def test_a_task_taking_two_connections_of_one_pool_is_caught(tmp_path: Any) -> N
             await other.dispose()
 
     assert len(asyncio.run(run())) == 1
+
+
+def test_a_unit_cancelled_midway_rolls_back_and_gives_its_connection_back(tmp_path: Any) -> None:
+    """core.db takes and gives back a pooled connection in one hop each (``_pooled``), not through
+    ``engine.begin()``: a request cancelled inside its unit (a client gone) must still roll back
+    and hand its connection back, or a pool that opens nothing past its size loses it for good."""
+    url = store_url("postgresql", tmp_path)
+
+    async def run() -> tuple[int, int]:
+        engine = db.make_engine(url, pool=1)
+        try:
+            async with db.unit(engine) as connection:
+                await connection.execute(text("CREATE TABLE IF NOT EXISTS pooled_probe (n int)"))
+            inside = asyncio.Event()
+
+            async def cancelled() -> None:
+                async with db.unit(engine) as connection:
+                    await connection.execute(text("INSERT INTO pooled_probe VALUES (1)"))
+                    inside.set()
+                    await asyncio.sleep(30)  # cancelled here, its insert not committed
+
+            task = asyncio.create_task(cancelled())
+            await inside.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            checked_out = engine.sync_engine.pool.checkedout()  # type: ignore[attr-defined]
+            async with asyncio.timeout(10), db.unit(engine) as connection:  # the pool's only connection
+                rows = int((await connection.execute(text("SELECT count(*) FROM pooled_probe"))).scalar_one())
+                await connection.execute(text("DROP TABLE pooled_probe"))
+            return checked_out, rows
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(run()) == (0, 0)
