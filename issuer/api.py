@@ -35,7 +35,7 @@ from issuer import dpop, dpop_gate, nonces, offline, refresh, store
 from issuer.context import IssuerContext, get_context
 from issuer.discovery import issuer_url, known_org_id, org_id_or_404
 from issuer.issuance import PROOF_ALGS, distinct_keys, proofs_of, verify_proof
-from issuer.minting import mint
+from issuer.minting import mint, refill_ahead
 from issuer.offers import (
     ACCESS_TOKEN_TTL_S,
     RETRY_WINDOW_S,
@@ -241,4 +241,5 @@ async def credential(
                                   headers=_headers(ctx, slug, proof))
             await store.keep_response(db, ctx.node, access_token, request_digest, bytes(answer.body), purpose)
         refill.committed()  # committed: the spare status indices taken may be handed out
+    await refill_ahead(ctx, org_id)
     return answer

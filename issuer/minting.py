@@ -2,7 +2,8 @@
 
 An index comes from the process's reserve when it holds enough (issuer.status_reserve), else
 from the organisation's list with a spare for the reserve, kept only once the request's
-transaction commits; a reserve running low gets its spare from a request it still serves.
+transaction commits. A reserve running low is refilled after the request's commit, in a
+transaction of its own (``refill_ahead``).
 Indices taken from the reserve are already allocated in the list (a committed allocation), so a
 request that fails after taking them, before its commit, puts them back: otherwise a request a
 client can repeat (a compact copy asked for on its batch's last day, refused as it is signed)
@@ -14,6 +15,7 @@ allocated: a fault of the server, not a request to repeat.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from typing import Any
 
@@ -26,6 +28,8 @@ from issuer.context import IssuerContext
 from issuer.issuance import rounded
 from issuer.status_reserve import Refill
 from issuer.store import Granted
+
+log = logging.getLogger(__name__)
 
 
 async def mint(ctx: IssuerContext, db: Db, granted: Granted, proofs: list[Any], now: int, url: str,
@@ -54,8 +58,6 @@ async def mint(ctx: IssuerContext, db: Db, granted: Granted, proofs: list[Any], 
         fresh = await store.allocate_status(db, org_id, len(proofs) + refill.spare_wanted(org_id))
         allocated, spare = fresh.split(len(proofs))
         refill.taken(spare)
-    elif ctx.statuses.running_low(org_id) and (wanted := refill.spare_wanted(org_id)):  # ahead of need
-        refill.taken(await store.allocate_status(db, org_id, wanted))
     try:
         status_uri = f"{ctx.settings.public_base_url.rstrip('/')}/status/{allocated.list_id}"
         kept_claims = json.dumps(claims).encode() if keep_days else None  # sealed per credential below
@@ -86,3 +88,26 @@ async def mint(ctx: IssuerContext, db: Db, granted: Granted, proofs: list[Any], 
         if reserved:  # before the commit: nothing that will commit holds these indices
             ctx.statuses.keep(org_id, allocated)
         raise
+
+
+async def refill_ahead(ctx: IssuerContext, org_id: str | None) -> None:
+    """A reserve running low (issuer.status_reserve) gets its spare now, so the requests that
+    come while it is taken are still served from what is left, not queued on the organisation's
+    lock. In a transaction of its own, after the request's has committed: inside it, the spare
+    could come from another list than the request's credentials (a list rolling over), and the
+    request would hold both lists' locks in an order a status change of a batch spread over both
+    takes the other way round (helper-47's review). Its failure fails nothing but itself: the
+    credentials are issued already; a request that finds the reserve empty takes its own."""
+    if org_id is None or not ctx.statuses.running_low(org_id):
+        return
+    with ctx.statuses.refill() as refill:
+        wanted = refill.spare_wanted(org_id)
+        if not wanted:  # another request of this process is taking one
+            return
+        try:
+            async with ctx.unit() as db:
+                refill.taken(await store.allocate_status(db, org_id, wanted))
+        except Exception as exc:  # the type only: a database error's text may carry its statement's values
+            log.warning("the status reserve was not refilled ahead of need: %s", type(exc).__name__)
+            return
+        refill.committed()

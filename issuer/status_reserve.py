@@ -11,16 +11,17 @@ more statements (issue 15: with 16 wallets at once the worker sat 40 % idle, wai
 So a credential request that finds too few indices here takes ``SPARE`` more than it needs
 from the list, in its own transaction as before, and once that transaction has committed the
 spare ones are kept here, per organisation and list, for the next requests of this process.
-A request that finds fewer than ``LOW_WATER`` left takes its own here and a spare from the list
-beside them: the reserve is refilled before it runs dry, so requests that arrive meanwhile still
-find indices here. Refilled only when empty, every request that came during the refill found
-none, allocated its own and queued on the organisation's lock behind the refill's commit:
-``bench.load`` (2 workers, 50 wallets) counted 418 allocations for 5,700 credentials, each
-waiting 38 ms for that lock on average (pg_stat_statements, session 20).
-A spare index is never given twice: it is taken off here before use, and only a committed
-allocation is ever kept (one rolled back leaves nothing here, and its indices free in the
-list). One request per organisation takes a spare at a time (``Refill``); others that find
-too few meanwhile take only their own, so a burst does not leave a spare per request.
+A request that leaves fewer than ``LOW_WATER`` here takes a spare from the list once its own
+transaction has committed, in one of its own (issuer.minting.refill_ahead): the reserve is
+refilled before it runs dry, so requests that arrive meanwhile still find indices here. Refilled
+only when empty, every request that came during the refill found none, allocated its own and
+queued on the organisation's lock behind the refill's commit: ``bench.load`` (2 workers, 50
+wallets) counted 418 allocations for 5,700 credentials, each waiting 38 ms for that lock on
+average (pg_stat_statements, session 20). A spare index is never given twice: it is taken off
+here before use, and only a committed allocation is ever kept (one rolled back leaves nothing
+here, and its indices free in the list). One request per organisation takes a spare at a time
+(``Refill``); others that find too few meanwhile take only their own, so a burst does not leave
+a spare per request.
 
 What this costs: an index kept here when the process stops stays allocated in the list with
 no credential on it, at most ``SPARE`` on top of fewer than ``LOW_WATER`` and what one batch

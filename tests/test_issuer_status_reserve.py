@@ -192,9 +192,10 @@ def test_indices_taken_from_the_reserve_go_back_when_the_request_fails_before_it
 
 
 def test_a_reserve_running_low_is_refilled_by_a_request_it_still_serves(client: TestClient) -> None:
-    """Fewer than LOW_WATER kept: the next request takes its index from the reserve and a spare
-    from the list beside it, so requests arriving during the refill still find indices kept and
-    do not queue on the organisation's lock (refilled only when empty, each of them did)."""
+    """Fewer than LOW_WATER kept: the next request takes its index from the reserve and, once it
+    has committed, a spare from the list, so requests arriving during the refill still find
+    indices kept and do not queue on the organisation's lock (refilled only when empty, each of
+    them did)."""
     from issuer.status_reserve import LOW_WATER
 
     api_key = _create_org(client, "low-water", ["urn:amana:credential:SkillCertificate:1"])
@@ -222,3 +223,28 @@ def test_a_reserve_running_low_is_refilled_by_a_request_it_still_serves(client: 
     assert ctx.statuses.count(org_id) == LOW_WATER - 2 + SPARE
     bitmap = int.from_bytes(row.allocated, "little")
     assert bitmap.bit_count() == row.allocated_count
+
+
+def test_a_refill_ahead_that_fails_fails_nothing_else(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refill runs after the request's commit, in its own transaction: its failure leaves the
+    credential issued, the reserve as the request left it and the list as it was."""
+    from issuer.status_reserve import LOW_WATER
+
+    api_key = _create_org(client, "refill-fails", ["urn:amana:credential:SkillCertificate:1"])
+    ctx = client.app.state.issuer  # type: ignore[attr-defined]
+    wallet, offer = _issue_one(client, api_key)
+    assert len(wallet.receive(offer["link"], offer["pin"], [keys.generate()])) == 1
+    org_id = _org_id(client, "refill-fails")
+    ctx.statuses.take(org_id, SPARE - LOW_WATER + 1)
+    assert ctx.statuses.running_low(org_id)
+    (row,) = [r for r in _lists_and_credentials(client)[0] if r.org_id == org_id]
+
+    async def fails(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(store, "allocate_status", fails)
+    wallet, offer = _issue_one(client, api_key)
+    assert len(wallet.receive(offer["link"], offer["pin"], [keys.generate()])) == 1
+    assert ctx.statuses.count(org_id) == LOW_WATER - 2 and not ctx.statuses.refilling
+    (after,) = [r for r in _lists_and_credentials(client)[0] if r.org_id == org_id]
+    assert after.allocated_count == row.allocated_count
