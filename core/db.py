@@ -174,7 +174,9 @@ def _give_back(connection: Connection, commit: bool) -> None:
 
 async def _to_completion(work: Awaitable[None]) -> None:
     """``work`` finished even if the caller is cancelled while it runs; the cancellation is raised
-    once it has (a connection handed back half-way would be lost to its pool)."""
+    once it has (a connection handed back half-way would be lost to its pool). SQLAlchemy's
+    ``AsyncConnection`` closes itself so (``ext.asyncio.base._run_to_completion``), but that
+    helper is private, so this is its twin rather than an import that a release may break."""
     task = asyncio.ensure_future(work)
     cancelled: BaseException | None = None
     while True:

@@ -3,13 +3,12 @@
 An index comes from the process's reserve when it holds enough (issuer.status_reserve), else
 from the organisation's list with a spare for the reserve, kept only once the request's
 transaction commits. A reserve running low is refilled after the request's commit, in a
-transaction of its own (``refill_ahead``).
-Indices taken from the reserve are already allocated in the list (a committed allocation), so a
-request that fails after taking them, before its commit, puts them back: otherwise a request a
-client can repeat (a compact copy asked for on its batch's last day, refused as it is signed)
-would leave indices allocated to no credential every time. A failure of the commit itself
-(where, on PostgreSQL, the credentials' rows are written: ``core.db.later``) leaves them
-allocated: a fault of the server, not a request to repeat.
+transaction of its own (``refill_ahead``). Indices taken from the reserve are already allocated
+in the list (a committed allocation), so a request that fails after taking them, before its
+commit, puts them back: otherwise a request a client can repeat (a compact copy asked for on its
+batch's last day, refused as it is signed) would leave indices allocated to no credential every
+time. A failure of the commit itself (where, on PostgreSQL, the credentials' rows are written:
+``core.db.later``) leaves them allocated: a fault of the server, not a request to repeat.
 """
 
 from __future__ import annotations
