@@ -3,12 +3,14 @@
 Error correction level M (15 %): survives a crease or a cheap camera; the version is the
 smallest that fits, and callers that promise a limit (OpenID4VP: version <= 10) check it.
 
-Encoding is zxing-cpp's (already here to read codes): a version 10 code in about 0.5 ms, where
-segno's pure-Python encoder, its mask choice and its SVG writer took about 4 ms of every check
-(issue 15). Its segments are optimised (numeric, alphanumeric and byte mixed), so a code is never
-larger than one mode for the whole text, as segno made it. ASCII text (every link, every offline
-payload: base45) goes in as it is, no ECI header, nothing a phone scanner trips on; other text gets
-the ECI of the character set zxing-cpp picks for it (none for ISO 8859-1), tests/test_qr.py.
+Encoding is zxing-cpp's (already here to read codes), where segno's pure-Python encoder, its mask
+choice and its SVG writer took about 4 ms of every check (issue 15). zxing-cpp encodes under mask 0
+and ``core.qr_masks`` chooses the mask (zxing-cpp's own choice: a version 10 code in 0.16 ms, where
+zxing-cpp choosing took 0.55 ms). Its segments are optimised (numeric, alphanumeric and byte
+mixed), so a code is never larger than one mode for the whole text, as segno made it. ASCII text
+(every link, every offline payload: base45) goes in as it is, no ECI header, nothing a phone
+scanner trips on; other text gets the ECI of the character set zxing-cpp picks for it (none for
+ISO 8859-1), tests/test_qr.py.
 
 An SVG for a page has a ``viewBox`` and no ``width``/``height``: the stylesheet sizes it and the
 whole code scales into that box. With a fixed size and no ``viewBox``, a box smaller than the
@@ -26,6 +28,8 @@ from dataclasses import dataclass
 
 import zxingcpp
 from PIL import Image
+
+from core import qr_masks
 
 BORDER = 4  # modules of quiet zone, as ISO/IEC 18004 asks for QR codes
 
@@ -56,10 +60,16 @@ def make(text: str, max_version: int | None = None) -> Code:
 
 
 def _encoded(text: str, error: str) -> Code:
-    matrix = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level=error).to_image(
+    """zxing-cpp's symbol, its mask chosen by ``core.qr_masks`` (the same choice, a third of the time)."""
+    size, first = _under_mask(text, error, 0)
+    modules = qr_masks.least_penalty(size, error, first, lambda mask: _under_mask(text, error, mask)[1])
+    return Code(version=(size - 17) // 4, error=error, size=size, modules=modules)
+
+
+def _under_mask(text: str, error: str, mask: int) -> tuple[int, bytes]:
+    matrix = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level=error, data_mask=mask).to_image(
         add_quiet_zones=False)
-    size = matrix.shape[0]
-    return Code(version=(size - 17) // 4, error=error, size=size, modules=bytes(matrix))  # type: ignore[call-overload]
+    return matrix.shape[0], bytes(matrix)  # type: ignore[call-overload]
 
 
 def svg(text: str, scale: int = 6, max_version: int | None = None, *, standalone: bool = False) -> str:

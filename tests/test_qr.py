@@ -4,6 +4,7 @@ smallest version ISO/IEC 18004's capacity table allows, with nothing in them a p
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import string
 
@@ -13,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from core import qr
+from core import qr, qr_masks
 from tests.browser import decode_qr_codes
 
 LINK = "openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fnode.amana.test%2Fissuers%2Fa%2Foffers%2Fx"
@@ -194,16 +195,72 @@ def test_no_eci_header_nor_anything_else_a_scanner_trips_on(text: str) -> None:
 
 
 def test_a_link_measured_then_drawn_is_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Creating a check asks the version, then draws the SVG: one encoding, not two (issue 15)."""
-    calls: list[str] = []
+    """Creating a check asks the version, then draws the SVG: one encoding, not two, and under one
+    mask, not eight, once its version has been seen (issue 15)."""
+    calls: list[tuple[str, object]] = []
     real = zxingcpp.create_barcode
 
     def counted(content: str, *args: object, **options: object) -> zxingcpp.Barcode:
-        calls.append(content)
+        calls.append((content, options.get("data_mask")))
         return real(content, *args, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(zxingcpp, "create_barcode", counted)
-    link = REQUEST + "b" * 40
-    assert qr.version(link, 11) <= 11
+    seen, link = REQUEST + "a" * 40, REQUEST + "b" * 40
+    assert qr.version(seen, 11) == qr.version(link, 11) <= 11
     assert qr.svg(link, max_version=11).startswith("<svg")
-    assert calls == [link]
+    assert calls[-1] == (link, 0) and len(calls) in (2, 9)  # 9: this size was new, its mask changes learnt
+
+
+# zxing-cpp encodes on its own, mask chosen by its own penalty rules: what core.qr_masks must match.
+def _zxing_own(text: str, error: str) -> bytes:
+    return bytes(zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level=error)  # type: ignore[call-overload]
+                 .to_image(add_quiet_zones=False))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.one_of(st.text(string.printable, min_size=1, max_size=400),
+                 st.text(ALPHANUMERIC, min_size=1, max_size=2000),
+                 st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=60)),
+       st.sampled_from("ML"))
+@example(REQUEST + "x" * 22, "M")
+def test_the_mask_is_the_one_zxing_cpp_chooses_itself(text: str, error: str) -> None:
+    """core.qr_masks picks the mask from zxing-cpp's symbol under mask 0 and each size's learnt
+    changes: the symbol is zxing-cpp's own, byte for byte, whatever the text, version and level."""
+    assert qr._encoded(text, error).modules == _zxing_own(text, error)
+
+
+def _penalty_module_by_module(size: int, modules: bytes) -> int:
+    """ISO/IEC 18004:2015 §7.8.3.1's four rules, one module at a time, as zxing-cpp's QRMaskUtil counts."""
+    rows = [[modules[y * size + x] == 0 for x in range(size)] for y in range(size)]
+    lines = rows + [list(column) for column in zip(*rows, strict=True)]
+    score = 0
+    for line in lines:
+        for _, run in itertools.groupby(line):
+            length = len(list(run))
+            score += 3 + length - 5 if length >= 5 else 0
+        for x in range(size - 6):
+            if line[x:x + 7] == [True, False, True, True, True, False, True] and (
+                    not any(line[max(0, x - 4):x]) or not any(line[x + 7:x + 11])):
+                score += 40
+    score += 3 * sum(rows[y][x] == rows[y][x + 1] == rows[y + 1][x] == rows[y + 1][x + 1]
+                     for y in range(size - 1) for x in range(size - 1))
+    dark = sum(map(sum, rows))
+    return score + abs(2 * dark - size * size) * 10 // (size * size) * 10
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(21, 45).flatmap(lambda size: st.tuples(
+    st.just(size), st.lists(st.sampled_from([0, 255]), min_size=size * size, max_size=size * size).map(bytes))))
+@example((21, b"\x00" * 441))
+@example((21, b"\xff" * 441))
+def test_each_penalty_rule_counts_as_module_by_module(case: tuple[int, bytes]) -> None:
+    """The bit-parallel count equals the plain one on any matrix (random ones hold finder-like
+    patterns, runs and blocks of both colours; real symbols below)."""
+    size, modules = case
+    assert qr_masks.penalty(qr_masks.bits(size, modules), size) == _penalty_module_by_module(size, modules)
+
+
+@pytest.mark.parametrize("mask", range(8))
+def test_the_penalty_of_a_real_symbol_under_each_mask(mask: int) -> None:
+    size, modules = qr._under_mask(REQUEST + "y" * 22, "M", mask)
+    assert qr_masks.penalty(qr_masks.bits(size, modules), size) == _penalty_module_by_module(size, modules)
