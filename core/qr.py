@@ -33,9 +33,6 @@ from core import qr_masks
 
 BORDER = 4  # modules of quiet zone, as ISO/IEC 18004 asks for QR codes
 
-_DIGITS = bytes.maketrans(b"\x00\xff", b"10")  # zxing-cpp's matrix: 0 a dark module, 255 a light one
-_DARK = re.compile(r"(1+)")
-
 
 @dataclass(frozen=True, slots=True)
 class Code:
@@ -91,42 +88,39 @@ def _runs(code: Code) -> str:
     """The path of every run of dark modules, row by row, each a 1-module-wide horizontal stroke
     along the middle of its row (y + .5), each move relative to where the last stroke ended.
 
-    The matrix becomes one string ("1" dark, "0" light, a newline between rows) that a regular
-    expression splits at its dark runs, keeping them: light, dark, light, ... (light pieces may be
-    empty), each piece's path text looked up. The loops are C's, not Python's: about 0.2 ms a
-    version 9 code. Splitting at one character class is faster than finding runs of either of two
-    (``1+|[0\\n]+``: 0.3 ms, the regular expression engine trying both branches at every character);
-    segno's writer took about 1.2 ms."""
-    size, modules = code.size, code.modules
-    rows = b"\n".join([modules[i:i + size] for i in range(0, size * size, size)])
-    text = rows.translate(_DIGITS).decode("ascii").rstrip("0\n")
-    return f"M{BORDER} {BORDER}.5" + "".join(map(_pieces(size).__getitem__, _DARK.split(text)))
+    Drawn 8 modules at a time: the matrix is packed 8 modules a byte, each row padded with light
+    ones to whole bytes, each byte then a character that ``str.translate`` replaces with its
+    8 modules' path text (a stroke per dark run, a move per light one: 8 modules to the right in
+    all), and a character past the bytes between rows with the move back to the next row's start.
+    The loop is C's: 0.03 ms a version 10 code, where splitting it at its dark runs with a
+    regular expression took 0.12 ms (segno's writer: 1.2 ms). A run across two bytes is two strokes
+    that meet: the same modules drawn, in a path a sixth longer."""
+    size = code.size
+    per_row = -(-size // 8)
+    padding = b"0" * (8 * per_row - size)
+    digits = code.modules.translate(qr_masks.DIGITS)
+    rows = padding.join([digits[i:i + size] for i in range(0, size * size, size)]) + padding
+    packed = int(rows, 2).to_bytes(len(rows) // 8, "big").decode("latin-1")
+    lines = _NEXT_ROW.join([packed[i:i + per_row] for i in range(0, len(packed), per_row)])
+    return f"M{BORDER} {BORDER}.5" + lines.translate(_path_texts(per_row))
 
 
-class _Pieces(dict[str, str]):
-    """Path text of a piece of the matrix of one size, made on first sight: a dark run draws, a
-    light run moves along its row, light across row ends moves down to the next dark module.
-    At most a few thousand pieces a size (runs of 1..size, pairs of row ends)."""
+_NEXT_ROW = chr(256)  # no byte's character: the end of a row in ``_runs``
 
-    def __init__(self, size: int) -> None:
-        super().__init__({"": ""})  # the split's first or last piece, when the text starts or ends dark
-        self.size = size
 
-    def __missing__(self, piece: str) -> str:
-        lines = piece.split("\n")
-        if piece[0] == "1":
-            text = f"h{len(piece)}"
-        elif len(lines) == 1:
-            text = f"m{len(piece)} 0"
-        else:  # from the end of a row's last dark run to the first dark module rows below
-            text = f"m{len(lines[0]) + len(lines[-1]) - self.size} {len(lines) - 1}"
-        self[piece] = text
-        return text
+def _byte_path(byte: int) -> str:
+    """A byte's 8 modules (the high bit first, 1 dark) as path text: strokes and moves, 8 modules in all."""
+    return "".join(f"h{len(run)}" if run[0] == "1" else f"m{len(run)} 0" for run in _RUN.findall(f"{byte:08b}"))
+
+
+_RUN = re.compile(r"1+|0+")
+_BYTE_PATHS = [_byte_path(byte) for byte in range(256)]
 
 
 @functools.cache
-def _pieces(size: int) -> _Pieces:
-    return _Pieces(size)
+def _path_texts(per_row: int) -> list[str]:
+    """``str.translate``'s table for rows of ``per_row`` bytes: each byte's path, then the move to the next row."""
+    return [*_BYTE_PATHS, f"m-{8 * per_row} 1"]
 
 
 def png(text: str, scale: int = 8) -> bytes:

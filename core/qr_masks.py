@@ -28,7 +28,7 @@ from collections.abc import Callable
 MASKS = 8
 N1, N2, N3, N4 = 3, 3, 40, 10  # §7.8.3.1 table 11's penalty weights
 _GAP = 4  # light bits between two rows
-_BITS = bytes.maketrans(b"\x00\xff", b"10")  # zxing-cpp's matrix: 0 a dark module, 255 a light one
+DIGITS = bytes.maketrans(b"\x00\xff", b"10")  # zxing-cpp's matrix: 0 a dark module, 255 a light one
 
 # (size, level) -> for each mask, what turns the symbol under mask 0 into the symbol under it:
 # (as rows of bits, as in ``bits``; as the matrix's bytes read as one big-endian int)
@@ -65,7 +65,7 @@ def bits(size: int, modules: bytes) -> int:
     """The matrix as one int, a set bit a dark module: row after row, ``_GAP`` light bits between rows.
 
     Which end is the first row does not matter: every rule reads the same both ways."""
-    text = modules.translate(_BITS)
+    text = modules.translate(DIGITS)
     return int((b"0" * _GAP).join([text[i:i + size] for i in range(0, size * size, size)]), 2)
 
 
