@@ -24,7 +24,9 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, event, exc
+import asyncpg
+from sqlalchemy import Engine, Table, event, exc
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -58,7 +60,7 @@ def engine_of(d: Db) -> Engine:
         return d.get_bind()  # type: ignore[return-value]  # an engine: our sessions are bound to one
     if isinstance(d, AsyncConnection):
         return d.sync_engine
-    return d.connection.engine if isinstance(d, HeldDb) else d.connection.sync_engine
+    return d.connection.engine if isinstance(d, HeldDb) else d.sync_engine
 
 
 async def exec_driver_sql(d: Db, sql: str, parameters: Any) -> Any:
@@ -97,6 +99,15 @@ def dialect_name(db: Db) -> str:
     return db.get_bind().dialect.name if isinstance(db, AsyncSession) else db.dialect.name
 
 
+# Errors that say the database, or the way to it, failed (not that it refused a statement's data):
+# as SQLAlchemy reports them; as asyncpg does (the statements core.prepared runs, a unit's end);
+# as SQLAlchemy's asyncpg adapter does (a transaction begun on a closed connection); and a pool that
+# gave no connection in time (SQLAlchemy's ``TimeoutError``, not the built-in one).
+DATABASE_FAILED = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, OSError, TimeoutError,
+                   asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+                   asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.InsufficientResourcesError,
+                   AsyncAdapt_asyncpg_dbapi.InterfaceError, AsyncAdapt_asyncpg_dbapi.OperationalError)
+
 _HELD: weakref.WeakKeyDictionary[AsyncEngine, HeldSqlite] = weakref.WeakKeyDictionary()
 
 
@@ -108,68 +119,54 @@ def unit(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | H
     held = _HELD.get(engine)
     if held is not None:
         return held.unit()
-    return _by_driver(engine, autocommit=False) if engine.dialect.driver == "asyncpg" else engine.begin()
+    return _by_driver(engine, autocommit=False) if _asyncpg(engine) else engine.begin()
 
 
 _STATEMENTS: weakref.WeakKeyDictionary[AsyncEngine, Statements] = weakref.WeakKeyDictionary()
 
 
+def _asyncpg(engine: AsyncEngine) -> bool:
+    """Whether the unit may hold the pool's asyncpg connection itself (``_by_driver``)."""
+    return engine.dialect.driver == "asyncpg" and AsyncpgDb.FITS
+
+
 @contextlib.asynccontextmanager
-async def _by_driver(engine: AsyncEngine, *, autocommit: bool, limit: int | None = None
-                     ) -> AsyncIterator[AsyncConnection | AsyncpgDb]:
+async def _by_driver(engine: AsyncEngine, *, autocommit: bool, limit: int | None = None) -> AsyncIterator[AsyncpgDb]:
+    """A unit on PostgreSQL: the pool's connection taken in one hop into SQLAlchemy's greenlet
+    (the checkout, with its ping if the connection sat idle), statements run by asyncpg
+    (core.prepared), the transaction ended by asyncpg, the connection given back in one hop.
+
+    Not through SQLAlchemy's ``Connection`` (``engine.begin()``): making one, setting autocommit on
+    it, its commit through a greenlet and its close made each unit cost 40-55 µs of CPU more
+    (issue 15: a read 110 µs where its statement is 35; a check takes 9 units, an issuance 10;
+    README). A unit that fails, or whose request is cancelled, still rolls back and gives its
+    connection back (``_abandon``): a connection never returned is lost to a pool that opens no
+    more (``make_engine``)."""
     statements = _STATEMENTS.get(engine)
     if statements is None:
         statements = _STATEMENTS[engine] = Statements()
-    async with _pooled(engine, autocommit=autocommit) as (connection, adapter):
-        if not AsyncpgDb.fits(adapter):
-            yield connection
-            return
-        db = AsyncpgDb(connection, adapter, statements, limit=limit)
+    pooled = await greenlet_spawn(engine.sync_engine.raw_connection)
+    db = AsyncpgDb(engine, pooled, statements, autocommit=autocommit, limit=limit)
+    try:
         yield db
         await db.flush(last=True)  # the writes left for the end, before the commit (only when the block ended normally)
-
-
-@contextlib.asynccontextmanager
-async def _pooled(engine: AsyncEngine, *, autocommit: bool) -> AsyncIterator[tuple[AsyncConnection, Any]]:
-    """``engine.begin()`` (or ``engine.connect()`` in autocommit), in one hop into SQLAlchemy's
-    greenlet to take the connection and one to give it back (issue 15). The async API makes a hop
-    for each step: the checkout, the transaction or the isolation level, the driver's connection,
-    the commit, the close; each a greenlet started and switched to and back. A pooled read cost
-    126 µs of CPU that way and costs 108 in two hops (the statement itself: 30; session 20's
-    measure, README). The same steps run, in the same order, on the
-    same ``Connection``; the give-back is finished even if the request is cancelled meanwhile, as
-    SQLAlchemy finishes its own close: a connection never returned is lost to a pool that opens
-    no more (``make_engine``)."""
-    sync = await greenlet_spawn(_take, engine.sync_engine, autocommit)
-    connection = AsyncConnection(engine, sync)
-    try:
-        yield connection, sync.connection.dbapi_connection
+        await db.end(commit=True)
     except BaseException:
-        await _to_completion(greenlet_spawn(_give_back, sync, False))
+        await _to_completion(_abandon(db))
         raise
-    await _to_completion(greenlet_spawn(_give_back, sync, True))
+    await greenlet_spawn(db.check_in)  # nothing left to send: it runs through without waiting
 
 
-def _take(engine: Engine, autocommit: bool) -> Connection:
-    connection = engine.connect()
-    try:
-        if autocommit:
-            connection.execution_options(isolation_level="AUTOCOMMIT")  # set on the connection, reset by the pool
-        else:
-            connection.begin()
-    except BaseException:
-        connection.close()
-        raise
-    return connection
-
-
-def _give_back(connection: Connection, commit: bool) -> None:
-    try:
-        transaction = connection.get_transaction()
-        if transaction is not None:
-            transaction.commit() if commit else transaction.rollback()
-    finally:
-        connection.close()
+async def _abandon(db: AsyncpgDb) -> None:
+    """A unit that failed: rolled back and given back, or closed when its state is unknown (its
+    commit cut short, or a rollback that failed): the pool opens another in its place."""
+    broken = db.interrupted
+    if not broken:
+        try:
+            await db.end(commit=False)
+        except Exception:
+            broken = True
+    await greenlet_spawn(db.check_in, invalidate=broken)
 
 
 async def _to_completion(work: Awaitable[None]) -> None:
@@ -198,14 +195,12 @@ def single(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection |
     of it or none (one round trip, not three with ``BEGIN`` and ``COMMIT``; issue 15); a second
     statement is refused (``AsyncpgDb``), after the first has committed: a guard against a
     programming error, not a rollback. Elsewhere a unit as ``unit`` gives. Should SQLAlchemy's
-    asyncpg adapter ever lack what ``AsyncpgDb`` uses, this is a plain autocommit connection,
+    asyncpg adapter ever lack what ``AsyncpgDb`` uses, this is SQLAlchemy's ``engine.begin()``,
     where nothing counts statements: callers give it one, as its name says."""
     held = _HELD.get(engine)
     if held is not None:
         return held.unit()
-    if engine.dialect.driver == "asyncpg":
-        return _by_driver(engine, autocommit=True, limit=1)
-    return engine.begin()
+    return _by_driver(engine, autocommit=True, limit=1) if _asyncpg(engine) else engine.begin()
 
 
 def read(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | HeldDb | AsyncpgDb]:
@@ -217,7 +212,7 @@ def read(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection | H
     held = _HELD.get(engine)
     if held is not None:
         return held.read()
-    return _by_driver(engine, autocommit=True) if engine.dialect.driver == "asyncpg" else _autocommit(engine)
+    return _by_driver(engine, autocommit=True) if _asyncpg(engine) else _autocommit(engine)
 
 
 @contextlib.asynccontextmanager

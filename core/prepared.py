@@ -42,8 +42,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+import asyncpg
+from sqlalchemy import Connection, Dialect, Engine, PoolProxiedConnection
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Delete, Insert, Update
 from sqlalchemy.sql.selectable import Select
 
@@ -117,16 +120,18 @@ class Statements:
         self.seen: dict[tuple[int, frozenset[str]], Any] = {}
         self.combined: dict[tuple[tuple[int, int], ...], tuple[str, tuple[Prepared, ...]]] = {}  # by statements, rows
 
-    def find(self, connection: Connection, statement: Any, parameters: Any) -> tuple[Prepared, Parameters] | None:
+    def find(self, dialect: Dialect, listened: bool, statement: Any, parameters: Any
+             ) -> tuple[Prepared, Parameters] | None:
         """The compiled statement and its parameters (one set, or a plain INSERT's several), or None:
-        SQLAlchemy is to run this one."""
+        SQLAlchemy is to run this one. ``listened``: an event listener is on the engine or the
+        connection (``listened``), and must see every statement."""
         if isinstance(parameters, list):
             if len(parameters) != 1:
-                return self._rows(connection, statement, parameters)
+                return self._rows(dialect, listened, statement, parameters)
             parameters = parameters[0]  # one parameter set: one execution, as SQLAlchemy runs it too
         if not isinstance(statement, _KINDS) or not (parameters is None or isinstance(parameters, dict)):
             return None
-        if connection._has_events or connection.engine._has_events:  # listeners see every statement
+        if listened:
             return None
         given = parameters or {}
         key = (id(statement), frozenset(given))
@@ -135,18 +140,19 @@ class Statements:
             if key in self.prepared or self.seen.get(key) is not statement:
                 self._remember(self.seen, key, statement)  # first sight, or one that cannot be prepared
                 return None
-            prepared = _prepare(statement, key[1], connection)
+            prepared = _prepare(statement, key[1], dialect)
             self._remember(self.prepared, key, prepared)
             if prepared is None:
                 return None
         return (prepared, given) if prepared.statement is statement else None
 
-    def _rows(self, connection: Connection, statement: Any, rows: list[Any]) -> tuple[Prepared, Parameters] | None:
+    def _rows(self, dialect: Dialect, listened: bool, statement: Any, rows: list[Any]
+              ) -> tuple[Prepared, Parameters] | None:
         """A plain INSERT of several rows with the same names, compiled as for one of them."""
         if (not isinstance(statement, Insert) or statement._returning or statement._post_values_clause is not None
                 or not rows or not all(isinstance(row, dict) and row.keys() == rows[0].keys() for row in rows)):
             return None
-        found = self.find(connection, statement, rows[0])
+        found = self.find(dialect, listened, statement, rows[0])
         return None if found is None else (found[0], rows)
 
     def together(self, batch: list[tuple[Prepared, Parameters]]) -> tuple[str, list[Any]]:
@@ -200,10 +206,14 @@ def _numbered_on(prepared: Prepared, parameters: Parameters, taken: int) -> tupl
     return f"{head} VALUES {rows}", taken + width * len(parameters)
 
 
-def _prepare(statement: Any, names: frozenset[str], connection: Connection) -> Prepared | None:
+def listened(connection: Connection) -> bool:
+    """Whether an event listener is on the connection or its engine (``Statements.find``)."""
+    return connection._has_events or connection.engine._has_events
+
+
+def _prepare(statement: Any, names: frozenset[str], dialect: Dialect) -> Prepared | None:
     """Compiled as SQLAlchemy compiles it for these parameter names; the parameters resolved as its
     ``construct_params`` resolves them (a given name first, else the parameter's own value)."""
-    dialect = connection.dialect
     compiled: Any = statement.compile(dialect=dialect, column_keys=sorted(names))
     if (not compiled.positional or compiled.insert_prefetch or compiled.update_prefetch
             or compiled.literal_execute_params or compiled.post_compile_params):
@@ -229,12 +239,15 @@ def _prepare(statement: Any, names: frozenset[str], connection: Connection) -> P
 
 
 class AsyncpgDb:
-    """What a store function gets from a PostgreSQL unit (``core.db.unit``/``read``): ``execute``
-    as on the ``AsyncConnection``, a statement seen before run by asyncpg on the same connection.
+    """What a store function gets from a PostgreSQL unit (``core.db.unit``/``read``/``single``):
+    ``execute`` as on an ``AsyncConnection``, a statement seen before run by asyncpg itself.
 
-    SQLAlchemy's adapter begins its transaction at the first statement it runs; one run here
-    must be inside that transaction too, so it is begun first (the adapter's own ``BEGIN``, one
-    round trip as before; none on an autocommit connection, ``core.db.read``).
+    It holds the pool's connection itself (``Engine.raw_connection``): SQLAlchemy's ``Connection``
+    around it is made only when a statement is SQLAlchemy's to run (``connection``: first sight,
+    or one not prepared here). The transaction is SQLAlchemy's adapter's own, begun before the
+    first statement (its ``BEGIN``, one round trip; none in autocommit, ``core.db.read``), and ended
+    by asyncpg at the unit's end (``end``), as the adapter's ``commit`` would end it through a
+    greenlet; a ``Connection`` made meanwhile then finds no transaction left to roll back.
 
     ``later`` takes a write whose result nobody reads: it is sent with the unit's other such
     writes as one statement, before the unit's next ``execute`` or its commit (``flush``). Each
@@ -248,20 +261,77 @@ class AsyncpgDb:
     on a connection outside any transaction: a second statement there would not be atomic with
     the first, so it is refused as the programming error it is (the first has committed by then)."""
 
-    __slots__ = ("_adapter", "_later", "_left", "_statements", "connection", "dialect")
-    ADAPTER_PARTS = ("_execute_mutex", "_transaction", "_start_transaction", "_connection")
+    __slots__ = ("_adapter", "_connection", "_engine", "_later", "_left", "_pooled", "_statements", "dialect",
+                 "interrupted")
+    # What this uses of SQLAlchemy's asyncpg adapter (``FITS``: another SQLAlchemy version may lack
+    # some; core.db then lets SQLAlchemy run every statement, as before)
+    ADAPTER_PARTS = ("_execute_mutex", "_transaction", "_start_transaction", "_connection", "autocommit")
+    FITS = all(hasattr(AsyncAdapt_asyncpg_connection, part) for part in ADAPTER_PARTS)
 
-    @classmethod
-    def fits(cls, adapter: Any) -> bool:
-        """Whether SQLAlchemy's asyncpg adapter has the parts used here (another SQLAlchemy
-        version may not: then SQLAlchemy runs every statement, as before)."""
-        return all(hasattr(adapter, part) for part in cls.ADAPTER_PARTS)
-
-    def __init__(self, connection: Any, adapter: Any, statements: Statements, *, limit: int | None = None) -> None:
-        self.connection, self.dialect = connection, connection.dialect
-        self._adapter, self._statements = adapter, statements
+    def __init__(self, engine: AsyncEngine, pooled: PoolProxiedConnection, statements: Statements, *,
+                 autocommit: bool, limit: int | None = None) -> None:
+        self._engine, self._pooled, self._statements = engine, pooled, statements
+        adapter: Any = pooled.dbapi_connection
+        adapter.autocommit = autocommit  # put back by ``check_in``
+        self._adapter = adapter
+        self.dialect = engine.dialect
+        self._connection: tuple[Connection, AsyncConnection] | None = None
         self._later: list[tuple[Prepared, Parameters]] = []
         self._left = limit
+        self.interrupted = False  # its end cut short: the connection's state unknown
+
+    @property
+    def sync_engine(self) -> Engine:
+        return self._engine.sync_engine
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """SQLAlchemy's connection over the same pooled one, made the first time it is needed."""
+        if self._connection is None:
+            made = Connection(self._engine.sync_engine, self._pooled)
+            self._connection = made, AsyncConnection(self._engine, made)
+        return self._connection[1]
+
+    def _find(self, statement: Any, parameters: Any) -> tuple[Prepared, Parameters] | None:
+        made = self._connection
+        heard = self._engine.sync_engine._has_events or (made is not None and listened(made[0]))
+        return self._statements.find(self.dialect, heard, statement, parameters)
+
+    async def end(self, *, commit: bool) -> None:
+        """The transaction, if one began, committed or rolled back. The server refusing the commit
+        ends the transaction too (PostgreSQL rolls it back); anything else that stops it midway (a
+        lost connection, a cancellation) leaves the connection ``interrupted``."""
+        transaction = self._adapter._transaction
+        if transaction is None:
+            return
+        self.interrupted = True
+        try:
+            await (transaction.commit() if commit else transaction.rollback())
+            self.interrupted = False
+        except asyncpg.PostgresError:
+            self.interrupted = self._adapter._connection.is_closed()  # a server shutting it, say
+            raise
+        finally:
+            self._adapter._transaction = None
+
+    def check_in(self, *, invalidate: bool = False) -> None:
+        """Back to the pool, in SQLAlchemy's greenlet: the adapter out of autocommit again,
+        SQLAlchemy's connection closed if one was made (it gives the pooled one back). A connection
+        ``invalidate``d, or that asyncpg found closed (the server gone: a statement run here meets
+        no SQLAlchemy to notice), is closed instead, its place in the pool given back: the pool
+        opens another when it needs one."""
+        broken = invalidate or self._adapter._connection.is_closed()
+        try:
+            self._adapter.autocommit = False
+        finally:
+            if self._connection is not None:
+                if broken:
+                    self._connection[0].invalidate()
+                self._connection[0].close()
+            elif broken:
+                self._pooled.invalidate()  # which gives it back
+            else:
+                self._pooled.close()
 
     def _one_more(self) -> None:
         if self._left is not None:
@@ -272,8 +342,7 @@ class AsyncpgDb:
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
         self._one_more()
         await self.flush()
-        return await self._now(statement, parameters,
-                               self._statements.find(self.connection.sync_connection, statement, parameters))
+        return await self._now(statement, parameters, self._find(statement, parameters))
 
     async def _now(self, statement: Any, parameters: Any, found: tuple[Prepared, Parameters] | None) -> Any:
         """The statement run at once: by SQLAlchemy, or by the driver when ``find`` found it."""
@@ -285,7 +354,7 @@ class AsyncpgDb:
         """An ``INSERT … VALUES`` or an ``UPDATE`` of one table that reads no other table (what
         may wait: ``core.db.later``), compiled without ``RETURNING``; anything else runs now."""
         self._one_more()
-        found = self._statements.find(self.connection.sync_connection, statement, parameters)
+        found = self._find(statement, parameters)
         if found is None or not isinstance(statement, (Insert, Update)) or " RETURNING " in found[0].sql:
             await self.flush()
             await self._now(statement, parameters, found)

@@ -48,7 +48,7 @@ from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.pool import StaticPool
 
-from core.prepared import Statements
+from core.prepared import Statements, listened
 from core.sqlite_inline import when_unlocked
 
 CHECKPOINT_EVERY = 200  # commits between checkpoints; SQLite's own default is every 1000 pages
@@ -72,7 +72,7 @@ class HeldDb:
         self._results: list[Result[Any]] = []
 
     async def execute(self, statement: Any, parameters: Any = None) -> Result[Any]:
-        found = self._statements.find(self.connection, statement, parameters)
+        found = self._statements.find(self.dialect, listened(self.connection), statement, parameters)
         if self.reading:  # no transaction holds a snapshot yet: this statement may find SQLite busy
             if found is not None:
                 rows: Result[Any] = await when_unlocked(found[0].run_sqlite, self._driver, found[1])

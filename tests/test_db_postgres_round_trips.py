@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy import Integer, literal, select, text
-from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection, AsyncAdapt_asyncpg_dbapi
 
 from core import db
 from core.prepared import Prepared
@@ -263,3 +263,71 @@ def test_a_unit_cancelled_midway_rolls_back_and_gives_its_connection_back(tmp_pa
             await engine.dispose()
 
     assert asyncio.run(run()) == (0, 0)
+
+
+def test_a_commit_the_server_refuses_leaves_nothing_and_keeps_the_connection(tmp_path: Any) -> None:
+    """A unit's transaction is ended by asyncpg (``AsyncpgDb.end``). A commit PostgreSQL refuses (a
+    deferred unique constraint, checked at the commit) raises its error and leaves nothing written,
+    and the connection, still sound, goes back to the pool: the same server process serves the next unit."""
+    url = store_url("postgresql", tmp_path)
+
+    async def run() -> tuple[int, bool, int]:
+        engine = db.make_engine(url, pool=1)
+        try:
+            async with db.unit(engine) as connection:
+                await connection.execute(text("CREATE TABLE IF NOT EXISTS deferred_probe "
+                                              "(n int UNIQUE DEFERRABLE INITIALLY DEFERRED)"))
+            before = await _backend(engine)
+            with pytest.raises(asyncpg.UniqueViolationError):
+                async with db.unit(engine) as connection:
+                    await connection.execute(text("INSERT INTO deferred_probe VALUES (1), (1)"))
+            checked_out = engine.sync_engine.pool.checkedout()  # type: ignore[attr-defined]
+            after = await _backend(engine)
+            async with db.unit(engine) as connection:
+                rows = int((await connection.execute(text("SELECT count(*) FROM deferred_probe"))).scalar_one())
+                await connection.execute(text("DROP TABLE deferred_probe"))
+            return checked_out, before == after, rows
+        finally:
+            await engine.dispose()
+
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL (.ci/run starts one)")
+    assert asyncio.run(run()) == (0, True, 0)
+
+
+@pytest.mark.parametrize("unit", ["unit", "read"])
+def test_a_connection_the_server_drops_mid_unit_is_replaced_at_once(tmp_path: Any, unit: str) -> None:
+    """The server process behind a unit killed (a restart, an administrator): that unit fails, and
+    its connection is not handed out again. Statements run by asyncpg meet no SQLAlchemy to notice
+    the disconnection, so core.db checks asyncpg's own flag; without it every unit on that pool's
+    connection failed until the idle ping (``IDLE_PING_S``) replaced it."""
+    url = store_url("postgresql", tmp_path)
+    one = select(literal(1, Integer))
+
+    async def run() -> tuple[bool, int]:
+        engine = db.make_engine(url, pool=1)
+        try:
+            victim = await _backend(engine)
+            for _ in range(2):  # from its second sighting the statement is run by asyncpg (core.prepared)
+                async with getattr(db, unit)(engine) as connection:
+                    await connection.execute(one)
+            # asyncpg's error, or its adapter's where the adapter begins the transaction
+            failed = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, AsyncAdapt_asyncpg_dbapi.Error)
+            with pytest.raises(failed):
+                async with getattr(db, unit)(engine) as connection:
+                    killer = await asyncpg.connect(POSTGRES_URL)
+                    try:
+                        assert await killer.fetchval("SELECT pg_terminate_backend($1)", victim)
+                    finally:
+                        await killer.close()
+                    await asyncio.sleep(0.2)  # the server's goodbye arrives
+                    await connection.execute(one)
+            async with asyncio.timeout(10), getattr(db, unit)(engine) as connection:  # no idle ping: at once
+                assert (await connection.execute(one)).scalar_one() == 1
+            return await _backend(engine) != victim, engine.sync_engine.pool.checkedout()  # type: ignore[attr-defined]
+        finally:
+            await engine.dispose()
+
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL (.ci/run starts one)")
+    assert asyncio.run(run()) == (True, 0)

@@ -238,8 +238,12 @@ def test_a_postgresql_unit_run_by_asyncpg_is_still_one_transaction(tmp_path: Pat
 @pytest.mark.skipif(not POSTGRES_URL, reason="no PostgreSQL (.ci/run starts one)")
 def test_an_adapter_without_the_parts_used_leaves_every_statement_to_sqlalchemy(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Another SQLAlchemy version's asyncpg adapter may lack them: units work as before."""
-    monkeypatch.setattr(AsyncpgDb, "ADAPTER_PARTS", (*AsyncpgDb.ADAPTER_PARTS, "_not_in_this_version"))
+    """Another SQLAlchemy version's asyncpg adapter may lack them: units work as before, by
+    SQLAlchemy's ``engine.begin()``. This version's has them all."""
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+
+    assert AsyncpgDb.FITS and all(hasattr(AsyncAdapt_asyncpg_connection, part) for part in AsyncpgDb.ADAPTER_PARTS)
+    monkeypatch.setattr(AsyncpgDb, "FITS", False)
     store = Store("postgresql", tmp_path)
 
     async def story() -> None:

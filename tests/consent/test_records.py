@@ -388,3 +388,10 @@ def test_a_batch_that_found_no_pooled_connection_fails_once_not_item_by_item() -
     assert not _an_item_may_cause(exc.TimeoutError("QueuePool limit of size 16 overflow 0 reached"))
     assert not _an_item_may_cause(exc.OperationalError("SELECT 1", {}, Exception("gone")))
     assert _an_item_may_cause(exc.IntegrityError("INSERT", {}, Exception("duplicate key")))
+    # On PostgreSQL asyncpg runs the statements and ends the unit (core.prepared): its own errors
+    import asyncpg
+
+    assert not _an_item_may_cause(asyncpg.ConnectionDoesNotExistError("connection was closed in the middle"))
+    assert not _an_item_may_cause(asyncpg.InterfaceError("connection is closed"))
+    assert not _an_item_may_cause(asyncpg.exceptions.AdminShutdownError("terminating connection"))
+    assert _an_item_may_cause(asyncpg.UniqueViolationError("duplicate key value"))
