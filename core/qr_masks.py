@@ -1,9 +1,10 @@
 """A QR code's data mask, chosen as ISO/IEC 18004:2015 §7.8.3 asks, in a third of zxing-cpp's time.
 
-Why by hand: zxing-cpp chooses well (the least penalty under the four rules of §7.8.3.1, as the
-standard asks), but it builds and scores the whole symbol eight times: 0.4 ms of a version 9 code,
-most of what creating a check spent on its QR code (issue 15). It can also encode under a mask we
-name (``data_mask``), and two facts make choosing that mask ourselves cheap:
+Why by hand: zxing-cpp chooses well (its codes are made by the libzint it embeds since 3.0: the
+least penalty under the four rules of §7.8.3.1, as the standard asks), but it builds and scores the
+whole symbol eight times: 0.4 ms of a version 9 code, most of what creating a check spent on its QR
+code (issue 15). It can also encode under a mask we name (``data_mask``), and two facts make
+choosing that mask ourselves cheap:
 
 - the eight masked forms of one symbol differ by a pattern that depends on the version and the
   error correction level only: a mask is an XOR over the encoding region (§7.8.2), and the format
@@ -12,12 +13,12 @@ name (``data_mask``), and two facts make choosing that mask ourselves cheap:
   symbols the first time a (size, level) is seen;
 - the four rules count runs, 2 x 2 blocks and finder-like patterns, which bit operations on a
   Python int count for the whole matrix at once: each row a run of bits with four light bits between
-  rows (rule 3 looks four modules past a pattern; past the symbol's edge is light, as zxing-cpp
-  reads it), a column the same with the stride of a row.
+  rows (rule 3 looks four modules past a pattern; past the symbol's edge counts as light), a
+  column the same with the stride of a row.
 
-The rules and their tie-break (the lowest mask of equal penalty) are zxing-cpp's ``QRMaskUtil`` and
-``ChooseMaskPattern``, so the symbol is byte for byte the one zxing-cpp makes on its own:
-tests/test_qr.py checks that for any text, and each rule against a module-by-module count.
+The rules are read as libzint reads them, ties going to the lowest mask, so the symbol is byte for
+byte the one zxing-cpp makes on its own: tests/test_qr.py checks that for any text, version and
+level, and each rule against a module-by-module count.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def _modules(size: int) -> int:
 
 
 def penalty(dark: int, size: int) -> int:
-    """§7.8.3.1's four rules, scored as zxing-cpp scores them, of the matrix ``bits`` made."""
+    """§7.8.3.1's four rules, of the matrix ``bits`` made."""
     row = size + _GAP
     light = _modules(size) ^ dark
     score = 0

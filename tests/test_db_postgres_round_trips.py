@@ -231,7 +231,7 @@ def test_a_task_taking_two_connections_of_one_pool_is_caught(tmp_path: Any) -> N
 
 
 def test_a_unit_cancelled_midway_rolls_back_and_gives_its_connection_back(tmp_path: Any) -> None:
-    """core.db takes and gives back a pooled connection in one hop each (``_pooled``), not through
+    """core.db takes and gives back a pooled connection in one hop each (``_by_driver``), not through
     ``engine.begin()``: a request cancelled inside its unit (a client gone) must still roll back
     and hand its connection back, or a pool that opens nothing past its size loses it for good."""
     url = store_url("postgresql", tmp_path)

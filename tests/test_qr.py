@@ -211,7 +211,8 @@ def test_a_link_measured_then_drawn_is_encoded_once(monkeypatch: pytest.MonkeyPa
     assert calls[-1] == (link, 0) and len(calls) in (2, 9)  # 9: this size was new, its mask changes learnt
 
 
-# zxing-cpp encodes on its own, mask chosen by its own penalty rules: what core.qr_masks must match.
+# zxing-cpp encodes on its own (by its embedded libzint), mask chosen by its own penalty count: what
+# core.qr_masks must match.
 def _zxing_own(text: str, error: str) -> bytes:
     return bytes(zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level=error)  # type: ignore[call-overload]
                  .to_image(add_quiet_zones=False))
@@ -230,7 +231,9 @@ def test_the_mask_is_the_one_zxing_cpp_chooses_itself(text: str, error: str) -> 
 
 
 def _penalty_module_by_module(size: int, modules: bytes) -> int:
-    """ISO/IEC 18004:2015 §7.8.3.1's four rules, one module at a time, as zxing-cpp's QRMaskUtil counts."""
+    """ISO/IEC 18004:2015 §7.8.3.1's four rules, one module at a time: a run of 5 + i modules of one
+    colour scores 3 + i; each 2 x 2 block of one colour 3; each 1:1:3:1:1 pattern with four light
+    modules (or the edge) before or after it 40, once; 10 for each full 5 % of dark modules away from half."""
     rows = [[modules[y * size + x] == 0 for x in range(size)] for y in range(size)]
     lines = rows + [list(column) for column in zip(*rows, strict=True)]
     score = 0
