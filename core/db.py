@@ -138,7 +138,7 @@ async def _by_driver(engine: AsyncEngine, *, autocommit: bool, limit: int | None
 
     Not through SQLAlchemy's ``Connection`` (``engine.begin()``): making one, setting autocommit on
     it, its commit through a greenlet and its close made each unit cost 40-55 µs of CPU more
-    (issue 15: a read 110 µs where its statement is 35; a check takes 9 units, an issuance 10;
+    (issue 15: a read 110 µs where its statement is 35; a check takes 10 units, an issuance 3;
     README). A unit that fails, or whose request is cancelled, still rolls back and gives its
     connection back (``_abandon``): a connection never returned is lost to a pool that opens no
     more (``make_engine``)."""
