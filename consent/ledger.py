@@ -84,9 +84,9 @@ class _New:
 def _an_item_may_cause(exc: Exception) -> bool:
     """Whether one record of a failed batch could be the cause (a refused row, a receipt that
     could not be signed), so each is tried alone; not when the database itself failed, nor when no
-    pooled connection came in time (``core.db.DATABASE_FAILED``, whichever layer says so): tried
+    pooled connection came in time (``core.db.database_failed``, whichever layer says so): tried
     one by one, a batch of 64 would wait for the pool 64 times while later checks queue behind it."""
-    return not isinstance(exc, db.DATABASE_FAILED)
+    return not db.database_failed(exc)
 
 
 @dataclass

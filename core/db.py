@@ -99,14 +99,29 @@ def dialect_name(db: Db) -> str:
     return db.get_bind().dialect.name if isinstance(db, AsyncSession) else db.dialect.name
 
 
-# Errors that say the database, or the way to it, failed (not that it refused a statement's data):
-# as SQLAlchemy reports them; as asyncpg does (the statements core.prepared runs, a unit's end);
-# as SQLAlchemy's asyncpg adapter does (a transaction begun on a closed connection); and a pool that
-# gave no connection in time (SQLAlchemy's ``TimeoutError``, not the built-in one).
-DATABASE_FAILED = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, OSError, TimeoutError,
-                   asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
-                   asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.InsufficientResourcesError,
-                   AsyncAdapt_asyncpg_dbapi.InterfaceError, AsyncAdapt_asyncpg_dbapi.OperationalError)
+_FAILED = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, OSError, TimeoutError,
+           asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
+           asyncpg.exceptions.InsufficientResourcesError, AsyncAdapt_asyncpg_dbapi.InterfaceError,
+           AsyncAdapt_asyncpg_dbapi.OperationalError)
+
+
+def database_failed(error: BaseException) -> bool:
+    """Whether an error says the database, or the way to it, failed (not that it refused one
+    statement's data), in whichever layer's words: SQLAlchemy's; asyncpg's own (the statements
+    core.prepared runs, a unit's end); SQLAlchemy's asyncpg adapter's, read down to the asyncpg
+    error it was raised from (a transaction begun on a closed connection, a server shutting down);
+    a pool that gave no connection in time (SQLAlchemy's ``TimeoutError``, not the built-in one).
+    asyncpg's client-side ``DataError`` (a value it cannot send: an ``InterfaceError`` and a
+    ``ValueError``) is one row's fault, not the database's."""
+    chain: list[BaseException] = []
+    cause: BaseException | None = error
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__
+    if any(isinstance(one, asyncpg.InterfaceError) and isinstance(one, ValueError) for one in chain):
+        return False
+    return any(isinstance(one, _FAILED) for one in chain)
+
 
 _HELD: weakref.WeakKeyDictionary[AsyncEngine, HeldSqlite] = weakref.WeakKeyDictionary()
 
@@ -158,15 +173,20 @@ async def _by_driver(engine: AsyncEngine, *, autocommit: bool, limit: int | None
 
 
 async def _abandon(db: AsyncpgDb) -> None:
-    """A unit that failed: rolled back and given back, or closed when its state is unknown (its
-    commit cut short, or a rollback that failed): the pool opens another in its place."""
+    """A unit that failed: rolled back and given back, or closed when its state is unknown (a
+    statement or its commit cut short, a rollback that did not finish): the pool opens another in
+    its place."""
     broken = db.interrupted
-    if not broken:
-        try:
+    try:
+        if not broken:
             await db.end(commit=False)
-        except Exception:
-            broken = True
-    await greenlet_spawn(db.check_in, invalidate=broken)
+    except Exception:
+        broken = True  # the rollback failed: the unit's own error is the one raised
+    except BaseException:
+        broken = True
+        raise
+    finally:
+        await greenlet_spawn(db.check_in, invalidate=broken)
 
 
 async def _to_completion(work: Awaitable[None]) -> None:

@@ -320,7 +320,8 @@ class AsyncpgDb:
         ``invalidate``d, or that asyncpg found closed (the server gone: a statement run here meets
         no SQLAlchemy to notice), is closed instead, its place in the pool given back: the pool
         opens another when it needs one."""
-        broken = invalidate or self._adapter._connection.is_closed()
+        driver = self._adapter._connection
+        broken = invalidate or self.interrupted or driver.is_closed() or driver.is_in_transaction()
         try:
             self._adapter.autocommit = False
         finally:
@@ -382,11 +383,22 @@ class AsyncpgDb:
             await self._run(lambda driver, args: driver.execute(sql, *args), arguments, begin=begin)
 
     async def _run(self, run: Callable[[Any, Any], Any], parameters: Any, *, begin: bool = True) -> Any:
+        """The statement on the unit's connection, its transaction begun first. Cut short (a
+        cancellation, a lost connection) rather than refused by the server, it leaves the connection
+        ``interrupted``: a ``BEGIN`` cancelled once sent may have begun a transaction the adapter never
+        recorded, and asyncpg's own record of it would turn the next unit's ``BEGIN`` into a
+        savepoint that nothing commits."""
         adapter = self._adapter
         async with adapter._execute_mutex:
-            if begin and adapter._transaction is None:
-                await adapter._start_transaction()  # a no-op when autocommit
-            return await run(adapter._connection, parameters)
+            try:
+                if begin and adapter._transaction is None:
+                    await adapter._start_transaction()  # a no-op when autocommit
+                return await run(adapter._connection, parameters)
+            except asyncpg.PostgresError:
+                raise  # the server refused it: the connection is sound, the unit rolls back
+            except BaseException:
+                self.interrupted = True
+                raise
 
     async def exec_driver_sql(self, sql: str, parameters: Any = None) -> Any:
         """SQL as asyncpg takes it (``$n`` placeholders), through SQLAlchemy's adapter."""

@@ -331,3 +331,63 @@ def test_a_connection_the_server_drops_mid_unit_is_replaced_at_once(tmp_path: An
     if not POSTGRES_URL:
         pytest.skip("no PostgreSQL (.ci/run starts one)")
     assert asyncio.run(run()) == (True, 0)
+
+
+def test_a_unit_cancelled_as_it_begins_leaves_no_transaction_open(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request cancelled while its unit's ``BEGIN`` is on its way: the server may have begun a
+    transaction that SQLAlchemy's adapter never recorded (it catches ``Exception``, not the
+    cancellation), and asyncpg's own record of it would make the next unit's ``BEGIN`` a savepoint
+    that nothing commits. The connection is closed instead: the next unit's write is committed,
+    another connection sees it."""
+    url = store_url("postgresql", tmp_path)
+    one = select(literal(1, Integer))
+    real = asyncpg.transaction.Transaction.start
+
+    async def run() -> tuple[int, int]:
+        engine = db.make_engine(url, pool=1)
+        try:
+            async with db.unit(engine) as connection:
+                await connection.execute(text("CREATE TABLE IF NOT EXISTS begin_probe (n int)"))
+            for _ in range(2):  # from its second sighting the statement is run by asyncpg (core.prepared)
+                async with db.unit(engine) as connection:
+                    await connection.execute(one)
+            begun = asyncio.Event()
+
+            async def begun_then_held(self: Any) -> None:
+                await real(self)
+                begun.set()
+                await asyncio.sleep(30)  # cancelled here: the server has begun, the adapter has not seen it
+
+            monkeypatch.setattr(asyncpg.transaction.Transaction, "start", begun_then_held)
+
+            async def cancelled() -> None:
+                async with db.unit(engine) as connection:
+                    await connection.execute(one)
+
+            task = asyncio.create_task(cancelled())
+            await begun.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            monkeypatch.setattr(asyncpg.transaction.Transaction, "start", real)
+            async with asyncio.timeout(10), db.unit(engine) as connection:
+                await connection.execute(one)
+                await connection.execute(text("INSERT INTO begin_probe VALUES (1)"))
+            other = await asyncpg.connect(POSTGRES_URL)
+            try:
+                seen = int(await other.fetchval("SELECT count(*) FROM begin_probe"))
+            finally:
+                await other.close()
+            return seen, engine.sync_engine.pool.checkedout()  # type: ignore[attr-defined]
+        finally:
+            await engine.dispose()  # first: a transaction left open would hold the table's lock
+            other = await asyncpg.connect(POSTGRES_URL)
+            try:
+                await other.execute("DROP TABLE IF EXISTS begin_probe")
+            finally:
+                await other.close()
+
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL (.ci/run starts one)")
+    assert asyncio.run(run()) == (1, 0)

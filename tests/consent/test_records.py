@@ -395,3 +395,15 @@ def test_a_batch_that_found_no_pooled_connection_fails_once_not_item_by_item() -
     assert not _an_item_may_cause(asyncpg.InterfaceError("connection is closed"))
     assert not _an_item_may_cause(asyncpg.exceptions.AdminShutdownError("terminating connection"))
     assert _an_item_may_cause(asyncpg.UniqueViolationError("duplicate key value"))
+    # asyncpg's client-side DataError: one row held a value it cannot send (not the database failing)
+    assert _an_item_may_cause(asyncpg.exceptions._base.DataError("invalid input for query argument $1"))
+    # SQLAlchemy's asyncpg adapter raises its own generic error from asyncpg's, read by its cause
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
+
+    try:
+        try:
+            raise asyncpg.exceptions.AdminShutdownError("terminating connection")
+        except asyncpg.PostgresError as error:
+            raise AsyncAdapt_asyncpg_dbapi.Error("terminating connection") from error
+    except AsyncAdapt_asyncpg_dbapi.Error as wrapped:
+        assert not _an_item_may_cause(wrapped)
