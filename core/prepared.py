@@ -124,7 +124,7 @@ class Statements:
              ) -> tuple[Prepared, Parameters] | None:
         """The compiled statement and its parameters (one set, or a plain INSERT's several), or None:
         SQLAlchemy is to run this one. ``listened``: an event listener is on the engine or the
-        connection (``listened``), and must see every statement."""
+        connection (``listened(connection)``); it must see every statement, so SQLAlchemy runs them all."""
         if isinstance(parameters, list):
             if len(parameters) != 1:
                 return self._rows(dialect, listened, statement, parameters)
@@ -278,7 +278,7 @@ class AsyncpgDb:
         self._connection: tuple[Connection, AsyncConnection] | None = None
         self._later: list[tuple[Prepared, Parameters]] = []
         self._left = limit
-        self.interrupted = False  # its end cut short: the connection's state unknown
+        self.interrupted = False  # a statement or the end cut short: the connection's state unknown
 
     @property
     def sync_engine(self) -> Engine:
@@ -317,9 +317,10 @@ class AsyncpgDb:
     def check_in(self, *, invalidate: bool = False) -> None:
         """Back to the pool, in SQLAlchemy's greenlet: the adapter out of autocommit again,
         SQLAlchemy's connection closed if one was made (it gives the pooled one back). A connection
-        ``invalidate``d, or that asyncpg found closed (the server gone: a statement run here meets
-        no SQLAlchemy to notice), is closed instead, its place in the pool given back: the pool
-        opens another when it needs one."""
+        ``invalidate``d or ``interrupted``, that asyncpg found closed (the server gone: a statement
+        run here meets no SQLAlchemy to notice), or still in a transaction once the unit has ended
+        (a ``BEGIN`` the adapter never recorded) is closed instead, its place in the pool given
+        back: the pool opens another when it needs one."""
         driver = self._adapter._connection
         broken = invalidate or self.interrupted or driver.is_closed() or driver.is_in_transaction()
         try:
