@@ -97,10 +97,8 @@ def _runs(code: Code) -> str:
     that meet: the same modules drawn, in a path a sixth longer."""
     size = code.size
     per_row = -(-size // 8)
-    padding = b"0" * (8 * per_row - size)
-    digits = code.modules.translate(qr_masks.DIGITS)
-    rows = padding.join([digits[i:i + size] for i in range(0, size * size, size)]) + padding
-    packed = int(rows, 2).to_bytes(len(rows) // 8, "big").decode("latin-1")
+    padding = 8 * per_row - size
+    packed = (qr_masks.bits(size, code.modules, padding) << padding).to_bytes(size * per_row, "big").decode("latin-1")
     lines = _NEXT_ROW.join([packed[i:i + per_row] for i in range(0, len(packed), per_row)])
     return f"M{BORDER} {BORDER}.5" + lines.translate(_path_texts(per_row))
 

@@ -29,7 +29,7 @@ from collections.abc import Callable
 MASKS = 8
 N1, N2, N3, N4 = 3, 3, 40, 10  # §7.8.3.1 table 11's penalty weights
 _GAP = 4  # light bits between two rows
-DIGITS = bytes.maketrans(b"\x00\xff", b"10")  # zxing-cpp's matrix: 0 a dark module, 255 a light one
+_DIGITS = bytes.maketrans(b"\x00\xff", b"10")  # zxing-cpp's matrix: 0 a dark module, 255 a light one
 
 # (size, level) -> for each mask, what turns the symbol under mask 0 into the symbol under it:
 # (as rows of bits, as in ``bits``; as the matrix's bytes read as one big-endian int)
@@ -62,12 +62,12 @@ def _learnt(size: int, under_mask_0: bytes, under: Callable[[int], bytes]) -> li
     return changes
 
 
-def bits(size: int, modules: bytes) -> int:
-    """The matrix as one int, a set bit a dark module: row after row, ``_GAP`` light bits between rows.
-
-    Which end is the first row does not matter: every rule reads the same both ways."""
-    text = modules.translate(DIGITS)
-    return int((b"0" * _GAP).join([text[i:i + size] for i in range(0, size * size, size)]), 2)
+def bits(size: int, modules: bytes, gap: int = _GAP) -> int:
+    """The matrix as one int, a set bit a dark module: row after row, the first row the highest
+    bits, ``gap`` light bits between rows. (For the rules, which end is the first row does not
+    matter: every rule reads the same both ways.)"""
+    text = modules.translate(_DIGITS)
+    return int((b"0" * gap).join([text[i:i + size] for i in range(0, size * size, size)]), 2)
 
 
 @functools.cache
