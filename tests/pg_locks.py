@@ -18,4 +18,13 @@ async def until_waiting(scalar: Callable[[str], Awaitable[Any]], count: int) -> 
         if await scalar(WAITING_FOR_A_LOCK) >= count:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"fewer than {count} requests ever waited for a lock")
+    seen = await scalar(BACKENDS)
+    raise AssertionError(f"fewer than {count} requests ever waited for a lock; the server's client backends "
+                         f"(pid, state, wait): {seen}")
+
+
+# What a schedule that never got there leaves to read: every client backend of the server (a
+# request whose backend is missing here never reached the server; session 21's note on issue 15).
+BACKENDS = ("SELECT string_agg(pid || ' ' || coalesce(state, '-') || ' ' || coalesce(wait_event_type, '-') || ':' "
+            "|| coalesce(wait_event, '-'), '; ' ORDER BY pid) FROM pg_stat_activity "
+            "WHERE backend_type = 'client backend'")
