@@ -22,6 +22,7 @@ from core.errors import InvalidInput, NotFound
 from core.sealing import NodeKey, SealBroken
 from tests import pool_nesting
 from tests.consent_log_world import BACKENDS, migrated, store_url
+from tests.pg_locks import scalar_alone, until_waiting
 
 NODE = NodeKey(b"\x07" * 32)
 ORIGIN = "node.example/consent"
@@ -259,7 +260,6 @@ def test_a_rival_seen_late_on_postgresql_never_leaves_part_of_an_append(url: str
     leaf. The log takes that part back and appends again after the real head: no gap, no fork."""
     if not url.startswith("postgresql"):
         pytest.skip("SQLite's write lock makes the second writer start after the first commits")
-    from sqlalchemy import text
 
     async def body(engine: AsyncEngine) -> None:
         sessions = db.sessions(engine)
@@ -277,11 +277,7 @@ def test_a_rival_seen_late_on_postgresql_never_leaves_part_of_an_append(url: str
             waiting = asyncio.create_task(rival())
             with pool_nesting.on_purpose():
                 async with engine.connect() as watch:  # until the rival waits on the first's index entry
-                    while not (await watch.execute(text(
-                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                            "AND datname = current_database()"))).scalar_one():
-                        await watch.rollback()
-                        await asyncio.sleep(0.01)
+                    await until_waiting(scalar_alone(watch), 1)
         assert await asyncio.wait_for(waiting, 30) == [2, 3, 4]
         async with sessions.begin() as s:
             size, frontier = await log._head(s)

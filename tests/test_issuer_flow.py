@@ -25,7 +25,7 @@ from issuer.app import build_app
 from issuer.offers import MAX_PIN_FAILURES
 from tests import pool_nesting
 from tests.oid4vci_wallet import BASE, Wallet, path_of
-from tests.pg_locks import until_waiting
+from tests.pg_locks import scalar_alone, until_waiting
 from tests.raw_files import stored_bytes
 from tests.server_process import empty_postgres
 
@@ -535,7 +535,7 @@ def test_two_rotations_at_once_leave_one_active_key(client: TestClient) -> None:
     """PostgreSQL: the second rotation waits for the first and retires the key it made, rather
     than retiring only the key both saw and adding a second active one. (SQLite: one writer at a
     time, the rotations cannot interleave.)"""
-    from sqlalchemy import func, select, text
+    from sqlalchemy import func, select
 
     from issuer.tables import SigningKey
 
@@ -559,7 +559,7 @@ def test_two_rotations_at_once_leave_one_active_key(client: TestClient) -> None:
             waiting = asyncio.ensure_future(second())
             with pool_nesting.on_purpose():
                 async with ctx.engine.connect() as watcher:
-                    await until_waiting(lambda query: watcher.scalar(text(query)), 1)
+                    await until_waiting(scalar_alone(watcher), 1)
         await waiting
         async with ctx.transaction() as session:
             org = await store.org_by_slug(session, "twice")
