@@ -64,11 +64,20 @@ def engine_of(d: Db) -> Engine:
 
 
 async def exec_driver_sql(d: Db, sql: str, parameters: Any) -> Any:
-    """SQL as the driver takes it, on any kind of Db (for statements SQLAlchemy would compile
-    per call: consent/store/log.py's appends)."""
+    """SQL as the driver takes it, on any kind of Db, its result SQLAlchemy's."""
     if isinstance(d, AsyncSession):
         d = await d.connection()
     return await d.exec_driver_sql(sql, parameters)
+
+
+async def changed_rows(d: Db, sql: str, parameters: tuple[Any, ...]) -> int:
+    """A write as the driver takes it (for statements SQLAlchemy would compile per call:
+    consent/store/log.py's appends), on any kind of Db: how many rows it changed. In a
+    PostgreSQL unit asyncpg runs it and its status tells the count (``AsyncpgDb.changed_rows``):
+    no SQLAlchemy ``Connection`` made for it (issue 15: the one a check still made)."""
+    if isinstance(d, AsyncpgDb):
+        return await d.changed_rows(sql, parameters)
+    return int((await exec_driver_sql(d, sql, parameters)).rowcount)
 
 
 async def later(d: Db, statement: Any, parameters: Any) -> None:

@@ -401,6 +401,14 @@ class AsyncpgDb:
                 self.interrupted = True
                 raise
 
+    async def changed_rows(self, sql: str, parameters: tuple[Any, ...]) -> int:
+        """A write as asyncpg takes it (``$n`` placeholders), run by asyncpg: the rows it changed,
+        read from its command tag ("INSERT 0 3", "UPDATE 2", "DELETE 1": the count comes last)."""
+        self._one_more()
+        await self.flush()
+        tag = await self._run(lambda driver, args: driver.execute(sql, *args), parameters)
+        return int(tag.rsplit(" ", 1)[-1])
+
     async def exec_driver_sql(self, sql: str, parameters: Any = None) -> Any:
         """SQL as asyncpg takes it (``$n`` placeholders), through SQLAlchemy's adapter."""
         self._one_more()

@@ -21,7 +21,7 @@ from sqlalchemy import Integer, literal, select, text
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection, AsyncAdapt_asyncpg_dbapi
 
 from core import db
-from core.prepared import Prepared
+from core.prepared import AsyncpgDb, Prepared
 from tests.consent_log_world import POSTGRES_URL, store_url
 
 
@@ -293,6 +293,36 @@ def test_a_commit_the_server_refuses_leaves_nothing_and_keeps_the_connection(tmp
     if not POSTGRES_URL:
         pytest.skip("no PostgreSQL (.ci/run starts one)")
     assert asyncio.run(run()) == (0, True, 0)
+
+
+def test_a_driver_write_in_a_unit_counts_the_rows_it_changed(tmp_path: Any) -> None:
+    """``core.db.changed_rows`` in a PostgreSQL unit reads the count from asyncpg's command tag (the
+    consent log's append takes a short count for a rival's leaves: ``consent/store/log.py``)."""
+    url = store_url("postgresql", tmp_path)
+    upsert = "INSERT INTO counted_probe (n) SELECT * FROM unnest($1::int[]) ON CONFLICT (n) DO NOTHING"
+
+    async def run() -> list[int]:
+        engine = db.make_engine(url, pool=1)
+        try:
+            async with db.unit(engine) as connection:
+                await connection.execute(text("CREATE TABLE counted_probe (n int PRIMARY KEY)"))
+            async with db.unit(engine) as connection:
+                assert isinstance(connection, AsyncpgDb)  # the path under test
+                counts = [await db.changed_rows(connection, upsert, ([1, 2, 3],)),
+                          await db.changed_rows(connection, upsert, ([3, 4, 5, 6, 7, 8, 9, 10, 11, 12],)),
+                          await db.changed_rows(connection, "UPDATE counted_probe SET n = n + 100 WHERE n > $1",
+                                                (10,)),
+                          await db.changed_rows(connection, "DELETE FROM counted_probe WHERE n < $1", (0,))]
+            async with db.unit(engine) as connection:
+                counts.append(int((await connection.execute(text("SELECT count(*) FROM counted_probe"))).scalar_one()))
+                await connection.execute(text("DROP TABLE counted_probe"))
+            return counts
+        finally:
+            await engine.dispose()
+
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL (.ci/run starts one)")
+    assert asyncio.run(run()) == [3, 9, 2, 0, 12]
 
 
 @pytest.mark.parametrize("unit", ["unit", "read"])

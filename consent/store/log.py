@@ -51,7 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, Db, dialect_name, exec_driver_sql
+from core.db import Base, Db, changed_rows, dialect_name
 
 TILE = 8  # node levels kept: multiples of 8
 HASH = 32
@@ -143,8 +143,7 @@ async def try_append(db: Db, old: tuple[int, Sequence[bytes]], new_frontier: Seq
             now, first + count - 1, b"".join(new_frontier),
             *(x for j, c in enumerate(commitments) for x in (first + j, c)),
             first - 1, first - 1, b"".join(old[1]), first)
-    result = await exec_driver_sql(db, sql, params)
-    inserted = int(result.rowcount)
+    inserted = await changed_rows(db, sql, params)
     if inserted != count:
         if inserted:
             # PostgreSQL only (SQLite's write lock rules it out): a rival that saw the same

@@ -10,6 +10,7 @@ import hmac
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -351,11 +352,19 @@ def test_receipts_name_the_log_key_that_signs_its_checkpoints_even_after_a_first
 def test_records_that_arrive_together_go_in_with_their_events_as_one_statement(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """PostgreSQL: a batch of records and their events is one statement at the commit, not one per
-    record and one per event while the log's lock is held (each a round trip). Counted at asyncpg."""
+    record and one per event while the log's lock is held (each a round trip). Counted at asyncpg.
+    And no unit makes SQLAlchemy's ``Connection``: the log's append too runs on asyncpg alone."""
+    from core import prepared
     from tests.asyncpg_sent import record_sent
 
     url = store_url("postgresql", tmp_path)  # skips without PostgreSQL
     sent = record_sent(monkeypatch)
+    made: list[object] = []
+    real = prepared.Connection
+
+    def connection(*args: Any) -> Any:
+        made.append(args)
+        return real(*args)
 
     async def run() -> int:
         engine = await migrated(url)
@@ -364,6 +373,7 @@ def test_records_that_arrive_together_go_in_with_their_events_as_one_statement(
             for n in range(3):  # keys made, statements seen (core.prepared takes a statement's second sight)
                 await ledger.record(disclosure(ledger_key=bytes([90 + n]) * 32), TL, NOW, signs)
             sent.clear()
+            monkeypatch.setattr(prepared, "Connection", connection)
             writes = ledger._recorder.writes
             await asyncio.gather(*(ledger.record(disclosure(ledger_key=bytes([n]) * 32), TL, NOW, signs)
                                    for n in range(8)))
@@ -375,6 +385,7 @@ def test_records_that_arrive_together_go_in_with_their_events_as_one_statement(
     rows = [q for q in sent if "consent_records" in q or "consent_events" in q]
     assert transactions < 8 and len(rows) == transactions, rows
     assert all(q.startswith("WITH") and "consent_records" in q and "consent_events" in q for q in rows), rows
+    assert made == []
 
 
 def test_a_batch_that_found_no_pooled_connection_fails_once_not_item_by_item() -> None:
