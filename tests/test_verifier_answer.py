@@ -15,6 +15,7 @@ from sqlalchemy import select
 from core import db
 from tests.asyncpg_sent import record_sent
 from tests.consent_log_world import BACKENDS, migrated, store_url
+from tests.pg_locks import until_waiting
 from verifier import store
 from verifier.tables import AuditEntry
 
@@ -80,3 +81,68 @@ def test_an_answer_and_its_audit_lines_go_together_once(backend: str, tmp_path: 
         heads = [q.split(" ")[0] for q in counted]  # second answered, its result taken
         assert heads == ["INSERT", "WITH", "UPDATE"], counted
         assert counted[1].startswith("WITH answered AS"), counted
+
+
+def test_on_postgresql_a_result_is_read_and_taken_in_one_statement_by_one_taker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A desk's poll of an answered check (verifier.store.check_taking_answer): the check as it was
+    and the answer taken, one statement; only for the requester's key; of two takers at once (both
+    made to wait on the check's row first), one, and the other sees the check as its statement began."""
+    url = store_url("postgresql", tmp_path)  # skips without PostgreSQL
+    sent = record_sent(monkeypatch)
+    owner, stranger = bytes(32), bytes([7]) * 32
+
+    async def take(engine: Any, check_id: str, key: bytes) -> tuple[str | None, bool]:
+        async with db.single(engine) as one:
+            row, taken = await store.check_taking_answer(one, check_id, key)
+        return (None if row is None else row.phase), taken
+
+    async def story() -> tuple[list[Any], list[Any], list[str]]:
+        engine = await migrated(url)
+        try:
+            async with db.unit(engine) as unit:
+                for check_id in ("c1", "c2", "c3"):
+                    await store.add_check(unit, _check(check_id), 1, forget=False)
+            for check_id in ("c1", "c2"):
+                async with db.single(engine) as one:
+                    await store.answer(one, check_id, b"sealed", [])
+            seen = [await take(engine, "c1", stranger),  # not the requester's key: nothing taken
+                    await take(engine, "c3", owner),  # pending: nothing to take
+                    await take(engine, "gone", owner)]
+            sent.clear()
+            seen.append(await take(engine, "c1", owner))  # the statement's second sight: the driver's
+            one_poll = list(sent)
+            seen += await _at_once(url, "c2", lambda: take(engine, "c2", owner))
+            async with db.unit(engine) as unit:
+                checks = store.CHECKS.c
+                phases = (await unit.execute(select(checks.id, checks.phase, checks.sealed_result)
+                                             .order_by(checks.id))).all()
+            return seen, [tuple(p) for p in phases], one_poll
+        finally:
+            await engine.dispose()
+
+    seen, phases, one_poll = asyncio.run(story())
+    assert seen[:4] == [("answered", False), ("pending", False), (None, False), ("answered", True)]
+    assert sorted(seen[4:]) == [("answered", False), ("answered", True)]  # two takers at once: one gets it
+    assert phases == [("c1", "done", None), ("c2", "done", None), ("c3", "pending", None)]
+    assert len(one_poll) == 1 and one_poll[0].startswith("WITH taken AS"), one_poll
+
+
+async def _at_once(url: str, check_id: str, take: Any) -> list[Any]:
+    """``take`` twice, both waiting on the check's row (locked by a connection of the test's own)
+    before either goes on (tests/pg_locks.py)."""
+    import asyncpg
+
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    holder, watcher = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    try:
+        holding = holder.transaction()
+        await holding.start()
+        await holder.execute("SELECT id FROM verifier_checks WHERE id = $1 FOR UPDATE", check_id)
+        both = [asyncio.ensure_future(take()), asyncio.ensure_future(take())]
+        await until_waiting(watcher.fetchval, 2)
+        await holding.rollback()
+        return list(await asyncio.gather(*both))
+    finally:
+        await holder.close()
+        await watcher.close()

@@ -268,12 +268,9 @@ async def take_result(ctx: VerifierContext, check_id: str, result_key: str) -> d
     """The result, once; None while the check is open. Needs the requester's key. A check
     that expired with only a decline on record (see ``respond``) has the decline as result."""
     key = _result_key(result_key)
-    # Read outside the transaction: a poll of an open check then writes nothing and waits for no
-    # writer (on SQLite a transaction takes the database's write lock). Taking the result needs no
-    # lock either: store.take_result's UPDATE finds the check still in the phase read here, or
-    # nothing, so of two takers only one gets it.
-    async with ctx.read() as db:
-        row = await _own_check(db, check_id, key)
+    row, sealed = await _read_taking_answer(ctx, check_id, key)
+    if sealed is not None:
+        return _opened(key, sealed)
     declined_and_closed = row.phase == "pending" and ctx.now() >= row.expires_at and row.sealed_result is not None
     if row.phase == "pending" and not declined_and_closed:
         return None
@@ -289,6 +286,28 @@ async def take_result(ctx: VerifierContext, check_id: str, result_key: str) -> d
         return None
     if sealed is None:
         raise NotFound("the result was already shown")
+    return _opened(key, sealed)
+
+
+async def _read_taking_answer(ctx: VerifierContext, check_id: str, key: BoxKey) -> tuple[CheckRow, bytes | None]:
+    """The requester's check, and its answer if this read took it.
+
+    On PostgreSQL one statement reads the check and takes an answer made for this key
+    (``store.check_taking_answer``). On SQLite a read outside any transaction: a poll of an open
+    check then writes nothing and waits for no writer (a transaction takes the database's write
+    lock); ``take_result`` then takes the answer with an ``UPDATE`` that finds the check still in
+    the phase read here, or nothing, so of two takers only one gets it."""
+    if ctx.engine.dialect.name == "postgresql":
+        async with ctx.single() as db:
+            row, taken = await store.check_taking_answer(db, check_id, bytes(key.public_key))
+    else:
+        async with ctx.read() as db:
+            row, taken = await store.check(db, check_id), False
+    owned = _owned(row, key)
+    return owned, owned.sealed_result if taken else None
+
+
+def _opened(key: BoxKey, sealed: bytes) -> dict[str, Any]:
     opened: dict[str, Any] = json.loads(SealedBox(key).decrypt(sealed))
     return opened
 
@@ -308,7 +327,10 @@ def _result_key(result_key: str) -> BoxKey:
 
 
 async def _own_check(db: Db, check_id: str, key: BoxKey) -> CheckRow:
-    row = await store.check(db, check_id)
+    return _owned(await store.check(db, check_id), key)
+
+
+def _owned(row: CheckRow | None, key: BoxKey) -> CheckRow:
     if row is None:
         raise NotFound("no check with this id (or its result was already shown)")
     if bytes(key.public_key) != row.result_public_key:

@@ -39,6 +39,13 @@ _TAKE = (update(CHECKS).where(CHECKS.c.id == bindparam("check_id"), CHECKS.c.pha
                               CHECKS.c.sealed_result.is_not(None))
          .values(phase="done", sealed_result=None).returning(CHECKS.c.id))
 _NEW_AUDIT = insert(AUDIT)
+# PostgreSQL: the check as it was, its answer taken in the same statement (``check_taking_answer``)
+_TAKEN = (update(CHECKS).where(CHECKS.c.id == bindparam("check_id"), CHECKS.c.phase == "answered",
+                               CHECKS.c.sealed_result.is_not(None),
+                               CHECKS.c.result_public_key == bindparam("requester_key"))
+          .values(phase="done", sealed_result=None).returning(CHECKS.c.id).cte("taken"))
+_CHECK_TAKING_ANSWER = (select(CHECKS, exists(select(_TAKEN.c.id)).label("taken"))
+                        .where(CHECKS.c.id == bindparam("check_id")).add_cte(_TAKEN))
 
 
 async def identity(session: AsyncSession, node: NodeKey, name: str, now: int) -> SigningIdentity:
@@ -82,6 +89,18 @@ async def add_check(db: Db, check: dict[str, Any], now: int, *, forget: bool = T
 async def check(db: Db, check_id: str) -> CheckRow | None:
     """A check, read-only."""
     return (await db.execute(_CHECK, {"check_id": check_id})).one_or_none()
+
+
+async def check_taking_answer(db: Db, check_id: str, result_public_key: bytes) -> tuple[CheckRow | None, bool]:
+    """PostgreSQL: the check as it was, and whether its answer was taken (to ``done``) by the same
+    statement, which takes it only for the requester's key: a desk's poll of an answered check is
+    one round trip, not a read and then a take (issue 15). A data-modifying ``WITH`` and the query
+    around it run on one snapshot, so the row read is the row before the take (PostgreSQL's manual,
+    "Data-Modifying Statements in WITH"); of two takers at once the second's ``UPDATE`` waits for
+    the first's and then finds the check ``done``: only one gets the answer."""
+    row = (await db.execute(_CHECK_TAKING_ANSWER, {"check_id": check_id,
+                                                   "requester_key": result_public_key})).one_or_none()
+    return (None, False) if row is None else (row, bool(row.taken))
 
 
 async def answer(db: Db, check_id: str, sealed_result: bytes, entries: Sequence[AuditEntry]) -> bool:
