@@ -238,6 +238,9 @@ def _prepare(statement: Any, names: frozenset[str], dialect: Dialect) -> Prepare
     return Prepared(statement, str(compiled), tuple(sources), metadata, loaders)
 
 
+_WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE")  # the command tags that end with the rows changed
+
+
 class AsyncpgDb:
     """What a store function gets from a PostgreSQL unit (``core.db.unit``/``read``/``single``):
     ``execute`` as on an ``AsyncConnection``, a statement seen before run by asyncpg itself.
@@ -407,7 +410,10 @@ class AsyncpgDb:
         self._one_more()
         await self.flush()
         tag = await self._run(lambda driver, args: driver.execute(sql, *args), parameters)
-        return int(tag.rsplit(" ", 1)[-1])
+        command, _, count = tag.rpartition(" ")
+        if not command.startswith(_WRITES) or not count.isdigit():
+            raise RuntimeError(f"changed_rows is for a write: the statement's tag was {command!r}")
+        return int(count)
 
     async def exec_driver_sql(self, sql: str, parameters: Any = None) -> Any:
         """SQL as asyncpg takes it (``$n`` placeholders), through SQLAlchemy's adapter."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import Integer, literal, select, text
+from sqlalchemy import Column, Integer, MetaData, Table, insert, literal, select, text
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection, AsyncAdapt_asyncpg_dbapi
 
 from core import db
@@ -300,6 +300,8 @@ def test_a_driver_write_in_a_unit_counts_the_rows_it_changed(tmp_path: Any) -> N
     consent log's append takes a short count for a rival's leaves: ``consent/store/log.py``)."""
     url = store_url("postgresql", tmp_path)
     upsert = "INSERT INTO counted_probe (n) SELECT * FROM unnest($1::int[]) ON CONFLICT (n) DO NOTHING"
+    # built once: core.prepared runs a statement it has seen before (by asyncpg, and ``later`` waits)
+    add = insert(Table("counted_probe", MetaData(), Column("n", Integer, primary_key=True)))
 
     async def run() -> list[int]:
         engine = db.make_engine(url, pool=1)
@@ -313,6 +315,19 @@ def test_a_driver_write_in_a_unit_counts_the_rows_it_changed(tmp_path: Any) -> N
                           await db.changed_rows(connection, "UPDATE counted_probe SET n = n + 100 WHERE n > $1",
                                                 (10,)),
                           await db.changed_rows(connection, "DELETE FROM counted_probe WHERE n < $1", (0,))]
+            async with db.unit(engine) as connection:  # the insert's first sight: SQLAlchemy runs it at once
+                await db.later(connection, add, {"n": 499})
+            async with db.unit(engine) as connection:  # a write left for later goes first
+                await db.later(connection, add, {"n": 500})
+                counts.append(await db.changed_rows(connection, "UPDATE counted_probe SET n = 501 WHERE n = $1",
+                                                    (500,)))
+            async with db.single(engine) as connection:  # one statement, then no other
+                counts.append(await db.changed_rows(connection, "DELETE FROM counted_probe WHERE n = $1", (501,)))
+                with pytest.raises(RuntimeError):
+                    await db.changed_rows(connection, "DELETE FROM counted_probe WHERE n = $1", (1,))
+            async with db.unit(engine) as connection:
+                with pytest.raises(RuntimeError):  # not a write: no count of rows changed to give
+                    await db.changed_rows(connection, "SELECT n FROM counted_probe WHERE n > $1", (0,))
             async with db.unit(engine) as connection:
                 counts.append(int((await connection.execute(text("SELECT count(*) FROM counted_probe"))).scalar_one()))
                 await connection.execute(text("DROP TABLE counted_probe"))
@@ -322,7 +337,7 @@ def test_a_driver_write_in_a_unit_counts_the_rows_it_changed(tmp_path: Any) -> N
 
     if not POSTGRES_URL:
         pytest.skip("no PostgreSQL (.ci/run starts one)")
-    assert asyncio.run(run()) == [3, 9, 2, 0, 12]
+    assert asyncio.run(run()) == [3, 9, 2, 0, 1, 1, 13]
 
 
 @pytest.mark.parametrize("unit", ["unit", "read"])

@@ -86,8 +86,10 @@ def test_an_answer_and_its_audit_lines_go_together_once(backend: str, tmp_path: 
 def test_on_postgresql_a_result_is_read_and_taken_in_one_statement_by_one_taker(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A desk's poll of an answered check (verifier.store.check_taking_answer): the check as it was
-    and the answer taken, one statement; only for the requester's key; of two takers at once (both
-    made to wait on the check's row first), one, and the other sees the check as its statement began."""
+    and the answer taken, one statement; only for the requester's key; not a decline the check keeps
+    while open; of two takers at once (both made to wait on the check's row first), one, and the other
+    sees the check as its statement began (a race the read-then-take on SQLite wins the same way: what
+    tells the one statement apart is ``one_poll``)."""
     url = store_url("postgresql", tmp_path)  # skips without PostgreSQL
     sent = record_sent(monkeypatch)
     owner, stranger = bytes(32), bytes([7]) * 32
@@ -106,8 +108,10 @@ def test_on_postgresql_a_result_is_read_and_taken_in_one_statement_by_one_taker(
             for check_id in ("c1", "c2"):
                 async with db.single(engine) as one:
                     await store.answer(one, check_id, b"sealed", [])
+            async with db.single(engine) as one:  # a decline: kept, but the check stays open (pending)
+                await store.note_decline(one, "c3", b"declined")
             seen = [await take(engine, "c1", stranger),  # not the requester's key: nothing taken
-                    await take(engine, "c3", owner),  # pending: nothing to take
+                    await take(engine, "c3", owner),  # pending, a decline kept: nothing taken yet
                     await take(engine, "gone", owner)]
             sent.clear()
             seen.append(await take(engine, "c1", owner))  # the statement's second sight: the driver's
@@ -124,7 +128,7 @@ def test_on_postgresql_a_result_is_read_and_taken_in_one_statement_by_one_taker(
     seen, phases, one_poll = asyncio.run(story())
     assert seen[:4] == [("answered", False), ("pending", False), (None, False), ("answered", True)]
     assert sorted(seen[4:]) == [("answered", False), ("answered", True)]  # two takers at once: one gets it
-    assert phases == [("c1", "done", None), ("c2", "done", None), ("c3", "pending", None)]
+    assert phases == [("c1", "done", None), ("c2", "done", None), ("c3", "pending", b"declined")]
     assert len(one_poll) == 1 and one_poll[0].startswith("WITH taken AS"), one_poll
 
 

@@ -75,11 +75,13 @@ def test_a_decline_becomes_the_result_when_the_check_expires_unanswered(desk: De
 
 
 def test_an_open_check_is_polled_while_another_writer_holds_the_database(desk: Desk) -> None:
-    """A poll of an open check writes nothing, so it takes no transaction (verifier.checks.take_result,
-    ``declined``): on SQLite one would wait for the database's write lock, and every desk polling
-    its checks would queue behind, and hold back, the node's writers. Here another connection holds
-    that lock throughout, and the desk's poll still answers "pending" (a transaction would have
-    waited out the busy timeout and failed)."""
+    """A poll of an open check writes nothing, so on SQLite it takes no transaction
+    (verifier.checks.take_result, ``declined``; on PostgreSQL it is one ``UPDATE`` that finds no row
+    to change and waits for no other writer, ``store.check_taking_answer``): on SQLite one would
+    wait for the database's write lock, and every desk polling its checks would queue behind, and
+    hold back, the node's writers. Here another connection holds that lock throughout, and the
+    desk's poll still answers "pending" (a transaction would have waited out the busy timeout and
+    failed)."""
     if desk.node.settings.database_url:
         pytest.skip("the embedded SQLite's write lock")
 

@@ -293,7 +293,8 @@ async def _read_taking_answer(ctx: VerifierContext, check_id: str, key: BoxKey) 
     """The requester's check, and its answer if this read took it.
 
     On PostgreSQL one statement reads the check and takes an answer made for this key
-    (``store.check_taking_answer``). On SQLite a read outside any transaction: a poll of an open
+    (``store.check_taking_answer``); a poll of an open check is then an ``UPDATE`` that finds no row
+    to change: it writes nothing and waits for no writer. On SQLite a read outside any transaction: a poll of an open
     check then writes nothing and waits for no writer (a transaction takes the database's write
     lock); ``take_result`` then takes the answer with an ``UPDATE`` that finds the check still in
     the phase read here, or nothing, so of two takers only one gets it."""
