@@ -292,12 +292,12 @@ async def take_result(ctx: VerifierContext, check_id: str, result_key: str) -> d
 async def _read_taking_answer(ctx: VerifierContext, check_id: str, key: BoxKey) -> tuple[CheckRow, bytes | None]:
     """The requester's check, and its answer if this read took it.
 
-    On PostgreSQL one statement reads the check and takes an answer made for this key
-    (``store.check_taking_answer``); a poll of an open check is then an ``UPDATE`` that finds no row
-    to change: it writes nothing and waits for no writer. On SQLite a read outside any transaction: a poll of an open
-    check then writes nothing and waits for no writer (a transaction takes the database's write
-    lock); ``take_result`` then takes the answer with an ``UPDATE`` that finds the check still in
-    the phase read here, or nothing, so of two takers only one gets it."""
+    A poll of an open check writes nothing and waits for no writer. On PostgreSQL one statement
+    reads the check and takes an answer made for this key (``store.check_taking_answer``); for an
+    open check it is an ``UPDATE`` that finds no row to change. On SQLite a read outside any
+    transaction (a transaction would take the database's write lock); ``take_result`` then takes
+    the answer with an ``UPDATE`` that finds the check still in the phase read here, or nothing, so
+    of two takers only one gets it."""
     if ctx.engine.dialect.name == "postgresql":
         async with ctx.single() as db:
             row, taken = await store.check_taking_answer(db, check_id, bytes(key.public_key))
