@@ -12,7 +12,8 @@ backend was waiting for its lock all along, absent only from the watcher's stale
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 WAITING_FOR_A_LOCK = ("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
@@ -32,6 +33,30 @@ async def until_waiting(scalar: Callable[[str], Awaitable[Any]], count: int) -> 
     seen = await scalar(BACKENDS)
     raise AssertionError(f"fewer than {count} requests ever waited for a lock; the server's client backends "
                          f"(pid, state, wait): {seen}")
+
+
+@contextlib.asynccontextmanager
+async def rows_held(database_url: str, hold: Callable[[Any], Awaitable[Any]]
+                    ) -> AsyncIterator[tuple[Callable[[int], Awaitable[None]], Callable[[], Awaitable[None]]]]:
+    """A connection of the test's own takes row locks (``hold``, in its transaction) for the body,
+    which gets ``until(count)`` (``until_waiting``, on a watcher in autocommit) and ``release()``
+    (the holder's transaction rolled back)."""
+    import asyncpg
+
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+    holder, watcher = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    try:
+        holding = holder.transaction()
+        await holding.start()
+        await hold(holder)
+
+        async def until(count: int) -> None:
+            await until_waiting(watcher.fetchval, count)
+
+        yield until, holding.rollback
+    finally:
+        await holder.close()
+        await watcher.close()
 
 
 def scalar_alone(connection: Any) -> Callable[[str], Awaitable[Any]]:

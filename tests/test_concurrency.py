@@ -26,7 +26,7 @@ from core.encoding import decode_b64url_json_object
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from issuer.offers import MAX_PIN_FAILURES
 from issuer.offline import SUFFIX
-from tests.pg_locks import until_waiting
+from tests.pg_locks import rows_held
 from tests.server_process import POSTGRES_URL, NodeProcess, empty_postgres
 
 BURST = 50
@@ -441,21 +441,11 @@ async def _forced(database_url: str, hold: Callable[[Any], Awaitable[None]], fir
     """A schedule forced on PostgreSQL: a connection of the test's own takes row locks (``hold``,
     in its transaction); ``first`` is sent and waits for them, then ``second`` waits too; then
     the rows are let go, and both answers come back."""
-    import asyncpg
-
-    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
-    holder, watcher = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
-    try:
-        holding = holder.transaction()
-        await holding.start()
-        await hold(holder)
-        async with httpx.AsyncClient(timeout=60, limits=FRESH) as http:
-            one = asyncio.ensure_future(first(http))
-            await until_waiting(watcher.fetchval, 1)
-            two = asyncio.ensure_future(second(http))
-            await until_waiting(watcher.fetchval, 2)
-            await holding.rollback()
-            return await one, await two
-    finally:
-        await holder.close()
-        await watcher.close()
+    async with rows_held(database_url, hold) as (until, release), \
+            httpx.AsyncClient(timeout=60, limits=FRESH) as http:
+        one = asyncio.ensure_future(first(http))
+        await until(1)
+        two = asyncio.ensure_future(second(http))
+        await until(2)
+        await release()
+        return await one, await two

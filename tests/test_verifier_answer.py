@@ -15,7 +15,7 @@ from sqlalchemy import select
 from core import db
 from tests.asyncpg_sent import record_sent
 from tests.consent_log_world import BACKENDS, migrated, store_url
-from tests.pg_locks import until_waiting
+from tests.pg_locks import rows_held
 from verifier import store
 from verifier.tables import AuditEntry
 
@@ -135,18 +135,9 @@ def test_on_postgresql_a_result_is_read_and_taken_in_one_statement_by_one_taker(
 async def _at_once(url: str, check_id: str, take: Any) -> list[Any]:
     """``take`` twice, both waiting on the check's row (locked by a connection of the test's own)
     before either goes on (tests/pg_locks.py)."""
-    import asyncpg
-
-    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-    holder, watcher = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
-    try:
-        holding = holder.transaction()
-        await holding.start()
-        await holder.execute("SELECT id FROM verifier_checks WHERE id = $1 FOR UPDATE", check_id)
+    async with rows_held(url, lambda holder: holder.execute(
+            "SELECT id FROM verifier_checks WHERE id = $1 FOR UPDATE", check_id)) as (until, release):
         both = [asyncio.ensure_future(take()), asyncio.ensure_future(take())]
-        await until_waiting(watcher.fetchval, 2)
-        await holding.rollback()
+        await until(2)
+        await release()
         return list(await asyncio.gather(*both))
-    finally:
-        await holder.close()
-        await watcher.close()
