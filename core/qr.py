@@ -5,7 +5,7 @@ smallest that fits, and callers that promise a limit (OpenID4VP: version <= 10) 
 
 Encoding is zxing-cpp's (already here to read codes), where segno's pure-Python encoder, its mask
 choice and its SVG writer took about 4 ms of every check (issue 15). zxing-cpp encodes under mask 0
-and ``core.qr_masks`` chooses the mask (zxing-cpp's own choice: a version 10 code in 0.16 ms, where
+and ``core.qr_masks`` chooses the mask (zxing-cpp's own choice: a version 10 code in 0.14 ms, where
 zxing-cpp choosing took 0.55 ms). Its segments are optimised (numeric, alphanumeric and byte
 mixed), so a code is never larger than one mode for the whole text, as segno made it. ASCII text
 (every link, every offline payload: base45) goes in as it is, no ECI header, nothing a phone
@@ -57,7 +57,7 @@ def make(text: str, max_version: int | None = None) -> Code:
 
 
 def _encoded(text: str, error: str) -> Code:
-    """zxing-cpp's symbol, its mask chosen by ``core.qr_masks`` (the same choice, a third of the time)."""
+    """zxing-cpp's symbol, its mask chosen by ``core.qr_masks`` (the same choice, under a third of the time)."""
     size, first = _under_mask(text, error, 0)
     modules = qr_masks.least_penalty(size, error, first, lambda mask: _under_mask(text, error, mask)[1])
     return Code(version=(size - 17) // 4, error=error, size=size, modules=modules)
