@@ -97,9 +97,15 @@ async def answer(http: httpx.AsyncClient, request: VerifiedRequest, vp: str,
     where the ``vp_token`` goes in as the JSON object it is (§8.3: "top-level JSON members").
     ``extra``: parameters beside it (the consent ledger's offer, wallet/ledger.py), which a
     verifier that does not know them ignores (§8.2: unknown parameters are ignored)."""
+    return await http.post(request.response_uri, data=response_body(request, vp, extra), follow_redirects=False)
+
+
+def response_body(request: VerifiedRequest, vp: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """What ``answer`` posts (the JWE made here, for ``direct_post.jwt``): the wallet's own work,
+    which bench.verifier does before it starts the clock on the verifier's endpoint."""
     data: dict[str, Any] = {"vp_token": json.loads(vp) if request.response_mode == "direct_post.jwt" else vp,
                             **(extra or {})}
-    return await http.post(request.response_uri, data=_form(request, data), follow_redirects=False)
+    return _form(request, data)
 
 
 async def decline(http: httpx.AsyncClient, request: VerifiedRequest) -> httpx.Response:
