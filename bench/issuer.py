@@ -73,8 +73,9 @@ async def _over_http(args: Any, port: int, secrets: tuple[str, str], cpu: Any) -
 class StepCrypto(NamedTuple):
     """A step's cryptography besides its signatures: calls of ``core.sealing.NodeKey`` (keyed
     digests; seals and opens under the node key; keys derived from a bearer secret, for
-    ``seal_for``/``open_for``, each also a digest) per flow, and the SD-JWT's salts and digests (a
-    decoy's included) per credential."""
+    ``seal_for``/``open_for``, each also a digest) per flow; per credential the SD-JWT's salts and
+    digests (a decoy's included) and the holder key's RFC 7638 thumbprint (a SHA-256). Not priced:
+    the random draws of bearer secrets and ids (``secrets``, about 1 us each)."""
 
     digests: int = 0
     opens: int = 0
@@ -82,6 +83,7 @@ class StepCrypto(NamedTuple):
     secret_keys: int = 0
     salts_per_credential: int = 0
     sd_digests_per_credential: int = 0
+    thumbprints_per_credential: int = 0
 
 
 # What the flow does, counted on the real one by tests/test_bench_issuer_crypto.py (so a change in
@@ -89,13 +91,15 @@ class StepCrypto(NamedTuple):
 # the offer by its code's digest, checks the PIN's, opens the offer's claims (twice: the access
 # token's copy and the refresh family's) and seals each under its bearer token, whose digests it
 # stores; the nonce is a keyed tag; the credential looks up its token and spends the nonce by
-# digests, opens the token's claims, builds the SD-JWT (7 salted Disclosures and a decoy digest for
-# the SkillCertificate) and keeps its response sealed for a retry.
+# digests, opens the token's claims, tells the holder keys apart by their thumbprints, builds the
+# SD-JWT (7 salted Disclosures and a decoy digest for the SkillCertificate) and keeps its response
+# sealed for a retry.
 STEP_CRYPTO = {
     "offer fetch": StepCrypto(digests=1),
     "token": StepCrypto(digests=7, opens=2, seals=2, secret_keys=2),
     "nonce": StepCrypto(digests=1),
-    "credential": StepCrypto(digests=5, opens=1, seals=1, salts_per_credential=7, sd_digests_per_credential=8),
+    "credential": StepCrypto(digests=4, opens=1, seals=1, salts_per_credential=7, sd_digests_per_credential=8,
+                             thumbprints_per_credential=1),
 }
 SEALED_BYTES = 320  # an offer's claims, as sealed (the token's seals and opens, the credential's open)
 RESPONSE_BYTES = 1900  # a credential response, per credential (sealed whole for a retry)
@@ -110,7 +114,7 @@ def other_crypto_us(batch: int) -> dict[str, float]:
 
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    from core.encoding import b64url_encode
+    from core.encoding import b64url_encode, json_dumps_compact
     from core.sealing import NodeKey
 
     node = NodeKey(os.urandom(32))
@@ -118,18 +122,22 @@ def other_crypto_us(batch: int) -> dict[str, float]:
     sealed = node.seal(claims, "offer:x")
     request = os.urandom(PROOF_BYTES * batch)
     disclosure = b64url_encode(os.urandom(90)).encode()
+    members = json_dumps_compact(keys.generate().public_key().to_jwk()).encode()  # as RFC 7638 hashes them
     fns: list[Callable[[], object]] = [
         lambda: node.digest("code", "x" * 43), lambda: node.open(sealed, "offer:x"),
         lambda: node.seal(claims, "offer:x"), lambda: AESGCM(bytes.fromhex(node.digest("key", "x" * 43))),
         lambda: b64url_encode(secrets.token_bytes(16)), lambda: b64url_encode(hashlib.sha256(disclosure).digest()),
-        lambda: node.seal(response, "credential-response:x"), lambda: hashlib.sha256(request).hexdigest()]
-    digest, open_, seal, secret_key, salt, sd_digest, seal_response, request_digest = paired_per_op_us(fns, 0.1)
+        lambda: node.seal(response, "credential-response:x"), lambda: hashlib.sha256(request).hexdigest(),
+        lambda: b64url_encode(hashlib.sha256(members).digest())]
+    (digest, open_, seal, secret_key, salt, sd_digest, seal_response, request_digest,
+     thumbprint) = paired_per_op_us(fns, 0.1)
     out = {}
     for step, c in STEP_CRYPTO.items():
         # The secret keys' digests are among ``digests``; the credential's one seal is its response.
         seals = seal_response if step == "credential" else c.seals * seal
         out[step] = (c.digests * digest + c.opens * open_ + seals + c.secret_keys * (secret_key - digest)
-                     + batch * (c.salts_per_credential * salt + c.sd_digests_per_credential * sd_digest)
+                     + batch * (c.salts_per_credential * salt + c.sd_digests_per_credential * sd_digest
+                                + c.thumbprints_per_credential * thumbprint)
                      + (request_digest if step == "credential" else 0.0))
     return out
 

@@ -84,7 +84,7 @@ def _constants(size: int) -> tuple[int, int, tuple[tuple[int, int], ...]]:
         for step in (1, row))
 
 
-_MARGIN = 4  # light rows below the last: rule 3 looks four modules past a pattern, and a shift up must not lose them
+_MARGIN = 4  # light rows below the last, so a shift up by rule 3's four modules loses no dark one (three would do)
 
 
 def penalty(dark: int, size: int) -> int:

@@ -222,7 +222,7 @@ async def credential(
                     OfferState(offer.state), offline=granted.offline, refresh=granted.family_id is not None):
                 raise OAuthError("invalid_token", "the access token is unknown, used or expired", status=401,
                                  scheme="Bearer" if proof is None else "DPoP")
-            dpop.check_binding(granted.dpop_jkt, proof, next_nonce=dpop_gate.next_nonce(ctx, slug))
+            dpop.check_binding(granted.dpop_jkt, proof, next_nonce=lambda: dpop_gate.next_nonce(ctx, slug))
             if "credential_identifier" in body:
                 raise OAuthError("unknown_credential_identifier", "this issuer does not use credential identifiers")
             if (compact_of or body.get("credential_configuration_id")) != offer.config_id:

@@ -164,14 +164,15 @@ def nonce_is_fresh(digest: Digest, scope: str, nonce: str, now: int) -> bool:
     return genuine and now < expires_at <= now + NONCE_TTL_S
 
 
-def check_binding(bound_jkt: str | None, proof: Proof | None, *, next_nonce: str) -> None:
+def check_binding(bound_jkt: str | None, proof: Proof | None, *, next_nonce: Callable[[], str]) -> None:
     """A token is used as it was issued (section 7): a DPoP-bound one only with a proof by its key
-    (never as Bearer, section 7.2), a Bearer one never as DPoP."""
+    (never as Bearer, section 7.2), a Bearer one never as DPoP. ``next_nonce`` makes the nonce a
+    refusal carries: only then (a keyed digest, every credential request's otherwise)."""
     if bound_jkt is None and proof is not None:
         raise OAuthError("invalid_token", "this access token is not DPoP-bound: send it as Bearer", status=401)
     if bound_jkt is not None and proof is None:
         raise refusal("invalid_token", "this access token is DPoP-bound: send it as DPoP with a proof",
-                      at_resource=True, nonce=next_nonce)
+                      at_resource=True, nonce=next_nonce())
     if proof is not None and not hmac.compare_digest(proof.jkt, bound_jkt or ""):
         raise refusal("invalid_dpop_proof", "the DPoP proof is not signed with the key the token is bound to",
-                      at_resource=True, nonce=next_nonce)
+                      at_resource=True, nonce=next_nonce())

@@ -1,8 +1,8 @@
 """``bench.issuer.STEP_CRYPTO`` says what cryptography each step of an issuance does besides its
 signatures, and the bench prices it into each step's bound (issue 15). Here the real flow, in process
-on the embedded store, is watched: every call of the node key's digests, seals and opens, and every
-salt and digest of the SD-JWT, counted per step. If the issuer comes to do more (or less) than the
-table says, this fails, and the table (and the bounds) must follow."""
+on the embedded store, is watched: every call of the node key's digests, seals and opens, every salt
+and digest of the SD-JWT and every key thumbprint computed, counted per step. If the issuer comes to
+do more (or less) than the table says, this fails, and the table (and the bounds) must follow."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from bench import endtoend, issuer
 from bench.world import Times
-from core import sealing
+from core import keys, sealing
 from core.sdjwt import _disclosures
 
 
@@ -37,6 +37,13 @@ def _counted(monkeypatch: pytest.MonkeyPatch) -> tuple[defaultdict[str, Counter[
         watch(sealing.NodeKey, name, kind)
     for name, kind in (("new_salt", "salts"), ("digest", "sd_digests"), ("decoy_digest", "sd_digests")):
         watch(_disclosures, name, kind)
+    thumbprint = keys.PublicKey.thumbprint
+
+    def counted_thumbprint(key: keys.PublicKey) -> str:
+        if step[0] is not None and key._thumbprint is None:  # computed, not the one kept on the key
+            counts[step[0]]["thumbprints"] += 1
+        return thumbprint(key)
+    monkeypatch.setattr(keys.PublicKey, "thumbprint", counted_thumbprint)
     timed = Times.timed
 
     async def timed_step(self: Times, name: str, call: Any) -> Any:
@@ -73,5 +80,6 @@ def test_each_step_does_the_cryptography_the_bench_counts(monkeypatch: pytest.Mo
             per_flow = {kind: n / flows for kind, n in by_step.get(step, Counter()).items()}
             want = {"digests": expected.digests, "opens": expected.opens, "seals": expected.seals,
                     "secret_keys": expected.secret_keys, "salts": batch * expected.salts_per_credential,
-                    "sd_digests": batch * expected.sd_digests_per_credential}
+                    "sd_digests": batch * expected.sd_digests_per_credential,
+                    "thumbprints": batch * expected.thumbprints_per_credential}
             assert per_flow == {kind: n for kind, n in want.items() if n}, (batch, step, per_flow)

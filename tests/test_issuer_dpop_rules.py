@@ -80,12 +80,19 @@ def test_a_bearer_token_sent_as_dpop_and_a_bound_one_sent_as_bearer_are_refused(
     key = generate()
     proof = _check(wallet_dpop.proof(key, "POST", URI, nonce="n", now=NOW))
     with pytest.raises(OAuthError, match="not DPoP-bound"):
-        dpop.check_binding(None, proof, next_nonce="next")
+        dpop.check_binding(None, proof, next_nonce=lambda: "next")
     with pytest.raises(OAuthError, match="send it as DPoP") as refused:
-        dpop.check_binding(proof.jkt, None, next_nonce="next")
+        dpop.check_binding(proof.jkt, None, next_nonce=lambda: "next")
     assert refused.value.headers["WWW-Authenticate"].startswith("DPoP ")
-    dpop.check_binding(proof.jkt, proof, next_nonce="next")
-    dpop.check_binding(None, None, next_nonce="next")
+    assert refused.value.headers["DPoP-Nonce"] == "next"
+    with pytest.raises(OAuthError, match="not signed with the key") as refused:
+        dpop.check_binding(generate().public_key().thumbprint(), proof, next_nonce=lambda: "after")
+    assert refused.value.headers["DPoP-Nonce"] == "after"
+
+    def no_nonce() -> str:
+        raise AssertionError("a token used as it was issued needs no nonce (a keyed digest each request)")
+    dpop.check_binding(proof.jkt, proof, next_nonce=no_nonce)
+    dpop.check_binding(None, None, next_nonce=no_nonce)
 
 
 @settings(max_examples=300, deadline=None)

@@ -251,11 +251,21 @@ def _penalty_module_by_module(size: int, modules: bytes) -> int:
     return score + abs(2 * dark - size * size) * 10 // (size * size) * 10
 
 
+def _dark_in_column_0(size: int, rows: set[int]) -> bytes:
+    return bytes(0 if y in rows and x == 0 else 255 for y in range(size) for x in range(size))
+
+
+# Down the first column, ending on the last row: dark, then 1:1:3:1:1, then dark. Its four light modules
+# "before" lie past the bottom edge and must read as light (core.qr_masks raises the matrix for that).
+_FINDER_LIKE_AT_THE_BOTTOM = (21, _dark_in_column_0(21, {12, 13, 15, 16, 17, 19, 20}))
+
+
 @settings(max_examples=80, deadline=None)
 @given(st.integers(21, 45).flatmap(lambda size: st.tuples(
     st.just(size), st.lists(st.sampled_from([0, 255]), min_size=size * size, max_size=size * size).map(bytes))))
 @example((21, b"\x00" * 441))
 @example((21, b"\xff" * 441))
+@example(_FINDER_LIKE_AT_THE_BOTTOM)
 def test_each_penalty_rule_counts_as_module_by_module(case: tuple[int, bytes]) -> None:
     """The bit-parallel count equals the plain one on any matrix (random ones hold finder-like
     patterns, runs and blocks of both colours; real symbols below)."""

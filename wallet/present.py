@@ -35,7 +35,8 @@ from wallet.vp_request import MAX_REQUEST, VerifiedRequest, check_request, parse
 # The name callers have used since issue 5; the same class.
 VerifierRequest = VerifiedRequest
 
-__all__ = ["RequestRefused", "VerifiedRequest", "VerifierRequest", "answer", "decline", "fetch_request", "vp_token"]
+__all__ = ["RequestRefused", "VerifiedRequest", "VerifierRequest", "answer", "decline", "fetch_request",
+           "response_body", "vp_token"]
 
 
 async def fetch_request(http: httpx.AsyncClient, link: str, *, now: int | None = None,
