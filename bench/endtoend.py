@@ -86,8 +86,9 @@ async def _noops(wallets: Wallets, n: int) -> Times:
 
 
 async def one_at_a_time(label: str, wallets: Wallets, n: int, prepare: Prepare, flow: Flow,
-                        cpu: Callable[[], float] = time.process_time) -> Phase:
-    await _warm(wallets, prepare, flow)
+                        cpu: Callable[[], float] = time.process_time, *, settle_trust_list: bool = False) -> Phase:
+    """``settle_trust_list``: the flows read the trust list, and this phase is a run's first (``_warm``)."""
+    await _warm(wallets, prepare, flow, settle_trust_list)
     inputs = await prepare(wallets, n)
     times, used = Times(), cpu()
     for item in inputs:
@@ -131,25 +132,22 @@ async def at_once(label: str, wallets: Wallets, n: int, c: int, prepare: Prepare
     return Phase(label, times, elapsed, noop, used)
 
 
-async def _warm(wallets: Wallets, prepare: Prepare, flow: Flow) -> None:
+async def _warm(wallets: Wallets, prepare: Prepare, flow: Flow, settle_trust_list: bool = False) -> None:
     """A few untimed flows first: a worker's first requests load types, keys, the trust list.
 
-    The first warm-up of a run then waits out the trust list's racy window: a desk's first check
+    ``settle_trust_list`` then waits out the trust list's racy window: a desk's first check
     writes its held copy of the list, and for ``HeldTrustList.RACY_NS`` (2 s) after a write each
     read of the list compares the bytes of its three files, where a settled node compares their
     ``stat`` (core.trust.local). A phase timed inside that window (the in-process one, 300 checks in
     about a second) measured the transient: 0.05-0.09 ms more a check's creation and 0.13-0.19 ms
-    more its ``direct_post`` (two runs of each). Later phases start seconds after the write."""
+    more its ``direct_post`` (two runs of each). Later phases start seconds after the write, and an
+    issuance reads no trust list."""
     times = Times()
     for item in await prepare(wallets, 3):
         await flow(wallets, times, item)
     await _noops(wallets, 20)
-    if not _waited_out_racy_window:
-        _waited_out_racy_window.append(True)
+    if settle_trust_list:
         await asyncio.sleep(HeldTrustList.RACY_NS / 1e9)
-
-
-_waited_out_racy_window: list[bool] = []  # once per run: the first phase's warm-up
 
 
 @contextlib.asynccontextmanager

@@ -52,7 +52,7 @@ async def flow(wallets: Wallets, times: Times, credential: Any) -> None:
 async def _in_process(args: Any, node: tuple[Any, int, tuple[str, str]]) -> tuple[Phase, Callable[[], object]]:
     data_dir, port, secrets = node
     async with endtoend.in_process(data_dir, port, args.pg, secrets) as wallets:
-        phase = await endtoend.one_at_a_time("in process", wallets, args.flows, prepare, flow)
+        phase = await endtoend.one_at_a_time("in process", wallets, args.flows, prepare, flow, settle_trust_list=True)
         engine = await _engine(wallets)
     return phase, engine
 
