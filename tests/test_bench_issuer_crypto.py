@@ -19,7 +19,7 @@ from core import keys, sealing
 from core.sdjwt import _disclosures
 
 
-def _counted(monkeypatch: pytest.MonkeyPatch) -> tuple[defaultdict[str, Counter[str]], list[str | None]]:
+def _counted(monkeypatch: pytest.MonkeyPatch) -> defaultdict[str, Counter[str]]:
     counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
     step: list[str | None] = [None]
 
@@ -53,11 +53,11 @@ def _counted(monkeypatch: pytest.MonkeyPatch) -> tuple[defaultdict[str, Counter[
         finally:
             step[0] = None
     monkeypatch.setattr(Times, "timed", timed_step)
-    return counts, step
+    return counts
 
 
 def test_each_step_does_the_cryptography_the_bench_counts(monkeypatch: pytest.MonkeyPatch) -> None:
-    counts, _ = _counted(monkeypatch)
+    counts = _counted(monkeypatch)
     flows = 2
 
     async def run(node: Any) -> dict[int, dict[str, Counter[str]]]:
