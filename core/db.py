@@ -17,6 +17,7 @@ import contextlib
 import functools
 import logging
 import os
+import sqlite3
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable
@@ -74,8 +75,9 @@ async def changed_rows(d: Db, sql: str, parameters: tuple[Any, ...]) -> int:
     """A write as the driver takes it (for statements SQLAlchemy would compile per call:
     consent/store/log.py's appends), on any kind of Db: how many rows it changed. In a
     PostgreSQL unit asyncpg runs it and its status tells the count (``AsyncpgDb.changed_rows``):
-    no SQLAlchemy ``Connection`` made for it (issue 15: the one a check still made)."""
-    if isinstance(d, AsyncpgDb):
+    no SQLAlchemy ``Connection`` made for it (issue 15: the one a check still made); in an SQLite
+    file's unit sqlite3 runs it (``HeldDb.changed_rows``)."""
+    if isinstance(d, AsyncpgDb | HeldDb):
         return await d.changed_rows(sql, parameters)
     return int((await exec_driver_sql(d, sql, parameters)).rowcount)
 
@@ -109,6 +111,7 @@ def dialect_name(db: Db) -> str:
 
 
 _FAILED = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, OSError, TimeoutError,
+           sqlite3.OperationalError, sqlite3.InterfaceError,  # what SQLAlchemy wraps as its two above
            asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
            asyncpg.exceptions.InsufficientResourcesError, AsyncAdapt_asyncpg_dbapi.InterfaceError,
            AsyncAdapt_asyncpg_dbapi.OperationalError)
@@ -116,7 +119,8 @@ _FAILED = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, OSError, 
 
 def database_failed(error: BaseException) -> bool:
     """Whether an error says the database, or the way to it, failed (not that it refused one
-    statement's data), in whichever layer's words: SQLAlchemy's; asyncpg's own (the statements
+    statement's data), in whichever layer's words: SQLAlchemy's; sqlite3's own (the statements an
+    SQLite file's unit runs by sqlite3: core.sqlite_held); asyncpg's own (the statements
     core.prepared runs, a unit's end); SQLAlchemy's asyncpg adapter's, read down to the asyncpg
     error it was raised from (a transaction begun on a closed connection, a server shutting down);
     a pool that gave no connection in time (SQLAlchemy's ``TimeoutError``, not the built-in one).

@@ -42,7 +42,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import CursorResult, Result
@@ -87,6 +87,21 @@ class HeldDb:
         if self.reading:
             return self._kept(await when_unlocked(self.connection.exec_driver_sql, sql, parameters))
         return self._kept(self.connection.exec_driver_sql(sql, parameters))
+
+    async def changed_rows(self, sql: str, parameters: tuple[Any, ...]) -> int:
+        """A write as sqlite3 takes it, run by sqlite3: the rows it changed (its cursor's ``rowcount``;
+        SQLAlchemy's ``exec_driver_sql`` costs three times the statement, issue 15: a consent record's
+        leaf). Through SQLAlchemy when it is to see every statement (an event listener:
+        core.prepared.listened) or outside a transaction (``reading``: it waits out a busy file)."""
+        if self.reading or listened(self.connection):
+            count = int(cast(CursorResult[Any], await self.exec_driver_sql(sql, parameters)).rowcount)
+        else:
+            cursor = self._driver.execute(sql, parameters)
+            count = cursor.rowcount
+            cursor.close()
+        if count < 0:  # sqlite3 counts INSERT, UPDATE, DELETE and REPLACE only
+            raise RuntimeError("changed_rows is for a write: the statement changed no count of rows")
+        return count
 
     def _kept(self, result: CursorResult[Any]) -> CursorResult[Any]:
         """A result with rows is closed by the unit, before it ends (class docstring)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, column, select, table, text
+from sqlalchemy import Connection, column, event, select, table, text
 from sqlalchemy.exc import OperationalError
 
 from core import db, sqlite_held
@@ -348,3 +348,39 @@ def test_a_unit_inside_a_unit_of_the_same_task_is_refused_not_left_waiting(tmp_p
 
     assert "inside another" in asyncio.run(asyncio.wait_for(run(), 30))
     assert _rows(tmp_path) == [1]
+
+
+def test_a_driver_write_in_a_unit_counts_its_rows_by_sqlite3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``core.db.changed_rows`` in an SQLite file's unit: sqlite3 runs the write and its cursor
+    tells how many rows changed (the consent log's append reads a short count as a rival's leaf:
+    consent/store/log.py). SQLAlchemy's ``exec_driver_sql`` is not on that path (it cost three
+    times the statement), except where a listener is to see every statement."""
+    engine = _engine(tmp_path)
+    upsert = "INSERT INTO t (x) SELECT value FROM json_each(?) WHERE true ON CONFLICT (x) DO NOTHING"
+    seen: list[str] = []
+
+    def no_sqlalchemy(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the write went through SQLAlchemy")
+
+    async def run() -> list[int]:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (x INTEGER PRIMARY KEY)"))
+        with monkeypatch.context() as patched:
+            patched.setattr(Connection, "exec_driver_sql", no_sqlalchemy)
+            async with db.unit(engine) as unit:
+                counts = [await db.changed_rows(unit, upsert, ("[1, 2, 3]",)),
+                          await db.changed_rows(unit, upsert, ("[3, 4, 5]",)),  # 3 is there: two more
+                          await db.changed_rows(unit, "UPDATE t SET x = x + 100 WHERE x > ?", (3,)),
+                          await db.changed_rows(unit, "DELETE FROM t WHERE x < ?", (0,))]
+                with pytest.raises(RuntimeError):  # not a write: no count of rows changed to give
+                    await db.changed_rows(unit, "SELECT x FROM t WHERE x > ?", (0,))
+        for listened in db.sync_engines(engine):  # a listener sees the statement: SQLAlchemy runs it
+            event.listen(listened, "before_cursor_execute", lambda _c, _u, sql, *_: seen.append(sql))
+        async with db.unit(engine) as unit:
+            counts.append(await db.changed_rows(unit, "DELETE FROM t WHERE x = ?", (1,)))
+        await engine.dispose()
+        return counts
+
+    assert asyncio.run(run()) == [3, 2, 2, 0, 1]
+    assert "DELETE FROM t WHERE x = ?" in seen
+    assert _rows(tmp_path) == [2, 3, 104, 105]

@@ -399,6 +399,13 @@ def test_a_batch_that_found_no_pooled_connection_fails_once_not_item_by_item() -
     assert not _an_item_may_cause(exc.TimeoutError("QueuePool limit of size 16 overflow 0 reached"))
     assert not _an_item_may_cause(exc.OperationalError("SELECT 1", {}, Exception("gone")))
     assert _an_item_may_cause(exc.IntegrityError("INSERT", {}, Exception("duplicate key")))
+    # In an SQLite file's unit sqlite3 runs the statements (core.sqlite_held): its own errors, as
+    # SQLAlchemy would have classed them (a disk gone, the file locked past waiting; a refused row)
+    import sqlite3
+
+    assert not _an_item_may_cause(sqlite3.OperationalError("disk I/O error"))
+    assert not _an_item_may_cause(sqlite3.InterfaceError("bad parameter or other API misuse"))
+    assert _an_item_may_cause(sqlite3.IntegrityError("UNIQUE constraint failed: consent_records.record_id"))
     # On PostgreSQL asyncpg runs the statements and ends the unit (core.prepared): its own errors
     import asyncpg
 
