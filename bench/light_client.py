@@ -66,6 +66,7 @@ class LightClient:
     async def get(self, url: str, *, headers: dict[str, str] | None = None, follow_redirects: bool = False) -> Answer:
         return await self.request("GET", url, headers=headers)
 
-    async def post(self, url: str, *, data: Any = None, json: Any = None, headers: dict[str, str] | None = None,
-                   follow_redirects: bool = False) -> Answer:
-        return await self.request("POST", url, data=data, json=json, headers=headers)
+    async def post(self, url: str, *, data: Any = None, json: Any = None, content: bytes | None = None,
+                   headers: dict[str, str] | None = None, follow_redirects: bool = False) -> Answer:
+        """As httpx's: ``content`` a body already encoded (with its Content-Type in ``headers``)."""
+        return await self.request("POST", url, data=data if content is None else content, json=json, headers=headers)
