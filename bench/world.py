@@ -173,7 +173,8 @@ class Wallets:
         answered = await times.timed("response", http.post(request.response_uri, content=body, headers=FORM,
                                                            follow_redirects=False))
         assert answered.status_code == 200, answered.text
-        url, key = f"{self.base}/api/verifier/checks/{check['id']}/result", json_body({"result_key": check["result_key"]})
+        url = f"{self.base}/api/verifier/checks/{check['id']}/result"
+        key = json_body({"result_key": check["result_key"]})
         while True:
             result = await times.timed("result", http.post(url, headers={**self.desk, **JSON}, content=key))
             if result.status_code != 202:
