@@ -15,6 +15,12 @@ so the reader sees what the second worker buys. A flow, every step timed:
 
 Before each phase, two flows per worker run untimed (a worker's first requests load what it keeps).
 
+``--flow issuance`` runs the first five steps alone (the staff's offer and the wallet's OpenID4VCI
+flow): issue 15's 27.8 flows/s, the figure its target multiplies by ten, was measured on the
+wallet's issuance flow, where the whole flow also creates, answers and reads a check (more than
+half of its CPU). The target is judged on the whole flow either way; this prints the baseline's own
+flow beside it.
+
 Printed: flows per second, p50/p99 per step and per flow, and errors, which must be 0: any
 answer but the expected one, and any "database is locked", serialization failure or deadlock
 in a node's log, each printed. Then the target from issue 15 (≥ 10 × 27.8 flows/s, p99 under
@@ -54,6 +60,7 @@ from wallet.request_errors import RequestRefused
 
 SHOWN = ("skill", "eqf_level")  # the desk is registered for what skill-check asks
 STEPS = ("offer", "offer fetch", "token", "nonce", "credential", "check", "request", "response", "result")
+ISSUANCE = STEPS[:5]  # --flow issuance: the staff's offer and the wallet's OpenID4VCI flow
 SKILL = json.loads((REPO_ROOT / "specs/credentials/SkillCertificate/example.json").read_text())
 TODAY_FLOWS_PER_S, TARGET_FACTOR, TARGET_P99_MS = 27.8, 10, 250.0
 
@@ -63,8 +70,9 @@ class Failed(Exception):
 
 
 class Run:
-    def __init__(self, base: str, api_key: str, desk_key: str) -> None:
+    def __init__(self, base: str, api_key: str, desk_key: str, *, issuance_only: bool = False) -> None:
         self.base, self.issuer = base, f"{base}/issuers/ngo"
+        self.issuance_only, self.steps = issuance_only, ISSUANCE if issuance_only else STEPS
         self.staff, self.desk = {"Authorization": f"Bearer {api_key}"}, {"Authorization": f"Bearer {desk_key}"}
         self.times: dict[str, list[float]] = defaultdict(list)
         self.errors: Counter[str] = Counter()
@@ -99,6 +107,10 @@ class Run:
                                   headers={"Authorization": f"Bearer {access['access_token']}"},
                                   json={"credential_configuration_id": "SkillCertificate", "proofs": {"jwt": [proof]}})
         credential = issued.json()["credentials"][0]["credential"]
+        if self.issuance_only:
+            self.times["whole flow"].append(time.perf_counter() - started)
+            self.flows += 1
+            return
         check = (await self.timed(http, "check", "POST", f"{self.base}/api/verifier/checks", 201, headers=self.desk,
                                   json={"query": "skill-check"})).json()
         at = time.perf_counter()
@@ -174,18 +186,18 @@ def report(label: str, run: Run, elapsed: float, node_errors: Counter[str]) -> t
     rate = run.flows / elapsed
     print(f"\n{label}: {run.flows} flows in {elapsed:.1f} s = {rate:.1f} flows/s, errors {errors}")
     print(f"  {'step':<12} {'n':>6} {'p50 ms':>8} {'p99 ms':>8}")
-    for step in (*STEPS, "whole flow"):
+    for step in (*run.steps, "whole flow"):
         values = run.times.get(step, [])
         p50, p99 = percentile(values, .5) * 1000, percentile(values, .99) * 1000
         print(f"  {step:<12} {len(values):>6} {p50:>8.1f} {p99:>8.1f}")
     for what, count in (*run.errors.most_common(), *node_errors.most_common()):
         print(f"  error x{count}: {what}")
-    worst = max((percentile(run.times.get(s, []), .99) * 1000 for s in STEPS), default=math.nan)
+    worst = max((percentile(run.times.get(s, []), .99) * 1000 for s in run.steps), default=math.nan)
     return rate, worst
 
 
 async def _phase(pg: str, data_dir: Path, port: int, workers: int, wallets: int, seconds: float,
-                 secrets: tuple[str, str]) -> tuple[Run, float, Counter[str], tuple[float, ...]]:
+                 secrets: tuple[str, str], issuance_only: bool) -> tuple[Run, float, Counter[str], tuple[float, ...]]:
     with LoadNode(data_dir, pg, workers, port) as node:
         warm = Run(node.base, *secrets)  # each worker's first requests load types, keys, the trust list
         async with httpx.AsyncClient(timeout=60) as http:
@@ -193,7 +205,7 @@ async def _phase(pg: str, data_dir: Path, port: int, workers: int, wallets: int,
                                                 return_exceptions=True):
                 if isinstance(outcome, Failed):
                     warm.errors[f"warm-up {outcome}"] += 1
-        run = Run(node.base, *secrets)
+        run = Run(node.base, *secrets, issuance_only=issuance_only)
         run.errors.update(warm.errors)
         before = (*node.cpu_seconds(pg), *node.machine_seconds())
         elapsed = await _wallets(run, wallets, seconds)
@@ -208,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
                              "default: $AMANA_TEST_DATABASE_URL")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each phase (default 60)")
     parser.add_argument("--wallets", type=int, default=50, help="concurrent wallets (default 50)")
+    parser.add_argument("--flow", choices=("whole", "issuance"), default="whole",
+                        help="whole: issue, present, verify (issue 15's target); issuance: the first five steps "
+                             "alone, the flow issue 15's 27.8 flows/s was measured on")
     args = parser.parse_args(argv)
     if not args.pg or not args.pg.startswith(("postgresql://", "postgres://")):
         parser.exit(2, "bench.load needs a throwaway PostgreSQL database (several workers share one; its tables "
@@ -216,7 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.pg in (os.environ.get("AMANA_DATABASE_URL"), os.environ.get("DATABASE_URL")):
         parser.exit(2, "bench.load drops every table: it refuses the node's own database (AMANA_DATABASE_URL)\n")
     load = os.getloadavg()
-    print(f"bench.load: issue → present → verify on loopback, {args.wallets} wallets, {args.seconds:g} s per phase; "
+    issuance_only = args.flow == "issuance"
+    what = "issuance alone (offer, offer fetch, token, nonce, credential)" if issuance_only else \
+        "issue → present → verify"
+    print(f"bench.load: {what} on loopback, {args.wallets} wallets, {args.seconds:g} s per phase; "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
     print(f"PostgreSQL {urlsplit(args.pg).hostname}:{urlsplit(args.pg).port}{urlsplit(args.pg).path} "
           "(throwaway: tables dropped first); per-address rate limit lifted (every wallet is 127.0.0.1)")
@@ -229,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = {}
         for workers in (2, 1):
             run, elapsed, node_errors, busy = asyncio.run(_phase(args.pg, data_dir, port, workers, args.wallets,
-                                                                args.seconds, secrets))
+                                                                args.seconds, secrets, issuance_only))
             label = f"{workers} worker{'s' if workers > 1 else ''}"
             figures[workers] = (*report(label, run, elapsed, node_errors),
                                 sum(run.errors.values()) + sum(node_errors.values()))
@@ -242,10 +260,19 @@ def main(argv: list[str] | None = None) -> int:
     rate, worst, errors = figures[2]
     goal = TODAY_FLOWS_PER_S * TARGET_FACTOR
     met = rate >= goal and worst < TARGET_P99_MS and errors == 0
-    print(f"\ntarget (issue 15): >= {goal:.0f} flows/s ({TARGET_FACTOR} x {TODAY_FLOWS_PER_S}) on 2 workers, "
-          f"p99 < {TARGET_P99_MS:.0f} ms per step, 0 errors")
-    print(f"  2 workers: {rate:.1f} flows/s ({rate / goal:.2f} of it), worst step p99 {worst:.0f} ms, "
-          f"errors {errors}: {'met' if met else 'not met'}")
+    if issuance_only:
+        print(f"\nissue 15's baseline flow: {TODAY_FLOWS_PER_S} flows/s when the issue was filed; its target, "
+              f"{goal:.0f} flows/s on 2 workers, p99 < {TARGET_P99_MS:.0f} ms per step, 0 errors, is judged on the "
+              "whole flow (without --flow)")
+    else:
+        print(f"\ntarget (issue 15): >= {goal:.0f} flows/s ({TARGET_FACTOR} x {TODAY_FLOWS_PER_S}) on 2 workers, "
+              f"p99 < {TARGET_P99_MS:.0f} ms per step, 0 errors")
+    if issuance_only:
+        print(f"  2 workers: {rate:.1f} flows/s ({rate / TODAY_FLOWS_PER_S:.1f} x the baseline), worst step p99 "
+              f"{worst:.0f} ms, errors {errors}")
+    else:
+        print(f"  2 workers: {rate:.1f} flows/s ({rate / goal:.2f} of it), worst step p99 {worst:.0f} ms, "
+              f"errors {errors}: {'met' if met else 'not met'}")
     print(f"  1 worker: {figures[1][0]:.1f} flows/s; 2 workers / 1 worker = {rate / max(figures[1][0], 1e-9):.2f}")
     used = time.process_time() - cpu
     print(f"  the wallets (this process) used {used:.1f} s of CPU in {time.perf_counter() - wall:.1f} s, "

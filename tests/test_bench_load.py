@@ -44,3 +44,22 @@ def test_without_postgresql_it_refuses_and_says_why() -> None:
     done = _bench("--seconds", "1")
     assert done.returncode == 2 and "needs a throwaway PostgreSQL database" in done.stderr, done.stderr
     assert "AMANA_TEST_DATABASE_URL" in done.stderr and not done.stdout
+
+
+def test_the_baseline_s_own_flow_runs_the_issuance_steps_alone() -> None:
+    """``--flow issuance``: issue 15's 27.8 flows/s was the wallet's issuance flow; the bench can run
+    that flow alone (the staff's offer first), and says the target is judged on the whole flow."""
+    if not POSTGRES_URL:
+        pytest.skip("bench.load needs PostgreSQL (.ci/run starts one: eval \"$(.ci/postgres)\")")
+    done = _bench("--seconds", "2", "--wallets", "3", "--flow", "issuance", AMANA_TEST_DATABASE_URL=POSTGRES_URL)
+    out = done.stdout
+    assert done.returncode == 0, f"{out}\n{done.stderr}"
+    assert "issuance alone (offer, offer fetch, token, nonce, credential)" in out, out
+    for step in ("offer", "offer fetch", "token", "nonce", "credential", "whole flow"):
+        rows = re.findall(rf"^  {step} +(\d+) +[\d.]+ +[\d.]+$", out, re.M)
+        assert len(rows) == 2 and all(int(n) > 0 for n in rows), (step, out)
+    for step in ("check", "request", "response", "result"):  # no check made, none printed
+        assert not re.search(rf"^  {step} +\d+", out, re.M), (step, out)
+    assert "is judged on the whole flow (without --flow)" in out, out
+    assert re.search(r"^  2 workers: [\d.]+ flows/s \([\d.]+ x the baseline\), .*errors 0$", out, re.M), out
+    assert "error x" not in out and "not met" not in out, out
