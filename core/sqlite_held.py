@@ -38,6 +38,7 @@ itself forever).
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -52,6 +53,10 @@ from core.prepared import Statements, listened
 from core.sqlite_inline import when_unlocked
 
 CHECKPOINT_EVERY = 200  # commits between checkpoints; SQLite's own default is every 1000 pages
+
+
+_COUNTED = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})  # what sqlite3 keeps a row count of
+_RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 
 
 class HeldDb:
@@ -92,15 +97,21 @@ class HeldDb:
         """A write as sqlite3 takes it, run by sqlite3: the rows it changed (its cursor's ``rowcount``;
         SQLAlchemy's ``exec_driver_sql`` costs three times the statement, issue 15: a consent record's
         leaf). Through SQLAlchemy when it is to see every statement (an event listener:
-        core.prepared.listened) or outside a transaction (``reading``: it waits out a busy file)."""
-        if self.reading or listened(self.connection):
-            count = int(cast(CursorResult[Any], await self.exec_driver_sql(sql, parameters)).rowcount)
-        else:
-            cursor = self._driver.execute(sql, parameters)
-            count = cursor.rowcount
-            cursor.close()
-        if count < 0:  # sqlite3 counts INSERT, UPDATE, DELETE and REPLACE only
-            raise RuntimeError("changed_rows is for a write: the statement changed no count of rows")
+        core.prepared.listened).
+
+        Refused before it runs, changing nothing: in a read (no transaction to be part of), and a
+        statement whose count sqlite3 does not keep: one that does not begin with INSERT, UPDATE,
+        DELETE or REPLACE (a ``WITH`` before a write is counted as no write), or one with a
+        ``RETURNING`` clause (its count is taken before its rows are read: 0)."""
+        if self.reading:
+            raise RuntimeError("changed_rows is for a write, in a unit: a read writes nothing")
+        if (sql.split(None, 1) or [""])[0].upper() not in _COUNTED or _RETURNING.search(sql):
+            raise RuntimeError("changed_rows takes an INSERT, UPDATE, DELETE or REPLACE without RETURNING")
+        if listened(self.connection):
+            return int(cast(CursorResult[Any], await self.exec_driver_sql(sql, parameters)).rowcount)
+        cursor = self._driver.execute(sql, parameters)
+        count = cursor.rowcount
+        cursor.close()
         return count
 
     def _kept(self, result: CursorResult[Any]) -> CursorResult[Any]:

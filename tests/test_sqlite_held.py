@@ -354,7 +354,9 @@ def test_a_driver_write_in_a_unit_counts_its_rows_by_sqlite3(tmp_path: Path, mon
     """``core.db.changed_rows`` in an SQLite file's unit: sqlite3 runs the write and its cursor
     tells how many rows changed (the consent log's append reads a short count as a rival's leaf:
     consent/store/log.py). SQLAlchemy's ``exec_driver_sql`` is not on that path (it cost three
-    times the statement), except where a listener is to see every statement."""
+    times the statement), except where a listener is to see every statement. A statement whose
+    count sqlite3 does not keep, and any write in a read, is refused before it runs; the write
+    is the unit's, rolled back with it."""
     engine = _engine(tmp_path)
     upsert = "INSERT INTO t (x) SELECT value FROM json_each(?) WHERE true ON CONFLICT (x) DO NOTHING"
     seen: list[str] = []
@@ -372,8 +374,18 @@ def test_a_driver_write_in_a_unit_counts_its_rows_by_sqlite3(tmp_path: Path, mon
                           await db.changed_rows(unit, upsert, ("[3, 4, 5]",)),  # 3 is there: two more
                           await db.changed_rows(unit, "UPDATE t SET x = x + 100 WHERE x > ?", (3,)),
                           await db.changed_rows(unit, "DELETE FROM t WHERE x < ?", (0,))]
-                with pytest.raises(RuntimeError):  # not a write: no count of rows changed to give
-                    await db.changed_rows(unit, "SELECT x FROM t WHERE x > ?", (0,))
+                for uncounted in ("SELECT x FROM t WHERE x > ?",  # not a write: no count of rows to give
+                                  "WITH n(v) AS (SELECT ?) INSERT INTO t (x) SELECT v FROM n",  # sqlite3 keeps none
+                                  "INSERT INTO t (x) VALUES (?) RETURNING x"):  # sqlite3 would say 0
+                    with pytest.raises(RuntimeError):
+                        await db.changed_rows(unit, uncounted, (50,))
+            with pytest.raises(ValueError):  # the unit's transaction holds the write until its end
+                async with db.unit(engine) as unit:
+                    assert await db.changed_rows(unit, "INSERT INTO t (x) VALUES (?)", (60,)) == 1
+                    raise ValueError("refused after the write")
+            async with db.read(engine) as reading:
+                with pytest.raises(RuntimeError):  # a read writes nothing
+                    await db.changed_rows(reading, "DELETE FROM t WHERE x = ?", (2,))
         for listened in db.sync_engines(engine):  # a listener sees the statement: SQLAlchemy runs it
             event.listen(listened, "before_cursor_execute", lambda _c, _u, sql, *_: seen.append(sql))
         async with db.unit(engine) as unit:
