@@ -84,8 +84,8 @@ def form_body(fields: dict[str, str]) -> bytes:
 
 
 def json_body(value: Any) -> bytes:
-    """A JSON body, made before the clock starts."""
-    return json.dumps(value).encode("utf-8")
+    """A JSON body as httpx encodes one (compact, UTF-8), made before the clock starts."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
 class Times:
