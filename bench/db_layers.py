@@ -5,8 +5,7 @@ One indexed ``SELECT`` by a unique key in its own transaction, on the node's own
 microseconds per transaction, from the ORM session the services' other requests use down to
 ``sqlite3`` itself (the bound), with ``core.db.unit`` (the wallet's hot requests: SQLAlchemy's
 sync Core on one held connection, core.sqlite_held) among them. Run it pinned to one core
-(``taskset -c 1``) for figures that mean something (README, "Every request at the cost of its
-work").
+(``taskset -c 1``) for figures that mean something (bench/HISTORY.md, "What bounds us now").
 """
 
 from __future__ import annotations

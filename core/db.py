@@ -167,7 +167,7 @@ async def _by_driver(engine: AsyncEngine, *, autocommit: bool, limit: int | None
     Not through SQLAlchemy's ``Connection`` (``engine.begin()``): making one, setting autocommit on
     it, its commit through a greenlet and its close made each unit cost 40-55 µs of CPU more
     (issue 15: a read 110 µs where its statement is 35; a check takes 10 units, an issuance 3;
-    README). A unit that fails, or whose request is cancelled, still rolls back and gives its
+    bench/HISTORY.md). A unit that fails, or whose request is cancelled, still rolls back and gives its
     connection back (``_abandon``): a connection never returned is lost to a pool that opens no
     more (``make_engine``)."""
     statements = _STATEMENTS.get(engine)
@@ -360,7 +360,7 @@ def make_engine(url: str, pool: int = 5) -> AsyncEngine:
     back, so every unit past the pool opened a connection (a server process forked, the SCRAM
     exchange, its statements prepared again) and closed it. Under bench.load's 50 wallets that
     was 840 connections in 40 seconds, and one worker did 82-84 flows a second where, waiting for
-    a pooled connection instead, it does 130-136 (issue 15, README). A wait costs nothing but the
+    a pooled connection instead, it does 130-136 (issue 15, bench/HISTORY.md). A wait costs nothing but the
     wait: two cores do no more at once than 16 units. So a task must never hold a connection of a
     pool while it waits for another of the same pool, itself or through a task it awaits (the
     verifier's consent records: recorded before the answer's unit opens). tests/pool_nesting
