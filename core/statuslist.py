@@ -18,11 +18,11 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from core import _jose
 from core.encoding import b64url_decode, b64url_encode
-from core.errors import Expired, InvalidInput, InvalidTokenType, LimitExceeded, MalformedToken
+from core.errors import Expired, InvalidInput, InvalidTokenType, LimitExceeded, MalformedToken, NotYetValid
 from core.keys import PrivateKey, PublicKey
 
 TYP = "statuslist+jwt"
@@ -99,8 +99,8 @@ def _inflate(compressed: bytes, max_bytes: int) -> bytes:
 class StatusListToken:
     status_list: StatusList
     uri: str
-    iat: int
-    exp: int | None
+    iat: int | float
+    exp: int | float | None
     ttl: int | None
 
 
@@ -132,15 +132,24 @@ def verify_token(
     payload = jws.unverified_payload()  # verified
     if payload.get("sub") != uri:
         raise MalformedToken("status list token sub differs from the credential's status uri")
-    iat, exp, ttl = payload.get("iat"), payload.get("exp"), payload.get("ttl")
-    if type(iat) is not int or (exp is not None and type(exp) is not int):
-        raise MalformedToken("status list token needs integer iat (and exp, if present)")
-    if ttl is not None and (type(ttl) not in (int, float) or ttl <= 0):
+    iat, exp, nbf, ttl = payload.get("iat"), payload.get("exp"), payload.get("nbf"), payload.get("ttl")
+    # Section 5.1 rule 3: a token not valid "in all other respects" per RFC 7519 is refused. Its
+    # times are NumericDates (section 2: any JSON number, fractions too; never a boolean), and a
+    # token whose ``nbf`` is still ahead (4.1.5) says nothing yet.
+    if not _numeric_date(iat) or any(v is not None and not _numeric_date(v) for v in (exp, nbf)):
+        raise MalformedToken("status list token needs iat (and exp and nbf, if present) as NumericDates")
+    if ttl is not None and (not _numeric_date(ttl) or ttl <= 0):
         raise MalformedToken("status list token ttl must be a positive number")
     if exp is not None and now >= exp + clock_skew_s:
         raise Expired("status list token expired")
+    if nbf is not None and now + clock_skew_s < nbf:
+        raise NotYetValid("status list token is not valid yet (nbf)")
     status_list = StatusList.decode(payload.get("status_list"), max_bytes=max_bytes)
     return StatusListToken(status_list, uri, iat, exp, None if ttl is None else int(ttl))
+
+
+def _numeric_date(value: object) -> TypeGuard[int | float]:
+    return type(value) in (int, float)  # a bool is an int to isinstance, and no NumericDate
 
 
 def reference(uri: str, idx: int) -> dict[str, Any]:

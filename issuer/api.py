@@ -37,10 +37,10 @@ from issuer.discovery import issuer_url, known_org_id, org_id_or_404
 from issuer.issuance import PROOF_ALGS, distinct_keys, proofs_of, verify_proof
 from issuer.minting import mint, refill_ahead
 from issuer.offers import (
-    ACCESS_TOKEN_TTL_S,
     RETRY_WINDOW_S,
     OfferState,
     RedeemAttempt,
+    access_token_ttl_s,
     credential_offer,
     grant_usable,
     redeem,
@@ -100,9 +100,10 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
         body: dict[str, Any] = {}
         if outcome.error is None and offer is not None:
             claims = json.dumps(store.offer_claims(ctx.node, offer)).encode()
-            body = {"access_token": await store.new_access_token(db, ctx.node, offer.id, now, ACCESS_TOKEN_TTL_S,
+            ttl = access_token_ttl_s(proof is not None)
+            body = {"access_token": await store.new_access_token(db, ctx.node, offer.id, now, ttl,
                                                                  offline_claims=claims, dpop_jkt=jkt),
-                    "token_type": _token_type(proof), "expires_in": ACCESS_TOKEN_TTL_S}
+                    "token_type": _token_type(proof), "expires_in": ttl}
             if days:
                 body["refresh_token"] = await store.new_refresh_family(
                     db, ctx.node, offer=offer, client_id=client_id, now=now,
@@ -149,10 +150,11 @@ async def _refresh(ctx: IssuerContext, slug: str, presented: str, client_id: str
         body: dict[str, Any] = {}
         if found is not None and rotated is not None:
             successor, claims = rotated
-            access = await store.new_access_token(session, ctx.node, found[0].offer_id, now, ACCESS_TOKEN_TTL_S,
+            ttl = access_token_ttl_s(proof is not None)
+            access = await store.new_access_token(session, ctx.node, found[0].offer_id, now, ttl,
                                                   family_id=found[0].id, claims=claims, offline_claims=claims,
                                                   dpop_jkt=None if proof is None else proof.jkt)
-            body = {"access_token": access, "token_type": _token_type(proof), "expires_in": ACCESS_TOKEN_TTL_S,
+            body = {"access_token": access, "token_type": _token_type(proof), "expires_in": ttl,
                     "refresh_token": successor}
     if decision.error is not None:
         raise decision.error

@@ -35,7 +35,15 @@ from issuer import offline
 PIN_LENGTH = 6
 MAX_PIN_FAILURES = 5
 DEFAULT_OFFER_TTL_S = 14 * 86400  # a class's printed sheet is often redeemed days later
-ACCESS_TOKEN_TTL_S = 600
+ACCESS_TOKEN_TTL_S = 600  # a DPoP-bound (sender-constrained) access token
+# OpenID4VCI 1.0 section 13.8: "Long-lived Access Tokens giving access to Credentials MUST not be
+# issued unless sender-constrained. Access Tokens with lifetimes longer than 5 minutes are, in
+# general, considered long lived." A wallet redeems its token within seconds either way.
+BEARER_TOKEN_TTL_S = 300
+
+
+def access_token_ttl_s(sender_constrained: bool) -> int:
+    return ACCESS_TOKEN_TTL_S if sender_constrained else BEARER_TOKEN_TTL_S
 RETRY_WINDOW_S = 60  # a wallet may repeat a credential request whose answer it lost
 
 

@@ -307,6 +307,21 @@ def test_an_expired_nonce_is_refused(client: TestClient, ngo: str, clock: Any) -
     assert r.status_code == 400 and r.json()["error"] == "invalid_nonce"
 
 
+def test_a_bearer_access_token_lives_five_minutes(client: TestClient, ngo: str, clock: Any) -> None:
+    """OpenID4VCI 1.0 section 13.8: access tokens longer-lived than 5 minutes only if sender-constrained
+    (a DPoP-bound one lives 10: tests/test_issuer_dpop.py). Past its 300 s, the token is refused."""
+    offer = _offer(client, ngo)
+    wallet = Wallet(client)
+    o = wallet.offer(offer["link"])
+    meta = wallet.metadata(o["credential_issuer"])
+    r = wallet.token(meta, o["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"], offer["pin"])
+    assert r.json()["token_type"] == "Bearer" and r.json()["expires_in"] == 300
+    clock.offset = 301
+    proof = Wallet.proof(keys.generate(), meta["credential_issuer"], wallet.nonce(meta), iat=int(time.time()) + 301)
+    late = wallet.credential(meta, r.json()["access_token"], _request([proof]))
+    assert late.status_code == 401 and late.json()["error"] == "invalid_token"
+
+
 def test_access_token_single_use_and_required(client: TestClient, ngo: str) -> None:
     wallet, meta, access_token = _token(client, ngo)
     body = _request([Wallet.proof(keys.generate(), meta["credential_issuer"], wallet.nonce(meta))])

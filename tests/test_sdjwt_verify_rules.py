@@ -91,7 +91,7 @@ def test_expected_typ_enforced(iss: keys.PrivateKey) -> None:
         check(token, iss, policy=VerifyPolicy(typ="dc+sd-jwt"))
 
 
-@pytest.mark.parametrize("sd_alg", ["md5", "sha-256-32", "SHA-256", 256])
+@pytest.mark.parametrize("sd_alg", ["md5", "sha-256-32", "SHA-256", 256, ["sha-256"], {"sha-256": 1}, None, True])
 def test_sd_alg_allow_list(iss: keys.PrivateKey, sd_alg: object) -> None:
     with pytest.raises(errors.UnsupportedHashAlgorithm):
         check(craft.sd_jwt({"_sd_alg": sd_alg}, [], iss), iss)

@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 
 from core import keys
 from core.encoding import b64url_encode
-from core.errors import Expired, InvalidInput, InvalidSignature, InvalidTokenType, LimitExceeded, MalformedToken
+from core.errors import (
+    Expired,
+    InvalidInput,
+    InvalidSignature,
+    InvalidTokenType,
+    LimitExceeded,
+    MalformedToken,
+    NotYetValid,
+)
 from core.statuslist import INVALID, SUSPENDED, VALID, StatusList, sign_token, verify_token
 from tests.conftest import NOW
 from tests.conftest import VECTORS as ALL_VECTORS
@@ -139,3 +147,38 @@ def test_token_typ_is_checked() -> None:
                                key)
     with pytest.raises(InvalidTokenType):
         verify_token(token, keys=[key.public_key()], uri=URI, now=NOW)
+
+
+def _signed(key: keys.PrivateKey, **times: object) -> str:
+    from core import _jose
+
+    sl = StatusList.empty(8)
+    sl.set(3, INVALID)
+    return _jose.sign_compact({"typ": "statuslist+jwt"}, {"sub": URI, **times, "status_list": sl.encode()}, key)
+
+
+def test_token_times_are_numeric_dates_fractions_too() -> None:
+    """RFC 7519 section 2: a NumericDate is any JSON number. Another issuer's fractional ``iat``
+    and ``exp`` are a valid token (every credential's status read "unknown" when only integers
+    were taken); a boolean or a string is not a time."""
+    key = keys.generate("ES256")
+    got = verify_token(_signed(key, iat=NOW + 0.5, exp=NOW + 3600.25, nbf=NOW - 0.5), keys=[key.public_key()],
+                       uri=URI, now=NOW)
+    assert got.status_list.get(3) == INVALID and got.iat == NOW + 0.5 and got.exp == NOW + 3600.25
+    for bad in ({"iat": True}, {"iat": str(NOW)}, {"iat": NOW, "exp": False}, {"iat": NOW, "nbf": "0"}, {}):
+        with pytest.raises(MalformedToken):
+            verify_token(_signed(key, **bad), keys=[key.public_key()], uri=URI, now=NOW)
+
+
+def test_token_not_valid_before_its_nbf() -> None:
+    """Token Status List section 5.1 rule 3 and RFC 7519 section 4.1.5: a token whose ``nbf`` is still
+    ahead, beyond the clock skew, is refused; within the skew, or once reached, it is read."""
+    key = keys.generate("ES256")
+    ahead = _signed(key, iat=NOW, nbf=NOW + 30 * 86400)
+    with pytest.raises(NotYetValid):
+        verify_token(ahead, keys=[key.public_key()], uri=URI, now=NOW)
+    assert verify_token(ahead, keys=[key.public_key()], uri=URI, now=NOW + 30 * 86400).status_list.get(3) == INVALID
+    near = _signed(key, iat=NOW, nbf=NOW + 30)
+    assert verify_token(near, keys=[key.public_key()], uri=URI, now=NOW, clock_skew_s=60).status_list.get(3) == INVALID
+    with pytest.raises(NotYetValid):
+        verify_token(near, keys=[key.public_key()], uri=URI, now=NOW, clock_skew_s=10)

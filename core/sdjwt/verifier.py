@@ -141,7 +141,7 @@ def _verify_parts(
     payload = unverified_payload  # the signature covers exactly these bytes: verified from here on
 
     sd_alg = payload.get(disc.SD_ALG_KEY, disc.DEFAULT_SD_ALG)
-    if sd_alg not in policy.sd_algs:
+    if type(sd_alg) is not str or sd_alg not in policy.sd_algs:  # an array or object is unhashable: refused, not a 500
         raise UnsupportedHashAlgorithm(f"_sd_alg must be one of {sorted(policy.sd_algs)}")
     hash_fn = disc.hasher(sd_alg)
 
