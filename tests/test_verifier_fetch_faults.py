@@ -5,6 +5,7 @@ its own typed error."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -167,6 +168,26 @@ def test_fetching_a_tampered_jwt_vc_issuer_document_does_not_escape(tmp_path: Pa
         url = "https://i.test/.well-known/jwt-vc-issuer"
         fetcher.remember(Fetched(url, body, "application/json", time.time()), 600)
         assert asyncio.run(resolve._published_keys(fetcher, "https://i.test")) == []
+
+
+def test_published_keys_only_from_the_issuers_own_document_by_value_or_reference() -> None:
+    """SD-JWT VC section 5: a document naming another issuer gives no key (5.3); one with ``jwks_uri``
+    gives the keys of the set it points to (5.2), fetched as the document was (here: remembered)."""
+    from core import keys
+    from core.fetch import Fetched
+    from verifier import resolve
+
+    key = keys.generate("ES256", kid="rotated").public_key()
+    url, set_url = "https://i.test/.well-known/jwt-vc-issuer", "https://i.test/keys.json"
+    cases = [(b'{"issuer": "https://other.test", "jwks": {"keys": [%s]}}', []),
+             (b'{"issuer": "https://i.test", "jwks_uri": "https://i.test/keys.json"}', ["rotated"]),
+             (b'{"issuer": "https://i.test", "jwks_uri": "https://i.test/keys.json", "jwks": {"keys": [%s]}}', [])]
+    for body, kids in cases:
+        fetcher = Fetcher(AddressPolicy())
+        jwk = json.dumps(key.to_jwk()).encode()
+        fetcher.remember(Fetched(url, body.replace(b"%s", jwk), "application/json", time.time()), 600)
+        fetcher.remember(Fetched(set_url, b'{"keys": [%s]}' % jwk, "application/json", time.time()), 600)
+        assert [k.kid for k in asyncio.run(resolve._published_keys(fetcher, "https://i.test"))] == kids
 
 
 async def _answer_concurrently(desk: Desk, uris: list[str]) -> list[tuple[int, dict[str, object]]]:

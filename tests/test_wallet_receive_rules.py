@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -17,7 +18,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from core import _jose
+from core import _jose, keys, sdjwt
 from core.errors import InvalidInput
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from wallet import receive
@@ -45,12 +46,18 @@ class FakeIssuer:
         self.headers: dict[str, httpx.Headers] = {}
         self.token_type = "Bearer"
         self.credential_request: dict[str, Any] | None = None
+        # With key metadata, the credential endpoint issues a real SD-JWT VC per proof, signed by
+        # ``signer``; without, it refuses every request (all most rules here need to see).
+        self.signer = keys.generate("ES256", kid="issuer-key-1")
+        self.key_metadata: dict[str, Any] | None = None
+        self.key_set: dict[str, Any] = {"keys": [self.signer.public_key().to_jwk()]}
+        self.token_extra: dict[str, Any] = {}
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         url = str(request.url)
         self.seen.append(url)
         self.headers[url] = request.headers
-        token = {"access_token": "at", "token_type": self.token_type}
+        token = {"access_token": "at", "token_type": self.token_type, **self.token_extra}
         routes: dict[str, Callable[[], httpx.Response]] = {
             f"{ISSUER}/offer": lambda: httpx.Response(200, json=_offer(tx_code={})),
             f"{META}": lambda: httpx.Response(200, json=self.meta),
@@ -61,17 +68,36 @@ class FakeIssuer:
         }
         if url == f"{ISSUER}/credential":
             self.credential_request = json.loads(request.content)
-            return httpx.Response(400, json={"error": "invalid_proof"})
+            if self.key_metadata is None:
+                return httpx.Response(400, json={"error": "invalid_proof"})
+            return httpx.Response(200, json={"credentials": [{"credential": self._issued(proof)}
+                                                             for proof in self.credential_request["proofs"]["jwt"]]})
+        if url == "https://issuer.example/.well-known/jwt-vc-issuer/vc" and self.key_metadata is not None:
+            return httpx.Response(200, json=self.key_metadata)
+        if url == "https://keys.example/issuer.jwks" and self.key_metadata is not None:
+            return httpx.Response(200, json=self.key_set)
         return routes.get(url, lambda: httpx.Response(404, json={"error": "not_found"}))()
 
 
+    def _issued(self, proof: str) -> str:
+        holder = keys.PublicKey.from_jwk(_jose.parse_compact(proof, "proof").unverified_header["jwk"])
+        now = int(time.time())
+        return sdjwt.issue({"iss": ISSUER, "iat": now, "exp": now + 3600, "vct": "https://issuer.example/vct/badge",
+                            "badge": "first aid"}, issuer_key=self.signer, disclosable=[("badge",)],
+                           holder_key=holder, typ="dc+sd-jwt")
+
+
 def _run(issuer: FakeIssuer, link: str, *, redeem: bool = False) -> receive.Offer:
-    async def go() -> receive.Offer:
+    return _redeemed(issuer, link, redeem=redeem)[0]
+
+
+def _redeemed(issuer: FakeIssuer, link: str, *, redeem: bool = True) -> tuple[receive.Offer, list[receive.Received]]:
+    async def go() -> tuple[receive.Offer, list[receive.Received]]:
         async with httpx.AsyncClient(transport=httpx.MockTransport(issuer)) as http:
             offer = await receive.read_offer(http, link)
-            if redeem:
-                await receive.redeem(http, offer, "123456", copies=5, types=None)  # type: ignore[arg-type]
-            return offer
+            if not redeem:
+                return offer, []
+            return offer, await receive.redeem(http, offer, "123456", copies=5, types=None)  # type: ignore[arg-type]
     return asyncio.run(go())
 
 
@@ -151,3 +177,95 @@ def test_an_issuer_naming_no_credential_endpoint_is_a_clear_failure() -> None:
     issuer = FakeIssuer(meta={"credential_issuer": ISSUER, "authorization_servers": [AS]})
     with pytest.raises(receive.IssuanceFailed, match="credential endpoint"):
         _run(issuer, BY_REFERENCE, redeem=True)
+
+
+def test_credentials_are_checked_with_the_keys_the_issuers_own_metadata_gives() -> None:
+    """SD-JWT VC section 5: the keys come from ``/.well-known/jwt-vc-issuer`` by value, or through
+    its ``jwks_uri`` (5.2); each credential verifies with them and is kept."""
+    for by_reference in (False, True):
+        issuer = FakeIssuer()
+        issuer.key_metadata = ({"issuer": ISSUER, "jwks_uri": "https://keys.example/issuer.jwks"} if by_reference
+                               else {"issuer": ISSUER, "jwks": issuer.key_set})
+        _, received = _redeemed(issuer, BY_REFERENCE)
+        assert len(received) == 3 and all(r.verified.issuer == ISSUER for r in received)
+        assert ("https://keys.example/issuer.jwks" in issuer.seen) is by_reference
+
+
+@pytest.mark.parametrize("metadata", [
+    {"issuer": "https://attacker.example", "jwks": "KEYS"},  # 5.3: another issuer's document is not used
+    {"issuer": ISSUER + "/", "jwks": "KEYS"},  # identical means identical
+    {"issuer": ISSUER, "jwks": "KEYS", "jwks_uri": "https://keys.example/issuer.jwks"},  # 5.2: not both
+    {"issuer": ISSUER},  # nor neither
+])
+def test_key_metadata_the_issuer_may_not_be_trusted_for_keeps_nothing(metadata: dict[str, Any]) -> None:
+    issuer = FakeIssuer()
+    issuer.key_metadata = {k: issuer.key_set if v == "KEYS" else v for k, v in metadata.items()}
+    with pytest.raises(receive.IssuanceFailed, match="issuer keys"):
+        _redeemed(issuer, BY_REFERENCE)
+
+
+def _proof_algs(listed: object) -> dict[str, Any]:
+    return {"credential_issuer": ISSUER, "authorization_servers": [AS], "credential_endpoint": f"{ISSUER}/credential",
+            "nonce_endpoint": f"{ISSUER}/nonce", "credential_configurations_supported": {
+                "Skill": {"format": "dc+sd-jwt", "proof_types_supported": {
+                    "jwt": {"proof_signing_alg_values_supported": listed}}}}}
+
+
+@pytest.mark.parametrize(("listed", "alg", "kty"), [
+    (["ES256", "EdDSA"], "ES256", "EC"),  # the wallet's own preference when listed
+    (["EdDSA"], "EdDSA", "OKP"),
+    (["ES384", "Ed25519"], "Ed25519", "OKP"),  # RFC 9864's name for the same key kind
+    ("ES256", "ES256", "EC"),  # not a list: the configuration names no algorithms
+])
+def test_key_proofs_use_an_algorithm_the_configuration_lists(listed: object, alg: str, kty: str) -> None:
+    """OpenID4VCI 1.0 Appendix F.1: the proof's ``alg`` "MUST match one of the values listed in the
+    ``proof_signing_alg_values_supported``" of the credential configuration."""
+    issuer = FakeIssuer(meta=_proof_algs(listed))
+    issuer.key_metadata = {"issuer": ISSUER, "jwks": issuer.key_set}
+    _, received = _redeemed(issuer, BY_REFERENCE)
+    assert issuer.credential_request is not None
+    [proof] = issuer.credential_request["proofs"]["jwt"]
+    header = _jose.parse_compact(proof, "proof").unverified_header
+    assert header["alg"] == alg and header["jwk"]["kty"] == kty
+    assert received and all(r.holder_key.alg == ("ES256" if kty == "EC" else "EdDSA") for r in received)
+
+
+def test_an_issuer_taking_only_proofs_the_wallet_cannot_make_is_a_clear_failure_before_any_request() -> None:
+    issuer = FakeIssuer(meta=_proof_algs(["ES384", "RS256"]))
+    with pytest.raises(receive.IssuanceFailed, match="algorithms"):
+        _redeemed(issuer, BY_REFERENCE)
+    assert issuer.credential_request is None
+
+
+def test_the_credential_dataset_the_token_response_names_is_asked_for_by_its_identifier() -> None:
+    """OpenID4VCI 1.0 sections 6.2 and 8.2: with ``credential_identifiers`` in the token response's
+    ``authorization_details`` the wallet "MUST use these identifiers", and then
+    ``credential_configuration_id`` "MUST NOT be present"; without them, the configuration is named."""
+    issuer = FakeIssuer()
+    issuer.token_extra = {"authorization_details": [
+        {"type": "other", "credential_configuration_id": "Skill", "credential_identifiers": ["not-this"]},
+        {"type": "openid_credential", "credential_configuration_id": "Skill",
+         "credential_identifiers": ["skill-2026-forklift", "skill-2026-welding"], "extension": True}]}
+    with pytest.raises(receive.IssuanceFailed):
+        _redeemed(issuer, BY_REFERENCE)
+    assert issuer.credential_request is not None
+    assert issuer.credential_request.get("credential_identifier") == "skill-2026-forklift"
+    assert "credential_configuration_id" not in issuer.credential_request
+    plain = FakeIssuer()
+    plain.token_extra = {"authorization_details": [{"type": "openid_credential", "credential_configuration_id": "Other",
+                                                    "credential_identifiers": ["elsewhere"]}]}
+    with pytest.raises(receive.IssuanceFailed):
+        _redeemed(plain, BY_REFERENCE)
+    assert plain.credential_request is not None and plain.credential_request["credential_configuration_id"] == "Skill"
+    assert "credential_identifier" not in plain.credential_request
+
+
+@pytest.mark.parametrize("identifiers", [None, [], [""], [3], "skill-1"])
+def test_authorization_details_granting_the_configuration_without_identifiers_is_refused(identifiers: object) -> None:
+    issuer = FakeIssuer()
+    granted = {"type": "openid_credential", "credential_configuration_id": "Skill",
+               "credential_identifiers": identifiers}
+    issuer.token_extra = {"authorization_details": [granted]}
+    with pytest.raises(receive.IssuanceFailed, match="credential_identifiers"):
+        _redeemed(issuer, BY_REFERENCE)
+    assert issuer.credential_request is None

@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core import _jose
-from core.encoding import json_dumps_compact, json_loads_strict
+from core import _jose, jwt_vc_issuer
+from core.encoding import json_dumps_compact
 from core.errors import AmanaError, Expired, FetchError
 from core.fetch import Fetched, Fetcher
 from core.keys import PublicKey
@@ -60,35 +60,37 @@ async def issuer_keys(
 
 
 async def _published_keys(fetcher: Fetcher, iss: str) -> list[PublicKey]:
+    """The keys ``iss``'s JWT VC Issuer Metadata publishes, by value or through its ``jwks_uri``
+    (SD-JWT VC section 5: core.jwt_vc_issuer), each document remembered as fetched."""
     try:
-        fetched = fetcher.cached(well_known(iss, "jwt-vc-issuer")) or await fetcher.get(
-            well_known(iss, "jwt-vc-issuer"), accept="application/json", max_bytes=64 * 1024)
-        fetcher.remember(fetched, None)
-        return keys_in_metadata(fetched.body, iss)
+        found = jwt_vc_issuer.read(await _remembered(fetcher, well_known(iss, "jwt-vc-issuer")), iss)
+        return found if isinstance(found, list) else jwt_vc_issuer.read_key_set(await _remembered(fetcher, found))
     except AmanaError:
         return []  # no extra keys: verification then fails with unknown_issuer_key
 
 
-def keys_in_metadata(body: bytes, iss: str) -> list[PublicKey]:
-    """The keys a ``jwt-vc-issuer`` document of ``iss`` publishes; raises AmanaError on a bad one."""
-    doc = json_loads_strict(body, "jwt-vc-issuer metadata")
-    jwks = doc.get("jwks") if isinstance(doc, dict) and doc.get("issuer") == iss else None
-    listed = jwks.get("keys") if isinstance(jwks, dict) else None
-    if not isinstance(listed, list) or not all(isinstance(k, dict) for k in listed):
-        return []
-    return [PublicKey.from_jwk(k) for k in listed]
+async def _remembered(fetcher: Fetcher, url: str) -> bytes:
+    fetched = fetcher.cached(url) or await fetcher.get(url, accept="application/json",
+                                                       max_bytes=jwt_vc_issuer.MAX_BYTES)
+    fetcher.remember(fetched, None)
+    return fetched.body
 
 
 def held_issuer_keys(fetcher: Fetcher, trust_list: TrustList, now: int) -> list[tuple[str, PublicKey]]:
-    """(issuer, key) from the ``jwt-vc-issuer`` documents this process still holds for issuers the
-    trust list accredits — a key rotated in since the trust list was signed. Never a fetch."""
+    """(issuer, key) from the ``jwt-vc-issuer`` documents (and the JWK Sets they point to) this
+    process still holds for issuers the trust list accredits — a key rotated in since the trust
+    list was signed. Never a fetch."""
     out = []
     for issuer in trust_list.issuers:
         held = fetcher.cached(well_known(issuer.id, "jwt-vc-issuer"), now)
         try:
-            out += [(issuer.id, key) for key in ([] if held is None else keys_in_metadata(held.body, issuer.id))]
+            found = [] if held is None else jwt_vc_issuer.read(held.body, issuer.id)
+            if isinstance(found, str):
+                key_set = fetcher.cached(found, now)
+                found = [] if key_set is None else jwt_vc_issuer.read_key_set(key_set.body)
         except AmanaError:
             continue
+        out += [(issuer.id, key) for key in found]
     return out
 
 
@@ -105,12 +107,12 @@ class Reading:
     """What one signed copy of a list says about one index, and how new the copy is."""
 
     status: Status
-    iat: int
+    iat: int | float  # a NumericDate: fractions allowed (RFC 7519 section 2)
     ttl: int | None
     fetched_at: float
     token: str
 
-    def order(self) -> tuple[int, float, bool]:
+    def order(self) -> tuple[int | float, float, bool]:
         """Newer by ``iat``, then by when it was fetched; two lists signed in the same second
         and fetched in the same second cannot be ordered, and the one that refuses wins."""
         return self.iat, self.fetched_at, self.status is not Status.VALID

@@ -74,7 +74,8 @@ async def start(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.As
         raise KeepUnavailable("no refresh grant for this card, or one is in use") from exc
     try:
         meta, auth = await receive.issuer_metadata(http, grant.issuer)
-        access, successor = await refresh.rotate(http, auth["token_endpoint"], grant.token)
+        # The compact copy is this node's own configuration (specs/), asked for by its id.
+        access, successor, _ = await refresh.rotate(http, auth["token_endpoint"], grant.token, grant.configuration_id)
     except refresh.RefreshRefused:
         await holder.update(ctx, opened, lambda c: copies.rotated(c, card_id, grant.token, None))
         raise

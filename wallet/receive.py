@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from core import _jose, digits, keys
+from core import _jose, digits, jwt_vc_issuer, keys
 from core.credtypes import TypeRegistry
 from core.encoding import json_loads_strict
 from core.errors import AmanaError, InvalidInput
@@ -212,9 +212,10 @@ async def redeem_batch(
     access_token = token.get("access_token")
     if not isinstance(access_token, str):
         raise IssuanceFailed("the issuer gave no access token")
-    received = await fetch_batch(http, offer.issuer, offer.metadata, offer.configuration_ids[0], access_token,
+    configuration_id = offer.configuration_ids[0]
+    received = await fetch_batch(http, offer.issuer, offer.metadata, configuration_id, access_token,
                                  copies=copies, types=types, alg=alg, dpop_key=dpop_key if dpop_bound else None,
-                                 dpop_nonces=nonces)
+                                 dpop_nonces=nonces, identifier=credential_identifier(token, configuration_id))
     refresh_token = token.get("refresh_token")
     return received, refresh_token if isinstance(refresh_token, str) and refresh_token else None
 
@@ -226,10 +227,68 @@ async def redeem(
     return (await redeem_batch(http, offer, pin, copies=copies, types=types, alg=alg))[0]
 
 
+def credential_identifier(token: dict[str, Any], configuration_id: str) -> str | None:
+    """What the Credential Request names (section 8.2). A token response whose ``authorization_details``
+    (section 6.2) grant the configuration lists its Credential Datasets in ``credential_identifiers``,
+    and "the Wallet MUST use these identifiers" (the first: this wallet takes one credential of an
+    offer, in as many copies as it asks for); without them, None: the request names the configuration."""
+    details = token.get("authorization_details")
+    for entry in details if isinstance(details, list) else ():
+        if (isinstance(entry, dict) and entry.get("type") == "openid_credential"
+                and entry.get("credential_configuration_id") == configuration_id):
+            identifiers = entry.get("credential_identifiers")
+            if not (isinstance(identifiers, list) and identifiers
+                    and all(isinstance(i, str) and i for i in identifiers)):
+                raise IssuanceFailed("token: authorization_details without credential_identifiers")
+            return str(identifiers[0])
+    return None
+
+
+# A key proof's JWS alg (JOSE and RFC 9864 names) and the kind of key this wallet makes for it.
+_PROOF_KEYS: dict[str, keys.Alg] = {"ES256": "ES256", "EdDSA": "EdDSA", "Ed25519": "EdDSA"}
+
+
+def _proof_alg(meta: dict[str, Any], configuration_id: str, preferred: keys.Alg) -> tuple[keys.Alg, str]:
+    """The holder keys' kind and the proofs' ``alg``. Appendix F.1: "If Credential Issuer metadata is
+    provided, the ``alg`` JWT header of the key proof ... MUST match one of the values listed in the
+    ``proof_signing_alg_values_supported``" of the configuration: the wallet's preference when the
+    issuer lists it (or lists nothing), else the first listed that this wallet can make."""
+    configs = meta.get("credential_configurations_supported")
+    config = configs.get(configuration_id) if isinstance(configs, dict) else None
+    proof_types = config.get("proof_types_supported") if isinstance(config, dict) else None
+    jwt = proof_types.get("jwt") if isinstance(proof_types, dict) else None
+    listed = jwt.get("proof_signing_alg_values_supported") if isinstance(jwt, dict) else None
+    if not isinstance(listed, list):
+        return preferred, preferred
+    if preferred in listed:
+        return preferred, preferred
+    usable = [name for name in listed if isinstance(name, str) and name in _PROOF_KEYS]
+    if not usable:
+        raise IssuanceFailed("the issuer takes key proofs only in algorithms this wallet has no keys for")
+    return _PROOF_KEYS[usable[0]], usable[0]
+
+
+async def _issuer_keys(http: httpx.AsyncClient, issuer: str) -> list[keys.PublicKey]:
+    """The keys the issuer's JWT VC Issuer Metadata gives (SD-JWT VC section 5), by value or through
+    its ``jwks_uri``; a document for another issuer is not used (section 5.3)."""
+    try:
+        found = jwt_vc_issuer.read(await _document(http, well_known(issuer, "jwt-vc-issuer")), issuer)
+        return found if isinstance(found, list) else jwt_vc_issuer.read_key_set(await _document(http, found))
+    except AmanaError as exc:
+        raise IssuanceFailed(f"issuer keys: {exc.detail}") from exc
+
+
+async def _document(http: httpx.AsyncClient, url: str) -> bytes:
+    response = await http.get(url)
+    if response.status_code != 200 or len(response.content) > jwt_vc_issuer.MAX_BYTES:
+        raise IssuanceFailed(f"issuer keys: {response.status_code} from {url}")
+    return response.content
+
+
 async def fetch_batch(
     http: httpx.AsyncClient, issuer: str, meta: dict[str, Any], configuration_id: str, access_token: str, *,
     copies: int, types: TypeRegistry, alg: keys.Alg = "ES256", dpop_key: keys.PrivateKey | None = None,
-    dpop_nonces: dpop.Nonces | None = None,
+    dpop_nonces: dpop.Nonces | None = None, identifier: str | None = None,
 ) -> list[Received]:
     """With an access token: a ``c_nonce`` (section 7) when the issuer has a nonce endpoint, then
     the batch (section 8) with one fresh key per copy (no more than ``batch_size``), each copy
@@ -243,14 +302,18 @@ async def fetch_batch(
         if not isinstance(nonce, str):
             raise IssuanceFailed("nonce: the issuer gave no c_nonce")
         claims["nonce"] = nonce
-    holder_keys = [keys.generate(alg) for _ in range(min(copies, _batch_size(meta)))]
+    key_alg, header_alg = _proof_alg(meta, configuration_id, alg)
+    holder_keys = [keys.generate(key_alg) for _ in range(min(copies, _batch_size(meta)))]
     now = claims["iat"]
-    proofs = [_jose.sign_compact({"typ": PROOF_TYP, "jwk": k.public_key().to_jwk()}, claims, k) for k in holder_keys]
-    body = {"credential_configuration_id": configuration_id, "proofs": {"jwt": proofs}}
+    proofs = [_jose.sign_compact({"alg": header_alg, "typ": PROOF_TYP, "jwk": k.public_key().to_jwk()}, claims, k)
+              for k in holder_keys]
+    # Section 8.2: the Credential Dataset the token response named, else the configuration; never both.
+    body: dict[str, Any] = ({"credential_identifier": identifier} if identifier is not None
+                            else {"credential_configuration_id": configuration_id})
+    body["proofs"] = {"jwt": proofs}
     issued = await json_body(await dpop.post(http, endpoint, dpop_key, access_token=access_token, json=body,
                                              nonces=dpop_nonces), "credential")
-    jwks = await json_body(await http.get(well_known(issuer, "jwt-vc-issuer")), "issuer keys")
-    issuer_keys = [keys.PublicKey.from_jwk(k) for k in jwks.get("jwks", {}).get("keys", [])]
+    issuer_keys = await _issuer_keys(http, issuer)
     by_thumbprint = {k.public_key().thumbprint(): k for k in holder_keys}
     received = []
     entries = issued.get("credentials")

@@ -44,9 +44,11 @@ class Outcome:
         return {"card": self.card_id, "fetched": self.fetched, "error": self.error}
 
 
-async def rotate(http: httpx.AsyncClient, token_endpoint: str, refresh_token: str) -> tuple[str, str | None]:
-    """The refresh grant: an access token and the next refresh token (None: the issuer keeps the
-    old one alive, RFC 6749 section 6 lets it)."""
+async def rotate(http: httpx.AsyncClient, token_endpoint: str, refresh_token: str,
+                 configuration_id: str) -> tuple[str, str | None, str | None]:
+    """The refresh grant: an access token, the next refresh token (None: the issuer keeps the old one
+    alive, RFC 6749 section 6 lets it), and the Credential Dataset to ask for (wallet.receive.
+    credential_identifier: None, the configuration)."""
     response = await http.post(token_endpoint, data={"grant_type": "refresh_token", "refresh_token": refresh_token})
     if response.status_code == 400:
         try:
@@ -59,7 +61,8 @@ async def rotate(http: httpx.AsyncClient, token_endpoint: str, refresh_token: st
     access, successor = body.get("access_token"), body.get("refresh_token")
     if not isinstance(access, str) or not access:
         raise receive.IssuanceFailed("refresh: no access token")
-    return access, successor if isinstance(successor, str) and successor else None
+    return (access, successor if isinstance(successor, str) and successor else None,
+            receive.credential_identifier(body, configuration_id))
 
 
 async def top_up(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.AsyncClient,
@@ -85,7 +88,8 @@ async def _one(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.Asy
         return opened, Outcome(card, error="refresh_unavailable")
     try:
         meta, auth = await receive.issuer_metadata(http, grant.issuer)
-        access, successor = await rotate(http, auth["token_endpoint"], grant.token)
+        access, successor, identifier = await rotate(http, auth["token_endpoint"], grant.token,
+                                                     grant.configuration_id)
     except RefreshRefused as exc:
         opened, _ = await holder.update(ctx, opened, lambda c: copies.rotated(c, card, grant.token, None))
         return opened, Outcome(card, error=exc.code)
@@ -96,7 +100,7 @@ async def _one(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.Asy
                                                                          successor or grant.token))
     try:
         received = await receive.fetch_batch(http, grant.issuer, meta, grant.configuration_id, access,
-                                             copies=grant.copies, types=ctx.types)
+                                             copies=grant.copies, types=ctx.types, identifier=identifier)
     except (httpx.HTTPError, AmanaError, KeyError, ValueError) as exc:
         return opened, Outcome(card, error=_code(exc))
     held = opened.contents.batches().get(card, [])

@@ -14,10 +14,9 @@ the index is looked up here (the herd privacy the Token Status List is designed 
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
-from core import keys, statuslist
+from core import jwt_vc_issuer, keys, statuslist
 from core.errors import AmanaError
 from core.fetch import AddressPolicy, Fetcher
 from core.oid4vc import well_known
@@ -44,11 +43,12 @@ async def _issuer_keys(fetcher: Fetcher, issuer: str, trust_list: TrustList | No
     accredited = trust_list.issuer(issuer) if trust_list is not None else None
     if accredited is not None:
         return accredited.public_keys()
-    fetched = await fetcher.get(well_known(issuer, "jwt-vc-issuer"), accept="application/json",
-                                max_bytes=64 * 1024)
-    doc = json.loads(fetched.body)
-    listed = doc.get("jwks", {}).get("keys", []) if isinstance(doc, dict) and doc.get("issuer") == issuer else []
-    return [keys.PublicKey.from_jwk(k) for k in listed if isinstance(k, dict)]
+    found = jwt_vc_issuer.read(await _document(fetcher, well_known(issuer, "jwt-vc-issuer")), issuer)
+    return found if isinstance(found, list) else jwt_vc_issuer.read_key_set(await _document(fetcher, found))
+
+
+async def _document(fetcher: Fetcher, url: str) -> bytes:
+    return (await fetcher.get(url, accept="application/json", max_bytes=jwt_vc_issuer.MAX_BYTES)).body
 
 
 async def card_status(settings: Settings, issuer: str, claims: dict[str, Any] | None,
