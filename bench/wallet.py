@@ -140,8 +140,8 @@ class Bench:
         link = await self.node.check()
         started = time.perf_counter()
         asked = await flows.open_request(self.ctx, self.opened, self.http, link, "en")
-        self.opened = await flows.give(self.ctx, self.opened, self.http, asked, flows.default_choice(asked.screen),
-                                       heeded_warning=False)
+        self.opened = (await flows.give(self.ctx, self.opened, self.http, asked, flows.default_choice(asked.screen),
+                                        heeded_warning=False)).opened
         return time.perf_counter() - started
 
     async def present_bare(self) -> float:
@@ -167,9 +167,10 @@ async def _prepare(ctx: holder.WalletContext, node: Node, http: httpx.AsyncClien
         opened, _kept = await flows.accept_offer(ctx, opened, http, offered, pin, copies=3, allow_unregistered=False)
     asked = await flows.open_request(ctx, opened, http, await node.check(), "en")
     assert not asked.screen.needs_warning, "the verifier must be on the wallet's trust list"
-    opened = await flows.give(ctx, opened, http, asked, flows.default_choice(asked.screen), heeded_warning=False)
-    opened = await flows.decline(ctx, opened, http, await flows.open_request(ctx, opened, http, await node.check(),
-                                                                             "en"))
+    opened = (await flows.give(ctx, opened, http, asked, flows.default_choice(asked.screen),
+                               heeded_warning=False)).opened
+    refused = await flows.open_request(ctx, opened, http, await node.check(), "en")
+    opened = (await flows.decline(ctx, opened, http, refused)).opened
     return Bench(ctx, node, http, opened)
 
 

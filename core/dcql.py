@@ -103,17 +103,23 @@ def _claim(obj: object, with_ids: bool) -> ClaimQuery:
     return ClaimQuery(path, claim_id, tuple(values) if values is not None else None)
 
 
-def _credential(obj: object) -> CredentialQuery:
+def _credential(obj: object, other_formats: bool) -> CredentialQuery:
     if not isinstance(obj, dict):
         raise _fail("each credentials entry must be an object")
     query_id = obj.get("id")
     if not isinstance(query_id, str) or not _ID.fullmatch(query_id):
         raise _fail("a credential query id is letters, digits, _ and -")
-    if obj.get("format") != FORMAT:
+    form, meta = obj.get("format"), obj.get("meta")
+    if form != FORMAT and not (other_formats and isinstance(form, str) and form):
         raise _fail(f"only format {FORMAT} is supported")
-    meta = obj.get("meta")
     if not isinstance(meta, dict):
         raise _fail("meta is required and must be an object")
+    if form != FORMAT:
+        # Section 6.4.2: what no credential of the wallet matches is treated "as if [it] would not
+        # exist in the Wallet". Kept (credential sets name it) as a query no card answers: no types,
+        # no claims read (another format's claims and meta are its own).
+        return CredentialQuery(query_id, form, (), _bool(obj, "multiple", False),
+                               _bool(obj, "require_cryptographic_holder_binding", True))
     vct_values = meta.get("vct_values")
     if not isinstance(vct_values, list) or not vct_values or not all(isinstance(v, str) and v for v in vct_values):
         raise _fail("meta.vct_values must be a non-empty array of strings")
@@ -137,13 +143,17 @@ def _credential(obj: object) -> CredentialQuery:
                            _bool(obj, "require_cryptographic_holder_binding", True), claims, sets)
 
 
-def parse(query: object) -> DcqlQuery:
+def parse(query: object, *, other_formats: bool = False) -> DcqlQuery:
+    """A query as section 6 defines it. ``other_formats``: as a wallet reads one (section 5: it "MUST
+    process the DCQL query"), where a Credential Query in a format other than ``dc+sd-jwt`` (an
+    ``mso_mdoc`` alternative, say) is one no credential answers, not a reason to refuse the whole
+    request; a verifier creates ``dc+sd-jwt`` queries only."""
     if not isinstance(query, dict):
         raise _fail("a DCQL query is a JSON object")
     raw_credentials = query.get("credentials")
     if not isinstance(raw_credentials, list) or not raw_credentials:
         raise _fail("credentials must be a non-empty array")
-    credentials = tuple(_credential(c) for c in raw_credentials)
+    credentials = tuple(_credential(c, other_formats) for c in raw_credentials)
     ids = [c.id for c in credentials]
     if len(set(ids)) != len(ids):
         raise _fail("credential query ids repeat")

@@ -85,7 +85,8 @@ async def _employer_checks(http: httpx.AsyncClient, base: str, desk_key: str, wa
     asked = await flows.open_request(wallet, opened, http, check["link"], "en")
     for line in consent_hook.lines(asked.screen):
         say(f"  | {line}")
-    opened = await flows.give(wallet, opened, http, asked, flows.default_choice(asked.screen), heeded_warning=False)
+    opened = (await flows.give(wallet, opened, http, asked, flows.default_choice(asked.screen),
+                               heeded_warning=False)).opened
     # As the desk's page does: asked again while pending. The node answers the wallet within
     # verifier_answer_wait_s and ends a slower check (a loaded machine) in the background.
     for _ in range(RESULT_ASKS):

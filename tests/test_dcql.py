@@ -25,9 +25,23 @@ def test_the_specs_examples(path: Any) -> None:
     if formats == {"dc+sd-jwt"}:
         query = dcql.parse(doc)
         assert [c.id for c in query.credentials] == [c["id"] for c in doc["credentials"]]
-    else:  # mdoc and other formats: refused clearly, not misread
+    else:  # mdoc and other formats: a verifier's query refused clearly, not misread
         with pytest.raises(dcql.InvalidDcqlQuery, match="format"):
             dcql.parse(doc)
+    # As a wallet reads it (section 5 "MUST process the DCQL query", 6.4.2): every query kept, those
+    # in another format as queries no card answers (no types, no claims), credential sets intact.
+    read = dcql.parse(doc, other_formats=True)
+    assert [(c.id, c.format) for c in read.credentials] == [(c["id"], c["format"]) for c in doc["credentials"]]
+    assert all(c.vct_values == () and c.claims is None for c in read.credentials if c.format != "dc+sd-jwt")
+    assert (read.credential_sets is None) == ("credential_sets" not in doc)
+
+
+@pytest.mark.parametrize("bad", [{"id": "m", "format": "mso_mdoc"},  # meta is required whatever the format
+                                 {"id": "m", "format": "", "meta": {}}, {"id": "m", "format": 7, "meta": {}},
+                                 {"id": "m", "format": "mso_mdoc", "meta": {}, "multiple": "yes"}])
+def test_a_wallets_reading_still_refuses_malformed_queries_of_other_formats(bad: dict[str, Any]) -> None:
+    with pytest.raises(dcql.InvalidDcqlQuery):
+        dcql.parse({"credentials": [bad]}, other_formats=True)
 
 
 def test_named_queries_load_and_are_minimal() -> None:

@@ -255,10 +255,10 @@ def test_the_wallets_database_holds_nothing_in_the_clear(
                                                      allow_unregistered=False)
                 asked = await flows.open_request(ctx, opened, http, given_link, "en")
                 assert not asked.screen.who.unknown
-                opened = await flows.give(ctx, opened, http, asked, flows.default_choice(asked.screen),
-                                          heeded_warning=False)
+                opened = (await flows.give(ctx, opened, http, asked, flows.default_choice(asked.screen),
+                                           heeded_warning=False)).opened
                 refused = await flows.open_request(ctx, opened, http, declined_link, "en")
-                opened = await flows.decline(ctx, opened, http, refused)
+                opened = (await flows.decline(ctx, opened, http, refused)).opened
             seen.extend([asked.request.client_id, asked.request.nonce, refused.request.nonce])
             return wallet_id, code, opened
         finally:

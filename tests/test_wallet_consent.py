@@ -175,6 +175,22 @@ def test_credential_sets_one_option_is_enough(types: TypeRegistry) -> None:
         choices_valid(shown, Choice({}))
 
 
+def test_an_alternative_in_another_format_is_a_query_no_card_answers(types: TypeRegistry) -> None:
+    """OpenID4VP 1.0 sections 5 and 6.4.2: a request offering the SD-JWT VC or an mdoc is processed,
+    not refused; the mdoc option simply has no card, and the SD-JWT VC one is answered."""
+    base = query("skill-check")["dcql_query"]["credentials"][0]
+    mdoc = {"id": "skill_mdoc", "format": "mso_mdoc", "meta": {"doctype_value": "org.example.skill.1"},
+            "claims": [{"path": ["org.example.skill.1", "skill"]}]}
+    dcql = {"credentials": [base, mdoc], "credential_sets": [{"options": [["skill"], ["skill_mdoc"]]}]}
+    shown = screen(types, dcql=dcql)
+    assert [(q.query_id, q.required, len(q.cards)) for q in shown.queries] == [("skill", False, 1),
+                                                                                ("skill_mdoc", False, 0)]
+    assert shown.queries[1].type_names == ("mso_mdoc",)
+    assert set(choices_valid(shown, Choice({"skill": "card-1"})).paths()) == {"skill"}
+    with pytest.raises(ConsentChoiceInvalid):
+        choices_valid(shown, Choice({"skill_mdoc": "card-1"}))
+
+
 def test_the_plan_is_what_the_presentation_discloses(types: TypeRegistry, issuer_key: keys.PrivateKey,
                                                      holder_key: keys.PrivateKey) -> None:
     ctype = types[SKILL_VCT]

@@ -68,8 +68,8 @@ class Holder:
     async def present(self) -> tuple[dict[str, Any], flows.Asked]:
         check = await self.world.check(self.http)
         asked = await flows.open_request(self.ctx, self.opened, self.http, check["link"], "en")
-        self.opened = await flows.give(self.ctx, self.opened, self.http, asked, flows.default_choice(asked.screen),
-                                       heeded_warning=True)
+        self.opened = (await flows.give(self.ctx, self.opened, self.http, asked, flows.default_choice(asked.screen),
+                                        heeded_warning=True)).opened
         self.world.verifier_ctx().fetcher.forget()  # status read afresh, not from a list cached within its ttl
         result: dict[str, Any] = (await self.world.result(self.http, check)).json()
         return result, asked
@@ -151,8 +151,8 @@ def test_without_a_grant_the_holder_is_warned_before_the_last_copy_and_the_cli_s
             asked = await flows.open_request(h.ctx, h.opened, h.http, check["link"], "en")
             notices = copies.screen_notices(asked.screen, copies.refreshable(h.opened.contents))
             assert notices == {("registration", card): copies.Notice.LAST_COPY}  # before the last one goes
-            h.opened = await flows.give(h.ctx, h.opened, h.http, asked, flows.default_choice(asked.screen),
-                                        heeded_warning=True)
+            h.opened = (await flows.give(h.ctx, h.opened, h.http, asked, flows.default_choice(asked.screen),
+                                         heeded_warning=True)).opened
             assert [len(h.card(card)), copies.unused(h.card(card))] == [2, 0]  # nothing fetched: no grant
             return card
 

@@ -45,13 +45,17 @@ class Stranger:
         self.ident = identity("Stranger Ltd")
         self.posts: list[dict[str, list[str]]] = []
         self.objects: dict[str, str] = {}
+        self.answer = b"{}"  # what its Response URI answers a wallet's POST with (OpenID4VP 8.2)
+        self.pages: dict[str, str] = {}
         stranger = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body = stranger.objects.get(self.path.rsplit("/", 1)[-1], "").encode()
+                name = self.path.split("?")[0].rsplit("/", 1)[-1]
+                page = stranger.pages.get(name)  # its own site, where it may send the holder's browser
+                body = (page or stranger.objects.get(name, "")).encode()
                 self.send_response(200 if body else 404)
-                self.send_header("Content-Type", "application/oauth-authz-req+jwt")
+                self.send_header("Content-Type", "text/html" if page else "application/oauth-authz-req+jwt")
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -61,7 +65,7 @@ class Stranger:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
-                self.wfile.write(b"{}")
+                self.wfile.write(stranger.answer)
 
             def log_message(self, *_: Any) -> None:
                 pass

@@ -208,12 +208,15 @@ def present(
                 raise flows.ConsentWarningUnheeded("this verifier is unregistered or asks beyond its registration: "
                                                    "answer without --yes, or add --allow-unregistered")
             if not yes and not typer.confirm("Show these, and nothing else?", err=True):
-                await flows.decline(ctx, opened, http, asked)
+                declined = await flows.decline(ctx, opened, http, asked)
+                if declined.redirect_uri:
+                    typer.echo(f"The verifier asks you to continue at {declined.redirect_uri}", err=True)
                 raise typer.Exit(1)
-            await flows.give(ctx, opened, http, asked, choice, heeded_warning=True)
+            answered = await flows.give(ctx, opened, http, asked, choice, heeded_warning=True)
         shown = {i.query_id: [format_path(p) for p in i.paths] for i in consent.choices_valid(asked.screen,
                                                                                               choice).items}
-        return {"answered": asked.request.client_id, "shown": shown}
+        # OpenID4VP §8.2: where the verifier asks the holder to continue (a browser's job: printed here)
+        return {"answered": asked.request.client_id, "shown": shown, "continue_at": answered.redirect_uri}
 
     _print(_run(work))
 

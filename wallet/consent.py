@@ -263,7 +263,7 @@ def _query_screen(cq: dcql.CredentialQuery, request: VerifiedRequest, held: Sequ
         copy = (fresh or again)[0]
         name = types[card.vct].display_name(lang) if card.vct in types else card.vct
         options.append(CardOption(card.card_id, copy.copy_id, bool(fresh), len(fresh), name, answerable))
-    names = tuple(types[v].display_name(lang) if v in types else v for v in cq.vct_values)
+    names = tuple(types[v].display_name(lang) if v in types else v for v in cq.vct_values) or (cq.format,)
     first = next((types[v] for v in cq.vct_values if v in types), None)
     return QueryScreen(cq.id, _query_required(request.query, cq.id), names, attributes, choices, tuple(options),
                        tuple(exhausted), pictograms.type_pictogram(first))

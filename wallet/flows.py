@@ -204,8 +204,17 @@ def _remember(contents: Contents, request: presenting.VerifiedRequest, now: int)
     contents.seen_nonces[request.nonce] = now
 
 
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The wallet after an answer (or a decline), and where the verifier asked the holder's browser to
+    go next (OpenID4VP §8.2 ``redirect_uri``: the page redirects there, the CLI prints it)."""
+
+    opened: holder.Opened
+    redirect_uri: str | None = None
+
+
 async def give(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.AsyncClient, asked: Asked,
-               choice: consent.Choice, *, heeded_warning: bool) -> holder.Opened:
+               choice: consent.Choice, *, heeded_warning: bool) -> Answered:
     """Disclose exactly what the holder chose; a warned-about request needs ``heeded_warning``."""
     if asked.screen.needs_warning and not heeded_warning:
         raise ConsentWarningUnheeded("this verifier is unregistered or asks beyond its registration: "
@@ -238,7 +247,7 @@ async def give(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.Asy
     # Fresh copies are not fetched here: a call to the issuer a second after each presentation
     # would tell it when its credential was used. The holder tops up when they choose (the
     # card's page, amana wallet list / refresh); the consent screen warns before the last copy.
-    return await keep_receipts(ctx, opened, http, offer.record_id)
+    return Answered(await keep_receipts(ctx, opened, http, offer.record_id), presenting.redirect_uri(response))
 
 
 async def keep_receipts(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.AsyncClient,
@@ -270,7 +279,7 @@ async def keep_receipts(ctx: holder.WalletContext, opened: holder.Opened, http: 
 
 
 async def decline(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.AsyncClient,
-                  asked: Asked) -> holder.Opened:
+                  asked: Asked) -> Answered:
     """Say no: recorded first, then the protocol's ``access_denied`` (a verifier that cannot be
     reached still learns nothing; the refusal stays in the history)."""
     now = ctx.now()
@@ -280,6 +289,6 @@ async def decline(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.
         _remember(contents, asked.request, now)
 
     opened, _ = await holder.update(ctx, opened, refuse)
-    await talk(presenting.decline(http, asked.request))
-    return opened
+    response = await talk(presenting.decline(http, asked.request))
+    return Answered(opened, presenting.redirect_uri(response))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -112,11 +112,12 @@ async def answer(request: Request) -> Response:
             if seen(asked) != form.get("seen"):
                 raise RequestChanged("the request is not the one you saw")
             if declining:
-                await flows.decline(ctx, wallet, http, asked)
-                return page_kit.render(request, "done.html", lang, unlocked=True, declined=True, who=asked.screen.who)
+                declined = await flows.decline(ctx, wallet, http, asked)
+                return page_kit.render(request, "done.html", lang, unlocked=True, declined=True, who=asked.screen.who,
+                                       **_onward(declined))
             choice = _choice(form)
             plan = consent.choices_valid(asked.screen, choice)
-            await flows.give(ctx, wallet, http, asked, choice, heeded_warning=bool(form.get("heeded")))
+            answered = await flows.give(ctx, wallet, http, asked, choice, heeded_warning=bool(form.get("heeded")))
     except (flows.ConsentWarningUnheeded, consent.ConsentChoiceInvalid) as exc:
         assert asked is not None
         return _consent_page(request, lang, link, asked, 400, page_kit.error_text(exc, lang))
@@ -127,4 +128,12 @@ async def answer(request: Request) -> Response:
     label = {(q.query_id, a.path): a.label for q in asked.screen.queries for a in q.attributes}
     shared = [label.get((i.query_id, p), format_path(p)) for i in plan.items for p in i.paths]
     return page_kit.render(request, "done.html", lang, unlocked=True, declined=False, who=asked.screen.who,
-                           shared=shared)
+                           shared=shared, **_onward(answered))
+
+
+def _onward(answered: flows.Answered) -> dict[str, Any]:
+    """Where the verifier asked the holder's browser to go next (OpenID4VP §8.2): the done page sends
+    it there at once and shows the link, named by its host."""
+    if answered.redirect_uri is None:
+        return {}
+    return {"continue_at": answered.redirect_uri, "continue_site": urlsplit(answered.redirect_uri).hostname or ""}

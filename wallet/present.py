@@ -30,7 +30,7 @@ from core.sdjwt.paths import ClaimPath
 from core.trust.model import TrustList
 from wallet import encrypted_response
 from wallet.request_errors import RequestMalformed, RequestRefused, RequestUnavailable, ResponseModeUnsupported
-from wallet.vp_request import MAX_REQUEST, VerifiedRequest, check_request, parse_link
+from wallet.vp_request import MAX_REQUEST, VerifiedRequest, check_request, parse_link, web_url
 
 # The name callers have used since issue 5; the same class.
 VerifierRequest = VerifiedRequest
@@ -107,6 +107,20 @@ def response_body(request: VerifiedRequest, vp: str, extra: dict[str, str] | Non
     data: dict[str, Any] = {"vp_token": json.loads(vp) if request.response_mode == "direct_post.jwt" else vp,
                             **(extra or {})}
     return _form(request, data)
+
+
+def redirect_uri(response: httpx.Response) -> str | None:
+    """Where the verifier asks the holder's browser to go once it has the answer (§8.2: "When this
+    parameter is present the Wallet MUST redirect the user agent to this URI", for an answer or an
+    error alike; with a ``response_code`` it guards the verifier's session, §13.3). Only from a 200
+    answer, and only an https URL (http on loopback); anything else in the answer is ignored."""
+    if response.status_code != 200:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return web_url(body.get("redirect_uri"), fragment=True) if isinstance(body, dict) else None
 
 
 async def decline(http: httpx.AsyncClient, request: VerifiedRequest) -> httpx.Response:

@@ -107,8 +107,9 @@ class VerifiedRequest:
         return self.client_id.partition(":")[2]
 
 
-def web_url(value: object) -> str | None:
-    """``value`` if it is an https URL (http only on loopback) without fragment or user info."""
+def web_url(value: object, *, fragment: bool = False) -> str | None:
+    """``value`` if it is an https URL (http only on loopback) without user info, and without a
+    fragment unless ``fragment`` (a ``redirect_uri`` may carry its ``response_code`` there, §13.3)."""
     if not isinstance(value, str) or len(value) > 2048:
         return None
     try:
@@ -116,7 +117,7 @@ def web_url(value: object) -> str | None:
         host = parts.hostname
     except ValueError:
         return None
-    if not host or parts.fragment or parts.username is not None or not value.isascii():
+    if not host or (parts.fragment and not fragment) or parts.username is not None or not value.isascii():
         return None
     if parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK):
         return value
@@ -247,7 +248,7 @@ def _check_payload(client_id: str, prefix: str, payload: Mapping[str, Any], sign
     if "dcql_query" not in payload:
         raise RequestQueryInvalid("only DCQL queries (dcql_query) are supported, not scope")
     try:
-        query = dcql.parse(payload["dcql_query"])
+        query = dcql.parse(payload["dcql_query"], other_formats=True)  # another format: no card answers it
     except AmanaError as exc:
         raise RequestQueryInvalid(exc.detail) from None
     if not isinstance(payload.get("client_metadata", {}), dict):

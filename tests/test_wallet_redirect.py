@@ -1,0 +1,85 @@
+"""OpenID4VP 1.0 section 8.2: when the Response URI answers with ``redirect_uri``, "the Wallet MUST
+redirect the user agent to this URI", after an answer and after a refusal alike. In Debian's
+chromium: the holder's browser lands where the verifier said, fragment (its ``response_code``)
+included, though the consent form's page allows no form action off the node (the done page sends
+it on, not an HTTP redirect). An answer naming anything but an https URL (http on loopback) is not
+followed. The verifier is the in-process "stranger" of tests/test_wallet_page_refusals.py: our own
+desk is cross-device and never asks for a redirect."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from core import i18n
+from tests.desk_world import DeskWorld
+from tests.test_verifier_desk import CHROMIUM
+from tests.test_wallet_page_refusals import Stranger, _open_request
+from tests.test_wallet_pages import PASS, _offer, browser, world  # noqa: F401 (fixtures)
+from wallet import present
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+
+
+@pytest.fixture()
+def stranger() -> Iterator[Stranger]:
+    made = Stranger()
+    yield made
+    made.server.shutdown()
+
+
+def test_the_holders_browser_goes_where_the_verifier_asks(world: DeskWorld, browser: Any,  # noqa: F811
+                                                          stranger: Stranger) -> None:
+    page = browser.new_context(locale="en", viewport={"width": 360, "height": 900}).new_page()
+    page.goto(f"{world.base}/wallet/new")
+    page.fill("#passphrase", PASS)
+    page.fill("#passphrase_again", PASS)
+    page.locator("form button").last.click()
+    page.wait_for_selector("#wallet-code")
+    offer = _offer(world)
+    page.goto(offer["qr_link"] + "&lang=en")
+    page.get_by_role("link", name=i18n.t("en", "offer_page.wallet_here")).click()
+    page.fill("#pin", offer["pin"])
+    page.locator("form button").last.click()
+    assert page.locator("li.held").count() == 1
+
+    # A refusal answered with a redirect to the verifier's own site: the browser follows it.
+    stranger.pages["landing"] = "<!doctype html><title>Stranger Ltd</title><p>Thank you</p>"
+    onward = f"{stranger.base}/landing?step=2#response_code=declined-7f3a"
+    stranger.answer = json.dumps({"redirect_uri": onward}).encode()
+    _open_request(page, world.base, stranger.link("refused"))
+    page.get_by_role("button", name=i18n.t("en", "wallet.dont_share")).click()
+    page.wait_for_url(onward)
+    assert page.locator("p").inner_text() == "Thank you"
+    assert [p["error"] for p in stranger.posts] == [["access_denied"]]
+
+    # An answer the same way (the stranger is unregistered: the holder ticks that they understand).
+    onward = f"{stranger.base}/landing#response_code=shared-91c0"
+    stranger.answer = json.dumps({"redirect_uri": onward}).encode()
+    _open_request(page, world.base, stranger.link("shown"))
+    page.locator("input[name=heeded]").check()
+    page.get_by_role("button", name=i18n.t("en", "wallet.share")).click()
+    page.wait_for_url(onward)
+    assert "vp_token" in stranger.posts[-1]
+
+
+@pytest.mark.parametrize(("status", "body", "followed"), [
+    (200, {"redirect_uri": "https://verifier.example/cb#response_code=091535f6"}, True),
+    (200, {"redirect_uri": "http://127.0.0.1:8080/cb"}, True),  # loopback, as the response_uri may be
+    (200, {}, False),
+    (200, {"redirect_uri": "javascript:alert(1)"}, False),
+    (200, {"redirect_uri": "http://verifier.example/cb"}, False),  # plain http off loopback
+    (200, {"redirect_uri": "https://user@verifier.example/cb"}, False),
+    (200, {"redirect_uri": ["https://verifier.example/cb"]}, False),
+    (200, ["https://verifier.example/cb"], False),
+    (400, {"redirect_uri": "https://verifier.example/cb"}, False),  # only a taken answer sends the holder on
+])
+def test_which_redirects_are_followed(status: int, body: object, followed: bool) -> None:
+    answer = httpx.Response(status, json=body)
+    redirect = present.redirect_uri(answer)
+    assert redirect == (body["redirect_uri"] if followed and isinstance(body, dict) else None)
+    assert present.redirect_uri(httpx.Response(200, content=b"not json")) is None
