@@ -21,7 +21,16 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from consent import records
-from consent.records import Actor, Disclosure, Event, EventKind, Record, RecordNotFound, SpecialCategories
+from consent.records import (
+    Actor,
+    Disclosure,
+    Event,
+    EventKind,
+    Record,
+    RecordExists,
+    RecordNotFound,
+    SpecialCategories,
+)
 from consent.store import records as store
 from core import db
 from core.db import Db
@@ -136,8 +145,18 @@ class Ledger:
         only its own call. The transaction is a ``core.db.unit`` of Core statements compiled once
         and run by the driver (core.prepared)."""
         record = records.build(disclosure, trust, self.special, now)
-        return await self._recorder.submit(_New(record, records.new_event(record.record_id, "given", now,
-                                                                         "controller"), sign, now))
+        try:
+            return await self._recorder.submit(_New(record, records.new_event(record.record_id, "given", now,
+                                                                             "controller"), sign, now))
+        except Exception as exc:
+            # Read only on this failure: every accepted check records, and a read first would cost them all.
+            if db.unique_violation(exc) and await self._stored(record.record_id):
+                raise RecordExists() from None
+            raise
+
+    async def _stored(self, record_id: str) -> bool:
+        async with self.transaction() as session:
+            return await store.exists(session, record_id)
 
     async def _record_all(self, new: Sequence[_New]) -> list[Logged]:
         async with db.unit(self.sessions.kw["bind"]) as unit:

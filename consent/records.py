@@ -65,6 +65,15 @@ class RecordRefused(InvalidInput):
     title = "This disclosure cannot be recorded"
 
 
+class RecordExists(RecordRefused):
+    """A record of this id is stored already. Its id comes from the holder's offer, which is bound to
+    one request's nonce (consent.pseudonym): it is this very disclosure, recorded by an earlier try
+    of the same answer (one whose answer then failed), or by the same answer sent twice at once."""
+
+    code = "consent_record_exists"
+    title = "This disclosure is recorded already"
+
+
 class Article9ConditionMissing(RecordRefused):
     code = "art9_condition_missing"
     title = "Special-category data needs a GDPR Art. 9(2) condition"

@@ -126,14 +126,30 @@ def database_failed(error: BaseException) -> bool:
     a pool that gave no connection in time (SQLAlchemy's ``TimeoutError``, not the built-in one).
     asyncpg's client-side ``DataError`` (a value it cannot send: an ``InterfaceError`` and a
     ``ValueError``) is one row's fault, not the database's."""
+    chain = _causes(error)
+    if any(isinstance(one, asyncpg.InterfaceError) and isinstance(one, ValueError) for one in chain):
+        return False
+    return any(isinstance(one, _FAILED) for one in chain)
+
+
+_KEY_TAKEN = (asyncpg.UniqueViolationError, sqlite3.IntegrityError, exc.IntegrityError)
+
+
+def unique_violation(error: BaseException) -> bool:
+    """Whether an error may say a row's key is taken, in whichever layer's words (asyncpg's own,
+    sqlite3's own, SQLAlchemy's wrapping of either). SQLite's ``IntegrityError`` (and SQLAlchemy's)
+    stands for other constraints too: a caller confirms by reading the key (consent.ledger)."""
+    return any(isinstance(one, _KEY_TAKEN) for one in _causes(error))
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """``error`` and what it was raised from, in order (a cycle ends the walk)."""
     chain: list[BaseException] = []
     cause: BaseException | None = error
     while cause is not None and cause not in chain:
         chain.append(cause)
         cause = cause.__cause__
-    if any(isinstance(one, asyncpg.InterfaceError) and isinstance(one, ValueError) for one in chain):
-        return False
-    return any(isinstance(one, _FAILED) for one in chain)
+    return chain
 
 
 _HELD: weakref.WeakKeyDictionary[AsyncEngine, HeldSqlite] = weakref.WeakKeyDictionary()

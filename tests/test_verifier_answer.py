@@ -141,3 +141,78 @@ async def _at_once(url: str, check_id: str, take: Any) -> list[Any]:
         await until(2)
         await release()
         return list(await asyncio.gather(*both))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_repeated_answer_after_its_first_try_failed_is_taken(backend: str, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disclosure is recorded in the consent ledger (its own unit, committed) before the answer's
+    unit. When that unit fails (a lost connection, a pool timeout, a stop), the wallet's repeat of the
+    same post names the same record (its id comes from the wallet's offer, bound to this check's
+    nonce): it was a raw unique-key error and a 500 at every repeat until the check expired. Now the
+    record is known for what it is (``RecordExists``) and the repeat is answered; a third post finds the
+    check answered (400, as any second answer). Found by a reviewing helper, session 25."""
+    import types as namespaces
+
+    from consent.ledger import Ledger
+    from consent.log import ConsentLog
+    from consent.records import RecordExists
+    from core.errors import OAuthError
+    from core.sealing import NodeKey
+    from tests.consent.test_records import EMPLOYER_KEY, SPECIAL, TL, disclosure
+    from tests.consent.world import EMPLOYER, NOW
+    from verifier import checks, consent_records
+    from verifier.verification import Result
+
+    url = store_url(backend, tmp_path)
+    shown = disclosure(record_id="from-the-wallets-offer")
+
+    async def accepted(*_args: Any) -> Result:
+        return Result(True)  # what the presentation said is not this test's subject
+
+    async def sealed(*_args: Any) -> bytes:
+        return b"the sealed verdict"
+
+    monkeypatch.setattr(checks, "_verify", accepted)
+    monkeypatch.setattr(checks, "_seal", sealed)
+    monkeypatch.setattr(consent_records, "_disclosure", lambda *_args: shown)
+    real_answer, faults = store.answer, [ConnectionResetError("the connection was lost at the answer")]
+
+    async def answer(*args: Any, **kwargs: Any) -> bool:
+        if faults:
+            raise faults.pop()
+        return await real_answer(*args, **kwargs)
+
+    monkeypatch.setattr(store, "answer", answer)
+
+    async def story() -> tuple[str, int]:
+        engine = await migrated(url)
+        ledger = Ledger(db.sessions(engine), ConsentLog(NodeKey(bytes(32)), "verifier.test/consent"), SPECIAL)
+        try:
+            async def identity() -> Any:
+                return namespaces.SimpleNamespace(key=EMPLOYER_KEY)
+
+            ctx = namespaces.SimpleNamespace(identity=identity, ledger=lambda: ledger, now=lambda: NOW,
+                                             settings=namespaces.SimpleNamespace(verifier_id=EMPLOYER),
+                                             trust_list=lambda: TL, single=lambda: db.single(engine))
+            async with db.unit(engine) as unit:
+                await store.add_check(unit, {**_check("c1"), "expires_at": NOW + 600}, 1, forget=False)
+            async with db.read(engine) as one:
+                row = await store.check(one, "c1")
+            with pytest.raises(ConnectionResetError):
+                await checks._conclude(ctx, row, "vp", "offer")  # recorded, then the answer's unit fails
+            with pytest.raises(RecordExists):  # the ledger says what the repeat meets, in its own words
+                await ledger.record(shown, TL, NOW)
+            await checks._conclude(ctx, row, "vp", "offer")  # the wallet's repeat: answered
+            with pytest.raises(OAuthError, match="answered already"):
+                await checks._conclude(ctx, row, "vp", "offer")
+            async with db.read(engine) as one:
+                phase = (await store.check(one, "c1")).phase
+            async with engine.connect() as connection:
+                lines = len((await connection.execute(select(AuditEntry.id))).all())
+            return phase, lines
+        finally:
+            await ledger.aclose()
+            await engine.dispose()
+
+    assert asyncio.run(story()) == ("answered", 1)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from consent import notify, pseudonym, receipts
 from consent.ledger import Logged
-from consent.records import Article9ConditionMissing, Disclosure, Event, Notice, RecordRefused
+from consent.records import Article9ConditionMissing, Disclosure, Event, Notice, RecordExists, RecordRefused
 from consent.report import DEFAULT_RETENTION_S
 from core.errors import AmanaError
 from verifier import requests
@@ -68,6 +68,8 @@ async def record(ctx: VerifierContext, row: CheckRow, result: Result, offer: str
         await book.record(_disclosure(ctx, row, result, offer, identity), ctx.trust_list(), now, sign)
     except Article9ConditionMissing as exc:
         return refused(exc)
+    except RecordExists:
+        pass  # an earlier try of this answer recorded it (its answer then failed): the answer goes on
     except (RecordRefused, AmanaError) as exc:  # the check stands; the missing record is logged, by type
         log.warning("a disclosure could not be recorded in the consent ledger: %s", exc.code)
     return result

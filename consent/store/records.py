@@ -127,6 +127,12 @@ def _record(row: ConsentRecordRow) -> Record | None:
     return None if row.content is None else Record.from_content(json_loads_strict(row.content, "consent record"))
 
 
+async def exists(session: AsyncSession, record_id: str) -> bool:
+    """Whether a record of this id is stored, erased or not (its id is taken either way)."""
+    found = await session.execute(select(ConsentRecordRow.record_id).where(ConsentRecordRow.record_id == record_id))
+    return found.first() is not None
+
+
 async def get(session: AsyncSession, record_id: str, *, lock: bool = False) -> Record | None:
     """A live record (None when missing or erased); ``lock``: hold its row until commit."""
     query = select(ConsentRecordRow).where(ConsentRecordRow.record_id == record_id)
