@@ -12,7 +12,7 @@ list's registration check.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,7 +200,8 @@ def _claim_ok(claim: ClaimQuery, claims: Mapping[str, Any]) -> bool:
     return all(any(type(v) is type(x) and v == x for x in claim.values) for _, v in found)
 
 
-def _answers_query(query: CredentialQuery, answer: Answer) -> str | None:
+def answer_problem(query: CredentialQuery, answer: Answer) -> str | None:
+    """What keeps one presentation from answering its Credential Query (section 6.4.1), or None."""
     if answer.vct not in query.vct_values:
         return "a credential of another type"
     if query.holder_binding and not answer.holder_bound:
@@ -215,24 +216,42 @@ def _answers_query(query: CredentialQuery, answer: Answer) -> str | None:
     return "no claim set fully answered"
 
 
-def check_response(query: DcqlQuery, answers: Mapping[str, Sequence[Answer]]) -> None:
-    """Section 6.4 as the verifier re-checks it; raises ResponseDoesNotMatchQuery."""
-    for query_id, presented in answers.items():
+def shape_problem(query: DcqlQuery, counts: Mapping[str, int]) -> str | None:
+    """What is wrong with the response as a whole before any presentation is read (section 6.4):
+    an answer to a query that was not asked, or several where the query allows one."""
+    for query_id, count in counts.items():
         credential_query = query.by_id(query_id)
         if credential_query is None:
-            raise ResponseDoesNotMatchQuery(f"{query_id!r} was not asked for")
-        if not presented or (len(presented) > 1 and not credential_query.multiple):
-            raise ResponseDoesNotMatchQuery(f"{query_id!r}: wrong number of presentations")
-        for answer in presented:
-            problem = _answers_query(credential_query, answer)
-            if problem:
-                raise ResponseDoesNotMatchQuery(f"{query_id!r}: {problem}")
-    answered = set(answers)
+            return f"{query_id!r} was not asked for"
+        if count < 1 or (count > 1 and not credential_query.multiple):
+            return f"{query_id!r}: wrong number of presentations"
+    return None
+
+
+def unanswered(query: DcqlQuery, answered: Collection[str]) -> str | None:
+    """What the answered Credential Queries leave unmet (section 6.4.2), or None. Without
+    ``credential_sets`` every query must be answered; with them, one option of each required set."""
     if query.credential_sets is None:
         missing = [c.id for c in query.credentials if c.id not in answered]
-        if missing:
-            raise ResponseDoesNotMatchQuery(f"not answered: {', '.join(missing)}")
-        return
+        return f"not answered: {', '.join(missing)}" if missing else None
     for credential_set in query.credential_sets:
-        if credential_set.required and not any(set(o) <= answered for o in credential_set.options):
-            raise ResponseDoesNotMatchQuery("a required credential set is not answered")
+        if credential_set.required and not any(set(o) <= set(answered) for o in credential_set.options):
+            return "a required credential set is not answered"
+    return None
+
+
+def check_response(query: DcqlQuery, answers: Mapping[str, Sequence[Answer]]) -> None:
+    """Section 6.4 as the verifier re-checks a whole response; raises ResponseDoesNotMatchQuery."""
+    shape = shape_problem(query, {query_id: len(presented) for query_id, presented in answers.items()})
+    if shape:
+        raise ResponseDoesNotMatchQuery(shape)
+    for query_id, presented in answers.items():
+        credential_query = query.by_id(query_id)
+        assert credential_query is not None  # shape_problem: every key is a query asked
+        for answer in presented:
+            problem = answer_problem(credential_query, answer)
+            if problem:
+                raise ResponseDoesNotMatchQuery(f"{query_id!r}: {problem}")
+    unmet = unanswered(query, set(answers))
+    if unmet:
+        raise ResponseDoesNotMatchQuery(unmet)

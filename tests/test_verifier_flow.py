@@ -257,6 +257,56 @@ def test_issuer_not_accredited_for_that_type_or_at_all_refused(world: World) -> 
         assert result["accepted"] is False and result["reason"] == "issuer_not_accredited"
 
 
+def _several(world: World, issuers: list[str], *, revoke_first: bool = False) -> dict[str, Any]:
+    """One answer of several presentations to a query that allows them (``multiple``), one per
+    credential issued by each of ``issuers`` (api keys), in that order."""
+    custom = {"credentials": [{"id": "registration", "format": "dc+sd-jwt", "multiple": True,
+                               "meta": {"vct_values": [STATUS_VCT]}, "claims": [{"path": ["right_to_work"]}]}]}
+
+    async def story() -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=10) as http:
+            received = [await world.issue(http, api_key) for api_key in issuers]
+            if revoke_first:
+                staff = {"Authorization": f"Bearer {issuers[0]}"}
+                listed = (await http.get(f"{world.base}/api/issuer/credentials", headers=staff)).json()
+                thumbprint = received[0].holder_key.public_key().thumbprint()
+                mine = next(c for c in listed if c["holder_key_thumbprint"] == thumbprint)
+                assert (await http.post(f"{world.base}/api/issuer/credentials/{mine['id']}/revoke",
+                                        headers=staff)).status_code == 200
+                world.verifier_ctx().fetcher.forget()
+            made = await http.post(f"{world.base}/api/verifier/checks", json={"dcql_query": custom, "purpose": HR},
+                                   headers={"Authorization": f"Bearer {world.desk_key}"})
+            check = made.json()
+            request = await wallet.fetch_request(http, check["link"])
+            shown = [present(r.credential, [("right_to_work",)], holder_key=r.holder_key, audience=request.client_id,
+                             nonce=request.nonce, now=int(time.time())) for r in received]
+            assert (await wallet.answer(http, request, json.dumps({"registration": shown}))).status_code == 200
+            result: dict[str, Any] = (await world.result(http, check)).json()
+            return result
+
+    return run(story())
+
+
+def test_a_presentation_that_fails_is_discarded_and_the_check_stands_on_the_others(world: World) -> None:
+    """OpenID4VP 1.0 section 8.6: "If any of the checks related to an individual Presentation fail,
+    the effected Presentation MUST be discarded"; the VP Token is rejected only when what is left
+    does not answer the query. Here a query allowing several presentations gets a good one and one
+    from an issuer not accredited for the type; then a revoked one and a good one; then only bad ones,
+    refused with the first one's reason, as a check of one credential always was."""
+    city, rogue = world.city["api_key"], world.rogue["api_key"]
+    kept = _several(world, [rogue, city])
+    assert kept["accepted"] is True, kept
+    assert [c["issuer"] for c in kept["credentials"]] == [world.city["issuer"]]
+    assert kept["credentials"][0]["claims"] == {"right_to_work": True}
+    revoked = _several(world, [city, city], revoke_first=True)
+    assert revoked["accepted"] is True and [c["status"] for c in revoked["credentials"]] == ["valid"], revoked
+    refused = _several(world, [rogue, world.unlisted["api_key"]])
+    assert refused["accepted"] is False and refused["reason"] == "issuer_not_accredited"
+    alone = _several(world, [city], revoke_first=True)
+    assert alone["accepted"] is False and alone["reason"] == "revoked"
+    assert [c["status"] for c in alone["credentials"]] == ["revoked"]  # the desk is shown why
+
+
 def test_request_beyond_registration_refused_at_creation(world: World) -> None:
     async def story() -> httpx.Response:
         async with httpx.AsyncClient(timeout=10) as http:

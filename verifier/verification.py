@@ -12,6 +12,9 @@ Two steps, so that the network stays outside (the service resolves what step one
 2. ``decide``: given each status as resolved — ``valid``, ``revoked``, ``suspended`` or
    ``unknown`` (unreachable, stale, unverifiable: never guessed) — and the check's policy
    on unknown, the result: accepted or not, with only the requested claims.
+
+A presentation that fails either step is discarded, and the check stands on the others when they
+still answer the query (section 8.6); one that cannot is refused, with the first failure's reason.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from core import dcql
 from core.credtypes import TypeRegistry
-from core.dcql import Answer, DcqlQuery, ResponseDoesNotMatchQuery, check_response
+from core.dcql import Answer, DcqlQuery, ResponseDoesNotMatchQuery
 from core.encoding import json_loads_strict
 from core.errors import AmanaError, IssuerNotAccredited, MalformedToken
 from core.keys import PublicKey
@@ -95,10 +99,19 @@ def verify_vp_token(
     raw_vp_token: str, expect: Expectation, *, trust_list: TrustList, issuer_keys: IssuerKeyLookup,
     types: TypeRegistry, now: int, policy: VerifyPolicy,
 ) -> tuple[CheckedCredential, ...]:
-    """Step 1; raises an AmanaError naming the first problem."""
+    """Step 1: the presentations that hold, or an AmanaError naming the problem.
+
+    Section 8.6: "If any of the checks related to an individual Presentation fail, the effected
+    Presentation MUST be discarded. If any of the checks pertaining to the VP Token or the overall
+    response fails, the VP Token MUST be rejected." So the token's shape is judged first (an answer
+    to a query not asked, two where one is allowed: rejected); then each presentation alone (its
+    signatures, key binding, issuer, type and claims: discarded when it fails); then whether those
+    left answer the query (section 6.4.2). When they do not, the error is the first discarded
+    presentation's, the most telling (a check of one credential ends as it always did)."""
     token = parse_vp_token(raw_vp_token)
-    answers: dict[str, list[Answer]] = {}
-    checked: list[CheckedCredential] = []
+    shape = dcql.shape_problem(expect.query, {query_id: len(p) for query_id, p in token.items()})
+    if shape:
+        raise ResponseDoesNotMatchQuery(shape)
     kb = KeyBindingPolicy(audience=expect.client_id, nonce=expect.nonce)
 
     def keys_for(_header: Mapping[str, Any], payload: Mapping[str, Any]) -> Sequence[PublicKey]:
@@ -107,24 +120,33 @@ def verify_vp_token(
             raise IssuerNotAccredited("the issuer is not on the trust list")
         return issuer_keys(iss, payload)
 
+    checked: list[CheckedCredential] = []
+    discarded: list[AmanaError] = []
     for query_id, presentations in token.items():
         credential_query = expect.query.by_id(query_id)
-        if credential_query is None:
-            raise ResponseDoesNotMatchQuery(f"{query_id!r} was not asked for")
+        assert credential_query is not None  # shape_problem: every key is a query asked
         for presentation in presentations:
-            result: VerifiedCredential = verify_vc(
-                presentation, issuer_keys=keys_for, now=now,
-                key_binding=kb if credential_query.holder_binding else None, types=types, policy=policy)
-            issuer = check_issuer(trust_list, iss=result.issuer, vct=result.vct, issued_at=result.issued_at,
-                                  now=now, suspension=expect.suspension)
-            answers.setdefault(query_id, []).append(
-                Answer(result.vct, result.claims, result.verified.key_binding is not None))
+            try:
+                result: VerifiedCredential = verify_vc(
+                    presentation, issuer_keys=keys_for, now=now,
+                    key_binding=kb if credential_query.holder_binding else None, types=types, policy=policy)
+                issuer = check_issuer(trust_list, iss=result.issuer, vct=result.vct, issued_at=result.issued_at,
+                                      now=now, suspension=expect.suspension)
+                problem = dcql.answer_problem(credential_query, Answer(result.vct, result.claims,
+                                                                       result.verified.key_binding is not None))
+                if problem:
+                    raise ResponseDoesNotMatchQuery(f"{query_id!r}: {problem}")
+            except AmanaError as exc:
+                discarded.append(exc)
+                continue
             checked.append(CheckedCredential(
                 query_id=query_id, vct=result.vct, issuer=result.issuer, issuer_names=dict(issuer.names),
                 requested=_requested(expect.query, query_id, result.claims),
                 disclosed_names=tuple(sorted(format_path(p) for p in result.verified.disclosed)),
                 status_ref=_status_ref(result.claims)))
-    check_response(expect.query, answers)
+    unmet = dcql.unanswered(expect.query, {c.query_id for c in checked})
+    if unmet:
+        raise discarded[0] if discarded else ResponseDoesNotMatchQuery(unmet)
     return tuple(checked)
 
 
@@ -140,16 +162,27 @@ def _status_ref(claims: Mapping[str, Any]) -> tuple[str, int] | None:
 
 
 def decide(checked: Sequence[CheckedCredential], statuses: Sequence[Status], expect: Expectation) -> Result:
-    """Step 2: the verdict once statuses are known (``statuses`` aligned with ``checked``)."""
-    for status in statuses:
-        if status is Status.REVOKED:
-            return Result(False, tuple(checked), tuple(statuses), "revoked", "a credential is revoked")
-        if status is Status.SUSPENDED:
-            return Result(False, tuple(checked), tuple(statuses), "suspended", "a credential is suspended")
-        if status is Status.UNKNOWN and not expect.accept_unknown_status:
-            return Result(False, tuple(checked), tuple(statuses), "status_unknown",
-                          "the status of a credential could not be checked")
-    return Result(True, tuple(checked), tuple(statuses))
+    """Step 2: the verdict once statuses are known (``statuses`` aligned with ``checked``).
+
+    A credential whose status fails the check's policy is a presentation that fails (section 8.6
+    step 2.5, "revocation checks"): discarded, and the check stands on the others if they still
+    answer the query. If they do not, the verdict is the first failing status's, with every
+    credential and status shown, as the desk needs them to say why."""
+    kept = [(c, s) for c, s in zip(checked, statuses, strict=True) if _status_problem(s, expect) is None]
+    problems = [p for p in (_status_problem(s, expect) for s in statuses) if p is not None]
+    if problems and dcql.unanswered(expect.query, {c.query_id for c, _ in kept}):
+        return Result(False, tuple(checked), tuple(statuses), *problems[0])
+    return Result(True, tuple(c for c, _ in kept), tuple(s for _, s in kept))
+
+
+def _status_problem(status: Status, expect: Expectation) -> tuple[str, str] | None:
+    if status is Status.REVOKED:
+        return "revoked", "a credential is revoked"
+    if status is Status.SUSPENDED:
+        return "suspended", "a credential is suspended"
+    if status is Status.UNKNOWN and not expect.accept_unknown_status:
+        return "status_unknown", "the status of a credential could not be checked"
+    return None
 
 
 def refused(exc: AmanaError) -> Result:
