@@ -227,6 +227,8 @@ async def credential(
             dpop.check_binding(granted.dpop_jkt, proof, next_nonce=lambda: dpop_gate.next_nonce(ctx, slug))
             if "credential_identifier" in body:
                 raise OAuthError("unknown_credential_identifier", "this issuer does not use credential identifiers")
+            if not isinstance(body.get("credential_configuration_id"), str):  # 8.3.1.2: a required parameter missing
+                raise OAuthError("invalid_credential_request", "credential_configuration_id is required")
             if (compact_of or body.get("credential_configuration_id")) != offer.config_id:
                 raise OAuthError("unknown_credential_configuration", "not the credential configuration offered")
             algs = offline.PROOF_ALGS if granted.offline else PROOF_ALGS

@@ -340,6 +340,9 @@ def test_unknown_configuration_and_identifier(client: TestClient, ngo: str) -> N
     assert r.json()["error"] == "unknown_credential_configuration"
     r = wallet.credential(meta, access_token, {"credential_identifier": "x", "proofs": {"jwt": [proof]}})
     assert r.json()["error"] == "unknown_credential_identifier"
+    for missing in ({"proofs": {"jwt": [proof]}}, {"credential_configuration_id": 7, "proofs": {"jwt": [proof]}}):
+        r = wallet.credential(meta, access_token, missing)  # OpenID4VCI 1.0 8.3.1.2: a required parameter missing
+        assert r.status_code == 400 and r.json()["error"] == "invalid_credential_request", r.text
     # Refused requests consumed nothing: the same token and proof still work.
     assert wallet.credential(meta, access_token, _request([proof])).status_code == 200
 
