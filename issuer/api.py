@@ -107,7 +107,7 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
             if days:
                 body["refresh_token"] = await store.new_refresh_family(
                     db, ctx.node, offer=offer, client_id=client_id, now=now,
-                    expires_at=refresh.family_expiry(now, days))
+                    expires_at=refresh.family_expiry(now, days), dpop_jkt=jkt)
     if outcome.error is not None:
         raise outcome.error  # after the commit: a wrong PIN is counted
     return JSONResponse(body, headers=_headers(ctx, slug, proof))
@@ -126,12 +126,9 @@ def _headers(ctx: IssuerContext, slug: str, proof: dpop.Proof | None) -> dict[st
 async def _refresh(ctx: IssuerContext, slug: str, presented: str, client_id: str | None,
                    proof: dpop.Proof | None) -> JSONResponse:
     """One refresh grant, one transaction; a family revoked for reuse stays revoked (committed
-    before the refusal is raised). With a DPoP proof the new access token is bound to its key.
-
-    The refresh token itself is not bound to the DPoP key (RFC 9449 section 5 asks it for public
-    clients): our wallet makes a DPoP key per issuance and does not keep it with the grant, so a
-    bound family could never be refreshed by it. Rotation with reuse detection (RFC 9700 section
-    4.14.2, the other protection that section allows) guards it meanwhile (README, Interoperability)."""
+    before the refusal is raised). With a DPoP proof the new access token is bound to its key; a
+    family whose code was redeemed with one is bound to that key, and a refresh without a proof by
+    it is refused (RFC 9449 section 5, issuer.refresh.judge)."""
     now = ctx.now()
     client_digest = None if client_id is None else ctx.node.digest("client-id", client_id)
     async with ctx.transaction() as session:
@@ -139,7 +136,8 @@ async def _refresh(ctx: IssuerContext, slug: str, presented: str, client_id: str
         if proof is not None:
             await dpop_gate.spend(session, ctx, slug, "token", proof, at_resource=False)
         found = None if org is None else await store.refresh_family(session, ctx.node, org.id, presented)
-        decision = refresh.judge(None if found is None else found[1], client_digest, now)
+        decision = refresh.judge(None if found is None else found[1], client_digest, now,
+                                 None if proof is None else proof.jkt)
         rotated = None
         if found is not None and decision.verdict is refresh.Verdict.REVOKE:
             await store.revoke_families(session, now, family_id=found[0].id)

@@ -19,6 +19,10 @@ The rules:
   holder's wallet then asks the issuer for a new offer.
 - **Client.** A family is bound to the ``client_id`` the wallet sent with the code, if any; a
   refresh naming no or another client is refused (RFC 6749 section 6: "bound to the client").
+- **Key.** A code redeemed with a DPoP proof binds the family to that key, and each refresh must
+  come with a proof by it (RFC 9449 section 5: "the refresh token MUST be bound to the respective
+  public key" for a public client, and "the binding MUST be validated"). A token copied without the
+  key is refused; the family lives on for the holder, who has the key.
 - **Lifetime.** A family lives ``refresh_token_days`` from the code's redemption (absolute, not
   sliding: refreshing does not make it immortal) and never past the credential's expiry.
 - **Status.** A revoked credential's family dies; a suspended one's refresh is refused while it
@@ -62,6 +66,7 @@ class FamilyState:
     revoked: bool
     expires_at: int
     client_digest: str | None  # the client the family is bound to; None: none named
+    dpop_jkt: str | None  # the DPoP key the family is bound to (RFC 7638 thumbprint); None: a bearer family
     offer_issued: bool  # the first batch went out
     statuses: tuple[int, ...]  # of every credential of the offer
     credentials_expire_at: int | None  # the batch's expiry; None: no credential yet
@@ -80,8 +85,9 @@ def _refused(detail: str, verdict: Verdict = Verdict.REFUSE) -> Decision:
 UNKNOWN = "the refresh token is unknown, used, expired or revoked"
 
 
-def judge(family: FamilyState | None, client_digest: str | None, now: int) -> Decision:
-    """Decide a refresh grant. ``family`` None: no token of this issuer has that digest."""
+def judge(family: FamilyState | None, client_digest: str | None, now: int, proof_jkt: str | None = None) -> Decision:
+    """Decide a refresh grant. ``family`` None: no token of this issuer has that digest; ``proof_jkt``:
+    the key of the request's DPoP proof, if it sent one (checked by the caller)."""
     if family is None:
         return _refused(UNKNOWN)
     if family.rotated:
@@ -91,6 +97,8 @@ def judge(family: FamilyState | None, client_digest: str | None, now: int) -> De
     if family.client_digest is not None and (
             client_digest is None or not hmac.compare_digest(client_digest, family.client_digest)):
         return _refused("the refresh token was issued to another client")
+    if family.dpop_jkt is not None and (proof_jkt is None or not hmac.compare_digest(proof_jkt, family.dpop_jkt)):
+        return _refused("the refresh token is bound to a DPoP key: send a proof by that key")
     if not family.offer_issued or family.credentials_expire_at is None:
         return _refused("the credential was not issued yet: use the pre-authorized code's access token")
     if INVALID in family.statuses:

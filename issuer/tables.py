@@ -123,6 +123,9 @@ class RefreshFamily(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
     revoked_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # RFC 9449 section 5: the thumbprint of the DPoP key the code was redeemed with; each refresh must
+    # prove possession of it. None: a client without DPoP (the family is a bearer one).
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class RefreshToken(Base):

@@ -264,23 +264,48 @@ def test_the_token_endpoint_refuses_a_bad_proof_before_counting_anything(client:
     assert r.status_code == 200 and r.json()["token_type"] == "DPoP"
 
 
-def test_a_refresh_with_a_proof_gives_a_bound_token_and_without_one_a_bearer_token(client: TestClient,
-                                                                                      ngo: str) -> None:
-    """The refresh token is not bound (issuer.api._refresh says why); what it gives is bound to the
-    key of the proof that came with it, and refused with any other."""
+def test_a_refresh_token_is_bound_to_the_key_its_code_was_redeemed_with(client: TestClient, ngo: str) -> None:
+    """RFC 9449 section 5: for a public client that proved a key at the token endpoint, "the refresh
+    token MUST be bound to the respective public key", and "the binding MUST be validated when the
+    refresh token is later presented". Refused without a proof, or with another key's (invalid_grant,
+    the family kept: the holder still has the key); with the key's, a token bound to it."""
     a, b = keys.generate(), keys.generate()
     token, nonce, body = _bound_token(client, ngo, a)
     assert _credential(client, token, _proof(client, a, CREDENTIAL, nonce=nonce, access_token=token)).status_code == 200
-    r = client.post("/issuers/open-doors/token", headers={"DPoP": _proof(client, b, TOKEN, nonce=nonce)},
-                    data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]})
+    refresh = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    for headers in ({}, {"DPoP": _proof(client, b, TOKEN, nonce=nonce)}):
+        r = client.post("/issuers/open-doors/token", headers=headers, data=refresh)
+        assert r.status_code == 400 and r.json()["error"] == "invalid_grant", r.text
+    r = client.post("/issuers/open-doors/token", headers={"DPoP": _proof(client, a, TOKEN, nonce=nonce)}, data=refresh)
     assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
     access = r.json()["access_token"]
+    _refused(_credential(client, access, _proof(client, b, CREDENTIAL, nonce=nonce, access_token=access)),
+             "invalid_dpop_proof")
+    proved = _proof(client, a, CREDENTIAL, nonce=nonce, access_token=access)
+    assert _credential(client, access, proved).status_code == 200
+    r = client.post("/issuers/open-doors/token", data={"grant_type": "refresh_token",  # the successor: bound too
+                                                       "refresh_token": r.json()["refresh_token"]})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant", r.text
+
+
+def test_a_bearer_familys_refresh_with_a_proof_gives_a_bound_token_and_without_one_a_bearer_token(
+        client: TestClient, ngo: str) -> None:
+    """A code redeemed without DPoP gives a bearer family: a refresh may still bring a proof, and what it
+    gives is bound to that proof's key and refused with any other."""
+    a, b = keys.generate(), keys.generate()
+    r = client.post("/issuers/open-doors/token", data=_form(_offer(client, ngo), client))
+    assert r.status_code == 200 and r.json()["token_type"] == "Bearer", r.text
+    assert _credential(client, r.json()["access_token"], None, scheme="Bearer").status_code == 200
+    nonce = _server_nonce(client, b)
+    r = client.post("/issuers/open-doors/token", headers={"DPoP": _proof(client, b, TOKEN, nonce=nonce)},
+                    data={"grant_type": "refresh_token", "refresh_token": r.json()["refresh_token"]})
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+    access, successor = r.json()["access_token"], r.json()["refresh_token"]
     _refused(_credential(client, access, _proof(client, a, CREDENTIAL, nonce=nonce, access_token=access)),
              "invalid_dpop_proof")
-    good = _proof(client, b, CREDENTIAL, nonce=nonce, access_token=access)
-    assert _credential(client, access, good).status_code == 200
-    r = client.post("/issuers/open-doors/token", data={"grant_type": "refresh_token",
-                                                       "refresh_token": r.json()["refresh_token"]})
+    proved = _proof(client, b, CREDENTIAL, nonce=nonce, access_token=access)
+    assert _credential(client, access, proved).status_code == 200
+    r = client.post("/issuers/open-doors/token", data={"grant_type": "refresh_token", "refresh_token": successor})
     assert r.status_code == 200 and r.json()["token_type"] == "Bearer", r.text
 
 

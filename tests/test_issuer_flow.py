@@ -299,9 +299,13 @@ def test_minting_nonces_writes_nothing(client: TestClient, ngo: str) -> None:
 
 
 def test_an_expired_nonce_is_refused(client: TestClient, ngo: str, clock: Any) -> None:
-    wallet, meta, access_token = _token(client, ngo)
+    offer, wallet = _offer(client, ngo), Wallet(client)
+    o = wallet.offer(offer["link"])
+    meta = wallet.metadata(o["credential_issuer"])
     nonce = wallet.nonce(meta)
-    clock.offset = 301  # past NONCE_TTL_S
+    clock.offset = 301  # past NONCE_TTL_S; the access token is made now, so it is not the one expired
+    access_token = wallet.token(meta, o["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"],
+                                offer["pin"]).json()["access_token"]
     proof = Wallet.proof(keys.generate(), meta["credential_issuer"], nonce, iat=int(time.time()) + 301)
     r = wallet.credential(meta, access_token, _request([proof]))
     assert r.status_code == 400 and r.json()["error"] == "invalid_nonce"

@@ -262,8 +262,8 @@ def test_the_token_endpoint_announces_the_grant_it_takes() -> None:
 
 
 def test_the_decision_table() -> None:
-    base = refresh.FamilyState(rotated=False, revoked=False, expires_at=100, client_digest=None, offer_issued=True,
-                               statuses=(VALID, VALID), credentials_expire_at=200)
+    base = refresh.FamilyState(rotated=False, revoked=False, expires_at=100, client_digest=None, dpop_jkt=None,
+                               offer_issued=True, statuses=(VALID, VALID), credentials_expire_at=200)
     assert refresh.judge(base, None, 50).verdict is refresh.Verdict.GRANT
     assert refresh.judge(base, "any-client", 50).verdict is refresh.Verdict.GRANT  # unbound: a name changes nothing
     refuse, revoke = refresh.Verdict.REFUSE, refresh.Verdict.REVOKE
@@ -278,6 +278,14 @@ def test_the_decision_table() -> None:
         decision = refresh.judge(state, None, 50)
         assert decision.verdict is verdict and decision.error is not None, change
         assert decision.error.error == "invalid_grant"
+    # RFC 9449 section 5: a family bound to a DPoP key is refreshed only with a proof by that key; a
+    # refusal, not a revocation (the holder still has the key).
+    bound = replace(base, dpop_jkt="key-a")
+    assert refresh.judge(bound, None, 50, "key-a").verdict is refresh.Verdict.GRANT
+    for proof_jkt in (None, "key-b"):
+        decision = refresh.judge(bound, None, 50, proof_jkt)
+        assert decision.verdict is refuse and decision.error is not None and decision.error.error == "invalid_grant"
+    assert refresh.judge(base, None, 50, "any-key").verdict is refresh.Verdict.GRANT  # a bearer family: any proof
 
 
 def test_a_cancelled_offer_takes_its_refresh_family_with_it(client: TestClient, ngo: str) -> None:

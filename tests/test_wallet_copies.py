@@ -222,3 +222,36 @@ def test_a_vault_written_before_refresh_tokens_still_opens() -> None:
     assert contents.refresh == {} and copies.low(contents) == []
     again = Contents.from_bytes(Contents(refresh={"b": Refresh("i", "c", "t", 3)}).to_bytes())
     assert again.refresh["b"].token == "t"
+
+
+def test_the_grant_keeps_its_dpop_key_and_every_refresh_proves_it(world: World, tmp_path: Path) -> None:
+    """RFC 9449 section 5: the node binds the refresh token to the key the wallet redeemed the code with
+    (the wallet uses DPoP where the issuer announces it). The vault keeps that key with the grant, and
+    both paths that spend the grant prove it: the compact offline copy (wallet.offline_keep: its start
+    rotates the grant, its finish sends the credential request with the bound access token) and fresh
+    copies (wallet.refresh)."""
+    import time
+
+    from core import _jose, keys
+    from core.oid4vc import PROOF_TYP
+    from wallet import offline_keep
+
+    async def story() -> None:
+        async with Holder(world, tmp_path / "holder") as h:
+            card = await h.receive(2)
+            grant = h.opened.contents.refresh[card]
+            assert grant.dpop_key is not None and "d" in grant.dpop_key
+            ticket = await offline_keep.start(h.ctx, h.opened, h.http, card)
+            h.opened = await holder.unlock(h.ctx, h.opened.wallet_id, PASS)
+            rotated = h.opened.contents.refresh[card]
+            assert rotated.token != grant.token and rotated.dpop_key == grant.dpop_key
+            device = keys.generate("ES256")
+            proof = _jose.sign_compact({"typ": PROOF_TYP, "jwk": device.public_key().to_jwk()},
+                                       {"aud": ticket["aud"], "nonce": ticket["nonce"], "iat": int(time.time())},
+                                       device)
+            kept = await offline_keep.finish(h.ctx, h.opened, h.http, card, ticket["ticket"], proof)
+            assert kept["id"] == card and kept["disclosures"] and kept["cred"]  # the compact copy, issued
+            h.opened, [outcome] = await refresh.top_up(h.ctx, h.opened, h.http, [card])
+            assert outcome.error is None and outcome.fetched == 2, outcome
+
+    asyncio.run(story())

@@ -117,3 +117,37 @@ def test_a_refusal_is_said_in_the_holders_words(lang: str) -> None:
     for exc, key in ((offline_keep.KeepUnavailable("x"), "wallet.err.offline_copy_unavailable"),
                      (offline_keep.TicketInvalid("x"), "wallet.err.offline_ticket_invalid")):
         assert error_text(exc, lang) == i18n.t(lang, key) != i18n.t("en", key) or lang == "en"
+
+
+def test_a_dpop_bound_tickets_credential_request_proves_the_grants_key() -> None:
+    """RFC 9449: an access token a DPoP-bound refresh gave is sent as ``DPoP`` with a proof by the
+    grant's key, which the vault keeps with the grant (the ticket the browser carries holds no key).
+    Seen at the issuer's door (an httpx transport that records the request and refuses it)."""
+    import httpx
+
+    from wallet.content import Contents, Refresh
+
+    grant_key, seen = keys.generate("ES256"), []
+
+    def issuer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(400, json={"error": "invalid_proof"})
+
+    sealed = {"access": "the-access-token", "issuer": "https://i.test", "configuration": "X_offline",
+              "endpoint": "https://i.test/c", "until": NOW + 60, "salt": "00", "dpop": True}
+    ticket = b64url_encode(NODE.seal(json.dumps(sealed).encode(), offline_keep._seal_context("wallet", "card")))
+    opened = SimpleNamespace(wallet_id="wallet", contents=Contents(refresh={"card": Refresh(
+        "https://i.test", "X", "refresh-token", 1, dpop_key=grant_key.to_jwk())}))
+
+    async def finish() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(issuer)) as http:
+            await offline_keep.finish(_ctx(), opened, http, "card", ticket,  # type: ignore[arg-type]
+                                      _proof(keys.generate("ES256")))
+
+    with pytest.raises(receive.IssuanceFailed, match="invalid_proof"):
+        asyncio.run(finish())
+    [request] = seen
+    assert request.headers["Authorization"] == "DPoP the-access-token"
+    proof = _jose.parse_compact(request.headers["DPoP"], "DPoP proof")
+    assert keys.PublicKey.from_jwk(proof.unverified_header["jwk"]).thumbprint() == grant_key.public_key().thumbprint()
+    assert grant_key.public_key().verify(proof.signature, proof.signing_input)

@@ -53,18 +53,21 @@ class Copy:
 @dataclass(slots=True)
 class Refresh:
     """How to get fresh copies of one batch (wallet.refresh): the issuer's refresh token, the
-    configuration it was for, how many copies to ask for, and since when a refresh is under way
-    (so two refreshes never spend one token: the second would revoke the family)."""
+    configuration it was for, how many copies to ask for, since when a refresh is under way (so two
+    refreshes never spend one token: the second would revoke the family), and the DPoP key the token
+    is bound to (a private JWK, RFC 9449 section 5: the issuance's own key, kept only with its grant;
+    None: a bearer grant, or one kept before the key was)."""
 
     issuer: str
     configuration_id: str
     token: str
     copies: int
     pending_since: int | None = None
+    dpop_key: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"issuer": self.issuer, "configuration_id": self.configuration_id, "token": self.token,
-                "copies": self.copies, "pending_since": self.pending_since}
+                "copies": self.copies, "pending_since": self.pending_since, "dpop_key": self.dpop_key}
 
 
 @dataclass(slots=True)

@@ -4,7 +4,8 @@ Why: an issuer on the HAIP profile (OpenID4VC High Assurance Interoperability Pr
 it, and a bearer token copied from a log or a proxy would otherwise redeem the holder's
 credentials. The wallet uses DPoP whenever the authorization server announces it
 (``dpop_signing_alg_values_supported`` with an algorithm we sign with, RFC 9449 §5.1), with a key
-made for this one issuance (so two issuances cannot be linked by it), and sends the token as
+made for this one issuance (so two issuances cannot be linked by it; the vault keeps it with that
+issuance's refresh grant, which the issuer binds to it, §5: wallet.refresh), and sends the token as
 ``DPoP`` (with a proof) only if the server bound it (``token_type`` DPoP, §5); otherwise as
 ``Bearer``, with no proof.
 

@@ -146,8 +146,8 @@ async def accept_offer(ctx: holder.WalletContext, opened: holder.Opened, http: h
     accredit for this type needs ``allow_unregistered`` (the holder saw the warning)."""
     if not offered.registered and not allow_unregistered:
         raise IssuerUnregistered("this issuer is not on the trust list for this credential: nothing was received")
-    received, refresh_token = await talk(receive.redeem_batch(http, offered.offer, pin.strip(), copies=copies,
-                                                              types=ctx.types))
+    received, refresh_token, dpop_key = await talk(receive.redeem_batch(http, offered.offer, pin.strip(),
+                                                                        copies=copies, types=ctx.types))
     batch, now = secrets.token_urlsafe(8), ctx.now()  # copies of one batch share one fate at the issuer
     new = [Copy.new(r.credential, r.holder_key.to_jwk(), r.verified.vct, r.verified.issuer, batch, now,
                     r.verified.verified.claims.get("exp"), claims=r.verified.verified.claims) for r in received]
@@ -156,7 +156,8 @@ async def accept_offer(ctx: holder.WalletContext, opened: holder.Opened, http: h
         contents.copies.extend(new)
         if refresh_token is not None:  # fresh copies later, when these run low (wallet.refresh)
             contents.refresh[batch] = Refresh(offered.offer.issuer, offered.offer.configuration_ids[0],
-                                              refresh_token, len(new))
+                                              refresh_token, len(new),
+                                              dpop_key=None if dpop_key is None else dpop_key.to_jwk())
 
     opened, _ = await holder.update(ctx, opened, keep)
     return opened, new

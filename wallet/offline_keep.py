@@ -30,7 +30,6 @@ from core import i18n, keys, offline
 from core.credtypes import TypeRegistry
 from core.encoding import b64url_decode, b64url_encode
 from core.errors import AmanaError, InvalidInput
-from core.oid4vc import well_known
 from core.sealing import SealBroken
 from wallet import copies, dpop, flows, holder, labels, receive, refresh
 
@@ -75,7 +74,8 @@ async def start(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.As
     try:
         meta, auth = await receive.issuer_metadata(http, grant.issuer)
         # The compact copy is this node's own configuration (specs/), asked for by its id.
-        access, successor, _ = await refresh.rotate(http, auth["token_endpoint"], grant.token, grant.configuration_id)
+        access, successor, _, bound_to = await refresh.rotate(http, auth["token_endpoint"], grant.token,
+                                                              grant.configuration_id, refresh.grant_key(grant))
     except refresh.RefreshRefused:
         await holder.update(ctx, opened, lambda c: copies.rotated(c, card_id, grant.token, None))
         raise
@@ -92,7 +92,7 @@ async def start(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.As
     if not isinstance(nonce, str):
         raise KeepUnavailable("the issuer gave no c_nonce")
     sealed = {"access": access, "issuer": grant.issuer, "configuration": configuration, "endpoint": endpoint,
-              "until": now + TICKET_S, "salt": secrets.token_hex(4)}
+              "until": now + TICKET_S, "salt": secrets.token_hex(4), "dpop": bound_to is not None}
     ticket = ctx.node.seal(json.dumps(sealed).encode(), _seal_context(opened.wallet_id, card_id))
     return {"ticket": b64url_encode(ticket), "aud": grant.issuer, "nonce": nonce}
 
@@ -127,18 +127,21 @@ async def finish(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.A
         raise TicketInvalid("the ticket is too old")
     device_key = _proof_key(proof)
     body = {"credential_configuration_id": sealed["configuration"], "proofs": {"jwt": [proof]}}
+    # A DPoP-bound access token (the grant's key: RFC 9449) is sent with a proof by that key, which the
+    # vault keeps with the grant: the ticket the browser carries holds no key.
+    grant = opened.contents.refresh.get(card_id) if sealed.get("dpop") else None
+    key = None if grant is None else refresh.grant_key(grant)
     try:
-        issued = await receive.json_body(await dpop.post(http, sealed["endpoint"], None, access_token=sealed["access"],
+        issued = await receive.json_body(await dpop.post(http, sealed["endpoint"], key, access_token=sealed["access"],
                                                          json=body), "credential")
         entries = issued.get("credentials")
         text = entries[0]["credential"] if isinstance(entries, list) and len(entries) == 1 else None
         if not isinstance(text, str):
             raise receive.IssuanceFailed("credential: not one compact credential")
         cred, disclosures = read_issued(text)
-        jwks = await receive.json_body(await http.get(well_known(sealed["issuer"], "jwt-vc-issuer")), "issuer keys")
+        issuer_keys = await receive.issuer_keys(http, sealed["issuer"])  # SD-JWT VC 5: its own document only
     except httpx.HTTPError as exc:
         raise KeepUnavailable("the issuer could not be reached") from exc
-    issuer_keys = [keys.PublicKey.from_jwk(k) for k in jwks.get("jwks", {}).get("keys", [])]
     parsed = offline.parse_credential(cred)
     if not any(offline.compact_kid(k) == parsed.kid and parsed.verify_signature(k) for k in issuer_keys):
         raise receive.IssuanceFailed("the compact credential's signature does not verify with the issuer's keys")

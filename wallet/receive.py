@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -195,12 +195,20 @@ def _batch_size(meta: dict[str, Any]) -> int:
     return size if type(size) is int and size >= 1 else 1
 
 
+class Redeemed(NamedTuple):
+    """A batch received, and what refreshing it later takes (wallet.refresh): the refresh token the
+    issuer gave, if any (RFC 6749 section 5.1), and the DPoP key its tokens are bound to, if any
+    (RFC 9449 section 5: a refresh must prove possession of it)."""
+
+    received: list[Received]
+    refresh_token: str | None
+    dpop_key: keys.PrivateKey | None
+
+
 async def redeem_batch(
     http: httpx.AsyncClient, offer: Offer, pin: str, *, copies: int, types: TypeRegistry, alg: keys.Alg = "ES256",
-) -> tuple[list[Received], str | None]:
-    """Token (section 6, DPoP-bound when the server announces DPoP), then the batch; with the
-    refresh token the issuer gave, if any (RFC 6749 section 5.1), for fresh copies later
-    (wallet.refresh)."""
+) -> Redeemed:
+    """Token (section 6, DPoP-bound when the server announces DPoP), then the batch."""
     form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": offer.grant["pre-authorized_code"]}
     if offer.tx_code is not None:
         form["tx_code"] = _typed(pin, offer.tx_code)
@@ -217,14 +225,15 @@ async def redeem_batch(
                                  copies=copies, types=types, alg=alg, dpop_key=dpop_key if dpop_bound else None,
                                  dpop_nonces=nonces, identifier=credential_identifier(token, configuration_id))
     refresh_token = token.get("refresh_token")
-    return received, refresh_token if isinstance(refresh_token, str) and refresh_token else None
+    return Redeemed(received, refresh_token if isinstance(refresh_token, str) and refresh_token else None,
+                    dpop_key if dpop_bound else None)
 
 
 async def redeem(
     http: httpx.AsyncClient, offer: Offer, pin: str, *, copies: int, types: TypeRegistry, alg: keys.Alg = "ES256",
 ) -> list[Received]:
     """Token (section 6), ``c_nonce`` (section 7), then the batch (section 8), each copy verified."""
-    return (await redeem_batch(http, offer, pin, copies=copies, types=types, alg=alg))[0]
+    return (await redeem_batch(http, offer, pin, copies=copies, types=types, alg=alg)).received
 
 
 def credential_identifier(token: dict[str, Any], configuration_id: str) -> str | None:
@@ -268,7 +277,7 @@ def _proof_alg(meta: dict[str, Any], configuration_id: str, preferred: keys.Alg)
     return _PROOF_KEYS[usable[0]], usable[0]
 
 
-async def _issuer_keys(http: httpx.AsyncClient, issuer: str) -> list[keys.PublicKey]:
+async def issuer_keys(http: httpx.AsyncClient, issuer: str) -> list[keys.PublicKey]:
     """The keys the issuer's JWT VC Issuer Metadata gives (SD-JWT VC section 5), by value or through
     its ``jwks_uri``; a document for another issuer is not used (section 5.3)."""
     try:
@@ -313,7 +322,7 @@ async def fetch_batch(
     body["proofs"] = {"jwt": proofs}
     issued = await json_body(await dpop.post(http, endpoint, dpop_key, access_token=access_token, json=body,
                                              nonces=dpop_nonces), "credential")
-    issuer_keys = await _issuer_keys(http, issuer)
+    published = await issuer_keys(http, issuer)
     by_thumbprint = {k.public_key().thumbprint(): k for k in holder_keys}
     received = []
     entries = issued.get("credentials")
@@ -323,7 +332,7 @@ async def fetch_batch(
         credential = entry.get("credential") if isinstance(entry, dict) else None
         if not isinstance(credential, str):
             raise IssuanceFailed("credential: an entry is not an SD-JWT VC")
-        verified = verify_vc_issued(credential, issuer_keys=issuer_keys, now=now, types=types)
+        verified = verify_vc_issued(credential, issuer_keys=published, now=now, types=types)
         cnf = verified.verified.claims.get("cnf")
         if not (isinstance(cnf, dict) and isinstance(cnf.get("jwk"), dict)):
             raise IssuanceFailed("a credential is not bound to a holder key")

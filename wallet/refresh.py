@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
+from core import keys
 from core.errors import AmanaError
-from wallet import copies, holder, receive
-from wallet.content import Contents, Copy
+from wallet import copies, dpop, holder, receive
+from wallet.content import Contents, Copy, Refresh
 
 
 class RefreshRefused(receive.IssuanceFailed):
@@ -44,12 +45,24 @@ class Outcome:
         return {"card": self.card_id, "fetched": self.fetched, "error": self.error}
 
 
-async def rotate(http: httpx.AsyncClient, token_endpoint: str, refresh_token: str,
-                 configuration_id: str) -> tuple[str, str | None, str | None]:
-    """The refresh grant: an access token, the next refresh token (None: the issuer keeps the old one
-    alive, RFC 6749 section 6 lets it), and the Credential Dataset to ask for (wallet.receive.
-    credential_identifier: None, the configuration)."""
-    response = await http.post(token_endpoint, data={"grant_type": "refresh_token", "refresh_token": refresh_token})
+class Rotated(NamedTuple):
+    """What a refresh grant gave: an access token, the next refresh token (None: the issuer keeps the
+    old one alive, RFC 6749 section 6 lets it), the Credential Dataset to ask for
+    (wallet.receive.credential_identifier; None: the configuration), and the DPoP key the access
+    token is bound to (None: a bearer token)."""
+
+    access: str
+    successor: str | None
+    identifier: str | None
+    dpop_key: keys.PrivateKey | None
+
+
+async def rotate(http: httpx.AsyncClient, token_endpoint: str, refresh_token: str, configuration_id: str,
+                 dpop_key: keys.PrivateKey | None = None, nonces: dpop.Nonces | None = None) -> Rotated:
+    """The refresh grant, with a proof by the grant's DPoP key when it has one (RFC 9449 section 5: an
+    issuer binds the refresh token to the key the code was redeemed with, and wants that proof)."""
+    response = await dpop.post(http, token_endpoint, dpop_key, data={"grant_type": "refresh_token",
+                                                                      "refresh_token": refresh_token}, nonces=nonces)
     if response.status_code == 400:
         try:
             error = response.json().get("error")
@@ -61,8 +74,14 @@ async def rotate(http: httpx.AsyncClient, token_endpoint: str, refresh_token: st
     access, successor = body.get("access_token"), body.get("refresh_token")
     if not isinstance(access, str) or not access:
         raise receive.IssuanceFailed("refresh: no access token")
-    return (access, successor if isinstance(successor, str) and successor else None,
-            receive.credential_identifier(body, configuration_id))
+    bound = dpop_key is not None and str(body.get("token_type", "")).lower() == "dpop"
+    return Rotated(access, successor if isinstance(successor, str) and successor else None,
+                   receive.credential_identifier(body, configuration_id), dpop_key if bound else None)
+
+
+def grant_key(grant: Refresh) -> keys.PrivateKey | None:
+    """The grant's DPoP key, as the vault keeps it (a private JWK), or None."""
+    return None if grant.dpop_key is None else keys.PrivateKey.from_jwk(grant.dpop_key)
 
 
 async def top_up(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.AsyncClient,
@@ -88,8 +107,9 @@ async def _one(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.Asy
         return opened, Outcome(card, error="refresh_unavailable")
     try:
         meta, auth = await receive.issuer_metadata(http, grant.issuer)
-        access, successor, identifier = await rotate(http, auth["token_endpoint"], grant.token,
-                                                     grant.configuration_id)
+        nonces: dpop.Nonces = {}
+        access, successor, identifier, bound_to = await rotate(http, auth["token_endpoint"], grant.token,
+                                                               grant.configuration_id, grant_key(grant), nonces)
     except RefreshRefused as exc:
         opened, _ = await holder.update(ctx, opened, lambda c: copies.rotated(c, card, grant.token, None))
         return opened, Outcome(card, error=exc.code)
@@ -100,7 +120,8 @@ async def _one(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.Asy
                                                                          successor or grant.token))
     try:
         received = await receive.fetch_batch(http, grant.issuer, meta, grant.configuration_id, access,
-                                             copies=grant.copies, types=ctx.types, identifier=identifier)
+                                             copies=grant.copies, types=ctx.types, identifier=identifier,
+                                             dpop_key=bound_to, dpop_nonces=nonces)
     except (httpx.HTTPError, AmanaError, KeyError, ValueError) as exc:
         return opened, Outcome(card, error=_code(exc))
     held = opened.contents.batches().get(card, [])

@@ -285,7 +285,8 @@ async def refresh_family(session: AsyncSession, node: NodeKey, org_id: str,
     offer = await session.get(Offer, family.offer_id)
     state = refresh.FamilyState(
         rotated=token_row.used_at is not None, revoked=family.revoked_at is not None, expires_at=family.expires_at,
-        client_digest=family.client_digest, offer_issued=offer is not None and offer.state == OfferState.ISSUED,
+        client_digest=family.client_digest, dpop_jkt=family.dpop_jkt,
+        offer_issued=offer is not None and offer.state == OfferState.ISSUED,
         statuses=tuple(statuses), credentials_expire_at=expire_at)
     return family, state
 

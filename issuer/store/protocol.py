@@ -278,7 +278,7 @@ _NEW_FAMILY, _NEW_REFRESH_TOKEN = insert(FAMILIES), insert(REFRESH_TOKENS)
 
 
 async def new_refresh_family(db: Db, node: NodeKey, *, offer: Any, client_id: str | None,
-                             now: int, expires_at: int) -> str:
+                             now: int, expires_at: int, dpop_jkt: str | None = None) -> str:
     """A family for ``offer``'s credential and its first refresh token; the claims (still held by
     the offer) are sealed under that token. The family first: the token refers to it."""
     token, family_id = new_token(), str(uuid.uuid4())
@@ -288,7 +288,7 @@ async def new_refresh_family(db: Db, node: NodeKey, *, offer: Any, client_id: st
         "id": family_id, "org_id": offer.org_id, "offer_id": offer.id,
         "client_digest": None if client_id is None else node.digest("client-id", client_id),
         "sealed_claims": node.seal_for(token, claims, f"refresh-claims:{family_id}"),
-        "created_at": now, "expires_at": expires_at, "revoked_at": None})
+        "created_at": now, "expires_at": expires_at, "revoked_at": None, "dpop_jkt": dpop_jkt})
     await later(db, _NEW_REFRESH_TOKEN, {"digest": node.digest("refresh-token", token), "family_id": family_id,
                                           "expires_at": expires_at, "used_at": None})
     return token
