@@ -7,6 +7,7 @@ import asyncio
 import base64
 import datetime
 import hashlib
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -29,6 +30,7 @@ from tests.vp_world import (
     identity,
     node_request,
     payload,
+    query,
     registration,
     san_certificate,
     sign,
@@ -283,6 +285,48 @@ def test_decline_posts_access_denied_with_state_and_encrypted_answers_are_encryp
     assert posted[0] == {"error": ["access_denied"], "error_description": ["the holder declined"], "state": ["st-1"]}
     assert list(posted[1]) == ["response"] and posted[1]["response"][0].count(".") == 4
 
+
+
+@pytest.mark.parametrize(("changes", "refusal", "error"), [
+    ({"transaction_data": ["e30"]}, errors.TransactionDataUnsupported, "invalid_transaction_data"),  # §5.1
+    ({"redirect_uri": "https://verifier.example/cb"}, errors.ResponseUriNotAllowed, "invalid_request"),  # §8.2
+])
+def test_a_signed_request_the_wallet_must_refuse_is_answered_with_the_protocols_error(
+        changes: dict[str, Any], refusal: type[errors.RequestRefused], error: str) -> None:
+    """OpenID4VP 1.0: the wallet "MUST return an error" for transaction_data it does not support (5.1)
+    and an invalid_request error for a direct_post request with redirect_uri (8.2): posted to the
+    Response URI with the request's state (encrypted when the request asks for direct_post.jwt), and
+    the holder is told as before. An unsigned request is never answered: it could send the wallet's
+    post anywhere."""
+    posted: list[dict[str, list[str]]] = []
+    with pytest.raises(refusal):
+        _fetch(*_signed_link(changes, posted), now=NOW)
+    assert posted == [{"error": [error], "error_description": [present._TOLD[error]], "state": ["st-1"]}]
+    encrypted: list[dict[str, list[str]]] = []
+    with pytest.raises(refusal):
+        _fetch(*_signed_link({**changes, "response_mode": "direct_post.jwt", "client_metadata": ENCRYPTED_METADATA},
+                             encrypted), now=NOW)
+    assert list(encrypted[0]) == ["response"] and encrypted[0]["response"][0].count(".") == 4
+    replayed: list[dict[str, list[str]]] = []
+    with pytest.raises(errors.RequestReplayed):  # any other refusal: the verifier is not told
+        _fetch(*_signed_link({}, replayed), now=NOW, seen_nonces=["n-0S6_WzA2Mj"])
+    assert replayed == []
+
+
+def test_an_unsigned_request_the_wallet_refuses_is_never_answered() -> None:
+    posted: list[dict[str, list[str]]] = []
+    base = {"response_type": "vp_token", "response_mode": "direct_post", "nonce": "n-0123456789abcdef",
+            "state": "st-1", "dcql_query": json.dumps(query("skill-check")["dcql_query"]),
+            "transaction_data": json.dumps(["e30"])}
+    link = "openid4vp://?" + urlencode({"client_id": "redirect_uri:https://verifier.example/resp", **base})
+    with pytest.raises(errors.TransactionDataUnsupported):
+        _fetch(link, _transport("", posted=posted), now=NOW, allow_unsigned=True)
+    assert posted == []
+
+
+def _signed_link(changes: dict[str, Any], posted: list[dict[str, list[str]]]) -> tuple[str, httpx.AsyncClient]:
+    link, text = _resigned(**changes)
+    return link, _transport(text, posted=posted)
 
 
 def test_a_certificate_read_once_is_still_judged_at_every_request_time() -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from core import keys
-from core.errors import InvalidInput
+from core.errors import AmanaError, InvalidInput
 from core.sdjwt import present
 from core.sdjwt.paths import ClaimPath
 from core.trust.model import TrustList
@@ -60,8 +60,31 @@ async def fetch_request(http: httpx.AsyncClient, link: str, *, now: int | None =
             text = response.content.decode("ascii")
         except UnicodeDecodeError:
             raise RequestMalformed("the request object is not a compact JWS") from None
-    return check_request(parsed, text, now=int(time.time()) if now is None else now, trust_list=trust_list,
-                         allow_unsigned=allow_unsigned, seen_nonces=seen_nonces)
+    try:
+        return check_request(parsed, text, now=int(time.time()) if now is None else now, trust_list=trust_list,
+                             allow_unsigned=allow_unsigned, seen_nonces=seen_nonces)
+    except RequestRefused as refusal:
+        if refusal.tell is not None:
+            request, error = refusal.tell
+            await _tell(http, request, error)  # type: ignore[arg-type]  # vp_request makes a VerifiedRequest
+        raise
+
+
+# The error_description each error posted on the wallet's own initiative carries (RFC 6749 section
+# 4.1.2.1: ASCII, no quote or backslash); never a detail of the holder's.
+_TOLD = {"invalid_request": "redirect_uri is not allowed with response_mode direct_post",
+         "invalid_transaction_data": "this wallet does not support transaction_data"}
+
+
+async def _tell(http: httpx.AsyncClient, request: VerifiedRequest, error: str) -> None:
+    """Post an Authorization Error Response (§8.5) for a request the wallet refuses, best effort: the
+    refusal stands whether or not the verifier takes it."""
+    try:
+        await http.post(request.response_uri, data=_form(request, {"error": error,
+                                                                   "error_description": _TOLD[error]}),
+                        follow_redirects=False)
+    except (httpx.HTTPError, AmanaError):
+        return
 
 
 def vp_token(request: VerifiedRequest, chosen: Mapping[str, tuple[str, keys.PrivateKey]], now: int, *,

@@ -16,6 +16,10 @@ from core.errors import AmanaError
 class RequestRefused(AmanaError):
     code = "request_refused"
     title = "The wallet refused the verifier's request"
+    # When the verifier is to be told (OpenID4VP 1.0 sections 5.1 and 8.2 say when): the request
+    # as far as it could be checked (where and how to answer) and the protocol's error code.
+    # wallet.present.fetch_request posts it; None: the verifier is not told.
+    tell: tuple[object, str] | None = None
 
 
 class RequestLinkMalformed(RequestRefused):

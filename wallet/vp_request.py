@@ -59,6 +59,7 @@ from wallet.request_errors import (
     RequestMalformed,
     RequestNotYetValid,
     RequestQueryInvalid,
+    RequestRefused,
     RequestReplayed,
     RequestSignatureInvalid,
     RequestUnavailable,
@@ -234,8 +235,12 @@ def _check_payload(client_id: str, prefix: str, payload: Mapping[str, Any], sign
     mode = payload.get("response_mode")
     if not isinstance(mode, str) or mode not in RESPONSE_MODES:
         raise ResponseModeUnsupported("only direct_post and direct_post.jwt are supported")
-    if "transaction_data" in payload:
-        raise TransactionDataUnsupported("transaction_data is not supported (§5.1)")
+    if "transaction_data" in payload:  # §5.1: "The Wallet MUST return an error" (§8.5: invalid_transaction_data)
+        raise _told(TransactionDataUnsupported("transaction_data is not supported (§5.1)"),
+                    _answerable(client_id, prefix, payload, str(mode), signer, now), "invalid_transaction_data")
+    if "redirect_uri" in payload:  # §8.2: "the Wallet MUST return an invalid_request Authorization Response error"
+        raise _told(ResponseUriNotAllowed("redirect_uri must not be present with direct_post (§8.2)"),
+                    _answerable(client_id, prefix, payload, str(mode), signer, now), "invalid_request")
     _check_times(payload, now)
     nonce, state = payload.get("nonce"), payload.get("state", "")
     if not isinstance(nonce, str) or not _URL_SAFE.fullmatch(nonce):
@@ -256,6 +261,31 @@ def _check_payload(client_id: str, prefix: str, payload: Mapping[str, Any], sign
     if mode == "direct_post.jwt":  # refused now, not after the holder agreed, if we cannot encrypt to it
         encrypted_response.choose(payload.get("client_metadata"))
     return VerifiedRequest(client_id, response_uri, nonce, state, query, payload, prefix, str(mode), signer, now)
+
+
+def _told(refusal: RequestRefused, answerable: VerifiedRequest | None, error: str) -> RequestRefused:
+    """``refusal``, to be posted to the verifier as ``error`` when the request says where (§8.5)."""
+    if answerable is not None:
+        refusal.tell = (answerable, error)
+    return refusal
+
+
+def _answerable(client_id: str, prefix: str, payload: Mapping[str, Any], mode: str, signer: keys.PublicKey | None,
+                now: int) -> VerifiedRequest | None:
+    """Where and how an error about this request may be posted: only for a signed request (an
+    unsigned one could make the wallet post to an address of anyone's choosing), to the
+    ``response_uri`` the rules above allow, with a well-formed ``state``, encrypted as the request
+    asks; None when any of that fails (the verifier is then not told)."""
+    state = payload.get("state", "")
+    if signer is None or not isinstance(state, str) or (state and not _URL_SAFE.fullmatch(state)):
+        return None
+    try:
+        response_uri = _response_uri(client_id, prefix, {k: v for k, v in payload.items() if k != "redirect_uri"})
+        if mode == "direct_post.jwt":
+            encrypted_response.choose(payload.get("client_metadata"))
+    except AmanaError:
+        return None
+    return VerifiedRequest(client_id, response_uri, "", state, dcql.DcqlQuery(()), payload, prefix, mode, signer, now)
 
 
 def _check_times(payload: Mapping[str, Any], now: int) -> None:
