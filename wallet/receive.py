@@ -30,15 +30,15 @@ from core.encoding import json_loads_strict
 from core.errors import AmanaError, InvalidInput
 from core.oid4vc import OFFER_SCHEME, PRE_AUTHORIZED_GRANT, PROOF_TYP, well_known
 from core.sdjwt.vc import VerifiedCredential, verify_vc_issued
-from wallet import dpop
+from wallet import credential_request, dpop
+from wallet.credential_request import (
+    IssuanceFailed as IssuanceFailed,  # re-exported: callers catch receive.IssuanceFailed
+)
 
 # httpx logs every request URL at INFO; ours carry offer ids, request ids and codes.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-class IssuanceFailed(AmanaError):
-    code = "issuance_failed"
-    title = "The issuer did not hand over the credential"
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +223,7 @@ async def redeem_batch(
     configuration_id = offer.configuration_ids[0]
     received = await fetch_batch(http, offer.issuer, offer.metadata, configuration_id, access_token,
                                  copies=copies, types=types, alg=alg, dpop_key=dpop_key if dpop_bound else None,
-                                 dpop_nonces=nonces, identifier=credential_identifier(token, configuration_id))
+                                 dpop_nonces=nonces, identifier=credential_request.identifier(token, configuration_id))
     refresh_token = token.get("refresh_token")
     return Redeemed(received, refresh_token if isinstance(refresh_token, str) and refresh_token else None,
                     dpop_key if dpop_bound else None)
@@ -234,47 +234,6 @@ async def redeem(
 ) -> list[Received]:
     """Token (section 6), ``c_nonce`` (section 7), then the batch (section 8), each copy verified."""
     return (await redeem_batch(http, offer, pin, copies=copies, types=types, alg=alg)).received
-
-
-def credential_identifier(token: dict[str, Any], configuration_id: str) -> str | None:
-    """What the Credential Request names (section 8.2). A token response whose ``authorization_details``
-    (section 6.2) grant the configuration lists its Credential Datasets in ``credential_identifiers``,
-    and "the Wallet MUST use these identifiers" (the first: this wallet takes one credential of an
-    offer, in as many copies as it asks for); without them, None: the request names the configuration."""
-    details = token.get("authorization_details")
-    for entry in details if isinstance(details, list) else ():
-        if (isinstance(entry, dict) and entry.get("type") == "openid_credential"
-                and entry.get("credential_configuration_id") == configuration_id):
-            identifiers = entry.get("credential_identifiers")
-            if not (isinstance(identifiers, list) and identifiers
-                    and all(isinstance(i, str) and i for i in identifiers)):
-                raise IssuanceFailed("token: authorization_details without credential_identifiers")
-            return str(identifiers[0])
-    return None
-
-
-# A key proof's JWS alg (JOSE and RFC 9864 names) and the kind of key this wallet makes for it.
-_PROOF_KEYS: dict[str, keys.Alg] = {"ES256": "ES256", "EdDSA": "EdDSA", "Ed25519": "EdDSA"}
-
-
-def _proof_alg(meta: dict[str, Any], configuration_id: str, preferred: keys.Alg) -> tuple[keys.Alg, str]:
-    """The holder keys' kind and the proofs' ``alg``. Appendix F.1: "If Credential Issuer metadata is
-    provided, the ``alg`` JWT header of the key proof ... MUST match one of the values listed in the
-    ``proof_signing_alg_values_supported``" of the configuration: the wallet's preference when the
-    issuer lists it (or lists nothing), else the first listed that this wallet can make."""
-    configs = meta.get("credential_configurations_supported")
-    config = configs.get(configuration_id) if isinstance(configs, dict) else None
-    proof_types = config.get("proof_types_supported") if isinstance(config, dict) else None
-    jwt = proof_types.get("jwt") if isinstance(proof_types, dict) else None
-    listed = jwt.get("proof_signing_alg_values_supported") if isinstance(jwt, dict) else None
-    if not isinstance(listed, list):
-        return preferred, preferred
-    if preferred in listed:
-        return preferred, preferred
-    usable = [name for name in listed if isinstance(name, str) and name in _PROOF_KEYS]
-    if not usable:
-        raise IssuanceFailed("the issuer takes key proofs only in algorithms this wallet has no keys for")
-    return _PROOF_KEYS[usable[0]], usable[0]
 
 
 async def issuer_keys(http: httpx.AsyncClient, issuer: str) -> list[keys.PublicKey]:
@@ -311,7 +270,7 @@ async def fetch_batch(
         if not isinstance(nonce, str):
             raise IssuanceFailed("nonce: the issuer gave no c_nonce")
         claims["nonce"] = nonce
-    key_alg, header_alg = _proof_alg(meta, configuration_id, alg)
+    key_alg, header_alg = credential_request.proof_alg(meta, configuration_id, alg)
     holder_keys = [keys.generate(key_alg) for _ in range(min(copies, _batch_size(meta)))]
     now = claims["iat"]
     proofs = [_jose.sign_compact({"alg": header_alg, "typ": PROOF_TYP, "jwk": k.public_key().to_jwk()}, claims, k)

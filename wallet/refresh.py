@@ -26,7 +26,7 @@ import httpx
 
 from core import keys
 from core.errors import AmanaError
-from wallet import copies, dpop, holder, receive
+from wallet import copies, credential_request, dpop, holder, receive
 from wallet.content import Contents, Copy, Refresh
 
 
@@ -76,7 +76,7 @@ async def rotate(http: httpx.AsyncClient, token_endpoint: str, refresh_token: st
         raise receive.IssuanceFailed("refresh: no access token")
     bound = dpop_key is not None and str(body.get("token_type", "")).lower() == "dpop"
     return Rotated(access, successor if isinstance(successor, str) and successor else None,
-                   receive.credential_identifier(body, configuration_id), dpop_key if bound else None)
+                   credential_request.identifier(body, configuration_id), dpop_key if bound else None)
 
 
 def grant_key(grant: Refresh) -> keys.PrivateKey | None:
