@@ -121,7 +121,7 @@ def verify_token(
     now: int,
     clock_skew_s: int = 60,
     max_bytes: int = DEFAULT_MAX_BYTES,
-    algorithms: frozenset[str] = frozenset({"ES256", "EdDSA"}),
+    algorithms: frozenset[str] = frozenset({"ES256", "EdDSA", "Ed25519"}),  # RFC 9864's name too
 ) -> StatusListToken:
     """Section 8.3 steps 3-5: signature, ``typ``, ``sub`` == ``uri``, ``exp``, then inflate."""
     jws = _jose.parse_compact(token.strip(), "status list token")

@@ -182,3 +182,17 @@ def test_token_not_valid_before_its_nbf() -> None:
     assert verify_token(near, keys=[key.public_key()], uri=URI, now=NOW, clock_skew_s=60).status_list.get(3) == INVALID
     with pytest.raises(NotYetValid):
         verify_token(near, keys=[key.public_key()], uri=URI, now=NOW, clock_skew_s=10)
+
+
+def test_a_token_signed_under_rfc_9864s_name_for_ed25519_is_read() -> None:
+    key = keys.generate("EdDSA")
+    token = _jose_signed(key, {"alg": "Ed25519", "typ": "statuslist+jwt"})
+    assert verify_token(token, keys=[key.public_key()], uri=URI, now=NOW).status_list.get(3) == INVALID
+
+
+def _jose_signed(key: keys.PrivateKey, header: dict[str, str]) -> str:
+    from core import _jose
+
+    sl = StatusList.empty(8)
+    sl.set(3, INVALID)
+    return _jose.sign_compact(header, {"sub": URI, "iat": NOW, "status_list": sl.encode()}, key)

@@ -129,6 +129,14 @@ def test_signature_and_key_rules(prefix: Prefix) -> None:
         check(wallet_link(identity().client_id(prefix), REQUEST_URI), text)
 
 
+def test_a_request_signed_under_rfc_9864s_name_for_ed25519_is_read() -> None:
+    """A verifier may name its Ed25519 signature "Ed25519" (RFC 9864) rather than "EdDSA"; the key
+    decides what fits: the same name on a P-256 key is refused."""
+    assert check(*_resigned(Prefix.DID, header={"alg": "Ed25519"})).prefix == "decentralized_identifier"
+    with pytest.raises(errors.RequestSignatureInvalid):
+        check(*_resigned(Prefix.X509_HASH, header={"alg": "Ed25519"}))
+
+
 def test_x509_hash_must_be_the_certificates_and_did_kid_must_name_the_did() -> None:
     other = identity()
     with pytest.raises(errors.ClientIdMismatch):

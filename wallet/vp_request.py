@@ -72,6 +72,9 @@ from wallet.request_errors import (
 MAX_LINK = 8 * 1024
 MAX_REQUEST = 64 * 1024
 RESPONSE_MODES = frozenset({"direct_post", "direct_post.jwt"})
+# A request object's algorithms: RFC 9864's fully-specified "Ed25519" beside the polymorphic "EdDSA",
+# as the verifier announces for presentations (verifier/requests.py); the key decides which fits.
+_REQUEST_ALGS = frozenset({"ES256", "EdDSA", "Ed25519"})
 SIGNED_PREFIXES = frozenset({"x509_hash", "x509_san_dns", "decentralized_identifier"})
 _URL_SAFE = re.compile(r"[A-Za-z0-9._~-]{1,512}")  # §5.2 nonce and state
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -206,7 +209,7 @@ def _verify_object(text: str, client_id: str, prefix: str, now: int,
     if prefix == "redirect_uri":
         raise RequestMalformed("redirect_uri requests cannot be signed (§5.9.3)")
     try:
-        alg = _jose.check_header(header, frozenset({"ES256", "EdDSA"}), "request object")
+        alg = _jose.check_header(header, _REQUEST_ALGS, "request object")
     except UnsupportedAlgorithm as exc:
         raise (RequestUnsigned if header.get("alg") == "none" else RequestSignatureInvalid)(exc.detail) from None
     except AmanaError as exc:
