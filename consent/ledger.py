@@ -29,6 +29,7 @@ from consent.records import (
     Record,
     RecordExists,
     RecordNotFound,
+    RecordRefused,
     SpecialCategories,
 )
 from consent.store import records as store
@@ -88,6 +89,11 @@ class _New:
     event: Event
     sign: Signer | None
     now: int
+
+
+def _timeless(record: Record | None) -> dict[str, Any] | None:
+    """A record's content but its time: two tries of one answer make the same record at two moments."""
+    return None if record is None else {k: v for k, v in record.content().items() if k != "created_at"}
 
 
 def _an_item_may_cause(exc: Exception) -> bool:
@@ -150,13 +156,13 @@ class Ledger:
                                                                              "controller"), sign, now))
         except Exception as exc:
             # Read only on this failure: every accepted check records, and a read first would cost them all.
-            if db.unique_violation(exc) and await self._stored(record.record_id):
-                raise RecordExists() from None
+            if db.unique_violation(exc):
+                async with self.transaction() as session:
+                    if await store.exists(session, record.record_id):
+                        same = _timeless(await store.get(session, record.record_id)) == _timeless(record)
+                        raise RecordExists() if same else RecordRefused(
+                            "a record of this id exists for another disclosure, or was erased") from None
             raise
-
-    async def _stored(self, record_id: str) -> bool:
-        async with self.transaction() as session:
-            return await store.exists(session, record_id)
 
     async def _record_all(self, new: Sequence[_New]) -> list[Logged]:
         async with db.unit(self.sessions.kw["bind"]) as unit:

@@ -66,9 +66,10 @@ class RecordRefused(InvalidInput):
 
 
 class RecordExists(RecordRefused):
-    """A record of this id is stored already. Its id comes from the holder's offer, which is bound to
-    one request's nonce (consent.pseudonym): it is this very disclosure, recorded by an earlier try
-    of the same answer (one whose answer then failed), or by the same answer sent twice at once."""
+    """This very disclosure is recorded already: a record of its id (which the holder's offer makes,
+    consent.pseudonym) is stored with the same content, all but its time. An earlier try of the same
+    answer made it (one whose answer then failed), or the same answer sent twice at once. A stored
+    record of that id with other content, or erased, is a plain ``RecordRefused``."""
 
     code = "consent_record_exists"
     title = "This disclosure is recorded already"

@@ -15,6 +15,7 @@ draft's own test vectors (../shared/testdata/status-list/).
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -149,7 +150,9 @@ def verify_token(
 
 
 def _numeric_date(value: object) -> TypeGuard[int | float]:
-    return type(value) in (int, float)  # a bool is an int to isinstance, and no NumericDate
+    """A JSON number, finite (``1e400`` parses as infinity: "never expires" is no date); a bool is
+    an int to isinstance, and no NumericDate."""
+    return (type(value) is int or type(value) is float) and math.isfinite(value)
 
 
 def reference(uri: str, idx: int) -> dict[str, Any]:

@@ -90,6 +90,10 @@ def judge(family: FamilyState | None, client_digest: str | None, now: int, proof
     the key of the request's DPoP proof, if it sent one (checked by the caller)."""
     if family is None:
         return _refused(UNKNOWN)
+    # The key first: a rotated token leaked without the key must not let its holder end the family
+    # (reuse detection below revokes it); a bound token is sender-constrained already (RFC 9449 5).
+    if family.dpop_jkt is not None and (proof_jkt is None or not hmac.compare_digest(proof_jkt, family.dpop_jkt)):
+        return _refused("the refresh token is bound to a DPoP key: send a proof by that key")
     if family.rotated:
         return _refused(UNKNOWN, Verdict.REVOKE if not family.revoked else Verdict.REFUSE)
     if family.revoked or now >= family.expires_at:
@@ -97,8 +101,6 @@ def judge(family: FamilyState | None, client_digest: str | None, now: int, proof
     if family.client_digest is not None and (
             client_digest is None or not hmac.compare_digest(client_digest, family.client_digest)):
         return _refused("the refresh token was issued to another client")
-    if family.dpop_jkt is not None and (proof_jkt is None or not hmac.compare_digest(proof_jkt, family.dpop_jkt)):
-        return _refused("the refresh token is bound to a DPoP key: send a proof by that key")
     if not family.offer_issued or family.credentials_expire_at is None:
         return _refused("the credential was not issued yet: use the pre-authorized code's access token")
     if INVALID in family.statuses:

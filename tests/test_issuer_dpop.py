@@ -277,7 +277,7 @@ def test_a_refresh_token_is_bound_to_the_key_its_code_was_redeemed_with(client: 
         r = client.post("/issuers/open-doors/token", headers=headers, data=refresh)
         assert r.status_code == 400 and r.json()["error"] == "invalid_grant", r.text
     r = client.post("/issuers/open-doors/token", headers={"DPoP": _proof(client, a, TOKEN, nonce=nonce)}, data=refresh)
-    assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP" and r.json()["expires_in"] == 600, r.text
     access = r.json()["access_token"]
     _refused(_credential(client, access, _proof(client, b, CREDENTIAL, nonce=nonce, access_token=access)),
              "invalid_dpop_proof")
@@ -306,7 +306,7 @@ def test_a_bearer_familys_refresh_with_a_proof_gives_a_bound_token_and_without_o
     proved = _proof(client, b, CREDENTIAL, nonce=nonce, access_token=access)
     assert _credential(client, access, proved).status_code == 200
     r = client.post("/issuers/open-doors/token", data={"grant_type": "refresh_token", "refresh_token": successor})
-    assert r.status_code == 200 and r.json()["token_type"] == "Bearer", r.text
+    assert r.status_code == 200 and r.json()["token_type"] == "Bearer" and r.json()["expires_in"] == 300, r.text
 
 
 def test_logs_never_carry_the_proof_token_nonce_or_jti(client: TestClient, ngo: str,

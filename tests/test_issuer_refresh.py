@@ -286,6 +286,9 @@ def test_the_decision_table() -> None:
         decision = refresh.judge(bound, None, 50, proof_jkt)
         assert decision.verdict is refuse and decision.error is not None and decision.error.error == "invalid_grant"
     assert refresh.judge(base, None, 50, "any-key").verdict is refresh.Verdict.GRANT  # a bearer family: any proof
+    # A rotated token leaked without its key cannot end the holder's family: refused, not revoked.
+    assert refresh.judge(replace(bound, rotated=True), None, 50, None).verdict is refuse
+    assert refresh.judge(replace(bound, rotated=True), None, 50, "key-a").verdict is revoke  # with it: reuse
 
 
 def test_a_cancelled_offer_takes_its_refresh_family_with_it(client: TestClient, ngo: str) -> None:

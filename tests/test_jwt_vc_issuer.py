@@ -74,3 +74,45 @@ def test_any_document_gives_keys_an_address_or_a_clear_refusal(doc: dict[str, ob
         return
     assert doc.get("issuer") == ISS
     assert (isinstance(found, list) and "jwks_uri" not in doc) or found == doc.get("jwks_uri")
+
+
+def test_the_wallets_card_status_reads_an_issuers_keys_the_same_way() -> None:
+    """wallet.status (a card's live status) takes an issuer's keys from its own metadata only, by
+    value or through jwks_uri: over HTTP on loopback, from a bare server playing the issuer."""
+    import asyncio
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from core.errors import AmanaError
+    from core.fetch import AddressPolicy, Fetcher
+    from wallet import status
+
+    key = keys.generate("ES256", kid="k1").public_key()
+    documents: dict[str, bytes] = {}
+
+    class Issuer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = documents.get(self.path, b"")
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Issuer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    iss = f"{base}/orgs/ngo"
+    fetcher = Fetcher(AddressPolicy(allow_http=True, allow_loopback=True))
+    try:
+        documents["/keys.json"] = json.dumps({"keys": [key.to_jwk()]}).encode()
+        documents["/.well-known/jwt-vc-issuer/orgs/ngo"] = _doc(issuer=iss, jwks_uri=f"{base}/keys.json")
+        [found] = asyncio.run(status._issuer_keys(fetcher, iss, None))
+        assert found.kid == "k1"
+        documents["/.well-known/jwt-vc-issuer/orgs/ngo"] = _doc(issuer=base, jwks={"keys": [key.to_jwk()]})
+        with pytest.raises(AmanaError):  # another issuer's document: not used (card_status: "unknown")
+            asyncio.run(status._issuer_keys(fetcher, iss, None))
+    finally:
+        server.shutdown()

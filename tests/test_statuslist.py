@@ -196,3 +196,19 @@ def _jose_signed(key: keys.PrivateKey, header: dict[str, str]) -> str:
     sl = StatusList.empty(8)
     sl.set(3, INVALID)
     return _jose.sign_compact(header, {"sub": URI, "iat": NOW, "status_list": sl.encode()}, key)
+
+
+@pytest.mark.parametrize("member", ['"exp": 1e400', '"nbf": -1e400', '"ttl": 1e400', '"iat": 1e400'])
+def test_an_infinite_time_is_no_numeric_date(member: str) -> None:
+    """JSON's 1e400 is infinity to a parser: "never expires" is no NumericDate, and an infinite ttl
+    must not reach int() (an OverflowError, a 500 at the verifier)."""
+    import json as stdjson
+
+    key = keys.generate("ES256")
+    claims = {"sub": URI, "status_list": StatusList.empty(8).encode()} | ({} if member.startswith('"iat"') else
+                                                                          {"iat": NOW})
+    payload = stdjson.dumps(claims)[:-1] + ", " + member + "}"  # written as text: no encoder writes 1e400
+    signing_input = b64url_encode(b'{"alg":"ES256","typ":"statuslist+jwt"}') + "." + b64url_encode(payload.encode())
+    token = signing_input + "." + b64url_encode(key.sign(signing_input.encode()))
+    with pytest.raises(MalformedToken):
+        verify_token(token, keys=[key.public_key()], uri=URI, now=NOW)

@@ -152,11 +152,12 @@ def test_a_repeated_answer_after_its_first_try_failed_is_taken(backend: str, tmp
     nonce): it was a raw unique-key error and a 500 at every repeat until the check expired. Now the
     record is known for what it is (``RecordExists``) and the repeat is answered; a third post finds the
     check answered (400, as any second answer). Found by a reviewing helper, session 25."""
+    import dataclasses
     import types as namespaces
 
     from consent.ledger import Ledger
     from consent.log import ConsentLog
-    from consent.records import RecordExists
+    from consent.records import Notice, RecordExists, RecordRefused
     from core.errors import OAuthError
     from core.sealing import NodeKey
     from tests.consent.test_records import EMPLOYER_KEY, SPECIAL, TL, disclosure
@@ -202,7 +203,10 @@ def test_a_repeated_answer_after_its_first_try_failed_is_taken(backend: str, tmp
             with pytest.raises(ConnectionResetError):
                 await checks._conclude(ctx, row, "vp", "offer")  # recorded, then the answer's unit fails
             with pytest.raises(RecordExists):  # the ledger says what the repeat meets, in its own words
-                await ledger.record(shown, TL, NOW)
+                await ledger.record(shown, TL, NOW + 5)  # the same disclosure, a moment later
+            with pytest.raises(RecordRefused) as other:  # the same id for another disclosure is no repeat
+                await ledger.record(dataclasses.replace(shown, notice=Notice.of("another notice", "fr")), TL, NOW)
+            assert not isinstance(other.value, RecordExists)
             await checks._conclude(ctx, row, "vp", "offer")  # the wallet's repeat: answered
             with pytest.raises(OAuthError, match="answered already"):
                 await checks._conclude(ctx, row, "vp", "offer")

@@ -257,11 +257,15 @@ def test_issuer_not_accredited_for_that_type_or_at_all_refused(world: World) -> 
         assert result["accepted"] is False and result["reason"] == "issuer_not_accredited"
 
 
-def _several(world: World, issuers: list[str], *, revoke_first: bool = False) -> dict[str, Any]:
+def _several(world: World, issuers: list[str], *, revoke_first: bool = False, optional: bool = False) -> dict[str, Any]:
     """One answer of several presentations to a query that allows them (``multiple``), one per
-    credential issued by each of ``issuers`` (api keys), in that order."""
-    custom = {"credentials": [{"id": "registration", "format": "dc+sd-jwt", "multiple": True,
-                               "meta": {"vct_values": [STATUS_VCT]}, "claims": [{"path": ["right_to_work"]}]}]}
+    credential issued by each of ``issuers`` (api keys), in that order; ``optional``: the query's one
+    credential set is not required."""
+    custom: dict[str, Any] = {"credentials": [{"id": "registration", "format": "dc+sd-jwt", "multiple": True,
+                                               "meta": {"vct_values": [STATUS_VCT]},
+                                               "claims": [{"path": ["right_to_work"]}]}]}
+    if optional:
+        custom["credential_sets"] = [{"options": [["registration"]], "required": False}]
 
     async def story() -> dict[str, Any]:
         async with httpx.AsyncClient(timeout=10) as http:
@@ -305,6 +309,9 @@ def test_a_presentation_that_fails_is_discarded_and_the_check_stands_on_the_othe
     alone = _several(world, [city], revoke_first=True)
     assert alone["accepted"] is False and alone["reason"] == "revoked"
     assert [c["status"] for c in alone["credentials"]] == ["revoked"]  # the desk is shown why
+    # Nothing left is never an answer, even to a query whose every credential set is optional.
+    nothing = _several(world, [rogue], optional=True)
+    assert nothing["accepted"] is False and nothing["reason"] == "issuer_not_accredited", nothing
 
 
 def test_request_beyond_registration_refused_at_creation(world: World) -> None:

@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from core import i18n
@@ -20,7 +19,6 @@ from tests.desk_world import DeskWorld
 from tests.test_verifier_desk import CHROMIUM
 from tests.test_wallet_page_refusals import Stranger, _open_request
 from tests.test_wallet_pages import PASS, _offer, browser, world  # noqa: F401 (fixtures)
-from wallet import present
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
 
@@ -65,21 +63,3 @@ def test_the_holders_browser_goes_where_the_verifier_asks(world: DeskWorld, brow
     page.get_by_role("button", name=i18n.t("en", "wallet.share")).click()
     page.wait_for_url(onward)
     assert "vp_token" in stranger.posts[-1]
-
-
-@pytest.mark.parametrize(("status", "body", "followed"), [
-    (200, {"redirect_uri": "https://verifier.example/cb#response_code=091535f6"}, True),
-    (200, {"redirect_uri": "http://127.0.0.1:8080/cb"}, True),  # loopback, as the response_uri may be
-    (200, {}, False),
-    (200, {"redirect_uri": "javascript:alert(1)"}, False),
-    (200, {"redirect_uri": "http://verifier.example/cb"}, False),  # plain http off loopback
-    (200, {"redirect_uri": "https://user@verifier.example/cb"}, False),
-    (200, {"redirect_uri": ["https://verifier.example/cb"]}, False),
-    (200, ["https://verifier.example/cb"], False),
-    (400, {"redirect_uri": "https://verifier.example/cb"}, False),  # only a taken answer sends the holder on
-])
-def test_which_redirects_are_followed(status: int, body: object, followed: bool) -> None:
-    answer = httpx.Response(status, json=body)
-    redirect = present.redirect_uri(answer)
-    assert redirect == (body["redirect_uri"] if followed and isinstance(body, dict) else None)
-    assert present.redirect_uri(httpx.Response(200, content=b"not json")) is None

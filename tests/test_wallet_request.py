@@ -315,10 +315,12 @@ def test_a_signed_request_the_wallet_must_refuse_is_answered_with_the_protocols_
         _fetch(*_signed_link({**changes, "response_mode": "direct_post.jwt", "client_metadata": ENCRYPTED_METADATA},
                              encrypted), now=NOW)
     assert list(encrypted[0]) == ["response"] and encrypted[0]["response"][0].count(".") == 4
-    replayed: list[dict[str, list[str]]] = []
-    with pytest.raises(errors.RequestReplayed):  # any other refusal: the verifier is not told
-        _fetch(*_signed_link({}, replayed), now=NOW, seen_nonces=["n-0S6_WzA2Mj"])
-    assert replayed == []
+    quiet: list[dict[str, list[str]]] = []
+    with pytest.raises(errors.RequestReplayed):  # a replayed or old request: the verifier is not told,
+        _fetch(*_signed_link(changes, quiet), now=NOW, seen_nonces=["n-0S6_WzA2Mj"])  # (anyone may sign one)
+    with pytest.raises(errors.RequestExpired):
+        _fetch(*_signed_link({**changes, "exp": NOW - 1}, quiet), now=NOW)
+    assert quiet == []
 
 
 def test_an_unsigned_request_the_wallet_refuses_is_never_answered() -> None:
@@ -386,3 +388,26 @@ def test_an_expired_certificate_is_refused_as_expired_before_its_key_is_judged()
         request_key(header, client_id, "x509_hash", NOW - 80 * 86400, None)
     with pytest.raises(errors.ClientNotTrusted):  # expired, the key already read once: still "expired"
         request_key(header, client_id, "x509_hash", NOW, None)
+
+
+@pytest.mark.parametrize(("status", "body", "followed"), [
+    (200, {"redirect_uri": "https://verifier.example/cb#response_code=091535f6"}, True),
+    (200, {"redirect_uri": "http://127.0.0.1:8080/cb"}, True),  # loopback, as the response_uri may be
+    (200, {}, False),
+    (200, {"redirect_uri": "javascript:alert(1)"}, False),
+    (200, {"redirect_uri": "http://verifier.example/cb"}, False),  # plain http off loopback
+    (200, {"redirect_uri": "https://user@verifier.example/cb"}, False),
+    (200, {"redirect_uri": ["https://verifier.example/cb"]}, False),
+    (200, ["https://verifier.example/cb"], False),
+    (400, {"redirect_uri": "https://verifier.example/cb"}, False),  # only a taken answer sends the holder on
+    (200, {"redirect_uri": "https://verifier.example/\x1b]0;pwned\x07"}, False),  # a terminal's escape (the CLI)
+    (200, {"redirect_uri": "https://verifier.example/a b"}, False),
+    (200, {"redirect_uri": "https://verifier.example/\x7f"}, False),
+])
+def test_which_redirects_the_wallet_follows(status: int, body: object, followed: bool) -> None:
+    """OpenID4VP 1.0 section 8.2's redirect_uri, as far as the wallet follows it (the browser's side:
+    tests/test_wallet_redirect.py)."""
+    answer = httpx.Response(status, json=body)
+    redirect = present.redirect_uri(answer)
+    assert redirect == (body["redirect_uri"] if followed and isinstance(body, dict) else None)
+    assert present.redirect_uri(httpx.Response(200, content=b"not json")) is None

@@ -68,8 +68,8 @@ async def record(ctx: VerifierContext, row: CheckRow, result: Result, offer: str
         await book.record(_disclosure(ctx, row, result, offer, identity), ctx.trust_list(), now, sign)
     except Article9ConditionMissing as exc:
         return refused(exc)
-    except RecordExists:
-        pass  # an earlier try of this answer recorded it (its answer then failed): the answer goes on
+    except RecordExists:  # an earlier try of this answer recorded it (its answer then failed): it goes on
+        log.info("a disclosure was recorded already, by an earlier try of the same answer")
     except (RecordRefused, AmanaError) as exc:  # the check stands; the missing record is logged, by type
         log.warning("a disclosure could not be recorded in the consent ledger: %s", exc.code)
     return result

@@ -145,8 +145,8 @@ def verify_vp_token(
                 disclosed_names=tuple(sorted(format_path(p) for p in result.verified.disclosed)),
                 status_ref=_status_ref(result.claims)))
     unmet = dcql.unanswered(expect.query, {c.query_id for c in checked})
-    if unmet:
-        raise discarded[0] if discarded else ResponseDoesNotMatchQuery(unmet)
+    if unmet or not checked:  # nothing left: a query of optional sets only is not answered by nothing
+        raise discarded[0] if discarded else ResponseDoesNotMatchQuery(unmet or "no presentation")
     return tuple(checked)
 
 
@@ -170,7 +170,7 @@ def decide(checked: Sequence[CheckedCredential], statuses: Sequence[Status], exp
     credential and status shown, as the desk needs them to say why."""
     kept = [(c, s) for c, s in zip(checked, statuses, strict=True) if _status_problem(s, expect) is None]
     problems = [p for p in (_status_problem(s, expect) for s in statuses) if p is not None]
-    if problems and dcql.unanswered(expect.query, {c.query_id for c, _ in kept}):
+    if problems and (not kept or dcql.unanswered(expect.query, {c.query_id for c, _ in kept})):
         return Result(False, tuple(checked), tuple(statuses), *problems[0])
     return Result(True, tuple(c for c, _ in kept), tuple(s for _, s in kept))
 

@@ -121,7 +121,8 @@ def web_url(value: object, *, fragment: bool = False) -> str | None:
         host = parts.hostname
     except ValueError:
         return None
-    if not host or (parts.fragment and not fragment) or parts.username is not None or not value.isascii():
+    if (not host or (parts.fragment and not fragment) or parts.username is not None or not value.isascii()
+            or any(c <= " " or c == "\x7f" for c in value)):  # no space or control character (a terminal's escapes)
         return None
     if parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK):
         return value
@@ -238,12 +239,6 @@ def _check_payload(client_id: str, prefix: str, payload: Mapping[str, Any], sign
     mode = payload.get("response_mode")
     if not isinstance(mode, str) or mode not in RESPONSE_MODES:
         raise ResponseModeUnsupported("only direct_post and direct_post.jwt are supported")
-    if "transaction_data" in payload:  # §5.1: "The Wallet MUST return an error" (§8.5: invalid_transaction_data)
-        raise _told(TransactionDataUnsupported("transaction_data is not supported (§5.1)"),
-                    _answerable(client_id, prefix, payload, str(mode), signer, now), "invalid_transaction_data")
-    if "redirect_uri" in payload:  # §8.2: "the Wallet MUST return an invalid_request Authorization Response error"
-        raise _told(ResponseUriNotAllowed("redirect_uri must not be present with direct_post (§8.2)"),
-                    _answerable(client_id, prefix, payload, str(mode), signer, now), "invalid_request")
     _check_times(payload, now)
     nonce, state = payload.get("nonce"), payload.get("state", "")
     if not isinstance(nonce, str) or not _URL_SAFE.fullmatch(nonce):
@@ -252,6 +247,14 @@ def _check_payload(client_id: str, prefix: str, payload: Mapping[str, Any], sign
         raise RequestMalformed("state must be URL-safe characters (§5.2)")
     if nonce in seen_nonces:
         raise RequestReplayed("this wallet has already seen this request's nonce")
+    # Only a request fresh, well formed and never seen is answered with an error: an old or replayed
+    # one must not make the wallet post anything (anyone may sign a did:jwk or x509_hash request).
+    if "transaction_data" in payload:  # §5.1: "The Wallet MUST return an error" (§8.5: invalid_transaction_data)
+        raise _told(TransactionDataUnsupported("transaction_data is not supported (§5.1)"),
+                    _answerable(client_id, prefix, payload, str(mode), signer, now), "invalid_transaction_data")
+    if "redirect_uri" in payload:  # §8.2: "the Wallet MUST return an invalid_request Authorization Response error"
+        raise _told(ResponseUriNotAllowed("redirect_uri must not be present with direct_post (§8.2)"),
+                    _answerable(client_id, prefix, payload, str(mode), signer, now), "invalid_request")
     response_uri = _response_uri(client_id, prefix, payload)
     if "dcql_query" not in payload:
         raise RequestQueryInvalid("only DCQL queries (dcql_query) are supported, not scope")
@@ -275,10 +278,11 @@ def _told(refusal: RequestRefused, answerable: VerifiedRequest | None, error: st
 
 def _answerable(client_id: str, prefix: str, payload: Mapping[str, Any], mode: str, signer: keys.PublicKey | None,
                 now: int) -> VerifiedRequest | None:
-    """Where and how an error about this request may be posted: only for a signed request (an
-    unsigned one could make the wallet post to an address of anyone's choosing), to the
+    """Where and how an error about this request may be posted: only for a signed request, to the
     ``response_uri`` the rules above allow, with a well-formed ``state``, encrypted as the request
-    asks; None when any of that fails (the verifier is then not told)."""
+    asks; None when any of that fails (the verifier is then not told). A signature proves no more
+    than the client id's own prefix does (anyone may make a did:jwk), so the post may go to any
+    public address the request names: what it carries is the error and the request's own state."""
     state = payload.get("state", "")
     if signer is None or not isinstance(state, str) or (state and not _URL_SAFE.fullmatch(state)):
         return None
