@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from core import i18n
-from tests.desk_world import DeskWorld
+from tests.desk_world import DeskWorld, page_width
 from tests.test_verifier_desk import CHROMIUM
 from tests.test_wallet_page_refusals import Stranger, _open_request
-from tests.test_wallet_pages import PASS, _offer, browser, world  # noqa: F401 (fixtures)
+from tests.test_wallet_pages import PASS, SHOTS, _offer, browser, world  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
 
@@ -63,3 +63,18 @@ def test_the_holders_browser_goes_where_the_verifier_asks(world: DeskWorld, brow
     page.get_by_role("button", name=i18n.t("en", "wallet.share")).click()
     page.wait_for_url(onward)
     assert "vp_token" in stranger.posts[-1]
+
+    # The done page itself, in Arabic at 360 px, as a browser that does not follow the refresh shows
+    # it (here the verifier's site answers with no page): the way on is a link, named by its host.
+    page.goto(f"{world.base}/wallet/present?lang=ar")
+    onward = f"{stranger.base}/landing#response_code=ar-5e2d"
+    stranger.answer = json.dumps({"redirect_uri": onward}).encode()
+    page.route(f"{stranger.base}/landing*", lambda route: route.fulfill(status=204))  # no page: it stays
+    _open_request(page, world.base, stranger.link("arabic"))
+    page.get_by_role("button", name=i18n.t("ar", "wallet.dont_share")).click()
+    page.wait_for_selector(".result.declined")
+    link = page.get_by_role("link", name=i18n.t("ar", "wallet.continue_at", site="127.0.0.1"))
+    assert link.get_attribute("href") == onward
+    assert page.locator("html").get_attribute("dir") == "rtl" and page_width(page) <= 360
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "done-continue-ar-360.png"), full_page=True)
