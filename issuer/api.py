@@ -49,7 +49,9 @@ from issuer.refresh import REFRESH_GRANT
 
 router = APIRouter()
 Ctx = Annotated[IssuerContext, Depends(get_context)]
-NO_STORE = {"Cache-Control": "no-store"}
+# RFC 6749 section 5.1: a response with tokens "MUST include ... Cache-Control ... no-store ... as well
+# as the Pragma response header field with a value of no-cache" (for HTTP/1.0 caches on the way).
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 @router.get("/issuers/{slug}/offers/{offer_id}", tags=["OpenID4VCI"])

@@ -112,6 +112,7 @@ def _bound_token(client: TestClient, api_key: str, key: keys.PrivateKey) -> tupl
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["token_type"] == "DPoP" and r.headers["cache-control"] == "no-store"
+    assert r.headers["pragma"] == "no-cache"  # RFC 6749 section 5.1
     assert body["expires_in"] == 600  # sender-constrained: may outlive the 5 minutes a bearer token has
     return body["access_token"], r.headers["DPoP-Nonce"], body
 

@@ -320,6 +320,7 @@ def test_a_bearer_access_token_lives_five_minutes(client: TestClient, ngo: str, 
     meta = wallet.metadata(o["credential_issuer"])
     r = wallet.token(meta, o["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"], offer["pin"])
     assert r.json()["token_type"] == "Bearer" and r.json()["expires_in"] == 300
+    assert r.headers["cache-control"] == "no-store" and r.headers["pragma"] == "no-cache"  # RFC 6749 5.1
     clock.offset = 301
     proof = Wallet.proof(keys.generate(), meta["credential_issuer"], wallet.nonce(meta), iat=int(time.time()) + 301)
     late = wallet.credential(meta, r.json()["access_token"], _request([proof]))
