@@ -1,18 +1,20 @@
 """DCQL, the Digital Credentials Query Language (OpenID4VP 1.0 section 6), for ``dc+sd-jwt``.
 
-``parse`` validates a query as the spec defines it (unknown properties ignored, section 6);
-``check_response`` is the verifier's re-check of what came back (section 6.4 and 8.6):
-every required Credential Query answered (or one option of each required Credential
-Set), ``multiple`` respected, ``vct`` among ``vct_values``, the requested claims present
-(all of ``claims``, or one of ``claim_sets``), ``values`` matched exactly, no answer to a
-query that was not asked. ``requested_claims`` lists (vct, path) pairs for the trust
-list's registration check.
+``parse`` validates a query as the spec defines it (unknown properties ignored, section 6).
+The verifier's re-check of what came back (sections 6.4 and 8.6) comes in three parts, since
+a presentation that fails is discarded while a response that fails is rejected
+(verifier.verification): ``shape_problem`` (no answer to a query that was not asked,
+``multiple`` respected), ``answer_problem`` for each presentation (``vct`` among
+``vct_values``, holder binding, the requested claims present: all of ``claims``, or one of
+``claim_sets``; ``values`` matched exactly) and ``unanswered`` for those kept (every required
+Credential Query answered, or one option of each required Credential Set).
+``requested_claims`` lists (vct, path) pairs for the trust list's registration check.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -238,20 +240,3 @@ def unanswered(query: DcqlQuery, answered: Collection[str]) -> str | None:
         if credential_set.required and not any(set(o) <= set(answered) for o in credential_set.options):
             return "a required credential set is not answered"
     return None
-
-
-def check_response(query: DcqlQuery, answers: Mapping[str, Sequence[Answer]]) -> None:
-    """Section 6.4 as the verifier re-checks a whole response; raises ResponseDoesNotMatchQuery."""
-    shape = shape_problem(query, {query_id: len(presented) for query_id, presented in answers.items()})
-    if shape:
-        raise ResponseDoesNotMatchQuery(shape)
-    for query_id, presented in answers.items():
-        credential_query = query.by_id(query_id)
-        assert credential_query is not None  # shape_problem: every key is a query asked
-        for answer in presented:
-            problem = answer_problem(credential_query, answer)
-            if problem:
-                raise ResponseDoesNotMatchQuery(f"{query_id!r}: {problem}")
-    unmet = unanswered(query, set(answers))
-    if unmet:
-        raise ResponseDoesNotMatchQuery(unmet)

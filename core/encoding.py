@@ -8,7 +8,8 @@ and accepts ``NaN``. RFC 7515 section 2 forbids padding; RFC 8725 section 3.x an
 RFC 9901 ask verifiers to refuse ambiguous input. Here:
 
 - base64url: alphabet ``A-Z a-z 0-9 - _`` only, no padding, canonical trailing bits;
-- JSON: UTF-8 only, duplicate member names refused, no ``NaN``/``Infinity``.
+- JSON: UTF-8 only, duplicate member names refused, no ``NaN``/``Infinity``, no number too large
+  for a double (``1e400`` is not read as infinity).
 
 The byte-crunching is left to two well-kept C libraries, because verification is a hot
 path (``bench/sdjwt.py``) and the standard library's decoders cost several times more:
@@ -21,8 +22,9 @@ from __future__ import annotations
 import binascii
 import json
 import json.encoder
+import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 import pybase64
@@ -87,7 +89,23 @@ def _no_constants(name: str) -> Any:
     raise MalformedToken(f"JSON constant {name} is not allowed")
 
 
-_STRICT_DECODER = json.JSONDecoder(object_pairs_hook=_unique_members, parse_constant=_no_constants)
+def _finite(text: str) -> float:
+    """A JSON number as a float, refused when no double holds it: ``1e400`` would read as infinity,
+    which JSON cannot say (orjson refuses it too; this is the fallback parser's rule)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise MalformedToken("a JSON number is out of range")
+    return value
+
+
+def numeric_date(value: object) -> TypeGuard[int | float]:
+    """A NumericDate as a JWT carries it (RFC 7519 section 2: a JSON number, fractions allowed);
+    a bool, which isinstance takes for an int, is none."""
+    return type(value) is int or type(value) is float
+
+
+_STRICT_DECODER = json.JSONDecoder(object_pairs_hook=_unique_members, parse_constant=_no_constants,
+                                   parse_float=_finite)
 # The decoder's C scanner (set in JSONDecoder.__init__, absent from typeshed's stub).
 _scan_once: Callable[[str, int], tuple[Any, int]] = _STRICT_DECODER.scan_once  # type: ignore[attr-defined]
 _JSON_WHITESPACE = " \t\n\r"

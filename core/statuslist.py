@@ -15,14 +15,13 @@ draft's own test vectors (../shared/testdata/status-list/).
 
 from __future__ import annotations
 
-import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any
 
 from core import _jose
-from core.encoding import b64url_decode, b64url_encode
+from core.encoding import b64url_decode, b64url_encode, numeric_date
 from core.errors import Expired, InvalidInput, InvalidTokenType, LimitExceeded, MalformedToken, NotYetValid
 from core.keys import PrivateKey, PublicKey
 
@@ -137,9 +136,9 @@ def verify_token(
     # Section 5.1 rule 3: a token not valid "in all other respects" per RFC 7519 is refused. Its
     # times are NumericDates (section 2: any JSON number, fractions too; never a boolean), and a
     # token whose ``nbf`` is still ahead (4.1.5) says nothing yet.
-    if not _numeric_date(iat) or any(v is not None and not _numeric_date(v) for v in (exp, nbf)):
+    if not numeric_date(iat) or any(v is not None and not numeric_date(v) for v in (exp, nbf)):
         raise MalformedToken("status list token needs iat (and exp and nbf, if present) as NumericDates")
-    if ttl is not None and (not _numeric_date(ttl) or ttl <= 0):
+    if ttl is not None and (not numeric_date(ttl) or ttl <= 0):
         raise MalformedToken("status list token ttl must be a positive number")
     if exp is not None and now >= exp + clock_skew_s:
         raise Expired("status list token expired")
@@ -147,12 +146,6 @@ def verify_token(
         raise NotYetValid("status list token is not valid yet (nbf)")
     status_list = StatusList.decode(payload.get("status_list"), max_bytes=max_bytes)
     return StatusListToken(status_list, uri, iat, exp, None if ttl is None else int(ttl))
-
-
-def _numeric_date(value: object) -> TypeGuard[int | float]:
-    """A JSON number, finite (``1e400`` parses as infinity: "never expires" is no date); a bool is
-    an int to isinstance, and no NumericDate."""
-    return (type(value) is int or type(value) is float) and math.isfinite(value)
 
 
 def reference(uri: str, idx: int) -> dict[str, Any]:

@@ -87,21 +87,27 @@ def _ok(claims: dict[str, Any], vct: str = "urn:x", bound: bool = True) -> dcql.
 
 
 def test_response_rechecked() -> None:
-    dcql.check_response(QUERY, {"q": [_ok({"work": True, "until": "2027"})]})
-    dcql.check_response(QUERY, {"q": [_ok({"work": True, "until": "2027"})], "opt": [_ok({"a": 1})]})
-    for answers in (
-        {},  # the required set unanswered
-        {"q": [_ok({"work": True})]},  # a claim missing
-        {"q": [_ok({"work": "true", "until": "x"})]},  # values: type and value must match exactly
-        {"q": [_ok({"work": False, "until": "x"})]},
-        {"q": [_ok({"work": True, "until": "x"}, vct="urn:other")]},
-        {"q": [_ok({"work": True, "until": "x"}, bound=False)]},  # holder binding required by default
-        {"q": [_ok({"work": True, "until": "x"}), _ok({"work": True, "until": "x"})]},  # multiple not allowed
-        {"q": [_ok({"work": True, "until": "x"})], "opt": [_ok({"b": 1})]},  # no claim set satisfied
-        {"q": [_ok({"work": True, "until": "x"})], "unasked": [_ok({})]},
+    """The verifier's three parts of section 6.4: the response's shape, each presentation, and what
+    the kept ones answer (verifier.verification discards a presentation that fails)."""
+    good, opt_good = _ok({"work": True, "until": "2027"}), _ok({"a": 1})
+    q, opt = QUERY.by_id("q"), QUERY.by_id("opt")
+    assert q is not None and opt is not None
+    assert dcql.shape_problem(QUERY, {"q": 1, "opt": 1}) is None
+    assert dcql.answer_problem(q, good) is None and dcql.answer_problem(opt, opt_good) is None
+    assert dcql.unanswered(QUERY, {"q"}) is None and dcql.unanswered(QUERY, {"q", "opt"}) is None
+    assert dcql.shape_problem(QUERY, {"q": 2}) is not None  # multiple not allowed
+    assert dcql.shape_problem(QUERY, {"q": 1, "unasked": 1}) is not None
+    assert dcql.unanswered(QUERY, set()) is not None  # the required set unanswered
+    assert dcql.unanswered(QUERY, {"opt"}) is not None
+    for answer in (
+        _ok({"work": True}),  # a claim missing
+        _ok({"work": "true", "until": "x"}),  # values: type and value must match exactly
+        _ok({"work": False, "until": "x"}),
+        _ok({"work": True, "until": "x"}, vct="urn:other"),
+        _ok({"work": True, "until": "x"}, bound=False),  # holder binding required by default
     ):
-        with pytest.raises(dcql.ResponseDoesNotMatchQuery):
-            dcql.check_response(QUERY, answers)
+        assert dcql.answer_problem(q, answer) is not None, answer
+    assert dcql.answer_problem(opt, _ok({"b": 1})) is not None  # no claim set satisfied
 
 
 def test_requested_claims_for_the_trust_list() -> None:

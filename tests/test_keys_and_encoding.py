@@ -127,9 +127,11 @@ def test_json_strict_rules() -> None:
     assert json_loads_strict(b'{"a": [1, {"b": null}]}') == {"a": [1, {"b": None}]}
     with pytest.raises(errors.DuplicateJSONKey):
         json_loads_strict('{"a": 1, "b": {"c": 1, "c": 2}}')
-    for bad in (b"NaN", b"[Infinity]", b"[-Infinity]", b"\xff\xfe{}", b"{", "[" * 100_000, b"[1]x", b'"\xed\xa0\x80"'):
+    for bad in (b"NaN", b"[Infinity]", b"[-Infinity]", b"\xff\xfe{}", b"{", "[" * 100_000, b"[1]x", b'"\xed\xa0\x80"',
+                b"1e400", b'{"exp": -1e400}', '{"exp":  1E999}'):  # no double holds it: not read as infinity
         with pytest.raises(errors.MalformedToken):
             json_loads_strict(bad)
+    assert json_loads_strict(b'{"exp": 1.8e9, "x": 1e308}') == {"exp": 1.8e9, "x": 1e308}
 
 
 JSON_VALUES = st.recursive(

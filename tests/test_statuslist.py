@@ -200,8 +200,9 @@ def _jose_signed(key: keys.PrivateKey, header: dict[str, str]) -> str:
 
 @pytest.mark.parametrize("member", ['"exp": 1e400', '"nbf": -1e400', '"ttl": 1e400', '"iat": 1e400'])
 def test_an_infinite_time_is_no_numeric_date(member: str) -> None:
-    """JSON's 1e400 is infinity to a parser: "never expires" is no NumericDate, and an infinite ttl
-    must not reach int() (an OverflowError, a 500 at the verifier)."""
+    """JSON's 1e400 would be infinity to a parser: "never expires" is no NumericDate, and an infinite
+    ttl must not reach int() (an OverflowError, a 500 at the verifier). Refused by the strict JSON
+    parser itself (core.encoding), for every token."""
     import json as stdjson
 
     key = keys.generate("ES256")

@@ -101,6 +101,7 @@ def test_within_the_clock_skew_and_encrypted_response_mode_pass() -> None:
     encrypted = check(*_resigned(response_mode="direct_post.jwt", client_metadata=ENCRYPTED_METADATA))
     assert encrypted.response_mode == "direct_post.jwt"
     assert check(*_resigned(state=None)).state == ""
+    assert check(*_resigned(exp=NOW + 600.5, iat=NOW - 0.25)).nonce  # NumericDates may be fractions (RFC 7519)
     assert check(*_resigned(response_uri="http://127.0.0.1:8000/resp")).response_uri.startswith("http://127.0.0.1")
 
 

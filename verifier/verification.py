@@ -168,8 +168,9 @@ def decide(checked: Sequence[CheckedCredential], statuses: Sequence[Status], exp
     step 2.5, "revocation checks"): discarded, and the check stands on the others if they still
     answer the query. If they do not, the verdict is the first failing status's, with every
     credential and status shown, as the desk needs them to say why."""
-    kept = [(c, s) for c, s in zip(checked, statuses, strict=True) if _status_problem(s, expect) is None]
-    problems = [p for p in (_status_problem(s, expect) for s in statuses) if p is not None]
+    judged = [(c, s, _status_problem(s, expect)) for c, s in zip(checked, statuses, strict=True)]
+    kept = [(c, s) for c, s, problem in judged if problem is None]
+    problems = [problem for _, _, problem in judged if problem is not None]
     if problems and (not kept or dcql.unanswered(expect.query, {c.query_id for c, _ in kept})):
         return Result(False, tuple(checked), tuple(statuses), *problems[0])
     return Result(True, tuple(c for c, _ in kept), tuple(s for _, s in kept))

@@ -45,7 +45,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from core import _jose, dcql, keys
-from core.encoding import json_loads_strict
+from core.encoding import json_loads_strict, numeric_date
 from core.errors import AmanaError, InvalidSignature, MalformedToken, UnsupportedAlgorithm
 from core.oid4vc import PRESENTATION_SCHEME, REQUEST_TYP
 from core.trust.model import TrustList
@@ -297,8 +297,8 @@ def _answerable(client_id: str, prefix: str, payload: Mapping[str, Any], mode: s
 
 def _check_times(payload: Mapping[str, Any], now: int) -> None:
     times = {name: payload.get(name) for name in ("exp", "nbf", "iat")}
-    if any(v is not None and (type(v) is not int) for v in times.values()):
-        raise RequestMalformed("exp, nbf and iat must be integers")
+    if any(v is not None and not numeric_date(v) for v in times.values()):  # RFC 7519: fractions too
+        raise RequestMalformed("exp, nbf and iat must be NumericDates")
     exp, nbf, iat = times["exp"], times["nbf"], times["iat"]
     if exp is not None and now >= exp:
         raise RequestExpired("the request has expired")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from core import _jose
-from core.encoding import b64url_encode
+from core.encoding import b64url_encode, numeric_date
 from core.errors import (
     AudienceMismatch,
     Expired,
@@ -162,14 +162,11 @@ def _verify_parts(
     return Verified(claims, header, issuer_key, frozenset(unpacker.disclosed), holder_key, kb_payload)
 
 
-_NUMBER_TYPES = (int, float)
-
-
 def _check_validity(claims: dict[str, Any], now: int, skew: int, what: str) -> None:
     """``exp``, ``nbf`` and ``iat`` (RFC 7519 section 4.1), each a NumericDate if present."""
     exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
     for name, value in (("exp", exp), ("nbf", nbf), ("iat", iat)):
-        if value is not None and type(value) not in _NUMBER_TYPES:  # bool too is refused
+        if value is not None and not numeric_date(value):
             raise MalformedToken(f"{what} {name} must be a NumericDate")
     if exp is not None and now >= exp + skew:
         raise Expired(f"{what} expired")
@@ -213,7 +210,7 @@ def _verify_kb(
     if not isinstance(sd_hash, str) or not hmac.compare_digest(sd_hash, expected_hash):
         raise SdHashMismatch()
     iat: Any = kb.get("iat")
-    if type(iat) not in _NUMBER_TYPES:
+    if not numeric_date(iat):
         raise MalformedToken("Key Binding JWT must contain iat, a NumericDate")
     if expect is None:
         return kb
