@@ -16,6 +16,7 @@ Which credential answers which query, and whether the holder agrees, is the call
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Collection, Mapping, Sequence
@@ -66,25 +67,15 @@ async def fetch_request(http: httpx.AsyncClient, link: str, *, now: int | None =
     except RequestRefused as refusal:
         if refusal.tell is not None:
             request, error = refusal.tell
-            await _tell(http, request, error)  # type: ignore[arg-type]  # vp_request makes a VerifiedRequest
+            with contextlib.suppress(httpx.HTTPError, AmanaError):  # the refusal stands either way
+                await post_error(http, request, error, _TOLD[error])
         raise
 
 
-# The error_description each error posted on the wallet's own initiative carries (RFC 6749 section
+# The error_description each error the wallet posts on its own initiative carries (RFC 6749 section
 # 4.1.2.1: ASCII, no quote or backslash); never a detail of the holder's.
 _TOLD = {"invalid_request": "redirect_uri is not allowed with response_mode direct_post",
          "invalid_transaction_data": "this wallet does not support transaction_data"}
-
-
-async def _tell(http: httpx.AsyncClient, request: VerifiedRequest, error: str) -> None:
-    """Post an Authorization Error Response (§8.5) for a request the wallet refuses, best effort: the
-    refusal stands whether or not the verifier takes it."""
-    try:
-        await http.post(request.response_uri, data=_form(request, {"error": error,
-                                                                   "error_description": _TOLD[error]}),
-                        follow_redirects=False)
-    except (httpx.HTTPError, AmanaError):
-        return
 
 
 def vp_token(request: VerifiedRequest, chosen: Mapping[str, tuple[str, keys.PrivateKey]], now: int, *,
@@ -149,5 +140,12 @@ def redirect_uri(response: httpx.Response) -> str | None:
 async def decline(http: httpx.AsyncClient, request: VerifiedRequest) -> httpx.Response:
     """The holder said no: the protocol's ``access_denied`` (§8.5), nothing else; encrypted like an
     answer when the request asks for ``direct_post.jwt`` (the verifier reads both the same way)."""
-    data: dict[str, Any] = {"error": "access_denied", "error_description": "the holder declined"}
+    return await post_error(http, request, "access_denied", "the holder declined")
+
+
+async def post_error(http: httpx.AsyncClient, request: VerifiedRequest, error: str,
+                     description: str) -> httpx.Response:
+    """An Authorization Error Response (§8.5) to the Response URI: ``error``, its description and the
+    request's ``state``, nothing else; encrypted as the request asks (``_form``)."""
+    data: dict[str, Any] = {"error": error, "error_description": description}
     return await http.post(request.response_uri, data=_form(request, data), follow_redirects=False)

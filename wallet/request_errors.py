@@ -10,7 +10,12 @@ All are ``RequestRefused``, so a caller that only wants "refused or not" catches
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from core.errors import AmanaError
+
+if TYPE_CHECKING:  # vp_request raises these errors: an import at run time would be a cycle
+    from wallet.vp_request import VerifiedRequest
 
 
 class RequestRefused(AmanaError):
@@ -19,7 +24,7 @@ class RequestRefused(AmanaError):
     # When the verifier is to be told (OpenID4VP 1.0 sections 5.1 and 8.2 say when): the request
     # as far as it could be checked (where and how to answer) and the protocol's error code.
     # wallet.present.fetch_request posts it; None: the verifier is not told.
-    tell: tuple[object, str] | None = None
+    tell: tuple[VerifiedRequest, str] | None = None
 
 
 class RequestLinkMalformed(RequestRefused):
