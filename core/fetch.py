@@ -15,7 +15,8 @@ library combines all of these:
   still verifies the certificate for the host name;
 - redirects followed by hand, at most ``max_redirects``, each target re-checked, and
   never from https down to http;
-- a size cap on the body, read as it streams; a timeout on every step, and a deadline on
+- a size cap on the body, read as it streams, and no compressed answer (a small gzip body
+  inflates a thousandfold after any count of bytes on the wire); a timeout on every step, and a deadline on
   the whole fetch (``deadline_s``): a server trickling one byte a second never times out a
   single read, and held a wallet's ``direct_post`` for minutes (issue 11);
 - one error type out: whatever goes wrong — a URL httpx cannot parse (``https://[::1/x``,
@@ -273,8 +274,8 @@ class Fetcher:
 
     async def _get(self, url: str, accept: str, cap: int) -> Fetched:
         current, previous = url, None
-        async with httpx.AsyncClient(transport=_GuardedTransport(self.policy, self.resolver),
-                                     timeout=self.timeout_s, follow_redirects=False) as client:
+        transport = _CappedTransport(_GuardedTransport(self.policy, self.resolver), cap)  # counted as it arrives
+        async with httpx.AsyncClient(transport=transport, timeout=self.timeout_s, follow_redirects=False) as client:
             for _ in range(self.max_redirects + 1):
                 self._check_url(current, previous)
                 try:
@@ -284,12 +285,8 @@ class Fetcher:
                             continue
                         if response.status_code != 200:
                             raise FetchFailed(f"the server answered {response.status_code}")
-                        body = bytearray()
-                        async for chunk in response.aiter_bytes():
-                            body += chunk
-                            if len(body) > cap:
-                                raise FetchRefused(f"the document is larger than {cap} bytes")
-                        return Fetched(url, bytes(body), response.headers.get("content-type", ""), time.time())
+                        body = await response.aread()  # at most ``cap`` bytes: _CappedTransport refuses more
+                        return Fetched(url, body, response.headers.get("content-type", ""), time.time())
                 except (httpx.TransportError, TimeoutError) as exc:
                     raise _typed(exc, "the host could not be reached") from None
         raise FetchRefused(f"more than {self.max_redirects} redirects")

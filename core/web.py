@@ -11,8 +11,10 @@
   parameters) and never a traceback through the server's own error log.
 
 Every response carries a strict Content-Security-Policy (no inline script, no third-party
-origin; ``'wasm-unsafe-eval'`` lets the vendored QR reader compile its WebAssembly, and
-nothing else — it allows no JavaScript ``eval``), ``nosniff``, no referrer, no framing.
+origin), ``nosniff``, no referrer, no framing. A page that carries the vendored QR reader
+(``render_page`` sees its ``data-wasm`` address) also has ``'wasm-unsafe-eval'``, which lets
+the reader compile its WebAssembly and nothing else (it allows no JavaScript ``eval``); no
+other page has it.
 Protocol routes that need a different problem shape (OAuth errors) raise their own response types before reaching this.
 """
 
@@ -42,10 +44,11 @@ from core.ratelimit import RateLimit, public_protocol_post, wallet_door_post
 log = logging.getLogger("amana.web")
 
 PROBLEM_JSON = "application/problem+json"
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-)
+_POLICY = ("default-src 'self'; script-src 'self'{wasm}; style-src 'self'; img-src 'self' data:; "
+           "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+CONTENT_SECURITY_POLICY = _POLICY.format(wasm="")
+SCANNING_CONTENT_SECURITY_POLICY = _POLICY.format(wasm=" 'wasm-unsafe-eval'")  # a page with the QR reader
+QR_READER_MARK = b"data-wasm="  # what a page carrying the vendored QR reader has: the address of its WebAssembly
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -73,7 +76,7 @@ def problem_response(status: int, code: str, title: str, detail: str) -> JSONRes
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
-async def _amana_error(_request: Request, exc: Exception) -> JSONResponse:
+async def amana_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AmanaError)
     if isinstance(exc, OAuthError):
         headers = {**exc.headers, "Cache-Control": "no-store"}
@@ -214,6 +217,8 @@ def render_page(templates: Any, request: Request, template: str, lang: str, dige
     }
     response.body = response.render(templates.get_template(template).render(context))
     response.headers["content-length"] = str(len(response.body))
+    if QR_READER_MARK in response.body:
+        response.headers["Content-Security-Policy"] = SCANNING_CONTENT_SECURITY_POLICY
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -352,7 +357,7 @@ def install(app: FastAPI, rate_limit: tuple[float, int] | None = None,
     the public protocol writes per client address, ``door_limit`` the wallet's key-deriving
     posts (core.ratelimit)."""
     handlers: dict[Any, Any] = {
-        AmanaError: _amana_error,
+        AmanaError: amana_error,
         RequestValidationError: _validation_error,
         StarletteHTTPException: _http_error,
     }

@@ -46,19 +46,24 @@ class Row:
 def parse(text: str, ctype: CredentialType, defaults: Mapping[str, Any], default_language: str) -> list[Row]:
     if len(text.encode()) > MAX_BYTES:
         raise InvalidInput(f"the CSV file is larger than {MAX_BYTES // 1024} KiB")
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))  # Excel writes a BOM
+    # newline="": the csv module reads the line ends itself, as it asks (a spreadsheet's CRLF,
+    # Unix's LF, old Macs' bare CR), and keeps a line break inside a quoted cell as it is.
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))  # Excel writes a BOM
     try:
-        header = next(reader)
-    except StopIteration:
-        raise InvalidInput("the CSV file is empty") from None
-    columns = [_column(name, ctype) for name in header]
-    rows: list[Row] = []
-    for number, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(rows) >= MAX_ROWS:
-            raise InvalidInput(f"at most {MAX_ROWS} trainees per class")
-        rows.append(_row(number, cells, columns, ctype, defaults, default_language))
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise InvalidInput("the CSV file is empty") from None
+        columns = [_column(name, ctype) for name in header]
+        rows: list[Row] = []
+        for number, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            if len(rows) >= MAX_ROWS:
+                raise InvalidInput(f"at most {MAX_ROWS} trainees per class")
+            rows.append(_row(number, cells, columns, ctype, defaults, default_language))
+    except csv.Error as exc:  # a cell past the csv module's size limit, a NUL: the whole file is refused
+        raise InvalidInput(f"the CSV file cannot be read at line {reader.line_num}: {exc}") from None
     if not rows:
         raise InvalidInput("the CSV file has no trainees")
     return rows

@@ -43,12 +43,17 @@ async def status_list(list_id: str, ctx: Ctx, if_none_match: Annotated[str | Non
     return _status_response(token_text, if_none_match)
 
 
+MAX_LIST_NUMBER = 2**31 - 1  # issuer_status_lists.number is an SQL INTEGER (32 bits on PostgreSQL); lists count from 1
+
+
 @router.get("/issuers/{slug}/status/{number}", tags=["status"], response_class=Response,
             responses={200: {"content": {STATUS_MEDIA_TYPE: {}}}})
 async def numbered_status_list(slug: str, number: int, ctx: Ctx,
                                if_none_match: Annotated[str | None, Header()] = None) -> Response:
     """The same list by its number in the organisation (what a compact offline copy names,
     issuer.offline.list_ref): a token of its own, whose ``sub`` is this URI."""
+    if not 1 <= number <= MAX_LIST_NUMBER:  # beyond the column's integer: no list, not a driver's OverflowError
+        raise NotFound("no status list with this number")
     now = ctx.now()
     async with ctx.transaction() as session:
         org = await store.org_by_slug(session, slug)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import threading
 import time
 import zlib
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
@@ -23,6 +25,7 @@ from verifier import resolve
 from verifier.verification import Status
 
 STATUS_KEY = keys.generate()
+ASKED_ENCODINGS: list[str] = []  # the Accept-Encoding of each request to /gzipped
 
 
 def _routes(base: str) -> list[Route]:
@@ -57,8 +60,12 @@ def _routes(base: str) -> list[Route]:
     async def bomb(_r: object) -> Response:
         return Response(token(f"{base}/bomb", bomb=True), media_type="application/statuslist+jwt")
 
+    async def gzipped(request: Request) -> Response:  # a hostile server: compressed whatever was asked for
+        ASKED_ENCODINGS.append(request.headers.get("accept-encoding", ""))
+        return Response(gzip.compress(b"small once inflated"), headers={"Content-Encoding": "gzip"})
+
     return [Route("/ok", ok), Route("/big", big), Route("/loop", loop), Route("/to-private", to_private),
-            Route("/to-ok", to_ok), Route("/status", status), Route("/bomb", bomb)]
+            Route("/to-ok", to_ok), Route("/status", status), Route("/bomb", bomb), Route("/gzipped", gzipped)]
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +137,15 @@ def test_redirects_are_capped_and_rechecked(server: str) -> None:
 def test_size_cap(server: str) -> None:
     with pytest.raises(FetchRefused, match="larger"):
         fetch(f"{server}/big", max_bytes=1 << 20)
+
+
+def test_compressed_answers_are_refused_not_inflated(server: str) -> None:
+    """The cap counts bytes as they arrive: a compressed answer inflated before the count let
+    1 MB of gzip grow to a gigabyte in memory. Uncompressed is asked for, anything else refused,
+    even a body that would be small once inflated."""
+    with pytest.raises(FetchRefused, match="compressed"):
+        fetch(f"{server}/gzipped")
+    assert ASKED_ENCODINGS[-1] == "identity"
 
 
 def test_unreachable_is_a_failure_not_a_refusal() -> None:

@@ -521,10 +521,23 @@ def test_class_batch_issues_good_rows_and_reports_bad_ones(client: TestClient, n
 
 def test_class_batch_with_only_bad_input_creates_nothing(client: TestClient, ngo: str) -> None:
     staff = {"Authorization": f"Bearer {ngo}"}
-    for csv_text in ("", "given_name\n", "not a.[path\nx\n"):
+    oversized_cell = "given_name\n" + "a" * 131_073  # past the csv module's field limit: csv.Error, was a 500
+    for csv_text in ("", "given_name\n", "not a.[path\nx\n", oversized_cell):
         r = client.post("/api/issuer/classes", headers=staff,
                         json={"type": "SkillCertificate", "csv": csv_text, "defaults": CLASS_DEFAULTS})
         assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json", r.text
+
+
+def test_class_batch_reads_every_line_ending(client: TestClient, ngo: str) -> None:
+    """A spreadsheet's CRLF, Unix's LF and old Macs' bare CR (which raised csv.Error, a 500)
+    each end a row; a line break inside a quoted cell stays in the cell."""
+    staff = {"Authorization": f"Bearer {ngo}"}
+    for end in ("\r\n", "\n", "\r"):
+        csv_text = end.join(["given_name,family_name", "Amina,Rahimi", '"Yu\rsuf",Haddad', ""])
+        r = client.post("/api/issuer/classes", headers=staff,
+                        json={"type": "SkillCertificate", "csv": csv_text, "defaults": CLASS_DEFAULTS})
+        assert r.status_code == 201, r.text
+        assert [o["row"] for o in r.json()["offers"]] == [2, 3] and r.json()["errors"] == []
 
 
 def test_key_rotation_keeps_old_credentials_verifiable(client: TestClient, types: TypeRegistry, clock: Any) -> None:

@@ -309,6 +309,8 @@ def test_the_numbered_list_uri_serves_the_list_signed_for_that_uri(client: TestC
     assert r.headers["cache-control"].startswith("public, max-age=") and r.headers["etag"]
     assert client.get(path_of(numbered), headers={"If-None-Match": r.headers["etag"]}).status_code == 304
     assert client.get(path_of(f"{ISSUER}/status/999")).status_code == 404
+    for number in (0, -1, 2**31, 2**63):  # beyond SQL's integers: was the driver's OverflowError, a 500
+        assert client.get(path_of(f"{ISSUER}/status/{number}")).status_code == 404
     assert client.get(path_of(f"{BASE}/issuers/nobody/status/{compact.status[0]}")).status_code == 404
 
 

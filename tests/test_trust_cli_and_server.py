@@ -111,6 +111,7 @@ def test_every_response_carries_security_headers(client: TestClient) -> None:
     for r in (client.get("/trust-list"), client.get("/no-such-page")):
         csp = r.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+        assert "wasm" not in csp  # only a page with the QR reader may compile WebAssembly
         assert r.headers["x-content-type-options"] == "nosniff"
     missing = client.get("/no-such-page")
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
