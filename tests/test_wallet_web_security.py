@@ -71,6 +71,29 @@ def test_every_wallet_form_needs_the_csrf_token(client: TestClient) -> None:
     assert _wallets(client) == []  # nothing was made
 
 
+def test_only_pages_with_the_qr_reader_may_compile_webassembly(client: TestClient) -> None:
+    scanning, plain = client.get("/wallet/recover"), client.get("/wallet/new")
+    assert "data-wasm=" in scanning.text and "data-wasm=" not in plain.text
+    assert scanning.headers["content-security-policy"].count("'wasm-unsafe-eval'") == 1
+    assert "wasm" not in plain.headers["content-security-policy"]
+
+
+def test_a_browser_form_that_expired_goes_home_with_a_sentence_not_json(client: TestClient) -> None:
+    """A holder's browser (it accepts HTML) posting a form whose token no longer holds is sent
+    to the wallet's home, told in its language that nothing changed; the pages' scripts still get JSON."""
+    _csrf(client)
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    response = client.post("/wallet/new", headers=browser, follow_redirects=False,
+                           data={"csrf": "forged", "passphrase": PASS, "passphrase_again": PASS, "lang": "ar"})
+    assert response.status_code == 303 and response.headers["location"].endswith("notice=form_expired")
+    client.cookies.set("__Host-amana_lang", "ar")
+    home = client.get(response.headers["location"].replace("lang=en", "lang=ar"))
+    assert home.status_code == 200 and i18n.t("ar", "wallet.notice.form_expired") in home.text
+    assert _wallets(client) == []  # nothing was made
+    scripted = client.post("/cards/x/offline/start".join(["/wallet", ""]), data={"csrf": "forged"})
+    assert scripted.status_code == 403 and scripted.json()["code"] == "csrf_failed"
+
+
 def test_the_session_cookie_is_host_only_secure_httponly_strict_and_never_stored(client: TestClient) -> None:
     _code, response = _create(client)
     [cookie] = [c for c in response.headers.get_list("set-cookie") if c.startswith(unlocked.COOKIE + "=")]

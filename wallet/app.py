@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from core import service, web
 from core.settings import Settings, get_settings
-from wallet import holder, pages, pages_history, pages_move, pages_offline, pages_present, pages_receive
+from wallet import holder, page_kit, pages, pages_history, pages_move, pages_offline, pages_present, pages_receive
 
 
 async def start(app: FastAPI, settings: Settings) -> holder.WalletContext:
@@ -30,6 +30,7 @@ STATIC = Path(__file__).parent / "static"
 def attach(app: FastAPI) -> None:
     for module in (pages, pages_history, pages_receive, pages_present, pages_move, pages_offline):
         app.include_router(module.router)
+    app.add_exception_handler(page_kit.FormExpired, page_kit.form_expired)
     app.mount("/static/wallet", StaticFiles(directory=STATIC), name="wallet-static")
     web.mount_shared_static(app)
 

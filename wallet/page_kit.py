@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from core import i18n, web
 from core.errors import AmanaError
@@ -64,11 +64,28 @@ def error_text(exc: AmanaError, lang: str) -> str:
     return i18n.t(lang, "wallet.err.other")
 
 
+class FormExpired(web.CsrfFailed):
+    """A wallet form whose CSRF token does not hold: most often a page left open past the
+    browser's session (the cookie went with it). ``form_expired`` answers it."""
+
+
 async def form_of(request: Request) -> tuple[Any, str]:
     """The posted form (CSRF checked) and the holder's language."""
     form = await request.form()
-    web.check_csrf(request, form.get("csrf"), context(request).node.digest)
+    try:
+        web.check_csrf(request, form.get("csrf"), context(request).node.digest)
+    except web.CsrfFailed:
+        raise FormExpired() from None
     return form, language(request, form)
+
+
+async def form_expired(request: Request, exc: Exception) -> Response:
+    """A form sent by the browser (it accepts HTML) goes back to the wallet's home, which says
+    the page was open too long and nothing changed (303: the post is not repeated); the pages'
+    own scripts, which take JSON, get the 403 problem as before."""
+    if "text/html" not in request.headers.get("accept", ""):
+        return await web.amana_error(request, exc)
+    return home(language(request), "form_expired")
 
 
 async def current(request: Request) -> unlocked.Unlocked | None:

@@ -86,12 +86,13 @@ class _FieldError(InvalidInput):
 async def wallet_home(request: Request) -> Response:
     lang = language(request)
     wallet = await opened(request)
-    if wallet is None:
-        remembered = request.cookies.get(DEVICE_COOKIE)
-        return render(request, "unlock.html", lang, remembered=remembered, own_device=bool(remembered))
     notice = request.query_params.get("notice")
     message = i18n.t(lang, f"wallet.notice.{notice}") if notice and i18n.has(lang, f"wallet.notice.{notice}") \
         else None
+    if wallet is None:
+        remembered = request.cookies.get(DEVICE_COOKIE)
+        return render(request, "unlock.html", lang, remembered=remembered, own_device=bool(remembered),
+                      message=message)
     return render(request, "home.html", lang, unlocked=True, name=wallet.contents.name, wallet_id=wallet.wallet_id,
                   cards=cards(context(request), wallet.contents, lang), message=message)
 
