@@ -82,7 +82,8 @@ def test_the_offer_uri_parser_takes_one_offer_from_either_form() -> None:
     assert offer_uri("https://n.test/issuers/a/offer?credential_offer_uri=https%3A%2F%2Fn.test%2Fo%2F1") == \
         "https://n.test/o/1"
     for bad in ("https://n.test/issuers/a/offer", "ftp://n.test/?credential_offer_uri=x",
-                "https://n.test/?credential_offer_uri=a&credential_offer_uri=b", "javascript:alert(1)"):
+                "https://n.test/?credential_offer_uri=a&credential_offer_uri=b", "javascript:alert(1)",
+                "openid-credential-offer://?credential_offer_uri=file%3A%2F%2F%2Fetc%2Fpasswd"):  # was a 502
         with pytest.raises(InvalidInput):
             offer_uri(bad)
 

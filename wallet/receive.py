@@ -57,6 +57,8 @@ def _offer_params(link: str) -> tuple[str | None, str | None]:
     by_reference, by_value = query.get("credential_offer_uri", []), query.get("credential_offer", [])
     if len(by_reference) + len(by_value) != 1:
         raise InvalidInput("the offer link must carry one credential_offer_uri or one credential_offer")
+    if by_reference and urlsplit(by_reference[0]).scheme.lower() not in {"https", "http"}:
+        raise InvalidInput("the credential_offer_uri must be an https URL")  # section 4.1.3 (http: loopback nodes)
     return (by_reference[0], None) if by_reference else (None, by_value[0])
 
 
