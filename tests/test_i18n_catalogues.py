@@ -31,6 +31,16 @@ def test_counts_choose_the_plural_form_of_each_language() -> None:
     assert "عرضًا" in i18n.t("ar", "console.rows_ok", count=11)
 
 
+def test_arabic_counts_take_their_own_forms() -> None:
+    """Six forms, each its own grammar (one, two, 3-10 plural, 11-99 accusative singular): a
+    catalogue with one text copied into every form read "مدة 5 دقيقة", where 5 wants دقائق."""
+    for message in i18n_tools.read("ar"):
+        if isinstance(message.id, tuple):
+            assert len(set(message.string)) > 1, f"{message.id[0]}: every Arabic form the same"
+    assert "دقائق" in i18n.t("ar", "wallet.locks_after", n=5) and "دقيقتين" in i18n.t("ar", "wallet.locks_after", n=2)
+    assert "نسختان" in i18n.t("ar", "wallet.copies_left", n=2, total=3)
+
+
 def test_every_entry_says_where_it_appears_and_carries_the_english() -> None:
     english = i18n.catalogues()["en"]
     for lang in i18n_tools.languages():
