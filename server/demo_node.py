@@ -117,7 +117,7 @@ async def _story(settings: Settings, types: TypeRegistry, step: Any, say: Any) -
             r = await http.post(f"{base}/api/issuer/offers", headers={"Authorization": f"Bearer {world['api_key']}"},
                                 json={"type": "SkillCertificate", "claims": dict(skill.example), "batch_size": 3})
             offer = r.json()
-            say(f"QR: {offer['link'][:72]}…   PIN: {'•' * len(offer['pin'])} (shown once)")
+            say(f"QR: {offer['link'][:72]}…   PIN: {len(offer['pin'])} digits, said to Layla, never printed")
             step("Layla makes a wallet on this node (or opens /wallet in her phone's browser): an encrypted vault.")
             wallet = await holder.WalletContext.open(settings)
             wallet_id, _code = await holder.create(wallet, "Layla's own words, 7x", "Layla")
@@ -130,13 +130,15 @@ async def _story(settings: Settings, types: TypeRegistry, step: Any, say: Any) -
                                                     allow_unregistered=False)
             say(f"{len(kept)} copies, each bound to its own key and status entry; verified on receipt.")
             step("At the hiring desk: a QR (OpenID4VP, signed request). Layla's wallet shows her who asks and why;")
-            say("she agrees, it shows the skill and level only. The desk sees the result once; the server keeps")
+            say("the desk would like the skill and its level, and takes the skill alone; the wallet offers the")
+            say("fewer facts; she agrees, and it shows the skill only. The desk sees the result once; the server keeps")
             say("no value.")
             opened, result = await _employer_checks(http, base, world["desk_key"], wallet, opened, say)
             [credential] = result["credentials"]
             assert result["accepted"], f"the demo expected the check to pass: {result}"
-            say(f"verified: {credential['claims']['skill']['label']} (EQF {credential['claims']['eqf_level']}) — "
+            say(f"verified: {credential['claims']['skill']['label']}, and nothing else — "
                 f"issuer {credential['issuer_names']['en']}, status {credential['status']}")
+            assert set(credential["claims"]) == {"skill"}, f"the demo expected the skill alone: {credential['claims']}"
             step("The certificate was issued by mistake; the NGO revokes it. The employer checks again.")
             staff = {"Authorization": f"Bearer {world['api_key']}"}
             listed = (await http.get(f"{base}/api/issuer/credentials", headers=staff)).json()

@@ -84,6 +84,14 @@ def test_required_optional_and_claim_sets_as_choices(types: TypeRegistry) -> Non
         (0, ("skill", "level"), ("Skill", "EQF level")), (1, ("skill",), ("Skill",))]
 
 
+def test_the_claim_set_chosen_until_the_holder_picks_discloses_fewest_claims(types: TypeRegistry) -> None:
+    """skill-check prefers skill and EQF level (set 0); the holder is offered, and sends when
+    choosing nothing, the skill alone (set 1), which also answers (OpenID4VP 1.0 6.4.1)."""
+    (skill,) = screen(types).queries
+    assert skill.suggested_set == 1
+    assert choices_valid(screen(types), Choice({"skill": "card-1"})).paths() == {"skill": (("skill",),)}
+
+
 def test_a_verifier_not_on_the_trust_list_is_unknown_and_everything_is_beyond(types: TypeRegistry) -> None:
     shown = screen(types, listed=False)
     assert shown.who.status == "unknown" and shown.who.name == "Unknown verifier" and shown.who.verifier_id is None
@@ -141,7 +149,8 @@ def test_requested_values_must_match(types: TypeRegistry) -> None:
 
 def test_a_choice_becomes_exactly_the_paths_to_disclose(types: TypeRegistry) -> None:
     shown = screen(types)
-    assert choices_valid(shown, Choice({"skill": "card-1"})).paths() == {"skill": (("skill",), ("eqf_level",))}
+    assert choices_valid(shown, Choice({"skill": "card-1"}, {"skill": 0})).paths() == {
+        "skill": (("skill",), ("eqf_level",))}
     plan = choices_valid(shown, Choice({"skill": "card-1"}, {"skill": 1}))
     assert plan.paths() == {"skill": (("skill",),)} and plan.copies() == {"skill": "c1"}
 

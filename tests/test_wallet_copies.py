@@ -108,7 +108,7 @@ def test_presenting_until_one_copy_is_left_fetches_fresh_ones_that_share_the_ori
             assert h.opened.contents.refresh[card].token == first_token and len(h.opened.contents.history) == 1
 
             result, asked = await h.present()  # 1 unused left: nothing fetched behind the holder's back...
-            assert result["accepted"] is True and not copies.screen_notices(asked.screen, frozenset({card}))
+            assert result["accepted"] is True and not copies.screen_notices(asked.screen)
             assert [len(h.card(card)), copies.unused(h.card(card))] == [3, 1]
             h.opened, _ = await refresh.top_up(h.ctx, h.opened, h.http, copies.low(h.opened.contents))  # ...until asked
             held = h.card(card)
@@ -146,10 +146,10 @@ def test_without_a_grant_the_holder_is_warned_before_the_last_copy_and_the_cli_s
             h.opened, _ = await holder.update(h.ctx, h.opened, lambda c: c.refresh.clear())  # as from an issuer
             # that gives no refresh token (or one that died)
             _, asked = await h.present()
-            assert copies.screen_notices(asked.screen, copies.refreshable(h.opened.contents)) == {}  # two were fresh
+            assert copies.screen_notices(asked.screen) == {}  # two were fresh
             check = await world.check(h.http)
             asked = await flows.open_request(h.ctx, h.opened, h.http, check["link"], "en")
-            notices = copies.screen_notices(asked.screen, copies.refreshable(h.opened.contents))
+            notices = copies.screen_notices(asked.screen)
             assert notices == {("registration", card): copies.Notice.LAST_COPY}  # before the last one goes
             h.opened = (await flows.give(h.ctx, h.opened, h.http, asked, flows.default_choice(asked.screen),
                                          heeded_warning=True)).opened
@@ -189,9 +189,10 @@ def test_the_warnings_per_card() -> None:
     assert copies.copies_left("b", one, True).warning is None  # fresh copies will come
     assert copies.copies_left("b", none, True).warning is copies.Notice.NONE_LEFT  # ...but have not
     option = CardOption("b", "c2", fresh=True, fresh_copies=1, name="x", claim_sets=(0,))
-    assert copies.notice(option, False) is copies.Notice.LAST_COPY and copies.notice(option, True) is None
-    seen = CardOption("b", "c1", fresh=False, fresh_copies=0, name="x", claim_sets=(0,))
-    assert copies.notice(seen, True) is copies.Notice.SEEN_BEFORE
+    renewable = CardOption("b", "c2", fresh=True, fresh_copies=1, name="x", claim_sets=(0,), refreshable=True)
+    assert copies.notice(option) is copies.Notice.LAST_COPY and copies.notice(renewable) is None
+    seen = CardOption("b", "c1", fresh=False, fresh_copies=0, name="x", claim_sets=(0,), refreshable=True)
+    assert copies.notice(seen) is copies.Notice.SEEN_BEFORE
 
 
 def test_low_cards_claims_and_rotation() -> None:

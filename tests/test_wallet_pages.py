@@ -159,6 +159,9 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     page.get_by_role("button", name=_t("wallet.receive_it")).click()
     assert page.locator("p.notice").inner_text() == _t("wallet.notice.received")
     assert page.locator("li.held").count() == 1 and "Skill" in page.locator("li.held").inner_text()
+    # One copy, but the issuer gave a refresh token: nothing to be alarmed about, nobody to ask.
+    assert page.locator("li.held .bad").count() == 0
+    assert _t("wallet.copies_low") not in page.locator("main").inner_text()
     _checked(page, f"home-{width}", width)
     page.locator("li.held a").click()
     assert "operate forklift" in page.locator("dl.named").inner_text()
@@ -174,7 +177,11 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     consent = page.locator("form.consent").inner_text()
     assert "Employer" in consent and page.locator(".warning").count() == 0
     assert "Skill" in consent
+    assert _t("wallet.last_copy") not in consent  # the last copy, but fresh ones can be fetched afterwards
+    chosen = page.locator("input[type=radio][name^='set:']:checked")  # the fewest facts, until the holder picks
+    assert chosen.count() == 1 and "EQF" not in chosen.locator("xpath=..").inner_text()
     _checked(page, f"consent-{width}", width)
+    page.locator("input[type=radio][name^='set:']").first.check()  # this holder shows the EQF level too
     page.get_by_role("button", name=_t("wallet.share")).click()
     assert page.locator(".result.shared").count() == 1
     _checked(page, f"shared-{width}", width)

@@ -201,8 +201,7 @@ def present(
             consent.choices_valid(asked.screen, choice)  # nothing fits: say so before asking
             for line in consent_hook.lines(asked.screen):
                 typer.echo(line, err=True)
-            for (query_id, card_id), said in copies.screen_notices(
-                    asked.screen, copies.refreshable(opened.contents)).items():
+            for (query_id, card_id), said in copies.screen_notices(asked.screen).items():
                 typer.echo(f"NOTE ({query_id}, card {card_id}): {copies.TEXT[said]}", err=True)
             if yes and asked.screen.needs_warning and not allow_unregistered:
                 raise flows.ConsentWarningUnheeded("this verifier is unregistered or asks beyond its registration: "

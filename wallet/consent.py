@@ -13,7 +13,11 @@
   unknown verifier no registration covers anything: every requested attribute is beyond.
 - **what**, per DCQL Credential Query (OpenID4VP 1.0 §6): the attributes with their labels
   from the type metadata, required or optional (with ``claim_sets``, an attribute in every
-  set is required, §6.4.1), the ``claim_sets`` as choices, and the held cards that can
+  set is required, §6.4.1), the ``claim_sets`` as choices (the one offered first, and sent
+  when the holder picks none, is the one of fewest claims its card can answer, the verifier's
+  order breaking ties: §6.4.1 asks a wallet to prefer the verifier's first option but names a
+  verifier that did not order its options for least disclosure as a reason to deviate, and
+  this wallet leans to less), and the held cards that can
   answer: matching ``vct``, the requested values present (§6.3), and a copy never shown to
   another verifier (a copy already shown to this same verifier is the fallback; cards with
   no such copy are listed in ``exhausted``, for the "copies run low" message).
@@ -62,6 +66,7 @@ class HeldCard:
     vct: str
     copies: tuple[HeldCopy, ...]
     claims: Mapping[str, Any] | None = None  # processed claims; None: not checked against values
+    refreshable: bool = False  # the issuer gave a refresh token: fresh copies can be fetched
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +115,7 @@ class CardOption:
     fresh_copies: int
     name: str  # the credential type's name in the holder's language
     claim_sets: tuple[int, ...]  # the claim set indexes this card can answer ((0,) without claim_sets)
+    refreshable: bool = False  # fresh copies can be fetched: a last copy links nothing once they are
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +128,17 @@ class QueryScreen:
     cards: tuple[CardOption, ...]
     exhausted: tuple[str, ...] = ()  # cards that match but whose every copy another verifier has seen
     pictogram: str = "certificate"  # core.pictograms: the (first) requested type's sign
+
+    @property
+    def suggested_set(self) -> int | None:
+        """The claim set chosen until the holder picks another: the fewest claims the first card can answer."""
+        return fewest_claims(self, self.cards[0].claim_sets) if self.claim_sets and self.cards else None
+
+
+def fewest_claims(query: QueryScreen, answerable: Sequence[int]) -> int:
+    """Of the claim sets a card can answer, the one that discloses fewest claims (ties: the verifier's order)."""
+    sizes = {choice.index: len(choice.claim_ids) for choice in query.claim_sets}
+    return min(answerable, key=lambda index: (sizes.get(index, 0), index))
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +279,8 @@ def _query_screen(cq: dcql.CredentialQuery, request: VerifiedRequest, held: Sequ
             continue
         copy = (fresh or again)[0]
         name = types[card.vct].display_name(lang) if card.vct in types else card.vct
-        options.append(CardOption(card.card_id, copy.copy_id, bool(fresh), len(fresh), name, answerable))
+        options.append(CardOption(card.card_id, copy.copy_id, bool(fresh), len(fresh), name, answerable,
+                                  card.refreshable))
     names = tuple(types[v].display_name(lang) if v in types else v for v in cq.vct_values) or (cq.format,)
     first = next((types[v] for v in cq.vct_values if v in types), None)
     return QueryScreen(cq.id, _query_required(request.query, cq.id), names, attributes, choices, tuple(options),
@@ -304,7 +322,7 @@ def choices_valid(screen: ConsentScreen, choice: Choice) -> DisclosurePlan:
             raise ConsentChoiceInvalid(f"that card cannot answer {qs.query_id!r}")
         cq = query.by_id(qs.query_id)
         assert cq is not None
-        index = choice.claim_sets.get(qs.query_id, card.claim_sets[0])
+        index = choice.claim_sets.get(qs.query_id, fewest_claims(qs, card.claim_sets))
         if index not in card.claim_sets:
             raise ConsentChoiceInvalid(f"that card cannot answer this choice for {qs.query_id!r}")
         wanted = cq.claim_sets[index] if cq.claim_sets is not None else None

@@ -18,7 +18,9 @@ def lines(screen: consent.ConsentScreen) -> list[str]:
         what = f"Asks for ({query.query_id}, {' / '.join(query.type_names)})"
         if query.claim_sets:  # DCQL claim_sets: the holder picks one (--disclose QUERY=CARD:SET)
             out.append(f"{what}, one of:")
-            out += [f"  set {choice.index}: {', '.join(choice.labels)}" for choice in query.claim_sets]
+            out += [f"  set {choice.index}: {', '.join(choice.labels)}"
+                    + ("  <- sent unless you choose another: the fewest facts" if choice.index == query.suggested_set
+                       else "") for choice in query.claim_sets]
         else:
             out.append(f"{what}: " + ", ".join(format_path(a.path) + ("" if a.required else " (optional)")
                                                for a in query.attributes))
@@ -26,7 +28,7 @@ def lines(screen: consent.ConsentScreen) -> list[str]:
             out.append("  You hold no card that answers this" +
                        (" (every copy was shown to another verifier)" if query.exhausted else ""))
         for card in query.cards:
-            if card.fresh_copies <= 1:
+            if card.fresh_copies <= 1 and not card.refreshable:
                 out.append(f"  {card.name}: the last unused copy — after it, verifiers could link your visits")
     if screen.who.unknown:
         out.append("WARNING: this verifier is not registered on the trust list")

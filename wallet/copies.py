@@ -52,11 +52,6 @@ def unused(batch: Iterable[Copy]) -> int:
     return sum(c.shown_to is None for c in batch)
 
 
-def refreshable(contents: Contents) -> frozenset[str]:
-    """The cards (batches) whose issuer gave a refresh token."""
-    return frozenset(contents.refresh)
-
-
 def low(contents: Contents) -> list[str]:
     """Cards with a refresh token and at most ``LOW`` unused copies: to top up."""
     return [b for b, copies in contents.batches().items() if b in contents.refresh and unused(copies) <= LOW]
@@ -83,23 +78,23 @@ def copies_left(card_id: str, batch: Sequence[Copy], can_refresh: bool) -> Copie
     return CopiesLeft(card_id, len(batch), left, can_refresh, warning)
 
 
-def notice(option: CardOption, can_refresh: bool) -> Notice | None:
+def notice(option: CardOption) -> Notice | None:
     """What the consent screen says beside a card it offers: the copy to be sent is the last unused
     one (and nothing will replace it), or it was seen by this verifier before."""
     if not option.fresh:
         return Notice.SEEN_BEFORE
-    if option.fresh_copies <= 1 and not can_refresh:
+    if option.fresh_copies <= 1 and not option.refreshable:
         return Notice.LAST_COPY
     return None
 
 
-def screen_notices(screen: ConsentScreen, can_refresh: frozenset[str]) -> dict[tuple[str, str], Notice]:
+def screen_notices(screen: ConsentScreen) -> dict[tuple[str, str], Notice]:
     """Per (query id, card id) of a consent screen: the notice to show, if any; a card listed as
     exhausted (every copy seen by another verifier) gets ``NONE_LEFT``."""
     found: dict[tuple[str, str], Notice] = {}
     for query in screen.queries:
         for option in query.cards:
-            said = notice(option, option.card_id in can_refresh)
+            said = notice(option)
             if said is not None:
                 found[(query.query_id, option.card_id)] = said
         for card_id in query.exhausted:

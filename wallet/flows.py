@@ -108,7 +108,8 @@ def trust_list(ctx: holder.WalletContext) -> TrustList | None:
 def held_cards(contents: Contents) -> list[consent.HeldCard]:
     """The wallet's cards for the consent screen: one per batch (copies of one credential)."""
     return [consent.HeldCard(batch, copies[0].vct, tuple(consent.HeldCopy(c.copy_id, c.shown_to) for c in copies),
-                             copies[0].claims) for batch, copies in contents.batches().items()]
+                             copies[0].claims, refreshable=batch in contents.refresh)
+            for batch, copies in contents.batches().items()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +181,7 @@ async def open_request(ctx: holder.WalletContext, opened: holder.Opened, http: h
 
 
 def default_choice(screen: consent.ConsentScreen) -> consent.Choice:
-    """Every query with a card, answered with its first card and first possible claim set."""
+    """Every query with a card, answered with its first card and the claim set of fewest claims it can answer."""
     return consent.Choice({q.query_id: q.cards[0].card_id for q in screen.queries if q.cards})
 
 

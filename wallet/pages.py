@@ -111,7 +111,8 @@ def cards(ctx: holder.WalletContext, contents: Contents, lang: str) -> list[dict
                     "issuer": names.get(lang) or names.get("en") or first.issuer, "registered": issuer is not None,
                     "until": _date(first.valid_until, lang), "expired": bool(first.valid_until and
                                                                         first.valid_until <= ctx.now()),
-                    "left": left, "copies": len(held), "icon": labels.icon(ctx.types, first.vct)})
+                    "left": left, "copies": len(held), "icon": labels.icon(ctx.types, first.vct),
+                    "refreshable": batch in contents.refresh})
     return out
 
 
