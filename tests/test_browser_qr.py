@@ -175,7 +175,8 @@ def test_the_desk_check_page_qr_reads_back_and_a_camera_lands_on_a_page_in_the_r
         assert landed is not None and landed.status == 200
         assert camera.locator("html").get_attribute("dir") == "rtl" and camera.locator("html").get_attribute(
             "lang") == "fa"
-        assert "Amana verifier" in camera.locator("main").inner_text()  # who asks, in the page's words
+        asker = camera.locator("main").inner_text()  # who asks: the name the wallet will show (the trust list's)
+        assert "Employer" in asker and "Amana verifier" not in asker  # not the node's default verifier_name
         assert camera.locator("main a.wallet-link").get_attribute("href") == link
         assert camera.locator("input.copy-link").input_value() == link
         assert camera.evaluate("document.documentElement.scrollWidth") <= 360

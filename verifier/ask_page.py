@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from core import i18n, web
+from core.errors import AmanaError
 from verifier import checks
 from verifier.context import VerifierContext, get_context
 from verifier.requests import ASK_PAGE, ask_link
@@ -52,11 +53,22 @@ async def ask_page(request: Request, ctx: Ctx, client_id: Annotated[str, Query(m
     if live and shown is not None:
         query = {"client_id": client_id, "request_uri": request_uri}
         values = {"live": True, "wallet_link": shown["link"],
-                  "what": i18n.t_isolated(page_lang, "ask_page.what", verifier=ctx.settings.verifier_name)}
+                  "what": i18n.t_isolated(page_lang, "ask_page.what", verifier=_desk_name(ctx, page_lang))}
         if getattr(request.app.state, "wallet", None) is not None:  # this node also hosts wallets (amana serve)
             values["wallet_here"] = "/wallet/present?" + urlencode({**query, "lang": page_lang})
     values["fallback_note"] = i18n.fallback_note(choice, page_lang)
     return _render(page_lang, query, 200 if live else 404, values)
+
+
+def _desk_name(ctx: VerifierContext, lang: str) -> str:
+    """The name the holder's wallet will show for this desk: its trust-list registration's, in
+    the page's language (else English), else the node's own ``verifier_name`` when unlisted."""
+    try:
+        registered = ctx.trust_list().verifier(ctx.settings.verifier_id)
+    except AmanaError:  # no good list now: the page still says who asks, by the node's own name
+        registered = None
+    names = registered.names if registered is not None else {}
+    return names.get(lang) or names.get("en") or ctx.settings.verifier_name
 
 
 def _render(lang: str, query: dict[str, str], status: int, values: dict[str, Any]) -> HTMLResponse:
