@@ -47,6 +47,7 @@ SOURCE_DIRS = ("core", "issuer", "verifier", "wallet", "consent", "server")
 # Where a key's prefix appears, for the translator (the longest matching prefix wins).
 PLACES = {
     "page": "the frame of every page (header, language switcher, notes)",
+    "front": "the node's front page: a door for each kind of visitor (holders, organisations, desks)",
     "sheet": "the offer sheet a trainer prints for a holder, with the QR code and the PIN slip",
     "offer_page": "the page a holder's phone opens from an offer's QR code",
     "ask_page": "the page a holder's phone opens from a verifier desk's QR code",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 
-from core import glossary, routing, staff, web
+from core import front_door, glossary, routing, staff, web
 from core.settings import Settings
 
 
@@ -25,6 +25,7 @@ class Service:
     start: Callable[[FastAPI, Settings], Awaitable[object]]
     stop: Callable[[FastAPI], Awaitable[None]]
     attach: Callable[[FastAPI], None]
+    door: front_door.Door | None = None  # its page for people, on the node's front page
 
 
 def _freeze_what_started() -> None:
@@ -79,4 +80,5 @@ def build_app(title: str, settings: Settings, services: Sequence[Service],
         extra(app)
     for service in services:
         service.attach(app)
+    front_door.install(app, [s.door for s in services if s.door is not None])  # /: the services' pages
     return app

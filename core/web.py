@@ -93,13 +93,13 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(400, "invalid_input", "The request is malformed", f"check: {', '.join(fields)}")
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "http_error")
     return problem_response(exc.status_code, code, str(exc.detail), str(exc.detail))
 
 
-http_error = _http_error  # core.staff refines it for pages and falls back to it
+http_error = http_error  # core.staff refines it for pages and falls back to it
 
 
 def _internal_error() -> JSONResponse:
@@ -336,7 +336,7 @@ class BodySizeLimit:
 
 class _BodyTooLarge(StarletteHTTPException):
     """An HTTPException, because FastAPI turns any other failure while it reads a body into
-    400 ("error parsing the body") and re-raises only these; ``_http_error`` maps it to the
+    400 ("error parsing the body") and re-raises only these; ``http_error`` maps it to the
     same problem as ``_too_large``."""
 
     def __init__(self) -> None:
@@ -359,7 +359,7 @@ def install(app: FastAPI, rate_limit: tuple[float, int] | None = None,
     handlers: dict[Any, Any] = {
         AmanaError: amana_error,
         RequestValidationError: _validation_error,
-        StarletteHTTPException: _http_error,
+        StarletteHTTPException: http_error,
     }
     for exc_type, handler in handlers.items():
         app.add_exception_handler(exc_type, handler)

@@ -68,7 +68,7 @@ def staff_pages(world: DeskWorld, page: Any, lang: str, wallet: bool = False) ->
 
 def holder_pages(world: DeskWorld, page: Any, lang: str) -> Iterator[str]:
     """The offer page a holder's camera opens, an ask page whose check is gone, the desk's scan
-    page and the glossary."""
+    page, the glossary and the node's front page (also what a mistyped address shows)."""
     offer = httpx.post(f"{world.base}/api/issuer/offers", timeout=10,
                        headers={"Authorization": f"Bearer {world.trainers['api_key']}"},
                        json={"type": "SkillCertificate", "claims": SKILL_EXAMPLE, "language": "en"}).json()
@@ -80,6 +80,10 @@ def holder_pages(world: DeskWorld, page: Any, lang: str) -> Iterator[str]:
     yield "desk scan"
     page.goto(f"{world.base}/help/words?lang={lang}")
     yield "glossary"
+    page.goto(f"{world.base}/?lang={lang}")
+    yield "front page"
+    page.goto(f"{world.base}/no-such-page?lang={lang}")
+    yield "front page (no such page)"
 
 
 def wallet_pages(world: DeskWorld, page: Any, lang: str) -> Iterator[str]:

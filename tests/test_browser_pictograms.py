@@ -123,6 +123,7 @@ def test_pictograms_beside_every_type_claim_purpose_and_step(world: DeskWorld, l
         assert {"briefcase", "certificate", "school", "stairs-up"} <= _names(consent)
 
         # Who saw what: the purpose's sign and each shared claim's, as on the consent screen.
+        page.locator("input[type=radio][name^='set:']").first.check()  # the skill and its EQF level
         page.get_by_role("button", name=_t("wallet.share", lang)).click()
         page.goto(f"{world.base}/wallet/history?lang={lang}")
         assert {"briefcase", "school", "stairs-up"} <= _names(_signs(page, "history", lang))

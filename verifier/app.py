@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from core import db, service, web
+from core import db, front_door, service, web
 from core.settings import Settings, get_settings
 from verifier import api, ask_page, offline_pages, pages
 from verifier.context import VerifierContext
@@ -39,7 +39,7 @@ def attach(app: FastAPI) -> None:
     web.mount_shared_static(app)
 
 
-SERVICE = service.Service(start, stop, attach)
+SERVICE = service.Service(start, stop, attach, front_door.Door("/verifier/desk", "scan", "front.desk", 2))
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from core import service, web
+from core import front_door, service, web
 from core.settings import Settings, get_settings
 from wallet import holder, page_kit, pages, pages_history, pages_move, pages_offline, pages_present, pages_receive
 
@@ -35,7 +35,7 @@ def attach(app: FastAPI) -> None:
     web.mount_shared_static(app)
 
 
-SERVICE = service.Service(start, stop, attach)
+SERVICE = service.Service(start, stop, attach, front_door.Door("/wallet", "wallet", "front.wallet", 0))
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:
