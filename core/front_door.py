@@ -7,6 +7,7 @@ gets the problem, and a protocol endpoint's own 404 (an offer used up, a check g
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, NamedTuple
@@ -42,8 +43,10 @@ def render(request: Request, doors: Sequence[Door], status: int = 200,
 
 
 def install(app: FastAPI, doors: Sequence[Door]) -> None:
-    """Add ``/`` with ``doors``, and the browser's 404 page."""
+    """Add ``/`` with ``doors``, and the browser's 404 page (after ``core.staff.install``: every
+    other HTTP error goes on to the handler it left)."""
     doors = sorted(doors, key=lambda door: door.rank)
+    previous = app.exception_handlers[StarletteHTTPException]  # web's, as core.staff refined it
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
     async def front(request: Request, lang: Annotated[str | None, Query(max_length=35)] = None) -> HTMLResponse:
@@ -53,6 +56,7 @@ def install(app: FastAPI, doors: Sequence[Door]) -> None:
         if isinstance(exc, StarletteHTTPException) and exc.status_code == 404 and \
                 "text/html" in request.headers.get("accept", ""):
             return render(request, doors, 404, request.query_params.get("lang"))
-        return await web.http_error(request, exc)  # the problem+json every other HTTP error gets
+        answer = previous(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
 
     app.add_exception_handler(StarletteHTTPException, no_such_page)

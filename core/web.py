@@ -94,12 +94,12 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+    """An HTTP error (404, 405, 413, ...) as problem+json; core.staff and core.front_door refine it
+    for pages and fall back to it."""
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "http_error")
     return problem_response(exc.status_code, code, str(exc.detail), str(exc.detail))
 
-
-http_error = http_error  # core.staff refines it for pages and falls back to it
 
 
 def _internal_error() -> JSONResponse:

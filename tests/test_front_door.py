@@ -56,6 +56,8 @@ def test_a_browser_lost_on_the_node_finds_its_way_a_program_still_gets_a_problem
     gone = client.get("/verifier/requests/no-such-check", headers=BROWSER)
     assert gone.status_code in (400, 404) and "html" not in gone.headers["content-type"]
     assert client.post("/", headers=BROWSER).status_code == 405  # only the page itself is new
+    # core.staff's refinement survives: a browser's GET of a post-only staff address goes to its page.
+    assert client.get("/verifier/desk/login", headers=BROWSER, follow_redirects=False).status_code == 303
 
 
 @needs_chromium
