@@ -212,6 +212,7 @@ def render_page(templates: Any, request: Request, template: str, lang: str, dige
     context = {
         "lang": lang, "lang_tag": i18n.bcp47(lang), "dir": i18n.direction(lang),
         "t": lambda key, **kw: i18n.t(lang, key, **kw), "languages": i18n.languages(),
+        "t_isolated": lambda key, **kw: i18n.t_isolated(lang, key, **kw),  # each value in its own <bdi>
         "fallback_note": i18n.fallback_note(getattr(request.state, "language", None), lang),
         "csrf": csrf_token(request, response, digest), **values,
     }
