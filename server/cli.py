@@ -18,6 +18,7 @@ import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 
@@ -206,6 +207,24 @@ def announced_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def listening_port(public_base_url: str | None, port: int | None) -> int:
+    """``--port`` when given; else the port of a configured http URL on loopback (the README's
+    ``AMANA_PUBLIC_BASE_URL=http://127.0.0.1:8156``: the node listens where its links point),
+    else 8000. An https or public URL names a proxy's port, not this process's."""
+    if port is not None:
+        return port
+    if public_base_url is not None:
+        parts = urlsplit(public_base_url)
+        if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+            return _url_port(public_base_url)
+    return 8000
+
+
+def _url_port(url: str) -> int:
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return host == "localhost" or ipaddress.ip_address(host).is_loopback
@@ -223,7 +242,8 @@ def _is_wildcard(host: str) -> bool:
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="TCP port (default: the port of "
+                                             "AMANA_PUBLIC_BASE_URL when it is http on loopback, else 8000)")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes sharing the port and the database "
                                          "(state lives in the database; PostgreSQL for more than one)")] = 1,
 ) -> None:
@@ -231,6 +251,8 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    announced = settings.public_base_url if "public_base_url" in settings.model_fields_set else None
+    port = listening_port(announced, port)
     if "public_base_url" not in settings.model_fields_set:  # offer links, issuer ids, the verifier id follow the port
         if _is_wildcard(host):
             raise typer.BadParameter("listening on every interface: set AMANA_PUBLIC_BASE_URL to the address "
@@ -249,6 +271,11 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("amana").info("public base URL %s (local mode: %s, workers: %d)", settings.public_base_url,
                                     settings.local_mode, workers)
+    if settings.local_mode and _url_port(settings.public_base_url) != port:
+        logging.getLogger("amana").warning(
+            "the links this node hands out name port %s, but it listens on %d: nothing answers them unless a "
+            "proxy forwards (drop --port, or make AMANA_PUBLIC_BASE_URL name this port)",
+            _url_port(settings.public_base_url), port)
     # Forwarded headers only from configured proxies (uvicorn trusts 127.0.0.1 by default).
     proxies = settings.trusted_proxies
     options = {"host": host, "port": port, "log_level": "info", "access_log": False,

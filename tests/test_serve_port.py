@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from core.settings import REPO_ROOT
-from server.cli import announced_url
+from server.cli import announced_url, listening_port
 from tests.node import free_port
 from tests.server_process import wait_until_serving
 
@@ -98,6 +98,43 @@ def test_the_port_sets_the_verifier_id(tmp_path: Path) -> None:
         assert r.status_code == 201, r.text
         [request_uri] = parse_qs(urlsplit(r.json()["link"]).query)["request_uri"]
         assert request_uri.startswith(f"{base}/")
+
+
+def test_a_loopback_public_url_sets_the_port_when_none_is_given(tmp_path: Path) -> None:
+    """The README's way to another port: AMANA_PUBLIC_BASE_URL=http://127.0.0.1:N, then ``amana
+    serve``. The node listened on 8000 (perhaps someone else's) and handed out links to N."""
+    port = free_port()
+    env = _env(tmp_path, AMANA_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
+    server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], cwd=REPO_ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/trust-list", server)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_links_to_a_port_the_node_does_not_listen_on_are_warned_about(tmp_path: Path) -> None:
+    links, listens = free_port(), free_port()
+    env = _env(tmp_path, AMANA_PUBLIC_BASE_URL=f"http://127.0.0.1:{links}")
+    server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(listens)], cwd=REPO_ROOT,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until_serving(f"http://127.0.0.1:{listens}/trust-list", server)
+    finally:
+        server.terminate()
+        _, log = server.communicate(timeout=10)
+    assert f"name port {links}, but it listens on {listens}" in log
+
+
+@pytest.mark.parametrize(("public", "given", "listened"), [
+    (None, None, 8000), (None, 8123, 8123),
+    ("http://127.0.0.1:8156", None, 8156), ("http://localhost", None, 80), ("http://[::1]:9001", None, 9001),
+    ("http://127.0.0.1:8156", 8157, 8157),  # said outright: a proxy may forward (the log warns)
+    ("https://node.amana.test", None, 8000), ("http://192.0.2.7:8080", None, 8000),  # a proxy's port, not ours
+])
+def test_the_listening_port(public: str | None, given: int | None, listened: int) -> None:
+    assert listening_port(public, given) == listened
 
 
 @pytest.mark.parametrize(("host", "port", "url"), [
