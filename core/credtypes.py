@@ -10,6 +10,11 @@ Each folder holds
 
 Type metadata may name a ``pictogram`` for the type and for each claim (an extension member:
 a Tabler icon name, drawn beside the words by ``core.pictograms``), so a new type brings its own.
+A claim whose schema is an ``enum`` of codes may give each code words per locale in
+``value_display`` (another extension member, shaped like ``display``: ``[{"value": code,
+"display": [{"locale", "label"}]}]``; the spec lets Type Metadata carry additional properties):
+a page shows "Practical test", never ``practical_test``; a ``"format": "date"`` claim is shown
+as the reader reads a date (``value_text``).
 
 Adding a type is adding a folder. Claim paths in type metadata use names and ``null``
 only: positional paths would have to count undisclosed array elements as issued
@@ -25,13 +30,15 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 
+from core import local_forms
 from core.encoding import json_loads_strict
 from core.errors import AmanaError, ClaimsInvalidForType, InvalidClaims, InvalidInput, UnknownCredentialType
 from core.sdjwt.paths import ClaimPath, format_path, select, validate
@@ -51,6 +58,7 @@ class ClaimRule:
     sd: str  # always | never | allowed
     mandatory: bool
     labels: Mapping[str, str]
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # code -> locale -> words
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,21 @@ class CredentialType:
             if rule.path == path:
                 return rule.labels.get(locale) or rule.labels.get("en") or format_path(path)
         return format_path(path)
+
+    def value_text(self, path: ClaimPath, value: Any, locale: str) -> str | None:
+        """A claim's value in the reader's words where the type gives them: a code's words
+        (``value_display``), a date as ``core.local_forms`` writes it; else None."""
+        rule = next((r for r in self.rules if r.path == path), None)
+        if rule is not None and isinstance(value, str) and value in rule.values:
+            words = rule.values[value]
+            return words.get(locale) or words.get("en") or value
+        if isinstance(value, str) and schema_at(self.schema, path).get("format") == "date":
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:
+                return None
+            return local_forms.local_date(day, locale)
+        return None
 
     def check_issuance(self, claims: Mapping[str, Any]) -> None:
         """All of the type's claims, before issuing: the full schema applies."""
@@ -186,10 +209,30 @@ def load_type(folder: Path) -> CredentialType:
         if sd not in ("always", "never", "allowed"):
             raise InvalidInput(f"{folder.name}: sd must be always, never or allowed")
         labels = {language_code(d["locale"]): d["label"] for d in entry.get("display", [])}
-        rules.append(ClaimRule(path, sd, bool(entry.get("mandatory", False)), labels))
+        rules.append(ClaimRule(path, sd, bool(entry.get("mandatory", False)), labels,
+                               _value_words(folder.name, entry, schema_at(schema, path))))
     ctype = CredentialType(folder.name, vct, metadata, schema, example, tuple(rules))
     ctype.check_issuance(example)
     return ctype
+
+
+def _value_words(type_name: str, entry: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """``value_display``: words for codes the claim's schema lists (``enum``), every code once."""
+    words: dict[str, dict[str, str]] = {}
+    for item in entry.get("value_display", []):
+        code = item.get("value")
+        if code not in schema.get("enum", ()) or code in words:
+            raise InvalidInput(f"{type_name}: value_display names {code!r}, not one code of the claim's enum")
+        words[code] = {language_code(d["locale"]): d["label"] for d in item.get("display", [])}
+    return words
+
+
+def schema_at(schema: Mapping[str, Any], path: ClaimPath) -> Mapping[str, Any]:
+    """The part of a type's JSON Schema that describes the claim at ``path`` ({} where none does)."""
+    node: Mapping[str, Any] = schema
+    for element in path:
+        node = node.get("properties", {}).get(element, {}) if isinstance(element, str) else node.get("items", {})
+    return node
 
 
 def _validator(schema: Mapping[str, Any]) -> jsonschema_rs.Validator:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core import esco, i18n
-from core.credtypes import CredentialType
+from core.credtypes import CredentialType, schema_at
 from core.errors import AmanaError, InvalidInput
 from core.sdjwt.paths import ClaimPath, format_path, parse_path
 from issuer.offers import REFERENCE_MAX
@@ -146,13 +146,6 @@ def _typed(value: str, schema: Mapping[str, Any], path: ClaimPath) -> Any:
     if kind == "array":
         return [part.strip() for part in value.split(";") if part.strip()]
     return value
-
-
-def schema_at(schema: Mapping[str, Any], path: ClaimPath) -> Mapping[str, Any]:
-    node: Mapping[str, Any] = schema
-    for element in path:
-        node = node.get("properties", {}).get(element, {}) if isinstance(element, str) else node.get("items", {})
-    return node
 
 
 def _put(claims: dict[str, Any], path: ClaimPath, value: Any) -> None:

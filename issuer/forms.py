@@ -24,7 +24,7 @@ class FormField:
     label: str
     kind: str  # text | number | date | yesno | choice | list | esco
     required: bool
-    choices: tuple[str, ...] = ()
+    choices: tuple[tuple[str, str], ...] = ()  # (code, its words in the page's language)
     filled: bool = False  # the label beside an ESCO pick: filled from it when left empty
 
 
@@ -50,7 +50,7 @@ def _field(ctype: CredentialType, path: ClaimPath, schema: Mapping[str, Any], re
         str(schema.get("type")), "text")
     if schema.get("format") == "date":
         kind = "date"
-    choices = tuple(str(c) for c in schema.get("enum", ()))
+    choices = tuple((str(c), ctype.value_text(path, c, lang) or str(c)) for c in schema.get("enum", ()))
     if choices:
         kind = "choice"
     if schema.get("x-classification") == "esco-skill":

@@ -116,7 +116,8 @@ def _row(path: ClaimPath, value: Any, ctype: CredentialType | None, lang: str) -
         element = label(ctype, (*path, None), lang) if _has_rule(ctype, (*path, None)) else None
         return Row(name, children=tuple(_row_of_element(path, i, v, element, ctype, lang) for i, v in enumerate(value)),
                    pictogram=sign)
-    return Row(name, scalar(value, lang), pictogram=sign)
+    words = ctype.value_text(path, value, lang) if ctype is not None else None  # a code's words, a local date
+    return Row(name, words or scalar(value, lang), pictogram=sign)
 
 
 def _row_of_element(path: ClaimPath, index: int, value: Any, element: Text | None, ctype: CredentialType | None,

@@ -65,8 +65,9 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
-def shown_claims(claims: Mapping[str, Any], known: CredentialType | None) -> list[tuple[ClaimPath, str]]:
-    """The claims a card shows, in the type's order where it is known, as (path, text)."""
+def shown_claims(claims: Mapping[str, Any], known: CredentialType | None, lang: str) -> list[tuple[ClaimPath, str]]:
+    """The claims a card shows, in the type's order where it is known, as (path, text): a code
+    and a date in the reader's words where the type gives them (``CredentialType.value_text``)."""
     rows: list[tuple[ClaimPath, str]] = []
     if known is not None:
         for path in [r.path for r in known.rules if len(r.path) == 1]:
@@ -74,7 +75,7 @@ def shown_claims(claims: Mapping[str, Any], known: CredentialType | None) -> lis
                 found = select(claims, path)
             except AmanaError:
                 continue
-            rows += [(path, value_text(v)) for _, v in found]
+            rows += [(path, known.value_text(path, v, lang) or value_text(v)) for _, v in found]
         return rows
     return [((name,), value_text(v)) for name, v in claims.items() if name not in TECHNICAL]
 

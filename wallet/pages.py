@@ -240,7 +240,7 @@ async def _card_page(request: Request, lang: str, wallet: holder.Opened, card_id
     first = wallet.contents.batches()[card_id][0]
     known = ctx.types.get(first.vct)
     claims = [(labels.claim_icon(known, path), known.label(path, lang) if known else format_path(path), value)
-              for path, value in labels.shown_claims(first.claims or {}, known)]
+              for path, value in labels.shown_claims(first.claims or {}, known, lang)]
     live = await status.card_status(ctx.settings, first.issuer, first.claims, flows.trust_list(ctx), ctx.now())
     can_refresh = card_id in wallet.contents.refresh and shown["left"] <= copies.LOW
     return render(request, "card.html", lang, unlocked=True, card=shown, claims=claims, card_status=live,
