@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from core import i18n, pictograms
+from core import i18n, local_forms, pictograms
 from core.errors import AmanaError
 from core.trust import TrustList
 from wallet import flows, holder, labels, ledger, rights
@@ -22,7 +23,9 @@ router = APIRouter(prefix="/wallet", include_in_schema=False)
 
 def _row(ctx: holder.WalletContext, r: HistoryRecord, lang: str, trust: TrustList | None) -> dict[str, Any]:
     state = ledger.state(r.receipt)
-    return {"when": r.timestamp[:16].replace("T", " "), "event": r.event,
+    at = datetime.fromisoformat(r.timestamp)  # "…Z": UTC (the server knows no reader's time zone)
+    return {"day": local_forms.local_date(at.date(), lang), "time": local_forms.local_digits(f"{at:%H:%M}", lang),
+            "event": r.event,
             "who": r.controller.name or i18n.t(lang, "wallet.unknown_verifier"), "who_id": r.controller.id,
             "unknown": r.controller.name is None,
             "why": [(pictograms.purpose_pictogram(p), labels.purpose_words(p, lang)) for p in r.purposes],
