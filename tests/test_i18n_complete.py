@@ -85,3 +85,19 @@ def test_each_language_is_complete_unless_its_translation_is_unfinished(lang: st
 def test_the_unfinished_list_names_only_languages_we_offer() -> None:
     assert set(i18n.LANGUAGES) >= i18n.UNFINISHED
     assert {"en", "ar", "fa", "uk", "fr"}.isdisjoint(i18n.UNFINISHED)
+
+
+# What a holder reads names no protocol: the words are for a person, not for an engineer.
+HOLDER_KEYS = ("wallet.", "offer_page.", "ask_page.", "sheet.", "help.", "front.", "offer.")
+PROTOCOL_NAMES = re.compile(r"OpenID4V|SD-JWT|DCQL|DPoP|OAuth|JWT\b|x509")
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_no_holder_text_names_a_protocol(lang: str) -> None:
+    named = []
+    for message in i18n_tools.read(lang):
+        key = message.id if isinstance(message.id, str) else (message.id or ("",))[0]
+        texts = [message.string] if isinstance(message.string, str) else list(message.string or ())
+        if key.startswith(HOLDER_KEYS) and any(PROTOCOL_NAMES.search(t or "") for t in texts):
+            named.append(key)
+    assert named == [], named
