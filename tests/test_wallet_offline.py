@@ -157,6 +157,17 @@ def test_the_device_key_cannot_be_exported(node: RunningNode, browser: Any) -> N
         context.close()
 
 
+def test_a_device_with_no_card_kept_says_so_and_nothing_else(node: RunningNode, browser: Any) -> None:
+    context = browser.new_context(locale="ar", viewport={"width": 360, "height": 800})
+    try:
+        page = _load_then_offline(context, node.base, "ar")
+        page.locator(".none-kept").wait_for()
+        assert page.locator(".pick-help").is_hidden() and page.locator(".nonce-step").is_hidden()
+        assert page.locator("a.back").get_attribute("href") == "/wallet?lang=ar"  # the way back to the cards
+    finally:
+        context.close()
+
+
 def test_a_browser_without_webcrypto_is_told_plainly(node: RunningNode, browser: Any) -> None:
     context = browser.new_context()
     context.add_init_script("Object.defineProperty(window, 'indexedDB', { value: undefined });")

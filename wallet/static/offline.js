@@ -211,7 +211,11 @@ async function setUpOfflinePage(root) {
   api.ready = readyOffline(location.pathname + location.search);  // this page, kept for no network
   let cards = [];
   try { cards = await allCards(); } catch (e) { root.querySelector(".unsupported").hidden = false; return; }
-  if (!cards.length) { root.querySelector(".none-kept").hidden = false; return; }
+  if (!cards.length) {  // nothing to tick or to show: the steps for showing one would only confuse
+    root.querySelector(".none-kept").hidden = false;
+    for (const step of root.querySelectorAll(".pick-help, .nonce-step")) step.hidden = true;
+    return;
+  }
   for (const card of cards) {
     const box = choices(root, card, lang);
     box.querySelector(".show-qr").addEventListener("click", () => showQr(root, card, false));
