@@ -207,6 +207,14 @@ def _refused(
         _say("...the signature checks out.")
         check_issuer(trust_list, iss=result.issuer, vct=result.vct, issued_at=result.issued_at, now=now)
     except AmanaError as exc:
-        _say(f"refused ({exc.code}): {exc.detail}")
+        _say(f"refused: {PLAIN_REASONS.get(exc.code, exc.detail)} ({exc.code})")
         return
     raise SystemExit("the demo expected this to be refused, and it was not")
+
+
+# Why each forgery above is refused, in the words of a person, not of the spec (the code follows).
+PLAIN_REASONS = {
+    "unreferenced_disclosure": "the changed fact is not one the issuer signed",
+    "nonce_mismatch": "it answers an earlier check, not this one",
+    "issuer_not_accredited": "the issuer is not on the trust list",
+}

@@ -153,9 +153,13 @@ async def _story(settings: Settings, types: TypeRegistry, step: Any, say: Any) -
             held_trust = flows.trust_list(wallet)
             for record in opened.contents.history:
                 names = ", ".join(record.data_categories)
-                say(f"{record.timestamp} {record.event} to {record.controller.name}: {names}")
                 given = next((r for r in (record.receipt or {}).get("receipts") or [] if r.get("event") == "given"),
                              None)
+                when = record.timestamp[:16].replace("T", " ")
+                said = f"{when} UTC {record.event} to {record.controller.name}: {names}"
+                if given is None:  # a refused check records no consent: there is nothing to prove
+                    said += " (the desk refused it: revoked; it kept nothing, so there is no receipt)"
+                say(said)
                 if record.receipt is not None and given is not None:  # the consent ledger's (issue 14)
                     proof = given.get("proof") or {}
                     verdict = "verifies" if ledger.check(record.receipt, held_trust) else "DOES NOT verify"

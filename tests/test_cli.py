@@ -112,12 +112,13 @@ def test_plain_sd_jwt_profile_verifies_a_reference_vector(tmp_path: Path) -> Non
 def test_demo_runs() -> None:
     result = amana("demo")
     assert result.returncode == 0, result.stderr
-    assert "refused (unreferenced_disclosure)" in result.stdout
-    assert "refused (nonce_mismatch)" in result.stdout
-    assert "refused (issuer_not_accredited)" in result.stdout
+    assert "refused: the changed fact is not one the issuer signed (unreferenced_disclosure)" in result.stdout
+    assert "refused: it answers an earlier check, not this one (nonce_mismatch)" in result.stdout
+    assert "refused: the issuer is not on the trust list (issuer_not_accredited)" in result.stdout
     assert "status valid" in result.stdout and "refused (revoked)" in result.stdout
     assert "QR version 16 at level M" in result.stdout and "refused (replayed)" in result.stdout  # offline
     assert "consent log leaf 0 of 1: the proof verifies" in result.stdout  # the consent ledger's receipt
+    assert "skill (the desk refused it: revoked; it kept nothing, so there is no receipt)" in result.stdout
 
 
 def test_issuer_commands_share_the_store_with_the_server(tmp: Path) -> None:
