@@ -143,12 +143,18 @@ class CatchAll:
                 await _internal_error()(scope, receive, send)
 
 
+# A node announced on https tells browsers to come back on https only, for a year (RFC 6797): a
+# first visit by http (a typed address, a café's network) cannot be downgraded again. Not
+# includeSubDomains: the node does not know what else its domain runs.
+HSTS = {"Strict-Transport-Security": "max-age=31536000"}
+
+
 class SecurityHeaders:
     """ASGI middleware adding ``SECURITY_HEADERS`` to every HTTP response (pure ASGI: streams untouched)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, https: bool = False) -> None:
         self.app = app
-        self.raw = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+        self.raw = [(k.lower().encode(), v.encode()) for k, v in (SECURITY_HEADERS | (HSTS if https else {})).items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -353,10 +359,10 @@ async def _too_large(send: Send, limit: int) -> None:
 
 
 def install(app: FastAPI, rate_limit: tuple[float, int] | None = None,
-            door_limit: tuple[float, int] | None = None) -> FastAPI:
+            door_limit: tuple[float, int] | None = None, https: bool = False) -> FastAPI:
     """Error mapping and the middleware every app has; ``rate_limit`` (per second, burst) guards
     the public protocol writes per client address, ``door_limit`` the wallet's key-deriving
-    posts (core.ratelimit)."""
+    posts (core.ratelimit); ``https``: the node is announced on https (``HSTS``)."""
     handlers: dict[Any, Any] = {
         AmanaError: amana_error,
         RequestValidationError: _validation_error,
@@ -369,7 +375,7 @@ def install(app: FastAPI, rate_limit: tuple[float, int] | None = None,
         app.add_middleware(RateLimit, rate=rate_limit[0], burst=rate_limit[1], limited=public_protocol_post)
     if door_limit is not None:
         app.add_middleware(RateLimit, rate=door_limit[0], burst=door_limit[1], limited=wallet_door_post)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, https=https)
     app.add_middleware(AccessLog)
     app.add_middleware(CatchAll)  # added last: outermost of ours, so AccessLog sees the 500 too
     return app

@@ -1,6 +1,7 @@
 """The node's front page (core/front_door.py): ``/`` shows a door per service the node runs, in
 the reader's language; a browser that asks for an address no route answers gets that page with a
-404 and a sentence, a program still gets problem+json, and a protocol's own 404 stays JSON."""
+404 and a sentence, a program still gets problem+json, and a protocol's own 404 stays JSON; and
+what a node announced on https tells every browser that comes to it (HSTS)."""
 
 from __future__ import annotations
 
@@ -75,3 +76,12 @@ def test_the_front_page_reads_on_a_cheap_phone(lang: str, tmp_path: Path) -> Non
         page.goto(f"{node.base}/")
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"front-{lang}-360.png"), full_page=True)
+
+
+def test_a_node_announced_on_https_asks_browsers_for_https_only(client: TestClient, tmp_path: Path) -> None:
+    """RFC 6797: once seen on https, a browser never lets a later visit be downgraded to http."""
+    assert client.get("/").headers["strict-transport-security"] == "max-age=31536000"  # BASE is https
+    local = build_app(Settings(data_dir=tmp_path, public_base_url="http://127.0.0.1:8000"))
+    with TestClient(local, base_url="http://127.0.0.1:8000") as on_loopback:
+        assert "strict-transport-security" not in on_loopback.get("/").headers  # http on loopback: nothing to pin
+
