@@ -16,9 +16,10 @@ library combines all of these:
 - redirects followed by hand, at most ``max_redirects``, each target re-checked, and
   never from https down to http;
 - a size cap on the body, read as it streams, and no compressed answer (a small gzip body
-  inflates a thousandfold after any count of bytes on the wire); a timeout on every step, and a deadline on
-  the whole fetch (``deadline_s``): a server trickling one byte a second never times out a
-  single read, and held a wallet's ``direct_post`` for minutes (issue 11);
+  inflates a thousandfold after any count of bytes on the wire);
+- a timeout on every step, and a deadline on the whole fetch (``deadline_s``): a server
+  trickling one byte a second never times out a single read, and held a wallet's
+  ``direct_post`` for minutes (issue 11);
 - one error type out: whatever goes wrong — a URL httpx cannot parse (``https://[::1/x``,
   ``https://0177.0.0.1/``), a host that does not resolve (every host, on an offline desk),
   a TLS or protocol failure — the caller gets a ``FetchError`` and nothing else, so a status

@@ -34,10 +34,8 @@ _templates = web.page_templates(Path(__file__).parent / "templates")
 def render(request: Request, doors: Sequence[Door], status: int = 200,
            lang: str | None = None) -> HTMLResponse:
     choice = i18n.choose(lang, request.headers.get("accept-language"))
-    context = {"lang": choice.lang, "lang_tag": i18n.bcp47(choice.lang), "dir": i18n.direction(choice.lang),
-               "t": lambda key, **kw: i18n.t(choice.lang, key, **kw), "languages": i18n.languages(),
-               "fallback_note": i18n.fallback_note(choice, choice.lang), "doors": doors,
-               "message": i18n.t(choice.lang, "front.not_found") if status == 404 else None}
+    context = web.open_page_context(choice) | {
+        "doors": doors, "message": i18n.t(choice.lang, "front.not_found") if status == 404 else None}
     return HTMLResponse(_templates.get_template("front.html").render(context), status_code=status,
                         headers={"Cache-Control": "no-store", "Vary": "Accept-Language"})
 

@@ -34,11 +34,7 @@ def link(lang: str, term: str | None = None) -> str:
 def render(choice: i18n.Choice) -> HTMLResponse:
     """The page in the chosen language: no session, no form, no cookie, the same for everyone.
     A reader whose language the node lacks is told which one the page is in instead."""
-    lang = choice.lang
-    context = {"lang": lang, "lang_tag": i18n.bcp47(lang), "dir": i18n.direction(lang),
-               "t": lambda key, **kw: i18n.t(lang, key, **kw), "languages": i18n.languages(),
-               "fallback_note": i18n.fallback_note(choice, lang), "terms": TERMS}
-    html = _templates.get_template("words.html").render(context)
+    html = _templates.get_template("words.html").render(web.open_page_context(choice) | {"terms": TERMS})
     return HTMLResponse(html, headers={"Cache-Control": "public, max-age=3600", "Vary": "Accept-Language"})
 
 

@@ -66,7 +66,8 @@ def build_app(title: str, settings: Settings, services: Sequence[Service],
                   telemetry=NO_TELEMETRY)
     per_min = settings.wallet_door_per_min
     web.install(app, rate_limit=(settings.rate_limit_per_s, settings.rate_limit_burst),
-                door_limit=(per_min / 60, max(1, int(2 * per_min))), https=settings.public_base_url.startswith("https://"))
+                door_limit=(per_min / 60, max(1, int(2 * per_min))),
+                https=settings.public_base_url.startswith("https://"))
     staff.install(app)
     glossary.install(app)  # /help/words: every service's holder pages link it
 

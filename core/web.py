@@ -101,7 +101,6 @@ async def http_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, code, str(exc.detail), str(exc.detail))
 
 
-
 def _internal_error() -> JSONResponse:
     return problem_response(500, "internal_error", "Something went wrong on our side", "please try again later")
 
@@ -228,6 +227,17 @@ def render_page(templates: Any, request: Request, template: str, lang: str, dige
         response.headers["Content-Security-Policy"] = SCANNING_CONTENT_SECURITY_POLICY
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def open_page_context(choice: Any) -> dict[str, Any]:
+    """What a page with no session, no form and no cookie (the glossary, the front page) is
+    rendered with, in the ``i18n.Choice`` made for its reader."""
+    from core import i18n
+
+    lang = choice.lang
+    return {"lang": lang, "lang_tag": i18n.bcp47(lang), "dir": i18n.direction(lang),
+            "t": lambda key, **kw: i18n.t(lang, key, **kw), "languages": i18n.languages(),
+            "fallback_note": i18n.fallback_note(choice, lang)}
 
 
 def client_address(request: Request) -> str:
