@@ -124,7 +124,8 @@ def _segments(route: BaseRoute) -> set[str | None]:
             out.add(_ANY)
             continue
         segment = first_segment(path)
-        out.add(_ANY if "{" in segment or segment == "" else segment)
+        # "/" itself (the front page) is the one route of the empty segment: it matches only "/".
+        out.add(_ANY if "{" in segment or (segment == "" and path != "/") else segment)
     return out
 
 
