@@ -41,6 +41,29 @@ def test_generate_sign_verify_and_jwk_round_trip(alg: keys.Alg) -> None:
     assert keys.jwks([key.public_key()])["keys"][0]["kid"] == key.kid
 
 
+@pytest.mark.parametrize("tamper", ["r+1", "s+1", "r=0", "s=0", "r=n", "s=n-s", "short", "long"])
+def test_es256_verify_refuses_altered_signatures(tamper: str) -> None:
+    """R||S taken apart and put back (DER for OpenSSL), the hash handed over as Prehashed: any
+    change, zero, the group order, the other s of the pair (s and n-s both verify in plain ECDSA,
+    JWS has no low-s rule, so n-s is accepted, as OpenSSL does) or a wrong length: only the
+    genuine signature and its twin verify."""
+    n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    key = keys.generate("ES256")
+    sig = key.sign(b"msg")
+    r, s = int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")
+    altered = {"r+1": (r + 1, s), "s+1": (r, s + 1), "r=0": (0, s), "s=0": (r, 0), "r=n": (n, s),
+               "s=n-s": (r, n - s)}
+    if tamper == "short":
+        bad = sig[:-1]
+    elif tamper == "long":
+        bad = sig + b"\0"
+    else:
+        ar, as_ = altered[tamper]
+        bad = ar.to_bytes(32, "big") + as_.to_bytes(32, "big")
+    assert key.public_key().verify(sig, b"msg")
+    assert key.public_key().verify(bad, b"msg") is (tamper == "s=n-s")
+
+
 def test_private_key_never_printed() -> None:
     key = keys.generate("ES256")
     d = key.to_jwk()["d"]

@@ -330,6 +330,23 @@ def test_sd_hash_covers_the_exact_presentation(iss: keys.PrivateKey, holder: key
         check(with_kb(full, holder, sd_hash=b64url_encode(b"\0" * 32)), iss, KB)
 
 
+@pytest.mark.parametrize("issuer_alg", ["ES256", "EdDSA"])
+@pytest.mark.parametrize("sd_alg", ["sha-256", "sha-384"])
+def test_sd_hash_checked_whatever_the_issuer_alg_and_sd_alg(issuer_alg: keys.Alg, sd_alg: str,
+                                                            holder: keys.PrivateKey) -> None:
+    """ES256 with sha-256 continues the signature's hash for sd_hash; the other pairs hash anew: both
+    accept the holder's sd_hash and refuse one taken over another presentation."""
+    issuer = keys.generate(issuer_alg)
+    issued = issue({"a": 1, "b": 2}, issuer_key=issuer, disclosable=[("a",), ("b",)], sd_alg=sd_alg,
+                   holder_key=holder.public_key())
+    shown = present(issued, [("a",)], holder_key=holder, audience=AUD, nonce=NONCE, now=NOW)
+    assert check(shown, issuer, KB)["a"] == 1
+    other = present(issued, [("b",)], holder_key=holder, audience=AUD, nonce=NONCE, now=NOW)
+    sd_jwt, kb = shown[: shown.rindex("~") + 1], other[other.rindex("~") + 1 :]
+    with pytest.raises(errors.SdHashMismatch):
+        check(sd_jwt + kb, issuer, KB)
+
+
 def test_kb_signed_by_another_key_refused(iss: keys.PrivateKey, holder: keys.PrivateKey) -> None:
     sd = craft.sd_jwt({"cnf": craft.cnf(holder)}, [], iss)
     with pytest.raises(errors.InvalidSignature):

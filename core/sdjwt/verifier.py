@@ -23,6 +23,7 @@ refuse security-critical claims that were selectively disclosed.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -137,7 +138,10 @@ def _verify_parts(
         raise InvalidTokenType(f"Issuer-signed JWT typ must be {policy.typ!r}")
     unverified_payload = jws.unverified_payload()
     keys = issuer_keys(header, unverified_payload) if callable(issuer_keys) else issuer_keys
-    issuer_key = _jose.verify_with_any(jws, keys, alg, "Issuer-signed JWT")
+    # ES256 hashes the signing input with SHA-256; so does sd_hash (the default _sd_alg), whose
+    # input begins with it: one hash serves both, continued past it for sd_hash (_verify_kb).
+    signed_hash = hashlib.sha256(jws.signing_input) if alg == "ES256" else None
+    issuer_key = _jose.verify_with_any(jws, keys, alg, "Issuer-signed JWT", signed_hash)
     payload = unverified_payload  # the signature covers exactly these bytes: verified from here on
 
     sd_alg = payload.get(disc.SD_ALG_KEY, disc.DEFAULT_SD_ALG)
@@ -158,7 +162,9 @@ def _verify_parts(
     kb_payload = None
     if parts.kb_jwt is not None:
         holder_key = _holder_key(claims)
-        kb_payload = _verify_kb(parts, holder_key, hash_fn, now, key_binding, policy)
+        if hash_fn is not hashlib.sha256:  # _sd_alg sha-384 or sha-512: sd_hash starts afresh
+            signed_hash = None
+        kb_payload = _verify_kb(parts, holder_key, hash_fn, now, key_binding, policy, jws.signing_input, signed_hash)
     return Verified(claims, header, issuer_key, frozenset(unpacker.disclosed), holder_key, kb_payload)
 
 
@@ -195,8 +201,14 @@ def _verify_kb(
     now: int,
     expect: KeyBindingPolicy | None,
     policy: VerifyPolicy,
+    signing_input: bytes,
+    signed_hash: hashlib._Hash | None,
 ) -> dict[str, Any]:
-    """Section 7.3 step 5. Without ``expect`` only integrity is checked, not freshness."""
+    """Section 7.3 step 5. Without ``expect`` only integrity is checked, not freshness.
+
+    ``signed_hash``, when ``hash_fn`` is SHA-256 and the Issuer-signed JWT is ES256: the hash its
+    signature check took over ``signing_input``, the first bytes of the sd_hash input; continued here.
+    """
     assert parts.kb_jwt is not None
     jws = _jose.parse_compact(parts.kb_jwt, "Key Binding JWT")
     alg = _jose.check_header(jws.unverified_header, policy.algorithms, "Key Binding JWT")
@@ -205,7 +217,12 @@ def _verify_kb(
     _jose.verify_with(jws, holder_key, alg, "Key Binding JWT")
     kb = jws.unverified_payload()  # verified from here on
 
-    expected_hash = b64url_encode(hash_fn(parts.sd_jwt_compact().encode("ascii")).digest())
+    if signed_hash is None:
+        sd_digest = hash_fn(parts.sd_jwt_compact().encode("ascii")).digest()
+    else:  # "<signing input>" hashed already; ".<signature>~<D1>~...~<Dn>~" left (a quarter of it)
+        signed_hash.update("~".join((parts.jwt[len(signing_input):], *parts.disclosures, "")).encode("ascii"))
+        sd_digest = signed_hash.digest()
+    expected_hash = b64url_encode(sd_digest)
     sd_hash = kb.get("sd_hash")
     if not isinstance(sd_hash, str) or not hmac.compare_digest(sd_hash, expected_hash):
         raise SdHashMismatch()
