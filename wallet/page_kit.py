@@ -64,9 +64,10 @@ def error_text(exc: AmanaError, lang: str) -> str:
     return i18n.t(lang, "wallet.err.other")
 
 
-class FormExpired(web.CsrfFailed):
-    """A wallet form whose CSRF token does not hold: most often a page left open past the
-    browser's session (the cookie went with it). ``form_expired`` answers it."""
+class FormExpired(Exception):
+    """A wallet form whose CSRF token does not hold (``web.CsrfFailed``): most often a page left
+    open past the browser's session, the cookie gone with it. ``form_expired`` answers it. Not an
+    ``AmanaError`` of its own: on the wire it is ``csrf_failed``, one code for one error."""
 
 
 async def form_of(request: Request) -> tuple[Any, str]:
@@ -84,7 +85,7 @@ async def form_expired(request: Request, exc: Exception) -> Response:
     the page was open too long and nothing changed (303: the post is not repeated); the pages'
     own scripts, which take JSON, get the 403 problem as before."""
     if "text/html" not in request.headers.get("accept", ""):
-        return await web.amana_error(request, exc)
+        return await web.amana_error(request, web.CsrfFailed())
     return home(language(request), "form_expired")
 
 
