@@ -12,9 +12,8 @@
 
 Every response carries a strict Content-Security-Policy (no inline script, no third-party
 origin), ``nosniff``, no referrer, no framing. A page that carries the vendored QR reader
-(``render_page`` sees its ``data-wasm`` address) also has ``'wasm-unsafe-eval'``, which lets
-the reader compile its WebAssembly and nothing else (it allows no JavaScript ``eval``); no
-other page has it.
+(``QR_READER_PAGES``) also has ``'wasm-unsafe-eval'``, which lets the reader compile its
+WebAssembly and nothing else (it allows no JavaScript ``eval``); no other page has it.
 Protocol routes that need a different problem shape (OAuth errors) raise their own response types before reaching this.
 """
 
@@ -48,7 +47,10 @@ _POLICY = ("default-src 'self'; script-src 'self'{wasm}; style-src 'self'; img-s
            "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 CONTENT_SECURITY_POLICY = _POLICY.format(wasm="")
 SCANNING_CONTENT_SECURITY_POLICY = _POLICY.format(wasm=" 'wasm-unsafe-eval'")  # a page with the QR reader
-QR_READER_MARK = b"data-wasm="  # what a page carrying the vendored QR reader has: the address of its WebAssembly
+# The pages that carry the vendored QR reader (its ``data-wasm`` address, or a template that
+# includes it): named here, never inferred from what a page happens to contain, which a reflected
+# value could. tests/test_wallet_web_security.py checks the list against the templates.
+QR_READER_PAGES = frozenset({"receive.html", "present.html", "recover.html", "offline.html", "scan.html"})
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -223,7 +225,7 @@ def render_page(templates: Any, request: Request, template: str, lang: str, dige
     }
     response.body = response.render(templates.get_template(template).render(context))
     response.headers["content-length"] = str(len(response.body))
-    if QR_READER_MARK in response.body:
+    if template in QR_READER_PAGES:
         response.headers["Content-Security-Policy"] = SCANNING_CONTENT_SECURITY_POLICY
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -222,7 +222,13 @@ def listening_port(public_base_url: str | None, port: int | None) -> int:
 
 def _url_port(url: str) -> int:
     parts = urlsplit(url)
-    return parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port
+    except ValueError:  # ":abc", ":99999"
+        port = 0
+    if port == 0:
+        raise typer.BadParameter(f"{url} names no usable port", param_hint="AMANA_PUBLIC_BASE_URL")
+    return port if port is not None else 443 if parts.scheme == "https" else 80
 
 
 def _is_loopback(host: str) -> bool:

@@ -137,6 +137,13 @@ def test_the_listening_port(public: str | None, given: int | None, listened: int
     assert listening_port(public, given) == listened
 
 
+@pytest.mark.parametrize("public", ["http://127.0.0.1:abc", "http://127.0.0.1:99999", "http://127.0.0.1:0"])
+def test_a_public_url_with_no_usable_port_is_a_clear_error(tmp_path: Path, public: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "server.cli", "serve"], capture_output=True, text=True,
+                          cwd=REPO_ROOT, env=_env(tmp_path, AMANA_PUBLIC_BASE_URL=public), check=False, timeout=60)
+    assert done.returncode == 2 and "AMANA_PUBLIC_BASE_URL" in done.stderr and "Traceback" not in done.stderr
+
+
 @pytest.mark.parametrize(("host", "port", "url"), [
     ("127.0.0.1", 8123, "http://127.0.0.1:8123"),
     ("localhost", 80, "http://localhost:80"),

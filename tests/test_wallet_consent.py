@@ -28,12 +28,15 @@ from verifier.requests import Prefix
 from wallet import dpv_labels, present
 from wallet.consent import (
     Choice,
+    ClaimSetChoice,
     ConsentChoiceInvalid,
     ConsentScreen,
     HeldCard,
     HeldCopy,
+    QueryScreen,
     choices_valid,
     consent_screen,
+    fewest_claims,
 )
 from wallet.vp_request import VerifiedRequest, check_request, parse_link
 
@@ -86,10 +89,24 @@ def test_required_optional_and_claim_sets_as_choices(types: TypeRegistry) -> Non
 
 def test_the_claim_set_chosen_until_the_holder_picks_discloses_fewest_claims(types: TypeRegistry) -> None:
     """skill-check prefers skill and EQF level (set 0); the holder is offered, and sends when
-    choosing nothing, the skill alone (set 1), which also answers (OpenID4VP 1.0 6.4.1)."""
+    choosing nothing, the skill alone (set 1), a part of it that also answers (OpenID4VP 1.0 6.4.1)."""
     (skill,) = screen(types).queries
     assert skill.suggested_set == 1
     assert choices_valid(screen(types), Choice({"skill": "card-1"})).paths() == {"skill": (("skill",),)}
+
+
+@pytest.mark.parametrize(("sets", "chosen"), [
+    ([["a", "b"], ["a"]], 1),  # a part of the first: surely less
+    ([["a", "b", "c"], ["a", "b"], ["a"]], 2),  # the smallest part
+    ([["b", "c"], ["a"]], 0),  # one claim, but not a part: it may tell more (an address against a town)
+    ([["a"], ["a", "b"]], 0),  # the first is already the least
+    ([["a", "b"], ["b", "c"], ["b"]], 2),  # only parts of the first count; the second is not one
+])
+def test_only_a_part_of_the_verifiers_first_set_is_taken_instead_of_it(sets: list[list[str]], chosen: int) -> None:
+    choices = tuple(ClaimSetChoice(i, tuple(s), tuple(s)) for i, s in enumerate(sets))
+    query = QueryScreen("q", True, ("T",), (), choices, ())
+    assert fewest_claims(query, tuple(range(len(sets)))) == chosen
+    assert fewest_claims(query, (1,)) == 1  # a card that answers one set only: that one
 
 
 def test_a_verifier_not_on_the_trust_list_is_unknown_and_everything_is_beyond(types: TypeRegistry) -> None:

@@ -49,3 +49,14 @@ def test_contents_round_trip_and_refuse_another_shape() -> None:
     for broken in (b"[]", b'{"version": 2}', b"not json", b'{"version":1,"name":null,"copies":[{"x":1}],"history":[]}'):
         with pytest.raises(VaultTampered):
             Contents.from_bytes(broken)
+
+
+def test_a_moment_is_a_local_day_and_a_utc_minute_and_any_stamp_is_shown() -> None:
+    """The history page's time of an entry (wallet.pages_history): an imported wallet's stamp
+    that is not ISO 8601 is shown as it is (it raised, a 500), an offset is turned into UTC."""
+    from wallet.pages_history import _when
+
+    assert _when("2026-12-05T06:41:12Z", "en") == {"day": "December 5, 2026", "time": "06:41"}
+    assert _when("2026-12-05T23:41:00-05:00", "en") == {"day": "December 6, 2026", "time": "04:41"}
+    assert _when("2026-12-05T06:41:12Z", "fa")["time"] == "۰۶:۴۱"
+    assert _when("not a time", "ar") == {"day": "not a time", "time": ""}

@@ -29,7 +29,6 @@ from tests.test_wallet_pages import PASS, _desk_asks, _offer, browser, world  # 
 from tests.vp_world import identity, query
 from verifier import requests
 from verifier.requests import Prefix
-from wallet.consent import UNKNOWN_VERIFIER
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)"),
@@ -142,7 +141,7 @@ def test_what_the_wallet_refuses_it_says_in_arabic_and_changes_nothing(world: De
     # A verifier not on the trust list: red, warned; "share" without the tick sends nothing.
     first = stranger.link("first")
     _open_request(page, world.base, first)
-    assert page.locator(".who.bad").inner_text().strip() == UNKNOWN_VERIFIER[AR]
+    assert page.locator(".who.bad").inner_text().strip() == i18n.t(AR, "wallet.unknown_verifier")
     assert page.locator(".warning").inner_text().strip().startswith(i18n.t(AR, "wallet.warning_unknown")[:20])
     audited.append(("consent, unknown verifier", audit(page)))
     page.get_by_role("button", name=i18n.t(AR, "wallet.share")).click()

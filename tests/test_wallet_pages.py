@@ -191,6 +191,7 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     # The one copy is used: nothing was fetched behind the holder's back; the card offers fresh
     # copies (the issuer gave a refresh token), and one tap gets them.
     page.goto(f"{world.base}/wallet?lang=en")
+    assert page.locator("li.held .bad").count() == 1  # none left: red, though fresh ones can be fetched
     page.locator("li.held a").click()
     page.get_by_role("button", name=_t("wallet.refresh")).click()
     assert page.locator("p.notice").inner_text() == _t("wallet.notice.refreshed", n=1)

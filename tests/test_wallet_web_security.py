@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from core import i18n
-from core.settings import Settings
+from core import i18n, web
+from core.settings import REPO_ROOT, Settings
 from server.app import build_app
 from wallet import holder, unlocked
 from wallet.tables import WalletSession
@@ -76,6 +76,19 @@ def test_only_pages_with_the_qr_reader_may_compile_webassembly(client: TestClien
     assert "data-wasm=" in scanning.text and "data-wasm=" not in plain.text
     assert scanning.headers["content-security-policy"].count("'wasm-unsafe-eval'") == 1
     assert "wasm" not in plain.headers["content-security-policy"]
+    # What a page shows does not loosen its policy: a reflected "data-wasm=" is just text.
+    reflected = client.get("/wallet/present?client_id=x&request_uri=data-wasm%3D1")
+    assert "wasm" not in reflected.headers["content-security-policy"]
+    # The list names exactly the templates that carry the reader, or include one that does.
+    roots = [REPO_ROOT / d / "templates" for d in ("wallet", "verifier", "issuer", "consent", "core")]
+    sources = {p.name: p.read_text(encoding="utf-8") for root in roots if root.is_dir() for p in root.glob("*.html")}
+    carrying = {name for name, text in sources.items() if "data-wasm=" in text}
+    while True:
+        more = {name for name, text in sources.items() if any(f'include "{c}"' in text for c in carrying)}
+        if more <= carrying:
+            break
+        carrying |= more
+    assert {name for name in carrying if not name.startswith("_")} == web.QR_READER_PAGES
 
 
 def test_a_browser_form_that_expired_goes_home_with_a_sentence_not_json(client: TestClient) -> None:

@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse
 
 from core import i18n, web
 from core.errors import AmanaError
+from core.trust.model import name_in
 from verifier import checks
 from verifier.context import VerifierContext, get_context
 from verifier.requests import ASK_PAGE, ask_link
@@ -61,14 +62,13 @@ async def ask_page(request: Request, ctx: Ctx, client_id: Annotated[str, Query(m
 
 
 def _desk_name(ctx: VerifierContext, lang: str) -> str:
-    """The name the holder's wallet will show for this desk: its trust-list registration's, in
-    the page's language (else English), else the node's own ``verifier_name`` when unlisted."""
+    """The name the holder's wallet will show for this desk (``name_in`` its trust-list
+    registration's names), else the node's own ``verifier_name`` when unlisted."""
     try:
         registered = ctx.trust_list().verifier(ctx.settings.verifier_id)
     except AmanaError:  # no good list now: the page still says who asks, by the node's own name
         registered = None
-    names = registered.names if registered is not None else {}
-    return names.get(lang) or names.get("en") or ctx.settings.verifier_name
+    return name_in(registered.names, lang) if registered is not None else ctx.settings.verifier_name
 
 
 def _render(lang: str, query: dict[str, str], status: int, values: dict[str, Any]) -> HTMLResponse:

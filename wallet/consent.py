@@ -13,11 +13,11 @@
   unknown verifier no registration covers anything: every requested attribute is beyond.
 - **what**, per DCQL Credential Query (OpenID4VP 1.0 §6): the attributes with their labels
   from the type metadata, required or optional (with ``claim_sets``, an attribute in every
-  set is required, §6.4.1), the ``claim_sets`` as choices (the one offered first, and sent
-  when the holder picks none, is the one of fewest claims its card can answer, the verifier's
-  order breaking ties: §6.4.1 asks a wallet to prefer the verifier's first option but names a
-  verifier that did not order its options for least disclosure as a reason to deviate, and
-  this wallet leans to less), and the held cards that can
+  set is required, §6.4.1), the ``claim_sets`` as choices (the one chosen until the holder
+  picks another, and sent when they pick none, is the verifier's first that the card answers,
+  unless a later one asks for part of it only: §6.4.1 asks a wallet to prefer the verifier's
+  first option but names a verifier that did not order for least disclosure as a reason to
+  deviate, and a set that is a part of the first discloses less for sure), and the held cards that can
   answer: matching ``vct``, the requested values present (§6.3), and a copy never shown to
   another verifier (a copy already shown to this same verifier is the fallback; cards with
   no such copy are listed in ``exhausted``, for the "copies run low" message).
@@ -33,18 +33,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from core import dcql, pictograms
+from core import dcql, i18n, pictograms
 from core.credtypes import TypeRegistry
 from core.errors import AmanaError, InvalidInput
 from core.sdjwt.paths import ClaimPath, format_path, select
-from core.trust.model import RegisteredVerifier, TrustList
+from core.trust.model import RegisteredVerifier, TrustList, name_in
 from core.trust.policy import registered_verifier, verifier_may_request
 from wallet import dpv_labels
 from wallet.dpv_labels import Term
 from wallet.vp_request import VerifiedRequest
-
-UNKNOWN_VERIFIER = {"en": "Unknown verifier", "ar": "جهة تحقق غير معروفة", "fa": "درخواست‌کننده ناشناس",
-                    "uk": "Невідомий перевіряльник", "fr": "Vérificateur inconnu"}
 
 
 class ConsentChoiceInvalid(InvalidInput):
@@ -131,14 +128,19 @@ class QueryScreen:
 
     @property
     def suggested_set(self) -> int | None:
-        """The claim set chosen until the holder picks another: the fewest claims the first card can answer."""
+        """The claim set chosen until the holder picks another (``fewest_claims``), for the first card."""
         return fewest_claims(self, self.cards[0].claim_sets) if self.claim_sets and self.cards else None
 
 
 def fewest_claims(query: QueryScreen, answerable: Sequence[int]) -> int:
-    """Of the claim sets a card can answer, the one that discloses fewest claims (ties: the verifier's order)."""
-    sizes = {choice.index: len(choice.claim_ids) for choice in query.claim_sets}
-    return min(answerable, key=lambda index: (sizes.get(index, 0), index))
+    """Of the claim sets a card can answer, the verifier's first, unless another asks for part of
+    it and nothing else: then the smallest such part (ties: the verifier's order). Only a subset
+    is sure to disclose less: ``["address"]`` is one claim, yet tells more than ``["locality",
+    "country"]``, so sets that merely count fewer claims are left in the verifier's order."""
+    claims = {choice.index: frozenset(choice.claim_ids) for choice in query.claim_sets}
+    first = answerable[0]
+    parts = [index for index in answerable if claims.get(index, frozenset()) < claims.get(first, frozenset())]
+    return min(parts, key=lambda index: (len(claims[index]), index)) if parts else first
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,10 +196,6 @@ class DisclosurePlan:
         return {i.query_id: i.copy_id for i in self.items}
 
 
-def _text(table: Mapping[str, str], lang: str) -> str:
-    return table.get(lang) or table.get(lang.split("-")[0]) or table.get("en") or next(iter(table.values()))
-
-
 def find_verifier(trust_list: TrustList | None, request: VerifiedRequest) -> RegisteredVerifier | None:
     """The one registered verifier whose keys include the request's signing key (None if none or several)."""
     if trust_list is None or request.signer is None:
@@ -224,7 +222,8 @@ def consent_screen(request: VerifiedRequest, trust_list: TrustList | None, held:
             registered_verifier(trust_list, verifier.id, at=request.checked_at)
         except AmanaError:
             status = "suspended"
-    name = _text(verifier.names, lang) if verifier is not None else _text(UNKNOWN_VERIFIER, lang)
+    # The catalogue's words, in all nine languages (a table here had five: Pashto read English).
+    name = name_in(verifier.names, lang) if verifier is not None else i18n.t(lang, "wallet.unknown_verifier")
     who = WhoAsks(status, name, verifier.id if verifier else None, request.client_id,
                   f"{parts.scheme}://{parts.netloc}")
     purposes: tuple[Purpose, ...] = ()

@@ -19,7 +19,7 @@ def lines(screen: consent.ConsentScreen) -> list[str]:
         if query.claim_sets:  # DCQL claim_sets: the holder picks one (--disclose QUERY=CARD:SET)
             out.append(f"{what}, one of:")
             out += [f"  set {choice.index}: {', '.join(choice.labels)}"
-                    + ("  <- sent unless you choose another: the fewest facts" if choice.index == query.suggested_set
+                    + ("  <- sent unless you choose another: fewer facts" if choice.index == query.suggested_set
                        else "") for choice in query.claim_sets]
         else:
             out.append(f"{what}: " + ", ".join(format_path(a.path) + ("" if a.required else " (optional)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,11 +21,20 @@ from wallet.page_kit import context, error_text, form_of, language, locked, open
 router = APIRouter(prefix="/wallet", include_in_schema=False)
 
 
+def _when(timestamp: str, lang: str) -> dict[str, str]:
+    """A record's moment as the reader reads a day, and its minute, in UTC (the server knows no
+    reader's time zone); a stamp that is not ISO 8601 (an imported wallet's) is shown as it is."""
+    try:
+        at = datetime.fromisoformat(timestamp)
+    except ValueError:
+        return {"day": timestamp, "time": ""}
+    at = at.astimezone(UTC) if at.tzinfo is not None else at
+    return {"day": local_forms.local_date(at.date(), lang), "time": local_forms.local_digits(f"{at:%H:%M}", lang)}
+
+
 def _row(ctx: holder.WalletContext, r: HistoryRecord, lang: str, trust: TrustList | None) -> dict[str, Any]:
     state = ledger.state(r.receipt)
-    at = datetime.fromisoformat(r.timestamp)  # "…Z": UTC (the server knows no reader's time zone)
-    return {"day": local_forms.local_date(at.date(), lang), "time": local_forms.local_digits(f"{at:%H:%M}", lang),
-            "event": r.event,
+    return {**_when(r.timestamp, lang), "event": r.event,
             "who": r.controller.name or i18n.t(lang, "wallet.unknown_verifier"), "who_id": r.controller.id,
             "unknown": r.controller.name is None,
             "why": [(pictograms.purpose_pictogram(p), labels.purpose_words(p, lang)) for p in r.purposes],

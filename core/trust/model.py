@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import urlsplit
@@ -84,6 +84,14 @@ def _claim_path(value: list[Any]) -> list[Any]:
 
 def as_path(value: list[Any]) -> ClaimPath:
     return tuple(value)
+
+
+def name_in(names: Mapping[str, str], lang: str) -> str:
+    """A registered name (keyed by BCP 47 tag) for the page language ``lang`` (a catalogue code:
+    ``fa_AF`` reads ``fa-AF``, then ``fa``), else English, else the first one it has: the words
+    a holder's wallet and a desk's pages both show for one party."""
+    tag = lang.replace("_", "-")
+    return names.get(tag) or names.get(tag.split("-")[0]) or names.get("en") or next(iter(names.values()))
 
 
 EntityId = Annotated[str, AfterValidator(_entity_id)]
