@@ -132,6 +132,19 @@ async def _post_only_page(request: Request, exc: Exception) -> Response:
     return await web.http_error(request, exc)
 
 
+async def _form_expired(request: Request, exc: Exception) -> Response:
+    """A staff member's browser posting a form whose CSRF token no longer holds (a page left open
+    past the browser's session) is sent back to the page, fresh, where it got a problem+json body;
+    nothing was done. A program gets the 403 problem. The form is not kept to post again: a form
+    whose token failed may come from another site."""
+    assert isinstance(exc, web.CsrfFailed)
+    if request.method == "POST" and "text/html" in request.headers.get("accept", ""):
+        page = nearest_page(request.app, request.url.path)
+        if page is not None:
+            return RedirectResponse(f"{page}?lang={web.page_language(request)}", status_code=303)
+    return await web.amana_error(request, exc)
+
+
 async def _sign_in_again(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignInAgain)
     return sign_in_page(request, exc)
@@ -139,7 +152,8 @@ async def _sign_in_again(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     """Called by ``core.service.build_app`` after ``web.install``: these handlers refine its own."""
-    handlers: Mapping[Any, Any] = {StarletteHTTPException: _post_only_page, SignInAgain: _sign_in_again}
+    handlers: Mapping[Any, Any] = {StarletteHTTPException: _post_only_page, SignInAgain: _sign_in_again,
+                                   web.CsrfFailed: _form_expired}
     for exc_type, handler in handlers.items():
         app.add_exception_handler(exc_type, handler)
 

@@ -59,6 +59,9 @@ def test_a_browser_lost_on_the_node_finds_its_way_a_program_still_gets_a_problem
     assert client.post("/", headers=BROWSER).status_code == 405  # only the page itself is new
     # core.staff's refinement survives: a browser's GET of a post-only staff address goes to its page.
     assert client.get("/verifier/desk/login", headers=BROWSER, follow_redirects=False).status_code == 303
+    # ...and so does a browser's stale form there: back to the desk, not a problem+json body.
+    stale = client.post("/verifier/desk/login", data={"csrf": "0" * 64}, headers=BROWSER, follow_redirects=False)
+    assert stale.status_code == 303 and stale.headers["location"].startswith("/verifier/desk?lang=")
 
 
 @needs_chromium

@@ -90,6 +90,12 @@ def test_login_requires_csrf_and_the_right_key(app_and_key: tuple[TestClient, st
     page = client.get("/issuer/console")
     r = client.post("/issuer/console/login", data={"csrf": "0" * 64, "api_key": key})
     assert r.status_code == 403 and r.json()["code"] == "csrf_failed"
+    # A browser's stale form goes back to its page, fresh, not to a JSON body; nobody is signed in.
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Language": "ar"}
+    r = client.post("/issuer/console/login", data={"csrf": "0" * 64, "api_key": key}, headers=browser,
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/issuer/console?lang=ar"
+    assert SESSION_COOKIE not in r.headers.get("set-cookie", "")
     r = client.post("/issuer/console/login", data={"csrf": _csrf(page.text), "api_key": "amk_wrong"})
     assert r.status_code == 401 and SESSION_COOKIE not in r.headers.get("set-cookie", "")
 
