@@ -111,7 +111,7 @@ def test_a_holder_from_a_shell(tmp_path: Path) -> None:
         answered_run = wallet("present", check["link"], "--yes")
         assert "Who asks: Harbour Desk" in answered_run.stderr and "WARNING" not in answered_run.stderr
         answered = _out(answered_run)
-        assert answered["shown"] == {"skill": ["skill"]}  # --yes: the claim set of fewest facts
+        assert answered["shown"] == {"skill": ["skill"]}  # --yes: the part of the first claim set that also answers
         assert _out(verifier_result(node_env, check["id"]))["accepted"] is True
 
         declined_check = _out(_cli(node_env, "verifier", "request", "--query", "skill-check"))

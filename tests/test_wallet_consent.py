@@ -36,7 +36,7 @@ from wallet.consent import (
     QueryScreen,
     choices_valid,
     consent_screen,
-    fewest_claims,
+    default_claim_set,
 )
 from wallet.vp_request import VerifiedRequest, check_request, parse_link
 
@@ -87,7 +87,7 @@ def test_required_optional_and_claim_sets_as_choices(types: TypeRegistry) -> Non
         (0, ("skill", "level"), ("Skill", "EQF level")), (1, ("skill",), ("Skill",))]
 
 
-def test_the_claim_set_chosen_until_the_holder_picks_discloses_fewest_claims(types: TypeRegistry) -> None:
+def test_the_claim_set_chosen_until_the_holder_picks_is_the_part_that_answers(types: TypeRegistry) -> None:
     """skill-check prefers skill and EQF level (set 0); the holder is offered, and sends when
     choosing nothing, the skill alone (set 1), a part of it that also answers (OpenID4VP 1.0 6.4.1)."""
     (skill,) = screen(types).queries
@@ -105,8 +105,8 @@ def test_the_claim_set_chosen_until_the_holder_picks_discloses_fewest_claims(typ
 def test_only_a_part_of_the_verifiers_first_set_is_taken_instead_of_it(sets: list[list[str]], chosen: int) -> None:
     choices = tuple(ClaimSetChoice(i, tuple(s), tuple(s)) for i, s in enumerate(sets))
     query = QueryScreen("q", True, ("T",), (), choices, ())
-    assert fewest_claims(query, tuple(range(len(sets)))) == chosen
-    assert fewest_claims(query, (1,)) == 1  # a card that answers one set only: that one
+    assert default_claim_set(query, tuple(range(len(sets)))) == chosen
+    assert default_claim_set(query, (1,)) == 1  # a card that answers one set only: that one
 
 
 def test_a_verifier_not_on_the_trust_list_is_unknown_and_everything_is_beyond(types: TypeRegistry) -> None:

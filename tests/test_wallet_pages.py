@@ -179,7 +179,7 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     assert "Employer" in consent and page.locator(".warning").count() == 0
     assert "Skill" in consent
     assert _t("wallet.last_copy") not in consent  # the last copy, but fresh ones can be fetched afterwards
-    chosen = page.locator("input[type=radio][name^='set:']:checked")  # the fewest facts, until the holder picks
+    chosen = page.locator("input[type=radio][name^='set:']:checked")  # a part of the first set, till picked
     assert chosen.count() == 1 and "EQF" not in chosen.locator("xpath=..").inner_text()
     _checked(page, f"consent-{width}", width)
     page.locator("input[type=radio][name^='set:']").first.check()  # this holder shows the EQF level too

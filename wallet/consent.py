@@ -128,18 +128,18 @@ class QueryScreen:
 
     @property
     def suggested_set(self) -> int | None:
-        """The claim set chosen until the holder picks another (``fewest_claims``), for the first card."""
-        return fewest_claims(self, self.cards[0].claim_sets) if self.claim_sets and self.cards else None
+        """The claim set chosen until the holder picks another (``default_claim_set``), for the first card."""
+        return default_claim_set(self, self.cards[0].claim_sets) if self.claim_sets and self.cards else None
 
 
-def fewest_claims(query: QueryScreen, answerable: Sequence[int]) -> int:
+def default_claim_set(query: QueryScreen, answerable: Sequence[int]) -> int:
     """Of the claim sets a card can answer, the verifier's first, unless another asks for part of
     it and nothing else: then the smallest such part (ties: the verifier's order). Only a subset
     is sure to disclose less: ``["address"]`` is one claim, yet tells more than ``["locality",
     "country"]``, so sets that merely count fewer claims are left in the verifier's order."""
     claims = {choice.index: frozenset(choice.claim_ids) for choice in query.claim_sets}
     first = answerable[0]
-    parts = [index for index in answerable if claims.get(index, frozenset()) < claims.get(first, frozenset())]
+    parts = [index for index in answerable if claims[index] < claims[first]]
     return min(parts, key=lambda index: (len(claims[index]), index)) if parts else first
 
 
@@ -321,7 +321,7 @@ def choices_valid(screen: ConsentScreen, choice: Choice) -> DisclosurePlan:
             raise ConsentChoiceInvalid(f"that card cannot answer {qs.query_id!r}")
         cq = query.by_id(qs.query_id)
         assert cq is not None
-        index = choice.claim_sets.get(qs.query_id, fewest_claims(qs, card.claim_sets))
+        index = choice.claim_sets.get(qs.query_id, default_claim_set(qs, card.claim_sets))
         if index not in card.claim_sets:
             raise ConsentChoiceInvalid(f"that card cannot answer this choice for {qs.query_id!r}")
         wanted = cq.claim_sets[index] if cq.claim_sets is not None else None

@@ -18,9 +18,10 @@ def lines(screen: consent.ConsentScreen) -> list[str]:
         what = f"Asks for ({query.query_id}, {' / '.join(query.type_names)})"
         if query.claim_sets:  # DCQL claim_sets: the holder picks one (--disclose QUERY=CARD:SET)
             out.append(f"{what}, one of:")
-            out += [f"  set {choice.index}: {', '.join(choice.labels)}"
-                    + ("  <- sent unless you choose another: fewer facts" if choice.index == query.suggested_set
-                       else "") for choice in query.claim_sets]
+            sent, first = query.suggested_set, query.cards[0].claim_sets[0] if query.cards else None
+            said = "  <- sent unless you choose another" + (": part of the first, fewer facts" if sent != first else "")
+            out += [f"  set {choice.index}: {', '.join(choice.labels)}" + (said if choice.index == sent else "")
+                    for choice in query.claim_sets]
         else:
             out.append(f"{what}: " + ", ".join(format_path(a.path) + ("" if a.required else " (optional)")
                                                for a in query.attributes))

@@ -181,7 +181,7 @@ async def open_request(ctx: holder.WalletContext, opened: holder.Opened, http: h
 
 
 def default_choice(screen: consent.ConsentScreen) -> consent.Choice:
-    """Every query with a card, answered with its first card and the claim set ``consent.fewest_claims`` chooses."""
+    """Every query with a card, answered with its first card and the claim set ``consent.default_claim_set`` chooses."""
     return consent.Choice({q.query_id: q.cards[0].card_id for q in screen.queries if q.cards})
 
 
