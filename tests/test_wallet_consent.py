@@ -109,6 +109,12 @@ def test_only_a_part_of_the_verifiers_first_set_is_taken_instead_of_it(sets: lis
     assert default_claim_set(query, (1,)) == 1  # a card that answers one set only: that one
 
 
+def test_a_query_without_claim_sets_has_the_one_implicit_set() -> None:
+    """Without ``claim_sets`` every claim is asked together: cards answer set 0, which no choice lists."""
+    query = QueryScreen("q", True, ("T",), (), (), ())
+    assert default_claim_set(query, (0,)) == 0
+
+
 def test_a_verifier_not_on_the_trust_list_is_unknown_and_everything_is_beyond(types: TypeRegistry) -> None:
     shown = screen(types, listed=False)
     assert shown.who.status == "unknown" and shown.who.name == "Unknown verifier" and shown.who.verifier_id is None

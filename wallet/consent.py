@@ -137,8 +137,10 @@ def default_claim_set(query: QueryScreen, answerable: Sequence[int]) -> int:
     it and nothing else: then the smallest such part (ties: the verifier's order). Only a subset
     is sure to disclose less: ``["address"]`` is one claim, yet tells more than ``["locality",
     "country"]``, so sets that merely count fewer claims are left in the verifier's order."""
-    claims = {choice.index: frozenset(choice.claim_ids) for choice in query.claim_sets}
     first = answerable[0]
+    if not query.claim_sets:  # no claim_sets: every card answers the one implicit set, (0,)
+        return first
+    claims = {choice.index: frozenset(choice.claim_ids) for choice in query.claim_sets}
     parts = [index for index in answerable if claims[index] < claims[first]]
     return min(parts, key=lambda index: (len(claims[index]), index)) if parts else first
 
