@@ -41,8 +41,10 @@ class Shown:
     window: int
 
 
-def keep_in_browser(page: Any, lang: str, card_id: str = "card-1") -> Kept:
-    """A device key made in the page (never exported), a compact credential bound to it, both kept."""
+def keep_in_browser(page: Any, lang: str, card_id: str = "card-1", *, kept_before_27: bool = False) -> Kept:
+    """A device key made in the page (never exported), a compact credential bound to it, both kept.
+    ``kept_before_27``: the record as pages kept it until session 27 (each value one English
+    text, no ``until``), which browsers still hold."""
     jwk: dict[str, str] = page.evaluate("""async () => {
       const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
       window.testDeviceKey = pair.privateKey;
@@ -55,6 +57,9 @@ def keep_in_browser(page: Any, lang: str, card_id: str = "card-1") -> Kept:
     cred, by_name = offline.issue_compact(SKILL_EXAMPLE, vct, issuer_key, keys.PublicKey.from_jwk(jwk),
                                           status=(1, 7), iat=now - 86400, exp=now + 30 * 86400)
     record = offline_keep.card_record(TYPES, card_id, cred, list(by_name.values()), NAMES)
+    if kept_before_27:
+        record.pop("until")
+        record["disclosures"] = [{**d, "value": d["value"]["en"]} for d in record["disclosures"]]
     page.evaluate("async (card) => amanaOffline.putCard({ ...card, key: window.testDeviceKey })", record)
     return Kept(issuer_key, jwk, cred, [Disclosed(d["key"], by_name[d["key"]]) for d in record["disclosures"]])
 

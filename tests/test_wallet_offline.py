@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from tests.desk_world import page_width
 from tests.node import RunningNode
 from tests.offline_card import keep_in_browser, verify_text
 from tests.test_accessibility import AXE, audit
+from tests.test_verifier_flow import TYPES
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
 SHOTS = Path(tempfile.gettempdir()) / "wallet-offline-shots"
@@ -79,6 +81,9 @@ def test_the_offline_page_shows_a_qr_signed_on_the_device(node: RunningNode, bro
         page.locator("fieldset input[type=checkbox]").first.wait_for()
         boxes = page.locator("fieldset input[type=checkbox]")
         assert boxes.count() == len(kept.disclosures)
+        words = TYPES.by_name("SkillCertificate").value_text(("assessment_method",), "practical_test", lang)
+        listed = page.locator("fieldset").inner_text()
+        assert words and words in listed and "practical_test" not in listed  # the code in the reader's words
         for i in range(3):
             boxes.nth(i).check()
         page.get_by_role("button", name=_t(lang, "wallet.offline.show")).click()
@@ -90,6 +95,22 @@ def test_the_offline_page_shows_a_qr_signed_on_the_device(node: RunningNode, bro
         assert shown.claim_names == [d.name for d in kept.disclosures[:3]]
         assert page_width(page) <= width
         assert reports == []
+    finally:
+        context.close()
+
+
+def test_a_card_kept_before_values_were_kept_per_language_still_shows(node: RunningNode, browser: Any) -> None:
+    """Records in browsers from before session 27: one text per value, the end as an ISO day."""
+    context = browser.new_context(viewport={"width": 360, "height": 900})
+    try:
+        page = _load_then_offline(context, node.base, "ar")
+        kept = keep_in_browser(page, "ar", kept_before_27=True)
+        page.reload()
+        page.locator("fieldset input[type=checkbox]").first.wait_for()
+        listed = page.locator("fieldset").inner_text()
+        assert "Practical test" in listed and "Layla" in listed
+        ends = offline.parse_credential(kept.cred).exp
+        assert time.strftime("%Y-%m-%d", time.gmtime(ends)) in listed
     finally:
         context.close()
 

@@ -20,6 +20,9 @@ from core import _jose, keys, offline
 from core.encoding import b64url_encode
 from core.errors import InvalidInput
 from core.sealing import NodeKey
+from tests.desk_world import SKILL_EXAMPLE
+from tests.offline_card import NAMES
+from tests.test_verifier_flow import TYPES
 from wallet import offline_keep, receive
 
 NODE = NodeKey(bytes(range(32)))
@@ -151,3 +154,22 @@ def test_a_dpop_bound_tickets_credential_request_proves_the_grants_key() -> None
     proof = _jose.parse_compact(request.headers["DPoP"], "DPoP proof")
     assert keys.PublicKey.from_jwk(proof.unverified_header["jwk"]).thumbprint() == grant_key.public_key().thumbprint()
     assert grant_key.public_key().verify(proof.signature, proof.signing_input)
+
+
+def test_the_kept_record_says_each_value_and_the_end_day_in_every_language() -> None:
+    """A code in the type's words and a date in the reader's calendar, per language (the offline
+    page has no server to ask): ``practical_test`` is "Practical test" in English and its Arabic
+    words in Arabic; ``awarded_on`` and the copy's end are Solar Hijri first in Persian."""
+    issuer, device = keys.generate("ES256"), keys.generate("ES256")
+    exp = 1_830_297_600  # 2028-01-01 (UTC)
+    cred, by_name = offline.issue_compact(SKILL_EXAMPLE, TYPES.by_name("SkillCertificate").vct, issuer,
+                                          device.public_key(), status=(1, 7), iat=NOW, exp=exp)
+    record = offline_keep.card_record(TYPES, "card-1", cred, list(by_name.values()), NAMES)
+    values = {d["key"]: d["value"] for d in record["disclosures"]}
+    assert values["assessment_method"]["en"] == "Practical test"
+    assert values["assessment_method"]["ar"] == "اختبار عملي"
+    assert values["awarded_on"]["en"] == "October 30, 2026"
+    assert values["awarded_on"]["fa"].startswith("۸ آبان ۱۴۰۵")
+    assert values["given_name"] == {lang: "Layla" for lang in values["given_name"]}  # free text as it is
+    assert record["until"]["en"] == "January 1, 2028"
+    assert set(record["until"]) == set(values["awarded_on"]) == set(record["type"])

@@ -13,7 +13,7 @@ issuance is split in two posts around the browser's signature (wallet.pages_offl
 2. ``finish``: the credential request for the compact configuration with the browser's proof;
    the answer is checked as on receipt — the issuer's signature with its published keys, the
    type, and that ``cnf`` is exactly the key the browser proved — and handed to the browser
-   with each disclosure's label in every language and its value as text (what the offline page
+   with each disclosure's label and its value's text in every language (what the offline page
    shows with no network). The vault is not changed: the compact copy lives on the device only.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from core import i18n, keys, offline
+from core import i18n, keys, local_forms, offline
 from core.credtypes import TypeRegistry
 from core.encoding import b64url_decode, b64url_encode
 from core.errors import AmanaError, InvalidInput
@@ -156,16 +156,23 @@ async def finish(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.A
 def card_record(types: TypeRegistry, card_id: str, cred: bytes, disclosures: Sequence[bytes],
                 issuer_names: Mapping[str, str]) -> dict[str, Any]:
     """What the browser keeps in IndexedDB beside the device key: the opaque pieces, and for each
-    disclosure its label in every language and its value as text, in the type's order."""
+    disclosure its label and its value's text in every language (a code's words, a date in the
+    reader's calendar: ``CredentialType.value_text``), in the type's order. Records kept before
+    session 27 hold the value as one string and no ``until`` (the day the copy ends, as the reader
+    reads it); the page reads both."""
     parsed = offline.parse_credential(cred)
     known = types.get(parsed.ctype.vct)
     order = [r.path[0] for r in known.rules if len(r.path) == 1] if known is not None else []
     shown = []
     for raw in disclosures:
         name, value = offline.parse_disclosure(raw, parsed.ctype)
-        shown.append({"d": b64url_encode(raw), "key": name, "value": labels.value_text(value),
+        plain = labels.value_text(value)
+        shown.append({"d": b64url_encode(raw), "key": name,
+                      "value": {lang: (known.value_text((name,), value, lang) if known else None) or plain
+                                for lang in i18n.supported()},
                       "label": {lang: known.label((name,), lang) if known else name for lang in i18n.supported()}})
     shown.sort(key=lambda d: order.index(d["key"]) if d["key"] in order else len(order))
     return {"id": card_id, "vct": parsed.ctype.vct, "issuer": dict(issuer_names), "cred": b64url_encode(cred),
             "type": {lang: known.display_name(lang) if known else parsed.ctype.vct for lang in i18n.supported()},
-            "exp": parsed.exp, "disclosures": shown}
+            "exp": parsed.exp, "until": {lang: local_forms.local_day(parsed.exp, lang) for lang in i18n.supported()},
+            "disclosures": shown}

@@ -132,22 +132,34 @@ function svgQr(text, label) {
   return svg;
 }
 
+// A text the node wrote in every language ({lang: text}), in this page's (English if the node had
+// none in it); a card kept before session 27 holds its value as one string, shown as it is.
+function inLanguage(texts, lang) {
+  if (texts === undefined || texts === null || typeof texts === "string") return texts;
+  return texts[lang] || texts.en || "";
+}
+
 function choices(root, card, lang) {
   const words = root.dataset;
   const box = document.createElement("fieldset");
   const legend = document.createElement("legend");
-  legend.textContent = (card.type && (card.type[lang] || card.type.en)) || card.vct;
+  legend.textContent = inLanguage(card.type, lang) || card.vct;
   box.append(legend);
   const from = document.createElement("p");
   from.className = "help";
-  from.textContent = `${words.from} ${(card.issuer && (card.issuer[lang] || card.issuer.en)) || ""}`;
+  from.textContent = `${words.from} ${inLanguage(card.issuer, lang) || ""}`;
   box.append(from);
   if (card.exp) {  // the compact copy's own end (day-rounded), as the verifier will read it
     const until = document.createElement("p");
     until.className = "help";
     const date = document.createElement("bdi");
-    date.dir = "ltr";
-    date.textContent = new Date(card.exp * 1000).toISOString().slice(0, 10);
+    const local = inLanguage(card.until, lang);
+    if (local) {
+      date.textContent = local;
+    } else {  // an ISO day reads left to right in any language
+      date.dir = "ltr";
+      date.textContent = new Date(card.exp * 1000).toISOString().slice(0, 10);
+    }
     until.append(`${words.until} `, date);
     box.append(until);
   }
@@ -157,9 +169,9 @@ function choices(root, card, lang) {
     const input = document.createElement("input");
     input.type = "checkbox"; input.name = `claim-${card.id}`; input.value = String(i);
     const name = document.createElement("span");
-    name.textContent = `${(d.label && (d.label[lang] || d.label.en)) || d.key}: `;
+    name.textContent = `${inLanguage(d.label, lang) || d.key}: `;
     const value = document.createElement("bdi");
-    value.textContent = d.value;
+    value.textContent = inLanguage(d.value, lang);
     label.append(input, " ", name, value);
     box.append(label);
   });
