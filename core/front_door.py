@@ -46,7 +46,8 @@ def install(app: FastAPI, doors: Sequence[Door]) -> None:
     doors = sorted(doors, key=lambda door: door.rank)
     previous = app.exception_handlers[StarletteHTTPException]  # web's, as core.staff refined it
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    # HEAD too, as some uptime checks probe (RFC 9110 section 9.3.2); /health takes it as well.
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False, response_class=HTMLResponse)
     async def front(request: Request, lang: Annotated[str | None, Query(max_length=35)] = None) -> HTMLResponse:
         return render(request, doors, lang=lang)
 

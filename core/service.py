@@ -71,7 +71,8 @@ def build_app(title: str, settings: Settings, services: Sequence[Service],
     staff.install(app)
     glossary.install(app)  # /help/words: every service's holder pages link it
 
-    @app.get("/health", include_in_schema=False)
+    # HEAD too (RFC 9110 section 9.3.2): some load balancers and uptime checks probe with it.
+    @app.api_route("/health", methods=["GET", "HEAD"], include_in_schema=False)
     async def health() -> dict[str, str]:
         """For a load balancer or a container healthcheck: answered once every service has
         started (migrated, keys loaded). It says nothing else about the node."""

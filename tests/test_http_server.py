@@ -24,3 +24,9 @@ def test_the_node_parses_http_in_c_on_uvloop(tmp_path: Path) -> None:
         assert node.server.config.http_protocol_class is HttpToolsProtocol
         answer = httpx.get(f"{node.base}/health", timeout=10)
         assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/")
+        # HEAD, as some load balancers and uptime checks probe (RFC 9110 section 9.3.2): GET's
+        # status and headers, no body.
+        for path, kind in (("/health", "application/json"), ("/", "text/html")):
+            probed = httpx.head(f"{node.base}{path}", timeout=10)
+            assert probed.status_code == 200 and probed.headers["content-type"].startswith(kind), path
+            assert probed.content == b"" and probed.headers["content-security-policy"], path
