@@ -48,18 +48,11 @@ async def _holder(ctx: ConsentContext, authorization: str | None, action: str) -
     return sub, key
 
 
-def _owned(record: Record, sub: str, key: PublicKey) -> bool:
-    try:
-        return record.subject_id == sub and PublicKey.from_jwk(record.holder_key).thumbprint() == key.thumbprint()
-    except Exception:  # a record made without a holder key (a foreign wallet) answers to nobody
-        return False
-
-
 async def _own_record(ctx: ConsentContext, record_id: str, authorization: str | None,
                       action: str) -> tuple[Record, list[Logged]]:
     sub, key = await _holder(ctx, authorization, f"{action}:{record_id}")
     record, logged = await ctx.ledger.history(record_id)
-    if not _owned(record, sub, key):
+    if not records.belongs_to(record, sub, key):
         raise records.RecordNotFound()  # the same answer as for a record that does not exist
     return record, logged
 
@@ -119,12 +112,7 @@ async def kantara(record_id: str, ctx: Ctx, authorization: Auth = None) -> JSONR
 async def export(ctx: Ctx, authorization: Auth = None) -> JSONResponse:
     """Access and portability (GDPR Art. 15, 20): every record of this holder, 27560 JSON."""
     sub, key = await _holder(ctx, authorization, "export")
-    mine = [r for r in await ctx.ledger.of_subject(sub) if _owned(r, sub, key)]
-    out = []
-    for record in mine:
-        _, logged = await ctx.ledger.history(record.record_id)
-        out.append(records.to_27560(record, [e.event for e in logged]))
-    return JSONResponse({"records": out}, headers=NO_STORE)
+    return JSONResponse({"records": await ctx.ledger.export(sub, key)}, headers=NO_STORE)
 
 
 @router.post("/records/{record_id}/withdraw")
@@ -153,9 +141,10 @@ async def deletion_confirmed(record_id: str, body: Confirmation, ctx: Ctx) -> JS
 async def erase(ctx: Ctx, authorization: Auth = None) -> JSONResponse:
     """Erasure (GDPR Art. 17) by crypto-shredding every record of this holder towards one verifier."""
     sub, key = await _holder(ctx, authorization, "erase")
-    if not any(_owned(r, sub, key) for r in await ctx.ledger.of_subject(sub)):
+    erased = await ctx.ledger.erase(sub, key, ctx.now())
+    if not erased:
         raise records.RecordNotFound()
-    return JSONResponse({"erased": await ctx.ledger.erase(sub, ctx.now())}, headers=NO_STORE)
+    return JSONResponse({"erased": erased}, headers=NO_STORE)
 
 
 async def start(app: FastAPI, settings: Settings) -> ConsentContext:

@@ -36,6 +36,7 @@ from consent.store import records as store
 from core import db
 from core.db import Db
 from core.group_commit import GroupCommit
+from core.keys import PublicKey
 from core.trust import TrustList
 
 
@@ -204,25 +205,28 @@ class Ledger:
             proof = await self.log.inclusion(session, logged.index, checkpoint.size)
         return Proven(logged, proof, checkpoint)
 
-    async def of_subject(self, subject_id: str) -> list[Record]:
+    async def of_holder(self, subject_id: str, key: PublicKey) -> list[Record]:
+        """The live records of this holder: their pseudonym and their key (``records.belongs_to``)."""
         async with self.transaction() as session:
-            return await store.of_subject(session, subject_id)
+            return [r for r in await store.of_subject(session, subject_id) if records.belongs_to(r, subject_id, key)]
 
-    async def export(self, subject_id: str) -> list[dict[str, Any]]:
-        """Access and portability: every live record of this pseudonym as ISO/IEC TS 27560 JSON."""
+    async def export(self, subject_id: str, key: PublicKey) -> list[dict[str, Any]]:
+        """Access and portability: every live record of this holder as ISO/IEC TS 27560 JSON."""
         out = []
-        for record in await self.of_subject(subject_id):
+        for record in await self.of_holder(subject_id, key):
             _, logged = await self.history(record.record_id)
             out.append(records.to_27560(record, [entry.event for entry in logged]))
         return out
 
-    async def erase(self, subject_id: str, now: int) -> int:
-        """Crypto-shred every record of this pseudonym: contents and salts go, leaves stay.
+    async def erase(self, subject_id: str, key: PublicKey, now: int) -> int:
+        """Crypto-shred every record of this holder: contents and salts go, leaves stay. Records
+        another key filed under the same pseudonym are not theirs, and stay (``records.belongs_to``).
 
         No "erased" leaf is appended: its commitment would be one more leaf tied to the
         holder's moment of erasure, and nothing would be left to check it against."""
         async with self.transaction() as session:
-            ids = [r.record_id for r in await store.of_subject(session, subject_id)]
+            ids = [r.record_id for r in await store.of_subject(session, subject_id)
+                   if records.belongs_to(r, subject_id, key)]
             return await store.erase(session, ids, now)
 
     async def purge(self, now: int) -> int:

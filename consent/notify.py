@@ -22,6 +22,7 @@ from consent.ledger import Ledger, Logged
 from consent.records import RecordNotFound, RecordRefused
 from consent.store import records as store
 from core import _jose
+from core.encoding import numeric_date
 from core.errors import AmanaError, VerificationFailed
 from core.keys import PrivateKey, PublicKey
 from core.trust import TrustList
@@ -29,6 +30,7 @@ from core.trust import TrustList
 DEADLINE_S = 30 * 86400  # GDPR Art. 12(3): without undue delay, within a month
 FIRST_RETRY_S, MAX_RETRY_S = 30, 6 * 3600
 CONFIRM_TYP = "amana-consent-deletion+jwt"
+CLOCK_SKEW_S = 60  # between the verifier's clock and the ledger's
 Post = Callable[[str, dict[str, Any]], Awaitable[int]]  # (url, JSON body) -> HTTP status, raises on no answer
 
 
@@ -81,7 +83,7 @@ def confirmation(key: PrivateKey, verifier_id: str, record_id: str, now: int) ->
 
 async def confirm(ledger: Ledger, trust: TrustList, record_id: str, token: str, now: int) -> Logged:
     """Check the verifier's confirmation against its registered keys; the ``deletion_confirmed`` event."""
-    record, _ = await ledger.history(record_id)
+    record, logged = await ledger.history(record_id)
     registered = trust.verifier(record.controller.id)
     try:
         jws = _jose.parse_compact(token, "deletion confirmation")
@@ -95,6 +97,12 @@ async def confirm(ledger: Ledger, trust: TrustList, record_id: str, token: str, 
         raise ConfirmationInvalid() from None
     if claims.get("record_id") != record_id or claims.get("iss") != record.controller.id:
         raise ConfirmationInvalid("the confirmation is for another record")
+    # Made after the withdrawal it answers (and not in the future): a "deleted" signed before the
+    # holder withdrew says nothing of what the verifier did since.
+    withdrawn = max((e.event.at for e in logged if e.event.kind == "withdrawn"), default=None)
+    iat = claims.get("iat")
+    if not numeric_date(iat) or withdrawn is None or not withdrawn - CLOCK_SKEW_S <= iat <= now + CLOCK_SKEW_S:
+        raise ConfirmationInvalid("the confirmation was not made after the withdrawal")
 
     async def settle(session: AsyncSession, _logged: Logged) -> None:
         if not await store.set_notice(session, record_id, from_states=("pending", "delivered"), state="confirmed"):

@@ -134,16 +134,24 @@ def verify(receipt: dict[str, Any], verifier_keys: Sequence[PublicKey],
 
 def verify_bundle(items: Sequence[dict[str, Any]], holder_signature: str | None, verifier_keys: Sequence[PublicKey],
                   verify_inclusion: Callable[[bytes, int, int, list[bytes], bytes], None],
-                  log_origin: str | None = None) -> list[Event]:
+                  log_origin: str | None = None, *, record_id: str,
+                  holder_key: PublicKey | None = None) -> list[Event]:
     """A record's receipts as the ledger serves them (consent.app): the "given" one checked whole
     (signatures, leaf, inclusion, and the signed checkpoint with ``log_origin``); each later
     event (a withdrawal, the verifier's answer) by its leaf, recomputed from the signed record
-    and the event's salt, and its inclusion under a checkpoint signed by the same log key."""
+    and the event's salt, and its inclusion under a checkpoint signed by the same log key.
+
+    The signed record must be the one asked for: ``record_id``, and, when given, made with
+    ``holder_key``. Another holder's receipts verify just as well, and a ledger could serve them."""
     given = next((i for i in items if i.get("event") == "given"), None)
     if given is None:
         raise ReceiptInvalid("no receipt for the disclosure itself")
     checked = verify({**given, "holder_signature": holder_signature}, verifier_keys, verify_inclusion, log_origin)
     record, events = checked.record, []
+    if record.record_id != record_id:
+        raise ReceiptInvalid("the receipts are another record's")
+    if holder_key is not None and not records.belongs_to(record, record.subject_id, holder_key):
+        raise ReceiptInvalid("the receipts are another holder's")
     try:
         for item in items:
             event = Event(record.record_id, item["event"], int(item["at"]), item["actor"], b64url_decode(item["salt"]))

@@ -33,8 +33,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from core.encoding import json_dumps_compact, json_loads_strict
-from core.errors import InvalidInput, NotFound, VerificationFailed
+from core.encoding import b64url_decode, json_dumps_compact, json_loads_strict
+from core.errors import AmanaError, InvalidInput, MalformedToken, NotFound, VerificationFailed
+from core.keys import PublicKey
 from core.trust import TrustList
 
 DPV = "https://w3id.org/dpv#"
@@ -58,6 +59,52 @@ DPV_STATUS: Mapping[str, str] = {
     "erased": DPV + "Erase", "deletion_confirmed": DPV + "Erase", "deletion_unconfirmed": DPV + "ConsentWithdrawn",
 }
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}(\.([A-Za-z_][A-Za-z0-9_]{0,63}|\*|[0-9]{1,4})){0,7}$")
+# What a record keeps of the holder is a pseudonym, a pairwise public key and a notice's hash: never
+# text a wallet could fill with a name. Each is checked for its shape here, at the ledger's edge,
+# since the wallet that sends them may be anyone's (a foreign wallet's sub was an e-mail address).
+_PSEUDONYM = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 keyed or random bytes, base64url (consent.pseudonym)
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}")  # a BCP 47 tag's shape, "und" included
+_KEY_MEMBERS = ("kty", "crv", "x", "y")  # a public key's own members; a kid or alg is the sender's text
+
+
+def is_pseudonym(text: object) -> bool:
+    """32 bytes in canonical base64url, as ``consent.pseudonym.subject_id`` and a random one are."""
+    if not isinstance(text, str) or _PSEUDONYM.fullmatch(text) is None:
+        return False
+    try:
+        return len(b64url_decode(text)) == 32
+    except MalformedToken:
+        return False
+
+
+def is_notice(sha256: object, language: object) -> bool:
+    """A notice as a record keeps it: a SHA-256 in lowercase hex, and a language tag."""
+    return (isinstance(sha256, str) and _SHA256_HEX.fullmatch(sha256) is not None and isinstance(language, str)
+            and len(language) <= 35 and _LANGUAGE.fullmatch(language) is not None)
+
+
+def public_key_only(jwk: Mapping[str, Any]) -> dict[str, str]:
+    """A holder's public JWK with its key members alone ({} for none); RecordRefused if it is no key."""
+    if not jwk:
+        return {}
+    try:
+        key = PublicKey.from_jwk(dict(jwk)).to_jwk()
+    except AmanaError as exc:
+        raise RecordRefused("the holder key is not a public key") from exc
+    return {name: key[name] for name in _KEY_MEMBERS if name in key}
+
+
+def belongs_to(record: Record, subject_id: str, key: PublicKey) -> bool:
+    """The record is this holder's: filed under their pseudonym *and* made with their key. The
+    pseudonym alone is not enough: it travels in every proof, and a wallet may file a record of
+    its own under someone else's; a record made with no holder key answers to nobody."""
+    if record.subject_id != subject_id or not record.holder_key:
+        return False
+    try:
+        return PublicKey.from_jwk(dict(record.holder_key)).thumbprint() == key.thumbprint()
+    except AmanaError:
+        return False
 
 
 class RecordRefused(InvalidInput):
@@ -263,12 +310,15 @@ def build(disclosure: Disclosure, trust: TrustList, special: SpecialCategories, 
         raise RecordRefused("the Art. 9 condition is not one of GDPR Art. 9(2)(a)-(j)")
     if special_terms and condition is None:
         raise Article9ConditionMissing("special-category data was disclosed with no GDPR Art. 9(2) condition")
-    if not 0 <= disclosure.retention_s <= 10 * 365 * 86400 or not disclosure.notice.language:
-        raise RecordRefused("retention or notice language out of range")
-    if len(disclosure.notice.sha256) != 64:
-        raise RecordRefused("the notice is the SHA-256 of what the holder was shown")
+    if not 0 <= disclosure.retention_s <= 10 * 365 * 86400:
+        raise RecordRefused("retention out of range")
+    if not is_notice(disclosure.notice.sha256, disclosure.notice.language):
+        raise RecordRefused("the notice is the SHA-256 (hex) of what the holder was shown, and its language tag")
+    if not is_pseudonym(disclosure.subject_id):
+        raise RecordRefused("the subject id is a pseudonym: 43 base64url characters")
+    holder_key = public_key_only(disclosure.holder_key)
     name = verifier.names.get("en") or next(iter(verifier.names.values()))
-    return Record(disclosure.record_id or str(uuid.uuid4()), disclosure.subject_id, dict(disclosure.holder_key),
+    return Record(disclosure.record_id or str(uuid.uuid4()), disclosure.subject_id, holder_key,
                   Controller(verifier.id, name), tuple(disclosure.purposes), basis, condition,
                   tuple(sorted(names)), tuple(sorted(special_terms)), tuple(sorted(disclosure.claims)),
                   tuple(disclosure.recipients) or (verifier.id,), disclosure.retention_s, disclosure.jurisdiction,

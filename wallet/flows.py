@@ -267,6 +267,12 @@ async def keep_receipts(ctx: holder.WalletContext, opened: holder.Opened, http: 
         return opened
     if body is None:
         return opened
+    # Checked before it is kept or counter-signed: receipts for this very record, made with this
+    # holder's key, signed by the verifier the trust list names (another holder's receipts would
+    # verify just as well, and the holder would have signed for a disclosure they never made).
+    fetched = {**pointer, "receipts": body.get("receipts"), "holder_signature": None}
+    if not ledger.check(fetched, trust_list(ctx), pseudonym.pairwise_key(key, pointer["verifier_id"]).public_key()):
+        return opened
 
     def keep(contents: Contents) -> None:
         for i, record in enumerate(contents.history):

@@ -97,8 +97,9 @@ def log_origin(ledger: str) -> str:
     return f"{parts.netloc}{parts.path.rstrip('/')}"
 
 
-def check(pointer: dict[str, Any], trust: TrustList | None) -> bool:
-    """Every receipt signed by a key the trust list registers for this verifier, each leaf the
+def check(pointer: dict[str, Any], trust: TrustList | None, holder_key: PublicKey | None = None) -> bool:
+    """Every receipt signed by a key the trust list registers for this verifier, for the record
+    the pointer names (and made with ``holder_key``, when given), each leaf the
     commitment of its event, each included under a checkpoint signed for this ledger's origin
     by the log key the verifier's receipt names, and the holder's counter-signature (when
     there is one) over the "given" receipt."""
@@ -109,7 +110,7 @@ def check(pointer: dict[str, Any], trust: TrustList | None) -> bool:
     verifier_keys = [PublicKey.from_jwk(k) for k in registered.jwks["keys"]]
     try:
         receipts.verify_bundle(bundle, pointer.get("holder_signature"), verifier_keys, seam.verify_inclusion,
-                               log_origin(pointer["ledger"]))
+                               log_origin(pointer["ledger"]), record_id=pointer["record_id"], holder_key=holder_key)
     except (AmanaError, KeyError, TypeError, ValueError):
         return False
     return True

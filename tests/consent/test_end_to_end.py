@@ -7,6 +7,7 @@ ledger's tables and the logs hold no claim value, no holder name, no holder key 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import shutil
@@ -31,7 +32,7 @@ from tests.node import RunningNode
 from tests.server_process import POSTGRES_URL, empty_postgres
 from tests.test_verifier_flow import STATUS_EXAMPLE, STATUS_VCT, World
 from tests.test_wallet_copies import Holder
-from wallet import flows, ledger, rights
+from wallet import flows, holder, ledger, rights
 
 # Every table of the ledger, records' and log's alike, as the code declares them.
 LEDGER_TABLES = sorted(t for t in Base.metadata.tables if t.startswith("consent_"))
@@ -81,7 +82,7 @@ async def _scalar(world: World, sql: str, **params: Any) -> Any:
 
 
 def test_a_disclosure_is_recorded_received_verified_exported_and_erased(
-        world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     caplog.set_level(logging.DEBUG)
 
     shutil.copytree(world.data_dir / "trust", tmp_path / "holder" / "trust")  # the wallet knows the trust list
@@ -123,7 +124,35 @@ def test_a_disclosure_is_recorded_received_verified_exported_and_erased(
             changed["receipts"][0]["proof"]["checkpoint"] = forged.note
             assert not ledger.check(changed, trust)
             assert not ledger.check({**pointer, "ledger": "https://elsewhere.example/consent"}, trust)
+            # another record's receipts, or another holder's, verify as receipts, never as this one's
+            assert not ledger.check({**pointer, "record_id": b64url_encode(bytes(24))}, trust)
+            own = pseudonym.pairwise_key(h.opened.contents.consent_key(), pointer["verifier_id"]).public_key()
+            assert ledger.check(pointer, trust, own)
+            stranger_key = pseudonym.pairwise_key(bytes(32), pointer["verifier_id"]).public_key()
+            assert not ledger.check(pointer, trust, stranger_key)
             assert ledger.log_origin(pointer["ledger"]) == note_origin
+
+            # Receipts a ledger serves that do not check out for this record (altered here; another
+            # holder's would fail the same way) are neither kept nor counter-signed by the wallet.
+            bare = {k: v for k, v in pointer.items() if k not in ("receipts", "record", "notice", "holder_signature")}
+
+            def unkept(contents: Any) -> None:
+                contents.history[-1] = dataclasses.replace(contents.history[-1], receipt=bare)
+
+            h.opened, _ = await holder.update(h.ctx, h.opened, unkept)
+            altered = json.loads(json.dumps(pointer))
+            altered["receipts"][0]["actor"] = "holder"
+
+            async def serving_altered(*_args: Any) -> dict[str, Any]:
+                return {"receipts": altered["receipts"], "record": pointer["record"]}
+
+            with monkeypatch.context() as patched:
+                patched.setattr(ledger, "fetch", serving_altered)
+                h.opened = await flows.keep_receipts(h.ctx, h.opened, h.http, pointer["record_id"])
+            assert h.opened.contents.history[-1].receipt == bare
+            h.opened = await flows.keep_receipts(h.ctx, h.opened, h.http, pointer["record_id"])  # the real ledger
+            again = h.opened.contents.history[-1].receipt
+            assert again is not None and again["holder_signature"] and ledger.check(again, trust)
 
             rows = await _ledger_rows(world)
             assert rows and all(s not in rows for s in _secrets_of(h)), "the ledger holds something in clear"

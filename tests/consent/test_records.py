@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consent import pseudonym, receipts, records
+from consent import notify, pseudonym, receipts, records
 from consent.ledger import Ledger, Logged
 from consent.log import ConsentLog
 from consent.records import Disclosure, Notice, SpecialCategories
-from core import db, keys
+from core import _jose, db, keys
 from core.encoding import b64url_decode, b64url_encode
 from core.sealing import NodeKey
 from core.settings import get_settings
@@ -98,6 +98,54 @@ def test_an_unregistered_purpose_or_verifier_is_refused() -> None:
 def test_a_data_category_is_a_claim_name_never_a_value(name: str) -> None:
     with pytest.raises(records.RecordRefused):
         records.build(disclosure(claims={STATUS: (name,)}), TL, SPECIAL, NOW)
+
+
+VALID_NOTICE = hashlib.sha256(SHOWN.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("change", [
+    {"subject_id": "ahmad.ali@example.org"},  # a foreign wallet's "pseudonym"
+    {"subject_id": "A" * 44},
+    {"subject_id": "A" * 42 + "B"},  # 43 characters, but not 32 bytes in canonical base64url
+    {"notice": Notice("Ahmad Ali 1985-02-01 passport N1234567".ljust(64, "."), "ar")},
+    {"notice": Notice(VALID_NOTICE.upper(), "ar")},
+    {"notice": Notice(VALID_NOTICE, "Ahmad Ali, asylum case 2024-ABC-123456")},
+    {"notice": Notice(VALID_NOTICE, "ar\n")},
+    {"notice": Notice(VALID_NOTICE, "")},
+    {"holder_key": {"kty": "OKP", "crv": "Ed25519", "x": "Ahmad Ali"}},
+])
+def test_the_ledger_keeps_no_text_a_wallet_could_fill_with_a_name(change: dict[str, Any]) -> None:
+    """What a record keeps of the holder has a shape no name fits: a pseudonym of 32 bytes, a
+    notice's SHA-256 in hex and a language tag, a public key (helper-60 stored an e-mail address,
+    a passport number and a case number through a foreign wallet's offer)."""
+    with pytest.raises(records.RecordRefused):
+        records.build(dataclasses.replace(disclosure(), **change), TL, SPECIAL, NOW)
+
+
+def test_a_holder_keys_own_text_is_not_kept() -> None:
+    jwk = pseudonym.pairwise_key(HOLDER, EMPLOYER).public_key().to_jwk()
+    record = records.build(dataclasses.replace(disclosure(), holder_key={**jwk, "kid": "Ahmad Ali, +49 151 2345678"}),
+                           TL, SPECIAL, NOW)
+    assert record.holder_key == {"kty": "OKP", "crv": "Ed25519", "x": jwk["x"]}
+
+
+def test_a_consent_offer_is_taken_only_in_the_shape_a_wallet_makes_it() -> None:
+    """An offer whose pseudonym or notice could carry a name is no offer (the verifier then records
+    under a random pseudonym); a good one gives the key without the sender's kid."""
+    key = pseudonym.pairwise_key(HOLDER, EMPLOYER)
+    good = {"sub": pseudonym.subject_id(HOLDER, EMPLOYER), "aud": EMPLOYER, "rid": "r-1", "notice": VALID_NOTICE,
+            "lang": "fa-AF", "nonce": "n", "iat": NOW}
+
+    def offer(**change: object) -> str:
+        header = {"typ": pseudonym.OFFER_TYP, "jwk": {**key.public_key().to_jwk(), "kid": "Ahmad Ali"}}
+        return _jose.sign_compact(header, {**good, **change}, key)
+
+    sub, rid, notice, lang, jwk = pseudonym.check_disclosure_offer(offer(), frozenset({EMPLOYER}), "n")
+    assert (sub, rid, notice, lang) == (good["sub"], "r-1", VALID_NOTICE, "fa-AF") and "kid" not in jwk
+    for change in ({"sub": "ahmad.ali@example.org"}, {"notice": "Ahmad Ali"}, {"lang": "Ahmad Ali, case 123"},
+                   {"rid": ""}, {"nonce": "other"}):
+        with pytest.raises(pseudonym.HolderProofInvalid):
+            pseudonym.check_disclosure_offer(offer(**change), frozenset({EMPLOYER}), "n")
 
 
 def test_special_category_data_needs_an_art9_condition() -> None:
@@ -194,20 +242,63 @@ def test_erasure_shreds_one_holder_and_every_other_proof_still_verifies(tmp_path
         mine = await ledger.record(disclosure(ledger_key=gone), TL, NOW)
         theirs = await ledger.record(disclosure(ledger_key=kept), TL, NOW)
         await ledger.event(mine.record.record_id, "withdrawn", "holder", NOW + 1)
-        assert await ledger.erase(pseudonym.subject_id(gone, EMPLOYER), NOW + 2) == 1
-        assert await ledger.of_subject(pseudonym.subject_id(gone, EMPLOYER)) == []
+        gone_key = pseudonym.pairwise_key(gone, EMPLOYER).public_key()
+        assert await ledger.erase(pseudonym.subject_id(gone, EMPLOYER), gone_key, NOW + 2) == 1
+        assert await ledger.of_holder(pseudonym.subject_id(gone, EMPLOYER), gone_key) == []
         with pytest.raises(records.RecordNotFound):
             await ledger.history(mine.record.record_id)
         proven = await ledger.prove(theirs, NOW + 3)
         log.verify_inclusion(theirs.leaf, theirs.index, proven.checkpoint.size, proven.proof, proven.checkpoint.root)
         assert len(log.leaves) == 3  # the erased holder's leaves stay in the log
-        assert await ledger.export(pseudonym.subject_id(kept, EMPLOYER)) != []
+        assert await ledger.export(pseudonym.subject_id(kept, EMPLOYER),
+                                   pseudonym.pairwise_key(kept, EMPLOYER).public_key()) != []
         await ledger.sessions.kw["bind"].dispose()  # the last connection closed: SQLite folds its WAL in
 
     asyncio.run(run())
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("consent.db*"))
     assert pseudonym.subject_id(gone, EMPLOYER).encode() not in raw
     assert pseudonym.subject_id(kept, EMPLOYER).encode() in raw
+
+
+def test_a_pseudonym_read_off_a_proof_reaches_only_the_records_its_own_key_filed(tmp_path: Path) -> None:
+    """The pseudonym travels in every holder proof. Someone who read it, and filed a record of their
+    own under it with their key (helper-60), exports and erases that record alone."""
+    ledger, _ = _ledger(tmp_path)
+    victim, reader = bytes([1]) * 32, bytes([9]) * 32
+    sub = pseudonym.subject_id(victim, EMPLOYER)
+    victim_key, reader_key = (pseudonym.pairwise_key(k, EMPLOYER).public_key() for k in (victim, reader))
+
+    async def run() -> None:
+        theirs = await ledger.record(disclosure(ledger_key=victim), TL, NOW)
+        filed = await ledger.record(dataclasses.replace(disclosure(ledger_key=reader), subject_id=sub), TL, NOW)
+        assert [r.record_id for r in await ledger.of_holder(sub, reader_key)] == [filed.record.record_id]
+        assert [r["record_id"] for r in await ledger.export(sub, reader_key)] == [filed.record.record_id]
+        assert await ledger.erase(sub, reader_key, NOW + 1) == 1
+        assert [r.record_id for r in await ledger.of_holder(sub, victim_key)] == [theirs.record.record_id]
+        assert await ledger.erase(sub, reader_key, NOW + 2) == 0
+        await ledger.sessions.kw["bind"].dispose()
+
+    asyncio.run(run())
+
+
+def test_a_deletion_confirmed_before_the_withdrawal_confirms_nothing(tmp_path: Path) -> None:
+    """The verifier's "deleted" must be signed after the holder withdrew (and not from the future)."""
+    ledger, _ = _ledger(tmp_path)
+
+    async def run() -> None:
+        record_id = (await ledger.record(disclosure(), TL, NOW)).record.record_id
+        early = notify.confirmation(EMPLOYER_KEY, EMPLOYER, record_id, NOW + 5)
+        with pytest.raises(notify.ConfirmationInvalid):  # nothing withdrawn yet
+            await notify.confirm(ledger, TL, record_id, early, NOW + 6)
+        await notify.withdraw(ledger, record_id, NOW + 100)
+        for stale in (early, notify.confirmation(EMPLOYER_KEY, EMPLOYER, record_id, NOW + 500)):
+            with pytest.raises(notify.ConfirmationInvalid):  # signed before the withdrawal; from the future
+                await notify.confirm(ledger, TL, record_id, stale, NOW + 101)
+        answer = notify.confirmation(EMPLOYER_KEY, EMPLOYER, record_id, NOW + 101)
+        assert (await notify.confirm(ledger, TL, record_id, answer, NOW + 102)).event.kind == "deletion_confirmed"
+        await ledger.sessions.kw["bind"].dispose()
+
+    asyncio.run(run())
 
 
 def test_retention_purge_erases_what_is_past_its_time(tmp_path: Path) -> None:
