@@ -170,6 +170,30 @@ def verify_bundle(items: Sequence[dict[str, Any]], holder_signature: str | None,
     return events
 
 
+def holders_record(items: Sequence[dict[str, Any]], record_id: str, subject_id: str,
+                   holder_key: PublicKey) -> dict[str, Any] | None:
+    """The ISO/IEC TS 27560 record a wallet keeps beside a record's receipts, made from the record
+    the "given" receipt carries and the bundle's events; None when the bundle is not this holder's
+    record (another record's, or filed under another pseudonym or key).
+
+    Ownership, not authenticity: the signatures and the log are checked with the trust list where
+    the wallet marks a record verified (``verify_bundle``), and a wallet whose trust list lacks the
+    verifier still keeps its receipts, to withdraw. Ownership is what a wallet must know before it
+    counter-signs (or it signs for someone else's disclosure), and the record is made here rather
+    than taken as the ledger sends it (whose copy could say anything: that no withdrawal is possible)."""
+    try:
+        given = next(i for i in items if i.get("event") == "given")
+        payload = _jose.parse_compact(given["receipt"], "consent receipt").unverified_payload()
+        record = Record.from_content(payload["record"])
+        events = [Event(record.record_id, i["event"], int(i["at"]), i["actor"], b64url_decode(i["salt"]))
+                  for i in items]
+        if record.record_id != record_id or not records.belongs_to(record, subject_id, holder_key):
+            return None
+        return records.to_27560(record, events)
+    except (StopIteration, AttributeError, KeyError, TypeError, ValueError, AmanaError):
+        return None
+
+
 def to_kantara(record: Record, events: Sequence[Event], language: str | None = None) -> dict[str, Any]:
     """Kantara Initiative Consent Receipt Specification v1.1 JSON."""
     given = next((e.at for e in events if e.kind == "given"), record.created_at)

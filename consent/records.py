@@ -33,6 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from babel import Locale
+
 from core.encoding import b64url_decode, json_dumps_compact, json_loads_strict
 from core.errors import AmanaError, InvalidInput, MalformedToken, NotFound, VerificationFailed
 from core.keys import PublicKey
@@ -59,12 +61,17 @@ DPV_STATUS: Mapping[str, str] = {
     "erased": DPV + "Erase", "deletion_confirmed": DPV + "Erase", "deletion_unconfirmed": DPV + "ConsentWithdrawn",
 }
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}(\.([A-Za-z_][A-Za-z0-9_]{0,63}|\*|[0-9]{1,4})){0,7}$")
-# What a record keeps of the holder is a pseudonym, a pairwise public key and a notice's hash: never
-# text a wallet could fill with a name. Each is checked for its shape here, at the ledger's edge,
-# since the wallet that sends them may be anyone's (a foreign wallet's sub was an e-mail address).
+# What a record keeps of the holder is a pseudonym, a pairwise public key and a notice's hash, each
+# checked for its shape here, at the ledger's edge, since the wallet that sends them may be anyone's
+# (a foreign wallet's sub was an e-mail address). A shape limits what fits, no more: 32 bytes of
+# pseudonym could still be ASCII a wallet chose, and nobody can tell keyed bytes from chosen ones.
 _PSEUDONYM = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 keyed or random bytes, base64url (consent.pseudonym)
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}")  # a BCP 47 tag's shape, "und" included
+# A language tag as a consent screen is written in: language[-Script][-REGION] (BCP 47, or this
+# node's catalogue codes, fa_AF), the language one Babel knows or "und"; no private-use or
+# variant subtags, which could spell anything.
+_LANGUAGE = re.compile(r"(?P<language>[a-z]{2,3})([-_][A-Z][a-z]{3})?([-_]([A-Z]{2}|[0-9]{3}))?", re.IGNORECASE)
+_LANGUAGES = frozenset(Locale("en").languages) | {"und"}
 _KEY_MEMBERS = ("kty", "crv", "x", "y")  # a public key's own members; a kid or alg is the sender's text
 
 
@@ -80,8 +87,10 @@ def is_pseudonym(text: object) -> bool:
 
 def is_notice(sha256: object, language: object) -> bool:
     """A notice as a record keeps it: a SHA-256 in lowercase hex, and a language tag."""
-    return (isinstance(sha256, str) and _SHA256_HEX.fullmatch(sha256) is not None and isinstance(language, str)
-            and len(language) <= 35 and _LANGUAGE.fullmatch(language) is not None)
+    if not isinstance(sha256, str) or _SHA256_HEX.fullmatch(sha256) is None or not isinstance(language, str):
+        return False
+    tag = _LANGUAGE.fullmatch(language)
+    return tag is not None and tag["language"].lower() in _LANGUAGES
 
 
 def public_key_only(jwk: Mapping[str, Any]) -> dict[str, str]:

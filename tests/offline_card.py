@@ -12,7 +12,7 @@ from typing import Any
 from core import keys, offline
 from tests.desk_world import SKILL_EXAMPLE
 from tests.test_verifier_flow import TYPES
-from wallet import offline_keep
+from wallet import labels, offline_keep
 
 ISSUER = "https://node.amana.test/issuers/open-doors"
 NAMES = {"en": "Open Doors", "ar": "الأبواب المفتوحة"}
@@ -43,8 +43,8 @@ class Shown:
 
 def keep_in_browser(page: Any, lang: str, card_id: str = "card-1", *, kept_before_27: bool = False) -> Kept:
     """A device key made in the page (never exported), a compact credential bound to it, both kept.
-    ``kept_before_27``: the record as pages kept it until session 27 (each value one English
-    text, no ``until``), which browsers still hold."""
+    ``kept_before_27``: the record as pages kept it until session 27 (each value one text, a code
+    or a date as the credential says it; no ``until``), which browsers still hold."""
     jwk: dict[str, str] = page.evaluate("""async () => {
       const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
       window.testDeviceKey = pair.privateKey;
@@ -59,7 +59,8 @@ def keep_in_browser(page: Any, lang: str, card_id: str = "card-1", *, kept_befor
     record = offline_keep.card_record(TYPES, card_id, cred, list(by_name.values()), NAMES)
     if kept_before_27:
         record.pop("until")
-        record["disclosures"] = [{**d, "value": d["value"]["en"]} for d in record["disclosures"]]
+        record["disclosures"] = [{**d, "value": labels.value_text(SKILL_EXAMPLE[d["key"]])}
+                                 for d in record["disclosures"]]
     page.evaluate("async (card) => amanaOffline.putCard({ ...card, key: window.testDeviceKey })", record)
     return Kept(issuer_key, jwk, cred, [Disclosed(d["key"], by_name[d["key"]]) for d in record["disclosures"]])
 

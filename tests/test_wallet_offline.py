@@ -108,7 +108,7 @@ def test_a_card_kept_before_values_were_kept_per_language_still_shows(node: Runn
         page.reload()
         page.locator("fieldset input[type=checkbox]").first.wait_for()
         listed = page.locator("fieldset").inner_text()
-        assert "Practical test" in listed and "Layla" in listed
+        assert "practical_test" in listed and "2026-10-30" in listed and "Layla" in listed
         ends = offline.parse_credential(kept.cred).exp
         assert time.strftime("%Y-%m-%d", time.gmtime(ends)) in listed
     finally:

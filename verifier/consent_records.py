@@ -45,7 +45,9 @@ def _disclosure(ctx: VerifierContext, row: CheckRow, result: Result, offer: str 
             raise pseudonym.HolderProofInvalid()
         sub, wallet_part, notice, lang, jwk = pseudonym.check_disclosure_offer(offer, audiences, row.nonce)
         shown = Notice(notice, lang)
-    except pseudonym.HolderProofInvalid:
+    except pseudonym.HolderProofInvalid as exc:
+        if offer is not None:  # a wallet that sent none is not news; one whose offer fails is
+            log.warning("a consent offer was not usable (%s): recorded under a random pseudonym", exc.detail)
         sub, wallet_part, jwk = secrets.token_urlsafe(32), secrets.token_urlsafe(16), {}
         shown = Notice(hashlib.sha256(row.request_jwt.encode("ascii")).hexdigest(), "und")
     return Disclosure(sub, jwk, verifier_id, (row.purpose,), {v: tuple(sorted(n)) for v, n in claims.items()},

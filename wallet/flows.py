@@ -31,6 +31,7 @@ import anyio
 import httpx
 
 from consent import pseudonym
+from consent import receipts as consent_receipts
 from core import keys
 from core.errors import AmanaError, InvalidInput
 from core.fetch import AddressPolicy, FetchFailed, FetchRefused, guarded_client
@@ -267,18 +268,19 @@ async def keep_receipts(ctx: holder.WalletContext, opened: holder.Opened, http: 
         return opened
     if body is None:
         return opened
-    # Checked before it is kept or counter-signed: receipts for this very record, made with this
-    # holder's key, signed by the verifier the trust list names (another holder's receipts would
-    # verify just as well, and the holder would have signed for a disclosure they never made).
-    fetched = {**pointer, "receipts": body.get("receipts"), "holder_signature": None}
-    if not ledger.check(fetched, trust_list(ctx), pseudonym.pairwise_key(key, pointer["verifier_id"]).public_key()):
+    # Before it is kept or counter-signed: receipts for this very record, under this holder's
+    # pseudonym and key (another holder's would verify just as well, and the holder would sign for
+    # a disclosure they never made); the record kept is the one the receipt carries.
+    verifier_id = pointer["verifier_id"]
+    own = consent_receipts.holders_record(body.get("receipts") or [], record_id, pseudonym.subject_id(key, verifier_id),
+                                          pseudonym.pairwise_key(key, verifier_id).public_key())
+    if own is None:
         return opened
 
     def keep(contents: Contents) -> None:
         for i, record in enumerate(contents.history):
             if record.receipt is not None and record.receipt.get("record_id") == record_id:
-                kept = {**record.receipt, "receipts": body["receipts"], "record": body["record"],
-                        "notice": body.get("notice")}
+                kept = {**record.receipt, "receipts": body["receipts"], "record": own, "notice": body.get("notice")}
                 kept["holder_signature"] = kept.get("holder_signature") or ledger.countersign(key, kept, ctx.now())
                 contents.history[i] = dataclasses.replace(record, receipt=kept)
 

@@ -40,7 +40,9 @@ def notice(screen: consent.ConsentScreen) -> Notice:
                                                         for a in q.attributes],
                        [list(c.labels) for c in q.claim_sets]] for q in screen.queries],
              "beyond": [[b.vct, b.label] for b in screen.beyond_registration]}
-    return Notice.of(json.dumps(shown, ensure_ascii=False, sort_keys=True, separators=(",", ":")), screen.lang)
+    # The record names the language as BCP 47 does (fa-AF), not by the catalogue's code (fa_AF).
+    return Notice.of(json.dumps(shown, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
+                     screen.lang.replace("_", "-"))
 
 
 @dataclass(frozen=True, slots=True)

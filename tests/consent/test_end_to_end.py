@@ -22,10 +22,10 @@ from sqlalchemy import text
 
 import consent.store.log
 import consent.store.records  # noqa: F401
-from consent import pseudonym
+from consent import pseudonym, receipts
 from consent.checkpoint import Checkpoint, Signer, sign_checkpoint
 from consent.records import SpecialCategories
-from core import db, keys
+from core import _jose, db, keys
 from core.db import Base
 from core.encoding import b64url_decode, b64url_encode
 from tests.node import RunningNode
@@ -132,27 +132,33 @@ def test_a_disclosure_is_recorded_received_verified_exported_and_erased(
             assert not ledger.check(pointer, trust, stranger_key)
             assert ledger.log_origin(pointer["ledger"]) == note_origin
 
-            # Receipts a ledger serves that do not check out for this record (altered here; another
-            # holder's would fail the same way) are neither kept nor counter-signed by the wallet.
+            # Receipts a ledger serves for another holder's record (here the record carried by the
+            # "given" receipt names another key) are neither kept nor counter-signed by the wallet;
+            # and the record it keeps is the one the receipt carries, not the ledger's copy.
             bare = {k: v for k, v in pointer.items() if k not in ("receipts", "record", "notice", "holder_signature")}
 
             def unkept(contents: Any) -> None:
                 contents.history[-1] = dataclasses.replace(contents.history[-1], receipt=bare)
 
             h.opened, _ = await holder.update(h.ctx, h.opened, unkept)
-            altered = json.loads(json.dumps(pointer))
-            altered["receipts"][0]["actor"] = "holder"
+            given = pointer["receipts"][0]
+            signed = json.loads(b64url_decode(given["receipt"].split(".")[1]))
+            signed["record"]["holder_key"] = {k: stranger_key.to_jwk()[k] for k in ("kty", "crv", "x")}
+            anothers = _jose.sign_compact({"typ": receipts.RECEIPT_TYP}, signed, keys.generate())
+            served: dict[str, Any] = {"receipts": [{**given, "receipt": anothers}], "record": pointer["record"]}
 
-            async def serving_altered(*_args: Any) -> dict[str, Any]:
-                return {"receipts": altered["receipts"], "record": pointer["record"]}
+            async def serving(*_args: Any) -> dict[str, Any]:
+                return served
 
             with monkeypatch.context() as patched:
-                patched.setattr(ledger, "fetch", serving_altered)
+                patched.setattr(ledger, "fetch", serving)
                 h.opened = await flows.keep_receipts(h.ctx, h.opened, h.http, pointer["record_id"])
-            assert h.opened.contents.history[-1].receipt == bare
-            h.opened = await flows.keep_receipts(h.ctx, h.opened, h.http, pointer["record_id"])  # the real ledger
+                assert h.opened.contents.history[-1].receipt == bare
+                served = {"receipts": pointer["receipts"], "record": {**pointer["record"], "purposes": []}}
+                h.opened = await flows.keep_receipts(h.ctx, h.opened, h.http, pointer["record_id"])
             again = h.opened.contents.history[-1].receipt
             assert again is not None and again["holder_signature"] and ledger.check(again, trust)
+            assert again["record"] == pointer["record"]  # made from the receipt: the ledger's "no purposes" is not kept
 
             rows = await _ledger_rows(world)
             assert rows and all(s not in rows for s in _secrets_of(h)), "the ledger holds something in clear"

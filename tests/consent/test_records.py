@@ -19,7 +19,7 @@ from consent import notify, pseudonym, receipts, records
 from consent.ledger import Ledger, Logged
 from consent.log import ConsentLog
 from consent.records import Disclosure, Notice, SpecialCategories
-from core import _jose, db, keys
+from core import _jose, db, i18n, keys
 from core.encoding import b64url_decode, b64url_encode
 from core.sealing import NodeKey
 from core.settings import get_settings
@@ -146,6 +146,15 @@ def test_a_consent_offer_is_taken_only_in_the_shape_a_wallet_makes_it() -> None:
                    {"rid": ""}, {"nonce": "other"}):
         with pytest.raises(pseudonym.HolderProofInvalid):
             pseudonym.check_disclosure_offer(offer(**change), frozenset({EMPLOYER}), "n")
+
+
+@pytest.mark.parametrize("lang", i18n.supported())
+def test_an_offer_in_every_language_the_node_speaks_is_taken(lang: str) -> None:
+    """A Dari holder's offer (fa_AF) was refused for its underscore, and recorded under a random
+    pseudonym they could never reach: every catalogue code is taken, and its BCP 47 form."""
+    for tag in (lang, lang.replace("_", "-")):
+        offer = pseudonym.disclosure_offer(HOLDER, EMPLOYER, "r-1", VALID_NOTICE, tag, "n", NOW)
+        assert pseudonym.check_disclosure_offer(offer, frozenset({EMPLOYER}), "n")[3] == tag
 
 
 def test_special_category_data_needs_an_art9_condition() -> None:
