@@ -166,7 +166,7 @@ class _CappedTransport(httpx.AsyncBaseTransport):
             await response.aclose()
             raise FetchRefused("a compressed answer was sent though none was asked for")
         declared = response.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.cap):
+        if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > self.cap):
             await response.aclose()
             raise FetchRefused(f"the document is larger than {self.cap} bytes")
         assert isinstance(response.stream, httpx.AsyncByteStream)

@@ -114,9 +114,14 @@ class Attempts:
     retry_at: int
 
 
+MAX_WAIT_S = 900  # the longest wait between tries, whatever the window: a wait is also a lockout
+
+
 def admit(state: Attempts | None, now: int, window_s: int = WINDOW_S) -> tuple[bool, Attempts]:
     """Pure: may this attempt be checked, and the bucket's state after counting it. The count
-    lasts ``window_s`` from the first attempt; the backoff doubles up to that too."""
+    lasts ``window_s`` from the first attempt; the backoff doubles up to ``MAX_WAIT_S`` (or the
+    window, if shorter). A longer cap would let anyone who knows a wallet code keep its holder
+    out for the whole window, since the right passphrase waits too."""
     if state is None or now - state.window_start >= window_s:
         state = Attempts(now, 0, 0)
     if now < state.retry_at:
@@ -124,8 +129,16 @@ def admit(state: Attempts | None, now: int, window_s: int = WINDOW_S) -> tuple[b
     failures = state.failures + 1
     # The clock counts whole seconds: one more makes each wait at least its length (a wait of
     # ``now + 1`` begun at x.99 s would end at x+1.0 s, a hundredth of a second later).
-    retry_at = now + 1 + min(2 ** (failures - MAX_FAILURES), window_s) if failures >= MAX_FAILURES else 0
+    longest = min(window_s, MAX_WAIT_S)
+    retry_at = now + 1 + min(2 ** min(failures - MAX_FAILURES, 30), longest) if failures >= MAX_FAILURES else 0
     return True, Attempts(state.window_start, failures, retry_at)
+
+
+def refunded(state: Attempts) -> Attempts:
+    """Pure: the bucket after one attempt counted by ``admit`` turned out right: as if it had not
+    been counted (no wait it alone set), the wrong ones before and after still counted."""
+    failures = max(state.failures - 1, 0)
+    return Attempts(state.window_start, failures, state.retry_at if failures >= MAX_FAILURES else 0)
 
 
 async def attempt(session: AsyncSession, key: str, now: int, window_s: int = WINDOW_S) -> int:
@@ -139,6 +152,14 @@ async def attempt(session: AsyncSession, key: str, now: int, window_s: int = WIN
     allowed, after = admit(Attempts(row.window_start, row.failures, row.retry_at), now, window_s)
     row.window_start, row.failures, row.retry_at = after.window_start, after.failures, after.retry_at
     return 0 if allowed else after.retry_at - now
+
+
+async def refund(session: AsyncSession, key: str) -> None:
+    """An attempt ``attempt`` counted was right: uncount it (``refunded``)."""
+    row = await session.get(LoginAttempts, key, with_for_update=True, populate_existing=True)
+    if row is not None:
+        after = refunded(Attempts(row.window_start, row.failures, row.retry_at))
+        row.failures, row.retry_at = after.failures, after.retry_at
 
 
 async def succeeded(session: AsyncSession, key: str) -> None:

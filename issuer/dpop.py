@@ -157,7 +157,7 @@ def mint_nonce(digest: Digest, scope: str, now: int) -> str:
 
 def nonce_is_fresh(digest: Digest, scope: str, nonce: str, now: int) -> bool:
     parts = nonce.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or len(parts[0]) > 12:
+    if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()) or len(parts[0]) > 12:
         return False
     expires_at = int(parts[0])
     genuine = hmac.compare_digest(parts[2].encode(), _tag(digest, scope, expires_at, parts[1]).encode())

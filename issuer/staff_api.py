@@ -193,7 +193,7 @@ def page_cursor(text: str | None) -> tuple[int, str] | None:
     if text is None:
         return None
     issued_at, _, last_id = text.partition(".")
-    if not issued_at.isdigit() or not 0 < len(last_id) <= 36 or len(issued_at) > 12:
+    if not (issued_at.isascii() and issued_at.isdigit()) or not 0 < len(last_id) <= 36 or len(issued_at) > 12:
         raise InvalidInput("after must be the 'next' cursor of a previous page")
     return int(issued_at), last_id
 

@@ -161,6 +161,32 @@ def test_sign_in_backoff_doubles_and_a_window_forgets() -> None:
     assert admit(state, state.window_start + WINDOW_S)[1].failures == 1  # a new window starts afresh
 
 
+def test_no_wait_is_longer_than_fifteen_minutes_whatever_the_window() -> None:
+    """A wallet's wrong tries count for a day, but a wait as long would keep its holder out all day."""
+    from core.sessions import MAX_WAIT_S, admit
+
+    state, now, longest = None, 1_000, 0
+    for _ in range(40):
+        allowed, state = admit(state, now, window_s=86400)
+        assert allowed and state is not None
+        longest = max(longest, state.retry_at - now)
+        now = max(now, state.retry_at)
+    assert longest == MAX_WAIT_S + 1 and state.failures == 40  # still one window: the count goes on
+
+
+def test_a_right_try_is_uncounted_and_wrong_ones_stay() -> None:
+    from core.sessions import MAX_FAILURES, Attempts, admit, refunded
+
+    state = None
+    for _ in range(MAX_FAILURES - 1):  # four wrong tries
+        _, state = admit(state, 1_000)
+    _, state = admit(state, 1_000)  # a fifth try, counted before it is checked: it sets a wait
+    assert state is not None and state.retry_at > 1_000
+    assert refunded(state) == Attempts(state.window_start, MAX_FAILURES - 1, 0)  # it was right: no wait
+    _, sixth = admit(state, state.retry_at)
+    assert refunded(sixth).failures == MAX_FAILURES and refunded(sixth).retry_at == sixth.retry_at
+
+
 def test_concurrent_presentations_of_a_list_not_kept_yet_all_complete(node: tuple[NodeProcess, str]) -> None:
     """The first presentations naming a status list the verifier has not kept raced to insert
     its copy (SQLite 22/40, PostgreSQL 15/40 answered 500 on the unique constraint)."""

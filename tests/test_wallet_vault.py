@@ -144,3 +144,22 @@ def test_an_unknown_format_is_refused() -> None:
 def test_default_parameters_are_stated_and_in_range() -> None:
     vault.DEFAULT_KDF.check()
     assert (vault.DEFAULT_KDF.opslimit, vault.DEFAULT_KDF.memlimit) == (3, 64 * 1024 * 1024)
+
+
+@pytest.mark.parametrize(("member", "value"), [
+    ("valid_until", "soon"), ("received_at", True), ("received_at", 1.5), ("holder_key", "not a key"),
+    ("claims", ["a"]), ("copy_id", None), ("unknown", 1),
+])
+def test_a_copy_of_the_wrong_shape_is_refused_where_it_is_read_not_on_a_later_page(member: str, value: object) -> None:
+    """An imported export file is sealed under a passphrase its maker knows, so shaped as they like:
+    a ``valid_until`` of ``"soon"`` was read in and broke every later page with a 500 (helper-63)."""
+    import json
+
+    from wallet.content import Contents, Copy
+
+    good = Contents(copies=[Copy("c1", "ey.x~", {"kty": "EC"}, "urn:t", "https://i.test", "b1", 1_800_000_000)])
+    assert Contents.from_bytes(good.to_bytes()) == good
+    doc = json.loads(good.to_bytes())
+    doc["copies"][0][member] = value
+    with pytest.raises(VaultTampered):
+        Contents.from_bytes(json.dumps(doc).encode())

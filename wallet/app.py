@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -9,16 +10,31 @@ from fastapi.staticfiles import StaticFiles
 
 from core import front_door, service, web
 from core.settings import Settings, get_settings
-from wallet import holder, page_kit, pages, pages_history, pages_move, pages_offline, pages_present, pages_receive
+from wallet import (
+    holder,
+    page_kit,
+    pages,
+    pages_history,
+    pages_move,
+    pages_offline,
+    pages_present,
+    pages_receive,
+    unlocked,
+)
 
 
 async def start(app: FastAPI, settings: Settings) -> holder.WalletContext:
     ctx = await holder.WalletContext.open(settings)
     app.state.wallet = ctx
+    app.state.wallet_idle_lock = asyncio.create_task(unlocked.lock_idle_forever(ctx))
     return ctx
 
 
 async def stop(app: FastAPI) -> None:
+    sweeping: asyncio.Task[None] | None = getattr(app.state, "wallet_idle_lock", None)
+    if sweeping is not None:
+        sweeping.cancel()
+        await asyncio.gather(sweeping, return_exceptions=True)
     ctx: holder.WalletContext | None = getattr(app.state, "wallet", None)
     if ctx is not None:
         await ctx.engine.dispose()

@@ -227,7 +227,7 @@ def _choice(disclose: list[str]) -> consent.Choice:
     for item in disclose:
         query, sep, rest = item.partition("=")
         card, _, index = rest.partition(":")
-        if not (sep and query and card) or (index and not index.isdigit()):
+        if not (sep and query and card) or (index and not (index.isascii() and index.isdigit())):
             raise InvalidInput(f"--disclose takes QUERY=CARD[:SET], not {item!r}")
         cards[query] = card
         if index:
@@ -277,8 +277,8 @@ def import_(file: ExistingFile) -> None:
     export.header(data)  # not an export file at all: say so before asking for anything
     export_passphrase = _secret(EXPORT_ENV, "Export passphrase")
     passphrase = _passphrase(confirm=True)
-    wallet_id, code = _run(lambda ctx: holder.import_wallet(ctx, data, export_passphrase, passphrase))
-    _print({"wallet_id": wallet_id, "recovery_code": code})
+    opened, code = _run(lambda ctx: holder.import_wallet(ctx, data, export_passphrase, passphrase))
+    _print({"wallet_id": opened.wallet_id, "recovery_code": code})
 
 
 @wallet_app.command("recover")

@@ -102,11 +102,11 @@ class Contents:
             doc = json.loads(data)
             if doc["version"] != CONTENT_VERSION:
                 raise ValueError("version")
-            return cls(doc["name"], [Copy(**c) for c in doc["copies"]],
+            return cls(doc["name"], [Copy(**_shaped(c, _COPY_TYPES)) for c in doc["copies"]],
                        [HistoryRecord.from_dict(h) for h in doc["history"]],
                        {str(n): int(t) for n, t in doc.get("seen_nonces", {}).items()},
-                       {str(b): Refresh(**r) for b, r in doc.get("refresh", {}).items()}, int(doc.get("epoch", 0)),
-                       _optional_key(doc.get("ledger_key")))
+                       {str(b): Refresh(**_shaped(r, _REFRESH_TYPES)) for b, r in doc.get("refresh", {}).items()},
+                       int(doc.get("epoch", 0)), _optional_key(doc.get("ledger_key")))
         except (ValueError, KeyError, TypeError, AttributeError, InvalidInput):
             raise VaultTampered("the wallet's content is not in a form this version reads") from None
 
@@ -130,6 +130,26 @@ def choose(copies: list[Copy], query: dcql.DcqlQuery, client_id: str) -> dict[st
                                "another verifier already: ask the issuer for a new one)")
         chosen[wanted.id] = min(fits, key=lambda c: c.shown_to is None)
     return chosen
+
+
+# Each member's JSON type: content comes from this node, or from an export file a person chose
+# to import (AEAD-sealed under a passphrase they know, so shaped as they like). A wrong type
+# read in was a 500 on every later page (a "valid_until" of "soon"). A bool is not an int here.
+_NONE = type(None)
+_COPY_TYPES: dict[str, tuple[type, ...]] = {
+    "copy_id": (str,), "credential": (str,), "holder_key": (dict,), "vct": (str,), "issuer": (str,), "batch": (str,),
+    "received_at": (int,), "valid_until": (int, _NONE), "shown_to": (str, _NONE), "shown_at": (int, _NONE),
+    "claims": (dict, _NONE)}
+_REFRESH_TYPES: dict[str, tuple[type, ...]] = {
+    "issuer": (str,), "configuration_id": (str,), "token": (str,), "copies": (int,), "pending_since": (int, _NONE),
+    "dpop_key": (dict, _NONE)}
+
+
+def _shaped(member: Any, types: dict[str, tuple[type, ...]]) -> dict[str, Any]:
+    """``member`` if it is an object whose every value has its type (a missing one: the dataclass says)."""
+    if not isinstance(member, dict) or not all(type(member[n]) in types.get(n, ()) for n in member):
+        raise ValueError("a member of the wrong type")
+    return member
 
 
 def _optional_key(value: Any) -> str | None:

@@ -49,16 +49,21 @@ async def _set_session(request: Request, response: Response, wallet: holder.Open
 
 
 async def _rate_limited(request: Request, work: Callable[[], Awaitable[holder.Opened]]) -> holder.Opened:
-    """``work`` (an unlock) counted against this address first. A success does *not* clear the
-    address's count: else one guess at someone's wallet and one unlock of one's own, in turn,
-    would never meet the limit. The count simply ages out (core.sessions.WINDOW_S)."""
+    """``work`` (an unlock) counted against this address first, and uncounted if it was right
+    (``sessions.refund``). A success does *not* clear the address's count: else one guess at
+    someone's wallet and one unlock of one's own, in turn, would never meet the limit. So the
+    count is of wrong tries alone: holders sharing an NGO's computer, each with their right
+    passphrase, are never held back by each other. The count ages out (core.sessions.WINDOW_S)."""
     ctx = context(request)
     bucket = sessions.bucket(ctx.node, "wallet-unlock-from", web.client_address(request))
     async with ctx.transaction() as session:
         wait = await sessions.attempt(session, bucket, ctx.now())
     if wait:
         raise VaultBusy(f"too many tries from here: try again in {wait} s")
-    return await work()
+    opened = await work()
+    async with ctx.transaction() as session:
+        await sessions.refund(session, bucket)
+    return opened
 
 
 def _passphrase(form: Any, lang: str, field: str = "passphrase") -> str:

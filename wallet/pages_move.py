@@ -103,11 +103,11 @@ async def import_wallet(request: Request) -> Response:
         if not data or len(data) > MAX_EXPORT_BYTES:
             raise InvalidInput("choose the export file")
         export.header(data)
-        wallet_id, code = await holder.import_wallet(ctx, data, str(form.get("export_passphrase") or ""), passphrase)
+        opened, code = await holder.import_wallet(ctx, data, str(form.get("export_passphrase") or ""), passphrase)
     except _FieldError as exc:
         return page_kit.render(request, "import.html", lang, 400, field=exc.field, field_error=exc.text)
     except AmanaError as exc:
         return page_kit.render(request, "import.html", lang, exc.status, field_error=page_kit.error_text(exc, lang))
-    response = _recovery_sheet(request, lang, wallet_id, code)
-    await _set_session(request, response, await holder.unlock(ctx, wallet_id, passphrase))
+    response = _recovery_sheet(request, lang, opened.wallet_id, code)
+    await _set_session(request, response, opened)
     return response

@@ -92,7 +92,7 @@ def _choice(form: Any) -> consent.Choice:
     cards = {k[5:]: str(v) for k, v in form.multi_items() if k.startswith("card:") and isinstance(v, str)}
     sets = {}
     for k, v in form.multi_items():
-        if k.startswith("set:") and isinstance(v, str) and v.isdigit() and k[4:] in cards:
+        if k.startswith("set:") and isinstance(v, str) and v.isascii() and v.isdigit() and k[4:] in cards:
             sets[k[4:]] = int(v)
     return consent.Choice(cards, sets)
 

@@ -9,7 +9,7 @@ check, backoff after ``MAX_FAILURES``) under a bucket per wallet.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Literal, cast
 
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,23 +79,30 @@ async def remove(session: AsyncSession, wallet_id: str, version: int) -> None:
 
 
 # A wallet's wrong tries count for a day, not the sign-in's 15 minutes: five free tries, then
-# 1 s, 2 s, 4 s … up to a day between tries — some 20 guesses a day instead of a thousand.
+# 1 s, 2 s, 4 s … up to 15 minutes between tries (core.sessions.MAX_WAIT_S): about a hundred
+# guesses a day, where a wait as long as the day would let anyone who knows the wallet code keep
+# its holder out all day. Passphrases and recovery codes count apart: wrong passphrases never
+# hold back the recovery sheet (130 random bits, which no count is needed to protect).
 UNLOCK_WINDOW_S = 86400
+Door = Literal["passphrase", "recovery"]
+_BUCKET_LABELS: dict[Door, str] = {"passphrase": "wallet-unlock", "recovery": "wallet-recover"}
 
 
-def _bucket(node: NodeKey, wallet_id: str) -> str:
-    return sessions.bucket(node, "wallet-unlock", wallet_id)
+def _bucket(node: NodeKey, wallet_id: str, door: Door) -> str:
+    return sessions.bucket(node, _BUCKET_LABELS[door], wallet_id)
 
 
-async def unlock_attempt(session: AsyncSession, node: NodeKey, wallet_id: str, now: int) -> int:
-    """Count an unlock attempt of this wallet *before* it is checked: 0 when it may go ahead,
-    else the seconds to wait. Commit before running the KDF, so a failed try stays counted."""
-    return await sessions.attempt(session, _bucket(node, wallet_id), now, UNLOCK_WINDOW_S)
+async def unlock_attempt(session: AsyncSession, node: NodeKey, wallet_id: str, now: int,
+                         door: Door = "passphrase") -> int:
+    """Count an unlock attempt of this wallet through ``door`` *before* it is checked: 0 when it
+    may go ahead, else the seconds to wait. Commit before running the KDF, so a failed try stays counted."""
+    return await sessions.attempt(session, _bucket(node, wallet_id, door), now, UNLOCK_WINDOW_S)
 
 
 async def unlocked(session: AsyncSession, node: NodeKey, wallet_id: str) -> None:
-    """A right passphrase or code: this wallet's count starts afresh."""
-    await sessions.succeeded(session, _bucket(node, wallet_id))
+    """A right passphrase or code: this wallet's counts start afresh, both doors'."""
+    for door in _BUCKET_LABELS:
+        await sessions.succeeded(session, _bucket(node, wallet_id, door))
 
 
 # --- unlocked sessions (wallet/unlocked.py) ----------------------------------------------

@@ -88,7 +88,7 @@ def _dpv(term: str) -> str:
 def _time(text: str | None, default: int | None) -> int | None:
     if text is None:
         return default
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     try:
         moment = datetime.fromisoformat(text)
