@@ -121,3 +121,26 @@ def test_the_nonce_qr_round_trips_and_is_strict() -> None:
     for bad in ("AON1:", "AO1:" + text[5:], text + "0", nonce_qr(bytes(8))[:-1]):
         with pytest.raises(MalformedOfflineQR):
             parse_nonce_qr(bad)
+
+
+def _shared_value_bomb(levels: int, fan_out: int) -> bytes:
+    """Each level an array of ``fan_out`` references to the level below (RFC 8746's shared values,
+    tags 28 and 29): a few hundred bytes that name ``fan_out ** levels`` items."""
+    data = b"\xd8\x1c\x81\x01"
+    for level in range(1, levels):
+        data = b"\xd8\x1c" + bytes([0x80 + fan_out]) + data + (b"\xd8\x1d" + bytes([levels - level])) * (fan_out - 1)
+    return data
+
+
+@pytest.mark.parametrize(("levels", "fan_out", "refusal"), [
+    (3, 3, "not deterministically encoded"),  # few enough items to walk: refused as not the plain encoding
+    (8, 20, "more items than its bytes"),  # 20^8: without the budget, no end in a test's lifetime
+])
+def test_shared_values_are_refused_before_they_are_walked(levels: int, fan_out: int, refusal: str) -> None:
+    """640 characters of QR named 20^8 items; walking them froze the desk's node (helper-62). A
+    tree of items cannot hold more items than bytes, so the walk stops after as many."""
+    bomb = _shared_value_bomb(levels, fan_out)
+    shared = cbor2.loads(bomb)
+    assert shared[0] is shared[-1]  # one object, named many times
+    with pytest.raises(MalformedOfflineQR, match=refusal):
+        decode("AO1:" + base45.encode(bomb))

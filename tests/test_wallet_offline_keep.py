@@ -173,3 +173,66 @@ def test_the_kept_record_says_each_value_and_the_end_day_in_every_language() -> 
     assert values["given_name"] == {lang: "Layla" for lang in values["given_name"]}  # free text as it is
     assert record["until"]["en"] == "January 1, 2028"
     assert set(record["until"]) == set(values["awarded_on"]) == set(record["type"])
+
+
+def _issuer_answering(answer: dict[str, Any], issuer_key: keys.PrivateKey) -> Any:
+    """An issuer's two doors as ``finish`` meets them (an httpx transport): its JWT VC Issuer
+    Metadata, and a credential endpoint that gives ``answer``; this is the issuer under test."""
+    import httpx
+
+    def door(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/.well-known/jwt-vc-issuer":
+            return httpx.Response(200, json={"issuer": "https://i.test",
+                                             "jwks": {"keys": [issuer_key.public_key().to_jwk()]}})
+        return httpx.Response(200, json=answer)
+
+    return httpx.MockTransport(door)
+
+
+def _keep_from(answer: dict[str, Any], issuer_key: keys.PrivateKey, device: keys.PrivateKey,
+               proof: str | None = None) -> None:
+    import httpx
+
+    from wallet.content import Contents, Copy
+
+    sealed = {"access": "a", "issuer": "https://i.test", "configuration": "X_offline", "endpoint": "https://i.test/c",
+              "until": NOW + 60, "salt": "00"}
+    ticket = b64url_encode(NODE.seal(json.dumps(sealed).encode(), offline_keep._seal_context("wallet", "card")))
+    skill = TYPES.by_name("SkillCertificate").vct
+    opened = SimpleNamespace(wallet_id="wallet", contents=Contents(copies=[
+        Copy("c1", "ey.x~", {"kty": "EC"}, skill, "https://i.test", "card", NOW)]))
+
+    async def finish() -> None:
+        async with httpx.AsyncClient(transport=_issuer_answering(answer, issuer_key)) as http:
+            await offline_keep.finish(_ctx(), opened, http, "card", ticket, proof or _proof(device))  # type: ignore[arg-type]
+
+    asyncio.run(finish())
+
+
+def test_a_compact_copy_keeps_only_what_its_issuer_signed_for_this_card() -> None:
+    """helper-62: an issuer's answer whose disclosures the credential does not name (another
+    credential's), or of another type than the card, was kept, and the holder shown values every
+    desk refuses; an answer or a proof of the wrong JSON shape was a 500."""
+    issuer_key, device = keys.generate("ES256"), keys.generate("ES256")
+    skill, status = TYPES.by_name("SkillCertificate").vct, TYPES.by_name("RegistrationStatus").vct
+
+    def compact(claims: dict[str, Any], vct: str) -> tuple[bytes, list[bytes]]:
+        cred, by_name = offline.issue_compact(claims, vct, issuer_key, device.public_key(), status=(1, 7),
+                                              iat=NOW, exp=NOW + 86400)
+        return cred, list(by_name.values())
+
+    cred, _ = compact(SKILL_EXAMPLE, skill)
+    _, others = compact({**SKILL_EXAMPLE, "given_name": "Someone else"}, skill)
+    foreign = {"credentials": [{"credential": offline.pack_issued(cred, others[:1])}]}
+    with pytest.raises(receive.IssuanceFailed, match="not one the compact credential's issuer signed"):
+        _keep_from(foreign, issuer_key, device)
+    from tests.test_verifier_flow import STATUS_EXAMPLE
+    other_type = {"credentials": [{"credential": offline.pack_issued(*compact(STATUS_EXAMPLE, status))}]}
+    with pytest.raises(receive.IssuanceFailed, match="another type than the card"):
+        _keep_from(other_type, issuer_key, device)
+    for shape in ({"credentials": ["x"]}, {"credentials": [{}]}, {"credentials": [[1]]}):
+        with pytest.raises(receive.IssuanceFailed):
+            _keep_from(shape, issuer_key, device)
+    listed_header = b64url_encode(b"[1]") + ".e30.c2ln"
+    with pytest.raises(InvalidInput):
+        _keep_from(foreign, issuer_key, device, proof=listed_header)

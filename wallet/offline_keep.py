@@ -110,7 +110,7 @@ def _proof_key(proof: str) -> keys.PublicKey:
     """The key the browser proved (the proof's ``jwk`` header); the issuer checks the signature."""
     try:
         header = json.loads(b64url_decode(proof.split(".")[0], "proof header"))
-        if header.get("typ") != PROOF_TYP or header.get("alg") != "ES256":
+        if not isinstance(header, dict) or header.get("typ") != PROOF_TYP or header.get("alg") != "ES256":
             raise ValueError("typ or alg")
         return keys.PublicKey.from_jwk(header["jwk"])
     except (ValueError, KeyError, TypeError, AmanaError) as exc:
@@ -135,7 +135,8 @@ async def finish(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.A
         issued = await receive.json_body(await dpop.post(http, sealed["endpoint"], key, access_token=sealed["access"],
                                                          json=body), "credential")
         entries = issued.get("credentials")
-        text = entries[0]["credential"] if isinstance(entries, list) and len(entries) == 1 else None
+        one = entries[0] if isinstance(entries, list) and len(entries) == 1 else None
+        text = one.get("credential") if isinstance(one, dict) else None
         if not isinstance(text, str):
             raise receive.IssuanceFailed("credential: not one compact credential")
         cred, disclosures = read_issued(text)
@@ -147,6 +148,13 @@ async def finish(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.A
         raise receive.IssuanceFailed("the compact credential's signature does not verify with the issuer's keys")
     if parsed.holder_point != offline.compress_p256(device_key):
         raise receive.IssuanceFailed("the compact credential is bound to another key than this device's")
+    # Only what the issuer signed: a disclosure whose digest the credential lacks would show the
+    # holder a value every desk refuses (helper-62 kept another credential's); and this card's type.
+    if any(offline.digest(d) not in parsed.digests for d in disclosures):
+        raise receive.IssuanceFailed("a disclosure is not one the compact credential's issuer signed")
+    held = opened.contents.batches().get(card_id)
+    if not held or parsed.ctype.vct != held[0].vct:
+        raise receive.IssuanceFailed("the compact credential is of another type than the card")
     listed = flows.trust_list(ctx)
     issuer = listed.issuer(sealed["issuer"]) if listed is not None else None
     names = dict(issuer.names) if issuer is not None else {"en": sealed["issuer"]}

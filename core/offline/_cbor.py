@@ -33,25 +33,32 @@ def loads(data: bytes, what: str, *, max_bytes: int) -> Any:
         value = cbor2.loads(data)
     except (cbor2.CBORDecodeError, ValueError, RecursionError, OverflowError) as exc:
         raise MalformedOfflineQR(f"{what} is not CBOR") from exc
-    _check(value, what, 0)
+    _check(value, what, 0, [len(data)])
     if dumps(value) != data:
         raise MalformedOfflineQR(f"{what} is not deterministically encoded CBOR")
     return value
 
 
-def _check(value: Any, what: str, depth: int) -> None:
+def _check(value: Any, what: str, depth: int, budget: list[int]) -> None:
+    """The data model, item by item, within ``budget`` items (the input's length: every item of a
+    tree takes one byte or more). cbor2 reads shared values (tags 28 and 29) as one object named
+    many times, so 640 bytes decoded fast to a tree of 20^8 items, and walking or re-encoding it
+    froze the desk's node for minutes (helper-62); the budget stops that walk at once."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise MalformedOfflineQR(f"{what} holds more items than its bytes can (a shared value)")
     if depth > MAX_DEPTH:
         raise MalformedOfflineQR(f"{what} nests too deeply")
     if value is None or type(value) in (bool, int, bytes, str):
         return
     if type(value) is list:
         for item in value:
-            _check(item, what, depth + 1)
+            _check(item, what, depth + 1, budget)
         return
     if type(value) is dict:
         for key, item in value.items():
             if type(key) is not int:
                 raise MalformedOfflineQR(f"{what} has a map key that is not an integer")
-            _check(item, what, depth + 1)
+            _check(item, what, depth + 1, budget)
         return
     raise MalformedOfflineQR(f"{what} holds a CBOR item the format does not use")
