@@ -147,7 +147,7 @@ def test_default_parameters_are_stated_and_in_range() -> None:
 
 
 @pytest.mark.parametrize(("member", "value"), [
-    ("valid_until", "soon"), ("received_at", True), ("received_at", 1.5), ("holder_key", "not a key"),
+    ("valid_until", "soon"), ("received_at", True), ("received_at", "1800000000"), ("holder_key", "not a key"),
     ("claims", ["a"]), ("copy_id", None), ("unknown", 1),
 ])
 def test_a_copy_of_the_wrong_shape_is_refused_where_it_is_read_not_on_a_later_page(member: str, value: object) -> None:
@@ -157,7 +157,9 @@ def test_a_copy_of_the_wrong_shape_is_refused_where_it_is_read_not_on_a_later_pa
 
     from wallet.content import Contents, Copy
 
-    good = Contents(copies=[Copy("c1", "ey.x~", {"kty": "EC"}, "urn:t", "https://i.test", "b1", 1_800_000_000)])
+    good = Contents(copies=[Copy("c1", "ey.x~", {"kty": "EC"}, "urn:t", "https://i.test", "b1", 1_800_000_000),
+                            Copy("c2", "ey.x~", {"kty": "EC"}, "urn:t", "https://i.test", "b1", 1_800_000_000,
+                                 valid_until=1_900_000_000.5)])  # an exp with a fraction, as RFC 7519 allows
     assert Contents.from_bytes(good.to_bytes()) == good
     doc = json.loads(good.to_bytes())
     doc["copies"][0][member] = value

@@ -134,15 +134,16 @@ def choose(copies: list[Copy], query: dcql.DcqlQuery, client_id: str) -> dict[st
 
 # Each member's JSON type: content comes from this node, or from an export file a person chose
 # to import (AEAD-sealed under a passphrase they know, so shaped as they like). A wrong type
-# read in was a 500 on every later page (a "valid_until" of "soon"). A bool is not an int here.
-_NONE = type(None)
+# read in was a 500 on every later page (a "valid_until" of "soon"). A bool is not a number here;
+# a time may be a fraction (``valid_until`` is the credential's ``exp``, a NumericDate: RFC 7519).
+_NONE, _TIME = type(None), (int, float)
 _COPY_TYPES: dict[str, tuple[type, ...]] = {
     "copy_id": (str,), "credential": (str,), "holder_key": (dict,), "vct": (str,), "issuer": (str,), "batch": (str,),
-    "received_at": (int,), "valid_until": (int, _NONE), "shown_to": (str, _NONE), "shown_at": (int, _NONE),
+    "received_at": _TIME, "valid_until": (*_TIME, _NONE), "shown_to": (str, _NONE), "shown_at": (*_TIME, _NONE),
     "claims": (dict, _NONE)}
 _REFRESH_TYPES: dict[str, tuple[type, ...]] = {
-    "issuer": (str,), "configuration_id": (str,), "token": (str,), "copies": (int,), "pending_since": (int, _NONE),
-    "dpop_key": (dict, _NONE)}
+    "issuer": (str,), "configuration_id": (str,), "token": (str,), "copies": (int,),
+    "pending_since": (*_TIME, _NONE), "dpop_key": (dict, _NONE)}
 
 
 def _shaped(member: Any, types: dict[str, tuple[type, ...]]) -> dict[str, Any]:
