@@ -51,8 +51,15 @@ def build_app(title: str, settings: Settings, services: Sequence[Service],
               extra: Callable[[FastAPI], None] | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for service in services:
-            await service.start(app, settings)
+        started: list[Service] = []
+        try:
+            for service in services:
+                await service.start(app, settings)
+                started.append(service)
+        except BaseException:  # the ones that started stop again: no engine or task outlives a failed start
+            for service in reversed(started):
+                await service.stop(app)
+            raise
         routing.index(app)  # every route is in place now
         _freeze_what_started()
         try:

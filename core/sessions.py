@@ -114,7 +114,9 @@ class Attempts:
     retry_at: int
 
 
-MAX_WAIT_S = 900  # the longest wait between tries, whatever the window: a wait is also a lockout
+# The longest wait between tries, whatever the window: a wait is also a lockout (a wallet's count
+# runs a day, and a day's wait kept its holder out all day). Shorter windows cap at their length.
+MAX_WAIT_S = 3600
 
 
 def admit(state: Attempts | None, now: int, window_s: int = WINDOW_S) -> tuple[bool, Attempts]:

@@ -108,7 +108,7 @@ def credential_issue(
         typer.echo(cli_offline.issue_file(
             claims_doc, ctype.vct, keys.PrivateKey.from_jwk(keys.read_jwk(issuer_key)), holder,
             now=int(time.time()), valid_for_s=valid_days * 86400,
-            status=(int(status_list) if status_list.isdigit() else status_list, status_idx)))
+            status=(int(status_list) if status_list.isascii() and status_list.isdigit() else status_list, status_idx)))
         return
     token = issue_vc(
         ctype,

@@ -12,6 +12,8 @@ import asyncio
 import gc
 from pathlib import Path
 
+import pytest
+
 from bench import world
 
 
@@ -70,3 +72,29 @@ def test_a_stopping_verifier_cancels_the_consent_records_still_being_written(tmp
 
     [outcome] = asyncio.run(run())  # type: ignore[misc]
     assert isinstance(outcome, asyncio.CancelledError) and finished == []
+
+
+def test_a_service_that_fails_to_start_stops_the_ones_before_it(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wallet's idle-lock sweep and every engine stop again when a later service cannot start
+    (helper-64 found the sweep's task left pending, and the engines open)."""
+    import dataclasses
+
+    import consent.app
+    from core.settings import Settings
+    from server.app import build_app
+
+    async def broken(_app: object, _settings: object) -> None:
+        raise RuntimeError("the consent ledger could not start")
+
+    monkeypatch.setattr(consent.app, "SERVICE", dataclasses.replace(consent.app.SERVICE, start=broken))
+    app = build_app(Settings(data_dir=tmp_path, public_base_url="http://127.0.0.1:1"))
+
+    async def start() -> list[str]:
+        with pytest.raises(RuntimeError, match="could not start"):
+            async with app.router.lifespan_context(app):
+                pass  # pragma: no cover - never reached
+        return [t.get_coro().__qualname__ for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+
+    assert asyncio.run(start()) == []
+    assert app.state.wallet_idle_lock.cancelled()

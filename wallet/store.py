@@ -47,9 +47,10 @@ async def insert(session: AsyncSession, sealed: Sealed, now: int) -> int:
     return 1
 
 
-async def get(session: AsyncSession, wallet_id: str) -> tuple[Sealed, int] | None:
-    """The sealed vault and the version it was read at."""
-    row = await session.get(WalletVault, wallet_id, populate_existing=True)
+async def get(session: AsyncSession, wallet_id: str, *, for_update: bool = False) -> tuple[Sealed, int] | None:
+    """The sealed vault and the version it was read at; ``for_update``: locked until the
+    transaction ends (PostgreSQL ``FOR UPDATE``; SQLite's transactions take its write lock anyway)."""
+    row = await session.get(WalletVault, wallet_id, populate_existing=True, with_for_update=for_update)
     return None if row is None else (_sealed(row), row.version)
 
 
@@ -79,10 +80,10 @@ async def remove(session: AsyncSession, wallet_id: str, version: int) -> None:
 
 
 # A wallet's wrong tries count for a day, not the sign-in's 15 minutes: five free tries, then
-# 1 s, 2 s, 4 s … up to 15 minutes between tries (core.sessions.MAX_WAIT_S): about a hundred
-# guesses a day, where a wait as long as the day would let anyone who knows the wallet code keep
-# its holder out all day. Passphrases and recovery codes count apart: wrong passphrases never
-# hold back the recovery sheet (130 random bits, which no count is needed to protect).
+# 1 s, 2 s, 4 s … up to an hour between tries (core.sessions.MAX_WAIT_S): 39 guesses a day at
+# most (21 when the wait could grow to a day, which let anyone who knows the wallet code keep its
+# holder out all day; 109 with a 15-minute cap). Passphrases and recovery codes count apart:
+# wrong passphrases never hold back the recovery sheet (130 random bits, no count needed).
 UNLOCK_WINDOW_S = 86400
 Door = Literal["passphrase", "recovery"]
 _BUCKET_LABELS: dict[Door, str] = {"passphrase": "wallet-unlock", "recovery": "wallet-recover"}

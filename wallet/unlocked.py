@@ -93,7 +93,7 @@ async def lock_idle_forever(ctx: holder.WalletContext) -> None:
     """``lock_idle`` every few seconds, for as long as the service runs: a wallet left open on a
     quiet node is locked on time, not at the next request (which did it alone before: helper-63
     found the key's row 45 s past a 30 s idle lock). A failed sweep is tried again at the next."""
-    every = max(1, min(30, ctx.settings.wallet_idle_lock_s // 4))
+    every = max(1, min(30, ctx.settings.wallet_idle_lock_s // 10))  # late by a tenth of the lock at most
     while True:
         await anyio.sleep(every)
         try:
