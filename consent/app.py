@@ -149,8 +149,8 @@ async def erase(ctx: Ctx, authorization: Auth = None) -> JSONResponse:
 
 async def start(app: FastAPI, settings: Settings) -> ConsentContext:
     ctx = ConsentContext.create(settings)
+    app.state.consent = ctx  # first: a start that fails below is stopped (core.service), its engine disposed
     await db.upgrade(ctx.engine)
-    app.state.consent = ctx
     if ctx.maybe_ledger is not None:
         ctx.background = asyncio.create_task(schedule.run(ctx))
     return ctx

@@ -8,6 +8,7 @@ service, ``amana serve`` all of them.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -54,11 +55,12 @@ def build_app(title: str, settings: Settings, services: Sequence[Service],
         started: list[Service] = []
         try:
             for service in services:
+                started.append(service)  # before its start: one that fails halfway stops too
                 await service.start(app, settings)
-                started.append(service)
-        except BaseException:  # the ones that started stop again: no engine or task outlives a failed start
+        except BaseException:  # no engine or task outlives a failed start; the failure is what is raised
             for service in reversed(started):
-                await service.stop(app)
+                with contextlib.suppress(Exception):
+                    await service.stop(app)
             raise
         routing.index(app)  # every route is in place now
         _freeze_what_started()

@@ -20,10 +20,10 @@ from issuer.context import IssuerContext
 
 async def start(app: FastAPI, settings: Settings) -> IssuerContext:
     ctx = IssuerContext.create(settings)
+    app.state.issuer = ctx  # first: a start that fails below is stopped (core.service), its engine disposed
     await db.upgrade(ctx.engine)
     async with ctx.transaction() as session:
         await store.purge_expired(session, ctx.now())
-    app.state.issuer = ctx
     return ctx
 
 

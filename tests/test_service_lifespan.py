@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,3 +99,34 @@ def test_a_service_that_fails_to_start_stops_the_ones_before_it(tmp_path: Path,
 
     assert asyncio.run(start()) == []
     assert app.state.wallet_idle_lock.cancelled()
+
+
+def test_a_service_that_fails_halfway_through_its_own_start_is_stopped_too(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its context made, its migration failing: its engine is disposed with the others' (helper-65
+    found the consent ledger's pool left open, and its aiosqlite thread alive)."""
+    from types import SimpleNamespace
+
+    import consent.app
+    from core import db
+    from core.settings import Settings
+    from server.app import build_app
+
+    async def failing_migration(engine: Any) -> None:
+        await db.upgrade(engine)  # its pool holds a connection now
+        raise RuntimeError("the migration failed")
+
+    monkeypatch.setattr(consent.app, "db", SimpleNamespace(upgrade=failing_migration))
+    app = build_app(Settings(data_dir=tmp_path, public_base_url="http://127.0.0.1:1"))
+    disposed: list[str] = []
+
+    async def start() -> None:
+        with pytest.raises(RuntimeError, match="migration failed"):
+            async with app.router.lifespan_context(app):
+                pass  # pragma: no cover - never reached
+        for name in ("issuer", "verifier", "wallet", "consent"):
+            if getattr(app.state, name).engine.pool.checkedin() == 0:
+                disposed.append(name)
+
+    asyncio.run(start())
+    assert disposed == ["issuer", "verifier", "wallet", "consent"]

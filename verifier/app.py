@@ -15,8 +15,8 @@ from verifier.context import VerifierContext
 
 async def start(app: FastAPI, settings: Settings) -> VerifierContext:
     ctx = VerifierContext.create(settings)
+    app.state.verifier = ctx  # first: a start that fails below is stopped (core.service), its engine disposed
     await db.upgrade(ctx.engine)
-    app.state.verifier = ctx
     return ctx
 
 

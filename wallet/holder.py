@@ -68,7 +68,11 @@ class WalletContext:
     @classmethod
     async def open(cls, settings: Settings, *, kdf: vault.KdfParams = vault.DEFAULT_KDF) -> WalletContext:
         engine = db.make_engine(db.database_url(settings), settings.database_pool)
-        await db.upgrade(engine)
+        try:
+            await db.upgrade(engine)
+        except BaseException:  # no pool left open behind a failed start
+            await engine.dispose()
+            raise
         return cls(settings, engine, db.sessions(engine), node_key(settings), load_registry(settings.specs_dir), kdf)
 
     @asynccontextmanager

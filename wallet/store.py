@@ -80,10 +80,11 @@ async def remove(session: AsyncSession, wallet_id: str, version: int) -> None:
 
 
 # A wallet's wrong tries count for a day, not the sign-in's 15 minutes: five free tries, then
-# 1 s, 2 s, 4 s … up to an hour between tries (core.sessions.MAX_WAIT_S): 39 guesses a day at
-# most (21 when the wait could grow to a day, which let anyone who knows the wallet code keep its
-# holder out all day; 109 with a 15-minute cap). Passphrases and recovery codes count apart:
-# wrong passphrases never hold back the recovery sheet (130 random bits, no count needed).
+# 1 s, 2 s, 4 s … up to an hour between tries (core.sessions.MAX_WAIT_S): 39 guesses in a day's
+# count, 53 at most in 24 hours that straddle two counts (helper-65's search); 21 when the wait
+# could grow to a day, which let anyone who knows the wallet code keep its holder out all day.
+# Passphrases and recovery codes count apart: wrong passphrases never hold back the recovery
+# sheet (130 random bits, no count needed).
 UNLOCK_WINDOW_S = 86400
 Door = Literal["passphrase", "recovery"]
 _BUCKET_LABELS: dict[Door, str] = {"passphrase": "wallet-unlock", "recovery": "wallet-recover"}
