@@ -208,7 +208,7 @@ class Ledger:
     async def of_holder(self, subject_id: str, key: PublicKey) -> list[Record]:
         """The live records of this holder: their pseudonym and their key (``records.belongs_to``)."""
         async with self.transaction() as session:
-            return [r for r in await store.of_subject(session, subject_id) if records.belongs_to(r, subject_id, key)]
+            return await _of_holder(session, subject_id, key)
 
     async def export(self, subject_id: str, key: PublicKey) -> list[dict[str, Any]]:
         """Access and portability: every live record of this holder as ISO/IEC TS 27560 JSON."""
@@ -225,9 +225,7 @@ class Ledger:
         No "erased" leaf is appended: its commitment would be one more leaf tied to the
         holder's moment of erasure, and nothing would be left to check it against."""
         async with self.transaction() as session:
-            ids = [r.record_id for r in await store.of_subject(session, subject_id)
-                   if records.belongs_to(r, subject_id, key)]
-            return await store.erase(session, ids, now)
+            return await store.erase(session, [r.record_id for r in await _of_holder(session, subject_id, key)], now)
 
     async def purge(self, now: int) -> int:
         """Retention: erase every record past its retention period (run on a schedule)."""
@@ -239,3 +237,7 @@ class Ledger:
                     total += await store.erase(session, ids, now)
             if not ids:
                 return total
+
+
+async def _of_holder(session: AsyncSession, subject_id: str, key: PublicKey) -> list[Record]:
+    return [r for r in await store.of_subject(session, subject_id) if records.belongs_to(r, subject_id, key)]

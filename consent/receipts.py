@@ -150,11 +150,11 @@ def verify_bundle(items: Sequence[dict[str, Any]], holder_signature: str | None,
     record, events = checked.record, []
     if record.record_id != record_id:
         raise ReceiptInvalid("the receipts are another record's")
-    if holder_key is not None and not records.belongs_to(record, record.subject_id, holder_key):
+    if holder_key is not None and not records.made_with(record, holder_key):
         raise ReceiptInvalid("the receipts are another holder's")
     try:
         for item in items:
-            event = Event(record.record_id, item["event"], int(item["at"]), item["actor"], b64url_decode(item["salt"]))
+            event = _event(record.record_id, item)
             proof = item["proof"]
             if item is given and event != checked.event:
                 raise ReceiptInvalid("the receipt's event differs from what the controller signed")
@@ -168,6 +168,11 @@ def verify_bundle(items: Sequence[dict[str, Any]], holder_signature: str | None,
     except (KeyError, TypeError, ValueError, AmanaError) as exc:
         raise ReceiptInvalid(f"an event's proof does not hold ({type(exc).__name__})") from None
     return events
+
+
+def _event(record_id: str, item: dict[str, Any]) -> Event:
+    """An event as a receipt bundle's item names it (its kind, time, actor and salt)."""
+    return Event(record_id, item["event"], int(item["at"]), item["actor"], b64url_decode(item["salt"]))
 
 
 def holders_record(items: Sequence[dict[str, Any]], record_id: str, subject_id: str,
@@ -185,8 +190,7 @@ def holders_record(items: Sequence[dict[str, Any]], record_id: str, subject_id: 
         given = next(i for i in items if i.get("event") == "given")
         payload = _jose.parse_compact(given["receipt"], "consent receipt").unverified_payload()
         record = Record.from_content(payload["record"])
-        events = [Event(record.record_id, i["event"], int(i["at"]), i["actor"], b64url_decode(i["salt"]))
-                  for i in items]
+        events = [_event(record.record_id, item) for item in items]
         if record.record_id != record_id or not records.belongs_to(record, subject_id, holder_key):
             return None
         return records.to_27560(record, events)

@@ -107,8 +107,14 @@ def public_key_only(jwk: Mapping[str, Any]) -> dict[str, str]:
 def belongs_to(record: Record, subject_id: str, key: PublicKey) -> bool:
     """The record is this holder's: filed under their pseudonym *and* made with their key. The
     pseudonym alone is not enough: it travels in every proof, and a wallet may file a record of
-    its own under someone else's; a record made with no holder key answers to nobody."""
-    if record.subject_id != subject_id or not record.holder_key:
+    its own under someone else's."""
+    return record.subject_id == subject_id and made_with(record, key)
+
+
+def made_with(record: Record, key: PublicKey) -> bool:
+    """The record names ``key`` as the holder's (by thumbprint: a kid kept by older records does
+    not matter); a record made with no holder key answers to nobody."""
+    if not record.holder_key:
         return False
     try:
         return PublicKey.from_jwk(dict(record.holder_key)).thumbprint() == key.thumbprint()
