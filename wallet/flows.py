@@ -271,9 +271,9 @@ async def keep_receipts(ctx: holder.WalletContext, opened: holder.Opened, http: 
     # Before it is kept or counter-signed: receipts for this very record, under this holder's
     # pseudonym and key (another holder's would verify just as well, and the holder would sign for
     # a disclosure they never made); the record kept is the one the receipt carries.
-    verifier_id = pointer["verifier_id"]
-    own = consent_receipts.holders_record(body.get("receipts") or [], record_id, pseudonym.subject_id(key, verifier_id),
-                                          pseudonym.pairwise_key(key, verifier_id).public_key())
+    pseudonymous = pseudonym.subject_id(key, pointer["verifier_id"])
+    own = consent_receipts.holders_record(body.get("receipts") or [], record_id, pseudonymous,
+                                          ledger.own_key(key, pointer))
     if own is None:
         return opened
 

@@ -99,6 +99,11 @@ def log_origin(ledger: str) -> str:
     return f"{parts.netloc}{parts.path.rstrip('/')}"
 
 
+def own_key(ledger_key: bytes, pointer: dict[str, Any]) -> PublicKey:
+    """The holder's pairwise key towards the verifier this pointer names: the key its records name."""
+    return pseudonym.pairwise_key(ledger_key, pointer["verifier_id"]).public_key()
+
+
 def check(pointer: dict[str, Any], trust: TrustList | None, holder_key: PublicKey | None = None) -> bool:
     """Every receipt signed by a key the trust list registers for this verifier, for the record
     the pointer names (and made with ``holder_key``, when given), each leaf the

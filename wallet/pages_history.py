@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from core import i18n, local_forms, pictograms
+from core.encoding import b64url_decode
 from core.errors import AmanaError
 from core.trust import TrustList
 from wallet import flows, holder, labels, ledger, rights
@@ -32,8 +33,13 @@ def _when(timestamp: str, lang: str) -> dict[str, str]:
     return {"day": local_forms.local_date(at.date(), lang), "time": local_forms.local_digits(f"{at:%H:%M}", lang)}
 
 
-def _row(ctx: holder.WalletContext, r: HistoryRecord, lang: str, trust: TrustList | None) -> dict[str, Any]:
+def _row(ctx: holder.WalletContext, r: HistoryRecord, lang: str, trust: TrustList | None,
+         ledger_key: bytes | None) -> dict[str, Any]:
     state = ledger.state(r.receipt)
+    # Verified: signed for this record and made with this holder's key (receipts kept before the
+    # wallet checked whose they were, session 27, are judged the same way).
+    verified = (state is not None and r.receipt is not None and ledger_key is not None
+                and ledger.check(r.receipt, trust, ledger.own_key(ledger_key, r.receipt)))
     return {**_when(r.timestamp, lang), "event": r.event,
             "who": r.controller.name or i18n.t(lang, "wallet.unknown_verifier"), "who_id": r.controller.id,
             "unknown": r.controller.name is None,
@@ -43,7 +49,7 @@ def _row(ctx: holder.WalletContext, r: HistoryRecord, lang: str, trust: TrustLis
                       labels.claim_label(ctx.types, r.credential_types or list(ctx.types), n, lang))
                      for n in r.data_categories],
             "copies": len(r.copy_ids), "state": state,
-            "verified": state is not None and r.receipt is not None and ledger.check(r.receipt, trust),
+            "verified": verified,
             "record_id": (r.receipt or {}).get("record_id"), "erased": bool((r.receipt or {}).get("erased")),
             "can_withdraw": ledger.withdrawable(r.receipt) and not (r.receipt or {}).get("erased")}
 
@@ -52,7 +58,9 @@ async def _page(request: Request, lang: str, wallet: holder.Opened, status: int 
                 message: str | None = None) -> Response:
     ctx = context(request)
     trust = flows.trust_list(ctx)
-    rows = [_row(ctx, r, lang, trust) for r in reversed(wallet.contents.history)]
+    kept = wallet.contents.ledger_key  # none yet: no record, so no receipt to verify
+    ledger_key = b64url_decode(kept) if kept is not None else None
+    rows = [_row(ctx, r, lang, trust, ledger_key) for r in reversed(wallet.contents.history)]
     return render(request, "history.html", lang, status, unlocked=True, rows=rows, message=message)
 
 
