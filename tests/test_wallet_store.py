@@ -156,6 +156,33 @@ def test_changes_from_two_worker_processes_at_once_all_land(ctx: holder.WalletCo
     assert sorted(c.copy_id for c in final.contents.copies) == sorted(f"c{n}" for n in range(30))
 
 
+def test_a_passphrase_change_amid_writes_from_two_workers_loses_none_and_fails_not(
+        ctx: holder.WalletContext) -> None:
+    """A change of passphrase was two writes, the second optimistic (five tries) outside the
+    writers' turn: amid thirty writes it could fail, or lose a card (helper-64). It is one write
+    through ``update`` now."""
+    wallet_id, _ = _run(ctx, holder.create(ctx, PASS, None))
+    opened = _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+
+    def adding(n: int) -> Callable[[Contents], None]:
+        return lambda contents: contents.copies.append(_copy(n))
+
+    async def amid_writes() -> None:
+        other = await holder.WalletContext.open(ctx.settings, kdf=FAST)
+        try:
+            writes = [holder.update(ctx if n % 2 else other, opened, adding(n)) for n in range(30)]
+            await asyncio.gather(*writes[:15], holder.change_passphrase(ctx, opened, "a new one"), *writes[15:])
+        finally:
+            await other.engine.dispose()
+
+    _run(ctx, amid_writes())
+    with pytest.raises(WrongPassphrase):
+        _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+    final = _run(ctx, holder.unlock(ctx, wallet_id, "a new one"))
+    assert sorted(c.copy_id for c in final.contents.copies) == sorted(f"c{n}" for n in range(30))
+    assert final.contents.epoch == opened.contents.epoch + 1
+
+
 def test_one_copy_never_goes_to_two_verifiers_even_at_once(ctx: holder.WalletContext) -> None:
     wallet_id, _ = _run(ctx, holder.create(ctx, PASS, None))
     opened = _run(ctx, holder.unlock(ctx, wallet_id, PASS))
@@ -188,6 +215,33 @@ def test_wrong_passphrases_are_rate_limited_per_wallet_and_change_nothing(ctx: h
         assert vaults and all(line in before for line in vaults)
     ctx.clock = lambda: 1_800_000_002  # after the backoff
     _run(ctx, holder.unlock(ctx, wallet_id, PASS))
+
+
+def test_an_unknown_wallet_code_costs_one_derivation_off_the_event_loop_as_a_wrong_passphrase_does(
+        ctx: holder.WalletContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decoy checked for an unknown code was made with ``vault.create`` on the event loop:
+    two Argon2id runs (0.2-0.4 s) that stalled every request of the process, and a first unknown
+    code after a restart three times as slow as a real one (helper-63)."""
+    import threading
+
+    from wallet import vault
+
+    wallet_id, _ = _run(ctx, holder.create(ctx, PASS, None))
+    derived: list[tuple[str, vault.KdfParams]] = []
+    real_derive = vault.derive
+
+    def counted(secret: bytes, salt: bytes, kdf: vault.KdfParams) -> bytes:
+        derived.append((threading.current_thread().name, kdf))
+        return real_derive(secret, salt, kdf)
+
+    monkeypatch.setattr(vault, "derive", counted)
+    loop_thread = threading.current_thread().name  # asyncio.run keeps the loop on this thread
+    for code in (wallet_id, "W-ZZZZ-ZZZZ-ZZZ2"):
+        derived.clear()
+        with pytest.raises(WrongPassphrase):
+            _run(ctx, holder.unlock(ctx, code, PASS + "x"))
+        assert [kdf for _, kdf in derived] == [ctx.kdf], code
+        assert all(thread != loop_thread for thread, _ in derived), code
 
 
 def test_wrong_passphrases_never_hold_back_the_recovery_sheet(ctx: holder.WalletContext) -> None:

@@ -22,7 +22,7 @@ import unicodedata
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import anyio
@@ -39,7 +39,6 @@ from wallet import export, store, vault
 from wallet.content import Contents
 
 T = TypeVar("T")
-UPDATE_TRIES = 5
 
 
 @dataclass
@@ -168,24 +167,13 @@ async def _unlock(ctx: WalletContext, wallet_id: str, door: Callable[[vault.Seal
     async with ctx.transaction() as session:
         found = await store.get(session, wallet_id)
     if found is None:  # as slow and as wrong as a real wallet: the page does not tell which codes exist
-        await ctx.off_loop(door, _decoy())
-        raise AssertionError("a decoy vault opened")  # pragma: no cover - its secret is random
+        await ctx.off_loop(door, vault.decoy(ctx.kdf))
+        raise AssertionError("a decoy vault opened")  # pragma: no cover - its wraps are random
     sealed, version = found
     key = await ctx.off_loop(door, sealed)  # raises WrongPassphrase / WrongRecoveryCode: the attempt stays counted
     async with ctx.transaction() as session:
         await store.unlocked(session, ctx.node, wallet_id)
     return Opened(wallet_id, key, sealed, version, Contents.from_bytes(vault.read(sealed, key)))
-
-
-_DECOY: list[vault.Sealed] = []
-
-
-def _decoy() -> vault.Sealed:
-    """A vault nobody can open (its passphrase and recovery code are thrown away): what an
-    unknown wallet code is checked against."""
-    if not _DECOY:
-        _DECOY.append(vault.create("W-AAAA-AAAA-AAAA", secrets.token_urlsafe(32), b"{}").sealed)
-    return _DECOY[0]
 
 
 async def unlock(ctx: WalletContext, wallet_id: str, passphrase: str) -> Opened:
@@ -210,19 +198,14 @@ async def change_passphrase(ctx: WalletContext, opened: Opened, new_passphrase: 
 
 
 async def _rewrap(ctx: WalletContext, opened: Opened, new_passphrase: str) -> Opened:
-    """The key under a new passphrase, and the content's epoch raised: a browser still open
-    with the old passphrase (someone who knew it) is locked out at its next page."""
-    opened, _ = await update(ctx, opened, _next_epoch)
-    for _ in range(UPDATE_TRIES):
-        sealed = await ctx.off_loop(functools.partial(vault.rewrap, opened.sealed, opened.key, new_passphrase,
-                                                      kdf=ctx.kdf))
-        try:
-            async with ctx.transaction() as session:
-                version = await store.save(session, sealed, opened.version)
-            return Opened(opened.wallet_id, opened.key, sealed, version, opened.contents)
-        except VaultConflict:
-            opened = await _refresh(ctx, opened)
-    raise VaultConflict()
+    """The key under a new passphrase and the content's epoch raised, in one write (a browser
+    still open with the old passphrase, someone who knew it, is locked out at its next page).
+    One write through ``update``: its turn and its row-locked retry, so a change of passphrase
+    racing other writes neither fails nor loses them (it was two writes, the second optimistic)."""
+    wrap = await ctx.off_loop(functools.partial(vault.passphrase_wrap, opened.wallet_id, opened.key, new_passphrase,
+                                                kdf=ctx.kdf))
+    opened, _ = await update(ctx, opened, _next_epoch, passphrase=wrap)
+    return opened
 
 
 def _next_epoch(contents: Contents) -> None:
@@ -233,8 +216,17 @@ async def _refresh(ctx: WalletContext, opened: Opened) -> Opened:
     return await reopen(ctx, opened.wallet_id, opened.key)
 
 
-async def update(ctx: WalletContext, opened: Opened, change: Callable[[Contents], T]) -> tuple[Opened, T]:
-    """Apply ``change`` to the content and write it.
+def _turn(ctx: WalletContext, wallet_id: str) -> anyio.Lock:
+    """The lock writers of one wallet in this process take turns at (``WalletContext._writers``)."""
+    writers = ctx._writers.get(wallet_id)
+    if writers is None:
+        writers = ctx._writers.setdefault(wallet_id, anyio.Lock())
+    return writers
+
+
+async def update(ctx: WalletContext, opened: Opened, change: Callable[[Contents], T], *,
+                 passphrase: vault.Wrap | None = None) -> tuple[Opened, T]:
+    """Apply ``change`` to the content and write it (with a new ``passphrase`` door, if given).
 
     First as read (one statement, written only if nobody wrote since); if somebody did (another
     worker process, or a passphrase change), the vault is read again under a row lock and
@@ -242,12 +234,9 @@ async def update(ctx: WalletContext, opened: Opened, change: Callable[[Contents]
     is never lost to a conflict, and a card already taken from its issuer is never dropped.
     Writers of one wallet in this process take turns (``WalletContext._writers``), so they do
     not all meet at the lock (thirty offers at once lost two cards to five optimistic retries)."""
-    writers = ctx._writers.get(opened.wallet_id)
-    if writers is None:
-        writers = ctx._writers.setdefault(opened.wallet_id, anyio.Lock())
-    async with writers:
+    async with _turn(ctx, opened.wallet_id):
         contents, result = _changed(opened, change)
-        sealed = vault.write(opened.sealed, opened.key, contents.to_bytes())
+        sealed = _sealed(opened.sealed, opened.key, contents, passphrase)
         try:
             async with ctx.transaction() as session:
                 version = await store.save(session, sealed, opened.version)
@@ -261,9 +250,14 @@ async def update(ctx: WalletContext, opened: Opened, change: Callable[[Contents]
             latest, at = found
             contents, result = _changed(Opened(opened.wallet_id, opened.key, latest, at,
                                                Contents.from_bytes(vault.read(latest, opened.key))), change)
-            sealed = vault.write(latest, opened.key, contents.to_bytes())
+            sealed = _sealed(latest, opened.key, contents, passphrase)
             version = await store.save(session, sealed, at)
         return Opened(opened.wallet_id, opened.key, sealed, version, contents), result
+
+
+def _sealed(sealed: vault.Sealed, key: bytes, contents: Contents, passphrase: vault.Wrap | None) -> vault.Sealed:
+    written = vault.write(sealed, key, contents.to_bytes())
+    return written if passphrase is None else replace(written, passphrase=passphrase)
 
 
 def _changed(opened: Opened, change: Callable[[Contents], T]) -> tuple[Contents, T]:
@@ -296,5 +290,7 @@ async def import_wallet(ctx: WalletContext, data: bytes, export_passphrase: str,
 
 
 async def destroy(ctx: WalletContext, opened: Opened) -> None:
-    async with ctx.transaction() as session:
+    """Delete the wallet as the holder last saw it: after this process's writers of it (their
+    turn), and not if another process wrote it since (:class:`VaultConflict`: try again)."""
+    async with _turn(ctx, opened.wallet_id), ctx.transaction() as session:
         await store.remove(session, opened.wallet_id, opened.version)

@@ -205,6 +205,16 @@ def create(wallet_id: str, passphrase: str, content: bytes, *, kdf: KdfParams = 
     return Created(sealed, code, key)
 
 
+def decoy(kdf: KdfParams = DEFAULT_KDF) -> Sealed:
+    """A vault no secret opens, checked when a wallet code is unknown: its wraps are random
+    bytes of a real wrap's length under ``kdf``, so trying it costs one key derivation and
+    fails as a wrong passphrase does, and the answer's time does not tell which codes exist.
+    Making it costs no derivation (a decoy made by :func:`create` cost two, on the caller's thread)."""
+    def random_wrap() -> Wrap:
+        return Wrap(kdf, secrets.token_bytes(SALT_BYTES), secrets.token_bytes(NONCE_BYTES + KEY_BYTES + 16))
+    return Sealed("W-AAAA-AAAA-AAAA", FORMAT, random_wrap(), random_wrap(), b"")
+
+
 def unlock(sealed: Sealed, passphrase: str) -> bytes:
     """The vault key, or :class:`WrongPassphrase` (a changed wrap looks the same: AEAD cannot tell)."""
     key = _unwrap("passphrase", sealed, sealed.passphrase, _passphrase_bytes(passphrase))
@@ -234,9 +244,14 @@ def write(sealed: Sealed, key: bytes, content: bytes) -> Sealed:
     return replace(sealed, content=seal(key, content, _content_ad(sealed.wallet_id, sealed.format)))
 
 
+def passphrase_wrap(wallet_id: str, key: bytes, new_passphrase: str, *, kdf: KdfParams = DEFAULT_KDF) -> Wrap:
+    """The key under a new passphrase (after unlocking with the old one or the recovery code),
+    under today's parameters, so raising ``DEFAULT_KDF`` reaches every vault at its next
+    passphrase change. It depends on neither the content nor the recovery door: a writer may
+    put it on whatever vault it finds newest."""
+    return _wrap("passphrase", wallet_id, kdf, _passphrase_bytes(new_passphrase), key)
+
+
 def rewrap(sealed: Sealed, key: bytes, new_passphrase: str, *, kdf: KdfParams = DEFAULT_KDF) -> Sealed:
-    """A new passphrase (after unlocking with the old one or the recovery code): only the key's
-    passphrase wrap is made again, under today's parameters, so raising ``DEFAULT_KDF`` reaches
-    every vault at its next passphrase change. The content and the recovery door are untouched."""
-    return replace(sealed, passphrase=_wrap("passphrase", sealed.wallet_id, kdf, _passphrase_bytes(new_passphrase),
-                                            key))
+    """``sealed`` with only its passphrase door made again; the content and the recovery door are untouched."""
+    return replace(sealed, passphrase=passphrase_wrap(sealed.wallet_id, key, new_passphrase, kdf=kdf))
