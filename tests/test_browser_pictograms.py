@@ -78,7 +78,7 @@ def test_pictograms_beside_every_type_claim_purpose_and_step(world: DeskWorld, l
         seen["offer page"] = _signs(page, "offer-page", lang)
         assert {"certificate", "wallet", "download", "password", "calendar-time"} <= _names(seen["offer page"])
 
-        # The desk's result: the type's, and each claim's own sign (skill, EQF level).
+        # The desk's result: the type's, and each claim's own sign (skill, level).
         assert {"circle-check", "certificate", "school", "stairs-up"} <= _names(seen["desk result"])
         assert "briefcase" in _names(seen["desk"])  # the questions' purposes on the desk's home
         assert set(pictograms.sheet_steps()) | {"certificate"} <= _names(seen["offer sheet"])  # each step, the type
@@ -123,7 +123,7 @@ def test_pictograms_beside_every_type_claim_purpose_and_step(world: DeskWorld, l
         assert {"briefcase", "certificate", "school", "stairs-up"} <= _names(consent)
 
         # Who saw what: the purpose's sign and each shared claim's, as on the consent screen.
-        page.locator("input[type=radio][name^='set:']").first.check()  # the skill and its EQF level
+        page.locator("input[type=radio][name^='set:']").first.check()  # the skill and its level
         page.get_by_role("button", name=_t("wallet.share", lang)).click()
         page.goto(f"{world.base}/wallet/history?lang={lang}")
         assert {"briefcase", "school", "stairs-up"} <= _names(_signs(page, "history", lang))

@@ -64,7 +64,7 @@ def test_a_skill_shows_as_labelled_rows_in_arabic_with_the_esco_link(world: Desk
     verdict = page.locator("#verdict")
     text = verdict.inner_text()
     assert "{'uri'" not in page.content() and "{" not in text  # no Python dict
-    assert "المهارة" in text and "مستوى الإطار الأوروبي للمؤهلات" in text  # labels from the type metadata
+    assert "المهارة" in text and "المستوى (من 1 إلى 8، المقياس الأوروبي)" in text  # labels from the type metadata
     assert i18n.t("ar", "desk.status.valid") in text and ": valid" not in text  # the status word too
     link = verdict.get_by_role("link", name="operate forklift")
     assert link.get_attribute("href") == ESCO_URI

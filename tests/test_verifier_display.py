@@ -15,7 +15,7 @@ def test_an_esco_skill_is_its_label_linked_to_its_uri_under_the_type_label(types
     claims = {"skill": {"uri": ESCO_URI, "label": "operate forklift"}, "eqf_level": 3}
     rows = claim_rows(claims, types[SKILL], "ar")
     assert rows == (Row(Text("المهارة"), "operate forklift", ESCO_URI, pictogram="school"),
-                    Row(Text("مستوى الإطار الأوروبي للمؤهلات"), "3", pictogram="stairs-up"))
+                    Row(Text("المستوى (من 1 إلى 8، المقياس الأوروبي)"), "3", pictogram="stairs-up"))
 
 
 def test_a_structured_claim_that_is_not_esco_becomes_nested_rows_never_a_python_dict(types: TypeRegistry) -> None:
@@ -71,5 +71,5 @@ def test_every_status_word_and_refusal_is_in_the_page_language(types: TypeRegist
 def test_the_audit_names_claims_by_their_labels(types: TypeRegistry) -> None:
     from verifier.display import claim_names
 
-    assert claim_names(["skill", "eqf_level"], types[SKILL], "uk") == (Text("Навичка"), Text("Рівень EQF"))
+    assert claim_names(["skill", "eqf_level"], types[SKILL], "uk") == (Text("Навичка"), Text("Рівень (від 1 до 8, європейська шкала)"))
     assert claim_names(["odd name!"], None, "ar") == (Text("odd name!"),)  # shown as it is

@@ -74,7 +74,7 @@ def test_the_screen_speaks_the_holders_language(types: TypeRegistry) -> None:
     shown = screen(types, lang="ar")
     assert shown.who.name == "هاربور للخدمات" and shown.purposes[0].purpose.label == "للتوظيف وشؤون العمل"
     (skill,) = shown.queries
-    assert [a.label for a in skill.attributes] == ["المهارة", "مستوى الإطار الأوروبي للمؤهلات"]
+    assert [a.label for a in skill.attributes] == ["المهارة", "المستوى (من 1 إلى 8، المقياس الأوروبي)"]
     assert skill.cards[0].name == "شهادة مهارة"
     assert screen(types, lang="fr").who.name == "Harbour Logistics"  # no French name: English
 
@@ -82,13 +82,13 @@ def test_the_screen_speaks_the_holders_language(types: TypeRegistry) -> None:
 def test_required_optional_and_claim_sets_as_choices(types: TypeRegistry) -> None:
     (skill,) = screen(types).queries
     assert skill.required and [(a.label, a.required) for a in skill.attributes] == [("Skill", True),
-                                                                                   ("EQF level", False)]
+                                                                                   ("Level (1 to 8, European scale)", False)]
     assert [(c.index, c.claim_ids, c.labels) for c in skill.claim_sets] == [
-        (0, ("skill", "level"), ("Skill", "EQF level")), (1, ("skill",), ("Skill",))]
+        (0, ("skill", "level"), ("Skill", "Level (1 to 8, European scale)")), (1, ("skill",), ("Skill",))]
 
 
 def test_the_claim_set_chosen_until_the_holder_picks_is_the_part_that_answers(types: TypeRegistry) -> None:
-    """skill-check prefers skill and EQF level (set 0); the holder is offered, and sends when
+    """skill-check prefers skill and level (set 0); the holder is offered, and sends when
     choosing nothing, the skill alone (set 1), a part of it that also answers (OpenID4VP 1.0 6.4.1)."""
     (skill,) = screen(types).queries
     assert skill.suggested_set == 1
@@ -119,7 +119,7 @@ def test_a_verifier_not_on_the_trust_list_is_unknown_and_everything_is_beyond(ty
     shown = screen(types, listed=False)
     assert shown.who.status == "unknown" and shown.who.name == "Unknown verifier" and shown.who.verifier_id is None
     assert shown.purposes == () and shown.needs_warning
-    assert {b.label for b in shown.beyond_registration} == {"Skill", "EQF level"}
+    assert {b.label for b in shown.beyond_registration} == {"Skill", "Level (1 to 8, European scale)"}
     assert screen(types, listed=False, lang="ar").who.name == "جهة تحقق غير معروفة"
     no_list = consent_screen(request(), None, (CARD,), types, "en")
     assert no_list.who.unknown
@@ -127,7 +127,7 @@ def test_a_verifier_not_on_the_trust_list_is_unknown_and_everything_is_beyond(ty
 
 def test_a_request_beyond_the_registration_names_the_excess(types: TypeRegistry) -> None:
     shown = screen(types, registrations=[registration(claims=[["skill"]])])
-    assert [(b.vct, b.path, b.label) for b in shown.beyond_registration] == [(SKILL_VCT, ("eqf_level",), "EQF level")]
+    assert [(b.vct, b.path, b.label) for b in shown.beyond_registration] == [(SKILL_VCT, ("eqf_level",), "Level (1 to 8, European scale)")]
     assert [a.beyond_registration for a in shown.queries[0].attributes] == [False, True]
     assert shown.who.status == "registered" and shown.needs_warning
     assert shown.purposes[0].purpose.iri == HR  # the closest registration is shown
@@ -259,6 +259,6 @@ def test_a_refusals_claim_names_get_the_label_of_the_type_that_has_them(types: T
     whichever type defines the claim, not the first type in the registry."""
     from wallet.labels import claim_label
 
-    assert claim_label(types, list(types), "eqf_level", "en") == "EQF level"
+    assert claim_label(types, list(types), "eqf_level", "en") == "Level (1 to 8, European scale)"
     assert claim_label(types, list(types), "right_to_work", "en") != "right_to_work"
     assert claim_label(types, list(types), "no_such_claim", "en") == "no_such_claim"

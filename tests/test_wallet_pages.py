@@ -180,9 +180,9 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     assert "Skill" in consent
     assert _t("wallet.last_copy") not in consent  # the last copy, but fresh ones can be fetched afterwards
     chosen = page.locator("input[type=radio][name^='set:']:checked")  # a part of the first set, till picked
-    assert chosen.count() == 1 and "EQF" not in chosen.locator("xpath=..").inner_text()
+    assert chosen.count() == 1 and "European scale" not in chosen.locator("xpath=..").inner_text()
     _checked(page, f"consent-{width}", width)
-    page.locator("input[type=radio][name^='set:']").first.check()  # this holder shows the EQF level too
+    page.locator("input[type=radio][name^='set:']").first.check()  # this holder shows the level too
     page.get_by_role("button", name=_t("wallet.share")).click()
     assert page.locator(".result.shared").count() == 1
     _checked(page, f"shared-{width}", width)
@@ -216,7 +216,7 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     page.wait_for_selector("html[dir=rtl]")
     text = page.locator("main").inner_text()
     assert _t("wallet.history_title", "ar") in text and _t("wallet.event_declined", "ar") in text
-    assert text.count("مستوى الإطار الأوروبي للمؤهلات") == 2 and "eqf_level" not in text  # labels, given and declined
+    assert text.count("المستوى (من 1 إلى 8، المقياس الأوروبي)") == 2 and "eqf_level" not in text  # labels, given and declined
     _checked(page, f"history-ar-{width}", width)
     page.goto(f"{world.base}/wallet")  # no ?lang: the choice was remembered
     assert page.locator("html").get_attribute("lang") == "ar"
