@@ -71,5 +71,6 @@ def test_every_status_word_and_refusal_is_in_the_page_language(types: TypeRegist
 def test_the_audit_names_claims_by_their_labels(types: TypeRegistry) -> None:
     from verifier.display import claim_names
 
-    assert claim_names(["skill", "eqf_level"], types[SKILL], "uk") == (Text("Навичка"), Text("Рівень (від 1 до 8, європейська шкала)"))
+    assert claim_names(["skill", "eqf_level"], types[SKILL], "uk") == (
+        Text("Навичка"), Text("Рівень (від 1 до 8, європейська шкала)"))
     assert claim_names(["odd name!"], None, "ar") == (Text("odd name!"),)  # shown as it is

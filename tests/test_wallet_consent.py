@@ -81,8 +81,8 @@ def test_the_screen_speaks_the_holders_language(types: TypeRegistry) -> None:
 
 def test_required_optional_and_claim_sets_as_choices(types: TypeRegistry) -> None:
     (skill,) = screen(types).queries
-    assert skill.required and [(a.label, a.required) for a in skill.attributes] == [("Skill", True),
-                                                                                   ("Level (1 to 8, European scale)", False)]
+    assert skill.required and [(a.label, a.required) for a in skill.attributes] == [
+        ("Skill", True), ("Level (1 to 8, European scale)", False)]
     assert [(c.index, c.claim_ids, c.labels) for c in skill.claim_sets] == [
         (0, ("skill", "level"), ("Skill", "Level (1 to 8, European scale)")), (1, ("skill",), ("Skill",))]
 
@@ -127,7 +127,8 @@ def test_a_verifier_not_on_the_trust_list_is_unknown_and_everything_is_beyond(ty
 
 def test_a_request_beyond_the_registration_names_the_excess(types: TypeRegistry) -> None:
     shown = screen(types, registrations=[registration(claims=[["skill"]])])
-    assert [(b.vct, b.path, b.label) for b in shown.beyond_registration] == [(SKILL_VCT, ("eqf_level",), "Level (1 to 8, European scale)")]
+    assert [(b.vct, b.path, b.label) for b in shown.beyond_registration] == [
+        (SKILL_VCT, ("eqf_level",), "Level (1 to 8, European scale)")]
     assert [a.beyond_registration for a in shown.queries[0].attributes] == [False, True]
     assert shown.who.status == "registered" and shown.needs_warning
     assert shown.purposes[0].purpose.iri == HR  # the closest registration is shown

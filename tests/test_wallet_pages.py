@@ -216,7 +216,8 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     page.wait_for_selector("html[dir=rtl]")
     text = page.locator("main").inner_text()
     assert _t("wallet.history_title", "ar") in text and _t("wallet.event_declined", "ar") in text
-    assert text.count("المستوى (من 1 إلى 8، المقياس الأوروبي)") == 2 and "eqf_level" not in text  # labels, given and declined
+    level = "المستوى (من 1 إلى 8، المقياس الأوروبي)"
+    assert text.count(level) == 2 and "eqf_level" not in text  # labels, given and declined
     _checked(page, f"history-ar-{width}", width)
     page.goto(f"{world.base}/wallet")  # no ?lang: the choice was remembered
     assert page.locator("html").get_attribute("lang") == "ar"
