@@ -209,41 +209,49 @@ async def credential(
             await store.forget_responses(session, now)
             await store.forget_spent_nonces(session, now)
     org_id = await known_org_id(ctx, slug)  # before the unit: its own read (None: an unknown slug)
-    with ctx.statuses.refill() as refill:  # issuer.status_reserve
-        async with ctx.unit() as db:
-            if proof is not None:
-                await dpop_gate.spend(db, ctx, slug, "credential", proof, at_resource=True)
-            granted = await store.use_access_token(db, ctx.node, access_token, now, purpose)
-            if granted is None:  # used already: by this very request, whose answer was lost?
-                kept = await store.kept_response(db, ctx.node, access_token, request_digest, now, RETRY_WINDOW_S,
-                                                 purpose, dpop_jkt=None if proof is None else proof.jkt)
-                if kept is not None:
-                    return Response(kept, media_type="application/json", headers=_headers(ctx, slug, proof))
-            offer = None if granted is None else granted.offer
-            if granted is None or offer is None or offer.org_id != org_id or not grant_usable(
-                    OfferState(offer.state), offline=granted.offline, refresh=granted.family_id is not None):
-                raise OAuthError("invalid_token", "the access token is unknown, used or expired", status=401,
-                                 scheme="Bearer" if proof is None else "DPoP")
-            dpop.check_binding(granted.dpop_jkt, proof, next_nonce=lambda: dpop_gate.next_nonce(ctx, slug))
-            if "credential_identifier" in body:
-                raise OAuthError("unknown_credential_identifier", "this issuer does not use credential identifiers")
-            if not isinstance(body.get("credential_configuration_id"), str):  # 8.3.1.2: a required parameter missing
-                raise OAuthError("invalid_credential_request", "credential_configuration_id is required")
-            if (compact_of or body.get("credential_configuration_id")) != offer.config_id:
-                raise OAuthError("unknown_credential_configuration", "not the credential configuration offered")
-            algs = offline.PROOF_ALGS if granted.offline else PROOF_ALGS
-            proofs = [verify_proof(p, audience=url, now=now, clock_skew_s=ctx.settings.clock_skew_s, algs=algs)
-                      for p in proofs_of(body)]
-            distinct_keys(proofs)
-            for nonce_value in {p.nonce for p in proofs}:
-                expires_at = nonces.expiry_if_genuine(ctx.node.digest, offer.org_id, nonce_value, now)
-                if expires_at is None or not await store.spend_nonce(db, ctx.node, nonce_value, expires_at):
-                    raise OAuthError("invalid_nonce", "c_nonce unknown, used or expired: fetch a new one")
-            # Section 8.3: an issuer may issue fewer credentials than keys; the offer says how many.
-            credentials = await mint(ctx, db, granted, proofs[: offer.batch_size], now, url, refill)
-            answer = JSONResponse({"credentials": [{"credential": c} for c in credentials]},
-                                  headers=_headers(ctx, slug, proof))
-            await store.keep_response(db, ctx.node, access_token, request_digest, bytes(answer.body), purpose)
-        refill.committed()  # committed: the spare status indices taken may be handed out
+    async with dpop_gate.spent_even_if_refused(ctx, slug, "credential", proof):  # its refusals too
+        with ctx.statuses.refill() as refill:  # issuer.status_reserve
+            async with ctx.unit() as db:
+                if proof is not None:
+                    await dpop_gate.spend(db, ctx, slug, "credential", proof, at_resource=True)
+                granted = await store.use_access_token(db, ctx.node, access_token, now, purpose)
+                if granted is None:  # used already: by this very request, whose answer was lost?
+                    kept = await store.kept_response(db, ctx.node, access_token, request_digest, now,
+                                                     RETRY_WINDOW_S, purpose,
+                                                     dpop_jkt=None if proof is None else proof.jkt)
+                    if kept is not None:
+                        return Response(kept, media_type="application/json", headers=_headers(ctx, slug, proof))
+                offer = None if granted is None else granted.offer
+                if granted is None or offer is None or offer.org_id != org_id or not grant_usable(
+                        OfferState(offer.state), offline=granted.offline, refresh=granted.family_id is not None):
+                    raise OAuthError("invalid_token", "the access token is unknown, used or expired", status=401,
+                                     scheme="Bearer" if proof is None else "DPoP")
+                dpop.check_binding(granted.dpop_jkt, proof, next_nonce=lambda: dpop_gate.next_nonce(ctx, slug))
+                _check_configuration(body, compact_of, offer.config_id)
+                algs = offline.PROOF_ALGS if granted.offline else PROOF_ALGS
+                skew = ctx.settings.clock_skew_s
+                proofs = [verify_proof(p, audience=url, now=now, clock_skew_s=skew, algs=algs) for p in proofs_of(body)]
+                distinct_keys(proofs)
+                for nonce_value in {p.nonce for p in proofs}:
+                    expires_at = nonces.expiry_if_genuine(ctx.node.digest, offer.org_id, nonce_value, now)
+                    if expires_at is None or not await store.spend_nonce(db, ctx.node, nonce_value, expires_at):
+                        raise OAuthError("invalid_nonce", "c_nonce unknown, used or expired: fetch a new one")
+                # Section 8.3: an issuer may issue fewer credentials than keys; the offer says how many.
+                credentials = await mint(ctx, db, granted, proofs[: offer.batch_size], now, url, refill)
+                answer = JSONResponse({"credentials": [{"credential": c} for c in credentials]},
+                                      headers=_headers(ctx, slug, proof))
+                await store.keep_response(db, ctx.node, access_token, request_digest, bytes(answer.body),
+                                          purpose)
+            refill.committed()  # committed: the spare status indices taken may be handed out
     await refill_ahead(ctx, org_id)
     return answer
+
+
+def _check_configuration(body: dict[str, Any], compact_of: str | None, offered: str) -> None:
+    """The Credential Request names the configuration offered, by its id (section 8.2)."""
+    if "credential_identifier" in body:
+        raise OAuthError("unknown_credential_identifier", "this issuer does not use credential identifiers")
+    if not isinstance(body.get("credential_configuration_id"), str):  # 8.3.1.2: a required parameter missing
+        raise OAuthError("invalid_credential_request", "credential_configuration_id is required")
+    if (compact_of or body.get("credential_configuration_id")) != offered:
+        raise OAuthError("unknown_credential_configuration", "not the credential configuration offered")

@@ -11,6 +11,9 @@ but as keyed digests in the store.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import Request
 
 from core.db import Db
@@ -50,3 +53,22 @@ async def spend(db: Db, ctx: IssuerContext, slug: str, name: str, proof: dpop.Pr
                                       proof.remember_until, ctx.now()):
         raise dpop.refusal("invalid_dpop_proof", "this DPoP proof was used already: make a new one",
                            at_resource=at_resource, nonce=next_nonce(ctx, slug))
+
+
+@asynccontextmanager
+async def spent_even_if_refused(ctx: IssuerContext, slug: str, name: str,
+                                proof: dpop.Proof | None) -> AsyncIterator[None]:
+    """Around a request whose transaction spends ``proof`` (``spend``): if the request is refused,
+    the rollback takes the spend back, so the proof is spent again in a transaction of its own.
+    RFC 9449 section 11.1 declines a ``jti`` seen before, whatever became of its request, and DPoP
+    signs no body: a proof refused for a stale ``c_nonce`` and replayed with another body and key
+    proof was answered with credentials bound to the replayer's key (helper-67). Only a refusal
+    pays for the second transaction."""
+    try:
+        yield
+    except Exception:
+        if proof is not None:
+            async with ctx.unit() as db:
+                await store.spend_dpop_jti(db, ctx.node, proof.jkt, endpoint(ctx, slug, name), proof.jti,
+                                           proof.remember_until, ctx.now())
+        raise

@@ -205,6 +205,23 @@ def test_a_reused_jti_is_refused_even_for_the_lost_answer_retry(client: TestClie
     assert again.status_code == 200 and again.json() == first.json()
 
 
+def test_a_proof_of_a_refused_request_is_spent_and_cannot_carry_another_body(client: TestClient, ngo: str) -> None:
+    """RFC 9449 section 11.1: a jti is accepted once, whatever became of its request. The spend was
+    in the request's transaction and a refusal rolled it back: a proof refused for a stale
+    ``c_nonce``, replayed with another body (DPoP signs none) and the replayer's key proof, was
+    answered with credentials bound to the replayer's key (helper-67)."""
+    key = keys.generate()
+    token, nonce, _ = _bound_token(client, ngo, key)
+    captured = _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token)
+    stale = {"credential_configuration_id": "SkillCertificate",
+             "proofs": {"jwt": [Wallet(client).proof(keys.generate(), ISSUER, "1.x.y", iat=_now(client))]}}
+    first = _credential(client, token, captured, body=stale)
+    assert first.status_code == 400 and first.json()["error"] == "invalid_nonce", first.text
+    _refused(_credential(client, token, captured, body=_credential_body(client)), "invalid_dpop_proof")
+    fresh = _credential(client, token, _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token))
+    assert fresh.status_code == 200, fresh.text  # the refusal spent the proof, not the token
+
+
 @pytest.mark.parametrize("wrong", ["htu", "htm", "ath", "stale_iat", "future_iat", "no_jti", "bad_nonce"])
 def test_a_proof_with_a_wrong_claim_is_refused(client: TestClient, ngo: str, wrong: str) -> None:
     key = keys.generate()
