@@ -257,10 +257,12 @@ def test_issuer_not_accredited_for_that_type_or_at_all_refused(world: World) -> 
         assert result["accepted"] is False and result["reason"] == "issuer_not_accredited"
 
 
-def _several(world: World, issuers: list[str], *, revoke_first: bool = False, optional: bool = False) -> dict[str, Any]:
+def _several(world: World, issuers: list[str], *, revoke_first: bool = False, optional: bool = False,
+             foreign: dict[int, str] | None = None) -> dict[str, Any]:
     """One answer of several presentations to a query that allows them (``multiple``), one per
     credential issued by each of ``issuers`` (api keys), in that order; ``optional``: the query's one
-    credential set is not required."""
+    credential set is not required; ``foreign``: presentation index -> "nonce" or "aud", bound to
+    another request's nonce or another verifier."""
     custom: dict[str, Any] = {"credentials": [{"id": "registration", "format": "dc+sd-jwt", "multiple": True,
                                                "meta": {"vct_values": [STATUS_VCT]},
                                                "claims": [{"path": ["right_to_work"]}]}]}
@@ -282,8 +284,11 @@ def _several(world: World, issuers: list[str], *, revoke_first: bool = False, op
                                    headers={"Authorization": f"Bearer {world.desk_key}"})
             check = made.json()
             request = await wallet.fetch_request(http, check["link"])
-            shown = [present(r.credential, [("right_to_work",)], holder_key=r.holder_key, audience=request.client_id,
-                             nonce=request.nonce, now=int(time.time())) for r in received]
+            wrong = foreign or {}
+            shown = [present(r.credential, [("right_to_work",)], holder_key=r.holder_key,
+                             audience="x509_hash:elsewhere" if wrong.get(n) == "aud" else request.client_id,
+                             nonce="another-request" if wrong.get(n) == "nonce" else request.nonce,
+                             now=int(time.time())) for n, r in enumerate(received)]
             assert (await wallet.answer(http, request, json.dumps({"registration": shown}))).status_code == 200
             result: dict[str, Any] = (await world.result(http, check)).json()
             return result
@@ -312,6 +317,20 @@ def test_a_presentation_that_fails_is_discarded_and_the_check_stands_on_the_othe
     # Nothing left is never an answer, even to a query whose every credential set is optional.
     nothing = _several(world, [rogue], optional=True)
     assert nothing["accepted"] is False and nothing["reason"] == "issuer_not_accredited", nothing
+
+
+def test_one_presentation_bound_to_another_request_or_verifier_rejects_the_whole_response(world: World) -> None:
+    """Section 14.1.2: "If any Verifiable Presentation in the response does not contain the correct
+    nonce value, the response MUST be rejected": a presentation injected from another session is no
+    individual failure to discard (section 8.6), and one made for another verifier no more (helper-66:
+    both were discarded and the check stood on the good one)."""
+    city = world.city["api_key"]
+    for wrong, reason in (("nonce", "nonce_mismatch"), ("aud", "aud_mismatch")):
+        for foreign in ({1: wrong}, {0: wrong}):
+            result = _several(world, [city, city], foreign=foreign)
+            assert result["accepted"] is False and result["reason"] == reason, (foreign, result)
+        optional = _several(world, [city, city], optional=True, foreign={1: wrong})
+        assert optional["accepted"] is False and optional["reason"] == reason, optional
 
 
 def test_request_beyond_registration_refused_at_creation(world: World) -> None:

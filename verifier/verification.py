@@ -28,7 +28,7 @@ from core import dcql
 from core.credtypes import TypeRegistry
 from core.dcql import Answer, DcqlQuery, ResponseDoesNotMatchQuery
 from core.encoding import json_loads_strict
-from core.errors import AmanaError, IssuerNotAccredited, MalformedToken
+from core.errors import AmanaError, AudienceMismatch, IssuerNotAccredited, MalformedToken, NonceMismatch
 from core.keys import PublicKey
 from core.sdjwt import KeyBindingPolicy, VerifyPolicy
 from core.sdjwt.paths import format_path, select
@@ -107,7 +107,11 @@ def verify_vp_token(
     to a query not asked, two where one is allowed: rejected); then each presentation alone (its
     signatures, key binding, issuer, type and claims: discarded when it fails); then whether those
     left answer the query (section 6.4.2). When they do not, the error is the first discarded
-    presentation's, the most telling (a check of one credential ends as it always did)."""
+    presentation's, the most telling (a check of one credential ends as it always did). A
+    presentation with another request's ``nonce`` is no such individual failure: section 14.1.2,
+    "If any Verifiable Presentation in the response does not contain the correct nonce value, the
+    response MUST be rejected" (an injected presentation); one bound to another ``client_id`` is
+    judged the same (a presentation replayed from another verifier)."""
     token = parse_vp_token(raw_vp_token)
     shape = dcql.shape_problem(expect.query, {query_id: len(p) for query_id, p in token.items()})
     if shape:
@@ -136,6 +140,8 @@ def verify_vp_token(
                                                                        result.verified.key_binding is not None))
                 if problem:
                     raise ResponseDoesNotMatchQuery(f"{query_id!r}: {problem}")
+            except (NonceMismatch, AudienceMismatch):
+                raise  # section 14.1.2: the response is rejected, not the presentation discarded
             except AmanaError as exc:
                 discarded.append(exc)
                 continue
