@@ -208,6 +208,21 @@ def test_credential_sets_one_option_is_enough(types: TypeRegistry) -> None:
         choices_valid(shown, Choice({}))
 
 
+def test_the_default_answer_is_one_option_per_required_set_and_no_optional_one(types: TypeRegistry) -> None:
+    """``amana wallet present`` without ``--disclose`` answered every query with a card: both
+    alternatives of a set, and every optional set (helper-66)."""
+    from wallet.flows import default_choice
+
+    base = query("skill-check")["dcql_query"]["credentials"][0]
+    dcql = {"credentials": [base, {**base, "id": "other"}, {**base, "id": "extra"}],
+            "credential_sets": [{"options": [["skill"], ["other"]]}, {"options": [["extra"]], "required": False}]}
+    shown = screen(types, dcql=dcql)
+    assert default_choice(shown) == Choice({"skill": "card-1"})
+    assert set(choices_valid(shown, default_choice(shown)).paths()) == {"skill"}
+    plain = screen(types)  # no credential sets: every query is asked for
+    assert default_choice(plain) == Choice({"skill": "card-1"})
+
+
 def test_an_alternative_in_another_format_is_a_query_no_card_answers(types: TypeRegistry) -> None:
     """OpenID4VP 1.0 sections 5 and 6.4.2: a request offering the SD-JWT VC or an mdoc is processed,
     not refused; the mdoc option simply has no card, and the SD-JWT VC one is answered."""

@@ -182,8 +182,21 @@ async def open_request(ctx: holder.WalletContext, opened: holder.Opened, http: h
 
 
 def default_choice(screen: consent.ConsentScreen) -> consent.Choice:
-    """Every query with a card, answered with its first card and the claim set ``consent.default_claim_set`` chooses."""
-    return consent.Choice({q.query_id: q.cards[0].card_id for q in screen.queries if q.cards})
+    """The least that answers, as the consent page's defaults: each required query with its first
+    card (and the claim set ``consent.default_claim_set`` chooses), and for each required set of
+    credentials they leave unanswered, its first option the cards can answer. Optional sets and
+    the other options of a set stay unanswered: a set asks for one of its options (OpenID4VP 1.0
+    section 6.4.2), and every query with a card, as this answered before, showed both
+    alternatives of a set and every optional one (helper-66)."""
+    first_cards = {q.query_id: q.cards[0].card_id for q in screen.queries if q.cards}
+    sets = screen.request.query.credential_sets
+    if sets is None:  # every query is asked for
+        return consent.Choice(first_cards)
+    chosen = {q.query_id for q in screen.queries if q.required and q.query_id in first_cards}
+    for credential_set in sets:
+        if credential_set.required and not any(set(o) <= chosen for o in credential_set.options):
+            chosen |= next((set(o) for o in credential_set.options if set(o) <= first_cards.keys()), set())
+    return consent.Choice({q: card for q, card in first_cards.items() if q in chosen})
 
 
 def _record(screen: consent.ConsentScreen, event: str, now: int, plan: consent.DisclosurePlan | None,
