@@ -27,6 +27,7 @@ ISSUER = "https://issuer.example/vc"
 AS = "https://login.example/as"
 CODE = "pre-code-1"
 META = "https://issuer.example/.well-known/openid-credential-issuer/vc"
+CONFIGS = {"credential_configurations_supported": {"Skill": {"format": "dc+sd-jwt"}}}  # section 12.2.4: required
 
 
 def _offer(**grant: Any) -> dict[str, Any]:
@@ -39,7 +40,7 @@ class FakeIssuer:
                  as_well_known: str = "https://login.example/.well-known/oauth-authorization-server/as") -> None:
         self.meta = {"credential_issuer": ISSUER, "authorization_servers": [AS],
                      "credential_endpoint": f"{ISSUER}/credential", "nonce_endpoint": f"{ISSUER}/nonce",
-                     "batch_credential_issuance": {"batch_size": 3}} if meta is None else meta
+                     "batch_credential_issuance": {"batch_size": 3}, **CONFIGS} if meta is None else meta
         self.as_meta = {"issuer": AS, "token_endpoint": f"{AS}/token"} if as_meta is None else as_meta
         self.as_well_known = as_well_known
         self.seen: list[str] = []
@@ -118,7 +119,7 @@ def test_an_offer_by_value_is_read_from_the_link() -> None:
 
 
 def test_an_issuer_without_authorization_servers_is_its_own() -> None:
-    meta = {"credential_issuer": ISSUER, "credential_endpoint": f"{ISSUER}/credential"}
+    meta = {"credential_issuer": ISSUER, "credential_endpoint": f"{ISSUER}/credential", **CONFIGS}
     issuer = FakeIssuer(meta=meta, as_meta={"issuer": ISSUER, "token_endpoint": f"{ISSUER}/token"},
                         as_well_known="https://issuer.example/.well-known/oauth-authorization-server/vc")
     assert _run(issuer, BY_REFERENCE).token_endpoint == f"{ISSUER}/token"
@@ -153,6 +154,44 @@ def test_malformed_offer_links_are_refused(link: str) -> None:
         _run(FakeIssuer(), link)
 
 
+def _offering(*configuration_ids: str) -> str:
+    return "openid-credential-offer://?credential_offer=" + quote(json.dumps(
+        {**_offer(tx_code={}), "credential_configuration_ids": list(configuration_ids)}))
+
+
+def _with_configurations(**configurations: dict[str, Any]) -> FakeIssuer:
+    issuer = FakeIssuer()
+    issuer.meta = {**issuer.meta, "credential_configurations_supported": configurations}
+    return issuer
+
+
+def test_an_offer_listing_an_mdoc_first_is_answered_with_its_sd_jwt_vc() -> None:
+    """The wallet took the offer's first configuration whatever its format: an mdoc listed first
+    (common in the field) spent the holder's one-time code on a credential it then refused (helper-67)."""
+    issuer = _with_configurations(pid_mdoc={"format": "mso_mdoc", "doctype": "eu.europa.ec.eudi.pid.1"},
+                                  pid_old={"format": "vc+sd-jwt"},
+                                  pid_sd_jwt={"format": "dc+sd-jwt", "vct": "urn:eudi:pid:1"})
+    offer = _run(issuer, _offering("pid_mdoc", "pid_old", "pid_sd_jwt"))
+    assert offer.configuration_id == "pid_sd_jwt" and offer.vct() == "urn:eudi:pid:1"
+    with pytest.raises(receive.IssuanceFailed, match="invalid_proof"):
+        _run(issuer, _offering("pid_mdoc", "pid_old", "pid_sd_jwt"), redeem=True)
+    assert issuer.credential_request is not None
+    assert issuer.credential_request["credential_configuration_id"] == "pid_sd_jwt"
+
+
+@pytest.mark.parametrize("configuration", [
+    {"format": "mso_mdoc"},
+    {"format": "vc+sd-jwt"},  # a draft's name: its credentials are typed otherwise
+    {"format": "dc+sd-jwt", "cryptographic_binding_methods_supported": ["did:example"]},
+    "not an object",
+])
+def test_an_offer_of_nothing_the_wallet_can_hold_is_refused_before_the_code_is_spent(configuration: Any) -> None:
+    issuer = _with_configurations(only=configuration)  # type: ignore[arg-type]
+    with pytest.raises(receive.IssuanceFailed, match="no credential this wallet can hold"):
+        _run(issuer, _offering("only", "not-in-the-metadata"))
+    assert not any(url.endswith("/token") for url in issuer.seen)
+
+
 def test_proofs_never_exceed_the_batch_size() -> None:
     issuer = FakeIssuer()
     with pytest.raises(receive.IssuanceFailed, match="invalid_proof"):
@@ -162,7 +201,8 @@ def test_proofs_never_exceed_the_batch_size() -> None:
 
 
 def test_an_issuer_without_batch_issuance_gets_one_proof_and_without_nonce_endpoint_no_nonce() -> None:
-    meta = {"credential_issuer": ISSUER, "authorization_servers": [AS], "credential_endpoint": f"{ISSUER}/credential"}
+    meta = {"credential_issuer": ISSUER, "authorization_servers": [AS], "credential_endpoint": f"{ISSUER}/credential",
+            **CONFIGS}
     issuer = FakeIssuer(meta=meta)
     with pytest.raises(receive.IssuanceFailed, match="invalid_proof"):
         _run(issuer, BY_REFERENCE, redeem=True)
@@ -174,7 +214,7 @@ def test_an_issuer_without_batch_issuance_gets_one_proof_and_without_nonce_endpo
 
 
 def test_an_issuer_naming_no_credential_endpoint_is_a_clear_failure() -> None:
-    issuer = FakeIssuer(meta={"credential_issuer": ISSUER, "authorization_servers": [AS]})
+    issuer = FakeIssuer(meta={"credential_issuer": ISSUER, "authorization_servers": [AS], **CONFIGS})
     with pytest.raises(receive.IssuanceFailed, match="credential endpoint"):
         _run(issuer, BY_REFERENCE, redeem=True)
 

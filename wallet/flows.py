@@ -157,7 +157,7 @@ async def accept_offer(ctx: holder.WalletContext, opened: holder.Opened, http: h
     def keep(contents: Contents) -> None:
         contents.copies.extend(new)
         if refresh_token is not None:  # fresh copies later, when these run low (wallet.refresh)
-            contents.refresh[batch] = Refresh(offered.offer.issuer, offered.offer.configuration_ids[0],
+            contents.refresh[batch] = Refresh(offered.offer.issuer, offered.offer.configuration_id,
                                               refresh_token, len(new),
                                               dpop_key=None if dpop_key is None else dpop_key.to_jwk())
 

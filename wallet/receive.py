@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
@@ -112,12 +113,40 @@ class Offer:
         code = self.grant.get("tx_code")
         return code if isinstance(code, dict) else ({} if "tx_code" in self.grant else None)
 
+    @property
+    def configuration_id(self) -> str:
+        """The configuration this wallet takes: the first the offer lists that it can hold
+        (``usable_configuration``, checked when the offer is read)."""
+        chosen = usable_configuration(self.configuration_ids, self.metadata)
+        assert chosen is not None  # read_offer refuses an offer without one
+        return chosen
+
     def vct(self, configuration_id: str | None = None) -> str | None:
-        """The SD-JWT VC type the offer's (first) configuration issues, from the metadata."""
-        supported = self.metadata.get("credential_configurations_supported") or {}
-        config = supported.get(configuration_id or self.configuration_ids[0]) if isinstance(supported, dict) else None
-        vct = config.get("vct") if isinstance(config, dict) else None
+        """The SD-JWT VC type the configuration taken issues, from the metadata."""
+        config = _configuration(self.metadata, configuration_id or self.configuration_id)
+        vct = None if config is None else config.get("vct")
         return vct if isinstance(vct, str) else None
+
+
+def _configuration(meta: dict[str, Any], configuration_id: str) -> dict[str, Any] | None:
+    supported = meta.get("credential_configurations_supported")
+    config = supported.get(configuration_id) if isinstance(supported, dict) else None
+    return config if isinstance(config, dict) else None
+
+
+def usable_configuration(configuration_ids: Sequence[str], meta: dict[str, Any]) -> str | None:
+    """The first offered configuration this wallet can hold: an SD-JWT VC (``dc+sd-jwt``, Appendix
+    A.3), bound to a JWK when it names binding methods (section 12.2.4). An offer
+    may list an mdoc first; taking it spent the holder's one-time code on a credential the wallet
+    then refused (section 4.1.1: the code is single use; helper-67)."""
+    for configuration_id in configuration_ids:
+        config = _configuration(meta, configuration_id)
+        if config is None or config.get("format") != "dc+sd-jwt":
+            continue
+        methods = config.get("cryptographic_binding_methods_supported")
+        if methods is None or (isinstance(methods, list) and "jwk" in methods):
+            return configuration_id
+    return None
 
 
 async def issuer_metadata(http: httpx.AsyncClient, issuer: str,
@@ -144,6 +173,8 @@ async def read_offer(http: httpx.AsyncClient, link: str) -> Offer:
             and isinstance(grant.get("pre-authorized_code"), str)):
         raise IssuanceFailed("the offer is not a pre-authorized Credential Offer")
     meta, auth = await issuer_metadata(http, issuer, grant)
+    if usable_configuration(configs, meta) is None:  # before the code is spent
+        raise IssuanceFailed("the offer has no credential this wallet can hold (an SD-JWT VC, dc+sd-jwt)")
     return Offer(issuer, tuple(configs), grant, meta, auth["token_endpoint"], dpop.algorithm(auth))
 
 
@@ -222,7 +253,7 @@ async def redeem_batch(
     access_token = token.get("access_token")
     if not isinstance(access_token, str):
         raise IssuanceFailed("the issuer gave no access token")
-    configuration_id = offer.configuration_ids[0]
+    configuration_id = offer.configuration_id
     received = await fetch_batch(http, offer.issuer, offer.metadata, configuration_id, access_token,
                                  copies=copies, types=types, alg=alg, dpop_key=dpop_key if dpop_bound else None,
                                  dpop_nonces=nonces, identifier=credential_request.identifier(token, configuration_id))
