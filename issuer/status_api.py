@@ -71,7 +71,11 @@ async def _status_token(ctx: IssuerContext, session: Any, row: StatusListRow, ur
     prefix = "numbered_token" if numbered else "token"
     token, version, expires_at = (getattr(row, prefix), getattr(row, prefix + "_version"),
                                   getattr(row, prefix + "_expires_at"))
-    if token is None or version != row.version or now >= expires_at - STATUS_TTL_S:
+    # Stale once its ttl has passed, not near its exp: Token Status List section 12 has consumers
+    # fetch again at iat + ttl, and a relying party with a freshness rule reads iat (section 8.3);
+    # a token served twenty hours after its iat failed both (helper-67). One signature per list
+    # and URI per ttl, on demand.
+    if token is None or version != row.version or now >= expires_at - STATUS_VALIDITY_S + STATUS_TTL_S:
         key = await store.active_key(session, ctx.node, row.org_id)
         token = sign_token(StatusList(row.bits, bytearray(row.statuses)), uri=uri, key=key, now=now,
                            ttl=STATUS_TTL_S, exp=now + STATUS_VALIDITY_S)

@@ -429,6 +429,25 @@ def test_status_list_is_resigned_only_when_it_changed(client: TestClient, ngo: s
     assert "max-age=" in first.headers["cache-control"]
 
 
+def test_the_status_list_served_is_never_older_than_its_ttl(client: TestClient, ngo: str, clock: Any) -> None:
+    """Token Status List section 12: a consumer fetches again at iat + ttl; the token was re-signed
+    only near its exp, so twenty hours on it still carried the first iat (helper-67)."""
+    offer = _offer(client, ngo)
+    [credential] = Wallet(client).receive(offer["link"], offer["pin"], [keys.generate()])
+    uri = _jose.parse_compact(credential.split("~")[0]).unverified_payload()["status"]["status_list"]["uri"]
+
+    def served() -> dict[str, Any]:
+        return _jose.parse_compact(client.get(path_of(uri)).text).unverified_payload()
+
+    first = served()
+    for offset in (first["ttl"] - 1, first["ttl"], 20 * 3600):
+        clock.offset = offset
+        now = int(client.app.state.issuer.now())  # type: ignore[attr-defined]
+        token = served()
+        assert now - token["iat"] < token["ttl"] and token["exp"] > now, offset
+    assert served()["iat"] > first["iat"]
+
+
 def _leaf_strings(value: Any) -> list[str]:
     if isinstance(value, dict):
         return [s for v in value.values() for s in _leaf_strings(v)]
