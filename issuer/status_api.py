@@ -27,6 +27,12 @@ Ctx = Annotated[IssuerContext, Depends(get_context)]
 
 STATUS_TTL_S = 900
 STATUS_VALIDITY_S = 86400
+# Section 8.1: the endpoint "SHOULD support the use of Cross-Origin Resource Sharing (CORS)", so
+# that browser-based wallets and verifiers can read it. The lists are public and no request to
+# them carries a cookie: any origin may read them, and their ETag.
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag"}
+PREFLIGHT = {**CORS, "Access-Control-Allow-Methods": "GET", "Access-Control-Allow-Headers": "If-None-Match",
+             "Access-Control-Max-Age": "86400"}
 
 
 @router.get("/status/{list_id}", tags=["status"], response_class=Response,
@@ -85,9 +91,16 @@ async def _status_token(ctx: IssuerContext, session: Any, row: StatusListRow, ur
     return str(token)
 
 
+@router.options("/status/{list_id}", include_in_schema=False)
+@router.options("/issuers/{slug}/status/{number}", include_in_schema=False)
+async def status_list_preflight() -> Response:
+    """The CORS preflight a browser sends before a conditional GET (``If-None-Match``)."""
+    return Response(status_code=204, headers=PREFLIGHT)
+
+
 def _status_response(token_text: str, if_none_match: str | None) -> Response:
     etag = '"' + hashlib.sha256(token_text.encode()).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={STATUS_TTL_S}"}
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={STATUS_TTL_S}", **CORS}
     if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
         return Response(status_code=304, headers=headers)
     return Response(token_text, media_type=STATUS_MEDIA_TYPE, headers=headers)

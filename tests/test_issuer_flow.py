@@ -448,6 +448,24 @@ def test_the_status_list_served_is_never_older_than_its_ttl(client: TestClient, 
     assert served()["iat"] > first["iat"]
 
 
+def test_browsers_of_any_origin_may_read_the_status_lists(client: TestClient, ngo: str) -> None:
+    """Token Status List section 8.1: the endpoint SHOULD support CORS (helper-67: no header was sent)."""
+    offer = _offer(client, ngo)
+    [credential] = Wallet(client).receive(offer["link"], offer["pin"], [keys.generate()])
+    uri = _jose.parse_compact(credential.split("~")[0]).unverified_payload()["status"]["status_list"]["uri"]
+    origin = {"Origin": "https://wallet.example"}
+    got = client.get(path_of(uri), headers=origin)
+    assert got.status_code == 200 and got.headers["access-control-allow-origin"] == "*"
+    assert "etag" in got.headers["access-control-expose-headers"].lower()
+    again = client.get(path_of(uri), headers={**origin, "If-None-Match": got.headers["etag"]})
+    assert again.status_code == 304 and again.headers["access-control-allow-origin"] == "*"
+    preflight = client.options(path_of(uri), headers={**origin, "Access-Control-Request-Method": "GET",
+                                                      "Access-Control-Request-Headers": "if-none-match"})
+    assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == "*"
+    assert "if-none-match" in preflight.headers["access-control-allow-headers"].lower()
+    assert "set-cookie" not in got.headers and "set-cookie" not in preflight.headers
+
+
 def _leaf_strings(value: Any) -> list[str]:
     if isinstance(value, dict):
         return [s for v in value.values() for s in _leaf_strings(v)]
