@@ -190,16 +190,20 @@ class Answer:
     holder_bound: bool
 
 
-def _claim_ok(claim: ClaimQuery, claims: Mapping[str, Any]) -> bool:
+def claim_matches(claim: ClaimQuery, claims: Mapping[str, Any]) -> bool:
+    """The claim is there, and when the query lists ``values``, one of them (section 6.3: "match
+    exactly for at least one of the elements in the array", type and value). A path through an
+    array (``null``, section 7.1.1) selects several elements: one matching element is enough, as
+    dcql-ts and the wallets built on it read it (helper-66; every element had to match here, so
+    ``nationalities: ["SY", "LB"]`` did not answer a query for ``SY``). The wallet matches its
+    cards with this too, so both sides read a query alike."""
     try:
         found = select(claims, claim.path)
     except InvalidInput:
         return False
-    if not found:
-        return False
     if claim.values is None:
-        return True
-    return all(any(type(v) is type(x) and v == x for x in claim.values) for _, v in found)
+        return bool(found)
+    return any(type(v) is type(x) and v == x for _, v in found for x in claim.values)
 
 
 def answer_problem(query: CredentialQuery, answer: Answer) -> str | None:
@@ -210,10 +214,10 @@ def answer_problem(query: CredentialQuery, answer: Answer) -> str | None:
         return "no key binding"
     claims = query.claims or ()
     if query.claim_sets is None:
-        missing = [c for c in claims if not _claim_ok(c, answer.claims)]
+        missing = [c for c in claims if not claim_matches(c, answer.claims)]
         return "requested claims missing" if missing else None
     by_id = {c.id: c for c in claims}
-    if any(all(_claim_ok(by_id[i], answer.claims) for i in option) for option in query.claim_sets):
+    if any(all(claim_matches(by_id[i], answer.claims) for i in option) for option in query.claim_sets):
         return None
     return "no claim set fully answered"
 

@@ -110,6 +110,21 @@ def test_response_rechecked() -> None:
     assert dcql.answer_problem(opt, _ok({"b": 1})) is not None  # no claim set satisfied
 
 
+@pytest.mark.parametrize(("nationalities", "answers"), [
+    (["LB", "SY"], True), (["SY"], True), (["LB"], False), ([], False), (["1", 1], False)])
+def test_values_through_an_array_need_one_matching_element(nationalities: list[Any], answers: bool) -> None:
+    """Section 6.3: "match exactly for at least one of the elements in the array". A path through an
+    array (null) selects each element; one that matches is enough, as dcql-ts reads it (helper-66:
+    every element had to match, so a holder of two nationalities never answered for one)."""
+    query = dcql.parse({"credentials": [dict(BASE, id="n", claims=[{"path": ["nationalities", None],
+                                                                     "values": ["SY", 7]}])]})
+    asked = query.by_id("n")
+    assert asked is not None
+    problem = dcql.answer_problem(asked, _ok({"nationalities": nationalities}))
+    assert (problem is None) is answers, problem
+    assert dcql.claim_matches(asked.claims[0], {"nationalities": nationalities}) is answers  # the wallet's reading
+
+
 def test_requested_claims_for_the_trust_list() -> None:
     assert dcql.requested_claims(QUERY) == [("urn:x", ("work",)), ("urn:x", ("until",)), ("urn:x", ("a",)),
                                             ("urn:x", ("b",))]

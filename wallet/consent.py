@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from core import dcql, i18n, pictograms
 from core.credtypes import TypeRegistry
 from core.errors import AmanaError, InvalidInput
-from core.sdjwt.paths import ClaimPath, format_path, select
+from core.sdjwt.paths import ClaimPath, format_path
 from core.trust.model import RegisteredVerifier, TrustList, name_in
 from core.trust.policy import registered_verifier, verifier_may_request
 from wallet import dpv_labels
@@ -288,21 +288,11 @@ def _query_screen(cq: dcql.CredentialQuery, request: VerifiedRequest, held: Sequ
                        tuple(exhausted), pictograms.type_pictogram(first))
 
 
-def _claim_present(claim: dcql.ClaimQuery, claims: Mapping[str, Any]) -> bool:
-    try:
-        found = select(claims, claim.path)
-    except AmanaError:
-        return False
-    if not found:
-        return False
-    return claim.values is None or all(any(type(v) is type(x) and v == x for x in claim.values) for _, v in found)
-
-
 def _answerable_sets(cq: dcql.CredentialQuery, card: HeldCard) -> tuple[int, ...]:
     claims = cq.claims or ()
     def ok(ids: Sequence[str | None]) -> bool:
         wanted = [c for c in claims if c.id in ids] if cq.claim_sets is not None else list(claims)
-        return card.claims is None or all(_claim_present(c, card.claims) for c in wanted)
+        return card.claims is None or all(dcql.claim_matches(c, card.claims) for c in wanted)
     if cq.claim_sets is None:
         return (0,) if ok(()) else ()
     return tuple(i for i, s in enumerate(cq.claim_sets) if ok(s))
