@@ -404,6 +404,17 @@ def test_an_expired_certificate_is_refused_as_expired_before_its_key_is_judged()
     (200, {"redirect_uri": "https://verifier.example/\x1b]0;pwned\x07"}, False),  # a terminal's escape (the CLI)
     (200, {"redirect_uri": "https://verifier.example/a b"}, False),
     (200, {"redirect_uri": "https://verifier.example/\x7f"}, False),
+    # An app's private-use scheme (RFC 8252 section 7.1, a domain reversed): app-based verifiers (helper-66).
+    (200, {"redirect_uri": "com.example.verifier:/cb#response_code=091535f6"}, True),
+    (200, {"redirect_uri": "eu.europa.ec.verifier://done?x=1"}, True),
+    (200, {"redirect_uri": "data:text/html,<script>alert(1)</script>"}, False),
+    (200, {"redirect_uri": "vbscript:msgbox"}, False),
+    (200, {"redirect_uri": "file:///etc/passwd"}, False),
+    (200, {"redirect_uri": "JavaScript:alert(1)"}, False),
+    (200, {"redirect_uri": "com.example.verifier:"}, False),  # nothing after the scheme
+    (200, {"redirect_uri": "com.example.verifier:/cb\x1b]0;pwned\x07"}, False),
+    (200, {"redirect_uri": "com.example.verifier:/a b"}, False),
+    (200, {"redirect_uri": ".example:/cb"}, False),
 ])
 def test_which_redirects_the_wallet_follows(status: int, body: object, followed: bool) -> None:
     """OpenID4VP 1.0 section 8.2's redirect_uri, as far as the wallet follows it (the browser's side:

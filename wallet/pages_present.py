@@ -136,4 +136,5 @@ def _onward(answered: flows.Answered) -> dict[str, Any]:
     it there at once and shows the link, named by its host."""
     if answered.redirect_uri is None:
         return {}
-    return {"continue_at": answered.redirect_uri, "continue_site": urlsplit(answered.redirect_uri).hostname or ""}
+    parts = urlsplit(answered.redirect_uri)  # an app's own scheme has no host: named by its scheme
+    return {"continue_at": answered.redirect_uri, "continue_site": parts.hostname or parts.scheme}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
@@ -127,14 +128,34 @@ def redirect_uri(response: httpx.Response) -> str | None:
     """Where the verifier asks the holder's browser to go once it has the answer (§8.2: "When this
     parameter is present the Wallet MUST redirect the user agent to this URI", for an answer or an
     error alike; with a ``response_code`` it guards the verifier's session, §13.3). Only from a 200
-    answer, and only an https URL (http on loopback); anything else in the answer is ignored."""
+    answer, and only a ``redirect_target``; anything else in the answer is ignored."""
     if response.status_code != 200:
         return None
     try:
         body = response.json()
     except ValueError:
         return None
-    return web_url(body.get("redirect_uri"), fragment=True) if isinstance(body, dict) else None
+    return redirect_target(body.get("redirect_uri")) if isinstance(body, dict) else None
+
+
+# RFC 8252 section 7.1: an app's private-use URI scheme names a domain it controls, in reverse order.
+_PRIVATE_USE_SCHEME = re.compile(r"[a-z][a-z0-9+-]*(?:\.[a-z0-9+-]+)+")
+
+
+def redirect_target(value: object) -> str | None:
+    """``value`` if the holder's browser may be sent there: an https URL (http on loopback), as
+    ``web_url`` allows, or a verifier app's private-use URI (``com.example.verifier:/done#...``),
+    whose scheme has a period by RFC 8252 section 7.1. §8.2 allows any absolute URI, and app-based
+    verifiers answer with their own scheme: the wallet ignored those, and the holder's flow stalled
+    there (helper-66). A scheme without a period is refused: ``javascript:``, ``data:``, ``file:``
+    and the like would run or open something in the wallet's own page."""
+    web = web_url(value, fragment=True)
+    if web is not None or not isinstance(value, str) or len(value) > 2048 or not value.isascii():
+        return web
+    scheme, colon, rest = value.partition(":")
+    if not colon or not rest or any(c <= " " or c == "\x7f" for c in value):
+        return None
+    return value if _PRIVATE_USE_SCHEME.fullmatch(scheme.lower()) else None
 
 
 async def decline(http: httpx.AsyncClient, request: VerifiedRequest) -> httpx.Response:
