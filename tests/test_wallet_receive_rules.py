@@ -143,6 +143,39 @@ def test_an_offer_naming_an_unlisted_authorization_server_is_refused() -> None:
         _run(FakeIssuer(), link)
 
 
+def test_a_refresh_goes_back_to_the_authorization_server_the_token_came_from() -> None:
+    """An issuer may list several authorization servers (section 12.2.4) and an offer name one
+    (section 4.1.1). The refresh went to the issuer's first: the refresh token was shown to a server
+    that never issued it (RFC 6749 section 10.4), which refused it, and the grant was dropped (helper-67)."""
+    from wallet.content import Contents, Refresh
+    from wallet.refresh import _back_to
+
+    as2 = "https://login.example/as2"
+    issuer = FakeIssuer()
+    issuer.meta = {**issuer.meta, "authorization_servers": [AS, as2]}
+
+    def both(request: httpx.Request) -> httpx.Response:
+        if str(request.url) == "https://login.example/.well-known/oauth-authorization-server/as2":
+            return httpx.Response(200, json={"issuer": as2, "token_endpoint": f"{as2}/token"})
+        return issuer(request)
+
+    link = "openid-credential-offer://?credential_offer=" + quote(json.dumps(_offer(authorization_server=as2)))
+
+    async def go() -> tuple[receive.Offer, dict[str, Any], dict[str, Any]]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(both)) as http:
+            offer = await receive.read_offer(http, link)
+            kept = Refresh(ISSUER, "Skill", "rt", 1, authorization_server=offer.authorization_server)
+            again = Contents.from_bytes(Contents(refresh={"b": kept}).to_bytes()).refresh["b"]
+            _, auth = await receive.issuer_metadata(http, ISSUER, _back_to(again))
+            _, older = await receive.issuer_metadata(http, ISSUER, _back_to(Refresh(ISSUER, "Skill", "rt", 1)))
+        return offer, auth, older
+
+    offer, auth, older = asyncio.run(go())
+    assert offer.authorization_server == as2 and offer.token_endpoint == f"{as2}/token"
+    assert auth["token_endpoint"] == f"{as2}/token"
+    assert older["token_endpoint"] == f"{AS}/token"  # a grant kept before: the first, as it always was
+
+
 @pytest.mark.parametrize("link", [
     BY_REFERENCE + "&credential_offer=%7B%7D",
     "openid-credential-offer://?credential_offer=not-json",

@@ -64,10 +64,15 @@ class Refresh:
     copies: int
     pending_since: int | None = None
     dpop_key: dict[str, Any] | None = None
+    # The authorization server the token came from (OpenID4VCI section 12.2.4: an issuer may list
+    # several): a refresh token goes back to it alone (RFC 6749 section 10.4). None: one kept
+    # before this was, refreshed at the issuer's first as before.
+    authorization_server: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"issuer": self.issuer, "configuration_id": self.configuration_id, "token": self.token,
-                "copies": self.copies, "pending_since": self.pending_since, "dpop_key": self.dpop_key}
+                "copies": self.copies, "pending_since": self.pending_since, "dpop_key": self.dpop_key,
+                "authorization_server": self.authorization_server}
 
 
 @dataclass(slots=True)
@@ -143,7 +148,7 @@ _COPY_TYPES: dict[str, tuple[type, ...]] = {
     "claims": (dict, _NONE)}
 _REFRESH_TYPES: dict[str, tuple[type, ...]] = {
     "issuer": (str,), "configuration_id": (str,), "token": (str,), "copies": (int,),
-    "pending_since": (*_TIME, _NONE), "dpop_key": (dict, _NONE)}
+    "pending_since": (*_TIME, _NONE), "dpop_key": (dict, _NONE), "authorization_server": (str, _NONE)}
 
 
 def _shaped(member: Any, types: dict[str, tuple[type, ...]]) -> dict[str, Any]:

@@ -159,7 +159,8 @@ async def accept_offer(ctx: holder.WalletContext, opened: holder.Opened, http: h
         if refresh_token is not None:  # fresh copies later, when these run low (wallet.refresh)
             contents.refresh[batch] = Refresh(offered.offer.issuer, offered.offer.configuration_id,
                                               refresh_token, len(new),
-                                              dpop_key=None if dpop_key is None else dpop_key.to_jwk())
+                                              dpop_key=None if dpop_key is None else dpop_key.to_jwk(),
+                                              authorization_server=offered.offer.authorization_server)
 
     opened, _ = await holder.update(ctx, opened, keep)
     return opened, new

@@ -106,6 +106,7 @@ class Offer:
     metadata: dict[str, Any]
     token_endpoint: str
     dpop_alg: keys.Alg | None = None  # the authorization server's DPoP (RFC 9449), when it announces one
+    authorization_server: str | None = None  # its identifier (section 12.2.4), where a refresh goes back to
 
     @property
     def tx_code(self) -> dict[str, Any] | None:
@@ -175,7 +176,7 @@ async def read_offer(http: httpx.AsyncClient, link: str) -> Offer:
     meta, auth = await issuer_metadata(http, issuer, grant)
     if usable_configuration(configs, meta) is None:  # before the code is spent
         raise IssuanceFailed("the offer has no credential this wallet can hold (an SD-JWT VC, dc+sd-jwt)")
-    return Offer(issuer, tuple(configs), grant, meta, auth["token_endpoint"], dpop.algorithm(auth))
+    return Offer(issuer, tuple(configs), grant, meta, auth["token_endpoint"], dpop.algorithm(auth), auth["issuer"])
 
 
 def _offer_by_value(text: str) -> dict[str, Any]:

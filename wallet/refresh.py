@@ -98,6 +98,14 @@ def _code(exc: Exception) -> str:
     return exc.code if isinstance(exc, AmanaError) else "fetch_failed"
 
 
+def _back_to(grant: Refresh) -> dict[str, Any] | None:
+    """The grant's own authorization server, as an offer's grant names one (OpenID4VCI section
+    4.1.1, checked again against the issuer's list): the refresh token goes back where it came
+    from, not to the issuer's first server (helper-67: another server refused it, and the grant
+    was dropped for good)."""
+    return None if grant.authorization_server is None else {"authorization_server": grant.authorization_server}
+
+
 async def _one(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.AsyncClient,
                card: str) -> tuple[holder.Opened, Outcome]:
     now = ctx.now()
@@ -106,7 +114,7 @@ async def _one(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.Asy
     except copies.NotNow:
         return opened, Outcome(card, error="refresh_unavailable")
     try:
-        meta, auth = await receive.issuer_metadata(http, grant.issuer)
+        meta, auth = await receive.issuer_metadata(http, grant.issuer, _back_to(grant))
         nonces: dpop.Nonces = {}
         access, successor, identifier, bound_to = await rotate(http, auth["token_endpoint"], grant.token,
                                                                grant.configuration_id, grant_key(grant), nonces)
