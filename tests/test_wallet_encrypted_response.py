@@ -64,6 +64,22 @@ def test_jwcrypto_decrypts_what_the_wallet_encrypts(offered: list[str] | None, c
     assert (header["alg"], header["enc"], header["kid"], header["epk"]["crv"]) == ("ECDH-ES", chosen, "k-1", "P-256")
 
 
+@pytest.mark.parametrize(("draft", "chosen"), [
+    ({"authorization_encrypted_response_alg": "ECDH-ES", "authorization_encrypted_response_enc": "A256GCM"}, "A256GCM"),
+    ({"authorization_encrypted_response_enc": "A128GCM"}, "A128GCM"),
+    ({}, "A128GCM"),  # a key without alg and metadata naming none: ECDH-ES, the one a P-256 enc key is for here
+])
+def test_a_verifier_a_draft_behind_is_answered_as_it_asks(draft: dict[str, Any], chosen: str) -> None:
+    """OpenID4VP drafts up to 23 named the algorithms in ``authorization_encrypted_response_alg``
+    and ``_enc`` and left ``alg`` out of the keys: such verifiers were refused before consent, and
+    one asking A256GCM that way was answered in A128GCM (helper-66)."""
+    private, public = _verifier_key(kid="k-1")
+    del public["alg"]
+    sent = {"vp_token": {"skill": ["ey.x~"]}, "state": "st-1"}
+    payload, header = _decrypt(private, er.encrypt(er.choose({"jwks": {"keys": [public]}, **draft}), sent), chosen)
+    assert payload == sent and (header["alg"], header["enc"]) == ("ECDH-ES", chosen)
+
+
 def test_the_encryption_key_is_chosen_among_signing_and_foreign_keys() -> None:
     _, public = _verifier_key(kid="mine")
     _, signing = _verifier_key(kid="sig", use="sig")
@@ -83,7 +99,9 @@ def test_the_encryption_key_is_chosen_among_signing_and_foreign_keys() -> None:
     ({"jwks": {"keys": [{**_verifier_key()[1], "x": "AAAA"}]}}, errors.ResponseKeyUnusable),
     ({"jwks": {"keys": [{**_verifier_key()[1], "y": _verifier_key()[1]["x"]}]}}, errors.ResponseKeyUnusable),
     ({"jwks": {"keys": [{**_verifier_key()[1], "d": "AAAA"}]}}, errors.ResponseKeyUnusable),
-    ({"jwks": {"keys": [{k: v for k, v in _verifier_key()[1].items() if k != "alg"}]}},
+    ({"jwks": {"keys": [{k: v for k, v in _verifier_key()[1].items() if k != "alg"}]},
+      "authorization_encrypted_response_alg": "RSA-OAEP-256"}, errors.ResponseEncryptionUnsupported),
+    ({"jwks": {"keys": [_verifier_key()[1]]}, "authorization_encrypted_response_enc": "A128CBC-HS256"},
      errors.ResponseEncryptionUnsupported),
     ({"jwks": {"keys": [_verifier_key(alg="RSA-OAEP-256")[1]]}}, errors.ResponseEncryptionUnsupported),
     ({"jwks": {"keys": [{"kty": "OKP", "crv": "X25519", "x": "AAAA", "alg": "ECDH-ES"}]}},

@@ -11,7 +11,13 @@ What we support, and refuse otherwise (one clear error each, before the holder i
   MUST be present"), its ``use`` absent or ``enc`` (a ``sig`` key is never used to encrypt);
 - content encryption ``A128GCM`` (the default when the verifier names none) or ``A256GCM``, the
   first of the verifier's ``encrypted_response_enc_values_supported`` that we support;
-- the chosen key's ``kid`` goes in the JWE header (§8.3: MUST, when the key has one).
+- the chosen key's ``kid`` goes in the JWE header (§8.3: MUST, when the key has one);
+- a verifier a draft behind (OpenID4VP drafts up to 23: ``authorization_encrypted_response_alg``
+  and ``_enc`` in its metadata, keys without ``alg``) is read too, as oid4vc-ts reads it: a key
+  without ``alg`` takes the metadata's ``authorization_encrypted_response_alg`` (``ECDH-ES`` when
+  it names none), and ``authorization_encrypted_response_enc`` names the one ``enc`` when the 1.0
+  list is absent. Each verifier still gets exactly what it names; helper-66 found such verifiers
+  refused before consent, and a verifier asking ``A256GCM`` that way answered in ``A128GCM``.
 
 ``choose`` is pure: ``vp_request.check_request`` calls it to refuse early, ``present`` to answer.
 ``encrypt`` draws the ephemeral key and IV from the OS. The JWE is built by hand on
@@ -61,10 +67,15 @@ def choose(client_metadata: object) -> Encryption:
     for_encryption = [k for k in found if isinstance(k, Mapping) and k.get("use", "enc") == "enc"]
     if not for_encryption:
         raise ResponseKeyUnusable("client_metadata.jwks holds no key for encryption (use absent or enc)")
-    usable = [k for k in for_encryption if k.get("kty") == "EC" and any(k.get("alg") == a for a in KEY_ALGS)
+    draft_alg = metadata.get("authorization_encrypted_response_alg", "ECDH-ES")
+
+    def alg(key: Mapping[str, Any]) -> object:
+        return key.get("alg", draft_alg)
+
+    usable = [k for k in for_encryption if k.get("kty") == "EC" and any(alg(k) == a for a in KEY_ALGS)
               and any(k.get("crv") == c for c in CURVES)]  # == : members may be any JSON, even unhashable
     if not usable:
-        offered = sorted({f"{k.get('alg')}/{k.get('crv', k.get('kty'))}" for k in for_encryption})
+        offered = sorted({f"{alg(k)}/{k.get('crv', k.get('kty'))}" for k in for_encryption})
         raise ResponseEncryptionUnsupported(f"the verifier's keys are {', '.join(offered)}; "
                                             f"this wallet encrypts with ECDH-ES on P-256 only")
     return Encryption(_public_key(usable[0]), _enc(metadata), _kid(usable[0]))
@@ -89,7 +100,8 @@ def _kid(jwk: Mapping[str, Any]) -> str | None:
 
 
 def _enc(metadata: Mapping[str, Any]) -> str:
-    values = metadata.get("encrypted_response_enc_values_supported", [DEFAULT_ENC])
+    draft = metadata.get("authorization_encrypted_response_enc")
+    values = metadata.get("encrypted_response_enc_values_supported", [draft] if draft is not None else [DEFAULT_ENC])
     if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
         raise RequestMalformed("encrypted_response_enc_values_supported must be a non-empty list of strings")
     for value in values:  # the verifier's order is its preference
