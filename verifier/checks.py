@@ -65,7 +65,8 @@ async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[s
     sealed_key, encryption = encrypted_responses.for_check(ctx.node, check_id, mode)
     identity = await ctx.identity()
     async with ctx.unit() as db:  # a refusal below leaves nothing behind
-        link, qr_link = _link(identity, prefix, base, check_id), _qr_link(identity, prefix, base, check_id)
+        client_id = identity.client_id(prefix)
+        link, qr_link = _link(client_id, base, check_id), _qr_link(client_id, base, check_id)
         if qr.version(qr_link, MAX_QR_VERSION) > MAX_QR_VERSION:
             raise InvalidInput(f"the request link does not fit a version {MAX_QR_VERSION} QR code")
         request_jwt = requests.request_object(identity, prefix, response_uri=f"{base}/verifier/responses/{check_id}",
@@ -80,12 +81,12 @@ async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[s
             "result_key": result_key.encode(URLSafeBase64Encoder).decode("ascii")}
 
 
-def _link(identity: requests.Identity, prefix: requests.Prefix, base: str, check_id: str) -> str:
-    return requests.wallet_link(identity.client_id(prefix), request_uri(base, check_id))
+def _link(client_id: str, base: str, check_id: str) -> str:
+    return requests.wallet_link(client_id, request_uri(base, check_id))
 
 
-def _qr_link(identity: requests.Identity, prefix: requests.Prefix, base: str, check_id: str) -> str:
-    return requests.ask_link(base, identity.client_id(prefix), request_uri(base, check_id))
+def _qr_link(client_id: str, base: str, check_id: str) -> str:
+    return requests.ask_link(base, client_id, request_uri(base, check_id))
 
 
 def request_uri(base: str, check_id: str) -> str:
@@ -101,9 +102,8 @@ async def reopen(ctx: VerifierContext, check_id: str) -> dict[str, Any] | None:
         row = await store.check(db, check_id)
         if row is None or now >= row.expires_at:
             return None
-    identity = await ctx.identity()
-    prefix = requests.Prefix(row.prefix)
-    link, qr_link = _link(identity, prefix, base, check_id), _qr_link(identity, prefix, base, check_id)
+    client_id = requests.asked_under(row.request_jwt)
+    link, qr_link = _link(client_id, base, check_id), _qr_link(client_id, base, check_id)
     return {"id": check_id, "name": row.name, "phase": row.phase, "link": link, "qr_link": qr_link, "dcql": row.dcql,
             "qr_svg": qr.svg(qr_link, max_version=MAX_QR_VERSION), "expires_at": row.expires_at}
 
@@ -169,7 +169,7 @@ async def _conclude(ctx: VerifierContext, row: CheckRow, vp_token: str, consent_
     # service's pool, which opens nothing past its size (core.db.make_engine). Requests holding a
     # connection while they wait for it would, under load, leave it none.
     identity = await ctx.identity()
-    result = await consent_records.record(ctx, row, await _verify(ctx, row, identity, vp_token), consent_offer,
+    result = await consent_records.record(ctx, row, await _verify(ctx, row, vp_token), consent_offer,
                                           identity)
     sealed = await _seal(ctx, row, result, vp_token)
     async with ctx.single() as db:  # on PostgreSQL one statement (store.answer)
@@ -177,10 +177,10 @@ async def _conclude(ctx: VerifierContext, row: CheckRow, vp_token: str, consent_
             raise OAuthError("invalid_request", "this request was answered already")
 
 
-async def _verify(ctx: VerifierContext, row: CheckRow, identity: requests.Identity, vp_token: str) -> Result:
+async def _verify(ctx: VerifierContext, row: CheckRow, vp_token: str) -> Result:
     now = ctx.now()
     try:
-        expect = Expectation(client_id=identity.client_id(requests.Prefix(row.prefix)), nonce=row.nonce,
+        expect = Expectation(client_id=requests.asked_under(row.request_jwt), nonce=row.nonce,
                              query=dcql.parse(row.dcql), accept_unknown_status=row.accept_unknown_status)
         trust_list = ctx.trust_list()
         token = parse_vp_token(vp_token)

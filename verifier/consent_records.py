@@ -33,10 +33,9 @@ log = logging.getLogger(__name__)
 RECORD_RETENTION_S = DEFAULT_RETENTION_S  # how long the ledger keeps the record; the verifier keeps no value
 
 
-def _disclosure(ctx: VerifierContext, row: CheckRow, result: Result, offer: str | None,
-                identity: requests.Identity) -> Disclosure:
+def _disclosure(ctx: VerifierContext, row: CheckRow, result: Result, offer: str | None) -> Disclosure:
     verifier_id = ctx.settings.verifier_id
-    audiences = frozenset({verifier_id, identity.client_id(requests.Prefix(row.prefix))})
+    audiences = frozenset({verifier_id, requests.asked_under(row.request_jwt)})
     claims: dict[str, set[str]] = {}
     for credential in result.credentials:
         claims.setdefault(credential.vct, set()).update(credential.disclosed_names)
@@ -67,7 +66,7 @@ async def record(ctx: VerifierContext, row: CheckRow, result: Result, offer: str
         return receipts.sign(logged, events, identity.key, verifier_id, now)
 
     try:
-        await book.record(_disclosure(ctx, row, result, offer, identity), ctx.trust_list(), now, sign)
+        await book.record(_disclosure(ctx, row, result, offer), ctx.trust_list(), now, sign)
     except Article9ConditionMissing as exc:
         return refused(exc)
     except RecordExists:  # an earlier try of this answer recorded it (its answer then failed): it goes on

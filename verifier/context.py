@@ -112,10 +112,10 @@ class VerifierContext:
         """The request-signing keys and certificate: read (or made) once per process, in a transaction
         of their own, and kept once it has committed. The row never changes after it is made, and
         every check signs with it two or three times; each read opened the sealed keys and parsed
-        them again (issue 15)."""
-        if self._identity is None:
+        them again (issue 15). Read again when its certificate is due to be made anew."""
+        if self._identity is None or self.now() >= self._identity.renew_at:
             async with self._identity_made:
-                if self._identity is None:
+                if self._identity is None or self.now() >= self._identity.renew_at:
                     async with self.transaction() as session:
                         made = await store.identity(session, self.node, self.settings.verifier_name, self.now())
                     self._identity = made

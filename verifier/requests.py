@@ -52,7 +52,15 @@ class Prefix(StrEnum):
     DID = "decentralized_identifier"
 
 
-def self_signed_certificate(key: PrivateKey, name: str, now: int, days: int = 825) -> bytes:
+CERTIFICATE_DAYS = 825
+# A certificate is made anew for the same key this long before its end (store.identity): wallets
+# check its validity (OpenID4VP 1.0 section 5.9.3, "MUST validate ... the X.509 leaf certificate"),
+# and one made once and kept was refused by every wallet after 825 days (helper-66). The trust list
+# names the key, so a new certificate needs no new registration; the x509_hash client id changes.
+RENEW_BEFORE_S = 30 * 86400
+
+
+def self_signed_certificate(key: PrivateKey, name: str, now: int, days: int = CERTIFICATE_DAYS) -> bytes:
     """A DER certificate for the verifier's request-signing key (x509_hash prefix)."""
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     start = datetime.datetime.fromtimestamp(now - 3600, tz=datetime.UTC)
@@ -63,6 +71,13 @@ def self_signed_certificate(key: PrivateKey, name: str, now: int, days: int = 82
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True))
     algorithm = hashes.SHA256() if key.alg == "ES256" else None
     return builder.sign(private, algorithm).public_bytes(serialization.Encoding.DER)
+
+
+def asked_under(request_jwt: str) -> str:
+    """The client id a check's request was made under, from its own signed Request Object (kept by
+    this node): the certificate may have been made anew since (``RENEW_BEFORE_S``), and the wallet
+    binds its answer, and the link the desk shows again, to the id it was asked under."""
+    return str(_jose.parse_compact(request_jwt, "request object").unverified_payload()["client_id"])
 
 
 def x509_hash_client_id(certificate_der: bytes) -> str:
@@ -85,10 +100,13 @@ class Identity:
     key: PrivateKey
     certificate_der: bytes
     did_key: PrivateKey
+    renew_at: int = field(init=False, compare=False)  # when the certificate is to be made anew
     _client_ids: dict[Prefix, str] = field(init=False, repr=False, compare=False)
     _headers: dict[Prefix, dict[str, Any]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        ends = x509.load_der_x509_certificate(self.certificate_der).not_valid_after_utc.timestamp()
+        object.__setattr__(self, "renew_at", int(ends) - RENEW_BEFORE_S)
         did = did_jwk(self.did_key)
         object.__setattr__(self, "_client_ids", {Prefix.X509_HASH: x509_hash_client_id(self.certificate_der),
                                                  Prefix.DID: f"{Prefix.DID}:{did}"})

@@ -49,8 +49,9 @@ _CHECK_TAKING_ANSWER = (select(CHECKS, exists(select(_TAKEN.c.id)).label("taken"
 
 
 async def identity(session: AsyncSession, node: NodeKey, name: str, now: int) -> SigningIdentity:
-    """The verifier's request-signing key and certificate, made at first use."""
-    row = await session.get(Identity, "default")
+    """The verifier's request-signing key and certificate, made at first use; the certificate made
+    anew for the same key when it nears its end (``requests.RENEW_BEFORE_S``)."""
+    row = await session.get(Identity, "default", with_for_update=True)
     if row is None:
         key, did_key = keys.generate("ES256"), keys.generate("EdDSA")
         sealed = node.seal(json.dumps({"es256": key.to_jwk(), "eddsa": did_key.to_jwk()}).encode(), "verifier-key")
@@ -59,8 +60,13 @@ async def identity(session: AsyncSession, node: NodeKey, name: str, now: int) ->
         session.add(row)
         await session.flush()
     opened = json.loads(node.open(row.sealed_key, "verifier-key"))
-    return SigningIdentity(keys.PrivateKey.from_jwk(opened["es256"]), row.certificate,
+    made = SigningIdentity(keys.PrivateKey.from_jwk(opened["es256"]), row.certificate,
                            keys.PrivateKey.from_jwk(opened["eddsa"]))
+    if now < made.renew_at:
+        return made
+    row.certificate = self_signed_certificate(made.key, name, now)
+    await session.flush()
+    return SigningIdentity(made.key, row.certificate, made.did_key)
 
 
 async def add_desk_key(session: AsyncSession, node: NodeKey, name: str, now: int) -> str:
