@@ -31,7 +31,7 @@ from core.encoding import json_loads_strict
 from core.errors import AmanaError, NotDigits, NotFound, OAuthError
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.web import JSONResponse
-from issuer import dpop, dpop_gate, nonces, offline, refresh, store
+from issuer import authorization_details, dpop, dpop_gate, nonces, offline, refresh, store
 from issuer.context import IssuerContext, get_context
 from issuer.discovery import issuer_url, known_org_id, org_id_or_404
 from issuer.issuance import PROOF_ALGS, distinct_keys, proofs_of, verify_proof
@@ -88,11 +88,15 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
     code, pin = form.get("pre-authorized_code"), form.get("tx_code")
     if not isinstance(code, str) or not code or (pin is not None and not isinstance(pin, str)):
         raise OAuthError("invalid_request", "pre-authorized_code is required")
+    asked = authorization_details.requested(form.get("authorization_details"))
     now, days, jkt = ctx.now(), ctx.settings.refresh_token_days, None if proof is None else proof.jkt
-    async with ctx.unit() as db:
+    async with dpop_gate.spent_even_if_refused(ctx, slug, "token", proof), ctx.unit() as db:
         if proof is not None:
             await dpop_gate.spend(db, ctx, slug, "token", proof, at_resource=False)
         offer = await store.offer_by_code(db, ctx.node, code, slug)
+        # Before the PIN is judged: a request naming a configuration not offered counts nothing.
+        details = None if asked is None or offer is None else authorization_details.granted(
+            asked, _offered(ctx, offer.config_id))
         attempt = None if offer is None else RedeemAttempt(
             OfferState(offer.state), offer.expires_at, offer.pin_digest, offer.pin_failures)
         pin_digest = None if pin is None or offer is None else store.pin_digest(ctx.node, offer.id, _typed_pin(pin))
@@ -106,6 +110,8 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
             body = {"access_token": await store.new_access_token(db, ctx.node, offer.id, now, ttl,
                                                                  offline_claims=claims, dpop_jkt=jkt),
                     "token_type": _token_type(proof), "expires_in": ttl}
+            if details is not None:
+                body["authorization_details"] = details
             if days:
                 body["refresh_token"] = await store.new_refresh_family(
                     db, ctx.node, offer=offer, client_id=client_id, now=now,
@@ -113,6 +119,12 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
     if outcome.error is not None:
         raise outcome.error  # after the commit: a wrong PIN is counted
     return JSONResponse(body, headers=_headers(ctx, slug, proof))
+
+
+def _offered(ctx: IssuerContext, config_id: str) -> list[str]:
+    """The configuration ids an offer's Credential Offer lists (issuer.offers.credential_offer)."""
+    compact = offline.has_compact_form(ctx.types.by_name(config_id).vct)
+    return [config_id, *([offline.config_id(config_id)] if compact else [])]
 
 
 def _token_type(proof: dpop.Proof | None) -> str:
@@ -194,22 +206,22 @@ async def credential(
     if scheme == "dpop" and proof is None:
         raise dpop.refusal("invalid_dpop_proof", "a DPoP token needs a DPoP proof", at_resource=True,
                            nonce=dpop_gate.next_nonce(ctx, slug))
-    raw = await request.body()
-    try:
-        body = json_loads_strict(raw, "Credential Request")
-    except AmanaError as exc:
-        raise OAuthError("invalid_credential_request", exc.detail) from exc
-    if not isinstance(body, dict):
-        raise OAuthError("invalid_credential_request", "the Credential Request must be a JSON object")
-    now, url, request_digest = ctx.now(), issuer_url(ctx, slug), hashlib.sha256(raw).hexdigest()
-    compact_of = offline.base_of(body.get("credential_configuration_id"))
-    purpose = store.SD_JWT_GRANT if compact_of is None else store.OFFLINE_GRANT
-    if ctx.forget_due(now):  # in its own transaction: a refused request must not take it back
-        async with ctx.transaction() as session:
-            await store.forget_responses(session, now)
-            await store.forget_spent_nonces(session, now)
-    org_id = await known_org_id(ctx, slug)  # before the unit: its own read (None: an unknown slug)
     async with dpop_gate.spent_even_if_refused(ctx, slug, "credential", proof):  # its refusals too
+        raw = await request.body()
+        try:
+            body = json_loads_strict(raw, "Credential Request")
+        except AmanaError as exc:
+            raise OAuthError("invalid_credential_request", exc.detail) from exc
+        if not isinstance(body, dict):
+            raise OAuthError("invalid_credential_request", "the Credential Request must be a JSON object")
+        now, url, request_digest = ctx.now(), issuer_url(ctx, slug), hashlib.sha256(raw).hexdigest()
+        compact_of = offline.base_of(_asked(body))
+        purpose = store.SD_JWT_GRANT if compact_of is None else store.OFFLINE_GRANT
+        if ctx.forget_due(now):  # in its own transaction: a refused request must not take it back
+            async with ctx.transaction() as session:
+                await store.forget_responses(session, now)
+                await store.forget_spent_nonces(session, now)
+        org_id = await known_org_id(ctx, slug)  # before the unit: its own read (None: an unknown slug)
         with ctx.statuses.refill() as refill:  # issuer.status_reserve
             async with ctx.unit() as db:
                 if proof is not None:
@@ -247,11 +259,24 @@ async def credential(
     return answer
 
 
+def _asked(body: dict[str, Any]) -> object:
+    """What the Credential Request asks for: a ``credential_identifier`` (the Token Response's
+    ``authorization_details`` named each dataset by its configuration id: issuer.authorization_details),
+    else its ``credential_configuration_id``."""
+    identifier = body.get("credential_identifier")
+    return identifier if identifier is not None else body.get("credential_configuration_id")
+
+
 def _check_configuration(body: dict[str, Any], compact_of: str | None, offered: str) -> None:
-    """The Credential Request names the configuration offered, by its id (section 8.2)."""
-    if "credential_identifier" in body:
-        raise OAuthError("unknown_credential_identifier", "this issuer does not use credential identifiers")
-    if not isinstance(body.get("credential_configuration_id"), str):  # 8.3.1.2: a required parameter missing
+    """The Credential Request names the configuration offered, by its id or its identifier, not
+    both (section 8.2)."""
+    by_identifier = body.get("credential_identifier") is not None
+    if by_identifier and "credential_configuration_id" in body:
+        raise OAuthError("invalid_credential_request",
+                         "credential_identifier and credential_configuration_id exclude each other")
+    asked = _asked(body)
+    if not isinstance(asked, str):  # 8.3.1.2: a required parameter missing
         raise OAuthError("invalid_credential_request", "credential_configuration_id is required")
-    if (compact_of or body.get("credential_configuration_id")) != offered:
-        raise OAuthError("unknown_credential_configuration", "not the credential configuration offered")
+    if (compact_of or asked) != offered:
+        raise OAuthError("unknown_credential_identifier" if by_identifier else "unknown_credential_configuration",
+                         "not the credential configuration offered")

@@ -85,6 +85,8 @@ def authorization_server(url: str, *, refresh: bool = False) -> dict[str, Any]:
         "pre-authorized_grant_anonymous_access_supported": True,
         "token_endpoint_auth_methods_supported": ["none"],
         "dpop_signing_alg_values_supported": sorted(dpop.ALGS),
+        # RFC 9396 section 10: the Token Request may name configurations (issuer.authorization_details)
+        "authorization_details_types_supported": ["openid_credential"],
     }
 
 

@@ -146,6 +146,41 @@ def test_token_endpoint_ignores_unknown_parameters(client: TestClient, ngo: str)
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
 
 
+def test_a_token_request_naming_configurations_gets_their_identifiers(client: TestClient, ngo: str) -> None:
+    """OpenID4VCI 1.0 sections 6.1-6.2: ``authorization_details`` in the Token Request is answered with
+    ``authorization_details`` and ``credential_identifiers``, which the Credential Request may use;
+    it was ignored (helper-67). One not offered, or of another type, is refused and counts nothing."""
+    offer = _offer(client, ngo)
+    wallet = Wallet(client)
+    o = wallet.offer(offer["link"])
+    meta = wallet.metadata(o["credential_issuer"])
+    code = o["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
+    for wrong in ('[{"type": "openid_credential", "credential_configuration_id": "ResidencePermit"}]',
+                  '[{"type": "payment_initiation", "credential_configuration_id": "SkillCertificate"}]',
+                  '{"type": "openid_credential"}', "not json"):
+        r = wallet.token(meta, code, offer["pin"], authorization_details=wrong)
+        assert r.status_code == 400 and r.json()["error"] == "invalid_authorization_details", (wrong, r.text)
+    asked = [{"type": "openid_credential", "credential_configuration_id": "SkillCertificate", "locations": ["x"]}]
+    r = wallet.token(meta, code, offer["pin"], authorization_details=json.dumps(asked))  # the code still works
+    assert r.status_code == 200, r.text
+    [detail] = r.json()["authorization_details"]
+    assert detail == {"type": "openid_credential", "credential_configuration_id": "SkillCertificate",
+                      "credential_identifiers": ["SkillCertificate"]}
+    c_nonce = client.post(path_of(meta["nonce_endpoint"])).json()["c_nonce"]
+    holder = keys.generate()
+    key_proof = wallet.proof(holder, o["credential_issuer"], c_nonce)
+    body = {"credential_identifier": "SkillCertificate", "proofs": {"jwt": [key_proof]}}
+    headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    both = client.post(path_of(meta["credential_endpoint"]), headers=headers,
+                       json={**body, "credential_configuration_id": "SkillCertificate"})
+    assert both.status_code == 400 and both.json()["error"] == "invalid_credential_request"
+    other = client.post(path_of(meta["credential_endpoint"]), headers=headers,
+                        json={**body, "credential_identifier": "ResidencePermit"})
+    assert other.status_code == 400 and other.json()["error"] == "unknown_credential_identifier"
+    issued = client.post(path_of(meta["credential_endpoint"]), headers=headers, json=body)
+    assert issued.status_code == 200 and len(issued.json()["credentials"]) == 1, issued.text
+
+
 # --- the token endpoint refuses ---------------------------------------------------------
 
 
