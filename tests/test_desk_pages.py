@@ -333,3 +333,30 @@ def test_a_decline_shows_as_a_hint_and_the_check_stays_open(world: DeskWorld, br
     answer_from_phone(link, "skill", received)  # the real answer still ends the check
     page.wait_for_selector("#verdict.ok", timeout=45000)
     page.close()
+
+
+def test_the_clerk_takes_what_came_as_the_result_with_the_hints_button(world: DeskWorld, browser: Any) -> None:
+    """A hint stays a hint until the check expires, or until the clerk takes it: the button under
+    it shows the result now (a decline here), and the check ends (results.take_result's ``close``)."""
+    from tests.desk_world import in_thread
+    from wallet import present as wallet
+
+    page = browser.new_page(locale="ar", viewport={"width": 1280, "height": 900})
+    sign_in(page, world.base, world.desk_key, "ar")
+    link = _ask(page, "skill-check")
+
+    async def decline() -> int:
+        async with httpx.AsyncClient(timeout=10) as http:
+            return (await wallet.decline(http, await wallet.fetch_request(http, link))).status_code
+
+    assert in_thread(decline) == 200
+    hint = page.locator("#hint")
+    hint.filter(has_text=i18n.t("ar", "desk.declined_hint")).wait_for(timeout=45000)
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    _shot(page, "hint-button-ar-1280")
+    hint.get_by_role("button", name=i18n.t("ar", "desk.take_hint")).click()
+    verdict = page.locator("#verdict.no")
+    verdict.wait_for(timeout=45000)
+    assert i18n.t("ar", "desk.reason.declined") in verdict.inner_text()
+    _shot(page, "hint-taken-ar-1280")
+    page.close()

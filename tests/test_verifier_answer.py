@@ -168,8 +168,8 @@ def test_a_repeated_answer_after_its_first_try_failed_is_taken(backend: str, tmp
     url = store_url(backend, tmp_path)
     shown = disclosure(record_id="from-the-wallets-offer")
 
-    async def accepted(*_args: Any) -> Result:
-        return Result(True)  # what the presentation said is not this test's subject
+    async def accepted(*_args: Any) -> tuple[Result, bool]:
+        return Result(True), True  # what the presentation said is not this test's subject
 
     async def sealed(*_args: Any) -> bytes:
         return b"the sealed verdict"

@@ -1,10 +1,12 @@
 """Issue 11: whoever reads the public request object knows its ``state`` and can send
 ``error=access_denied`` first. A decline is a hint: the check stays open for a presentation
-(which proves itself by its Key Binding JWT) and ends as declined only when it expires."""
+(which proves itself by its Key Binding JWT) and ends as declined only when it expires, or when
+the desk takes it. An answer in which no presentation is bound to the request is a hint too."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -76,7 +78,7 @@ def test_a_decline_becomes_the_result_when_the_check_expires_unanswered(desk: De
 
 def test_an_open_check_is_polled_while_another_writer_holds_the_database(desk: Desk) -> None:
     """A poll of an open check writes nothing, so on SQLite it takes no transaction
-    (verifier.checks.take_result, ``declined``; on PostgreSQL it is one ``UPDATE`` that finds no row
+    (verifier.results.take_result, ``declined``; on PostgreSQL it is one ``UPDATE`` that finds no row
     to change and waits for no other writer, ``store.check_taking_answer``): on SQLite one would
     wait for the database's write lock, and every desk polling its checks would queue behind, and
     hold back, the node's writers. Here another connection holds that lock throughout, and the
@@ -99,3 +101,69 @@ def test_an_open_check_is_polled_while_another_writer_holds_the_database(desk: D
     waiting, after = asyncio.run(story())
     assert waiting.status_code == 202 and waiting.json() == {"phase": "pending", "declined": False}, waiting.text
     assert after.status_code == 202
+
+
+def _made_up(desk: Desk) -> tuple[str, Any]:
+    """A credential of the right type, signed by a key of the poster's own (an issuer on no list)."""
+    from core import keys
+    from core.sdjwt.vc import issue_vc
+    from tests.verifier_desk import STATUS_EXAMPLE, STATUS_VCT, TYPES
+
+    holder, issuer = keys.generate(), keys.generate()
+    token = issue_vc(TYPES.require(STATUS_VCT), STATUS_EXAMPLE, issuer="https://made-up.example", issuer_key=issuer,
+                     holder_key=holder.public_key(), now=desk.ctx.now() - 60, valid_for_s=86400)
+    return token, holder
+
+
+async def _post_junk(http: httpx.AsyncClient, desk: Desk, check: dict[str, Any], kind: str) -> httpx.Response:
+    """Someone who saw the QR answers first: junk, a credential they made up (bound to this very
+    request by its Key Binding JWT), or a real credential bound to another request."""
+    request = await wallet.fetch_request(http, check["link"], now=desk.ctx.now())
+    if kind == "junk":
+        return await wallet.answer(http, request, '{"registration": ["x.y.z~"]}')
+    credential = _made_up(desk) if kind == "made-up" else desk.credential(None)
+    bound_to = request if kind == "made-up" else dataclasses.replace(request, nonce="another-request")
+    vp = wallet.vp_token(bound_to, {"registration": credential}, desk.ctx.now())
+    return await wallet.answer(http, request, vp)
+
+
+@pytest.mark.parametrize("kind", ["junk", "made-up", "another-request"])
+def test_an_answer_in_which_nothing_holds_does_not_end_a_check_the_holder_then_answers(desk: Desk, kind: str) -> None:
+    """Anyone who sees the QR can read the request's state and response_uri: junk posted first
+    ended the check, and the holder's own answer then found it closed (helper-66)."""
+    async def story() -> tuple[httpx.Response, httpx.Response, httpx.Response, dict[str, Any]]:
+        async with httpx.AsyncClient(timeout=20) as http:
+            check = await desk.check(http)
+            posted = await _post_junk(http, desk, check, kind)
+            waiting = await desk.result(http, check)
+            answered = await desk.present(http, check, desk.credential(None))
+            return posted, waiting, answered, await desk.outcome(http, check)
+
+    posted, waiting, answered, result = asyncio.run(story())
+    assert posted.status_code == 200, posted.text  # taken, as a hint only
+    assert waiting.status_code == 202 and waiting.json() == {"phase": "pending", "declined": True}
+    assert answered.status_code == 200, answered.text
+    assert result["accepted"] is True and result["reason"] is None, result
+
+
+def test_the_desk_may_take_a_hint_as_the_result_and_the_check_ends(desk: Desk) -> None:
+    """A holder whose card is from an issuer on no list sees the desk wait; the clerk takes what
+    came now (``close``): its reason is shown and audited, and the check takes no answer after."""
+    async def story() -> tuple[httpx.Response, httpx.Response, httpx.Response, list[dict[str, Any]]]:
+        async with httpx.AsyncClient(timeout=20) as http:
+            check = await desk.check(http)
+            await _post_junk(http, desk, check, "made-up")
+            holders = await wallet.fetch_request(http, check["link"], now=desk.ctx.now())
+            taken = await http.post(f"{desk.base}/api/verifier/checks/{check['id']}/result",
+                                    json={"result_key": check["result_key"], "close": True}, headers=desk.auth)
+            vp = wallet.vp_token(holders, {"registration": desk.credential(None)}, desk.ctx.now())
+            late = await wallet.answer(http, holders, vp)
+            audit = (await http.get(f"{desk.base}/api/verifier/audit", headers=desk.auth)).json()
+            return taken, late, await desk.result(http, check), audit
+
+    taken, late, again, audit = asyncio.run(story())
+    assert taken.status_code == 200 and taken.json()["accepted"] is False, taken.text
+    assert taken.json()["reason"] == "issuer_not_accredited"
+    assert late.status_code == 400 and late.json()["error"] == "invalid_request"
+    assert again.status_code == 404
+    assert audit[0]["reason"] == "issuer_not_accredited" and audit[0]["accepted"] is False

@@ -95,16 +95,25 @@ class World:
         created: dict[str, Any] = r.json()
         return created
 
-    async def result(self, http: httpx.AsyncClient, check: dict[str, Any], polls: int = 300) -> httpx.Response:
+    async def result(self, http: httpx.AsyncClient, check: dict[str, Any], polls: int = 300, *,
+                     take_hint: bool = True) -> httpx.Response:
         """The desk's answer once the check is no longer pending. The node answers the wallet after
         at most ``verifier_answer_wait_s`` (3 s) and finishes a slower check in the background, so
-        the desk asks again while it says pending, as its page does (bounded: ``polls`` times 0.1 s)."""
+        the desk asks again while it says pending, as its page does (bounded: ``polls`` times 0.1 s).
+        ``take_hint``: an answer in which nothing held (or a decline) leaves the check open, and the
+        desk takes it as the result (``close``), as its button does; else the pending answer."""
         for _ in range(polls):
             r = await http.post(f"{self.base}/api/verifier/checks/{check['id']}/result",
                                 json={"result_key": check["result_key"]},
                                 headers={"Authorization": f"Bearer {self.desk_key}"})
             if r.status_code != 202:
                 return r
+            if r.json()["declined"]:
+                if not take_hint:
+                    return r
+                return await http.post(f"{self.base}/api/verifier/checks/{check['id']}/result",
+                                       json={"result_key": check["result_key"], "close": True},
+                                       headers={"Authorization": f"Bearer {self.desk_key}"})
             await asyncio.sleep(0.1)
         raise AssertionError(f"the check stayed pending: {r.text}")
 

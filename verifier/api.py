@@ -13,7 +13,7 @@ from core.direct_routes import direct
 from core.errors import OAuthError
 from core.oid4vc import REQUEST_TYP
 from core.web import JSONResponse
-from verifier import checks, consent_records, store
+from verifier import checks, consent_records, results, store
 from verifier.context import VerifierContext, get_context
 from verifier.requests import Prefix
 
@@ -62,6 +62,7 @@ class ResultRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     result_key: str
+    close: bool = False  # take a hint (a decline, an answer in which nothing held) as the result now
 
 
 @router.post("/api/verifier/checks", status_code=201, response_model=CheckPublic, dependencies=[Depends(desk)],
@@ -77,9 +78,9 @@ async def create_check(body: CheckCreate, ctx: Ctx) -> JSONResponse:
 @router.post("/api/verifier/checks/{check_id}/result", dependencies=[Depends(desk)], tags=["desk"])
 @direct
 async def check_result(check_id: str, body: ResultRequest, ctx: Ctx) -> JSONResponse:
-    result = await checks.take_result(ctx, check_id, body.result_key)
-    if result is None:  # "declined": someone sent an error response; a presentation may still come
-        declined = await checks.declined(ctx, check_id, body.result_key)
+    result = await results.take_result(ctx, check_id, body.result_key, close=body.close)
+    if result is None:  # "declined": a hint came (checks.respond); a presentation may still come
+        declined = await results.declined(ctx, check_id, body.result_key)
         return JSONResponse({"phase": "pending", "declined": declined}, status_code=202, headers=NO_STORE)
     return JSONResponse({"phase": "done", **result}, headers=NO_STORE)
 

@@ -14,23 +14,21 @@ import json
 from typing import Any
 
 from nacl.encoding import URLSafeBase64Encoder
-from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey as BoxKey
 from nacl.public import PublicKey as BoxPublicKey
 from nacl.public import SealedBox
 
 from consent import pseudonym
 from core import dcql, qr
-from core.db import Db
-from core.errors import AmanaError, Forbidden, InvalidInput, InvalidTrustList, NotFound, OAuthError
+from core.errors import AmanaError, InvalidInput, InvalidTrustList, NotFound, OAuthError
 from core.sdjwt import VerifyPolicy
 from core.sealing import new_public_id
 from core.trust import require_within_registration
 from verifier import consent_records, encrypted_responses, proofs, requests, resolve, store
 from verifier.context import VerifierContext
 from verifier.queries import named, narrowed
+from verifier.results import audit_entries
 from verifier.store import CheckRow
-from verifier.tables import AuditEntry
 from verifier.verification import Expectation, Result, Status, decide, parse_vp_token, refused, verify_vp_token
 
 # 61 modules a side: an ask link with a did:jwk client id on a long host name (level L), or
@@ -124,7 +122,7 @@ async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> 
     status list that is slow to arrive (up to the fetcher's deadline) is waited for by a
     background task, not by the wallet. Section 8.2 asks only that the Response URI answer
     200 (with ``{}`` or a ``redirect_uri``) once it has the response; the verdict is the
-    desk's to collect (``take_result``), which sees "pending" until the task is done.
+    desk's to collect (``results.take_result``), which sees "pending" until the task is done.
 
     An error response (``error=access_denied``, section 8.5) is only a hint, never the end of
     the check: it carries nothing but ``error``, ``error_description`` and ``state`` (RFC 6749
@@ -134,7 +132,15 @@ async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> 
     no response echoes it; and section 14.4.2's check of ``state`` only guards against
     inadvertent requests. So the decline is kept, the check stays open for a presentation
     (which proves itself by its Key Binding JWT), and the decline becomes the result only
-    when the check expires unanswered.
+    when the check expires unanswered, or when the desk asks for it (``results.take_result``'s ``close``).
+
+    An answer in which no presentation holds is a hint the same way (``_conclude``): anyone who
+    sees the QR could post junk, or a presentation of their own made up, and ended the check
+    with it, so the holder's own answer then found it closed (helper-66). A check ends on an
+    answer with at least one presentation bound to it: a credential signed by the key of an
+    issuer on the trust list, with its Key Binding JWT for this request's nonce and client id
+    (``verification.Presented.bound``). Its verdict may still be a refusal (a revoked
+    credential, one of another type or skill than asked).
     """
     async with ctx.read() as db:  # a lock here would end with this read: the answer is taken once by
         row = await store.check(db, check_id)  # ``store.answer``'s guarded UPDATE (a replay finds nothing)
@@ -168,16 +174,22 @@ async def _conclude(ctx: VerifierContext, row: CheckRow, vp_token: str, consent_
     # The consent record goes first, outside the answer's unit: its group commit writes on this
     # service's pool, which opens nothing past its size (core.db.make_engine). Requests holding a
     # connection while they wait for it would, under load, leave it none.
+    verified, proven = await _verify(ctx, row, vp_token)
+    if not proven:  # nothing in it is bound to the request: a hint, as a decline is (``respond``)
+        sealed = await _seal(ctx, row, verified, vp_token)
+        async with ctx.unit() as db:
+            await store.note_decline(db, row.id, sealed)
+        return
     identity = await ctx.identity()
-    result = await consent_records.record(ctx, row, await _verify(ctx, row, vp_token), consent_offer,
-                                          identity)
+    result = await consent_records.record(ctx, row, verified, consent_offer, identity)
     sealed = await _seal(ctx, row, result, vp_token)
     async with ctx.single() as db:  # on PostgreSQL one statement (store.answer)
-        if not await store.answer(db, row.id, sealed, _audit(row.name, result, ctx.now())):
+        if not await store.answer(db, row.id, sealed, audit_entries(row.name, result, ctx.now())):
             raise OAuthError("invalid_request", "this request was answered already")
 
 
-async def _verify(ctx: VerifierContext, row: CheckRow, vp_token: str) -> Result:
+async def _verify(ctx: VerifierContext, row: CheckRow, vp_token: str) -> tuple[Result, bool]:
+    """The verdict, and whether some presentation in the answer is bound to the request (``respond`` says why)."""
     now = ctx.now()
     try:
         expect = Expectation(client_id=requests.asked_under(row.request_jwt), nonce=row.nonce,
@@ -186,12 +198,18 @@ async def _verify(ctx: VerifierContext, row: CheckRow, vp_token: str) -> Result:
         token = parse_vp_token(vp_token)
         keys = await resolve.issuer_keys(ctx.fetcher, trust_list, [p for ps in token.values() for p in ps])
         policy = VerifyPolicy(clock_skew_s=ctx.settings.clock_skew_s, max_bytes=ctx.settings.max_presentation_bytes)
-        checked = verify_vp_token(vp_token, expect, trust_list=trust_list, issuer_keys=resolve.keys_lookup(keys),
-                                  types=ctx.types, now=now, policy=policy)
-        statuses = [await _status(ctx, c.status_ref, keys.get(c.issuer, []), now) for c in checked]
-        return decide(checked, statuses, expect)
+        presented = verify_vp_token(vp_token, expect, trust_list=trust_list, issuer_keys=resolve.keys_lookup(keys),
+                                    types=ctx.types, now=now, policy=policy)
     except AmanaError as exc:
-        return refused(exc)
+        return refused(exc), False
+    checked = presented.checked
+    if presented.unanswered is not None:  # a refusal, which ends the check if a holder made the answer
+        return refused(presented.unanswered), presented.bound
+    try:
+        statuses = [await _status(ctx, c.status_ref, keys.get(c.issuer, []), now) for c in checked]
+        return decide(checked, statuses, expect), True
+    except AmanaError as exc:
+        return refused(exc), True
 
 
 async def _status(ctx: VerifierContext, ref: tuple[str, int] | None, keys: list[Any], now: int) -> Status:
@@ -254,86 +272,3 @@ def _type_names(ctx: VerifierContext, vct: str) -> dict[str, str]:
     except AmanaError:
         return {}
     return ctype.names()
-
-
-def _audit(name: str, result: Result, now: int) -> list[AuditEntry]:
-    if not result.credentials:
-        return [AuditEntry(at=now, check_name=name, vct=None, issuer=None, accepted=result.accepted,
-                           reason=result.reason, disclosed_names=[])]
-    return [AuditEntry(at=now, check_name=name, vct=c.vct, issuer=c.issuer, accepted=result.accepted,
-                       reason=result.reason, disclosed_names=list(c.disclosed_names)) for c in result.credentials]
-
-
-async def take_result(ctx: VerifierContext, check_id: str, result_key: str) -> dict[str, Any] | None:
-    """The result, once; None while the check is open. Needs the requester's key. A check
-    that expired with only a decline on record (see ``respond``) has the decline as result."""
-    key = _result_key(result_key)
-    row, sealed = await _read_taking_answer(ctx, check_id, key)
-    if sealed is not None:
-        return _opened(key, sealed)
-    declined_and_closed = row.phase == "pending" and ctx.now() >= row.expires_at and row.sealed_result is not None
-    if row.phase == "pending" and not declined_and_closed:
-        return None
-    # Taking an answer is that one UPDATE (``single``: on PostgreSQL one round trip, not three);
-    # a decline taken as the result is audited with it.
-    async with ctx.unit() if declined_and_closed else ctx.single() as db:
-        sealed = await store.take_result(db, row, closed_pending=declined_and_closed)
-        if sealed is not None and declined_and_closed:
-            await store.audit(db, _audit(row.name, Result(False, reason="declined"), ctx.now()))
-    if sealed is None and declined_and_closed:
-        # An answer verified after the check expired may have come in since the read above (a
-        # presentation that arrived in time): not "already shown", but the next poll's result.
-        return None
-    if sealed is None:
-        raise NotFound("the result was already shown")
-    return _opened(key, sealed)
-
-
-async def _read_taking_answer(ctx: VerifierContext, check_id: str, key: BoxKey) -> tuple[CheckRow, bytes | None]:
-    """The requester's check, and its answer if this read took it.
-
-    A poll of an open check writes nothing and waits for no writer. On PostgreSQL one statement
-    reads the check and takes an answer made for this key (``store.check_taking_answer``); for an
-    open check it is an ``UPDATE`` that finds no row to change. On SQLite a read outside any
-    transaction (a transaction would take the database's write lock); ``take_result`` then takes
-    the answer with an ``UPDATE`` that finds the check still in the phase read here, or nothing, so
-    of two takers only one gets it."""
-    if ctx.engine.dialect.name == "postgresql":
-        async with ctx.single() as db:
-            row, taken = await store.check_taking_answer(db, check_id, bytes(key.public_key))
-    else:
-        async with ctx.read() as db:
-            row, taken = await store.check(db, check_id), False
-    owned = _owned(row, key)
-    return owned, owned.sealed_result if taken else None
-
-
-def _opened(key: BoxKey, sealed: bytes) -> dict[str, Any]:
-    opened: dict[str, Any] = json.loads(SealedBox(key).decrypt(sealed))
-    return opened
-
-
-async def declined(ctx: VerifierContext, check_id: str, result_key: str) -> bool:
-    """Whether someone answered this open check with an error: a hint for the desk, not a result."""
-    async with ctx.read() as db:
-        row = await _own_check(db, check_id, _result_key(result_key))
-    return row.phase == "pending" and row.sealed_result is not None
-
-
-def _result_key(result_key: str) -> BoxKey:
-    try:
-        return BoxKey(result_key.encode("ascii"), encoder=URLSafeBase64Encoder)
-    except (ValueError, TypeError, CryptoError) as exc:
-        raise Forbidden("that result key is not valid") from exc
-
-
-async def _own_check(db: Db, check_id: str, key: BoxKey) -> CheckRow:
-    return _owned(await store.check(db, check_id), key)
-
-
-def _owned(row: CheckRow | None, key: BoxKey) -> CheckRow:
-    if row is None:
-        raise NotFound("no check with this id (or its result was already shown)")
-    if bytes(key.public_key) != row.result_public_key:
-        raise Forbidden("that result key does not belong to this check")
-    return row

@@ -19,7 +19,7 @@ from core import db, keys
 from core._cli_common import fails_as_problem
 from core.errors import NotFound
 from core.settings import get_settings
-from verifier import checks, store
+from verifier import checks, results, store
 from verifier.context import VerifierContext
 from verifier.requests import Prefix
 
@@ -102,7 +102,7 @@ def result(check_id: Annotated[str, typer.Argument(help="the id printed by `aman
 
     async def run() -> dict[str, Any] | None:
         ctx = await _context()
-        taken = await checks.take_result(ctx, check_id, key_path.read_text().strip())
+        taken = await results.take_result(ctx, check_id, key_path.read_text().strip())
         await ctx.engine.dispose()
         return taken
 

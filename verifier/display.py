@@ -153,7 +153,7 @@ def reason_words(reason: str | None, lang: str) -> str | None:
 
 
 def result_view(result: Mapping[str, Any], types: Mapping[str, CredentialType], lang: str) -> ResultView:
-    """The one-time result (as ``checks.take_result`` opens it) for a page in ``lang``."""
+    """The one-time result (as ``results.take_result`` opens it) for a page in ``lang``."""
     credentials: Sequence[Mapping[str, Any]] = result.get("credentials") or ()
     views = []
     for c in credentials:

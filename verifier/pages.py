@@ -23,7 +23,7 @@ from core.oid4vc import OFFER_SCHEME, PRESENTATION_SCHEME
 from core.sealing import new_token
 from core.trust import TrustList
 from core.web import JSONResponse
-from verifier import checks, desk_skills, display, store
+from verifier import checks, desk_skills, display, results, store
 from verifier.context import VerifierContext, get_context
 from verifier.queries import NamedQuery, availability, named, why_refused
 from verifier.requests import Prefix
@@ -193,12 +193,12 @@ async def state(check_id: str, request: Request, ctx: Ctx) -> JSONResponse:
 
 @router.post("/checks/{check_id}/result", response_class=HTMLResponse)
 async def result(check_id: str, request: Request, ctx: Ctx) -> Response:
-    _form_data, lang = await _form(request, ctx)
+    form_data, lang = await _form(request, ctx)
     key = _requester(request, check_id)
     if key is None:
         return await _home(ctx, request, lang, i18n.t(lang, "desk.once"), 404)
-    try:
-        shown = await checks.take_result(ctx, check_id, key)
+    try:  # "close": the clerk takes the hint that came as the result (results.take_result)
+        shown = await results.take_result(ctx, check_id, key, close=form_data.get("close") == "1")
     except AmanaError:
         return await _home(ctx, request, lang, i18n.t(lang, "desk.check_gone"), 404)
     if shown is None:  # not yet: back to the same check, QR and all

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from core import dcql
 from core.credtypes import TypeRegistry
@@ -95,11 +95,24 @@ def _requested(query: DcqlQuery, query_id: str, claims: Mapping[str, Any]) -> di
     return out
 
 
+class Presented(NamedTuple):
+    """What a VP Token holds (``verify_vp_token``)."""
+
+    checked: tuple[CheckedCredential, ...]  # the presentations that hold and answer their query
+    unanswered: AmanaError | None  # what refuses the answer when those do not answer the query
+    # Some presentation is an accredited issuer's credential bound to this request (its Key Binding
+    # JWT, when the query asks for one), whether or not it answers: an answer a holder made, not
+    # junk anyone who saw the QR could post (verifier.checks.respond).
+    bound: bool
+
+
 def verify_vp_token(
     raw_vp_token: str, expect: Expectation, *, trust_list: TrustList, issuer_keys: IssuerKeyLookup,
     types: TypeRegistry, now: int, policy: VerifyPolicy,
-) -> tuple[CheckedCredential, ...]:
-    """Step 1: the presentations that hold, or an AmanaError naming the problem.
+) -> Presented:
+    """Step 1: the presentations that hold, what refuses the answer when they do not answer the
+    query, and whether any presentation is bound to this request; an AmanaError for a problem of
+    the whole response.
 
     Section 8.6: "If any of the checks related to an individual Presentation fail, the effected
     Presentation MUST be discarded. If any of the checks pertaining to the VP Token or the overall
@@ -126,6 +139,7 @@ def verify_vp_token(
 
     checked: list[CheckedCredential] = []
     discarded: list[AmanaError] = []
+    bound = False
     for query_id, presentations in token.items():
         credential_query = expect.query.by_id(query_id)
         assert credential_query is not None  # shape_problem: every key is a query asked
@@ -134,6 +148,7 @@ def verify_vp_token(
                 result: VerifiedCredential = verify_vc(
                     presentation, issuer_keys=keys_for, now=now,
                     key_binding=kb if credential_query.holder_binding else None, types=types, policy=policy)
+                bound = True
                 issuer = check_issuer(trust_list, iss=result.issuer, vct=result.vct, issued_at=result.issued_at,
                                       now=now, suspension=expect.suspension)
                 problem = dcql.answer_problem(credential_query, Answer(result.vct, result.claims,
@@ -152,8 +167,9 @@ def verify_vp_token(
                 status_ref=_status_ref(result.claims)))
     unmet = dcql.unanswered(expect.query, {c.query_id for c in checked})
     if unmet or not checked:  # nothing left: a query of optional sets only is not answered by nothing
-        raise discarded[0] if discarded else ResponseDoesNotMatchQuery(unmet or "no presentation")
-    return tuple(checked)
+        return Presented(tuple(checked), discarded[0] if discarded else ResponseDoesNotMatchQuery(
+            unmet or "no presentation"), bound)
+    return Presented(tuple(checked), None, bound)
 
 
 def _status_ref(claims: Mapping[str, Any]) -> tuple[str, int] | None:

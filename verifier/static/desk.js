@@ -11,7 +11,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const state = response.ok ? await response.json() : null;
       if (state && state.phase !== "pending") { form.submit(); return; }
       const hint = document.getElementById("hint");
-      if (state && state.declined && hint && hint.hidden) { hint.textContent = hint.dataset.declined; hint.hidden = false; }
+      if (state && state.declined && hint) hint.hidden = false;
     } catch (e) { /* offline for a moment: try again */ }
     setTimeout(poll, 1500);
   };
