@@ -86,6 +86,7 @@ def _resigned(prefix: Prefix = Prefix.X509_HASH, header: dict[str, Any] | None =
     ({"nonce": None}, errors.RequestMalformed),
     ({"nonce": "has space"}, errors.RequestMalformed),
     ({"state": "a/b"}, errors.RequestMalformed),
+    ({"state": "a" * 4097}, errors.RequestMalformed),
     ({"transaction_data": ["e30"]}, errors.TransactionDataUnsupported),
     ({"dcql_query": None, "scope": "x"}, errors.RequestQueryInvalid),
     ({"dcql_query": {"credentials": []}}, errors.RequestQueryInvalid),
@@ -103,6 +104,13 @@ def test_within_the_clock_skew_and_encrypted_response_mode_pass() -> None:
     assert check(*_resigned(state=None)).state == ""
     assert check(*_resigned(exp=NOW + 600.5, iat=NOW - 0.25)).nonce  # NumericDates may be fractions (RFC 7519)
     assert check(*_resigned(response_uri="http://127.0.0.1:8000/resp")).response_uri.startswith("http://127.0.0.1")
+    # RFC 7515 section 4.1.9: the same type with its "application/" (helper-66: refused)
+    assert check(*_resigned(header={"typ": "application/oauth-authz-req+jwt"})).nonce
+    assert check(*_resigned(header={"typ": "Application/OAuth-Authz-Req+JWT"})).nonce
+    jwt_state = "eyJhbGciOiJFUzI1NiJ9." + "e" * 900 + ".sig"  # a JWT used as state (helper-66: over 512 refused)
+    assert check(*_resigned(state=jwt_state)).state == jwt_state
+    for method in ("get", "post"):  # this wallet GETs either way (§5.10)
+        assert parse_link(f"openid4vp://?client_id=a&request_uri={REQUEST_URI}&request_uri_method={method}")
 
 
 def test_a_replayed_nonce_is_refused_and_a_fresh_one_passes() -> None:
@@ -224,7 +232,11 @@ def test_x509_san_dns_needs_the_san_and_a_trust_list_entry_with_that_key() -> No
                                   f"openid4vp://?client_id=a&client_id=b&request_uri={REQUEST_URI}",
                                   "openid4vp://?client_id=a&request_uri=ftp://x/y",
                                   "openid4vp://?client_id=a&request_uri=http://verifier.example/r",
-                                  f"openid4vp://?client_id=a&request_uri={REQUEST_URI}&request=x.y.z"])
+                                  f"openid4vp://?client_id=a&request_uri={REQUEST_URI}&request=x.y.z",
+                                  # §5.1: request_uri_method is get or post (case-sensitive), beside a request_uri
+                                  f"openid4vp://?client_id=a&request_uri={REQUEST_URI}&request_uri_method=put",
+                                  f"openid4vp://?client_id=a&request_uri={REQUEST_URI}&request_uri_method=POST",
+                                  "openid4vp://?client_id=a&request=x.y.z&request_uri_method=get"])
 def test_malformed_links_are_refused(link: str) -> None:
     with pytest.raises(errors.RequestLinkMalformed):
         parse_link(link)

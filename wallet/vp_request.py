@@ -76,7 +76,12 @@ RESPONSE_MODES = frozenset({"direct_post", "direct_post.jwt"})
 # as the verifier announces for presentations (verifier/requests.py); the key decides which fits.
 _REQUEST_ALGS = frozenset({"ES256", "EdDSA", "Ed25519"})
 SIGNED_PREFIXES = frozenset({"x509_hash", "x509_san_dns", "decentralized_identifier"})
-_URL_SAFE = re.compile(r"[A-Za-z0-9._~-]{1,512}")  # §5.2 nonce and state
+# §5.2 nonce and state: URL-safe characters. No length is set there; 4 KiB bounds what is kept
+# of a nonce (wallet.content's seen_nonces) while a JWT used as state still fits (helper-66: 512 did not).
+_URL_SAFE = re.compile(r"[A-Za-z0-9._~-]{1,4096}")
+# RFC 7515 section 4.1.9: a typ without "/" means "application/" before it, so both name one type
+# (compared without regard to case, as media types are).
+_REQUEST_TYPS = frozenset({REQUEST_TYP, f"application/{REQUEST_TYP}"})
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -157,6 +162,10 @@ def parse_link(link: object) -> RequestLink:
         raise RequestLinkMalformed("an https link must name its request_uri")
     if request_uri is not None and web_url(request_uri) is None:
         raise RequestLinkMalformed("request_uri must be an https URL")
+    method = params.get("request_uri_method")  # §5.1: get or post; this wallet GETs either way (§5.10)
+    if method is not None and (request_uri is None or method not in ("get", "post")):
+        raise RequestLinkMalformed("request_uri_method must be get or post, and only beside a request_uri "
+                                   "(§5.1; the verifier's error would be invalid_request_uri_method)")
     return RequestLink(client_id, request_uri, request, params)
 
 
@@ -203,7 +212,8 @@ def _verify_object(text: str, client_id: str, prefix: str, now: int,
     except MalformedToken as exc:
         raise RequestMalformed(exc.detail) from None
     header = jws.unverified_header
-    if header.get("typ") != REQUEST_TYP:
+    typ = header.get("typ")
+    if not isinstance(typ, str) or typ.lower() not in _REQUEST_TYPS:
         raise RequestMalformed("request objects are typed oauth-authz-req+jwt (§5)")
     if header.get("alg") == "none" and prefix == "redirect_uri":
         return _payload(jws), None  # allowed by the caller, checked in check_request
