@@ -83,6 +83,8 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
         if not isinstance(presented, str) or not presented:
             raise OAuthError("invalid_request", "refresh_token is required")
         return await _refresh(ctx, slug, presented, client_id, proof)
+    if not form.get("grant_type"):  # RFC 6749 section 5.2: a required parameter missing (or a body not a form)
+        raise OAuthError("invalid_request", "grant_type is required, in an application/x-www-form-urlencoded body")
     if form.get("grant_type") != PRE_AUTHORIZED_GRANT:
         raise OAuthError("unsupported_grant_type", "only the pre-authorized code and refresh token grants")
     code, pin = form.get("pre-authorized_code"), form.get("tx_code")

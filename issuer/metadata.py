@@ -67,7 +67,8 @@ def credential_issuer(url: str, names: dict[str, str], types: Iterable[Credentia
         "credential_endpoint": f"{url}/credential",
         "nonce_endpoint": f"{url}/nonce",
         "batch_credential_issuance": {"batch_size": BATCH_SIZE},
-        "display": [{"name": name, "locale": locale} for locale, name in names.items()],
+        # BCP 47 tags (section 12.2.4), as the claim labels have them: staff name "fa_AF", wallets read "fa-AF"
+        "display": [{"name": name, "locale": locale.replace("_", "-")} for locale, name in names.items()],
         "credential_configurations_supported": {
             name: config for t in types
             for name, config in ((t.name, configuration(t)), (offline.config_id(t.name), offline_configuration(t)))

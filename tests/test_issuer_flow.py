@@ -133,6 +133,10 @@ def test_metadata_documents(client: TestClient, ngo: str) -> None:
     assert PRE_AUTHORIZED_GRANT in as_meta["grant_types_supported"]
     jwks = client.get("/.well-known/jwt-vc-issuer/issuers/open-doors").json()
     assert jwks["issuer"] == meta["credential_issuer"] and "d" not in jwks["jwks"]["keys"][0]
+    from issuer import metadata  # the issuer's own names in BCP 47, as staff name them in this node's codes
+
+    named = metadata.credential_issuer("https://i.example", {"en": "Open Doors", "fa_AF": "دروازه"}, [])
+    assert [d["locale"] for d in named["display"]] == ["en", "fa-AF"]
     assert client.get("/.well-known/openid-credential-issuer/issuers/nobody").status_code == 404
 
 
@@ -229,6 +233,10 @@ def test_unknown_grant_and_code(client: TestClient, ngo: str) -> None:
     r = client.post(path_of(meta["token_endpoint"]), data={"grant_type": "authorization_code", "code": "x"})
     assert r.json()["error"] == "unsupported_grant_type"
     assert wallet.token(meta, "not-a-code", pin).json()["error"] == "invalid_grant"
+    # RFC 6749 section 5.2: a missing parameter is invalid_request, a JSON body too (helper-67)
+    missing = client.post(path_of(meta["token_endpoint"]), data={"pre-authorized_code": "x"})
+    as_json = client.post(path_of(meta["token_endpoint"]), json={"grant_type": PRE_AUTHORIZED_GRANT})
+    assert missing.json()["error"] == as_json.json()["error"] == "invalid_request"
 
 
 # --- the credential endpoint refuses ----------------------------------------------------
