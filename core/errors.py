@@ -356,6 +356,18 @@ class NotFound(AmanaError):
     status = 404
 
 
+class NotAcceptable(AmanaError):
+    code = "not_acceptable"
+    title = "There is no form of this resource that the request accepts"
+    status = 406
+
+
+class NotSupported(AmanaError):
+    code = "not_supported"
+    title = "This server does not support what the request asks for"
+    status = 501
+
+
 class Forbidden(AmanaError):
     code = "forbidden"
     title = "Not allowed"

@@ -151,3 +151,25 @@ def verify_token(
 def reference(uri: str, idx: int) -> dict[str, Any]:
     """The ``status`` claim of a Referenced Token (section 6.2)."""
     return {"status_list": {"idx": idx, "uri": uri}}
+
+
+def accepts_token(accept: str | None) -> bool:
+    """Whether an ``Accept`` header (RFC 9110 section 12.5.1) takes a ``statuslist+jwt``: none at
+    all, or a media range that matches it (the type, ``application/*``, ``*/*``) with a weight
+    above 0. Section 8.1 names the two types a client may negotiate; a client asking only for
+    the CWT form (or for a page) is told 406 rather than given a JWT it cannot read."""
+    if accept is None or not accept.strip():
+        return True
+    for item in accept.split(","):
+        media, *parameters = (part.strip() for part in item.split(";"))
+        weight = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0  # an unreadable weight accepts nothing
+        if weight > 0 and media.lower() in (MEDIA_TYPE, "application/*", "*/*"):
+            return True
+    return False

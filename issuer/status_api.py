@@ -13,16 +13,28 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 
-from core.errors import NotFound
+from core.errors import NotAcceptable, NotFound, NotSupported
 from core.statuslist import MEDIA_TYPE as STATUS_MEDIA_TYPE
-from core.statuslist import StatusList, sign_token
+from core.statuslist import StatusList, accepts_token, sign_token
 from issuer import metadata, store
 from issuer.context import IssuerContext, get_context
 from issuer.tables import StatusListRow
 
-router = APIRouter()
+
+def negotiated(request: Request) -> None:
+    """Token Status List section 8.1's content negotiation (``core.statuslist.accepts_token``), and
+    section 8.4's ``time``: this node keeps no past lists, and "If the Server does not support the
+    additional query parameter, it SHOULD return a status code of 501" (a client that got today's
+    list instead would have to notice by its iat)."""
+    if "time" in request.query_params:
+        raise NotSupported("historical resolution (time) is not supported: this node keeps only the current list")
+    if not accepts_token(request.headers.get("accept")):
+        raise NotAcceptable(f"the status list is served as {STATUS_MEDIA_TYPE} only")
+
+
+router = APIRouter(dependencies=[Depends(negotiated)])
 Ctx = Annotated[IssuerContext, Depends(get_context)]
 
 STATUS_TTL_S = 900

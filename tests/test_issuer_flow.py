@@ -509,6 +509,23 @@ def test_browsers_of_any_origin_may_read_the_status_lists(client: TestClient, ng
     assert "set-cookie" not in got.headers and "set-cookie" not in preflight.headers
 
 
+def test_the_status_list_is_negotiated_and_no_past_list_is_pretended(client: TestClient, ngo: str) -> None:
+    """Token Status List sections 8.1 and 8.4: a client asking only for the CWT form is told 406, not
+    handed a JWT; ``time`` (historical resolution, which this node does not keep) is 501 (helper-67)."""
+    offer = _offer(client, ngo)
+    [credential] = Wallet(client).receive(offer["link"], offer["pin"], [keys.generate()])
+    path = path_of(_jose.parse_compact(credential.split("~")[0]).unverified_payload()["status"]["status_list"]["uri"])
+    for accept in (None, "application/statuslist+jwt", "application/statuslist+cwt;q=0.5, application/*",
+                   "text/html,application/xhtml+xml,*/*;q=0.8"):
+        got = client.get(path, headers={} if accept is None else {"Accept": accept})
+        assert got.status_code == 200 and got.headers["content-type"] == "application/statuslist+jwt", accept
+    for accept in ("application/statuslist+cwt", "text/html", "application/statuslist+jwt;q=0", "*/*;q=x"):
+        refused = client.get(path, headers={"Accept": accept})
+        assert refused.status_code == 406 and refused.json()["code"] == "not_acceptable", accept
+    past = client.get(path, params={"time": "1700000000"})
+    assert past.status_code == 501 and past.json()["code"] == "not_supported"
+
+
 def _leaf_strings(value: Any) -> list[str]:
     if isinstance(value, dict):
         return [s for v in value.values() for s in _leaf_strings(v)]

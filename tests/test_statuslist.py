@@ -213,3 +213,21 @@ def test_an_infinite_time_is_no_numeric_date(member: str) -> None:
     token = signing_input + "." + b64url_encode(key.sign(signing_input.encode()))
     with pytest.raises(MalformedToken):
         verify_token(token, keys=[key.public_key()], uri=URI, now=NOW)
+
+
+@given(st.text(max_size=200))
+def test_an_accept_header_of_any_text_is_judged_never_raises(accept: str) -> None:
+    from core.statuslist import accepts_token
+
+    assert accepts_token(accept) in (True, False)
+
+
+@given(st.lists(st.sampled_from(["text/html", "application/statuslist+cwt", "image/png", "application/json"]),
+                max_size=4),
+       st.sampled_from(["application/statuslist+jwt", "APPLICATION/*", "*/*"]), st.sampled_from(["", ";q=0.1", ";q=0"]))
+def test_an_accept_header_takes_the_token_exactly_when_a_range_matching_it_weighs_above_zero(
+        others: list[str], matching: str, weight: str) -> None:
+    from core.statuslist import accepts_token
+
+    assert accepts_token(", ".join(others)) is (not others)  # an empty header accepts anything
+    assert accepts_token(", ".join([*others, matching + weight])) is (weight != ";q=0")
