@@ -63,9 +63,18 @@ def until_concluded(run: Callable[[], subprocess.CompletedProcess[str]],
 
 
 def verifier_result(env: dict[str, str], check_id: str) -> subprocess.CompletedProcess[str]:
-    """``amana verifier result <check_id>`` with ``env``, once the check is no longer pending."""
-    return until_concluded(lambda: subprocess.run([*AMANA, "verifier", "result", check_id], capture_output=True,
-                                                  text=True, cwd=REPO_ROOT, env=env, check=False, timeout=120))
+    """``amana verifier result <check_id>`` with ``env``, once the check is no longer pending; what
+    came without ending it (a decline, an answer not bound to the check) is taken with ``--close``,
+    as a clerk would once they see it."""
+    def run() -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([*AMANA, "verifier", "result", check_id], capture_output=True, text=True,
+                              cwd=REPO_ROOT, env=env, check=False, timeout=120)
+        if done.returncode == STILL_WAITING and json.loads(done.stdout).get("declined"):
+            done = subprocess.run([*AMANA, "verifier", "result", check_id, "--close"], capture_output=True,
+                                  text=True, cwd=REPO_ROOT, env=env, check=False, timeout=120)
+        return done
+
+    return until_concluded(run)
 
 
 def empty_postgres(url: str) -> None:

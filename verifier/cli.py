@@ -94,21 +94,28 @@ def request(
 
 @verifier_app.command("result")
 @fails_as_problem
-def result(check_id: Annotated[str, typer.Argument(help="the id printed by `amana verifier request`")]) -> None:
-    """Print the result once (then it is gone). Exit 0 verified, 1 refused, 3 still waiting."""
+def result(check_id: Annotated[str, typer.Argument(help="the id printed by `amana verifier request`")],
+           close: Annotated[bool, typer.Option("--close", help="take what came while the check is open (a "
+                                               "decline, an answer not bound to it) as the result now; the "
+                                               "check then ends")] = False) -> None:
+    """Print the result once (then it is gone). Exit 0 verified, 1 refused, 3 still waiting
+    ("declined": true when something came that did not end the check: see --close)."""
     key_path = _pending(check_id)
     if not key_path.exists():
         raise NotFound("no pending check with this id here (or its result was already shown)")
 
-    async def run() -> dict[str, Any] | None:
+    async def run() -> tuple[dict[str, Any] | None, bool]:
         ctx = await _context()
-        taken = await results.take_result(ctx, check_id, key_path.read_text().strip())
-        await ctx.engine.dispose()
-        return taken
+        try:
+            key = key_path.read_text().strip()
+            taken = await results.take_result(ctx, check_id, key, close=close)
+            return taken, taken is None and await results.declined(ctx, check_id, key)
+        finally:
+            await ctx.engine.dispose()
 
-    taken = asyncio.run(run())
+    taken, declined = asyncio.run(run())
     if taken is None:
-        typer.echo(json.dumps({"phase": "pending"}))
+        typer.echo(json.dumps({"phase": "pending", "declined": declined}))
         raise typer.Exit(3)
     key_path.unlink(missing_ok=True)
     key_path.with_suffix(".svg").unlink(missing_ok=True)
