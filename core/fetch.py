@@ -284,7 +284,8 @@ class Fetcher:
                         if response.is_redirect and "location" in response.headers:
                             previous, current = current, urljoin(current, response.headers["location"])
                             continue
-                        if response.status_code != 200:
+                        # Token Status List section 8.2: "a status code in the 2xx range" (204 has no token)
+                        if not 200 <= response.status_code < 300 or response.status_code == 204:
                             raise FetchFailed(f"the server answered {response.status_code}")
                         body = await response.aread()  # at most ``cap`` bytes: _CappedTransport refuses more
                         return Fetched(url, body, response.headers.get("content-type", ""), time.time())

@@ -60,12 +60,17 @@ def _routes(base: str) -> list[Route]:
     async def bomb(_r: object) -> Response:
         return Response(token(f"{base}/bomb", bomb=True), media_type="application/statuslist+jwt")
 
+    async def answered(request: Request) -> Response:  # a 2xx other than 200 (Token Status List section 8.2)
+        code = int(request.path_params["code"])
+        return Response(None if code == 204 else "hello", status_code=code)
+
     async def gzipped(request: Request) -> Response:  # a hostile server: compressed whatever was asked for
         ASKED_ENCODINGS.append(request.headers.get("accept-encoding", ""))
         return Response(gzip.compress(b"small once inflated"), headers={"Content-Encoding": "gzip"})
 
     return [Route("/ok", ok), Route("/big", big), Route("/loop", loop), Route("/to-private", to_private),
-            Route("/to-ok", to_ok), Route("/status", status), Route("/bomb", bomb), Route("/gzipped", gzipped)]
+            Route("/to-ok", to_ok), Route("/status", status), Route("/bomb", bomb), Route("/gzipped", gzipped),
+            Route("/answered/{code}", answered)]
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +137,15 @@ def test_redirects_are_capped_and_rechecked(server: str) -> None:
         fetch(f"{server}/loop")
     with pytest.raises(FetchRefused):
         fetch(f"{server}/to-private")  # the target of a redirect is checked like the first address
+
+
+def test_any_2xx_with_a_body_is_an_answer(server: str) -> None:
+    """Token Status List section 8.2: success is "a status code in the 2xx range" (only 200 was read,
+    helper-67); 204 brings no token, and a 4xx or 5xx is a failure."""
+    assert fetch(f"{server}/answered/203") == fetch(f"{server}/answered/200") == b"hello"
+    for code in (204, 404, 500):
+        with pytest.raises(FetchFailed):
+            fetch(f"{server}/answered/{code}")
 
 
 def test_size_cap(server: str) -> None:

@@ -61,6 +61,7 @@ def test_receive_binds_the_token_when_the_server_announces_dpop(token_type: str)
         header, claims = _claims(credential_headers["DPoP"])
         assert header["jwk"] == token_key and credential_headers["Authorization"] == "DPoP at"
         assert claims["ath"] == b64url_encode(hashlib.sha256(b"at").digest())
+        assert claims["nonce"] == "dn-1"  # the nonce endpoint's DPoP-Nonce (OpenID4VCI 1.0 section 7.2)
     else:  # the server did not bind it: a bearer token, and no proof a server could misread
         assert credential_headers["Authorization"] == "Bearer at" and "DPoP" not in credential_headers
 
@@ -115,3 +116,14 @@ def test_the_servers_newest_nonce_goes_with_the_next_request_to_it_and_to_no_oth
     assert "nonce" not in _claims(sent[0][1])[1]
     assert _claims(sent[1][1])[1]["nonce"] == "n1"
     assert "nonce" not in _claims(sent[2][1])[1]
+
+
+def test_the_nonce_endpoints_dpop_nonce_goes_with_the_credential_request() -> None:
+    """OpenID4VCI 1.0 section 7.2: a DPoP-Nonce the nonce endpoint gives is the one "the Wallet
+    uses"; it was ignored, so the credential request was refused once for a stale one (helper-67)."""
+    nonces: dpop.Nonces = {"https://issuer.example": "stale"}
+    dpop.keep_nonce(httpx.Response(200, json={"c_nonce": "c"}, headers={"DPoP-Nonce": "fresh"}),
+                    "https://ISSUER.example/nonce", nonces)
+    dpop.keep_nonce(httpx.Response(200, json={"c_nonce": "c"}), "https://elsewhere.example/nonce", nonces)
+    dpop.keep_nonce(httpx.Response(200, headers={"DPoP-Nonce": "x"}), "https://issuer.example/nonce", None)
+    assert nonces == {"https://issuer.example": "fresh"}

@@ -65,7 +65,7 @@ class FakeIssuer:
             self.as_well_known: lambda: httpx.Response(200, json=self.as_meta),
             f"{AS}/token": lambda: httpx.Response(200, json=token),
             f"{ISSUER}/token": lambda: httpx.Response(200, json=token),
-            f"{ISSUER}/nonce": lambda: httpx.Response(200, json={"c_nonce": "n-1"}),
+            f"{ISSUER}/nonce": lambda: httpx.Response(200, json={"c_nonce": "n-1"}, headers={"DPoP-Nonce": "dn-1"}),
         }
         if url == f"{ISSUER}/credential":
             self.credential_request = json.loads(request.content)

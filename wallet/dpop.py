@@ -74,6 +74,15 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+def keep_nonce(response: httpx.Response, url: str, nonces: Nonces | None) -> None:
+    """A ``DPoP-Nonce`` another answer of the server gave (OpenID4VCI 1.0 section 7.2: the nonce
+    endpoint's; "the Wallet uses the new nonce value"), kept for the next proof to its origin, so
+    the credential request is not refused once for a stale one first."""
+    nonce = response.headers.get("DPoP-Nonce")
+    if nonce and nonces is not None:
+        nonces[_origin(url)] = nonce
+
+
 async def post(http: httpx.AsyncClient, url: str, key: keys.PrivateKey | None, *, access_token: str | None = None,
                nonces: Nonces | None = None, **kwargs: Any) -> httpx.Response:
     """POST with a DPoP proof when ``key`` is given, the token then sent as ``DPoP``, else as ``Bearer``.

@@ -300,10 +300,12 @@ async def fetch_batch(
         raise IssuanceFailed("the issuer names no credential endpoint")
     claims: dict[str, Any] = {"aud": issuer, "iat": int(time.time())}
     if nonce_endpoint is not None:  # section 7: an issuer without one does not ask for a c_nonce
-        nonce = (await json_body(await http.post(str(nonce_endpoint)), "nonce")).get("c_nonce")
+        answered = await http.post(str(nonce_endpoint))
+        nonce = (await json_body(answered, "nonce")).get("c_nonce")
         if not isinstance(nonce, str):
             raise IssuanceFailed("nonce: the issuer gave no c_nonce")
         claims["nonce"] = nonce
+        dpop.keep_nonce(answered, str(nonce_endpoint), dpop_nonces)
     key_alg, header_alg = credential_request.proof_alg(meta, configuration_id, alg)
     holder_keys = [keys.generate(key_alg) for _ in range(min(copies, _batch_size(meta)))]
     now = claims["iat"]
