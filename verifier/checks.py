@@ -134,7 +134,7 @@ async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> 
     (which proves itself by its Key Binding JWT), and the decline becomes the result only
     when the check expires unanswered, or when the desk asks for it (``results.take_result``'s ``close``).
 
-    An answer in which no presentation holds is a hint the same way (``_conclude``): anyone who
+    An answer in which no presentation is bound to the request is a hint the same way (``_conclude``): anyone who
     sees the QR could post junk, or a presentation of their own made up, and ended the check
     with it, so the holder's own answer then found it closed (helper-66). A check ends on an
     answer with at least one presentation bound to it: a credential signed by the key of an
