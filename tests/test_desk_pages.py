@@ -310,15 +310,13 @@ def test_signing_in_again_on_an_open_check_returns_to_its_qr(world: DeskWorld, b
     page.close()
 
 
-def test_a_decline_shows_as_a_hint_and_the_check_stays_open(world: DeskWorld, browser: Any) -> None:
-    """A decline may come from anyone who saw the code (verifier.checks.respond), so the clerk
-    sees it said in words, in the page's language, while the QR stays for the real answer."""
+def _declined_on_the_desk(world: DeskWorld, browser: Any, lang: str, width: int) -> tuple[Any, Any, str]:
+    """A skill check open on the desk's page, declined by a wallet: (the page, its hint once shown, the link)."""
     from tests.desk_world import in_thread
     from wallet import present as wallet
 
-    received = world.issue("SkillCertificate")
-    page = browser.new_page(locale="fa", viewport={"width": 360, "height": 800})
-    sign_in(page, world.base, world.desk_key, "fa")
+    page = browser.new_page(locale=lang, viewport={"width": width, "height": 800 if width < 600 else 900})
+    sign_in(page, world.base, world.desk_key, lang)
     link = _ask(page, "skill-check")
 
     async def decline() -> int:
@@ -327,7 +325,15 @@ def test_a_decline_shows_as_a_hint_and_the_check_stays_open(world: DeskWorld, br
 
     assert in_thread(decline) == 200
     hint = page.locator("#hint")
-    hint.filter(has_text=i18n.t("fa", "desk.declined_hint")).wait_for(timeout=45000)
+    hint.filter(has_text=i18n.t(lang, "desk.declined_hint")).wait_for(timeout=45000)
+    return page, hint, link
+
+
+def test_a_decline_shows_as_a_hint_and_the_check_stays_open(world: DeskWorld, browser: Any) -> None:
+    """A decline may come from anyone who saw the code (verifier.checks.respond), so the clerk
+    sees it said in words, in the page's language, while the QR stays for the real answer."""
+    received = world.issue("SkillCertificate")
+    page, hint, link = _declined_on_the_desk(world, browser, "fa", 360)
     assert hint.get_attribute("role") == "status" and page.locator(".qr svg").count() == 1
     _shot(page, "declined-hint-fa-360")
     answer_from_phone(link, "skill", received)  # the real answer still ends the check
@@ -338,20 +344,7 @@ def test_a_decline_shows_as_a_hint_and_the_check_stays_open(world: DeskWorld, br
 def test_the_clerk_takes_what_came_as_the_result_with_the_hints_button(world: DeskWorld, browser: Any) -> None:
     """A hint stays a hint until the check expires, or until the clerk takes it: the button under
     it shows the result now (a decline here), and the check ends (results.take_result's ``close``)."""
-    from tests.desk_world import in_thread
-    from wallet import present as wallet
-
-    page = browser.new_page(locale="ar", viewport={"width": 1280, "height": 900})
-    sign_in(page, world.base, world.desk_key, "ar")
-    link = _ask(page, "skill-check")
-
-    async def decline() -> int:
-        async with httpx.AsyncClient(timeout=10) as http:
-            return (await wallet.decline(http, await wallet.fetch_request(http, link))).status_code
-
-    assert in_thread(decline) == 200
-    hint = page.locator("#hint")
-    hint.filter(has_text=i18n.t("ar", "desk.declined_hint")).wait_for(timeout=45000)
+    page, hint, _link = _declined_on_the_desk(world, browser, "ar", 1280)
     assert page.locator("html").get_attribute("dir") == "rtl"
     _shot(page, "hint-button-ar-1280")
     hint.get_by_role("button", name=i18n.t("ar", "desk.take_hint")).click()
