@@ -76,6 +76,11 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
     section 6, issuer.refresh). Unknown parameters ignored."""
     form = await request.form()
     proof = dpop_gate.presented(request, ctx, slug, "token", at_resource=False)  # before anything is counted
+    async with dpop_gate.spent_even_if_refused(ctx, slug, "token", proof):  # whatever refuses it, its shape too
+        return await _grant(ctx, slug, form, proof)
+
+
+async def _grant(ctx: IssuerContext, slug: str, form: Any, proof: dpop.Proof | None) -> JSONResponse:
     client_id = form.get("client_id")
     client_id = client_id if isinstance(client_id, str) and client_id else None
     if form.get("grant_type") == REFRESH_GRANT:
@@ -92,7 +97,7 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
         raise OAuthError("invalid_request", "pre-authorized_code is required")
     asked = authorization_details.requested(form.get("authorization_details"))
     now, days, jkt = ctx.now(), ctx.settings.refresh_token_days, None if proof is None else proof.jkt
-    async with dpop_gate.spent_even_if_refused(ctx, slug, "token", proof), ctx.unit() as db:
+    async with ctx.unit() as db:
         if proof is not None:
             await dpop_gate.spend(db, ctx, slug, "token", proof, at_resource=False)
         offer = await store.offer_by_code(db, ctx.node, code, slug)

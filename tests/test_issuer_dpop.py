@@ -222,6 +222,28 @@ def test_a_proof_of_a_refused_request_is_spent_and_cannot_carry_another_body(cli
     assert fresh.status_code == 200, fresh.text  # the refusal spent the proof, not the token
 
 
+@pytest.mark.parametrize("shape", ["authorization_details", "no_grant_type", "no_code", "wrong_pin"])
+def test_a_token_proof_of_a_refused_request_stays_spent(client: TestClient, ngo: str, shape: str) -> None:
+    """The same at the token endpoint, whatever refuses the request: its body's shape too (helper-68:
+    refused before the spend, the proof then redeemed the code with another body)."""
+    key = keys.generate()
+    nonce = _server_nonce(client, key)
+    offer = _offer(client, ngo)
+    good = _form(offer, client)
+    bad = {"authorization_details": dict(good, authorization_details="not json"),
+           "no_grant_type": {k: v for k, v in good.items() if k != "grant_type"},
+           "no_code": {k: v for k, v in good.items() if k != "pre-authorized_code"},
+           "wrong_pin": dict(good, tx_code="000000" if offer["pin"] != "000000" else "111111")}[shape]
+    captured = _proof(client, key, TOKEN, nonce=nonce)
+    first = client.post("/issuers/open-doors/token", data=bad, headers={"DPoP": captured})
+    assert first.status_code == 400, first.text
+    _refused(client.post("/issuers/open-doors/token", data=good, headers={"DPoP": captured}), "invalid_dpop_proof",
+             status=400)
+    fresh = client.post("/issuers/open-doors/token", data=good, headers={"DPoP": _proof(client, key, TOKEN,
+                                                                                          nonce=nonce)})
+    assert fresh.status_code == 200, fresh.text  # the code was not spent by the refusals
+
+
 @pytest.mark.parametrize("wrong", ["htu", "htm", "ath", "stale_iat", "future_iat", "no_jti", "bad_nonce"])
 def test_a_proof_with_a_wrong_claim_is_refused(client: TestClient, ngo: str, wrong: str) -> None:
     key = keys.generate()

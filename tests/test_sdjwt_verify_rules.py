@@ -447,3 +447,31 @@ def test_present_keeps_issued_order_and_minimum(iss: keys.PrivateKey, holder: ke
                   disclosable=[("a",), ("b",), ("b", "c"), ("b", "d")], holder_key=holder.public_key())
     shown = present(token, [("b", "c")], holder_key=holder, audience=AUD, nonce=NONCE, now=NOW)
     assert check(shown, iss, KB) == {"b": {"c": 2}, "cnf": craft.cnf(holder)}
+
+
+def test_bound_to_judges_the_binding_alone(iss: keys.PrivateKey, holder: keys.PrivateKey) -> None:
+    """``bound_to`` (what tells a holder's failed answer from junk, verifier.checks): the issuer's
+    signature and a key binding by ``cnf``'s key for this audience and nonce, nothing else. An
+    expired credential and a stale key binding are still bound; another issuer, another holder
+    key, another nonce or audience, a changed Disclosure list, or no key binding are not."""
+    from core.sdjwt import bound_to
+
+    def issued(exp: int, key: keys.PrivateKey = iss) -> str:
+        return issue({"a": 1, "exp": exp, "cnf": craft.cnf(holder)}, issuer_key=key, disclosable=[("a",)])
+
+    def binds(token: str, keys_: list[keys.PublicKey] | None = None) -> bool:
+        return bound_to(token, issuer_keys=keys_ or [iss.public_key()], key_binding=KB)
+
+    fresh, expired = issued(NOW + 3600), issued(NOW - 3600)
+    assert binds(with_kb(fresh, holder)) and binds(with_kb(expired, holder))
+    assert binds(with_kb(fresh, holder, iat=NOW - 86400))  # a phone's clock a day off
+    other_issuer = keys.generate("ES256")
+    assert not binds(with_kb(issued(NOW + 3600, other_issuer), holder))
+    assert not binds(with_kb(fresh, holder), [other_issuer.public_key()])
+    assert not binds(with_kb(fresh, keys.generate("ES256")))
+    assert not binds(with_kb(fresh, holder, nonce="another"))
+    assert not binds(with_kb(fresh, holder, aud="https://elsewhere.test"))
+    assert not binds(fresh)  # no key binding
+    no_disclosure = fresh.split("~")[0] + "~"
+    assert not binds(no_disclosure + craft.kb_jwt(fresh, holder, iat=NOW))  # sd_hash of another list
+    assert not binds("not a presentation")

@@ -17,7 +17,7 @@ import pytest
 
 from core import _jose
 from tests.node import RunningNode
-from tests.verifier_desk import Desk
+from tests.verifier_desk import HR, Desk
 from wallet import present as wallet
 
 
@@ -167,3 +167,61 @@ def test_the_desk_may_take_a_hint_as_the_result_and_the_check_ends(desk: Desk) -
     assert late.status_code == 400 and late.json()["error"] == "invalid_request"
     assert again.status_code == 404
     assert audit[0]["reason"] == "issuer_not_accredited" and audit[0]["accepted"] is False
+
+
+@pytest.mark.parametrize(("kind", "reason"), [("expired", "expired"), ("clock-off", "kb_iat_out_of_window")])
+def test_a_holders_own_answer_that_fails_ends_the_check_with_its_reason(desk: Desk, kind: str, reason: str) -> None:
+    """An answer bound to this request by the holder's key binding is no junk, though it fails a
+    later rule (a credential expired, a phone's clock an hour behind): the check ends with its
+    refusal at once. helper-68 found both kept as hints, the desk waiting for nothing."""
+    from core import keys
+    from core.sdjwt.vc import issue_vc
+    from tests.verifier_desk import CRAFTED_ISSUER, STATUS_EXAMPLE, STATUS_VCT, TYPES
+
+    async def story() -> tuple[httpx.Response, dict[str, Any]]:
+        async with httpx.AsyncClient(timeout=20) as http:
+            check = await desk.check(http)
+            now = desk.ctx.now()
+            request = await wallet.fetch_request(http, check["link"], now=now)
+            if kind == "expired":
+                holder = keys.generate()
+                credential = (issue_vc(TYPES.require(STATUS_VCT), STATUS_EXAMPLE, issuer=CRAFTED_ISSUER,
+                                       issuer_key=desk.issuer_key, holder_key=holder.public_key(),
+                                       now=now - 40 * 86400, valid_for_s=30 * 86400), holder)
+            vp = wallet.vp_token(request, {"registration": credential if kind == "expired" else desk.credential(None)},
+                                 now if kind == "expired" else now - 3600)
+            return await wallet.answer(http, request, vp), await desk.outcome(http, check)
+
+    answered, result = asyncio.run(story())
+    assert answered.status_code == 200, answered.text
+    assert result["accepted"] is False and result["reason"] == reason, result
+
+
+def test_without_holder_binding_only_an_accepted_answer_ends_the_check(desk: Desk) -> None:
+    """A query that asks for no key binding can be answered with a copy of anyone's credential, by
+    anyone who saw the QR: a refusal (here: not the value asked for) is then a hint, and only an
+    answer the check accepts ends it (helper-68)."""
+    import json
+
+    from tests.verifier_desk import STATUS_VCT
+
+    query = {"credentials": [{"id": "registration", "format": "dc+sd-jwt", "meta": {"vct_values": [STATUS_VCT]},
+                              "require_cryptographic_holder_binding": False,
+                              "claims": [{"path": ["right_to_work"], "values": [False]}]}]}
+
+    async def story() -> tuple[httpx.Response, httpx.Response]:
+        async with httpx.AsyncClient(timeout=20) as http:
+            check = await desk.check(http, query=None, dcql_query=query, purpose=HR)
+            request = await wallet.fetch_request(http, check["link"], now=desk.ctx.now())
+            copy = desk.credential(None)[0]  # as issued: every Disclosure, no key binding
+            posted = await wallet.answer(http, request, json.dumps({"registration": [copy]}))
+            for _ in range(100):
+                waiting = await desk.result(http, check)
+                if waiting.status_code != 202 or waiting.json()["declined"]:
+                    return posted, waiting
+                await asyncio.sleep(0.1)
+            return posted, waiting
+
+    posted, waiting = asyncio.run(story())
+    assert posted.status_code == 200, posted.text
+    assert waiting.status_code == 202 and waiting.json() == {"phase": "pending", "declined": True}, waiting.text

@@ -207,9 +207,10 @@ async def _verify(ctx: VerifierContext, row: CheckRow, vp_token: str) -> tuple[R
         return refused(presented.unanswered), presented.bound
     try:
         statuses = [await _status(ctx, c.status_ref, keys.get(c.issuer, []), now) for c in checked]
-        return decide(checked, statuses, expect), True
+        result = decide(checked, statuses, expect)
+        return result, result.accepted or presented.bound
     except AmanaError as exc:
-        return refused(exc), True
+        return refused(exc), presented.bound
 
 
 async def _status(ctx: VerifierContext, ref: tuple[str, int] | None, keys: list[Any], now: int) -> Status:

@@ -30,7 +30,7 @@ from core.dcql import Answer, DcqlQuery, ResponseDoesNotMatchQuery
 from core.encoding import json_loads_strict
 from core.errors import AmanaError, AudienceMismatch, IssuerNotAccredited, MalformedToken, NonceMismatch
 from core.keys import PublicKey
-from core.sdjwt import KeyBindingPolicy, VerifyPolicy
+from core.sdjwt import KeyBindingPolicy, VerifyPolicy, bound_to
 from core.sdjwt.paths import format_path, select
 from core.sdjwt.vc import VerifiedCredential, verify_vc
 from core.trust import SuspensionPolicy, TrustList, check_issuer
@@ -100,9 +100,10 @@ class Presented(NamedTuple):
 
     checked: tuple[CheckedCredential, ...]  # the presentations that hold and answer their query
     unanswered: AmanaError | None  # what refuses the answer when those do not answer the query
-    # Some presentation is an accredited issuer's credential bound to this request (its Key Binding
-    # JWT, when the query asks for one), whether or not it answers: an answer a holder made, not
-    # junk anyone who saw the QR could post (verifier.checks.respond).
+    # Some presentation is signed by a trust-listed issuer's key, with a Key Binding JWT by its holder
+    # for this request (core.sdjwt.verifier.bound_to), whether or not it then holds or answers: an
+    # answer a holder made, not junk anyone who saw the QR could post (verifier.checks.respond). A
+    # query that asks for no binding has none: only an answer it accepts is a holder's.
     bound: bool
 
 
@@ -148,7 +149,7 @@ def verify_vp_token(
                 result: VerifiedCredential = verify_vc(
                     presentation, issuer_keys=keys_for, now=now,
                     key_binding=kb if credential_query.holder_binding else None, types=types, policy=policy)
-                bound = True
+                bound = bound or credential_query.holder_binding
                 issuer = check_issuer(trust_list, iss=result.issuer, vct=result.vct, issued_at=result.issued_at,
                                       now=now, suspension=expect.suspension)
                 problem = dcql.answer_problem(credential_query, Answer(result.vct, result.claims,
@@ -159,6 +160,10 @@ def verify_vp_token(
                 raise  # section 14.1.2: the response is rejected, not the presentation discarded
             except AmanaError as exc:
                 discarded.append(exc)
+                # A holder's own answer that failed after its binding (expired, a clock off) is no
+                # junk: checked apart, on this failure path only (helper-68).
+                bound = bound or (credential_query.holder_binding and bound_to(
+                    presentation, issuer_keys=keys_for, key_binding=kb, policy=policy))
                 continue
             checked.append(CheckedCredential(
                 query_id=query_id, vct=result.vct, issuer=result.issuer, issuer_names=dict(issuer.names),

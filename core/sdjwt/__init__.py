@@ -13,6 +13,7 @@ from core.sdjwt.verifier import (
     KeyBindingPolicy,
     Verified,
     VerifyPolicy,
+    bound_to,
     verify,
     verify_issued,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "KeyBindingPolicy",
     "Verified",
     "VerifyPolicy",
+    "bound_to",
     "format_path",
     "issue",
     "parse_many",

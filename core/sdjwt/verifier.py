@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 from core import _jose
 from core.encoding import b64url_encode, numeric_date
 from core.errors import (
+    AmanaError,
     AudienceMismatch,
     Expired,
     HolderKeyMissing,
@@ -109,6 +110,34 @@ def verify(
     if key_binding is not None and parts.kb_jwt is None:
         raise KeyBindingMissing()
     return _verify_parts(parts, issuer_keys, now, key_binding, policy)
+
+
+def bound_to(presentation: str, *, issuer_keys: IssuerKeys, key_binding: KeyBindingPolicy,
+             policy: VerifyPolicy = DEFAULT_POLICY) -> bool:
+    """Whether ``presentation`` is signed by one of ``issuer_keys`` and carries a Key Binding JWT by
+    its ``cnf`` key, over this very SD-JWT (``sd_hash``), for ``key_binding``'s audience and nonce;
+    nothing else judged (times, types, claims). For a presentation ``verify`` refused: a holder's
+    own answer that failed (expired, a phone's clock an hour off) is told from one anyone who saw
+    the request could have posted (verifier.checks). Never raises."""
+    try:
+        parts = _format.parse(presentation, max_bytes=policy.max_bytes)
+        if parts.kb_jwt is None:
+            return False
+        jws = _jose.parse_compact(parts.jwt, "Issuer-signed JWT")
+        alg = _jose.check_header(jws.unverified_header, policy.algorithms, "Issuer-signed JWT")
+        payload = jws.unverified_payload()
+        keys = issuer_keys(jws.unverified_header, payload) if callable(issuer_keys) else issuer_keys
+        _jose.verify_with_any(jws, keys, alg, "Issuer-signed JWT")
+        sd_alg = payload.get(disc.SD_ALG_KEY, disc.DEFAULT_SD_ALG)
+        if type(sd_alg) is not str or sd_alg not in policy.sd_algs:
+            return False
+        # cnf as signed: SD-JWT VC never discloses it selectively (core.sdjwt.vc.NEVER_DISCLOSED)
+        kb = _verify_kb(parts, _holder_key(payload), disc.hasher(sd_alg), 0, None, policy, jws.signing_input, None)
+    except AmanaError:
+        return False
+    aud, nonce = kb.get("aud"), kb.get("nonce")
+    return (isinstance(aud, str) and aud == key_binding.audience and isinstance(nonce, str)
+            and hmac.compare_digest(nonce.encode(), key_binding.nonce.encode()))
 
 
 def verify_issued(
