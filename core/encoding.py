@@ -20,6 +20,7 @@ path in front of the standard library's strict JSON parser (see ``json_loads_str
 from __future__ import annotations
 
 import binascii
+import hmac
 import json
 import json.encoder
 import math
@@ -184,3 +185,11 @@ def decode_b64url_json_object(part: str, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise MalformedToken(f"{what} is not a JSON object")
     return value
+
+
+def same_text(a: str, b: str) -> bool:
+    """Two texts compared in constant time. ``hmac.compare_digest`` takes ASCII text only and raises
+    ``TypeError`` for any other, which was a 500 wherever a caller's text met it (a CSRF field, a
+    DPoP proof's ``ath``, a Key Binding JWT's ``sd_hash`` or ``nonce``, an export file's check:
+    helper-69); and JSON may carry a lone surrogate, which UTF-8 encodes only with ``surrogatepass``."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))

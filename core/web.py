@@ -19,7 +19,6 @@ Protocol routes that need a different problem shape (OAuth errors) raise their o
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 import time
@@ -36,7 +35,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.encoding import json_dumps_compact
+from core.encoding import json_dumps_compact, same_text
 from core.errors import PROBLEM_TYPE_BASE, AmanaError, OAuthError
 from core.ratelimit import RateLimit, public_protocol_post, wallet_door_post
 
@@ -206,7 +205,7 @@ def csrf_token(request: Request, response: Response, digest: Callable[[str, str]
 
 def check_csrf(request: Request, submitted: object, digest: Callable[[str, str], str]) -> None:
     seed = request.cookies.get(CSRF_COOKIE)
-    if not seed or not isinstance(submitted, str) or not hmac.compare_digest(submitted, digest("csrf", seed)):
+    if not seed or not isinstance(submitted, str) or not same_text(submitted, digest("csrf", seed)):
         raise CsrfFailed()
 
 

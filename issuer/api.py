@@ -24,6 +24,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
+from starlette.exceptions import HTTPException
 
 from core import digits
 from core.direct_routes import direct
@@ -74,9 +75,12 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
     """Pre-authorized code + tx_code → access token (sections 6.1-6.3), with a refresh token when
     the node gives them; or a refresh token → access token and the next refresh token (RFC 6749
     section 6, issuer.refresh). Unknown parameters ignored."""
-    form = await request.form()
     proof = dpop_gate.presented(request, ctx, slug, "token", at_resource=False)  # before anything is counted
     async with dpop_gate.spent_even_if_refused(ctx, slug, "token", proof):  # whatever refuses it, its shape too
+        try:
+            form = await request.form()
+        except HTTPException as exc:  # Starlette's refusal of a body it cannot read as a form (helper-69)
+            raise OAuthError("invalid_request", "the body is not a form this endpoint reads") from exc
         return await _grant(ctx, slug, form, proof)
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from core import _jose
-from core.encoding import b64url_encode
+from core.encoding import b64url_encode, same_text
 from core.errors import AmanaError, OAuthError
 from core.keys import PublicKey
 
@@ -137,7 +137,7 @@ def check(proof: str, *, method: str, uri: str, now: int, nonce_fresh: Callable[
             now - PROOF_MAX_AGE_S - clock_skew_s <= iat <= now + clock_skew_s):
         raise refuse("DPoP proof iat is missing or outside the allowed window")
     if access_token is not None and not (
-            isinstance(claims.get("ath"), str) and hmac.compare_digest(str(claims["ath"]), ath(access_token))):
+            isinstance(claims.get("ath"), str) and same_text(str(claims["ath"]), ath(access_token))):
         raise refuse("DPoP proof ath is not the hash of this access token")
     return Proof(key.thumbprint(), jti, int(iat) + PROOF_MAX_AGE_S + 2 * clock_skew_s)
 
@@ -157,7 +157,8 @@ def mint_nonce(digest: Digest, scope: str, now: int) -> str:
 
 def nonce_is_fresh(digest: Digest, scope: str, nonce: str, now: int) -> bool:
     parts = nonce.split(".")
-    if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()) or len(parts[0]) > 12:
+    # All ASCII, as this node mints them (a lone surrogate made the tag's encoding raise: issuer.nonces)
+    if len(parts) != 3 or not nonce.isascii() or not parts[0].isdigit() or len(parts[0]) > 12:
         return False
     expires_at = int(parts[0])
     genuine = hmac.compare_digest(parts[2].encode(), _tag(digest, scope, expires_at, parts[1]).encode())

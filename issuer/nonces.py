@@ -38,7 +38,9 @@ def expiry_if_genuine(digest: Digest, org_id: str, nonce: str, now: int) -> int 
     """The nonce's expiry if this node minted it for ``org_id`` and it has not expired; else None.
     (Whether it was already spent is the store's question.)"""
     parts = nonce.split(".")
-    if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()) or len(parts[0]) > 12:
+    # All ASCII, as this node mints them: a lone surrogate (JSON can carry one) made the tag's
+    # encoding raise, a 500 (helper-69)
+    if len(parts) != 3 or not nonce.isascii() or not parts[0].isdigit() or len(parts[0]) > 12:
         return None
     expires_at, random_part, tag = int(parts[0]), parts[1], parts[2]
     if not hmac.compare_digest(tag.encode(), _tag(digest, org_id, expires_at, random_part).encode()):

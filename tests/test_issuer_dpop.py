@@ -222,7 +222,22 @@ def test_a_proof_of_a_refused_request_is_spent_and_cannot_carry_another_body(cli
     assert fresh.status_code == 200, fresh.text  # the refusal spent the proof, not the token
 
 
-@pytest.mark.parametrize("shape", ["authorization_details", "no_grant_type", "no_code", "wrong_pin"])
+def test_an_ath_or_a_nonce_outside_ascii_is_refused_never_a_500(client: TestClient, ngo: str) -> None:
+    """compare_digest takes ASCII text only, and a lone surrogate (JSON may escape one) cannot be
+    encoded: each was a 500 where a proof's ath or nonce, or a key proof's c_nonce, met it (helper-69)."""
+    from issuer import nonces
+
+    key = keys.generate()
+    token, nonce, _ = _bound_token(client, ngo, key)
+    _refused(_credential(client, token, _proof(client, key, CREDENTIAL, nonce=nonce, access_token=token, ath="é")),
+             "invalid_dpop_proof")
+    digest = client.app.state.issuer.node.digest  # type: ignore[attr-defined]
+    for odd in ("9999999999.\ud800.x", "9999999999.é.x"):
+        assert dpop.nonce_is_fresh(digest, ISSUER, odd, _now(client)) is False
+        assert nonces.expiry_if_genuine(digest, "org", odd, _now(client)) is None
+
+
+@pytest.mark.parametrize("shape", ["authorization_details", "no_grant_type", "no_code", "wrong_pin", "unreadable"])
 def test_a_token_proof_of_a_refused_request_stays_spent(client: TestClient, ngo: str, shape: str) -> None:
     """The same at the token endpoint, whatever refuses the request: its body's shape too (helper-68:
     refused before the spend, the proof then redeemed the code with another body)."""
@@ -233,9 +248,15 @@ def test_a_token_proof_of_a_refused_request_stays_spent(client: TestClient, ngo:
     bad = {"authorization_details": dict(good, authorization_details="not json"),
            "no_grant_type": {k: v for k, v in good.items() if k != "grant_type"},
            "no_code": {k: v for k, v in good.items() if k != "pre-authorized_code"},
-           "wrong_pin": dict(good, tx_code="000000" if offer["pin"] != "000000" else "111111")}[shape]
+           "wrong_pin": dict(good, tx_code="000000" if offer["pin"] != "000000" else "111111")}.get(shape, {})
     captured = _proof(client, key, TOKEN, nonce=nonce)
-    first = client.post("/issuers/open-doors/token", data=bad, headers={"DPoP": captured})
+    if shape == "unreadable":  # more parts than Starlette reads (1,000): refused before the form is parsed
+        parts = b"".join(b'--x\r\nContent-Disposition: form-data; name="f%d"\r\n\r\nv\r\n' % i for i in range(1001))
+        first = client.post("/issuers/open-doors/token", content=parts + b"--x--\r\n",
+                            headers={"DPoP": captured, "Content-Type": "multipart/form-data; boundary=x"})
+        assert first.json()["error"] == "invalid_request", first.text  # an OAuth error (RFC 6749 section 5.2)
+    else:
+        first = client.post("/issuers/open-doors/token", data=bad, headers={"DPoP": captured})
     assert first.status_code == 400, first.text
     _refused(client.post("/issuers/open-doors/token", data=good, headers={"DPoP": captured}), "invalid_dpop_proof",
              status=400)

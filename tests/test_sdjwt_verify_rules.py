@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from core import errors, keys
-from core.encoding import b64url_encode
+from core import _jose, errors, keys
+from core.encoding import b64url_encode, b64url_json
 from core.sdjwt import KeyBindingPolicy, VerifyPolicy, issue, present, verify, verify_issued
 from tests import craft
 from tests.conftest import NOW
@@ -449,29 +450,54 @@ def test_present_keeps_issued_order_and_minimum(iss: keys.PrivateKey, holder: ke
     assert check(shown, iss, KB) == {"b": {"c": 2}, "cnf": craft.cnf(holder)}
 
 
-def test_bound_to_judges_the_binding_alone(iss: keys.PrivateKey, holder: keys.PrivateKey) -> None:
-    """``bound_to`` (what tells a holder's failed answer from junk, verifier.checks): the issuer's
-    signature and a key binding by ``cnf``'s key for this audience and nonce, nothing else. An
-    expired credential and a stale key binding are still bound; another issuer, another holder
-    key, another nonce or audience, a changed Disclosure list, or no key binding are not."""
-    from core.sdjwt import bound_to
+def test_key_binding_of_judges_the_binding_alone(iss: keys.PrivateKey, holder: keys.PrivateKey) -> None:
+    """``key_binding_of`` and ``binds`` (what tells a holder's failed answer from junk and from one
+    made for another request, verifier.verification): the issuer's signature and a key binding by
+    ``cnf``'s key over this SD-JWT, nothing else; then its audience and nonce. An expired credential
+    and a stale key binding still bind; another issuer, another holder key, a changed Disclosure
+    list or no key binding have none; another nonce or audience does not bind."""
+    from core.sdjwt import binds, key_binding_of
 
     def issued(exp: int, key: keys.PrivateKey = iss) -> str:
         return issue({"a": 1, "exp": exp, "cnf": craft.cnf(holder)}, issuer_key=key, disclosable=[("a",)])
 
-    def binds(token: str, keys_: list[keys.PublicKey] | None = None) -> bool:
-        return bound_to(token, issuer_keys=keys_ or [iss.public_key()], key_binding=KB)
+    def made(token: str, keys_: list[keys.PublicKey] | None = None) -> dict[str, Any] | None:
+        return key_binding_of(token, issuer_keys=keys_ or [iss.public_key()])
 
     fresh, expired = issued(NOW + 3600), issued(NOW - 3600)
-    assert binds(with_kb(fresh, holder)) and binds(with_kb(expired, holder))
-    assert binds(with_kb(fresh, holder, iat=NOW - 86400))  # a phone's clock a day off
+    for token in (with_kb(fresh, holder), with_kb(expired, holder), with_kb(fresh, holder, iat=NOW - 86400)):
+        found = made(token)
+        assert found is not None and binds(found, KB), token
     other_issuer = keys.generate("ES256")
-    assert not binds(with_kb(issued(NOW + 3600, other_issuer), holder))
-    assert not binds(with_kb(fresh, holder), [other_issuer.public_key()])
-    assert not binds(with_kb(fresh, keys.generate("ES256")))
-    assert not binds(with_kb(fresh, holder, nonce="another"))
-    assert not binds(with_kb(fresh, holder, aud="https://elsewhere.test"))
-    assert not binds(fresh)  # no key binding
-    no_disclosure = fresh.split("~")[0] + "~"
-    assert not binds(no_disclosure + craft.kb_jwt(fresh, holder, iat=NOW))  # sd_hash of another list
-    assert not binds("not a presentation")
+    assert made(with_kb(issued(NOW + 3600, other_issuer), holder)) is None
+    assert made(with_kb(fresh, holder), [other_issuer.public_key()]) is None
+    assert made(with_kb(fresh, keys.generate("ES256"))) is None
+    assert made(fresh) is None  # no key binding
+    assert made(fresh.split("~")[0] + "~" + craft.kb_jwt(fresh, holder, iat=NOW)) is None  # sd_hash of another list
+    assert made("not a presentation") is None
+    for elsewhere in ({"nonce": "another"}, {"aud": "https://elsewhere.test"}, {"nonce": 7}):
+        found = made(with_kb(fresh, holder, **elsewhere))
+        assert found is not None and not binds(found, KB), elsewhere
+    found = made(fresh + _kb_with_surrogate(fresh, holder))
+    assert found is not None and not binds(found, KB)
+
+
+def _kb_with_surrogate(sd_jwt: str, holder: keys.PrivateKey) -> str:
+    """A Key Binding JWT whose nonce is a lone surrogate, as JSON may escape one (our signer cannot
+    encode it, so the payload is written by hand)."""
+    made = _jose.parse_compact(craft.kb_jwt(sd_jwt, holder, iat=NOW)).unverified_payload()  # its sd_hash
+    body = json.dumps({**made, "nonce": "\ud800"})  # ensure_ascii: the escape, as sent
+    signing_input = b64url_json({"alg": "ES256", "typ": "kb+jwt"}) + "." + b64url_encode(body.encode())
+    return signing_input + "." + b64url_encode(holder.sign(signing_input.encode()))
+
+
+def test_a_key_binding_of_any_text_is_refused_never_a_500(iss: keys.PrivateKey, holder: keys.PrivateKey) -> None:
+    """hmac.compare_digest takes ASCII text only: an ``sd_hash`` or ``nonce`` outside it raised a
+    TypeError, and a lone surrogate in the nonce a UnicodeEncodeError (helper-69: a 500)."""
+    token = issue({"a": 1, "cnf": craft.cnf(holder)}, issuer_key=iss, disclosable=[("a",)])
+    with pytest.raises(errors.SdHashMismatch):
+        check(with_kb(token, holder, sd_hash="é"), iss, KB)
+    with pytest.raises(errors.NonceMismatch):
+        check(token + _kb_with_surrogate(token, holder), iss, KB)
+    with pytest.raises(errors.NonceMismatch):
+        check(with_kb(token, holder, nonce="ñ-1"), iss, KB)

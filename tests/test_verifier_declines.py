@@ -225,3 +225,31 @@ def test_without_holder_binding_only_an_accepted_answer_ends_the_check(desk: Des
     posted, waiting = asyncio.run(story())
     assert posted.status_code == 200, posted.text
     assert waiting.status_code == 202 and waiting.json() == {"phase": "pending", "declined": True}, waiting.text
+
+
+def test_a_holders_own_answer_to_a_query_without_binding_that_fails_ends_the_check(desk: Desk) -> None:
+    """Our wallet binds its answer to the request even when the query asks for no binding: that
+    answer, though it fails (expired), is the holder's and ends the check (helper-69: a hint)."""
+    from core import keys
+    from core.sdjwt.vc import issue_vc
+    from tests.verifier_desk import CRAFTED_ISSUER, STATUS_EXAMPLE, STATUS_VCT, TYPES
+
+    query = {"credentials": [{"id": "registration", "format": "dc+sd-jwt", "meta": {"vct_values": [STATUS_VCT]},
+                              "require_cryptographic_holder_binding": False, "claims": [{"path": ["right_to_work"]}]}]}
+
+    async def story() -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=20) as http:
+            check = await desk.check(http, query=None, dcql_query=query, purpose=HR)
+            now = desk.ctx.now()
+            request = await wallet.fetch_request(http, check["link"], now=now)
+            holder = keys.generate()
+            expired = issue_vc(TYPES.require(STATUS_VCT), STATUS_EXAMPLE, issuer=CRAFTED_ISSUER,
+                               issuer_key=desk.issuer_key, holder_key=holder.public_key(), now=now - 40 * 86400,
+                               valid_for_s=30 * 86400)
+            answered = await wallet.answer(http, request, wallet.vp_token(request, {"registration": (expired, holder)},
+                                                                           now))
+            assert answered.status_code == 200, answered.text
+            return await desk.outcome(http, check)
+
+    result = asyncio.run(story())
+    assert result["accepted"] is False and result["reason"] == "expired", result

@@ -36,6 +36,16 @@ def test_any_changed_byte_is_refused_or_changes_nothing(index: int, byte: int) -
     assert (loaded.wallet_id, loaded.exported_at, loaded.content) == ("w-1", 1_800_000_000, CONTENT)
 
 
+def test_a_check_outside_ascii_is_a_wrong_passphrase_not_a_500() -> None:
+    """The file's check was compared with compare_digest, which raises for non-ASCII text (helper-69)."""
+    import json
+
+    document = json.loads(FILE)
+    for check in ("é", "\ud800"):
+        with pytest.raises(WrongPassphrase):
+            export.load(json.dumps({**document, "check": check}).encode(), "export pass")
+
+
 @pytest.mark.parametrize("data", [b"", b"[]", b"{}", b"not json", FILE.replace(b"amana-wallet-export/1", b"x"),
                                   FILE.replace(b'"opslimit": 1', b'"opslimit": 99'), b"{" * 100000])
 def test_not_an_export_file(data: bytes) -> None:

@@ -30,7 +30,7 @@ from core.dcql import Answer, DcqlQuery, ResponseDoesNotMatchQuery
 from core.encoding import json_loads_strict
 from core.errors import AmanaError, AudienceMismatch, IssuerNotAccredited, MalformedToken, NonceMismatch
 from core.keys import PublicKey
-from core.sdjwt import KeyBindingPolicy, VerifyPolicy, bound_to
+from core.sdjwt import KeyBindingPolicy, VerifyPolicy, binds, key_binding_of
 from core.sdjwt.paths import format_path, select
 from core.sdjwt.vc import VerifiedCredential, verify_vc
 from core.trust import SuspensionPolicy, TrustList, check_issuer
@@ -101,9 +101,10 @@ class Presented(NamedTuple):
     checked: tuple[CheckedCredential, ...]  # the presentations that hold and answer their query
     unanswered: AmanaError | None  # what refuses the answer when those do not answer the query
     # Some presentation is signed by a trust-listed issuer's key, with a Key Binding JWT by its holder
-    # for this request (core.sdjwt.verifier.bound_to), whether or not it then holds or answers: an
-    # answer a holder made, not junk anyone who saw the QR could post (verifier.checks.respond). A
-    # query that asks for no binding has none: only an answer it accepts is a holder's.
+    # for this request (core.sdjwt.key_binding_of), whether or not it then holds or answers: an
+    # answer a holder made, not junk anyone who saw the QR could post (verifier.checks.respond).
+    # Without a key binding (a query may ask for none) a presentation is no holder's: only an
+    # answer the check accepts ends it then.
     bound: bool
 
 
@@ -149,7 +150,10 @@ def verify_vp_token(
                 result: VerifiedCredential = verify_vc(
                     presentation, issuer_keys=keys_for, now=now,
                     key_binding=kb if credential_query.holder_binding else None, types=types, policy=policy)
-                bound = bound or credential_query.holder_binding
+                made = result.verified.key_binding  # checked for this request when the query asks for binding
+                if made is not None and not credential_query.holder_binding:
+                    _bound_here(made, kb)
+                bound = bound or made is not None
                 issuer = check_issuer(trust_list, iss=result.issuer, vct=result.vct, issued_at=result.issued_at,
                                       now=now, suspension=expect.suspension)
                 problem = dcql.answer_problem(credential_query, Answer(result.vct, result.claims,
@@ -161,9 +165,12 @@ def verify_vp_token(
             except AmanaError as exc:
                 discarded.append(exc)
                 # A holder's own answer that failed after its binding (expired, a clock off) is no
-                # junk: checked apart, on this failure path only (helper-68).
-                bound = bound or (credential_query.holder_binding and bound_to(
-                    presentation, issuer_keys=keys_for, key_binding=kb, policy=policy))
+                # junk, and one bound elsewhere is no answer: its binding checked apart, on this
+                # failure path only (helper-68, helper-69).
+                made = key_binding_of(presentation, issuer_keys=keys_for, policy=policy)
+                if made is not None:
+                    _bound_here(made, kb)
+                    bound = True
                 continue
             checked.append(CheckedCredential(
                 query_id=query_id, vct=result.vct, issuer=result.issuer, issuer_names=dict(issuer.names),
@@ -175,6 +182,16 @@ def verify_vp_token(
         return Presented(tuple(checked), discarded[0] if discarded else ResponseDoesNotMatchQuery(
             unmet or "no presentation"), bound)
     return Presented(tuple(checked), None, bound)
+
+
+def _bound_here(made: Mapping[str, Any], kb: KeyBindingPolicy) -> None:
+    """A Key Binding JWT, signed and over its SD-JWT, for another verifier or another request
+    rejects the whole response (section 14.1.2), whether or not its presentation holds otherwise
+    (an expired one too) and whether or not its query asked for binding."""
+    if made.get("aud") != kb.audience:
+        raise AudienceMismatch()
+    if not binds(made, kb):
+        raise NonceMismatch()
 
 
 def _status_ref(claims: Mapping[str, Any]) -> tuple[str, int] | None:

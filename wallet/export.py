@@ -26,7 +26,7 @@ from typing import Any
 import nacl.exceptions
 import nacl.pwhash.argon2id as argon2id
 
-from core.encoding import b64url_decode, b64url_encode
+from core.encoding import b64url_decode, b64url_encode, same_text
 from core.errors import AmanaError, VaultTampered, WrongPassphrase
 from wallet.vault import DEFAULT_KDF, SALT_BYTES, KdfParams, seal, unseal
 
@@ -93,7 +93,7 @@ def load(data: bytes, passphrase: str) -> Exported:
     if len(salt) != SALT_BYTES:
         raise VaultTampered("the export file was changed or damaged")
     key, check = _keys(passphrase, salt, kdf)
-    if not secrets.compare_digest(check, str(document["check"])):
+    if not same_text(check, str(document["check"])):
         raise WrongPassphrase("the export passphrase does not open this file")
     try:
         content = unseal(key, sealed, _ad(head))

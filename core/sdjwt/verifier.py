@@ -24,13 +24,12 @@ refuse security-critical claims that were selectively disclosed.
 from __future__ import annotations
 
 import hashlib
-import hmac
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from core import _jose
-from core.encoding import b64url_encode, numeric_date
+from core.encoding import b64url_encode, numeric_date, same_text
 from core.errors import (
     AmanaError,
     AudienceMismatch,
@@ -112,17 +111,18 @@ def verify(
     return _verify_parts(parts, issuer_keys, now, key_binding, policy)
 
 
-def bound_to(presentation: str, *, issuer_keys: IssuerKeys, key_binding: KeyBindingPolicy,
-             policy: VerifyPolicy = DEFAULT_POLICY) -> bool:
-    """Whether ``presentation`` is signed by one of ``issuer_keys`` and carries a Key Binding JWT by
-    its ``cnf`` key, over this very SD-JWT (``sd_hash``), for ``key_binding``'s audience and nonce;
-    nothing else judged (times, types, claims). For a presentation ``verify`` refused: a holder's
-    own answer that failed (expired, a phone's clock an hour off) is told from one anyone who saw
-    the request could have posted (verifier.checks). Never raises."""
+def key_binding_of(presentation: str, *, issuer_keys: IssuerKeys,
+                   policy: VerifyPolicy = DEFAULT_POLICY) -> dict[str, Any] | None:
+    """The Key Binding JWT's payload, when ``presentation`` is signed by one of ``issuer_keys`` and
+    carries a Key Binding JWT by its ``cnf`` key over this very SD-JWT (``sd_hash``); None
+    otherwise. Nothing else is judged (times, types, claims, audience, nonce): for a presentation
+    ``verify`` refused, a holder's own answer that failed (an expired credential, a phone's clock
+    an hour off) is told from one anyone who saw the request could have posted, and one made for
+    another request from both (verifier.verification). Never raises."""
     try:
         parts = _format.parse(presentation, max_bytes=policy.max_bytes)
         if parts.kb_jwt is None:
-            return False
+            return None
         jws = _jose.parse_compact(parts.jwt, "Issuer-signed JWT")
         alg = _jose.check_header(jws.unverified_header, policy.algorithms, "Issuer-signed JWT")
         payload = jws.unverified_payload()
@@ -130,14 +130,19 @@ def bound_to(presentation: str, *, issuer_keys: IssuerKeys, key_binding: KeyBind
         _jose.verify_with_any(jws, keys, alg, "Issuer-signed JWT")
         sd_alg = payload.get(disc.SD_ALG_KEY, disc.DEFAULT_SD_ALG)
         if type(sd_alg) is not str or sd_alg not in policy.sd_algs:
-            return False
+            return None
         # cnf as signed: SD-JWT VC never discloses it selectively (core.sdjwt.vc.NEVER_DISCLOSED)
-        kb = _verify_kb(parts, _holder_key(payload), disc.hasher(sd_alg), 0, None, policy, jws.signing_input, None)
+        return _verify_kb(parts, _holder_key(payload), disc.hasher(sd_alg), 0, None, policy, jws.signing_input,
+                          None)
     except AmanaError:
-        return False
+        return None
+
+
+def binds(kb: Mapping[str, Any], expect: KeyBindingPolicy) -> bool:
+    """The Key Binding JWT names this audience and nonce (section 7.3 step 5; the nonce compared in
+    constant time, as any text: ``core.encoding.same_text``)."""
     aud, nonce = kb.get("aud"), kb.get("nonce")
-    return (isinstance(aud, str) and aud == key_binding.audience and isinstance(nonce, str)
-            and hmac.compare_digest(nonce.encode(), key_binding.nonce.encode()))
+    return isinstance(aud, str) and aud == expect.audience and isinstance(nonce, str) and same_text(nonce, expect.nonce)
 
 
 def verify_issued(
@@ -253,7 +258,7 @@ def _verify_kb(
         sd_digest = signed_hash.digest()
     expected_hash = b64url_encode(sd_digest)
     sd_hash = kb.get("sd_hash")
-    if not isinstance(sd_hash, str) or not hmac.compare_digest(sd_hash, expected_hash):
+    if not isinstance(sd_hash, str) or not same_text(sd_hash, expected_hash):
         raise SdHashMismatch()
     iat: Any = kb.get("iat")
     if not numeric_date(iat):
@@ -263,8 +268,7 @@ def _verify_kb(
     aud = kb.get("aud")
     if not isinstance(aud, str) or aud != expect.audience:
         raise AudienceMismatch()
-    nonce = kb.get("nonce")
-    if not isinstance(nonce, str) or not hmac.compare_digest(nonce.encode(), expect.nonce.encode()):
+    if not binds(kb, expect):  # the audience is equal: the nonce is not
         raise NonceMismatch()
     if not (now - expect.max_age_s - policy.clock_skew_s <= iat <= now + policy.clock_skew_s):
         raise KeyBindingTooOld()
