@@ -80,6 +80,8 @@ async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
         try:
             form = await request.form()
         except HTTPException as exc:  # Starlette's refusal of a body it cannot read as a form (helper-69)
+            if exc.status_code != 400:  # too large (core.web): refused as such
+                raise
             raise OAuthError("invalid_request", "the body is not a form this endpoint reads") from exc
         return await _grant(ctx, slug, form, proof)
 

@@ -23,7 +23,7 @@ from issuer.context import IssuerContext, get_context
 from issuer.tables import StatusListRow
 
 
-def negotiated(request: Request) -> None:
+async def negotiated(request: Request) -> None:
     """Token Status List section 8.1's content negotiation (``core.statuslist.accepts_token``), and
     section 8.4's ``time``: this node keeps no past lists, and "If the Server does not support the
     additional query parameter, it SHOULD return a status code of 501" (a client that got today's

@@ -12,6 +12,7 @@ from core import errors
 SDJWT_SURFACE = {
     "DEFAULT_POLICY", "ClaimPath", "KeyBindingPolicy", "Verified", "VerifyPolicy",
     "format_path", "issue", "parse_many", "parse_path", "present", "verify", "verify_issued",
+    "binds", "key_binding_of",  # a verifier tells a holder's failed answer from junk (verifier.verification)
 }
 
 
