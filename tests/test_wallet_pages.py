@@ -116,7 +116,7 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     handler = logging.Handler(logging.DEBUG)
     handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
     root = logging.getLogger()
-    level, root.level = root.level, logging.DEBUG
+    root_level, root.level = root.level, logging.DEBUG
     root.addHandler(handler)
 
     # 1. A new wallet, and its recovery sheet: the QR on the screen says what the text says.
@@ -216,8 +216,8 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     page.wait_for_selector("html[dir=rtl]")
     text = page.locator("main").inner_text()
     assert _t("wallet.history_title", "ar") in text and _t("wallet.event_declined", "ar") in text
-    level = "المستوى (من 1 إلى 8، المقياس الأوروبي)"
-    assert text.count(level) == 2 and "eqf_level" not in text  # labels, given and declined
+    level_label = "المستوى (من 1 إلى 8، المقياس الأوروبي)"
+    assert text.count(level_label) == 2 and "eqf_level" not in text  # labels, given and declined
     _checked(page, f"history-ar-{width}", width)
     page.goto(f"{world.base}/wallet")  # no ?lang: the choice was remembered
     assert page.locator("html").get_attribute("lang") == "ar"
@@ -289,7 +289,7 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     context.close()
 
     root.removeHandler(handler)
-    root.level = level
+    root.level = root_level
     logged = "\n".join(said)
     assert "/wallet/" in logged  # the node did log (route templates), and none of these:
     for secret in (PASS, NEW_PASS, FILE_PASS, recovery_code, wallet_code, offer["pin"], "operate forklift", "Amal",
