@@ -63,6 +63,11 @@ def _copy(n: int) -> Copy:
                 secret["issuer"].decode(), "b1", 1_800_000_000)
 
 
+def _adding(n: int) -> Callable[[Contents], None]:
+    """A change that keeps one more card (copy ``c<n>``)."""
+    return lambda contents: contents.copies.append(_copy(n))
+
+
 def _run(ctx: holder.WalletContext, work: Coroutine[Any, Any, T]) -> T:
     async def go() -> T:
         try:
@@ -123,11 +128,8 @@ def test_thirty_changes_to_one_wallet_at_once_all_land(ctx: holder.WalletContext
     wallet_id, _ = _run(ctx, holder.create(ctx, PASS, None))
     opened = _run(ctx, holder.unlock(ctx, wallet_id, PASS))
 
-    def adding(n: int) -> Callable[[Contents], None]:
-        return lambda contents: contents.copies.append(_copy(n))
-
     async def all_at_once() -> None:
-        await asyncio.gather(*(holder.update(ctx, opened, adding(n)) for n in range(30)))
+        await asyncio.gather(*(holder.update(ctx, opened, _adding(n)) for n in range(30)))
 
     _run(ctx, all_at_once())
     final = _run(ctx, holder.unlock(ctx, wallet_id, PASS))
@@ -141,13 +143,10 @@ def test_changes_from_two_worker_processes_at_once_all_land(ctx: holder.WalletCo
     wallet_id, _ = _run(ctx, holder.create(ctx, PASS, None))
     opened = _run(ctx, holder.unlock(ctx, wallet_id, PASS))
 
-    def adding(n: int) -> Callable[[Contents], None]:
-        return lambda contents: contents.copies.append(_copy(n))
-
     async def both_workers() -> None:
         other = await holder.WalletContext.open(ctx.settings, kdf=FAST)
         try:
-            await asyncio.gather(*(holder.update(ctx if n % 2 else other, opened, adding(n)) for n in range(30)))
+            await asyncio.gather(*(holder.update(ctx if n % 2 else other, opened, _adding(n)) for n in range(30)))
         finally:
             await other.engine.dispose()
 
@@ -164,13 +163,10 @@ def test_a_passphrase_change_amid_writes_from_two_workers_loses_none_and_fails_n
     wallet_id, _ = _run(ctx, holder.create(ctx, PASS, None))
     opened = _run(ctx, holder.unlock(ctx, wallet_id, PASS))
 
-    def adding(n: int) -> Callable[[Contents], None]:
-        return lambda contents: contents.copies.append(_copy(n))
-
     async def amid_writes() -> None:
         other = await holder.WalletContext.open(ctx.settings, kdf=FAST)
         try:
-            writes = [holder.update(ctx if n % 2 else other, opened, adding(n)) for n in range(30)]
+            writes = [holder.update(ctx if n % 2 else other, opened, _adding(n)) for n in range(30)]
             await asyncio.gather(*writes[:15], holder.change_passphrase(ctx, opened, "a new one"), *writes[15:])
         finally:
             await other.engine.dispose()
