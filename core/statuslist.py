@@ -9,6 +9,7 @@ draft's own test vectors (../shared/testdata/status-list/).
   at the highest compression level, then base64url.
 - Section 5.1: the token's ``typ`` is ``statuslist+jwt``; ``sub`` equals the Referenced
   Token's ``status.status_list.uri``; ``iat`` required, ``exp`` and ``ttl`` recommended.
+- Section 8.2: served gzip-coded to a client that negotiates it (``accepts_gzip``).
 - Section 8.3: an index out of bounds makes no statement: refused. Section 11.1: a
   decompressed size cap, so a small "zip bomb" cannot exhaust the reader's memory.
 """
@@ -153,6 +154,25 @@ def reference(uri: str, idx: int) -> dict[str, Any]:
     return {"status_list": {"idx": idx, "uri": uri}}
 
 
+def _weighted(header: str) -> list[tuple[str, float]]:
+    """The members of an ``Accept`` or ``Accept-Encoding`` list (RFC 9110 section 12.4.2), each
+    lower-cased with its weight: 1 when none is given, 0 when it cannot be read (an unreadable
+    weight accepts nothing)."""
+    members = []
+    for item in header.split(","):
+        name, *parameters = (part.strip() for part in item.split(";"))
+        weight = 1.0
+        for parameter in parameters:
+            key, _, value = parameter.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        members.append((name.lower(), weight))
+    return members
+
+
 def accepts_token(accept: str | None) -> bool:
     """Whether an ``Accept`` header (RFC 9110 section 12.5.1) takes a ``statuslist+jwt``: none at
     all, or a media range that matches it (the type, ``application/*``, ``*/*``) with a weight
@@ -160,16 +180,19 @@ def accepts_token(accept: str | None) -> bool:
     the CWT form (or for a page) is told 406 rather than given a JWT it cannot read."""
     if accept is None or not accept.strip():
         return True
-    for item in accept.split(","):
-        media, *parameters = (part.strip() for part in item.split(";"))
-        weight = 1.0
-        for parameter in parameters:
-            name, _, value = parameter.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    weight = float(value)
-                except ValueError:
-                    weight = 0.0  # an unreadable weight accepts nothing
-        if weight > 0 and media.lower() in (MEDIA_TYPE, "application/*", "*/*"):
-            return True
-    return False
+    return any(weight > 0 and media in (MEDIA_TYPE, "application/*", "*/*") for media, weight in _weighted(accept))
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an ``Accept-Encoding`` header (RFC 9110 section 12.5.3) takes ``gzip``: named (or as
+    ``x-gzip``, its alias, section 8.4.1.3) with a weight above 0, or ``*`` so when gzip is not
+    named at all. No header, or an empty one, gets the token as it is: section 8.2 asks for
+    content coding "using the content negotiation" of RFC 9110, and a client that said nothing
+    is not assumed to inflate (our own fetcher asks for ``identity``, core.fetch)."""
+    if accept_encoding is None:
+        return False
+    weights = dict(reversed(_weighted(accept_encoding)))  # the first mention of a coding counts
+    for coding in ("gzip", "x-gzip"):
+        if coding in weights:
+            return weights[coding] > 0
+    return weights.get("*", 0.0) > 0

@@ -4,6 +4,7 @@ negative cases, revocation through the Token Status List, and what the database 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import os
 import time
@@ -489,6 +490,29 @@ def test_the_status_list_served_is_never_older_than_its_ttl(client: TestClient, 
         token = served()
         assert now - token["iat"] < token["ttl"] and token["exp"] > now, offset
     assert served()["iat"] > first["iat"]
+
+
+def test_the_status_list_is_gzip_coded_for_a_client_that_asks(client: TestClient, ngo: str) -> None:
+    """Token Status List section 8.2: the response SHOULD use a content coding such as gzip,
+    negotiated (RFC 9110 section 12.5.3). Each coding has its own ETag; a client that asks for
+    ``identity``, as our fetcher does, or says nothing gets the token as it is."""
+    offer = _offer(client, ngo)
+    [credential] = Wallet(client).receive(offer["link"], offer["pin"], [keys.generate()])
+    path = path_of(_jose.parse_compact(credential.split("~")[0]).unverified_payload()["status"]["status_list"]["uri"])
+    with client.stream("GET", path, headers={"Accept-Encoding": "gzip"}) as coded:
+        raw = b"".join(coded.iter_raw())
+    with client.stream("GET", path, headers={"Accept-Encoding": "identity"}) as plain:
+        text = b"".join(plain.iter_raw())
+    assert coded.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert gzip.decompress(raw) == text and text.count(b".") == 2 and len(raw) < len(text)
+    assert "accept-encoding" in coded.headers["vary"].lower() and coded.headers["etag"] != plain.headers["etag"]
+    for refused in ("gzip;q=0, *", "br", ""):
+        with client.stream("GET", path, headers={"Accept-Encoding": refused}) as r:
+            assert "content-encoding" not in r.headers and b"".join(r.iter_raw()) == text, refused
+    again = client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": coded.headers["etag"]})
+    assert again.status_code == 304 and "content-encoding" not in again.headers
+    assert client.get(path, headers={"Accept-Encoding": "identity",
+                                     "If-None-Match": coded.headers["etag"]}).status_code == 200
 
 
 def test_browsers_of_any_origin_may_read_the_status_lists(client: TestClient, ngo: str) -> None:

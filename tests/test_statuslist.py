@@ -231,3 +231,26 @@ def test_an_accept_header_takes_the_token_exactly_when_a_range_matching_it_weigh
 
     assert accepts_token(", ".join(others)) is (not others)  # an empty header accepts anything
     assert accepts_token(", ".join([*others, matching + weight])) is (weight != ";q=0")
+
+
+@given(st.text(max_size=200))
+def test_an_accept_encoding_header_of_any_text_is_judged_never_raises(header: str) -> None:
+    from core.statuslist import accepts_gzip
+
+    assert accepts_gzip(header) in (True, False)
+
+
+@given(st.lists(st.sampled_from(["br", "deflate;q=0.5", "identity", "zstd"]), max_size=3),
+       st.sampled_from(["gzip", "GZIP", "x-gzip", "*"]), st.sampled_from(["", ";q=0.5", ";q=0", ";q=zero"]))
+def test_gzip_is_taken_exactly_when_named_or_starred_with_a_weight_above_zero(
+        others: list[str], coding: str, weight: str) -> None:
+    """RFC 9110 section 12.5.3: no header and an empty one ask for no coding; ``gzip;q=0`` refuses
+    gzip even beside ``*``; an unreadable weight accepts nothing."""
+    from core.statuslist import accepts_gzip
+
+    assert accepts_gzip(None) is False and accepts_gzip("") is False
+    assert accepts_gzip(", ".join(others)) is False
+    taken = weight in ("", ";q=0.5")
+    assert accepts_gzip(", ".join([*others, coding + weight])) is taken
+    if coding != "*":
+        assert accepts_gzip(", ".join([coding + weight, "*"])) is taken  # named beats the wildcard
