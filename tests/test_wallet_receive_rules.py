@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from core import _jose, keys, sdjwt
-from core.errors import InvalidInput
+from core.errors import InvalidInput, UnknownIssuerKey
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from wallet import receive
 
@@ -47,11 +47,13 @@ class FakeIssuer:
         self.headers: dict[str, httpx.Headers] = {}
         self.token_type = "Bearer"
         self.credential_request: dict[str, Any] | None = None
-        # With key metadata, the credential endpoint issues a real SD-JWT VC per proof, signed by
-        # ``signer``; without, it refuses every request (all most rules here need to see).
+        # When ``issuing``, the credential endpoint issues a real SD-JWT VC per proof, signed by
+        # ``signer``; else it refuses every request (all most rules here need to see). The key
+        # metadata is served unless ``key_metadata`` is None (the wallet reads it before the token).
         self.signer = keys.generate("ES256", kid="issuer-key-1")
-        self.key_metadata: dict[str, Any] | None = None
         self.key_set: dict[str, Any] = {"keys": [self.signer.public_key().to_jwk()]}
+        self.key_metadata: dict[str, Any] | None = {"issuer": ISSUER, "jwks": self.key_set}
+        self.issuing = False
         self.token_extra: dict[str, Any] = {}
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -69,7 +71,7 @@ class FakeIssuer:
         }
         if url == f"{ISSUER}/credential":
             self.credential_request = json.loads(request.content)
-            if self.key_metadata is None:
+            if not self.issuing:
                 return httpx.Response(400, json={"error": "invalid_proof"})
             return httpx.Response(200, json={"credentials": [{"credential": self._issued(proof)}
                                                              for proof in self.credential_request["proofs"]["jwt"]]})
@@ -257,6 +259,7 @@ def test_credentials_are_checked_with_the_keys_the_issuers_own_metadata_gives() 
     its ``jwks_uri`` (5.2); each credential verifies with them and is kept."""
     for by_reference in (False, True):
         issuer = FakeIssuer()
+        issuer.issuing = True
         issuer.key_metadata = ({"issuer": ISSUER, "jwks_uri": "https://keys.example/issuer.jwks"} if by_reference
                                else {"issuer": ISSUER, "jwks": issuer.key_set})
         _, received = _redeemed(issuer, BY_REFERENCE)
@@ -272,9 +275,53 @@ def test_credentials_are_checked_with_the_keys_the_issuers_own_metadata_gives() 
 ])
 def test_key_metadata_the_issuer_may_not_be_trusted_for_keeps_nothing(metadata: dict[str, Any]) -> None:
     issuer = FakeIssuer()
+    issuer.issuing = True
     issuer.key_metadata = {k: issuer.key_set if v == "KEYS" else v for k, v in metadata.items()}
     with pytest.raises(receive.IssuanceFailed, match="issuer keys"):
         _redeemed(issuer, BY_REFERENCE)
+    assert not any(url.endswith("/token") for url in issuer.seen)  # read before the code is spent
+
+
+def test_an_issuer_publishing_no_keys_is_refused_before_the_code_is_spent() -> None:
+    """The wallet read the issuer's keys only after the credential came: an issuer with no
+    ``jwt-vc-issuer`` metadata (keys in an x5c chain, say) took the holder's one-time code for a
+    credential the wallet then refused, and the code could not be used in another wallet."""
+    issuer = FakeIssuer()
+    issuer.issuing, issuer.key_metadata = True, None
+    with pytest.raises(receive.IssuanceFailed, match="issuer keys: 404"):
+        _redeemed(issuer, BY_REFERENCE)
+    assert not any(url.endswith("/token") or url.endswith("/credential") for url in issuer.seen)
+
+
+def test_a_key_rotated_between_the_keys_read_and_the_credential_is_read_again_once() -> None:
+    """The keys are read before the token; a credential signed by a key published since is checked
+    against the keys read again, once; a key still unpublished keeps nothing."""
+    for published_later in (True, False):
+        issuer = FakeIssuer()
+        issuer.issuing, old_keys = True, dict(issuer.key_set)
+        issuer.signer = keys.generate("ES256", kid="issuer-key-2")
+        new_keys = {"keys": [*old_keys["keys"], issuer.signer.public_key().to_jwk()]}
+        issuer.key_metadata = {"issuer": ISSUER, "jwks_uri": "https://keys.example/issuer.jwks"}
+        issuer.key_set = old_keys
+
+        def rotate_at_token(request: httpx.Request, fake: FakeIssuer = issuer, rotate: bool = published_later,
+                            keys_after: dict[str, Any] = new_keys) -> httpx.Response:
+            if rotate and str(request.url).endswith("/token"):
+                fake.key_set = keys_after
+            return fake(request)
+
+        async def go() -> list[receive.Received]:
+            async with httpx.AsyncClient(transport=httpx.MockTransport(rotate_at_token)) as http:
+                offer = await receive.read_offer(http, BY_REFERENCE)
+                return await receive.redeem(http, offer, "123456", copies=5, types=None)  # type: ignore[arg-type]
+
+        if published_later:
+            assert len(asyncio.run(go())) == 3
+            assert issuer.seen.count("https://keys.example/issuer.jwks") == 2  # before the token, and once again
+        else:
+            with pytest.raises(UnknownIssuerKey):
+                asyncio.run(go())
+            assert issuer.seen.count("https://keys.example/issuer.jwks") == 2
 
 
 def _proof_algs(listed: object) -> dict[str, Any]:
@@ -294,7 +341,7 @@ def test_key_proofs_use_an_algorithm_the_configuration_lists(listed: object, alg
     """OpenID4VCI 1.0 Appendix F.1: the proof's ``alg`` "MUST match one of the values listed in the
     ``proof_signing_alg_values_supported``" of the credential configuration."""
     issuer = FakeIssuer(meta=_proof_algs(listed))
-    issuer.key_metadata = {"issuer": ISSUER, "jwks": issuer.key_set}
+    issuer.issuing = True
     _, received = _redeemed(issuer, BY_REFERENCE)
     assert issuer.credential_request is not None
     [proof] = issuer.credential_request["proofs"]["jwt"]

@@ -32,6 +32,7 @@ from core.encoding import b64url_decode, b64url_encode
 from core.errors import AmanaError, InvalidInput
 from core.sealing import SealBroken
 from wallet import copies, dpop, flows, holder, labels, receive, refresh
+from wallet import issuer_keys as published_keys
 
 TICKET_S = 300  # from the nonce to the credential request: the holder waits for one key and one signature
 PROOF_TYP = "openid4vci-proof+jwt"
@@ -140,7 +141,7 @@ async def finish(ctx: holder.WalletContext, opened: holder.Opened, http: httpx.A
         if not isinstance(text, str):
             raise receive.IssuanceFailed("credential: not one compact credential")
         cred, disclosures = read_issued(text)
-        issuer_keys = await receive.issuer_keys(http, sealed["issuer"])  # SD-JWT VC 5: its own document only
+        issuer_keys = await published_keys.read(http, sealed["issuer"])  # SD-JWT VC 5: its own document only
     except httpx.HTTPError as exc:
         raise KeepUnavailable("the issuer could not be reached") from exc
     parsed = offline.parse_credential(cred)

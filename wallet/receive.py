@@ -7,8 +7,11 @@ issuer's metadata (section 12.2, identifier compared exactly), the token (sectio
 credential, so the copies of a batch cannot be linked. The token is DPoP-bound when the
 authorization server announces DPoP (wallet/dpop.py).
 Each credential is verified on receipt (RFC 9901 section 7.2) against the keys at
-``/.well-known/jwt-vc-issuer`` before the wallet keeps it. A ``refresh_token`` in the token
-response is handed back for fresh copies later (wallet.refresh, which reuses ``fetch_batch``).
+``/.well-known/jwt-vc-issuer`` before the wallet keeps it. Those keys are read before the
+one-time code is spent: an issuer whose keys the wallet cannot read is refused while the
+holder's code still works elsewhere (read again once if a credential names a newer key). A
+``refresh_token`` in the token response is handed back for fresh copies later (wallet.refresh,
+which reuses ``fetch_batch``).
 
 The HTTP client is passed in (``httpx.AsyncClient``): tests hand an in-process transport,
 the wallet service its hardened client.
@@ -25,13 +28,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from core import _jose, digits, jwt_vc_issuer, keys
+from core import _jose, digits, keys
 from core.credtypes import TypeRegistry
 from core.encoding import json_loads_strict
-from core.errors import AmanaError, InvalidInput
+from core.errors import AmanaError, InvalidInput, InvalidSignature, UnknownIssuerKey
 from core.oid4vc import OFFER_SCHEME, PRE_AUTHORIZED_GRANT, PROOF_TYP, well_known
 from core.sdjwt.vc import VerifiedCredential, verify_vc_issued
-from wallet import credential_request, dpop
+from wallet import credential_request, dpop, issuer_keys
 from wallet.credential_request import (
     IssuanceFailed as IssuanceFailed,  # re-exported: callers catch receive.IssuanceFailed
 )
@@ -242,7 +245,10 @@ class Redeemed(NamedTuple):
 async def redeem_batch(
     http: httpx.AsyncClient, offer: Offer, pin: str, *, copies: int, types: TypeRegistry, alg: keys.Alg = "ES256",
 ) -> Redeemed:
-    """Token (section 6, DPoP-bound when the server announces DPoP), then the batch."""
+    """The issuer's keys, then the token (section 6, DPoP-bound when the server announces DPoP),
+    then the batch. The keys first: without them no credential could be kept, and the code,
+    once spent, is gone for the holder."""
+    published = await issuer_keys.read(http, offer.issuer)
     form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": offer.grant["pre-authorized_code"]}
     if offer.tx_code is not None:
         form["tx_code"] = _typed(pin, offer.tx_code)
@@ -257,7 +263,8 @@ async def redeem_batch(
     configuration_id = offer.configuration_id
     received = await fetch_batch(http, offer.issuer, offer.metadata, configuration_id, access_token,
                                  copies=copies, types=types, alg=alg, dpop_key=dpop_key if dpop_bound else None,
-                                 dpop_nonces=nonces, identifier=credential_request.identifier(token, configuration_id))
+                                 dpop_nonces=nonces, identifier=credential_request.identifier(token, configuration_id),
+                                 published=published)
     refresh_token = token.get("refresh_token")
     return Redeemed(received, refresh_token if isinstance(refresh_token, str) and refresh_token else None,
                     dpop_key if dpop_bound else None)
@@ -270,31 +277,16 @@ async def redeem(
     return (await redeem_batch(http, offer, pin, copies=copies, types=types, alg=alg)).received
 
 
-async def issuer_keys(http: httpx.AsyncClient, issuer: str) -> list[keys.PublicKey]:
-    """The keys the issuer's JWT VC Issuer Metadata gives (SD-JWT VC section 5), by value or through
-    its ``jwks_uri``; a document for another issuer is not used (section 5.3)."""
-    try:
-        found = jwt_vc_issuer.read(await _document(http, well_known(issuer, "jwt-vc-issuer")), issuer)
-        return found if isinstance(found, list) else jwt_vc_issuer.read_key_set(await _document(http, found))
-    except AmanaError as exc:
-        raise IssuanceFailed(f"issuer keys: {exc.detail}") from exc
-
-
-async def _document(http: httpx.AsyncClient, url: str) -> bytes:
-    response = await http.get(url)
-    if response.status_code != 200 or len(response.content) > jwt_vc_issuer.MAX_BYTES:
-        raise IssuanceFailed(f"issuer keys: {response.status_code} from {url}")
-    return response.content
-
-
 async def fetch_batch(
     http: httpx.AsyncClient, issuer: str, meta: dict[str, Any], configuration_id: str, access_token: str, *,
     copies: int, types: TypeRegistry, alg: keys.Alg = "ES256", dpop_key: keys.PrivateKey | None = None,
     dpop_nonces: dpop.Nonces | None = None, identifier: str | None = None,
+    published: list[keys.PublicKey] | None = None,
 ) -> list[Received]:
     """With an access token: a ``c_nonce`` (section 7) when the issuer has a nonce endpoint, then
     the batch (section 8) with one fresh key per copy (no more than ``batch_size``), each copy
-    verified against the issuer's keys before it is kept."""
+    verified against the issuer's keys before it is kept: ``published`` when read before the
+    token, and read again once if a copy names a key they lack (a rotation in between)."""
     endpoint, nonce_endpoint = meta.get("credential_endpoint"), meta.get("nonce_endpoint")
     if not isinstance(endpoint, str):
         raise IssuanceFailed("the issuer names no credential endpoint")
@@ -317,7 +309,9 @@ async def fetch_batch(
     body["proofs"] = {"jwt": proofs}
     issued = await json_body(await dpop.post(http, endpoint, dpop_key, access_token=access_token, json=body,
                                              nonces=dpop_nonces), "credential")
-    published = await issuer_keys(http, issuer)
+    read_before = published is not None
+    if published is None:
+        published = await issuer_keys.read(http, issuer)
     by_thumbprint = {k.public_key().thumbprint(): k for k in holder_keys}
     received = []
     entries = issued.get("credentials")
@@ -327,7 +321,13 @@ async def fetch_batch(
         credential = entry.get("credential") if isinstance(entry, dict) else None
         if not isinstance(credential, str):
             raise IssuanceFailed("credential: an entry is not an SD-JWT VC")
-        verified = verify_vc_issued(credential, issuer_keys=published, now=now, types=types)
+        try:
+            verified = verify_vc_issued(credential, issuer_keys=published, now=now, types=types)
+        except (UnknownIssuerKey, InvalidSignature):
+            if not read_before:
+                raise
+            read_before, published = False, await issuer_keys.read(http, issuer)
+            verified = verify_vc_issued(credential, issuer_keys=published, now=now, types=types)
         cnf = verified.verified.claims.get("cnf")
         if not (isinstance(cnf, dict) and isinstance(cnf.get("jwk"), dict)):
             raise IssuanceFailed("a credential is not bound to a holder key")
