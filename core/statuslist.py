@@ -184,15 +184,15 @@ def accepts_token(accept: str | None) -> bool:
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Whether an ``Accept-Encoding`` header (RFC 9110 section 12.5.3) takes ``gzip``: named (or as
-    ``x-gzip``, its alias, section 8.4.1.3) with a weight above 0, or ``*`` so when gzip is not
-    named at all. No header, or an empty one, gets the token as it is: section 8.2 asks for
-    content coding "using the content negotiation" of RFC 9110, and a client that said nothing
-    is not assumed to inflate (our own fetcher asks for ``identity``, core.fetch)."""
+    """Whether to answer an ``Accept-Encoding`` header (RFC 9110 section 12.5.3) in ``gzip``: named
+    (or as ``x-gzip``, its alias, section 8.4.1.3) with a weight above 0, or ``*`` so when gzip is
+    not named at all; and weighing no less than ``identity`` (named, or through ``*``): the coding
+    of the highest weight is preferred. No header, or an empty one, gets the token as it is: section 8.2
+    asks for content coding "using the content negotiation" of RFC 9110, and a client that said
+    nothing is not assumed to inflate (our own fetcher asks for ``identity``, core.fetch)."""
     if accept_encoding is None:
         return False
     weights = dict(reversed(_weighted(accept_encoding)))  # the first mention of a coding counts
-    for coding in ("gzip", "x-gzip"):
-        if coding in weights:
-            return weights[coding] > 0
-    return weights.get("*", 0.0) > 0
+    named = next((weights[coding] for coding in ("gzip", "x-gzip") if coding in weights), None)
+    weight = weights.get("*", 0.0) if named is None else named
+    return weight > 0 and weight >= weights.get("identity", weights.get("*", 0.0))

@@ -10,7 +10,6 @@ served, with ``no-cache``, because verifiers decide what to do with an expired l
 
 from __future__ import annotations
 
-import hashlib
 import time
 from email.utils import formatdate
 from typing import Annotated
@@ -18,6 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from core.errors import AmanaError, TrustListUnavailable
+from core.http_cache import strong_etag, unchanged
 from core.keys import PublicKey, read_jwk
 from core.settings import Settings, get_settings
 from core.trust import MEDIA_TYPE, VerifiedTrustList, verify
@@ -55,12 +55,12 @@ def get_trust_list(
     now = int(time.time())
     verified = published(settings, now)
     content = verified.content
-    etag = '"' + hashlib.sha256(verified.token.encode()).hexdigest()[:32] + '"'
+    etag = strong_etag(verified.token.encode())
     if verified.expired:
         cache = "no-cache"
     else:
         cache = f"public, max-age={min(content.next_update - now, settings.trust_list_max_age_s)}, must-revalidate"
     headers = {"ETag": etag, "Cache-Control": cache, "Last-Modified": formatdate(content.iat, usegmt=True)}
-    if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+    if unchanged(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     return Response(verified.token, media_type=MEDIA_TYPE, headers=headers)

@@ -494,25 +494,43 @@ def test_the_status_list_served_is_never_older_than_its_ttl(client: TestClient, 
 
 def test_the_status_list_is_gzip_coded_for_a_client_that_asks(client: TestClient, ngo: str) -> None:
     """Token Status List section 8.2: the response SHOULD use a content coding such as gzip,
-    negotiated (RFC 9110 section 12.5.3). Each coding has its own ETag; a client that asks for
-    ``identity``, as our fetcher does, or says nothing gets the token as it is."""
+    negotiated (RFC 9110 section 12.5.3), at both URIs a list is served at. Each coding has its
+    own ETag; a client that asks for ``identity`` (as our fetcher does), prefers it, or sends no
+    header gets the token as it is. HEAD answers as GET without the body (section 9.3.2)."""
     offer = _offer(client, ngo)
     [credential] = Wallet(client).receive(offer["link"], offer["pin"], [keys.generate()])
-    path = path_of(_jose.parse_compact(credential.split("~")[0]).unverified_payload()["status"]["status_list"]["uri"])
-    with client.stream("GET", path, headers={"Accept-Encoding": "gzip"}) as coded:
-        raw = b"".join(coded.iter_raw())
-    with client.stream("GET", path, headers={"Accept-Encoding": "identity"}) as plain:
-        text = b"".join(plain.iter_raw())
-    assert coded.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
-    assert gzip.decompress(raw) == text and text.count(b".") == 2 and len(raw) < len(text)
-    assert "accept-encoding" in coded.headers["vary"].lower() and coded.headers["etag"] != plain.headers["etag"]
-    for refused in ("gzip;q=0, *", "br", ""):
-        with client.stream("GET", path, headers={"Accept-Encoding": refused}) as r:
-            assert "content-encoding" not in r.headers and b"".join(r.iter_raw()) == text, refused
-    again = client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": coded.headers["etag"]})
-    assert again.status_code == 304 and "content-encoding" not in again.headers
-    assert client.get(path, headers={"Accept-Encoding": "identity",
-                                     "If-None-Match": coded.headers["etag"]}).status_code == 200
+    by_id = path_of(_jose.parse_compact(credential.split("~")[0]).unverified_payload()["status"]["status_list"]["uri"])
+
+    def raw(path: str, method: str = "GET", **headers: str) -> tuple[Any, bytes]:
+        request = client.build_request(method, path, headers=headers)
+        if "Accept-Encoding" not in headers:
+            del request.headers["accept-encoding"]  # the test client sends "gzip, deflate" by itself
+        response = client.send(request, stream=True)
+        try:
+            return response, b"".join(response.iter_raw())
+        finally:
+            response.close()
+
+    for path in (by_id, "/issuers/open-doors/status/1"):
+        coded, body = raw(path, **{"Accept-Encoding": "gzip"})
+        plain, text = raw(path)
+        assert coded.status_code == plain.status_code == 200, path
+        assert coded.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+        assert gzip.decompress(body) == text and text.count(b".") == 2 and len(body) < len(text)
+        assert body[4:8] == b"\0\0\0\0"  # no time in the gzip header: the same token, the same bytes
+        assert {h.strip() for h in coded.headers["vary"].lower().split(",")} == {"accept", "accept-encoding"}
+        assert coded.headers["etag"] != plain.headers["etag"]
+        for declined in ("gzip;q=0, *", "br", "", "identity;q=1, gzip;q=0.1"):
+            r, same = raw(path, **{"Accept-Encoding": declined})
+            assert "content-encoding" not in r.headers and same == text, (path, declined)
+        head, nothing = raw(path, "HEAD", **{"Accept-Encoding": "gzip"})
+        assert head.status_code == 200 and nothing == b"" and head.headers["etag"] == coded.headers["etag"]
+        assert int(head.headers["content-length"]) == len(body)
+        for tag in (coded.headers["etag"], "W/" + coded.headers["etag"], "*", '"other", ' + coded.headers["etag"]):
+            again, _ = raw(path, **{"Accept-Encoding": "gzip", "If-None-Match": tag})
+            assert again.status_code == 304 and "content-encoding" not in again.headers, tag
+        other_coding, _ = raw(path, **{"Accept-Encoding": "identity", "If-None-Match": coded.headers["etag"]})
+        assert other_coding.status_code == 200
 
 
 def test_browsers_of_any_origin_may_read_the_status_lists(client: TestClient, ngo: str) -> None:

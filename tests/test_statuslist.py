@@ -240,7 +240,7 @@ def test_an_accept_encoding_header_of_any_text_is_judged_never_raises(header: st
     assert accepts_gzip(header) in (True, False)
 
 
-@given(st.lists(st.sampled_from(["br", "deflate;q=0.5", "identity", "zstd"]), max_size=3),
+@given(st.lists(st.sampled_from(["br", "deflate;q=0.5", "zstd", "identity;q=0"]), max_size=3),
        st.sampled_from(["gzip", "GZIP", "x-gzip", "*"]), st.sampled_from(["", ";q=0.5", ";q=0", ";q=zero"]))
 def test_gzip_is_taken_exactly_when_named_or_starred_with_a_weight_above_zero(
         others: list[str], coding: str, weight: str) -> None:
@@ -253,4 +253,29 @@ def test_gzip_is_taken_exactly_when_named_or_starred_with_a_weight_above_zero(
     taken = weight in ("", ";q=0.5")
     assert accepts_gzip(", ".join([*others, coding + weight])) is taken
     if coding != "*":
-        assert accepts_gzip(", ".join([coding + weight, "*"])) is taken  # named beats the wildcard
+        assert accepts_gzip(", ".join([coding + weight, "*;q=0.1"])) is taken  # named beats the wildcard
+
+
+@pytest.mark.parametrize(("header", "gzipped"), [
+    ("identity;q=1, gzip;q=0.1", False),  # the coding of the highest weight is preferred
+    ("gzip;q=0.5, *", False),  # identity, through *, weighs 1
+    ("gzip, identity;q=0.5", True),
+    ("gzip;q=0.5, identity;q=0.5", True),  # a tie goes to the smaller body
+    ("*", True),
+    ("identity", False),
+])
+def test_gzip_is_not_chosen_over_an_identity_the_client_prefers(header: str, gzipped: bool) -> None:
+    from core.statuslist import accepts_gzip
+
+    assert accepts_gzip(header) is gzipped
+
+
+@given(st.text(max_size=100))
+def test_if_none_match_of_any_text_is_judged_never_raises(header: str) -> None:
+    from core.http_cache import strong_etag, unchanged
+
+    etag = strong_etag(b"token")
+    assert unchanged(header, etag) is (bool({t.strip().removeprefix("W/") for t in header.split(",")}
+                                            & {etag, "*"}))
+    assert unchanged(None, etag) is False and unchanged(f'"x", W/{etag}', etag) is True
+    assert strong_etag(b"token", "gzip") != etag

@@ -105,6 +105,8 @@ def test_trust_list_served_with_cache_headers(client: TestClient, trust_dir: Pat
     again = client.get("/trust-list", headers={"If-None-Match": r.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
     assert client.get("/trust-list", headers={"If-None-Match": '"other"'}).status_code == 200
+    for weakly_same in ("W/" + r.headers["etag"], "*"):  # RFC 9110 section 13.1.2: weak comparison; * is any
+        assert client.get("/trust-list", headers={"If-None-Match": weakly_same}).status_code == 304
 
 
 def test_every_response_carries_security_headers(client: TestClient) -> None:
