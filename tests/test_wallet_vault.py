@@ -58,7 +58,8 @@ def test_wrong_passphrase_and_wrong_code_are_refused() -> None:
 
 def test_changing_the_passphrase_rewraps_the_key_only() -> None:
     made = _made()
-    changed = vault.rewrap(made.sealed, vault.unlock(made.sealed, PASS), "a new one", kdf=FAST)
+    new_door = vault.passphrase_wrap(made.sealed.wallet_id, vault.unlock(made.sealed, PASS), "a new one", kdf=FAST)
+    changed = replace(made.sealed, passphrase=new_door)
     assert changed.content == made.sealed.content and changed.recovery == made.sealed.recovery
     assert vault.read(changed, vault.unlock(changed, "a new one")) == b'{"hello":"world"}'
     with pytest.raises(WrongPassphrase):

@@ -18,7 +18,7 @@ Why each primitive:
   gain little over our CPU. ``DEFAULT_KDF`` is RFC 9106's second recommended setting, t = 3,
   m = 64 MiB: about 0.1-0.2 s on this machine (README, "The wallet's vault"), a fraction of a
   second on a cheap phone, and 64 MiB fits one. The parameters are stored per vault, so they
-  can be raised later by re-wrapping (:func:`rewrap`), and bounded (``KDF_MAX_*``) so a forged
+  can be raised later by re-wrapping (:func:`passphrase_wrap`), and bounded (``KDF_MAX_*``) so a forged
   row cannot make an unlock eat the machine.
 - **XChaCha20-Poly1305** (libsodium's IETF AEAD): authenticated, so any changed byte is refused
   rather than decrypted into something else; a 192-bit nonce, so a fresh random nonce per
@@ -250,8 +250,3 @@ def passphrase_wrap(wallet_id: str, key: bytes, new_passphrase: str, *, kdf: Kdf
     passphrase change. It depends on neither the content nor the recovery door: a writer may
     put it on whatever vault it finds newest."""
     return _wrap("passphrase", wallet_id, kdf, _passphrase_bytes(new_passphrase), key)
-
-
-def rewrap(sealed: Sealed, key: bytes, new_passphrase: str, *, kdf: KdfParams = DEFAULT_KDF) -> Sealed:
-    """``sealed`` with only its passphrase door made again; the content and the recovery door are untouched."""
-    return replace(sealed, passphrase=passphrase_wrap(sealed.wallet_id, key, new_passphrase, kdf=kdf))
