@@ -274,8 +274,16 @@ def test_gzip_is_not_chosen_over_an_identity_the_client_prefers(header: str, gzi
 def test_if_none_match_of_any_text_is_judged_never_raises(header: str) -> None:
     from core.http_cache import strong_etag, unchanged
 
+    assert unchanged(header, strong_etag(b"token")) in (True, False)
+
+
+def test_if_none_match_compares_weakly_and_star_matches_anything() -> None:
+    """RFC 9110 section 13.1.2: ``If-None-Match`` uses the weak comparison; ``*`` is any current representation."""
+    from core.http_cache import strong_etag, unchanged
+
     etag = strong_etag(b"token")
-    assert unchanged(header, etag) is (bool({t.strip().removeprefix("W/") for t in header.split(",")}
-                                            & {etag, "*"}))
-    assert unchanged(None, etag) is False and unchanged(f'"x", W/{etag}', etag) is True
-    assert strong_etag(b"token", "gzip") != etag
+    for matching in (etag, f"W/{etag}", "*", f'"other", {etag}', f' W/"x" ,W/{etag} '):
+        assert unchanged(matching, etag), matching
+    for other in (None, "", '"other"', etag[:-2] + '"', f"W/{strong_etag(b'token', 'gzip')}", etag.strip('"')):
+        assert not unchanged(other, etag), other
+    assert strong_etag(b"token", "gzip") != etag and strong_etag(b"token") == etag

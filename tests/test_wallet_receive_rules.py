@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from core import _jose, keys, sdjwt
-from core.errors import InvalidInput, UnknownIssuerKey
+from core.credtypes import TypeRegistry
+from core.errors import Expired, InvalidInput, UnknownCredentialType, UnknownIssuerKey
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from wallet import receive
 
@@ -55,6 +56,8 @@ class FakeIssuer:
         self.key_metadata: dict[str, Any] | None = {"issuer": ISSUER, "jwks": self.key_set}
         self.issuing = False
         self.token_extra: dict[str, Any] = {}
+        self.copy_signers: list[keys.PrivateKey] = []  # the i-th copy's signer, where given; else ``signer``
+        self.lifetime = 3600
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         url = str(request.url)
@@ -73,8 +76,8 @@ class FakeIssuer:
             self.credential_request = json.loads(request.content)
             if not self.issuing:
                 return httpx.Response(400, json={"error": "invalid_proof"})
-            return httpx.Response(200, json={"credentials": [{"credential": self._issued(proof)}
-                                                             for proof in self.credential_request["proofs"]["jwt"]]})
+            return httpx.Response(200, json={"credentials": [{"credential": self._issued(proof, i)} for i, proof
+                                                             in enumerate(self.credential_request["proofs"]["jwt"])]})
         if url == "https://issuer.example/.well-known/jwt-vc-issuer/vc" and self.key_metadata is not None:
             return httpx.Response(200, json=self.key_metadata)
         if url == "https://keys.example/issuer.jwks" and self.key_metadata is not None:
@@ -82,12 +85,15 @@ class FakeIssuer:
         return routes.get(url, lambda: httpx.Response(404, json={"error": "not_found"}))()
 
 
-    def _issued(self, proof: str) -> str:
+    def _issued(self, proof: str, i: int) -> str:
         holder = keys.PublicKey.from_jwk(_jose.parse_compact(proof, "proof").unverified_header["jwk"])
-        now = int(time.time())
-        return sdjwt.issue({"iss": ISSUER, "iat": now, "exp": now + 3600, "vct": "https://issuer.example/vct/badge",
-                            "badge": "first aid"}, issuer_key=self.signer, disclosable=[("badge",)],
-                           holder_key=holder, typ="dc+sd-jwt")
+        now, signer = int(time.time()), self.copy_signers[i] if i < len(self.copy_signers) else self.signer
+        return sdjwt.issue({"iss": ISSUER, "iat": now - 60, "exp": now + self.lifetime,
+                            "vct": "https://issuer.example/vct/badge", "badge": "first aid"},
+                           issuer_key=signer, disclosable=[("badge",)], holder_key=holder, typ="dc+sd-jwt")
+
+    def key_reads(self) -> int:
+        return self.seen.count("https://keys.example/issuer.jwks")
 
 
 def _run(issuer: FakeIssuer, link: str, *, redeem: bool = False) -> receive.Offer:
@@ -252,6 +258,22 @@ def test_an_issuer_naming_no_credential_endpoint_is_a_clear_failure() -> None:
     issuer = FakeIssuer(meta={"credential_issuer": ISSUER, "authorization_servers": [AS], **CONFIGS})
     with pytest.raises(receive.IssuanceFailed, match="credential endpoint"):
         _run(issuer, BY_REFERENCE, redeem=True)
+    assert not any(url.endswith("/token") for url in issuer.seen)  # refused before the code is spent
+
+
+def test_a_type_this_wallet_does_not_know_is_refused_before_the_code_is_spent(types: TypeRegistry) -> None:
+    """The credential would be refused on receipt (``verify_vc_issued`` requires a known type): the
+    offer's type is judged before the token, and the holder keeps a code another wallet can use."""
+    issuer = _with_configurations(Skill={"format": "dc+sd-jwt", "vct": "https://issuer.example/vct/unknown"})
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(issuer)) as http:
+            offer = await receive.read_offer(http, _offering("Skill"))
+            await receive.redeem(http, offer, "123456", copies=1, types=types)
+
+    with pytest.raises(UnknownCredentialType):
+        asyncio.run(go())
+    assert not any(url.endswith("/token") for url in issuer.seen)
 
 
 def test_credentials_are_checked_with_the_keys_the_issuers_own_metadata_gives() -> None:
@@ -264,7 +286,8 @@ def test_credentials_are_checked_with_the_keys_the_issuers_own_metadata_gives() 
                                else {"issuer": ISSUER, "jwks": issuer.key_set})
         _, received = _redeemed(issuer, BY_REFERENCE)
         assert len(received) == 3 and all(r.verified.issuer == ISSUER for r in received)
-        assert ("https://keys.example/issuer.jwks" in issuer.seen) is by_reference
+        assert issuer.key_reads() == (1 if by_reference else 0)  # once, before the token
+        assert issuer.seen.count("https://issuer.example/.well-known/jwt-vc-issuer/vc") == 1
 
 
 @pytest.mark.parametrize("metadata", [
@@ -293,35 +316,66 @@ def test_an_issuer_publishing_no_keys_is_refused_before_the_code_is_spent() -> N
     assert not any(url.endswith("/token") or url.endswith("/credential") for url in issuer.seen)
 
 
-def test_a_key_rotated_between_the_keys_read_and_the_credential_is_read_again_once() -> None:
+def _rotating(issuer: FakeIssuer, new_keys: dict[str, Any]) -> list[receive.Received]:
+    """Redeem, the issuer publishing ``new_keys`` once the token is asked for."""
+    def rotate_at_token(request: httpx.Request) -> httpx.Response:
+        if str(request.url).endswith("/token"):
+            issuer.key_set = new_keys
+        return issuer(request)
+
+    async def go() -> list[receive.Received]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(rotate_at_token)) as http:
+            offer = await receive.read_offer(http, BY_REFERENCE)
+            return await receive.redeem(http, offer, "123456", copies=5, types=None)  # type: ignore[arg-type]
+    return asyncio.run(go())
+
+
+def _by_reference(issuer: FakeIssuer) -> FakeIssuer:
+    issuer.issuing = True
+    issuer.key_metadata = {"issuer": ISSUER, "jwks_uri": "https://keys.example/issuer.jwks"}
+    return issuer
+
+
+@pytest.mark.parametrize("old_kids", [True, False])  # a key without a kid is tried: InvalidSignature, not unknown
+def test_a_key_rotated_between_the_keys_read_and_the_credential_is_read_again_once(old_kids: bool) -> None:
     """The keys are read before the token; a credential signed by a key published since is checked
-    against the keys read again, once; a key still unpublished keeps nothing."""
-    for published_later in (True, False):
-        issuer = FakeIssuer()
-        issuer.issuing, old_keys = True, dict(issuer.key_set)
-        issuer.signer = keys.generate("ES256", kid="issuer-key-2")
-        new_keys = {"keys": [*old_keys["keys"], issuer.signer.public_key().to_jwk()]}
-        issuer.key_metadata = {"issuer": ISSUER, "jwks_uri": "https://keys.example/issuer.jwks"}
-        issuer.key_set = old_keys
+    against the keys read again, once, and the batch is kept."""
+    issuer = _by_reference(FakeIssuer())
+    if not old_kids:
+        issuer.key_set = {"keys": [{k: v for k, v in jwk.items() if k != "kid"} for jwk in issuer.key_set["keys"]]}
+    old_keys, issuer.signer = dict(issuer.key_set), keys.generate("ES256", kid="issuer-key-2")
+    received = _rotating(issuer, {"keys": [*old_keys["keys"], issuer.signer.public_key().to_jwk()]})
+    assert len(received) == 3 and issuer.key_reads() == 2
 
-        def rotate_at_token(request: httpx.Request, fake: FakeIssuer = issuer, rotate: bool = published_later,
-                            keys_after: dict[str, Any] = new_keys) -> httpx.Response:
-            if rotate and str(request.url).endswith("/token"):
-                fake.key_set = keys_after
-            return fake(request)
 
-        async def go() -> list[receive.Received]:
-            async with httpx.AsyncClient(transport=httpx.MockTransport(rotate_at_token)) as http:
-                offer = await receive.read_offer(http, BY_REFERENCE)
-                return await receive.redeem(http, offer, "123456", copies=5, types=None)  # type: ignore[arg-type]
+def test_keys_are_read_again_only_once_however_many_copies_name_a_key_not_read() -> None:
+    """A first copy by a key published since, a second by one never published: one more read (not
+    one per copy, which an issuer could turn into a fetch loop), and the batch is refused."""
+    issuer = _by_reference(FakeIssuer())
+    published_later, never = keys.generate("ES256", kid="issuer-key-2"), keys.generate("ES256", kid="issuer-key-3")
+    issuer.copy_signers = [published_later, never]
+    with pytest.raises(UnknownIssuerKey):
+        _rotating(issuer, {"keys": [*issuer.key_set["keys"], published_later.public_key().to_jwk()]})
+    assert issuer.key_reads() == 2
 
-        if published_later:
-            assert len(asyncio.run(go())) == 3
-            assert issuer.seen.count("https://keys.example/issuer.jwks") == 2  # before the token, and once again
-        else:
-            with pytest.raises(UnknownIssuerKey):
-                asyncio.run(go())
-            assert issuer.seen.count("https://keys.example/issuer.jwks") == 2
+
+def test_a_credential_refused_for_anything_but_its_key_reads_no_keys_again() -> None:
+    """Only a key the wallet lacks sends it back for the keys: an expired credential is refused at once."""
+    issuer = _by_reference(FakeIssuer())
+    issuer.lifetime = -3600  # beyond any clock leeway
+    with pytest.raises(Expired):
+        _rotating(issuer, issuer.key_set)
+    assert issuer.key_reads() == 1
+
+
+def test_key_metadata_with_no_key_this_wallet_can_use_is_refused_before_the_code_is_spent() -> None:
+    """Keys of kinds the wallet cannot verify with are left out of the set (RSA, oct): none left,
+    the credential could not be checked, so the token is never asked for."""
+    issuer = _by_reference(FakeIssuer())
+    issuer.key_set = {"keys": [{"kty": "oct", "k": "AAAA"}]}
+    with pytest.raises(receive.IssuanceFailed, match="none this wallet can verify with"):
+        _redeemed(issuer, BY_REFERENCE)
+    assert not any(url.endswith("/token") for url in issuer.seen)
 
 
 def _proof_algs(listed: object) -> dict[str, Any]:

@@ -246,8 +246,9 @@ async def redeem_batch(
     http: httpx.AsyncClient, offer: Offer, pin: str, *, copies: int, types: TypeRegistry, alg: keys.Alg = "ES256",
 ) -> Redeemed:
     """The issuer's keys, then the token (section 6, DPoP-bound when the server announces DPoP),
-    then the batch. The keys first: without them no credential could be kept, and the code,
-    once spent, is gone for the holder."""
+    then the batch. Whatever would refuse the credential is judged before the token (the keys
+    among it): the code, once spent, is gone for the holder."""
+    _holdable(offer, types, alg)
     published = await issuer_keys.read(http, offer.issuer)
     form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": offer.grant["pre-authorized_code"]}
     if offer.tx_code is not None:
@@ -268,6 +269,18 @@ async def redeem_batch(
     refresh_token = token.get("refresh_token")
     return Redeemed(received, refresh_token if isinstance(refresh_token, str) and refresh_token else None,
                     dpop_key if dpop_bound else None)
+
+
+def _holdable(offer: Offer, types: TypeRegistry | None, alg: keys.Alg) -> None:
+    """What would refuse the credential once it came, refused before the code is spent: no
+    credential endpoint, key proofs only in algorithms this wallet has no keys for, a type this
+    wallet's registry does not know (``verify_vc_issued`` would refuse it)."""
+    if not isinstance(offer.metadata.get("credential_endpoint"), str):
+        raise IssuanceFailed("the issuer names no credential endpoint")
+    credential_request.proof_alg(offer.metadata, offer.configuration_id, alg)
+    vct = offer.vct()
+    if types is not None and vct is not None:
+        types.require(vct)
 
 
 async def redeem(
