@@ -21,18 +21,17 @@ from core.db import Db
 from core.errors import Forbidden, NotFound
 from verifier import store
 from verifier.context import VerifierContext
-from verifier.store import CheckRow
-from verifier.tables import AuditEntry
+from verifier.store import AuditLine, CheckRow
 from verifier.verification import Result
 
 
-def audit_entries(name: str, result: Result, now: int) -> list[AuditEntry]:
+def audit_entries(name: str, result: Result, now: int) -> list[AuditLine]:
     """What the audit keeps of a verdict: per credential its type, issuer and the names disclosed, never a value."""
     if not result.credentials:
-        return [AuditEntry(at=now, check_name=name, vct=None, issuer=None, accepted=result.accepted,
-                           reason=result.reason, disclosed_names=[])]
-    return [AuditEntry(at=now, check_name=name, vct=c.vct, issuer=c.issuer, accepted=result.accepted,
-                       reason=result.reason, disclosed_names=list(c.disclosed_names)) for c in result.credentials]
+        return [AuditLine(at=now, check_name=name, vct=None, issuer=None, accepted=result.accepted,
+                          reason=result.reason, disclosed_names=[])]
+    return [AuditLine(at=now, check_name=name, vct=c.vct, issuer=c.issuer, accepted=result.accepted,
+                      reason=result.reason, disclosed_names=list(c.disclosed_names)) for c in result.credentials]
 
 
 async def take_result(ctx: VerifierContext, check_id: str, result_key: str, *,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -109,7 +110,25 @@ async def check_taking_answer(db: Db, check_id: str, result_public_key: bytes) -
     return (None, False) if row is None else (row, bool(row.taken))
 
 
-async def answer(db: Db, check_id: str, sealed_result: bytes, entries: Sequence[AuditEntry]) -> bool:
+@dataclass(frozen=True, slots=True)
+class AuditLine:
+    """An audit line to write: ``AuditEntry``'s columns, without the ORM. Lines are only ever
+    inserted by Core statements (``_audit_row``), and making the mapped object, with its instance
+    state, cost about 0.1 million instructions a line, 0.4 % of a whole check (issue 15)."""
+
+    at: int
+    check_name: str
+    vct: str | None
+    issuer: str | None
+    accepted: bool
+    reason: str | None
+    disclosed_names: list[str]
+
+
+Audited = AuditLine | AuditEntry  # what ``answer`` and ``audit`` write: the same attributes
+
+
+async def answer(db: Db, check_id: str, sealed_result: bytes, entries: Sequence[Audited]) -> bool:
     """Pending → answered, once, with its audit lines: a replayed response finds nothing pending
     and writes none. The response key goes with the answer: nothing encrypted to it is read again.
 
@@ -157,12 +176,12 @@ async def take_result(db: Db, row: CheckRow, *, closed_pending: bool = False) ->
     return sealed if taken.scalar_one_or_none() is not None else None
 
 
-def _audit_row(e: AuditEntry) -> dict[str, Any]:
+def _audit_row(e: Audited) -> dict[str, Any]:
     return {"at": e.at, "check_name": e.check_name, "vct": e.vct, "issuer": e.issuer, "accepted": e.accepted,
             "reason": e.reason, "disclosed_names": e.disclosed_names}
 
 
-async def audit(db: Db, entries: Sequence[AuditEntry]) -> None:
+async def audit(db: Db, entries: Sequence[Audited]) -> None:
     """Audit lines: names only, never a value (issue: verifiers store no attribute values)."""
     if entries:
         await db.execute(_NEW_AUDIT, [_audit_row(e) for e in entries])
