@@ -54,7 +54,12 @@ def concat_kdf(shared: bytes, enc: str, apu: bytes = b"", apv: bytes = b"") -> b
 
 def public_jwk(key: ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) -> dict[str, str]:
     """The bare public JWK (``kty``, ``crv``, ``x``, ``y``) of a P-256 key."""
-    numbers = (key.public_key() if isinstance(key, ec.EllipticCurvePrivateKey) else key).public_numbers()
+    return jwk_of(key.public_key().public_numbers() if isinstance(key, ec.EllipticCurvePrivateKey)
+                  else key.public_numbers())
+
+
+def jwk_of(numbers: ec.EllipticCurvePublicNumbers) -> dict[str, str]:
+    """``public_jwk`` of numbers already at hand (each ``public_numbers()`` costs a field inversion)."""
     return {"kty": "EC", "crv": CRV, "x": b64url_encode(numbers.x.to_bytes(32, "big")),
             "y": b64url_encode(numbers.y.to_bytes(32, "big"))}
 

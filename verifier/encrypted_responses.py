@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from core import jwe
 from core.errors import InvalidInput, OAuthError
+from core.keys import jwk_thumbprint
 from core.sealing import NodeKey
 
 MODE = "direct_post.jwt"
@@ -58,17 +59,23 @@ def new_key() -> ec.EllipticCurvePrivateKey:
 
 def client_metadata(key: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
     """What the Request Object's ``client_metadata`` gains when the check asks for encryption."""
-    public = {**jwe.public_jwk(key), "kid": jwe.kid(key), "use": "enc", "alg": jwe.ALG}
+    return _metadata(jwe.public_jwk(key))
+
+
+def _metadata(bare: dict[str, str]) -> dict[str, Any]:
+    public = {**bare, "kid": jwk_thumbprint(bare), "use": "enc", "alg": jwe.ALG}  # the kid: ``jwe.kid(key)``
     return {"jwks": {"keys": [public]}, "encrypted_response_enc_values_supported": list(ENCS)}
 
 
 def for_check(node: NodeKey, check_id: str, mode: str) -> tuple[bytes | None, dict[str, Any] | None]:
     """A new check's sealed key (for its row) and ``client_metadata`` members (for its Request
-    Object); ``(None, None)`` for a plain ``direct_post`` check."""
+    Object); ``(None, None)`` for a plain ``direct_post`` check. ``d`` and the public point come
+    from one ``private_numbers()``: each of it, ``public_numbers()`` and ``jwe.kid`` turns the point
+    into its affine form, a field inversion (``seal`` and ``client_metadata`` made three a check)."""
     if mode != MODE:
         return None, None
-    key = new_key()
-    return seal(node, key, check_id), client_metadata(key)
+    numbers = new_key().private_numbers()
+    return _sealed(node, numbers.private_value, check_id), _metadata(jwe.jwk_of(numbers.public_numbers))
 
 
 def _context(check_id: str) -> str:
@@ -77,7 +84,11 @@ def _context(check_id: str) -> str:
 
 def seal(node: NodeKey, key: ec.EllipticCurvePrivateKey, check_id: str) -> bytes:
     """The private key as 32 bytes of ``d``, sealed and bound to this check (a copy in another row does not open)."""
-    return node.seal(key.private_numbers().private_value.to_bytes(32, "big"), _context(check_id))
+    return _sealed(node, key.private_numbers().private_value, check_id)
+
+
+def _sealed(node: NodeKey, d: int, check_id: str) -> bytes:
+    return node.seal(d.to_bytes(32, "big"), _context(check_id))
 
 
 def unseal(node: NodeKey, sealed: bytes, check_id: str) -> ec.EllipticCurvePrivateKey:
