@@ -175,8 +175,54 @@ def json_dumps_compact(value: Any) -> str:
     return "".join(_c_encode(value, 0))
 
 
+_PLAIN_LEAVES = frozenset({str, int, bool, type(None)})
+_PLAIN_KEYS = frozenset({str})
+_PLAIN_MAX_MEMBERS = 100_000  # a value that contains itself would otherwise be walked for ever
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is dicts with ``str`` keys, lists, tuples, ``str``, ``int``, ``bool`` and
+    None only: those exact types (no subclass, no float), at most ``_PLAIN_MAX_MEMBERS`` members."""
+    stack, members = [value], 0
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            members += len(item)
+            if members > _PLAIN_MAX_MEMBERS or not _PLAIN_KEYS.issuperset(map(type, item)):
+                return False
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            members += len(item)
+            if members > _PLAIN_MAX_MEMBERS:
+                return False
+            stack.extend(item)
+        elif kind not in _PLAIN_LEAVES:
+            return False
+    return True
+
+
+def json_bytes_compact(value: Any) -> bytes:
+    """``json_dumps_compact(value)`` as UTF-8, byte for byte; by orjson when ``value`` is plain JSON.
+
+    For those types orjson writes what the standard library's C encoder writes with these
+    settings (every code point but the surrogates escaped alike, checked one by one; tuples as
+    arrays; dict order kept), in a single pass where the standard library's takes two per string,
+    about 30 instructions a character: a check's QR code (6 KB of SVG) cost 0.2 million, a
+    hundredth of the whole check (issue 15). What orjson writes otherwise is not always the same
+    text (floats: ``1e16``, not ``1e+16``; NaN as ``null``; enums, UUIDs, dataclasses), so anything
+    else, and what orjson refuses (a lone surrogate, an int past 64 bits, nesting past 255), goes
+    to ``json_dumps_compact``, which has the last word, refusals included."""
+    if _plain(value):
+        try:
+            return orjson.dumps(value)
+        except orjson.JSONEncodeError:
+            pass
+    return json_dumps_compact(value).encode("utf-8")
+
+
 def b64url_json(value: Any) -> str:
-    return b64url_encode(json_dumps_compact(value).encode("utf-8"))
+    return b64url_encode(json_bytes_compact(value))
 
 
 def decode_b64url_json_object(part: str, what: str) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.encoding import json_dumps_compact, same_text
+from core.encoding import json_bytes_compact, same_text
 from core.errors import PROBLEM_TYPE_BASE, AmanaError, OAuthError
 from core.ratelimit import RateLimit, public_protocol_post, wallet_door_post
 
@@ -61,7 +61,8 @@ SECURITY_HEADERS: dict[str, str] = {
 
 
 class JSONResponse(_StarletteJSONResponse):
-    """Starlette's JSON response, its text written by ``json_dumps_compact``: the same settings
+    """Starlette's JSON response, its text written by ``json_dumps_compact`` (``json_bytes_compact``:
+    the same bytes, by orjson for plain JSON): the same settings
     (compact separators, UTF-8 kept, no NaN) and so the same bytes, without building an encoder
     for every response as ``json.dumps`` with arguments does. The routes that build their response
     use it, and so do the error handlers. It is not the apps' ``default_response_class``: a route
@@ -69,7 +70,7 @@ class JSONResponse(_StarletteJSONResponse):
     four times cheaper than this for a metadata document)."""
 
     def render(self, content: Any) -> bytes:
-        return json_dumps_compact(content).encode("utf-8")
+        return json_bytes_compact(content)  # json_dumps_compact's bytes
 
 
 def problem_response(status: int, code: str, title: str, detail: str) -> JSONResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core import encoding, errors, keys
-from core.encoding import b64url_decode, b64url_encode, json_dumps_compact, json_loads_strict
+from core.encoding import b64url_decode, b64url_encode, json_bytes_compact, json_dumps_compact, json_loads_strict
 from core.sdjwt.paths import format_path, parse_many, parse_path
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -179,6 +180,51 @@ def test_compact_json_is_the_standard_librarys_text_byte_for_byte(value: object,
         if not accelerated:
             patch.setattr(encoding, "_c_encode", None)
         assert json_dumps_compact(value) == expected
+
+
+class _Name(str):
+    pass
+
+
+WRITTEN_VALUES = st.recursive(  # what json_bytes_compact must write as json_dumps_compact does, or refuse alike
+    st.none() | st.booleans() | st.integers() | st.integers(min_value=2**63 - 2, max_value=2**64 + 2)
+    | st.integers(max_value=-(2**63) + 2, min_value=-(2**63) - 2) | st.floats() | st.text()
+    | st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=2)
+    | st.builds(_Name, st.text(max_size=3)),
+    lambda c: st.lists(c, max_size=3) | st.lists(c, max_size=3).map(tuple)
+    | st.dictionaries(st.text(max_size=5) | st.integers() | st.builds(_Name, st.text(max_size=3)), c, max_size=3),
+)
+
+
+def _written(write: Callable[[object], object], value: object) -> object:
+    try:
+        return write(value)
+    except Exception as exc:  # the refusal itself is compared
+        return type(exc)
+
+
+@given(WRITTEN_VALUES)
+def test_compact_json_bytes_are_the_compact_texts_bytes(value: object) -> None:
+    """orjson writes plain JSON (dicts, lists, tuples, str, int, bool, None); everything else, and
+    what orjson refuses, is json_dumps_compact's: the same bytes, or the same refusal."""
+    assert _written(json_bytes_compact, value) == _written(lambda v: json_dumps_compact(v).encode("utf-8"), value)
+
+
+def test_compact_json_bytes_of_every_code_point_but_the_surrogates() -> None:
+    text = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    assert json_bytes_compact({"a": [text, (text,)]}) == json_dumps_compact({"a": [text, (text,)]}).encode("utf-8")
+
+
+def test_compact_json_bytes_of_what_json_cannot_say_or_what_contains_itself() -> None:
+    looped: list[object] = [1]
+    looped.append(looped)
+    deep: list[object] = []
+    for _ in range(300):  # past orjson's 255 levels, within the standard library's recursion
+        deep = [deep]
+    assert _written(json_bytes_compact, looped) is _written(json_dumps_compact, looped)
+    assert json_bytes_compact(deep) == json_dumps_compact(deep).encode("utf-8")
+    for bad in ({"a": b"bytes"}, [object()], {"a": float("nan")}, {1.5j: 1}):
+        assert _written(json_bytes_compact, bad) is _written(json_dumps_compact, bad)
 
 
 @pytest.mark.parametrize("bad", [float("nan"), [1, float("inf")], {"a": -float("inf")}])
