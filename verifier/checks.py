@@ -147,7 +147,8 @@ async def respond(ctx: VerifierContext, check_id: str, form: dict[str, str]) -> 
     if row is None or row.phase != "pending" or ctx.now() >= row.expires_at:
         raise OAuthError("invalid_request", "no pending request: answered already, or expired")
     key = None if row.response_key is None else encrypted_responses.unseal(ctx.node, row.response_key, row.id)
-    form = encrypted_responses.read(form, key)  # direct_post.jwt: the JWE opened, or refused (changes nothing)
+    # direct_post.jwt: the JWE opened, or refused (changes nothing)
+    form = encrypted_responses.read(form, key, requests.encrypted_to(row.request_jwt))
     if form.get("state") != row.state:
         raise OAuthError("invalid_request", "state does not match the request")
     if "error" in form:

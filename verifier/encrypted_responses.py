@@ -95,8 +95,10 @@ def unseal(node: NodeKey, sealed: bytes, check_id: str) -> ec.EllipticCurvePriva
     return ec.derive_private_key(int.from_bytes(node.open(sealed, _context(check_id)), "big"), ec.SECP256R1())
 
 
-def read(form: Mapping[str, str], key: ec.EllipticCurvePrivateKey | None) -> dict[str, str]:
-    """The response parameters (``vp_token``, ``state``, …) as form values; ``key`` None: a plain check."""
+def read(form: Mapping[str, str], key: ec.EllipticCurvePrivateKey | None, kid: str | None = None) -> dict[str, str]:
+    """The response parameters (``vp_token``, ``state``, …) as form values; ``key`` None: a plain check.
+    ``kid``: the key's, as the check's Request Object names it (``requests.encrypted_to``), else
+    worked out from the key (``jwe.kid``)."""
     if key is None:
         return dict(form)
     if "response" not in form:
@@ -105,7 +107,7 @@ def read(form: Mapping[str, str], key: ec.EllipticCurvePrivateKey | None) -> dic
         raise OAuthError("invalid_request", f"this request asked for an encrypted response ({MODE}): "
                          "send the JWE in the response parameter")
     try:
-        payload = jwe.decrypt_json_object(form["response"], key, expected_kid=jwe.kid(key), encs=ENCS)
+        payload = jwe.decrypt_json_object(form["response"], key, expected_kid=kid or jwe.kid(key), encs=ENCS)
     except jwe.ResponseNotDecryptable as exc:
         raise OAuthError("invalid_request", exc.detail) from None
     # §8.3: the parameters are top-level members; vp_token is a JSON object there, JSON text in a form.
