@@ -65,9 +65,32 @@ def _learnt(size: int, under_mask_0: bytes, under: Callable[[int], bytes]) -> li
 def bits(size: int, modules: bytes, gap: int = _GAP) -> int:
     """The matrix as one int, a set bit a dark module: row after row, the first row the highest
     bits, ``gap`` light bits between rows. (For the rules, which end is the first row does not
-    matter: every rule reads the same both ways.)"""
-    text = modules.translate(_DIGITS)
-    return int((b"0" * gap).join([text[i:i + size] for i in range(0, size * size, size)]), 2)
+    matter: every rule reads the same both ways.)
+
+    Read whole (one ``int(…, 2)``), then spread: row r from the last (the lowest bits) moves up by
+    r gaps, a power of two of them at a time, all the rows of that bit of r at once (``_spread``):
+    four operations a stage, where cutting the text into rows and joining them with the gaps cost
+    a third more of the whole (each row a slice)."""
+    dark = int(modules.translate(_DIGITS), 2)
+    for shift, moving_rows in _spread(size, gap):
+        moving = dark & moving_rows
+        dark = dark ^ moving | moving << shift
+    return dark
+
+
+@functools.cache
+def _spread(size: int, gap: int) -> tuple[tuple[int, int], ...]:
+    """``bits``'s stages, the highest bit of a row's index first: the shift, and the rows it moves
+    where the stages before have left them (row r, counted from the last, at r rows and, for the
+    bits of r above this one, that many gaps up)."""
+    row, stages = (1 << size) - 1, []
+    for bit in reversed(range((size - 1).bit_length())):
+        moving = 0
+        for r in range(size):
+            if r >> bit & 1:
+                moving |= row << (r * size + ((r >> (bit + 1)) << (bit + 1)) * gap)
+        stages.append((gap << bit, moving))
+    return tuple(stages)
 
 
 @functools.cache

@@ -277,3 +277,14 @@ def test_each_penalty_rule_counts_as_module_by_module(case: tuple[int, bytes]) -
 def test_the_penalty_of_a_real_symbol_under_each_mask(mask: int) -> None:
     size, modules = qr._under_mask(REQUEST + "y" * 22, "M", mask)
     assert qr_masks.penalty(qr_masks.bits(size, modules), size) == _penalty_module_by_module(size, modules)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 61).flatmap(lambda size: st.tuples(
+    st.just(size), st.binary(min_size=size * size, max_size=size * size), st.integers(0, 12))))
+def test_the_matrix_as_bits_is_its_rows_joined_by_light_gaps(case: tuple[int, bytes, int]) -> None:
+    """``bits`` spreads the rows of one parse apart: the int of the rows' digits joined by ``gap`` zeros."""
+    size, raw, gap = case
+    modules = bytes(0 if b < 128 else 255 for b in raw)
+    rows = [modules[i:i + size].translate(bytes.maketrans(b"\x00\xff", b"10")) for i in range(0, size * size, size)]
+    assert qr_masks.bits(size, modules, gap) == int((b"0" * gap).join(rows), 2)
