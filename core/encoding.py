@@ -177,7 +177,10 @@ def json_dumps_compact(value: Any) -> str:
 
 _PLAIN_LEAVES = frozenset({str, int, bool, type(None)})
 _PLAIN_KEYS = frozenset({str})
-_PLAIN_MAX_MEMBERS = 100_000  # a value that contains itself would otherwise be walked for ever
+# A value that contains itself would otherwise be walked for ever; and a body beyond it, which
+# falls back, wastes at most a couple of milliseconds on the walk (helper-73). The bodies this
+# writes (protocol answers, JWT parts) hold a few hundred members.
+_PLAIN_MAX_MEMBERS = 20_000
 
 
 def _plain(value: Any) -> bool:

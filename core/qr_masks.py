@@ -70,7 +70,9 @@ def bits(size: int, modules: bytes, gap: int = _GAP) -> int:
     Read whole (one ``int(…, 2)``), then spread: row r from the last (the lowest bits) moves up by
     r gaps, a power of two of them at a time, all the rows of that bit of r at once (``_spread``):
     four operations a stage, where cutting the text into rows and joining them with the gaps cost
-    a third more of the whole (each row a slice)."""
+    a third more of the whole (each row a slice). ``modules`` is the whole square, ``size * size``
+    bytes (zxing's matrix, checked where it is read)."""
+    assert len(modules) == size * size, "a QR matrix is size * size modules"
     dark = int(modules.translate(_DIGITS), 2)
     for shift, moving_rows in _spread(size, gap):
         moving = dark & moving_rows
