@@ -138,8 +138,10 @@ def _status_response(token_text: str, if_none_match: str | None, accept_encoding
 
 def _representation(token_text: str, coding: str | None) -> tuple[bytes, str]:
     """A token's bytes in ``coding`` and their tag."""
-    return (_gzipped(token_text) if coding == "gzip" else
-            (token_text.encode(), strong_etag(token_text.encode())))
+    if coding == "gzip":
+        return _gzipped(token_text)
+    identity = token_text.encode()
+    return identity, strong_etag(identity)
 
 
 @functools.lru_cache(maxsize=64)
