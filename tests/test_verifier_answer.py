@@ -17,6 +17,7 @@ from tests.asyncpg_sent import record_sent
 from tests.consent_log_world import BACKENDS, migrated, store_url
 from tests.pg_locks import rows_held
 from verifier import store
+from verifier.store import AuditLine
 from verifier.tables import AuditEntry
 
 
@@ -26,8 +27,8 @@ def _check(check_id: str) -> dict[str, Any]:
             "result_public_key": bytes(32), "phase": "pending", "created_at": 1, "expires_at": 2, "response_key": None}
 
 
-def _lines(check_id: str) -> list[AuditEntry]:
-    return [AuditEntry(at=1, check_name=check_id, vct=f"urn:vct:{n}", issuer="https://issuer.example", accepted=True,
+def _lines(check_id: str) -> list[AuditLine]:
+    return [AuditLine(at=1, check_name=check_id, vct=f"urn:vct:{n}", issuer="https://issuer.example", accepted=True,
                        reason=None, disclosed_names=["given_name", f"claim_{n}"]) for n in range(2)]
 
 

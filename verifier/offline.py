@@ -33,7 +33,7 @@ from core.offline.presentation import NONCE_BYTES as NONCE_LENGTH
 from core.trust import TrustList
 from verifier import resolve, store
 from verifier.context import VerifierContext
-from verifier.tables import AuditEntry
+from verifier.store import AuditLine
 from verifier.verification import Status
 
 NONCE_BYTES = NONCE_LENGTH
@@ -61,7 +61,7 @@ async def check(ctx: VerifierContext, text: str) -> dict[str, Any]:
         shown = {"accepted": False, "reason": reason, "credentials": [],
                  "offline": {"paper": False, "synced": _when(held.get("synced"))}}
         async with ctx.transaction() as session:
-            await store.audit(session, [AuditEntry(at=now, check_name=CHECK_NAME, vct=None, issuer=None, accepted=False,
+            await store.audit(session, [AuditLine(at=now, check_name=CHECK_NAME, vct=None, issuer=None, accepted=False,
                                                    reason=reason, disclosed_names=[])])
     return shown
 
@@ -118,7 +118,7 @@ async def _verify(ctx: VerifierContext, trust_list: TrustList, p: Presentation, 
         for digest, until in seen:
             if not await store.first_showing(session, ctx.node, digest, until, now):
                 raise Replayed("this QR was already shown here inside its window")
-        await store.audit(session, [AuditEntry(at=now, check_name=CHECK_NAME, vct=verified.vct, issuer=verified.issuer,
+        await store.audit(session, [AuditLine(at=now, check_name=CHECK_NAME, vct=verified.vct, issuer=verified.issuer,
                                                accepted=accepted, reason=None if accepted else "status_unknown",
                                                disclosed_names=sorted(verified.disclosed))])
     issuer = trust_list.issuer(verified.issuer)

@@ -125,10 +125,7 @@ class AuditLine:
     disclosed_names: list[str]
 
 
-Audited = AuditLine | AuditEntry  # what ``answer`` and ``audit`` write: the same attributes
-
-
-async def answer(db: Db, check_id: str, sealed_result: bytes, entries: Sequence[Audited]) -> bool:
+async def answer(db: Db, check_id: str, sealed_result: bytes, entries: Sequence[AuditLine]) -> bool:
     """Pending → answered, once, with its audit lines: a replayed response finds nothing pending
     and writes none. The response key goes with the answer: nothing encrypted to it is read again.
 
@@ -176,12 +173,12 @@ async def take_result(db: Db, row: CheckRow, *, closed_pending: bool = False) ->
     return sealed if taken.scalar_one_or_none() is not None else None
 
 
-def _audit_row(e: Audited) -> dict[str, Any]:
+def _audit_row(e: AuditLine) -> dict[str, Any]:
     return {"at": e.at, "check_name": e.check_name, "vct": e.vct, "issuer": e.issuer, "accepted": e.accepted,
             "reason": e.reason, "disclosed_names": e.disclosed_names}
 
 
-async def audit(db: Db, entries: Sequence[Audited]) -> None:
+async def audit(db: Db, entries: Sequence[AuditLine]) -> None:
     """Audit lines: names only, never a value (issue: verifiers store no attribute values)."""
     if entries:
         await db.execute(_NEW_AUDIT, [_audit_row(e) for e in entries])
