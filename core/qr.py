@@ -117,9 +117,9 @@ _RUN = re.compile(r"1+|0+")
 _BYTE_PATHS = [_byte_path(byte) for byte in range(256)]
 
 
-def png(text: str, scale: int = 8) -> bytes:
+def png(text: str, scale: int = 8, max_version: int | None = None) -> bytes:
     """Black and white, ``scale`` pixels per module (nearest neighbour: sharp edges), quiet zone included."""
-    code = make(text)
+    code = make(text, max_version)
     side = code.size + 2 * BORDER
     image = Image.new("1", (side, side), 1)
     image.paste(Image.frombytes("L", (code.size, code.size), code.modules).convert("1", dither=Image.Dither.NONE),
@@ -128,6 +128,32 @@ def png(text: str, scale: int = 8) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
+
+
+def fits(text: str, max_version: int) -> bool:
+    """Whether ``make(text, max_version)`` stays within ``max_version``, told without encoding the
+    text when it is ASCII and no longer than one byte segment that fits there at level L: zxing-cpp's
+    optimised segments are never larger than one byte segment for the whole text, and ASCII carries
+    no ECI header (the module docstring; tests/test_qr.py checks this bound on any ASCII text). A
+    longer text is encoded to tell. Issue 15: a check's creation encoded its link (0.3 ms, a whole
+    code with its mask chosen) only to learn that it fits; its QR is drawn when it is asked for."""
+    if text.isascii() and len(text) <= byte_capacity(max_version):
+        return True
+    return make(text, max_version).version <= max_version
+
+
+@functools.cache
+def byte_capacity(version: int) -> int:
+    """How many bytes one byte segment holds in a version ``version`` code at level L, as zxing-cpp
+    encodes (lowercase letters: byte mode throughout). Found by bisection, once per version."""
+    low, high = 0, 2953  # version 40 at L: 2,953 bytes (ISO/IEC 18004 table 7)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _under_mask("a" * middle, "L", 0)[0] <= 17 + 4 * version:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def version(text: str, max_version: int | None = None) -> int:

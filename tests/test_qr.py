@@ -174,6 +174,28 @@ def test_a_mixed_link_is_no_larger_than_byte_mode() -> None:
     assert qr.version(REQUEST) <= _smallest("byte", len(REQUEST), "M")
 
 
+@pytest.mark.parametrize("version", [1, 2, 9, 10, 11, 26, 27, 40])  # each band of the count's width, both sides
+def test_byte_capacity_is_the_standards(version: int) -> None:
+    """What ``qr.fits`` learns from zxing-cpp is ISO/IEC 18004 table 7's byte capacity at level L."""
+    most = max(n for n in range(3000) if _bits("byte", n, version) <= 8 * DATA_CODEWORDS["L"][version - 1])
+    assert qr.byte_capacity(version) == most
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 14).flatmap(lambda version: st.tuples(st.just(version), st.one_of(
+    st.text(string.printable, min_size=max(1, qr.byte_capacity(version) - 30), max_size=qr.byte_capacity(version) + 30),
+    st.text(ALPHANUMERIC + string.ascii_lowercase, min_size=1, max_size=qr.byte_capacity(version) + 60),
+    st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=qr.byte_capacity(version))))))
+@example((10, "a" * 271))
+@example((10, "a" * 272))
+@example((10, "é" * 200))
+def test_fits_says_what_the_code_does(case: tuple[int, str]) -> None:
+    """Told without encoding (ASCII within one byte segment's capacity) or by encoding, ``fits`` is
+    always what the code made: a link it passes is one the desk can show within its version."""
+    version, text = case
+    assert qr.fits(text, version) == (qr.make(text, version).version <= version)
+
+
 def test_level_l_only_when_it_keeps_the_code_within_max_version() -> None:
     over = "a" * 250  # byte mode: version 11 at M (216 codewords at 10), version 10 at L (274)
     assert qr.make(over).error == "M" and qr.version(over) == 11

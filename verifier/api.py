@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core import web
 from core.direct_routes import direct
-from core.errors import OAuthError
+from core.errors import NotFound, OAuthError
 from core.oid4vc import REQUEST_TYP
 from core.web import JSONResponse
 from verifier import checks, consent_records, results, store
@@ -53,7 +53,8 @@ class CheckPublic(BaseModel):
     qr_link: str = Field(description="what the QR code carries: an https page of this node with the same two "
                          "parameters, which a wallet reads and a phone's camera app opens (OpenID4VP, "
                          "Wallet Invocation)")
-    qr_svg: str
+    qr_svg: str = Field(description="where its QR code is drawn, as an SVG (GET with the desk key)")
+    qr_png: str = Field(description="the same QR code as a PNG")
     expires_at: int
     result_key: str = Field(description="keep it: the result is sealed to it and shown once")
 
@@ -72,7 +73,21 @@ async def create_check(body: CheckCreate, ctx: Ctx) -> JSONResponse:
     created = await checks.create(ctx, query_name=body.query, custom=body.dcql_query, purpose=body.purpose,
                                   prefix=body.client_id_prefix, accept_unknown_status=body.accept_unknown_status,
                                   response_mode=body.response_mode, parameters=body.parameters)
-    return JSONResponse(CheckPublic(**created).model_dump(mode="json"), status_code=201)
+    api = f"{ctx.settings.public_base_url.rstrip('/')}/api/verifier/checks/{created['id']}"
+    public = CheckPublic(**created, qr_svg=f"{api}/qr.svg", qr_png=f"{api}/qr.png")
+    return JSONResponse(public.model_dump(mode="json"), status_code=201)
+
+
+@router.get("/api/verifier/checks/{check_id}/qr.{kind}", response_class=Response, dependencies=[Depends(desk)],
+            tags=["desk"], responses={200: {"content": {"image/svg+xml": {}, "image/png": {}}}})
+async def check_qr(check_id: str, kind: Literal["svg", "png"], ctx: Ctx) -> Response:
+    """The check's QR code, while the check is open (the holder scans it off the desk's screen)."""
+    shown = await checks.reopen(ctx, check_id)
+    if shown is None:
+        raise NotFound("no open check with this id")
+    if kind == "svg":
+        return Response(checks.qr_svg(shown, standalone=True), media_type="image/svg+xml", headers=NO_STORE)
+    return Response(checks.qr_png(shown), media_type="image/png", headers=NO_STORE)
 
 
 @router.post("/api/verifier/checks/{check_id}/result", dependencies=[Depends(desk)], tags=["desk"])

@@ -65,7 +65,7 @@ async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[s
     async with ctx.unit() as db:  # a refusal below leaves nothing behind
         client_id = identity.client_id(prefix)
         link, qr_link = _link(client_id, base, check_id), _qr_link(client_id, base, check_id)
-        if qr.version(qr_link, MAX_QR_VERSION) > MAX_QR_VERSION:
+        if not qr.fits(qr_link, MAX_QR_VERSION):
             raise InvalidInput(f"the request link does not fit a version {MAX_QR_VERSION} QR code")
         request_jwt = requests.request_object(identity, prefix, response_uri=f"{base}/verifier/responses/{check_id}",
                                               nonce=nonce, state=state, dcql_query=raw, now=now, encryption=encryption)
@@ -74,9 +74,20 @@ async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[s
             state=state, request_jwt=request_jwt, accept_unknown_status=accept_unknown_status,
             result_public_key=bytes(result_key.public_key), phase="pending", created_at=now,
             expires_at=now + requests.REQUEST_TTL_S, response_key=sealed_key), now, forget=ctx.forget_due(now))
-    return {"id": check_id, "link": link, "qr_link": qr_link, "qr_svg": qr.svg(qr_link, max_version=MAX_QR_VERSION),
-            "expires_at": now + requests.REQUEST_TTL_S,
+    return {"id": check_id, "link": link, "qr_link": qr_link, "expires_at": now + requests.REQUEST_TTL_S,
             "result_key": result_key.encode(URLSafeBase64Encoder).decode("ascii")}
+
+
+def qr_svg(shown: dict[str, Any], *, standalone: bool = False) -> str:
+    """A check's QR code (of what ``create`` or ``reopen`` gave), drawn only when it is asked for:
+    creating a check only makes sure its link fits (``qr.fits``). ``standalone``: an SVG file of its
+    own (the API's), not one inside a page."""
+    return qr.svg(shown["qr_link"], max_version=MAX_QR_VERSION, standalone=standalone)
+
+
+def qr_png(shown: dict[str, Any]) -> bytes:
+    """The same code as ``qr_svg``, as a PNG."""
+    return qr.png(shown["qr_link"], max_version=MAX_QR_VERSION)
 
 
 def _link(client_id: str, base: str, check_id: str) -> str:
@@ -92,8 +103,8 @@ def request_uri(base: str, check_id: str) -> str:
 
 
 async def reopen(ctx: VerifierContext, check_id: str) -> dict[str, Any] | None:
-    """A check still open, shown again (the same link and QR) — after "not yet", a language
-    change or a reload — or None when it is gone or expired. The caller proves it is the
+    """A check still open, shown again (the same link, for the same QR: ``qr_svg``) — after "not
+    yet", a language change or a reload — or None when it is gone or expired. The caller proves it is the
     requester (the result cookie) before asking: the link is the holder's key to the request."""
     now, base = ctx.now(), ctx.settings.public_base_url.rstrip("/")
     async with ctx.read() as db:
@@ -103,7 +114,7 @@ async def reopen(ctx: VerifierContext, check_id: str) -> dict[str, Any] | None:
     client_id = requests.asked_under(row.request_jwt)
     link, qr_link = _link(client_id, base, check_id), _qr_link(client_id, base, check_id)
     return {"id": check_id, "name": row.name, "phase": row.phase, "link": link, "qr_link": qr_link, "dcql": row.dcql,
-            "qr_svg": qr.svg(qr_link, max_version=MAX_QR_VERSION), "expires_at": row.expires_at}
+            "expires_at": row.expires_at}
 
 
 async def request_object(ctx: VerifierContext, check_id: str) -> str:

@@ -88,7 +88,7 @@ def request(
     with os.fdopen(fd, "w") as f:
         f.write(created.pop("result_key"))
     qr_path = key_path.with_suffix(".svg")
-    qr_path.write_text(created.pop("qr_svg"))
+    qr_path.write_text(checks.qr_svg(created, standalone=True))
     typer.echo(json.dumps({**created, "qr": str(qr_path)}))
 
 

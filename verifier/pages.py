@@ -173,7 +173,7 @@ async def check_page(check_id: str, request: Request, ctx: Ctx) -> HTMLResponse:
     query = ctx.queries.get(shown["name"])
     question = _question(query, lang) if query else {"text": "", "lang": None}
     message = i18n.t(lang, "desk.not_yet") if request.query_params.get("not_yet") else None
-    return render(ctx, request, "check.html", lang, signed_in=True, check_id=check_id, qr=shown["qr_svg"],
+    return render(ctx, request, "check.html", lang, signed_in=True, check_id=check_id, qr=checks.qr_svg(shown),
                    link=shown["link"], question=question, message=message,
                    skills_asked=desk_skills.asked_labels(query, shown["dcql"]))
 
