@@ -132,6 +132,17 @@ def database_failed(error: BaseException) -> bool:
     return any(isinstance(one, _FAILED) for one in chain)
 
 
+_UNKEEPABLE = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
+
+
+def value_refused(error: BaseException) -> bool:
+    """Whether PostgreSQL refused a value the request carried for text it cannot hold (a NUL, a
+    character its encoding lacks), in whichever layer's words: the request's fault, not the
+    database's. SQLite keeps such text and finds nothing by it (helper-74: ``GET
+    /verifier/requests/%00`` was a 500 on PostgreSQL)."""
+    return any(isinstance(one, _UNKEEPABLE) for one in _causes(error))
+
+
 _KEY_TAKEN = (asyncpg.UniqueViolationError, sqlite3.IntegrityError, exc.IntegrityError)
 
 

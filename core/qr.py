@@ -137,7 +137,7 @@ def fits(text: str, max_version: int) -> bool:
     no ECI header (the module docstring; tests/test_qr.py checks this bound on any ASCII text). A
     longer text is encoded to tell. Issue 15: a check's creation encoded its link (0.3 ms, a whole
     code with its mask chosen) only to learn that it fits; its QR is drawn when it is asked for."""
-    if text.isascii() and len(text) <= byte_capacity(max_version):
+    if text and text.isascii() and len(text) <= byte_capacity(max_version):  # empty text makes no code
         return True
     return make(text, max_version).version <= max_version
 

@@ -35,8 +35,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core import db
 from core.encoding import json_bytes_compact, same_text
-from core.errors import PROBLEM_TYPE_BASE, AmanaError, OAuthError
+from core.errors import PROBLEM_TYPE_BASE, AmanaError, InvalidInput, OAuthError
 from core.ratelimit import RateLimit, public_protocol_post, wallet_door_post
 
 log = logging.getLogger("amana.web")
@@ -107,6 +108,11 @@ def _internal_error() -> JSONResponse:
     return problem_response(500, "internal_error", "Something went wrong on our side", "please try again later")
 
 
+def _unkeepable() -> JSONResponse:
+    return problem_response(400, InvalidInput.code, InvalidInput.title,
+                            "the request carries a character this node cannot keep (such as NUL)")
+
+
 def _where(exc: BaseException) -> str:
     """The innermost frame of our own code (file and line): enough to find the fault, and
     free of data, unlike the message or the SQL parameters an exception carries."""
@@ -139,6 +145,12 @@ class CatchAll:
             await self.app(scope, receive, watch)
         except Exception as exc:  # the one place that must catch everything
             route = getattr(scope.get("route"), "path", None) or "(no route)"
+            if db.value_refused(exc):  # the transaction it was in is rolled back: nothing was written
+                log.info("refused %s at %s %s: text PostgreSQL cannot keep", type(exc).__name__, scope.get("method"),
+                         route)
+                if not started:
+                    await _unkeepable()(scope, receive, send)
+                return
             log.error("unexpected %s at %s %s (%s)", type(exc).__name__, scope.get("method"), route, _where(exc))
             if not started:
                 await _internal_error()(scope, receive, send)

@@ -32,3 +32,40 @@ def test_an_unexpected_exception_is_logged_as_its_type_only(tmp_path: Path, capl
     assert SECRET not in logged and "Traceback" not in logged
     assert "Exception in ASGI application" not in logged  # nothing reached the server's error log
     assert "/boom/{anything} 500" in logged  # the access line still sees the status
+
+
+def test_text_postgresql_cannot_keep_is_the_requests_fault(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """PostgreSQL's text holds no NUL: asyncpg refuses the value (helper-74: ``GET
+    /verifier/requests/%00`` was a 500 there). Whichever layer raises it, the client gets a 400
+    problem, the log no value; and a real node answers a NUL in any id as bad input or as unknown
+    (400 on PostgreSQL, 404 on SQLite, where the lookup finds nothing), never as a fault."""
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError
+
+    node = RunningNode(tmp_path, propagate_logs=True)
+
+    @node.app.get("/nul/{layer}")
+    async def nul(layer: str) -> None:
+        refused = asyncpg.CharacterNotInRepertoireError(f"invalid byte sequence: {SECRET}")
+        if layer == "driver":
+            raise refused
+        try:
+            raise refused
+        except asyncpg.PostgresError as exc:  # as SQLAlchemy wraps what its adapter raised
+            raise DBAPIError("SELECT …", {"id": SECRET}, exc) from exc
+
+    caplog.set_level(logging.DEBUG)
+    with node:
+        for layer in ("driver", "sqlalchemy"):
+            r = httpx.get(f"{node.base}/nul/{layer}", timeout=10)
+            assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json", r.text
+            assert r.json()["code"] == "invalid_input" and SECRET not in r.text
+        for path in ("/verifier/requests/%00", "/verifier/requests/a%00b", "/issuers/ngo/offers/%00"):
+            r = httpx.get(f"{node.base}{path}", timeout=10)
+            assert r.status_code in (400, 404) and r.headers["content-type"] == "application/problem+json", r.text
+        answered = httpx.post(f"{node.base}/verifier/responses/a%00", data={"vp_token": "x", "state": "y"}, timeout=10)
+        assert answered.status_code in (400, 404), answered.text
+    logged = "\n".join(f"{rec.name} {rec.getMessage()} {rec.exc_text or ''}" for rec in caplog.records)
+    assert "refused CharacterNotInRepertoireError at GET /nul/{layer}" in logged
+    assert "refused DBAPIError at GET /nul/{layer}" in logged
+    assert SECRET not in logged and "unexpected" not in logged

@@ -400,6 +400,9 @@ def test_a_checks_qr_code_is_drawn_when_the_desk_asks_for_it(world: World) -> No
             assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
             assert svg.text == qr.svg(check["qr_link"], max_version=11, standalone=True)  # the same code, sized
             assert (await http.get(check["qr_svg"])).status_code == 401  # the desk's, not anyone's
+            answered, _, _ = await _answer(world, http, await world.issue(http, world.city["api_key"]))
+            assert (await world.result(http, answered)).json()["accepted"] is True
+            assert (await http.get(answered["qr_png"], headers=desk)).status_code == 404  # answered: it leads nowhere
             elsewhere = check["qr_svg"].replace(check["id"], "A" * len(check["id"]))
             assert (await http.get(elsewhere, headers=desk)).status_code == 404
             ctx = world.verifier_ctx()
@@ -410,6 +413,26 @@ def test_a_checks_qr_code_is_drawn_when_the_desk_asks_for_it(world: World) -> No
                 ctx.offset -= 3600
 
     run(story())
+
+
+def test_a_checks_qr_code_stays_within_version_11() -> None:
+    """A link too long for version 11 at level M is drawn at level L, as the check's creation
+    promised (``qr.fits``), as an SVG and as a PNG alike."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    from verifier import checks
+
+    link = "https://desk.example/verifier/ask?client_id=x&request_uri=" + "a" * 260  # 318 bytes
+    assert qr.fits(link, 11) and qr.make(link).version > 11
+    assert qr.make(link, 11).version == 11 and qr.make(link, 11).error == "L"
+    shown = {"qr_link": link}
+    assert checks.qr_svg(shown) == qr.svg(link, max_version=11)
+    [read] = zxingcpp.read_barcodes(Image.open(io.BytesIO(checks.qr_png(shown))))
+    assert read.text == link and read.symbology_identifier == "]Q1" and "L" in read.ec_level
+    assert (read.position.top_right.x - read.position.top_left.x) / 8 < 17 + 4 * 12  # 8 px a module: version 11
 
 
 def test_offline_desk_answers_from_its_kept_copy_until_the_copy_expires(world: World) -> None:

@@ -54,7 +54,7 @@ class CheckPublic(BaseModel):
                          "parameters, which a wallet reads and a phone's camera app opens (OpenID4VP, "
                          "Wallet Invocation)")
     qr_svg: str = Field(description="where its QR code is drawn, as an SVG (GET with the desk key)")
-    qr_png: str = Field(description="the same QR code as a PNG")
+    qr_png: str = Field(description="where the same QR code is drawn, as a PNG")
     expires_at: int
     result_key: str = Field(description="keep it: the result is sealed to it and shown once")
 
@@ -79,11 +79,13 @@ async def create_check(body: CheckCreate, ctx: Ctx) -> JSONResponse:
 
 
 @router.get("/api/verifier/checks/{check_id}/qr.{kind}", response_class=Response, dependencies=[Depends(desk)],
-            tags=["desk"], responses={200: {"content": {"image/svg+xml": {}, "image/png": {}}}})
+            tags=["desk"], responses={200: {"content": {"image/svg+xml": {}, "image/png": {}}},
+                                      401: {"description": "no desk key"},
+                                      404: {"description": "no such check, or it is no longer open"}})
 async def check_qr(check_id: str, kind: Literal["svg", "png"], ctx: Ctx) -> Response:
     """The check's QR code, while the check is open (the holder scans it off the desk's screen)."""
     shown = await checks.reopen(ctx, check_id)
-    if shown is None:
+    if shown is None or shown["phase"] != "pending":  # answered or taken: its code leads nowhere now (helper-74)
         raise NotFound("no open check with this id")
     if kind == "svg":
         return Response(checks.qr_svg(shown, standalone=True), media_type="image/svg+xml", headers=NO_STORE)
