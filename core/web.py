@@ -27,11 +27,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.responses import JSONResponse as _StarletteJSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -108,7 +110,15 @@ def _internal_error() -> JSONResponse:
     return problem_response(500, "internal_error", "Something went wrong on our side", "please try again later")
 
 
-def _unkeepable() -> JSONResponse:
+async def unkeepable_text(request: Request, exc: Exception) -> JSONResponse:
+    """Text PostgreSQL cannot keep (a NUL in a path or a field: ``core.db.value_refused``) is the
+    request's fault: a 400, through every middleware as any refusal (its security headers, its
+    access line). The unit it was in has rolled back: nothing was written. Any other database
+    error goes on up, to ``CatchAll``'s 500, from where it was raised."""
+    if not db.value_refused(exc):
+        raise exc
+    route = getattr(request.scope.get("route"), "path", None) or "(no route)"
+    log.info("refused %s at %s %s: text PostgreSQL cannot keep", type(exc).__name__, request.method, route)
     return problem_response(400, InvalidInput.code, InvalidInput.title,
                             "the request carries a character this node cannot keep (such as NUL)")
 
@@ -145,12 +155,6 @@ class CatchAll:
             await self.app(scope, receive, watch)
         except Exception as exc:  # the one place that must catch everything
             route = getattr(scope.get("route"), "path", None) or "(no route)"
-            if db.value_refused(exc):  # the transaction it was in is rolled back: nothing was written
-                log.info("refused %s at %s %s: text PostgreSQL cannot keep", type(exc).__name__, scope.get("method"),
-                         route)
-                if not started:
-                    await _unkeepable()(scope, receive, send)
-                return
             log.error("unexpected %s at %s %s (%s)", type(exc).__name__, scope.get("method"), route, _where(exc))
             if not started:
                 await _internal_error()(scope, receive, send)
@@ -391,6 +395,8 @@ def install(app: FastAPI, rate_limit: tuple[float, int] | None = None,
         AmanaError: amana_error,
         RequestValidationError: _validation_error,
         StarletteHTTPException: http_error,
+        asyncpg.DataError: unkeepable_text,  # asyncpg's own (core.prepared runs the hot statements)
+        DBAPIError: unkeepable_text,  # SQLAlchemy's, raised from its asyncpg adapter's
     }
     for exc_type, handler in handlers.items():
         app.add_exception_handler(exc_type, handler)
