@@ -117,10 +117,15 @@ async def unkeepable_text(request: Request, exc: Exception) -> JSONResponse:
     error goes on up, to ``CatchAll``'s 500, from where it was raised."""
     if not db.value_refused(exc):
         raise exc
-    route = getattr(request.scope.get("route"), "path", None) or "(no route)"
-    log.info("refused %s at %s %s: text PostgreSQL cannot keep", type(exc).__name__, request.method, route)
+    log.info("refused %s at %s %s: text PostgreSQL cannot keep", type(exc).__name__, request.method,
+             route_of(request.scope))
     return problem_response(400, InvalidInput.code, InvalidInput.title,
                             "the request carries a character this node cannot keep (such as NUL)")
+
+
+def route_of(scope: Scope) -> str:
+    """The route's template (``/issuers/{slug}/offers/{offer_id}``), never the concrete path: what a log line names."""
+    return getattr(scope.get("route"), "path", None) or "(no route)"
 
 
 def _where(exc: BaseException) -> str:
@@ -154,7 +159,7 @@ class CatchAll:
         try:
             await self.app(scope, receive, watch)
         except Exception as exc:  # the one place that must catch everything
-            route = getattr(scope.get("route"), "path", None) or "(no route)"
+            route = route_of(scope)
             log.error("unexpected %s at %s %s (%s)", type(exc).__name__, scope.get("method"), route, _where(exc))
             if not started:
                 await _internal_error()(scope, receive, send)
@@ -327,7 +332,7 @@ class AccessLog:
         try:
             await self.app(scope, receive, note_status)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "(no route)"
+            route = route_of(scope)
             access_log.info("%s %s %d %.1fms", scope["method"], route, status,
                             (time.perf_counter() - started) * 1000)
 
