@@ -27,8 +27,9 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Integer, String, delete
+from sqlalchemy import BigInteger, CursorResult, Integer, String, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -103,6 +104,13 @@ async def subject(session: AsyncSession, node: NodeKey, service: str, token: str
 
 async def end(session: AsyncSession, node: NodeKey, token: str) -> None:
     await session.execute(delete(ConsoleSession).where(ConsoleSession.digest == node.digest("session", token)))
+
+
+async def end_all(session: AsyncSession, service: str, subject: str) -> int:
+    """Every session of ``subject`` (a revoked key's): signed out everywhere at once. Returns how many."""
+    done = await session.execute(delete(ConsoleSession).where(ConsoleSession.service == service,
+                                                              ConsoleSession.subject == subject))
+    return int(cast(CursorResult[Any], done).rowcount or 0)
 
 
 @dataclass(frozen=True, slots=True)

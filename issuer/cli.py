@@ -214,3 +214,49 @@ def reoffer(org: OrgOption, offer_id: Annotated[str, typer.Option("--id", help="
     """Replace an offer not yet collected (lost sheet, locked PIN) with a new link and PIN."""
     created = _as_staff(org, lambda ctx, staff, organisation: offer_admin.reoffer(ctx, staff, organisation, offer_id))
     typer.echo(created.model_dump_json())
+
+
+# --- the staff's keys: a key is shown once; a revoked one stops at once and stays listed ---------
+
+
+@issuer_app.command("add-staff")
+@fails_as_problem
+def add_staff(org: OrgOption, name: Annotated[str, typer.Option(help="the staff member's name")]) -> None:
+    """Give a colleague a key of their own (console and staff API); prints their id and key once."""
+    if not name.strip() or len(name) > 200:
+        raise InvalidInput("a staff member's name is 1 to 200 characters")
+
+    async def add(ctx: IssuerContext, _staff: Staff, organisation: Organisation) -> dict[str, str]:
+        async with ctx.transaction() as session:
+            staff_id, api_key = await store.add_staff(session, ctx.node, organisation.id, name.strip(), ctx.now())
+        return {"id": staff_id, "name": name.strip(), "api_key": api_key}
+
+    typer.echo(json.dumps(_as_staff(org, add), ensure_ascii=False))
+
+
+@issuer_app.command("staff")
+@fails_as_problem
+def staff(org: OrgOption) -> None:
+    """Everyone who ever had a key of the organisation, oldest first: one JSON line each, with when
+    their key was revoked (null while in force). Keys are never shown again."""
+
+    async def listing(ctx: IssuerContext, _staff: Staff, organisation: Organisation) -> list[dict[str, Any]]:
+        async with ctx.transaction() as session:
+            return await store.staff_of(session, organisation.id)
+
+    for row in _as_staff(org, listing):
+        typer.echo(json.dumps(row, ensure_ascii=False))
+
+
+@issuer_app.command("revoke-staff")
+@fails_as_problem
+def revoke_staff(org: OrgOption, staff_id: Annotated[str, typer.Option("--id", help="their id, as `staff` lists it")]
+                 ) -> None:
+    """Revoke a staff member's key now (a colleague who left, a lost laptop): the staff API refuses
+    it and their console sessions end. Their offers and credentials stay as they are."""
+
+    async def revoke(ctx: IssuerContext, _staff: Staff, organisation: Organisation) -> dict[str, Any]:
+        async with ctx.transaction() as session:
+            return await store.revoke_staff(session, organisation.id, staff_id, ctx.now())
+
+    typer.echo(json.dumps(_as_staff(org, revoke), ensure_ascii=False))

@@ -38,7 +38,7 @@ templates = web.page_templates(Path(__file__).parent / "templates")
 Ctx = Annotated[IssuerContext, Depends(get_context)]
 SESSION_COOKIE = sessions.COOKIE
 LOGIN_MAX_FAILURES = sessions.MAX_FAILURES
-SERVICE = "issuer"
+SERVICE = store.staff.SERVICE
 DOOR = Door(title_key="console.title", home="/issuer/console", login="/issuer/console/login",
             key_field="api_key", key_label_key="console.api_key")
 
@@ -49,7 +49,7 @@ async def who_is_in(ctx: IssuerContext, request: Request) -> tuple[Staff, Organi
         return None
     async with ctx.transaction() as session:
         staff_id = await sessions.subject(session, ctx.node, SERVICE, token, ctx.now())
-        staff = await session.get(Staff, staff_id) if staff_id else None
+        staff = await store.staff_in_force(session, staff_id) if staff_id else None
         org = await store.org_by_id(session, staff.org_id) if staff else None
     return (staff, org) if staff and org else None
 

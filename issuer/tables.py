@@ -60,6 +60,7 @@ class Staff(Base):
     name: Mapped[str] = mapped_column(String(200))
     api_key_digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger, default=None)  # kept: who had a key until when
 
 
 class Offer(Base):

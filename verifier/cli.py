@@ -10,19 +10,22 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import db, keys
 from core._cli_common import fails_as_problem
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from core.settings import get_settings
 from verifier import checks, results, store
 from verifier.context import VerifierContext
 from verifier.requests import Prefix
 
+T = TypeVar("T")
 verifier_app = typer.Typer(no_args_is_help=True, help="Verifier: desks and checks.")
 
 
@@ -46,6 +49,8 @@ def init(
     = None,
 ) -> None:
     """Make the request-signing key (first run) and a desk key; print what to register in the trust list."""
+    if not desk.strip() or len(desk) > 200:
+        raise InvalidInput("a desk's name is 1 to 200 characters")
 
     async def run() -> dict[str, Any]:
         ctx = await _context()
@@ -54,6 +59,7 @@ def init(
             desk_key = await store.add_desk_key(session, ctx.node, desk, ctx.now())
         await ctx.engine.dispose()
         return {"verifier_id": ctx.settings.verifier_id, "desk_key": desk_key,
+                "desk_id": store.desk_id(ctx.node, desk_key),
                 "client_ids": {p.value: identity.client_id(p) for p in Prefix},
                 "jwks": keys.jwks([identity.key.public_key(), identity.did_key.public_key()])}
 
@@ -61,6 +67,34 @@ def init(
     if jwks_out is not None:
         jwks_out.write_text(json.dumps(made["jwks"], indent=2) + "\n")
     typer.echo(json.dumps(made))
+
+
+@verifier_app.command("desks")
+@fails_as_problem
+def desks() -> None:
+    """List the desk keys, one JSON object a line: id, name, made and revoked (null while in force).
+    The keys themselves are never kept: the id is what `revoke-desk` takes."""
+    for desk in asyncio.run(_in_one_unit(lambda _ctx, session: store.desk_keys(session))):
+        typer.echo(json.dumps(desk, ensure_ascii=False))
+
+
+@verifier_app.command("revoke-desk")
+@fails_as_problem
+def revoke_desk(desk_id: Annotated[str, typer.Option("--id", help="the desk's id, as `desks` lists it")]) -> None:
+    """Revoke a desk key now (a lost laptop, a desk closed): the desk API refuses it and every desk
+    page signed in with it is signed out. The desk stays listed, with when it was revoked."""
+    revoked = asyncio.run(_in_one_unit(lambda ctx, session: store.revoke_desk_key(session, desk_id, ctx.now())))
+    typer.echo(json.dumps(revoked, ensure_ascii=False))
+
+
+async def _in_one_unit(work: Callable[[VerifierContext, AsyncSession], Awaitable[T]]) -> T:
+    """``work`` in one transaction of the node's store; the engine closed whatever happens."""
+    ctx = await _context()
+    try:
+        async with ctx.transaction() as session:
+            return await work(ctx, session)
+    finally:
+        await ctx.engine.dispose()
 
 
 @verifier_app.command("request")

@@ -33,7 +33,7 @@ OFFLINE_PREFIX = "AO1:"  # core.offline's QR text (specs/formats/offline-present
 router = APIRouter(prefix="/verifier/desk", include_in_schema=False)
 templates = web.page_templates(Path(__file__).parent / "templates")
 Ctx = Annotated[VerifierContext, Depends(get_context)]
-SERVICE = "verifier"
+SERVICE = store.SERVICE
 RESULT_COOKIE = "__Host-amana_result"
 DOOR = staff.Door(title_key="desk.title", home="/verifier/desk", login="/verifier/desk/login", key_field="desk_key",
                   key_label_key="desk.key")
@@ -50,7 +50,8 @@ async def signed_in(ctx: VerifierContext, request: Request) -> bool:
     if not token:
         return False
     async with ctx.transaction() as session:
-        return await sessions.subject(session, ctx.node, SERVICE, token, ctx.now()) is not None
+        desk = await sessions.subject(session, ctx.node, SERVICE, token, ctx.now())
+        return desk is not None and await store.desk_active(session, desk)
 
 
 async def _home(ctx: VerifierContext, request: Request, lang: str, message: str | None = None,

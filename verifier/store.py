@@ -9,6 +9,7 @@ A check comes back as a read-only ``Row``; every change is an explicit statement
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,18 +19,23 @@ from typing import Any
 from sqlalchemy import Row, bindparam, delete, exists, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import keys
+from core import keys, sessions
 from core.db import Db, dialect_insert, dialect_name, later, table_of
+from core.errors import InvalidInput, NotFound
 from core.sealing import NodeKey
 from verifier.requests import Identity as SigningIdentity
 from verifier.requests import self_signed_certificate
 from verifier.tables import AuditEntry, Check, DeskKey, Identity, OfflineNonce, OfflineSeen, StatusListCopy
 
+SERVICE = "verifier"  # the desk's sign-ins (core.sessions)
+DESK_ID_CHARS = 16  # 64 bits of the key's digest: unique among any desk keys a node will make
+_DESK_ID = re.compile(f"[0-9a-f]{{{DESK_ID_CHARS}}}")
 CheckRow = Row[Any]  # a verifier_checks row: attributes by column name
 CHECKS, DESK_KEYS = table_of(Check), table_of(DeskKey)
 AUDIT, COPIES = table_of(AuditEntry), table_of(StatusListCopy)
 
-_DESK_KEY = select(DESK_KEYS.c.digest).where(DESK_KEYS.c.digest == bindparam("digest"))
+_DESK_KEY = select(DESK_KEYS.c.digest).where(DESK_KEYS.c.digest == bindparam("digest"),
+                                             DESK_KEYS.c.revoked_at.is_(None))
 _CHECK = select(CHECKS).where(CHECKS.c.id == bindparam("check_id"))
 _ANSWER = (update(CHECKS).where(CHECKS.c.id == bindparam("check_id"), CHECKS.c.phase == "pending")
            .values(phase="answered", sealed_result=bindparam("sealed_result"), response_key=None)
@@ -77,7 +83,47 @@ async def add_desk_key(session: AsyncSession, node: NodeKey, name: str, now: int
 
 
 async def desk_key_known(db: Db, node: NodeKey, key: str) -> bool:
-    return (await db.execute(_DESK_KEY, {"digest": node.digest("desk-key", key)})).first() is not None
+    """A desk key this node made and nobody revoked."""
+    return await desk_active(db, node.digest("desk-key", key))
+
+
+async def desk_active(db: Db, digest: str) -> bool:
+    """The desk key of this digest (a desk session's subject) is still in force: a session begun in
+    the instant its key was revoked ends at its next page."""
+    return (await db.execute(_DESK_KEY, {"digest": digest})).first() is not None
+
+
+def desk_id(node: NodeKey, key: str) -> str:
+    """The name a desk key goes by in lists and revocations: the start of its digest. Names repeat
+    ("front desk"), and the key itself is never kept nor shown again."""
+    return node.digest("desk-key", key)[:DESK_ID_CHARS]
+
+
+async def desk_keys(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every desk key ever made, oldest first: id, name, made and revoked (None while in force)."""
+    rows = (await session.execute(select(DeskKey).order_by(DeskKey.created_at, DeskKey.digest))).scalars()
+    return [_desk(row) for row in rows]
+
+
+async def revoke_desk_key(session: AsyncSession, desk: str, now: int) -> dict[str, Any]:
+    """Revoke the desk key ``desk`` (its id from ``desk_keys``) and end its sign-ins, in one unit. The
+    row stays, with when. Revoking it again changes nothing and says when it was."""
+    if not _DESK_ID.fullmatch(desk):
+        raise InvalidInput(f"a desk id is {DESK_ID_CHARS} hexadecimal characters, as `amana verifier desks` lists")
+    query = select(DeskKey).where(DeskKey.digest.startswith(desk, autoescape=True)).with_for_update()
+    rows = list((await session.execute(query)).scalars())
+    if len(rows) != 1:
+        raise NotFound("no desk key with this id")
+    row = rows[0]
+    if row.revoked_at is None:
+        row.revoked_at = now
+    ended = await sessions.end_all(session, SERVICE, row.digest)
+    return {**_desk(row), "sessions_ended": ended}
+
+
+def _desk(row: DeskKey) -> dict[str, Any]:
+    return {"id": row.digest[:DESK_ID_CHARS], "name": row.name, "created_at": row.created_at,
+            "revoked_at": row.revoked_at}
 
 
 _FORGET_CHECKS = delete(CHECKS).where(CHECKS.c.expires_at <= bindparam("now"))

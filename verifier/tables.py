@@ -35,6 +35,7 @@ class DeskKey(Base):
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger, default=None)  # kept: who had a key until when
 
 
 class Check(Base):

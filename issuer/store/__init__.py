@@ -12,11 +12,10 @@ codes, PINs, tokens and API keys are keyed digests (core.sealing).
 from __future__ import annotations
 
 import json
-import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import keys
@@ -48,6 +47,7 @@ from issuer.store.protocol import (
     spend_nonce,
     use_access_token,
 )
+from issuer.store.staff import add_staff, revoke_staff, staff_and_org, staff_by_api_key, staff_in_force, staff_of
 from issuer.tables import (
     AccessToken,
     Credential,
@@ -57,15 +57,15 @@ from issuer.tables import (
     RefreshFamily,
     RefreshToken,
     SigningKey,
-    Staff,
     StatusListRow,
 )
 
-__all__ = [  # the protocol's statements, re-exported
-    "OFFLINE_GRANT", "SD_JWT_GRANT", "Granted", "active_key", "allocate_status", "batch_fate",
+__all__ = [  # the protocol's statements and the staff's keys, re-exported
+    "OFFLINE_GRANT", "SD_JWT_GRANT", "Granted", "active_key", "add_staff", "allocate_status", "batch_fate",
     "finish_offer", "keep_response", "kept_response", "new_access_token", "new_refresh_family", "offer_at",
-    "offer_by_code", "offer_claims", "org_at", "record_credentials", "redeemed", "signing_key", "spend_dpop_jti",
-    "spend_nonce", "use_access_token",
+    "offer_by_code", "offer_claims", "org_at", "record_credentials", "redeemed", "revoke_staff", "signing_key",
+    "spend_dpop_jti", "spend_nonce", "staff_and_org", "staff_by_api_key", "staff_in_force", "staff_of",
+    "use_access_token",
 ]
 
 # --- organisations, keys and staff ------------------------------------------------------
@@ -81,14 +81,7 @@ async def create_org(
     session.add(org)
     await session.flush()
     await add_signing_key(session, node, org.id, now)
-    return org, await add_staff(session, node, org.id, staff_name, now)
-
-
-async def add_staff(session: AsyncSession, node: NodeKey, org_id: str, name: str, now: int) -> str:
-    api_key = "amk_" + secrets.token_urlsafe(32)
-    session.add(Staff(id=str(uuid.uuid4()), org_id=org_id, name=name,
-                      api_key_digest=node.digest("api-key", api_key), created_at=now))
-    return api_key
+    return org, (await add_staff(session, node, org.id, staff_name, now))[1]
 
 
 async def add_signing_key(session: AsyncSession, node: NodeKey, org_id: str, now: int) -> keys.PublicKey:
@@ -120,29 +113,6 @@ async def org_by_slug(session: AsyncSession, slug: str) -> Organisation | None:
 
 async def org_by_id(session: AsyncSession, org_id: str) -> Organisation | None:
     return await session.get(Organisation, org_id)
-
-
-_STAFF, _ORGS = table_of(Staff), table_of(Organisation)
-_STAFF_AND_ORG = (select(*(c.label(f"s_{c.name}") for c in _STAFF.c), *(c.label(f"o_{c.name}") for c in _ORGS.c))
-                  .join_from(_STAFF, _ORGS, _ORGS.c.id == _STAFF.c.org_id)
-                  .where(_STAFF.c.api_key_digest == bindparam("digest")))
-
-
-async def staff_and_org(db: Db, node: NodeKey, api_key: str) -> tuple[Staff, Organisation] | None:
-    """The staff member an API key belongs to, with their organisation: one statement, a read
-    (``core.db.read``: one round trip on PostgreSQL, where a session's transaction was four).
-    Both come back as values, in no session, as a closed session's objects would."""
-    row = (await db.execute(_STAFF_AND_ORG, {"digest": node.digest("api-key", api_key)})).one_or_none()
-    if row is None:
-        return None
-    found = row._mapping
-    return (Staff(**{c.name: found[f"s_{c.name}"] for c in _STAFF.c}),
-            Organisation(**{c.name: found[f"o_{c.name}"] for c in _ORGS.c}))
-
-
-async def staff_by_api_key(session: AsyncSession, node: NodeKey, api_key: str) -> Staff | None:
-    query = select(Staff).where(Staff.api_key_digest == node.digest("api-key", api_key))
-    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def published_keys(session: AsyncSession, org_id: str, now: int) -> list[dict[str, Any]]:

@@ -1,0 +1,30 @@
+"""Operator keys that can be revoked: when a desk key or a staff member's API key was revoked
+
+A lost laptop or a colleague who left: the key stops working at once, and the row stays (with its
+name and when it was revoked) so the organisation can still say who had access until when.
+
+Revision ID: 0019
+Revises: 0018
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0019'
+down_revision = '0018'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('verifier_desk_keys', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('revoked_at', sa.BigInteger(), nullable=True))
+    with op.batch_alter_table('issuer_staff', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('revoked_at', sa.BigInteger(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('issuer_staff', schema=None) as batch_op:
+        batch_op.drop_column('revoked_at')
+    with op.batch_alter_table('verifier_desk_keys', schema=None) as batch_op:
+        batch_op.drop_column('revoked_at')

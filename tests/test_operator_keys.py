@@ -1,0 +1,253 @@
+"""Operator keys can be revoked: a desk key (``amana verifier revoke-desk``) and a staff member's
+API key (``amana issuer revoke-staff``). A lost laptop or a colleague who left must stop working at
+once — on the API, at the sign-in, and in every page already signed in — while the row stays, so
+the organisation can say who had access until when. A colleague gets a key of their own
+(``add-staff``) instead of sharing one. The commands are run as typed, on the node's own store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from core import sessions
+from core.errors import InvalidInput, NotFound
+from core.sealing import new_token
+from core.settings import REPO_ROOT, Settings
+from issuer import store as issuer_store
+from issuer.tables import Staff
+from server.app import build_app
+from tests.oid4vci_wallet import BASE
+from verifier import store as verifier_store
+from verifier.tables import DeskKey
+
+
+@pytest.fixture()
+def node(tmp_path: Path) -> Iterator[TestClient]:
+    app = build_app(Settings(data_dir=tmp_path, public_base_url=BASE))
+    with TestClient(app, base_url=BASE, follow_redirects=False) as client:
+        yield client
+
+
+def _run(client: TestClient, work: Any) -> Any:
+    return client.portal.call(work)  # type: ignore[union-attr]
+
+
+def _sign_in(client: TestClient, page: str, field: str, key: str) -> int:
+    """A browser's sign-in on ``page`` (a fresh CSRF cookie and token); the status code."""
+    client.cookies.clear()
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get(page).text)
+    assert token
+    return client.post(f"{page}/login", data={"csrf": token.group(1), field: key}).status_code
+
+
+def _signed_in_page(client: TestClient, page: str) -> bool:
+    """The page answers as for someone signed in (no sign-in form on it)."""
+    answered = client.get(page)
+    assert answered.status_code == 200
+    return 'name="desk_key"' not in answered.text and 'name="api_key"' not in answered.text
+
+
+def _desk(client: TestClient, name: str) -> tuple[str, str]:
+    ctx = client.app.state.verifier  # type: ignore[attr-defined]
+
+    async def add() -> str:
+        async with ctx.transaction() as session:
+            return await verifier_store.add_desk_key(session, ctx.node, name, ctx.now())
+
+    key = _run(client, add)
+    return key, verifier_store.desk_id(ctx.node, key)
+
+
+def test_a_revoked_desk_key_stops_everywhere_at_once_and_stays_listed(node: TestClient) -> None:
+    client, ctx = node, node.app.state.verifier  # type: ignore[attr-defined]
+    lost, lost_id = _desk(client, "front desk")
+    kept, _ = _desk(client, "front desk")  # the same name: the ids tell them apart
+    assert client.get("/api/verifier/audit", headers={"Authorization": f"Bearer {lost}"}).status_code == 200
+    assert _sign_in(client, "/verifier/desk", "desk_key", lost) == 303
+    assert _signed_in_page(client, "/verifier/desk")
+
+    async def revoke(later: int = 0) -> dict[str, Any]:
+        async with ctx.transaction() as session:
+            return await verifier_store.revoke_desk_key(session, lost_id, ctx.now() + later)
+
+    revoked = _run(client, revoke)
+    assert revoked["id"] == lost_id and revoked["sessions_ended"] == 1 and revoked["revoked_at"] is not None
+    assert not _signed_in_page(client, "/verifier/desk")  # the laptop's open page is signed out
+    assert client.get("/api/verifier/audit", headers={"Authorization": f"Bearer {lost}"}).status_code == 401
+    assert _sign_in(client, "/verifier/desk", "desk_key", lost) == 401
+    assert client.get("/api/verifier/audit", headers={"Authorization": f"Bearer {kept}"}).status_code == 200
+    assert _sign_in(client, "/verifier/desk", "desk_key", kept) == 303  # the other desk works on
+
+    again = _run(client, lambda: revoke(later=60))  # revoking again, a minute on, changes nothing
+    assert again["revoked_at"] == revoked["revoked_at"] and again["sessions_ended"] == 0
+
+    async def listed() -> list[dict[str, Any]]:
+        async with ctx.transaction() as session:
+            return await verifier_store.desk_keys(session)
+
+    desks = _run(client, listed)
+    assert sorted((d["name"], d["revoked_at"] is None) for d in desks) == [("front desk", False), ("front desk", True)]
+    assert {d["id"] for d in desks} == {lost_id, verifier_store.desk_id(ctx.node, kept)}
+    assert not any(lost in json.dumps(d) or kept in json.dumps(d) for d in desks)  # keys are never shown again
+
+
+def test_a_desk_session_begun_as_its_key_was_revoked_is_refused(node: TestClient) -> None:
+    """A sign-in checked the key, then the revocation ended every session, then the sign-in wrote
+    its own (PostgreSQL's READ COMMITTED lets the two interleave): the page still refuses it."""
+    client, ctx = node, node.app.state.verifier  # type: ignore[attr-defined]
+    key, desk_id = _desk(client, "desk")
+    token = new_token()
+
+    async def interleave() -> None:
+        async with ctx.transaction() as session:
+            await verifier_store.revoke_desk_key(session, desk_id, ctx.now())
+        async with ctx.transaction() as session:  # the late sign-in's write
+            await sessions.start(session, ctx.node, verifier_store.SERVICE, ctx.node.digest("desk-key", key), token,
+                                 ctx.now())
+
+    _run(client, interleave)
+    client.cookies.clear()
+    client.cookies.set(sessions.COOKIE, token)
+    assert not _signed_in_page(client, "/verifier/desk")
+
+
+@pytest.mark.parametrize("desk_id", ["", "abc", "g" * 16, "%" * 16, "_" * 16, "0" * 17, "ABCDEF0123456789"])
+def test_a_malformed_desk_id_is_refused_and_changes_nothing(node: TestClient, desk_id: str) -> None:
+    client, ctx = node, node.app.state.verifier  # type: ignore[attr-defined]
+    key, _ = _desk(client, "desk")
+
+    async def revoke() -> None:
+        async with ctx.transaction() as session:
+            await verifier_store.revoke_desk_key(session, desk_id, ctx.now())
+
+    with pytest.raises(InvalidInput):  # "%" and "_" are LIKE wildcards: refused before any query
+        _run(client, revoke)
+    assert client.get("/api/verifier/audit", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+
+def test_an_unknown_desk_id_is_not_found(node: TestClient) -> None:
+    client, ctx = node, node.app.state.verifier  # type: ignore[attr-defined]
+    _desk(client, "desk")
+
+    async def revoke() -> None:
+        async with ctx.transaction() as session:
+            await verifier_store.revoke_desk_key(session, "0123456789abcdef", ctx.now())
+
+    with pytest.raises(NotFound):
+        _run(client, revoke)
+
+    async def revoked() -> list[DeskKey]:
+        async with ctx.transaction() as session:
+            return list((await session.execute(select(DeskKey).where(DeskKey.revoked_at.is_not(None)))).scalars())
+
+    assert _run(client, revoked) == []
+
+
+def test_a_revoked_staff_key_stops_on_the_api_and_in_the_console(node: TestClient) -> None:
+    client, ctx = node, node.app.state.issuer  # type: ignore[attr-defined]
+
+    async def organisations() -> tuple[str, str, str, str, str]:
+        async with ctx.transaction() as session:
+            org, first = await issuer_store.create_org(
+                session, ctx.node, slug="ngo", names={"en": "NGO"}, vcts=["urn:amana:credential:SkillCertificate:1"],
+                keep_claims_days=None, staff_name="Amal", now=ctx.now())
+            other, _ = await issuer_store.create_org(
+                session, ctx.node, slug="other", names={"en": "Other"}, vcts=[], keep_claims_days=None,
+                staff_name="Bo", now=ctx.now())
+            leaving_id, leaving = await issuer_store.add_staff(session, ctx.node, org.id, "Karim", ctx.now())
+        return org.id, other.id, first, leaving_id, leaving
+
+    org_id, other_id, first, leaving_id, leaving = _run(client, organisations)
+    assert client.get("/api/issuer/credentials", headers={"Authorization": f"Bearer {leaving}"}).status_code == 200
+    assert _sign_in(client, "/issuer/console", "api_key", leaving) == 303
+    assert _signed_in_page(client, "/issuer/console")
+
+    async def revoke(org: str) -> dict[str, Any]:
+        async with ctx.transaction() as session:
+            return await issuer_store.revoke_staff(session, org, leaving_id, ctx.now())
+
+    with pytest.raises(NotFound):  # another organisation cannot revoke Karim
+        _run(client, lambda: revoke(other_id))
+    assert _signed_in_page(client, "/issuer/console")
+    revoked = _run(client, lambda: revoke(org_id))
+    assert revoked["name"] == "Karim" and revoked["sessions_ended"] == 1 and revoked["revoked_at"] is not None
+    assert not _signed_in_page(client, "/issuer/console")
+    assert client.get("/api/issuer/credentials", headers={"Authorization": f"Bearer {leaving}"}).status_code == 401
+    assert _sign_in(client, "/issuer/console", "api_key", leaving) == 401
+    assert client.get("/api/issuer/credentials", headers={"Authorization": f"Bearer {first}"}).status_code == 200
+
+    async def listed() -> list[dict[str, Any]]:
+        async with ctx.transaction() as session:
+            return await issuer_store.staff_of(session, org_id)
+
+    staff = _run(client, listed)
+    assert sorted((s["name"], s["revoked_at"] is None) for s in staff) == [("Amal", True), ("Karim", False)]
+    assert not any(leaving in json.dumps(s) or first in json.dumps(s) for s in staff)
+
+
+def test_a_staff_session_begun_as_their_key_was_revoked_is_refused(node: TestClient) -> None:
+    client, ctx = node, node.app.state.issuer  # type: ignore[attr-defined]
+    token = new_token()
+
+    async def interleave() -> None:
+        async with ctx.transaction() as session:
+            org, _ = await issuer_store.create_org(session, ctx.node, slug="ngo", names={"en": "NGO"}, vcts=[],
+                                                   keep_claims_days=None, staff_name="Amal", now=ctx.now())
+            staff_id = (await session.execute(select(Staff.id).where(Staff.org_id == org.id))).scalar_one()
+        async with ctx.transaction() as session:
+            await issuer_store.revoke_staff(session, org.id, staff_id, ctx.now())
+        async with ctx.transaction() as session:
+            await sessions.start(session, ctx.node, "issuer", staff_id, token, ctx.now())
+
+    _run(client, interleave)
+    client.cookies.clear()
+    client.cookies.set(sessions.COOKIE, token)
+    assert not _signed_in_page(client, "/issuer/console")
+
+
+def test_the_commands_as_typed(tmp_path: Path) -> None:
+    """``add-staff``, ``staff``, ``revoke-staff``, ``desks`` and ``revoke-desk`` from a shell: JSON
+    out, problem+json and exit 1 on a wrong id, the keys shown once and never listed."""
+    env = {**os.environ, "AMANA_DATA_DIR": str(tmp_path), "AMANA_PUBLIC_BASE_URL": BASE}
+
+    def amana(*args: str, code: int = 0) -> list[dict[str, Any]]:
+        done = subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True,
+                              cwd=REPO_ROOT, env=env, check=False, timeout=120)
+        assert done.returncode == code, done.stderr
+        if code:
+            assert json.loads(done.stderr)["status"] in (400, 404) and "Traceback" not in done.stderr
+            return []
+        return [json.loads(line) for line in done.stdout.splitlines()]
+
+    [org] = amana("issuer", "create-org", "--slug", "ngo", "--name", "en=NGO", "--type", "SkillCertificate")
+    [karim] = amana("issuer", "add-staff", "--org", "ngo", "--name", "Karim")
+    assert karim["api_key"].startswith("amk_") and karim["api_key"] != org["api_key"]
+    amana("issuer", "add-staff", "--org", "ngo", "--name", "  ", code=1)
+    amana("issuer", "revoke-staff", "--org", "ngo", "--id", "nobody", code=1)
+    [revoked] = amana("issuer", "revoke-staff", "--org", "ngo", "--id", karim["id"])
+    assert revoked["revoked_at"] is not None
+    listed = amana("issuer", "staff", "--org", "ngo")
+    assert sorted((s["name"], s["revoked_at"] is None) for s in listed) == [("Karim", False), ("admin", True)]
+    assert karim["api_key"] not in json.dumps(listed)
+
+    [first] = amana("verifier", "init", "--desk", "front desk")
+    [second] = amana("verifier", "init", "--desk", "back office")
+    amana("verifier", "revoke-desk", "--id", "ffffffffffffffff", code=1)
+    amana("verifier", "revoke-desk", "--id", "front desk", code=1)
+    [gone] = amana("verifier", "revoke-desk", "--id", first["desk_id"])
+    assert gone["name"] == "front desk" and gone["revoked_at"] is not None
+    desks = amana("verifier", "desks")
+    assert sorted((d["id"], d["revoked_at"] is None) for d in desks) == sorted([(first["desk_id"], False),
+                                                                               (second["desk_id"], True)])
+    assert first["desk_key"] not in json.dumps(desks)
