@@ -493,3 +493,11 @@ class VaultConflict(VaultError):
     code = "vault_conflict"
     title = "The wallet was changed elsewhere at the same time: nothing was lost, try again"
     status = 409
+
+
+class WalletAlreadyHere(VaultError):
+    """An import of a wallet this node already keeps: its holder opens it, nothing is replaced."""
+
+    code = "wallet_already_here"
+    title = "This wallet is here already: nothing was imported"
+    status = 409

@@ -164,6 +164,8 @@ def test_a_holder_from_a_shell(tmp_path: Path) -> None:
 
         imported = _out(wallet("import", str(exported)))
         assert imported["wallet_id"] == wallet_id and imported["recovery_code"] != code
+        here = _problem(wallet("import", str(exported), ok=False))  # the same file again: nothing replaced
+        assert (here["code"], here["status"]) == ("wallet_already_here", 409)
         [card] = _out(wallet("list"))["cards"]
         assert (card["copies"], card["copies_left"], card["refreshable"]) == (4, 3, True)  # the grant moved too
         assert len(_out(wallet("history"))["history"]) == 2

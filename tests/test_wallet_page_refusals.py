@@ -190,6 +190,14 @@ def test_what_the_wallet_refuses_it_says_in_arabic_and_changes_nothing(world: De
     page.fill("#passphrase_again", PASS)
     page.locator("form button").last.click()
     assert _error(page) == i18n.t(AR, "wallet.err.vault_tampered")
+    # The file untouched: this very wallet is here already. Said so, and nothing is replaced.
+    page.goto(f"{world.base}/wallet/import")
+    page.set_input_files("#file", str(download.value.path()))
+    page.fill("#export_passphrase", PASS)
+    page.fill("#passphrase", PASS)
+    page.fill("#passphrase_again", PASS)
+    page.locator("form button").last.click()
+    assert _error(page) == i18n.t(AR, "wallet.err.wallet_already_here")
     page.goto(f"{world.base}/wallet/lock")  # a GET: answered by the page above it, still open
     page.goto(f"{world.base}/wallet")
     assert page.locator("li.held").count() == 1  # the open wallet is untouched

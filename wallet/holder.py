@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import db, digits
 from core.credtypes import TypeRegistry, load_registry
-from core.errors import InvalidInput, NotFound, VaultBusy, VaultConflict, VaultTampered
+from core.errors import InvalidInput, NotFound, VaultBusy, VaultConflict, VaultTampered, WalletAlreadyHere
 from core.sealing import NodeKey, node_key
 from core.settings import Settings
 from core.trust.local import HeldTrustList
@@ -285,7 +285,7 @@ async def import_wallet(ctx: WalletContext, data: bytes, export_passphrase: str,
         async with ctx.transaction() as session:
             version = await store.insert(session, made.sealed, ctx.now())
     except IntegrityError:
-        raise InvalidInput("this wallet is here already: nothing was imported") from None
+        raise WalletAlreadyHere() from None
     return Opened(moved.wallet_id, made.key, made.sealed, version, contents), made.recovery_code
 
 
