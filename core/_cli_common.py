@@ -12,7 +12,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 
 from core import keys
-from core.errors import AmanaError, InvalidKey
+from core.errors import AmanaError, InvalidInput, InvalidKey
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -31,6 +31,18 @@ def fails_as_problem(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+MAX_NAME_CHARS = 200  # verifier_desk_keys.name, issuer_staff.name
+
+
+def operator_name(name: str, what: str) -> str:
+    """A desk's or a staff member's name as kept: trimmed, 1 to 200 characters (the column's size:
+    a longer one was a database error on PostgreSQL, a traceback here)."""
+    kept = name.strip()
+    if not kept or len(kept) > MAX_NAME_CHARS:
+        raise InvalidInput(f"{what} is 1 to {MAX_NAME_CHARS} characters")
+    return kept
 
 
 def option_file(help_text: str) -> Any:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from core import db
-from core._cli_common import fails_as_problem, option_file
+from core._cli_common import fails_as_problem, operator_name, option_file
 from core.encoding import json_loads_strict
 from core.errors import InvalidInput, NotFound
 from core.settings import get_settings
@@ -53,6 +53,7 @@ def create_org(
     """Create an organisation with a signing key; prints its issuer URL and a staff API key once."""
     if not slug.replace("-", "").isalnum() or not slug.islower() or len(slug) > 64:
         raise InvalidInput("the slug is lowercase letters, digits and dashes")
+    first = operator_name(staff, "a staff member's name")
 
     async def run() -> dict[str, Any]:
         ctx = await _context()
@@ -60,13 +61,14 @@ def create_org(
         now = ctx.now()
         async with ctx.transaction() as session:
             org, api_key = await store.create_org(session, ctx.node, slug=slug, names=_names(name), vcts=vcts,
-                                                  keep_claims_days=keep_claims_days, staff_name=staff, now=now)
+                                                  keep_claims_days=keep_claims_days, staff_name=first, now=now)
             jwks = await store.published_keys(session, org.id, now)
+            [made] = await store.staff_of(session, org.id)
         await ctx.engine.dispose()
         if jwks_out is not None:
             jwks_out.write_text(json.dumps({"keys": jwks}, indent=2) + "\n")
         url = metadata.issuer_url(ctx.settings.public_base_url, slug)
-        return {"org_id": org.id, "issuer": url, "vcts": vcts, "api_key": api_key}
+        return {"org_id": org.id, "issuer": url, "vcts": vcts, "api_key": api_key, "staff_id": made["id"]}
 
     typer.echo(json.dumps(asyncio.run(run())))
 
@@ -223,13 +225,12 @@ def reoffer(org: OrgOption, offer_id: Annotated[str, typer.Option("--id", help="
 @fails_as_problem
 def add_staff(org: OrgOption, name: Annotated[str, typer.Option(help="the staff member's name")]) -> None:
     """Give a colleague a key of their own (console and staff API); prints their id and key once."""
-    if not name.strip() or len(name) > 200:
-        raise InvalidInput("a staff member's name is 1 to 200 characters")
+    kept = operator_name(name, "a staff member's name")
 
     async def add(ctx: IssuerContext, _staff: Staff, organisation: Organisation) -> dict[str, str]:
         async with ctx.transaction() as session:
-            staff_id, api_key = await store.add_staff(session, ctx.node, organisation.id, name.strip(), ctx.now())
-        return {"id": staff_id, "name": name.strip(), "api_key": api_key}
+            staff_id, api_key = await store.add_staff(session, ctx.node, organisation.id, kept, ctx.now())
+        return {"id": staff_id, "name": kept, "api_key": api_key}
 
     typer.echo(json.dumps(_as_staff(org, add), ensure_ascii=False))
 

@@ -31,6 +31,7 @@ from issuer.context import IssuerContext, get_context
 from issuer.offers import REFERENCE_MAX
 from issuer.staff_api import ClassCreate, OfferCreate, OfferPublic, allowed_type, create_class
 from issuer.staff_api import create_offer as make_offer
+from issuer.store.staff import SERVICE  # the console's sign-ins
 from issuer.tables import Organisation, Staff
 
 router = APIRouter(prefix="/issuer/console", include_in_schema=False)
@@ -38,7 +39,6 @@ templates = web.page_templates(Path(__file__).parent / "templates")
 Ctx = Annotated[IssuerContext, Depends(get_context)]
 SESSION_COOKIE = sessions.COOKIE
 LOGIN_MAX_FAILURES = sessions.MAX_FAILURES
-SERVICE = store.staff.SERVICE
 DOOR = Door(title_key="console.title", home="/issuer/console", login="/issuer/console/login",
             key_field="api_key", key_label_key="console.api_key")
 

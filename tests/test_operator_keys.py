@@ -58,6 +58,16 @@ def _signed_in_page(client: TestClient, page: str) -> bool:
     return 'name="desk_key"' not in answered.text and 'name="api_key"' not in answered.text
 
 
+LISTED = {"id", "name", "created_at", "revoked_at"}
+
+
+async def _sessions_of(ctx: Any, subject: str) -> list[str]:
+    async with ctx.transaction() as session:
+        found = await session.execute(select(sessions.ConsoleSession.service)
+                                      .where(sessions.ConsoleSession.subject == subject))
+        return list(found.scalars())
+
+
 def _desk(client: TestClient, name: str) -> tuple[str, str]:
     ctx = client.app.state.verifier  # type: ignore[attr-defined]
 
@@ -83,6 +93,7 @@ def test_a_revoked_desk_key_stops_everywhere_at_once_and_stays_listed(node: Test
 
     revoked = _run(client, revoke)
     assert revoked["id"] == lost_id and revoked["sessions_ended"] == 1 and revoked["revoked_at"] is not None
+    assert _run(client, lambda: _sessions_of(ctx, ctx.node.digest("desk-key", lost))) == []
     assert not _signed_in_page(client, "/verifier/desk")  # the laptop's open page is signed out
     assert client.get("/api/verifier/audit", headers={"Authorization": f"Bearer {lost}"}).status_code == 401
     assert _sign_in(client, "/verifier/desk", "desk_key", lost) == 401
@@ -99,6 +110,7 @@ def test_a_revoked_desk_key_stops_everywhere_at_once_and_stays_listed(node: Test
     desks = _run(client, listed)
     assert sorted((d["name"], d["revoked_at"] is None) for d in desks) == [("front desk", False), ("front desk", True)]
     assert {d["id"] for d in desks} == {lost_id, verifier_store.desk_id(ctx.node, kept)}
+    assert all(set(d) == LISTED for d in desks)  # no digest in full, no key
     assert not any(lost in json.dumps(d) or kept in json.dumps(d) for d in desks)  # keys are never shown again
 
 
@@ -134,6 +146,37 @@ def test_a_malformed_desk_id_is_refused_and_changes_nothing(node: TestClient, de
     with pytest.raises(InvalidInput):  # "%" and "_" are LIKE wildcards: refused before any query
         _run(client, revoke)
     assert client.get("/api/verifier/audit", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+
+def test_ending_a_subjects_sessions_leaves_the_other_services_alone(node: TestClient) -> None:
+    client, ctx = node, node.app.state.verifier  # type: ignore[attr-defined]
+
+    async def both() -> int:
+        async with ctx.transaction() as session:
+            await sessions.start(session, ctx.node, "issuer", "same", new_token(), ctx.now())
+            await sessions.start(session, ctx.node, "verifier", "same", new_token(), ctx.now())
+        async with ctx.transaction() as session:
+            return await sessions.end_all(session, "verifier", "same")
+
+    assert _run(client, both) == 1
+    assert _run(client, lambda: _sessions_of(ctx, "same")) == ["issuer"]
+
+
+def test_an_id_two_desk_keys_share_revokes_neither(node: TestClient) -> None:
+    """Sixty-four bits make it a thing never seen; were it seen, neither key is taken at random."""
+    client, ctx = node, node.app.state.verifier  # type: ignore[attr-defined]
+
+    async def twins() -> list[DeskKey]:
+        async with ctx.transaction() as session:
+            session.add_all([DeskKey(digest="ab" * 8 + "0" * 48, name="one", created_at=1),
+                             DeskKey(digest="ab" * 8 + "1" * 48, name="two", created_at=2)])
+        async with ctx.transaction() as session:
+            with pytest.raises(InvalidInput):
+                await verifier_store.revoke_desk_key(session, "ab" * 8, ctx.now())
+        async with ctx.transaction() as session:
+            return list((await session.execute(select(DeskKey).where(DeskKey.revoked_at.is_not(None)))).scalars())
+
+    assert _run(client, twins) == []
 
 
 def test_an_unknown_desk_id_is_not_found(node: TestClient) -> None:
@@ -173,15 +216,18 @@ def test_a_revoked_staff_key_stops_on_the_api_and_in_the_console(node: TestClien
     assert _sign_in(client, "/issuer/console", "api_key", leaving) == 303
     assert _signed_in_page(client, "/issuer/console")
 
-    async def revoke(org: str) -> dict[str, Any]:
+    async def revoke(org: str, later: int = 0) -> dict[str, Any]:
         async with ctx.transaction() as session:
-            return await issuer_store.revoke_staff(session, org, leaving_id, ctx.now())
+            return await issuer_store.revoke_staff(session, org, leaving_id, ctx.now() + later)
 
     with pytest.raises(NotFound):  # another organisation cannot revoke Karim
         _run(client, lambda: revoke(other_id))
     assert _signed_in_page(client, "/issuer/console")
     revoked = _run(client, lambda: revoke(org_id))
     assert revoked["name"] == "Karim" and revoked["sessions_ended"] == 1 and revoked["revoked_at"] is not None
+    assert _run(client, lambda: _sessions_of(ctx, leaving_id)) == []
+    again = _run(client, lambda: revoke(org_id, later=60))  # a minute on: changes nothing
+    assert again["revoked_at"] == revoked["revoked_at"] and again["sessions_ended"] == 0
     assert not _signed_in_page(client, "/issuer/console")
     assert client.get("/api/issuer/credentials", headers={"Authorization": f"Bearer {leaving}"}).status_code == 401
     assert _sign_in(client, "/issuer/console", "api_key", leaving) == 401
@@ -194,6 +240,7 @@ def test_a_revoked_staff_key_stops_on_the_api_and_in_the_console(node: TestClien
     staff = _run(client, listed)
     assert sorted((s["name"], s["revoked_at"] is None) for s in staff) == [("Amal", True), ("Karim", False)]
     assert not any(leaving in json.dumps(s) or first in json.dumps(s) for s in staff)
+    assert all(set(s) == LISTED for s in staff)  # no digest, no key
 
 
 def test_a_staff_session_begun_as_their_key_was_revoked_is_refused(node: TestClient) -> None:
@@ -230,8 +277,12 @@ def test_the_commands_as_typed(tmp_path: Path) -> None:
             return []
         return [json.loads(line) for line in done.stdout.splitlines()]
 
+    amana("issuer", "create-org", "--slug", "ngo", "--name", "en=NGO", "--type", "SkillCertificate", "--staff", " ",
+          code=1)
     [org] = amana("issuer", "create-org", "--slug", "ngo", "--name", "en=NGO", "--type", "SkillCertificate")
-    [karim] = amana("issuer", "add-staff", "--org", "ngo", "--name", "Karim")
+    [karim] = amana("issuer", "add-staff", "--org", "ngo", "--name", " Karim ")
+    assert karim["name"] == "Karim"
+    amana("issuer", "add-staff", "--org", "ngo", "--name", "K" * 201, code=1)  # a database error on PostgreSQL
     assert karim["api_key"].startswith("amk_") and karim["api_key"] != org["api_key"]
     amana("issuer", "add-staff", "--org", "ngo", "--name", "  ", code=1)
     amana("issuer", "revoke-staff", "--org", "ngo", "--id", "nobody", code=1)
@@ -239,9 +290,12 @@ def test_the_commands_as_typed(tmp_path: Path) -> None:
     assert revoked["revoked_at"] is not None
     listed = amana("issuer", "staff", "--org", "ngo")
     assert sorted((s["name"], s["revoked_at"] is None) for s in listed) == [("Karim", False), ("admin", True)]
+    assert org["staff_id"] in {s["id"] for s in listed if s["name"] == "admin"}  # create-org says whom to revoke
     assert karim["api_key"] not in json.dumps(listed)
 
-    [first] = amana("verifier", "init", "--desk", "front desk")
+    amana("verifier", "init", "--desk", "  ", code=1)
+    amana("verifier", "init", "--desk", "D" * 201, code=1)
+    [first] = amana("verifier", "init", "--desk", " front desk ")
     [second] = amana("verifier", "init", "--desk", "back office")
     amana("verifier", "revoke-desk", "--id", "ffffffffffffffff", code=1)
     amana("verifier", "revoke-desk", "--id", "front desk", code=1)
@@ -250,4 +304,4 @@ def test_the_commands_as_typed(tmp_path: Path) -> None:
     desks = amana("verifier", "desks")
     assert sorted((d["id"], d["revoked_at"] is None) for d in desks) == sorted([(first["desk_id"], False),
                                                                                (second["desk_id"], True)])
-    assert first["desk_key"] not in json.dumps(desks)
+    assert first["desk_key"] not in json.dumps(desks) and {d["name"] for d in desks} == {"front desk", "back office"}

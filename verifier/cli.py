@@ -18,8 +18,8 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import db, keys
-from core._cli_common import fails_as_problem
-from core.errors import InvalidInput, NotFound
+from core._cli_common import fails_as_problem, operator_name
+from core.errors import NotFound
 from core.settings import get_settings
 from verifier import checks, results, store
 from verifier.context import VerifierContext
@@ -49,8 +49,7 @@ def init(
     = None,
 ) -> None:
     """Make the request-signing key (first run) and a desk key; print what to register in the trust list."""
-    if not desk.strip() or len(desk) > 200:
-        raise InvalidInput("a desk's name is 1 to 200 characters")
+    desk = operator_name(desk, "a desk's name")
 
     async def run() -> dict[str, Any]:
         ctx = await _context()

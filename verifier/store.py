@@ -112,8 +112,10 @@ async def revoke_desk_key(session: AsyncSession, desk: str, now: int) -> dict[st
         raise InvalidInput(f"a desk id is {DESK_ID_CHARS} hexadecimal characters, as `amana verifier desks` lists")
     query = select(DeskKey).where(DeskKey.digest.startswith(desk, autoescape=True)).with_for_update()
     rows = list((await session.execute(query)).scalars())
-    if len(rows) != 1:
+    if not rows:
         raise NotFound("no desk key with this id")
+    if len(rows) > 1:  # 64 bits: never seen; refused rather than revoking whichever came first
+        raise InvalidInput("more than one desk key has this id: nothing was revoked")
     row = rows[0]
     if row.revoked_at is None:
         row.revoked_at = now
