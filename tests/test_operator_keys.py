@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,10 @@ from core.settings import REPO_ROOT, Settings
 from issuer import store as issuer_store
 from issuer.tables import Staff
 from server.app import build_app
+from tests.desk_world import DeskWorld, sign_in
+from tests.node import RunningNode
 from tests.oid4vci_wallet import BASE
+from tests.test_verifier_desk import CHROMIUM
 from verifier import store as verifier_store
 from verifier.tables import DeskKey
 
@@ -59,6 +63,7 @@ def _signed_in_page(client: TestClient, page: str) -> bool:
 
 
 LISTED = {"id", "name", "created_at", "revoked_at"}
+SHOTS = Path(tempfile.gettempdir()) / "desk-shots"  # looked at by hand; nothing reads them back
 
 
 async def _sessions_of(ctx: Any, subject: str) -> list[str]:
@@ -305,3 +310,30 @@ def test_the_commands_as_typed(tmp_path: Path) -> None:
     assert sorted((d["id"], d["revoked_at"] is None) for d in desks) == sorted([(first["desk_id"], False),
                                                                                (second["desk_id"], True)])
     assert first["desk_key"] not in json.dumps(desks) and {d["name"] for d in desks} == {"front desk", "back office"}
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+@pytest.mark.parametrize("width", [360, 1280])
+def test_a_desk_left_open_on_a_lost_laptop_signs_itself_out(tmp_path: Path, width: int) -> None:
+    """The clerk's page waits for a holder, showing a QR; the operator revokes the desk's key from a
+    shell; the page, polling, turns into the sign-in page by itself (in Arabic, right to left)."""
+    from playwright.sync_api import sync_playwright
+
+    with RunningNode(tmp_path) as running:
+        world = DeskWorld(running, tmp_path)
+        desk_id = verifier_store.desk_id(running.app.state.verifier.node, world.desk_key)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page(locale="ar", viewport={"width": width, "height": 800})
+            sign_in(page, world.base, world.desk_key, "ar")
+            page.locator("form.ask").first.get_by_role("button").click()
+            page.wait_for_selector(".qr svg")
+            env = {**os.environ, "AMANA_DATA_DIR": str(tmp_path), "AMANA_PUBLIC_BASE_URL": world.base}
+            done = subprocess.run([sys.executable, "-m", "server.cli", "verifier", "revoke-desk", "--id", desk_id],
+                                  capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=False, timeout=120)
+            assert done.returncode == 0, done.stderr
+            page.wait_for_selector("input[name=desk_key]", timeout=15000)  # no reload: the page moved on
+            assert page.locator("html").get_attribute("dir") == "rtl" and page.locator(".qr svg").count() == 0
+            SHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SHOTS / f"desk-revoked-ar-{width}.png"), full_page=True)
+            browser.close()
