@@ -37,11 +37,13 @@ MAX_NAME_CHARS = 200  # verifier_desk_keys.name, issuer_staff.name
 
 
 def operator_name(name: str, what: str) -> str:
-    """A desk's or a staff member's name as kept: trimmed, 1 to 200 characters (the column's size:
-    a longer one was a database error on PostgreSQL, a traceback here)."""
+    """A desk's or a staff member's name as kept: trimmed, 1 to 200 printable characters (the
+    column's size: a longer one was a database error on PostgreSQL, a traceback here)."""
     kept = name.strip()
     if not kept or len(kept) > MAX_NAME_CHARS:
         raise InvalidInput(f"{what} is 1 to {MAX_NAME_CHARS} characters")
+    if not kept.isprintable():  # a line break or a terminal escape would forge lines in a listing
+        raise InvalidInput(f"{what} must not contain control characters")
     return kept
 
 

@@ -356,6 +356,14 @@ class NotFound(AmanaError):
     status = 404
 
 
+class AlreadyExists(AmanaError):
+    """Something made under a name that is taken (an organisation's slug): nothing was made."""
+
+    code = "already_exists"
+    title = "It exists already"
+    status = 409
+
+
 class NotAcceptable(AmanaError):
     code = "not_acceptable"
     title = "There is no form of this resource that the request accepts"

@@ -16,7 +16,7 @@ import typer
 from core import db
 from core._cli_common import fails_as_problem, operator_name, option_file
 from core.encoding import json_loads_strict
-from core.errors import InvalidInput, NotFound
+from core.errors import AlreadyExists, InvalidInput, NotFound
 from core.settings import get_settings
 from issuer import metadata, offer_admin, store
 from issuer.context import IssuerContext
@@ -60,6 +60,8 @@ def create_org(
         vcts = [ctx.types.by_name(t).vct for t in type_]
         now = ctx.now()
         async with ctx.transaction() as session:
+            if await store.org_by_slug(session, slug) is not None:  # else the unique slug's IntegrityError
+                raise AlreadyExists(f"an organisation {slug!r} exists already: nothing was made")
             org, api_key = await store.create_org(session, ctx.node, slug=slug, names=_names(name), vcts=vcts,
                                                   keep_claims_days=keep_claims_days, staff_name=first, now=now)
             jwks = await store.published_keys(session, org.id, now)
@@ -238,8 +240,8 @@ def add_staff(org: OrgOption, name: Annotated[str, typer.Option(help="the staff 
 @issuer_app.command("staff")
 @fails_as_problem
 def staff(org: OrgOption) -> None:
-    """Everyone who ever had a key of the organisation, oldest first: one JSON line each, with when
-    their key was revoked (null while in force). Keys are never shown again."""
+    """Everyone who ever had a key of the organisation, oldest first: one JSON line each, with when it
+    was made and revoked (Unix seconds; revoked_at null while in force). Keys are never shown again."""
 
     async def listing(ctx: IssuerContext, _staff: Staff, organisation: Organisation) -> list[dict[str, Any]]:
         async with ctx.transaction() as session:
@@ -260,4 +262,7 @@ def revoke_staff(org: OrgOption, staff_id: Annotated[str, typer.Option("--id", h
         async with ctx.transaction() as session:
             return await store.revoke_staff(session, organisation.id, staff_id, ctx.now())
 
-    typer.echo(json.dumps(_as_staff(org, revoke), ensure_ascii=False))
+    revoked = _as_staff(org, revoke)
+    typer.echo(json.dumps(revoked, ensure_ascii=False))
+    if not revoked["keys_in_force"]:
+        typer.echo(f"note: no key of {org!r} works now; `amana issuer add-staff --org {org}` makes one", err=True)

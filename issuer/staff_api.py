@@ -35,7 +35,7 @@ async def current_staff(ctx: Ctx, authorization: Annotated[str | None, Header()]
     async with ctx.read() as db:
         found = await store.staff_and_org(db, ctx.node, key)
     if found is None:
-        raise OAuthError("invalid_token", "unknown API key", status=401)
+        raise OAuthError("invalid_token", "unknown or revoked API key", status=401)
     return found
 
 

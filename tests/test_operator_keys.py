@@ -105,8 +105,10 @@ def test_a_revoked_desk_key_stops_everywhere_at_once_and_stays_listed(node: Test
     assert client.get("/api/verifier/audit", headers={"Authorization": f"Bearer {kept}"}).status_code == 200
     assert _sign_in(client, "/verifier/desk", "desk_key", kept) == 303  # the other desk works on
 
+    assert revoked["already_revoked"] is False
     again = _run(client, lambda: revoke(later=60))  # revoking again, a minute on, changes nothing
     assert again["revoked_at"] == revoked["revoked_at"] and again["sessions_ended"] == 0
+    assert again["already_revoked"] is True  # and says so
 
     async def listed() -> list[dict[str, Any]]:
         async with ctx.transaction() as session:
@@ -139,7 +141,7 @@ def test_a_desk_session_begun_as_its_key_was_revoked_is_refused(node: TestClient
     assert not _signed_in_page(client, "/verifier/desk")
 
 
-@pytest.mark.parametrize("desk_id", ["", "abc", "g" * 16, "%" * 16, "_" * 16, "0" * 17, "ABCDEF0123456789"])
+@pytest.mark.parametrize("desk_id", ["", "abc", "g" * 16, "%" * 16, "_" * 16, "0" * 17, "abcdef01 23456789"])
 def test_a_malformed_desk_id_is_refused_and_changes_nothing(node: TestClient, desk_id: str) -> None:
     client, ctx = node, node.app.state.verifier  # type: ignore[attr-defined]
     key, _ = _desk(client, "desk")
@@ -231,8 +233,10 @@ def test_a_revoked_staff_key_stops_on_the_api_and_in_the_console(node: TestClien
     revoked = _run(client, lambda: revoke(org_id))
     assert revoked["name"] == "Karim" and revoked["sessions_ended"] == 1 and revoked["revoked_at"] is not None
     assert _run(client, lambda: _sessions_of(ctx, leaving_id)) == []
-    again = _run(client, lambda: revoke(org_id, later=60))  # a minute on: changes nothing
+    again = _run(client, lambda: revoke(org_id, later=60))  # a minute on: changes nothing, and says so
     assert again["revoked_at"] == revoked["revoked_at"] and again["sessions_ended"] == 0
+    assert (revoked["already_revoked"], again["already_revoked"]) == (False, True)
+    assert revoked["keys_in_force"] == 1  # Amal's
     assert not _signed_in_page(client, "/issuer/console")
     assert client.get("/api/issuer/credentials", headers={"Authorization": f"Bearer {leaving}"}).status_code == 401
     assert _sign_in(client, "/issuer/console", "api_key", leaving) == 401
@@ -278,7 +282,7 @@ def test_the_commands_as_typed(tmp_path: Path) -> None:
                               cwd=REPO_ROOT, env=env, check=False, timeout=120)
         assert done.returncode == code, done.stderr
         if code:
-            assert json.loads(done.stderr)["status"] in (400, 404) and "Traceback" not in done.stderr
+            assert json.loads(done.stderr)["status"] in (400, 404, 409) and "Traceback" not in done.stderr
             return []
         return [json.loads(line) for line in done.stdout.splitlines()]
 
@@ -291,11 +295,20 @@ def test_the_commands_as_typed(tmp_path: Path) -> None:
     assert karim["api_key"].startswith("amk_") and karim["api_key"] != org["api_key"]
     amana("issuer", "add-staff", "--org", "ngo", "--name", "  ", code=1)
     amana("issuer", "revoke-staff", "--org", "ngo", "--id", "nobody", code=1)
-    [revoked] = amana("issuer", "revoke-staff", "--org", "ngo", "--id", karim["id"])
-    assert revoked["revoked_at"] is not None
+    amana("issuer", "revoke-staff", "--org", "ngo", "--id", karim["api_key"], code=1)  # a key is not an id
+    amana("issuer", "add-staff", "--org", "ngo", "--name", "Evil\n{\"id\": 1}\x1b[31m", code=1)  # forged lines
+    amana("issuer", "create-org", "--slug", "ngo", "--name", "en=NGO 2", "--type", "SkillCertificate",
+          code=1)  # the slug is taken: a 409, not a traceback
+    [revoked] = amana("issuer", "revoke-staff", "--org", "ngo", "--id", f" {karim['id'].upper()} ")  # as pasted
+    assert revoked["revoked_at"] is not None and revoked["keys_in_force"] == 1
     listed = amana("issuer", "staff", "--org", "ngo")
     assert sorted((s["name"], s["revoked_at"] is None) for s in listed) == [("Karim", False), ("admin", True)]
     assert org["staff_id"] in {s["id"] for s in listed if s["name"] == "admin"}  # create-org says whom to revoke
+    last = subprocess.run([sys.executable, "-m", "server.cli", "issuer", "revoke-staff", "--org", "ngo", "--id",
+                           org["staff_id"]], capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=False,
+                          timeout=120)
+    assert last.returncode == 0 and json.loads(last.stdout)["keys_in_force"] == 0
+    assert "add-staff" in last.stderr  # the operator is told how to get back in
     assert karim["api_key"] not in json.dumps(listed)
 
     amana("verifier", "init", "--desk", "  ", code=1)
@@ -304,7 +317,7 @@ def test_the_commands_as_typed(tmp_path: Path) -> None:
     [second] = amana("verifier", "init", "--desk", "back office")
     amana("verifier", "revoke-desk", "--id", "ffffffffffffffff", code=1)
     amana("verifier", "revoke-desk", "--id", "front desk", code=1)
-    [gone] = amana("verifier", "revoke-desk", "--id", first["desk_id"])
+    [gone] = amana("verifier", "revoke-desk", "--id", first["desk_id"].upper())
     assert gone["name"] == "front desk" and gone["revoked_at"] is not None
     desks = amana("verifier", "desks")
     assert sorted((d["id"], d["revoked_at"] is None) for d in desks) == sorted([(first["desk_id"], False),

@@ -27,7 +27,7 @@ async def desk(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) 
     async with ctx.read() as db:
         known = await store.desk_key_known(db, ctx.node, key)
     if not known:
-        raise OAuthError("invalid_token", "a desk key is required", status=401)
+        raise OAuthError("invalid_token", "unknown or revoked desk key", status=401)
 
 
 class CheckCreate(BaseModel):

@@ -71,8 +71,8 @@ def init(
 @verifier_app.command("desks")
 @fails_as_problem
 def desks() -> None:
-    """List the desk keys, one JSON object a line: id, name, made and revoked (null while in force).
-    The keys themselves are never kept: the id is what `revoke-desk` takes."""
+    """List the desk keys, one JSON object a line: id, name, made and revoked (Unix seconds; null while
+    in force). The keys themselves are never kept: the id is what `revoke-desk` takes."""
     for desk in asyncio.run(_in_one_unit(lambda _ctx, session: store.desk_keys(session))):
         typer.echo(json.dumps(desk, ensure_ascii=False))
 

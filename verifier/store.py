@@ -107,7 +107,9 @@ async def desk_keys(session: AsyncSession) -> list[dict[str, Any]]:
 
 async def revoke_desk_key(session: AsyncSession, desk: str, now: int) -> dict[str, Any]:
     """Revoke the desk key ``desk`` (its id from ``desk_keys``) and end its sign-ins, in one unit. The
-    row stays, with when. Revoking it again changes nothing and says when it was."""
+    row stays, with when (Unix seconds). Revoking it again changes nothing and says so
+    (``already_revoked``)."""
+    desk = desk.strip().lower()  # as copied from a list, or typed in capitals
     if not _DESK_ID.fullmatch(desk):
         raise InvalidInput(f"a desk id is {DESK_ID_CHARS} hexadecimal characters, as `amana verifier desks` lists")
     query = select(DeskKey).where(DeskKey.digest.startswith(desk, autoescape=True)).with_for_update()
@@ -117,10 +119,11 @@ async def revoke_desk_key(session: AsyncSession, desk: str, now: int) -> dict[st
     if len(rows) > 1:  # 64 bits: never seen; refused rather than revoking whichever came first
         raise InvalidInput("more than one desk key has this id: nothing was revoked")
     row = rows[0]
-    if row.revoked_at is None:
+    already = row.revoked_at is not None
+    if not already:
         row.revoked_at = now
     ended = await sessions.end_all(session, SERVICE, row.digest)
-    return {**_desk(row), "sessions_ended": ended}
+    return {**_desk(row), "already_revoked": already, "sessions_ended": ended}
 
 
 def _desk(row: DeskKey) -> dict[str, Any]:

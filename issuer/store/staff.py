@@ -11,12 +11,12 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import sessions
 from core.db import Db, table_of
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from core.sealing import NodeKey
 from issuer.tables import Organisation, Staff
 
@@ -71,15 +71,25 @@ async def staff_of(session: AsyncSession, org_id: str) -> list[dict[str, Any]]:
 
 async def revoke_staff(session: AsyncSession, org_id: str, staff_id: str, now: int) -> dict[str, Any]:
     """Revoke ``staff_id``'s key (a member of ``org_id``) and end their console sessions, in one unit.
-    Revoking it again changes nothing and says when it was."""
+    Revoking it again changes nothing and says so (``already_revoked``). ``keys_in_force``: how many
+    of the organisation's keys still work (none: only the shell can make one, with ``add-staff``)."""
+    staff_id = staff_id.strip().lower()  # as copied from a list, or typed in capitals
+    try:
+        uuid.UUID(staff_id)
+    except ValueError:
+        hint = " (that is an API key: its id is in `amana issuer staff`)" if staff_id.startswith("amk_") else ""
+        raise InvalidInput(f"a staff id is a UUID, as `amana issuer staff` lists it{hint}") from None
     query = select(Staff).where(Staff.id == staff_id, Staff.org_id == org_id).with_for_update()
     row = (await session.execute(query)).scalar_one_or_none()
     if row is None:
         raise NotFound("no staff member with this id in this organisation")
-    if row.revoked_at is None:
+    already = row.revoked_at is not None
+    if not already:
         row.revoked_at = now
     ended = await sessions.end_all(session, SERVICE, row.id)
-    return {**_listed(row), "sessions_ended": ended}
+    in_force = await session.scalar(select(func.count()).select_from(Staff)
+                                    .where(Staff.org_id == org_id, Staff.revoked_at.is_(None)))
+    return {**_listed(row), "already_revoked": already, "sessions_ended": ended, "keys_in_force": in_force}
 
 
 def _listed(row: Staff) -> dict[str, Any]:
