@@ -36,7 +36,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.db import Base, dialect_insert
 from core.sealing import NodeKey
 
-COOKIE = "__Host-amana_staff"
+
+def cookie(service: str) -> str:
+    """The session cookie, one per service: a clerk signed in to the desk and the issuer's console in
+    one browser stays signed in to both (one name for both made each sign-in end the other)."""
+    return f"__Host-amana_staff_{service}"
+
+
 TTL_S = 8 * 3600
 WINDOW_S = 900
 MAX_FAILURES = 5

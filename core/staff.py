@@ -161,7 +161,7 @@ def install(app: FastAPI) -> None:
 def signed_in(response: Response, node: NodeKey, service: str, token: str, device: str | None) -> Response:
     """The cookies of a right sign-in: the session, and a device cookie unless the browser
     already holds a good one (core.sessions: its attempts then count apart from its address)."""
-    response.set_cookie(sessions.COOKIE, token, max_age=sessions.TTL_S, **web.COOKIE_FLAGS)
+    response.set_cookie(sessions.cookie(service), token, max_age=sessions.TTL_S, **web.COOKIE_FLAGS)
     if sessions.known_device(node, service, device) is None:
         response.set_cookie(sessions.device_cookie(service), sessions.new_device(node, service),
                             max_age=sessions.DEVICE_TTL_S, **web.COOKIE_FLAGS)

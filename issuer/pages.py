@@ -37,7 +37,7 @@ from issuer.tables import Organisation, Staff
 router = APIRouter(prefix="/issuer/console", include_in_schema=False)
 templates = web.page_templates(Path(__file__).parent / "templates")
 Ctx = Annotated[IssuerContext, Depends(get_context)]
-SESSION_COOKIE = sessions.COOKIE
+SESSION_COOKIE = sessions.cookie(SERVICE)
 LOGIN_MAX_FAILURES = sessions.MAX_FAILURES
 DOOR = Door(title_key="console.title", home="/issuer/console", login="/issuer/console/login",
             key_field="api_key", key_label_key="console.api_key")

@@ -63,7 +63,7 @@ def test_a_trainer_signs_in_and_makes_an_offer(node: tuple[RunningNode, str]) ->
         assert re.fullmatch(r"\d{6}", pin)
         assert page.locator(".sheet").get_attribute("dir") == "rtl"
         cookies = {c["name"]: c for c in page.context.cookies()}
-        session = cookies["__Host-amana_staff"]
+        session = cookies["__Host-amana_staff_issuer"]
         assert session["httpOnly"] and session["secure"] and session["sameSite"] == "Strict"
         assert page.evaluate("document.cookie") == ""  # nothing a script could read
         assert not violations, violations

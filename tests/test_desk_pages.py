@@ -155,7 +155,7 @@ def test_an_ended_session_signs_in_again_in_the_page_language_and_keeps_the_ques
                                                                                     browser: Any) -> None:
     page = browser.new_page(locale="en", viewport={"width": 360, "height": 800})
     sign_in(page, world.base, world.desk_key, "ar")
-    page.context.clear_cookies(name="__Host-amana_staff")  # the session ends while the page stays open
+    page.context.clear_cookies(name="__Host-amana_staff_verifier")  # the session ends while the page stays open
     page.locator("form.ask:has(input[value='right-to-work'])").get_by_role("button").click()
     assert page.locator("html").get_attribute("dir") == "rtl"
     assert page.locator("p.notice").inner_text() == i18n.t("ar", "console.session_ended")
@@ -182,7 +182,7 @@ def test_an_ended_session_on_the_issuer_console_keeps_what_was_typed(world: Desk
     form.locator("[name=assessment_method]").select_option("practical_test")
     form.locator("[name=issuing_organisation]").fill("Open Doors")
     form.locator("[name=awarded_on]").fill("2026-11-20")
-    page.context.clear_cookies(name="__Host-amana_staff")
+    page.context.clear_cookies(name="__Host-amana_staff_issuer")
     form.get_by_role("button").click()
     page.get_by_text(i18n.t("fr", "console.session_ended")).wait_for()  # the next page, not this one
     assert page.locator("html").get_attribute("lang") == "fr"
@@ -300,7 +300,7 @@ def test_signing_in_again_on_an_open_check_returns_to_its_qr(world: DeskWorld, b
     page = browser.new_page(locale="fa")
     sign_in(page, world.base, world.desk_key, "fa")
     link = _ask(page, "right-to-work")
-    page.context.clear_cookies(name="__Host-amana_staff")
+    page.context.clear_cookies(name="__Host-amana_staff_verifier")
     page.reload()
     assert page.locator("html").get_attribute("lang") == "fa"
     page.fill("input[name=desk_key]", world.desk_key)

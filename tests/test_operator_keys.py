@@ -137,7 +137,7 @@ def test_a_desk_session_begun_as_its_key_was_revoked_is_refused(node: TestClient
 
     _run(client, interleave)
     client.cookies.clear()
-    client.cookies.set(sessions.COOKIE, token)
+    client.cookies.set(sessions.cookie("verifier"), token)
     assert not _signed_in_page(client, "/verifier/desk")
 
 
@@ -268,7 +268,7 @@ def test_a_staff_session_begun_as_their_key_was_revoked_is_refused(node: TestCli
 
     _run(client, interleave)
     client.cookies.clear()
-    client.cookies.set(sessions.COOKIE, token)
+    client.cookies.set(sessions.cookie("issuer"), token)
     assert not _signed_in_page(client, "/issuer/console")
 
 
@@ -350,3 +350,26 @@ def test_a_desk_left_open_on_a_lost_laptop_signs_itself_out(tmp_path: Path, widt
             SHOTS.mkdir(exist_ok=True)
             page.screenshot(path=str(SHOTS / f"desk-revoked-ar-{width}.png"), full_page=True)
             browser.close()
+
+
+def test_one_browser_stays_signed_in_to_the_console_and_the_desk(node: TestClient) -> None:
+    """A clerk who issues and checks from one browser: each service has its own session cookie,
+    so signing in to one does not sign them out of the other, nor does signing out of one."""
+    client, issuer_ctx = node, node.app.state.issuer  # type: ignore[attr-defined]
+
+    async def organisation() -> str:
+        async with issuer_ctx.transaction() as session:
+            _org, key = await issuer_store.create_org(session, issuer_ctx.node, slug="ngo", names={"en": "NGO"},
+                                                      vcts=[], keep_claims_days=None, staff_name="Amal",
+                                                      now=issuer_ctx.now())
+        return key
+
+    staff_key, (desk_key, _) = _run(client, organisation), _desk(client, "desk")
+    client.cookies.clear()
+    for page, field, key in (("/issuer/console", "api_key", staff_key), ("/verifier/desk", "desk_key", desk_key)):
+        token = re.search(r'name="csrf" value="([^"]+)"', client.get(page).text)
+        assert token and client.post(f"{page}/login", data={"csrf": token.group(1), field: key}).status_code == 303
+    assert _signed_in_page(client, "/issuer/console") and _signed_in_page(client, "/verifier/desk")
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/verifier/desk").text)
+    assert token and client.post("/verifier/desk/logout", data={"csrf": token.group(1)}).status_code == 303
+    assert _signed_in_page(client, "/issuer/console") and not _signed_in_page(client, "/verifier/desk")

@@ -34,6 +34,7 @@ router = APIRouter(prefix="/verifier/desk", include_in_schema=False)
 templates = web.page_templates(Path(__file__).parent / "templates")
 Ctx = Annotated[VerifierContext, Depends(get_context)]
 SERVICE = store.SERVICE
+SESSION_COOKIE = sessions.cookie(SERVICE)
 RESULT_COOKIE = "__Host-amana_result"
 DOOR = staff.Door(title_key="desk.title", home="/verifier/desk", login="/verifier/desk/login", key_field="desk_key",
                   key_label_key="desk.key")
@@ -46,7 +47,7 @@ def render(ctx: VerifierContext, request: Request, template: str, lang: str, sta
 
 
 async def signed_in(ctx: VerifierContext, request: Request) -> bool:
-    token = request.cookies.get(sessions.COOKIE)
+    token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return False
     async with ctx.transaction() as session:
@@ -121,12 +122,12 @@ async def login(request: Request, ctx: Ctx) -> Response:
 async def logout(request: Request, ctx: Ctx) -> Response:
     form = await request.form()
     web.check_csrf(request, form.get("csrf"), ctx.node.digest)
-    token = request.cookies.get(sessions.COOKIE)
+    token = request.cookies.get(SESSION_COOKIE)
     if token:
         async with ctx.transaction() as session:
             await sessions.end(session, ctx.node, token)
     response = RedirectResponse(f"/verifier/desk?lang={web.page_language(request, form)}", status_code=303)
-    response.delete_cookie(sessions.COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response
 
 
