@@ -73,11 +73,10 @@ async def revoke_staff(session: AsyncSession, org_id: str, staff_id: str, now: i
     """Revoke ``staff_id``'s key (a member of ``org_id``) and end their console sessions, in one unit.
     Revoking it again changes nothing and says so (``already_revoked``). ``keys_in_force``: how many
     of the organisation's keys still work (none: only the shell can make one, with ``add-staff``)."""
-    staff_id = staff_id.strip().lower()  # as copied from a list, or typed in capitals
-    try:
-        uuid.UUID(staff_id)
+    try:  # as copied from a list, typed in capitals, or without its dashes: the form ids are kept in
+        staff_id = str(uuid.UUID(staff_id.strip()))
     except ValueError:
-        hint = " (that is an API key: its id is in `amana issuer staff`)" if staff_id.startswith("amk_") else ""
+        hint = " (that is an API key: its id is in `amana issuer staff`)" if "amk_" in staff_id else ""
         raise InvalidInput(f"a staff id is a UUID, as `amana issuer staff` lists it{hint}") from None
     query = select(Staff).where(Staff.id == staff_id, Staff.org_id == org_id).with_for_update()
     row = (await session.execute(query)).scalar_one_or_none()
