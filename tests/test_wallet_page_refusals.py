@@ -10,6 +10,7 @@ node's own request code) and records what wallets post to it."""
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -198,6 +199,7 @@ def test_what_the_wallet_refuses_it_says_in_arabic_and_changes_nothing(world: De
     page.fill("#passphrase_again", PASS)
     page.locator("form button").last.click()
     assert _error(page) == i18n.t(AR, "wallet.err.wallet_already_here")
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "wallet-import-here-already-ar-360.png"), full_page=True)
     page.goto(f"{world.base}/wallet/lock")  # a GET: answered by the page above it, still open
     page.goto(f"{world.base}/wallet")
     assert page.locator("li.held").count() == 1  # the open wallet is untouched
