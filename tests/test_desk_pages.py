@@ -227,6 +227,8 @@ def test_no_page_is_wider_than_a_phone(world: DeskWorld, browser: Any, lang: str
     _shot(page, f"desk-{lang}-360")
     if page.locator("table").count():
         page.locator("table").screenshot(path=str(SHOTS / f"desk-audit-{lang}-360.png"))
+        asked_by = page.locator("table tbody tr td:last-child").all_inner_texts()  # the desk that asked
+        assert asked_by and {text.strip() for text in asked_by} == {"desk"}
     assert page_width(page) <= 360, "desk main"
     page.goto(f"{world.base}/verifier/desk/scan?lang={lang}")
     assert page_width(page) <= 360, "scan"

@@ -33,6 +33,7 @@ from tests.node import RunningNode
 from tests.oid4vci_wallet import BASE
 from tests.test_verifier_desk import CHROMIUM
 from verifier import store as verifier_store
+from verifier.store import AuditLine
 from verifier.tables import DeskKey
 
 
@@ -373,3 +374,26 @@ def test_one_browser_stays_signed_in_to_the_console_and_the_desk(node: TestClien
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/verifier/desk").text)
     assert token and client.post("/verifier/desk/logout", data={"csrf": token.group(1)}).status_code == 303
     assert _signed_in_page(client, "/issuer/console") and not _signed_in_page(client, "/verifier/desk")
+
+
+def test_the_audit_names_the_desk_that_asked_even_after_its_key_is_revoked(node: TestClient) -> None:
+    """Which desk asked, kept by its key's digest with each line: after a lost laptop's key is
+    revoked the organisation can still see what that desk checked. A check from the shell has none."""
+    client, ctx = node, node.app.state.verifier  # type: ignore[attr-defined]
+    key, desk_id = _desk(client, "front desk")
+    digest = ctx.node.digest("desk-key", key)
+
+    async def audited() -> list[dict[str, Any]]:
+        async with ctx.transaction() as session:
+            await verifier_store.audit(session, [
+                AuditLine(at=1, check_name="right-to-work", vct=None, issuer=None, accepted=True, reason=None,
+                          disclosed_names=["right_to_work"], desk=digest),
+                AuditLine(at=2, check_name="skill-check", vct=None, issuer=None, accepted=False, reason="declined",
+                          disclosed_names=[])])
+        async with ctx.transaction() as session:
+            await verifier_store.revoke_desk_key(session, desk_id, ctx.now())
+        async with ctx.transaction() as session:
+            return await verifier_store.audit_entries(session)
+
+    shell, by_desk = _run(client, audited)
+    assert by_desk["desk"] == {"id": desk_id, "name": "front desk"} and shell["desk"] is None

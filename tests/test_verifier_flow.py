@@ -61,7 +61,7 @@ class World:
         self.unlisted = cli("issuer", "create-org", "--slug", "unlisted", "--name", "en=Unlisted",
                             "--type", "RegistrationStatus")
         desk = cli("verifier", "init")
-        self.desk_key = desk["desk_key"]
+        self.desk_key, self.desk_id = desk["desk_key"], desk["desk_id"]
         governance = keys.generate()
         draft = new_draft("https://governance.amana.test")
         for org, jwks, vct in ((self.city, "city.jwks", STATUS_VCT), (self.rogue, "rogue.jwks", SKILL_VCT)):
@@ -364,9 +364,11 @@ def test_the_verifier_keeps_no_claim_value(world: World, caplog: pytest.LogCaptu
         assert value.encode() not in stored, value
         assert value not in logged, value
     audit = run(_audit(world))
-    assert audit and all(set(e) == {"at", "check", "vct", "issuer", "accepted", "reason", "disclosed_names"}
+    assert audit and all(set(e) == {"at", "check", "vct", "issuer", "accepted", "reason", "disclosed_names", "desk"}
                          for e in audit)
     assert "right_to_work" in audit[0]["disclosed_names"]
+    asked_by = audit[0]["desk"]  # the desk that asked, by its listed id and name: never its key
+    assert asked_by == {"id": world.desk_id, "name": "desk"} and world.desk_key not in str(audit)
 
 
 async def _audit(world: World) -> list[dict[str, Any]]:

@@ -178,7 +178,7 @@ async def _check(node: RunningNode, text: str) -> dict[str, Any]:
 
     ctx = VerifierContext.create(node.settings)
     try:
-        return await offline.check(ctx, text)
+        return await offline.check(ctx, text, None)
     finally:
         await ctx.engine.dispose()
 
@@ -340,11 +340,11 @@ def test_a_key_rotated_in_since_the_trust_list_is_taken_from_held_issuer_metadat
     async def run() -> tuple[dict[str, Any], dict[str, Any]]:
         ctx = VerifierContext.create(desk.node.settings)
         try:
-            refused = await offline.check(ctx, desk.qr(desk.credential(good, key=rotated)))
+            refused = await offline.check(ctx, desk.qr(desk.credential(good, key=rotated)), None)
             metadata = {"issuer": ISSUER, "jwks": keys.jwks([desk.issuer_key.public_key(), rotated.public_key()])}
             ctx.fetcher.remember(Fetched(well_known(ISSUER, "jwt-vc-issuer"), json.dumps(metadata).encode(),
                                          "application/json", time.time()), 3600)
-            accepted = await offline.check(ctx, desk.qr(desk.credential(good, key=rotated)))
+            accepted = await offline.check(ctx, desk.qr(desk.credential(good, key=rotated)), None)
             return refused, accepted
         finally:
             await ctx.engine.dispose()
@@ -373,7 +373,7 @@ def test_a_numbered_list_is_read_only_at_its_issuers_uri_and_only_if_signed_for_
     async def run(*numbers: int) -> list[dict[str, Any]]:
         ctx = VerifierContext.create(desk.node.settings)
         try:
-            return [await offline.check(ctx, desk.qr(desk.credential(str(n)))) for n in numbers]
+            return [await offline.check(ctx, desk.qr(desk.credential(str(n))), None) for n in numbers]
         finally:
             await ctx.engine.dispose()
 

@@ -22,12 +22,14 @@ Ctx = Annotated[VerifierContext, Depends(get_context)]
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-async def desk(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> None:
-    key = web.bearer_token(authorization, "a desk key")
+async def desk(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> str:
+    """The desk key in force that asks, by its digest (what a check records as its desk)."""
+    digest = ctx.node.digest("desk-key", web.bearer_token(authorization, "a desk key"))
     async with ctx.read() as db:
-        known = await store.desk_key_known(db, ctx.node, key)
+        known = await store.desk_active(db, digest)
     if not known:
         raise OAuthError("invalid_token", "unknown or revoked desk key", status=401)
+    return digest
 
 
 class CheckCreate(BaseModel):
@@ -66,13 +68,12 @@ class ResultRequest(BaseModel):
     close: bool = False  # take a hint (a decline, an answer in which nothing held) as the result now
 
 
-@router.post("/api/verifier/checks", status_code=201, response_model=CheckPublic, dependencies=[Depends(desk)],
-             tags=["desk"])
+@router.post("/api/verifier/checks", status_code=201, response_model=CheckPublic, tags=["desk"])
 @direct
-async def create_check(body: CheckCreate, ctx: Ctx) -> JSONResponse:
+async def create_check(body: CheckCreate, ctx: Ctx, asking: Annotated[str, Depends(desk)]) -> JSONResponse:
     created = await checks.create(ctx, query_name=body.query, custom=body.dcql_query, purpose=body.purpose,
                                   prefix=body.client_id_prefix, accept_unknown_status=body.accept_unknown_status,
-                                  response_mode=body.response_mode, parameters=body.parameters)
+                                  response_mode=body.response_mode, parameters=body.parameters, desk=asking)
     api = f"{ctx.settings.public_base_url.rstrip('/')}/api/verifier/checks/{created['id']}"
     public = CheckPublic(**created, qr_svg=f"{api}/qr.svg", qr_png=f"{api}/qr.png")
     return JSONResponse(public.model_dump(mode="json"), status_code=201)

@@ -38,8 +38,10 @@ MAX_QR_VERSION = 11
 
 async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[str, Any] | None,
                  purpose: str | None, prefix: requests.Prefix, accept_unknown_status: bool,
-                 response_mode: str | None = None, parameters: dict[str, str] | None = None) -> dict[str, Any]:
-    """``parameters``: values for a named query's parameters (skill-check's ESCO ``skill``)."""
+                 response_mode: str | None = None, parameters: dict[str, str] | None = None,
+                 desk: str | None = None) -> dict[str, Any]:
+    """``parameters``: values for a named query's parameters (skill-check's ESCO ``skill``); ``desk``:
+    the digest of the desk key that asks (None: the node's shell), kept with the check and its audit."""
     if (query_name is None) == (custom is None):
         raise InvalidInput("give either a named query or a DCQL query")
     configured = None
@@ -73,7 +75,8 @@ async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[s
             id=check_id, name=query_name or "custom", purpose=purpose, dcql=raw, prefix=prefix.value, nonce=nonce,
             state=state, request_jwt=request_jwt, accept_unknown_status=accept_unknown_status,
             result_public_key=bytes(result_key.public_key), phase="pending", created_at=now,
-            expires_at=now + requests.REQUEST_TTL_S, response_key=sealed_key), now, forget=ctx.forget_due(now))
+            expires_at=now + requests.REQUEST_TTL_S, response_key=sealed_key, desk=desk), now,
+            forget=ctx.forget_due(now))
     return {"id": check_id, "link": link, "qr_link": qr_link, "expires_at": now + requests.REQUEST_TTL_S,
             "result_key": result_key.encode(URLSafeBase64Encoder).decode("ascii")}
 
@@ -196,7 +199,7 @@ async def _conclude(ctx: VerifierContext, row: CheckRow, vp_token: str, consent_
     result = await consent_records.record(ctx, row, verified, consent_offer, identity)
     sealed = await _seal(ctx, row, result, vp_token)
     async with ctx.single() as db:  # on PostgreSQL one statement (store.answer)
-        if not await store.answer(db, row.id, sealed, audit_entries(row.name, result, ctx.now())):
+        if not await store.answer(db, row.id, sealed, audit_entries(row.name, result, ctx.now(), row.desk)):
             raise OAuthError("invalid_request", "this request was answered already")
 
 

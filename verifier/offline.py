@@ -49,25 +49,26 @@ def nonce_text(nonce: bytes) -> str:
     return codec.nonce_qr(nonce)
 
 
-async def check(ctx: VerifierContext, text: str) -> dict[str, Any]:
-    """The shown result of one offline QR (accepted or refused), audited; nothing else is kept."""
+async def check(ctx: VerifierContext, text: str, desk: str | None) -> dict[str, Any]:
+    """The shown result of one offline QR (accepted or refused), audited with the desk that scanned it
+    (its key's digest; None: the shell); nothing else is kept."""
     now, held = ctx.now(), dict[str, int]()
     try:
         presentation = codec.decode(text)
         trust_list = ctx.trust_list()
-        shown = await _verify(ctx, trust_list, presentation, text, now, held)
+        shown = await _verify(ctx, trust_list, presentation, text, now, held, desk)
     except AmanaError as exc:
         reason = REASONS.get(exc.code, exc.code)
         shown = {"accepted": False, "reason": reason, "credentials": [],
                  "offline": {"paper": False, "synced": _when(held.get("synced"))}}
         async with ctx.transaction() as session:
             await store.audit(session, [AuditLine(at=now, check_name=CHECK_NAME, vct=None, issuer=None, accepted=False,
-                                                   reason=reason, disclosed_names=[])])
+                                                   reason=reason, disclosed_names=[], desk=desk)])
     return shown
 
 
 async def _verify(ctx: VerifierContext, trust_list: TrustList, p: Presentation, text: str, now: int,
-                  held: dict[str, int]) -> dict[str, Any]:
+                  held: dict[str, int], desk: str | None) -> dict[str, Any]:
     """``held`` gets ``synced``: when the status list copy the answer rests on was fetched."""
     listed_keys, accredited = codec.trust_list_checks(trust_list, now=now)
     held_keys: dict[bytes, list[codec.IssuerKey]] = {}
@@ -120,7 +121,7 @@ async def _verify(ctx: VerifierContext, trust_list: TrustList, p: Presentation, 
                 raise Replayed("this QR was already shown here inside its window")
         await store.audit(session, [AuditLine(at=now, check_name=CHECK_NAME, vct=verified.vct, issuer=verified.issuer,
                                                accepted=accepted, reason=None if accepted else "status_unknown",
-                                               disclosed_names=sorted(verified.disclosed))])
+                                               disclosed_names=sorted(verified.disclosed), desk=desk)])
     issuer = trust_list.issuer(verified.issuer)
     claims = {name: verified.claims[name] for name in verified.disclosed}
     return {"accepted": accepted, "reason": None if accepted else "status_unknown",

@@ -40,7 +40,8 @@ async def offline_screen(request: Request, ctx: Ctx) -> HTMLResponse:
     return response
 
 
-async def show(ctx: VerifierContext, request: Request, lang: str, text: str) -> HTMLResponse:
-    """Check an ``AO1:`` text and render the result page (refusals included: they are results)."""
-    shown = await offline.check(ctx, text)
+async def show(ctx: VerifierContext, request: Request, lang: str, text: str, desk: str) -> HTMLResponse:
+    """Check an ``AO1:`` text for ``desk`` (its key's digest) and render the result page (refusals
+    included: they are results)."""
+    shown = await offline.check(ctx, text, desk)
     return pages.result_page(ctx, request, lang, "offline-" + new_public_id(), shown, ctx.now() + pages.SHOWN_S)

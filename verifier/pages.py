@@ -46,13 +46,19 @@ def render(ctx: VerifierContext, request: Request, template: str, lang: str, sta
     return web.render_page(templates, request, template, lang, ctx.node.digest, status, **values)
 
 
-async def signed_in(ctx: VerifierContext, request: Request) -> bool:
+async def desk_of(ctx: VerifierContext, request: Request) -> str | None:
+    """The digest of the desk key this browser signed in with, while the session and the key hold
+    (a session begun as its key was revoked ends here); else None."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
-        return False
+        return None
     async with ctx.transaction() as session:
         desk = await sessions.subject(session, ctx.node, SERVICE, token, ctx.now())
-        return desk is not None and await store.desk_active(session, desk)
+        return desk if desk is not None and await store.desk_active(session, desk) else None
+
+
+async def signed_in(ctx: VerifierContext, request: Request) -> bool:
+    return await desk_of(ctx, request) is not None
 
 
 async def _home(ctx: VerifierContext, request: Request, lang: str, message: str | None = None,
@@ -132,22 +138,29 @@ async def logout(request: Request, ctx: Ctx) -> Response:
 
 
 async def _form(request: Request, ctx: VerifierContext) -> tuple[Any, str]:
+    form, lang, _desk = await form_of_desk(request, ctx)
+    return form, lang
+
+
+async def form_of_desk(request: Request, ctx: VerifierContext) -> tuple[Any, str, str]:
+    """A desk form (CSRF checked), its language, and the desk that posts it (``SignInAgain`` if none)."""
     form = await request.form()
     web.check_csrf(request, form.get("csrf"), ctx.node.digest)
     lang = web.page_language(request, form)
-    if not await signed_in(ctx, request):
+    desk = await desk_of(ctx, request)
+    if desk is None:
         raise staff.SignInAgain(DOOR, lang, form, request.url.path, ctx.node.digest)
-    return form, lang
+    return form, lang, desk
 
 
 @router.post("/checks", response_class=HTMLResponse)
 async def new_check(request: Request, ctx: Ctx) -> Response:
-    form, lang = await _form(request, ctx)
+    form, lang, desk = await form_of_desk(request, ctx)
     try:
         query = named(ctx.queries, str(form.get("query") or ""))
         created = await checks.create(ctx, query_name=query.name, custom=None, purpose=None,
                                       prefix=Prefix.X509_HASH, accept_unknown_status=False,
-                                      parameters=desk_skills.parameters(query, form))
+                                      parameters=desk_skills.parameters(query, form), desk=desk)
     except AmanaError as exc:
         return await _home(ctx, request, lang, _refusal(exc, lang), 400)
     # Post, then redirect to the check's own address: reloading it, changing its language or
@@ -266,10 +279,10 @@ async def scan(request: Request, ctx: Ctx) -> HTMLResponse:
 
 @router.post("/scan", response_class=HTMLResponse)
 async def scanned(request: Request, ctx: Ctx) -> HTMLResponse:
-    form, lang = await _form(request, ctx)
+    form, lang, desk = await form_of_desk(request, ctx)
     text = str(form.get("text") or "")
     kind = scanned_kind(text)
     if kind == "offline":  # an offline QR: checked here, from what the node holds (issue 13)
         from verifier import offline_pages  # here: offline_pages builds on this module's helpers
-        return await offline_pages.show(ctx, request, lang, text)
+        return await offline_pages.show(ctx, request, lang, text, desk)
     return await _scan_page(ctx, request, lang, kind)

@@ -25,13 +25,15 @@ from verifier.store import AuditLine, CheckRow
 from verifier.verification import Result
 
 
-def audit_entries(name: str, result: Result, now: int) -> list[AuditLine]:
-    """What the audit keeps of a verdict: per credential its type, issuer and the names disclosed, never a value."""
+def audit_entries(name: str, result: Result, now: int, desk: str | None) -> list[AuditLine]:
+    """What the audit keeps of a verdict: per credential its type, issuer and the names disclosed, never a
+    value; and the desk that asked."""
     if not result.credentials:
         return [AuditLine(at=now, check_name=name, vct=None, issuer=None, accepted=result.accepted,
-                          reason=result.reason, disclosed_names=[])]
+                          reason=result.reason, disclosed_names=[], desk=desk)]
     return [AuditLine(at=now, check_name=name, vct=c.vct, issuer=c.issuer, accepted=result.accepted,
-                      reason=result.reason, disclosed_names=list(c.disclosed_names)) for c in result.credentials]
+                      reason=result.reason, disclosed_names=list(c.disclosed_names), desk=desk)
+            for c in result.credentials]
 
 
 async def take_result(ctx: VerifierContext, check_id: str, result_key: str, *,
@@ -54,7 +56,7 @@ async def take_result(ctx: VerifierContext, check_id: str, result_key: str, *,
         sealed = await store.take_result(db, row, closed_pending=declined_and_closed)
         if sealed is not None and declined_and_closed:
             reason = str(_opened(key, sealed).get("reason") or "declined")
-            await store.audit(db, audit_entries(row.name, Result(False, reason=reason), ctx.now()))
+            await store.audit(db, audit_entries(row.name, Result(False, reason=reason), ctx.now(), row.desk))
     if sealed is None and declined_and_closed:
         # An answer verified after the check expired may have come in since the read above (a
         # presentation that arrived in time): not "already shown", but the next poll's result.

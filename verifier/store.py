@@ -174,6 +174,7 @@ class AuditLine:
     accepted: bool
     reason: str | None
     disclosed_names: list[str]
+    desk: str | None = None  # the digest of the desk key that asked; None: the shell (or not known)
 
 
 async def answer(db: Db, check_id: str, sealed_result: bytes, entries: Sequence[AuditLine]) -> bool:
@@ -226,7 +227,7 @@ async def take_result(db: Db, row: CheckRow, *, closed_pending: bool = False) ->
 
 def _audit_row(e: AuditLine) -> dict[str, Any]:
     return {"at": e.at, "check_name": e.check_name, "vct": e.vct, "issuer": e.issuer, "accepted": e.accepted,
-            "reason": e.reason, "disclosed_names": e.disclosed_names}
+            "reason": e.reason, "disclosed_names": e.disclosed_names, "desk": e.desk}
 
 
 async def audit(db: Db, entries: Sequence[AuditLine]) -> None:
@@ -236,9 +237,14 @@ async def audit(db: Db, entries: Sequence[AuditLine]) -> None:
 
 
 async def audit_entries(session: AsyncSession, limit: int = 200) -> list[dict[str, Any]]:
-    rows = (await session.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))).scalars()
+    """The newest audit lines, each with the desk that asked (its id and name, revoked or not; None
+    for a check made from the shell)."""
+    query = (select(AuditEntry, DeskKey.name).outerjoin(DeskKey, DeskKey.digest == AuditEntry.desk)
+             .order_by(AuditEntry.id.desc()).limit(limit))
     return [{"at": r.at, "check": r.check_name, "vct": r.vct, "issuer": r.issuer, "accepted": r.accepted,
-             "reason": r.reason, "disclosed_names": r.disclosed_names} for r in rows]
+             "reason": r.reason, "disclosed_names": r.disclosed_names,
+             "desk": None if r.desk is None else {"id": r.desk[:DESK_ID_CHARS], "name": name}}
+            for r, name in (await session.execute(query)).all()]
 
 
 async def keep_status_list(db: Db, uri: str, token: str, now: int) -> None:

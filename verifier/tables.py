@@ -58,6 +58,7 @@ class Check(Base):
     sealed_result: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     created_at: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    desk: Mapped[str | None] = mapped_column(String(64), default=None)  # its desk key's digest; None: the shell
 
 
 class AuditEntry(Base):
@@ -71,6 +72,7 @@ class AuditEntry(Base):
     accepted: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(String(64))
     disclosed_names: Mapped[list[str]] = mapped_column(JSON)
+    desk: Mapped[str | None] = mapped_column(String(64), default=None)  # who asked: its desk key's digest; None: shell
 
 
 class StatusListCopy(Base):

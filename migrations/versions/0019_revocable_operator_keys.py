@@ -1,7 +1,8 @@
-"""Operator keys that can be revoked: when a desk key or a staff member's API key was revoked
+"""Operator keys that can be revoked, and the desk that asked in each check and audit line
 
 A lost laptop or a colleague who left: the key stops working at once, and the row stays (with its
-name and when it was revoked) so the organisation can still say who had access until when.
+name and when it was revoked) so the organisation can still say who had access until when, and
+which desk asked each question (the desk key's digest; none for a check made from the shell).
 
 Revision ID: 0019
 Revises: 0018
@@ -21,9 +22,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('revoked_at', sa.BigInteger(), nullable=True))
     with op.batch_alter_table('issuer_staff', schema=None) as batch_op:
         batch_op.add_column(sa.Column('revoked_at', sa.BigInteger(), nullable=True))
+    for table in ('verifier_checks', 'verifier_audit'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('desk', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    for table in ('verifier_audit', 'verifier_checks'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('desk')
     with op.batch_alter_table('issuer_staff', schema=None) as batch_op:
         batch_op.drop_column('revoked_at')
     with op.batch_alter_table('verifier_desk_keys', schema=None) as batch_op:
