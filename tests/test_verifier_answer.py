@@ -29,7 +29,7 @@ def _check(check_id: str) -> dict[str, Any]:
 
 def _lines(check_id: str) -> list[AuditLine]:
     return [AuditLine(at=1, check_name=check_id, vct=f"urn:vct:{n}", issuer="https://issuer.example", accepted=True,
-                       reason=None, disclosed_names=["given_name", f"claim_{n}"]) for n in range(2)]
+                       reason=None, disclosed_names=["given_name", f"claim_{n}"], desk=None) for n in range(2)]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

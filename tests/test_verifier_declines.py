@@ -167,6 +167,7 @@ def test_the_desk_may_take_a_hint_as_the_result_and_the_check_ends(desk: Desk) -
     assert late.status_code == 400 and late.json()["error"] == "invalid_request"
     assert again.status_code == 404
     assert audit[0]["reason"] == "issuer_not_accredited" and audit[0]["accepted"] is False
+    assert audit[0]["desk"] is not None  # a hint taken as the result keeps the desk that asked
 
 
 @pytest.mark.parametrize(("kind", "reason"), [("expired", "expired"), ("clock-off", "kb_iat_out_of_window")])

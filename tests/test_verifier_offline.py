@@ -144,6 +144,10 @@ def test_the_desk_checks_offline_qrs_from_its_cache_alone(desk: OfflineDesk, tmp
         assert clerk.page.locator("#verdict.ok").count() == 1
         clerk.page.screenshot(path=str(SHOTS / f"offline-paper-{tag}-then-{other_lang}.png"), full_page=True)
         assert not clerk.problems, clerk.problems
+    import asyncio
+
+    scanned = [e for e in asyncio.run(_audit(desk.node)) if e["check"] == "offline-qr" and e["desk"] is not None]
+    assert scanned  # a scan at the desk's page is audited with the desk that scanned it
 
     assert desk.fetched == []  # no status list, no issuer metadata: nothing was fetched
 
@@ -169,6 +173,18 @@ def test_the_desk_audit_keeps_names_never_values(desk: OfflineDesk) -> None:
     audit = asyncio.run(entries())
     mine = [e for e in audit if e["check"] == offline.CHECK_NAME]
     assert mine and mine[0]["disclosed_names"] == ["given_name"] and "Layla" not in repr(audit)
+
+
+async def _audit(node: RunningNode) -> list[dict[str, Any]]:
+    from verifier import store
+    from verifier.context import VerifierContext
+
+    ctx = VerifierContext.create(node.settings)
+    try:
+        async with ctx.transaction() as session:
+            return await store.audit_entries(session, 500)
+    finally:
+        await ctx.engine.dispose()
 
 
 async def _check(node: RunningNode, text: str) -> dict[str, Any]:

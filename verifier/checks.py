@@ -39,7 +39,7 @@ MAX_QR_VERSION = 11
 async def create(ctx: VerifierContext, *, query_name: str | None, custom: dict[str, Any] | None,
                  purpose: str | None, prefix: requests.Prefix, accept_unknown_status: bool,
                  response_mode: str | None = None, parameters: dict[str, str] | None = None,
-                 desk: str | None = None) -> dict[str, Any]:
+                 desk: str | None) -> dict[str, Any]:
     """``parameters``: values for a named query's parameters (skill-check's ESCO ``skill``); ``desk``:
     the digest of the desk key that asks (None: the node's shell), kept with the check and its audit."""
     if (query_name is None) == (custom is None):

@@ -110,7 +110,8 @@ def request(
     async def run() -> dict[str, Any]:
         ctx = await _context()
         created = await checks.create(ctx, query_name=query, custom=None, purpose=None, prefix=prefix,
-                                      accept_unknown_status=False, response_mode=response_mode)
+                                      accept_unknown_status=False, response_mode=response_mode,
+                                      desk=None)  # asked from the node's shell, by no desk
         await ctx.engine.dispose()
         return created
 

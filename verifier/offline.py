@@ -17,7 +17,7 @@ weather. So this path opens no connection, ever (it is never handed the fetcher)
   already seen inside its window is a replay (verifier_offline_seen). A paper QR (long window)
   is accepted as the holder chose it, and the result says so plainly.
 
-What is kept: the audit (time, vct, issuer, outcome, claim *names*), the spent nonce's absence
+What is kept: the audit (time, vct, issuer, outcome, claim *names*, the desk), the spent nonce's absence
 and the binding's keyed digest until its window ends. Never a value, never the QR.
 """
 

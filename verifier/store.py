@@ -174,7 +174,7 @@ class AuditLine:
     accepted: bool
     reason: str | None
     disclosed_names: list[str]
-    desk: str | None = None  # the digest of the desk key that asked; None: the shell (or not known)
+    desk: str | None  # the digest of the desk key that asked; None: the shell
 
 
 async def answer(db: Db, check_id: str, sealed_result: bytes, entries: Sequence[AuditLine]) -> bool:

@@ -6,8 +6,9 @@ What is kept, and why (issue 5 point 6, "keep nothing"):
   only as a *sealed box* to the requester's public key (X25519, pynacl): the server can
   write it but not read it back, and deletes it on first retrieval or at expiry; for a check
   answered by ``direct_post.jwt``, its ephemeral decryption key, sealed, until the answer comes;
-- ``audit``: time, check name, ``vct``, issuer, outcome and the *names* of disclosed
-  claims — never a value, never the presentation.
+  the digest of the desk key that asked;
+- ``audit``: time, check name, ``vct``, issuer, outcome, the *names* of disclosed claims and the
+  digest of the desk key that asked — never a value, never the presentation.
 """
 
 from __future__ import annotations
