@@ -389,7 +389,7 @@ def test_the_audit_names_the_desk_that_asked_even_after_its_key_is_revoked(node:
                 AuditLine(at=1, check_name="right-to-work", vct=None, issuer=None, accepted=True, reason=None,
                           disclosed_names=["right_to_work"], desk=digest),
                 AuditLine(at=2, check_name="skill-check", vct=None, issuer=None, accepted=False, reason="declined",
-                          disclosed_names=[])])
+                          disclosed_names=[], desk=None)])
         async with ctx.transaction() as session:
             await verifier_store.revoke_desk_key(session, desk_id, ctx.now())
         async with ctx.transaction() as session:
