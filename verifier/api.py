@@ -24,7 +24,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 async def desk(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> str:
     """The desk key in force that asks, by its digest (what a check records as its desk)."""
-    digest = ctx.node.digest("desk-key", web.bearer_token(authorization, "a desk key"))
+    digest = store.desk_digest(ctx.node, web.bearer_token(authorization, "a desk key"))
     async with ctx.read() as db:
         known = await store.desk_active(db, digest)
     if not known:

@@ -117,7 +117,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
         known = isinstance(key, str) and bool(key) and await store.desk_key_known(session, ctx.node, str(key))
         if known:
             await sessions.succeeded(session, bucket)
-            await sessions.start(session, ctx.node, SERVICE, ctx.node.digest("desk-key", str(key)), token, now)
+            await sessions.start(session, ctx.node, SERVICE, store.desk_digest(ctx.node, str(key)), token, now)
     if not known:
         return render(ctx, request, "login.html", lang, 401, field_error=i18n.t(lang, "console.bad_key"))
     return staff.signed_in(staff.after_sign_in(request, form, DOOR, lang, ctx.node.digest), ctx.node, SERVICE, token,

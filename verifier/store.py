@@ -76,15 +76,20 @@ async def identity(session: AsyncSession, node: NodeKey, name: str, now: int) ->
     return SigningIdentity(made.key, row.certificate, made.did_key)
 
 
+def desk_digest(node: NodeKey, key: str) -> str:
+    """How a desk key is kept and named: its keyed digest (the row's key, a session's subject, a check's desk)."""
+    return node.digest("desk-key", key)
+
+
 async def add_desk_key(session: AsyncSession, node: NodeKey, name: str, now: int) -> str:
     key = "amv_" + secrets.token_urlsafe(32)
-    session.add(DeskKey(digest=node.digest("desk-key", key), name=name, created_at=now))
+    session.add(DeskKey(digest=desk_digest(node, key), name=name, created_at=now))
     return key
 
 
 async def desk_key_known(db: Db, node: NodeKey, key: str) -> bool:
     """A desk key this node made and nobody revoked."""
-    return await desk_active(db, node.digest("desk-key", key))
+    return await desk_active(db, desk_digest(node, key))
 
 
 async def desk_active(db: Db, digest: str) -> bool:
@@ -96,7 +101,7 @@ async def desk_active(db: Db, digest: str) -> bool:
 def desk_id(node: NodeKey, key: str) -> str:
     """The name a desk key goes by in lists and revocations: the start of its digest. Names repeat
     ("front desk"), and the key itself is never kept nor shown again."""
-    return node.digest("desk-key", key)[:DESK_ID_CHARS]
+    return desk_digest(node, key)[:DESK_ID_CHARS]
 
 
 async def desk_keys(session: AsyncSession) -> list[dict[str, Any]]:
