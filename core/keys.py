@@ -124,7 +124,9 @@ class PublicKey:
         else:
             raise InvalidKey("only EC P-256 and OKP Ed25519 keys are supported")
         declared = jwk.get("alg")
-        if declared is not None and _ALG_FOR_VERIFY.get(declared) != alg:
+        # type() first: an array or object as "alg" is unhashable, and would be a TypeError (a 500
+        # at the token endpoint, where a DPoP proof's header brings the JWK) rather than a refusal.
+        if declared is not None and (type(declared) is not str or _ALG_FOR_VERIFY.get(declared) != alg):
             raise UnsupportedAlgorithm("the JWK's alg does not match its key type")
         kid = jwk.get("kid")
         return cls(alg, key, kid if isinstance(kid, str) else None, members)  # positional: cheaper

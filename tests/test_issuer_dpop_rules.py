@@ -126,3 +126,17 @@ def test_any_claims_in_a_signed_proof_are_refused_cleanly_unless_right(claims: d
         _check(proof)
     except OAuthError as exc:
         assert exc.error in ("invalid_dpop_proof", "use_dpop_nonce")
+
+
+@pytest.mark.parametrize("alg", [["ES256"], {"ES256": 1}, 7])
+def test_a_proof_whose_jwk_names_its_alg_as_no_string_is_refused(alg: object) -> None:
+    """The key in a DPoP proof's header is the stranger's: an array as its "alg" was a TypeError
+    (unhashable), a 500 at the token endpoint, before core.keys checked the type first."""
+    from core import _jose
+    key = generate()
+    jwk = key.public_key().to_jwk() | {"alg": alg}
+    proof = _jose.sign_compact({"typ": dpop.TYP, "jwk": jwk}, {"jti": "j", "htm": "POST", "htu": URI, "iat": NOW,
+                                                               "nonce": "n"}, key)
+    with pytest.raises(OAuthError) as refused:
+        _check(proof)
+    assert refused.value.error == "invalid_dpop_proof"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import stat
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import encoding, errors, keys
@@ -100,6 +101,26 @@ def test_jwk_alg_must_match_key_type() -> None:
     jwk = keys.generate("ES256").public_key().to_jwk() | {"alg": "EdDSA"}
     with pytest.raises(errors.UnsupportedAlgorithm):
         keys.PublicKey.from_jwk(jwk)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=3), inner, max_size=2),
+    max_leaves=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["ES256", "EdDSA"]),
+       st.dictionaries(st.sampled_from(["kty", "crv", "x", "y", "d", "alg", "kid", "use", "jku", "x5u"]), JSON_VALUES,
+                       min_size=1, max_size=3))
+def test_any_json_in_a_jwk_member_is_refused_as_a_bad_key(alg: keys.Alg, members: dict[str, object]) -> None:
+    """A JWK arrives from strangers (a DPoP proof's or key proof's header, a credential's cnf): any
+    JSON value in any member loads or is refused as a bad key, never another exception (a route
+    would answer 500; "alg": [] did, an unhashable dict key)."""
+    jwk = keys.generate(alg).public_key().to_jwk() | members
+    for load in (keys.PublicKey.from_jwk, keys.PrivateKey.from_jwk):
+        with contextlib.suppress(errors.InvalidKey, errors.UnsupportedAlgorithm):
+            load(jwk)
 
 
 def test_mismatched_private_and_public_parts_refused() -> None:
