@@ -7,6 +7,7 @@ the organisation can say who had access until when. A colleague gets a key of th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -21,13 +22,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from core import sessions
+from core import db, sessions
 from core.errors import InvalidInput, NotFound
-from core.sealing import new_token
+from core.sealing import NodeKey, new_token
 from core.settings import REPO_ROOT, Settings
 from issuer import store as issuer_store
 from issuer.tables import Staff
 from server.app import build_app
+from tests.consent_log_world import migrated, store_url
 from tests.desk_world import DeskWorld, sign_in
 from tests.node import RunningNode
 from tests.oid4vci_wallet import BASE
@@ -65,6 +67,7 @@ def _signed_in_page(client: TestClient, page: str) -> bool:
 
 LISTED = {"id", "name", "created_at", "revoked_at"}
 SHOTS = Path(tempfile.gettempdir()) / "desk-shots"  # looked at by hand; nothing reads them back
+NOW = 1_800_000_000
 
 
 async def _sessions_of(ctx: Any, subject: str) -> list[str]:
@@ -397,3 +400,57 @@ def test_the_audit_names_the_desk_that_asked_even_after_its_key_is_revoked(node:
 
     shell, by_desk = _run(client, audited)
     assert by_desk["desk"] == {"id": desk_id, "name": "front desk"} and shell["desk"] is None
+
+
+@pytest.mark.parametrize("kind", ["desk", "staff"])
+def test_on_postgresql_a_sign_in_racing_a_revocation_leaves_no_session(tmp_path: Path, kind: str) -> None:
+    """The sign-in found the key in force; the revocation then ran while the sign-in had not yet
+    written its session. The sign-in holds the key's row share-locked, so the revocation waits for
+    it and ends that session too (``sessions_ended`` 1, none left). Without the lock, READ COMMITTED
+    let the revocation commit first and the session stay behind, refused at use but counted nowhere.
+    The revocation is given time to run before the sign-in writes: with the lock it waits whatever
+    the time; without it, it finishes in that time or later, and the session stays either way."""
+    url = store_url("postgresql", tmp_path)  # skips without PostgreSQL
+    node_key = NodeKey(b"\x0b" * 32)
+    token = new_token()
+
+    async def story() -> tuple[int, list[str]]:
+        engine = await migrated(url)
+        begin = db.sessions(engine).begin
+        try:
+            async with begin() as s:
+                if kind == "desk":
+                    key = await verifier_store.add_desk_key(s, node_key, "desk", NOW)
+                    subject, service = verifier_store.desk_digest(node_key, key), verifier_store.SERVICE
+                else:
+                    org, key = await issuer_store.create_org(s, node_key, slug="ngo", names={"en": "NGO"}, vcts=[],
+                                                             keep_claims_days=None, staff_name="Amal", now=NOW)
+                    service = "issuer"
+            async with begin() as signing_in:
+                if kind == "desk":
+                    assert await verifier_store.desk_key_known(signing_in, node_key, key)
+
+                    async def revoke() -> dict[str, Any]:
+                        async with begin() as s:
+                            return await verifier_store.revoke_desk_key(s, verifier_store.desk_id(node_key, key), NOW)
+                else:
+                    staff = await issuer_store.staff_by_api_key(signing_in, node_key, key)
+                    assert staff is not None
+                    subject = staff.id
+
+                    async def revoke() -> dict[str, Any]:
+                        async with begin() as s:
+                            return await issuer_store.revoke_staff(s, org.id, subject, NOW)
+
+                revoking = asyncio.create_task(revoke())
+                await asyncio.sleep(0.5)
+                await sessions.start(signing_in, node_key, service, subject, token, NOW)
+            revoked = await revoking
+            async with begin() as s:
+                left = await s.execute(select(sessions.ConsoleSession.service)
+                                       .where(sessions.ConsoleSession.subject == subject))
+                return revoked["sessions_ended"], list(left.scalars())
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(story()) == (1, [])

@@ -87,9 +87,14 @@ async def add_desk_key(session: AsyncSession, node: NodeKey, name: str, now: int
     return key
 
 
-async def desk_key_known(db: Db, node: NodeKey, key: str) -> bool:
-    """A desk key this node made and nobody revoked."""
-    return await desk_active(db, desk_digest(node, key))
+async def desk_key_known(session: AsyncSession, node: NodeKey, key: str) -> bool:
+    """The desk's sign-in: a desk key this node made and nobody revoked. Its row stays share-locked
+    until the sign-in's session is written: a revocation (``revoke_desk_key``, FOR UPDATE) waits for
+    it and ends that session too, or goes first and this finds the key revoked. Without the lock,
+    PostgreSQL's READ COMMITTED let a sign-in write a session for a key revoked meanwhile (SQLite
+    has one writer at a time)."""
+    query = _DESK_KEY.with_for_update(read=True)
+    return (await session.execute(query, {"digest": desk_digest(node, key)})).first() is not None
 
 
 async def desk_active(db: Db, digest: str) -> bool:

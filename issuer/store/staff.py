@@ -50,8 +50,11 @@ async def staff_and_org(db: Db, node: NodeKey, api_key: str) -> tuple[Staff, Org
 
 
 async def staff_by_api_key(session: AsyncSession, node: NodeKey, api_key: str) -> Staff | None:
-    """The console's sign-in: the staff member whose key this is, unless it was revoked."""
-    query = select(Staff).where(Staff.api_key_digest == node.digest("api-key", api_key), Staff.revoked_at.is_(None))
+    """The console's sign-in: the staff member whose key this is, unless it was revoked. The row
+    stays share-locked until the sign-in's session is written, so that a revocation (FOR UPDATE in
+    ``revoke_staff``) either ends that session too or goes first (as ``desk_key_known``)."""
+    query = (select(Staff).where(Staff.api_key_digest == node.digest("api-key", api_key), Staff.revoked_at.is_(None))
+             .with_for_update(read=True))
     return (await session.execute(query)).scalar_one_or_none()
 
 
