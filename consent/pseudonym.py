@@ -142,7 +142,8 @@ def check_disclosure_offer(token: str, audiences: frozenset[str],
     except AmanaError:
         raise HolderProofInvalid() from None
     sub, rid, notice, lang = (claims.get(n) for n in ("sub", "rid", "notice", "lang"))
-    if claims.get("aud") not in audiences or claims.get("nonce") != nonce:
+    aud = claims.get("aud")  # a string first: an array is unhashable, a TypeError in a set's ``in``
+    if not isinstance(aud, str) or aud not in audiences or claims.get("nonce") != nonce:
         raise HolderProofInvalid("the consent offer is for another request")
     # Each in the shape this module makes it: the ledger keeps sub, notice and lang, so none may
     # carry a name (the verifier then records under a random pseudonym, as with no offer at all).

@@ -24,6 +24,7 @@ import hmac
 import json
 import json.encoder
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeGuard
 
@@ -142,14 +143,45 @@ def _json_loads_slow(data: bytes | str, what: str) -> Any:
             # would first run two regex matches.
             value, end = _scan_once(text, 0)
         except StopIteration:
-            return _STRICT_DECODER.decode(text)  # leading whitespace, or an error to report
-        if end != len(text) and text[end:].strip(_JSON_WHITESPACE):
-            raise ValueError("extra data")
-        return value
+            value = _STRICT_DECODER.decode(text)  # leading whitespace, or an error to report
+        else:
+            if end != len(text) and text[end:].strip(_JSON_WHITESPACE):
+                raise ValueError("extra data")
     except (DuplicateJSONKey, MalformedToken):
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise MalformedToken(f"{what} is not valid JSON") from exc
+    # "\ud800" is JSON the standard library reads as a lone surrogate, a text no UTF-8 can carry:
+    # it failed later, wherever the text was encoded, hashed or stored (a 500: helper-78). Refused
+    # here, as I-JSON does (RFC 7493 section 2.1; RFC 8259 section 8.2 leaves it unpredictable).
+    # orjson, the fast path, refuses it itself; a str handed in may hold one unescaped.
+    suspect = _SURROGATE_ESCAPE.search(text) is not None or (type(data) is str and not text.isascii())
+    if suspect and _holds_lone_surrogate(value):
+        raise MalformedToken(f"{what} holds a lone surrogate, which is not text")
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    """A string (a member name or a value, at any depth) that UTF-8 cannot encode: the decoder joins
+    each escaped pair into one character, so what is left is a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is str:
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return True
+        elif type(item) is list:
+            stack.extend(item)
+        elif type(item) is dict:
+            stack.extend(item)
+            stack.extend(item.values())
+    return False
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -226,6 +258,16 @@ def json_bytes_compact(value: Any) -> bytes:
 
 def b64url_json(value: Any) -> str:
     return b64url_encode(json_bytes_compact(value))
+
+
+def json_object_or_none(body: bytes) -> dict[str, Any] | None:
+    """The JSON object ``body`` is (read strictly), or None: for a stranger's HTTP answer, which may
+    be anything (an array, HTML, a lone surrogate) where a JSON object was due."""
+    try:
+        value = json_loads_strict(body, "answer")
+    except (MalformedToken, DuplicateJSONKey):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def decode_b64url_json_object(part: str, what: str) -> dict[str, Any]:

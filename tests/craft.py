@@ -51,3 +51,14 @@ def spoiled(compact: str) -> str:
     """
     at = len(compact) - 4
     return compact[:at] + ("B" if compact[at] == "A" else "A") + compact[at + 1:]
+
+
+def signed_as_escapes(header: dict[str, Any], payload: dict[str, Any], key: keys.PrivateKey) -> str:
+    """A JWS whose header and payload JSON escape every non-ASCII character (``\\uXXXX``), as
+    ``json.dumps`` writes by default: a lone surrogate then survives as ``\\ud800``, which a stranger
+    may send and ``_jose.sign_compact`` cannot write."""
+    import json
+
+    signing_input = ".".join(b64url_encode(json.dumps(part).encode("ascii"))
+                             for part in ({"alg": key.alg, **header}, payload))
+    return f"{signing_input}.{b64url_encode(key.sign(signing_input.encode('ascii')))}"

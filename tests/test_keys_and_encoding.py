@@ -115,11 +115,12 @@ JSON_VALUES = st.recursive(
                        min_size=1, max_size=3))
 def test_any_json_in_a_jwk_member_is_refused_as_a_bad_key(alg: keys.Alg, members: dict[str, object]) -> None:
     """A JWK arrives from strangers (a DPoP proof's or key proof's header, a credential's cnf): any
-    JSON value in any member loads or is refused as a bad key, never another exception (a route
-    would answer 500; "alg": [] did, an unhashable dict key)."""
+    JSON value in any member loads or is refused with the project's typed error (a bad key, a bad
+    encoding), never another exception (a route would answer 500; "alg": [] did, an unhashable dict
+    key)."""
     jwk = keys.generate(alg).public_key().to_jwk() | members
     for load in (keys.PublicKey.from_jwk, keys.PrivateKey.from_jwk):
-        with contextlib.suppress(errors.InvalidKey, errors.UnsupportedAlgorithm):
+        with contextlib.suppress(errors.AmanaError):
             load(jwk)
 
 
@@ -177,6 +178,29 @@ def test_json_strict_rules() -> None:
         with pytest.raises(errors.MalformedToken):
             json_loads_strict(bad)
     assert json_loads_strict(b'{"exp": 1.8e9, "x": 1e308}') == {"exp": 1.8e9, "x": 1e308}
+    assert json_loads_strict(b'["\\ud83d\\ude00", "\\\\ud800"]') == ["\U0001f600", "\\ud800"]  # a pair; an escaped \\
+
+
+TEXT_WITH_A_LONE_SURROGATE = st.builds(lambda a, lone, b: a + lone + b, st.text(max_size=3),
+                                       st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), st.text(max_size=3))
+JSON_WITH_A_LONE_SURROGATE = st.recursive(  # in a value, or (the third) in a member name, at any depth
+    TEXT_WITH_A_LONE_SURROGATE,
+    lambda inner: st.lists(inner, min_size=1, max_size=2).map(lambda items: [1, *items])
+    | st.dictionaries(st.text(max_size=3), inner, min_size=1, max_size=2)
+    | inner.map(lambda held: {held: 1} if isinstance(held, str) else {"a": held}),
+    max_leaves=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_WITH_A_LONE_SURROGATE, st.booleans())
+def test_a_lone_surrogate_anywhere_is_refused(value: object, as_text: bool) -> None:
+    """"\\ud800" (or the character itself in a text handed in) is no text UTF-8 can carry: wherever it
+    stands, in a name or a value at any depth, escaped or spaced or not, the parser refuses it."""
+    for doc in (json.dumps(value), json.dumps(value, separators=(",", ":"))):
+        with pytest.raises(errors.MalformedToken):
+            json_loads_strict(doc if as_text else doc.encode("ascii"))
+    with pytest.raises(errors.MalformedToken):
+        json_loads_strict(json.dumps(value, ensure_ascii=False))
 
 
 JSON_VALUES = st.recursive(

@@ -25,6 +25,7 @@ import httpx
 from consent import pseudonym, receipts
 from consent.context import log_seam
 from consent.records import Notice
+from core.encoding import json_object_or_none
 from core.errors import AmanaError
 from core.keys import PublicKey
 from core.sdjwt.paths import format_path
@@ -80,10 +81,8 @@ async def fetch(http: httpx.AsyncClient, ledger_key: bytes, pointer: dict[str, A
     proof = pseudonym.holder_proof(ledger_key, verifier_id, f"read:{record_id}", now)
     response = await http.get(f"{pointer['ledger']}/records/{record_id}/receipts",
                               headers={"Authorization": f"ConsentProof {proof}"})
-    if response.status_code != 200:
-        return None
-    body: dict[str, Any] = response.json()
-    return body
+    # The ledger stands at the verifier's origin: its answer is read as a stranger's (None if no object).
+    return json_object_or_none(response.content) if response.status_code == 200 else None
 
 
 def countersign(ledger_key: bytes, pointer: dict[str, Any], now: int) -> str | None:
@@ -169,4 +168,7 @@ async def erase(http: httpx.AsyncClient, ledger_key: bytes, pointer: dict[str, A
         return 0
     if response.status_code != 200:
         raise WithdrawalRefused(f"the ledger did not take the erasure ({response.status_code})")
-    return int(response.json()["erased"])
+    erased = (json_object_or_none(response.content) or {}).get("erased")
+    if type(erased) is not int or erased < 0:
+        raise WithdrawalRefused("the ledger's answer to the erasure is not one it could give")
+    return erased

@@ -30,7 +30,7 @@ import httpx
 
 from core import _jose, digits, keys
 from core.credtypes import TypeRegistry
-from core.encoding import json_loads_strict
+from core.encoding import json_loads_strict, json_object_or_none
 from core.errors import AmanaError, InvalidInput, InvalidSignature, UnknownIssuerKey
 from core.oid4vc import OFFER_SCHEME, PRE_AUTHORIZED_GRANT, PROOF_TYP, well_known
 from core.sdjwt.vc import VerifiedCredential, verify_vc_issued
@@ -86,14 +86,13 @@ def _typed(pin: str, tx_code: Any) -> str:
 
 
 async def json_body(response: httpx.Response, step: str) -> dict[str, Any]:
+    """An issuer's answer, a JSON object (read strictly: ``core.encoding.json_object_or_none``);
+    anything else, or an error, is an IssuanceFailed naming the step."""
+    body = json_object_or_none(response.content)
     if response.status_code != 200:
-        try:
-            error = response.json().get("error", response.status_code)
-        except ValueError:
-            error = response.status_code
-        raise IssuanceFailed(f"{step}: {error}")
-    body = response.json()
-    if not isinstance(body, dict):
+        error = body.get("error") if body is not None else None
+        raise IssuanceFailed(f"{step}: {error if isinstance(error, str) else response.status_code}")
+    if body is None:
         raise IssuanceFailed(f"{step}: not a JSON object")
     return body
 
@@ -171,7 +170,8 @@ async def read_offer(http: httpx.AsyncClient, link: str) -> Offer:
     offer = await json_body(await http.get(uri), "offer") if uri is not None else _offer_by_value(value or "")
     issuer = offer.get("credential_issuer")
     configs = offer.get("credential_configuration_ids")
-    grant = (offer.get("grants") or {}).get(PRE_AUTHORIZED_GRANT) or {}
+    grants = offer.get("grants")
+    grant = (grants.get(PRE_AUTHORIZED_GRANT) if isinstance(grants, dict) else None) or {}
     if not (isinstance(issuer, str) and isinstance(configs, list) and configs
             and all(isinstance(c, str) for c in configs) and isinstance(grant, dict)
             and isinstance(grant.get("pre-authorized_code"), str)):

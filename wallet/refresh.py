@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import httpx
 
 from core import keys
+from core.encoding import json_object_or_none
 from core.errors import AmanaError
 from wallet import copies, credential_request, dpop, holder, receive
 from wallet.content import Contents, Copy, Refresh
@@ -63,13 +64,8 @@ async def rotate(http: httpx.AsyncClient, token_endpoint: str, refresh_token: st
     issuer binds the refresh token to the key the code was redeemed with, and wants that proof)."""
     response = await dpop.post(http, token_endpoint, dpop_key, data={"grant_type": "refresh_token",
                                                                       "refresh_token": refresh_token}, nonces=nonces)
-    if response.status_code == 400:
-        try:
-            error = response.json().get("error")
-        except ValueError:
-            error = None
-        if error == "invalid_grant":
-            raise RefreshRefused("the issuer refused the refresh token: ask it for a new offer")
+    if response.status_code == 400 and (json_object_or_none(response.content) or {}).get("error") == "invalid_grant":
+        raise RefreshRefused("the issuer refused the refresh token: ask it for a new offer")
     body = await receive.json_body(response, "refresh")
     access, successor = body.get("access_token"), body.get("refresh_token")
     if not isinstance(access, str) or not access:

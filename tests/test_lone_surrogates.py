@@ -1,0 +1,62 @@
+"""A lone surrogate (``"\\ud800"`` in JSON) is no text: UTF-8 cannot carry it, so a string holding
+one failed later, wherever it was hashed, encoded or stored, and the route answered 500. Strangers
+could send one unauthenticated: a DPoP proof's ``jti`` at the token endpoint, a holder proof's
+``sub`` at the consent ledger, a ``vp_token`` inside an encrypted answer (helper-78). The strict JSON
+parser under every token now refuses it (``core.encoding.json_loads_strict``, RFC 7493 section
+2.1); these tests send it where it did harm, over HTTP, and expect the protocol's own refusal."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from consent import pseudonym
+from consent.app import build_app as consent_app
+from core import _jose, keys
+from core.oid4vc import PRE_AUTHORIZED_GRANT
+from core.settings import Settings
+from issuer import store
+from issuer.app import build_app as issuer_app
+from tests.craft import signed_as_escapes
+from tests.oid4vci_wallet import BASE
+from wallet import dpop as wallet_dpop
+
+LONE = "\ud800"
+
+
+def test_a_dpop_proof_whose_jti_is_a_lone_surrogate_is_refused_at_the_token_endpoint(tmp_path: Path) -> None:
+    token_url = f"{BASE}/issuers/ngo/token"
+    with TestClient(issuer_app(Settings(data_dir=tmp_path, public_base_url=BASE)), base_url=BASE) as client:
+        ctx = client.app.state.issuer  # type: ignore[attr-defined]
+
+        async def create() -> None:
+            async with ctx.transaction() as session:
+                await store.create_org(session, ctx.node, slug="ngo", names={"en": "NGO"}, vcts=[],
+                                       keep_claims_days=None, staff_name="Amal", now=ctx.now())
+
+        client.portal.call(create)  # type: ignore[union-attr]
+        key, now, form = keys.generate(), int(ctx.now()), {"grant_type": PRE_AUTHORIZED_GRANT,
+                                                            "pre-authorized_code": "any"}
+        first = client.post(token_url, data=form,
+                            headers={"DPoP": wallet_dpop.proof(key, "POST", token_url, access_token=None, nonce=None,
+                                                               now=now)})
+        nonced = _jose.parse_compact(wallet_dpop.proof(key, "POST", token_url, access_token=None,
+                                                       nonce=first.headers["DPoP-Nonce"], now=now))
+        proof = signed_as_escapes(nonced.unverified_header, {**nonced.unverified_payload(), "jti": LONE}, key)
+        refused = client.post(token_url, data=form, headers={"DPoP": proof})
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"] == "invalid_dpop_proof"
+
+
+def test_a_holder_proof_whose_subject_is_a_lone_surrogate_is_refused_by_the_consent_ledger(tmp_path: Path) -> None:
+    ledger_key, now = pseudonym.new_ledger_key(), int(time.time())
+    with TestClient(consent_app(Settings(data_dir=tmp_path))) as client:
+        for method, route, action in (("GET", "/consent/export", "export"), ("POST", "/consent/erase", "erase")):
+            made = _jose.parse_compact(pseudonym.holder_proof(ledger_key, "v1", action, now))
+            proof = signed_as_escapes(made.unverified_header, {**made.unverified_payload(), "sub": LONE},
+                                      pseudonym.pairwise_key(ledger_key, "v1"))
+            refused = client.request(method, route, headers={"Authorization": f"ConsentProof {proof}"})
+            assert refused.status_code == 401, refused.text
+            assert refused.json()["type"] == "urn:amana:problem:holder_proof_invalid"
