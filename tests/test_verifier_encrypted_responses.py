@@ -53,6 +53,14 @@ def _jwcrypto_encrypt(key: ec.EllipticCurvePrivateKey, *, enc: str = "A128GCM", 
     return str(token.serialize(compact=True))
 
 
+def _to_the_check(public: dict[str, Any], payload: dict[str, Any]) -> str:
+    """A JWE by jwcrypto to a check's own key, of ``payload`` as ``json.dumps`` writes it (escapes)."""
+    token = jw_jwe.JWE(json.dumps(payload).encode(), protected=json.dumps({"alg": "ECDH-ES", "enc": "A128GCM",
+                                                                           "kid": public["kid"]}))
+    token.add_recipient(jw_jwk.JWK(**public))
+    return str(token.serialize(compact=True))
+
+
 def _open(token: str, key: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
     return jwe.decrypt_json_object(token, key, expected_kid=jwe.kid(key), encs=encrypted_responses.ENCS)
 
@@ -252,6 +260,10 @@ def test_a_plain_answer_another_key_a_tampered_jwe_and_a_wrong_enc_are_refused(d
                 "another key": {"response": _jwcrypto_encrypt(theirs, kid=public["kid"], payload=inner)},
                 "tampered": {"response": _flip(wallet_jwe.encrypt(good_for, inner), 3)},
                 "wrong enc": {"response": _rewrite_header(wallet_jwe.encrypt(good_for, inner), enc="A192GCM")},
+                # encrypted to the check's own key by jwcrypto, with "\ud800" as the vp_token: was a 500
+                # (its UTF-8 at the sealing), unauthenticated (helper-78)
+                "a lone surrogate": {"response": _to_the_check(public, {"vp_token": "\ud800",
+                                                                        "state": payload["state"]})},
             }
             answers = {why: await http.post(payload["response_uri"], data=form) for why, form in sent.items()}
             pending = await desk.result(http, check)
