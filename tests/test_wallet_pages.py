@@ -85,6 +85,18 @@ def _desk_asks(desk: Any, world: DeskWorld) -> str:
     return str(link)
 
 
+def _in_arabic_and_back(page: Any, kept: str, name: str, width: int) -> None:
+    """A page reached by posting a link (an offer, a consent screen) switched to Arabic, then back
+    to English: each time the same page (``kept`` on it), not an empty one without the request."""
+    page.locator("nav.langs").get_by_text("العربية").click()
+    page.wait_for_selector("html[dir=rtl]")
+    assert page.locator(kept).count() == 1
+    _checked(page, name, width)
+    page.locator("nav.langs").get_by_text("English").click()
+    page.wait_for_selector("html[dir=ltr]")
+    assert page.locator(kept).count() == 1
+
+
 def _t(key: str, lang: str = "en", **values: Any) -> str:
     return i18n.t(lang, key, **values)
 
@@ -147,6 +159,7 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     page.get_by_role("button", name=_t("wallet.next")).click()
     assert "Open Doors" in page.locator("p.good").inner_text()
     _checked(page, f"offer-{width}", width)
+    _in_arabic_and_back(page, "#pin", f"offer-ar-{width}", width)  # the same offer, in the holder's language
     page.fill("#pin", "000000" if offer["pin"] != "000000" else "111111")
     page.get_by_role("button", name=_t("wallet.receive_it")).click()
     assert page.locator(".field-error").inner_text() == _t("wallet.err.issuance_failed")
@@ -182,6 +195,7 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     chosen = page.locator("input[type=radio][name^='set:']:checked")  # a part of the first set, till picked
     assert chosen.count() == 1 and "European scale" not in chosen.locator("xpath=..").inner_text()
     _checked(page, f"consent-{width}", width)
+    _in_arabic_and_back(page, "form.consent", f"consent-ar-{width}", width)
     page.locator("input[type=radio][name^='set:']").first.check()  # this holder shows the level too
     page.get_by_role("button", name=_t("wallet.share")).click()
     assert page.locator(".result.shared").count() == 1

@@ -43,6 +43,14 @@ def render(request: Request, template: str, lang: str, status: int = 200, **valu
     return response
 
 
+def again_in_another_language(step: str, link: str) -> dict[str, Any] | None:
+    """The language switch of a page reached by posting a link (a consent screen, an offer, or the
+    refusal of either): the link posted again with the language chosen, so the holder sees the same
+    screen in it. As links, the languages opened an empty page and the holder lost the request,
+    on the very page they most need their own language for (helper-79)."""
+    return {"action": f"/wallet/{step}/look", "fields": [("link", link)]} if link else None
+
+
 def remember_language(request: Request, response: Any, lang: str) -> None:
     """Remember the reader's own language, not the one shown in its place: a Urdu reader shown
     English keeps being told so on every page, not on the first one only."""

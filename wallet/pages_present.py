@@ -78,14 +78,17 @@ async def _consent(request: Request, lang: str, wallet: holder.Opened, link: str
             asked = await flows.open_request(ctx, wallet, http, link, lang)
     except AmanaError as exc:
         return page_kit.render(request, "present.html", lang, exc.status if exc.status < 500 else 502, unlocked=True,
-                               field_error=page_kit.error_text(exc, lang), link=link)
+                               field_error=page_kit.error_text(exc, lang), link=link,
+                               lang_form=page_kit.again_in_another_language("present", link))
     return _consent_page(request, lang, link, asked)
 
 
 def _consent_page(request: Request, lang: str, link: str, asked: flows.Asked, status: int = 200,
                   error: str | None = None) -> HTMLResponse:
     return page_kit.render(request, "consent.html", lang, status, unlocked=True, link=link, screen=asked.screen,
-                           seen=seen(asked), field_error=error)
+                           seen=seen(asked), field_error=error,
+                           lang_form=page_kit.again_in_another_language("present", link))
+
 
 
 def _choice(form: Any) -> consent.Choice:

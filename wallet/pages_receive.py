@@ -45,7 +45,8 @@ async def _look(request: Request, lang: str, link: str) -> Response:
             offered = await flows.look_at_offer(ctx, http, link, lang)
     except AmanaError as exc:
         return page_kit.render(request, "receive.html", lang, exc.status if exc.status < 500 else 502, unlocked=True,
-                               field_error=page_kit.error_text(exc, lang), link=link)
+                               field_error=page_kit.error_text(exc, lang), link=link,
+                               lang_form=page_kit.again_in_another_language("receive", link))
     return _offer_page(request, lang, link, offered)
 
 
@@ -56,7 +57,7 @@ def _offer_page(request: Request, lang: str, link: str, offered: flows.Offered, 
                            seen=seen(offered), pin=tx is not None,
                            icon_name=labels.icon(page_kit.context(request).types, offered.vct or ""),
                            pin_text=tx.get("input_mode") == "text" if isinstance(tx, dict) else False,
-                           field_error=error)
+                           field_error=error, lang_form=page_kit.again_in_another_language("receive", link))
 
 
 def seen(offered: flows.Offered) -> str:
