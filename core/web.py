@@ -284,6 +284,15 @@ def page_language(request: Request, form: Any = None, remembered: str | None = N
 
 
 STATIC = Path(__file__).parent / "static"
+VENDOR = STATIC / "vendor"
+QR_TOOLS = ("barcode-detector.js", "zxing_reader.wasm", "qrcode-generator.js")  # scripts/vendor-qr-reader
+
+
+def vendored(name: str) -> bool:
+    """The QR reader or encoder ``name`` is in ``core/static/vendor``: ``make setup`` vendors them from
+    npm, ``make demo`` does not (it needs no npm). A page without them says so, where its camera
+    button did nothing and the offline QR stayed blank (helper-79)."""
+    return (VENDOR / name).is_file()
 
 
 def page_templates(service_dir: Path) -> Any:
@@ -295,6 +304,7 @@ def page_templates(service_dir: Path) -> Any:
 
     templates = Jinja2Templates(directory=service_dir)
     templates.env.globals["pictogram"] = pictogram
+    templates.env.globals["vendored"] = vendored
     templates.env.loader = ChoiceLoader([FileSystemLoader(service_dir), FileSystemLoader(Path(__file__).parent /
                                                                                           "templates")])
     return templates

@@ -275,8 +275,17 @@ def serve(
                                  param_hint="--workers")
     # uvicorn's access log prints concrete paths (offer and check ids); core.web.AccessLog logs routes.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin and DDL notes at every start: noise
     logging.getLogger("amana").info("public base URL %s (local mode: %s, workers: %d)", settings.public_base_url,
                                     settings.local_mode, workers)
+    from core.web import QR_TOOLS, vendored
+
+    missing = [name for name in QR_TOOLS if not vendored(name)]
+    if missing:
+        logging.getLogger("amana").warning(
+            "no QR reader or encoder here (%s missing from core/static/vendor): the pages cannot scan QR codes "
+            "in browsers without their own reader, nor draw the offline QR; `make setup` vendors them (needs npm)",
+            ", ".join(missing))
     if settings.local_mode and _url_port(settings.public_base_url) != port:
         logging.getLogger("amana").warning(
             "the links this node hands out name port %s, but it listens on %d: nothing answers them unless a "

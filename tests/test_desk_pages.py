@@ -365,3 +365,29 @@ def test_the_clerk_takes_what_came_as_the_result_with_the_hints_button(world: De
     assert i18n.t("ar", "desk.reason.declined") in verdict.inner_text()
     _shot(page, "hint-taken-ar-1280")
     page.close()
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_without_the_qr_tools_the_scanning_pages_say_so(world: DeskWorld, browser: Any, width: int,
+                                                        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``make demo`` vendors no QR reader (it needs no npm): the desk's scan page and the wallet's
+    scanning pages then say so in the reader's language and offer no camera button that does nothing
+    (helper-79: the button did nothing, or blamed the camera). Chromium on Linux has no
+    BarcodeDetector of its own, so the page has no reader at all."""
+    import core.web
+
+    monkeypatch.setattr(core.web, "VENDOR", tmp_path)  # as a node set up by `make demo` has it
+    missing = i18n.t("ar", "page.qr_tools_missing")
+    page = browser.new_page(locale="ar", viewport={"width": width, "height": 900})
+    assert page.evaluate("'BarcodeDetector' in window") is False
+    sign_in(page, world.base, world.desk_key, "ar")
+    page.goto(f"{world.base}/verifier/desk/scan?lang=ar")
+    assert page.locator("#scan-status").inner_text() == missing
+    assert not page.locator("#start-camera").is_visible() and not page.locator("#photo").is_visible()
+    _shot(page, f"scan-no-reader-ar-{width}")
+    page.goto(f"{world.base}/wallet/recover?lang=ar")
+    assert page.locator(".scan-status").inner_text() == missing
+    assert not page.locator(".start-camera").is_visible() and page.locator("#wallet_code").is_visible()
+    _shot(page, f"recover-no-reader-ar-{width}")
+    assert page_width(page) <= width
+    page.close()

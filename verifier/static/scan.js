@@ -7,6 +7,11 @@ document.addEventListener("DOMContentLoaded", () => {
   if (!root) return;
   const status = document.getElementById("scan-status");
   const say = (text) => { status.textContent = text; };
+  if (!("BarcodeDetector" in window) && root.dataset.noReader) {  // this node has no reader: say so, offer nothing
+    document.getElementById("scan-controls").hidden = true;
+    say(root.dataset.noReader);
+    return;
+  }
   const api = window.BarcodeDetectionAPI;
   if (api && api.prepareZXingModule) {
     api.prepareZXingModule({ overrides: { locateFile: (path, prefix) =>

@@ -220,6 +220,7 @@ async function setUpOfflinePage(root) {
   const list = root.querySelector(".kept");
   const say = (text) => { root.querySelector(".offline-status").textContent = text; };
   if (!supported()) { root.querySelector(".unsupported").hidden = false; return; }
+  if (root.dataset.noQrTools) { say(root.dataset.noQrTools); return; }  // this node cannot draw the QR
   api.ready = readyOffline(location.pathname + location.search);  // this page, kept for no network
   let cards = [];
   try { cards = await allCards(); } catch (e) { root.querySelector(".unsupported").hidden = false; return; }

@@ -57,6 +57,11 @@ function detector(root) {
 function setUpScan(root) {
   const status = root.querySelector(".scan-status");
   const say = (text) => { status.textContent = text; };
+  if (!("BarcodeDetector" in window) && root.dataset.noReader) {  // no reader here: the field stays to paste into
+    root.querySelector(".scan-buttons").hidden = true;
+    say(root.dataset.noReader);
+    return;
+  }
   const found = (codes) => codes.length > 0 && fill(root, codes[0].rawValue);
   const photo = root.querySelector(".photo");
   const read = async () => {
