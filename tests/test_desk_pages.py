@@ -390,4 +390,7 @@ def test_without_the_qr_tools_the_scanning_pages_say_so(world: DeskWorld, browse
     assert not page.locator(".start-camera").is_visible() and page.locator("#wallet_code").is_visible()
     _shot(page, f"recover-no-reader-ar-{width}")
     assert page_width(page) <= width
+    page.goto(f"{world.base}/wallet/offline?lang=ar")  # the offline QR is drawn by the vendored encoder
+    page.wait_for_function("document.querySelector('.offline-status').textContent !== ''")
+    assert page.locator(".offline-status").inner_text() == missing
     page.close()
