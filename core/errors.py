@@ -503,6 +503,14 @@ class VaultConflict(VaultError):
     status = 409
 
 
+class WhichWallet(InvalidInput):
+    """A shell command on a node that keeps several wallets (the web wallet's among them) was not told
+    which: "The input is malformed" said nothing of what to type (helper-79)."""
+
+    code = "which_wallet"
+    title = "Several wallets are kept here: say which"
+
+
 class WalletAlreadyHere(VaultError):
     """An import of a wallet this node already keeps: its holder opens it, nothing is replaced."""
 

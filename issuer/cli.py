@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from core import db
+from core import db, esco, qr
 from core._cli_common import fails_as_problem, operator_name, option_file
 from core.encoding import json_loads_strict
 from core.errors import AlreadyExists, InvalidInput, NotFound
@@ -84,10 +84,14 @@ def offer(
     batch: Annotated[int, typer.Option(min=1, max=10, help="credentials the holder may fetch (unlinkable copies)")] = 1,
     language: Annotated[str, typer.Option(help="the holder's language")] = "en",
     reference: Annotated[str | None, typer.Option(help="your reference: a name or case number (kept sealed)")] = None,
+    qr_file: Annotated[Path | None, typer.Option("--qr", help="also draw the offer's QR code into this file "
+                                                 "(.svg or .png), to print or show; the PIN goes separately")] = None,
 ) -> None:
     """Create an offer; prints JSON with the openid-credential-offer:// link and its PIN."""
     request = OfferCreate(type=type_, claims=json_loads_strict(claims.read_bytes(), "claims file"),
                           batch_size=batch, language=language, reference=reference)
+    if qr_file is not None and (qr_file.suffix.lower() not in (".svg", ".png") or not qr_file.parent.is_dir()):
+        raise InvalidInput("--qr names a .svg or a .png file, in a folder that exists")
 
     async def run() -> dict[str, Any]:
         ctx = await _context()
@@ -100,7 +104,25 @@ def offer(
         await ctx.engine.dispose()
         return created.model_dump()
 
-    typer.echo(json.dumps(asyncio.run(run())))
+    made = asyncio.run(run())
+    if qr_file is not None:  # what the API serves at qr_svg / qr_png, which asks for a staff key
+        if qr_file.suffix.lower() == ".png":
+            qr_file.write_bytes(qr.png(made["qr_link"]))
+        else:
+            qr_file.write_text(qr.svg(made["qr_link"], standalone=True))
+        made["qr"] = str(qr_file)
+    typer.echo(json.dumps(made))
+
+
+@issuer_app.command("skills")
+@fails_as_problem
+def skills(words: Annotated[str, typer.Argument(help="words of the skill, in English (ESCO's labels are)")]) -> None:
+    """ESCO skills matching some words, best first: one JSON line each, with the uri a claims file's
+    ``skill.uri`` wants (what the console's skill field searches)."""
+    if not words.strip():
+        raise InvalidInput("say some words of the skill, e.g. forklift")
+    for skill in esco.classification().search(words):
+        typer.echo(json.dumps({"uri": skill.uri, "label": skill.label}))
 
 
 @issuer_app.command("rotate-key")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import REPO_ROOT
+from tests.browser import decode_qr_codes
 from tests.conftest import VECTORS
 
 AMANA = [sys.executable, "-m", "server.cli"]
@@ -141,6 +142,22 @@ def test_issuer_commands_share_the_store_with_the_server(tmp: Path) -> None:
     assert offer.returncode == 0, offer.stderr
     body = json.loads(offer.stdout)
     assert body["link"].startswith("openid-credential-offer://?credential_offer_uri=") and len(body["pin"]) == 6
+    # An NGO with no console shows the holder the offer's QR (helper-79: the printed qr_svg asks for a staff key)
+    example = REPO_ROOT / "specs/credentials/SkillCertificate/example.json"
+    drawn = run("issuer", "offer", "--org", "open-doors", "--type", "SkillCertificate", "--claims", example,
+                "--qr", tmp / "offer.png")
+    assert drawn.returncode == 0, drawn.stderr
+    assert decode_qr_codes((tmp / "offer.png").read_bytes()) == [json.loads(drawn.stdout)["qr_link"]]
+    assert json.loads(drawn.stdout)["qr"] == str(tmp / "offer.png")
+    assert run("issuer", "offer", "--org", "open-doors", "--type", "SkillCertificate", "--claims", example,
+               "--qr", tmp / "offer.svg").returncode == 0 and (tmp / "offer.svg").read_text().startswith("<svg")
+    for where in (tmp / "offer.txt", tmp / "no-such-folder" / "offer.png"):  # refused before any offer is made
+        refused = run("issuer", "offer", "--org", "open-doors", "--type", "SkillCertificate", "--claims", example,
+                      "--qr", where)
+        assert refused.returncode == 1 and json.loads(refused.stderr)["code"] == "invalid_input", refused.stderr
+    assert len(run("issuer", "offers", "--org", "open-doors").stdout.splitlines()) == 3
+    found = run("issuer", "skills", "operate forklift")  # the uri a claims file's skill wants
+    assert json.loads(found.stdout.splitlines()[0]) == json.loads(example.read_text())["skill"]
     wrong = run("issuer", "offer", "--org", "open-doors", "--type", "RegistrationStatus", "--claims",
                 REPO_ROOT / "specs/credentials/RegistrationStatus/example.json")
     assert wrong.returncode == 1 and json.loads(wrong.stderr)["code"] == "forbidden"

@@ -123,6 +123,23 @@ def test_type_errors_never_echo_claim_values(types: TypeRegistry, issuer_key: ke
     assert secret not in caught.value.detail and "registration_number" in caught.value.detail
 
 
+def test_a_refusal_says_what_each_claim_wants_from_the_schema_alone(types: TypeRegistry) -> None:
+    """An NGO's staff typing claims by hand (``amana issuer offer --claims``) learns what to mend:
+    the allowed codes, the date's form, the bounds, a member missing or unknown; the values typed
+    are never repeated (helper-79: "assessment_method: enum; awarded_on: format" told them nothing)."""
+    typed = {"given_name": "Layla", "family_name": "Haddad", "skill": "operate forklift", "eqf_level": 12,
+             "assessment_method": "exam-by-Layla", "awarded_on": "30/10/2026", "nickname": "Lulu"}
+    with pytest.raises(errors.InvalidClaims) as caught:
+        types.by_name("SkillCertificate").check_issuance(typed)
+    said = caught.value.detail
+    for wanted in ('assessment_method: one of "practical_test", "written_exam"', "awarded_on: a date, YYYY-MM-DD",
+                   "eqf_level: at most 8", "skill: an object", "issuing_organisation: required",
+                   "(claims): a member this type does not have"):
+        assert wanted in said, (wanted, said)
+    for value in ("Layla", "exam-by-Layla", "30/10/2026", "Lulu", "nickname", "operate forklift", "12"):
+        assert value not in said, value
+
+
 def test_issuance_refuses_registered_claims_in_user_claims(types: TypeRegistry, issuer_key: keys.PrivateKey,
                                                            holder_key: keys.PrivateKey) -> None:
     claims = dict(types.by_name("SkillCertificate").example) | {"iss": "https://evil.test"}

@@ -60,3 +60,21 @@ def test_no_passphrase_and_no_terminal_is_a_problem_not_a_hang(tmp_path: Path) -
     done = subprocess.run([sys.executable, "-m", "server.cli", "wallet", "create"], capture_output=True, text=True,
                           cwd=REPO_ROOT, env=env, check=False, stdin=subprocess.DEVNULL)
     assert done.returncode == 1 and json.loads(done.stderr.splitlines()[-1])["code"] == "invalid_input"
+
+
+def test_with_two_wallets_here_a_command_asks_which(tmp_path: Path) -> None:
+    """A node keeps every wallet made on it, the web wallet's too: a shell command not told which
+    says so by name, with what to add, and --wallet then opens the one asked for (helper-79: "The
+    input is malformed" told a holder nothing)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMANA_")}
+    env |= {"AMANA_DATA_DIR": str(tmp_path), "AMANA_WALLET_PASSPHRASE": "two wallets, one shell"}
+    run = [sys.executable, "-m", "server.cli", "wallet"]
+    made = [json.loads(subprocess.run([*run, "create"], capture_output=True, text=True, cwd=REPO_ROOT, env=env,
+                                      check=True).stdout)["wallet_id"] for _ in range(2)]
+    asked = subprocess.run([*run, "list"], capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=False)
+    problem = json.loads(asked.stderr)
+    assert asked.returncode == 1 and problem["code"] == "which_wallet" and "--wallet" in problem["detail"]
+    assert not any(wallet_id in asked.stderr for wallet_id in made)  # nobody's wallet code is listed to the shell
+    chosen = subprocess.run([*run, "list", "--wallet", made[1]], capture_output=True, text=True, cwd=REPO_ROOT,
+                            env=env, check=False)
+    assert chosen.returncode == 0 and json.loads(chosen.stdout)["cards"] == []

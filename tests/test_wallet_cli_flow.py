@@ -115,7 +115,10 @@ def test_a_holder_from_a_shell(tmp_path: Path) -> None:
         assert _out(verifier_result(node_env, check["id"]))["accepted"] is True
 
         declined_check = _out(_cli(node_env, "verifier", "request", "--query", "skill-check"))
-        wallet("present", declined_check["link"], ok=False, stdin="n\n")
+        said_no = wallet("present", declined_check["link"], ok=False, stdin="n\n")
+        # stdout one JSON document (click's confirm wrote a space before it), and the holder told (helper-79)
+        assert _out(said_no) == {"declined": answered["answered"], "shown": {}, "continue_at": None}
+        assert "The verifier was told you said no." in said_no.stderr and said_no.stdout.startswith("{")
 
         shown = wallet("history")
         given, declined = _out(shown)["history"]

@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -48,6 +49,13 @@ def _secret(env: str, prompt: str, *, confirm: bool = False, hide: bool = True) 
     except typer.Abort:  # no terminal and nothing piped in
         raise InvalidInput(f"nothing to read the {prompt.lower()} from: set {env} or run in a terminal") from None
     return answer
+
+
+def _agrees(question: str) -> bool:
+    """A yes/no asked on stderr, "no" unless told "y": click's confirm, even told stderr, writes a
+    space to stdout, which then held " {…}", not the one JSON document a script reads."""
+    typer.echo(f"{question} [y/N]: ", nl=False, err=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
 def _passphrase(*, confirm: bool = False) -> str:
@@ -206,10 +214,12 @@ def present(
             if yes and asked.screen.needs_warning and not allow_unregistered:
                 raise flows.ConsentWarningUnheeded("this verifier is unregistered or asks beyond its registration: "
                                                    "answer without --yes, or add --allow-unregistered")
-            if not yes and not typer.confirm("Show these, and nothing else?", err=True):
+            if not yes and not _agrees("Show these, and nothing else?"):
                 declined = await flows.decline(ctx, opened, http, asked)
+                typer.echo("Nothing was shown. The verifier was told you said no.", err=True)
                 if declined.redirect_uri:
                     typer.echo(f"The verifier asks you to continue at {declined.redirect_uri}", err=True)
+                _print({"declined": asked.request.client_id, "shown": {}, "continue_at": declined.redirect_uri})
                 raise typer.Exit(1)
             answered = await flows.give(ctx, opened, http, asked, choice, heeded_warning=True)
         shown = {i.query_id: [format_path(p) for p in i.paths] for i in consent.choices_valid(asked.screen,
@@ -328,7 +338,7 @@ def destroy(exported: Annotated[Path, typer.Option("--exported", exists=True, di
         opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
         if made["wallet_id"] != opened.wallet_id:
             raise InvalidInput("that export file is of another wallet: nothing was deleted")
-        if not yes and not typer.confirm("Delete this wallet from this node for good?", err=True):
+        if not yes and not _agrees("Delete this wallet from this node for good?"):
             raise typer.Exit(1)
         await holder.destroy(ctx, opened)
         return {"receipt": "wallet destroyed", "wallet_id": opened.wallet_id, "destroyed_at": iso(ctx.now()),

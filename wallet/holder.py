@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import db, digits
 from core.credtypes import TypeRegistry, load_registry
-from core.errors import InvalidInput, NotFound, VaultBusy, VaultConflict, VaultTampered, WalletAlreadyHere
+from core.errors import InvalidInput, NotFound, VaultBusy, VaultConflict, VaultTampered, WalletAlreadyHere, WhichWallet
 from core.sealing import NodeKey, node_key
 from core.settings import Settings
 from core.trust.local import HeldTrustList
@@ -144,9 +144,11 @@ async def resolve(ctx: WalletContext, wallet_id: str | None) -> str:
         if wallet_id not in here:
             raise NotFound("no wallet with this id here")
         return wallet_id
-    if len(here) != 1:
-        raise InvalidInput("no wallet here yet: amana wallet create" if not here else
-                           f"{len(here)} wallets here: say which with --wallet")
+    if not here:
+        raise InvalidInput("no wallet here yet: amana wallet create")
+    if len(here) > 1:
+        raise WhichWallet(f"{len(here)} wallets are kept here: add --wallet with your wallet's code, as "
+                          "`amana wallet create` printed it (wallet_id) or the recovery sheet shows it")
     return here[0]
 
 
