@@ -3,6 +3,7 @@ in Arabic on a 360 px phone and at 1280 px, with screenshots under /tmp/desk-sho
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from core import i18n
+from core.settings import REPO_ROOT
 from tests.desk_world import DeskWorld, answer_from_phone, page_width, sign_in
 from tests.node import RunningNode
 from tests.test_verifier_desk import CHROMIUM
@@ -239,6 +241,12 @@ def test_no_page_is_wider_than_a_phone(world: DeskWorld, browser: Any, lang: str
     page.locator("table").screenshot(path=str(SHOTS / f"desk-audit-{lang}-360.png"))
     asked_by = page.locator("table tbody tr td:last-child").all_inner_texts()  # the desk that asked
     assert asked_by and {text.strip() for text in asked_by} == {"desk"}
+    # The question as the desk's buttons say it, the issuer by its accredited name: not "skill-check"
+    # and a URL broken over five lines of a phone (helper-79)
+    first = page.locator("table tbody tr").first.locator("td")
+    question = json.loads((REPO_ROOT / "specs/queries/skill-check.json").read_text())["description"][lang]
+    assert first.nth(1).inner_text().strip() == question
+    assert first.nth(2).inner_text().strip() == "Open Doors" and "http" not in first.nth(2).inner_text()
     assert page_width(page) <= 360, "desk main"
     page.goto(f"{world.base}/verifier/desk/scan?lang={lang}")
     assert page_width(page) <= 360, "scan"

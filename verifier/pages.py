@@ -25,6 +25,7 @@ from core.trust import TrustList
 from core.web import JSONResponse
 from verifier import checks, desk_skills, display, results, store
 from verifier.context import VerifierContext, get_context
+from verifier.offline import CHECK_NAME as OFFLINE_CHECK
 from verifier.queries import NamedQuery, availability, named, why_refused
 from verifier.requests import Prefix
 
@@ -65,13 +66,14 @@ async def _home(ctx: VerifierContext, request: Request, lang: str, message: str 
                 status: int = 200) -> HTMLResponse:
     async with ctx.transaction() as session:
         entries = await store.audit_entries(session, 20)
-    audit = [{**e, "when": time.strftime("%Y-%m-%d %H:%M", time.gmtime(e["at"])),
-              "names": display.claim_names(e["disclosed_names"], ctx.types.get(e["vct"] or ""), lang)}
-             for e in entries]
     try:
         trust_list: TrustList | None = ctx.trust_list()
     except AmanaError:
         trust_list = None
+    audit = [{**e, "when": time.strftime("%Y-%m-%d %H:%M", time.gmtime(e["at"])),
+              "names": display.claim_names(e["disclosed_names"], ctx.types.get(e["vct"] or ""), lang),
+              "question": _asked(ctx, e["check"], lang), "issuer_named": _issuer_named(trust_list, e["issuer"], lang)}
+             for e in entries]
     offered = availability(ctx.queries, trust_list, ctx.settings.verifier_id, ctx.now())
     return render(ctx, request, "home.html", lang, status, signed_in=True, message=message,
                    queries=[{**_question(q, lang), **desk_skills.picker(q, request.query_params)}
@@ -85,6 +87,25 @@ def _question(query: NamedQuery, lang: str) -> dict[str, Any]:
     text = query.description.get(lang)
     return {"name": query.name, "text": text or query.description["en"], "lang": None if text else "en",
             "pictogram": pictograms.purpose_pictogram(query.purpose)}
+
+
+def _asked(ctx: VerifierContext, check_name: str, lang: str) -> display.Text:
+    """An audit line's question as the desk's buttons say it, in ``lang``; an offline scan as such;
+    a query of the desk's own (a DCQL query through the API) by its name."""
+    query = ctx.queries.get(check_name)
+    if query is not None:
+        asked = _question(query, lang)
+        return display.Text(asked["text"], asked["lang"])
+    return display.Text(i18n.t(lang, "desk.offline")) if check_name == OFFLINE_CHECK else display.Text(check_name)
+
+
+def _issuer_named(trust_list: TrustList | None, issuer: str | None, lang: str) -> display.Text | None:
+    """The issuer by the name the trust list accredits it under, in ``lang``; else its id (a clerk
+    read a URL broken over five lines of a phone's screen: helper-79)."""
+    if issuer is None:
+        return None
+    accredited = trust_list.issuer(issuer) if trust_list is not None else None
+    return display.localized(accredited.names, lang, issuer) if accredited is not None else display.Text(issuer)
 
 
 def _refusal(exc: AmanaError, lang: str) -> str:
