@@ -126,6 +126,12 @@ def test_a_holder_from_a_shell(tmp_path: Path) -> None:
         assert given["data_categories"] == ["skill"] and given["controller"]["name"] == "Harbour Desk"
         assert given["purposes"] == ["https://w3id.org/dpv#HumanResourceManagement"]
         assert len(given["copy_ids"]) == 1 and declined["copy_ids"] == []
+        # where the disclosure stands at the consent ledger; its signed receipts and proofs with --full
+        # (kilobytes of base64 on one line made the history unreadable: helper-79)
+        assert set(given["receipt"]) == {"ledger", "record_id", "state", "withdrawable"}, given["receipt"]
+        assert given["receipt"]["state"] == "given" and declined["receipt"] is None
+        kept = _out(wallet("history", "--full"))["history"][0]["receipt"]
+        assert kept["record_id"] == given["receipt"]["record_id"] and kept["receipts"] and len(shown.stdout) < 4000
         assert "operate forklift" not in shown.stdout
         # One unused copy was left: the wallet fetched two fresh ones with the issuer's refresh token.
         listed = _out(wallet("list"))["cards"][0]

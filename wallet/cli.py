@@ -28,7 +28,7 @@ from core._cli_common import ExistingFile, fails_as_problem
 from core.errors import InvalidInput
 from core.sdjwt.paths import format_path
 from core.settings import get_settings
-from wallet import consent, consent_hook, copies, export, flows, holder, refresh
+from wallet import consent, consent_hook, copies, export, flows, holder, ledger, refresh
 from wallet.history import iso
 from wallet.vault import parse_recovery_code
 
@@ -247,13 +247,24 @@ def _choice(disclose: list[str]) -> consent.Choice:
 
 @wallet_app.command("history")
 @fails_as_problem
-def history(wallet: WalletOption = None) -> None:
+def history(wallet: WalletOption = None,
+            full: Annotated[bool, typer.Option("--full", help="with the consent ledger's receipts, proofs and "
+                                               "checkpoints as kept (for an audit), not only where each stands")]
+            = False) -> None:
     """Who saw what: every presentation and refusal, with claim names (never values), newest last."""
     passphrase = _passphrase()
 
+    def said(record: Any) -> dict[str, Any]:
+        shown: dict[str, Any] = record.to_dict()
+        if not full and record.receipt is not None:  # signed receipts and log proofs: kilobytes of base64
+            kept = record.receipt
+            shown["receipt"] = {"ledger": kept.get("ledger"), "record_id": kept.get("record_id"),
+                                "state": ledger.state(kept), "withdrawable": ledger.withdrawable(kept)}
+        return shown
+
     async def work(ctx: holder.WalletContext) -> dict[str, Any]:
         opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
-        return {"wallet": opened.wallet_id, "history": [h.to_dict() for h in opened.contents.history]}
+        return {"wallet": opened.wallet_id, "history": [said(h) for h in opened.contents.history]}
 
     _print(_run(work))
 
