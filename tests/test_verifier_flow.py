@@ -626,3 +626,15 @@ def test_an_expired_check_goes_with_a_later_check(world: World) -> None:
 def test_housekeeping_is_due_at_most_once_a_period_and_at_once_after_a_clock_set_back() -> None:
     due = Every(10)
     assert [due(t) for t in (100, 101, 109, 110, 111, 50, 55)] == [True, False, False, True, False, True, False]
+
+
+def test_sync_from_a_node_with_no_trust_list_yet_says_what_its_operator_does(tmp_path: Path) -> None:
+    """Before any ``amana trust sign`` a node's /trust-list answers 503: "the server answered 503" told
+    the desk nothing it could act on (helper-79)."""
+    with RunningNode(tmp_path / "node") as node:
+        env = {**os.environ, "AMANA_DATA_DIR": str(tmp_path / "desk"), "AMANA_PUBLIC_BASE_URL": node.base}
+        done = subprocess.run([sys.executable, "-m", "server.cli", "verifier", "sync", "--trust-list-url",
+                               f"{node.base}/trust-list"], capture_output=True, text=True, cwd=REPO_ROOT, env=env,
+                              check=False)
+    problem = json.loads(done.stderr)
+    assert done.returncode == 1 and problem["code"] == "fetch_failed" and "amana trust sign" in problem["detail"]

@@ -89,6 +89,7 @@ def test_a_holder_from_a_shell(tmp_path: Path) -> None:
         # not redeemed (not spent) until the holder says they want it anyway.
         unlisted = wallet("receive", offer["link"], "--pin", offer["pin"], "--copies", "2", ok=False)
         assert _problem(unlisted)["code"] == "issuer_unregistered" and "WARNING" in unlisted.stderr
+        assert "--allow-unregistered" in _problem(unlisted)["detail"]  # what to type, if the holder trusts it
         got = _out(wallet("receive", offer["link"], "--pin", offer["pin"], "--copies", "2", "--allow-unregistered"))
         assert got["received"] == 2 and got["wallet"] == wallet_id and got["issuer_registered"] is False
         assert got["refreshable"] is True  # the node's issuer gave a refresh token

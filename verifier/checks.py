@@ -20,7 +20,7 @@ from nacl.public import SealedBox
 
 from consent import pseudonym
 from core import dcql, qr
-from core.errors import AmanaError, InvalidInput, InvalidTrustList, NotFound, OAuthError
+from core.errors import AmanaError, FetchFailed, InvalidInput, InvalidTrustList, NotFound, OAuthError
 from core.sdjwt import VerifyPolicy
 from core.sealing import new_public_id
 from core.trust import require_within_registration
@@ -248,7 +248,15 @@ async def sync(ctx: VerifierContext, trust_list_url: str | None) -> dict[str, An
     status lists, written to the database copy that every process of the node reads (``_status``)."""
     report: dict[str, Any] = {}
     if trust_list_url:
-        fetched = await ctx.fetcher.get(trust_list_url, accept="application/amana-trustlist+jwt", max_bytes=1 << 20)
+        try:
+            fetched = await ctx.fetcher.get(trust_list_url, accept="application/amana-trustlist+jwt",
+                                            max_bytes=1 << 20)
+        except FetchFailed as exc:
+            if exc.detail != "the server answered 503":
+                raise
+            # an Amana node with no list signed yet answers so (server/trust_list.py: TrustListUnavailable)
+            raise FetchFailed("no trust list is published there yet: its operator signs one with `amana trust "
+                              "sign` (after `amana trust init`)") from None
         text = resolve.as_text(fetched)
         if text is None:
             raise InvalidTrustList("the trust list is not a compact JWS")

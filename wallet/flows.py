@@ -147,7 +147,8 @@ async def accept_offer(ctx: holder.WalletContext, opened: holder.Opened, http: h
     """Redeem the offer and keep each copy with its own key; an issuer the trust list does not
     accredit for this type needs ``allow_unregistered`` (the holder saw the warning)."""
     if not offered.registered and not allow_unregistered:
-        raise IssuerUnregistered("this issuer is not on the trust list for this credential: nothing was received")
+        raise IssuerUnregistered("this issuer is not on the trust list for this credential: nothing was received "
+                                 "(to take it all the same, if you trust it: --allow-unregistered)")
     received, refresh_token, dpop_key = await talk(receive.redeem_batch(http, offered.offer, pin.strip(),
                                                                         copies=copies, types=ctx.types))
     batch, now = secrets.token_urlsafe(8), ctx.now()  # copies of one batch share one fate at the issuer
