@@ -327,6 +327,12 @@ def test_the_commands_as_typed(tmp_path: Path) -> None:
     assert sorted((d["id"], d["revoked_at"] is None) for d in desks) == sorted([(first["desk_id"], False),
                                                                                (second["desk_id"], True)])
     assert first["desk_key"] not in json.dumps(desks) and {d["name"] for d in desks} == {"front desk", "back office"}
+    assert gone["keys_in_force"] == 1
+    last_desk = subprocess.run([sys.executable, "-m", "server.cli", "verifier", "revoke-desk", "--id",
+                                second["desk_id"]], capture_output=True, text=True, cwd=REPO_ROOT, env=env,
+                               check=False, timeout=120)
+    assert last_desk.returncode == 0 and json.loads(last_desk.stdout)["keys_in_force"] == 0
+    assert "verifier init --desk" in last_desk.stderr  # as revoke-staff tells of add-staff (helper-79)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")

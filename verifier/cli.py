@@ -84,6 +84,8 @@ def revoke_desk(desk_id: Annotated[str, typer.Option("--id", help="the desk's id
     page signed in with it is signed out. The desk stays listed, with when it was revoked."""
     revoked = asyncio.run(_in_one_unit(lambda ctx, session: store.revoke_desk_key(session, desk_id, ctx.now())))
     typer.echo(json.dumps(revoked, ensure_ascii=False))
+    if not revoked["keys_in_force"]:
+        typer.echo("note: no desk key works now; `amana verifier init --desk NAME` makes one", err=True)
 
 
 async def _in_one_unit(work: Callable[[VerifierContext, AsyncSession], Awaitable[T]]) -> T:

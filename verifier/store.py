@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, exists, insert, select, union_all, update
+from sqlalchemy import Row, bindparam, delete, exists, func, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import keys, sessions
@@ -118,7 +118,7 @@ async def desk_keys(session: AsyncSession) -> list[dict[str, Any]]:
 async def revoke_desk_key(session: AsyncSession, desk: str, now: int) -> dict[str, Any]:
     """Revoke the desk key ``desk`` (its id from ``desk_keys``) and end its sign-ins, in one unit. The
     row stays, with when (Unix seconds). Revoking it again changes nothing and says so
-    (``already_revoked``)."""
+    (``already_revoked``). ``keys_in_force``: how many desk keys still work (as ``revoke_staff``)."""
     desk = desk.strip().lower()  # as copied from a list, or typed in capitals
     if not _DESK_ID.fullmatch(desk):
         raise InvalidInput(f"a desk id is {DESK_ID_CHARS} hexadecimal characters, as `amana verifier desks` lists")
@@ -133,7 +133,8 @@ async def revoke_desk_key(session: AsyncSession, desk: str, now: int) -> dict[st
     if not already:
         row.revoked_at = now
     ended = await sessions.end_all(session, SERVICE, row.digest)
-    return {**_desk(row), "already_revoked": already, "sessions_ended": ended}
+    in_force = await session.scalar(select(func.count()).select_from(DeskKey).where(DeskKey.revoked_at.is_(None)))
+    return {**_desk(row), "already_revoked": already, "sessions_ended": ended, "keys_in_force": in_force}
 
 
 def _desk(row: DeskKey) -> dict[str, Any]:
