@@ -264,8 +264,11 @@ def _problem(e: jsonschema_rs.ValidationError) -> str:
     kind, where = e.kind, _where(e.instance_path)
     if isinstance(kind, _KIND.Required):
         return f"{_where([*e.instance_path, kind.property])}: required"
-    if isinstance(kind, _KIND.Enum):
-        return f"{where}: one of " + ", ".join(json.dumps(option) for option in kind.options)
+    if isinstance(kind, _KIND.Enum):  # a type's codes, few (a long list is named, not recited)
+        options = list(kind.options)
+        if len(options) > 12:
+            return f"{where}: one of the {len(options)} codes its schema lists"
+        return f"{where}: one of " + ", ".join(json.dumps(option) for option in options)
     if isinstance(kind, _KIND.Format):
         return f"{where}: {_FORMATS.get(kind.format, f'format {kind.format}')}"
     if isinstance(kind, _KIND.Type):

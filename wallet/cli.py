@@ -29,7 +29,7 @@ from core.errors import InvalidInput
 from core.sdjwt.paths import format_path
 from core.settings import get_settings
 from wallet import consent, consent_hook, copies, export, flows, holder, ledger, refresh
-from wallet.history import iso
+from wallet.history import HistoryRecord, iso
 from wallet.vault import parse_recovery_code
 
 T = TypeVar("T")
@@ -254,7 +254,7 @@ def history(wallet: WalletOption = None,
     """Who saw what: every presentation and refusal, with claim names (never values), newest last."""
     passphrase = _passphrase()
 
-    def said(record: Any) -> dict[str, Any]:
+    def said(record: HistoryRecord) -> dict[str, Any]:
         shown: dict[str, Any] = record.to_dict()
         if not full and record.receipt is not None:  # signed receipts and log proofs: kilobytes of base64
             kept = record.receipt

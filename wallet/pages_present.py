@@ -90,7 +90,6 @@ def _consent_page(request: Request, lang: str, link: str, asked: flows.Asked, st
                            lang_form=page_kit.again_in_another_language("present", link))
 
 
-
 def _choice(form: Any) -> consent.Choice:
     cards = {k[5:]: str(v) for k, v in form.multi_items() if k.startswith("card:") and isinstance(v, str)}
     sets = {}
