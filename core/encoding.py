@@ -156,7 +156,7 @@ def _json_loads_slow(data: bytes | str, what: str) -> Any:
     # here, as I-JSON does (RFC 7493 section 2.1; RFC 8259 section 8.2 leaves it unpredictable).
     # orjson, the fast path, refuses it itself; a str handed in may hold one unescaped.
     suspect = _SURROGATE_ESCAPE.search(text) is not None or (type(data) is str and not text.isascii())
-    if suspect and _holds_lone_surrogate(value):
+    if suspect and holds_lone_surrogate(value):
         raise MalformedToken(f"{what} holds a lone surrogate, which is not text")
     return value
 
@@ -164,9 +164,10 @@ def _json_loads_slow(data: bytes | str, what: str) -> Any:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def _holds_lone_surrogate(value: Any) -> bool:
+def holds_lone_surrogate(value: Any) -> bool:
     """A string (a member name or a value, at any depth) that UTF-8 cannot encode: the decoder joins
-    each escaped pair into one character, so what is left is a lone surrogate."""
+    each escaped pair into one character, so what is left is a lone surrogate. Also for JSON that
+    another parser read (a request body: ``core.web.JsonObject``)."""
     stack = [value]
     while stack:
         item = stack.pop()

@@ -25,7 +25,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import FastAPI, Request, Response
@@ -33,12 +33,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.responses import JSONResponse as _StarletteJSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import AfterValidator
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import db
-from core.encoding import json_bytes_compact, same_text
+from core.encoding import holds_lone_surrogate, json_bytes_compact, same_text
 from core.errors import PROBLEM_TYPE_BASE, AmanaError, InvalidInput, OAuthError
 from core.ratelimit import RateLimit, public_protocol_post, wallet_door_post
 
@@ -282,6 +283,18 @@ def page_language(request: Request, form: Any = None, remembered: str | None = N
     request.state.language = choice
     return choice.lang
 
+
+def _text_only(value: dict[str, Any]) -> dict[str, Any]:
+    if holds_lone_surrogate(value):
+        raise ValueError("holds a lone surrogate, which is not text")
+    return value
+
+
+# A request body's free-form JSON object (an offer's claims, a desk's own DCQL query): pydantic
+# checks a ``str`` field's text, not the strings inside ``Any``, and a lone surrogate there ("\ud800",
+# which the standard library's JSON reader lets through) was a 201 whose credential then failed at
+# its encoding, a 500 for the holder (session 32). Refused as any malformed field is.
+JsonObject = Annotated[dict[str, Any], AfterValidator(_text_only)]
 
 STATIC = Path(__file__).parent / "static"
 VENDOR = STATIC / "vendor"

@@ -90,7 +90,8 @@ def offer(
     """Create an offer; prints JSON with the openid-credential-offer:// link and its PIN."""
     request = OfferCreate(type=type_, claims=json_loads_strict(claims.read_bytes(), "claims file"),
                           batch_size=batch, language=language, reference=reference)
-    if qr_file is not None and (qr_file.suffix.lower() not in (".svg", ".png") or not qr_file.parent.is_dir()):
+    if qr_file is not None and (qr_file.suffix.lower() not in (".svg", ".png") or not qr_file.parent.is_dir()
+                                or qr_file.is_dir()):
         raise InvalidInput("--qr names a .svg or a .png file, in a folder that exists")
 
     async def run() -> dict[str, Any]:
@@ -106,11 +107,15 @@ def offer(
 
     made = asyncio.run(run())
     if qr_file is not None:  # what the API serves at qr_svg / qr_png, which asks for a staff key
-        if qr_file.suffix.lower() == ".png":
-            qr_file.write_bytes(qr.png(made["qr_link"]))
-        else:
-            qr_file.write_text(qr.svg(made["qr_link"], standalone=True))
-        made["qr"] = str(qr_file)
+        try:
+            if qr_file.suffix.lower() == ".png":
+                qr_file.write_bytes(qr.png(made["qr_link"]))
+            else:
+                qr_file.write_text(qr.svg(made["qr_link"], standalone=True))
+            made["qr"] = str(qr_file)
+        except OSError as exc:  # the offer stands, and its PIN is shown once: printed all the same
+            typer.echo(f"note: the QR code could not be written ({exc.strerror}); the offer's qr_link is its text",
+                       err=True)
     typer.echo(json.dumps(made))
 
 
@@ -121,8 +126,12 @@ def skills(words: Annotated[str, typer.Argument(help="words of the skill, in Eng
     ``skill.uri`` wants (what the console's skill field searches)."""
     if not words.strip():
         raise InvalidInput("say some words of the skill, e.g. forklift")
-    for skill in esco.classification().search(words):
+    found = esco.classification().search(words)
+    for skill in found:
         typer.echo(json.dumps({"uri": skill.uri, "label": skill.label}))
+    if not found:
+        typer.echo("note: no ESCO skill matches these words; try fewer, or others (ESCO's labels are English)",
+                   err=True)
 
 
 @issuer_app.command("rotate-key")

@@ -46,7 +46,7 @@ class OfferCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: str = Field(description="credential type name (SkillCertificate) or vct")
-    claims: dict[str, Any]
+    claims: web.JsonObject
     batch_size: int = Field(default=1, ge=1, le=BATCH_SIZE, description="credentials the holder may fetch")
     language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
     valid_days: int | None = Field(default=None, ge=1, le=3650,
@@ -120,7 +120,7 @@ class ClassCreate(BaseModel):
 
     type: str
     csv: str = Field(description="one row per trainee; the first row names the columns by claim path")
-    defaults: dict[str, Any] = Field(default_factory=dict, description="claims the same for the whole class")
+    defaults: web.JsonObject = Field(default_factory=dict, description="claims the same for the whole class")
     batch_size: int = Field(default=1, ge=1, le=BATCH_SIZE)
     language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
     reference: str | None = Field(default=None, min_length=1, max_length=REFERENCE_MAX - 12,

@@ -151,7 +151,8 @@ def test_issuer_commands_share_the_store_with_the_server(tmp: Path) -> None:
     assert json.loads(drawn.stdout)["qr"] == str(tmp / "offer.png")
     assert run("issuer", "offer", "--org", "open-doors", "--type", "SkillCertificate", "--claims", example,
                "--qr", tmp / "offer.svg").returncode == 0 and (tmp / "offer.svg").read_text().startswith("<svg")
-    for where in (tmp / "offer.txt", tmp / "no-such-folder" / "offer.png"):  # refused before any offer is made
+    (tmp / "a-folder.png").mkdir()
+    for where in (tmp / "offer.txt", tmp / "no-such-folder" / "offer.png", tmp / "a-folder.png"):  # before any offer
         refused = run("issuer", "offer", "--org", "open-doors", "--type", "SkillCertificate", "--claims", example,
                       "--qr", where)
         assert refused.returncode == 1 and json.loads(refused.stderr)["code"] == "invalid_input", refused.stderr

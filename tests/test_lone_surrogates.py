@@ -7,6 +7,7 @@ parser under every token now refuses it (``core.encoding.json_loads_strict``, RF
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from issuer import store
 from issuer.app import build_app as issuer_app
 from tests.craft import signed_as_escapes
 from tests.oid4vci_wallet import BASE
+from verifier import store as verifier_store
 from wallet import dpop as wallet_dpop
 
 LONE = "\ud800"
@@ -60,3 +62,47 @@ def test_a_holder_proof_whose_subject_is_a_lone_surrogate_is_refused_by_the_cons
             refused = client.request(method, route, headers={"Authorization": f"ConsentProof {proof}"})
             assert refused.status_code == 401, refused.text
             assert refused.json()["type"] == "urn:amana:problem:holder_proof_invalid"
+
+
+def test_a_lone_surrogate_inside_an_offers_claims_or_a_desks_own_query_is_refused(tmp_path: Path) -> None:
+    """Free-form JSON in a request body (``core.web.JsonObject``): pydantic checks the text of a str
+    field, not the strings inside ``Any``, and the standard library's reader lets a lone surrogate
+    through. An offer made with one was a 201 whose credential then failed at its encoding, a 500
+    for the holder; now the staff member is told at once, and nothing is made."""
+    from server.app import build_app as node_app
+    from tests.desk_world import SKILL_EXAMPLE
+
+    with TestClient(node_app(Settings(data_dir=tmp_path, public_base_url=BASE)), base_url=BASE) as client:
+        ctx = client.app.state.issuer  # type: ignore[attr-defined]
+
+        async def create() -> str:
+            async with ctx.transaction() as session:
+                _, api_key = await store.create_org(session, ctx.node, slug="ngo", names={"en": "NGO"},
+                                                    vcts=["urn:amana:credential:SkillCertificate:1"],
+                                                    keep_claims_days=None, staff_name="Amal", now=ctx.now())
+            return api_key
+
+        staff = {"Authorization": f"Bearer {client.portal.call(create)}",  # type: ignore[union-attr]
+                 "Content-Type": "application/json"}
+        for claims in ({**SKILL_EXAMPLE, "given_name": LONE}, {**SKILL_EXAMPLE, "skill": {"uri": "x", LONE: "y"}}):
+            body = json.dumps({"type": "SkillCertificate", "claims": claims})  # ensure_ascii: the escape, as sent
+            refused = client.post("/api/issuer/offers", content=body, headers=staff)
+            assert refused.status_code == 400 and refused.json()["detail"] == "check: claims", refused.text
+        assert client.get("/api/issuer/offers", headers=staff).json() == []  # nothing was made
+        ok = client.post("/api/issuer/offers", headers=staff,
+                         content=json.dumps({"type": "SkillCertificate", "claims": SKILL_EXAMPLE}))
+        assert ok.status_code == 201, ok.text
+
+        verifier = client.app.state.verifier  # type: ignore[attr-defined]
+
+        async def desk_key() -> str:
+            async with verifier.transaction() as session:
+                return await verifier_store.add_desk_key(session, verifier.node, "desk", verifier.now())
+
+        desk = {"Authorization": f"Bearer {client.portal.call(desk_key)}",  # type: ignore[union-attr]
+                "Content-Type": "application/json"}
+        query = {"credentials": [{"id": "skill", "format": "dc+sd-jwt", "claims": [{"path": ["skill", LONE]}],
+                                  "meta": {"vct_values": ["urn:amana:credential:SkillCertificate:1"]}}]}
+        refused = client.post("/api/verifier/checks", headers=desk,
+                              content=json.dumps({"dcql_query": query, "purpose": "dpv:HumanResourceManagement"}))
+        assert refused.status_code == 400 and refused.json()["detail"] == "check: dcql_query", refused.text

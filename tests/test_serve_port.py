@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from core.settings import REPO_ROOT
+from core.web import QR_TOOLS, vendored
 from server.cli import announced_url, listening_port
 from tests.node import free_port
 from tests.server_process import wait_until_serving
@@ -126,8 +127,9 @@ def test_links_to_a_port_the_node_does_not_listen_on_are_warned_about(tmp_path: 
         _, log = server.communicate(timeout=10)
     assert f"name port {links}, but it listens on {listens}" in log
     # and nothing an operator need not read: alembic's plugin and DDL notes at every start were
-    # eleven lines (helper-79); the QR tools are vendored here (make test), so no warning of them
-    assert "alembic" not in log and "non-transactional DDL" not in log and "no QR reader" not in log
+    # eleven lines (helper-79); the missing QR tools warned of exactly when missing (make test vendors them)
+    assert "alembic" not in log and "non-transactional DDL" not in log
+    assert ("no QR reader" in log) == (not all(vendored(name) for name in QR_TOOLS))
 
 
 @pytest.mark.parametrize(("public", "given", "listened"), [

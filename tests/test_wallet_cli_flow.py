@@ -116,6 +116,11 @@ def test_a_holder_from_a_shell(tmp_path: Path) -> None:
         assert _out(verifier_result(node_env, check["id"]))["accepted"] is True
 
         declined_check = _out(_cli(node_env, "verifier", "request", "--query", "skill-check"))
+        # No answer to read (stdin closed, as under cron): nothing done, not even a "no" sent
+        unread = wallet("present", declined_check["link"], ok=False, stdin="")
+        assert _problem(unread)["code"] == "invalid_input" and "--yes" in _problem(unread)["detail"]
+        waiting = _cli(node_env, "verifier", "result", declined_check["id"], ok=False)
+        assert waiting.returncode == 3 and _out(waiting)["declined"] is False
         said_no = wallet("present", declined_check["link"], ok=False, stdin="n\n")
         # stdout one JSON document (click's confirm wrote a space before it), and the holder told (helper-79)
         assert _out(said_no) == {"declined": answered["answered"], "shown": {}, "continue_at": None}

@@ -20,12 +20,12 @@ import pytest
 from consent import pseudonym
 from core.errors import AmanaError
 from core.oid4vc import PRE_AUTHORIZED_GRANT
-from wallet import ledger, receive, refresh
+from wallet import dpop, ledger, present, receive, refresh
 from wallet.credential_request import IssuanceFailed
 
 OBJECTS = [b'{"error": ["invalid_grant"]}', b"{}", b'{"erased": "3"}', b'{"erased": -1}', b'{"erased": true}']
 ANSWERS = [*OBJECTS, b"[1]", b"<html>no</html>", b'"\\ud800"', b'{"a": "\\udc00"}', b'{"erased": 1e400}',
-           b'{"a": 1, "a": 2}', b""]
+           b'{"a": 1, "a": 2}', b"", b"[" * 100_000]  # the last nested past Python's recursion limit
 
 
 class Hostile:
@@ -118,3 +118,18 @@ def test_the_ledgers_count_of_erased_records_is_read_when_it_is_one(hostile: Hos
     pointer = {"ledger": f"{hostile.base}/consent", "verifier_id": "v", "record_id": "r"}
     key = pseudonym.new_ledger_key()
     assert hostile.outcome(200, b'{"erased": 2}', lambda http: ledger.erase(http, key, pointer, 0)) == 2
+
+
+@pytest.mark.parametrize("body", ANSWERS)
+def test_a_verifiers_answer_or_an_issuers_refusal_may_be_anything(hostile: Hostile, body: bytes) -> None:
+    """Read after the card was shared (where the verifier sends the holder next, OpenID4VP 8.2) and
+    at each token request (does the issuer ask for a DPoP nonce?): a RecursionError there was a
+    500 on the wallet's page after the answer had gone (helper-80)."""
+    async def answered(http: httpx.AsyncClient) -> str | None:
+        return present.redirect_uri(await http.post(f"{hostile.base}/response"))
+
+    async def asks_for_nonce(http: httpx.AsyncClient) -> bool:
+        return dpop._asks_for_nonce(await http.post(f"{hostile.base}/token"))
+
+    assert hostile.outcome(200, body, answered) is None
+    assert hostile.outcome(400, body, asks_for_nonce) is False

@@ -248,3 +248,29 @@ def test_the_kept_cards_are_never_in_the_servers_page(node: RunningNode) -> None
     """The offline page is the same for everyone (the worker may keep it): no card, no name."""
     page = httpx.get(f"{node.base}/wallet/offline?lang=en").text
     assert 'class="kept"></div>' in page
+
+
+def test_without_the_qr_tools_a_kept_card_can_still_be_forgotten(node: RunningNode, browser: Any,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    """A node set up without its QR tools (``make demo``): the offline page cannot draw a QR, but
+    still lists the cards this browser keeps, each with "forget" (a shared phone must be able to
+    drop a card and its key), and says why nothing can be shown (helper-80: it listed nothing)."""
+    import core.web
+
+    context = browser.new_context(locale="ar", viewport={"width": 360, "height": 900})
+    try:
+        page = _load_then_offline(context, node.base, "ar")
+        keep_in_browser(page, "ar")
+        monkeypatch.setattr(core.web, "VENDOR", tmp_path)  # the tools gone, as after `make demo`
+        page.goto(f"{node.base}/wallet/offline?lang=ar&again=1")  # the server's page, not the worker's copy
+        page.wait_for_function("document.querySelector('.offline-status').textContent !== ''")
+        assert page.locator(".offline-status").inner_text() == _t("ar", "page.qr_tools_missing")
+        assert not page.get_by_role("button", name=_t("ar", "wallet.offline.show")).is_visible()
+        _shot(page, "offline-no-tools-ar-360")
+        forget = page.get_by_role("button", name=_t("ar", "wallet.offline.forget"))
+        assert forget.count() == 1
+        forget.click()
+        assert page.evaluate("amanaOffline.allCards().then(cards => cards.length)") == 0
+    finally:
+        context.close()

@@ -36,7 +36,7 @@ class CheckCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: str | None = Field(default=None, description="a named query from specs/queries, e.g. right-to-work")
-    dcql_query: dict[str, Any] | None = Field(default=None, description="or a DCQL query of your own")
+    dcql_query: web.JsonObject | None = Field(default=None, description="or a DCQL query of your own")
     purpose: str | None = Field(default=None, description="DPV purpose (required with dcql_query)")
     parameters: dict[str, str] = Field(default_factory=dict, description=(
         "values for the named query's parameters, e.g. skill-check's {\"skill\": an ESCO skill URI}: only a "

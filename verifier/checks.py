@@ -255,8 +255,8 @@ async def sync(ctx: VerifierContext, trust_list_url: str | None) -> dict[str, An
             if exc.detail != "the server answered 503":
                 raise
             # an Amana node with no list signed yet answers so (server/trust_list.py: TrustListUnavailable)
-            raise FetchFailed("no trust list is published there yet: its operator signs one with `amana trust "
-                              "sign` (after `amana trust init`)") from None
+            raise FetchFailed("the server answered 503: no trust list is published there yet (its operator signs "
+                              "one with `amana trust sign`, after `amana trust init`), or it is down") from None
         text = resolve.as_text(fetched)
         if text is None:
             raise InvalidTrustList("the trust list is not a compact JWS")

@@ -53,9 +53,15 @@ def _secret(env: str, prompt: str, *, confirm: bool = False, hide: bool = True) 
 
 def _agrees(question: str) -> bool:
     """A yes/no asked on stderr, "no" unless told "y": click's confirm, even told stderr, writes a
-    space to stdout, which then held " {…}", not the one JSON document a script reads."""
+    space to stdout, which then held " {…}", not the one JSON document a script reads. Nothing to
+    read at all (no terminal, stdin closed) is no answer: nothing is done, not even a "no" sent."""
     typer.echo(f"{question} [y/N]: ", nl=False, err=True)
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
+    line = sys.stdin.readline()
+    if not line:
+        typer.echo("", err=True)
+        raise InvalidInput("no answer could be read (no terminal, nothing piped in): nothing was done; answer in "
+                           "a terminal, or add --yes")
+    return line.strip().lower() in ("y", "yes")
 
 
 def _passphrase(*, confirm: bool = False) -> str:

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from core import _jose, keys
-from core.encoding import b64url_encode
+from core.encoding import b64url_encode, json_object_or_none
 
 TYP = "dpop+jwt"
 ALGS: tuple[keys.Alg, ...] = ("ES256", "EdDSA")
@@ -59,11 +59,8 @@ def _asks_for_nonce(response: httpx.Response) -> bool:
         return "use_dpop_nonce" in response.headers.get("WWW-Authenticate", "")
     if response.status_code != 400:
         return False
-    try:
-        body = response.json()
-    except ValueError:
-        return False
-    return isinstance(body, dict) and body.get("error") == "use_dpop_nonce"
+    body = json_object_or_none(response.content)  # anything at all, nested past recursion included
+    return body is not None and body.get("error") == "use_dpop_nonce"
 
 
 Nonces = dict[str, str]  # origin -> the newest DPoP-Nonce it gave

@@ -125,7 +125,8 @@ async def answer(request: Request) -> Response:
         return _consent_page(request, lang, link, asked, 400, page_kit.error_text(exc, lang))
     except AmanaError as exc:
         return page_kit.render(request, "present.html", lang, exc.status if exc.status < 500 else 502, unlocked=True,
-                               field_error=page_kit.error_text(exc, lang), link=link)
+                               field_error=page_kit.error_text(exc, lang), link=link,
+                               lang_form=page_kit.again_in_another_language("present", link))
     assert asked is not None
     label = {(q.query_id, a.path): a.label for q in asked.screen.queries for a in q.attributes}
     shared = [label.get((i.query_id, p), format_path(p)) for i in plan.items for p in i.paths]

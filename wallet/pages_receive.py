@@ -91,7 +91,8 @@ async def accept(request: Request) -> Response:
     except AmanaError as exc:
         if offered is None:
             return page_kit.render(request, "receive.html", lang, 400, unlocked=True, link=link,
-                                   field_error=page_kit.error_text(exc, lang))
+                                   field_error=page_kit.error_text(exc, lang),
+                                   lang_form=page_kit.again_in_another_language("receive", link))
         return _offer_page(request, lang, link, offered, exc.status if exc.status < 500 else 502,
                            page_kit.error_text(exc, lang))
     return page_kit.home(lang, "received")

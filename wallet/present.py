@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from core import keys
+from core.encoding import json_object_or_none
 from core.errors import AmanaError, InvalidInput
 from core.sdjwt import present
 from core.sdjwt.paths import ClaimPath
@@ -131,11 +132,8 @@ def redirect_uri(response: httpx.Response) -> str | None:
     answer, and only a ``redirect_target``; anything else in the answer is ignored."""
     if response.status_code != 200:
         return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return redirect_target(body.get("redirect_uri")) if isinstance(body, dict) else None
+    body = json_object_or_none(response.content)  # anything at all, nested past recursion included
+    return redirect_target(body.get("redirect_uri")) if body is not None else None
 
 
 # RFC 8252 section 7.1: an app's private-use URI scheme names a domain it controls, in reverse order.

@@ -220,21 +220,33 @@ async function setUpOfflinePage(root) {
   const list = root.querySelector(".kept");
   const say = (text) => { root.querySelector(".offline-status").textContent = text; };
   if (!supported()) { root.querySelector(".unsupported").hidden = false; return; }
-  if (root.dataset.noQrTools) { say(root.dataset.noQrTools); return; }  // this node cannot draw the QR
+  // Without the QR tools this node cannot draw the QR nor read the desk's: the cards kept are still
+  // listed, each with its "forget" (a shared phone must be able to drop them), and nothing else.
+  const noTools = root.dataset.noQrTools;
   api.ready = readyOffline(location.pathname + location.search);  // this page, kept for no network
   let cards = [];
   try { cards = await allCards(); } catch (e) { root.querySelector(".unsupported").hidden = false; return; }
   if (!cards.length) {  // nothing to tick or to show: the steps for showing one would only confuse
     root.querySelector(".none-kept").hidden = false;
     for (const step of root.querySelectorAll(".pick-help, .nonce-step")) step.hidden = true;
+    if (noTools) say(noTools);
     return;
   }
   for (const card of cards) {
     const box = choices(root, card, lang);
-    box.querySelector(".show-qr").addEventListener("click", () => showQr(root, card, false));
-    box.querySelector(".paper-qr").addEventListener("click", () => showQr(root, card, true));
+    if (noTools) {
+      for (const button of box.querySelectorAll(".show-qr, .paper-qr")) button.hidden = true;
+    } else {
+      box.querySelector(".show-qr").addEventListener("click", () => showQr(root, card, false));
+      box.querySelector(".paper-qr").addEventListener("click", () => showQr(root, card, true));
+    }
     box.querySelector(".forget").addEventListener("click", async () => { await dropCard(card.id); box.remove(); });
     list.append(box);
+  }
+  if (noTools) {
+    for (const step of root.querySelectorAll(".pick-help, .nonce-step")) step.hidden = true;
+    say(noTools);
+    return;
   }
   root.querySelector(".print-qr").addEventListener("click", () => window.print());
   const scan = root.querySelector(".nonce-scan");
@@ -301,6 +313,7 @@ async function cameraNonce(root, scan) {
 document.addEventListener("DOMContentLoaded", () => {
   for (const root of document.querySelectorAll(".keep-offline")) {
     if (!supported()) { root.querySelector(".unsupported").hidden = false; continue; }
+    if (root.dataset.noQrTools) continue;  // the page says why: a card kept could not be shown
     root.querySelector(".keep-controls").hidden = false;
     root.querySelector("button").addEventListener("click", () => keep(root));
   }
