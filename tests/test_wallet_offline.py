@@ -274,3 +274,19 @@ def test_without_the_qr_tools_a_kept_card_can_still_be_forgotten(node: RunningNo
         assert page.evaluate("amanaOffline.allCards().then(cards => cards.length)") == 0
     finally:
         context.close()
+
+
+def test_without_the_qr_tools_the_card_page_offers_no_offline_keeping(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    """Kept, a card could not be shown there: the card page says why instead of offering it (its
+    script then leaves the button hidden: offline.js reads data-no-qr-tools)."""
+    import core.web
+    from core.settings import REPO_ROOT
+
+    templates = core.web.page_templates(REPO_ROOT / "wallet" / "templates")
+    values = {"t": lambda key: _t("ar", key), "card": {"id": "c1"}, "lang": "ar", "csrf": "x"}
+    with_tools = templates.get_template("_keep_offline.html").render(values)
+    assert "data-no-qr-tools" not in with_tools and _t("ar", "page.qr_tools_missing") not in with_tools
+    monkeypatch.setattr(core.web, "VENDOR", tmp_path)
+    without = templates.get_template("_keep_offline.html").render(values)
+    assert 'data-no-qr-tools="1"' in without and _t("ar", "page.qr_tools_missing") in without
