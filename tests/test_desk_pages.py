@@ -408,6 +408,8 @@ def test_without_the_qr_tools_the_scanning_pages_say_so(world: DeskWorld, browse
     _shot(page, f"recover-no-reader-ar-{width}")
     assert page_width(page) <= width
     page.goto(f"{world.base}/wallet/offline?lang=ar")  # the offline QR is drawn by the vendored encoder
-    page.wait_for_function("document.querySelector('.offline-status').textContent !== ''")
+    # A locator's wait, not wait_for_function: a string predicate is eval'd in the page, which its CSP
+    # refuses once the first check has not already held (the fresh-clone run met it so, in turn)
+    page.locator(".offline-status", has_text=missing).wait_for()
     assert page.locator(".offline-status").inner_text() == missing
     page.close()

@@ -264,7 +264,7 @@ def test_without_the_qr_tools_a_kept_card_can_still_be_forgotten(node: RunningNo
         keep_in_browser(page, "ar")
         monkeypatch.setattr(core.web, "VENDOR", tmp_path)  # the tools gone, as after `make demo`
         page.goto(f"{node.base}/wallet/offline?lang=ar&again=1")  # the server's page, not the worker's copy
-        page.wait_for_function("document.querySelector('.offline-status').textContent !== ''")
+        page.locator(".offline-status", has_text=_t("ar", "page.qr_tools_missing")).wait_for()  # no eval: the CSP
         assert page.locator(".offline-status").inner_text() == _t("ar", "page.qr_tools_missing")
         assert not page.get_by_role("button", name=_t("ar", "wallet.offline.show")).is_visible()
         _shot(page, "offline-no-tools-ar-360")
