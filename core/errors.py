@@ -322,7 +322,7 @@ class OAuthError(AmanaError):
     title = "The protocol request was refused"
 
     def __init__(self, error: str, detail: str | None = None, *, status: int = 400, scheme: str = "Bearer",
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, members: dict[str, int] | None = None) -> None:
         super().__init__(detail or error)
         self.error = error
         self.status = status  # type: ignore[misc]
@@ -330,11 +330,14 @@ class OAuthError(AmanaError):
         # ``headers`` go with the answer (``DPoP-Nonce``, RFC 9449 sections 8 and 9).
         self.scheme = scheme
         self.headers = dict(headers or {})
+        # Members beyond RFC 6749's, which a client that does not know them ignores (section 5.2
+        # lists the error's; specs/token-errors.md those we add).
+        self.members = dict(members or {})
 
-    def body(self) -> dict[str, str]:
+    def body(self) -> dict[str, Any]:
         # RFC 6749 section 5.2: error_description is ASCII without '"' and '\\'.
         text = "".join(c for c in self.detail if 0x20 <= ord(c) <= 0x7E and c not in '"\\')
-        return {"error": self.error, "error_description": text}
+        return {**self.members, "error": self.error, "error_description": text}
 
 
 # --- trust: who may issue what, who may ask for what --------------------------------

@@ -9,7 +9,9 @@ The rules, from the spec and its security considerations (section 13.6):
 - the code is short-lived and single use: an offer is ``offered`` until redeemed, then
   ``redeemed``, and ``issued`` once its credentials went out; nothing goes back;
 - the PIN guards against someone who photographed the QR: ``MAX_PIN_FAILURES`` wrong PINs
-  lock the offer for good (``locked``), and staff make a new one;
+  lock the offer for good (``locked``), and staff make a new one; each wrong PIN's answer says
+  how many are left (``TRIES_LEFT``, specs/formats/token-errors.md), so the holder types it
+  again rather than walks back to the office;
 - an expired offer is refused like an unknown one (``invalid_grant``), so a probe learns
   nothing about which codes once existed;
 - the PIN is compared as a keyed digest in constant time (core.sealing).
@@ -34,6 +36,7 @@ from issuer import offline
 
 PIN_LENGTH = 6
 MAX_PIN_FAILURES = 5
+TRIES_LEFT = "tx_code_tries_left"  # the wrong-PIN answer's extra member (specs/formats/token-errors.md)
 DEFAULT_OFFER_TTL_S = 14 * 86400  # a class's printed sheet is often redeemed days later
 ACCESS_TOKEN_TTL_S = 600  # a DPoP-bound (sender-constrained) access token
 # OpenID4VCI 1.0 section 13.8: "Long-lived Access Tokens giving access to Credentials MUST not be
@@ -113,7 +116,11 @@ def redeem(offer: RedeemAttempt | None, pin_digest: str | None, now: int) -> Red
     if not hmac.compare_digest(pin_digest, offer.pin_digest):
         failures = offer.pin_failures + 1
         state = OfferState.LOCKED if failures >= MAX_PIN_FAILURES else OfferState.OFFERED
-        return Redemption(state, failures, OAuthError("invalid_grant", "the transaction code is wrong"))
+        left = max(MAX_PIN_FAILURES - failures, 0)
+        # Section 6.3: a wrong Transaction Code is invalid_grant (1.0; the next version's is invalid_tx_code).
+        wrong = OAuthError("invalid_grant", f"the transaction code is wrong; {left} tries left",
+                           members={TRIES_LEFT: left})
+        return Redemption(state, failures, wrong)
     return Redemption(OfferState.REDEEMED, offer.pin_failures)
 
 

@@ -211,10 +211,23 @@ def test_wrong_pin_refused(client: TestClient, ngo: str) -> None:
 
 def test_pin_brute_force_locks_the_offer(client: TestClient, ngo: str) -> None:
     wallet, meta, code, pin = _start(client, ngo)
-    for _ in range(MAX_PIN_FAILURES):
-        assert wallet.token(meta, code, _wrong(pin)).json()["error"] == "invalid_grant"
+    for n in range(MAX_PIN_FAILURES):
+        body = wallet.token(meta, code, _wrong(pin)).json()
+        # each wrong PIN says how many the offer still takes (specs/formats/token-errors.md)
+        assert body["error"] == "invalid_grant" and body["tx_code_tries_left"] == MAX_PIN_FAILURES - n - 1
     r = wallet.token(meta, code, pin)  # even the right PIN, now
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    assert "tx_code_tries_left" not in r.json()  # a locked offer is refused as an unknown one is
+
+
+def test_only_a_wrong_pin_for_an_open_offer_counts_tries(client: TestClient, ngo: str, clock: Any) -> None:
+    """An unknown, used or expired code says nothing of tries: a probe learns nothing of which codes exist."""
+    wallet, meta, code, pin = _start(client, ngo)
+    assert "tx_code_tries_left" not in wallet.token(meta, code + "x", _wrong(pin)).json()
+    assert "tx_code_tries_left" not in wallet.token(meta, code, None).json()  # no PIN: invalid_request
+    clock.offset = 15 * 86400
+    assert wallet.token(meta, code, _wrong(pin)).json() == {
+        "error": "invalid_grant", "error_description": "the pre-authorized code is unknown, used or expired"}
 
 
 def test_pre_authorized_code_is_single_use(client: TestClient, ngo: str) -> None:

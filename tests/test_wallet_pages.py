@@ -22,6 +22,7 @@ from sqlalchemy import delete
 
 from core import i18n
 from core.sessions import LoginAttempts
+from issuer.offers import MAX_PIN_FAILURES
 from tests.browser import decode_qr_codes
 from tests.desk_world import SKILL_EXAMPLE, DeskWorld, page_width, sign_in
 from tests.node import RunningNode
@@ -160,9 +161,21 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     assert "Open Doors" in page.locator("p.good").inner_text()
     _checked(page, f"offer-{width}", width)
     _in_arabic_and_back(page, "#pin", f"offer-ar-{width}", width)  # the same offer, in the holder's language
-    page.fill("#pin", "000000" if offer["pin"] != "000000" else "111111")
+    wrong = "000000" if offer["pin"] != "000000" else "111111"
+    page.fill("#pin", wrong)
     page.get_by_role("button", name=_t("wallet.receive_it")).click()
-    assert page.locator(".field-error").inner_text() == _t("wallet.err.issuance_failed")
+    # The holder is told to type it again, and how many tries are left (specs/formats/token-errors.md)
+    assert page.locator(".field-error").inner_text() == _t("wallet.err.wrong_pin_tries_left", n=MAX_PIN_FAILURES - 1)
+    _checked(page, f"wrong-pin-{width}", width)
+    page.locator("nav.langs").get_by_text("العربية").click()  # and in Arabic, the next try
+    page.wait_for_selector("html[dir=rtl]")
+    page.fill("#pin", wrong)
+    page.get_by_role("button", name=_t("wallet.receive_it", "ar")).click()
+    assert page.locator(".field-error").inner_text() == _t("wallet.err.wrong_pin_tries_left", "ar",
+                                                            n=MAX_PIN_FAILURES - 2)
+    _checked(page, f"wrong-pin-ar-{width}", width)
+    page.locator("nav.langs").get_by_text("English").click()
+    page.wait_for_selector("html[dir=ltr]")
     # Typed key by key as a person would, in Arabic-Indic digits with a space (issue 10 item 7):
     # a field that cut the text at the PIN's length dropped the last digit.
     typed = f"{offer['pin'][:3]} {offer['pin'][3:]}".translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))

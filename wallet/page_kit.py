@@ -65,6 +65,10 @@ def home(lang: str, notice: str | None = None) -> RedirectResponse:
 
 
 def error_text(exc: AmanaError, lang: str) -> str:
+    said = getattr(exc, "holder_text", None)  # an error that says more than its code (wallet.wrong_pin)
+    if said is not None:
+        key, values = said()
+        return i18n.t(lang, key, **values)
     for cls in type(exc).__mro__:
         code = getattr(cls, "code", None)
         if isinstance(code, str) and i18n.has(lang, f"wallet.err.{code}"):

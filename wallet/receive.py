@@ -34,7 +34,7 @@ from core.encoding import json_loads_strict, json_object_or_none
 from core.errors import AmanaError, InvalidInput, InvalidSignature, UnknownIssuerKey
 from core.oid4vc import OFFER_SCHEME, PRE_AUTHORIZED_GRANT, PROOF_TYP, well_known
 from core.sdjwt.vc import VerifiedCredential, verify_vc_issued
-from wallet import credential_request, dpop, issuer_keys
+from wallet import credential_request, dpop, issuer_keys, wrong_pin
 from wallet.credential_request import (
     IssuanceFailed as IssuanceFailed,  # re-exported: callers catch receive.IssuanceFailed
 )
@@ -90,8 +90,7 @@ async def json_body(response: httpx.Response, step: str) -> dict[str, Any]:
     anything else, or an error, is an IssuanceFailed naming the step."""
     body = json_object_or_none(response.content)
     if response.status_code != 200:
-        error = body.get("error") if body is not None else None
-        raise IssuanceFailed(f"{step}: {error if isinstance(error, str) else response.status_code}")
+        raise wrong_pin.refusal(step, body, response.status_code)
     if body is None:
         raise IssuanceFailed(f"{step}: not a JSON object")
     return body

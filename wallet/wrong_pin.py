@@ -1,0 +1,59 @@
+"""A token endpoint's refusal read for what the holder can do about it (specs/formats/token-errors.md).
+
+OpenID4VCI 1.0 answers a wrong PIN (Transaction Code) and a used or expired offer alike,
+``invalid_grant`` (section 6.3), and a holder told "maybe the PIN is wrong, or the offer has
+ended" does not know whether to type again or walk back to the office. Two answers say more:
+
+- the next version's ``invalid_tx_code`` (openid/OpenID4VCI pull request 686): the PIN is wrong;
+- Amana's issuer's ``tx_code_tries_left`` beside ``invalid_grant``: the PIN is wrong, and this
+  many more tries are left (0: the offer is now locked, a new one is needed).
+
+Anything else stays the plain ``IssuanceFailed``. Pure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wallet.credential_request import IssuanceFailed
+
+TRIES_LEFT = "tx_code_tries_left"
+
+
+class WrongPin(IssuanceFailed):
+    """The issuer says the PIN is wrong, and the offer still takes another: type it again."""
+
+    code = "wrong_pin"
+    title = "The PIN is wrong"
+
+    def __init__(self, detail: str, tries_left: int | None = None) -> None:
+        super().__init__(detail)
+        self.tries_left = tries_left
+
+    def holder_text(self) -> tuple[str, dict[str, object]]:
+        """The sentence's key and values (wallet.page_kit.error_text): with the count when known."""
+        if self.tries_left is None:
+            return "wallet.err.wrong_pin", {}
+        return "wallet.err.wrong_pin_tries_left", {"n": self.tries_left}
+
+
+class PinTriesUsedUp(IssuanceFailed):
+    """That was the last wrong PIN the offer took: it is locked, and staff make a new one."""
+
+    code = "pin_tries_used_up"
+    title = "The PIN was wrong too many times: the offer no longer works"
+
+
+def refusal(step: str, body: dict[str, Any] | None, status: int) -> IssuanceFailed:
+    """What an issuer's non-200 answer to ``step`` says, as the holder should hear it."""
+    error = body.get("error") if body is not None else None
+    said = f"{step}: {error if isinstance(error, str) else status}"
+    if step != "token" or body is None:
+        return IssuanceFailed(said)
+    left = body.get(TRIES_LEFT)
+    if error == "invalid_grant" and type(left) is int and left >= 0:
+        return (WrongPin(f"{said} (the PIN is wrong; {left} tries left)", left) if left
+                else PinTriesUsedUp(f"{said} (the PIN was wrong too many times; the offer is locked)"))
+    if error == "invalid_tx_code":
+        return WrongPin(f"{said} (the PIN is wrong)")
+    return IssuanceFailed(said)
