@@ -88,8 +88,13 @@ def test_a_burst_of_wrong_pins_checks_exactly_five_and_locks_the_offer(node: tup
     running, api_key = node
     url, code, pin = _offer(running, api_key)
     wrong = "000000" if pin != "000000" else "111111"
-    outcomes = _outcomes(asyncio.run(_burst(url, [_token_form(code, wrong)] * BURST)))
-    assert outcomes["400 invalid_grant: the transaction code is wrong"] == MAX_PIN_FAILURES, outcomes
+    responses = asyncio.run(_burst(url, [_token_form(code, wrong)] * BURST))
+    outcomes = _outcomes(responses)
+    checked = [k for k in outcomes.elements() if k.startswith("400 invalid_grant: the transaction code is wrong")]
+    assert len(checked) == MAX_PIN_FAILURES, outcomes
+    # and each told the tries left once, down to none: no two counted the same failure
+    told = sorted(r.json()["tx_code_tries_left"] for r in responses if "tx_code_tries_left" in r.json())
+    assert told == list(range(MAX_PIN_FAILURES)), outcomes
     assert sum(outcomes.values()) == BURST and not any(k.startswith("5") for k in outcomes), outcomes
     # Locked for good: the right PIN no longer opens it.
     late = httpx.post(url, data=_token_form(code, pin), timeout=10)
