@@ -202,10 +202,10 @@ def credentials(
 
 def _status_command(action: Action) -> Callable[..., None]:
     def command(org: OrgOption, credential: Annotated[str, typer.Option("--id", help="the credential's id")]) -> None:
-        async def change(ctx: IssuerContext, _staff: Staff, organisation: Organisation) -> str:
-            return await change_status(ctx, organisation, credential, action)
+        async def change(ctx: IssuerContext, _staff: Staff, organisation: Organisation) -> dict[str, Any]:
+            return (await change_status(ctx, organisation, credential, action)).model_dump()
 
-        typer.echo(json.dumps({"id": credential, "status": _as_staff(org, change)}))
+        typer.echo(json.dumps(_as_staff(org, change)))
 
     command.__doc__ = f"{action.value.capitalize()} a credential and every copy of its batch (the status list changes)."
     return fails_as_problem(command)
@@ -232,7 +232,7 @@ def offers(
                 return out
 
     for row in _as_staff(org, listing):
-        typer.echo(row.model_dump_json())
+        typer.echo(json.dumps(row.model_dump(mode="json"), ensure_ascii=False))
 
 
 @issuer_app.command("cancel-offer")
@@ -248,7 +248,7 @@ def cancel_offer(org: OrgOption, offer_id: Annotated[str, typer.Option("--id", h
 def reoffer(org: OrgOption, offer_id: Annotated[str, typer.Option("--id", help="the offer's id")]) -> None:
     """Replace an offer not yet collected (lost sheet, locked PIN) with a new link and PIN."""
     created = _as_staff(org, lambda ctx, staff, organisation: offer_admin.reoffer(ctx, staff, organisation, offer_id))
-    typer.echo(created.model_dump_json())
+    typer.echo(json.dumps(created.model_dump(mode="json"), ensure_ascii=False))
 
 
 # --- the staff's keys: a key is shown once; a revoked one stops at once and stays listed ---------

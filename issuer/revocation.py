@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 from enum import StrEnum
+from typing import Literal
 
 from core.errors import InvalidInput
 from core.statuslist import INVALID, SUSPENDED, VALID
@@ -57,4 +58,5 @@ def new_status(current: int, action: Action) -> int:
     return VALID
 
 
-STATUS_NAMES = {VALID: "valid", INVALID: "revoked", SUSPENDED: "suspended"}
+StatusName = Literal["valid", "revoked", "suspended"]
+STATUS_NAMES: dict[int, StatusName] = {VALID: "valid", INVALID: "revoked", SUSPENDED: "suspended"}

@@ -23,7 +23,7 @@ from issuer import classes, metadata, store
 from issuer.context import IssuerContext, get_context
 from issuer.issuance import BATCH_SIZE
 from issuer.offers import DEFAULT_OFFER_TTL_S, REFERENCE_MAX, OfferState, offer_link, offer_page_link, offer_uri
-from issuer.revocation import STATUS_NAMES, Action, StatusChangeRefused
+from issuer.revocation import STATUS_NAMES, Action, StatusChangeRefused, StatusName
 from issuer.tables import Organisation, Staff
 
 router = APIRouter(prefix="/api/issuer", tags=["staff"])
@@ -74,10 +74,16 @@ class CredentialPublic(BaseModel):
     offer_id: str | None = Field(description="copies of one batch share it, and share their fate")
     reference: str | None
     vct: str
-    status: Literal["valid", "revoked", "suspended"]
+    status: StatusName
     issued_at: int
     expires_at: int
     holder_key_thumbprint: str
+
+
+class StatusChanged(BaseModel):
+    id: str
+    status: StatusName
+    copies: int = Field(description="the copies of its batch that took the status, this one included")
 
 
 def allowed_type(ctx: IssuerContext, org: Organisation, name_or_vct: str) -> CredentialType:
@@ -210,7 +216,7 @@ async def credentials_listing(ctx: IssuerContext, org: Organisation, *, after: s
     cursor = f"{rows[-1][0].issued_at}.{rows[-1][0].id}" if len(rows) == limit else None
     return [CredentialPublic(id=r.id, offer_id=r.offer_id, reference=store.offer_reference(ctx.node, r.offer_id or "",
                                                                                           sealed),
-                             vct=r.vct, status=STATUS_NAMES[r.status],  # type: ignore[arg-type]
+                             vct=r.vct, status=STATUS_NAMES[r.status],
                              issued_at=r.issued_at, expires_at=r.expires_at, holder_key_thumbprint=r.holder_thumbprint)
             for r, sealed in rows], cursor
 
@@ -232,17 +238,18 @@ async def list_credentials(
     return listed
 
 
-async def change_status(ctx: IssuerContext, org: Organisation, credential_id: str, action: Action) -> str:
+async def change_status(ctx: IssuerContext, org: Organisation, credential_id: str, action: Action) -> StatusChanged:
+    """The credential and every copy of its batch (``copies`` counts them: staff see the batch went too)."""
     try:
         async with ctx.transaction() as session:
-            status = await store.change_status(session, org.id, credential_id, action, ctx.now())
+            status, copies = await store.change_status(session, org.id, credential_id, action, ctx.now())
     except LookupError:
         raise NotFound("no credential with this id") from None
     except StatusChangeRefused:
         raise
-    return STATUS_NAMES[status]
+    return StatusChanged(id=credential_id, status=STATUS_NAMES[status], copies=copies)
 
 
 @router.post("/credentials/{credential_id}/{action}")
-async def post_status(credential_id: str, action: Action, ctx: Ctx, who: StaffDep) -> dict[str, str]:
-    return {"id": credential_id, "status": await change_status(ctx, who[1], credential_id, action)}
+async def post_status(credential_id: str, action: Action, ctx: Ctx, who: StaffDep) -> StatusChanged:
+    return await change_status(ctx, who[1], credential_id, action)

@@ -56,7 +56,7 @@ def test_staff_find_revoke_and_handle_offers_from_a_shell(tmp_path: Path) -> Non
     assert lines(amana("credentials", "--org", "open-doors"))[0]["reference"] == "Case 4711"
 
     suspended = json.loads(amana("suspend", "--org", "open-doors", "--id", found[0]["id"]).stdout)
-    assert suspended == {"id": found[0]["id"], "status": "suspended"}
+    assert suspended == {"id": found[0]["id"], "status": "suspended", "copies": 2}  # the batch, counted
     assert {c["status"] for c in lines(amana("credentials", "--org", "open-doors"))} == {"suspended"}  # both copies
     assert json.loads(amana("reinstate", "--org", "open-doors", "--id", found[1]["id"]).stdout)["status"] == "valid"
     assert json.loads(amana("revoke", "--org", "open-doors", "--id", found[1]["id"]).stdout)["status"] == "revoked"
@@ -65,9 +65,13 @@ def test_staff_find_revoke_and_handle_offers_from_a_shell(tmp_path: Path) -> Non
     assert json.loads(amana("revoke", "--org", "open-doors", "--id", "no-such-id", ok=False).stderr)["code"] == \
         "not_found"
 
-    [open_offer] = lines(amana("offers", "--org", "open-doors"))
+    listed = amana("offers", "--org", "open-doors")
+    [open_offer] = lines(listed)
     assert open_offer["offer_id"] == lost["offer_id"] and open_offer["reference"] == "Case 4712"
-    replaced = json.loads(amana("reoffer", "--org", "open-doors", "--id", lost["offer_id"]).stdout)
+    assert listed.stdout.strip() == json.dumps(open_offer, ensure_ascii=False)  # written as every other command writes
+    said = amana("reoffer", "--org", "open-doors", "--id", lost["offer_id"]).stdout
+    replaced = json.loads(said)
+    assert said.strip() == json.dumps(replaced, ensure_ascii=False)
     assert replaced["pin"] and replaced["offer_id"] != lost["offer_id"]
     amana("cancel-offer", "--org", "open-doors", "--id", replaced["offer_id"])
     assert lines(amana("offers", "--org", "open-doors")) == []

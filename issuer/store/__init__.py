@@ -333,10 +333,10 @@ async def credentials_page(
 
 
 async def change_status(session: AsyncSession, org_id: str, credential_id: str, action: revocation.Action,
-                        now: int) -> int:
+                        now: int) -> tuple[int, int]:
     """Apply ``action`` to a credential of ``org_id`` and to every copy of its batch (one
-    dataset, one fate: revoking one copy while its twins stay valid would be no revocation).
-    Another organisation's credential is not found."""
+    dataset, one fate: revoking one copy while its twins stay valid would be no revocation);
+    the new status and how many copies took it. Another organisation's credential is not found."""
     found = await session.get(Credential, credential_id)
     if found is None or found.org_id != org_id:
         raise LookupError(credential_id)
@@ -363,7 +363,7 @@ async def change_status(session: AsyncSession, org_id: str, credential_id: str, 
                 copy.status = new
                 status_list.set(copy.status_idx, new)
         row.statuses, row.version = bytes(status_list.data), row.version + 1
-    return new
+    return new, len(copies)
 
 
 async def status_list_row(session: AsyncSession, list_id: str) -> StatusListRow | None:
