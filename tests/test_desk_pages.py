@@ -116,6 +116,28 @@ def test_show_the_result_too_early_keeps_the_qr_and_the_check_goes_on(world: Des
     page.close()
 
 
+@pytest.mark.parametrize("width", [360, 1280])
+def test_the_check_page_says_only_it_shows_the_answer_and_a_second_check_ends_it(world: DeskWorld, browser: Any,
+                                                                                 width: int) -> None:
+    """The result's key lives in this browser's cookie, one check at a time: the page says so before
+    the clerk opens a second tab, and the first page then says its check has ended (helper-79)."""
+    context = browser.new_context(locale="fa", viewport={"width": width, "height": 800})
+    first = context.new_page()
+    sign_in(first, world.base, world.desk_key, "fa")
+    _ask(first, "right-to-work")
+    assert first.locator("section.card p.help").inner_text() == i18n.t("fa", "desk.this_page_only")
+    _shot(first, f"this-page-only-fa-{width}")
+    assert page_width(first) <= width
+    second = context.new_page()
+    second.goto(f"{world.base}/verifier/desk?lang=fa")
+    _ask(second, "skill-check")
+    first.get_by_role("button", name=i18n.t("fa", "desk.show_result")).click()
+    first.wait_for_selector("p.notice")  # said so: not "this result is shown once", which it never was
+    assert first.locator("p.notice").first.inner_text() == i18n.t("fa", "desk.check_gone")
+    _shot(first, f"replaced-fa-{width}")
+    context.close()
+
+
 def test_the_language_changes_on_the_check_page_and_the_result_page(world: DeskWorld, browser: Any) -> None:
     received = world.issue("SkillCertificate")
     page = browser.new_page(locale="en", viewport={"width": 360, "height": 800})

@@ -231,8 +231,9 @@ async def state(check_id: str, request: Request, ctx: Ctx) -> JSONResponse:
 async def result(check_id: str, request: Request, ctx: Ctx) -> Response:
     form_data, lang = await _form(request, ctx)
     key = _requester(request, check_id)
-    if key is None:
-        return await _home(ctx, request, lang, i18n.t(lang, "desk.once"), 404)
+    if key is None:  # shown already (its cookie gone), or a newer check of this browser holds the cookie
+        gone = "desk.check_gone" if request.cookies.get(RESULT_COOKIE) else "desk.once"
+        return await _home(ctx, request, lang, i18n.t(lang, gone), 404)
     try:  # "close": the clerk takes the hint that came as the result (results.take_result)
         shown = await results.take_result(ctx, check_id, key, close=form_data.get("close") == "1")
     except AmanaError:
