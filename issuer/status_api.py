@@ -10,10 +10,10 @@ token nears its end. Both carry the same bits: a revocation reaches both at once
 
 from __future__ import annotations
 
-import functools
 import gzip
 from typing import Annotated, Any
 
+import cachetools
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from core.errors import NotAcceptable, NotFound, NotSupported
@@ -144,11 +144,19 @@ def _representation(token_text: str, coding: str | None) -> tuple[bytes, str]:
     return identity, strong_etag(identity)
 
 
-@functools.lru_cache(maxsize=64)
+# The gzip copies, bounded by their bytes rather than their number: a node serving more lists than
+# a count-bounded cache held (64 did) compressed each list again at every fetch, round after round.
+# A list's token is some hundreds of bytes while few of its entries are set, at most about 44 KB.
+GZIP_CACHE_BYTES = 8 * 2**20
+_gzip_cache: cachetools.LRUCache[str, tuple[bytes, str]] = cachetools.LRUCache(
+    maxsize=GZIP_CACHE_BYTES, getsizeof=lambda entry: len(entry[0]))
+
+
+@cachetools.cached(_gzip_cache)
 def _gzipped(token_text: str) -> tuple[bytes, str]:
     """The gzip copy, made once per token: a list's token changes at most once per ttl, and a large
-    list's (up to some 44 KB) takes about a millisecond to compress. Keyed by the signed text
-    itself, so a re-signed token is a new entry; 64 entries of at most twice that: a few MB.
-    ``mtime=0``: the same token gives the same bytes."""
+    list's takes about half a millisecond to compress. Keyed by the signed text itself, so a
+    re-signed token is a new entry (the key's own bytes, the token, are not counted: at most as
+    many again). ``mtime=0``: the same token gives the same bytes."""
     identity = token_text.encode()
     return gzip.compress(identity, mtime=0), strong_etag(identity, "gzip")

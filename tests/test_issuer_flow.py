@@ -4,6 +4,7 @@ negative cases, revocation through the Token Status List, and what the database 
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import json
 import os
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cachetools.keys
 import pytest
 from fastapi.testclient import TestClient
 
@@ -805,3 +807,32 @@ def test_the_pin_hint_speaks_the_holders_language(client: TestClient, ngo: str) 
     offer = Wallet(client).offer(r.json()["link"])
     tx_code = offer["grants"][PRE_AUTHORIZED_GRANT]["tx_code"]
     assert tx_code == {"input_mode": "numeric", "length": 6, "description": "رمزی که کارمند به شما داد"}
+
+
+def test_the_gzip_copies_of_many_lists_are_each_made_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bounded by bytes, not by count: with 200 lists fetched round after round (a node of many
+    organisations), each token is compressed once; a cache of 64 entries compressed every one again
+    at every round. And a budget of bytes still bounds it: the oldest copies go first."""
+    from issuer import status_api
+
+    made: list[int] = []
+    compress = status_api.gzip.compress
+    monkeypatch.setattr(status_api.gzip, "compress",
+                        lambda data, mtime: made.append(len(data)) or compress(data, mtime))
+    status_api._gzip_cache.clear()
+    tokens = [f"eyJhbGciOiJFUzI1NiJ9.{n:04d}{'A' * 600}.sig" for n in range(200)]
+    for _round in range(3):
+        for token in tokens:
+            response = status_api._status_response(token, None, "gzip")
+            assert gzip.decompress(response.body) == token.encode()
+    assert len(made) == len(tokens)
+    assert status_api._gzip_cache.currsize <= status_api.GZIP_CACHE_BYTES
+    # Lists full of set entries (incompressible, some 33 KB of gzip each): past the budget, the oldest go.
+    status_api._gzip_cache.clear()
+    full = [f"eyJhbGciOiJFUzI1NiJ9.{base64.urlsafe_b64encode(os.urandom(33_000)).decode()}.sig" for _ in range(300)]
+    for token in full:
+        status_api._gzipped(token)
+    assert status_api._gzip_cache.currsize <= status_api.GZIP_CACHE_BYTES < 300 * 33_000
+    assert cachetools.keys.hashkey(full[-1]) in status_api._gzip_cache
+    assert cachetools.keys.hashkey(full[0]) not in status_api._gzip_cache
+    status_api._gzip_cache.clear()
