@@ -16,7 +16,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core import i18n, web
+from core import i18n, web_pages
 
 
 class Door(NamedTuple):
@@ -28,13 +28,13 @@ class Door(NamedTuple):
     rank: int  # its place on the page: holders' first, whom the node is for
 
 
-_templates = web.page_templates(Path(__file__).parent / "templates")
+_templates = web_pages.page_templates(Path(__file__).parent / "templates")
 
 
 def render(request: Request, doors: Sequence[Door], status: int = 200,
            lang: str | None = None) -> HTMLResponse:
     choice = i18n.choose(lang, request.headers.get("accept-language"))
-    context = web.open_page_context(choice) | {
+    context = web_pages.open_page_context(choice) | {
         "doors": doors, "message": i18n.t(choice.lang, "front.not_found") if status == 404 else None}
     return HTMLResponse(_templates.get_template("front.html").render(context), status_code=status,
                         headers={"Cache-Control": "no-store", "Vary": "Accept-Language"})

@@ -16,12 +16,12 @@ from typing import Annotated
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 
-from core import i18n, web
+from core import i18n, web_pages
 
 PATH = "/help/words"
 TERMS: tuple[str, ...] = ("pin", "qr", "certificate", "wallet", "verifier", "consent", "passphrase")
 
-_templates = web.page_templates(Path(__file__).parent / "templates")
+_templates = web_pages.page_templates(Path(__file__).parent / "templates")
 
 
 def link(lang: str, term: str | None = None) -> str:
@@ -34,7 +34,7 @@ def link(lang: str, term: str | None = None) -> str:
 def render(choice: i18n.Choice) -> HTMLResponse:
     """The page in the chosen language: no session, no form, no cookie, the same for everyone.
     A reader whose language the node lacks is told which one the page is in instead."""
-    html = _templates.get_template("words.html").render(web.open_page_context(choice) | {"terms": TERMS})
+    html = _templates.get_template("words.html").render(web_pages.open_page_context(choice) | {"terms": TERMS})
     return HTMLResponse(html, headers={"Cache-Control": "public, max-age=3600", "Vary": "Accept-Language"})
 
 
@@ -42,7 +42,7 @@ def install(app: FastAPI) -> None:
     """Add ``/help/words`` (and the shared stylesheet it uses) to ``app``, once."""
     if any(getattr(route, "path", None) == PATH for route in app.routes):
         return
-    web.mount_shared_static(app)
+    web_pages.mount_shared_static(app)
 
     @app.get(PATH, include_in_schema=False, response_class=HTMLResponse)
     async def words(request: Request, lang: Annotated[str | None, Query(max_length=35)] = None) -> HTMLResponse:

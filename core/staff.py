@@ -26,11 +26,11 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from core import i18n, sessions, web
+from core import i18n, sessions, web, web_pages
 from core.errors import AmanaError
 from core.sealing import NodeKey
 
-TEMPLATES = web.page_templates(Path(__file__).parent / "templates")
+TEMPLATES = web_pages.page_templates(Path(__file__).parent / "templates")
 NOT_KEPT = frozenset({"csrf", "lang", "return_to"})
 MAX_KEPT_FIELDS, MAX_KEPT_CHARS = 100, 20_000
 
@@ -79,9 +79,9 @@ def safe_return(door: Door, target: object) -> str | None:
 
 
 def sign_in_page(request: Request, error: SignInAgain) -> HTMLResponse:
-    return web.render_page(TEMPLATES, request, "sign_in.html", error.lang, error.digest, 401, door=error.door,
-                           title_key=error.door.title_key, message=i18n.t(error.lang, "console.session_ended"),
-                           return_to=error.action, kept=error.kept)
+    return web_pages.render_page(TEMPLATES, request, "sign_in.html", error.lang, error.digest, 401, door=error.door,
+                                 title_key=error.door.title_key, message=i18n.t(error.lang, "console.session_ended"),
+                                 return_to=error.action, kept=error.kept)
 
 
 def after_sign_in(request: Request, form: Any, door: Door, lang: str, digest: Callable[[str, str], str]) -> Response:
@@ -90,8 +90,8 @@ def after_sign_in(request: Request, form: Any, door: Door, lang: str, digest: Ca
     kept = [(name[5:], value) for name, value in form.multi_items()
             if name.startswith("keep:") and isinstance(value, str)][:MAX_KEPT_FIELDS]
     if target is not None and kept:
-        return web.render_page(TEMPLATES, request, "resume.html", lang, digest, door=door, title_key=door.title_key,
-                               return_to=target, kept=kept, signed_in=True)
+        return web_pages.render_page(TEMPLATES, request, "resume.html", lang, digest, door=door,
+                                     title_key=door.title_key, return_to=target, kept=kept, signed_in=True)
     page = nearest_page(request.app, target) if target else None
     return RedirectResponse(f"{page or door.home}?{urlencode({'lang': lang})}", status_code=303)
 
@@ -137,11 +137,11 @@ async def _form_expired(request: Request, exc: Exception) -> Response:
     past the browser's session) is sent back to the page, fresh, where it got a problem+json body;
     nothing was done. A program gets the 403 problem. The form is not kept to post again: a form
     whose token failed may come from another site."""
-    assert isinstance(exc, web.CsrfFailed)
+    assert isinstance(exc, web_pages.CsrfFailed)
     if request.method == "POST" and "text/html" in request.headers.get("accept", ""):
         page = nearest_page(request.app, request.url.path)
         if page is not None:
-            return RedirectResponse(f"{page}?lang={web.page_language(request)}", status_code=303)
+            return RedirectResponse(f"{page}?lang={web_pages.page_language(request)}", status_code=303)
     return await web.amana_error(request, exc)
 
 
@@ -153,7 +153,7 @@ async def _sign_in_again(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     """Called by ``core.service.build_app`` after ``web.install``: these handlers refine its own."""
     handlers: Mapping[Any, Any] = {StarletteHTTPException: _post_only_page, SignInAgain: _sign_in_again,
-                                   web.CsrfFailed: _form_expired}
+                                   web_pages.CsrfFailed: _form_expired}
     for exc_type, handler in handlers.items():
         app.add_exception_handler(exc_type, handler)
 
@@ -161,8 +161,8 @@ def install(app: FastAPI) -> None:
 def signed_in(response: Response, node: NodeKey, service: str, token: str, device: str | None) -> Response:
     """The cookies of a right sign-in: the session, and a device cookie unless the browser
     already holds a good one (core.sessions: its attempts then count apart from its address)."""
-    response.set_cookie(sessions.cookie(service), token, max_age=sessions.TTL_S, **web.COOKIE_FLAGS)
+    response.set_cookie(sessions.cookie(service), token, max_age=sessions.TTL_S, **web_pages.COOKIE_FLAGS)
     if sessions.known_device(node, service, device) is None:
         response.set_cookie(sessions.device_cookie(service), sessions.new_device(node, service),
-                            max_age=sessions.DEVICE_TTL_S, **web.COOKIE_FLAGS)
+                            max_age=sessions.DEVICE_TTL_S, **web_pages.COOKIE_FLAGS)
     return response

@@ -15,31 +15,28 @@ origin), ``nosniff``, no referrer, no framing. A page that carries the vendored 
 (``QR_READER_PAGES``) also has ``'wasm-unsafe-eval'``, which lets the reader compile its
 WebAssembly and nothing else (it allows no JavaScript ``eval``); no other page has it.
 Protocol routes that need a different problem shape (OAuth errors) raise their own response types before reaching this.
+What server-rendered pages share besides (CSRF, the reader's language, rendering): core.web_pages.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse
 from fastapi.responses import JSONResponse as _StarletteJSONResponse
-from fastapi.staticfiles import StaticFiles
 from pydantic import AfterValidator
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import db
-from core.encoding import holds_lone_surrogate, json_bytes_compact, same_text
+from core.encoding import holds_lone_surrogate, json_bytes_compact
 from core.errors import PROBLEM_TYPE_BASE, AmanaError, InvalidInput, OAuthError
 from core.ratelimit import RateLimit, public_protocol_post, wallet_door_post
 
@@ -201,87 +198,11 @@ def bearer_token(authorization: str | None, what: str) -> str:
     return value.strip()
 
 
-# --- forms: cookies and CSRF (signed double-submit) ------------------------------------
-
-CSRF_COOKIE = "__Host-amana_csrf"
-COOKIE_FLAGS: dict[str, Any] = {"secure": True, "httponly": True, "samesite": "strict", "path": "/"}
-
-
-class CsrfFailed(AmanaError):
-    code = "csrf_failed"
-    title = "The form expired or did not come from this site; reload the page and try again"
-    status = 403
-
-
-def csrf_token(request: Request, response: Response, digest: Callable[[str, str], str]) -> str:
-    """The token for forms on this page: a keyed digest of the per-browser CSRF cookie.
-
-    A site that is not ours cannot read the cookie (HttpOnly, SameSite=Strict, __Host-) nor
-    compute the digest without the node key, so it cannot forge a form post.
-    """
-    seed = request.cookies.get(CSRF_COOKIE)
-    if not seed:
-        seed = secrets.token_urlsafe(24)
-        response.set_cookie(CSRF_COOKIE, seed, **COOKIE_FLAGS)
-    return digest("csrf", seed)
-
-
-def check_csrf(request: Request, submitted: object, digest: Callable[[str, str], str]) -> None:
-    seed = request.cookies.get(CSRF_COOKIE)
-    if not seed or not isinstance(submitted, str) or not same_text(submitted, digest("csrf", seed)):
-        raise CsrfFailed()
-
-
-def render_page(templates: Any, request: Request, template: str, lang: str, digest: Callable[[str, str], str],
-                status: int = 200, **values: Any) -> HTMLResponse:
-    """A server-rendered page in ``lang`` (with its direction), a CSRF token for its forms, never cached."""
-    from core import i18n
-
-    response = HTMLResponse("", status_code=status)
-    context = {
-        "lang": lang, "lang_tag": i18n.bcp47(lang), "dir": i18n.direction(lang),
-        "t": lambda key, **kw: i18n.t(lang, key, **kw), "languages": i18n.languages(),
-        "t_isolated": lambda key, **kw: i18n.t_isolated(lang, key, **kw),  # each value in its own <bdi>
-        "fallback_note": i18n.fallback_note(getattr(request.state, "language", None), lang),
-        "csrf": csrf_token(request, response, digest), **values,
-    }
-    response.body = response.render(templates.get_template(template).render(context))
-    response.headers["content-length"] = str(len(response.body))
-    if template in QR_READER_PAGES:
-        response.headers["Content-Security-Policy"] = SCANNING_CONTENT_SECURITY_POLICY
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def open_page_context(choice: Any) -> dict[str, Any]:
-    """What a page with no session, no form and no cookie (the glossary, the front page) is
-    rendered with, in the ``i18n.Choice`` made for its reader."""
-    from core import i18n
-
-    lang = choice.lang
-    return {"lang": lang, "lang_tag": i18n.bcp47(lang), "dir": i18n.direction(lang),
-            "t": lambda key, **kw: i18n.t(lang, key, **kw), "languages": i18n.languages(),
-            "fallback_note": i18n.fallback_note(choice, lang)}
-
-
 def client_address(request: Request) -> str:
     """The peer's address, for rate limits. A forwarded address counts only where the server
     was told to trust the proxy that sent it (``AMANA_TRUSTED_PROXIES``): ``amana serve`` turns
     uvicorn's proxy headers off otherwise, so a header anyone can send cannot reset a limit."""
     return request.client.host if request.client else "?"
-
-
-def page_language(request: Request, form: Any = None, remembered: str | None = None) -> str:
-    """An explicit ``lang`` (form or query), else ``remembered``, else Accept-Language, else English.
-
-    The choice is kept on the request, so that the page says so when the reader's language is
-    one the node lacks (``i18n.fallback_note``)."""
-    from core import i18n
-
-    chosen = (form.get("lang") if form is not None else None) or request.query_params.get("lang") or remembered
-    choice = i18n.choose(chosen if isinstance(chosen, str) else None, request.headers.get("accept-language"))
-    request.state.language = choice
-    return choice.lang
 
 
 def _text_only(value: dict[str, Any]) -> dict[str, Any]:
@@ -295,39 +216,6 @@ def _text_only(value: dict[str, Any]) -> dict[str, Any]:
 # which the standard library's JSON reader lets through) was a 201 whose credential then failed at
 # its encoding, a 500 for the holder (session 32). Refused as any malformed field is.
 JsonObject = Annotated[dict[str, Any], AfterValidator(_text_only)]
-
-STATIC = Path(__file__).parent / "static"
-VENDOR = STATIC / "vendor"
-QR_TOOLS = ("barcode-detector.js", "zxing_reader.wasm", "qrcode-generator.js")  # scripts/vendor-qr-reader
-
-
-def vendored(name: str) -> bool:
-    """The QR reader or encoder ``name`` is in ``core/static/vendor``: ``make setup`` vendors them from
-    npm, ``make demo`` does not (it needs no npm). A page without them says so, where its camera
-    button did nothing and the offline QR stayed blank (helper-79)."""
-    return (VENDOR / name).is_file()
-
-
-def page_templates(service_dir: Path) -> Any:
-    """A service's templates, able to extend core's ``page.html`` (the shared frame of every page)."""
-    from fastapi.templating import Jinja2Templates
-    from jinja2 import ChoiceLoader, FileSystemLoader
-
-    from core.pictograms import pictogram
-
-    templates = Jinja2Templates(directory=service_dir)
-    templates.env.globals["pictogram"] = pictogram
-    templates.env.globals["vendored"] = vendored
-    templates.env.loader = ChoiceLoader([FileSystemLoader(service_dir), FileSystemLoader(Path(__file__).parent /
-                                                                                          "templates")])
-    return templates
-
-
-def mount_shared_static(app: FastAPI) -> None:
-    """``/static/amana``: the stylesheet every page uses (mounted once, whichever service comes first)."""
-    if not any(getattr(route, "path", None) == "/static/amana" for route in app.routes):
-        app.mount("/static/amana", StaticFiles(directory=STATIC), name="amana-static")
-
 
 access_log = logging.getLogger("amana.access")
 

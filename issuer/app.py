@@ -12,7 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from core import db, front_door, service, web
+from core import db, front_door, service, web_pages
 from core.settings import Settings, get_settings
 from issuer import api, console_offers, discovery, offer_admin, offer_page, pages, staff_api, status_api, store
 from issuer.context import IssuerContext
@@ -46,7 +46,7 @@ def attach(app: FastAPI) -> None:
     app.include_router(console_offers.router)
     app.include_router(offer_page.router)
     app.mount("/static/issuer", StaticFiles(directory=STATIC), name="issuer-static")
-    web.mount_shared_static(app)
+    web_pages.mount_shared_static(app)
 
 
 SERVICE = service.Service(start, stop, attach, front_door.Door("/issuer/console", "building", "front.console", 1))

@@ -22,13 +22,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from core import i18n, local_forms, pictograms, web
+from core import i18n, local_forms, pictograms, web_pages
 from issuer import metadata, store
 from issuer.context import IssuerContext, get_context
 from issuer.offers import OFFER_PAGE, OfferState, offer_id_of, offer_link, offer_uri
 
 router = APIRouter(include_in_schema=False)
-templates = web.page_templates(Path(__file__).parent / "templates")
+templates = web_pages.page_templates(Path(__file__).parent / "templates")
 Ctx = Annotated[IssuerContext, Depends(get_context)]
 HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from core import digits, esco, i18n, local_forms, pictograms, qr, sessions, web
+from core import digits, esco, i18n, local_forms, pictograms, qr, sessions, web, web_pages
 from core.credtypes import CredentialType
 from core.errors import AmanaError, Forbidden, InvalidInput, NotDigits, UnknownEscoSkill
 from core.sdjwt.paths import parse_path
@@ -35,7 +35,7 @@ from issuer.store.staff import SERVICE  # the console's sign-ins
 from issuer.tables import Organisation, Staff
 
 router = APIRouter(prefix="/issuer/console", include_in_schema=False)
-templates = web.page_templates(Path(__file__).parent / "templates")
+templates = web_pages.page_templates(Path(__file__).parent / "templates")
 Ctx = Annotated[IssuerContext, Depends(get_context)]
 SESSION_COOKIE = sessions.cookie(SERVICE)
 LOGIN_MAX_FAILURES = sessions.MAX_FAILURES
@@ -55,12 +55,12 @@ async def who_is_in(ctx: IssuerContext, request: Request) -> tuple[Staff, Organi
 
 
 def _lang(request: Request, form: Any = None) -> str:
-    return web.page_language(request, form)
+    return web_pages.page_language(request, form)
 
 
 def render(ctx: IssuerContext, request: Request, template: str, lang: str, status: int = 200,
             **values: Any) -> HTMLResponse:
-    return web.render_page(templates, request, template, lang, ctx.node.digest, status, **values)
+    return web_pages.render_page(templates, request, template, lang, ctx.node.digest, status, **values)
 
 
 async def home_page(ctx: IssuerContext, request: Request, lang: str, who: tuple[Staff, Organisation], *,
@@ -138,7 +138,7 @@ async def skills(request: Request, ctx: Ctx, q: str = "") -> JSONResponse:
 async def login(request: Request, ctx: Ctx) -> Response:
     form = await request.form()
     lang = _lang(request, form)
-    web.check_csrf(request, form.get("csrf"), ctx.node.digest)
+    web_pages.check_csrf(request, form.get("csrf"), ctx.node.digest)
     device = request.cookies.get(sessions.device_cookie(SERVICE))
     bucket = sessions.sign_in_bucket(ctx.node, SERVICE, web.client_address(request), device)
     now, token = ctx.now(), new_token()
@@ -158,7 +158,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
 @router.post("/logout")
 async def logout(request: Request, ctx: Ctx) -> Response:
     form = await request.form()
-    web.check_csrf(request, form.get("csrf"), ctx.node.digest)
+    web_pages.check_csrf(request, form.get("csrf"), ctx.node.digest)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         async with ctx.transaction() as session:
@@ -170,7 +170,7 @@ async def logout(request: Request, ctx: Ctx) -> Response:
 
 async def signed_in_form(request: Request, ctx: IssuerContext) -> tuple[Any, str, tuple[Staff, Organisation]]:
     form = await request.form()
-    web.check_csrf(request, form.get("csrf"), ctx.node.digest)
+    web_pages.check_csrf(request, form.get("csrf"), ctx.node.digest)
     who = await who_is_in(ctx, request)
     if who is None:
         raise SignInAgain(DOOR, _lang(request, form), form, request.url.path, ctx.node.digest)

@@ -278,7 +278,7 @@ def serve(
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin and DDL notes at every start: noise
     logging.getLogger("amana").info("public base URL %s (local mode: %s, workers: %d)", settings.public_base_url,
                                     settings.local_mode, workers)
-    from core.web import QR_TOOLS, vendored
+    from core.web_pages import QR_TOOLS, vendored
 
     missing = [name for name in QR_TOOLS if not vendored(name)]
     if missing:

@@ -413,9 +413,9 @@ def test_without_the_qr_tools_the_scanning_pages_say_so(world: DeskWorld, browse
     scanning pages then say so in the reader's language and offer no camera button that does nothing
     (helper-79: the button did nothing, or blamed the camera). Chromium on Linux has no
     BarcodeDetector of its own, so the page has no reader at all."""
-    import core.web
+    import core.web_pages
 
-    monkeypatch.setattr(core.web, "VENDOR", tmp_path)  # as a node set up by `make demo` has it
+    monkeypatch.setattr(core.web_pages, "VENDOR", tmp_path)  # as a node set up by `make demo` has it
     missing = i18n.t("ar", "page.qr_tools_missing")
     page = browser.new_page(locale="ar", viewport={"width": width, "height": 900})
     assert page.evaluate("'BarcodeDetector' in window") is False

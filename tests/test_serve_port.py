@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from core.settings import REPO_ROOT
-from core.web import QR_TOOLS, vendored
+from core.web_pages import QR_TOOLS, vendored
 from server.cli import announced_url, listening_port
 from tests.node import free_port
 from tests.server_process import wait_until_serving

@@ -256,13 +256,13 @@ def test_without_the_qr_tools_a_kept_card_can_still_be_forgotten(node: RunningNo
     """A node set up without its QR tools (``make demo``): the offline page cannot draw a QR, but
     still lists the cards this browser keeps, each with "forget" (a shared phone must be able to
     drop a card and its key), and says why nothing can be shown (helper-80: it listed nothing)."""
-    import core.web
+    import core.web_pages
 
     context = browser.new_context(locale="ar", viewport={"width": 360, "height": 900})
     try:
         page = _load_then_offline(context, node.base, "ar")
         keep_in_browser(page, "ar")
-        monkeypatch.setattr(core.web, "VENDOR", tmp_path)  # the tools gone, as after `make demo`
+        monkeypatch.setattr(core.web_pages, "VENDOR", tmp_path)  # the tools gone, as after `make demo`
         page.goto(f"{node.base}/wallet/offline?lang=ar&again=1")  # the server's page, not the worker's copy
         page.locator(".offline-status", has_text=_t("ar", "page.qr_tools_missing")).wait_for()  # no eval: the CSP
         assert page.locator(".offline-status").inner_text() == _t("ar", "page.qr_tools_missing")
@@ -280,13 +280,13 @@ def test_without_the_qr_tools_the_card_page_offers_no_offline_keeping(monkeypatc
                                                                       tmp_path: Path) -> None:
     """Kept, a card could not be shown there: the card page says why instead of offering it (its
     script then leaves the button hidden: offline.js reads data-no-qr-tools)."""
-    import core.web
+    import core.web_pages
     from core.settings import REPO_ROOT
 
-    templates = core.web.page_templates(REPO_ROOT / "wallet" / "templates")
+    templates = core.web_pages.page_templates(REPO_ROOT / "wallet" / "templates")
     values = {"t": lambda key: _t("ar", key), "card": {"id": "c1"}, "lang": "ar", "csrf": "x"}
     with_tools = templates.get_template("_keep_offline.html").render(values)
     assert "data-no-qr-tools" not in with_tools and _t("ar", "page.qr_tools_missing") not in with_tools
-    monkeypatch.setattr(core.web, "VENDOR", tmp_path)
+    monkeypatch.setattr(core.web_pages, "VENDOR", tmp_path)
     without = templates.get_template("_keep_offline.html").render(values)
     assert 'data-no-qr-tools="1"' in without and _t("ar", "page.qr_tools_missing") in without

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from core import db, front_door, service, web
+from core import db, front_door, service, web_pages
 from core.settings import Settings, get_settings
 from verifier import api, ask_page, offline_pages, pages
 from verifier.context import VerifierContext
@@ -36,7 +36,7 @@ def attach(app: FastAPI) -> None:
     app.include_router(offline_pages.router)
     app.include_router(ask_page.router)
     app.mount("/static/verifier", StaticFiles(directory=STATIC), name="verifier-static")
-    web.mount_shared_static(app)
+    web_pages.mount_shared_static(app)
 
 
 SERVICE = service.Service(start, stop, attach, front_door.Door("/verifier/desk", "scan", "front.desk", 2))

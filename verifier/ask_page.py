@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from core import i18n, web
+from core import i18n, web_pages
 from core.errors import AmanaError
 from core.trust.model import name_in
 from verifier import checks
@@ -30,7 +30,7 @@ from verifier.context import VerifierContext, get_context
 from verifier.requests import ASK_PAGE, ask_link
 
 router = APIRouter(include_in_schema=False)
-templates = web.page_templates(Path(__file__).parent / "templates")
+templates = web_pages.page_templates(Path(__file__).parent / "templates")
 Ctx = Annotated[VerifierContext, Depends(get_context)]
 HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 _CHECK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")

@@ -15,7 +15,7 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from core import qr, web
+from core import qr, web_pages
 from core.sealing import new_public_id
 from verifier import offline, pages, store
 from verifier.context import VerifierContext
@@ -27,7 +27,7 @@ NONCE_TTL_S = 600  # the holder scans, picks what to show, shows: minutes, not h
 
 @router.get("/offline", response_class=HTMLResponse)
 async def offline_screen(request: Request, ctx: Ctx) -> HTMLResponse:
-    lang = web.page_language(request)
+    lang = web_pages.page_language(request)
     if not await pages.signed_in(ctx, request):
         return pages.render(ctx, request, "login.html", lang, return_to=request.url.path)
     nonce, now = secrets.token_bytes(offline.NONCE_BYTES), ctx.now()

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from core import i18n, pictograms, sessions, staff, web
+from core import i18n, pictograms, sessions, staff, web, web_pages
 from core.encoding import b64url_decode, b64url_encode
 from core.errors import AmanaError, NotFound, UnknownEscoSkill
 from core.oid4vc import OFFER_SCHEME, PRESENTATION_SCHEME
@@ -32,7 +32,7 @@ from verifier.requests import Prefix
 OFFLINE_PREFIX = "AO1:"  # core.offline's QR text (specs/formats/offline-presentation.md)
 
 router = APIRouter(prefix="/verifier/desk", include_in_schema=False)
-templates = web.page_templates(Path(__file__).parent / "templates")
+templates = web_pages.page_templates(Path(__file__).parent / "templates")
 Ctx = Annotated[VerifierContext, Depends(get_context)]
 SERVICE = store.SERVICE
 SESSION_COOKIE = sessions.cookie(SERVICE)
@@ -44,7 +44,7 @@ SHOWN_S = 600  # how long a shown result can be re-shown in another language, by
 
 def render(ctx: VerifierContext, request: Request, template: str, lang: str, status: int = 200,
             **values: Any) -> HTMLResponse:
-    return web.render_page(templates, request, template, lang, ctx.node.digest, status, **values)
+    return web_pages.render_page(templates, request, template, lang, ctx.node.digest, status, **values)
 
 
 async def desk_of(ctx: VerifierContext, request: Request) -> str | None:
@@ -118,7 +118,7 @@ def _refusal(exc: AmanaError, lang: str) -> str:
 
 @router.get("", response_class=HTMLResponse)
 async def desk(request: Request, ctx: Ctx) -> HTMLResponse:
-    lang = web.page_language(request)
+    lang = web_pages.page_language(request)
     if not await signed_in(ctx, request):
         return render(ctx, request, "login.html", lang, return_to=request.url.path)
     return await _home(ctx, request, lang)
@@ -127,8 +127,8 @@ async def desk(request: Request, ctx: Ctx) -> HTMLResponse:
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request, ctx: Ctx) -> Response:
     form = await request.form()
-    lang = web.page_language(request, form)
-    web.check_csrf(request, form.get("csrf"), ctx.node.digest)
+    lang = web_pages.page_language(request, form)
+    web_pages.check_csrf(request, form.get("csrf"), ctx.node.digest)
     device = request.cookies.get(sessions.device_cookie(SERVICE))
     bucket = sessions.sign_in_bucket(ctx.node, SERVICE, web.client_address(request), device)
     now, token, key = ctx.now(), new_token(), form.get("desk_key")
@@ -148,12 +148,12 @@ async def login(request: Request, ctx: Ctx) -> Response:
 @router.post("/logout")
 async def logout(request: Request, ctx: Ctx) -> Response:
     form = await request.form()
-    web.check_csrf(request, form.get("csrf"), ctx.node.digest)
+    web_pages.check_csrf(request, form.get("csrf"), ctx.node.digest)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         async with ctx.transaction() as session:
             await sessions.end(session, ctx.node, token)
-    response = RedirectResponse(f"/verifier/desk?lang={web.page_language(request, form)}", status_code=303)
+    response = RedirectResponse(f"/verifier/desk?lang={web_pages.page_language(request, form)}", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response
 
@@ -166,8 +166,8 @@ async def _form(request: Request, ctx: VerifierContext) -> tuple[Any, str]:
 async def form_of_desk(request: Request, ctx: VerifierContext) -> tuple[Any, str, str]:
     """A desk form (CSRF checked), its language, and the desk that posts it (``SignInAgain`` if none)."""
     form = await request.form()
-    web.check_csrf(request, form.get("csrf"), ctx.node.digest)
-    lang = web.page_language(request, form)
+    web_pages.check_csrf(request, form.get("csrf"), ctx.node.digest)
+    lang = web_pages.page_language(request, form)
     desk = await desk_of(ctx, request)
     if desk is None:
         raise staff.SignInAgain(DOOR, lang, form, request.url.path, ctx.node.digest)
@@ -187,7 +187,8 @@ async def new_check(request: Request, ctx: Ctx) -> Response:
     # Post, then redirect to the check's own address: reloading it, changing its language or
     # coming back after "not yet" shows the same QR instead of asking again.
     response = RedirectResponse(f"/verifier/desk/checks/{created['id']}?lang={lang}", status_code=303)
-    response.set_cookie(RESULT_COOKIE, f"{created['id']}.{created['result_key']}", max_age=600, **web.COOKIE_FLAGS)
+    response.set_cookie(RESULT_COOKIE, f"{created['id']}.{created['result_key']}", max_age=600,
+                        **web_pages.COOKIE_FLAGS)
     return response
 
 
@@ -200,7 +201,7 @@ def _requester(request: Request, check_id: str) -> str | None:
 @router.get("/checks/{check_id}", response_class=HTMLResponse)
 async def check_page(check_id: str, request: Request, ctx: Ctx) -> HTMLResponse:
     """The check with its QR, for as long as it is open, in the browser that asked for it."""
-    lang = web.page_language(request)
+    lang = web_pages.page_language(request)
     if not await signed_in(ctx, request):
         return render(ctx, request, "login.html", lang, return_to=request.url.path)
     shown = await checks.reopen(ctx, check_id) if _requester(request, check_id) else None
@@ -270,7 +271,7 @@ async def shown_again(check_id: str, request: Request, ctx: Ctx) -> HTMLResponse
     return result_page(ctx, request, lang, check_id, opened["result"], opened["until"])
 
 
-# The scan page alone uses the camera (its QR reader's WebAssembly: web.render_page).
+# The scan page alone uses the camera (its QR reader's WebAssembly: web_pages.render_page).
 SCAN_HEADERS = {"Permissions-Policy": "camera=(self), geolocation=(), microphone=()"}
 
 
@@ -293,7 +294,7 @@ async def _scan_page(ctx: VerifierContext, request: Request, lang: str, kind: st
 
 @router.get("/scan", response_class=HTMLResponse)
 async def scan(request: Request, ctx: Ctx) -> HTMLResponse:
-    lang = web.page_language(request)
+    lang = web_pages.page_language(request)
     if not await signed_in(ctx, request):
         return render(ctx, request, "login.html", lang, return_to=request.url.path)
     return await _scan_page(ctx, request, lang, None)

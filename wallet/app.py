@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from core import front_door, service, web
+from core import front_door, service, web_pages
 from core.settings import Settings, get_settings
 from wallet import (
     holder,
@@ -48,7 +48,7 @@ def attach(app: FastAPI) -> None:
         app.include_router(module.router)
     app.add_exception_handler(page_kit.FormExpired, page_kit.form_expired)
     app.mount("/static/wallet", StaticFiles(directory=STATIC), name="wallet-static")
-    web.mount_shared_static(app)
+    web_pages.mount_shared_static(app)
 
 
 SERVICE = service.Service(start, stop, attach, front_door.Door("/wallet", "wallet", "front.wallet", 0))

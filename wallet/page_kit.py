@@ -15,11 +15,11 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from core import i18n, web
+from core import i18n, web, web_pages
 from core.errors import AmanaError
 from wallet import holder, unlocked
 
-templates = web.page_templates(Path(__file__).parent / "templates")
+templates = web_pages.page_templates(Path(__file__).parent / "templates")
 LANG_COOKIE = "__Host-amana_lang"
 LANG_COOKIE_S = 365 * 86400
 HOME = "/wallet"
@@ -32,13 +32,13 @@ def context(request: Request) -> holder.WalletContext:
 
 def language(request: Request, form: Any = None) -> str:
     """An explicit choice (form or link), else the remembered one, else the browser's."""
-    return web.page_language(request, form, request.cookies.get(LANG_COOKIE))
+    return web_pages.page_language(request, form, request.cookies.get(LANG_COOKIE))
 
 
 def render(request: Request, template: str, lang: str, status: int = 200, **values: Any) -> HTMLResponse:
     ctx = context(request)
-    response = web.render_page(templates, request, template, lang, ctx.node.digest, status,
-                               idle_lock_min=max(1, ctx.settings.wallet_idle_lock_s // 60), **values)
+    response = web_pages.render_page(templates, request, template, lang, ctx.node.digest, status,
+                                     idle_lock_min=max(1, ctx.settings.wallet_idle_lock_s // 60), **values)
     remember_language(request, response, lang)
     return response
 
@@ -57,7 +57,7 @@ def remember_language(request: Request, response: Any, lang: str) -> None:
     choice = getattr(request.state, "language", None)
     wanted = choice.wanted if choice is not None and choice.lang == lang and choice.wanted else lang
     if request.cookies.get(LANG_COOKIE) != wanted:
-        response.set_cookie(LANG_COOKIE, wanted, max_age=LANG_COOKIE_S, **web.COOKIE_FLAGS)
+        response.set_cookie(LANG_COOKIE, wanted, max_age=LANG_COOKIE_S, **web_pages.COOKIE_FLAGS)
 
 
 def home(lang: str, notice: str | None = None) -> RedirectResponse:
@@ -77,7 +77,7 @@ def error_text(exc: AmanaError, lang: str) -> str:
 
 
 class FormExpired(Exception):
-    """A wallet form whose CSRF token does not hold (``web.CsrfFailed``): most often a page left
+    """A wallet form whose CSRF token does not hold (``web_pages.CsrfFailed``): most often a page left
     open past the browser's session, the cookie gone with it. ``form_expired`` answers it. Not an
     ``AmanaError`` of its own: on the wire it is ``csrf_failed``, one code for one error."""
 
@@ -86,8 +86,8 @@ async def form_of(request: Request) -> tuple[Any, str]:
     """The posted form (CSRF checked) and the holder's language."""
     form = await request.form()
     try:
-        web.check_csrf(request, form.get("csrf"), context(request).node.digest)
-    except web.CsrfFailed:
+        web_pages.check_csrf(request, form.get("csrf"), context(request).node.digest)
+    except web_pages.CsrfFailed:
         raise FormExpired() from None
     return form, language(request, form)
 
@@ -97,7 +97,7 @@ async def form_expired(request: Request, exc: Exception) -> Response:
     the page was open too long and nothing changed (303: the post is not repeated); the pages'
     own scripts, which take JSON, get the 403 problem as before."""
     if "text/html" not in request.headers.get("accept", ""):
-        return await web.amana_error(request, web.CsrfFailed())
+        return await web.amana_error(request, web_pages.CsrfFailed())
     return home(language(request), "form_expired")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from core import i18n, local_forms, qr, sessions, web
+from core import i18n, local_forms, qr, sessions, web, web_pages
 from core.errors import AmanaError, InvalidInput, VaultBusy
 from core.sdjwt.paths import format_path
 from wallet import copies, flows, holder, labels, refresh, status, unlocked
@@ -45,7 +45,7 @@ async def _set_session(request: Request, response: Response, wallet: holder.Open
     or this one) ends first, so no row keeps a key nobody can reach any more."""
     ctx = context(request)
     await unlocked.end(ctx, request.cookies.get(unlocked.COOKIE))
-    response.set_cookie(unlocked.COOKIE, await unlocked.start(ctx, wallet), **web.COOKIE_FLAGS)  # session cookie
+    response.set_cookie(unlocked.COOKIE, await unlocked.start(ctx, wallet), **web_pages.COOKIE_FLAGS)  # session cookie
 
 
 async def _rate_limited(request: Request, work: Callable[[], Awaitable[holder.Opened]]) -> holder.Opened:
@@ -145,7 +145,7 @@ async def create(request: Request) -> Response:
     response = _recovery_sheet(request, lang, wallet_id, code)
     await _set_session(request, response, wallet)
     if form.get("own_device"):
-        response.set_cookie(DEVICE_COOKIE, wallet_id, max_age=365 * 86400, **web.COOKIE_FLAGS)
+        response.set_cookie(DEVICE_COOKIE, wallet_id, max_age=365 * 86400, **web_pages.COOKIE_FLAGS)
     return response
 
 
@@ -172,7 +172,7 @@ async def unlock(request: Request) -> Response:
     response = RedirectResponse(back, status_code=303) if back else home(lang)
     await _set_session(request, response, wallet)
     if form.get("own_device"):
-        response.set_cookie(DEVICE_COOKIE, wallet_id, max_age=365 * 86400, **web.COOKIE_FLAGS)
+        response.set_cookie(DEVICE_COOKIE, wallet_id, max_age=365 * 86400, **web_pages.COOKIE_FLAGS)
     elif request.cookies.get(DEVICE_COOKIE):  # no longer this holder's own device: forget the code
         response.delete_cookie(DEVICE_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response
