@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, settings
 from core import keys
 from core.credtypes import TypeRegistry, load_registry
 from core.settings import Settings, get_settings
-from issuer import store
 from issuer.app import build_app
 from tests import pool_nesting
+from tests.issuer_orgs import org_on
 from tests.oid4vci_wallet import BASE
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
@@ -74,16 +74,7 @@ def console_app(data_dir: Path) -> Iterator[tuple[TestClient, str]]:
     of its one organisation."""
     app = build_app(Settings(data_dir=data_dir, public_base_url=BASE))
     with TestClient(app, base_url=BASE) as client:
-        ctx = app.state.issuer
-
-        async def create() -> str:
-            async with ctx.transaction() as session:
-                _org, key = await store.create_org(session, ctx.node, slug="open-doors", names={"en": "Open Doors"},
-                                                   vcts=["urn:amana:credential:SkillCertificate:1"],
-                                                   keep_claims_days=None, staff_name="Amal", now=ctx.now())
-            return key
-
-        yield client, client.portal.call(create)  # type: ignore[union-attr]
+        yield client, org_on(client, names={"en": "Open Doors"}, staff_name="Amal")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

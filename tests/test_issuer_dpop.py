@@ -29,6 +29,7 @@ from core.settings import Settings
 from issuer import dpop, store
 from issuer.app import build_app
 from tests import craft
+from tests.issuer_orgs import org_on
 from tests.oid4vci_wallet import BASE, Wallet
 from tests.server_process import empty_postgres
 from wallet import dpop as wallet_dpop
@@ -55,16 +56,7 @@ def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(scope="module")
 def ngo(client: TestClient) -> str:
-    ctx = client.app.state.issuer  # type: ignore[attr-defined]
-
-    async def run() -> str:
-        async with ctx.transaction() as session:
-            _org, api_key = await store.create_org(session, ctx.node, slug="open-doors", names={"en": "Open Doors"},
-                                                   vcts=["urn:amana:credential:SkillCertificate:1"],
-                                                   keep_claims_days=None, staff_name="t", now=ctx.now())
-        return api_key
-
-    return client.portal.call(run)  # type: ignore[union-attr]
+    return org_on(client, names={"en": "Open Doors"})
 
 
 def _now(client: TestClient) -> int:

@@ -27,6 +27,7 @@ from issuer import store
 from issuer.app import build_app
 from issuer.offers import MAX_PIN_FAILURES
 from tests import pool_nesting
+from tests.issuer_orgs import org_on
 from tests.oid4vci_wallet import BASE, Wallet, path_of
 from tests.pg_locks import scalar_alone, until_waiting
 from tests.raw_files import stored_bytes
@@ -63,15 +64,7 @@ def _stored_bytes(client: TestClient) -> bytes:
 
 
 def _create_org(client: TestClient, slug: str, vcts: list[str], keep_claims_days: int | None = None) -> str:
-    ctx = client.app.state.issuer  # type: ignore[attr-defined]
-
-    async def run() -> str:
-        async with ctx.transaction() as session:
-            _org, api_key = await store.create_org(session, ctx.node, slug=slug, names={"en": slug}, vcts=vcts,
-                                                   keep_claims_days=keep_claims_days, staff_name="t", now=ctx.now())
-        return api_key
-
-    return client.portal.call(run)  # type: ignore[union-attr]
+    return org_on(client, slug, vcts=vcts, keep_claims_days=keep_claims_days)
 
 
 @pytest.fixture(scope="module")

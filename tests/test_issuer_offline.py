@@ -24,8 +24,9 @@ from core.errors import AmanaError
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.settings import Settings
 from core.statuslist import INVALID, SUSPENDED, VALID, verify_token
-from issuer import offline, store
+from issuer import offline
 from issuer.app import build_app
+from tests.issuer_orgs import org_on
 from tests.oid4vci_wallet import BASE, Wallet, path_of
 from tests.raw_files import stored_bytes
 from tests.server_process import POSTGRES_URL, empty_postgres
@@ -49,16 +50,7 @@ def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(scope="module")
 def ngo(client: TestClient) -> str:
-    ctx = client.app.state.issuer  # type: ignore[attr-defined]
-
-    async def run() -> str:
-        async with ctx.transaction() as session:
-            _org, api_key = await store.create_org(session, ctx.node, slug="open-doors", names={"en": "Open Doors"},
-                                                   vcts=["urn:amana:credential:SkillCertificate:1"],
-                                                   keep_claims_days=30, staff_name="t", now=ctx.now())
-        return api_key
-
-    return client.portal.call(run)  # type: ignore[union-attr]
+    return org_on(client, names={"en": "Open Doors"}, keep_claims_days=30)
 
 
 class Holder:

@@ -21,6 +21,7 @@ from core.settings import Settings
 from core.statuslist import INVALID, SUSPENDED, VALID, verify_token
 from issuer import metadata, refresh, store
 from issuer.app import build_app
+from tests.issuer_orgs import org_on
 from tests.oid4vci_wallet import BASE, Wallet, path_of
 from tests.server_process import POSTGRES_URL, empty_postgres
 
@@ -43,16 +44,7 @@ def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 def _org(client: TestClient, slug: str) -> str:
-    ctx = client.app.state.issuer  # type: ignore[attr-defined]
-
-    async def run() -> str:
-        async with ctx.transaction() as session:
-            _org, api_key = await store.create_org(session, ctx.node, slug=slug, names={"en": slug},
-                                                   vcts=["urn:amana:credential:SkillCertificate:1"],
-                                                   keep_claims_days=None, staff_name="t", now=ctx.now())
-        return api_key
-
-    return client.portal.call(run)  # type: ignore[union-attr, no-any-return]
+    return org_on(client, slug)
 
 
 @pytest.fixture(scope="module")

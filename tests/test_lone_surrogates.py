@@ -18,9 +18,9 @@ from consent.app import build_app as consent_app
 from core import _jose, keys
 from core.oid4vc import PRE_AUTHORIZED_GRANT
 from core.settings import Settings
-from issuer import store
 from issuer.app import build_app as issuer_app
 from tests.craft import signed_as_escapes
+from tests.issuer_orgs import org_on
 from tests.oid4vci_wallet import BASE
 from verifier import store as verifier_store
 from wallet import dpop as wallet_dpop
@@ -32,13 +32,7 @@ def test_a_dpop_proof_whose_jti_is_a_lone_surrogate_is_refused_at_the_token_endp
     token_url = f"{BASE}/issuers/ngo/token"
     with TestClient(issuer_app(Settings(data_dir=tmp_path, public_base_url=BASE)), base_url=BASE) as client:
         ctx = client.app.state.issuer  # type: ignore[attr-defined]
-
-        async def create() -> None:
-            async with ctx.transaction() as session:
-                await store.create_org(session, ctx.node, slug="ngo", names={"en": "NGO"}, vcts=[],
-                                       keep_claims_days=None, staff_name="Amal", now=ctx.now())
-
-        client.portal.call(create)  # type: ignore[union-attr]
+        org_on(client, "ngo", vcts=[])
         key, now, form = keys.generate(), int(ctx.now()), {"grant_type": PRE_AUTHORIZED_GRANT,
                                                             "pre-authorized_code": "any"}
         first = client.post(token_url, data=form,
@@ -73,17 +67,7 @@ def test_a_lone_surrogate_inside_an_offers_claims_or_a_desks_own_query_is_refuse
     from tests.desk_world import SKILL_EXAMPLE
 
     with TestClient(node_app(Settings(data_dir=tmp_path, public_base_url=BASE)), base_url=BASE) as client:
-        ctx = client.app.state.issuer  # type: ignore[attr-defined]
-
-        async def create() -> str:
-            async with ctx.transaction() as session:
-                _, api_key = await store.create_org(session, ctx.node, slug="ngo", names={"en": "NGO"},
-                                                    vcts=["urn:amana:credential:SkillCertificate:1"],
-                                                    keep_claims_days=None, staff_name="Amal", now=ctx.now())
-            return api_key
-
-        staff = {"Authorization": f"Bearer {client.portal.call(create)}",  # type: ignore[union-attr]
-                 "Content-Type": "application/json"}
+        staff = {"Authorization": f"Bearer {org_on(client, 'ngo')}", "Content-Type": "application/json"}
         for claims in ({**SKILL_EXAMPLE, "given_name": LONE}, {**SKILL_EXAMPLE, "skill": {"uri": "x", LONE: "y"}}):
             body = json.dumps({"type": "SkillCertificate", "claims": claims})  # ensure_ascii: the escape, as sent
             refused = client.post("/api/issuer/offers", content=body, headers=staff)

@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from core import i18n, keys, qr
 from core.errors import InvalidInput
 from core.settings import Settings
-from issuer import store
 from issuer.app import build_app
 from issuer.offers import offer_id_of, offer_page_link
+from tests.issuer_orgs import org_on
 from tests.oid4vci_wallet import BASE, Wallet
 from wallet.receive import offer_uri
 
@@ -30,17 +30,7 @@ ORG_AR = "الأبواب المفتوحة"
 def app_and_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
     app = build_app(Settings(data_dir=tmp_path_factory.mktemp("offer-page"), public_base_url=BASE))
     with TestClient(app, base_url=BASE) as client:
-        ctx = app.state.issuer
-
-        async def create() -> str:
-            async with ctx.transaction() as session:
-                _org, key = await store.create_org(session, ctx.node, slug="open-doors",
-                                                   names={"en": "Open Doors", "ar": ORG_AR},
-                                                   vcts=["urn:amana:credential:SkillCertificate:1"],
-                                                   keep_claims_days=None, staff_name="Amal", now=ctx.now())
-            return key
-
-        yield client, client.portal.call(create)  # type: ignore[union-attr]
+        yield client, org_on(client, names={"en": "Open Doors", "ar": ORG_AR}, staff_name="Amal")
 
 
 def _offer(client: TestClient, key: str, language: str = "ar") -> dict[str, Any]:
