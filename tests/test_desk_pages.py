@@ -135,6 +135,18 @@ def test_the_check_page_says_only_it_shows_the_answer_and_a_second_check_ends_it
     first.wait_for_selector("p.notice")  # said so: not "this result is shown once", which it never was
     assert first.locator("p.notice").first.inner_text() == i18n.t("fa", "desk.check_gone")
     _shot(first, f"replaced-fa-{width}")
+    # Neither was answered: once they expire and are forgotten (the next check made), the audit says so.
+    verifier = world.node.app.state.verifier
+    verifier.offset = 601
+    try:
+        _ask(first, "right-to-work")
+        first.goto(f"{world.base}/verifier/desk?lang=fa")
+        cells = first.locator("table td").all_inner_texts()
+        assert cells.count(i18n.t("fa", "desk.no_answer")) >= 2, cells
+        _shot(first, f"audit-no-answer-fa-{width}")
+        assert page_width(first) <= width
+    finally:
+        verifier.offset = 0
     context.close()
 
 

@@ -254,3 +254,40 @@ def test_a_holders_own_answer_to_a_query_without_binding_that_fails_ends_the_che
 
     result = asyncio.run(story())
     assert result["accepted"] is False and result["reason"] == "expired", result
+
+
+def test_a_check_that_ends_pending_leaves_an_audit_line_by_what_came(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A clerk who asked and got no answer (or only a decline nobody took) can show the audit that
+    they asked: when the expired check is forgotten (the first check made at least 10 s later), it
+    leaves a line, refused, "unanswered" or "hint_only", naming the desk, with no names and no
+    issuer. On PostgreSQL the delete and the audit are one statement (verifier.store.add_check)."""
+    data_dir = tmp_path_factory.mktemp("ended-pending")
+    with RunningNode(data_dir) as node:
+        own = Desk(node, data_dir)
+
+        async def story() -> list[dict[str, Any]]:
+            async with httpx.AsyncClient(timeout=20) as http:
+                silent = await own.check(http)
+                hinted = await own.check(http)
+                await _forge_decline(http, hinted)
+                answered = await own.verdict(http, own.credential(None))
+                assert answered["accepted"] is True
+                own.ctx.offset = 601
+                await own.check(http)  # forgets the expired ones, and audits those that ended pending
+                assert (await own.result(http, silent)).status_code == 404  # gone, as before
+                own.ctx.offset = 1202
+                await own.check(http)  # the same lines are not written twice
+                audit: list[dict[str, Any]] = (await http.get(f"{own.base}/api/verifier/audit",
+                                                              headers=own.auth)).json()
+                return audit
+
+        try:
+            audit = asyncio.run(story())
+        finally:
+            own.ctx.offset = 0
+    ended = [line for line in audit if line["reason"] in ("unanswered", "hint_only")]
+    assert sorted(line["reason"] for line in ended) == ["hint_only", "unanswered", "unanswered"], audit
+    for line in ended:
+        assert line["accepted"] is False and line["disclosed_names"] == [] and line["vct"] is None
+        assert line["issuer"] is None and line["check"] == "right-to-work" and line["desk"]["id"]
+    assert [line["accepted"] for line in audit if line["reason"] is None] == [True]  # the answered one, once

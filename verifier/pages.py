@@ -72,7 +72,8 @@ async def _home(ctx: VerifierContext, request: Request, lang: str, message: str 
         trust_list = None
     audit = [{**e, "when": time.strftime("%Y-%m-%d %H:%M", time.gmtime(e["at"])),
               "names": display.claim_names(e["disclosed_names"], ctx.types.get(e["vct"] or ""), lang),
-              "question": _asked(ctx, e["check"], lang), "issuer_named": _issuer_named(trust_list, e["issuer"], lang)}
+              "question": _asked(ctx, e["check"], lang), "issuer_named": _issuer_named(trust_list, e["issuer"], lang),
+              "no_answer": e["reason"] in (store.UNANSWERED, store.HINT_ONLY)}
              for e in entries]
     offered = availability(ctx.queries, trust_list, ctx.settings.verifier_id, ctx.now())
     return render(ctx, request, "home.html", lang, status, signed_in=True, message=message,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, exists, func, insert, select, union_all, update
+from sqlalchemy import Row, bindparam, case, delete, exists, false, func, insert, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import keys, sessions
@@ -142,16 +142,40 @@ def _desk(row: DeskKey) -> dict[str, Any]:
             "revoked_at": row.revoked_at}
 
 
-_FORGET_CHECKS = delete(CHECKS).where(CHECKS.c.expires_at <= bindparam("now"))
+_EXPIRED = CHECKS.c.expires_at <= bindparam("now")
+_FORGET_CHECKS = delete(CHECKS).where(_EXPIRED)
 _NEW_CHECK = insert(CHECKS)
+# A check that ends pending leaves an audit line too: "unanswered" (nothing came), or "hint_only" (only
+# a decline, or an answer bound to nothing, came: a hint anyone who saw the QR could send, checks.respond).
+UNANSWERED, HINT_ONLY = "unanswered", "hint_only"
+_ENDED_PENDING = ("at", "check_name", "accepted", "reason", "disclosed_names", "desk")
+
+
+def _ended_pending(rows: Any, *where: Any) -> Any:
+    """The audit lines of ``rows`` (checks, or the checks a ``DELETE … RETURNING`` took) still pending."""
+    return (insert(AUDIT).from_select(_ENDED_PENDING, select(
+        rows.c.expires_at, rows.c.name, false(),
+        case((rows.c.sealed_result.is_(None), literal(UNANSWERED)), else_=literal(HINT_ONLY)),
+        literal([], AUDIT.c.disclosed_names.type), rows.c.desk).where(rows.c.phase == "pending", *where)))
+
+
+_AUDIT_ENDED = _ended_pending(CHECKS, _EXPIRED)  # SQLite: then _FORGET_CHECKS, its one writer in turn
+# PostgreSQL: one statement, so that a desk taking a decline as its result at that moment (results.take_result)
+# is either seen done here or finds the check gone: never audited twice.
+_FORGOTTEN = _FORGET_CHECKS.returning(CHECKS.c.expires_at, CHECKS.c.name, CHECKS.c.sealed_result, CHECKS.c.desk,
+                                      CHECKS.c.phase).cte("forgotten")
+_FORGET_AUDITING = _ended_pending(_FORGOTTEN).add_cte(_FORGOTTEN)
 
 
 async def add_check(db: Db, check: dict[str, Any], now: int, *, forget: bool = True) -> None:
-    """A new check (its columns by name); ``forget``: first the expired ones, results included.
-    Without them, on PostgreSQL the insert is the unit's one statement: one round trip
-    (``core.db.later``)."""
-    if forget:
+    """A new check (its columns by name); ``forget``: first the expired ones, results included,
+    those that ended pending audited as such. Without them, on PostgreSQL the insert is the unit's
+    one statement: one round trip (``core.db.later``)."""
+    if forget and dialect_name(db) == "sqlite":
+        await db.execute(_AUDIT_ENDED, {"now": now})
         await db.execute(_FORGET_CHECKS, {"now": now})
+    elif forget:
+        await db.execute(_FORGET_AUDITING, {"now": now})
     await later(db, _NEW_CHECK, {"sealed_result": None, **check})
 
 
