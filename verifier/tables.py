@@ -1,4 +1,4 @@
-"""The verifier's tables. Only ``verifier/store.py`` queries them.
+"""The verifier's tables. Only ``verifier/store/`` queries them.
 
 What is kept, and why (issue 5 point 6, "keep nothing"):
 

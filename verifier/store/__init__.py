@@ -1,4 +1,5 @@
-"""Every SQL statement of the verifier. Functions take an ``AsyncSession`` and never commit.
+"""Every SQL statement of the verifier (the desk keys' in ``desks``, the offline QR's in ``offline``,
+re-exported here). Functions take an ``AsyncSession`` and never commit.
 
 Those of a check's requests (create, request object, response, result) are SQLAlchemy Core
 statements built once and take ``core.db.Db``: the bare connection of ``VerifierContext.unit()``
@@ -9,33 +10,37 @@ A check comes back as a read-only ``Row``; every change is an explicit statement
 from __future__ import annotations
 
 import json
-import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, case, delete, exists, false, func, insert, literal, select, union_all, update
+from sqlalchemy import Row, bindparam, case, delete, exists, false, insert, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import keys, sessions
+from core import keys
 from core.db import Db, dialect_insert, dialect_name, later, table_of
-from core.errors import InvalidInput, NotFound
 from core.sealing import NodeKey
 from verifier.requests import Identity as SigningIdentity
 from verifier.requests import self_signed_certificate
-from verifier.tables import AuditEntry, Check, DeskKey, Identity, OfflineNonce, OfflineSeen, StatusListCopy
+from verifier.store.desks import (
+    DESK_ID_CHARS,
+    SERVICE,
+    add_desk_key,
+    desk_active,
+    desk_digest,
+    desk_id,
+    desk_key_known,
+    desk_keys,
+    revoke_desk_key,
+)
+from verifier.store.offline import add_offline_nonce, first_showing, offline_nonce_live, spend_offline_nonce
+from verifier.tables import AuditEntry, Check, DeskKey, Identity, StatusListCopy
 
-SERVICE = "verifier"  # the desk's sign-ins (core.sessions)
-DESK_ID_CHARS = 16  # 64 bits of the key's digest: unique among any desk keys a node will make
-_DESK_ID = re.compile(f"[0-9a-f]{{{DESK_ID_CHARS}}}")
 CheckRow = Row[Any]  # a verifier_checks row: attributes by column name
-CHECKS, DESK_KEYS = table_of(Check), table_of(DeskKey)
+CHECKS = table_of(Check)
 AUDIT, COPIES = table_of(AuditEntry), table_of(StatusListCopy)
 
-_DESK_KEY = select(DESK_KEYS.c.digest).where(DESK_KEYS.c.digest == bindparam("digest"),
-                                             DESK_KEYS.c.revoked_at.is_(None))
 _CHECK = select(CHECKS).where(CHECKS.c.id == bindparam("check_id"))
 _ANSWER = (update(CHECKS).where(CHECKS.c.id == bindparam("check_id"), CHECKS.c.phase == "pending")
            .values(phase="answered", sealed_result=bindparam("sealed_result"), response_key=None)
@@ -74,72 +79,6 @@ async def identity(session: AsyncSession, node: NodeKey, name: str, now: int) ->
     row.certificate = self_signed_certificate(made.key, name, now)
     await session.flush()
     return SigningIdentity(made.key, row.certificate, made.did_key)
-
-
-def desk_digest(node: NodeKey, key: str) -> str:
-    """How a desk key is kept and named: its keyed digest (the row's key, a session's subject, a check's desk)."""
-    return node.digest("desk-key", key)
-
-
-async def add_desk_key(session: AsyncSession, node: NodeKey, name: str, now: int) -> str:
-    key = "amv_" + secrets.token_urlsafe(32)
-    session.add(DeskKey(digest=desk_digest(node, key), name=name, created_at=now))
-    return key
-
-
-async def desk_key_known(session: AsyncSession, node: NodeKey, key: str) -> bool:
-    """The desk's sign-in: a desk key this node made and nobody revoked. Its row stays share-locked
-    until the sign-in's session is written: a revocation (``revoke_desk_key``, FOR UPDATE) waits for
-    it and ends that session too, or goes first and this finds the key revoked. Without the lock,
-    PostgreSQL's READ COMMITTED let a sign-in write a session for a key revoked meanwhile (SQLite
-    has one writer at a time)."""
-    query = _DESK_KEY.with_for_update(read=True)
-    return (await session.execute(query, {"digest": desk_digest(node, key)})).first() is not None
-
-
-async def desk_active(db: Db, digest: str) -> bool:
-    """The desk key of this digest (a desk session's subject) is still in force: a session begun in
-    the instant its key was revoked ends at its next page."""
-    return (await db.execute(_DESK_KEY, {"digest": digest})).first() is not None
-
-
-def desk_id(node: NodeKey, key: str) -> str:
-    """The name a desk key goes by in lists and revocations: the start of its digest. Names repeat
-    ("front desk"), and the key itself is never kept nor shown again."""
-    return desk_digest(node, key)[:DESK_ID_CHARS]
-
-
-async def desk_keys(session: AsyncSession) -> list[dict[str, Any]]:
-    """Every desk key ever made, oldest first: id, name, made and revoked (None while in force)."""
-    rows = (await session.execute(select(DeskKey).order_by(DeskKey.created_at, DeskKey.digest))).scalars()
-    return [_desk(row) for row in rows]
-
-
-async def revoke_desk_key(session: AsyncSession, desk: str, now: int) -> dict[str, Any]:
-    """Revoke the desk key ``desk`` (its id from ``desk_keys``) and end its sign-ins, in one unit. The
-    row stays, with when (Unix seconds). Revoking it again changes nothing and says so
-    (``already_revoked``). ``keys_in_force``: how many desk keys still work (as ``revoke_staff``)."""
-    desk = desk.strip().lower()  # as copied from a list, or typed in capitals
-    if not _DESK_ID.fullmatch(desk):
-        raise InvalidInput(f"a desk id is {DESK_ID_CHARS} hexadecimal characters, as `amana verifier desks` lists")
-    query = select(DeskKey).where(DeskKey.digest.startswith(desk, autoescape=True)).with_for_update()
-    rows = list((await session.execute(query)).scalars())
-    if not rows:
-        raise NotFound("no desk key with this id")
-    if len(rows) > 1:  # 64 bits: never seen; refused rather than revoking whichever came first
-        raise InvalidInput("more than one desk key has this id: nothing was revoked")
-    row = rows[0]
-    already = row.revoked_at is not None
-    if not already:
-        row.revoked_at = now
-    ended = await sessions.end_all(session, SERVICE, row.digest)
-    in_force = await session.scalar(select(func.count()).select_from(DeskKey).where(DeskKey.revoked_at.is_(None)))
-    return {**_desk(row), "already_revoked": already, "sessions_ended": ended, "keys_in_force": in_force}
-
-
-def _desk(row: DeskKey) -> dict[str, Any]:
-    return {"id": row.digest[:DESK_ID_CHARS], "name": row.name, "created_at": row.created_at,
-            "revoked_at": row.revoked_at}
 
 
 _EXPIRED = CHECKS.c.expires_at <= bindparam("now")
@@ -325,33 +264,7 @@ async def phase(db: Db, check_id: str) -> tuple[str, bool] | None:
     return None if row is None else (row.phase, row.phase == "pending" and row.sealed_result is not None)
 
 
-# --- offline QR (verifier.offline) ---------------------------------------------------------
-
-
-async def add_offline_nonce(session: AsyncSession, node: NodeKey, nonce: bytes, expires_at: int, now: int) -> None:
-    await session.execute(delete(OfflineNonce).where(OfflineNonce.expires_at <= now))
-    session.add(OfflineNonce(digest=node.digest("offline-nonce", nonce.hex()), expires_at=expires_at))
-
-
-async def offline_nonce_live(session: AsyncSession, node: NodeKey, nonce: bytes, now: int) -> bool:
-    row = await session.get(OfflineNonce, node.digest("offline-nonce", nonce.hex()))
-    return row is not None and row.expires_at > now
-
-
-async def spend_offline_nonce(session: AsyncSession, node: NodeKey, nonce: bytes, now: int) -> bool:
-    """True once for a nonce this desk showed and that has not expired; it is gone after."""
-    result = await session.execute(
-        delete(OfflineNonce).where(OfflineNonce.digest == node.digest("offline-nonce", nonce.hex()),
-                                   OfflineNonce.expires_at > now).returning(OfflineNonce.digest))
-    return result.scalar_one_or_none() is not None
-
-
-async def first_showing(session: AsyncSession, node: NodeKey, binding: bytes, until: int, now: int) -> bool:
-    """Record a key binding's signature as seen until ``until``: True the first time, False for a
-    second showing inside that time (one insert-or-ignore, so two desks racing cannot both pass)."""
-    await session.execute(delete(OfflineSeen).where(OfflineSeen.expires_at <= now))
-    result = await session.execute(
-        dialect_insert(session, OfflineSeen).values(digest=node.digest("offline-binding", binding.hex()),
-                                                    expires_at=until)
-        .on_conflict_do_nothing().returning(OfflineSeen.digest))
-    return result.scalar_one_or_none() is not None
+__all__ = [  # the desk keys' and the offline QR's statements, re-exported
+    "DESK_ID_CHARS", "SERVICE", "add_desk_key", "add_offline_nonce", "desk_active", "desk_digest", "desk_id",
+    "desk_key_known", "desk_keys", "first_showing", "offline_nonce_live", "revoke_desk_key", "spend_offline_nonce",
+]
