@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import typer
 
 import consent.cli_records  # noqa: F401  (adds purge and report to `amana consent`)
+import wallet.cli_move  # noqa: F401  (adds export, import, recover, passphrase, destroy to `amana wallet`)
 from consent.cli import consent_app
 from core import keys
 from core._cli_common import ExistingFile, fails_as_problem, option_file, public_keys, read_token

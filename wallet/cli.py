@@ -14,23 +14,20 @@ Plain http is used only in the node's local mode (``Settings.local_mode``).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from core._cli_common import ExistingFile, fails_as_problem
+from core._cli_common import fails_as_problem
 from core.errors import InvalidInput
 from core.sdjwt.paths import format_path
 from core.settings import get_settings
-from wallet import consent, consent_hook, copies, export, flows, holder, ledger, refresh
+from wallet import consent, consent_hook, copies, flows, holder, ledger, refresh
 from wallet.history import HistoryRecord, iso
-from wallet.vault import parse_recovery_code
 
 T = TypeVar("T")
 wallet_app = typer.Typer(no_args_is_help=True, help="Holder: an encrypted wallet — receive, present, history, move.")
@@ -40,7 +37,7 @@ PASSPHRASE_ENV, EXPORT_ENV, RECOVERY_ENV = "AMANA_WALLET_PASSPHRASE", "AMANA_WAL
 NEW_ENV = "AMANA_WALLET_NEW_PASSPHRASE"
 
 
-def _secret(env: str, prompt: str, *, confirm: bool = False, hide: bool = True) -> str:
+def secret(env: str, prompt: str, *, confirm: bool = False, hide: bool = True) -> str:
     value = os.environ.get(env)
     if value:
         return value
@@ -51,7 +48,7 @@ def _secret(env: str, prompt: str, *, confirm: bool = False, hide: bool = True) 
     return answer
 
 
-def _agrees(question: str) -> bool:
+def agrees(question: str) -> bool:
     """A yes/no asked on stderr, "no" unless told "y": click's confirm, even told stderr, writes a
     space to stdout, which then held " {…}", not the one JSON document a script reads. Nothing to
     read at all (no terminal, stdin closed) is no answer: nothing is done, not even a "no" sent."""
@@ -64,11 +61,11 @@ def _agrees(question: str) -> bool:
     return line.strip().lower() in ("y", "yes")
 
 
-def _passphrase(*, confirm: bool = False) -> str:
-    return _secret(PASSPHRASE_ENV, "Wallet passphrase", confirm=confirm)
+def ask_passphrase(*, confirm: bool = False) -> str:
+    return secret(PASSPHRASE_ENV, "Wallet passphrase", confirm=confirm)
 
 
-def _run(work: Callable[[holder.WalletContext], Awaitable[T]]) -> T:
+def on_wallets(work: Callable[[holder.WalletContext], Awaitable[T]]) -> T:
     async def run() -> T:
         ctx = await holder.WalletContext.open(get_settings())
         try:
@@ -79,7 +76,7 @@ def _run(work: Callable[[holder.WalletContext], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-def _print(value: Any) -> None:
+def print_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False))
 
 
@@ -89,9 +86,9 @@ def create(name: Annotated[str | None, typer.Option(help="a name for you to tell
                                                         "encrypted)")] = None) -> None:
     """A new wallet; prints its id and the recovery code ONCE: write the code down, it is the only way
     back in without the passphrase."""
-    passphrase = _passphrase(confirm=True)
-    wallet_id, code = _run(lambda ctx: holder.create(ctx, passphrase, name))
-    _print({"wallet_id": wallet_id, "recovery_code": code})
+    passphrase = ask_passphrase(confirm=True)
+    wallet_id, code = on_wallets(lambda ctx: holder.create(ctx, passphrase, name))
+    print_json({"wallet_id": wallet_id, "recovery_code": code})
 
 
 @wallet_app.command("receive")
@@ -106,7 +103,7 @@ def receive(
     wallet: WalletOption = None,
 ) -> None:
     """Redeem an offer; each copy is checked, then kept with its key in the vault. Prints no claim value."""
-    passphrase = _passphrase()
+    passphrase = ask_passphrase()
 
     async def work(ctx: holder.WalletContext) -> dict[str, Any]:
         opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)  # before the offer is spent
@@ -121,7 +118,7 @@ def receive(
                 "issuer_registered": offered.registered, "wallet": opened.wallet_id,
                 "refreshable": kept[0].batch in opened.contents.refresh}
 
-    _print(_run(work))
+    print_json(on_wallets(work))
 
 
 _TECHNICAL = frozenset({"iss", "iat", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "sub", "_sd_alg"})
@@ -137,7 +134,7 @@ def list_(wallet: WalletOption = None,
     """The cards: type, issuer, validity, copies left and a warning when they run low — no claim value
     unless --show-claims. A card with one unused copy or none is topped up first when its issuer gave
     a refresh token (unless --offline)."""
-    passphrase = _passphrase()
+    passphrase = ask_passphrase()
 
     async def work(ctx: holder.WalletContext) -> dict[str, Any]:
         opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
@@ -162,7 +159,7 @@ def list_(wallet: WalletOption = None,
             cards.append(card)
         return {"wallet": opened.wallet_id, "name": opened.contents.name, "cards": cards}
 
-    _print(_run(work))
+    print_json(on_wallets(work))
 
 
 @wallet_app.command("refresh")
@@ -172,7 +169,7 @@ def refresh_(card: Annotated[list[str] | None, typer.Option("--card", help="this
              wallet: WalletOption = None) -> None:
     """Fetch fresh copies from the issuer, for cards whose issuer gave a refresh token: new holder keys,
     each copy checked, so the next verifiers cannot link your visits."""
-    passphrase = _passphrase()
+    passphrase = ask_passphrase()
 
     async def work(ctx: holder.WalletContext) -> dict[str, Any]:
         opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
@@ -184,7 +181,7 @@ def refresh_(card: Annotated[list[str] | None, typer.Option("--card", help="this
             opened, done = await refresh.top_up(ctx, opened, http, wanted)
         return {"wallet": opened.wallet_id, "refreshed": [o.to_dict() for o in done]}
 
-    _print(_run(work))
+    print_json(on_wallets(work))
 
 
 @wallet_app.command("present")
@@ -205,7 +202,7 @@ def present(
     the history either way. A copy shown to one verifier is never shown to another. The consent
     screen (on stderr) says who asks, why, on what legal basis, and warns about an unregistered
     verifier or a request beyond its registration; "no" sends the protocol's access_denied."""
-    passphrase = _passphrase()
+    passphrase = ask_passphrase()
 
     async def work(ctx: holder.WalletContext) -> dict[str, Any]:
         opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
@@ -220,12 +217,12 @@ def present(
             if yes and asked.screen.needs_warning and not allow_unregistered:
                 raise flows.ConsentWarningUnheeded("this verifier is unregistered or asks beyond its registration: "
                                                    "answer without --yes, or add --allow-unregistered")
-            if not yes and not _agrees("Show these, and nothing else?"):
+            if not yes and not agrees("Show these, and nothing else?"):
                 declined = await flows.decline(ctx, opened, http, asked)
                 typer.echo("Nothing was shown. The verifier was told you said no.", err=True)
                 if declined.redirect_uri:
                     typer.echo(f"The verifier asks you to continue at {declined.redirect_uri}", err=True)
-                _print({"declined": asked.request.client_id, "shown": {}, "continue_at": declined.redirect_uri})
+                print_json({"declined": asked.request.client_id, "shown": {}, "continue_at": declined.redirect_uri})
                 raise typer.Exit(1)
             answered = await flows.give(ctx, opened, http, asked, choice, heeded_warning=True)
         shown = {i.query_id: [format_path(p) for p in i.paths] for i in consent.choices_valid(asked.screen,
@@ -233,7 +230,7 @@ def present(
         # OpenID4VP §8.2: where the verifier asks the holder to continue (a browser's job: printed here)
         return {"answered": asked.request.client_id, "shown": shown, "continue_at": answered.redirect_uri}
 
-    _print(_run(work))
+    print_json(on_wallets(work))
 
 
 def _choice(disclose: list[str]) -> consent.Choice:
@@ -258,7 +255,7 @@ def history(wallet: WalletOption = None,
                                                "checkpoints as kept (for an audit), not only where each stands")]
             = False) -> None:
     """Who saw what: every presentation and refusal, with claim names (never values), newest last."""
-    passphrase = _passphrase()
+    passphrase = ask_passphrase()
 
     def said(record: HistoryRecord) -> dict[str, Any]:
         shown: dict[str, Any] = record.to_dict()
@@ -272,94 +269,4 @@ def history(wallet: WalletOption = None,
         opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
         return {"wallet": opened.wallet_id, "history": [said(h) for h in opened.contents.history]}
 
-    _print(_run(work))
-
-
-@wallet_app.command("export")
-@fails_as_problem
-def export_(file: Annotated[Path, typer.Argument(dir_okay=False, help="the file to write (encrypted)")],
-            wallet: WalletOption = None) -> None:
-    """The whole wallet in one file encrypted under an export passphrase (AMANA_WALLET_EXPORT_PASSPHRASE
-    or a prompt), for `amana wallet import` on another node."""
-    passphrase = _passphrase()
-    export_passphrase = _secret(EXPORT_ENV, "Export passphrase (for this file only)", confirm=True)
-
-    async def work(ctx: holder.WalletContext) -> dict[str, Any]:
-        opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
-        data = export.dump(opened.wallet_id, opened.contents.to_bytes(), export_passphrase, ctx.now())
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never over an existing file
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        return {"exported": opened.wallet_id, "file": str(file), "sha256": hashlib.sha256(data).hexdigest()}
-
-    _print(_run(work))
-
-
-@wallet_app.command("import")
-@fails_as_problem
-def import_(file: ExistingFile) -> None:
-    """A wallet from an export file, under your passphrase; prints its new recovery code ONCE.
-    A file that was changed, or a wrong export passphrase, is refused and changes nothing."""
-    data = file.read_bytes()
-    export.header(data)  # not an export file at all: say so before asking for anything
-    export_passphrase = _secret(EXPORT_ENV, "Export passphrase")
-    passphrase = _passphrase(confirm=True)
-    opened, code = _run(lambda ctx: holder.import_wallet(ctx, data, export_passphrase, passphrase))
-    _print({"wallet_id": opened.wallet_id, "recovery_code": code})
-
-
-@wallet_app.command("recover")
-@fails_as_problem
-def recover(wallet: WalletOption = None) -> None:
-    """A new passphrase (AMANA_WALLET_PASSPHRASE or a prompt) from the recovery code
-    (AMANA_WALLET_RECOVERY_CODE or a prompt). The recovery code stays the same."""
-    code = _secret(RECOVERY_ENV, "Recovery code", hide=False)
-    parse_recovery_code(code)  # a typo is caught here, before any prompt or KDF
-    passphrase = _passphrase(confirm=True)
-
-    async def work(ctx: holder.WalletContext) -> dict[str, Any]:
-        opened = await holder.recover(ctx, await holder.resolve(ctx, wallet), code, passphrase)
-        return {"wallet_id": opened.wallet_id, "passphrase_changed": True}
-
-    _print(_run(work))
-
-
-@wallet_app.command("passphrase")
-@fails_as_problem
-def passphrase(wallet: WalletOption = None) -> None:
-    """A new passphrase (AMANA_WALLET_NEW_PASSPHRASE or a prompt) after unlocking with the current one;
-    only the vault key is re-wrapped, the recovery code stays the same."""
-    current = _passphrase()
-    new = _secret(NEW_ENV, "New wallet passphrase", confirm=True)
-
-    async def work(ctx: holder.WalletContext) -> dict[str, Any]:
-        opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), current)
-        await holder.change_passphrase(ctx, opened, new)
-        return {"wallet_id": opened.wallet_id, "passphrase_changed": True}
-
-    _print(_run(work))
-
-
-@wallet_app.command("destroy")
-@fails_as_problem
-def destroy(exported: Annotated[Path, typer.Option("--exported", exists=True, dir_okay=False,
-                                                   help="the export file of this wallet, made before")],
-            yes: Annotated[bool, typer.Option("--yes", help="do not ask (scripts)")] = False,
-            wallet: WalletOption = None) -> None:
-    """Delete this wallet from this node after it was exported; prints a receipt saying so."""
-    data = exported.read_bytes()
-    made = export.header(data)
-    passphrase = _passphrase()
-
-    async def work(ctx: holder.WalletContext) -> dict[str, Any]:
-        opened = await holder.unlock(ctx, await holder.resolve(ctx, wallet), passphrase)
-        if made["wallet_id"] != opened.wallet_id:
-            raise InvalidInput("that export file is of another wallet: nothing was deleted")
-        if not yes and not _agrees("Delete this wallet from this node for good?"):
-            raise typer.Exit(1)
-        await holder.destroy(ctx, opened)
-        return {"receipt": "wallet destroyed", "wallet_id": opened.wallet_id, "destroyed_at": iso(ctx.now()),
-                "node": ctx.settings.public_base_url, "export_sha256": hashlib.sha256(data).hexdigest(),
-                "exported_at": iso(made["exported_at"])}
-
-    _print(_run(work))
+    print_json(on_wallets(work))
