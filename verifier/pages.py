@@ -185,6 +185,9 @@ async def new_check(request: Request, ctx: Ctx) -> Response:
                                       parameters=desk_skills.parameters(query, form), desk=desk)
     except AmanaError as exc:
         return await _home(ctx, request, lang, _refusal(exc, lang), 400)
+    earlier_id, _, earlier_key = (request.cookies.get(RESULT_COOKIE) or "").partition(".")
+    if earlier_id and earlier_key:  # the cookie's one check is this one now: the earlier one ends (check.html says so)
+        await results.withdraw(ctx, earlier_id, earlier_key)
     # Post, then redirect to the check's own address: reloading it, changing its language or
     # coming back after "not yet" shows the same QR instead of asking again.
     response = RedirectResponse(f"/verifier/desk/checks/{created['id']}?lang={lang}", status_code=303)

@@ -104,6 +104,27 @@ def _result_key(result_key: str) -> BoxKey:
         raise Forbidden("that result key is not valid") from exc
 
 
+async def withdraw(ctx: VerifierContext, check_id: str, result_key: str) -> None:
+    """The requester gives up an open check: the desk's browser started another, and the one cookie
+    that held this check's key now holds the new one's, so nobody could read an answer to it. It
+    ends now, audited as a check that ended pending (``store.UNANSWERED``, or ``HINT_ONLY`` with a
+    decline on record): a holder who scans its QR later is told it is over, rather than disclosing
+    to no one (helper-81). Not the requester's key, no such check, or one already answered
+    (its audit line written, its result waiting until it expires): nothing changes."""
+    try:
+        key = _result_key(result_key)
+    except Forbidden:
+        return
+    async with ctx.unit() as db:
+        row = await store.check(db, check_id)
+        if row is None or bytes(key.public_key) != row.result_public_key or row.phase != "pending":
+            return
+        if await store.end_pending(db, check_id):
+            reason = store.UNANSWERED if row.sealed_result is None else store.HINT_ONLY
+            await store.audit(db, [AuditLine(at=ctx.now(), check_name=row.name, vct=None, issuer=None, accepted=False,
+                                             reason=reason, disclosed_names=[], desk=row.desk)])
+
+
 async def _own_check(db: Db, check_id: str, key: BoxKey) -> CheckRow:
     return _owned(await store.check(db, check_id), key)
 

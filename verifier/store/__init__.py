@@ -182,6 +182,15 @@ def _answered_and_audited(count: int) -> Any:
             .add_cte(answered).returning(AUDIT.c.id))
 
 
+_END_PENDING = (update(CHECKS).where(CHECKS.c.id == bindparam("check_id"), CHECKS.c.phase == "pending")
+                .values(phase="done", sealed_result=None, response_key=None).returning(CHECKS.c.id))
+
+
+async def end_pending(db: Db, check_id: str) -> bool:
+    """A pending check ended by its requester (``results.withdraw``): done, holding nothing, answerable no more."""
+    return (await db.execute(_END_PENDING, {"check_id": check_id})).scalar_one_or_none() is not None
+
+
 async def note_decline(db: Db, check_id: str, sealed_result: bytes) -> None:
     """Keep the first decline of a pending check as its would-be result; it stays pending."""
     await db.execute(_DECLINE, {"check_id": check_id, "sealed_result": sealed_result})
