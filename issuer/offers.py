@@ -12,8 +12,8 @@ The rules, from the spec and its security considerations (section 13.6):
   lock the offer for good (``locked``), and staff make a new one; each wrong PIN's answer says
   how many are left (``TRIES_LEFT``, specs/formats/token-errors.md), so the holder types it
   again rather than walks back to the office;
-- an expired offer is refused like an unknown one (``invalid_grant``), so a probe learns
-  nothing about which codes once existed;
+- an expired offer is refused like an unknown one (``invalid_grant``), so someone guessing
+  codes learns nothing about which once existed (nor how many tries a closed one had);
 - the PIN is compared as a keyed digest in constant time (core.sealing).
 """
 

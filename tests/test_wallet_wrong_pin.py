@@ -17,12 +17,13 @@ from hypothesis import strategies as st
 
 from core import i18n
 from core.credtypes import TypeRegistry
+from core.errors import AmanaError
 from issuer.offers import MAX_PIN_FAILURES
 from tests.node import RunningNode
 from tests.test_verifier_flow import STATUS_EXAMPLE, World
 from wallet import page_kit, receive, wrong_pin
 from wallet.credential_request import IssuanceFailed
-from wallet.wrong_pin import PinTriesUsedUp, WrongPin
+from wallet.wrong_pin import PinLength, PinTriesUsedUp, WrongPin
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
@@ -49,7 +50,7 @@ def _receive(link: str, pin: str, types: TypeRegistry) -> BaseException | None:
             await receive.receive(http, link, pin, copies=1, types=types)
     try:
         asyncio.run(go())
-    except IssuanceFailed as exc:
+    except AmanaError as exc:  # an issuance that failed, or a PIN refused before anything was sent
         return exc
     return None
 
@@ -82,6 +83,18 @@ def test_the_right_pin_after_a_wrong_one_still_receives(world: World, types: Typ
     assert _receive(offer["link"], offer["pin"], types) is None
 
 
+def test_a_pin_of_another_length_is_not_sent_and_costs_no_try(world: World, types: TypeRegistry) -> None:
+    """The offer says the PIN's length (section 4.1.1): a digit missing or one too many is said at once,
+    and the issuer never sees it (the next wrong PIN still has all but one of its tries)."""
+    offer = _offer(world)
+    for typed in (offer["pin"][:-1], offer["pin"] + "1", "٠" * 5):
+        refused = _receive(offer["link"], typed, types)
+        assert isinstance(refused, PinLength) and refused.length == len(offer["pin"]) and refused.code == "pin_length"
+        assert page_kit.error_text(refused, "en") == i18n.t("en", "wallet.err.pin_length", n=len(offer["pin"]))
+    after = _receive(offer["link"], _wrong(offer["pin"]), types)
+    assert isinstance(after, WrongPin) and after.tries_left == MAX_PIN_FAILURES - 1
+
+
 @pytest.mark.parametrize(("body", "kind", "left"), [
     ({"error": "invalid_grant", "tx_code_tries_left": 2}, WrongPin, 2),
     ({"error": "invalid_grant", "tx_code_tries_left": 0}, PinTriesUsedUp, None),
@@ -92,6 +105,9 @@ def test_the_right_pin_after_a_wrong_one_still_receives(world: World, types: Typ
     ({"error": "invalid_grant", "tx_code_tries_left": -1}, IssuanceFailed, None),
     ({"error": "invalid_grant", "tx_code_tries_left": "2"}, IssuanceFailed, None),
     ({"error": "invalid_grant", "tx_code_tries_left": 2.0}, IssuanceFailed, None),
+    ({"error": "invalid_grant", "tx_code_tries_left": 100}, WrongPin, 100),
+    ({"error": "invalid_grant", "tx_code_tries_left": 101}, IssuanceFailed, None),  # no count an issuer means
+    ({"error": "invalid_grant", "tx_code_tries_left": 10**4300}, IssuanceFailed, None),
     ({"error": "invalid_request"}, IssuanceFailed, None),
 ])
 def test_a_token_refusal_is_read_for_what_the_holder_can_do(body: dict[str, Any], kind: type, left: int | None) -> None:
@@ -112,9 +128,32 @@ def test_any_refusal_is_an_issuance_failure_and_a_count_only_when_it_is_one(erro
                                                                             status: int) -> None:
     refused = wrong_pin.refusal(step, {"error": error, "tx_code_tries_left": left}, status)
     assert isinstance(refused, IssuanceFailed) and refused.detail.startswith(f"{step}: ")
-    counted = step == "token" and error == "invalid_grant" and type(left) is int and left >= 0
+    counted = step == "token" and error == "invalid_grant" and type(left) is int and 0 <= left <= 100
     said_wrong = step == "token" and error == "invalid_tx_code"
     assert isinstance(refused, (WrongPin, PinTriesUsedUp)) == (counted or said_wrong)
     if isinstance(refused, WrongPin) and refused.tries_left is not None:
         assert refused.tries_left == left and left > 0
         page_kit.error_text(refused, "ar")  # any count renders
+
+
+@pytest.mark.parametrize(("tx_code", "typed", "sent"), [
+    ({"length": 6}, "12 34 56", "123456"),
+    ({"length": 6}, "١٢٣٤٥٦", "123456"),
+    ({}, "1234", "1234"),  # no length named: any
+    ({"length": True}, "1234", "1234"),  # not a length
+    ({"length": 0}, "1234", "1234"),
+    ({"length": 65}, "1234", "1234"),
+    ({"length": "6"}, "1234", "1234"),
+])
+def test_the_length_is_checked_only_when_the_offer_names_one(tx_code: dict[str, Any], typed: str, sent: str) -> None:
+    from core.digits import ascii_digits
+
+    assert wrong_pin.check_length(ascii_digits(typed), tx_code) == sent
+
+
+@given(length=st.integers(1, 64), typed=st.text(alphabet="0123456789", max_size=70))
+def test_a_named_length_lets_through_exactly_that_many_digits(length: int, typed: str) -> None:
+    try:
+        assert wrong_pin.check_length(typed, {"length": length}) == typed and len(typed) == length
+    except PinLength as refused:
+        assert len(typed) != length and refused.length == length

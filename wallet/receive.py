@@ -80,9 +80,10 @@ def offer_uri(link: str) -> str:
 
 def _typed(pin: str, tx_code: Any) -> str:
     """A numeric PIN (the default ``input_mode``, section 4.1.1) goes out as ASCII digits,
-    whatever script the holder typed it in; a text one exactly as typed."""
+    whatever script the holder typed it in, and only with the offer's ``length``; a text one
+    exactly as typed."""
     mode = tx_code.get("input_mode", "numeric") if isinstance(tx_code, dict) else "numeric"
-    return digits.ascii_digits(pin) if mode == "numeric" else pin
+    return wrong_pin.check_length(digits.ascii_digits(pin), tx_code) if mode == "numeric" else pin
 
 
 async def json_body(response: httpx.Response, step: str) -> dict[str, Any]:
