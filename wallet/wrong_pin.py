@@ -4,7 +4,8 @@ OpenID4VCI 1.0 answers a wrong PIN (Transaction Code) and a used or expired offe
 ``invalid_grant`` (section 6.3), and a holder told "maybe the PIN is wrong, or the offer has
 ended" does not know whether to type again or walk back to the office. Two answers say more:
 
-- the next version's ``invalid_tx_code`` (openid/OpenID4VCI pull request 686): the PIN is wrong;
+- the next version's ``invalid_tx_code`` (openid/OpenID4VCI pull request 686): the PIN was not
+  accepted (which an issuer may also say once the tries are used up: issue 734);
 - Amana's issuer's ``tx_code_tries_left`` beside ``invalid_grant``: the PIN is wrong, and this
   many more tries are left (0: the offer is now locked, a new one is needed).
 
