@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import delete
 
 from core import i18n
@@ -173,9 +174,24 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     page.get_by_role("button", name=_t("wallet.receive_it", "ar")).click()
     assert page.locator(".field-error").inner_text() == _t("wallet.err.wrong_pin_tries_left", "ar",
                                                             n=MAX_PIN_FAILURES - 2)
+    expect(page.locator("#pin")).to_be_focused()  # the field again, its error read first
+    assert page.locator("#pin").get_attribute("aria-describedby") == "pin-error pin-help"
     _checked(page, f"wrong-pin-ar-{width}", width)
     page.locator("nav.langs").get_by_text("English").click()
     page.wait_for_selector("html[dir=ltr]")
+    # Another offer, locked by five wrong PINs: the page says so and offers no field for a sixth (helper-82).
+    page.goto(f"{world.base}/wallet/receive?lang=en")
+    page.fill("#link", _offer(world)["link"])
+    page.get_by_role("button", name=_t("wallet.next")).click()
+    for _ in range(MAX_PIN_FAILURES):
+        page.fill("#pin", wrong)
+        page.get_by_role("button", name=_t("wallet.receive_it")).click()
+    assert page.locator(".field-error").inner_text() == _t("wallet.err.pin_tries_used_up")
+    assert page.locator("#pin").count() == 0 and page.get_by_role("button", name=_t("wallet.receive_it")).count() == 0
+    _checked(page, f"locked-{width}", width)
+    page.goto(f"{world.base}/wallet/receive?lang=en")  # back to the first offer, which still takes its PIN
+    page.fill("#link", offer["link"])
+    page.get_by_role("button", name=_t("wallet.next")).click()
     # Typed key by key as a person would, in Arabic-Indic digits with a space (issue 10 item 7):
     # a field that cut the text at the PIN's length dropped the last digit.
     typed = f"{offer['pin'][:3]} {offer['pin'][3:]}".translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))

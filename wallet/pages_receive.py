@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from core.errors import AmanaError, InvalidInput
 from wallet import flows, labels, page_kit
+from wallet.wrong_pin import PinTriesUsedUp
 
 router = APIRouter(prefix="/wallet", include_in_schema=False)
 COPIES = 3  # unlinkable copies asked for: three verifiers before the holder needs fresh ones
@@ -51,13 +52,16 @@ async def _look(request: Request, lang: str, link: str) -> Response:
 
 
 def _offer_page(request: Request, lang: str, link: str, offered: flows.Offered, status: int = 200,
-                error: str | None = None) -> HTMLResponse:
+                error: str | None = None, *, locked: bool = False) -> HTMLResponse:
+    """The offer, and the PIN's field while it can be typed: ``locked`` (that was the last wrong PIN
+    the offer took) leaves the sentence that says so and no field inviting another try (helper-82)."""
     tx = offered.offer.tx_code
     return page_kit.render(request, "offer.html", lang, status, unlocked=True, link=link, offered=offered,
                            seen=seen(offered), pin=tx is not None,
                            icon_name=labels.icon(page_kit.context(request).types, offered.vct or ""),
                            pin_text=tx.get("input_mode") == "text" if isinstance(tx, dict) else False,
-                           field_error=error, lang_form=page_kit.again_in_another_language("receive", link))
+                           field_error=error, locked=locked,
+                           lang_form=page_kit.again_in_another_language("receive", link))
 
 
 def seen(offered: flows.Offered) -> str:
@@ -94,6 +98,6 @@ async def accept(request: Request) -> Response:
                                    field_error=page_kit.error_text(exc, lang),
                                    lang_form=page_kit.again_in_another_language("receive", link))
         return _offer_page(request, lang, link, offered, exc.status if exc.status < 500 else 502,
-                           page_kit.error_text(exc, lang))
+                           page_kit.error_text(exc, lang), locked=isinstance(exc, PinTriesUsedUp))
     return page_kit.home(lang, "received")
 
