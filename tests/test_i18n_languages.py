@@ -69,7 +69,7 @@ def test_the_note_is_in_the_language_shown_and_names_both() -> None:
     assert i18n.fallback_note(i18n.Choice("en", "ur"), "en") == \
         "This page is not available in Urdu yet, so it is shown in English."
     assert i18n.fallback_note(i18n.Choice("fr", "ti"), "fr") == \
-        "Cette page n’existe pas encore en tigrigna ; elle est affichée en français."
+        "Cette page n’existe pas encore en tigrigna\u00a0; elle est affichée en français."
     assert i18n.fallback_note(i18n.Choice("en"), "en") is None
     assert i18n.fallback_note(i18n.Choice("en", "ur"), "ar") is None  # a page in another language: no note
 
