@@ -121,8 +121,7 @@ async def withdraw(ctx: VerifierContext, check_id: str, result_key: str) -> None
             return
         if await store.end_pending(db, check_id):
             reason = store.UNANSWERED if row.sealed_result is None else store.HINT_ONLY
-            await store.audit(db, [AuditLine(at=ctx.now(), check_name=row.name, vct=None, issuer=None, accepted=False,
-                                             reason=reason, disclosed_names=[], desk=row.desk)])
+            await store.audit(db, audit_entries(row.name, Result(False, reason=reason), ctx.now(), row.desk))
 
 
 async def _own_check(db: Db, check_id: str, key: BoxKey) -> CheckRow:
