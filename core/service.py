@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 
-from core import front_door, glossary, routing, staff, web
+from core import front_door, glossary, openapi_errors, routing, staff, web
 from core.settings import Settings
 
 
@@ -77,6 +77,7 @@ def build_app(title: str, settings: Settings, services: Sequence[Service],
     web.install(app, rate_limit=(settings.rate_limit_per_s, settings.rate_limit_burst),
                 door_limit=(per_min / 60, max(1, int(2 * per_min))),
                 https=settings.public_base_url.startswith("https://"))
+    openapi_errors.install(app)  # the document's refusals as the node answers them
     staff.install(app)
     glossary.install(app)  # /help/words: every service's holder pages link it
 

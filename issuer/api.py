@@ -31,6 +31,7 @@ from core.direct_routes import direct
 from core.encoding import json_loads_strict
 from core.errors import AmanaError, NotDigits, NotFound, OAuthError
 from core.oid4vc import PRE_AUTHORIZED_GRANT
+from core.openapi_errors import oauth
 from core.web import JSONResponse
 from issuer import authorization_details, dpop, dpop_gate, nonces, offline, refresh, store
 from issuer.context import IssuerContext, get_context
@@ -69,7 +70,9 @@ async def get_offer(slug: str, offer_id: str, ctx: Ctx) -> JSONResponse:
     return JSONResponse(body, headers=NO_STORE)
 
 
-@router.post("/issuers/{slug}/token", tags=["OpenID4VCI"])
+@router.post("/issuers/{slug}/token", tags=["OpenID4VCI"], responses={
+    400: oauth("OpenID4VCI 1.0 §6.3 and RFC 6749 §5.2: `invalid_grant` (with `tx_code_tries_left` after a wrong "
+               "PIN), `invalid_request`, `unsupported_grant_type`, `invalid_dpop_proof`, `use_dpop_nonce`")})
 @direct
 async def token(slug: str, request: Request, ctx: Ctx) -> JSONResponse:
     """Pre-authorized code + tx_code → access token (sections 6.1-6.3), with a refresh token when
@@ -206,7 +209,10 @@ async def nonce(slug: str, ctx: Ctx) -> JSONResponse:
     return JSONResponse({"c_nonce": nonces.mint(ctx.node.digest, org_id, ctx.now())}, headers=NO_STORE)
 
 
-@router.post("/issuers/{slug}/credential", tags=["OpenID4VCI"])
+@router.post("/issuers/{slug}/credential", tags=["OpenID4VCI"], responses={
+    400: oauth("OpenID4VCI 1.0 §8.3.1.2: `invalid_credential_request`, `invalid_proof`, `invalid_nonce`, "
+               "`unknown_credential_configuration`, `unknown_credential_identifier`, `credential_request_denied`"),
+    401: oauth("RFC 6750 §3 and RFC 9449 §7.1: `invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`")})
 @direct
 async def credential(
     slug: str, request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None

@@ -18,13 +18,14 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
 from core.errors import NotFound
+from core.openapi_errors import KEY_REFUSED
 from issuer import store
 from issuer.context import IssuerContext, get_context
 from issuer.offers import REFERENCE_MAX, OfferState
 from issuer.staff_api import OfferPublic, StaffDep, new_offer, page_cursor
 from issuer.tables import Offer, Organisation, Staff
 
-router = APIRouter(prefix="/api/issuer", tags=["staff"])
+router = APIRouter(prefix="/api/issuer", tags=["staff"], responses=KEY_REFUSED)
 Ctx = Annotated[IssuerContext, Depends(get_context)]
 
 

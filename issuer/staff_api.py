@@ -18,6 +18,7 @@ from core import esco, qr, web
 from core.credtypes import CredentialType
 from core.direct_routes import direct
 from core.errors import Forbidden, InvalidInput, NotFound, OAuthError
+from core.openapi_errors import KEY_REFUSED
 from core.web import JSONResponse
 from issuer import classes, metadata, store
 from issuer.context import IssuerContext, get_context
@@ -26,7 +27,7 @@ from issuer.offers import DEFAULT_OFFER_TTL_S, REFERENCE_MAX, OfferState, offer_
 from issuer.revocation import STATUS_NAMES, Action, StatusChangeRefused, StatusName
 from issuer.tables import Organisation, Staff
 
-router = APIRouter(prefix="/api/issuer", tags=["staff"])
+router = APIRouter(prefix="/api/issuer", tags=["staff"], responses=KEY_REFUSED)
 Ctx = Annotated[IssuerContext, Depends(get_context)]
 
 

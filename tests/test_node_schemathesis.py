@@ -1,4 +1,6 @@
-"""schemathesis against the node's OpenAPI (issuer and verifier), over real HTTP on loopback: no 5xx.
+"""schemathesis against the node's OpenAPI (issuer and verifier), over real HTTP on loopback: no 5xx,
+and every answer as the document says, refusals included (its status, media type and shape:
+core.openapi_errors).
 
 Cases come from schemathesis' Hypothesis strategies, one operation at a time (its pytest
 plugin does not run on pytest 9 yet). Staff operations get a real API key, so generated
@@ -18,6 +20,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
 from core.settings import REPO_ROOT
 from tests.node import RunningNode
@@ -48,7 +51,10 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningNode
         yield running, {"/api/issuer": issuer["api_key"], "/api/verifier": desk["desk_key"]}
 
 
-def test_no_input_makes_the_node_fail(node: tuple[RunningNode, dict[str, str]]) -> None:
+AS_DOCUMENTED = [status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def test_every_answer_is_as_documented_and_none_a_failure(node: tuple[RunningNode, dict[str, str]]) -> None:
     running, api_keys = node
     schema = schemathesis.openapi.from_dict(httpx.get(f"{running.base}/openapi.json").json())
     operations = [r.ok() for r in schema.get_all_operations()]
@@ -71,6 +77,11 @@ def test_no_input_makes_the_node_fail(node: tuple[RunningNode, dict[str, str]]) 
                     return  # a header HTTP itself cannot carry: the client refuses it, no server involved
                 if response.status_code >= 500:
                     failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}")
+                try:
+                    case.validate_response(response, checks=AS_DOCUMENTED)
+                except BaseExceptionGroup as exc:  # schemathesis' FailureGroup: what differs, one line each
+                    failures.append(f"{case.method} {case.path} -> {response.status_code}: "
+                                    + "; ".join(str(e).splitlines()[0] for e in exc.exceptions))
 
             run()
     assert not failures, failures[:5]

@@ -90,11 +90,20 @@ def _resigned(prefix: Prefix = Prefix.X509_HASH, header: dict[str, Any] | None =
     ({"transaction_data": ["e30"]}, errors.TransactionDataUnsupported),
     ({"dcql_query": None, "scope": "x"}, errors.RequestQueryInvalid),
     ({"dcql_query": {"credentials": []}}, errors.RequestQueryInvalid),
+    ({"scope": ["openid"]}, errors.RequestMalformed),  # beside dcql_query: RFC 6749 §3.3 tokens or nothing
+    ({"scope": ""}, errors.RequestMalformed),
+    ({"scope": "openid  profile"}, errors.RequestMalformed),
+    ({"scope": 'open"id'}, errors.RequestMalformed),
     ({"client_metadata": "x"}, errors.RequestMalformed),
 ])
 def test_each_payload_rule_refuses(changes: dict[str, Any], error: type[errors.RequestRefused]) -> None:
     with pytest.raises(error):
         check(*_resigned(**changes))
+
+
+@pytest.mark.parametrize("scope", ["openid", "openid com.example.id_presentation"])
+def test_a_well_formed_scope_beside_dcql_query_is_ignored(scope: str) -> None:
+    assert check(*_resigned(scope=scope)).query == check(*_resigned()).query
 
 
 def test_within_the_clock_skew_and_encrypted_response_mode_pass() -> None:

@@ -12,6 +12,7 @@ from core import web
 from core.direct_routes import direct
 from core.errors import NotFound, OAuthError
 from core.oid4vc import REQUEST_TYP
+from core.openapi_errors import KEY_REFUSED, oauth, problem
 from core.web import JSONResponse
 from verifier import checks, consent_records, results, store
 from verifier.context import VerifierContext, get_context
@@ -68,7 +69,7 @@ class ResultRequest(BaseModel):
     close: bool = False  # take a hint (a decline, an answer in which nothing held) as the result now
 
 
-@router.post("/api/verifier/checks", status_code=201, response_model=CheckPublic, tags=["desk"])
+@router.post("/api/verifier/checks", status_code=201, response_model=CheckPublic, tags=["desk"], responses=KEY_REFUSED)
 @direct
 async def create_check(body: CheckCreate, ctx: Ctx, asking: Annotated[str, Depends(desk)]) -> JSONResponse:
     created = await checks.create(ctx, query_name=body.query, custom=body.dcql_query, purpose=body.purpose,
@@ -81,8 +82,7 @@ async def create_check(body: CheckCreate, ctx: Ctx, asking: Annotated[str, Depen
 
 @router.get("/api/verifier/checks/{check_id}/qr.{kind}", response_class=Response, dependencies=[Depends(desk)],
             tags=["desk"], responses={200: {"content": {"image/svg+xml": {}, "image/png": {}}},
-                                      401: {"description": "no desk key"},
-                                      404: {"description": "no such check, or it is no longer open"}})
+                                      **KEY_REFUSED, 404: problem("no such check, or it is no longer open")})
 async def check_qr(check_id: str, kind: Literal["svg", "png"], ctx: Ctx) -> Response:
     """The check's QR code, while the check is open (the holder scans it off the desk's screen)."""
     shown = await checks.reopen(ctx, check_id)
@@ -93,7 +93,8 @@ async def check_qr(check_id: str, kind: Literal["svg", "png"], ctx: Ctx) -> Resp
     return Response(checks.qr_png(shown), media_type="image/png", headers=NO_STORE)
 
 
-@router.post("/api/verifier/checks/{check_id}/result", dependencies=[Depends(desk)], tags=["desk"])
+@router.post("/api/verifier/checks/{check_id}/result", dependencies=[Depends(desk)], tags=["desk"],
+             responses=KEY_REFUSED)
 @direct
 async def check_result(check_id: str, body: ResultRequest, ctx: Ctx) -> JSONResponse:
     result = await results.take_result(ctx, check_id, body.result_key, close=body.close)
@@ -103,7 +104,7 @@ async def check_result(check_id: str, body: ResultRequest, ctx: Ctx) -> JSONResp
     return JSONResponse({"phase": "done", **result}, headers=NO_STORE)
 
 
-@router.get("/api/verifier/audit", dependencies=[Depends(desk)], tags=["desk"])
+@router.get("/api/verifier/audit", dependencies=[Depends(desk)], tags=["desk"], responses=KEY_REFUSED)
 async def audit(ctx: Ctx) -> list[dict[str, Any]]:
     async with ctx.transaction() as session:
         return await store.audit_entries(session)
@@ -118,7 +119,8 @@ async def request_object(check_id: str, ctx: Ctx) -> Response:
     return Response(token, media_type=f"application/{REQUEST_TYP}", headers=NO_STORE)
 
 
-@router.post("/verifier/responses/{check_id}", tags=["OpenID4VP"])
+@router.post("/verifier/responses/{check_id}", tags=["OpenID4VP"],
+             responses={400: oauth("`invalid_request`: not pending, answered already, state or encryption wrong")})
 @direct
 async def direct_post(check_id: str, request: Request, ctx: Ctx) -> JSONResponse:
     """Response Mode direct_post (section 8.2): form-encoded vp_token and state, unknown fields ignored;

@@ -268,6 +268,11 @@ def _check_payload(client_id: str, prefix: str, payload: Mapping[str, Any], sign
     response_uri = _response_uri(client_id, prefix, payload)
     if "dcql_query" not in payload:
         raise RequestQueryInvalid("only DCQL queries (dcql_query) are supported, not scope")
+    # §5.1 says one of dcql_query and scope, "but not both". No scope here names a DCQL query for
+    # this wallet, so one beside dcql_query (a SIOPv2 "openid", say) is ignored when it is what
+    # RFC 6749 §3.3 allows, and refused when it is not even that (reachable, not careless).
+    if "scope" in payload and not _is_scope(payload["scope"]):
+        raise RequestMalformed("scope must be space-separated RFC 6749 scope tokens (§3.3)")
     try:
         query = dcql.parse(payload["dcql_query"], other_formats=True)  # another format: no card answers it
     except AmanaError as exc:
@@ -277,6 +282,13 @@ def _check_payload(client_id: str, prefix: str, payload: Mapping[str, Any], sign
     if mode == "direct_post.jwt":  # refused now, not after the holder agreed, if we cannot encrypt to it
         encrypted_response.choose(payload.get("client_metadata"))
     return VerifiedRequest(client_id, response_uri, nonce, state, query, payload, prefix, str(mode), signer, now)
+
+
+_SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*")  # RFC 6749 §3.3
+
+
+def _is_scope(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= 4096 and _SCOPE.fullmatch(value) is not None
 
 
 def _told(refusal: RequestRefused, answerable: VerifiedRequest | None, error: str) -> RequestRefused:
