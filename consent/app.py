@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from consent import notify, pseudonym, receipts, records, schedule
 from consent.context import ConsentContext, get_context
@@ -32,6 +33,18 @@ router = APIRouter(prefix="/consent", tags=["consent"])
 Ctx = Annotated[ConsentContext, Depends(get_context)]
 NO_STORE = {"Cache-Control": "no-store"}
 MAX_PROOF_RANGE = 1 << 40
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,15}")
+
+
+def _decimal(value: object) -> object:
+    """A tree index or size as written in a checkpoint (tlog-checkpoint: decimal, no leading zero):
+    pydantic alone reads "01", "+1" and "1.0" as 1, three spellings of one question."""
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        raise ValueError("a decimal number: digits only, no sign, fraction or leading zero")
+    return value
+
+
+TreeNumber = BeforeValidator(_decimal)
 
 
 async def _holder(ctx: ConsentContext, authorization: str | None, action: str) -> tuple[str, PublicKey]:
@@ -74,16 +87,16 @@ async def checkpoint(ctx: Ctx) -> PlainTextResponse:
 
 
 @router.get("/proofs/inclusion")
-async def inclusion(ctx: Ctx, index: Annotated[int, Query(ge=0, lt=MAX_PROOF_RANGE)],
-                    size: Annotated[int, Query(ge=1, le=MAX_PROOF_RANGE)]) -> dict[str, Any]:
+async def inclusion(ctx: Ctx, index: Annotated[int, Query(ge=0, lt=MAX_PROOF_RANGE), TreeNumber],
+                    size: Annotated[int, Query(ge=1, le=MAX_PROOF_RANGE), TreeNumber]) -> dict[str, Any]:
     async with ctx.ledger.transaction() as session:
         proof = await ctx.ledger.log.inclusion(session, index, size)
     return {"index": index, "size": size, "inclusion": [b64url_encode(h) for h in proof]}
 
 
 @router.get("/proofs/consistency")
-async def consistency(ctx: Ctx, old: Annotated[int, Query(ge=1, le=MAX_PROOF_RANGE)],
-                      new: Annotated[int, Query(ge=1, le=MAX_PROOF_RANGE)]) -> dict[str, Any]:
+async def consistency(ctx: Ctx, old: Annotated[int, Query(ge=1, le=MAX_PROOF_RANGE), TreeNumber],
+                      new: Annotated[int, Query(ge=1, le=MAX_PROOF_RANGE), TreeNumber]) -> dict[str, Any]:
     async with ctx.ledger.transaction() as session:
         proof = await ctx.ledger.log.consistency(session, old, new)
     return {"old": old, "new": new, "consistency": [b64url_encode(h) for h in proof]}

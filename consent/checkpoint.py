@@ -29,8 +29,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from core.errors import VerificationFailed
 
 ED25519 = 0x01
+# signed-note, "Signatures": verifiers "MUST accept at least up to 16 signatures" and post-quantum
+# ones "can be up to nearly 5kB": 16 lines of a name and base64(4 + 5,000 bytes) is about 110 KB.
 MAX_SIGNATURES = 16
-MAX_NOTE_BYTES = 64 * 1024
+MAX_NOTE_BYTES = 128 * 1024
 _DASH = "\u2014 "
 _SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")

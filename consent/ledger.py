@@ -162,7 +162,7 @@ class Ledger:
                     if await store.exists(session, record.record_id):
                         same = _timeless(await store.get(session, record.record_id)) == _timeless(record)
                         raise RecordExists() if same else RecordRefused(
-                            "a record of this id exists for another disclosure, or was erased") from None
+                            "a record of this id exists for another disclosure") from None
             raise
 
     async def _record_all(self, new: Sequence[_New]) -> list[Logged]:

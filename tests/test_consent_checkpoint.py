@@ -88,6 +88,19 @@ def test_a_known_key_id_with_a_bad_signature_rejects_the_note() -> None:
     assert open_note(extra, [signer.verifier()]) == note.split("\n\n")[0] + "\n"
 
 
+def test_sixteen_signatures_of_post_quantum_size_are_accepted() -> None:
+    """signed-note: a verifier MUST accept up to 16 signatures, and post-quantum ones are nearly 5 kB
+    (helper-84: a 64 KB cap refused 15 cosignatures of 4,627 bytes beside the log's own)."""
+    signer = _signer()
+    note = sign_checkpoint(Checkpoint(ORIGIN, 7, ROOT), signer).note
+    big = "".join(f"\u2014 witness{i}.example {base64.b64encode(bytes([i]) * 4 + bytes(4_996)).decode()}\n"
+                  for i in range(15))
+    assert len((note + big).encode()) > 100_000
+    assert open_note(note + big, [signer.verifier()]) == note.split("\n\n")[0] + "\n"
+    with pytest.raises(InvalidNote):  # a seventeenth is over the limit the spec lets a verifier set
+        open_note(note + big + big.split("\n")[0] + "\n", [signer.verifier()])
+
+
 @pytest.mark.parametrize("change", [
     lambda n: n.replace("\n7\n", "\n8\n"),  # altered size
     lambda n: n.replace(ORIGIN + "\n", ORIGIN + "x\n", 1),  # altered origin

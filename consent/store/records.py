@@ -128,7 +128,9 @@ def _record(row: ConsentRecordRow) -> Record | None:
 
 
 async def exists(session: AsyncSession, record_id: str) -> bool:
-    """Whether a record of this id is stored, erased or not (its id is taken either way)."""
+    """Whether a record of this id is stored. A record erased at the holder's request is deleted with
+    its events (``erase``, no tombstone), so its id is free again; reaching it would take the holder's
+    pairwise key and a fresh request's nonce (consent.pseudonym)."""
     found = await session.execute(select(ConsentRecordRow.record_id).where(ConsentRecordRow.record_id == record_id))
     return found.first() is not None
 

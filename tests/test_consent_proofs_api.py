@@ -1,0 +1,59 @@
+"""The ledger's public proof endpoints over HTTP: RFC 9162 proofs that verify, and a tree number
+written one way only (helper-84 found "01", "+1" and "1.0" all answered as 1)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from consent import merkle
+from consent.app import build_app
+from consent.checkpoint import parse_checkpoint
+from core.settings import Settings
+
+LEAVES = [bytes([i]) * 32 for i in range(7)]
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = Settings(data_dir=Path(tmp_path_factory.mktemp("ledger")), public_base_url="http://127.0.0.1:8000")
+    with TestClient(build_app(settings)) as client:
+        ctx = client.app.state.consent  # type: ignore[attr-defined]
+
+        async def grow() -> None:
+            async with ctx.ledger.transaction() as session:
+                await ctx.ledger.log.append(session, LEAVES, 1_700_000_000)
+
+        client.portal.call(grow)  # type: ignore[union-attr]
+        yield client
+
+
+def _b64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def test_the_proofs_verify_against_the_checkpoint(client: TestClient) -> None:
+    head = parse_checkpoint(client.get("/consent/checkpoint").text.split("\n\n")[0] + "\n")
+    assert head.size == len(LEAVES)
+    for index, leaf in enumerate(LEAVES):
+        answer = client.get("/consent/proofs/inclusion", params={"index": index, "size": head.size}).json()
+        proof = [_b64url(h) for h in answer["inclusion"]]
+        merkle.verify_inclusion(merkle.leaf_hash(leaf), index, head.size, proof, head.root)
+    old_root = merkle.mth(LEAVES[:3])
+    answer = client.get("/consent/proofs/consistency", params={"old": 3, "new": head.size}).json()
+    merkle.verify_consistency(3, head.size, [_b64url(h) for h in answer["consistency"]], old_root, head.root)
+
+
+@pytest.mark.parametrize("spelled", ["01", "+1", "1.0", "1e0", " 1", "1 ", "\u0661", "0x1", "-0", ""])
+def test_a_tree_number_is_decimal_digits_only(client: TestClient, spelled: str) -> None:
+    for path, params in [("inclusion", {"index": spelled, "size": "7"}), ("inclusion", {"index": "1", "size": spelled}),
+                         ("consistency", {"old": spelled, "new": "7"}), ("consistency", {"old": "1", "new": spelled})]:
+        answer = client.get(f"/consent/proofs/{path}", params=params)
+        assert answer.status_code == 400, (path, params, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+    assert client.get("/consent/proofs/inclusion", params={"index": "1", "size": "7"}).status_code == 200
+    assert client.get("/consent/proofs/inclusion", params={"index": "0", "size": "7"}).status_code == 200
