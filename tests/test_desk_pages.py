@@ -410,6 +410,32 @@ def test_a_decline_shows_as_a_hint_and_the_check_stays_open(world: DeskWorld, br
     page.close()
 
 
+def test_without_the_page_script_a_decline_shows_once_the_clerk_asks_for_the_result(world: DeskWorld,
+                                                                                    browser: Any) -> None:
+    """Every page works without JavaScript: "Show the result" after a decline says that something
+    came, with its button, not "no answer yet" (helper-83 read the latter on the desk)."""
+    from tests.desk_world import in_thread
+    from wallet import present as wallet
+
+    context = browser.new_context(java_script_enabled=False, locale="en", viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    sign_in(page, world.base, world.desk_key, "en")
+    link = _ask(page, "skill-check")
+
+    async def decline() -> int:
+        async with httpx.AsyncClient(timeout=10) as http:
+            return (await wallet.decline(http, await wallet.fetch_request(http, link))).status_code
+
+    assert in_thread(decline) == 200
+    page.locator("#show-result button").click()
+    page.wait_for_load_state()
+    hint = page.locator("#hint")
+    assert hint.is_visible() and i18n.t("en", "desk.declined_hint") in hint.inner_text()
+    assert i18n.t("en", "desk.not_yet") not in page.content()
+    _shot(page, "declined-no-script-en-360")
+    context.close()
+
+
 def test_the_clerk_takes_what_came_as_the_result_with_the_hints_button(world: DeskWorld, browser: Any) -> None:
     """A hint stays a hint until the check expires, or until the clerk takes it: the button under
     it shows the result now (a decline here), and the check ends (results.take_result's ``close``)."""

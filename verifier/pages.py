@@ -213,9 +213,12 @@ async def check_page(check_id: str, request: Request, ctx: Ctx) -> HTMLResponse:
         return await _home(ctx, request, lang, i18n.t(lang, "desk.check_gone"), 404)
     query = ctx.queries.get(shown["name"])
     question = _question(query, lang) if query else {"text": "", "lang": None}
-    message = i18n.t(lang, "desk.not_yet") if request.query_params.get("not_yet") else None
+    async with ctx.read() as db:  # a decline on record shows without the page's script (helper-83)
+        found = await store.phase(db, check_id)
+    declined = found is not None and found[1]
+    message = i18n.t(lang, "desk.not_yet") if request.query_params.get("not_yet") and not declined else None
     return render(ctx, request, "check.html", lang, signed_in=True, check_id=check_id, qr=checks.qr_svg(shown),
-                   link=shown["link"], question=question, message=message,
+                   link=shown["link"], question=question, message=message, declined=declined,
                    skills_asked=desk_skills.asked_labels(query, shown["dcql"]))
 
 
