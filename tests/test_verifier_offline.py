@@ -214,6 +214,30 @@ def test_scan_recognises_offline_qr_text() -> None:
     assert scanned_kind("AON1:ABC") == "unsupported"  # a desk's nonce QR is for the holder's wallet
 
 
+async def _compact_copy(http: Any, world: Any, device: Any) -> tuple[bytes, dict[str, bytes]]:
+    """A compact copy (issuer.offline) of a skill certificate from ``world``'s trainers, bound to ``device``."""
+    from core import _jose
+    from core.offline import parse_issued
+    from core.oid4vc import PRE_AUTHORIZED_GRANT, PROOF_TYP
+    from tests.desk_world import SKILL_EXAMPLE
+
+    staff = {"Authorization": f"Bearer {world.trainers['api_key']}"}
+    made = (await http.post(f"{world.base}/api/issuer/offers", headers=staff,
+                            json={"type": "SkillCertificate", "claims": SKILL_EXAMPLE})).json()
+    offer = (await http.get(unquote(made["link"].split("credential_offer_uri=")[1]))).json()
+    iss = offer["credential_issuer"]
+    token = (await http.post(f"{iss}/token", data={
+        "grant_type": PRE_AUTHORIZED_GRANT, "tx_code": made["pin"],
+        "pre-authorized_code": offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]})).json()
+    c_nonce = (await http.post(f"{iss}/nonce")).json()["c_nonce"]
+    proof = _jose.sign_compact({"typ": PROOF_TYP, "jwk": device.public_key().to_jwk()},
+                               {"aud": iss, "iat": int(time.time()), "nonce": c_nonce}, device)
+    r = await http.post(f"{iss}/credential", headers={"Authorization": f"Bearer {token['access_token']}"},
+                        json={"credential_configuration_id": "SkillCertificate_offline", "proofs": {"jwt": [proof]}})
+    assert r.status_code == 200, r.text
+    return parse_issued(str(r.json()["credentials"][0]["credential"]))
+
+
 def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_list_says_revoked(
         tmp_path: Path) -> None:
     """End to end on one node: its issuer's compact copy (issuer.offline) names a list the desk
@@ -223,10 +247,8 @@ def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_li
 
     import httpx
 
-    from core import _jose, keys
-    from core.offline import parse_issued as codec_parse_issued
-    from core.oid4vc import PRE_AUTHORIZED_GRANT, PROOF_TYP
-    from tests.desk_world import SKILL_EXAMPLE, DeskWorld
+    from core import keys
+    from tests.desk_world import DeskWorld
     from verifier import checks
     from verifier.context import VerifierContext
 
@@ -235,24 +257,6 @@ def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_li
         org = world.trainers
         device = keys.generate("ES256")
 
-        async def receive(http: httpx.AsyncClient) -> str:
-            staff = {"Authorization": f"Bearer {org['api_key']}"}
-            made = (await http.post(f"{world.base}/api/issuer/offers", headers=staff,
-                                    json={"type": "SkillCertificate", "claims": SKILL_EXAMPLE})).json()
-            offer = (await http.get(unquote(made["link"].split("credential_offer_uri=")[1]))).json()
-            iss = offer["credential_issuer"]
-            token = (await http.post(f"{iss}/token", data={
-                "grant_type": PRE_AUTHORIZED_GRANT, "tx_code": made["pin"],
-                "pre-authorized_code": offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]})).json()
-            c_nonce = (await http.post(f"{iss}/nonce")).json()["c_nonce"]
-            proof = _jose.sign_compact({"typ": PROOF_TYP, "jwk": device.public_key().to_jwk()},
-                                       {"aud": iss, "iat": int(time.time()), "nonce": c_nonce}, device)
-            r = await http.post(f"{iss}/credential", headers={"Authorization": f"Bearer {token['access_token']}"},
-                                json={"credential_configuration_id": "SkillCertificate_offline",
-                                      "proofs": {"jwt": [proof]}})
-            assert r.status_code == 200, r.text
-            return str(r.json()["credentials"][0]["credential"])
-
         async def sync() -> None:  # `amana verifier sync`, in this process
             ctx = VerifierContext.create(node.settings)
             await checks.sync(ctx, None)
@@ -260,7 +264,7 @@ def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_li
 
         async def story() -> list[dict[str, Any]]:
             async with httpx.AsyncClient(timeout=10) as http:
-                cred, disclosures = codec_parse_issued(await receive(http))
+                cred, disclosures = await _compact_copy(http, world, device)
 
                 def shown(n: int) -> str:  # another choice each time: the same QR twice would be a replay
                     return codec.present(cred, disclosures[:n], device, int(time.time()), 120, None)
@@ -284,6 +288,42 @@ def test_a_compact_copy_from_this_nodes_issuer_passes_the_desk_until_a_synced_li
     assert before_sync["accepted"], before_sync  # the desk answers from what it holds: the list it synced before
     assert not after_sync["accepted"] and after_sync["reason"] == "revoked"
 
+
+@needs_chromium
+def test_the_clerk_fetches_the_lists_from_a_result_the_desk_could_not_check(tmp_path: Path) -> None:
+    """A node whose desk never synced: the first offline code from its own issuer is refused as
+    unknown, and the result page offers to fetch the status lists now; the clerk presses it, the
+    scan page says they are up to date, and the next code passes. Before, only someone at the
+    shell (`amana verifier sync`) could mend it, and the clerk turned the holder away (helper-83)."""
+    import asyncio
+
+    import httpx
+
+    from core import keys
+    from tests.desk_world import DeskWorld
+
+    with RunningNode(tmp_path) as node:
+        world, device = DeskWorld(node, tmp_path), keys.generate("ES256")
+
+        async def copy() -> tuple[bytes, dict[str, bytes]]:
+            async with httpx.AsyncClient(timeout=10) as http:
+                return await _compact_copy(http, world, device)
+
+        cred, disclosures = asyncio.run(copy())
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        with chromium() as browser:
+            clerk = Clerk(browser, world, "ar", 360, tmp_path)  # type: ignore[arg-type]
+            verdict = clerk.scan(codec.present(cred, disclosures[:1], device, int(time.time()), 120, None),
+                                 "never-synced-ar-360")
+            assert _reason("ar", "status_unknown") in verdict and not clerk.accepted
+            clerk.page.locator("#sync-now button").click()
+            clerk.page.wait_for_selector("#nonce-qr")
+            assert i18n.t("ar", "desk.synced") in clerk.page.locator("main").inner_text()
+            clerk.page.screenshot(path=str(SHOTS / "offline-synced-ar-360.png"), full_page=True)
+            clerk.scan(codec.present(cred, disclosures[:2], device, int(time.time()), 120, None),
+                       "after-sync-ar-360", from_page="offline")
+            assert clerk.accepted
+            assert not clerk.problems, clerk.problems
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -338,6 +339,51 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     for secret in (PASS, NEW_PASS, FILE_PASS, recovery_code, wallet_code, offer["pin"], "operate forklift", "Amal",
                    offer["link"].split("%2F")[-1], link.split("request_uri=")[-1]):
         assert secret not in logged, secret
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_an_offer_opened_before_any_wallet_is_kept_through_making_one_and_unlocking(world: DeskWorld, browser: Any,
+                                                                                  lang: str) -> None:
+    """The offer page's "use the wallet on this site" in a browser with no wallet open: the unlock
+    page says to open a wallet or make one (not "your wallet is locked"), and making one, then its
+    recovery sheet, lead back to the offer; so does unlocking, a wrong passphrase first. Before,
+    the offer was lost at each step and the holder had to scan the paper again (helper-83)."""
+    _a_new_window(world)
+    context = browser.new_context(locale=lang, viewport={"width": 360, "height": 740}, bypass_csp=True)
+    page = context.new_page()
+    offer = _offer(world)
+    offer_here = f"{world.base}/wallet/receive?" + urlencode({"link": offer["link"], "lang": lang})
+    page.goto(offer_here)
+    main = page.locator("main")
+    assert _t("wallet.open_first", lang) in main.inner_text() and _t("wallet.locked_now", lang) not in main.inner_text()
+    _checked(page, f"offer-first-{lang}-360", 360)
+    page.get_by_role("link", name=_t("wallet.new_title", lang)).click()
+    page.fill("#passphrase", PASS)
+    page.fill("#passphrase_again", PASS + "x")
+    page.locator("input[name=own_device]").check()
+    page.get_by_role("button", name=_t("wallet.create", lang)).click()
+    assert page.locator("input[name=own_device]").is_checked()  # a refused passphrase keeps the tick
+    page.fill("#passphrase", PASS)
+    page.fill("#passphrase_again", PASS)
+    page.get_by_role("button", name=_t("wallet.create", lang)).click()
+    wallet_code = page.locator("#wallet-code").inner_text()
+    page.get_by_role("link", name=_t("wallet.written_down", lang)).click()
+    expect(page.locator("#pin")).to_be_visible()  # the offer again, its PIN field waiting
+    _checked(page, f"offer-after-new-wallet-{lang}-360", 360)
+
+    page.get_by_role("button", name=_t("wallet.lock", lang)).click()
+    page.goto(offer_here)  # the same offer again, with the wallet locked now
+    page.fill("#wallet_code", wallet_code)
+    page.fill("#passphrase", PASS + "x")
+    page.get_by_role("button", name=_t("wallet.unlock", lang)).click()
+    assert page.locator("#unlock-error").is_visible()
+    page.fill("#passphrase", PASS)
+    page.get_by_role("button", name=_t("wallet.unlock", lang)).click()
+    page.fill("#pin", offer["pin"])
+    page.get_by_role("button", name=_t("wallet.receive_it", lang)).click()
+    assert page.locator("p.notice").inner_text() == _t("wallet.notice.received", lang)
+    _checked(page, f"offer-received-after-unlock-{lang}-360", 360)
+    context.close()
 
 
 def test_the_pages_keep_the_content_security_policy(world: DeskWorld, browser: Any) -> None:

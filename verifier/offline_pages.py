@@ -6,6 +6,11 @@
 - A scanned ``AO1:`` text (posted by the scan page to verifier.pages.scanned) is checked from
   what this node holds alone (verifier.offline) and shown with the desk's result page, in the
   page's language; the audit keeps claim names, never values.
+- ``POST /verifier/desk/sync``: a result whose status could not be read from what the desk holds
+  offers the clerk to fetch the status lists now, while there is a connection (what ``amana
+  verifier sync`` does, without a shell), then the scan page again. Before, a desk on a node that
+  had never synced refused every first offline code, and only someone at the shell could mend
+  it (helper-83).
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from core import qr, web_pages
+from core import i18n, qr, web_pages
 from core.sealing import new_public_id
-from verifier import offline, pages, store
+from verifier import checks, offline, pages, store
 from verifier.context import VerifierContext
 from verifier.pages import Ctx
 
@@ -30,10 +35,24 @@ async def offline_screen(request: Request, ctx: Ctx) -> HTMLResponse:
     lang = web_pages.page_language(request)
     if not await pages.signed_in(ctx, request):
         return pages.render(ctx, request, "login.html", lang, return_to=request.url.path)
+    return await _scan_page(ctx, request, lang)
+
+
+@router.post("/sync", response_class=HTMLResponse)
+async def sync_now(request: Request, ctx: Ctx) -> HTMLResponse:
+    """The status lists this desk has met, fetched now; then the scan page, saying how it went."""
+    _form, lang, _desk = await pages.form_of_desk(request, ctx)
+    report = await checks.sync(ctx, None)
+    lists = report["status_lists"]
+    said = "desk.synced" if lists["known"] and lists["refreshed"] == lists["known"] else "desk.sync_failed"
+    return await _scan_page(ctx, request, lang, i18n.t(lang, said))
+
+
+async def _scan_page(ctx: VerifierContext, request: Request, lang: str, message: str | None = None) -> HTMLResponse:
     nonce, now = secrets.token_bytes(offline.NONCE_BYTES), ctx.now()
     async with ctx.transaction() as session:
         await store.add_offline_nonce(session, ctx.node, nonce, now + NONCE_TTL_S, now)
-    response = pages.render(ctx, request, "scan.html", lang, signed_in=True, scanned_kind=None,
+    response = pages.render(ctx, request, "scan.html", lang, signed_in=True, scanned_kind=None, message=message,
                             nonce_qr=qr.svg(offline.nonce_text(nonce), scale=8))
     response.headers.update(pages.SCAN_HEADERS)
     response.headers["Cache-Control"] = "no-store"

@@ -254,14 +254,16 @@ async def result(check_id: str, request: Request, ctx: Ctx) -> Response:
 
 
 def result_page(ctx: VerifierContext, request: Request, lang: str, check_id: str, shown: dict[str, Any],
-                 until: int) -> HTMLResponse:
+                until: int) -> HTMLResponse:
     """The result, with a language switch that posts it back sealed to this node: the server
-    keeps nothing, and the page that holds it can show it again in another language."""
+    keeps nothing, and the page that holds it can show it again in another language. An offline
+    code whose status this desk could not read offers to fetch the lists (verifier.offline_pages)."""
     sealed = ctx.node.seal(json.dumps({"until": until, "result": shown}).encode(), f"desk-shown:{check_id}")
     switch = {"action": f"/verifier/desk/checks/{check_id}/shown", "fields": [("shown", b64url_encode(sealed))]}
     return render(ctx, request, "result.html", lang, signed_in=True, lang_form=switch,
                   view=display.result_view(shown, ctx.types, lang), proof_of_check=shown.get("proof_of_check"),
-                  offline=shown.get("offline"))
+                  offline=shown.get("offline"),
+                  offer_sync=bool(shown.get("offline")) and shown.get("reason") == "status_unknown")
 
 
 @router.post("/checks/{check_id}/shown", response_class=HTMLResponse)

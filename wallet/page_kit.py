@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -124,8 +125,17 @@ def locked(request: Request, lang: str, return_to: str | None = None) -> HTMLRes
     """The unlock page, said to be needed (the wallet locked itself, or was never open here);
     ``return_to``: the wallet page to go on to once it is open (a verifier's request)."""
     remembered = request.cookies.get(DEVICE_COOKIE)
-    return render(request, "unlock.html", lang, 401, message=i18n.t(lang, "wallet.locked_now"),
+    # No wallet code remembered and no session ever begun in this browser: maybe someone with no
+    # wallet yet (an offer scanned first), whom "your wallet is locked" would mislead (helper-83).
+    said = "wallet.locked_now" if remembered or request.cookies.get(unlocked.COOKIE) else "wallet.open_first"
+    return render(request, "unlock.html", lang, 401, message=i18n.t(lang, said),
                   remembered=remembered, own_device=bool(remembered), return_to=return_to)
+
+
+def receive_page(link: str) -> str:
+    """The receive page of offer ``link``: where a locked wallet goes on to once open (helper-83:
+    unlocking, or making a wallet, from an offer page lost the offer)."""
+    return f"/wallet/receive?link={quote(link, safe='')}"
 
 
 def wallet_page(target: object) -> str | None:

@@ -23,6 +23,7 @@ from wallet import copies, flows, holder, labels, refresh, status, unlocked
 from wallet.content import Contents
 from wallet.page_kit import (
     DEVICE_COOKIE,
+    HOME,
     LANG_COOKIE,
     context,
     error_text,
@@ -127,7 +128,8 @@ def _date(when: int | None, lang: str) -> str | None:
 
 @router.get("/new", response_class=HTMLResponse)
 async def new_page(request: Request) -> Response:
-    return render(request, "new.html", language(request))
+    return render(request, "new.html", language(request),
+                  return_to=wallet_page(request.query_params.get("return_to")))
 
 
 @router.post("/new", response_class=HTMLResponse)
@@ -138,22 +140,24 @@ async def create(request: Request) -> Response:
         passphrase = _passphrase(form, lang)
     except _FieldError as exc:
         return render(request, "new.html", lang, 400, field=exc.field, field_error=exc.text,
-                      name=form.get("name") or "")
+                      name=form.get("name") or "", own_device=bool(form.get("own_device")),
+                      return_to=wallet_page(form.get("return_to")))
     name = str(form.get("name") or "").strip()[:80] or None
     wallet, code = await holder.create_open(ctx, passphrase, name)
     wallet_id = wallet.wallet_id
-    response = _recovery_sheet(request, lang, wallet_id, code)
+    response = _recovery_sheet(request, lang, wallet_id, code, wallet_page(form.get("return_to")))
     await _set_session(request, response, wallet)
     if form.get("own_device"):
         response.set_cookie(DEVICE_COOKIE, wallet_id, max_age=365 * 86400, **web_pages.COOKIE_FLAGS)
     return response
 
 
-def _recovery_sheet(request: Request, lang: str, wallet_id: str, code: str) -> HTMLResponse:
-    """Shown once, never stored: the wallet code and recovery code, written and as one QR."""
+def _recovery_sheet(request: Request, lang: str, wallet_id: str, code: str, then: str | None) -> HTMLResponse:
+    """Shown once, never stored: the wallet code and recovery code, written and as one QR; ``then``:
+    the wallet page its button goes on to (the offer the new wallet was made for), else home."""
     text = f"{RECOVERY_PREFIX}:{wallet_id}:{code}"
     return render(request, "recovery.html", lang, unlocked=True, wallet_id=wallet_id, code=code, qr=qr.svg(text),
-                  qr_text=text)
+                  qr_text=text, then=then or f"{HOME}?lang={lang}")
 
 
 @router.post("/unlock", response_class=HTMLResponse)
@@ -167,7 +171,7 @@ async def unlock(request: Request) -> Response:
         wallet = await _rate_limited(request, lambda: holder.unlock(ctx, wallet_id, passphrase))
     except AmanaError as exc:
         return render(request, "unlock.html", lang, exc.status, field_error=error_text(exc, lang), remembered=typed,
-                      own_device=bool(form.get("own_device")))
+                      own_device=bool(form.get("own_device")), return_to=wallet_page(form.get("return_to")))
     back = wallet_page(form.get("return_to"))
     response = RedirectResponse(back, status_code=303) if back else home(lang)
     await _set_session(request, response, wallet)
@@ -204,7 +208,8 @@ async def stay(request: Request) -> Response:
 
 @router.get("/recover", response_class=HTMLResponse)
 async def recover_page(request: Request) -> Response:
-    return render(request, "recover.html", language(request))
+    return render(request, "recover.html", language(request),
+                  return_to=wallet_page(request.query_params.get("return_to")))
 
 
 @router.post("/recover", response_class=HTMLResponse)
@@ -212,16 +217,19 @@ async def recover(request: Request) -> Response:
     form, lang = await form_of(request)
     ctx = context(request)
     typed = {k: str(form.get(k) or "") for k in ("wallet_code", "recovery_code")}
+    back = wallet_page(form.get("return_to"))
     try:
         passphrase = _passphrase(form, lang)
         wallet_id = holder.wallet_code(typed["wallet_code"])
         wallet = await _rate_limited(request, lambda: holder.recover(ctx, wallet_id, typed["recovery_code"],
                                                                      passphrase))
     except _FieldError as exc:
-        return render(request, "recover.html", lang, 400, field=exc.field, field_error=exc.text, **typed)
+        return render(request, "recover.html", lang, 400, field=exc.field, field_error=exc.text, return_to=back,
+                      **typed)
     except AmanaError as exc:
-        return render(request, "recover.html", lang, exc.status, field_error=error_text(exc, lang), **typed)
-    response = home(lang, "recovered")
+        return render(request, "recover.html", lang, exc.status, field_error=error_text(exc, lang), return_to=back,
+                      **typed)
+    response = RedirectResponse(back, status_code=303) if back else home(lang, "recovered")
     await _set_session(request, response, wallet)
     return response
 

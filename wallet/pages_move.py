@@ -89,14 +89,15 @@ async def destroy(request: Request) -> Response:
 
 @router.get("/import", response_class=HTMLResponse)
 async def import_page(request: Request) -> Response:
-    return page_kit.render(request, "import.html", page_kit.language(request))
+    return page_kit.render(request, "import.html", page_kit.language(request),
+                           return_to=page_kit.wallet_page(request.query_params.get("return_to")))
 
 
 @router.post("/import", response_class=HTMLResponse)
 async def import_wallet(request: Request) -> Response:
     form, lang = await page_kit.form_of(request)
     ctx = page_kit.context(request)
-    upload = form.get("file")
+    upload, back = form.get("file"), page_kit.wallet_page(form.get("return_to"))
     try:
         passphrase = _passphrase(form, lang)
         data = await upload.read(MAX_EXPORT_BYTES + 1) if upload is not None and hasattr(upload, "read") else b""
@@ -105,9 +106,11 @@ async def import_wallet(request: Request) -> Response:
         export.header(data)
         opened, code = await holder.import_wallet(ctx, data, str(form.get("export_passphrase") or ""), passphrase)
     except _FieldError as exc:
-        return page_kit.render(request, "import.html", lang, 400, field=exc.field, field_error=exc.text)
+        return page_kit.render(request, "import.html", lang, 400, field=exc.field, field_error=exc.text,
+                               return_to=back)
     except AmanaError as exc:
-        return page_kit.render(request, "import.html", lang, exc.status, field_error=page_kit.error_text(exc, lang))
-    response = _recovery_sheet(request, lang, opened.wallet_id, code)
+        return page_kit.render(request, "import.html", lang, exc.status, field_error=page_kit.error_text(exc, lang),
+                               return_to=back)
+    response = _recovery_sheet(request, lang, opened.wallet_id, code, back)
     await _set_session(request, response, opened)
     return response

@@ -22,9 +22,9 @@ COPIES = 3  # unlinkable copies asked for: three verifiers before the holder nee
 @router.get("/receive", response_class=HTMLResponse)
 async def receive_page(request: Request) -> Response:
     lang = page_kit.language(request)
-    if await page_kit.opened(request) is None:
-        return page_kit.locked(request, lang)
     link = request.query_params.get("link") or request.query_params.get("credential_offer_uri")
+    if await page_kit.opened(request) is None:
+        return page_kit.locked(request, lang, return_to=page_kit.receive_page(link) if link else None)
     if link:  # opened from an offer page's "open in the wallet" link: straight to what is offered
         return await _look(request, lang, link if "://" in link and "credential_offer_uri" in link
                            else f"openid-credential-offer://?credential_offer_uri={link}")
@@ -34,9 +34,10 @@ async def receive_page(request: Request) -> Response:
 @router.post("/receive/look", response_class=HTMLResponse)
 async def look(request: Request) -> Response:
     form, lang = await page_kit.form_of(request)
+    link = str(form.get("link") or "").strip()
     if await page_kit.opened(request) is None:
-        return page_kit.locked(request, lang)
-    return await _look(request, lang, str(form.get("link") or "").strip())
+        return page_kit.locked(request, lang, return_to=page_kit.receive_page(link) if link else None)
+    return await _look(request, lang, link)
 
 
 async def _look(request: Request, lang: str, link: str) -> Response:
