@@ -60,6 +60,30 @@ def test_state_and_results_need_a_signed_in_desk(world: World) -> None:
         assert http.get("/verifier/desk/checks/anything/state").status_code == 404
 
 
+def test_fetching_the_status_lists_from_the_desk_needs_its_csrf_token_and_a_signed_in_desk(world: World) -> None:
+    """``POST /verifier/desk/sync`` makes the node fetch from the network: a cross-site form, or a
+    browser not signed in, must not set it off."""
+    fetched: list[str] = []
+    fetcher = world.node.app.state.verifier.fetcher
+    real_get = fetcher.get
+
+    async def recorded(url: str, *args: object, **kwargs: object) -> object:
+        fetched.append(url)
+        return await real_get(url, *args, **kwargs)
+
+    fetcher.get = recorded
+    try:
+        with httpx.Client(base_url=world.base) as http:
+            page = http.get("/verifier/desk?lang=en")
+            cookie = {"Cookie": f"__Host-amana_csrf={page.cookies['__Host-amana_csrf']}"}
+            assert http.post("/verifier/desk/sync", data={"csrf": "0" * 64}, headers=cookie).status_code == 403
+            signed_out = http.post("/verifier/desk/sync", data={"csrf": _csrf(page.text)}, headers=cookie)
+            assert 'name="desk_key"' in signed_out.text and 'id="nonce-qr"' not in signed_out.text
+    finally:
+        del fetcher.get
+    assert fetched == []
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
 def test_a_clerk_checks_the_right_to_work_in_a_browser(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
