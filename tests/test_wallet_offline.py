@@ -270,7 +270,13 @@ def test_without_the_qr_tools_a_kept_card_can_still_be_forgotten(node: RunningNo
         _shot(page, "offline-no-tools-ar-360")
         forget = page.get_by_role("button", name=_t("ar", "wallet.offline.forget"))
         assert forget.count() == 1
-        forget.click()
+        forget.click()  # the first tap only asks (helper-83: one tap removed the card for good)
+        asking = page.get_by_role("button", name=_t("ar", "wallet.offline.forget_confirm"))
+        asking.wait_for()
+        assert page.evaluate("amanaOffline.allCards().then(cards => cards.length)") == 1
+        _shot(page, "offline-forget-asking-ar-360")
+        asking.click()
+        page.locator(".kept .forget").wait_for(state="detached")
         assert page.evaluate("amanaOffline.allCards().then(cards => cards.length)") == 0
     finally:
         context.close()

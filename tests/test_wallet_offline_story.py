@@ -40,11 +40,14 @@ def _t(lang: str, key: str, **values: Any) -> str:
     return i18n.t(lang, key, **values)
 
 
-def _receive_a_card(page: Any, world: DeskWorld, lang: str) -> None:
-    """A new wallet in this browser and one skill card in it, as a person does it."""
+def _receive_a_card(page: Any, world: DeskWorld, lang: str, *, own_device: bool = True) -> None:
+    """A new wallet in this browser and one skill card in it, as a person does it; ``own_device``:
+    "this is my own phone or computer" ticked."""
     page.goto(f"{world.base}/wallet/new?lang={lang}")
     page.fill("#passphrase", PASS)
     page.fill("#passphrase_again", PASS)
+    if own_device:  # the holder's own phone: cards may be kept on it
+        page.locator("input[name=own_device]").check()
     page.get_by_role("button", name=_t(lang, "wallet.create")).click()
     page.get_by_role("link", name=_t(lang, "wallet.written_down")).click()
     offer = httpx.post(f"{world.base}/api/issuer/offers", json={"type": "SkillCertificate", "claims": SKILL_EXAMPLE},
@@ -156,4 +159,25 @@ def test_a_card_kept_on_the_phone_passes_the_offline_desk_with_no_network(world:
         fetcher.get = real_get
         assert fetched == []
         assert reports == []
+        browser.close()
+
+
+def test_a_shared_computer_is_not_offered_to_keep_a_card(world: DeskWorld, tmp_path: Path) -> None:
+    """A kept copy stays on the device after the wallet locks, so a wallet opened without "this is
+    my own phone or computer" (an NGO's shared computer) is not offered to keep one: the card page
+    says why and how, in the holder's language (helper-83 found a kept card, every value in it,
+    still on the offline page of a locked wallet)."""
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        shared = browser.new_context(locale="fa", viewport={"width": 360, "height": 900})
+        page = shared.new_page()
+        _receive_a_card(page, world, "fa", own_device=False)
+        page.locator("li.held a").click()
+        assert page.locator("#own-phone-only").inner_text() == _t("fa", "wallet.offline.own_phone_only")
+        assert page.get_by_role("button", name=_t("fa", "wallet.offline.keep")).count() == 0
+        page.screenshot(path=str(SHOTS / "shared-computer-card-fa-360.png"), full_page=True)
+        assert page_width(page) <= 360
         browser.close()

@@ -258,7 +258,10 @@ async def _card_page(request: Request, lang: str, wallet: holder.Opened, card_id
     can_refresh = card_id in wallet.contents.refresh and shown["left"] <= copies.LOW
     return render(request, "card.html", lang, unlocked=True, card=shown, claims=claims, card_status=live,
                   can_refresh=can_refresh, message=message,
-                  can_keep_offline=card_id in wallet.contents.refresh)  # the issuer is asked via its refresh token
+                  can_keep_offline=card_id in wallet.contents.refresh,  # the issuer is asked via its refresh token
+                  # A kept copy outlives the lock (it is shown with no network): offered only on a
+                  # device its holder called their own, never on an NGO's shared computer (helper-83).
+                  own_device=bool(request.cookies.get(DEVICE_COOKIE)))
 
 
 @router.post("/cards/{card_id}/refresh", response_class=HTMLResponse)

@@ -180,12 +180,28 @@ function choices(root, card, lang) {
   const paper = document.createElement("button");
   paper.type = "button"; paper.className = "paper-qr secondary"; paper.textContent = words.paper;
   const forget = document.createElement("button");
-  forget.type = "button"; forget.className = "forget secondary"; forget.textContent = words.forget;
+  forget.type = "button"; forget.className = "forget destructive"; forget.textContent = words.forget;
   const buttons = document.createElement("p");
   buttons.className = "offline-buttons";
   buttons.append(show, " ", paper, " ", forget);
   box.append(buttons);
   return box;
+}
+
+// A removal cannot be undone (the copy is bound to a key that never leaves this browser): the
+// first tap only asks, in the button's own words, and a second tap within a few seconds removes.
+function confirmTwice(button, asking, act) {
+  const said = button.textContent;
+  let armed = null;
+  button.addEventListener("click", async () => {
+    if (armed === null) {
+      button.textContent = asking; button.classList.add("asking");
+      armed = setTimeout(() => { armed = null; button.textContent = said; button.classList.remove("asking"); }, 6000);
+      return;
+    }
+    clearTimeout(armed);
+    await act();
+  });
 }
 
 let renewing = null;
@@ -240,7 +256,9 @@ async function setUpOfflinePage(root) {
       box.querySelector(".show-qr").addEventListener("click", () => showQr(root, card, false));
       box.querySelector(".paper-qr").addEventListener("click", () => showQr(root, card, true));
     }
-    box.querySelector(".forget").addEventListener("click", async () => { await dropCard(card.id); box.remove(); });
+    confirmTwice(box.querySelector(".forget"), root.dataset.forgetConfirm, async () => {
+      await dropCard(card.id); box.remove();
+    });
     list.append(box);
   }
   if (noTools) {
