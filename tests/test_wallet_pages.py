@@ -363,6 +363,7 @@ def test_an_offer_opened_before_any_wallet_is_kept_through_making_one_and_unlock
     page.locator("input[name=own_device]").check()
     page.get_by_role("button", name=_t("wallet.create", lang)).click()
     assert page.locator("input[name=own_device]").is_checked()  # a refused passphrase keeps the tick
+    expect(page.locator("#passphrase_again")).to_be_focused()  # the field at fault, not the page's top
     page.fill("#passphrase", PASS)
     page.fill("#passphrase_again", PASS)
     page.get_by_role("button", name=_t("wallet.create", lang)).click()
@@ -377,6 +378,7 @@ def test_an_offer_opened_before_any_wallet_is_kept_through_making_one_and_unlock
     page.fill("#passphrase", PASS + "x")
     page.get_by_role("button", name=_t("wallet.unlock", lang)).click()
     assert page.locator("#unlock-error").is_visible()
+    expect(page.locator("#passphrase")).to_be_focused()
     page.fill("#passphrase", PASS)
     page.get_by_role("button", name=_t("wallet.unlock", lang)).click()
     page.fill("#pin", offer["pin"])
