@@ -256,6 +256,9 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     # 5. Who saw what, switched to Arabic: right to left, translated, remembered.
     page.goto(f"{world.base}/wallet/history?lang=en")
     assert page.locator("ol.history li").count() == 2
+    # The desk asks under a legal obligation: no button to take it back, and the page says why (helper-83).
+    assert page.locator("li.given .not-withdrawable").inner_text() == _t("wallet.not_withdrawable")
+    assert page.get_by_role("button", name=_t("wallet.withdraw")).count() == 0
     page.locator("nav.langs").get_by_text("العربية").click()
     page.wait_for_selector("html[dir=rtl]")
     text = page.locator("main").inner_text()

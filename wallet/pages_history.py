@@ -51,7 +51,10 @@ def _row(ctx: holder.WalletContext, r: HistoryRecord, lang: str, trust: TrustLis
             "copies": len(r.copy_ids), "state": state,
             "verified": verified,
             "record_id": (r.receipt or {}).get("record_id"), "erased": bool((r.receipt or {}).get("erased")),
-            "can_withdraw": ledger.withdrawable(r.receipt) and not (r.receipt or {}).get("erased")}
+            "can_withdraw": ledger.withdrawable(r.receipt) and not (r.receipt or {}).get("erased"),
+            # asked under a law or a contract (Art. 6(1)(b)-(f)): said, rather than a button missing (helper-83)
+            "not_withdrawable": state == "given" and not ledger.withdrawable(r.receipt)
+            and not (r.receipt or {}).get("erased")}
 
 
 async def _page(request: Request, lang: str, wallet: holder.Opened, status: int = 200,

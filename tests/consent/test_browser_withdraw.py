@@ -81,7 +81,7 @@ def test_withdraw_in_one_step_in_arabic(world: World, browser: Any, width: int) 
     assert page_width(page) <= width
 
     buttons = page.get_by_role("button", name=i18n.t("ar", "wallet.withdraw"))
-    assert buttons.count() == 1
+    assert buttons.count() == 1 and page.locator(".not-withdrawable").count() == 0  # consent: it can be
     buttons.click()  # the one step: no second page, no second button
     assert page.locator("p.notice").inner_text() == i18n.t("ar", "wallet.notice.withdrawn")
     assert i18n.t("ar", "wallet.state_withdrawn") in page.locator(".withdrawal").inner_text()
