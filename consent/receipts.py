@@ -13,7 +13,8 @@ A receipt is three things, each checkable alone:
 
 :func:`verify` recomputes the leaf from record, event and salt, checks both signatures and
 the inclusion proof against the checkpoint's root. Exports: :func:`to_kantara` (Kantara
-Consent Receipt v1.1 JSON) and the 27560 record the receipt carries.
+Consent Receipt v1.1 JSON) and the 27560 record the receipt carries. The formats, for a
+checker that is not this code: specs/formats/consent-log.md.
 """
 
 from __future__ import annotations
