@@ -40,7 +40,7 @@ from core.settings import Settings
 from core.trust import TrustList
 from core.trust.local import HeldTrustList
 from core.trust.policy import issuer_may_issue
-from wallet import consent, holder, ledger, receive
+from wallet import consent, holder, ledger, ledger_view, receive
 from wallet import present as presenting
 from wallet.content import Contents, Copy, Refresh
 from wallet.history import Controller, HistoryRecord
@@ -291,10 +291,22 @@ async def keep_receipts(ctx: holder.WalletContext, opened: holder.Opened, http: 
                                           ledger.own_key(key, pointer))
     if own is None:
         return opened
+    # The new receipts' tree must extend the newest one this wallet holds of that ledger (wallet.ledger_view).
+    held, new = ledger_view.newest_held((h.receipt for h in opened.contents.history), pointer["ledger"]), \
+        ledger_view.head_of(body["receipts"])
+    try:
+        forked = held is not None and new is not None and not await talk(
+            ledger_view.extends(http, pointer["ledger"], held, new))
+    except AmanaError:
+        return opened  # not known now: asked again with the next receipts
 
     def keep(contents: Contents) -> None:
         for i, record in enumerate(contents.history):
             if record.receipt is not None and record.receipt.get("record_id") == record_id:
+                if forked:  # the receipts kept are the evidence: marked, never replaced
+                    contents.history[i] = dataclasses.replace(
+                        record, receipt={**record.receipt, ledger_view.INCONSISTENT: True})
+                    continue
                 kept = {**record.receipt, "receipts": body["receipts"], "record": own, "notice": body.get("notice")}
                 kept["holder_signature"] = kept.get("holder_signature") or ledger.countersign(key, kept, ctx.now())
                 contents.history[i] = dataclasses.replace(record, receipt=kept)

@@ -30,7 +30,7 @@ from core.errors import AmanaError
 from core.keys import PublicKey
 from core.sdjwt.paths import format_path
 from core.trust import TrustList
-from wallet import consent
+from wallet import consent, ledger_view
 
 
 def notice(screen: consent.ConsentScreen) -> Notice:
@@ -111,8 +111,8 @@ def check(pointer: dict[str, Any], trust: TrustList | None, holder_key: PublicKe
     there is one) over the "given" receipt."""
     seam, bundle = log_seam(), pointer.get("receipts")
     registered = trust.verifier(pointer["verifier_id"]) if trust is not None else None
-    if seam is None or not bundle or registered is None:
-        return False
+    if seam is None or not bundle or registered is None or pointer.get(ledger_view.INCONSISTENT):
+        return False  # (the last: a later tree of its ledger did not extend the one its receipts are under)
     verifier_keys = [PublicKey.from_jwk(k) for k in registered.jwks["keys"]]
     try:
         receipts.verify_bundle(bundle, pointer.get("holder_signature"), verifier_keys, seam.verify_inclusion,

@@ -1,0 +1,135 @@
+"""The wallet holds a ledger to its past (wallet.ledger_view): new receipts are kept only when
+their tree extends the newest one the wallet holds of that ledger (RFC 9162 §2.1.4).
+
+Against the real ledger on loopback: a second disclosure's receipts extend the first's tree and
+are kept; a tree the wallet remembers differently (as if the ledger had shown it another one
+before) is a fork: the receipts kept stay, marked, and no longer verify. The forking ledger
+itself is played by an httpx transport in the unit tests: there is none on this machine to run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from consent import merkle
+from core.encoding import b64url_encode
+from tests.node import RunningNode
+from tests.test_verifier_flow import World
+from tests.test_wallet_copies import Holder
+from wallet import flows, ledger, ledger_view
+
+LEDGER = "https://verifier.example/consent"
+ENTRIES = [bytes([i]) * 32 for i in range(9)]
+
+
+def _tree(entries: list[bytes]) -> tuple[int, bytes, Any]:
+    hashes = [merkle.leaf_hash(e) for e in entries]
+    return len(entries), merkle.mth(entries), merkle.perfect_from(hashes)
+
+
+def _ledger_serving(entries: list[bytes], asked: list[str]) -> httpx.AsyncClient:
+    """A ledger whose tree holds ``entries``: it answers consistency proofs from it."""
+    _size, _root, nodes = _tree(entries)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        old, new = int(request.url.params["old"]), int(request.url.params["new"])
+        proof = merkle.consistency_proof(old, new, nodes)
+        return httpx.Response(200, json={"old": old, "new": new, "consistency": [b64url_encode(h) for h in proof]})
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(answer))
+
+
+def _extends(held_entries: list[bytes], served: list[bytes]) -> tuple[bool, list[str]]:
+    asked: list[str] = []
+    size, root, _ = _tree(held_entries)
+    new_size, new_root, _ = _tree(served)
+
+    async def run() -> bool:
+        async with _ledger_serving(served, asked) as http:
+            return await ledger_view.extends(http, LEDGER, (size, root), (new_size, new_root))
+
+    return asyncio.run(run()), asked
+
+
+def test_a_tree_that_grew_from_the_held_one_extends_it() -> None:
+    ok, asked = _extends(ENTRIES[:5], ENTRIES)
+    assert ok and asked == [f"{LEDGER}/proofs/consistency?old=5&new=9"]
+
+
+def test_a_tree_with_a_leaf_changed_does_not_and_neither_does_a_smaller_one() -> None:
+    forked = [ENTRIES[0], b"\xff" * 32, *ENTRIES[2:]]  # leaf 1 taken out and another put in its place
+    assert _extends(ENTRIES[:5], forked) == (False, [f"{LEDGER}/proofs/consistency?old=5&new=9"])
+    assert _extends(ENTRIES[:5], ENTRIES[:4]) == (False, [])  # it shrank: no proof could help
+    assert _extends(ENTRIES[:5], [*ENTRIES[:4], b"\xff" * 32]) == (False, [])  # same size, another root
+
+
+def test_a_ledger_that_gives_no_proof_is_not_known_to_have_forked() -> None:
+    async def run() -> None:
+        transport = httpx.MockTransport(lambda _request: httpx.Response(503))
+        async with httpx.AsyncClient(transport=transport) as http:
+            held, new = _tree(ENTRIES[:5])[:2], _tree(ENTRIES)[:2]
+            await ledger_view.extends(http, LEDGER, held, new)
+
+    with pytest.raises(httpx.HTTPError):
+        asyncio.run(run())
+
+
+def test_the_newest_head_held_is_taken_from_every_record_of_that_ledger() -> None:
+    def pointer(ledger_url: str, size: int) -> dict[str, Any]:
+        return {"ledger": ledger_url, "receipts": [{"proof": {"tree_size": size, "root": b64url_encode(bytes(32))}}]}
+
+    held = [pointer(LEDGER, 3), None, pointer("https://other.example/consent", 40), pointer(LEDGER, 7), {}]
+    assert ledger_view.newest_held(held, LEDGER) == (7, bytes(32))
+    assert ledger_view.newest_held(held, "https://none.example/consent") is None
+    assert ledger_view.head_of([{"proof": {"tree_size": "x"}}, {"proof": {"tree_size": 0, "root": ""}}]) is None
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    data_dir = tmp_path_factory.mktemp("ledger-view")
+    with RunningNode(data_dir) as node:
+        yield World(node, data_dir)
+
+
+def test_the_real_ledger_is_held_to_the_tree_the_wallet_saw(world: World, tmp_path: Path) -> None:
+    shutil.copytree(world.data_dir / "trust", tmp_path / "holder" / "trust")
+    trust = world.verifier_ctx().trust_list()
+
+    async def story() -> None:
+        async with Holder(world, tmp_path / "holder") as h:
+            await h.receive(3)
+
+            async def disclosed() -> str:
+                result, _ = await h.present()
+                assert result["accepted"] is True, result
+                record_id = str(h.opened.contents.history[-1].receipt["record_id"])  # type: ignore[index]
+                h.opened = await flows.keep_receipts(h.ctx, h.opened, h.http, record_id)
+                return record_id
+
+            await disclosed()
+            second = await disclosed()  # kept: its tree extends the first's (a real consistency proof)
+            pointer = h.opened.contents.history[-1].receipt
+            assert pointer is not None and ledger.check(pointer, trust) and ledger_view.INCONSISTENT not in pointer
+
+            # The wallet remembers the first record's tree otherwise: as if the ledger had shown it
+            # another tree of that size before. Asked again, the second's receipts do not extend it.
+            first = h.opened.contents.history[-2].receipt
+            assert first is not None
+            first["receipts"][0]["proof"]["root"] = b64url_encode(bytes(32))
+            first["receipts"][0]["proof"]["tree_size"] = pointer["receipts"][0]["proof"]["tree_size"] + 1
+            kept = json.dumps(pointer["receipts"])
+            h.opened = await flows.keep_receipts(h.ctx, h.opened, h.http, second)
+            pointer = h.opened.contents.history[-1].receipt
+            assert pointer is not None and pointer[ledger_view.INCONSISTENT] is True
+            assert json.dumps(pointer["receipts"]) == kept  # the evidence stays as it was
+            assert not ledger.check(pointer, trust)
+
+    asyncio.run(story())
