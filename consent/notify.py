@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consent.ledger import Ledger, Logged
+from consent.receipts import DELETION_TYP
 from consent.records import RecordNotFound, RecordRefused
 from consent.store import records as store
 from core import _jose
@@ -29,7 +30,7 @@ from core.trust import TrustList
 
 DEADLINE_S = 30 * 86400  # GDPR Art. 12(3): without undue delay, within a month
 FIRST_RETRY_S, MAX_RETRY_S = 30, 6 * 3600
-CONFIRM_TYP = "amana-consent-deletion+jwt"
+CONFIRM_TYP = DELETION_TYP
 CLOCK_SKEW_S = 60  # between the verifier's clock and the ledger's
 Post = Callable[[str, dict[str, Any]], Awaitable[int]]  # (url, JSON body) -> HTTP status, raises on no answer
 
@@ -108,7 +109,10 @@ async def confirm(ledger: Ledger, trust: TrustList, record_id: str, token: str, 
         if not await store.set_notice(session, record_id, from_states=("pending", "delivered"), state="confirmed"):
             raise RecordRefused("no withdrawal is waiting for this confirmation")
 
-    return await ledger.event(record_id, "deletion_confirmed", "controller", now, also=settle)
+    # Kept as the event's receipt: the holder gets the verifier's own signed "deleted", not only the
+    # ledger's word that it came (helper-84: it was checked here and thrown away).
+    return await ledger.event(record_id, "deletion_confirmed", "controller", now, sign=lambda _l, _e: token,
+                              also=settle)
 
 
 async def silence(ledger: Ledger, now: int) -> int:

@@ -34,6 +34,7 @@ from core.errors import AmanaError, VerificationFailed
 from core.keys import PrivateKey, PublicKey
 
 RECEIPT_TYP = "amana-consent-receipt+jwt"
+DELETION_TYP = "amana-consent-deletion+jwt"  # the verifier's "deleted" (consent.notify), kept with its event
 COUNTER_TYP = "amana-consent-countersign+jwt"
 ALGS = frozenset({"ES256", "EdDSA"})
 
@@ -160,6 +161,8 @@ def verify_bundle(items: Sequence[dict[str, Any]], holder_signature: str | None,
             if item is given and event != checked.event:
                 raise ReceiptInvalid("the receipt's event differs from what the controller signed")
             if item is not given:
+                if event.kind == "deletion_confirmed" and item.get("receipt") is not None:
+                    _deletion_confirmed(item["receipt"], record, verifier_keys)
                 size, root = _checkpoint(proof, checked.log_key, log_origin)
                 verify_inclusion(event.commitment(record), int(proof["leaf_index"]), size,
                                  [b64url_decode(h) for h in proof["inclusion"]], root)
@@ -169,6 +172,14 @@ def verify_bundle(items: Sequence[dict[str, Any]], holder_signature: str | None,
     except (KeyError, TypeError, ValueError, AmanaError) as exc:
         raise ReceiptInvalid(f"an event's proof does not hold ({type(exc).__name__})") from None
     return events
+
+
+def _deletion_confirmed(token: str, record: Record, verifier_keys: Sequence[PublicKey]) -> None:
+    """The verifier's signed "deleted" for this record, by a key the trust list registers for it.
+    (A ledger that kept none before session 34 serves the event without it: its leaf still holds.)"""
+    claims = _verified(token, DELETION_TYP, verifier_keys, "deletion confirmation")
+    if claims.get("record_id") != record.record_id or claims.get("iss") != record.controller.id:
+        raise ReceiptInvalid("the deletion confirmation is for another record")
 
 
 def _event(record_id: str, item: dict[str, Any]) -> Event:

@@ -18,7 +18,7 @@ import pytest
 
 from consent import notify, schedule
 from consent.context import ConsentContext
-from core import keys
+from core import _jose, keys
 from core.errors import InvalidInput
 from core.trust.model import AccreditedIssuer, PurposeRegistration, RegisteredVerifier, parse
 from core.trust.operator import new_draft, put_verifier_purpose, sign_draft
@@ -138,6 +138,22 @@ def test_withdrawal_confirmed_by_the_verifier_and_silence_recorded(world: World,
             states = {x.receipt["record_id"]: x.receipt for x in h.opened.contents.history if x.receipt}
             assert ledger.state(states[confirmed]) == "confirmed" and ledger.state(states[silent]) == "silent"
             assert ledger.check(states[confirmed], trust) and ledger.check(states[silent], trust)
+            # The verifier's own signed "deleted" came with its event, for the holder to keep and show
+            # (helper-84: the ledger checked it and threw it away); one not the verifier's fails the check.
+            [answer] = [r for r in states[confirmed]["receipts"] if r["event"] == "deletion_confirmed"]
+            said = _jose.parse_compact(answer["receipt"], "confirmation")
+            assert said.unverified_header["typ"] == "amana-consent-deletion+jwt"
+            assert said.unverified_payload()["record_id"] == confirmed
+            forged = json.loads(json.dumps(states[confirmed]))
+            [item] = [r for r in forged["receipts"] if r["event"] == "deletion_confirmed"]
+            item["receipt"] = notify.confirmation(keys.generate("ES256"), world.node.settings.verifier_id, confirmed,
+                                                  said.unverified_payload()["iat"])
+            assert not ledger.check(forged, trust)
+            other = json.loads(json.dumps(states[confirmed]))
+            [item] = [r for r in other["receipts"] if r["event"] == "deletion_confirmed"]
+            [silent_item] = [r for r in states[silent]["receipts"] if r["event"] == "given"]
+            item["receipt"] = silent_item["receipt"]  # a receipt of another kind in its place
+            assert not ledger.check(other, trust)
             exported = rights.export(h.opened)
             events = [[e["event"] for e in r["record"]["events"]] for r in exported["records"]]
             assert ["given", "withdrawn", "deletion_confirmed"] in events
