@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 from typing import Annotated, Any
 
@@ -23,12 +24,14 @@ from consent import notify, pseudonym, receipts, records, schedule
 from consent.context import ConsentContext, get_context
 from consent.ledger import Logged
 from consent.records import Record
+from consent.store import log as log_store
 from core import db, service
 from core.encoding import b64url_encode
 from core.keys import PublicKey
 from core.settings import Settings, get_settings
 from core.web import JSONResponse
 
+log = logging.getLogger("amana.consent")
 router = APIRouter(prefix="/consent", tags=["consent"])
 Ctx = Annotated[ConsentContext, Depends(get_context)]
 NO_STORE = {"Cache-Control": "no-store"}
@@ -165,8 +168,22 @@ async def start(app: FastAPI, settings: Settings) -> ConsentContext:
     app.state.consent = ctx  # first: a start that fails below is stopped (core.service), its engine disposed
     await db.upgrade(ctx.engine)
     if ctx.maybe_ledger is not None:
+        await _same_log_name(ctx)
         ctx.background = asyncio.create_task(schedule.run(ctx))
     return ctx
+
+
+async def _same_log_name(ctx: ConsentContext) -> None:
+    """Say so when the log was signed under another origin than the public URL now gives: from now
+    on checkpoints are signed under a new name and key (specs/formats/consent-log.md, "Limits"),
+    which a changed or mistyped AMANA_PUBLIC_BASE_URL does without anyone meaning it (helper-84)."""
+    name = getattr(ctx.ledger.log, "name", None)
+    async with ctx.ledger.transaction() as session:
+        known = [row.name for row in await log_store.keys(session)]
+    if name is not None and known and name not in known:
+        log.warning("the consent log was signed as %s; the public URL now makes it %s: new checkpoints get a new "
+                    "name and key, and wallets holding receipts of the old name find them no longer match this "
+                    "ledger. Set AMANA_PUBLIC_BASE_URL back unless the move is meant.", ", ".join(sorted(known)), name)
 
 
 async def stop(app: FastAPI) -> None:

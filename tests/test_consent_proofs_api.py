@@ -57,3 +57,21 @@ def test_a_tree_number_is_decimal_digits_only(client: TestClient, spelled: str) 
         assert answer.headers["content-type"] == "application/problem+json"
     assert client.get("/consent/proofs/inclusion", params={"index": "1", "size": "7"}).status_code == 200
     assert client.get("/consent/proofs/inclusion", params={"index": "0", "size": "7"}).status_code == 200
+
+
+def test_a_node_whose_public_url_changed_says_its_log_changes_name(tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """The log's name (its origin) follows the public URL, and a new name gets a new key: a mistyped
+    or changed AMANA_PUBLIC_BASE_URL forks the log's identity silently (helper-84). The node says so
+    when it starts; started again as before, it says nothing."""
+    def started(base: str) -> list[str]:
+        caplog.clear()
+        with TestClient(build_app(Settings(data_dir=tmp_path, public_base_url=base))) as client:
+            assert client.get("/consent/checkpoint").status_code == 200  # signs: the key of this name is made
+        return [r.getMessage() for r in caplog.records if r.name == "amana.consent" and r.levelname == "WARNING"]
+
+    caplog.set_level("WARNING", logger="amana.consent")
+    assert started("https://ngo.example") == []
+    assert started("https://ngo.example") == []
+    [said] = started("https://localhost:8443")
+    assert "ngo.example/consent" in said and "localhost:8443/consent" in said
