@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from core import i18n, sessions
+from tests.fetch_log import fetches
 from tests.node import RunningNode
 from tests.test_verifier_flow import World
 from wallet import present as wallet
@@ -63,24 +64,12 @@ def test_state_and_results_need_a_signed_in_desk(world: World) -> None:
 def test_fetching_the_status_lists_from_the_desk_needs_its_csrf_token_and_a_signed_in_desk(world: World) -> None:
     """``POST /verifier/desk/sync`` makes the node fetch from the network: a cross-site form, or a
     browser not signed in, must not set it off."""
-    fetched: list[str] = []
-    fetcher = world.node.app.state.verifier.fetcher
-    real_get = fetcher.get
-
-    async def recorded(url: str, *args: object, **kwargs: object) -> object:
-        fetched.append(url)
-        return await real_get(url, *args, **kwargs)
-
-    fetcher.get = recorded
-    try:
-        with httpx.Client(base_url=world.base) as http:
-            page = http.get("/verifier/desk?lang=en")
-            cookie = {"Cookie": f"__Host-amana_csrf={page.cookies['__Host-amana_csrf']}"}
-            assert http.post("/verifier/desk/sync", data={"csrf": "0" * 64}, headers=cookie).status_code == 403
-            signed_out = http.post("/verifier/desk/sync", data={"csrf": _csrf(page.text)}, headers=cookie)
-            assert 'name="desk_key"' in signed_out.text and 'id="nonce-qr"' not in signed_out.text
-    finally:
-        del fetcher.get
+    with fetches(world.node.app.state.verifier.fetcher) as fetched, httpx.Client(base_url=world.base) as http:
+        page = http.get("/verifier/desk?lang=en")
+        cookie = {"Cookie": f"__Host-amana_csrf={page.cookies['__Host-amana_csrf']}"}
+        assert http.post("/verifier/desk/sync", data={"csrf": "0" * 64}, headers=cookie).status_code == 403
+        signed_out = http.post("/verifier/desk/sync", data={"csrf": _csrf(page.text)}, headers=cookie)
+        assert 'name="desk_key"' in signed_out.text and 'id="nonce-qr"' not in signed_out.text
     assert fetched == []
 
 
