@@ -39,7 +39,7 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -246,9 +246,15 @@ class Fetcher:
         entry = self._cache.get(url)
         return entry[1] if entry and entry[0] > (time.time() if now is None else now) else None
 
-    def forget(self) -> None:
-        """Drop every cached answer (``amana verifier sync``, and tests that change a list)."""
-        self._cache.clear()
+    def forget(self, urls: Iterable[str] | None = None) -> None:
+        """Drop the cached answers for ``urls``, or every one (tests that change a list). A desk's
+        sync drops only the lists it fetches again: in a serving process the cache also holds
+        issuer metadata whose keys the offline path takes from nowhere else (helper-85)."""
+        if urls is None:
+            self._cache.clear()
+            return
+        for url in urls:
+            self._cache.pop(url, None)
 
     def lifetime(self, ttl_s: float | None) -> float:
         """How long an answer is reused: its own ttl, at most ``max_ttl_s``; ``min_ttl_s`` without one."""

@@ -264,7 +264,7 @@ async def sync(ctx: VerifierContext, trust_list_url: str | None) -> dict[str, An
         report["trust_list"] = {"seq": held.content.seq, "expired": held.expired}
     async with ctx.transaction() as session:
         uris = await store.status_list_uris(session)
-    ctx.fetcher.forget()
+    ctx.fetcher.forget(uris)
     try:  # only lists an accredited issuer signed replace a kept copy
         keys = [k for issuer in ctx.trust_list().issuers for k in issuer.public_keys()]
     except AmanaError:
