@@ -19,6 +19,7 @@ from core import i18n, web
 from core.settings import REPO_ROOT, Settings
 from server.app import build_app
 from wallet import holder, unlocked
+from wallet.page_kit import DEVICE_COOKIE
 from wallet.tables import WalletSession
 
 BASE = "https://node.amana.test"
@@ -254,6 +255,43 @@ def test_a_wallet_left_open_is_locked_on_time_with_no_request_to_notice(tmp_path
                 break
             time.sleep(0.1)
         assert alone.portal.call(sessions) == 0  # type: ignore[union-attr]
+
+
+def test_an_offer_kept_through_unlocking_goes_back_only_inside_the_wallet(client: TestClient) -> None:
+    """The unlock form's return_to (an offer opened while locked: pages_receive) and the new wallet's,
+    the recovery's and the import's go on to a wallet page only: never another site, another of
+    this node's services, or a path that climbs out of /wallet."""
+    code, _ = _create(client)
+    client.post("/wallet/lock", data={"csrf": _csrf(client, "/wallet")})
+    for target, expected in (("/wallet/receive?link=openid-credential-offer%3A%2F%2Fx", "/wallet/receive"),
+                             ("//evil.example/x", "/wallet"), ("https://evil.example", "/wallet"),
+                             ("/wallet/../issuer/console", "/wallet"), ("/wallet/./x", "/wallet"),
+                             ("/walletx/../../etc", "/wallet")):
+        response = client.post("/wallet/unlock", data={"csrf": _csrf(client, "/wallet"), "wallet_code": code,
+                                                       "passphrase": PASS, "return_to": target})
+        assert response.status_code == 303 and response.headers["location"].split("?")[0] == expected, target
+        client.post("/wallet/lock", data={"csrf": _csrf(client, "/wallet")})
+    page = client.get("/wallet/new", params={"return_to": "https://evil.example"})
+    assert 'name="return_to"' not in page.text
+    sheet = client.post("/wallet/new", data={"csrf": _csrf(client), "passphrase": PASS, "passphrase_again": PASS,
+                                             "return_to": "//evil.example"})
+    assert "evil.example" not in sheet.text
+
+
+def test_a_device_remembered_for_another_wallet_is_not_this_holders_own(client: TestClient) -> None:
+    """Keeping a card offline outlives the lock, so it is for the holder's own device only: the
+    remembered code must name the open wallet (another holder's, left on a shared computer, does
+    not count), and the server refuses keeping otherwise, whatever the page showed (helper-85)."""
+    first = client.post("/wallet/new", data={"csrf": _csrf(client), "passphrase": PASS, "passphrase_again": PASS,
+                                             "own_device": "1"})
+    assert DEVICE_COOKIE in first.cookies
+    client.post("/wallet/lock", data={"csrf": _csrf(client, "/wallet")})
+    second = client.post("/wallet/new", data={"csrf": _csrf(client), "passphrase": PASS, "passphrase_again": PASS})
+    forgotten = [c for c in second.headers.get_list("set-cookie") if c.startswith(DEVICE_COOKIE + "=")]
+    assert forgotten and "max-age=0" in forgotten[0].lower()  # not ticked: the first holder's code is forgotten
+    client.cookies.set(DEVICE_COOKIE, "W-NOTT-HISW-ALLE")  # as if it had stayed: it names another wallet
+    refused = client.post("/wallet/cards/x/offline/start", data={"csrf": _csrf(client, "/wallet")})
+    assert refused.status_code == 403 and refused.json()["code"] == "not_own_device"
 
 
 def test_keep_it_open_goes_back_only_inside_the_wallet(client: TestClient) -> None:

@@ -142,7 +142,20 @@ def wallet_page(target: object) -> str | None:
     """``target`` if it is a path of this wallet's pages (no other site, no scheme)."""
     if not isinstance(target, str) or not target.startswith("/wallet") or len(target) > 4096:
         return None
+    path = target.partition("?")[0]
+    if "/../" in path + "/" or "/./" in path + "/":  # /wallet/../issuer: still this site, but not the wallet
+        return None
     return target if "//" not in target and "\\" not in target and target.isascii() else None
 
 
 DEVICE_COOKIE = "__Host-amana_wallet_code"  # only when the holder says this device is their own
+
+
+def own_device(request: Request, wallet_id: str) -> bool:
+    """Whether the holder of ``wallet_id`` called this browser their own: the remembered code names
+    this very wallet (another holder's, left on a shared computer, does not count: helper-85)."""
+    return request.cookies.get(DEVICE_COOKIE) == wallet_id
+
+
+def forget_device(response: Response) -> None:
+    response.delete_cookie(DEVICE_COOKIE, path="/", secure=True, httponly=True, samesite="strict")

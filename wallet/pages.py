@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from core import i18n, local_forms, qr, sessions, web, web_pages
 from core.errors import AmanaError, InvalidInput, VaultBusy
 from core.sdjwt.paths import format_path
-from wallet import copies, flows, holder, labels, refresh, status, unlocked
+from wallet import copies, flows, holder, labels, page_kit, refresh, status, unlocked
 from wallet.content import Contents
 from wallet.page_kit import (
     DEVICE_COOKIE,
@@ -149,6 +149,8 @@ async def create(request: Request) -> Response:
     await _set_session(request, response, wallet)
     if form.get("own_device"):
         response.set_cookie(DEVICE_COOKIE, wallet_id, max_age=365 * 86400, **web_pages.COOKIE_FLAGS)
+    elif request.cookies.get(DEVICE_COOKIE):  # someone else's code, or not this holder's own device
+        page_kit.forget_device(response)
     return response
 
 
@@ -231,6 +233,8 @@ async def recover(request: Request) -> Response:
                       **typed)
     response = RedirectResponse(back, status_code=303) if back else home(lang, "recovered")
     await _set_session(request, response, wallet)
+    if not page_kit.own_device(request, wallet.wallet_id) and request.cookies.get(DEVICE_COOKIE):
+        page_kit.forget_device(response)  # another wallet's remembered code: not one device of both holders
     return response
 
 
@@ -261,7 +265,7 @@ async def _card_page(request: Request, lang: str, wallet: holder.Opened, card_id
                   can_keep_offline=card_id in wallet.contents.refresh,  # the issuer is asked via its refresh token
                   # A kept copy outlives the lock (it is shown with no network): offered only on a
                   # device its holder called their own, never on an NGO's shared computer (helper-83).
-                  own_device=bool(request.cookies.get(DEVICE_COOKIE)))
+                  own_device=page_kit.own_device(request, wallet.wallet_id))
 
 
 @router.post("/cards/{card_id}/refresh", response_class=HTMLResponse)

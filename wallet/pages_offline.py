@@ -74,6 +74,9 @@ async def keep_start(card_id: str, request: Request) -> Response:
     wallet = await page_kit.opened(request)
     if wallet is None:
         return JSONResponse({"code": "locked", "message": i18n.t(lang, "wallet.locked_now")}, status_code=401)
+    if not page_kit.own_device(request, wallet.wallet_id):  # a kept copy outlives the lock: own devices only
+        return JSONResponse({"code": "not_own_device", "message": i18n.t(lang, "wallet.offline.own_phone_only")},
+                            status_code=403)
     ctx = page_kit.context(request)
     try:
         async with flows.http_client(ctx.settings) as http:
@@ -89,6 +92,9 @@ async def keep_finish(card_id: str, request: Request) -> Response:
     wallet = await page_kit.opened(request)
     if wallet is None:
         return JSONResponse({"code": "locked", "message": i18n.t(lang, "wallet.locked_now")}, status_code=401)
+    if not page_kit.own_device(request, wallet.wallet_id):  # a kept copy outlives the lock: own devices only
+        return JSONResponse({"code": "not_own_device", "message": i18n.t(lang, "wallet.offline.own_phone_only")},
+                            status_code=403)
     ctx = page_kit.context(request)
     try:
         async with flows.http_client(ctx.settings) as http:
