@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from consent import receipts
 from consent.ledger import Ledger, Logged
 from consent.receipts import DELETION_TYP
 from consent.records import RecordNotFound, RecordRefused
@@ -31,7 +32,7 @@ from core.trust import TrustList
 DEADLINE_S = 30 * 86400  # GDPR Art. 12(3): without undue delay, within a month
 FIRST_RETRY_S, MAX_RETRY_S = 30, 6 * 3600
 CONFIRM_TYP = DELETION_TYP
-CLOCK_SKEW_S = 60  # between the verifier's clock and the ledger's
+CLOCK_SKEW_S = receipts.CLOCK_SKEW_S
 Post = Callable[[str, dict[str, Any]], Awaitable[int]]  # (url, JSON body) -> HTTP status, raises on no answer
 
 

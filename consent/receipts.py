@@ -35,6 +35,7 @@ from core.keys import PrivateKey, PublicKey
 
 RECEIPT_TYP = "amana-consent-receipt+jwt"
 DELETION_TYP = "amana-consent-deletion+jwt"  # the verifier's "deleted" (consent.notify), kept with its event
+CLOCK_SKEW_S = 60  # between the verifier's clock and the ledger's (consent.notify)
 COUNTER_TYP = "amana-consent-countersign+jwt"
 ALGS = frozenset({"ES256", "EdDSA"})
 
@@ -161,8 +162,9 @@ def verify_bundle(items: Sequence[dict[str, Any]], holder_signature: str | None,
             if item is given and event != checked.event:
                 raise ReceiptInvalid("the receipt's event differs from what the controller signed")
             if item is not given:
-                if event.kind == "deletion_confirmed" and item.get("receipt") is not None:
-                    _deletion_confirmed(item["receipt"], record, verifier_keys)
+                if event.kind == "deletion_confirmed":
+                    withdrawn = [int(i["at"]) for i in items if i.get("event") == "withdrawn"]
+                    _deletion_confirmed(item.get("receipt"), record, verifier_keys, min(withdrawn, default=None))
                 size, root = _checkpoint(proof, checked.log_key, log_origin)
                 verify_inclusion(event.commitment(record), int(proof["leaf_index"]), size,
                                  [b64url_decode(h) for h in proof["inclusion"]], root)
@@ -174,12 +176,19 @@ def verify_bundle(items: Sequence[dict[str, Any]], holder_signature: str | None,
     return events
 
 
-def _deletion_confirmed(token: str, record: Record, verifier_keys: Sequence[PublicKey]) -> None:
-    """The verifier's signed "deleted" for this record, by a key the trust list registers for it.
-    (A ledger that kept none before session 34 serves the event without it: its leaf still holds.)"""
+def _deletion_confirmed(token: object, record: Record, verifier_keys: Sequence[PublicKey],
+                        withdrawn_at: int | None) -> None:
+    """The verifier's signed "deleted" for this record, by a key the trust list registers for it,
+    made after the withdrawal it answers (consent.notify.confirm's rules). Required: without it the
+    event is the ledger's word alone, which any ledger could write (helper-85)."""
+    if not isinstance(token, str):
+        raise ReceiptInvalid("the verifier's signed confirmation of the deletion is missing")
     claims = _verified(token, DELETION_TYP, verifier_keys, "deletion confirmation")
     if claims.get("record_id") != record.record_id or claims.get("iss") != record.controller.id:
         raise ReceiptInvalid("the deletion confirmation is for another record")
+    iat = claims.get("iat")
+    if withdrawn_at is None or not isinstance(iat, int) or iat < withdrawn_at - CLOCK_SKEW_S:
+        raise ReceiptInvalid("the deletion confirmation was not made after the withdrawal")
 
 
 def _event(record_id: str, item: dict[str, Any]) -> Event:

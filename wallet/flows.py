@@ -291,12 +291,12 @@ async def keep_receipts(ctx: holder.WalletContext, opened: holder.Opened, http: 
                                           ledger.own_key(key, pointer))
     if own is None:
         return opened
-    # The new receipts' tree must extend the newest one this wallet holds of that ledger (wallet.ledger_view).
-    held, new = ledger_view.newest_held((h.receipt for h in opened.contents.history), pointer["ledger"]), \
-        ledger_view.head_of(body["receipts"])
+    # Receipts whose signatures hold must be of the log this wallet saw before (wallet.ledger_view).
+    checked = ledger.check({**pointer, "receipts": body["receipts"]}, trust_list(ctx), ledger.own_key(key, pointer))
+    held = ledger_view.newest_held((h.receipt for h in opened.contents.history), pointer["ledger"])
     try:
-        forked = held is not None and new is not None and not await talk(
-            ledger_view.extends(http, pointer["ledger"], held, new))
+        forked = checked and not await talk(
+            ledger_view.consistent(http, pointer["ledger"], held, ledger_view.heads_of(body["receipts"])))
     except AmanaError:
         return opened  # not known now: asked again with the next receipts
 
@@ -307,7 +307,8 @@ async def keep_receipts(ctx: holder.WalletContext, opened: holder.Opened, http: 
                     contents.history[i] = dataclasses.replace(
                         record, receipt={**record.receipt, ledger_view.INCONSISTENT: True})
                     continue
-                kept = {**record.receipt, "receipts": body["receipts"], "record": own, "notice": body.get("notice")}
+                kept = {**record.receipt, "receipts": body["receipts"], "record": own, "notice": body.get("notice"),
+                        ledger_view.CHECKED: checked}
                 kept["holder_signature"] = kept.get("holder_signature") or ledger.countersign(key, kept, ctx.now())
                 contents.history[i] = dataclasses.replace(record, receipt=kept)
 

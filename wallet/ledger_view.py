@@ -16,6 +16,7 @@ both heads. Witnesses cosigning checkpoints (C2SP tlog-cosignature) would; none 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -27,11 +28,12 @@ from core.errors import AmanaError
 
 Head = tuple[int, bytes]  # a tree size and its root
 INCONSISTENT = "ledger_inconsistent"  # the pointer member that marks a record whose ledger forked
+CHECKED = "heads_checked"  # set on receipts kept after their signatures and this check held
 
 
-def head_of(items: Sequence[dict[str, Any]]) -> Head | None:
-    """The largest tree a receipt bundle's proofs are against; None when it has none readable."""
-    heads = []
+def heads_of(items: Sequence[dict[str, Any]]) -> list[Head]:
+    """Every distinct tree a receipt bundle's proofs are against, smallest first."""
+    heads = set()
     for item in items:
         try:
             proof = item["proof"]
@@ -39,25 +41,45 @@ def head_of(items: Sequence[dict[str, Any]]) -> Head | None:
         except (KeyError, TypeError, ValueError, AmanaError):
             continue
         if size >= 1 and len(root) == merkle.HASH_SIZE:
-            heads.append((size, root))
-    return max(heads, default=None)
+            heads.add((size, root))
+    return sorted(heads)
 
 
 def newest_held(pointers: Iterable[dict[str, Any] | None], ledger: str) -> Head | None:
-    """The largest tree of ``ledger`` any kept receipts were proven against."""
-    heads = [head_of(p.get("receipts") or []) for p in pointers if p and p.get("ledger") == ledger]
-    return max((h for h in heads if h is not None), default=None)
+    """The largest tree of ``ledger`` under receipts kept checked (signed checkpoints, and this
+    check passed): receipts that did not verify say nothing of what the ledger signed."""
+    heads = [h for p in pointers if p and p.get("ledger") == ledger and p.get(CHECKED)
+             for h in heads_of(p.get("receipts") or [])]
+    return max(heads, default=None)
+
+
+async def consistent(http: httpx.AsyncClient, ledger: str, held: Head | None, new: Sequence[Head]) -> bool:
+    """Whether the trees ``new`` (one bundle's) and ``held`` are one log's: no two roots for one size,
+    none of ``new`` smaller than ``held`` (a ledger proves against its newest tree), and each tree
+    extended by the next (helper-85: a bundle may carry two trees, a forked one beside a true one)."""
+    chain = sorted({*new, *([held] if held else [])})
+    if len({size for size, _ in chain}) != len(chain):
+        return False
+    if held is not None and any(size < held[0] for size, _ in new):
+        return False
+    for older, newer in itertools.pairwise(chain):
+        if not await extends(http, ledger, older, newer):
+            return False
+    return True
 
 
 async def extends(http: httpx.AsyncClient, ledger: str, held: Head, new: Head) -> bool:
     """Whether the tree ``new`` extends ``held`` (RFC 9162 §2.1.4.2, the proof asked of ``ledger``).
-    A network failure raises (httpx's or FetchFailed): not knowing is not a verdict."""
+    A refusal is a verdict: the ledger signed both sizes, so it can prove them (a 4xx); a network
+    failure, a 5xx or a 429 raises (httpx's or FetchFailed): not knowing is not a verdict."""
     (old_size, old_root), (new_size, new_root) = held, new
     if new_size < old_size:
         return False  # the tree shrank: leaves the holder saw proven are gone
     if new_size == old_size:
         return new_root == old_root
     response = await http.get(f"{ledger}/proofs/consistency", params={"old": old_size, "new": new_size})
+    if 400 <= response.status_code < 500 and response.status_code != 429:
+        return False
     body = json_object_or_none(response.content) if response.status_code == 200 else None
     if body is None:
         raise httpx.HTTPError(f"the ledger gave no consistency proof ({response.status_code})")

@@ -71,9 +71,10 @@ def test_a_tree_with_a_leaf_changed_does_not_and_neither_does_a_smaller_one() ->
     assert _extends(ENTRIES[:5], [*ENTRIES[:4], b"\xff" * 32]) == (False, [])  # same size, another root
 
 
-def test_a_ledger_that_gives_no_proof_is_not_known_to_have_forked() -> None:
+@pytest.mark.parametrize("status", [503, 429])
+def test_a_ledger_that_cannot_answer_now_is_not_known_to_have_forked(status: int) -> None:
     async def run() -> None:
-        transport = httpx.MockTransport(lambda _request: httpx.Response(503))
+        transport = httpx.MockTransport(lambda _request: httpx.Response(status))
         async with httpx.AsyncClient(transport=transport) as http:
             held, new = _tree(ENTRIES[:5])[:2], _tree(ENTRIES)[:2]
             await ledger_view.extends(http, LEDGER, held, new)
@@ -82,14 +83,47 @@ def test_a_ledger_that_gives_no_proof_is_not_known_to_have_forked() -> None:
         asyncio.run(run())
 
 
-def test_the_newest_head_held_is_taken_from_every_record_of_that_ledger() -> None:
-    def pointer(ledger_url: str, size: int) -> dict[str, Any]:
-        return {"ledger": ledger_url, "receipts": [{"proof": {"tree_size": size, "root": b64url_encode(bytes(32))}}]}
+@pytest.mark.parametrize("status", [400, 404])
+def test_a_ledger_that_refuses_to_prove_two_trees_it_signed_has_forked(status: int) -> None:
+    """Both sizes come from checkpoints it signed: a well-formed question it will not answer is
+    an answer (helper-85: a ledger could hide a fork by refusing the proof)."""
+    async def run() -> bool:
+        transport = httpx.MockTransport(lambda _request: httpx.Response(status))
+        async with httpx.AsyncClient(transport=transport) as http:
+            return await ledger_view.extends(http, LEDGER, _tree(ENTRIES[:5])[:2], _tree(ENTRIES)[:2])
 
-    held = [pointer(LEDGER, 3), None, pointer("https://other.example/consent", 40), pointer(LEDGER, 7), {}]
+    assert asyncio.run(run()) is False
+
+
+def _consistent(held: tuple[int, bytes] | None, new: list[tuple[int, bytes]], served: list[bytes]) -> bool:
+    async def run() -> bool:
+        async with _ledger_serving(served, []) as http:
+            return await ledger_view.consistent(http, LEDGER, held, new)
+
+    return asyncio.run(run())
+
+
+def test_every_tree_of_a_bundle_is_held_to_the_chain_not_only_its_largest() -> None:
+    """helper-85: a bundle whose "given" item is under a forked tree and whose later item is under
+    the true one passed when only the largest tree was checked."""
+    forked7 = _tree([ENTRIES[0], b"\xff" * 32, *ENTRIES[2:7]])[:2]
+    true5, true7, true9 = (_tree(ENTRIES[:n])[:2] for n in (5, 7, 9))
+    assert _consistent(true5, [true7, true9], ENTRIES)
+    assert not _consistent(true5, [forked7, true9], ENTRIES)  # the true 9 extends 5, but not the forked 7
+    assert not _consistent(None, [true7, (7, bytes(32))], ENTRIES)  # two roots for one size: a fork by itself
+    assert not _consistent(true7, [true5], ENTRIES)  # a ledger proves against its newest tree: this one went back
+
+
+def test_the_newest_head_held_is_taken_from_every_record_of_that_ledger_kept_checked() -> None:
+    def pointer(ledger_url: str, size: int, checked: bool = True) -> dict[str, Any]:
+        return {"ledger": ledger_url, ledger_view.CHECKED: checked,
+                "receipts": [{"proof": {"tree_size": size, "root": b64url_encode(bytes(32))}}]}
+
+    held = [pointer(LEDGER, 3), None, pointer("https://other.example/consent", 40), pointer(LEDGER, 7), {},
+            pointer(LEDGER, 90, checked=False)]  # receipts that did not verify say nothing of the ledger
     assert ledger_view.newest_held(held, LEDGER) == (7, bytes(32))
     assert ledger_view.newest_held(held, "https://none.example/consent") is None
-    assert ledger_view.head_of([{"proof": {"tree_size": "x"}}, {"proof": {"tree_size": 0, "root": ""}}]) is None
+    assert ledger_view.heads_of([{"proof": {"tree_size": "x"}}, {"proof": {"tree_size": 0, "root": ""}}]) == []
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +152,7 @@ def test_the_real_ledger_is_held_to_the_tree_the_wallet_saw(world: World, tmp_pa
             second = await disclosed()  # kept: its tree extends the first's (a real consistency proof)
             pointer = h.opened.contents.history[-1].receipt
             assert pointer is not None and ledger.check(pointer, trust) and ledger_view.INCONSISTENT not in pointer
+            assert pointer[ledger_view.CHECKED] is True
 
             # The wallet remembers the first record's tree otherwise: as if the ledger had shown it
             # another tree of that size before. Asked again, the second's receipts do not extend it.

@@ -154,6 +154,17 @@ def test_withdrawal_confirmed_by_the_verifier_and_silence_recorded(world: World,
             [silent_item] = [r for r in states[silent]["receipts"] if r["event"] == "given"]
             item["receipt"] = silent_item["receipt"]  # a receipt of another kind in its place
             assert not ledger.check(other, trust)
+            unsigned = json.loads(json.dumps(states[confirmed]))
+            [item] = [r for r in unsigned["receipts"] if r["event"] == "deletion_confirmed"]
+            item["receipt"] = None  # the ledger's word alone: any ledger could write that event
+            assert not ledger.check(unsigned, trust)
+            identity = await world.verifier_ctx().identity()
+            [withdrawal] = [r for r in states[confirmed]["receipts"] if r["event"] == "withdrawn"]
+            early = json.loads(json.dumps(states[confirmed]))
+            [item] = [r for r in early["receipts"] if r["event"] == "deletion_confirmed"]
+            item["receipt"] = notify.confirmation(identity.key, world.node.settings.verifier_id, confirmed,
+                                                  withdrawal["at"] - 3600)  # the verifier's key, before it was asked
+            assert not ledger.check(early, trust)
             exported = rights.export(h.opened)
             events = [[e["event"] for e in r["record"]["events"]] for r in exported["records"]]
             assert ["given", "withdrawn", "deletion_confirmed"] in events
