@@ -63,7 +63,19 @@ def test_state_and_results_need_a_signed_in_desk(world: World) -> None:
 
 def test_fetching_the_status_lists_from_the_desk_needs_its_csrf_token_and_a_signed_in_desk(world: World) -> None:
     """``POST /verifier/desk/sync`` makes the node fetch from the network: a cross-site form, or a
-    browser not signed in, must not set it off."""
+    browser not signed in, must not set it off (a list is known, so a sync would fetch it)."""
+    import asyncio
+
+    from verifier import store
+    from verifier.context import VerifierContext
+
+    async def note() -> None:
+        ctx = VerifierContext.create(world.node.settings)
+        async with ctx.transaction() as session:
+            await store.note_status_list(session, "https://issuer.example/status/1", ctx.now())
+        await ctx.engine.dispose()
+
+    asyncio.run(note())
     with fetches(world.node.app.state.verifier.fetcher) as fetched, httpx.Client(base_url=world.base) as http:
         page = http.get("/verifier/desk?lang=en")
         cookie = {"Cookie": f"__Host-amana_csrf={page.cookies['__Host-amana_csrf']}"}

@@ -60,3 +60,15 @@ def test_a_moment_is_a_local_day_and_a_utc_minute_and_any_stamp_is_shown() -> No
     assert _when("2026-12-05T23:41:00-05:00", "en") == {"day": "December 6, 2026", "time": "04:41"}
     assert _when("2026-12-05T06:41:12Z", "fa")["time"] == "۰۶:۴۱"
     assert _when("not a time", "ar") == {"day": "not a time", "time": ""}
+
+
+@pytest.mark.parametrize(("point", "said"), [("a", False), ("b", True), ("c", True), ("d", False), ("e", False),
+                                             ("f", False)])
+def test_only_a_contract_or_a_law_is_said_to_leave_nothing_to_take_back(point: str, said: bool) -> None:
+    """Under Art. 6(1)(a) the holder withdraws; under (e) and (f) they may object (Art. 21): the
+    history's "cannot be taken back" is for (b) and (c) alone (helper-85)."""
+    from wallet import ledger
+
+    pointer = {"record": {"purposes": [{"legal_basis_article": f"GDPR Art. 6(1)({point})"}]}}
+    assert ledger.under_law_or_contract(pointer) is said
+    assert ledger.under_law_or_contract(None) is False

@@ -270,11 +270,12 @@ def test_without_the_qr_tools_a_kept_card_can_still_be_forgotten(node: RunningNo
         _shot(page, "offline-no-tools-ar-360")
         forget = page.get_by_role("button", name=_t("ar", "wallet.offline.forget"))
         assert forget.count() == 1
-        forget.click()  # the first tap only asks (helper-83: one tap removed the card for good)
+        forget.dblclick()  # a double tap is one tap: it only asks (helper-83: one tap removed the card for good)
         asking = page.get_by_role("button", name=_t("ar", "wallet.offline.forget_confirm"))
         asking.wait_for()
         assert page.evaluate("amanaOffline.allCards().then(cards => cards.length)") == 1
         _shot(page, "offline-forget-asking-ar-360")
+        page.wait_for_timeout(500)  # a deliberate second tap, not the double tap's
         asking.click()
         page.locator(".kept .forget").wait_for(state="detached")
         assert page.evaluate("amanaOffline.allCards().then(cards => cards.length)") == 0

@@ -47,6 +47,10 @@ class VerifierContext:
     _ledger: tuple[Ledger | None] | None = field(default=None, init=False)
     # Expired checks (their sealed results with them) go with a new check, when due (issue 15).
     forget_due: Every = field(default_factory=lambda: Every(FORGET_EVERY_S))
+    # The desk's "get the status lists now" (verifier.offline_pages): one fetch at a time, and a
+    # press soon after one reuses it; (when it ended, on the monotonic clock; how many lists came).
+    syncing: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    last_sync: tuple[float, int] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.held = HeldTrustList(self.settings, self._trust_list_path())

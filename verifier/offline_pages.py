@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -38,14 +39,21 @@ async def offline_screen(request: Request, ctx: Ctx) -> HTMLResponse:
     return await _scan_page(ctx, request, lang)
 
 
+SYNC_AGAIN_S = 30  # a press within this of the last fetch reuses it
+
+
 @router.post("/sync", response_class=HTMLResponse)
 async def sync_now(request: Request, ctx: Ctx) -> HTMLResponse:
-    """The status lists this desk has met, fetched now; then the scan page, saying how it went."""
+    """The status lists this desk has met, fetched now (or a moment ago: presses a clerk repeats,
+    or several desks at once, fetch them once); then the scan page, saying how it went."""
     _form, lang, _desk = await pages.form_of_desk(request, ctx)
-    report = await checks.sync(ctx, None)
-    lists = report["status_lists"]
-    said = "desk.synced" if lists["known"] and lists["refreshed"] == lists["known"] else "desk.sync_failed"
-    return await _scan_page(ctx, request, lang, i18n.t(lang, said))
+    async with ctx.syncing:
+        if ctx.last_sync is None or time.monotonic() - ctx.last_sync[0] >= SYNC_AGAIN_S:
+            report = await checks.sync(ctx, None)
+            ctx.last_sync = (time.monotonic(), report["status_lists"]["refreshed"])
+        refreshed = ctx.last_sync[1]
+    # Some list fetched: the clerk scans again and the result says what is still unknown, if anything.
+    return await _scan_page(ctx, request, lang, i18n.t(lang, "desk.synced" if refreshed else "desk.sync_failed"))
 
 
 async def _scan_page(ctx: VerifierContext, request: Request, lang: str, message: str | None = None) -> HTMLResponse:

@@ -160,6 +160,15 @@ def withdrawable(pointer: dict[str, Any] | None) -> bool:
     return str(purposes[0].get("legal_basis_article", "")).endswith("(a)")
 
 
+def under_law_or_contract(pointer: dict[str, Any] | None) -> bool:
+    """A disclosure made because of a contract or a legal obligation (GDPR Art. 6(1)(b), (c)):
+    nothing to withdraw. Under (e) and (f) the holder may object (Art. 21), so those are not it."""
+    if pointer is None:
+        return False
+    purposes = (pointer.get("record") or {}).get("purposes") or [{}]
+    return str(purposes[0].get("legal_basis_article", "")).endswith(("(b)", "(c)"))
+
+
 async def erase(http: httpx.AsyncClient, ledger_key: bytes, pointer: dict[str, Any], now: int) -> int:
     """Erase every record the ledger holds of this holder towards this verifier (crypto-shredding)."""
     proof = pseudonym.holder_proof(ledger_key, pointer["verifier_id"], "erase", now)

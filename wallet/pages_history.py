@@ -52,8 +52,9 @@ def _row(ctx: holder.WalletContext, r: HistoryRecord, lang: str, trust: TrustLis
             "verified": verified,
             "record_id": (r.receipt or {}).get("record_id"), "erased": bool((r.receipt or {}).get("erased")),
             "can_withdraw": ledger.withdrawable(r.receipt) and not (r.receipt or {}).get("erased"),
-            # asked under a law or a contract (Art. 6(1)(b)-(f)): said, rather than a button missing (helper-83)
-            "not_withdrawable": state == "given" and not ledger.withdrawable(r.receipt)
+            # asked under a contract or a law (Art. 6(1)(b), (c)), as its verified receipt says: said,
+            # rather than a button missing (helper-83; not (e), (f): the holder may object there)
+            "not_withdrawable": verified and ledger.under_law_or_contract(r.receipt)
             and not (r.receipt or {}).get("erased")}
 
 

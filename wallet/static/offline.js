@@ -190,17 +190,22 @@ function choices(root, card, lang) {
 
 // A removal cannot be undone (the copy is bound to a key that never leaves this browser): the
 // first tap only asks, in the button's own words, and a second tap within a few seconds removes.
+// A double tap is one tap (the second within 400 ms is ignored), and whatever happens the button
+// asks again next time.
 function confirmTwice(button, asking, act) {
   const said = button.textContent;
-  let armed = null;
+  let armed = null, armedAt = 0;
+  const disarm = () => {
+    clearTimeout(armed); armed = null; button.textContent = said; button.classList.remove("asking");
+  };
   button.addEventListener("click", async () => {
     if (armed === null) {
       button.textContent = asking; button.classList.add("asking");
-      armed = setTimeout(() => { armed = null; button.textContent = said; button.classList.remove("asking"); }, 6000);
+      armed = setTimeout(disarm, 6000); armedAt = Date.now();
       return;
     }
-    clearTimeout(armed);
-    await act();
+    if (Date.now() - armedAt < 400) return;
+    try { await act(); } finally { disarm(); }
   });
 }
 
