@@ -174,10 +174,12 @@ def test_a_shared_computer_is_not_offered_to_keep_a_card(world: DeskWorld, tmp_p
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         shared = browser.new_context(locale="fa", viewport={"width": 360, "height": 900})
         page = shared.new_page()
+        errors: list[str] = []  # helper-86: the note's section was taken for the keeping one, and the script failed
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
         _receive_a_card(page, world, "fa", own_device=False)
         page.locator("li.held a").click()
         assert page.locator("#own-phone-only").inner_text() == _t("fa", "wallet.offline.own_phone_only")
         assert page.get_by_role("button", name=_t("fa", "wallet.offline.keep")).count() == 0
         page.screenshot(path=str(SHOTS / "shared-computer-card-fa-360.png"), full_page=True)
-        assert page_width(page) <= 360
+        assert page_width(page) <= 360 and errors == []
         browser.close()

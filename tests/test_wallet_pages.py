@@ -366,7 +366,8 @@ def test_an_offer_opened_before_any_wallet_is_kept_through_making_one_and_unlock
     page.locator("input[name=own_device]").check()
     page.get_by_role("button", name=_t("wallet.create", lang)).click()
     assert page.locator("input[name=own_device]").is_checked()  # a refused passphrase keeps the tick
-    expect(page.locator("#passphrase_again")).to_be_focused()  # the field at fault, not the page's top
+    expect(page.locator("#passphrase")).to_be_focused()  # both came back empty: the first, not the page's top
+    assert "passphrase_again-error" in (page.locator("#passphrase").get_attribute("aria-describedby") or "")
     page.fill("#passphrase", PASS)
     page.fill("#passphrase_again", PASS)
     page.get_by_role("button", name=_t("wallet.create", lang)).click()

@@ -8,9 +8,9 @@
   page's language; the audit keeps claim names, never values.
 - ``POST /verifier/desk/sync``: a result whose status could not be read from what the desk holds
   offers the clerk to fetch the status lists now, while there is a connection (what ``amana
-  verifier sync`` does, without a shell), then the scan page again. Before, a desk on a node that
-  had never synced refused every first offline code, and only someone at the shell could mend
-  it (helper-83).
+  verifier sync`` does, without a shell), then the scan page again (``?synced=1``: it says how it
+  went). Before, a desk on a node that had never synced refused every first offline code, and
+  only someone at the shell could mend it (helper-83).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import secrets
 import time
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from core import i18n, qr, web_pages
 from core.sealing import new_public_id
@@ -36,14 +36,16 @@ async def offline_screen(request: Request, ctx: Ctx) -> HTMLResponse:
     lang = web_pages.page_language(request)
     if not await pages.signed_in(ctx, request):
         return pages.render(ctx, request, "login.html", lang, return_to=request.url.path)
-    return await _scan_page(ctx, request, lang)
+    synced = request.query_params.get("synced")  # after "get the status lists now": how it went
+    said = {"1": "desk.synced", "0": "desk.sync_failed"}.get(synced or "")
+    return await _scan_page(ctx, request, lang, i18n.t(lang, said) if said else None)
 
 
 SYNC_AGAIN_S = 30  # a press within this of the last fetch reuses it
 
 
 @router.post("/sync", response_class=HTMLResponse)
-async def sync_now(request: Request, ctx: Ctx) -> HTMLResponse:
+async def sync_now(request: Request, ctx: Ctx) -> Response:
     """The status lists this desk has met, fetched now (or a moment ago: presses a clerk repeats,
     or several desks at once, fetch them once); then the scan page, saying how it went."""
     _form, lang, _desk = await pages.form_of_desk(request, ctx)
@@ -53,7 +55,8 @@ async def sync_now(request: Request, ctx: Ctx) -> HTMLResponse:
             ctx.last_sync = (time.monotonic(), report["status_lists"]["refreshed"])
         refreshed = ctx.last_sync[1]
     # Some list fetched: the clerk scans again and the result says what is still unknown, if anything.
-    return await _scan_page(ctx, request, lang, i18n.t(lang, "desk.synced" if refreshed else "desk.sync_failed"))
+    # Then the scan page by its address (a reload must not post the form again: helper-86).
+    return RedirectResponse(f"/verifier/desk/offline?lang={lang}&synced={1 if refreshed else 0}", status_code=303)
 
 
 async def _scan_page(ctx: VerifierContext, request: Request, lang: str, message: str | None = None) -> HTMLResponse:

@@ -247,9 +247,16 @@ async function setUpOfflinePage(root) {
   api.ready = readyOffline(location.pathname + location.search);  // this page, kept for no network
   let cards = [];
   try { cards = await allCards(); } catch (e) { root.querySelector(".unsupported").hidden = false; return; }
-  if (!cards.length) {  // nothing to tick or to show: the steps for showing one would only confuse
-    root.querySelector(".none-kept").hidden = false;
-    for (const step of root.querySelectorAll(".pick-help, .nonce-step")) step.hidden = true;
+  // Nothing to tick or to show (none kept, or the last one just removed): the steps for showing
+  // one would only confuse; the sentence that says so takes the focus when a removal emptied it.
+  const noneKept = (focus) => {
+    const none = root.querySelector(".none-kept");
+    none.hidden = false;
+    for (const step of root.querySelectorAll(".pick-help, .nonce-step, .qr-area")) step.hidden = true;
+    if (focus) { none.tabIndex = -1; none.focus(); }
+  };
+  if (!cards.length) {
+    noneKept(false);
     if (noTools) say(noTools);
     return;
   }
@@ -263,6 +270,7 @@ async function setUpOfflinePage(root) {
     }
     confirmTwice(box.querySelector(".forget"), root.dataset.forgetConfirm, async () => {
       await dropCard(card.id); box.remove();
+      if (!list.children.length) noneKept(true);
     });
     list.append(box);
   }
