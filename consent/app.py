@@ -89,6 +89,18 @@ async def checkpoint(ctx: Ctx) -> PlainTextResponse:
     return PlainTextResponse(signed.note, media_type="text/plain; charset=utf-8", headers=NO_STORE)
 
 
+@router.get("/log-key", response_class=PlainTextResponse)
+async def log_key(ctx: Ctx) -> PlainTextResponse:
+    """The log key's C2SP verifier key, for a monitor or a witness that holds no receipt (helper-84:
+    only receipts carried it). Pinned out of band by whoever uses it: a wallet never takes it from
+    here, but from the receipt its verifier signed (consent.receipts)."""
+    async with ctx.ledger.transaction() as session:
+        vkey = await ctx.ledger.log.vkey(session, ctx.now())
+    if vkey is None:  # a log seam without a key of its own (the tests' fake log)
+        raise records.RecordNotFound("this ledger's log has no key")
+    return PlainTextResponse(vkey + "\n", media_type="text/plain; charset=utf-8")
+
+
 @router.get("/proofs/inclusion")
 async def inclusion(ctx: Ctx, index: Annotated[int, Query(ge=0, lt=MAX_PROOF_RANGE), TreeNumber],
                     size: Annotated[int, Query(ge=1, le=MAX_PROOF_RANGE), TreeNumber]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from consent import merkle
 from consent.app import build_app
-from consent.checkpoint import parse_checkpoint
+from consent.checkpoint import Verifier, parse_checkpoint, verify_checkpoint
 from core.settings import Settings
 
 LEAVES = [bytes([i]) * 32 for i in range(7)]
@@ -34,6 +34,14 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 
 def _b64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def test_the_published_log_key_verifies_the_checkpoint(client: TestClient) -> None:
+    """A monitor holding no receipt reads the key here (C2SP vkey) and checks checkpoints with it."""
+    vkey = client.get("/consent/log-key").text.strip()
+    verifier = Verifier.from_vkey(vkey)
+    assert verifier.name == "127.0.0.1:8000/consent"
+    assert verify_checkpoint(client.get("/consent/checkpoint").text, verifier, verifier.name).size == len(LEAVES)
 
 
 def test_the_proofs_verify_against_the_checkpoint(client: TestClient) -> None:
