@@ -277,6 +277,8 @@ async def keep_receipts(ctx: holder.WalletContext, opened: holder.Opened, http: 
     if found is None or found.receipt is None or opened.contents.ledger_key is None:
         return opened
     key, pointer = opened.contents.consent_key(), found.receipt
+    if pointer.get(ledger_view.INCONSISTENT):
+        return opened  # its ledger forked: the receipts kept are the evidence, never replaced
     try:
         body = await talk(ledger.fetch(http, key, pointer, ctx.now()))
     except AmanaError:

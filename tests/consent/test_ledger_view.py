@@ -166,5 +166,13 @@ def test_the_real_ledger_is_held_to_the_tree_the_wallet_saw(world: World, tmp_pa
             assert pointer is not None and pointer[ledger_view.INCONSISTENT] is True
             assert json.dumps(pointer["receipts"]) == kept  # the evidence stays as it was
             assert not ledger.check(pointer, trust)
+            await disclosed()  # the log grows: asked again, the ledger would serve other proofs
+            marked = next(r.receipt for r in h.opened.contents.history
+                          if r.receipt and r.receipt.get("record_id") == second)
+            h.opened = await flows.keep_receipts(h.ctx, h.opened, h.http, second)
+            again = next(r.receipt for r in h.opened.contents.history
+                         if r.receipt and r.receipt.get("record_id") == second)
+            assert marked is not None and again is not None
+            assert json.dumps(again["receipts"]) == kept and again[ledger_view.INCONSISTENT] is True
 
     asyncio.run(story())
