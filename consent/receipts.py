@@ -29,7 +29,7 @@ from consent.checkpoint import Verifier, verify_checkpoint
 from consent.ledger import Logged, Proven
 from consent.records import Event, Record
 from core import _jose
-from core.encoding import b64url_decode, b64url_encode
+from core.encoding import b64url_decode, b64url_encode, numeric_date
 from core.errors import AmanaError, VerificationFailed
 from core.keys import PrivateKey, PublicKey
 
@@ -164,7 +164,7 @@ def verify_bundle(items: Sequence[dict[str, Any]], holder_signature: str | None,
             if item is not given:
                 if event.kind == "deletion_confirmed":
                     withdrawn = [int(i["at"]) for i in items if i.get("event") == "withdrawn"]
-                    _deletion_confirmed(item.get("receipt"), record, verifier_keys, min(withdrawn, default=None))
+                    _deletion_confirmed(item.get("receipt"), record, verifier_keys, max(withdrawn, default=None))
                 size, root = _checkpoint(proof, checked.log_key, log_origin)
                 verify_inclusion(event.commitment(record), int(proof["leaf_index"]), size,
                                  [b64url_decode(h) for h in proof["inclusion"]], root)
@@ -186,8 +186,8 @@ def _deletion_confirmed(token: object, record: Record, verifier_keys: Sequence[P
     claims = _verified(token, DELETION_TYP, verifier_keys, "deletion confirmation")
     if claims.get("record_id") != record.record_id or claims.get("iss") != record.controller.id:
         raise ReceiptInvalid("the deletion confirmation is for another record")
-    iat = claims.get("iat")
-    if withdrawn_at is None or not isinstance(iat, int) or iat < withdrawn_at - CLOCK_SKEW_S:
+    iat = claims.get("iat")  # a NumericDate, fractions allowed (RFC 7519 §2), as consent.notify reads it
+    if withdrawn_at is None or not numeric_date(iat) or iat < withdrawn_at - CLOCK_SKEW_S:
         raise ReceiptInvalid("the deletion confirmation was not made after the withdrawal")
 
 

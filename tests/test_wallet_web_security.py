@@ -265,8 +265,9 @@ def test_an_offer_kept_through_unlocking_goes_back_only_inside_the_wallet(client
     client.post("/wallet/lock", data={"csrf": _csrf(client, "/wallet")})
     for target, expected in (("/wallet/receive?link=openid-credential-offer%3A%2F%2Fx", "/wallet/receive"),
                              ("//evil.example/x", "/wallet"), ("https://evil.example", "/wallet"),
-                             ("/wallet/../issuer/console", "/wallet"), ("/wallet/./x", "/wallet"),
-                             ("/walletx/../../etc", "/wallet")):
+                             ("/wallet/../issuer/console", "/wallet"), ("/wallet/./x", "/wallet/./x"),
+                             ("/walletx/../../etc", "/wallet"), ("/wallet/%2e%2e/issuer/console", "/wallet"),
+                             ("/wallet/.%2E/issuer", "/wallet"), ("/wallet/..#x", "/wallet"), ("/walletx", "/wallet")):
         response = client.post("/wallet/unlock", data={"csrf": _csrf(client, "/wallet"), "wallet_code": code,
                                                        "passphrase": PASS, "return_to": target})
         assert response.status_code == 303 and response.headers["location"].split("?")[0] == expected, target
@@ -292,6 +293,16 @@ def test_a_device_remembered_for_another_wallet_is_not_this_holders_own(client: 
     client.cookies.set(DEVICE_COOKIE, "W-NOTT-HISW-ALLE")  # as if it had stayed: it names another wallet
     refused = client.post("/wallet/cards/x/offline/start", data={"csrf": _csrf(client, "/wallet")})
     assert refused.status_code == 403 and refused.json()["code"] == "not_own_device"
+    # The unlock page comes with the box ticked for the remembered holder; another one unlocking
+    # their own wallet there is not taken at that tick's word: the device is nobody's own (helper-87).
+    code = re.search(r'id="wallet-code">([^<]+)<', second.text).group(1)  # type: ignore[union-attr]
+    client.post("/wallet/lock", data={"csrf": _csrf(client, "/wallet")})
+    client.cookies.set(DEVICE_COOKIE, "W-NOTT-HISW-ALLE")
+    unlocked_here = client.post("/wallet/unlock", data={"csrf": _csrf(client, "/wallet"), "wallet_code": code,
+                                                        "passphrase": PASS, "own_device": "1"})
+    assert unlocked_here.status_code == 303
+    [said] = [c for c in unlocked_here.headers.get_list("set-cookie") if c.startswith(DEVICE_COOKIE + "=")]
+    assert "max-age=0" in said.lower()
 
 
 def test_keep_it_open_goes_back_only_inside_the_wallet(client: TestClient) -> None:

@@ -50,7 +50,9 @@ async def sync_now(request: Request, ctx: Ctx) -> Response:
     or several desks at once, fetch them once); then the scan page, saying how it went."""
     _form, lang, _desk = await pages.form_of_desk(request, ctx)
     async with ctx.syncing:
-        if ctx.last_sync is None or time.monotonic() - ctx.last_sync[0] >= SYNC_AGAIN_S:
+        # A fetch that brought lists is reused for a moment; one that brought none is tried again at
+        # once (the connection may be back: helper-87).
+        if ctx.last_sync is None or not ctx.last_sync[1] or time.monotonic() - ctx.last_sync[0] >= SYNC_AGAIN_S:
             report = await checks.sync(ctx, None)
             ctx.last_sync = (time.monotonic(), report["status_lists"]["refreshed"])
         refreshed = ctx.last_sync[1]

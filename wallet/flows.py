@@ -277,8 +277,6 @@ async def keep_receipts(ctx: holder.WalletContext, opened: holder.Opened, http: 
     if found is None or found.receipt is None or opened.contents.ledger_key is None:
         return opened
     key, pointer = opened.contents.consent_key(), found.receipt
-    if pointer.get(ledger_view.INCONSISTENT):
-        return opened  # its ledger forked: the receipts kept are the evidence, never replaced
     try:
         body = await talk(ledger.fetch(http, key, pointer, ctx.now()))
     except AmanaError:
@@ -294,20 +292,23 @@ async def keep_receipts(ctx: holder.WalletContext, opened: holder.Opened, http: 
     if own is None:
         return opened
     # Receipts whose signatures hold must be of the log this wallet saw before (wallet.ledger_view).
-    checked = ledger.check({**pointer, "receipts": body["receipts"]}, trust_list(ctx), ledger.own_key(key, pointer))
+    checked = ledger.check({**pointer, ledger_view.INCONSISTENT: False, "receipts": body["receipts"]},
+                           trust_list(ctx), ledger.own_key(key, pointer))
+    if pointer.get(ledger_view.CHECKED) and not checked:
+        return opened  # checked receipts are never replaced by unchecked ones (helper-87): asked again later
     held = ledger_view.newest_held((h.receipt for h in opened.contents.history), pointer["ledger"])
     try:
-        forked = checked and not await talk(
-            ledger_view.consistent(http, pointer["ledger"], held, ledger_view.heads_of(body["receipts"])))
+        forked = bool(pointer.get(ledger_view.INCONSISTENT)) or (checked and not await talk(
+            ledger_view.consistent(http, pointer["ledger"], held, ledger_view.heads_of(body["receipts"]))))
     except AmanaError:
         return opened  # not known now: asked again with the next receipts
 
     def keep(contents: Contents) -> None:
         for i, record in enumerate(contents.history):
             if record.receipt is not None and record.receipt.get("record_id") == record_id:
-                if forked:  # the receipts kept are the evidence: marked, never replaced
-                    contents.history[i] = dataclasses.replace(
-                        record, receipt={**record.receipt, ledger_view.INCONSISTENT: True})
+                if forked:  # the receipts kept are the evidence: marked, never replaced; later ones beside them
+                    contents.history[i] = dataclasses.replace(record, receipt={
+                        **record.receipt, ledger_view.INCONSISTENT: True, ledger_view.AFTER_FORK: body["receipts"]})
                     continue
                 kept = {**record.receipt, "receipts": body["receipts"], "record": own, "notice": body.get("notice"),
                         ledger_view.CHECKED: checked}

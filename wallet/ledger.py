@@ -144,7 +144,8 @@ def state(pointer: dict[str, Any] | None) -> str | None:
     no receipt yet."""
     if not pointer or not pointer.get("receipts"):
         return None
-    kinds = {r.get("event") for r in pointer["receipts"]}
+    # A record whose ledger forked keeps its evidence; what came after it still says where it stands.
+    kinds = {r.get("event") for r in [*pointer["receipts"], *(pointer.get(ledger_view.AFTER_FORK) or [])]}
     for kind, shown in (("deletion_confirmed", "confirmed"), ("deletion_unconfirmed", "silent"),
                         ("withdrawn", "withdrawn")):
         if kind in kinds:

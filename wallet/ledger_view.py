@@ -29,6 +29,7 @@ from core.errors import AmanaError
 Head = tuple[int, bytes]  # a tree size and its root
 INCONSISTENT = "ledger_inconsistent"  # the pointer member that marks a record whose ledger forked
 CHECKED = "heads_checked"  # set on receipts kept after their signatures and this check held
+AFTER_FORK = "receipts_after_fork"  # a marked record's later receipts, kept beside the evidence (never verified)
 
 
 def heads_of(items: Sequence[dict[str, Any]]) -> list[Head]:
@@ -70,16 +71,18 @@ async def consistent(http: httpx.AsyncClient, ledger: str, held: Head | None, ne
 
 async def extends(http: httpx.AsyncClient, ledger: str, held: Head, new: Head) -> bool:
     """Whether the tree ``new`` extends ``held`` (RFC 9162 §2.1.4.2, the proof asked of ``ledger``).
-    A refusal is a verdict: the ledger signed both sizes, so it can prove them (a 4xx); a network
-    failure, a 5xx or a 429 raises (httpx's or FetchFailed): not knowing is not a verdict."""
+    The ledger's own refusal is a verdict: it signed both sizes, so it can prove them (a 400 or 404
+    problem); anything else that is not a proof (a network failure, a 5xx, a 429, a proxy's page)
+    raises (httpx's or FetchFailed): not knowing is not a verdict."""
     (old_size, old_root), (new_size, new_root) = held, new
     if new_size < old_size:
         return False  # the tree shrank: leaves the holder saw proven are gone
     if new_size == old_size:
         return new_root == old_root
     response = await http.get(f"{ledger}/proofs/consistency", params={"old": old_size, "new": new_size})
-    if 400 <= response.status_code < 500 and response.status_code != 429:
-        return False
+    if response.status_code in (400, 404) and response.headers.get("content-type", "").startswith(
+            "application/problem+json"):
+        return False  # the ledger's own refusal (not a proxy's 403 or a 408 on the way)
     body = json_object_or_none(response.content) if response.status_code == 200 else None
     if body is None:
         raise httpx.HTTPError(f"the ledger gave no consistency proof ({response.status_code})")

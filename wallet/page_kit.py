@@ -9,9 +9,10 @@ family's sentence and nothing falls through to a stack trace or a JSON body.
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -142,8 +143,10 @@ def wallet_page(target: object) -> str | None:
     """``target`` if it is a path of this wallet's pages (no other site, no scheme)."""
     if not isinstance(target, str) or not target.startswith("/wallet") or len(target) > 4096:
         return None
-    path = target.partition("?")[0]
-    if "/../" in path + "/" or "/./" in path + "/":  # /wallet/../issuer: still this site, but not the wallet
+    # The path as a browser resolves it (%2e%2e is "..", a fragment hides what follows): /wallet/../issuer,
+    # /wallet/%2e%2e/issuer or /wallet/..#x are this site but not the wallet (helper-87).
+    path = posixpath.normpath(unquote(target.partition("?")[0].partition("#")[0]))
+    if path != "/wallet" and not path.startswith("/wallet/"):
         return None
     return target if "//" not in target and "\\" not in target and target.isascii() else None
 

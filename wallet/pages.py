@@ -177,10 +177,15 @@ async def unlock(request: Request) -> Response:
     back = wallet_page(form.get("return_to"))
     response = RedirectResponse(back, status_code=303) if back else home(lang)
     await _set_session(request, response, wallet)
-    if form.get("own_device"):
+    remembered = request.cookies.get(DEVICE_COOKIE)
+    if remembered and remembered != wallet_id:
+        # Two holders on one device: it is nobody's own. The box came ticked for the one whose code
+        # was remembered, so the other is not taken at their word either (helper-87).
+        page_kit.forget_device(response)
+    elif form.get("own_device"):
         response.set_cookie(DEVICE_COOKIE, wallet_id, max_age=365 * 86400, **web_pages.COOKIE_FLAGS)
-    elif request.cookies.get(DEVICE_COOKIE):  # no longer this holder's own device: forget the code
-        response.delete_cookie(DEVICE_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    elif remembered:  # no longer this holder's own device: forget the code
+        page_kit.forget_device(response)
     return response
 
 

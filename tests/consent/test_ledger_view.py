@@ -71,10 +71,12 @@ def test_a_tree_with_a_leaf_changed_does_not_and_neither_does_a_smaller_one() ->
     assert _extends(ENTRIES[:5], [*ENTRIES[:4], b"\xff" * 32]) == (False, [])  # same size, another root
 
 
-@pytest.mark.parametrize("status", [503, 429])
-def test_a_ledger_that_cannot_answer_now_is_not_known_to_have_forked(status: int) -> None:
+@pytest.mark.parametrize(("status", "media"), [(503, "application/problem+json"), (429, "application/problem+json"),
+                                               (403, "text/html"), (408, "text/plain"), (404, "text/html")])
+def test_a_ledger_that_cannot_answer_now_is_not_known_to_have_forked(status: int, media: str) -> None:
+    """Busy, or a proxy's page on the way (helper-87: any 4xx marked an honest ledger for good)."""
     async def run() -> None:
-        transport = httpx.MockTransport(lambda _request: httpx.Response(status))
+        transport = httpx.MockTransport(lambda _request: httpx.Response(status, headers={"content-type": media}))
         async with httpx.AsyncClient(transport=transport) as http:
             held, new = _tree(ENTRIES[:5])[:2], _tree(ENTRIES)[:2]
             await ledger_view.extends(http, LEDGER, held, new)
@@ -88,7 +90,8 @@ def test_a_ledger_that_refuses_to_prove_two_trees_it_signed_has_forked(status: i
     """Both sizes come from checkpoints it signed: a well-formed question it will not answer is
     an answer (helper-85: a ledger could hide a fork by refusing the proof)."""
     async def run() -> bool:
-        transport = httpx.MockTransport(lambda _request: httpx.Response(status))
+        transport = httpx.MockTransport(
+            lambda _request: httpx.Response(status, headers={"content-type": "application/problem+json"}))
         async with httpx.AsyncClient(transport=transport) as http:
             return await ledger_view.extends(http, LEDGER, _tree(ENTRIES[:5])[:2], _tree(ENTRIES)[:2])
 
@@ -133,13 +136,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield World(node, data_dir)
 
 
-def test_the_real_ledger_is_held_to_the_tree_the_wallet_saw(world: World, tmp_path: Path) -> None:
+def test_the_real_ledger_is_held_to_the_tree_the_wallet_saw(world: World, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copytree(world.data_dir / "trust", tmp_path / "holder" / "trust")
     trust = world.verifier_ctx().trust_list()
 
     async def story() -> None:
         async with Holder(world, tmp_path / "holder") as h:
-            await h.receive(3)
+            await h.receive(4)
 
             async def disclosed() -> str:
                 result, _ = await h.present()
@@ -148,31 +152,41 @@ def test_the_real_ledger_is_held_to_the_tree_the_wallet_saw(world: World, tmp_pa
                 h.opened = await flows.keep_receipts(h.ctx, h.opened, h.http, record_id)
                 return record_id
 
-            await disclosed()
+            def receipt_of(record_id: str) -> dict[str, Any]:
+                found = next(r.receipt for r in h.opened.contents.history
+                             if r.receipt and r.receipt.get("record_id") == record_id)
+                assert found is not None
+                return found
+
+            first = await disclosed()
             second = await disclosed()  # kept: its tree extends the first's (a real consistency proof)
-            pointer = h.opened.contents.history[-1].receipt
-            assert pointer is not None and ledger.check(pointer, trust) and ledger_view.INCONSISTENT not in pointer
+            pointer = receipt_of(second)
+            assert ledger.check(pointer, trust) and ledger_view.INCONSISTENT not in pointer
             assert pointer[ledger_view.CHECKED] is True
+
+            # Receipts the wallet cannot check now (no trust list at hand, say) never replace checked
+            # ones: a ledger could otherwise wipe the head held before forking (helper-87).
+            kept = json.dumps(pointer["receipts"])
+            with monkeypatch.context() as patched:
+                patched.setattr(flows, "trust_list", lambda _ctx: None)
+                await disclosed()  # the tree grows, so the second record's proofs would change
+                h.opened = await flows.keep_receipts(h.ctx, h.opened, h.http, second)
+            assert json.dumps(receipt_of(second)["receipts"]) == kept
 
             # The wallet remembers the first record's tree otherwise: as if the ledger had shown it
             # another tree of that size before. Asked again, the second's receipts do not extend it.
-            first = h.opened.contents.history[-2].receipt
-            assert first is not None
-            first["receipts"][0]["proof"]["root"] = b64url_encode(bytes(32))
-            first["receipts"][0]["proof"]["tree_size"] = pointer["receipts"][0]["proof"]["tree_size"] + 1
-            kept = json.dumps(pointer["receipts"])
+            remembered = receipt_of(first)
+            remembered["receipts"][0]["proof"]["root"] = b64url_encode(bytes(32))
+            remembered["receipts"][0]["proof"]["tree_size"] = pointer["receipts"][0]["proof"]["tree_size"] + 1
             h.opened = await flows.keep_receipts(h.ctx, h.opened, h.http, second)
-            pointer = h.opened.contents.history[-1].receipt
-            assert pointer is not None and pointer[ledger_view.INCONSISTENT] is True
+            pointer = receipt_of(second)
+            assert pointer[ledger_view.INCONSISTENT] is True
             assert json.dumps(pointer["receipts"]) == kept  # the evidence stays as it was
             assert not ledger.check(pointer, trust)
             await disclosed()  # the log grows: asked again, the ledger would serve other proofs
-            marked = next(r.receipt for r in h.opened.contents.history
-                          if r.receipt and r.receipt.get("record_id") == second)
             h.opened = await flows.keep_receipts(h.ctx, h.opened, h.http, second)
-            again = next(r.receipt for r in h.opened.contents.history
-                         if r.receipt and r.receipt.get("record_id") == second)
-            assert marked is not None and again is not None
+            again = receipt_of(second)
             assert json.dumps(again["receipts"]) == kept and again[ledger_view.INCONSISTENT] is True
+            assert again[ledger_view.AFTER_FORK]  # what came after is kept beside the evidence, for its state
 
     asyncio.run(story())

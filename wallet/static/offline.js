@@ -205,7 +205,8 @@ function confirmTwice(button, asking, act) {
       return;
     }
     if (Date.now() - armedAt < 400) return;
-    try { await act(); } finally { disarm(); }
+    disarm();  // before the removal runs: a third tap meanwhile only asks again
+    await act();
   });
 }
 
