@@ -162,3 +162,10 @@ def own_device(request: Request, wallet_id: str) -> bool:
 
 def forget_device(response: Response) -> None:
     response.delete_cookie(DEVICE_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+
+
+def forget_anothers_device(request: Request, response: Response, wallet_id: str) -> None:
+    """A wallet opened here by recovery or import: a code remembered for another wallet is forgotten
+    (one device is not the own device of two holders)."""
+    if request.cookies.get(DEVICE_COOKIE) and not own_device(request, wallet_id):
+        forget_device(response)

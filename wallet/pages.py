@@ -238,8 +238,7 @@ async def recover(request: Request) -> Response:
                       **typed)
     response = RedirectResponse(back, status_code=303) if back else home(lang, "recovered")
     await _set_session(request, response, wallet)
-    if not page_kit.own_device(request, wallet.wallet_id) and request.cookies.get(DEVICE_COOKIE):
-        page_kit.forget_device(response)  # another wallet's remembered code: not one device of both holders
+    page_kit.forget_anothers_device(request, response, wallet.wallet_id)
     return response
 
 

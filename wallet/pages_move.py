@@ -113,6 +113,5 @@ async def import_wallet(request: Request) -> Response:
                                return_to=back)
     response = _recovery_sheet(request, lang, opened.wallet_id, code, back)
     await _set_session(request, response, opened)
-    if request.cookies.get(page_kit.DEVICE_COOKIE) and not page_kit.own_device(request, opened.wallet_id):
-        page_kit.forget_device(response)  # another wallet's remembered code: not one device of both holders
+    page_kit.forget_anothers_device(request, response, opened.wallet_id)
     return response

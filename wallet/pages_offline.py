@@ -68,15 +68,23 @@ def _refused(exc: AmanaError, lang: str) -> JSONResponse:
                         headers={"Cache-Control": "no-store"})
 
 
+def _locked(lang: str) -> JSONResponse:
+    return JSONResponse({"code": "locked", "message": i18n.t(lang, "wallet.locked_now")}, status_code=401)
+
+
+def _not_own_device(lang: str) -> JSONResponse:
+    return JSONResponse({"code": "not_own_device", "message": i18n.t(lang, "wallet.offline.own_phone_only")},
+                        status_code=403)
+
+
 @router.post("/cards/{card_id}/offline/start")
 async def keep_start(card_id: str, request: Request) -> Response:
     _form, lang = await page_kit.form_of(request)
     wallet = await page_kit.opened(request)
     if wallet is None:
-        return JSONResponse({"code": "locked", "message": i18n.t(lang, "wallet.locked_now")}, status_code=401)
+        return _locked(lang)
     if not page_kit.own_device(request, wallet.wallet_id):  # a kept copy outlives the lock: own devices only
-        return JSONResponse({"code": "not_own_device", "message": i18n.t(lang, "wallet.offline.own_phone_only")},
-                            status_code=403)
+        return _not_own_device(lang)
     ctx = page_kit.context(request)
     try:
         async with flows.http_client(ctx.settings) as http:
@@ -91,10 +99,9 @@ async def keep_finish(card_id: str, request: Request) -> Response:
     form, lang = await page_kit.form_of(request)
     wallet = await page_kit.opened(request)
     if wallet is None:
-        return JSONResponse({"code": "locked", "message": i18n.t(lang, "wallet.locked_now")}, status_code=401)
+        return _locked(lang)
     if not page_kit.own_device(request, wallet.wallet_id):  # a kept copy outlives the lock: own devices only
-        return JSONResponse({"code": "not_own_device", "message": i18n.t(lang, "wallet.offline.own_phone_only")},
-                            status_code=403)
+        return _not_own_device(lang)
     ctx = page_kit.context(request)
     try:
         async with flows.http_client(ctx.settings) as http:
