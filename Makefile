@@ -12,6 +12,9 @@ INTEROP2 := tests/interop2
 
 .PHONY: setup extract update compile demo test test-postgres lint bench bench-wallet bench-qr bench-consent bench-load bench-instructions clean vendor openapi interop interop2
 
+# What a node needs to start (a benchmark's node makes offers, which check ESCO skills).
+NODE   := $(STAMP) $(ESCO)/.stamp compile
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -56,18 +59,18 @@ test-postgres: $(STAMP) compile $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.s
 	@test -n "$$AMANA_TEST_DATABASE_URL" || { echo 'set AMANA_TEST_DATABASE_URL: eval "$$(.ci/postgres)"'; exit 2; }
 	ON_POSTGRES_ADMIN_URL="$$AMANA_TEST_DATABASE_URL" PYTHONPATH=$(CURDIR)/tests/on_postgres $(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(NODE)
 	$(BIN)/python -m bench.sdjwt
 	$(BIN)/python -m bench.issuer
 	$(BIN)/python -m bench.verifier
 	$(BIN)/python -m bench.db_layers
 
 # The holder's wallet: unlock, receive and present end to end against a node on loopback (~1 min).
-bench-wallet: $(STAMP)
+bench-wallet: $(NODE)
 	$(BIN)/python -m bench.wallet
 
 # The offline QR: bytes, QR version and verify time for 1, 3 and 6 claims, beside SD-JWT VC.
-bench-qr: $(STAMP)
+bench-qr: $(NODE)
 	$(BIN)/python -m bench.qr
 
 # The consent log: appends beside a bare insert (SQLite; PostgreSQL too with AMANA_TEST_DATABASE_URL
@@ -77,12 +80,12 @@ bench-consent: $(STAMP)
 
 # Issue, present and verify under load: 50 wallets on 2 workers, then 1, on a throwaway PostgreSQL
 # (PG=postgresql://… or AMANA_TEST_DATABASE_URL; its tables are dropped), 60 s each (~3 min).
-bench-load: $(STAMP)
+bench-load: $(NODE)
 	$(BIN)/python -m bench.load $(if $(PG),--pg $(PG))
 
 # A whole check's and issuance's instructions, counted by valgrind's callgrind (~2 min): to compare two
 # commits on a machine whose speed drifts (README, Speed, measured).
-bench-instructions: $(STAMP)
+bench-instructions: $(NODE)
 	$(BIN)/python -m bench.instructions check
 	$(BIN)/python -m bench.instructions issue
 
