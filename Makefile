@@ -12,8 +12,9 @@ INTEROP2 := tests/interop2
 
 .PHONY: setup extract update compile demo test test-postgres lint bench bench-wallet bench-qr bench-consent bench-load bench-instructions clean vendor openapi interop interop2
 
-# What a node needs to start (a benchmark's node makes offers, which check ESCO skills).
-NODE   := $(STAMP) $(ESCO)/.stamp compile
+# What a node needs to serve its pages and offers (an offer checks its ESCO skills): the demo's and
+# every benchmark's node.
+NODE   := $(STAMP) $(ESCO)/.stamp $(PICTOGRAMS)/.stamp compile
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +24,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) $(VENDOR)/.stamp $(ESCO)/.stamp $(PICTOGRAMS)/.stamp compile
 
-demo: $(STAMP) $(ESCO)/.stamp $(PICTOGRAMS)/.stamp compile
+demo: $(NODE)
 	$(BIN)/amana demo
 
 # Interface text: gettext catalogues managed with Babel (core/i18n_tools.py says how). The .po files

@@ -34,7 +34,7 @@ _templates = web_pages.page_templates(Path(__file__).parent / "templates")
 def render(request: Request, doors: Sequence[Door], status: int = 200,
            lang: str | None = None) -> HTMLResponse:
     choice = i18n.choose(lang, request.headers.get("accept-language"))
-    context = web_pages.open_page_context(choice) | {
+    context = web_pages.open_page_context(choice, request) | {
         "doors": doors, "message": i18n.t(choice.lang, "front.not_found") if status == 404 else None}
     return HTMLResponse(_templates.get_template("front.html").render(context), status_code=status,
                         headers={"Cache-Control": "no-store", "Vary": "Accept-Language"})

@@ -10,8 +10,10 @@ and ``help.<id>.text`` keys of every catalogue.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
@@ -31,10 +33,31 @@ def link(lang: str, term: str | None = None) -> str:
     return f"{PATH}?lang={lang}" + (f"#{term}" if term else "")
 
 
-def render(choice: i18n.Choice) -> HTMLResponse:
+# A path on this host and its query: no scheme, no host, not "//" or "/\\" (which a browser reads as
+# another host), no space or control character (which a browser drops, joining what is around it).
+_PATH_HERE = re.compile(r"/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@/%?-]{0,500}")
+
+
+def way_back(back: str | None, lang: str) -> str | None:
+    """Where the glossary was opened from (``web_pages.words_link``), in the language the reader now
+    reads: the page's "Back" link (helper-83: a holder who opened it had no way back but the
+    browser's own). Anything but a path on this host is dropped, so no link can send a reader on to
+    another site from here."""
+    if back is None or _PATH_HERE.fullmatch(back) is None:
+        return None
+    parts = urlsplit(back)
+    query = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if name != "lang"]
+    return f"{parts.path}?{urlencode([*query, ('lang', lang)])}"
+
+
+def render(choice: i18n.Choice, back: str | None = None) -> HTMLResponse:
     """The page in the chosen language: no session, no form, no cookie, the same for everyone.
     A reader whose language the node lacks is told which one the page is in instead."""
-    html = _templates.get_template("words.html").render(web_pages.open_page_context(choice) | {"terms": TERMS})
+    shown = way_back(back, choice.lang)
+    # the language links keep the way back (a reader may switch language before going back)
+    keep = f"&{urlencode({'back': back})}" if shown is not None else ""
+    context = web_pages.open_page_context(choice) | {"terms": TERMS, "back": shown, "keep_query": keep}
+    html = _templates.get_template("words.html").render(context)
     return HTMLResponse(html, headers={"Cache-Control": "public, max-age=3600", "Vary": "Accept-Language"})
 
 
@@ -45,5 +68,6 @@ def install(app: FastAPI) -> None:
     web_pages.mount_shared_static(app)
 
     @app.get(PATH, include_in_schema=False, response_class=HTMLResponse)
-    async def words(request: Request, lang: Annotated[str | None, Query(max_length=35)] = None) -> HTMLResponse:
-        return render(i18n.choose(lang, request.headers.get("accept-language")))
+    async def words(request: Request, lang: Annotated[str | None, Query(max_length=35)] = None,
+                    back: str | None = None) -> HTMLResponse:  # too long or not a path here: dropped (way_back)
+        return render(i18n.choose(lang, request.headers.get("accept-language")), back)

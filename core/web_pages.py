@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
@@ -62,7 +63,7 @@ def render_page(templates: Any, request: Request, template: str, lang: str, dige
         "t": lambda key, **kw: i18n.t(lang, key, **kw), "languages": i18n.languages(),
         "t_isolated": lambda key, **kw: i18n.t_isolated(lang, key, **kw),  # each value in its own <bdi>
         "fallback_note": i18n.fallback_note(getattr(request.state, "language", None), lang),
-        "csrf": csrf_token(request, response, digest), **values,
+        "csrf": csrf_token(request, response, digest), "words_link": words_link(lang, address(request)), **values,
     }
     response.body = response.render(templates.get_template(template).render(context))
     response.headers["content-length"] = str(len(response.body))
@@ -72,7 +73,7 @@ def render_page(templates: Any, request: Request, template: str, lang: str, dige
     return response
 
 
-def open_page_context(choice: Any) -> dict[str, Any]:
+def open_page_context(choice: Any, request: Request | None = None) -> dict[str, Any]:
     """What a page with no session, no form and no cookie (the glossary, the front page) is
     rendered with, in the ``i18n.Choice`` made for its reader."""
     from core import i18n
@@ -80,7 +81,26 @@ def open_page_context(choice: Any) -> dict[str, Any]:
     lang = choice.lang
     return {"lang": lang, "lang_tag": i18n.bcp47(lang), "dir": i18n.direction(lang),
             "t": lambda key, **kw: i18n.t(lang, key, **kw), "languages": i18n.languages(),
-            "fallback_note": i18n.fallback_note(choice, lang)}
+            "fallback_note": i18n.fallback_note(choice, lang), "words_link": words_link(lang, address(request))}
+
+
+def words_link(lang: str, here: str | None) -> str:
+    """The glossary's address in ``lang`` (core.glossary), with the way back to ``here``, this page's
+    path and query when a link can open it again: the glossary shows it as its "Back" link."""
+    from core import glossary
+
+    link = glossary.link(lang)
+    if here is not None and glossary.way_back(here, lang) is not None:  # else (too long, say) the browser's own
+        link += f"&{urlencode({'back': here})}"
+    return link
+
+
+def address(request: Request | None) -> str | None:
+    """A page's own path and query, when a link can open it again (a GET); a page a form posted to
+    (a consent screen) has none, and the glossary then has only the browser's own way back."""
+    if request is None or request.method != "GET":
+        return None
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
 def page_language(request: Request, form: Any = None, remembered: str | None = None) -> str:

@@ -61,10 +61,10 @@ async def offer_page(slug: str, request: Request, ctx: Ctx,
         if getattr(request.app.state, "wallet", None) is not None:  # this node also hosts wallets (amana serve)
             values["wallet_here"] = "/wallet/receive?" + urlencode({"link": values["wallet_link"], "lang": page_lang})
     values["fallback_note"] = i18n.fallback_note(choice, page_lang)
-    return _render(page_lang, credential_offer_uri if live else "", 200 if live else 404, values)
+    return _render(request.url.path, page_lang, credential_offer_uri if live else "", 200 if live else 404, values)
 
 
-def _render(lang: str, credential_offer_uri: str, status: int, values: dict[str, Any]) -> HTMLResponse:
+def _render(path: str, lang: str, credential_offer_uri: str, status: int, values: dict[str, Any]) -> HTMLResponse:
     """No session, no form, no cookie: the page is a notice for whoever holds the paper."""
 
     def switch(code: str) -> str:
@@ -73,6 +73,7 @@ def _render(lang: str, credential_offer_uri: str, status: int, values: dict[str,
 
     context = {"lang": lang, "lang_tag": i18n.bcp47(lang), "dir": i18n.direction(lang),
                "t": lambda key, **kw: i18n.t(lang, key, **kw),
-               "languages": [(code, name, switch(code)) for code, name in i18n.languages()], **values}
+               "languages": [(code, name, switch(code)) for code, name in i18n.languages()],
+               "words_link": web_pages.words_link(lang, path + switch(lang)), **values}  # only what it shows
     html = templates.get_template("offer.html").render(context)
     return HTMLResponse(html, status_code=status, headers=HEADERS)

@@ -53,12 +53,17 @@ def test_contents_round_trip_and_refuse_another_shape() -> None:
 
 def test_a_moment_is_a_local_day_and_a_utc_minute_and_any_stamp_is_shown() -> None:
     """The history page's time of an entry (wallet.pages_history): an imported wallet's stamp
-    that is not ISO 8601 is shown as it is (it raised, a 500), an offset is turned into UTC."""
+    that is not ISO 8601 is shown as it is (it raised, a 500), an offset is turned into UTC; the
+    instant and the days a time zone can reach go with it, for the page's script."""
     from wallet.pages_history import _when
 
-    assert _when("2026-12-05T06:41:12Z", "en") == {"day": "December 5, 2026", "time": "06:41"}
-    assert _when("2026-12-05T23:41:00-05:00", "en") == {"day": "December 6, 2026", "time": "04:41"}
-    assert _when("2026-12-05T06:41:12Z", "fa")["time"] == "۰۶:۴۱"
+    assert _when("2026-12-05T06:41:12Z", "en") == {
+        "day": "December 5, 2026", "time": "06:41", "at": "2026-12-05T06:41:12Z",
+        "days": {"2026-12-04": "December 4, 2026", "2026-12-05": "December 5, 2026", "2026-12-06": "December 6, 2026"}}
+    late = _when("2026-12-05T23:41:00-05:00", "en")
+    assert (late["day"], late["time"], late["at"]) == ("December 6, 2026", "04:41", "2026-12-06T04:41:00Z")
+    fa = _when("2026-12-05T06:41:12Z", "fa")
+    assert fa["time"] == "۰۶:۴۱" and fa["days"]["2026-12-06"].startswith("۱۵ آذر ۱۴۰۵")  # Solar Hijri first
     assert _when("not a time", "ar") == {"day": "not a time", "time": ""}
 
 

@@ -13,16 +13,18 @@ import json
 import logging
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import delete
 
-from core import i18n
+from core import i18n, local_forms
 from core.sessions import LoginAttempts
 from issuer.offers import MAX_PIN_FAILURES
 from tests.browser import decode_qr_codes
@@ -119,13 +121,34 @@ def _a_new_window(world: DeskWorld) -> None:
     asyncio.run_coroutine_threadsafe(forget(), listening.get_loop()).result(timeout=60)
 
 
+def _a_zone_of_another_day() -> str:
+    """A time zone whose day differs from UTC's now (most of the day) and whose offset is not whole
+    hours: the history's moments are then shown on another day and at another minute than the
+    server wrote them, which a script that only dropped "UTC" would not."""
+    now = datetime.now(UTC)
+    return "Pacific/Marquesas" if now.hour < 9 else "Pacific/Chatham"  # UTC-09:30; UTC+12:45 or +13:45
+
+
+def _moments_are_the_devices_own(page: Any, zone: str, lang: str) -> None:
+    """Each moment in "who saw what" is in the browser's time zone, the day as the reader reads it
+    (their calendar, their digits), no "UTC" left (helper-83: times were in UTC)."""
+    moments = page.locator(".when[data-at]")
+    assert moments.count() == 2
+    for when in moments.all():
+        at = datetime.fromisoformat(when.get_attribute("data-at").replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
+        assert when.locator(".date").inner_text() == local_forms.local_date(at.date(), lang)
+        assert when.locator(".clock").inner_text() == local_forms.local_digits(f"{at:%H:%M}", lang)
+    assert "UTC" not in page.locator("ol.history").inner_text()
+
+
 @pytest.mark.parametrize("width", [360, 1280])
 def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, width: int, tmp_path: Path) -> None:
     _a_new_window(world)
     # axe is injected as an inline script: the story runs with CSP bypassed; the test below
     # walks the same pages with the policy enforced.
+    zone = _a_zone_of_another_day()
     context = browser.new_context(locale="en", viewport={"width": width, "height": 900}, accept_downloads=True,
-                                  bypass_csp=True)
+                                  bypass_csp=True, timezone_id=zone)
     page = context.new_page()
     said: list[str] = []  # every log record the node writes during the story (it runs in this process)
     handler = logging.Handler(logging.DEBUG)
@@ -256,6 +279,7 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     # 5. Who saw what, switched to Arabic: right to left, translated, remembered.
     page.goto(f"{world.base}/wallet/history?lang=en")
     assert page.locator("ol.history li").count() == 2
+    _moments_are_the_devices_own(page, zone, "en")
     # The desk asks under a legal obligation: no button to take it back, and the page says why (helper-83).
     assert page.locator("li.given .not-withdrawable").inner_text() == _t("wallet.not_withdrawable")
     assert page.get_by_role("button", name=_t("wallet.withdraw")).count() == 0
@@ -265,6 +289,7 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     assert _t("wallet.history_title", "ar") in text and _t("wallet.event_declined", "ar") in text
     level_label = "المستوى (من 1 إلى 8، المقياس الأوروبي)"
     assert text.count(level_label) == 2 and "eqf_level" not in text  # labels, given and declined
+    _moments_are_the_devices_own(page, zone, "ar")
     _checked(page, f"history-ar-{width}", width)
     page.goto(f"{world.base}/wallet")  # no ?lang: the choice was remembered
     assert page.locator("html").get_attribute("lang") == "ar"

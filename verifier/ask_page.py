@@ -77,5 +77,6 @@ def _render(lang: str, query: dict[str, str], status: int, values: dict[str, Any
 
     context = {"lang": lang, "lang_tag": i18n.bcp47(lang), "dir": i18n.direction(lang),
                "t": lambda key, **kw: i18n.t(lang, key, **kw),
-               "languages": [(code, name, switch(code)) for code, name in i18n.languages()], **values}
+               "languages": [(code, name, switch(code)) for code, name in i18n.languages()],
+               "words_link": web_pages.words_link(lang, ASK_PAGE + switch(lang)), **values}  # only what it shows
     return HTMLResponse(templates.get_template("ask.html").render(context), status_code=status, headers=HEADERS)

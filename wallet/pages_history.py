@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,15 +22,23 @@ from wallet.page_kit import context, error_text, form_of, language, locked, open
 router = APIRouter(prefix="/wallet", include_in_schema=False)
 
 
-def _when(timestamp: str, lang: str) -> dict[str, str]:
+def _when(timestamp: str, lang: str) -> dict[str, Any]:
     """A record's moment as the reader reads a day, and its minute, in UTC (the server knows no
-    reader's time zone); a stamp that is not ISO 8601 (an imported wallet's) is shown as it is."""
+    reader's time zone); a stamp that is not ISO 8601 (an imported wallet's) is shown as it is.
+
+    ``at`` and ``days`` let the page's script put the moment in the device's own time zone
+    (wallet.js, ``localMoments``): the instant in UTC, and the day as the reader reads it for the
+    UTC day and the days on either side, the only ones a time zone can reach (UTC-12 to UTC+14),
+    so a day is always written here, with its calendar and digits, never by the browser."""
     try:
         at = datetime.fromisoformat(timestamp)
     except ValueError:
         return {"day": timestamp, "time": ""}
     at = at.astimezone(UTC) if at.tzinfo is not None else at
-    return {"day": local_forms.local_date(at.date(), lang), "time": local_forms.local_digits(f"{at:%H:%M}", lang)}
+    days = {(at.date() + timedelta(days=shift)).isoformat():
+            local_forms.local_date(at.date() + timedelta(days=shift), lang) for shift in (-1, 0, 1)}
+    return {"day": days[at.date().isoformat()], "time": local_forms.local_digits(f"{at:%H:%M}", lang),
+            "at": f"{at:%Y-%m-%dT%H:%M:%S}Z", "days": days}
 
 
 def _row(ctx: holder.WalletContext, r: HistoryRecord, lang: str, trust: TrustList | None,
@@ -65,7 +73,8 @@ async def _page(request: Request, lang: str, wallet: holder.Opened, status: int 
     kept = wallet.contents.ledger_key  # none yet: no record, so no receipt to verify
     ledger_key = b64url_decode(kept) if kept is not None else None
     rows = [_row(ctx, r, lang, trust, ledger_key) for r in reversed(wallet.contents.history)]
-    return render(request, "history.html", lang, status, unlocked=True, rows=rows, message=message)
+    return render(request, "history.html", lang, status, unlocked=True, rows=rows, message=message,
+                  digits=local_forms.digits_of(lang))
 
 
 @router.get("/history", response_class=HTMLResponse)

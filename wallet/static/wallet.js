@@ -1,7 +1,8 @@
 // The wallet's one script; every page works without it. It adds: scanning a QR with the
 // camera or from a photo (the desk's vendored reader, served by this node, never a CDN), a
 // warning a minute before the wallet locks itself with a button to keep it open (WCAG 2.2.1),
-// and print buttons. Every word it shows comes from the page (data-*), in the page's language.
+// print buttons, and the history's times in this device's own time zone. Every word it shows comes
+// from the page (data-*), in the page's language.
 document.addEventListener("DOMContentLoaded", () => {
   for (const button of document.querySelectorAll("button.print")) {
     button.addEventListener("click", () => window.print());
@@ -12,7 +13,28 @@ document.addEventListener("DOMContentLoaded", () => {
     setTimeout(() => { idle.hidden = false; idle.querySelector("button").focus(); }, Math.max(seconds - 60, 10) * 1000);
   }
   for (const root of document.querySelectorAll(".scan")) setUpScan(root);
+  localMoments();
 });
+
+// "Who saw what": the server writes each moment in UTC, since it knows no reader's time zone, and
+// "UTC" means nothing to most readers. Here the moment moves to this device's clock: the day is
+// picked from the ones the server wrote (the UTC day and its neighbours, in the reader's calendar
+// and digits: wallet.pages_history._when), the hour and minute written in the page's digits.
+function localMoments() {
+  const list = document.querySelector("ol.history[data-digits]");
+  if (!list) return;
+  const digits = list.dataset.digits;
+  const two = (n) => String(n).padStart(2, "0");
+  const written = (text) => text.replace(/[0-9]/g, (d) => digits[Number(d)]);
+  for (const when of list.querySelectorAll(".when[data-at]")) {
+    const at = new Date(when.dataset.at);
+    const day = JSON.parse(when.dataset.days)[`${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())}`];
+    const clock = when.querySelector(".clock");
+    if (Number.isNaN(at.getTime()) || !day || !clock) continue;
+    when.querySelector(".date").textContent = day;
+    clock.textContent = written(`${two(at.getHours())}:${two(at.getMinutes())}`);
+  }
+}
 
 function fill(root, text) {
   if (root.dataset.target === "recovery") {
