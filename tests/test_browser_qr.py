@@ -183,6 +183,9 @@ def test_the_desk_check_page_qr_reads_back_and_a_camera_lands_on_a_page_in_the_r
         camera.screenshot(path=str(SHOTS / "ask-page-fa-360.png"), full_page=True)
         here = camera.locator("main a.button:not(.wallet-link)").get_attribute("href")
         assert here is not None and here.startswith("/wallet/present?client_id=")  # this node's own wallet
+        # ... and it comes first: a phone with no wallet app does nothing when the app's link is tapped
+        headings = camera.locator("main section h2").all_inner_texts()
+        assert [i18n.t("fa", "offer_page.no_wallet") in h for h in headings] == [True, False], headings
 
         stranger = scanned.replace("request_uri=", "request_uri=https://elsewhere.example/x&ignored=")
         refused = camera.goto(stranger)

@@ -95,6 +95,26 @@ def test_a_browser_gets_a_page_in_the_holders_language(app_and_key: tuple[TestCl
     assert '<html lang="fr" dir="ltr">' in french.text and offer["link"] in french.text
 
 
+def test_where_the_node_hosts_wallets_its_own_comes_before_an_app_that_may_not_be_there(
+        app_and_key: tuple[TestClient, str]) -> None:
+    """A phone with no wallet app does nothing at all when the app's link is tapped (helper-83): on a
+    node that also hosts wallets, its own wallet is the first way on, the app's link second and
+    outlined; an issuer on its own keeps the app first (it has nothing else to offer)."""
+    client, key = app_and_key
+    alone = _page(client, _offer(client, key, language="en")["qr_link"]).text
+    assert alone.index('class="card wallet-app"') < alone.index('class="card no-wallet-app"')
+    assert 'class="wallet-link button"' in alone and "wallet-here" not in alone
+    client.app.state.wallet = object()  # type: ignore[attr-defined]
+    try:
+        offer = _offer(client, key, language="en")
+        hosted = _page(client, offer["qr_link"]).text
+    finally:
+        del client.app.state.wallet  # type: ignore[attr-defined]
+    assert hosted.index('class="button wallet-here"') < hosted.index('class="card wallet-app"')
+    assert hosted.count('class="wallet-link button secondary"') == 1 and hosted.count(offer["link"]) == 2
+    assert i18n.t("en", "offer_page.pin") in hosted  # the PIN hint still follows the app's link
+
+
 def test_the_page_shows_only_this_issuers_live_offers(app_and_key: tuple[TestClient, str]) -> None:
     client, key = app_and_key
     offer = _offer(client, key, language="fa")
