@@ -52,3 +52,21 @@ def test_english_holder_sentences_are_short() -> None:
 def _joined(message: str | tuple[str, ...]) -> str:
     """Every form of a plural entry, one after the other (a plain entry as it is)."""
     return message if isinstance(message, str) else " ".join(message)
+
+
+def test_a_label_s_colon_is_the_reader_s_own() -> None:
+    """French sets a no-break space before a colon (so no line starts with one); a template that
+    wrote ``{{ t(...) }}:`` gave "Qui a demandé:" (helper-86). Labels now take ``page.colon``."""
+    assert i18n.t("fr", "page.colon") == "\u00a0:" and i18n.t("en", "page.colon") == ":"
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    pages = [*root.glob("*/templates/*.html"), *root.glob("*/static/*.js")]
+    assert len(pages) > 20
+    glued = []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for m in re.finditer(r"(\}\}|\})\s?:\s", text):  # a label glued to its colon, in a page or a script's text
+            if page.suffix == ".html" or "textContent" in text[max(0, m.start() - 80):m.start()]:
+                glued.append(f"{page.relative_to(root)}: {m.group(0)}")
+    assert glued == []

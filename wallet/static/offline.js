@@ -169,7 +169,7 @@ function choices(root, card, lang) {
     const input = document.createElement("input");
     input.type = "checkbox"; input.name = `claim-${card.id}`; input.value = String(i);
     const name = document.createElement("span");
-    name.textContent = `${inLanguage(d.label, lang) || d.key}: `;
+    name.textContent = `${inLanguage(d.label, lang) || d.key}${words.colon ?? ":"} `;  // a page kept before it said its colon: ":"
     const value = document.createElement("bdi");
     value.textContent = inLanguage(d.value, lang);
     label.append(input, " ", name, value);
