@@ -54,6 +54,16 @@ class LogInconsistent(AmanaError):
     status = 500
 
 
+class NoSuchProof(AmanaError):
+    """A proof asked of the log that no tree has: a leaf at or past the tree's size, or a tree
+    "consistent" with a larger one. The request is wrong, not a proof (``InvalidProof`` is a proof
+    that fails its check), so it says so (helper-85: it was titled "does not verify")."""
+
+    code = "no_such_proof"
+    title = "There is no such proof: the leaf is not in that tree, or the old tree is the larger"
+    status = 400
+
+
 def origin(settings: Settings) -> str:
     """``<public base host>/consent``: the checkpoint origin and the log key's name."""
     parts = urlsplit(settings.public_base_url)
@@ -141,6 +151,8 @@ async def inclusion(db: AsyncSession, index: int, size: int) -> list[bytes]:
     """RFC 9162 §2.1.3 audit path of leaf ``index`` in the tree of ``size`` leaves."""
     if size > await _tree_size(db):
         raise NotFound("the log is not that large yet")
+    if not 0 <= index < size:
+        raise NoSuchProof(f"leaf {index} is not in a tree of {size}")
     return await _range_proof(db, merkle.inclusion_ranges(index, size))
 
 
@@ -148,6 +160,8 @@ async def consistency(db: AsyncSession, old: int, new: int) -> list[bytes]:
     """RFC 9162 §2.1.4 consistency proof from the tree of ``old`` leaves to that of ``new``."""
     if new > await _tree_size(db):
         raise NotFound("the log is not that large yet")
+    if not 0 < old <= new:
+        raise NoSuchProof(f"a tree of {old} is not a prefix of one of {new}")
     return await _range_proof(db, merkle.consistency_ranges(old, new))
 
 

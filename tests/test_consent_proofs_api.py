@@ -67,6 +67,20 @@ def test_a_tree_number_is_decimal_digits_only(client: TestClient, spelled: str) 
     assert client.get("/consent/proofs/inclusion", params={"index": "0", "size": "7"}).status_code == 200
 
 
+def test_a_proof_no_tree_has_is_named_a_wrong_request_not_a_failed_proof(client: TestClient) -> None:
+    """``index >= size`` and ``old > new`` ask for what no tree has: a 400 that says so (helper-85:
+    it was "The Merkle proof does not verify"); beyond the tree is still a 404."""
+    head = parse_checkpoint(client.get("/consent/checkpoint").text.split("\n\n")[0] + "\n")
+    for path, params in [("inclusion", {"index": head.size, "size": head.size}),
+                         ("inclusion", {"index": head.size + 5, "size": head.size}),
+                         ("consistency", {"old": head.size, "new": head.size - 1})]:
+        answer = client.get(f"/consent/proofs/{path}", params=params)
+        assert answer.status_code == 400 and answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["code"] == "no_such_proof" and "does not verify" not in answer.json()["title"], params
+    beyond = client.get("/consent/proofs/inclusion", params={"index": 0, "size": head.size + 1})
+    assert beyond.status_code == 404
+
+
 def test_a_node_whose_public_url_changed_says_its_log_changes_name(tmp_path: Path,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
     """The log's name (its origin) follows the public URL, and a new name gets a new key: a mistyped
