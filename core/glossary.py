@@ -58,7 +58,10 @@ def render(choice: i18n.Choice, back: str | None = None) -> HTMLResponse:
     keep = f"&{urlencode({'back': back})}" if shown is not None else ""
     context = web_pages.open_page_context(choice) | {"terms": TERMS, "back": shown, "keep_query": keep}
     html = _templates.get_template("words.html").render(context)
-    return HTMLResponse(html, headers={"Cache-Control": "public, max-age=3600", "Vary": "Accept-Language"})
+    # A way back may name an offer or a request (the page it was opened from): kept by no cache then
+    # (helper-88), as that page itself is not; the glossary alone is the same for everyone.
+    cache = "public, max-age=3600" if shown is None else "no-store"
+    return HTMLResponse(html, headers={"Cache-Control": cache, "Vary": "Accept-Language"})
 
 
 def install(app: FastAPI) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import InvalidInput, VaultTampered
@@ -65,6 +65,26 @@ def test_a_moment_is_a_local_day_and_a_utc_minute_and_any_stamp_is_shown() -> No
     fa = _when("2026-12-05T06:41:12Z", "fa")
     assert fa["time"] == "۰۶:۴۱" and fa["days"]["2026-12-06"].startswith("۱۵ آذر ۱۴۰۵")  # Solar Hijri first
     assert _when("not a time", "ar") == {"day": "not a time", "time": ""}
+    # helper-88: a day alone or a time in no zone is no instant (not moved); the calendars' ends are shown as written
+    assert _when("2024-03-10", "en") == {"day": "March 10, 2024", "time": ""}
+    assert _when("2024-03-10T06:30", "en") == {"day": "March 10, 2024", "time": "06:30"}
+    for edge in ("0001-01-01T00:00:00Z", "9999-12-31T23:00:00Z", "0001-01-01T00:00:00+01:00"):
+        shown = _when(edge, "fa")
+        assert "at" not in shown or shown["at"][:10] in shown["days"], edge
+
+
+@settings(max_examples=300)
+@given(st.one_of(st.text(max_size=40), st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
+                 st.dates().map(lambda d: d.isoformat())), st.sampled_from(["en", "fa", "ar", "ti"]))
+def test_any_stamp_an_imported_wallet_carries_is_shown_and_an_instant_can_be_moved(stamp: str, lang: str) -> None:
+    """Whatever an imported wallet's record says, "who saw what" shows it (no 500); what the page's
+    script may move is an instant in UTC whose day, as the reader reads it, the server wrote."""
+    from wallet.pages_history import _when
+
+    shown = _when(stamp, lang)
+    assert shown["day"] or not stamp.strip()
+    if "at" in shown:
+        assert shown["at"].endswith("Z") and shown["at"][:10] in shown["days"]
 
 
 @pytest.mark.parametrize(("point", "said"), [("a", False), ("b", True), ("c", True), ("d", False), ("e", False),

@@ -29,16 +29,28 @@ def _when(timestamp: str, lang: str) -> dict[str, Any]:
     ``at`` and ``days`` let the page's script put the moment in the device's own time zone
     (wallet.js, ``localMoments``): the instant in UTC, and the day as the reader reads it for the
     UTC day and the days on either side, the only ones a time zone can reach (UTC-12 to UTC+14),
-    so a day is always written here, with its calendar and digits, never by the browser."""
+    so a day is always written here, with its calendar and digits, never by the browser. Only a
+    stamp with a time and an offset is an instant: a day alone, or a time with no zone, is not
+    moved (helper-88: "2024-03-10" became 19:00 the day before in New York)."""
     try:
         at = datetime.fromisoformat(timestamp)
-    except ValueError:
+        if at.tzinfo is not None:
+            at = at.astimezone(UTC)
+        day = local_forms.local_date(at.date(), lang)
+    except (ValueError, OverflowError):  # not ISO 8601, or a day no calendar here writes (year 1, 9999)
         return {"day": timestamp, "time": ""}
-    at = at.astimezone(UTC) if at.tzinfo is not None else at
-    days = {(at.date() + timedelta(days=shift)).isoformat():
-            local_forms.local_date(at.date() + timedelta(days=shift), lang) for shift in (-1, 0, 1)}
-    return {"day": days[at.date().isoformat()], "time": local_forms.local_digits(f"{at:%H:%M}", lang),
-            "at": f"{at:%Y-%m-%dT%H:%M:%S}Z", "days": days}
+    if at.tzinfo is None:  # a day alone, or a time in no zone: shown as written, not moved
+        written = any(mark in timestamp for mark in "Tt ")
+        return {"day": day, "time": local_forms.local_digits(f"{at:%H:%M}", lang) if written else ""}
+    days = {}
+    for shift in (-1, 0, 1):
+        try:
+            near = at.date() + timedelta(days=shift)
+            days[near.isoformat()] = local_forms.local_date(near, lang)
+        except (ValueError, OverflowError):  # past the calendar's end: that day is not shown moved
+            continue
+    return {"day": day, "time": local_forms.local_digits(f"{at:%H:%M}", lang), "days": days,
+            "at": at.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"}
 
 
 def _row(ctx: holder.WalletContext, r: HistoryRecord, lang: str, trust: TrustList | None,
