@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from consent import notify, pseudonym, receipts, records, schedule
+from consent import iso27560, notify, pseudonym, receipts, records, schedule
 from consent.context import ConsentContext, get_context
 from consent.ledger import Logged
 from consent.records import Record
@@ -124,7 +124,7 @@ Auth = Annotated[str | None, Header()]
 async def record_receipts(record_id: str, ctx: Ctx, authorization: Auth = None) -> JSONResponse:
     """The record (27560) and, per event, the controller's signed receipt with a fresh proof."""
     record, logged = await _own_record(ctx, record_id, authorization, "read")
-    body = {"record": records.to_27560(record, [e.event for e in logged]),
+    body = {"record": iso27560.to_27560(record, [e.event for e in logged]),
             "receipts": await receipt_bundle(ctx, logged),
             "notice": await notify.notice_state(ctx.ledger, record_id)}
     return JSONResponse(body, headers=NO_STORE)

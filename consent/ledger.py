@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from consent import records
+from consent import iso27560, records
 from consent.records import (
     Actor,
     Disclosure,
@@ -215,7 +215,7 @@ class Ledger:
         out = []
         for record in await self.of_holder(subject_id, key):
             _, logged = await self.history(record.record_id)
-            out.append(records.to_27560(record, [entry.event for entry in logged]))
+            out.append(iso27560.to_27560(record, [entry.event for entry in logged]))
         return out
 
     async def erase(self, subject_id: str, key: PublicKey, now: int) -> int:

@@ -23,7 +23,7 @@ import secrets
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-from consent import records
+from consent import holder_shapes, records
 from core import _jose
 from core.encoding import b64url_encode
 from core.errors import AmanaError, InvalidInput
@@ -147,7 +147,7 @@ def check_disclosure_offer(token: str, audiences: frozenset[str],
         raise HolderProofInvalid("the consent offer is for another request")
     # Each in the shape this module makes it: the ledger keeps sub, notice and lang, so none may
     # carry a name (the verifier then records under a random pseudonym, as with no offer at all).
-    if not (records.is_pseudonym(sub) and records.is_notice(notice, lang) and isinstance(rid, str)
+    if not (holder_shapes.is_pseudonym(sub) and holder_shapes.is_notice(notice, lang) and isinstance(rid, str)
             and 0 < len(rid) <= 64):
         raise HolderProofInvalid("the consent offer's pseudonym, record or notice is malformed")
     return str(sub), str(rid), str(notice), str(lang), records.public_key_only(key.to_jwk())

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from consent import records
+from consent import iso27560, records
 from consent.checkpoint import Verifier, verify_checkpoint
 from consent.ledger import Logged, Proven
 from consent.records import Event, Record
@@ -214,7 +214,7 @@ def holders_record(items: Sequence[dict[str, Any]], record_id: str, subject_id: 
         events = [_event(record.record_id, item) for item in items]
         if record.record_id != record_id or not records.belongs_to(record, subject_id, holder_key):
             return None
-        return records.to_27560(record, events)
+        return iso27560.to_27560(record, events)
     except (StopIteration, AttributeError, KeyError, TypeError, ValueError, AmanaError):
         return None
 
@@ -239,7 +239,7 @@ def to_kantara(record: Record, events: Sequence[Event], language: str | None = N
             {"purpose": p, "purposeCategory": [p.rsplit("#", 1)[-1]],
              "consentType": "EXPLICIT" if record.consent_based else record.legal_basis.rsplit("#", 1)[-1],
              "piiCategory": list(record.data_categories), "primaryPurpose": i == 0,
-             "termination": records.iso(record.created_at + record.retention_s),
+             "termination": iso27560.iso(record.created_at + record.retention_s),
              "thirdPartyDisclosure": list(record.recipients) != [record.controller.id],
              "thirdPartyName": ", ".join(r for r in record.recipients if r != record.controller.id)}
             for i, p in enumerate(record.purposes)]}],

@@ -29,14 +29,12 @@ import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from babel import Locale
-
-from core.encoding import b64url_decode, json_dumps_compact, json_loads_strict
-from core.errors import AmanaError, InvalidInput, MalformedToken, NotFound, VerificationFailed
+from consent import holder_shapes as shapes
+from core.encoding import json_dumps_compact, json_loads_strict
+from core.errors import AmanaError, InvalidInput, NotFound, VerificationFailed
 from core.keys import PublicKey
 from core.trust import TrustList
 
@@ -55,42 +53,8 @@ ART9_CONDITIONS: frozenset[str] = frozenset(f"{GDPR}A9-2-{p}" for p in "abcdefgh
 EventKind = Literal["given", "withdrawn", "expired", "erased", "deletion_confirmed", "deletion_unconfirmed"]
 EVENT_KINDS: frozenset[str] = frozenset(EventKind.__args__)  # type: ignore[attr-defined]
 Actor = Literal["holder", "controller", "ledger"]
-# DPV consent-status terms for the export; a non-consent record's "given" is a disclosure.
-DPV_STATUS: Mapping[str, str] = {
-    "given": DPV + "ConsentGiven", "withdrawn": DPV + "ConsentWithdrawn", "expired": DPV + "ConsentExpired",
-    "erased": DPV + "Erase", "deletion_confirmed": DPV + "Erase", "deletion_unconfirmed": DPV + "ConsentWithdrawn",
-}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}(\.([A-Za-z_][A-Za-z0-9_]{0,63}|\*|[0-9]{1,4})){0,7}$")
-# What a record keeps of the holder is a pseudonym, a pairwise public key and a notice's hash, each
-# checked for its shape here, at the ledger's edge, since the wallet that sends them may be anyone's
-# (a foreign wallet's sub was an e-mail address). A shape limits what fits, no more: 32 bytes of
-# pseudonym could still be ASCII a wallet chose, and nobody can tell keyed bytes from chosen ones.
-_PSEUDONYM = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 keyed or random bytes, base64url (consent.pseudonym)
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-# A language tag as a consent screen is written in: language[-Script][-REGION] (BCP 47, or this
-# node's catalogue codes, fa_AF), the language one Babel knows or "und"; no private-use or
-# variant subtags, which could spell anything.
-_LANGUAGE = re.compile(r"(?P<language>[a-z]{2,3})([-_][A-Z][a-z]{3})?([-_]([A-Z]{2}|[0-9]{3}))?", re.IGNORECASE)
-_LANGUAGES = frozenset(Locale("en").languages) | {"und"}
 _KEY_MEMBERS = ("kty", "crv", "x", "y")  # a public key's own members; a kid or alg is the sender's text
-
-
-def is_pseudonym(text: object) -> bool:
-    """32 bytes in canonical base64url, as ``consent.pseudonym.subject_id`` and a random one are."""
-    if not isinstance(text, str) or _PSEUDONYM.fullmatch(text) is None:
-        return False
-    try:
-        return len(b64url_decode(text)) == 32
-    except MalformedToken:
-        return False
-
-
-def is_notice(sha256: object, language: object) -> bool:
-    """A notice as a record keeps it: a SHA-256 in lowercase hex, and a language tag."""
-    if not isinstance(sha256, str) or _SHA256_HEX.fullmatch(sha256) is None or not isinstance(language, str):
-        return False
-    tag = _LANGUAGE.fullmatch(language)
-    return tag is not None and tag["language"].lower() in _LANGUAGES
 
 
 def public_key_only(jwk: Mapping[str, Any]) -> dict[str, str]:
@@ -327,9 +291,9 @@ def build(disclosure: Disclosure, trust: TrustList, special: SpecialCategories, 
         raise Article9ConditionMissing("special-category data was disclosed with no GDPR Art. 9(2) condition")
     if not 0 <= disclosure.retention_s <= 10 * 365 * 86400:
         raise RecordRefused("retention out of range")
-    if not is_notice(disclosure.notice.sha256, disclosure.notice.language):
+    if not shapes.is_notice(disclosure.notice.sha256, disclosure.notice.language):
         raise RecordRefused("the notice is the SHA-256 (hex) of what the holder was shown, and its language tag")
-    if not is_pseudonym(disclosure.subject_id):
+    if not shapes.is_pseudonym(disclosure.subject_id):
         raise RecordRefused("the subject id is a pseudonym: 43 base64url characters")
     holder_key = public_key_only(disclosure.holder_key)
     name = verifier.names.get("en") or next(iter(verifier.names.values()))
@@ -364,33 +328,6 @@ def expired(record: Record, now: int) -> bool:
     return now >= record.created_at + record.retention_s
 
 
-def iso(now: int) -> str:
-    return datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")
-
-
-def to_27560(record: Record, events: Sequence[Event]) -> dict[str, Any]:
-    """The ISO/IEC TS 27560 record as JSON, DPV terms for its values (access and portability export)."""
-    return {
-        "@context": {"dpv": DPV, "eu-gdpr": GDPR},
-        "schema": "ISO/IEC TS 27560:2023",
-        "record_id": record.record_id,
-        "pii_principal_id": record.subject_id,
-        "pii_principal_key": dict(record.holder_key),
-        "pii_controllers": [{"id": record.controller.id, "name": record.controller.name}],
-        "purposes": [{"purpose": p, "legal_basis": record.legal_basis, "legal_basis_article": record.article6,
-                      "art9_condition": record.art9_condition} for p in record.purposes],
-        "pii_categories": list(record.data_categories),
-        "special_categories": list(record.special_categories),
-        "credential_types": list(record.credential_types),
-        "recipients": list(record.recipients),
-        "storage": {"retention_s": record.retention_s, "until": iso(record.created_at + record.retention_s)},
-        "jurisdiction": record.jurisdiction,
-        "notice": {"hash_algorithm": "sha-256", "hash": record.notice.sha256, "language": record.notice.language},
-        "events": [{"event": e.kind, "status": DPV_STATUS[e.kind], "time": iso(e.at), "actor": e.actor}
-                   for e in events],
-    }
-
-
 __all__ = [
     "ART6",
     "ART9_CONDITIONS",
@@ -408,5 +345,4 @@ __all__ = [
     "expired",
     "new_event",
     "next_event",
-    "to_27560",
 ]

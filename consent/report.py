@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from consent.records import ART6, RecordRefused, SpecialCategories, iso
+from consent.iso27560 import iso
+from consent.records import ART6, RecordRefused, SpecialCategories
 from core.sdjwt.paths import format_path
 from core.trust import TrustList
 from core.trust.model import as_path

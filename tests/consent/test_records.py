@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consent import notify, pseudonym, receipts, records
+from consent import iso27560, notify, pseudonym, receipts, records
 from consent.ledger import Ledger, Logged
 from consent.log import ConsentLog
 from consent.records import Disclosure, Notice, SpecialCategories
@@ -165,7 +165,7 @@ def test_special_category_data_needs_an_art9_condition() -> None:
         records.build(disclosure(claims=asked, art9_condition=GDPR + "A9-2-z"), TL, SPECIAL, NOW)
     record = records.build(disclosure(claims=asked, art9_condition=GDPR + "A9-2-a"), TL, SPECIAL, NOW)
     assert record.special_categories == ("https://w3id.org/dpv/pd#Health",)
-    assert records.to_27560(record, [])["purposes"][0]["art9_condition"] == GDPR + "A9-2-a"
+    assert iso27560.to_27560(record, [])["purposes"][0]["art9_condition"] == GDPR + "A9-2-a"
 
 
 def test_a_type_nobody_classified_is_refused_and_todays_types_hold_no_special_category() -> None:
@@ -197,7 +197,7 @@ def test_an_events_commitment_is_32_bytes_salted_and_binds_the_record() -> None:
 def test_the_27560_export_and_the_kantara_receipt_carry_names_not_values() -> None:
     record = records.build(disclosure(), TL, SPECIAL, NOW)
     events = [records.new_event(record.record_id, "given", NOW, "controller")]
-    exported = records.to_27560(record, events)
+    exported = iso27560.to_27560(record, events)
     assert exported["pii_categories"] == ["right_to_work"] and exported["events"][0]["status"] == DPV + "ConsentGiven"
     assert exported["notice"] == {"hash_algorithm": "sha-256", "hash": record.notice.sha256, "language": "ar"}
     kantara = receipts.to_kantara(record, events)
