@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse
 from core import i18n, web_pages
 
 PATH = "/help/words"
-TERMS: tuple[str, ...] = ("pin", "qr", "certificate", "wallet", "verifier", "consent", "passphrase")
+TERMS: tuple[str, ...] = ("pin", "qr", "certificate", "wallet", "verifier", "consent", "passphrase", "trust_list")
 
 _templates = web_pages.page_templates(Path(__file__).parent / "templates")
 

@@ -63,7 +63,7 @@ def render_page(templates: Any, request: Request, template: str, lang: str, dige
         "t": lambda key, **kw: i18n.t(lang, key, **kw), "languages": i18n.languages(),
         "t_isolated": lambda key, **kw: i18n.t_isolated(lang, key, **kw),  # each value in its own <bdi>
         "fallback_note": i18n.fallback_note(getattr(request.state, "language", None), lang),
-        "csrf": csrf_token(request, response, digest), "words_link": words_link(lang, address(request)), **values,
+        "csrf": csrf_token(request, response, digest), **_words(lang, address(request)), **values,
     }
     response.body = response.render(templates.get_template(template).render(context))
     response.headers["content-length"] = str(len(response.body))
@@ -81,18 +81,27 @@ def open_page_context(choice: Any, request: Request | None = None) -> dict[str, 
     lang = choice.lang
     return {"lang": lang, "lang_tag": i18n.bcp47(lang), "dir": i18n.direction(lang),
             "t": lambda key, **kw: i18n.t(lang, key, **kw), "languages": i18n.languages(),
-            "fallback_note": i18n.fallback_note(choice, lang), "words_link": words_link(lang, address(request))}
+            "fallback_note": i18n.fallback_note(choice, lang), **_words(lang, address(request))}
 
 
-def words_link(lang: str, here: str | None) -> str:
-    """The glossary's address in ``lang`` (core.glossary), with the way back to ``here``, this page's
-    path and query when a link can open it again: the glossary shows it as its "Back" link."""
+def words_link(lang: str, here: str | None, term: str | None = None) -> str:
+    """The glossary's address in ``lang`` (core.glossary), at ``term`` if given, with the way back to
+    ``here``, this page's path and query when a link can open it again: the glossary shows it as
+    its "Back" link."""
     from core import glossary
 
-    link = glossary.link(lang)
+    link, _, fragment = glossary.link(lang, term).partition("#")
     if here is not None and glossary.way_back(here, lang) is not None:  # else (too long, say) the browser's own
         link += f"&{urlencode({'back': here})}"
-    return link
+    return link + (f"#{fragment}" if fragment else "")
+
+
+def _words(lang: str, here: str | None) -> dict[str, Any]:
+    """What a page's glossary links need. A page with no address to come back to (a form's answer:
+    a consent screen, an offer's PIN) opens the glossary in a new tab, so that reading a word
+    does not lose the page (helper-88: the browser's back button then asks to send the form again)."""
+    return {"words_link": words_link(lang, here), "words_link_at": lambda term: words_link(lang, here, term),
+            "words_elsewhere": here is None}
 
 
 def address(request: Request | None) -> str | None:

@@ -41,7 +41,7 @@ def test_every_service_serves_the_glossary_in_every_language(client: TestClient)
         # BCP 47 in the page (fa-AF), the catalogue's name in links (?lang=fa_AF)
         assert f'<html lang="{lang.replace("_", "-")}" dir="{i18n.direction(lang)}">' in page.text
         assert "'unsafe-inline'" not in page.headers["content-security-policy"]
-        ids = re.findall(r'<dt id="([a-z]+)">', page.text)
+        ids = re.findall(r'<dt id="([a-z_]+)">', page.text)
         assert tuple(ids) == glossary.TERMS, "each word once, with its own id, in a fixed order"
         for term in glossary.TERMS:
             assert str(escape(i18n.t(lang, f"help.{term}.text"))) in page.text
@@ -82,8 +82,10 @@ def test_the_holder_pages_link_the_glossary_in_their_language(tmp_path: Path) ->
         csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/wallet?lang=so").text)
         assert csrf is not None
         posted = c.post("/wallet/unlock", data={"csrf": csrf[1], "lang": "so", "wallet_code": "x", "passphrase": "y"})
-        assert 'class="field-error"' in posted.text  # a form's answer: no address to go back to
-        assert f'<a href="/help/words?lang=so">{i18n.t("so", "help.words.link")}</a>' in posted.text
+        assert 'class="field-error"' in posted.text  # a form's answer: no address to go back to, so the
+        # glossary opens beside it, and reading a word does not lose the page (helper-88)
+        assert f'<a href="/help/words?lang=so" target="_blank" rel="noopener">{i18n.t("so", "help.words.link")}</a>' \
+            in posted.text
     with TestClient(issuer_app(Settings(data_dir=tmp_path / "i", public_base_url=BASE)), base_url=BASE) as c:
         gone = c.get("/issuers/nobody/offer?lang=so", headers={"Accept": "text/html"})
         back = quote("/issuers/nobody/offer?lang=so", safe="")

@@ -185,6 +185,16 @@ def test_the_holders_whole_story_in_the_browser(world: DeskWorld, browser: Any, 
     page.get_by_role("button", name=_t("wallet.next")).click()
     assert "Open Doors" in page.locator("p.good").inner_text()
     _checked(page, f"offer-{width}", width)
+    # "trust list" is a word to look up: it opens beside the page, which a form brought and the
+    # browser's back button could not bring again (helper-88)
+    with context.expect_page() as beside:
+        page.get_by_role("link", name=_t("wallet.issuer_known")).click()
+    words = beside.value
+    words.wait_for_load_state()
+    assert words.url.endswith("#trust_list")
+    assert words.locator("dt:target").inner_text() == _t("help.trust_list.term")
+    words.close()
+    assert page.locator("#pin").count() == 1  # the offer is still there
     _in_arabic_and_back(page, "#pin", f"offer-ar-{width}", width)  # the same offer, in the holder's language
     wrong = "000000" if offer["pin"] != "000000" else "111111"
     page.fill("#pin", wrong)
