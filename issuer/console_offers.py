@@ -36,8 +36,10 @@ async def credential_action(credential_id: str, action: Action, request: Request
             named = await console_lists.credential(ctx, who[1], lang, credential_id)
             return render(ctx, request, "confirm.html", lang, staff=who[0], credential=named, action=action,
                           action_url=f"/issuer/console/credentials/{credential_id}/{action.value}")
-        await change_status(ctx, who[1], credential_id, action)
-        message = i18n.t(lang, "console.done")
+        changed = await change_status(ctx, who[1], credential_id, action)
+        # every copy of a batch takes the status together: said, as the confirmation warned
+        message = i18n.t(lang, "console.done_copies", n=changed.copies) if changed.copies > 1 else i18n.t(
+            lang, "console.done")
     except AmanaError as exc:
         message = exc.detail
     return await home_page(ctx, request, lang, who, message=message)
