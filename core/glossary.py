@@ -46,17 +46,22 @@ def way_back(back: str | None, lang: str) -> str | None:
     if back is None or _PATH_HERE.fullmatch(back) is None:
         return None
     parts = urlsplit(back)
-    query = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if name != "lang"]
+    # not the notice the page showed when it was left ("card received"): it would say it again (helper-89)
+    query = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True)
+             if name not in ("lang", "notice")]
     return f"{parts.path}?{urlencode([*query, ('lang', lang)])}"
 
 
-def render(choice: i18n.Choice, back: str | None = None) -> HTMLResponse:
+def render(choice: i18n.Choice, back: str | None = None, beside: bool = False) -> HTMLResponse:
     """The page in the chosen language: no session, no form, no cookie, the same for everyone.
-    A reader whose language the node lacks is told which one the page is in instead."""
+    A reader whose language the node lacks is told which one the page is in instead. ``beside``:
+    opened in a tab of its own from a page with no address (``web_pages.words_link``), which
+    closing this tab goes back to, and the page says so (helper-89)."""
     shown = way_back(back, choice.lang)
     # the language links keep the way back (a reader may switch language before going back)
-    keep = f"&{urlencode({'back': back})}" if shown is not None else ""
-    context = web_pages.open_page_context(choice) | {"terms": TERMS, "back": shown, "keep_query": keep}
+    kept = {"back": back} if shown is not None else {"beside": "1"} if beside else {}
+    context = web_pages.open_page_context(choice) | {"terms": TERMS, "back": shown, "beside": shown is None and beside,
+                                                      "keep_query": f"&{urlencode(kept)}" if kept else ""}
     html = _templates.get_template("words.html").render(context)
     # A way back may name an offer or a request (the page it was opened from): kept by no cache then
     # (helper-88), as that page itself is not; the glossary alone is the same for everyone.
@@ -72,5 +77,6 @@ def install(app: FastAPI) -> None:
 
     @app.get(PATH, include_in_schema=False, response_class=HTMLResponse)
     async def words(request: Request, lang: Annotated[str | None, Query(max_length=35)] = None,
-                    back: str | None = None) -> HTMLResponse:  # too long or not a path here: dropped (way_back)
-        return render(i18n.choose(lang, request.headers.get("accept-language")), back)
+                    back: str | None = None,  # too long or not a path here: dropped (way_back)
+                    beside: str | None = None) -> HTMLResponse:
+        return render(i18n.choose(lang, request.headers.get("accept-language")), back, beside == "1")

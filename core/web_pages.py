@@ -91,7 +91,9 @@ def words_link(lang: str, here: str | None, term: str | None = None) -> str:
     from core import glossary
 
     link, _, fragment = glossary.link(lang, term).partition("#")
-    if here is not None and glossary.way_back(here, lang) is not None:  # else (too long, say) the browser's own
+    if here is None:  # it opens in a tab of its own (``_words``), which says to close it to go back
+        link += "&beside=1"
+    elif glossary.way_back(here, lang) is not None:  # else (too long, say) the browser's own
         link += f"&{urlencode({'back': here})}"
     return link + (f"#{fragment}" if fragment else "")
 

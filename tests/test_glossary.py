@@ -84,8 +84,8 @@ def test_the_holder_pages_link_the_glossary_in_their_language(tmp_path: Path) ->
         posted = c.post("/wallet/unlock", data={"csrf": csrf[1], "lang": "so", "wallet_code": "x", "passphrase": "y"})
         assert 'class="field-error"' in posted.text  # a form's answer: no address to go back to, so the
         # glossary opens beside it, and reading a word does not lose the page (helper-88)
-        assert f'<a href="/help/words?lang=so" target="_blank" rel="noopener">{i18n.t("so", "help.words.link")}</a>' \
-            in posted.text
+        beside = '<a href="/help/words?lang=so&amp;beside=1" target="_blank" rel="noopener">'
+        assert f'{beside}{i18n.t("so", "help.words.link")}</a>' in posted.text
     with TestClient(issuer_app(Settings(data_dir=tmp_path / "i", public_base_url=BASE)), base_url=BASE) as c:
         gone = c.get("/issuers/nobody/offer?lang=so", headers={"Accept": "text/html"})
         back = quote("/issuers/nobody/offer?lang=so", safe="")
@@ -93,14 +93,19 @@ def test_the_holder_pages_link_the_glossary_in_their_language(tmp_path: Path) ->
 
 
 def test_the_glossary_leads_back_to_the_page_it_was_opened_from_in_the_language_now_read(client: TestClient) -> None:
-    page = client.get("/help/words?lang=fa&back=" + quote("/wallet/history?lang=en&notice=withdrawn", safe=""))
-    back = "/wallet/history?notice=withdrawn&amp;lang=fa"
+    page = client.get("/help/words?lang=fa&back=" + quote("/wallet/receive?lang=en&link=abc", safe=""))
+    back = "/wallet/receive?link=abc&amp;lang=fa"
     assert f'<a class="back" href="{back}"><span class="arrow" aria-hidden="true">←</span> ' \
            f'{i18n.t("fa", "help.words.back")}</a>' in page.text
     # the language links keep it, so a reader who switches language can still go back
-    keep = "&amp;back=" + quote("/wallet/history?lang=en&notice=withdrawn", safe="")
+    keep = "&amp;back=" + quote("/wallet/receive?lang=en&link=abc", safe="")
     assert f'href="?lang=ar{keep}"' in page.text
     assert page.headers["cache-control"] == "no-store"  # it may name an offer or a request (helper-88)
+    # not the notice the page showed as it was left ("card received"): it would say it again (helper-89)
+    assert glossary.way_back("/wallet?lang=en&notice=received", "ar") == "/wallet?lang=ar"
+    beside = client.get("/help/words?lang=fa&beside=1")  # a tab of its own, beside a page a form brought
+    assert i18n.t("fa", "help.words.close_tab") in beside.text and 'class="back"' not in beside.text
+    assert 'href="?lang=ar&amp;beside=1"' in beside.text  # said in the language switched to as well
     alone = client.get("/help/words?lang=fa")
     assert 'class="back"' not in alone.text and alone.headers["cache-control"] == "public, max-age=3600"
 

@@ -53,3 +53,18 @@ def test_a_refusal_and_the_photo_button_are_in_the_page_s_language_on_a_german_p
         page.locator("input.photo").focus()
         assert picker.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"  # focus shows on the words
         page.screenshot(path=str(SHOTS / f"photo-picker-{lang}-{width}.png"), full_page=True)
+
+        # The import's file the same way; nothing chosen is said at that field first (helper-89: only the
+        # passphrase was), and the name of a file chosen is shown beside its button.
+        page.goto(f"{node.base}/wallet/import?lang={lang}")
+        page.locator("form[action='/wallet/import'] button").last.click()
+        missing = page.locator("#file-error")
+        missing.wait_for()
+        assert missing.inner_text() == i18n.t(lang, "wallet.err.no_file")
+        assert page.locator("#file").get_attribute("aria-invalid") == "true"
+        assert page.locator("label.photo-label").inner_text().strip() == i18n.t(lang, "wallet.import_choose")
+        chosen = tmp_path / "my-wallet.json"
+        chosen.write_text("{}")
+        page.set_input_files("#file", str(chosen))
+        assert page.locator(".chosen-file").inner_text() == "my-wallet.json"
+        page.screenshot(path=str(SHOTS / f"import-file-{lang}-{width}.png"), full_page=True)

@@ -99,10 +99,12 @@ async def import_wallet(request: Request) -> Response:
     ctx = page_kit.context(request)
     upload, back = form.get("file"), page_kit.wallet_page(form.get("return_to"))
     try:
-        passphrase = _passphrase(form, lang)
         data = await upload.read(MAX_EXPORT_BYTES + 1) if upload is not None and hasattr(upload, "read") else b""
-        if not data or len(data) > MAX_EXPORT_BYTES:
-            raise InvalidInput("choose the export file")
+        if not data:  # the page's first field first: said at the field (helper-89: only the passphrase was)
+            raise _FieldError("file", i18n.t(lang, "wallet.err.no_file"))
+        if len(data) > MAX_EXPORT_BYTES:
+            raise InvalidInput("the export file is too large")
+        passphrase = _passphrase(form, lang)
         export.header(data)
         opened, code = await holder.import_wallet(ctx, data, str(form.get("export_passphrase") or ""), passphrase)
     except _FieldError as exc:

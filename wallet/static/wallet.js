@@ -14,6 +14,10 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   for (const root of document.querySelectorAll(".scan")) setUpScan(root);
   localMoments();
+  for (const input of document.querySelectorAll(".photo-label input[name=file]")) {  // the import's file, named
+    const chosen = input.closest("p").querySelector(".chosen-file");
+    input.addEventListener("change", () => { chosen.textContent = input.files.length ? input.files[0].name : ""; });
+  }
 });
 
 // "Who saw what": the server writes each moment in UTC, since it knows no reader's time zone, and
