@@ -24,6 +24,7 @@ from core import esco, i18n
 from core.credtypes import CredentialType, schema_at
 from core.errors import AmanaError, InvalidInput
 from core.sdjwt.paths import ClaimPath, format_path, parse_path
+from issuer import forms
 from issuer.offers import REFERENCE_MAX
 
 MAX_ROWS = 500
@@ -48,7 +49,8 @@ def parse(text: str, ctype: CredentialType, defaults: Mapping[str, Any], default
         raise InvalidInput(f"the CSV file is larger than {MAX_BYTES // 1024} KiB")
     # newline="": the csv module reads the line ends itself, as it asks (a spreadsheet's CRLF,
     # Unix's LF, old Macs' bare CR), and keeps a line break inside a quoted cell as it is.
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))  # Excel writes a BOM
+    text = text.removeprefix("\ufeff")  # Excel writes a BOM
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         try:
             header = next(reader)
@@ -69,6 +71,23 @@ def parse(text: str, ctype: CredentialType, defaults: Mapping[str, Any], default
     return rows
 
 
+def _delimiter(text: str) -> str:
+    """The separator the header row uses: a comma, or the semicolon a spreadsheet set to French,
+    German and most European languages writes (helper-90: such a file was refused whole), or a
+    tab. Judged on the header alone (claim paths and column names hold none of the three), the
+    most frequent of them; a single column is a comma's file."""
+    header = text.split("\n", 1)[0]
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > 0 else ","
+
+
+def columns_of(ctype: CredentialType) -> list[str]:
+    """The columns a class's CSV may have for ``ctype``: its claims' paths, then the special ones."""
+    return [*(f.name for f in forms.fields(ctype, "en")),
+            *(name for name in SPECIAL_COLUMNS if not schema_at(ctype.schema, (name,)))]
+
+
 def _column(name: str, ctype: CredentialType) -> ClaimPath | str:
     """A claim path, or the name of a special column (language, reference) when it is one."""
     name = name.strip()
@@ -79,7 +98,8 @@ def _column(name: str, ctype: CredentialType) -> ClaimPath | str:
     except AmanaError as exc:
         raise InvalidInput(f"column {name!r} is not a claim path: {exc.detail}") from exc
     if not schema_at(ctype.schema, path):
-        raise InvalidInput(f"column {name!r} is not a claim of {ctype.name}")
+        known = ", ".join(columns_of(ctype))
+        raise InvalidInput(f"column {name!r} is not a claim of {ctype.name}; its columns: {known}")
     return path
 
 

@@ -92,6 +92,34 @@ def test_a_class_gets_references_from_its_csv_or_the_forms_prefix(app_and_key: C
     assert {"File A-1", "Welding Nov row 3"} <= references
 
 
+def test_a_key_pasted_with_a_space_or_a_line_end_signs_in(app_and_key: Client) -> None:
+    client, key = app_and_key
+    assert i18n.t("en", "console.sign_out") in _signed_in(client, f"  {key}\r\n")  # helper-90: it was refused
+
+
+def test_a_class_from_a_european_spreadsheet_is_read_and_its_rows_told_apart(app_and_key: Client) -> None:
+    """helper-90: a spreadsheet set to French writes ';' between cells, and such a file was refused
+    whole; with no reference given, every offer showed "—" and a lost sheet could not be found.
+    Now the separator is the header's, and the file's name (less its extension) is the reference."""
+    client, key = app_and_key
+    home = _signed_in(client, key)
+    defaults = {f"default:{k}": v for k, v in FORM.items() if k not in ("lang", "type", "given_name", "copies",
+                                                                        "holder_language")}
+    csv_text = "\ufeffgiven_name;family_name;language\r\nAmina;Rahimi;fr\r\nOlena;Koval;uk\r\n"
+    r = client.post("/issuer/console/class", data={**defaults, "csrf": _csrf(home), "lang": "fr", "copies": "1",
+                                                   "type": "SkillCertificate"},
+                    files={"csv": ("soudure mars.csv", csv_text, "text/csv")})
+    assert r.status_code == 200, r.text
+    assert r.text.count('class="sheet"') == 2
+    references = {o["reference"] for o in client.get("/api/issuer/offers", headers=_api(client, key)).json()}
+    assert {"soudure mars row 2", "soudure mars row 3"} <= references
+    unknown = client.post("/issuer/console/class", data={**defaults, "csrf": _csrf(home), "lang": "en", "copies": "1",
+                                                         "type": "SkillCertificate"},
+                          files={"csv": ("x.csv", "given_name;surname\nAmina;Rahimi\n", "text/csv")})
+    assert unknown.status_code == 400 and "&#39;surname&#39; is not a claim" in unknown.text
+    assert "given_name, family_name" in unknown.text and "reference" in unknown.text  # the columns it takes
+
+
 def test_the_list_names_reference_and_copy_finds_by_reference_and_pages(app_and_key: Client,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     client, key = app_and_key

@@ -133,6 +133,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
     device = request.cookies.get(sessions.device_cookie(SERVICE))
     bucket = sessions.sign_in_bucket(ctx.node, SERVICE, web.client_address(request), device)
     now, token, key = ctx.now(), new_token(), form.get("desk_key")
+    key = key.strip() if isinstance(key, str) else None  # pasted with a space or a line end (helper-90)
     async with ctx.transaction() as session:
         if await sessions.attempt(session, bucket, now):
             return render(ctx, request, "login.html", lang, 429, field_error=i18n.t(lang, "console.too_many"))
