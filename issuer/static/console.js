@@ -1,6 +1,22 @@
-// The only script on the console: the print button (CSP forbids inline handlers).
+// The console's script (CSP forbids inline handlers): the print button, and a form that makes
+// something sent once: a second click while the first is on its way would make a second offer
+// with its own PIN (helper-90), so the form's buttons wait until the page is left.
 document.addEventListener("DOMContentLoaded", () => {
   for (const button of document.querySelectorAll("button.print")) {
     button.addEventListener("click", () => window.print());
   }
+  for (const form of document.querySelectorAll("form.makes")) {
+    form.addEventListener("submit", (event) => {
+      if (form.dataset.sent) { event.preventDefault(); return; }
+      form.dataset.sent = "1";
+      for (const button of form.querySelectorAll("button")) button.setAttribute("aria-disabled", "true");
+    });
+  }
+  // Back to this page from the browser's cache (the back button): it may be sent again.
+  window.addEventListener("pageshow", () => {
+    for (const form of document.querySelectorAll("form.makes")) {
+      delete form.dataset.sent;
+      for (const button of form.querySelectorAll("button")) button.removeAttribute("aria-disabled");
+    }
+  });
 });
