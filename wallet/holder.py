@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from core import db, digits
 from core.credtypes import TypeRegistry, load_registry
 from core.errors import InvalidInput, NotFound, VaultBusy, VaultConflict, VaultTampered, WalletAlreadyHere, WhichWallet
+from core.fetch import Fetcher
 from core.sealing import NodeKey, node_key
 from core.settings import Settings
 from core.trust.local import HeldTrustList
@@ -55,6 +56,7 @@ class WalletContext:
     # lost two cards when five optimistic retries each met another write. Dropped when unused.
     _writers: weakref.WeakValueDictionary[str, anyio.Lock] = field(default_factory=weakref.WeakValueDictionary)
     trust_held: HeldTrustList | None = None  # wallet.flows.trust_list's verified list, kept while its files stay
+    status_lists: Fetcher | None = None  # the card list's statuses (wallet.status.of_cards), each list for its lifetime
 
     async def off_loop(self, work: Callable[..., T], *args: Any) -> T:
         """Argon2id work (64 MiB, ~0.1 s) on a worker thread, at most one per core at a time:

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from core import i18n, local_forms, qr, sessions, web, web_pages
 from core.errors import AmanaError, InvalidInput, VaultBusy
+from core.fetch import Fetcher
 from core.sdjwt.paths import format_path
 from wallet import copies, flows, holder, labels, page_kit, refresh, status, unlocked
 from wallet.content import Contents
@@ -99,8 +100,15 @@ async def wallet_home(request: Request) -> Response:
         remembered = request.cookies.get(DEVICE_COOKIE)
         return render(request, "unlock.html", lang, remembered=remembered, own_device=bool(remembered),
                       message=message)
+    ctx = context(request)
+    listed = cards(ctx, wallet.contents, lang)
+    held = wallet.contents.batches()
+    found = await status.of_cards(status_lists(ctx), ctx.settings, [(held[c["id"]][0].issuer, held[c["id"]][0].claims)
+                                                                  for c in listed], flows.trust_list(ctx), ctx.now())
+    for card, said in zip(listed, found, strict=True):
+        card["status"] = said
     return render(request, "home.html", lang, unlocked=True, name=wallet.contents.name, wallet_id=wallet.wallet_id,
-                  cards=cards(context(request), wallet.contents, lang), message=message)
+                  cards=listed, message=message)
 
 
 def cards(ctx: holder.WalletContext, contents: Contents, lang: str) -> list[dict[str, Any]]:
@@ -120,6 +128,14 @@ def cards(ctx: holder.WalletContext, contents: Contents, lang: str) -> list[dict
                     "left": left, "copies": len(held), "icon": labels.icon(ctx.types, first.vct),
                     "refreshable": batch in contents.refresh})
     return out
+
+
+def status_lists(ctx: holder.WalletContext) -> Fetcher:
+    """The node's fetcher for the cards' status lists, made once: shared by every holder's card list
+    (a whole list is read, never one card's entry: no holder is singled out by it)."""
+    if ctx.status_lists is None:
+        ctx.status_lists = status.new_fetcher(ctx.settings)
+    return ctx.status_lists
 
 
 def _date(when: int | None, lang: str) -> str | None:
@@ -262,7 +278,8 @@ async def _card_page(request: Request, lang: str, wallet: holder.Opened, card_id
     known = ctx.types.get(first.vct)
     claims = [(labels.claim_icon(known, path), known.label(path, lang) if known else format_path(path), value)
               for path, value in labels.shown_claims(first.claims or {}, known, lang)]
-    live = await status.card_status(ctx.settings, first.issuer, first.claims, flows.trust_list(ctx), ctx.now())
+    live = await status.card_status(ctx.settings, first.issuer, first.claims, flows.trust_list(ctx), ctx.now(),
+                                    status_lists(ctx), fresh=True)
     can_refresh = card_id in wallet.contents.refresh and shown["left"] <= copies.LOW
     return render(request, "card.html", lang, unlocked=True, card=shown, claims=claims, card_status=live,
                   can_refresh=can_refresh, message=message,

@@ -14,6 +14,8 @@ the index is looked up here (the herd privacy the Token Status List is designed 
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from core import jwt_vc_issuer, keys, statuslist
@@ -51,12 +53,23 @@ async def _document(fetcher: Fetcher, url: str) -> bytes:
     return (await fetcher.get(url, accept="application/json", max_bytes=jwt_vc_issuer.MAX_BYTES)).body
 
 
+def new_fetcher(settings: Settings) -> Fetcher:
+    """A fetcher for status lists: no private addresses, at most 5 s an answer."""
+    return Fetcher(AddressPolicy.for_node(settings), deadline_s=min(settings.fetch_deadline_s, 5))
+
+
 async def card_status(settings: Settings, issuer: str, claims: dict[str, Any] | None,
-                      trust_list: TrustList | None, now: int) -> Status:
+                      trust_list: TrustList | None, now: int, shared: Fetcher | None = None,
+                      fresh: bool = False) -> Status:
+    """``shared``: a fetcher whose cache other cards' lists may be in (``of_cards``), else a new one.
+    ``fresh``: the list read as it is now, whatever the cache holds (a card's own page), and kept for
+    the card list, which then says what the card's page said."""
     ref = reference(claims)
     if ref is None:
         return "unknown"
-    fetcher = Fetcher(AddressPolicy.for_node(settings), deadline_s=min(settings.fetch_deadline_s, 5))
+    fetcher = shared if shared is not None else new_fetcher(settings)
+    if fresh:
+        fetcher.forget([ref[0]])
     try:
         issuer_keys = await _issuer_keys(fetcher, issuer, trust_list)
         token = (await fetcher.get(ref[0], accept=statuslist.MEDIA_TYPE, max_bytes=MAX_TOKEN_BYTES)).body
@@ -65,3 +78,19 @@ async def card_status(settings: Settings, issuer: str, claims: dict[str, Any] | 
         return _WORDS.get(verified.status_list.get(ref[1]), "unknown")
     except (AmanaError, ValueError, UnicodeDecodeError, AttributeError, IndexError):
         return "unknown"
+
+
+async def of_cards(shared: Fetcher, settings: Settings, cards: Sequence[tuple[str, dict[str, Any] | None]],
+                   trust_list: TrustList | None, now: int, within_s: float = 2.0) -> list[Status]:
+    """Each card's status, asked together for the list of cards (helper-90: a revoked card was listed
+    as "valid until" a year on). A list several cards share is read once, and kept for its lifetime
+    (``shared``'s cache: the whole list, so no card is singled out, as for a verifier). What has not
+    come within ``within_s`` is unknown, and the list does not wait for a slow issuer."""
+    asked = [asyncio.ensure_future(card_status(settings, issuer, claims, trust_list, now, shared))
+             for issuer, claims in cards]
+    if not asked:
+        return []
+    done, pending = await asyncio.wait(asked, timeout=within_s)
+    for late in pending:
+        late.cancel()
+    return [task.result() if task in done else "unknown" for task in asked]
