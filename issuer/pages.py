@@ -13,6 +13,7 @@ separately", never on the sheet that carries the QR.
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -82,6 +83,7 @@ async def home_page(ctx: IssuerContext, request: Request, lang: str, who: tuple[
         offers, offers_cursor = await console_lists.open_offers(ctx, org, lang)
     skill_query = (query.get(console_skills.QUERY_PARAM) or "")[:esco.QUERY_MAX]
     return render(ctx, request, "home.html", lang, status, staff=who[0], message=message,
+                   once=secrets.token_urlsafe(16),  # sent once: _sent_before
                    skill_query=skill_query, skill_matches=console_skills.found(skill_query),
                    types=[(t, forms.fields(t, lang)) for t in types], credentials=listed, next_cursor=cursor,
                    reference=reference or "", after=after or offers_after, open_offers=offers,
@@ -202,6 +204,20 @@ def _reference(form: Any) -> str | None:
     return " ".join(str(form.get("reference") or "").split())[:REFERENCE_MAX] or None
 
 
+ONCE_KEPT_S = 86400  # how long a sent form is remembered: a reload a day later makes a new offer
+
+
+async def _sent_before(ctx: IssuerContext, request: Request, form: Any, who: tuple[Staff, Organisation]) -> bool:
+    """This very page was sent already (its ``once``, spent at the first sending): the browser's reload
+    of the sheets, or its "send again", made a second offer with its own PIN (helper-90). A form
+    without one (an older page) goes on as before."""
+    once = form.get("once")
+    if not isinstance(once, str) or not 16 <= len(once) <= 64:
+        return False
+    async with ctx.transaction() as session:
+        return not await store.spend_form(session, ctx.node, who[0].id, once, ctx.now() + ONCE_KEPT_S)
+
+
 def _field_errors(ctype: CredentialType, detail: str, lang: str) -> dict[str, str]:
     """The fields an error names (it names claim paths, never values), each with its own message."""
     named = {f.name for f in forms.fields(ctype, "en") if re.search(rf"(?<![\w.]){re.escape(f.name)}(?![\w.])",
@@ -212,6 +228,8 @@ def _field_errors(ctype: CredentialType, detail: str, lang: str) -> dict[str, st
 @router.post("/offer", response_class=HTMLResponse)
 async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
     form, lang, who = await signed_in_form(request, ctx)
+    if await _sent_before(ctx, request, form, who):
+        return await home_page(ctx, request, lang, who, message=i18n.t(lang, "console.sent_already"), status=409)
     holder_lang = i18n.pick(str(form.get("holder_language") or lang))
     ctype: CredentialType | None = None
     try:
@@ -237,6 +255,8 @@ async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
 @router.post("/class", response_class=HTMLResponse)
 async def class_batch(request: Request, ctx: Ctx) -> HTMLResponse:
     form, lang, who = await signed_in_form(request, ctx)
+    if await _sent_before(ctx, request, form, who):
+        return await home_page(ctx, request, lang, who, message=i18n.t(lang, "console.sent_already"), status=409)
     upload = form.get("csv")
     try:
         ctype = allowed_type(ctx, who[1], str(form.get("type") or ""))

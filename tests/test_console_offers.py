@@ -92,6 +92,26 @@ def test_a_class_gets_references_from_its_csv_or_the_forms_prefix(app_and_key: C
     assert {"File A-1", "Welding Nov row 3"} <= references
 
 
+def test_the_same_page_sent_again_makes_no_second_offer(app_and_key: Client) -> None:
+    """helper-90: reloading the sheets (the browser sends the form again) made a second live offer with
+    its own PIN and the person's name. The page's one-time value is spent by the first sending."""
+    client, key = app_and_key
+    home = _signed_in(client, key)
+    once = re.search(r'action="/issuer/console/offer">\s*<input type="hidden" name="csrf" value="[^"]+">'
+                     r'<input type="hidden" name="once" value="([^"]+)"', home)
+    assert once is not None
+    sent = {**FORM, "csrf": _csrf(home), "once": once[1], "reference": "Reload 1"}
+    before = _open_ids(client, key)
+    first = client.post("/issuer/console/offer", data=sent)
+    assert first.status_code == 200 and 'class="sheet"' in first.text
+    again = client.post("/issuer/console/offer", data=sent)
+    assert again.status_code == 409 and i18n.t("en", "console.sent_already") in again.text
+    assert 'class="sheet"' not in again.text and len(_open_ids(client, key) - before) == 1
+    fresh = re.search(r'name="once" value="([^"]+)"', again.text)  # the page it answers with may be sent
+    assert fresh is not None and fresh[1] != once[1]
+    assert client.post("/issuer/console/offer", data={**sent, "once": fresh[1]}).status_code == 200
+
+
 def test_a_key_pasted_with_a_space_or_a_line_end_signs_in(app_and_key: Client) -> None:
     client, key = app_and_key
     assert i18n.t("en", "console.sign_out") in _signed_in(client, f"  {key}\r\n")  # helper-90: it was refused

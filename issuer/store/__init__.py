@@ -44,6 +44,7 @@ from issuer.store.protocol import (
     redeemed,
     signing_key,
     spend_dpop_jti,
+    spend_form,
     spend_nonce,
     use_access_token,
 )
@@ -64,7 +65,7 @@ __all__ = [  # the protocol's statements and the staff's keys, re-exported
     "OFFLINE_GRANT", "SD_JWT_GRANT", "Granted", "active_key", "add_staff", "allocate_status", "batch_fate",
     "finish_offer", "keep_response", "kept_response", "new_access_token", "new_refresh_family", "offer_at",
     "offer_by_code", "offer_claims", "org_at", "record_credentials", "redeemed", "revoke_staff", "signing_key",
-    "spend_dpop_jti", "spend_nonce", "staff_and_org", "staff_by_api_key", "staff_in_force", "staff_of",
+    "spend_dpop_jti", "spend_form", "spend_nonce", "staff_and_org", "staff_by_api_key", "staff_in_force", "staff_of",
     "use_access_token",
 ]
 

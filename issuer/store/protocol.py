@@ -230,6 +230,13 @@ async def spend_nonce(db: Db, node: NodeKey, nonce: str, expires_at: int) -> boo
     return await _spent_first(db, NONCES, node.digest("c-nonce-spent", nonce), expires_at)
 
 
+async def spend_form(db: Db, node: NodeKey, staff_id: str, once: str, remember_until: int) -> bool:
+    """Record a console form's one-time value as sent: True the first time, False when the same page
+    is sent again (the browser's reload after a POST, "confirm form resubmission"). Kept beside the
+    spent nonces, and forgotten with them at ``remember_until``."""
+    return await _spent_first(db, NONCES, node.digest("console-form-sent", f"{staff_id} {once}"), remember_until)
+
+
 _FORGET_DPOP_PROOFS = delete(DPOP_PROOFS).where(DPOP_PROOFS.c.expires_at <= bindparam("now"))
 
 
