@@ -66,6 +66,9 @@ async def new_sheet(offer_id: str, request: Request, ctx: Ctx) -> HTMLResponse:
     form, lang, who = await signed_in_form(request, ctx)
     try:
         old = await console_lists.open_offer(ctx, who[1], lang, offer_id)
+        if form.get("confirm") != "yes":  # the sheet the person may hold stops working: asked first (helper-90)
+            return render(ctx, request, "confirm.html", lang, staff=who[0], offer=old, action="reoffer",
+                          action_url=f"/issuer/console/offers/{offer_id}/reoffer")
         ctype = allowed_type(ctx, who[1], old["type"])
         created = await offer_admin.reoffer(ctx, who[0], who[1], offer_id)
     except AmanaError as exc:

@@ -115,6 +115,9 @@ def test_a_trainer_finds_revokes_cancels_and_replaces(node: tuple[RunningNode, s
         assert lost["offer_id"] not in {o["offer_id"] for o in api(running, key, "GET", "/api/issuer/offers")}
 
         page.locator("#open-offers tr", has_text="Olena Koval").locator("form[action$='/reoffer'] button").click()
+        assert t("console.confirm_title.reoffer") in page.locator("main").inner_text()  # asked first
+        fits(page, "confirm-new-sheet")
+        page.locator("form:has(input[name=confirm]) button").click()
         page.wait_for_selector(".sheet .qr svg")
         assert page.locator("article.sheet").get_attribute("lang") == "uk"  # the holder's language, as before
         fits(page, "new-sheet")

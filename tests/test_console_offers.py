@@ -211,8 +211,12 @@ def test_open_offers_are_listed_cancelled_after_confirmation_and_replaced(app_an
     done = client.post(url, data={"csrf": _csrf(first.text), "lang": "en", "confirm": "yes"})
     assert i18n.t("en", "console.offer_cancelled") in done.text and "Lost sheet 5" not in done.text
     assert lost["offer_id"] not in _open_ids(client, key)
-    sheet = client.post(f"/issuer/console/offers/{stuck['offer_id']}/reoffer",
-                        data={"csrf": _csrf(done.text), "lang": "en"})
+    url = f"/issuer/console/offers/{stuck['offer_id']}/reoffer"
+    asked = client.post(url, data={"csrf": _csrf(done.text), "lang": "en"})  # the held sheet stops: asked first
+    assert i18n.t("en", "console.confirm_title.reoffer") in asked.text and "Locked 6" in asked.text
+    assert i18n.t("en", "console.confirm_reoffer") in html.unescape(asked.text) and "<svg" not in asked.text
+    assert stuck["offer_id"] in _open_ids(client, key)  # asking changed nothing
+    sheet = client.post(url, data={"csrf": _csrf(asked.text), "lang": "en", "confirm": "yes"})
     assert sheet.status_code == 200 and '<article class="sheet"' in sheet.text and "<svg" in sheet.text
     assert re.search(r'class="pin" dir="ltr">\d{6}<', sheet.text) and "Locked 6" in sheet.text
     assert i18n.t("en", "console.new_sheet_done") in sheet.text
