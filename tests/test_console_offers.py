@@ -54,6 +54,16 @@ def _issue(client: TestClient, key: str, reference: str | None, copies: int = 1)
     return [c for c in listed if c["offer_id"] == offer["offer_id"]]
 
 
+def _class(client: TestClient, key: str, name: str, csv_text: str, lang: str = "en", **fields: str) -> Any:
+    """A class sent from the console: ``csv_text`` as the file ``name``, FORM's skill for everyone."""
+    home = _signed_in(client, key)
+    defaults = {f"default:{k}": v for k, v in FORM.items() if k not in ("lang", "type", "given_name", "copies",
+                                                                        "holder_language")}
+    return client.post("/issuer/console/class", data={**defaults, "csrf": _csrf(home), "lang": lang, "copies": "1",
+                                                      "type": "SkillCertificate", **fields},
+                       files={"csv": (name, csv_text, "text/csv")})
+
+
 def _status(client: TestClient, key: str, credential_id: str) -> str:
     listed = client.get("/api/issuer/credentials?limit=500", headers=_api(client, key)).json()
     return str(next(c["status"] for c in listed if c["id"] == credential_id))
@@ -79,13 +89,8 @@ def test_a_reference_shows_for_staff_and_never_on_the_holders_sheet(app_and_key:
 
 def test_a_class_gets_references_from_its_csv_or_the_forms_prefix(app_and_key: Client) -> None:
     client, key = app_and_key
-    home = _signed_in(client, key)
-    defaults = {f"default:{k}": v for k, v in FORM.items() if k not in ("lang", "type", "given_name", "copies",
-                                                                        "holder_language")}
     csv_text = "given_name,family_name,reference\nAmina,Rahimi,File A-1\nOlena,Koval,\n"
-    r = client.post("/issuer/console/class", data={**defaults, "csrf": _csrf(home), "lang": "en", "copies": "1",
-                                                   "type": "SkillCertificate", "reference": "Welding Nov"},
-                    files={"csv": ("class.csv", csv_text, "text/csv")})
+    r = _class(client, key, "class.csv", csv_text, reference="Welding Nov")
     assert r.status_code == 200, r.text
     assert "File A-1" in r.text and "Welding Nov row 3" in r.text
     references = {o["reference"] for o in client.get("/api/issuer/offers", headers=_api(client, key)).json()}
@@ -122,20 +127,13 @@ def test_a_class_from_a_european_spreadsheet_is_read_and_its_rows_told_apart(app
     whole; with no reference given, every offer showed "—" and a lost sheet could not be found.
     Now the separator is the header's, and the file's name (less its extension) is the reference."""
     client, key = app_and_key
-    home = _signed_in(client, key)
-    defaults = {f"default:{k}": v for k, v in FORM.items() if k not in ("lang", "type", "given_name", "copies",
-                                                                        "holder_language")}
     csv_text = "\ufeffgiven_name;family_name;language\r\nAmina;Rahimi;fr\r\nOlena;Koval;uk\r\n"
-    r = client.post("/issuer/console/class", data={**defaults, "csrf": _csrf(home), "lang": "fr", "copies": "1",
-                                                   "type": "SkillCertificate"},
-                    files={"csv": ("soudure mars.csv", csv_text, "text/csv")})
+    r = _class(client, key, "soudure mars.csv", csv_text, lang="fr")
     assert r.status_code == 200, r.text
     assert r.text.count('class="sheet"') == 2
     references = {o["reference"] for o in client.get("/api/issuer/offers", headers=_api(client, key)).json()}
     assert {"soudure mars row 2", "soudure mars row 3"} <= references
-    unknown = client.post("/issuer/console/class", data={**defaults, "csrf": _csrf(home), "lang": "en", "copies": "1",
-                                                         "type": "SkillCertificate"},
-                          files={"csv": ("x.csv", "given_name;surname\nAmina;Rahimi\n", "text/csv")})
+    unknown = _class(client, key, "x.csv", "given_name;surname\nAmina;Rahimi\n")
     assert unknown.status_code == 400 and "&#39;surname&#39; is not a claim" in unknown.text
     assert "given_name, family_name" in unknown.text and "reference" in unknown.text  # the columns it takes
 
