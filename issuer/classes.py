@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -76,7 +77,7 @@ def _delimiter(text: str) -> str:
     German and most European languages writes (helper-90: such a file was refused whole), or a
     tab. Judged on the header alone (claim paths and column names hold none of the three), the
     most frequent of them; a single column is a comma's file."""
-    header = text.split("\n", 1)[0]
+    header = re.split(r"[\r\n]", text, maxsplit=1)[0]  # CRLF, LF or an old Mac's bare CR (helper-91)
     counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
     best = max(counts, key=lambda sep: counts[sep])
     return best if counts[best] > 0 else ","

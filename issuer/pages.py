@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -197,7 +198,9 @@ def _file_stem(upload: Any) -> str:
     """A class's CSV file name without its extension: the offers' reference when staff gave none, so
     that each row's offer is told from the others ("class-march row 3": helper-90 found eight "—")."""
     name = str(getattr(upload, "filename", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
-    return " ".join(name.rsplit(".", 1)[0].split())
+    # no control or format characters (a right-to-left override would show the reference reversed: helper-91)
+    shown = "".join(c for c in name.rsplit(".", 1)[0] if unicodedata.category(c) not in ("Cc", "Cf"))
+    return " ".join(shown.split())
 
 
 def _reference(form: Any) -> str | None:

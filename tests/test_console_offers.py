@@ -133,6 +133,10 @@ def test_a_class_from_a_european_spreadsheet_is_read_and_its_rows_told_apart(app
     assert r.text.count('class="sheet"') == 2
     references = {o["reference"] for o in client.get("/api/issuer/offers", headers=_api(client, key)).json()}
     assert {"soudure mars row 2", "soudure mars row 3"} <= references
+    odd = _class(client, key, "C:\\Users\\staff\\\u202esoudure\u200b avril.csv", "given_name\nAmina\n")
+    assert odd.status_code == 200  # a path's folders and a reversing or hidden character are not kept
+    listed = client.get("/api/issuer/offers", headers=_api(client, key)).json()
+    assert "soudure avril row 2" in {o["reference"] for o in listed}
     unknown = _class(client, key, "x.csv", "given_name;surname\nAmina;Rahimi\n")
     assert unknown.status_code == 400 and "&#39;surname&#39; is not a claim" in unknown.text
     assert "given_name, family_name" in unknown.text and "reference" in unknown.text  # the columns it takes

@@ -18,15 +18,17 @@ CELLS = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.s
                 max_size=12)
 
 
-@given(HEADERS, st.lists(st.lists(CELLS, min_size=1, max_size=5), max_size=4), st.sampled_from([",", ";", "\t"]))
+@given(HEADERS, st.lists(st.lists(CELLS, min_size=1, max_size=5), max_size=4), st.sampled_from([",", ";", "\t"]),
+       st.sampled_from(["\r\n", "\n", "\r"]))
 def test_the_separator_is_the_header_s_and_every_cell_comes_back(header: list[str], rows: list[list[str]],
-                                                                  separator: str) -> None:
+                                                                  separator: str, line_end: str) -> None:
     out = io.StringIO(newline="")
-    csv.writer(out, delimiter=separator).writerows([header, *rows])
+    csv.writer(out, delimiter=separator, lineterminator=line_end).writerows([header, *rows])
     text = out.getvalue()
     assert _delimiter(text) == separator
     assert list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))) == [header, *rows]
 
 
-def test_a_single_column_is_a_comma_s_file() -> None:
+def test_a_single_column_is_a_comma_s_file_and_only_the_header_counts() -> None:
     assert _delimiter("given_name\nAmina; Rahimi\n") == ","
+    assert _delimiter("given_name,family_name\rAmina;A;B;C,Rahimi\r") == ","  # an old Mac's line ends

@@ -103,8 +103,8 @@ async def wallet_home(request: Request) -> Response:
     ctx = context(request)
     listed = cards(ctx, wallet.contents, lang)
     held = wallet.contents.batches()
-    found = await status.of_cards(status_lists(ctx), ctx.settings, [(held[c["id"]][0].issuer, held[c["id"]][0].claims)
-                                                                  for c in listed], flows.trust_list(ctx), ctx.now())
+    found = await status.of_cards(status_lists(ctx), [(held[c["id"]][0].issuer, held[c["id"]][0].claims)
+                                                      for c in listed], flows.trust_list(ctx), ctx.now())
     for card, said in zip(listed, found, strict=True):
         card["status"] = said
     return render(request, "home.html", lang, unlocked=True, name=wallet.contents.name, wallet_id=wallet.wallet_id,
@@ -279,7 +279,7 @@ async def _card_page(request: Request, lang: str, wallet: holder.Opened, card_id
     claims = [(labels.claim_icon(known, path), known.label(path, lang) if known else format_path(path), value)
               for path, value in labels.shown_claims(first.claims or {}, known, lang)]
     live = await status.card_status(ctx.settings, first.issuer, first.claims, flows.trust_list(ctx), ctx.now(),
-                                    status_lists(ctx), fresh=True)
+                                    status_lists(ctx))
     can_refresh = card_id in wallet.contents.refresh and shown["left"] <= copies.LOW
     return render(request, "card.html", lang, unlocked=True, card=shown, claims=claims, card_status=live,
                   can_refresh=can_refresh, message=message,

@@ -59,38 +59,75 @@ def new_fetcher(settings: Settings) -> Fetcher:
 
 
 async def card_status(settings: Settings, issuer: str, claims: dict[str, Any] | None,
-                      trust_list: TrustList | None, now: int, shared: Fetcher | None = None,
-                      fresh: bool = False) -> Status:
-    """``shared``: a fetcher whose cache other cards' lists may be in (``of_cards``), else a new one.
-    ``fresh``: the list read as it is now, whatever the cache holds (a card's own page), and kept for
-    the card list, which then says what the card's page said."""
+                      trust_list: TrustList | None, now: int, shared: Fetcher | None = None) -> Status:
+    """A card's status, its list read as it is now (the card's own page). ``shared``: the fetcher the
+    card list reads from (``of_cards``), which then keeps this reading for the list's lifetime, so
+    the list says what the card's page said."""
     ref = reference(claims)
     if ref is None:
         return "unknown"
     fetcher = shared if shared is not None else new_fetcher(settings)
-    if fresh:
-        fetcher.forget([ref[0]])
     try:
         issuer_keys = await _issuer_keys(fetcher, issuer, trust_list)
-        token = (await fetcher.get(ref[0], accept=statuslist.MEDIA_TYPE, max_bytes=MAX_TOKEN_BYTES)).body
-        verified = statuslist.verify_token(token.decode("ascii"), keys=issuer_keys, uri=ref[0], now=now,
-                                           max_bytes=MAX_INFLATED)
-        return _WORDS.get(verified.status_list.get(ref[1]), "unknown")
+        return _at(await _list(fetcher, ref[0], fresh=True), issuer_keys, ref, now)
     except (AmanaError, ValueError, UnicodeDecodeError, AttributeError, IndexError):
         return "unknown"
 
 
-async def of_cards(shared: Fetcher, settings: Settings, cards: Sequence[tuple[str, dict[str, Any] | None]],
+async def _list(fetcher: Fetcher, uri: str, *, fresh: bool) -> bytes:
+    """The list token at ``uri``: the one the fetcher keeps, unless ``fresh``; a new one is kept."""
+    kept = None if fresh else fetcher.cached(uri)
+    if kept is None:
+        kept = await fetcher.get(uri, accept=statuslist.MEDIA_TYPE, max_bytes=MAX_TOKEN_BYTES)
+        fetcher.remember(kept, None)
+    return kept.body
+
+
+def _at(token: bytes, issuer_keys: Sequence[keys.PublicKey], ref: tuple[str, int], now: int) -> Status:
+    verified = statuslist.verify_token(token.decode("ascii"), keys=issuer_keys, uri=ref[0], now=now,
+                                       max_bytes=MAX_INFLATED)
+    return _WORDS.get(verified.status_list.get(ref[1]), "unknown")
+
+
+MAX_LISTS = 4  # lists one card list asks about; a wallet with cards on more is not told about the rest
+
+
+async def of_cards(shared: Fetcher, cards: Sequence[tuple[str, dict[str, Any] | None]],
                    trust_list: TrustList | None, now: int, within_s: float = 2.0) -> list[Status]:
-    """Each card's status, asked together for the list of cards (helper-90: a revoked card was listed
-    as "valid until" a year on). A list several cards share is read once, and kept for its lifetime
-    (``shared``'s cache: the whole list, so no card is singled out, as for a verifier). What has not
-    come within ``within_s`` is unknown, and the list does not wait for a slow issuer."""
-    asked = [asyncio.ensure_future(card_status(settings, issuer, claims, trust_list, now, shared))
-             for issuer, claims in cards]
-    if not asked:
-        return []
-    done, pending = await asyncio.wait(asked, timeout=within_s)
-    for late in pending:
-        late.cancel()
-    return [task.result() if task in done else "unknown" for task in asked]
+    """The cards' statuses for the list of cards (helper-90: a revoked card was listed as "valid
+    until" a year on). Bounded, since the cards are whatever a wallet holds, an imported one too
+    (helper-91): only a card of an issuer on the trust list is asked about, with that list's keys;
+    each list once, at most ``MAX_LISTS`` of them, kept by ``shared`` for the list's lifetime (a
+    whole list, as for a verifier: no card is singled out, and the node's holders share the
+    reading); what has not come within ``within_s`` is unknown, and nothing asked outlives the page."""
+    asked: dict[str, tuple[Sequence[keys.PublicKey], asyncio.Future[bytes]]] = {}
+    where: list[tuple[str, int] | None] = []
+    for issuer, claims in cards:
+        ref, accredited = reference(claims), trust_list.issuer(issuer) if trust_list is not None else None
+        if ref is None or accredited is None or (ref[0] not in asked and len(asked) >= MAX_LISTS):
+            where.append(None)
+            continue
+        if ref[0] not in asked:
+            asked[ref[0]] = (accredited.public_keys(), asyncio.ensure_future(_list(shared, ref[0], fresh=False)))
+        where.append(ref)
+    tasks = [task for _, task in asked.values()]
+    try:
+        if tasks:
+            await asyncio.wait(tasks, timeout=within_s)
+    finally:
+        for task in tasks:
+            task.cancel()  # a late one, or all of them when the page itself is given up
+    out: list[Status] = []
+    for ref in where:
+        if ref is None:
+            out.append("unknown")
+            continue
+        issuer_keys, task = asked[ref[0]]
+        if not task.done() or task.cancelled() or task.exception() is not None:
+            out.append("unknown")
+            continue
+        try:
+            out.append(_at(task.result(), issuer_keys, ref, now))
+        except (AmanaError, ValueError, UnicodeDecodeError, AttributeError, IndexError):
+            out.append("unknown")
+    return out
