@@ -151,6 +151,15 @@ def test_the_length_is_checked_only_when_the_offer_names_one(tx_code: dict[str, 
     assert wrong_pin.check_length(ascii_digits(typed), tx_code) == sent
 
 
+def test_no_pin_typed_is_said_as_such_and_not_sent() -> None:
+    """helper-89: an empty field was told "the PIN has 6 digits"; an offer with no PIN takes none."""
+    for tx_code in ({"length": 6}, {}):
+        with pytest.raises(wrong_pin.PinMissing) as refused:
+            wrong_pin.check_length("", tx_code)
+        assert page_kit.error_text(refused.value, "ti") == i18n.t("ti", "wallet.err.pin_missing")
+    assert wrong_pin.check_length("", None) == ""
+
+
 @given(length=st.integers(1, 64), typed=st.text(alphabet="0123456789", max_size=70))
 def test_a_named_length_lets_through_exactly_that_many_digits(length: int, typed: str) -> None:
     try:

@@ -79,10 +79,24 @@ class PinLength(InvalidInput):
         return "wallet.err.pin_length", {"n": self.length}
 
 
+class PinMissing(PinLength):
+    """No PIN typed where the offer asks for one: said as such (helper-89: "the PIN has 6 digits" for
+    an empty field), not sent, no try spent."""
+
+    code = "pin_missing"
+    title = "The offer asks for a PIN and none was typed"
+
+    def holder_text(self) -> tuple[str, dict[str, object]]:
+        return "wallet.err.pin_missing", {}
+
+
 def check_length(typed: str, tx_code: Any) -> str:
     """``typed`` (numeric, already ASCII digits) when it has the length the offer names, if it names
-    one (a whole number from 1 to 64; anything else is no length): ``PinLength`` otherwise."""
+    one (a whole number from 1 to 64; anything else is no length): ``PinLength`` otherwise, and
+    ``PinMissing`` for nothing typed where the offer asks for a PIN (``tx_code``, section 4.1.1)."""
     length = tx_code.get("length") if isinstance(tx_code, dict) else None
+    if not typed and isinstance(tx_code, dict):
+        raise PinMissing(length if type(length) is int else 0)
     if type(length) is int and 1 <= length <= 64 and len(typed) != length:
         raise PinLength(length)
     return typed
