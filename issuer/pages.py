@@ -210,15 +210,18 @@ def _reference(form: Any) -> str | None:
 ONCE_KEPT_S = 86400  # how long a sent form is remembered: a reload a day later makes a new offer
 
 
-async def _sent_before(ctx: IssuerContext, request: Request, form: Any, who: tuple[Staff, Organisation]) -> bool:
-    """This very page was sent already (its ``once``, spent at the first sending): the browser's reload
-    of the sheets, or its "send again", made a second offer with its own PIN (helper-90). A form
-    without one (an older page) goes on as before."""
+async def _sent_before(ctx: IssuerContext, request: Request, form: Any, lang: str,
+                       who: tuple[Staff, Organisation]) -> HTMLResponse | None:
+    """The console's answer when this very page was sent already (its ``once``, spent at the first
+    sending): the browser's reload of the sheets, or its "send again", made a second offer with its
+    own PIN (helper-90). None the first time, and for a form without one (an older page)."""
     once = form.get("once")
     if not isinstance(once, str) or not 16 <= len(once) <= 64:
-        return False
+        return None
     async with ctx.transaction() as session:
-        return not await store.spend_form(session, ctx.node, who[0].id, once, ctx.now() + ONCE_KEPT_S)
+        if await store.spend_form(session, ctx.node, who[0].id, once, ctx.now() + ONCE_KEPT_S):
+            return None
+    return await home_page(ctx, request, lang, who, message=i18n.t(lang, "console.sent_already"), status=409)
 
 
 def _field_errors(ctype: CredentialType, detail: str, lang: str) -> dict[str, str]:
@@ -231,8 +234,8 @@ def _field_errors(ctype: CredentialType, detail: str, lang: str) -> dict[str, st
 @router.post("/offer", response_class=HTMLResponse)
 async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
     form, lang, who = await signed_in_form(request, ctx)
-    if await _sent_before(ctx, request, form, who):
-        return await home_page(ctx, request, lang, who, message=i18n.t(lang, "console.sent_already"), status=409)
+    if (resent := await _sent_before(ctx, request, form, lang, who)) is not None:
+        return resent
     holder_lang = i18n.pick(str(form.get("holder_language") or lang))
     ctype: CredentialType | None = None
     try:
@@ -258,8 +261,8 @@ async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
 @router.post("/class", response_class=HTMLResponse)
 async def class_batch(request: Request, ctx: Ctx) -> HTMLResponse:
     form, lang, who = await signed_in_form(request, ctx)
-    if await _sent_before(ctx, request, form, who):
-        return await home_page(ctx, request, lang, who, message=i18n.t(lang, "console.sent_already"), status=409)
+    if (resent := await _sent_before(ctx, request, form, lang, who)) is not None:
+        return resent
     upload = form.get("csv")
     try:
         ctype = allowed_type(ctx, who[1], str(form.get("type") or ""))
