@@ -108,7 +108,7 @@ def _words(lang: str, here: str | None) -> dict[str, Any]:
 
 def address(request: Request | None) -> str | None:
     """A page's own path and query, when a link can open it again (a GET); a page a form posted to
-    (a consent screen) has none, and the glossary then has only the browser's own way back."""
+    (a consent screen) has none, and the glossary then opens beside it (``_words``)."""
     if request is None or request.method != "GET":
         return None
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")
