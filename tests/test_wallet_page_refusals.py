@@ -213,6 +213,7 @@ def test_what_the_wallet_refuses_it_says_in_arabic_and_changes_nothing(world: De
     assert page.locator("p.status.revoked").inner_text().strip() == i18n.t(AR, "wallet.status.revoked")
     page.goto(f"{world.base}/wallet")  # the card list says so too, not "valid until" a year on (helper-90)
     assert page.locator("li.held p.status.bad").inner_text().strip() == i18n.t(AR, "wallet.status.revoked")
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "wallet-list-revoked-ar-360.png"), full_page=True)
     audited.append(("card, revoked", audit(page)))
     for path in ("/wallet/move", "/wallet/recover", "/wallet/history", "/wallet/receive", "/wallet/present"):
         page.goto(world.base + path)
