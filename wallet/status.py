@@ -69,8 +69,8 @@ async def card_status(settings: Settings, issuer: str, claims: dict[str, Any] | 
     fetcher = shared if shared is not None else new_fetcher(settings)
     try:
         issuer_keys = await _issuer_keys(fetcher, issuer, trust_list)
-        return _at(await _list(fetcher, ref[0], fresh=True), issuer_keys, ref, now)
-    except (AmanaError, ValueError, UnicodeDecodeError, AttributeError, IndexError):
+        return _entry(_read(await _list(fetcher, ref[0], fresh=True), issuer_keys, ref[0], now), ref[1])
+    except _UNREADABLE:
         return "unknown"
 
 
@@ -83,10 +83,20 @@ async def _list(fetcher: Fetcher, uri: str, *, fresh: bool) -> bytes:
     return kept.body
 
 
-def _at(token: bytes, issuer_keys: Sequence[keys.PublicKey], ref: tuple[str, int], now: int) -> Status:
-    verified = statuslist.verify_token(token.decode("ascii"), keys=issuer_keys, uri=ref[0], now=now,
-                                       max_bytes=MAX_INFLATED)
-    return _WORDS.get(verified.status_list.get(ref[1]), "unknown")
+# What stops an answer (a list unsigned, foreign, malformed, an index out of range): "unknown", never "valid".
+_UNREADABLE = (AmanaError, ValueError, UnicodeDecodeError, AttributeError, IndexError)
+
+
+def _read(token: bytes, issuer_keys: Sequence[keys.PublicKey], uri: str, now: int) -> statuslist.StatusList:
+    return statuslist.verify_token(token.decode("ascii"), keys=issuer_keys, uri=uri, now=now,
+                                   max_bytes=MAX_INFLATED).status_list
+
+
+def _entry(listed: statuslist.StatusList, idx: int) -> Status:
+    try:
+        return _WORDS.get(listed.get(idx), "unknown")
+    except _UNREADABLE:
+        return "unknown"
 
 
 MAX_LISTS = 4  # lists one card list asks about; a wallet with cards on more is not told about the rest
@@ -117,17 +127,15 @@ async def of_cards(shared: Fetcher, cards: Sequence[tuple[str, dict[str, Any] | 
     finally:
         for task in tasks:
             task.cancel()  # a late one, or all of them when the page itself is given up
+    read: dict[str, statuslist.StatusList | None] = {}
+    for uri, (issuer_keys, task) in asked.items():  # each list verified once, whatever its cards
+        try:
+            came = task.done() and not task.cancelled() and task.exception() is None
+            read[uri] = _read(task.result(), issuer_keys, uri, now) if came else None
+        except _UNREADABLE:
+            read[uri] = None
     out: list[Status] = []
     for ref in where:
-        if ref is None:
-            out.append("unknown")
-            continue
-        issuer_keys, task = asked[ref[0]]
-        if not task.done() or task.cancelled() or task.exception() is not None:
-            out.append("unknown")
-            continue
-        try:
-            out.append(_at(task.result(), issuer_keys, ref, now))
-        except (AmanaError, ValueError, UnicodeDecodeError, AttributeError, IndexError):
-            out.append("unknown")
+        listed = read[ref[0]] if ref is not None else None
+        out.append("unknown" if ref is None or listed is None else _entry(listed, ref[1]))
     return out
