@@ -41,7 +41,7 @@ import jsonschema_rs
 
 from core import local_forms
 from core.encoding import json_loads_strict
-from core.errors import AmanaError, ClaimsInvalidForType, InvalidClaims, InvalidInput, UnknownCredentialType
+from core.errors import AmanaError, ClaimsInvalidForType, InvalidClaims, InvalidInput, Problem, UnknownCredentialType
 from core.sdjwt.paths import ClaimPath, format_path, select, validate
 
 # Registered claims the SD-JWT VC layer sets or reads; not part of a type's own schema.
@@ -244,10 +244,10 @@ def _validate(validator: jsonschema_rs.Validator, claims: dict[str, Any], error:
               type_name: str) -> None:
     if validator.is_valid(claims):
         return
-    problems = sorted(validator.iter_errors(claims), key=lambda e: [str(p) for p in e.instance_path])
+    errors = sorted(validator.iter_errors(claims), key=lambda e: [str(p) for p in e.instance_path])
     # Name where and which rule failed, never the value (it may be personal data).
-    where = list(dict.fromkeys(_problem(e) for e in problems[:8]))
-    raise error(f"{type_name}: " + "; ".join(where))
+    problems = tuple(dict.fromkeys(_problem(e) for e in errors[:8]))
+    raise error(f"{type_name}: " + "; ".join(p.said for p in problems), problems=problems)
 
 
 _KIND = jsonschema_rs.ValidationErrorKind
@@ -257,31 +257,42 @@ _FORMATS = {"date": "a date, YYYY-MM-DD", "date-time": "a date and time, YYYY-MM
             "email": "an email address"}
 
 
-def _problem(e: jsonschema_rs.ValidationError) -> str:
+def _problem(e: jsonschema_rs.ValidationError) -> Problem:
     """``path: what is wanted``, said from the schema alone (the allowed codes, the date's form, the
     bounds), so that whoever typed the claims can mend them; never the value, which may be personal
-    data. A missing member is named by its path (a schema name, not a value)."""
+    data. A missing member is named by its path (a schema name, not a value). The rule's code and
+    bound let a page say the same in its reader's language (``Problem``)."""
     kind, where = e.kind, _where(e.instance_path)
     if isinstance(kind, _KIND.Required):
-        return f"{_where([*e.instance_path, kind.property])}: required"
+        missing = _where([*e.instance_path, kind.property])
+        return Problem(missing, "required", said=f"{missing}: required")
     if isinstance(kind, _KIND.Enum):  # a type's codes, few (a long list is named, not recited)
         options = list(kind.options)
         if len(options) > 12:
-            return f"{where}: one of the {len(options)} codes its schema lists"
-        return f"{where}: one of " + ", ".join(json.dumps(option) for option in options)
+            return Problem(where, "many_codes", str(len(options)),
+                           f"{where}: one of the {len(options)} codes its schema lists")
+        codes = ", ".join(json.dumps(option) for option in options)
+        return Problem(where, "one_of", codes, f"{where}: one of {codes}")
     if isinstance(kind, _KIND.Format):
-        return f"{where}: {_FORMATS.get(kind.format, f'format {kind.format}')}"
+        rule = kind.format.replace("-", "_") if kind.format in _FORMATS else "format"
+        return Problem(where, rule, kind.format, f"{where}: {_FORMATS.get(kind.format, f'format {kind.format}')}")
     if isinstance(kind, _KIND.Type):
-        return f"{where}: " + " or ".join(_JSON_TYPES.get(str(t), str(t)) for t in kind.types)
+        wanted = [str(t) for t in kind.types]
+        rule = wanted[0] if len(wanted) == 1 and wanted[0] in ("integer", "number", "boolean") else "kind"
+        return Problem(where, rule, " ".join(wanted),
+                       f"{where}: " + " or ".join(_JSON_TYPES.get(t, t) for t in wanted))
     if isinstance(kind, _KIND.Maximum | _KIND.Minimum | _KIND.MaxLength | _KIND.MinLength):
         most = isinstance(kind, _KIND.Maximum | _KIND.MaxLength)
-        unit = " characters" if isinstance(kind, _KIND.MaxLength | _KIND.MinLength) else ""
-        return f"{where}: at {'most' if most else 'least'} {kind.limit}{unit}"
+        chars = isinstance(kind, _KIND.MaxLength | _KIND.MinLength)
+        rule = ("at_most" if most else "at_least") + ("_chars" if chars else "")
+        unit = " characters" if chars else ""
+        return Problem(where, rule, str(kind.limit), f"{where}: at {'most' if most else 'least'} {kind.limit}{unit}")
     if isinstance(kind, _KIND.AdditionalProperties):
-        return f"{where}: a member this type does not have"
+        return Problem(where, "not_a_member", said=f"{where}: a member this type does not have")
     if isinstance(kind, _KIND.Pattern):
-        return f"{where}: not in the form this type wants (see its example)"
-    return f"{where}: {e.schema_path[-1] if e.schema_path else 'schema'}"
+        return Problem(where, "pattern", said=f"{where}: not in the form this type wants (see its example)")
+    rule = str(e.schema_path[-1]) if e.schema_path else "schema"
+    return Problem(where, "other", rule, f"{where}: {rule}")
 
 
 def _where(path: Any) -> str:

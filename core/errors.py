@@ -5,7 +5,10 @@ went wrong, with a stable ``code`` string that survives into problem+json (RFC 9
 the CLI. Callers branch on the type or the code, never on the message.
 
 Messages (``detail``) may name claims and parts of a token; they never carry claim
-values, keys, PINs or tokens, so an error can be logged or shown as is.
+values, keys, PINs or tokens, so an error can be logged or shown as is. ``detail`` is English,
+for API clients and logs; where a person must mend what they typed (the console's forms and
+class files), the error also carries ``problems``, each a ``Problem`` that a page words in its
+reader's language.
 
     AmanaError
     ├── InvalidInput                  400  the input is not what the format allows
@@ -63,9 +66,23 @@ values, keys, PINs or tokens, so an error can be logged or shown as is.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 PROBLEM_TYPE_BASE = "urn:amana:problem:"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing to mend, said without the value (which may be personal data): ``where`` is a
+    claim path or a column's name (a schema's names, what the person typed as a header, never a
+    cell), ``rule`` a short code a page words in its reader's language (``console.rule.<rule>``),
+    ``bound`` the rule's own limit, codes or line, as text; ``said`` the same in English."""
+
+    where: str
+    rule: str
+    bound: str = ""
+    said: str = ""
 
 
 class AmanaError(Exception):
@@ -75,8 +92,9 @@ class AmanaError(Exception):
     title: ClassVar[str] = "Request failed"
     status: ClassVar[int] = 400
 
-    def __init__(self, detail: str | None = None) -> None:
+    def __init__(self, detail: str | None = None, *, problems: tuple[Problem, ...] = ()) -> None:
         self.detail = detail or self.title
+        self.problems = problems
         super().__init__(self.detail)
 
     def problem(self) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from core.errors import EscoUnavailable, UnknownEscoSkill
+from core.errors import EscoUnavailable, Problem, UnknownEscoSkill
 
 INDEX = Path(__file__).parent / "data" / "esco" / "skills.tsv.gz"
 URI_PREFIX = "http://data.europa.eu/esco/skill/"
@@ -125,4 +125,5 @@ def check_claims(claims: dict[str, object], known: Classification | None = None)
     skills = known if known is not None else classification()
     for path, uri in found:
         if skills.get(uri) is None:
-            raise UnknownEscoSkill(f"{path} is not a skill of the ESCO classification")
+            said = f"{path} is not a skill of the ESCO classification"
+            raise UnknownEscoSkill(said, problems=(Problem(path, "esco", said=said),))

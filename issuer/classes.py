@@ -9,7 +9,9 @@ Cells are typed by the credential type's JSON Schema (integers, numbers, yes/no,
 separated by ``;``); an empty cell is no value.
 
 Each row is checked against the type on its own. Errors name the row, the column and the
-rule, never the value (a trainee's name must not end up in a log or a screenshot).
+rule, never the value (a trainee's name must not end up in a log or a screenshot): in English
+(``error``, for the API) and as ``Problem``s, which the console words in its reader's language
+(helper-90: a French trainer read "Ligne 5 : SkillCertificate: given_name: required").
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from core import esco, i18n
 from core.credtypes import CredentialType, schema_at
-from core.errors import AmanaError, InvalidInput
+from core.errors import AmanaError, InvalidClaims, InvalidInput, Problem
 from core.sdjwt.paths import ClaimPath, format_path, parse_path
 from issuer import forms
 from issuer.offers import REFERENCE_MAX
@@ -43,11 +45,17 @@ class Row:
     language: str
     error: str | None = None
     reference: str | None = None
+    problems: tuple[Problem, ...] = ()
+
+
+def refused(said: str, where: str, rule: str, bound: object = "") -> InvalidInput:
+    """``said`` in English, with its one ``Problem`` for a page to word (``console.rule.<rule>``)."""
+    return InvalidInput(said, problems=(Problem(where, rule, str(bound), said),))
 
 
 def parse(text: str, ctype: CredentialType, defaults: Mapping[str, Any], default_language: str) -> list[Row]:
     if len(text.encode()) > MAX_BYTES:
-        raise InvalidInput(f"the CSV file is larger than {MAX_BYTES // 1024} KiB")
+        raise refused(f"the CSV file is larger than {MAX_BYTES // 1024} KiB", "", "file_too_big", MAX_BYTES // 1024)
     # newline="": the csv module reads the line ends itself, as it asks (a spreadsheet's CRLF,
     # Unix's LF, old Macs' bare CR), and keeps a line break inside a quoted cell as it is.
     text = text.removeprefix("\ufeff")  # Excel writes a BOM
@@ -56,19 +64,20 @@ def parse(text: str, ctype: CredentialType, defaults: Mapping[str, Any], default
         try:
             header = next(reader)
         except StopIteration:
-            raise InvalidInput("the CSV file is empty") from None
+            raise refused("the CSV file is empty", "", "file_empty") from None
         columns = [_column(name, ctype) for name in header]
         rows: list[Row] = []
         for number, cells in enumerate(reader, start=2):
             if not any(c.strip() for c in cells):
                 continue
             if len(rows) >= MAX_ROWS:
-                raise InvalidInput(f"at most {MAX_ROWS} trainees per class")
+                raise refused(f"at most {MAX_ROWS} trainees per class", "", "too_many_rows", MAX_ROWS)
             rows.append(_row(number, cells, columns, ctype, defaults, default_language))
     except csv.Error as exc:  # a cell past the csv module's size limit, a NUL: the whole file is refused
-        raise InvalidInput(f"the CSV file cannot be read at line {reader.line_num}: {exc}") from None
+        raise refused(f"the CSV file cannot be read at line {reader.line_num}: {exc}", "", "file_unreadable",
+                      reader.line_num) from None
     if not rows:
-        raise InvalidInput("the CSV file has no trainees")
+        raise refused("the CSV file has no trainees", "", "no_rows")
     return rows
 
 
@@ -97,17 +106,20 @@ def _column(name: str, ctype: CredentialType) -> ClaimPath | str:
     try:
         path = parse_path(name)
     except AmanaError as exc:
-        raise InvalidInput(f"column {name!r} is not a claim path: {exc.detail}") from exc
+        raise refused(f"column {name!r} is not a claim path: {exc.detail}", name, "unknown_column",
+                      ", ".join(columns_of(ctype))) from exc
     if not schema_at(ctype.schema, path):
         known = ", ".join(columns_of(ctype))
-        raise InvalidInput(f"column {name!r} is not a claim of {ctype.name}; its columns: {known}")
+        raise refused(f"column {name!r} is not a claim of {ctype.name}; its columns: {known}", name,
+                      "unknown_column", known)
     return path
 
 
 def _row(number: int, cells: list[str], columns: list[ClaimPath | str], ctype: CredentialType,
          defaults: Mapping[str, Any], default_language: str) -> Row:
     if len(cells) > len(columns):
-        return Row(number, None, default_language, "more cells than columns")
+        said = "more cells than columns"
+        return Row(number, None, default_language, said, problems=(Problem("", "more_cells", said=said),))
     language, reference = default_language, None
     pairs = []
     for path, cell in zip(columns, cells, strict=False):
@@ -118,11 +130,13 @@ def _row(number: int, cells: list[str], columns: list[ClaimPath | str], ctype: C
         elif not isinstance(path, str):
             pairs.append((path, cell))
     if reference is not None and len(reference) > REFERENCE_MAX:
-        return Row(number, None, language, f"reference is longer than {REFERENCE_MAX} characters")
+        said = f"reference is longer than {REFERENCE_MAX} characters"
+        return Row(number, None, language, said,
+                   problems=(Problem(REFERENCE_COLUMN, "at_most_chars", str(REFERENCE_MAX), said),))
     try:
         claims = claims_from_cells(ctype, pairs, defaults)
     except AmanaError as exc:
-        return Row(number, None, language, exc.detail)
+        return Row(number, None, language, exc.detail, problems=exc.problems)
     return Row(number, claims, language, reference=reference)
 
 
@@ -138,14 +152,31 @@ def partial_claims(ctype: CredentialType, cells: list[tuple[ClaimPath, str]]) ->
 def claims_from_cells(
     ctype: CredentialType, cells: list[tuple[ClaimPath, str]], defaults: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Text cells (a CSV row, a console form) → typed claims, checked against the type."""
+    """Text cells (a CSV row, a console form) → typed claims, checked against the type.
+
+    Every problem of the row is told at once: a cell that is not of its type (a word where a
+    number goes) is left out, the type's rules checked on the rest, and both said together,
+    except the rules of the cells left out (a required cell not typed is not also "missing")."""
     claims: dict[str, Any] = _deep_copy(defaults)
+    mistyped: list[Problem] = []
     for path, cell in cells:
         value = cell.strip()
         if value:
-            _put(claims, path, _typed(value, schema_at(ctype.schema, path), path))
-    ctype.check_issuance(claims)
-    esco.check_claims(claims)
+            try:
+                _put(claims, path, _typed(value, schema_at(ctype.schema, path), path))
+            except InvalidInput as exc:
+                if not exc.problems:
+                    raise
+                mistyped.extend(exc.problems)
+    try:
+        ctype.check_issuance(claims)
+        esco.check_claims(claims)
+    except AmanaError as exc:
+        if not mistyped:
+            raise
+        mistyped.extend(p for p in exc.problems if p.where not in {q.where for q in mistyped})
+    if mistyped:
+        raise InvalidClaims(f"{ctype.name}: " + "; ".join(p.said for p in mistyped), problems=tuple(mistyped))
     return claims
 
 
@@ -158,12 +189,12 @@ def _typed(value: str, schema: Mapping[str, Any], path: ClaimPath) -> Any:
         if kind == "number":
             return float(value)
     except ValueError:
-        raise InvalidInput(f"{where} must be a number") from None
+        raise refused(f"{where} must be a number", where, "integer" if kind == "integer" else "number") from None
     if kind == "boolean":
         lowered = value.lower()
         if lowered in _TRUE or lowered in _FALSE:
             return lowered in _TRUE
-        raise InvalidInput(f"{where} must be yes or no")
+        raise refused(f"{where} must be yes or no", where, "boolean")
     if kind == "array":
         return [part.strip() for part in value.split(";") if part.strip()]
     return value

@@ -23,12 +23,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from core import digits, esco, i18n, local_forms, pictograms, qr, sessions, web, web_pages
 from core.credtypes import CredentialType
-from core.errors import AmanaError, Forbidden, InvalidInput, NotDigits, UnknownEscoSkill
+from core.errors import AmanaError, Forbidden, NotDigits, Problem
 from core.sdjwt.paths import parse_path
 from core.sealing import new_token
 from core.staff import Door, SignInAgain, after_sign_in, signed_in
 from core.web import JSONResponse
-from issuer import classes, console_lists, console_skills, forms, store
+from issuer import classes, console_lists, console_skills, console_words, forms, store
 from issuer.context import IssuerContext, get_context
 from issuer.offers import REFERENCE_MAX
 from issuer.staff_api import ClassCreate, OfferCreate, OfferPublic, allowed_type, create_class
@@ -246,13 +246,12 @@ async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
             reference=_reference(form)))
     except AmanaError as exc:
         typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k not in ("csrf", "lang")}
-        errors = _field_errors(ctype, exc.detail, lang) if ctype else {}
-        message = exc.detail
-        if isinstance(exc, UnknownEscoSkill):  # the trainer's own words, on the page and at the field
-            message = i18n.t(lang, "console.esco_unknown")
-            errors = {name: message for name in errors}
-        return await home_page(ctx, request, lang, who, message=message, status=400, typed=typed,
-                               field_errors=errors)
+        errors = {}
+        if ctype is not None:  # at each field it names, what to mend there; else "check this field"
+            errors = (console_words.fields_named(exc.problems, ctype, lang) if exc.problems
+                      else _field_errors(ctype, exc.detail, lang))
+        return await home_page(ctx, request, lang, who, message=console_words.refusal(exc, ctype, lang), status=400,
+                               typed=typed, field_errors=errors)
     sheets = [sheet(created, holder_lang, ctype, who[1])]
     return render(ctx, request, "sheets.html", lang, staff=who[0], sheets=sheets, errors=[],
                   summary_key="console.done", pin_slips=pin_slips(form))
@@ -264,19 +263,24 @@ async def class_batch(request: Request, ctx: Ctx) -> HTMLResponse:
     if (resent := await _sent_before(ctx, request, form, lang, who)) is not None:
         return resent
     upload = form.get("csv")
+    ctype: CredentialType | None = None
     try:
         ctype = allowed_type(ctx, who[1], str(form.get("type") or ""))
         raw = await upload.read(classes.MAX_BYTES + 1) if hasattr(upload, "read") else b""
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise InvalidInput("the CSV file must be saved as UTF-8") from None
+            raise classes.refused("the CSV file must be saved as UTF-8", "", "not_utf8") from None
         defaults = classes.partial_claims(ctype, _cells(ctype, form, "default:"))
         result = await create_class(ctx, who[0], who[1], ClassCreate(
             type=ctype.name, csv=text, defaults=defaults, batch_size=_copies(form), language=i18n.bcp47(lang),
             reference=(_reference(form) or _file_stem(upload))[:REFERENCE_MAX - 12] or None))
     except AmanaError as exc:
-        return await home_page(ctx, request, lang, who, message=exc.detail, status=400)
+        return await home_page(ctx, request, lang, who, message=console_words.refusal(exc, ctype, lang, in_file=True),
+                               status=400)
     sheets = [sheet(o, i18n.pick(o.language), ctype, who[1], o.row) for o in result.offers]
-    return render(ctx, request, "sheets.html", lang, staff=who[0], sheets=sheets, errors=result.errors,
+    errors = [{"row": e.row, "error": console_words.said(tuple(Problem(**p.model_dump()) for p in e.problems), ctype,
+                                                         lang, in_file=True) if e.problems else e.error}
+              for e in result.errors]
+    return render(ctx, request, "sheets.html", lang, staff=who[0], sheets=sheets, errors=errors,
                    summary_key="console.rows_ok", pin_slips=pin_slips(form))

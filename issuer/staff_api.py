@@ -140,9 +140,19 @@ class ClassRowOffer(OfferPublic):
     language: str
 
 
+class RowProblem(BaseModel):
+    """One thing to mend in a row, never its value: a client can word it in its own language."""
+
+    where: str = Field(description="the claim path or column, empty for the row as a whole")
+    rule: str = Field(description="what the cell breaks: required, one_of, date, integer, number, boolean, "
+                                  "at_most_chars, esco, more_cells, ... (the console's console.rule.<rule>)")
+    bound: str = Field(default="", description="the rule's limit, codes or kinds, as text")
+
+
 class ClassRowError(BaseModel):
     row: int
-    error: str
+    error: str = Field(description="the same in English")
+    problems: list[RowProblem] = Field(default_factory=list)
 
 
 class ClassPublic(BaseModel):
@@ -158,7 +168,8 @@ async def create_class(ctx: IssuerContext, staff: Staff, org: Organisation, requ
     async with ctx.transaction() as session:
         for row in rows:
             if row.claims is None:
-                errors.append(ClassRowError(row=row.number, error=row.error or "invalid"))
+                errors.append(ClassRowError(row=row.number, error=row.error or "invalid", problems=[
+                    RowProblem(where=p.where, rule=p.rule, bound=p.bound) for p in row.problems]))
                 continue
             reference = row.reference or (f"{request.reference} row {row.number}" if request.reference else None)
             offer = await new_offer(ctx, session, staff, org, ctype, row.claims, request.batch_size, row.language, now,

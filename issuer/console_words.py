@@ -1,0 +1,61 @@
+"""The console's refusals in its reader's words. Pure.
+
+A claim the type refuses, a cell of a class file, the file itself: each error carries its
+``Problem``s (``core.errors``: where, which rule, the rule's bound, never the value), and here
+each is said with ``console.rule.<rule>`` in the staff member's language, the field named by its
+label from the credential type. Before, the console showed the English detail the API gives
+("Ligne 5 : SkillCertificate: given_name: required" on a French page, helper-90). An error
+without problems is said as its detail, as before.
+"""
+
+from __future__ import annotations
+
+from core import i18n
+from core.credtypes import CredentialType
+from core.errors import AmanaError, Problem
+from issuer import forms
+
+_WORDED = frozenset({
+    "required", "one_of", "many_codes", "date", "date_time", "integer", "number", "boolean", "at_most",
+    "at_least", "at_most_chars", "at_least_chars", "pattern", "more_cells", "file_too_big", "file_empty",
+    "too_many_rows", "file_unreadable", "no_rows", "unknown_column", "not_utf8",
+})
+_OWN_KEY = {"esco": "console.esco_unknown"}  # said the same way where the skill is picked
+# What the bound is called in each rule's text (the translator sees these names).
+_BOUND_NAME = {"one_of": "codes", "file_unreadable": "line", "unknown_column": "columns"}
+
+
+def refusal(exc: AmanaError, ctype: CredentialType | None, lang: str, *, in_file: bool = False) -> str:
+    """The whole error in ``lang``: its problems one after another, else its English detail."""
+    if not exc.problems:
+        return exc.detail
+    return said(exc.problems, ctype, lang, in_file=in_file)
+
+
+def said(problems: tuple[Problem, ...], ctype: CredentialType | None, lang: str, *, in_file: bool = False) -> str:
+    return " ".join(dict.fromkeys(problem_text(p, ctype, lang, in_file=in_file) for p in problems))
+
+
+def problem_text(problem: Problem, ctype: CredentialType | None, lang: str, *, in_file: bool = False) -> str:
+    """One problem: ``in_file`` names a claim by its label and its column (what the file's header
+    says), else by its label alone (the form shows the label beside the field)."""
+    key = _OWN_KEY.get(problem.rule) or f"console.rule.{problem.rule if problem.rule in _WORDED else 'other'}"
+    bound = {_BOUND_NAME.get(problem.rule, "limit"): problem.bound}
+    return i18n.t(lang, key, name=_name(problem.where, ctype, lang, in_file), **bound)
+
+
+def fields_named(problems: tuple[Problem, ...], ctype: CredentialType, lang: str) -> dict[str, str]:
+    """The form's fields the problems name, each with what to mend there."""
+    known = {f.name for f in forms.fields(ctype, "en")}
+    named: dict[str, list[Problem]] = {}
+    for problem in problems:
+        if problem.where in known:
+            named.setdefault(problem.where, []).append(problem)
+    return {where: said(tuple(found), ctype, lang) for where, found in named.items()}
+
+
+def _name(where: str, ctype: CredentialType | None, lang: str, in_file: bool) -> str:
+    label = next((f.label for f in forms.fields(ctype, lang) if f.name == where), None) if ctype else None
+    if label is None:
+        return where
+    return i18n.t(lang, "console.rule_column", label=label, column=where) if in_file else label

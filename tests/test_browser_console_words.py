@@ -1,0 +1,74 @@
+"""A trainer's mistakes, said back in the page's language, in a real browser (helper-90): a class
+file with a bad row and a one-offer form with two bad fields, in Arabic and French, at 360 px and
+1280 px. Each problem is read where a person reads it (the row list, the field), never as the
+API's English, never with the value typed; no page is wider than the screen. Screenshots kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core import i18n
+from tests.browser import SHOTS, WIDTHS, chromium, issuer_node, needs_chromium
+from tests.node import RunningNode
+from tests.test_browser_qr import fill_skill, sign_in
+
+pytestmark = needs_chromium
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningNode, str]]:
+    yield from issuer_node(tmp_path_factory.mktemp("console-words"))
+
+
+def _shot(page: Any, name: str, width: int) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"console-words-{name}-{width}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, width)
+
+
+@pytest.mark.parametrize("lang", ["ar", "fr"])
+def test_a_bad_row_and_a_bad_form_are_said_in_the_pages_language(node: tuple[RunningNode, str], lang: str,
+                                                                  tmp_path: Path) -> None:
+    running, key = node
+    csv = tmp_path / "mars.csv"
+    csv.write_text("given_name,family_name,eqf_level\nAmina,Rahimi,3\n,Haddad,onze\n", encoding="utf-8")
+    with chromium() as browser:
+        for width in WIDTHS:
+            page = browser.new_page(locale=lang, viewport={"width": width, "height": 800})
+            sign_in(page, running.base, key, lang)
+            form = page.locator("form[action='/issuer/console/class']")
+            form.locator("input[type=file]").set_input_files(str(csv))
+            fill_skill(form, "default:")
+            form.locator("button[type=submit], button:not([type])").last.click()
+            page.wait_for_selector(".sheet .qr svg")
+            said = page.locator("section.errors li").inner_text()
+            assert said.startswith(i18n.t(lang, "console.row_error", row=3, error="").strip())
+            assert i18n.t(lang, "console.rule.required", name="").strip(" :\u00a0") in said
+            assert "eqf_level" in said and "given_name" in said  # the columns as the file's header names them
+            assert "required" not in said and "onze" not in said and "Haddad" not in said
+            _shot(page, f"class-{lang}", width)
+
+            page.goto(f"{running.base}/issuer/console?lang={lang}")
+            offer = page.locator("form[action='/issuer/console/offer']")
+            offer.locator("[name=family_name]").fill("Rahimi")
+            fill_skill(offer)
+            offer.locator("[name=eqf_level]").fill("9")
+            offer.locator("button[type=submit], button:not([type])").last.click()
+            page.wait_for_selector("p.field-error")
+            level = page.locator("#err-SkillCertificate-eqf_level").inner_text()
+            assert level == i18n.t(lang, "console.rule.at_most", name=_label(page, "eqf_level"), limit=8)
+            assert page.locator("[name=given_name]").get_attribute("aria-invalid") == "true"
+            _shot(page, f"offer-{lang}", width)
+            page.close()
+
+
+def _label(page: Any, name: str) -> str:
+    """The field's label as the page shows it (its own text, without the input's)."""
+    text: str = page.locator(f"form[action='/issuer/console/offer'] label:has([name='{name}'])").evaluate(
+        "l => l.firstChild.textContent.trim()")
+    return text.removesuffix("*").strip()

@@ -1,0 +1,142 @@
+"""The console says what to mend in its reader's language (helper-90: a French trainer read
+"Ligne 5 : SkillCertificate: given_name: required"): each field by its label, each rule in plain
+words, every problem of a row at once, the file's own refusals too; the API keeps its English
+detail and gains the same problems as data. Never a value, in any of them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from core import i18n
+from core.credtypes import TypeRegistry
+from core.errors import InvalidClaims, InvalidInput, Problem
+from issuer import classes, console_words
+from tests.conftest import console_app
+from tests.test_console_offers import FORM, Client, _api, _class
+from tests.test_issuer_console import SKILL_URI, _csrf, _signed_in
+
+NBSP = "\u00a0"
+
+
+@pytest.fixture(scope="module")
+def app_and_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    yield from console_app(tmp_path_factory.mktemp("console-words"))
+
+
+def _claims(**changed: Any) -> dict[str, Any]:
+    claims = {"given_name": "Amina", "family_name": "Rahimi", "skill": {"uri": SKILL_URI, "label": "welding"},
+              "eqf_level": 3, "assessment_method": "practical_test", "issuing_organisation": "Open Doors",
+              "awarded_on": "2026-11-20"}
+    claims.update(changed)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def test_each_schema_rule_is_a_problem_and_the_english_detail_is_as_before(types: TypeRegistry) -> None:
+    ctype = types.by_name("SkillCertificate")
+    with pytest.raises(InvalidClaims) as refused:
+        ctype.check_issuance(_claims(given_name=None, family_name="R" * 201, eqf_level=11,
+                                     assessment_method="exam", awarded_on="20/11/2026"))
+    by_rule = {p.rule: p for p in refused.value.problems}
+    assert by_rule["required"].where == "given_name"
+    assert (by_rule["at_most_chars"].where, by_rule["at_most_chars"].bound) == ("family_name", "200")
+    assert (by_rule["at_most"].where, by_rule["at_most"].bound) == ("eqf_level", "8")
+    assert by_rule["one_of"].where == "assessment_method" and '"practical_test"' in by_rule["one_of"].bound
+    assert by_rule["date"].where == "awarded_on"
+    # The API's detail is the problems' English, as it was; no value in either.
+    assert refused.value.detail.startswith("SkillCertificate: ")
+    assert "given_name: required" in refused.value.detail and "awarded_on: a date, YYYY-MM-DD" in refused.value.detail
+    for text in (refused.value.detail, *map(repr, refused.value.problems)):
+        assert "RRRR" not in text and "exam\"" not in text.replace('"written_exam"', "") and "20/11" not in text
+
+
+def test_a_row_is_told_every_problem_at_once_and_a_mistyped_cell_is_not_also_missing(types: TypeRegistry) -> None:
+    ctype = types.by_name("SkillCertificate")
+    defaults = {k: v for k, v in _claims().items() if k not in ("given_name", "eqf_level")}
+    with pytest.raises(InvalidClaims) as refused:
+        classes.claims_from_cells(ctype, [(("given_name",), ""), (("eqf_level",), "onze")], defaults)
+    assert [(p.where, p.rule) for p in refused.value.problems] == [("eqf_level", "integer"), ("given_name", "required")]
+    # awarded_on typed wrong and required: said as "not a date", not also as "missing"
+    with pytest.raises(InvalidClaims) as refused:
+        classes.claims_from_cells(ctype, [(("eqf_level",), "onze"), (("given_name",), "Amina")],
+                                  {k: v for k, v in defaults.items() if k != "awarded_on"}
+                                  | {"awarded_on": "2026-11-20"})
+    assert [(p.where, p.rule) for p in refused.value.problems] == [("eqf_level", "integer")]
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_every_rule_is_worded_in_every_language_with_its_name_and_bound(types: TypeRegistry, lang: str) -> None:
+    ctype = types.by_name("SkillCertificate")
+    for rule in sorted(console_words._WORDED):
+        text = console_words.problem_text(Problem("eqf_level", rule, "8"), ctype, lang, in_file=True)
+        assert "{" not in text and "console." not in text, (lang, rule, text)
+        if rule not in ("more_cells", "file_empty", "no_rows", "not_utf8"):  # these name no field and no bound
+            assert "8" in text or "eqf_level" in text, (lang, rule, text)
+        if lang != "en":
+            assert text != console_words.problem_text(Problem("eqf_level", rule, "8"), ctype, "en", in_file=True)
+    label = next(f.label for f in console_words.forms.fields(ctype, lang) if f.name == "eqf_level")
+    assert label in console_words.problem_text(Problem("eqf_level", "required"), ctype, lang)
+    # a rule this console has no words for is still said, by the field and in the reader's language
+    other = console_words.problem_text(Problem("eqf_level", "multipleOf", "2"), ctype, lang)
+    assert other == i18n.t(lang, "console.rule.other", name=label)
+
+
+def test_a_french_console_says_a_bad_row_in_french_naming_label_and_column(app_and_key: Client) -> None:
+    client, key = app_and_key
+    r = _class(client, key, "mars.csv", "given_name,family_name,eqf_level\nAmina,Rahimi,3\n,Haddad,onze\n", lang="fr")
+    assert r.status_code == 200, r.text
+    said = re.search(r'<section class="card errors no-print"><ul><li>(.*?)</li>', r.text, re.S)
+    assert said is not None
+    text = said.group(1).replace("&#34;", '"').replace("&#39;", "'")
+    assert text.startswith(f"Ligne 3{NBSP}: ")
+    level = "Niveau (de 1 à 8, échelle européenne)"
+    assert f"{level} (colonne «{NBSP}eqf_level{NBSP}»){NBSP}: écrivez un nombre entier" in text
+    assert f"Prénom (colonne «{NBSP}given_name{NBSP}»){NBSP}: à remplir." in text
+    assert "required" not in text and "SkillCertificate" not in text  # not the API's English
+    assert "onze" not in text and "Haddad" not in text  # never a value
+
+
+def test_an_arabic_console_names_an_unknown_column_and_the_columns_it_takes(app_and_key: Client) -> None:
+    client, key = app_and_key
+    r = _class(client, key, "x.csv", "given_name,surname\nAmina,Rahimi\n", lang="ar")
+    assert r.status_code == 400
+    assert "العمود «surname» ليس حقلًا في هذه الشهادة" in r.text and "given_name, family_name" in r.text
+    empty = _class(client, key, "x.csv", "given_name,family_name\n", lang="ar")
+    assert empty.status_code == 400 and i18n.t("ar", "console.rule.no_rows") in empty.text
+    latin1 = client.post("/issuer/console/class", data={
+        "csrf": _csrf(_signed_in(client, key)), "lang": "ar", "copies": "1", "type": "SkillCertificate"},
+        files={"csv": ("x.csv", "given_name\nJosé\n".encode("latin-1"), "text/csv")})
+    assert latin1.status_code == 400 and i18n.t("ar", "console.rule.not_utf8") in latin1.text
+
+
+def test_the_one_offer_form_says_each_problem_at_its_field_in_the_readers_language(app_and_key: Client) -> None:
+    client, key = app_and_key
+    home = _signed_in(client, key)
+    form = {**FORM, "csrf": _csrf(home), "lang": "fr", "eqf_level": "onze", "given_name": ""}
+    r = client.post("/issuer/console/offer", data=form)
+    assert r.status_code == 400
+    at_level = re.search(r'<p class="field-error" id="err-SkillCertificate-eqf_level">(.*?)</p>', r.text)
+    at_name = re.search(r'<p class="field-error" id="err-SkillCertificate-given_name">(.*?)</p>', r.text)
+    assert at_level and "écrivez un nombre entier" in at_level.group(1)
+    assert at_name and "à remplir" in at_name.group(1)
+    assert 'aria-describedby="err-SkillCertificate-eqf_level"' in r.text
+
+
+def test_the_api_keeps_its_english_and_gives_the_problems_as_data(app_and_key: Client) -> None:
+    client, key = app_and_key
+    body = {"type": "SkillCertificate", "csv": "given_name,eqf_level\n,9\n",
+            "defaults": {k: v for k, v in _claims().items() if k not in ("given_name", "eqf_level")}}
+    r = client.post("/api/issuer/classes", headers=_api(client, key), json=body)
+    assert r.status_code == 201, r.text
+    (error,) = r.json()["errors"]
+    assert error["row"] == 2 and "given_name: required" in error["error"]
+    assert {(p["where"], p["rule"], p["bound"]) for p in error["problems"]} == {
+        ("given_name", "required", ""), ("eqf_level", "at_most", "8")}
+
+
+def test_a_refusal_without_problems_is_said_as_before(types: TypeRegistry) -> None:
+    plain = InvalidInput("the offer is not open")
+    assert console_words.refusal(plain, types.by_name("SkillCertificate"), "fr") == "the offer is not open"
