@@ -326,6 +326,15 @@ def test_a_refused_key_is_tied_to_its_field(world: DeskWorld, browser: Any) -> N
     page.close()
 
 
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_a_sign_in_help_says_whom_to_ask_not_a_shell_command(lang: str) -> None:
+    """helper-90: the console's help named ``amana issuer add-staff``, which no trainer or clerk can
+    run; it now says who makes a key. The operator's commands are in the README."""
+    for key in ("console.api_key_help", "desk.key_help"):
+        text = i18n.t(lang, key)
+        assert "amana " not in text and "--" not in text and "(" not in text, (lang, key, text)
+
+
 def test_the_scan_page_says_in_words_what_went_wrong_and_its_back_arrow_points_back(world: DeskWorld, browser: Any,
                                                                                   tmp_path: Path) -> None:
     blank = tmp_path / "blank.png"
