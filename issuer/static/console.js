@@ -1,6 +1,17 @@
 // The console's script (CSP forbids inline handlers): the print button, and a form that makes
 // something sent once: a second click while the first is on its way would make a second offer
 // with its own PIN (helper-90), so the form's buttons wait until the page is left.
+//
+// Or until 15 s have passed: a browser says nothing to the page when its Stop button ends the
+// wait, and the form stayed dead until a reload. Sent again, the node makes it only if the first
+// never arrived; else it answers "sent already" and points at the open offers (the form's `once`).
+const RESEND_AFTER_MS = 15000;
+
+function release(form) {
+  delete form.dataset.sent;
+  for (const button of form.querySelectorAll("button")) button.removeAttribute("aria-disabled");
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   for (const button of document.querySelectorAll("button.print")) {
     button.addEventListener("click", () => window.print());
@@ -10,13 +21,11 @@ document.addEventListener("DOMContentLoaded", () => {
       if (form.dataset.sent) { event.preventDefault(); return; }
       form.dataset.sent = "1";
       for (const button of form.querySelectorAll("button")) button.setAttribute("aria-disabled", "true");
+      setTimeout(() => release(form), Number(form.dataset.resendAfter) || RESEND_AFTER_MS);
     });
   }
   // Back to this page from the browser's cache (the back button): it may be sent again.
   window.addEventListener("pageshow", () => {
-    for (const form of document.querySelectorAll("form.makes")) {
-      delete form.dataset.sent;
-      for (const button of form.querySelectorAll("button")) button.removeAttribute("aria-disabled");
-    }
+    for (const form of document.querySelectorAll("form.makes")) release(form);
   });
 });
