@@ -1,9 +1,11 @@
-"""What the staff console lists: issued credentials (page by page, found by reference, each
-copy of a batch marked) and offers not yet collected. Built on the same use cases as the staff
+"""What the staff console lists: issued credentials (page by page, found by reference, a batch's
+copies as one row) and offers not yet collected. Built on the same use cases as the staff
 API (staff_api.credentials_listing, offer_admin.open_offers), so the two never disagree.
 
 Issue 10: the list showed identical rows (type, dates, status), so staff could not tell whose
-credential they were revoking, and offers not yet collected were not listed at all.
+credential they were revoking, and offers not yet collected were not listed at all. helper-90: a
+batch's copies (one per office the holder shows it to) were a row each, "copy 2 of 3" with its own
+Revoke button, when a status change acts on the whole batch; now the batch is one row.
 """
 
 from __future__ import annotations
@@ -27,25 +29,40 @@ def day(epoch: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(epoch))
 
 
-async def _copies(ctx: IssuerContext, org: Organisation, offer_ids: set[str]) -> dict[str, list[str]]:
+Batch = list[tuple[str, int, int]]  # each copy's id, issue and expiry, in id order
+
+
+async def _copies(ctx: IssuerContext, org: Organisation, offer_ids: set[str]) -> dict[str, Batch]:
     async with ctx.transaction() as session:
         return await store.batch_copies(session, org.id, sorted(offer_ids))
 
 
 def _row(ctx: IssuerContext, lang: str, cid: str, vct: str, status: str, issued: int, expires: int,
-         reference: str | None, batch: list[str]) -> dict[str, Any]:
+         reference: str | None, batch: Batch) -> dict[str, Any]:
+    """A credential's row, for its whole batch: the copies share one status (``store.change_status``
+    changes them all), the batch's first issue and last expiry."""
+    batch = batch or [(cid, issued, expires)]
     return {"id": cid, "type_name": ctx.types.require(vct).display_name(lang), "reference": reference,
-            "copy_no": batch.index(cid) + 1 if cid in batch else 1, "copies": max(len(batch), 1),
-            "issued": day(issued), "expires": day(expires), "status": status, "actions": ACTIONS[status]}
+            "copies": len(batch), "issued": day(min(i for _, i, _ in batch)),
+            "expires": day(max(e for _, _, e in batch)), "status": status, "actions": ACTIONS[status]}
+
+
+def _first_of_batch(cid: str, batch: Batch) -> bool:
+    return not batch or batch[0][0] == cid
 
 
 async def credentials(ctx: IssuerContext, org: Organisation, lang: str, *, after: str | None = None,
                       reference: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of rows for the table and the cursor of the next page (None: no more)."""
-    listed, cursor = await credentials_listing(ctx, org, after=after, limit=PAGE_SIZE, reference=reference)
-    copies = await _copies(ctx, org, {c.offer_id for c in listed if c.offer_id})
-    return [_row(ctx, lang, c.id, c.vct, c.status, c.issued_at, c.expires_at, c.reference,
-                 copies.get(c.offer_id or "", [c.id])) for c in listed], cursor
+    """One page of rows for the table and the cursor of the next page (None: no more). A batch is
+    listed once, on the page of its first copy (id order), wherever its other copies fall."""
+    while True:  # a page of later copies only would read "nothing issued" and end the paging: the next
+        listed, cursor = await credentials_listing(ctx, org, after=after, limit=PAGE_SIZE, reference=reference)
+        copies = await _copies(ctx, org, {c.offer_id for c in listed if c.offer_id})
+        rows = [_row(ctx, lang, c.id, c.vct, c.status, c.issued_at, c.expires_at, c.reference, batch)
+                for c in listed if _first_of_batch(c.id, batch := copies.get(c.offer_id or "", []))]
+        if rows or cursor is None:
+            return rows, cursor
+        after = cursor
 
 
 async def credential(ctx: IssuerContext, org: Organisation, lang: str, credential_id: str) -> dict[str, Any]:
@@ -57,7 +74,7 @@ async def credential(ctx: IssuerContext, org: Organisation, lang: str, credentia
     row, sealed = found
     copies = await _copies(ctx, org, {row.offer_id} if row.offer_id else set())
     return _row(ctx, lang, row.id, row.vct, STATUS_NAMES[row.status], row.issued_at, row.expires_at,
-                store.offer_reference(ctx.node, row.offer_id or "", sealed), copies.get(row.offer_id or "", [row.id]))
+                store.offer_reference(ctx.node, row.offer_id or "", sealed), copies.get(row.offer_id or "", []))
 
 
 def _offer_row(ctx: IssuerContext, lang: str, o: offer_admin.OpenOffer) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """A trainer's mistakes, said back in the page's language, in a real browser (helper-90): a class
 file with a bad row and a one-offer form with two bad fields, in Arabic and French, at 360 px and
 1280 px. Each problem is read where a person reads it (the row list, the field), never as the
-API's English, never with the value typed; no page is wider than the screen. Screenshots kept.
+API's English, never with the value typed; the file is chosen by the page's own words; no page is
+wider than the screen. Screenshots kept.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def test_a_bad_row_and_a_bad_form_are_said_in_the_pages_language(node: tuple[Run
             sign_in(page, running.base, key, lang)
             form = page.locator("form[action='/issuer/console/class']")
             form.locator("input[type=file]").set_input_files(str(csv))
+            # the file is picked by the page's words, not the browser's "Choose File" (as helper-89 found in the wallet)
+            assert form.locator("label.photo-label").inner_text().strip() == i18n.t(lang, "console.csv")
+            assert form.locator(".chosen-file").inner_text() == "mars.csv"
+            assert form.locator("input[type=file]").bounding_box()["width"] <= 1  # type: ignore[index]
             fill_skill(form, "default:")
             form.locator("button[type=submit], button:not([type])").last.click()
             page.wait_for_selector(".sheet .qr svg")

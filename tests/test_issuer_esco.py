@@ -96,7 +96,7 @@ def test_the_search_works_without_a_script(app_and_key: tuple[TestClient, str]) 
     assert options[1] == (FORKLIFT, "operate forklift")  # a preferred label starting with the words
     search = re.search(r'<form id="esco-find-SkillCertificate"[^>]*method="get"[^>]*>(.*?)</form>', page, re.S)
     assert search and 'name="esco" value="FORKLIFT"' in search.group(1)  # its own form: only the words are sent
-    offer = re.search(r'<form[^>]* method="post" action="/issuer/console/offer">(.*?)</form>', page, re.S)
+    offer = re.search(r'<form[^>]* method="post" action="/issuer/console/offer"[^>]*>(.*?)</form>', page, re.S)
     assert offer and len(re.findall(r"<button", offer.group(1))) == 1 and 'name="esco"' not in offer.group(1)
     none = client.get("/issuer/console", params={"lang": "fr", "esco": "zzzqqq"}).text
     assert i18n.t("fr", "console.esco_none").replace("'", "&#39;") in none

@@ -95,4 +95,4 @@ def test_names_and_numbers_are_isolated_and_numbers_come_in_the_readers_digits()
     assert i18n.t("fa", "console.rows_ok", count=3).startswith("۳ ")
     assert i18n.t("ps", "console.rows_ok", count=12).startswith("۱۲ ")  # Pashto digits, whichever text stands in
     assert i18n.t("ar", "console.rows_ok", count=3).startswith("3 ")
-    assert i18n.t("en", "console.batch_copy", n=2, total=10) == "copy 2 of 10"
+    assert i18n.t("en", "console.batch_of", total=10) == "Copies: 10"

@@ -16,6 +16,10 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const button of document.querySelectorAll("button.print")) {
     button.addEventListener("click", () => window.print());
   }
+  for (const input of document.querySelectorAll(".photo-label input[type=file]")) {  // the class's file, named
+    const chosen = input.closest("p").querySelector(".chosen-file");
+    input.addEventListener("change", () => { chosen.textContent = input.files.length ? input.files[0].name : ""; });
+  }
   for (const form of document.querySelectorAll("form.makes")) {
     form.addEventListener("submit", (event) => {
       if (form.dataset.sent) { event.preventDefault(); return; }

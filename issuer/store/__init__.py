@@ -387,14 +387,16 @@ async def credential_with_reference(session: AsyncSession, org_id: str,
     return None if row is None else (row[0], row[1])
 
 
-async def batch_copies(session: AsyncSession, org_id: str, offer_ids: list[str]) -> dict[str, list[str]]:
-    """The ids of every copy of each of these offers' batches, in a stable order: a list page
-    can say "copy 2 of 3" even when the copies fall on different pages."""
+async def batch_copies(session: AsyncSession, org_id: str,
+                       offer_ids: list[str]) -> dict[str, list[tuple[str, int, int]]]:
+    """Every copy of each of these offers' batches (id, issued, expires), in a stable order: the
+    console lists a batch once, however its copies fall on the pages, with its first issue and
+    last expiry (a refresh adds copies to the batch)."""
     if not offer_ids:
         return {}
-    query = (select(Credential.offer_id, Credential.id)
+    query = (select(Credential.offer_id, Credential.id, Credential.issued_at, Credential.expires_at)
              .where(Credential.org_id == org_id, Credential.offer_id.in_(offer_ids)).order_by(Credential.id))
-    copies: dict[str, list[str]] = {}
-    for offer_id, credential_id in (await session.execute(query)).all():
-        copies.setdefault(offer_id or "", []).append(credential_id)
+    copies: dict[str, list[tuple[str, int, int]]] = {}
+    for offer_id, credential_id, issued_at, expires_at in (await session.execute(query)).all():
+        copies.setdefault(offer_id or "", []).append((credential_id, issued_at, expires_at))
     return copies
