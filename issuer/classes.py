@@ -65,7 +65,7 @@ def parse(text: str, ctype: CredentialType, defaults: Mapping[str, Any], default
             header = next(reader)
         except StopIteration:
             raise refused("the CSV file is empty", "", "file_empty") from None
-        columns = [_column(name, ctype) for name in header]
+        columns = _columns(header, ctype)
         rows: list[Row] = []
         for number, cells in enumerate(reader, start=2):
             if not any(c.strip() for c in cells):
@@ -96,6 +96,26 @@ def columns_of(ctype: CredentialType) -> list[str]:
     """The columns a class's CSV may have for ``ctype``: its claims' paths, then the special ones."""
     return [*(f.name for f in forms.fields(ctype, "en")),
             *(name for name in SPECIAL_COLUMNS if not schema_at(ctype.schema, (name,)))]
+
+
+def _columns(header: list[str], ctype: CredentialType) -> list[ClaimPath | str]:
+    """The header's columns. A first row that names none of them is a trainee's row, not a header
+    (a file saved without one): said so, and its cells (a name) are not echoed back."""
+    try:
+        return [_column(name, ctype) for name in header]
+    except InvalidInput:
+        if any(_is_column(name, ctype) for name in header):
+            raise
+        raise refused("the CSV file's first row names no column: it must name them", "", "no_header",
+                      ", ".join(columns_of(ctype))) from None
+
+
+def _is_column(name: str, ctype: CredentialType) -> bool:
+    try:
+        _column(name, ctype)
+    except InvalidInput:
+        return False
+    return True
 
 
 def _column(name: str, ctype: CredentialType) -> ClaimPath | str:

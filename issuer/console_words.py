@@ -18,11 +18,11 @@ from issuer import forms
 _WORDED = frozenset({
     "required", "one_of", "many_codes", "date", "date_time", "integer", "number", "boolean", "at_most",
     "at_least", "at_most_chars", "at_least_chars", "pattern", "more_cells", "file_too_big", "file_empty",
-    "too_many_rows", "file_unreadable", "no_rows", "unknown_column", "not_utf8",
+    "too_many_rows", "file_unreadable", "no_rows", "unknown_column", "no_header", "not_utf8",
 })
 _OWN_KEY = {"esco": "console.esco_unknown"}  # said the same way where the skill is picked
 # What the bound is called in each rule's text (the translator sees these names).
-_BOUND_NAME = {"one_of": "codes", "file_unreadable": "line", "unknown_column": "columns"}
+_BOUND_NAME = {"one_of": "codes", "file_unreadable": "line", "unknown_column": "columns", "no_header": "columns"}
 
 
 def refusal(exc: AmanaError, ctype: CredentialType | None, lang: str, *, in_file: bool = False) -> str:

@@ -112,6 +112,16 @@ def test_an_arabic_console_names_an_unknown_column_and_the_columns_it_takes(app_
     assert latin1.status_code == 400 and i18n.t("ar", "console.rule.not_utf8") in latin1.text
 
 
+def test_a_file_without_a_header_row_is_said_so_without_echoing_its_first_trainee(app_and_key: Client) -> None:
+    """A file saved without its header: its first row (a trainee's name) is not a column to name back."""
+    client, key = app_and_key
+    r = _class(client, key, "x.csv", "Amina,Rahimi\nOlena,Kovalenko\n", lang="fr")
+    assert r.status_code == 400 and "La première ligne doit nommer les colonnes" in r.text
+    assert "given_name, family_name" in r.text and "Amina" not in r.text and "Rahimi" not in r.text
+    mixed = _class(client, key, "x.csv", "given_name,surname\nAmina,Rahimi\n", lang="fr")
+    assert "«\u00a0surname\u00a0»" in mixed.text  # a header with one unknown column names that column
+
+
 def test_the_one_offer_form_says_each_problem_at_its_field_in_the_readers_language(app_and_key: Client) -> None:
     client, key = app_and_key
     home = _signed_in(client, key)
