@@ -113,6 +113,9 @@ def test_where_the_node_hosts_wallets_its_own_comes_before_an_app_that_may_not_b
     assert hosted.index('class="button wallet-here"') < hosted.index('class="card wallet-app"')
     assert hosted.count('class="wallet-link button secondary"') == 1 and hosted.count(offer["link"]) == 2
     assert i18n.t("en", "offer_page.pin") in hosted  # the PIN hint still follows the app's link
+    # the app is then the other way, said as one (helper-89 read two instructions one after the other)
+    assert i18n.t("en", "offer_page.get_wallet_also") in hosted and i18n.t("en", "offer_page.get_wallet") not in hosted
+    assert i18n.t("en", "offer_page.get_wallet") in alone and i18n.t("en", "offer_page.get_wallet_also") not in alone
 
 
 def test_the_page_shows_only_this_issuers_live_offers(app_and_key: tuple[TestClient, str]) -> None:
