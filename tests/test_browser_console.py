@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -70,58 +72,15 @@ def test_a_trainer_signs_in_and_makes_an_offer(node: tuple[RunningNode, str]) ->
         browser.close()
 
 
-def test_a_second_click_on_create_while_the_first_is_on_its_way_sends_nothing(node: tuple[RunningNode, str],
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """helper-90: a double click made one offer only because the node answered first; on a slow
-    line it made two, each with its own PIN and the person's name. The form is sent once."""
+@contextmanager
+def _slow_offer_form(node: tuple[RunningNode, str],
+                     monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, list[object]]]:
+    """A signed-in console page whose one-offer form is filled in, on a node whose offers take 1.5 s
+    (a slow line: the first is still on its way), and the offers it was asked to make."""
     import asyncio
 
     from playwright.sync_api import sync_playwright
 
-    from issuer import pages
-
-    running, api_key = node
-    made: list[object] = []
-    real = pages.make_offer
-
-    async def slow(*args: object, **kwargs: object) -> object:  # a slow line: the first is still on its way
-        made.append(args)
-        await asyncio.sleep(1.5)
-        return await real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(pages, "make_offer", slow)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(locale="en")
-        page.goto(f"{running.base}/issuer/console?lang=en")
-        page.fill("input[name=api_key]", api_key)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_selector("text=Issue one credential")
-        form = page.locator("form[action='/issuer/console/offer']")
-        for name, value in (("given_name", "Amina"), ("family_name", "Rahimi"), ("issuing_organisation", "Open Doors"),
-                            ("skill.uri", "http://data.europa.eu/esco/skill/28cb374e-6261-4133-8371-f9a5470145da"),
-                            ("skill.label", "welding"), ("awarded_on", "2026-11-20")):
-            form.locator(f"[name='{name}']").fill(value)
-        form.locator("[name=assessment_method]").select_option("practical_test")
-        # a click, and another 0.4 s later while the page still waits for the first answer (from the page
-        # itself: once a navigation is on its way, the test's handle is on the next page, a person's is not)
-        form.locator("button").evaluate("b => { b.click(); setTimeout(() => b.click(), 400); }")
-        page.wait_for_selector(".sheet svg", timeout=20000)
-        page.wait_for_timeout(2000)  # a second one, had it been sent, would have reached the node by now
-        assert len(made) == 1  # one offer, one PIN
-        browser.close()
-
-
-def test_after_the_browsers_stop_button_the_form_can_be_sent_again_and_makes_nothing_twice(
-        node: tuple[RunningNode, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """helper-90: pressing Stop while an offer was on its way left the form dead until a reload (the
-    page hears nothing of a Stop). After a while it can be sent again; the node, which made the first,
-    answers that it was sent already and where its offer is, and makes no second."""
-    import asyncio
-
-    from playwright.sync_api import sync_playwright
-
-    from core import i18n
     from issuer import pages
 
     running, api_key = node
@@ -147,6 +106,33 @@ def test_after_the_browsers_stop_button_the_form_can_be_sent_again_and_makes_not
                             ("skill.label", "welding"), ("awarded_on", "2026-11-20")):
             form.locator(f"[name='{name}']").fill(value)
         form.locator("[name=assessment_method]").select_option("practical_test")
+        yield page, made
+        browser.close()
+
+
+def test_a_second_click_on_create_while_the_first_is_on_its_way_sends_nothing(node: tuple[RunningNode, str],
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-90: a double click made one offer only because the node answered first; on a slow
+    line it made two, each with its own PIN and the person's name. The form is sent once."""
+    with _slow_offer_form(node, monkeypatch) as (page, made):
+        # a click, and another 0.4 s later while the page still waits for the first answer (from the page
+        # itself: once a navigation is on its way, the test's handle is on the next page, a person's is not)
+        page.locator("form[action='/issuer/console/offer'] button").evaluate(
+            "b => { b.click(); setTimeout(() => b.click(), 400); }")
+        page.wait_for_selector(".sheet svg", timeout=20000)
+        page.wait_for_timeout(2000)  # a second one, had it been sent, would have reached the node by now
+        assert len(made) == 1  # one offer, one PIN
+
+
+def test_after_the_browsers_stop_button_the_form_can_be_sent_again_and_makes_nothing_twice(
+        node: tuple[RunningNode, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-90: pressing Stop while an offer was on its way left the form dead until a reload (the
+    page hears nothing of a Stop). After a while it can be sent again; the node, which made the first,
+    answers that it was sent already and where its offer is, and makes no second."""
+    from core import i18n
+
+    with _slow_offer_form(node, monkeypatch) as (page, made):
+        form = page.locator("form[action='/issuer/console/offer']")
         form.evaluate("f => { f.dataset.resendAfter = '600'; }")  # the page's 15 s, shortened for the test
         # sent, then the Stop button (window.stop) while the node still works on it
         form.locator("button").evaluate("b => { b.click(); setTimeout(() => window.stop(), 300); }")
@@ -156,4 +142,3 @@ def test_after_the_browsers_stop_button_the_form_can_be_sent_again_and_makes_not
         page.wait_for_selector(f"text={i18n.t('en', 'console.sent_already')}", timeout=20000)
         page.wait_for_timeout(2000)  # the first has finished by now
         assert len(made) == 1  # one offer, one PIN: the second sending made nothing
-        browser.close()
