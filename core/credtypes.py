@@ -271,7 +271,7 @@ def _problem(e: jsonschema_rs.ValidationError) -> Problem:
         if len(options) > 12:
             return Problem(where, "many_codes", str(len(options)),
                            f"{where}: one of the {len(options)} codes its schema lists")
-        codes = ", ".join(json.dumps(option) for option in options)
+        codes = ", ".join(json.dumps(option, ensure_ascii=False) for option in options)
         return Problem(where, "one_of", codes, f"{where}: one of {codes}")
     if isinstance(kind, _KIND.Format):
         rule = kind.format.replace("-", "_") if kind.format in _FORMATS else "format"

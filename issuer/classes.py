@@ -99,40 +99,43 @@ def columns_of(ctype: CredentialType) -> list[str]:
 
 
 def _columns(header: list[str], ctype: CredentialType) -> list[ClaimPath | str]:
-    """The header's columns. A first row that names none of them is a trainee's row, not a header
-    (a file saved without one): said so, and its cells (a name) are not echoed back."""
-    try:
-        return [_column(name, ctype) for name in header]
-    except InvalidInput:
-        if any(_is_column(name, ctype) for name in header):
-            raise
-        raise refused("the CSV file's first row names no column: it must name them", "", "no_header",
-                      ", ".join(columns_of(ctype))) from None
+    """The header's columns. A header cell that is not a column is named by its place (B, AA), never
+    by what it says: a file saved without its header has a trainee's name there (helper-93). A first
+    row that names no column at all is said to be missing its header."""
+    columns: list[ClaimPath | str] = []
+    for index, name in enumerate(header):
+        column = _column(name, ctype)
+        if column is None:
+            known = ", ".join(columns_of(ctype))
+            if not any(_column(other, ctype) is not None for other in header):
+                raise refused("the CSV file's first row names no column: it must name them", "", "no_header", known)
+            letter = spreadsheet_column(index)
+            raise refused(f"column {letter} of the header is not a claim of {ctype.name}; its columns: {known}",
+                          letter, "unknown_column", known)
+        columns.append(column)
+    return columns
 
 
-def _is_column(name: str, ctype: CredentialType) -> bool:
-    try:
-        _column(name, ctype)
-    except InvalidInput:
-        return False
-    return True
+def spreadsheet_column(index: int) -> str:
+    """A column's name as spreadsheets show it (in every language): 0 is A, 25 Z, 26 AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
-def _column(name: str, ctype: CredentialType) -> ClaimPath | str:
-    """A claim path, or the name of a special column (language, reference) when it is one."""
+def _column(name: str, ctype: CredentialType) -> ClaimPath | str | None:
+    """A claim path, or the name of a special column (language, reference) when it is one; else None."""
     name = name.strip()
     if name in SPECIAL_COLUMNS and not schema_at(ctype.schema, (name,)):
         return name
     try:
         path = parse_path(name)
-    except AmanaError as exc:
-        raise refused(f"column {name!r} is not a claim path: {exc.detail}", name, "unknown_column",
-                      ", ".join(columns_of(ctype))) from exc
-    if not schema_at(ctype.schema, path):
-        known = ", ".join(columns_of(ctype))
-        raise refused(f"column {name!r} is not a claim of {ctype.name}; its columns: {known}", name,
-                      "unknown_column", known)
-    return path
+    except AmanaError:
+        return None
+    return path if schema_at(ctype.schema, path) else None
 
 
 def _row(number: int, cells: list[str], columns: list[ClaimPath | str], ctype: CredentialType,
@@ -155,7 +158,7 @@ def _row(number: int, cells: list[str], columns: list[ClaimPath | str], ctype: C
                    problems=(Problem(REFERENCE_COLUMN, "at_most_chars", str(REFERENCE_MAX), said),))
     try:
         claims = claims_from_cells(ctype, pairs, defaults)
-    except AmanaError as exc:
+    except InvalidInput as exc:  # the row's own fault; the node's (ESCO index missing: 503) is the whole file's
         return Row(number, None, language, exc.detail, problems=exc.problems)
     return Row(number, claims, language, reference=reference)
 
@@ -191,7 +194,7 @@ def claims_from_cells(
     try:
         ctype.check_issuance(claims)
         esco.check_claims(claims)
-    except AmanaError as exc:
+    except InvalidInput as exc:
         if not mistyped:
             raise
         mistyped.extend(p for p in exc.problems if p.where not in {q.where for q in mistyped})

@@ -29,40 +29,33 @@ def day(epoch: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(epoch))
 
 
-Batch = list[tuple[str, int, int]]  # each copy's id, issue and expiry, in id order
+Span = tuple[int, int, int]  # a batch's copies, first issue and last expiry (store.batch_spans)
 
 
-async def _copies(ctx: IssuerContext, org: Organisation, offer_ids: set[str]) -> dict[str, Batch]:
+async def _spans(ctx: IssuerContext, org: Organisation, offer_ids: set[str]) -> dict[str, Span]:
     async with ctx.transaction() as session:
-        return await store.batch_copies(session, org.id, sorted(offer_ids))
+        return await store.batch_spans(session, org.id, sorted(offer_ids))
 
 
 def _row(ctx: IssuerContext, lang: str, cid: str, vct: str, status: str, issued: int, expires: int,
-         reference: str | None, batch: Batch) -> dict[str, Any]:
+         reference: str | None, span: Span | None) -> dict[str, Any]:
     """A credential's row, for its whole batch: the copies share one status (``store.change_status``
     changes them all), the batch's first issue and last expiry."""
-    batch = batch or [(cid, issued, expires)]
+    copies, first, last = span or (1, issued, expires)
     return {"id": cid, "type_name": ctx.types.require(vct).display_name(lang), "reference": reference,
-            "copies": len(batch), "issued": day(min(i for _, i, _ in batch)),
-            "expires": day(max(e for _, _, e in batch)), "status": status, "actions": ACTIONS[status]}
-
-
-def _first_of_batch(cid: str, batch: Batch) -> bool:
-    return not batch or batch[0][0] == cid
+            "copies": copies, "issued": day(first), "expires": day(last), "status": status,
+            "actions": ACTIONS[status]}
 
 
 async def credentials(ctx: IssuerContext, org: Organisation, lang: str, *, after: str | None = None,
                       reference: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of rows for the table and the cursor of the next page (None: no more). A batch is
-    listed once, on the page of its first copy (id order), wherever its other copies fall."""
-    while True:  # a page of later copies only would read "nothing issued" and end the paging: the next
-        listed, cursor = await credentials_listing(ctx, org, after=after, limit=PAGE_SIZE, reference=reference)
-        copies = await _copies(ctx, org, {c.offer_id for c in listed if c.offer_id})
-        rows = [_row(ctx, lang, c.id, c.vct, c.status, c.issued_at, c.expires_at, c.reference, batch)
-                for c in listed if _first_of_batch(c.id, batch := copies.get(c.offer_id or "", []))]
-        if rows or cursor is None:
-            return rows, cursor
-        after = cursor
+    """One page of rows for the table and the cursor of the next page (None: no more): a batch once,
+    by its first copy (the store pages by batch, so a page is never a batch's later copies only)."""
+    listed, cursor = await credentials_listing(ctx, org, after=after, limit=PAGE_SIZE, reference=reference,
+                                               first_of_batch=True)
+    spans = await _spans(ctx, org, {c.offer_id for c in listed if c.offer_id})
+    return [_row(ctx, lang, c.id, c.vct, c.status, c.issued_at, c.expires_at, c.reference,
+                 spans.get(c.offer_id or "")) for c in listed], cursor
 
 
 async def credential(ctx: IssuerContext, org: Organisation, lang: str, credential_id: str) -> dict[str, Any]:
@@ -72,9 +65,9 @@ async def credential(ctx: IssuerContext, org: Organisation, lang: str, credentia
     if found is None:
         raise NotFound("no credential with this id")
     row, sealed = found
-    copies = await _copies(ctx, org, {row.offer_id} if row.offer_id else set())
+    spans = await _spans(ctx, org, {row.offer_id} if row.offer_id else set())
     return _row(ctx, lang, row.id, row.vct, STATUS_NAMES[row.status], row.issued_at, row.expires_at,
-                store.offer_reference(ctx.node, row.offer_id or "", sealed), copies.get(row.offer_id or "", []))
+                store.offer_reference(ctx.node, row.offer_id or "", sealed), spans.get(row.offer_id or ""))
 
 
 def _offer_row(ctx: IssuerContext, lang: str, o: offer_admin.OpenOffer) -> dict[str, Any]:

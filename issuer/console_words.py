@@ -6,9 +6,15 @@ each is said with ``console.rule.<rule>`` in the staff member's language, the fi
 label from the credential type. Before, the console showed the English detail the API gives
 ("Ligne 5 : SkillCertificate: given_name: required" on a French page, helper-90). An error
 without problems is said as its detail, as before.
+
+What goes into the words (a label, a column, the codes, a limit) is isolated (``<bdi>``, via
+``i18n.t_isolated``): Latin names keep their order inside Arabic or Persian sentences, and a limit
+or a line comes in the reader's digits.
 """
 
 from __future__ import annotations
+
+from markupsafe import Markup
 
 from core import i18n
 from core.credtypes import CredentialType
@@ -25,26 +31,27 @@ _OWN_KEY = {"esco": "console.esco_unknown"}  # said the same way where the skill
 _BOUND_NAME = {"one_of": "codes", "file_unreadable": "line", "unknown_column": "columns", "no_header": "columns"}
 
 
-def refusal(exc: AmanaError, ctype: CredentialType | None, lang: str, *, in_file: bool = False) -> str:
+def refusal(exc: AmanaError, ctype: CredentialType | None, lang: str, *, in_file: bool = False) -> str | Markup:
     """The whole error in ``lang``: its problems one after another, else its English detail."""
     if not exc.problems:
         return exc.detail
     return said(exc.problems, ctype, lang, in_file=in_file)
 
 
-def said(problems: tuple[Problem, ...], ctype: CredentialType | None, lang: str, *, in_file: bool = False) -> str:
-    return " ".join(dict.fromkeys(problem_text(p, ctype, lang, in_file=in_file) for p in problems))
+def said(problems: tuple[Problem, ...], ctype: CredentialType | None, lang: str, *, in_file: bool = False) -> Markup:
+    return Markup(" ").join(dict.fromkeys(problem_text(p, ctype, lang, in_file=in_file) for p in problems))
 
 
-def problem_text(problem: Problem, ctype: CredentialType | None, lang: str, *, in_file: bool = False) -> str:
+def problem_text(problem: Problem, ctype: CredentialType | None, lang: str, *, in_file: bool = False) -> Markup:
     """One problem: ``in_file`` names a claim by its label and its column (what the file's header
     says), else by its label alone (the form shows the label beside the field)."""
     key = _OWN_KEY.get(problem.rule) or f"console.rule.{problem.rule if problem.rule in _WORDED else 'other'}"
-    bound = {_BOUND_NAME.get(problem.rule, "limit"): problem.bound}
-    return i18n.t(lang, key, name=_name(problem.where, ctype, lang, in_file), **bound)
+    number = problem.bound.isascii() and problem.bound.isdigit()  # a limit, a line: in the reader's digits
+    bound = {_BOUND_NAME.get(problem.rule, "limit"): int(problem.bound) if number else problem.bound}
+    return i18n.t_isolated(lang, key, name=_name(problem.where, ctype, lang, in_file), **bound)
 
 
-def fields_named(problems: tuple[Problem, ...], ctype: CredentialType, lang: str) -> dict[str, str]:
+def fields_named(problems: tuple[Problem, ...], ctype: CredentialType, lang: str) -> dict[str, Markup]:
     """The form's fields the problems name, each with what to mend there."""
     known = {f.name for f in forms.fields(ctype, "en")}
     named: dict[str, list[Problem]] = {}
@@ -54,8 +61,8 @@ def fields_named(problems: tuple[Problem, ...], ctype: CredentialType, lang: str
     return {where: said(tuple(found), ctype, lang) for where, found in named.items()}
 
 
-def _name(where: str, ctype: CredentialType | None, lang: str, in_file: bool) -> str:
+def _name(where: str, ctype: CredentialType | None, lang: str, in_file: bool) -> str | Markup:
     label = next((f.label for f in forms.fields(ctype, lang) if f.name == where), None) if ctype else None
     if label is None:
         return where
-    return i18n.t(lang, "console.rule_column", label=label, column=where) if in_file else label
+    return i18n.t_isolated(lang, "console.rule_column", label=label, column=where) if in_file else label

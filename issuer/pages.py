@@ -246,7 +246,7 @@ async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
             reference=_reference(form)))
     except AmanaError as exc:
         typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k not in ("csrf", "lang")}
-        errors = {}
+        errors: dict[str, Any] = {}
         if ctype is not None:  # at each field it names, what to mend there; else "check this field"
             errors = (console_words.fields_named(exc.problems, ctype, lang) if exc.problems
                       else _field_errors(ctype, exc.detail, lang))

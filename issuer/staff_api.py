@@ -217,14 +217,17 @@ def page_cursor(text: str | None) -> tuple[int, str] | None:
 
 
 async def credentials_listing(ctx: IssuerContext, org: Organisation, *, after: str | None = None, limit: int = 100,
-                              reference: str | None = None) -> tuple[list[CredentialPublic], str | None]:
+                              reference: str | None = None,
+                              first_of_batch: bool = False) -> tuple[list[CredentialPublic], str | None]:
     """One page of the organisation's credentials and the cursor of the next page (None: the
-    last page). Shared by the API and the console, so both page and search the same way."""
+    last page). Shared by the API and the console, so both page and search the same way (the
+    console by batch: ``first_of_batch``)."""
     async with ctx.transaction() as session:
         offer_ids = None
         if reference is not None:
             offer_ids = [o.id for o in await store.offers_by_reference(session, ctx.node, org.id, reference)]
-        rows = await store.credentials_page(session, org.id, after=page_cursor(after), limit=limit, offer_ids=offer_ids)
+        rows = await store.credentials_page(session, org.id, after=page_cursor(after), limit=limit, offer_ids=offer_ids,
+                                            first_of_batch=first_of_batch)
     cursor = f"{rows[-1][0].issued_at}.{rows[-1][0].id}" if len(rows) == limit else None
     return [CredentialPublic(id=r.id, offer_id=r.offer_id, reference=store.offer_reference(ctx.node, r.offer_id or "",
                                                                                           sealed),

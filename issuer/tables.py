@@ -186,7 +186,9 @@ class StatusListRow(Base):
 class Credential(Base):
     __tablename__ = "issuer_credentials"
     __table_args__ = (UniqueConstraint("status_list_id", "status_idx"),
-                      Index("ix_issuer_credentials_org_order", "org_id", "issued_at", "id"))
+                      Index("ix_issuer_credentials_org_order", "org_id", "issued_at", "id"),
+                      # a batch's first copy in one seek (the console lists a batch once; a refresh grows it)
+                      Index("ix_issuer_credentials_batch", "offer_id", "id"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("issuer_organisations.id", ondelete="CASCADE"), index=True)

@@ -15,8 +15,9 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core import keys
 from core.db import Db, later, table_of
@@ -314,17 +315,22 @@ async def forget_responses(session: AsyncSession, now: int) -> None:
 
 async def credentials_page(
     session: AsyncSession, org_id: str, *, after: tuple[int, str] | None = None, limit: int = 100,
-    offer_ids: list[str] | None = None,
+    offer_ids: list[str] | None = None, first_of_batch: bool = False,
 ) -> list[tuple[Credential, bytes | None]]:
     """One page of the organisation's credentials, newest first, each with its offer's sealed
     reference. The order is total — ``issued_at`` (rounded to the day, so many share it), then
     ``id`` — and ``after`` is the last row of the previous page (keyset paging): every credential
     appears on exactly one page however many were issued that day (issue 11: a fixed 200 hid
-    the rest, so they could not be revoked)."""
+    the rest, so they could not be revoked). ``first_of_batch``: the console's rows, a batch's
+    first copy only (its copies share one status)."""
     query = (select(Credential, Offer.sealed_reference).outerjoin(Offer, Offer.id == Credential.offer_id)
              .where(Credential.org_id == org_id))
     if offer_ids is not None:
         query = query.where(Credential.offer_id.in_(offer_ids))
+    if first_of_batch:  # a batch once, by its first copy in id order (an index seek: ix_issuer_credentials_batch)
+        copy = aliased(Credential)
+        first = select(func.min(copy.id)).where(copy.offer_id == Credential.offer_id).scalar_subquery()
+        query = query.where(or_(Credential.offer_id.is_(None), Credential.id == first))
     if after is not None:
         issued_at, last_id = after
         query = query.where(or_(Credential.issued_at < issued_at,
@@ -387,16 +393,12 @@ async def credential_with_reference(session: AsyncSession, org_id: str,
     return None if row is None else (row[0], row[1])
 
 
-async def batch_copies(session: AsyncSession, org_id: str,
-                       offer_ids: list[str]) -> dict[str, list[tuple[str, int, int]]]:
-    """Every copy of each of these offers' batches (id, issued, expires), in a stable order: the
-    console lists a batch once, however its copies fall on the pages, with its first issue and
-    last expiry (a refresh adds copies to the batch)."""
+async def batch_spans(session: AsyncSession, org_id: str, offer_ids: list[str]) -> dict[str, tuple[int, int, int]]:
+    """Each of these offers' batch: how many copies, its first issue and its last expiry (a refresh
+    adds copies to the batch). One aggregate row per offer, however many copies it has."""
     if not offer_ids:
         return {}
-    query = (select(Credential.offer_id, Credential.id, Credential.issued_at, Credential.expires_at)
-             .where(Credential.org_id == org_id, Credential.offer_id.in_(offer_ids)).order_by(Credential.id))
-    copies: dict[str, list[tuple[str, int, int]]] = {}
-    for offer_id, credential_id, issued_at, expires_at in (await session.execute(query)).all():
-        copies.setdefault(offer_id or "", []).append((credential_id, issued_at, expires_at))
-    return copies
+    query = (select(Credential.offer_id, func.count(), func.min(Credential.issued_at), func.max(Credential.expires_at))
+             .where(Credential.org_id == org_id, Credential.offer_id.in_(offer_ids)).group_by(Credential.offer_id))
+    rows = (await session.execute(query)).all()
+    return {offer_id or "": (count, first, last) for offer_id, count, first, last in rows}
