@@ -24,8 +24,9 @@ from issuer import forms
 _WORDED = frozenset({
     "required", "one_of", "many_codes", "date", "date_time", "integer", "number", "boolean", "at_most",
     "at_least", "at_most_chars", "at_least_chars", "pattern", "more_cells", "file_too_big", "file_empty",
-    "too_many_rows", "file_unreadable", "no_rows", "unknown_column", "no_header", "not_utf8",
+    "too_many_rows", "file_unreadable", "no_rows", "unknown_column", "no_header", "not_utf8", "copies",
 })
+_NOT_CLAIMS = {"copies": "console.copies"}  # the form's own fields a problem may name, by their labels' keys
 _OWN_KEY = {"esco": "console.esco_unknown"}  # said the same way where the skill is picked
 # What the bound is called in each rule's text (the translator sees these names).
 _BOUND_NAME = {"one_of": "codes", "file_unreadable": "line", "unknown_column": "columns", "no_header": "columns"}
@@ -53,7 +54,7 @@ def problem_text(problem: Problem, ctype: CredentialType | None, lang: str, *, i
 
 def fields_named(problems: tuple[Problem, ...], ctype: CredentialType, lang: str) -> dict[str, Markup]:
     """The form's fields the problems name, each with what to mend there."""
-    known = {f.name for f in forms.fields(ctype, "en")}
+    known = {f.name for f in forms.fields(ctype, "en")} | set(_NOT_CLAIMS)
     named: dict[str, list[Problem]] = {}
     for problem in problems:
         if problem.where in known:
@@ -62,6 +63,8 @@ def fields_named(problems: tuple[Problem, ...], ctype: CredentialType, lang: str
 
 
 def _name(where: str, ctype: CredentialType | None, lang: str, in_file: bool) -> str | Markup:
+    if where in _NOT_CLAIMS:
+        return i18n.t(lang, _NOT_CLAIMS[where])
     label = next((f.label for f in forms.fields(ctype, lang) if f.name == where), None) if ctype else None
     if label is None:
         return where

@@ -30,6 +30,7 @@ from core.staff import Door, SignInAgain, after_sign_in, signed_in
 from core.web import JSONResponse
 from issuer import classes, console_lists, console_skills, console_words, forms, store
 from issuer.context import IssuerContext, get_context
+from issuer.issuance import BATCH_SIZE
 from issuer.offers import REFERENCE_MAX
 from issuer.staff_api import ClassCreate, OfferCreate, OfferPublic, allowed_type, create_class
 from issuer.staff_api import create_offer as make_offer
@@ -40,6 +41,7 @@ router = APIRouter(prefix="/issuer/console", include_in_schema=False)
 templates = web_pages.page_templates(Path(__file__).parent / "templates")
 Ctx = Annotated[IssuerContext, Depends(get_context)]
 SESSION_COOKIE = sessions.cookie(SERVICE)
+DEFAULT_COPIES = 3  # the forms' own value: one copy for each of three offices (console.copies_help)
 LOGIN_MAX_FAILURES = sessions.MAX_FAILURES
 DOOR = Door(title_key="console.title", home="/issuer/console", login="/issuer/console/login",
             key_field="api_key", key_label_key="console.api_key")
@@ -187,11 +189,18 @@ def _cells(ctype: CredentialType, form: Any, prefix: str = "") -> list[tuple[Any
 
 
 def _copies(form: Any) -> int:
+    """The copies asked for: 3 when left empty (the form's own value), else 1 to 10 in any digits,
+    refused at the field otherwise (helper-92: 0, 11 and "trois" became 1 or 10 without a word)."""
+    typed = str(form.get("copies") or "").strip()
+    if not typed:
+        return DEFAULT_COPIES
     try:
-        text = digits.ascii_digits(str(form.get("copies") or "1"))
+        text = digits.ascii_digits(typed)
     except NotDigits:
-        return 1
-    return max(1, min(10, int(text))) if text else 1
+        text = ""
+    if not text or not 1 <= int(text) <= BATCH_SIZE:
+        raise classes.refused(f"copies must be a number from 1 to {BATCH_SIZE}", "copies", "copies", BATCH_SIZE)
+    return int(text)
 
 
 def _file_stem(upload: Any) -> str:

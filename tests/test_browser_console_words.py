@@ -77,3 +77,37 @@ def _label(page: Any, name: str) -> str:
     text: str = page.locator(f"form[action='/issuer/console/offer'] label:has([name='{name}'])").evaluate(
         "l => l.firstChild.textContent.trim()")
     return text.removesuffix("*").strip()
+
+
+def test_a_word_in_a_number_field_and_a_half_typed_date_are_said_not_dropped(node: tuple[RunningNode, str]) -> None:
+    """helper-92: the level was a number field, so the browser sent nothing for "onze" and the offer
+    went out without a level; a half-typed date was sent as nothing and called empty. The word now
+    reaches the node, which says it at the field; the date is said at the field before sending."""
+    running, key = node
+    with chromium() as browser:
+        page = browser.new_page(locale="fr", viewport={"width": 360, "height": 800})
+        sign_in(page, running.base, key, "fr")
+        offer = page.locator("form[action='/issuer/console/offer']")
+        offer.locator("[name=given_name]").fill("Amina")
+        offer.locator("[name=family_name]").fill("Rahimi")
+        fill_skill(offer)
+        offer.locator("[name=eqf_level]").fill("onze")
+        offer.locator("button").last.click()
+        page.wait_for_selector("#err-SkillCertificate-eqf_level")
+        assert "écrivez un nombre entier" in page.locator("#err-SkillCertificate-eqf_level").inner_text()
+        assert page.locator(".sheet").count() == 0  # nothing made
+
+        offer = page.locator("form[action='/issuer/console/offer']")
+        offer.locator("[name=eqf_level]").fill("3")
+        date = offer.locator("[name=awarded_on]")
+        date.fill("")
+        date.click()
+        page.keyboard.type("12")  # a month, no day or year: the browser cannot read it
+        assert date.evaluate("d => d.validity.badInput")
+        offer.locator("button").last.click()
+        said = page.locator("p.bad-input")
+        said.wait_for()
+        assert said.inner_text() == i18n.t("fr", "console.field_error")
+        assert date.get_attribute("aria-invalid") == "true" and page.locator(".sheet").count() == 0
+        _shot(page, "offer-bad-date-fr", 360)
+        page.close()

@@ -80,7 +80,7 @@ def test_every_rule_is_worded_in_every_language_with_its_name_and_bound(types: T
     named = {"required", "one_of", "many_codes", "date", "date_time", "integer", "number", "boolean", "at_most",
              "at_least", "at_most_chars", "at_least_chars", "pattern"}  # a field's rules; the rest are the file's
     bounded = {"at_most", "at_least", "at_most_chars", "at_least_chars", "file_too_big", "too_many_rows",
-               "file_unreadable", "unknown_column", "no_header", "one_of"}
+               "file_unreadable", "unknown_column", "no_header", "one_of", "copies"}
     for rule in sorted(console_words._WORDED):
         text = _text(console_words.problem_text(Problem("eqf_level", rule, "97"), ctype, lang))
         assert "{" not in text and "console." not in text, (lang, rule, text)
@@ -152,6 +152,35 @@ def test_the_one_offer_form_says_each_problem_at_its_field_in_the_readers_langua
     assert at_level and "écrivez un nombre entier" in at_level.group(1)
     assert at_name and "à remplir" in at_name.group(1)
     assert 'aria-describedby="err-SkillCertificate-eqf_level"' in r.text
+
+
+def test_copies_out_of_range_are_refused_at_their_field_and_empty_means_three(app_and_key: Client,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-92: 0, 11 and "trois" became 1 or 10 copies without a word, and an empty field 1."""
+    from issuer import pages
+
+    client, key = app_and_key
+    asked: list[int] = []
+    real = pages.make_offer
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        asked.append(args[3].batch_size)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(pages, "make_offer", counted)
+    for typed in ("0", "11", "trois", "-2"):
+        home = _signed_in(client, key)
+        before = len(client.get("/api/issuer/offers", headers=_api(client, key)).json())
+        r = client.post("/issuer/console/offer", data={**FORM, "csrf": _csrf(home), "lang": "fr", "copies": typed})
+        assert r.status_code == 400, typed
+        at = re.search(r'<p class="field-error" id="err-SkillCertificate-copies">(.*?)</p>', r.text)
+        assert at and _text(at.group(1)) == "Copies sur le téléphone\u00a0: écrivez un nombre de 1 à 10.", typed
+        assert 'aria-invalid="true"' in re.search(r'<input name="copies"[^>]*>', r.text).group(0)  # type: ignore[union-attr]
+        assert len(client.get("/api/issuer/offers", headers=_api(client, key)).json()) == before  # nothing made
+    for typed, copies in (("", 3), ("٥", 5), (" 2 ", 2)):
+        home = _signed_in(client, key)
+        r = client.post("/issuer/console/offer", data={**FORM, "csrf": _csrf(home), "copies": typed})
+        assert r.status_code == 200 and asked[-1] == copies, (typed, asked)
 
 
 def test_the_api_keeps_its_english_and_gives_the_problems_as_data(app_and_key: Client) -> None:

@@ -7,6 +7,27 @@
 // never arrived; else it answers "sent already" and points at the open offers (the form's `once`).
 const RESEND_AFTER_MS = 15000;
 
+// A date the browser could not read (half typed) is sent as nothing, and the node would say the
+// field is empty while the person sees digits in it (helper-92): said at the field here instead.
+function refusedHere(form) {
+  const bad = [...form.querySelectorAll("input")].filter((input) => input.validity && input.validity.badInput);
+  for (const input of bad) {
+    const label = input.closest("label");
+    let said = label.nextElementSibling;
+    if (!said || !said.classList.contains("bad-input")) {
+      said = document.createElement("p");
+      said.className = "field-error bad-input";
+      said.id = `bad-${input.name}`;
+      label.after(said);
+    }
+    said.textContent = form.dataset.badInput;
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", said.id);
+  }
+  if (bad.length) bad[0].focus();
+  return bad.length > 0;
+}
+
 function release(form) {
   delete form.dataset.sent;
   for (const button of form.querySelectorAll("button")) button.removeAttribute("aria-disabled");
@@ -23,6 +44,7 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const form of document.querySelectorAll("form.makes")) {
     form.addEventListener("submit", (event) => {
       if (form.dataset.sent) { event.preventDefault(); return; }
+      if (refusedHere(form)) { event.preventDefault(); return; }
       form.dataset.sent = "1";
       for (const button of form.querySelectorAll("button")) button.setAttribute("aria-disabled", "true");
       setTimeout(() => release(form), Number(form.dataset.resendAfter) || RESEND_AFTER_MS);
