@@ -146,18 +146,19 @@ async def login(request: Request, ctx: Ctx) -> Response:
     web_pages.check_csrf(request, form.get("csrf"), ctx.node.digest)
     device = request.cookies.get(sessions.device_cookie(SERVICE))
     bucket = sessions.sign_in_bucket(ctx.node, SERVICE, web.client_address(request), device)
-    now, token = ctx.now(), new_token()
+    now, token, key = ctx.now(), new_token(), form.get("api_key")
+    key = key.strip() if isinstance(key, str) else ""  # pasted with a space or a line end (helper-90)
+    if not key:  # nothing typed: said at the field, and no try spent (helper-92)
+        return render(ctx, request, "login.html", lang, 400, field_error=i18n.t(lang, "console.key_missing"))
     async with ctx.transaction() as session:
         if await sessions.attempt(session, bucket, now):
-            return render(ctx, request, "login.html", lang, 429, message=i18n.t(lang, "console.too_many"))
-        key = form.get("api_key")
-        key = key.strip() if isinstance(key, str) else None  # pasted with a space or a line end (helper-90)
-        staff = await store.staff_by_api_key(session, ctx.node, key) if key else None
+            return render(ctx, request, "login.html", lang, 429, field_error=i18n.t(lang, "console.too_many"))
+        staff = await store.staff_by_api_key(session, ctx.node, key)
         if staff is not None:
             await sessions.succeeded(session, bucket)
             await sessions.start(session, ctx.node, SERVICE, staff.id, token, now)
     if staff is None:
-        return render(ctx, request, "login.html", lang, 401, message=i18n.t(lang, "console.bad_key"))
+        return render(ctx, request, "login.html", lang, 401, field_error=i18n.t(lang, "console.bad_key"))
     return signed_in(after_sign_in(request, form, DOOR, lang, ctx.node.digest), ctx.node, SERVICE, token, device)
 
 
@@ -205,7 +206,8 @@ def _copies(form: Any) -> int:
 
 def _file_stem(upload: Any) -> str:
     """A class's CSV file name without its extension: the offers' reference when staff gave none, so
-    that each row's offer is told from the others ("class-march row 3": helper-90 found eight "—")."""
+    that each row's offer is told from the others ("class-march #3": helper-90 found eight "—"; "#",
+    not "row", reads in every language: helper-92)."""
     name = str(getattr(upload, "filename", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
     # no control or format characters (a right-to-left override would show the reference reversed: helper-91)
     shown = "".join(c for c in name.rsplit(".", 1)[0] if unicodedata.category(c) not in ("Cc", "Cf"))

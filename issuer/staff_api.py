@@ -132,7 +132,7 @@ class ClassCreate(BaseModel):
     language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
     reference: str | None = Field(default=None, min_length=1, max_length=REFERENCE_MAX - 12,
                                   description="staff's reference for the class: a row without a 'reference' "
-                                              "column of its own gets '<reference> row <N>'")
+                                              "column of its own gets '<reference> #<N>' (the row's number)")
 
 
 class ClassRowOffer(OfferPublic):
@@ -171,7 +171,7 @@ async def create_class(ctx: IssuerContext, staff: Staff, org: Organisation, requ
                 errors.append(ClassRowError(row=row.number, error=row.error or "invalid", problems=[
                     RowProblem(where=p.where, rule=p.rule, bound=p.bound) for p in row.problems]))
                 continue
-            reference = row.reference or (f"{request.reference} row {row.number}" if request.reference else None)
+            reference = row.reference or (f"{request.reference} #{row.number}" if request.reference else None)
             offer = await new_offer(ctx, session, staff, org, ctype, row.claims, request.batch_size, row.language, now,
                                     reference=reference)
             offers.append(ClassRowOffer(**offer.model_dump(), row=row.number, language=row.language))

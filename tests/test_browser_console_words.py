@@ -111,3 +111,19 @@ def test_a_word_in_a_number_field_and_a_half_typed_date_are_said_not_dropped(nod
         assert date.get_attribute("aria-invalid") == "true" and page.locator(".sheet").count() == 0
         _shot(page, "offer-bad-date-fr", 360)
         page.close()
+
+
+def test_without_a_script_the_browsers_own_file_input_names_the_file(node: tuple[RunningNode, str],
+                                                                      tmp_path: Path) -> None:
+    """helper-92: without a script nothing named the file picked (the page's button hides the input)."""
+    running, key = node
+    csv = tmp_path / "mars.csv"
+    csv.write_text("given_name\nAmina\n", encoding="utf-8")
+    with chromium() as browser:
+        page = browser.new_context(java_script_enabled=False, locale="fr").new_page()
+        sign_in(page, running.base, key, "fr")
+        picker = page.locator("form[action='/issuer/console/class'] input[type=file]")
+        picker.set_input_files(str(csv))
+        box = picker.bounding_box()
+        assert box is not None and box["width"] > 50 and picker.is_visible()
+        page.close()

@@ -92,9 +92,9 @@ def test_a_class_gets_references_from_its_csv_or_the_forms_prefix(app_and_key: C
     csv_text = "given_name,family_name,reference\nAmina,Rahimi,File A-1\nOlena,Koval,\n"
     r = _class(client, key, "class.csv", csv_text, reference="Welding Nov")
     assert r.status_code == 200, r.text
-    assert "File A-1" in r.text and "Welding Nov row 3" in r.text
+    assert "File A-1" in r.text and "Welding Nov #3" in r.text
     references = {o["reference"] for o in client.get("/api/issuer/offers", headers=_api(client, key)).json()}
-    assert {"File A-1", "Welding Nov row 3"} <= references
+    assert {"File A-1", "Welding Nov #3"} <= references
 
 
 def test_the_same_page_sent_again_makes_no_second_offer(app_and_key: Client) -> None:
@@ -132,11 +132,11 @@ def test_a_class_from_a_european_spreadsheet_is_read_and_its_rows_told_apart(app
     assert r.status_code == 200, r.text
     assert r.text.count('class="sheet"') == 2
     references = {o["reference"] for o in client.get("/api/issuer/offers", headers=_api(client, key)).json()}
-    assert {"soudure mars row 2", "soudure mars row 3"} <= references
+    assert {"soudure mars #2", "soudure mars #3"} <= references
     odd = _class(client, key, "C:\\Users\\staff\\\u202esoudure\u200b avril.csv", "given_name\nAmina\n")
     assert odd.status_code == 200  # a path's folders and a reversing or hidden character are not kept
     listed = client.get("/api/issuer/offers", headers=_api(client, key)).json()
-    assert "soudure avril row 2" in {o["reference"] for o in listed}
+    assert "soudure avril #2" in {o["reference"] for o in listed}
     unknown = _class(client, key, "x.csv", "given_name;surname\nAmina;Rahimi\n")
     told = re.sub(r"</?bdi>", "", unknown.text)
     assert unknown.status_code == 400 and "Column B of the first row is not a field of this credential" in told

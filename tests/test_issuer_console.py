@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,24 @@ def test_login_requires_csrf_and_the_right_key(app_and_key: tuple[TestClient, st
     assert SESSION_COOKIE not in r.headers.get("set-cookie", "")
     r = client.post("/issuer/console/login", data={"csrf": _csrf(page.text), "api_key": "amk_wrong"})
     assert r.status_code == 401 and SESSION_COOKIE not in r.headers.get("set-cookie", "")
+
+
+def test_an_empty_key_is_said_at_the_field_and_spends_no_try(app_and_key: tuple[TestClient, str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-92: an empty sign-in showed the browser's English bubble; the form is novalidate now, and
+    the node says it in the page's words without counting a try (a fumbled paste is not a guess)."""
+    client, key = app_and_key
+    frozen = client.app.state.issuer.now()  # type: ignore[attr-defined]
+    monkeypatch.setattr(client.app.state.issuer, "now", lambda: frozen)  # type: ignore[attr-defined]
+    page = client.get("/issuer/console?lang=fr").text
+    assert "novalidate" in re.search(r'<form[^>]*action="/issuer/console/login"[^>]*>', page).group(0)  # type: ignore[union-attr]
+    for _ in range(LOGIN_MAX_FAILURES + 2):
+        r = client.post("/issuer/console/login", data={"csrf": _csrf(page), "lang": "fr", "api_key": "  "})
+        assert r.status_code == 400 and i18n.t("fr", "console.key_missing") in unescape(r.text)
+        assert 'aria-invalid="true"' in r.text and 'aria-describedby="api-key-help api-key-error"' in r.text
+    r = client.post("/issuer/console/login", data={"csrf": _csrf(page), "lang": "fr", "api_key": key},
+                    follow_redirects=False)
+    assert r.status_code == 303  # no try was spent
 
 
 def test_login_is_rate_limited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -81,8 +81,8 @@ def test_a_lost_sheet_is_found_by_its_reference_and_cancelled_from_the_console(
     client.post(f"/issuer/console/offers/{lost}/cancel",
                 data={"csrf": _csrf(asked.text), "lang": "en", "confirm": "yes"})
     assert _pages(client, key, "/api/issuer/offers?reference=Lost%20sheet%204711")[0] == []
-    searched = client.get("/issuer/console?reference=Class%20B%20row%207")
-    assert searched.text.count("Class B row 7<") == 1 and "Class B row 8<" not in searched.text  # finds offers too
+    searched = client.get("/issuer/console?reference=Class%20B%20%237")
+    assert searched.text.count("Class B #7<") == 1 and "Class B #8<" not in searched.text  # finds offers too
 
 
 def test_the_console_pages_through_open_offers(crowded: tuple[TestClient, str, str]) -> None:

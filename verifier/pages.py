@@ -133,14 +133,16 @@ async def login(request: Request, ctx: Ctx) -> Response:
     device = request.cookies.get(sessions.device_cookie(SERVICE))
     bucket = sessions.sign_in_bucket(ctx.node, SERVICE, web.client_address(request), device)
     now, token, key = ctx.now(), new_token(), form.get("desk_key")
-    key = key.strip() if isinstance(key, str) else None  # pasted with a space or a line end (helper-90)
+    key = key.strip() if isinstance(key, str) else ""  # pasted with a space or a line end (helper-90)
+    if not key:  # nothing typed: said as such, and no try spent (helper-92)
+        return render(ctx, request, "login.html", lang, 400, field_error=i18n.t(lang, "console.key_missing"))
     async with ctx.transaction() as session:
         if await sessions.attempt(session, bucket, now):
             return render(ctx, request, "login.html", lang, 429, field_error=i18n.t(lang, "console.too_many"))
-        known = isinstance(key, str) and bool(key) and await store.desk_key_known(session, ctx.node, str(key))
+        known = await store.desk_key_known(session, ctx.node, key)
         if known:
             await sessions.succeeded(session, bucket)
-            await sessions.start(session, ctx.node, SERVICE, store.desk_digest(ctx.node, str(key)), token, now)
+            await sessions.start(session, ctx.node, SERVICE, store.desk_digest(ctx.node, key), token, now)
     if not known:
         return render(ctx, request, "login.html", lang, 401, field_error=i18n.t(lang, "console.bad_key"))
     return staff.signed_in(staff.after_sign_in(request, form, DOOR, lang, ctx.node.digest), ctx.node, SERVICE, token,
