@@ -101,7 +101,7 @@ def test_a_french_console_says_a_bad_row_in_french_naming_label_and_column(app_a
     client, key = app_and_key
     r = _class(client, key, "mars.csv", "given_name,family_name,eqf_level\nAmina,Rahimi,3\n,Haddad,onze\n", lang="fr")
     assert r.status_code == 200, r.text
-    said = re.search(r'<section class="card errors no-print"><ul><li>(.*?)</li>', r.text, re.S)
+    said = re.search(r'<section class="card errors no-print">.*?<li>(.*?)</li>', r.text, re.S)
     assert said is not None
     text = _text(said.group(1))
     assert text.startswith(f"Ligne 3{NBSP}: ")
@@ -109,6 +109,10 @@ def test_a_french_console_says_a_bad_row_in_french_naming_label_and_column(app_a
     assert f"{level} (colonne «{NBSP}eqf_level{NBSP}»){NBSP}: écrivez un nombre entier" in text
     assert f"Prénom (colonne «{NBSP}given_name{NBSP}»){NBSP}: à remplir." in text
     assert "required" not in text and "SkillCertificate" not in text  # not the API's English
+    assert i18n.t("fr", "console.rows_not_made") in _text(r.text)  # and what to send again (helper-92)
+    nothing = _class(client, key, "avril.csv", "given_name,eqf_level\n,onze\n", lang="fr")
+    assert nothing.status_code == 200 and 'class="sheet"' not in nothing.text
+    assert i18n.t("fr", "console.nothing_made") in _text(nothing.text) and 'class="back"' in nothing.text
     assert "onze" not in text and "Haddad" not in text  # never a value
 
 
@@ -116,7 +120,7 @@ def test_an_arabic_console_names_an_unknown_column_and_the_columns_it_takes(app_
     client, key = app_and_key
     r = _class(client, key, "x.csv", "given_name,surname\nAmina,Rahimi\n", lang="ar")
     assert r.status_code == 400
-    assert "العمود B في الصف الأول ليس حقلًا في هذه الشهادة" in _text(r.text) and "given_name, family_name" in r.text
+    assert "العمود B في السطر الأول ليس حقلًا في هذه الشهادة" in _text(r.text) and "given_name, family_name" in r.text
     empty = _class(client, key, "x.csv", "given_name,family_name\n", lang="ar")
     assert empty.status_code == 400 and i18n.t("ar", "console.rule.no_rows") in empty.text
     latin1 = client.post("/issuer/console/class", data={
