@@ -286,9 +286,12 @@ async def class_batch(request: Request, ctx: Ctx) -> HTMLResponse:
         result = await create_class(ctx, who[0], who[1], ClassCreate(
             type=ctype.name, csv=text, defaults=defaults, batch_size=_copies(form), language=i18n.bcp47(lang),
             reference=(_reference(form) or _file_stem(upload))[:REFERENCE_MAX - 12] or None))
-    except AmanaError as exc:
-        return await home_page(ctx, request, lang, who, message=console_words.refusal(exc, ctype, lang, in_file=True),
-                               status=400)
+    except AmanaError as exc:  # said at the file too, and the class-wide values typed kept (helper-92)
+        said = console_words.refusal(exc, ctype, lang, in_file=True)
+        typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k not in ("csrf", "lang", "once", "type")}
+        typed["class_type"] = ctype.name if ctype else ""
+        return await home_page(ctx, request, lang, who, message=said, status=400, typed=typed,
+                               field_errors={"csv": said})
     sheets = [sheet(o, i18n.pick(o.language), ctype, who[1], o.row) for o in result.offers]
     errors = [{"row": e.row, "error": console_words.said(tuple(Problem(**p.model_dump()) for p in e.problems), ctype,
                                                          lang, in_file=True) if e.problems else e.error}
