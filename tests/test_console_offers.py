@@ -186,7 +186,7 @@ def test_revoking_asks_first_and_the_first_post_changes_nothing(app_and_key: Cli
     assert _status(client, key, twins[0]["id"]) == "valid" and _status(client, key, twins[1]["id"]) == "valid"
     for text in (i18n.t("en", "console.confirm_title.revoke"), "Case 9 Olena", console_lists.day(twins[0]["issued_at"]),
                  i18n.t("en", "console.status.valid"), i18n.t("en", "console.confirm_batch", count=2)):
-        assert text in first.text
+        assert text in html.unescape(first.text)
     assert 'name="confirm" value="yes"' in first.text and 'class="back"' in first.text
     assert client.post(url, data={"csrf": "0" * 64, "lang": "en", "confirm": "yes"}).status_code == 403
     assert _status(client, key, twins[0]["id"]) == "valid"
