@@ -279,6 +279,9 @@ def serve(
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin and DDL notes at every start: noise
     logging.getLogger("amana").info("public base URL %s (local mode: %s, workers: %d)", settings.public_base_url,
                                     settings.local_mode, workers)
+    base = settings.public_base_url.rstrip("/")  # where each person starts (helper-92: the log named none)
+    logging.getLogger("amana").info("staff console %s/issuer/console (sign in with a staff key: create-org, "
+                                    "add-staff) · desk %s/verifier/desk · wallet %s/wallet", base, base, base)
     from core.web_pages import QR_TOOLS, vendored
 
     missing = [name for name in QR_TOOLS if not vendored(name)]

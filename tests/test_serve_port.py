@@ -130,6 +130,8 @@ def test_links_to_a_port_the_node_does_not_listen_on_are_warned_about(tmp_path: 
     # eleven lines (helper-79); the missing QR tools warned of exactly when missing (make test vendors them)
     assert "alembic" not in log and "non-transactional DDL" not in log
     assert ("no QR reader" in log) == (not all(vendored(name) for name in QR_TOOLS))
+    # where each person starts, at the address the links name (helper-92: the log named no page)
+    assert f"staff console http://127.0.0.1:{links}/issuer/console" in log
 
 
 @pytest.mark.parametrize(("public", "given", "listened"), [
