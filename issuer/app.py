@@ -14,7 +14,18 @@ from fastapi.staticfiles import StaticFiles
 
 from core import db, front_door, service, web_pages
 from core.settings import Settings, get_settings
-from issuer import api, console_offers, discovery, offer_admin, offer_page, pages, staff_api, status_api, store
+from issuer import (
+    api,
+    console_class_file,
+    console_offers,
+    discovery,
+    offer_admin,
+    offer_page,
+    pages,
+    staff_api,
+    status_api,
+    store,
+)
 from issuer.context import IssuerContext
 
 
@@ -44,6 +55,7 @@ def attach(app: FastAPI) -> None:
     app.include_router(offer_admin.router)
     app.include_router(pages.router)
     app.include_router(console_offers.router)
+    app.include_router(console_class_file.router)
     app.include_router(offer_page.router)
     app.mount("/static/issuer", StaticFiles(directory=STATIC), name="issuer-static")
     web_pages.mount_shared_static(app)

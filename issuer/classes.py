@@ -92,6 +92,17 @@ def _delimiter(text: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+# Spreadsheets set to these languages write (and read) ";" between cells, where a decimal comma is usual.
+_SEMICOLON_LANGUAGES = frozenset({"fr", "uk"})
+
+
+def template(ctype: CredentialType, lang: str) -> str:
+    """An empty class file for ``ctype``: its header row only, as the reader's spreadsheet opens it
+    (a BOM so that it reads UTF-8; ";" where a French or Ukrainian spreadsheet expects it)."""
+    separator = ";" if lang in _SEMICOLON_LANGUAGES else ","
+    return "\ufeff" + separator.join(columns_of(ctype)) + "\r\n"
+
+
 def columns_of(ctype: CredentialType) -> list[str]:
     """The columns a class's CSV may have for ``ctype``: its claims' paths, then the special ones."""
     return [*(f.name for f in forms.fields(ctype, "en")),

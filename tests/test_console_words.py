@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from core import i18n, local_forms
 from core.credtypes import TypeRegistry
@@ -166,6 +167,34 @@ def test_a_refused_file_is_said_at_its_button_and_the_class_wide_values_stay(app
         assert re.search(kept, form.group(0)), kept
     offer_form = re.search(r'<form[^>]*action="/issuer/console/offer".*?</form>', r.text, re.S)
     assert offer_form and 'value="welding"' not in offer_form.group(0)  # the other form is left alone
+
+
+def test_the_class_form_lists_every_column_and_gives_a_file_with_them(app_and_key: Client,
+                                                                     types: TypeRegistry) -> None:
+    """helper-92: the trainer guessed the columns (the help named three). Each is listed beside its label,
+    and an empty file with them is one click away, in the separator the reader's spreadsheet expects."""
+    client, key = app_and_key
+    _signed_in(client, key)
+    anonymous = TestClient(client.app, base_url=str(client.base_url))  # no session cookie
+    assert anonymous.get("/issuer/console/class-file/SkillCertificate.csv").status_code == 403  # staff only
+    page = client.get("/issuer/console?lang=fr").text
+    guide = re.search(r'<details class="columns">(.*?)</details>', page, re.S)
+    assert guide and '<code dir="ltr">given_name</code> — Prénom' in guide.group(1)
+    assert '<code dir="ltr">reference</code>' in guide.group(1) and "eqf_level" in guide.group(1)
+    for lang, separator in (("fr", ";"), ("en", ","), ("ar", ",")):
+        got = client.get(f"/issuer/console/class-file/SkillCertificate.csv?lang={lang}")
+        assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+        assert "attachment" in got.headers["content-disposition"] and got.headers["cache-control"] == "no-store"
+        text = got.content.decode("utf-8")
+        assert text.startswith("\ufeffgiven_name" + separator + "family_name")
+        header = text.removeprefix("\ufeff").strip().split(separator)
+        assert header == classes.columns_of(types.by_name("SkillCertificate"))
+        row = separator.join({"given_name": "Amina", "family_name": "Rahimi", "language": "fa-AF"}.get(c, "")
+                             for c in header)
+        rows = classes.parse(text + row + "\r\n", types.by_name("SkillCertificate"),
+                             {k: v for k, v in _claims().items() if k not in ("given_name", "family_name")}, lang)
+        assert rows[0].claims is not None and rows[0].language == "fa_AF"  # the file reads back as it is
+    assert client.get("/issuer/console/class-file/NoSuchType.csv").status_code == 400  # not a type it issues
 
 
 def test_the_one_offer_form_says_each_problem_at_its_field_in_the_readers_language(app_and_key: Client) -> None:
