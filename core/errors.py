@@ -385,6 +385,14 @@ class AlreadyExists(AmanaError):
     status = 409
 
 
+class SentAlready(AlreadyExists):
+    """A console page sent a second time (a reload, a second click after the first arrived): its
+    one-time value was spent with what the first made, so nothing new is made."""
+
+    code = "sent_already"
+    title = "This form was sent already: nothing new was made"
+
+
 class NotAcceptable(AmanaError):
     code = "not_acceptable"
     title = "There is no form of this resource that the request accepts"

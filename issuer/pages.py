@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from core import digits, esco, i18n, local_forms, pictograms, qr, sessions, web, web_pages
 from core.credtypes import CredentialType
-from core.errors import AmanaError, Forbidden, NotDigits, Problem
+from core.errors import AmanaError, Forbidden, NotDigits, Problem, SentAlready
 from core.sdjwt.paths import parse_path
 from core.sealing import new_token
 from core.staff import Door, SignInAgain, after_sign_in, signed_in
@@ -86,7 +86,7 @@ async def home_page(ctx: IssuerContext, request: Request, lang: str, who: tuple[
         offers, offers_cursor = await console_lists.open_offers(ctx, org, lang)
     skill_query = (query.get(console_skills.QUERY_PARAM) or "")[:esco.QUERY_MAX]
     return render(ctx, request, "home.html", lang, status, staff=who[0], message=message,
-                   once=secrets.token_urlsafe(16),  # sent once: _sent_before
+                   once=secrets.token_urlsafe(16),  # sent once: staff_api.spend_once
                    skill_query=skill_query, skill_matches=console_skills.found(skill_query),
                    types=[(t, forms.fields(t, lang)) for t in types], credentials=listed, next_cursor=cursor,
                    reference=reference or "", after=after or offers_after, open_offers=offers,
@@ -218,20 +218,16 @@ def _reference(form: Any) -> str | None:
     return " ".join(str(form.get("reference") or "").split())[:REFERENCE_MAX] or None
 
 
-ONCE_KEPT_S = 86400  # how long a sent form is remembered: a reload a day later makes a new offer
-
-
-async def _sent_before(ctx: IssuerContext, request: Request, form: Any, lang: str,
-                       who: tuple[Staff, Organisation]) -> HTMLResponse | None:
-    """The console's answer when this very page was sent already (its ``once``, spent at the first
-    sending): the browser's reload of the sheets, or its "send again", made a second offer with its
-    own PIN (helper-90). None the first time, and for a form without one (an older page)."""
+def _once(form: Any) -> str | None:
+    """The page's one-time value (``staff_api.spend_once``); None for a form without one (an older page)."""
     once = form.get("once")
-    if not isinstance(once, str) or not 16 <= len(once) <= 64:
-        return None
-    async with ctx.transaction() as session:
-        if await store.spend_form(session, ctx.node, who[0].id, once, ctx.now() + ONCE_KEPT_S):
-            return None
+    return once if isinstance(once, str) and 16 <= len(once) <= 64 else None
+
+
+async def _sent_already(ctx: IssuerContext, request: Request, lang: str,
+                        who: tuple[Staff, Organisation]) -> HTMLResponse:
+    """This very page was sent already: the browser's reload of the sheets, or its "send again", made a
+    second offer with its own PIN (helper-90). Said, with where the first one's offers are."""
     return await home_page(ctx, request, lang, who, message=i18n.t(lang, "console.sent_already"), status=409)
 
 
@@ -245,8 +241,6 @@ def _field_errors(ctype: CredentialType, detail: str, lang: str) -> dict[str, st
 @router.post("/offer", response_class=HTMLResponse)
 async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
     form, lang, who = await signed_in_form(request, ctx)
-    if (resent := await _sent_before(ctx, request, form, lang, who)) is not None:
-        return resent
     holder_lang = i18n.pick(str(form.get("holder_language") or lang))
     ctype: CredentialType | None = None
     try:
@@ -254,7 +248,9 @@ async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
         claims = classes.claims_from_cells(ctype, _cells(ctype, form), {})
         created = await make_offer(ctx, who[0], who[1], OfferCreate(
             type=ctype.name, claims=claims, batch_size=_copies(form), language=i18n.bcp47(holder_lang),
-            reference=_reference(form)))
+            reference=_reference(form)), once=_once(form))
+    except SentAlready:
+        return await _sent_already(ctx, request, lang, who)
     except AmanaError as exc:
         typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k not in ("csrf", "lang")}
         errors: dict[str, Any] = {}
@@ -271,8 +267,6 @@ async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
 @router.post("/class", response_class=HTMLResponse)
 async def class_batch(request: Request, ctx: Ctx) -> HTMLResponse:
     form, lang, who = await signed_in_form(request, ctx)
-    if (resent := await _sent_before(ctx, request, form, lang, who)) is not None:
-        return resent
     upload = form.get("csv")
     ctype: CredentialType | None = None
     try:
@@ -285,7 +279,9 @@ async def class_batch(request: Request, ctx: Ctx) -> HTMLResponse:
         defaults = classes.partial_claims(ctype, _cells(ctype, form, "default:"))
         result = await create_class(ctx, who[0], who[1], ClassCreate(
             type=ctype.name, csv=text, defaults=defaults, batch_size=_copies(form), language=i18n.bcp47(lang),
-            reference=(_reference(form) or _file_stem(upload))[:REFERENCE_MAX - 12] or None))
+            reference=(_reference(form) or _file_stem(upload))[:REFERENCE_MAX - 12] or None), once=_once(form))
+    except SentAlready:
+        return await _sent_already(ctx, request, lang, who)
     except AmanaError as exc:  # said at the file too, and the class-wide values typed kept (helper-92)
         said = console_words.refusal(exc, ctype, lang, in_file=True)
         typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k not in ("csrf", "lang", "once", "type")}

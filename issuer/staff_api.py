@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core import esco, qr, web
 from core.credtypes import CredentialType
 from core.direct_routes import direct
-from core.errors import Forbidden, InvalidInput, NotFound, OAuthError
+from core.errors import Forbidden, InvalidInput, NotFound, OAuthError, SentAlready
 from core.openapi_errors import KEY_REFUSED
 from core.web import JSONResponse
 from issuer import classes, metadata, store
@@ -109,8 +109,10 @@ async def new_offer(ctx: IssuerContext, session: Any, staff: Staff, org: Organis
                        reference=reference)
 
 
-async def create_offer(ctx: IssuerContext, staff: Staff, org: Organisation, request: OfferCreate) -> OfferPublic:
-    """Shared by the API, the console and ``amana issuer offer``."""
+async def create_offer(ctx: IssuerContext, staff: Staff, org: Organisation, request: OfferCreate,
+                       once: str | None = None) -> OfferPublic:
+    """Shared by the API, the console and ``amana issuer offer``. ``once``: the console page's one-time
+    value, spent in the same transaction as the offer is made (``spend_once``)."""
     ctype = allowed_type(ctx, org, request.type)
     ctype.check_issuance(request.claims)
     esco.check_claims(request.claims)  # a made-up skill URI is refused before anything is written
@@ -118,8 +120,21 @@ async def create_offer(ctx: IssuerContext, staff: Staff, org: Organisation, requ
         async with ctx.transaction() as session:
             await store.purge_expired(session, ctx.now())
     async with ctx.unit() as db:
+        await spend_once(ctx, db, staff, once)
         return await new_offer(ctx, db, staff, org, ctype, request.claims, request.batch_size, request.language,
                                ctx.now(), request.valid_days, request.reference)
+
+
+FORM_KEPT_S = 86400  # how long a console page's one-time value is remembered: a reload a day later makes anew
+
+
+async def spend_once(ctx: IssuerContext, db: Any, staff: Staff, once: str | None) -> None:
+    """Spend a console page's one-time value inside the transaction that makes the offers: a page sent
+    twice (a reload, a click after the first arrived) makes nothing the second time (helper-90), and a
+    sending that failed (a refused row, a crash) spent nothing, so sending it again works (helper-93).
+    Of two sendings at once, the second waits on the first's row and then finds it spent."""
+    if once is not None and not await store.spend_form(db, ctx.node, staff.id, once, ctx.now() + FORM_KEPT_S):
+        raise SentAlready()
 
 
 class ClassCreate(BaseModel):
@@ -160,12 +175,14 @@ class ClassPublic(BaseModel):
     errors: list[ClassRowError]
 
 
-async def create_class(ctx: IssuerContext, staff: Staff, org: Organisation, request: ClassCreate) -> ClassPublic:
+async def create_class(ctx: IssuerContext, staff: Staff, org: Organisation, request: ClassCreate,
+                       once: str | None = None) -> ClassPublic:
     """Good rows become offers, all in one transaction; bad rows are reported and create nothing."""
     ctype = allowed_type(ctx, org, request.type)
     rows = classes.parse(request.csv, ctype, request.defaults, request.language)
     offers, errors, now = [], [], ctx.now()
     async with ctx.transaction() as session:
+        await spend_once(ctx, session, staff, once)
         for row in rows:
             if row.claims is None:
                 errors.append(ClassRowError(row=row.number, error=row.error or "invalid", problems=[

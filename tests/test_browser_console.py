@@ -129,8 +129,17 @@ def test_after_the_browsers_stop_button_the_form_can_be_sent_again_and_makes_not
     """helper-90: pressing Stop while an offer was on its way left the form dead until a reload (the
     page hears nothing of a Stop). After a while it can be sent again; the node, which made the first,
     answers that it was sent already and where its offer is, and makes no second."""
+    import httpx
+
     from core import i18n
 
+    running, api_key = node
+
+    def offers() -> int:
+        listed = httpx.get(f"{running.base}/api/issuer/offers", headers={"Authorization": f"Bearer {api_key}"})
+        return len(listed.json())
+
+    before = offers()
     with _slow_offer_form(node, monkeypatch) as (page, made):
         form = page.locator("form[action='/issuer/console/offer']")
         form.evaluate("f => { f.dataset.resendAfter = '600'; }")  # the page's 15 s, shortened for the test
@@ -141,4 +150,4 @@ def test_after_the_browsers_stop_button_the_form_can_be_sent_again_and_makes_not
         form.locator("button").click()
         page.wait_for_selector(f"text={i18n.t('en', 'console.sent_already')}", timeout=20000)
         page.wait_for_timeout(2000)  # the first has finished by now
-        assert len(made) == 1  # one offer, one PIN: the second sending made nothing
+        assert len(made) == 2 and offers() == before + 1  # sent twice, one offer, one PIN

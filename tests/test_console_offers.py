@@ -117,6 +117,36 @@ def test_the_same_page_sent_again_makes_no_second_offer(app_and_key: Client) -> 
     assert client.post("/issuer/console/offer", data={**sent, "once": fresh[1]}).status_code == 200
 
 
+def test_a_sending_that_failed_spent_nothing_and_the_same_page_goes_through(app_and_key: Client,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-93: the page's one-time value was spent before the work, so a sending that then failed
+    made nothing and its retry said "sent already". It is spent with the offer, in one transaction."""
+    from core.errors import InvalidInput
+    from issuer import staff_api
+
+    client, key = app_and_key
+    home = _signed_in(client, key)
+    once = re.search(r'name="once" value="([^"]+)"', home)
+    assert once is not None
+    sent = {**FORM, "csrf": _csrf(home), "once": once[1], "reference": "Retry 1"}
+    real, failing = staff_api.new_offer, True
+
+    async def once_broken(*args: Any, **kwargs: Any) -> Any:
+        nonlocal failing
+        if failing:
+            failing = False
+            raise InvalidInput("the node failed half way")  # any failure after the value was spent
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(staff_api, "new_offer", once_broken)
+    before = _open_ids(client, key)
+    assert client.post("/issuer/console/offer", data=sent).status_code == 400  # the failure's own answer
+    assert _open_ids(client, key) == before  # nothing made, nothing spent
+    again = client.post("/issuer/console/offer", data=sent)
+    assert again.status_code == 200 and 'class="sheet"' in again.text and len(_open_ids(client, key) - before) == 1
+    assert client.post("/issuer/console/offer", data=sent).status_code == 409  # and now it is spent
+
+
 def test_a_key_pasted_with_a_space_or_a_line_end_signs_in(app_and_key: Client) -> None:
     client, key = app_and_key
     assert i18n.t("en", "console.sign_out") in _signed_in(client, f"  {key}\r\n")  # helper-90: it was refused
