@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core import i18n, local_forms
 from core.credtypes import TypeRegistry
@@ -274,3 +276,39 @@ def test_a_node_without_the_esco_index_refuses_the_file_not_each_row(types: Type
 def test_a_refusal_without_problems_is_said_as_before(types: TypeRegistry) -> None:
     plain = InvalidInput("the offer is not open")
     assert console_words.refusal(plain, types.by_name("SkillCertificate"), "fr") == "the offer is not open"
+
+
+@given(st.integers(min_value=0, max_value=20_000))
+def test_a_header_cell_is_named_as_spreadsheets_name_its_column(index: int) -> None:
+    """A, …, Z, AA, AB, …: the column's place in the reader's spreadsheet, in every language."""
+    letters = classes.spreadsheet_column(index)
+    assert letters.isascii() and letters.isupper() and letters.isalpha()
+    back = 0
+    for letter in letters:  # bijective base 26
+        back = back * 26 + (ord(letter) - ord("A") + 1)
+    assert back - 1 == index
+    assert [classes.spreadsheet_column(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
+
+
+CELL = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéأ ", min_size=1, max_size=10).map(lambda t: "Zq" + t)
+
+
+@given(cells=st.lists(CELL, min_size=1, max_size=4),
+       header=st.sampled_from(["given_name,family_name,eqf_level", "given_name,reference", "", "skill.label,language"]))
+def test_no_refusal_of_a_class_file_ever_carries_a_cell(types: TypeRegistry, cells: list[str], header: str) -> None:
+    """Whatever the file (a header or none, cells where numbers, codes or names go), neither the English
+    detail, nor a problem, nor the console's words in any language holds what a cell says."""
+    ctype = types.by_name("SkillCertificate")
+    body = ",".join(cells)
+    text = f"{header}\n{body}\n{body}\n" if header else f"{body}\n{body}\n"
+    defaults = {k: v for k, v in _claims().items() if k not in ("given_name", "family_name", "eqf_level")}
+    try:
+        rows = classes.parse(text, ctype, defaults, "en")
+    except InvalidInput as refused:
+        said = [refused.detail, *map(repr, refused.problems),
+                *(console_words.refusal(refused, ctype, lang, in_file=True) for lang in ("fr", "ar"))]
+    else:
+        said = [text for row in rows for text in (row.error or "", *map(repr, row.problems),
+                                                   console_words.said(row.problems, ctype, "uk", in_file=True))]
+    for cell in cells:
+        assert not any(cell.strip() in str(s) for s in said), (cell, said)
