@@ -24,7 +24,7 @@ from issuer import forms
 _WORDED = frozenset({
     "required", "one_of", "many_codes", "date", "date_time", "integer", "number", "boolean", "at_most",
     "at_least", "at_most_chars", "at_least_chars", "pattern", "more_cells", "file_too_big", "file_empty",
-    "too_many_rows", "file_unreadable", "no_rows", "unknown_column", "no_header", "not_utf8", "copies",
+    "too_many_rows", "file_unreadable", "no_rows", "unknown_column", "no_header", "not_utf8", "copies", "no_file",
 })
 _NOT_CLAIMS = {"copies": "console.copies"}  # the form's own fields a problem may name, by their labels' keys
 _OWN_KEY = {"esco": "console.esco_unknown"}  # said the same way where the skill is picked

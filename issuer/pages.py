@@ -224,6 +224,15 @@ def _once(form: Any) -> str | None:
     return once if isinstance(once, str) and 16 <= len(once) <= 64 else None
 
 
+async def _spent(ctx: IssuerContext, who: tuple[Staff, Organisation], once: str | None) -> bool:
+    """Whether this page was sent already, asked before its fields and its file are read: a page sent
+    again without its file was told "the file is empty" and answered with a fresh page (helper-94)."""
+    if once is None:
+        return False
+    async with ctx.read() as db:
+        return await store.form_spent(db, ctx.node, who[0].id, once)
+
+
 async def _sent_already(ctx: IssuerContext, request: Request, lang: str,
                         who: tuple[Staff, Organisation]) -> HTMLResponse:
     """This very page was sent already: the browser's reload of the sheets, or its "send again", made a
@@ -238,9 +247,20 @@ def _field_errors(ctype: CredentialType, detail: str, lang: str) -> dict[str, st
     return {name: i18n.t(lang, "console.field_error") for name in named}
 
 
+def _class_field_errors(exc: AmanaError, ctype: CredentialType | None, lang: str) -> dict[str, Any]:
+    """Where a refused class is mended: a class-wide field (copies, a claim typed for everyone) when a
+    problem names one, else the file (helper-94: a bad copies value was said at the file button)."""
+    fields = console_words.fields_named(exc.problems, ctype, lang) if ctype and exc.problems else {}
+    if not fields:
+        return {"csv": console_words.refusal(exc, ctype, lang, in_file=True)}
+    return {("class:" if name == "copies" else "default:") + name: said for name, said in fields.items()}
+
+
 @router.post("/offer", response_class=HTMLResponse)
 async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
     form, lang, who = await signed_in_form(request, ctx)
+    if await _spent(ctx, who, _once(form)):
+        return await _sent_already(ctx, request, lang, who)
     holder_lang = i18n.pick(str(form.get("holder_language") or lang))
     ctype: CredentialType | None = None
     try:
@@ -267,27 +287,30 @@ async def offer(request: Request, ctx: Ctx) -> HTMLResponse:
 @router.post("/class", response_class=HTMLResponse)
 async def class_batch(request: Request, ctx: Ctx) -> HTMLResponse:
     form, lang, who = await signed_in_form(request, ctx)
+    if await _spent(ctx, who, _once(form)):
+        return await _sent_already(ctx, request, lang, who)
     upload = form.get("csv")
     ctype: CredentialType | None = None
     try:
         ctype = allowed_type(ctx, who[1], str(form.get("type") or ""))
-        raw = await upload.read(classes.MAX_BYTES + 1) if hasattr(upload, "read") else b""
+        copies, defaults = _copies(form), classes.partial_claims(ctype, _cells(ctype, form, "default:"))
+        if not hasattr(upload, "read") or not getattr(upload, "filename", ""):  # nothing picked (helper-94)
+            raise classes.refused("no CSV file was chosen", "", "no_file")
+        raw = await upload.read(classes.MAX_BYTES + 1)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise classes.refused("the CSV file must be saved as UTF-8", "", "not_utf8") from None
-        defaults = classes.partial_claims(ctype, _cells(ctype, form, "default:"))
         result = await create_class(ctx, who[0], who[1], ClassCreate(
-            type=ctype.name, csv=text, defaults=defaults, batch_size=_copies(form), language=i18n.bcp47(lang),
+            type=ctype.name, csv=text, defaults=defaults, batch_size=copies, language=i18n.bcp47(lang),
             reference=(_reference(form) or _file_stem(upload))[:REFERENCE_MAX - 12] or None), once=_once(form))
     except SentAlready:
         return await _sent_already(ctx, request, lang, who)
-    except AmanaError as exc:  # said at the file too, and the class-wide values typed kept (helper-92)
-        said = console_words.refusal(exc, ctype, lang, in_file=True)
+    except AmanaError as exc:  # said where it is mended too, and the class-wide values typed kept (helper-92)
         typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k not in ("csrf", "lang", "once", "type")}
         typed["class_type"] = ctype.name if ctype else ""
-        return await home_page(ctx, request, lang, who, message=said, status=400, typed=typed,
-                               field_errors={"csv": said})
+        return await home_page(ctx, request, lang, who, message=console_words.refusal(exc, ctype, lang, in_file=True),
+                               status=400, typed=typed, field_errors=_class_field_errors(exc, ctype, lang))
     sheets = [sheet(o, i18n.pick(o.language), ctype, who[1], o.row) for o in result.offers]
     errors = [{"row": e.row, "error": console_words.said(tuple(Problem(**p.model_dump()) for p in e.problems), ctype,
                                                          lang, in_file=True) if e.problems else e.error}

@@ -183,16 +183,31 @@ async def create_class(ctx: IssuerContext, staff: Staff, org: Organisation, requ
     offers, errors, now = [], [], ctx.now()
     async with ctx.transaction() as session:
         await spend_once(ctx, session, staff, once)
+        base = await _class_reference(ctx, session, org, request.reference, [r.number for r in rows if not r.reference])
         for row in rows:
             if row.claims is None:
                 errors.append(ClassRowError(row=row.number, error=row.error or "invalid", problems=[
                     RowProblem(where=p.where, rule=p.rule, bound=p.bound) for p in row.problems]))
                 continue
-            reference = row.reference or (f"{request.reference} #{row.number}" if request.reference else None)
+            reference = row.reference or (f"{base} #{row.number}" if base else None)
             offer = await new_offer(ctx, session, staff, org, ctype, row.claims, request.batch_size, row.language, now,
                                     reference=reference)
             offers.append(ClassRowOffer(**offer.model_dump(), row=row.number, language=row.language))
     return ClassPublic(offers=offers, errors=errors)
+
+
+async def _class_reference(ctx: IssuerContext, session: Any, org: Organisation, reference: str | None,
+                           numbers: list[int]) -> str | None:
+    """The class's reference, made unique: a second class under the same reference (the refused rows
+    of the first, mended and sent again, as the console advises) is "<reference> (2)", so that its
+    "#2" is not another trainee's "#2" (helper-94: two people under one reference, and a revoke or a
+    new sheet could take the wrong one). References are sealed, so each is found by its digest."""
+    if not reference or not numbers:
+        return reference
+    for tried in (reference, *(f"{reference} ({n})" for n in range(2, 21))):
+        if not await store.references_taken(session, ctx.node, org.id, [f"{tried} #{n}" for n in numbers]):
+            return tried
+    return reference  # twenty classes under one name: told apart by their dates
 
 
 @router.post("/classes", status_code=201)

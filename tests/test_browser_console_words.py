@@ -107,7 +107,7 @@ def test_a_word_in_a_number_field_and_a_half_typed_date_are_said_not_dropped(nod
         offer.locator("button").last.click()
         said = page.locator("p.bad-input")
         said.wait_for()
-        assert said.inner_text() == i18n.t("fr", "console.field_error")
+        assert said.inner_text() == i18n.t("fr", "console.date_incomplete")
         assert date.get_attribute("aria-invalid") == "true" and page.locator(".sheet").count() == 0
         _shot(page, "offer-bad-date-fr", 360)
         page.close()

@@ -199,6 +199,53 @@ def test_the_class_form_lists_every_column_and_gives_a_file_with_them(app_and_ke
     assert client.get("/issuer/console/class-file/NoSuchType.csv").status_code == 400  # not a type it issues
 
 
+def test_mended_rows_sent_again_under_the_same_reference_are_told_apart(app_and_key: Client) -> None:
+    """helper-94: the refused rows, mended and sent again as the page advises, were numbered from 2 again
+    under the same reference: two trainees were "Cariste #2". The second class's reference is made unique."""
+    client, key = app_and_key
+    first = _class(client, key, "x.csv", "given_name,eqf_level\nAmira,3\n,onze\nSami,x\n", reference="Cariste nov")
+    assert first.status_code == 200 and "Cariste nov #2" in first.text
+    mended = _class(client, key, "x.csv", "given_name,eqf_level\nNadia,4\nSami,5\n", reference="Cariste nov")
+    assert mended.status_code == 200 and "Cariste nov (2) #2" in mended.text and "Cariste nov (2) #3" in mended.text
+    listed = {o["reference"] for o in client.get("/api/issuer/offers?limit=500", headers=_api(client, key)).json()}
+    assert {"Cariste nov #2", "Cariste nov (2) #2", "Cariste nov (2) #3"} <= listed
+
+
+def test_a_page_sent_again_without_its_file_is_told_it_was_sent(app_and_key: Client) -> None:
+    """helper-94: a reload that came without the file was told "the file is empty", and the fresh page
+    it answered with made the whole class a second time. The page's value is looked at first."""
+    client, key = app_and_key
+    home = _signed_in(client, key)
+    once = re.search(r'action="/issuer/console/class".*?name="once" value="([^"]+)"', home, re.S)
+    assert once is not None
+    data = {**{f"default:{k}": v for k, v in FORM.items() if k not in ("lang", "type", "given_name", "copies",
+                                                                         "holder_language")},
+            "csrf": _csrf(home), "once": once[1], "lang": "fr", "copies": "1", "type": "SkillCertificate"}
+    made = client.post("/issuer/console/class", data=data, files={"csv": ("x.csv", "given_name\nAmira\n", "text/csv")})
+    assert made.status_code == 200
+    again = client.post("/issuer/console/class", data=data, files={"csv": ("", b"", "application/octet-stream")})
+    assert again.status_code == 409 and i18n.t("fr", "console.sent_already") in _text(again.text)
+
+
+def test_a_class_wide_mistake_is_said_at_its_field_and_no_file_at_the_button(app_and_key: Client) -> None:
+    """helper-94: a bad copies value or class-wide level was said at the file button, so the trainer
+    went to mend a file that was fine; a form sent with no file picked was told the file was empty."""
+    client, key = app_and_key
+    r = _class(client, key, "x.csv", "given_name\nAmira\n", lang="fr", copies="trois")
+    assert r.status_code == 400
+    assert re.search(r'<p class="field-error" id="class-copies-error-SkillCertificate"><bdi>Copies', r.text)
+    assert 'id="csv-error-SkillCertificate"' not in r.text
+    r = _class(client, key, "x.csv", "given_name\nAmira\n", lang="fr", **{"default:eqf_level": "onze"})
+    level = re.search(r'<p class="field-error" id="err-SkillCertificate-default-eqf_level">(.*?)</p>', r.text, re.S)
+    assert r.status_code == 400 and level and "écrivez un nombre entier" in _text(level.group(1))
+    assert 'id="csv-error-SkillCertificate"' not in r.text and "(colonne" not in _text(level.group(1))
+    home = _signed_in(client, key)
+    r = client.post("/issuer/console/class", data={"csrf": _csrf(home), "lang": "fr", "type": "SkillCertificate"},
+                    files={"csv": ("", b"", "application/octet-stream")})
+    at = re.search(r'<p class="field-error" id="csv-error-SkillCertificate">(.*?)</p>', r.text, re.S)
+    assert r.status_code == 400 and at and _text(at.group(1)) == i18n.t("fr", "console.rule.no_file")
+
+
 def test_the_one_offer_form_says_each_problem_at_its_field_in_the_readers_language(app_and_key: Client) -> None:
     client, key = app_and_key
     home = _signed_in(client, key)

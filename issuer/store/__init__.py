@@ -33,6 +33,7 @@ from issuer.store.protocol import (
     allocate_status,
     batch_fate,
     finish_offer,
+    form_spent,
     keep_response,
     kept_response,
     new_access_token,
@@ -63,10 +64,34 @@ from issuer.tables import (
 )
 
 __all__ = [  # the protocol's statements and the staff's keys, re-exported
-    "OFFLINE_GRANT", "SD_JWT_GRANT", "Granted", "active_key", "add_staff", "allocate_status", "batch_fate",
-    "finish_offer", "keep_response", "kept_response", "new_access_token", "new_refresh_family", "offer_at",
-    "offer_by_code", "offer_claims", "org_at", "record_credentials", "redeemed", "revoke_staff", "signing_key",
-    "spend_dpop_jti", "spend_form", "spend_nonce", "staff_and_org", "staff_by_api_key", "staff_in_force", "staff_of",
+    "OFFLINE_GRANT",
+    "SD_JWT_GRANT",
+    "Granted",
+    "active_key",
+    "add_staff",
+    "allocate_status",
+    "batch_fate",
+    "finish_offer",
+    "form_spent",
+    "keep_response",
+    "kept_response",
+    "new_access_token",
+    "new_refresh_family",
+    "offer_at",
+    "offer_by_code",
+    "offer_claims",
+    "org_at",
+    "record_credentials",
+    "redeemed",
+    "revoke_staff",
+    "signing_key",
+    "spend_dpop_jti",
+    "spend_form",
+    "spend_nonce",
+    "staff_and_org",
+    "staff_by_api_key",
+    "staff_in_force",
+    "staff_of",
     "use_access_token",
 ]
 
@@ -181,6 +206,13 @@ async def offers_by_reference(session: AsyncSession, node: NodeKey, org_id: str,
     digest = reference_digest(node, org_id, reference)
     query = select(Offer).where(Offer.org_id == org_id, Offer.reference_digest == digest).order_by(Offer.created_at)
     return list((await session.execute(query)).scalars())
+
+
+async def references_taken(session: AsyncSession, node: NodeKey, org_id: str, references: list[str]) -> bool:
+    """Whether any offer of ``org_id`` has one of these references (by their digests: one query)."""
+    digests = [reference_digest(node, org_id, r) for r in references]
+    query = select(Offer.id).where(Offer.org_id == org_id, Offer.reference_digest.in_(digests)).limit(1)
+    return (await session.execute(query)).first() is not None
 
 
 def _open(org_id: str, now: int) -> Any:

@@ -230,11 +230,23 @@ async def spend_nonce(db: Db, node: NodeKey, nonce: str, expires_at: int) -> boo
     return await _spent_first(db, NONCES, node.digest("c-nonce-spent", nonce), expires_at)
 
 
+def _form_digest(node: NodeKey, staff_id: str, once: str) -> str:
+    return node.digest("console-form-sent", f"{staff_id} {once}")
+
+
 async def spend_form(db: Db, node: NodeKey, staff_id: str, once: str, remember_until: int) -> bool:
     """Record a console form's one-time value as sent: True the first time, False when the same page
     is sent again (the browser's reload after a POST, "confirm form resubmission"). Kept beside the
     spent nonces, and forgotten with them at ``remember_until``."""
-    return await _spent_first(db, NONCES, node.digest("console-form-sent", f"{staff_id} {once}"), remember_until)
+    return await _spent_first(db, NONCES, _form_digest(node, staff_id, once), remember_until)
+
+
+async def form_spent(db: Db, node: NodeKey, staff_id: str, once: str) -> bool:
+    """Whether a console form's one-time value was spent already: looked at before its file is read,
+    so that a page sent again without its file is told so (helper-94: it was told "the file is empty",
+    and the fresh page it answered with made the class a second time)."""
+    found = await db.execute(select(NONCES.c.digest).where(NONCES.c.digest == _form_digest(node, staff_id, once)))
+    return found.first() is not None
 
 
 _FORGET_DPOP_PROOFS = delete(DPOP_PROOFS).where(DPOP_PROOFS.c.expires_at <= bindparam("now"))
