@@ -200,7 +200,7 @@ async def _check_database(running: NodeProcess, ledger: clients.Ledger) -> None:
     for offer in offers.values():
         reference = store.offer_reference(ctx.node, offer.id, offer.sealed_reference) or ""
         if reference.startswith("class "):
-            references[reference.rsplit(" row ", 1)[0]] += 1
+            references[reference.rsplit(" #", 1)[0]] += 1
     for reference, rows in ledger.classes.items():  # a class is all its rows or none
         assert references[reference] in (0, rows), (reference, references[reference], rows)
     for reference, acknowledged in ledger.classes_acknowledged.items():
