@@ -111,9 +111,9 @@ def test_the_label_is_filled_from_the_pick(app_and_key: tuple[TestClient, str],
     asked: list[dict[str, Any]] = []
     original = pages.make_offer
 
-    async def recording(ctx: Any, staff: Any, org: Any, request: OfferCreate) -> Any:
+    async def recording(ctx: Any, staff: Any, org: Any, request: OfferCreate, **kwargs: Any) -> Any:
         asked.append(request.claims)
-        return await original(ctx, staff, org, request)
+        return await original(ctx, staff, org, request, **kwargs)
 
     monkeypatch.setattr(pages, "make_offer", recording)
     r = client.post("/issuer/console/offer", data=_form(home, **{"skill.label": ""}))
