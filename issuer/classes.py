@@ -21,6 +21,7 @@ import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from core import esco, i18n
@@ -168,25 +169,26 @@ def _row(number: int, cells: list[str], columns: list[ClaimPath | str], ctype: C
         return Row(number, None, language, said,
                    problems=(Problem(REFERENCE_COLUMN, "at_most_chars", str(REFERENCE_MAX), said),))
     try:
-        claims = claims_from_cells(ctype, pairs, defaults)
+        claims = claims_from_cells(ctype, pairs, defaults, default_language)
     except InvalidInput as exc:  # the row's own fault; the node's (ESCO index missing: 503) is the whole file's
         return Row(number, None, language, exc.detail, problems=exc.problems)
     return Row(number, claims, language, reference=reference)
 
 
-def partial_claims(ctype: CredentialType, cells: list[tuple[ClaimPath, str]]) -> dict[str, Any]:
+def partial_claims(ctype: CredentialType, cells: list[tuple[ClaimPath, str]], lang: str = "en") -> dict[str, Any]:
     """Typed values without the type check: class-wide defaults, completed by each row."""
     claims: dict[str, Any] = {}
     for path, cell in cells:
         if cell.strip():
-            _put(claims, path, _typed(cell.strip(), schema_at(ctype.schema, path), path))
+            _put(claims, path, _typed(cell.strip(), ctype, path, lang))
     return claims
 
 
 def claims_from_cells(
-    ctype: CredentialType, cells: list[tuple[ClaimPath, str]], defaults: Mapping[str, Any]
+    ctype: CredentialType, cells: list[tuple[ClaimPath, str]], defaults: Mapping[str, Any], lang: str = "en"
 ) -> dict[str, Any]:
-    """Text cells (a CSV row, a console form) → typed claims, checked against the type.
+    """Text cells (a CSV row, a console form) → typed claims, checked against the type; ``lang`` is the
+    reader's, whose spreadsheet wrote the file (its dates, its words for a type's codes: ``_typed``).
 
     Every problem of the row is told at once: a cell that is not of its type (a word where a
     number goes) is left out, the type's rules checked on the rest, and both said together,
@@ -197,7 +199,7 @@ def claims_from_cells(
         value = cell.strip()
         if value:
             try:
-                _put(claims, path, _typed(value, schema_at(ctype.schema, path), path))
+                _put(claims, path, _typed(value, ctype, path, lang))
             except InvalidInput as exc:
                 if not exc.problems:
                     raise
@@ -214,9 +216,21 @@ def claims_from_cells(
     return claims
 
 
-def _typed(value: str, schema: Mapping[str, Any], path: ClaimPath) -> Any:
+def _typed(value: str, ctype: CredentialType, path: ClaimPath, lang: str) -> Any:
+    """A cell as its claim's JSON type. What a spreadsheet in the reader's language writes is read as
+    such (helper-94: French Excel saves a date typed 2026-10-30 as 30/10/2026, Ukrainian as 30.10.2026,
+    and a trainer writes "Épreuve pratique" for practical_test): a day-first date, except "/" for
+    English (10/30/2026 is American), and a code's words in the reader's language or English."""
+    schema = schema_at(ctype.schema, path)
     kind = schema.get("type")
     where = format_path(path)
+    if schema.get("format") == "date" and (day := _day_first(value, lang)) is not None:
+        return day
+    if value not in schema.get("enum", (value,)):
+        for code in schema["enum"]:
+            words = {ctype.value_text(path, code, lang) or "", ctype.value_text(path, code, "en") or ""}
+            if value.casefold() in {w.casefold() for w in words if w}:
+                return code
     try:
         if kind == "integer":
             return int(value)
@@ -232,6 +246,20 @@ def _typed(value: str, schema: Mapping[str, Any], path: ClaimPath) -> Any:
     if kind == "array":
         return [part.strip() for part in value.split(";") if part.strip()]
     return value
+
+
+_DAY_FIRST = re.compile(r"(\d{1,2})([./])(\d{1,2})\2(\d{4})")
+
+
+def _day_first(value: str, lang: str) -> str | None:
+    """``30/10/2026`` or ``30.10.2026`` as ``2026-10-30``; None for anything else (the schema says it)."""
+    found = _DAY_FIRST.fullmatch(value)
+    if found is None or (found[2] == "/" and lang.split("-")[0] == "en"):
+        return None
+    try:
+        return date(int(found[4]), int(found[3]), int(found[1])).isoformat()
+    except ValueError:
+        return None
 
 
 def _put(claims: dict[str, Any], path: ClaimPath, value: Any) -> None:

@@ -293,7 +293,7 @@ async def class_batch(request: Request, ctx: Ctx) -> HTMLResponse:
     ctype: CredentialType | None = None
     try:
         ctype = allowed_type(ctx, who[1], str(form.get("type") or ""))
-        copies, defaults = _copies(form), classes.partial_claims(ctype, _cells(ctype, form, "default:"))
+        copies, defaults = _copies(form), classes.partial_claims(ctype, _cells(ctype, form, "default:"), lang)
         if not hasattr(upload, "read") or not getattr(upload, "filename", ""):  # nothing picked (helper-94)
             raise classes.refused("no CSV file was chosen", "", "no_file")
         raw = await upload.read(classes.MAX_BYTES + 1)

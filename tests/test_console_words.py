@@ -246,6 +246,25 @@ def test_a_class_wide_mistake_is_said_at_its_field_and_no_file_at_the_button(app
     assert r.status_code == 400 and at and _text(at.group(1)) == i18n.t("fr", "console.rule.no_file")
 
 
+@pytest.mark.parametrize(("lang", "awarded", "method", "read"), [
+    ("fr", "30/10/2026", "Épreuve pratique", True), ("uk", "30.10.2026", "practical_test", True),
+    ("en", "30.10.2026", "Practical test", True), ("en", "10/30/2026", "practical_test", False),
+    ("fr", "31/02/2026", "practical_test", False)])
+def test_a_spreadsheets_own_dates_and_words_for_codes_are_read(types: TypeRegistry, lang: str, awarded: str,
+                                                                method: str, read: bool) -> None:
+    """helper-94: French Excel saves a date typed 2026-10-30 as 30/10/2026 (Ukrainian 30.10.2026) and a
+    trainer writes a method's words: such rows were refused. Day first, but "/" not in English (American
+    month first); an impossible date is still refused."""
+    ctype = types.by_name("SkillCertificate")
+    defaults = {k: v for k, v in _claims().items() if k not in ("awarded_on", "assessment_method")}
+    rows = classes.parse(f"given_name;awarded_on;assessment_method\nAmira;{awarded};{method}\n", ctype, defaults, lang)
+    if read:
+        assert rows[0].claims is not None and rows[0].claims["awarded_on"] == "2026-10-30"
+        assert rows[0].claims["assessment_method"] == "practical_test"
+    else:
+        assert rows[0].claims is None and [p.rule for p in rows[0].problems] == ["date"]
+
+
 def test_the_one_offer_form_says_each_problem_at_its_field_in_the_readers_language(app_and_key: Client) -> None:
     client, key = app_and_key
     home = _signed_in(client, key)
