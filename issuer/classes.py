@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -102,6 +103,16 @@ def template(ctype: CredentialType, lang: str) -> str:
     (a BOM so that it reads UTF-8; ";" where a French or Ukrainian spreadsheet expects it)."""
     separator = ";" if lang in _SEMICOLON_LANGUAGES else ","
     return "\ufeff" + separator.join(columns_of(ctype)) + "\r\n"
+
+
+def file_stem(filename: str) -> str:
+    """A class's CSV file name without its folders and extension: the offers' reference when staff gave
+    none, so that each row's offer is told from the others ("class-march #3": helper-90 found eight "—";
+    "#", not "row", reads in every language: helper-92). No control or format characters: a
+    right-to-left override would show the reference reversed (helper-91)."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    shown = "".join(c for c in name.rsplit(".", 1)[0] if unicodedata.category(c) not in ("Cc", "Cf"))
+    return " ".join(shown.split())
 
 
 def columns_of(ctype: CredentialType) -> list[str]:

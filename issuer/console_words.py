@@ -14,6 +14,8 @@ or a line comes in the reader's digits.
 
 from __future__ import annotations
 
+from typing import Any
+
 from markupsafe import Markup
 
 from core import i18n
@@ -69,3 +71,12 @@ def _name(where: str, ctype: CredentialType | None, lang: str, in_file: bool) ->
     if label is None:
         return where
     return i18n.t_isolated(lang, "console.rule_column", label=label, column=where) if in_file else label
+
+
+def class_field_errors(exc: AmanaError, ctype: CredentialType | None, lang: str) -> dict[str, Any]:
+    """Where a refused class is mended: a class-wide field (copies, a claim typed for everyone) when a
+    problem names one, else the file (helper-94: a bad copies value was said at the file button)."""
+    fields = fields_named(exc.problems, ctype, lang) if ctype and exc.problems else {}
+    if not fields:
+        return {"csv": refusal(exc, ctype, lang, in_file=True)}
+    return {("class:" if name == "copies" else "default:") + name: said for name, said in fields.items()}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import unicodedata
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -204,16 +203,6 @@ def _copies(form: Any) -> int:
     return int(text)
 
 
-def _file_stem(upload: Any) -> str:
-    """A class's CSV file name without its extension: the offers' reference when staff gave none, so
-    that each row's offer is told from the others ("class-march #3": helper-90 found eight "—"; "#",
-    not "row", reads in every language: helper-92)."""
-    name = str(getattr(upload, "filename", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
-    # no control or format characters (a right-to-left override would show the reference reversed: helper-91)
-    shown = "".join(c for c in name.rsplit(".", 1)[0] if unicodedata.category(c) not in ("Cc", "Cf"))
-    return " ".join(shown.split())
-
-
 def _reference(form: Any) -> str | None:
     return " ".join(str(form.get("reference") or "").split())[:REFERENCE_MAX] or None
 
@@ -245,15 +234,6 @@ def _field_errors(ctype: CredentialType, detail: str, lang: str) -> dict[str, st
     named = {f.name for f in forms.fields(ctype, "en") if re.search(rf"(?<![\w.]){re.escape(f.name)}(?![\w.])",
                                                                     detail)}
     return {name: i18n.t(lang, "console.field_error") for name in named}
-
-
-def _class_field_errors(exc: AmanaError, ctype: CredentialType | None, lang: str) -> dict[str, Any]:
-    """Where a refused class is mended: a class-wide field (copies, a claim typed for everyone) when a
-    problem names one, else the file (helper-94: a bad copies value was said at the file button)."""
-    fields = console_words.fields_named(exc.problems, ctype, lang) if ctype and exc.problems else {}
-    if not fields:
-        return {"csv": console_words.refusal(exc, ctype, lang, in_file=True)}
-    return {("class:" if name == "copies" else "default:") + name: said for name, said in fields.items()}
 
 
 @router.post("/offer", response_class=HTMLResponse)
@@ -301,19 +281,29 @@ async def class_batch(request: Request, ctx: Ctx) -> HTMLResponse:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise classes.refused("the CSV file must be saved as UTF-8", "", "not_utf8") from None
+        reference = _reference(form) or classes.file_stem(str(upload.filename))
         result = await create_class(ctx, who[0], who[1], ClassCreate(
             type=ctype.name, csv=text, defaults=defaults, batch_size=copies, language=i18n.bcp47(lang),
-            reference=(_reference(form) or _file_stem(upload))[:REFERENCE_MAX - 12] or None), once=_once(form))
+            reference=reference[:REFERENCE_MAX - 12] or None), once=_once(form))
     except SentAlready:
         return await _sent_already(ctx, request, lang, who)
     except AmanaError as exc:  # said where it is mended too, and the class-wide values typed kept (helper-92)
-        typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k not in ("csrf", "lang", "once", "type")}
-        typed["class_type"] = ctype.name if ctype else ""
         return await home_page(ctx, request, lang, who, message=console_words.refusal(exc, ctype, lang, in_file=True),
-                               status=400, typed=typed, field_errors=_class_field_errors(exc, ctype, lang))
+                               status=400, typed=_class_typed(form, ctype),
+                               field_errors=console_words.class_field_errors(exc, ctype, lang))
     sheets = [sheet(o, i18n.pick(o.language), ctype, who[1], o.row) for o in result.offers]
     errors = [{"row": e.row, "error": console_words.said(tuple(Problem(**p.model_dump()) for p in e.problems), ctype,
                                                          lang, in_file=True) if e.problems else e.error}
               for e in result.errors]
+    # under refused rows, the class form again, as it was filled: to send the mended rows (helper-94)
     return render(ctx, request, "sheets.html", lang, staff=who[0], sheets=sheets, errors=errors,
-                   summary_key="console.rows_ok", pin_slips=pin_slips(form))
+                  summary_key="console.rows_ok", pin_slips=pin_slips(form), typed=_class_typed(form, ctype),
+                  field_errors={}, once=secrets.token_urlsafe(16),
+                  class_form=(ctype, forms.fields(ctype, lang)) if errors else None)
+
+
+def _class_typed(form: Any, ctype: CredentialType | None) -> dict[str, str]:
+    """What the class form had, to fill it again (never the file, never a row)."""
+    typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k not in ("csrf", "lang", "once", "type")}
+    typed["class_type"] = ctype.name if ctype else ""
+    return typed

@@ -265,6 +265,31 @@ def test_a_spreadsheets_own_dates_and_words_for_codes_are_read(types: TypeRegist
         assert rows[0].claims is None and [p.rule for p in rows[0].problems] == ["date"]
 
 
+def test_under_refused_rows_the_class_form_comes_again_filled_in(app_and_key: Client) -> None:
+    """helper-94: the way back to send the mended rows lost the skill, the organisation, the reference
+    and the copies. Under the refused rows the class form comes again, as it was, with a fresh page value."""
+    client, key = app_and_key
+    r = _class(client, key, "x.csv", "given_name,eqf_level\nAmira,3\n,onze\n", lang="fr", reference="Soudure déc",
+               copies="4")
+    assert r.status_code == 200 and 'class="sheet"' in r.text
+    again = re.search(r'<div id="send-mended" class="no-print">(.*?)</div>\s*$', r.text.split("</main>")[0], re.S)
+    assert again and 'href="#send-mended"' in r.text
+    form = again.group(1)
+    for kept in ('name="default:skill.label"[^>]*value="welding"', 'name="reference"[^>]*value="Soudure déc"',
+                 'name="copies"[^>]*value="4"', 'value="practical_test" selected'):
+        assert re.search(kept, form), kept
+    once = re.search(r'name="once" value="([^"]+)"', form)
+    mended = {**{f"default:{k}": v for k, v in FORM.items() if k not in ("lang", "type", "given_name", "copies",
+                                                                           "holder_language")},
+              "csrf": _csrf(form), "once": once[1] if once else "", "lang": "fr", "copies": "4",
+              "type": "SkillCertificate", "reference": "Soudure déc"}
+    sent = client.post("/issuer/console/class", data=mended,
+                       files={"csv": ("x.csv", "given_name,eqf_level\nSami,2\n", "text/csv")})
+    assert sent.status_code == 200 and "Soudure déc (2) #2" in sent.text  # told apart from the first #2
+    nothing = _class(client, key, "x.csv", "given_name\n\n", lang="fr")
+    assert "send-mended" not in nothing.text  # no rows refused: no form again
+
+
 def test_the_one_offer_form_says_each_problem_at_its_field_in_the_readers_language(app_and_key: Client) -> None:
     client, key = app_and_key
     home = _signed_in(client, key)
