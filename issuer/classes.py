@@ -150,15 +150,25 @@ def spreadsheet_column(index: int) -> str:
 
 
 def _column(name: str, ctype: CredentialType) -> ClaimPath | str | None:
-    """A claim path, or the name of a special column (language, reference) when it is one; else None."""
+    """A claim path, or the name of a special column (language, reference) when it is one; else None.
+    A name typed by hand (``Given_Name``, ``given name``, ``given-name``: helper-94) is the column it
+    spells, whatever its case and separators."""
     name = name.strip()
     if name in SPECIAL_COLUMNS and not schema_at(ctype.schema, (name,)):
         return name
     try:
         path = parse_path(name)
     except AmanaError:
-        return None
-    return path if schema_at(ctype.schema, path) else None
+        path = None
+    if path is not None and schema_at(ctype.schema, path):
+        return path
+    loose = _loose(name)
+    known = next((column for column in columns_of(ctype) if _loose(column) == loose), None)
+    return _column(known, ctype) if known is not None and known != name else None
+
+
+def _loose(name: str) -> str:
+    return re.sub(r"[\s_-]+", "_", name.strip().casefold())
 
 
 def _row(number: int, cells: list[str], columns: list[ClaimPath | str], ctype: CredentialType,

@@ -290,6 +290,17 @@ def test_under_refused_rows_the_class_form_comes_again_filled_in(app_and_key: Cl
     assert "send-mended" not in nothing.text  # no rows refused: no form again
 
 
+def test_a_header_typed_by_hand_names_its_columns_whatever_the_case(types: TypeRegistry) -> None:
+    """helper-94: "Given_Name " (capitals, a space after) was refused as not a column."""
+    ctype = types.by_name("SkillCertificate")
+    defaults = {k: v for k, v in _claims().items() if k not in ("given_name", "family_name")}
+    rows = classes.parse("Given_Name ;family name;Skill.Label\nAmira;Haddad;soudure\n", ctype, defaults, "fr")
+    assert rows[0].claims is not None and rows[0].claims["given_name"] == "Amira"
+    assert rows[0].claims["family_name"] == "Haddad" and rows[0].claims["skill"]["label"] == "soudure"
+    with pytest.raises(InvalidInput):
+        classes.parse("given_name;givenname\nAmira;x\n", ctype, defaults, "fr")  # not a column, however close
+
+
 def test_the_one_offer_form_says_each_problem_at_its_field_in_the_readers_language(app_and_key: Client) -> None:
     client, key = app_and_key
     home = _signed_in(client, key)
