@@ -3,7 +3,9 @@
 request, one transaction) commits or rolls back, so nothing half-written stays.
 
 The statements of the wallet's requests live in ``issuer.store.protocol`` (SQLAlchemy Core,
-built once, issue 15) and are re-exported here: callers write ``store.X`` for either.
+built once, issue 15), the staff's keys in ``issuer.store.staff`` and their lists (offers and
+credentials, paged and found by reference) in ``issuer.store.lists``, all re-exported here:
+callers write ``store.X`` for any.
 
 Secrets never reach a column in the clear: private keys and pending claims are sealed,
 codes, PINs, tokens and API keys are keyed digests (core.sealing).
@@ -15,16 +17,26 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from core import keys
 from core.db import Db, later, table_of
 from core.sealing import NodeKey, new_token
 from core.statuslist import INVALID, StatusList
 from issuer import refresh, revocation
-from issuer.offers import CANCELLABLE, RETRY_WINDOW_S, OfferState, new_offer_id, new_pin, reference_key
+from issuer.offers import CANCELLABLE, RETRY_WINDOW_S, OfferState, new_offer_id, new_pin
+from issuer.store.lists import (
+    batch_spans,
+    credential_with_reference,
+    credentials_page,
+    offer_reference,
+    offers_by_reference,
+    open_offer,
+    open_offers,
+    reference_digest,
+    references_taken,
+)
 from issuer.store.protocol import (
     OFFLINE_GRANT,
     SD_JWT_GRANT,
@@ -63,7 +75,7 @@ from issuer.tables import (
     StatusListRow,
 )
 
-__all__ = [  # the protocol's statements and the staff's keys, re-exported
+__all__ = [  # the protocol's statements, the staff's keys and lists, re-exported
     "OFFLINE_GRANT",
     "SD_JWT_GRANT",
     "Granted",
@@ -71,6 +83,9 @@ __all__ = [  # the protocol's statements and the staff's keys, re-exported
     "add_staff",
     "allocate_status",
     "batch_fate",
+    "batch_spans",
+    "credential_with_reference",
+    "credentials_page",
     "finish_offer",
     "form_spent",
     "keep_response",
@@ -80,9 +95,15 @@ __all__ = [  # the protocol's statements and the staff's keys, re-exported
     "offer_at",
     "offer_by_code",
     "offer_claims",
+    "offer_reference",
+    "offers_by_reference",
+    "open_offer",
+    "open_offers",
     "org_at",
     "record_credentials",
     "redeemed",
+    "reference_digest",
+    "references_taken",
     "revoke_staff",
     "signing_key",
     "spend_dpop_jti",
@@ -193,55 +214,6 @@ async def create_offer(
     return offer, pin
 
 
-def offer_reference(node: NodeKey, offer_id: str, sealed: bytes | None) -> str | None:
-    return None if sealed is None else node.open(sealed, f"offer-reference:{offer_id}").decode()
-
-
-def reference_digest(node: NodeKey, org_id: str, reference: str) -> str:
-    """The searchable form of a staff reference: any spelling, any digits, one digest."""
-    return node.digest("offer-reference", f"{org_id}:{reference_key(reference)}")
-
-
-async def offers_by_reference(session: AsyncSession, node: NodeKey, org_id: str, reference: str) -> list[Offer]:
-    digest = reference_digest(node, org_id, reference)
-    query = select(Offer).where(Offer.org_id == org_id, Offer.reference_digest == digest).order_by(Offer.created_at)
-    return list((await session.execute(query)).scalars())
-
-
-async def references_taken(session: AsyncSession, node: NodeKey, org_id: str, references: list[str]) -> bool:
-    """Whether any offer of ``org_id`` has one of these references (by their digests: one query)."""
-    digests = [reference_digest(node, org_id, r) for r in references]
-    query = select(Offer.id).where(Offer.org_id == org_id, Offer.reference_digest.in_(digests)).limit(1)
-    return (await session.execute(query)).first() is not None
-
-
-def _open(org_id: str, now: int) -> Any:
-    return and_(Offer.org_id == org_id, Offer.state.in_([s.value for s in CANCELLABLE]), Offer.expires_at > now)
-
-
-async def open_offers(session: AsyncSession, org_id: str, now: int, *, after: tuple[int, str] | None = None,
-                      limit: int = 100, reference_digest: str | None = None) -> list[Offer]:
-    """One page of the offers not yet issued, cancelled or expired, newest first: a lost sheet
-    can be found and cancelled. The order is total (``created_at``, then ``id``) and ``after``
-    is the previous page's last row (keyset paging): every open offer is on exactly one page,
-    however many classes came after it (a fixed newest 500 hid the rest)."""
-    query = select(Offer).where(_open(org_id, now))
-    if reference_digest is not None:
-        query = query.where(Offer.reference_digest == reference_digest)
-    if after is not None:
-        created_at, last_id = after
-        query = query.where(or_(Offer.created_at < created_at,
-                                and_(Offer.created_at == created_at, Offer.id > last_id)))
-    query = query.order_by(Offer.created_at.desc(), Offer.id).limit(limit)
-    return list((await session.execute(query)).scalars())
-
-
-async def open_offer(session: AsyncSession, org_id: str, offer_id: str, now: int) -> Offer | None:
-    """One open offer of ``org_id`` by its id (None: none such)."""
-    query = select(Offer).where(_open(org_id, now), Offer.id == offer_id)
-    return (await session.execute(query)).scalar_one_or_none()
-
-
 async def cancel_offer(session: AsyncSession, org_id: str, offer_id: str, now: int) -> Offer | None:
     """Open → cancelled in one conditional statement (the holder may be redeeming it right now:
     whichever commits first wins, never both). Its claims go at once, the copy a refresh family
@@ -345,32 +317,6 @@ async def forget_responses(session: AsyncSession, now: int) -> None:
                           .values(sealed_response=None))
 
 
-async def credentials_page(
-    session: AsyncSession, org_id: str, *, after: tuple[int, str] | None = None, limit: int = 100,
-    offer_ids: list[str] | None = None, first_of_batch: bool = False,
-) -> list[tuple[Credential, bytes | None]]:
-    """One page of the organisation's credentials, newest first, each with its offer's sealed
-    reference. The order is total — ``issued_at`` (rounded to the day, so many share it), then
-    ``id`` — and ``after`` is the last row of the previous page (keyset paging): every credential
-    appears on exactly one page however many were issued that day (issue 11: a fixed 200 hid
-    the rest, so they could not be revoked). ``first_of_batch``: the console's rows, a batch's
-    first copy only (its copies share one status)."""
-    query = (select(Credential, Offer.sealed_reference).outerjoin(Offer, Offer.id == Credential.offer_id)
-             .where(Credential.org_id == org_id))
-    if offer_ids is not None:
-        query = query.where(Credential.offer_id.in_(offer_ids))
-    if first_of_batch:  # a batch once, by its first copy in id order (an index seek: ix_issuer_credentials_batch)
-        copy = aliased(Credential)
-        first = select(func.min(copy.id)).where(copy.offer_id == Credential.offer_id).scalar_subquery()
-        query = query.where(or_(Credential.offer_id.is_(None), Credential.id == first))
-    if after is not None:
-        issued_at, last_id = after
-        query = query.where(or_(Credential.issued_at < issued_at,
-                                and_(Credential.issued_at == issued_at, Credential.id > last_id)))
-    query = query.order_by(Credential.issued_at.desc(), Credential.id).limit(limit)
-    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
-
-
 async def change_status(session: AsyncSession, org_id: str, credential_id: str, action: revocation.Action,
                         now: int) -> tuple[int, int]:
     """Apply ``action`` to a credential of ``org_id`` and to every copy of its batch (one
@@ -412,25 +358,3 @@ async def status_list_row(session: AsyncSession, list_id: str) -> StatusListRow 
 async def numbered_status_list_row(session: AsyncSession, org_id: str, number: int) -> StatusListRow | None:
     query = select(StatusListRow).where(StatusListRow.org_id == org_id, StatusListRow.number == number)
     return (await session.execute(query.with_for_update())).scalar_one_or_none()
-
-
-
-
-async def credential_with_reference(session: AsyncSession, org_id: str,
-                                    credential_id: str) -> tuple[Credential, bytes | None] | None:
-    """One credential of ``org_id`` with its offer's sealed reference (another organisation's: None)."""
-    query = (select(Credential, Offer.sealed_reference).outerjoin(Offer, Offer.id == Credential.offer_id)
-             .where(Credential.org_id == org_id, Credential.id == credential_id))
-    row = (await session.execute(query)).first()
-    return None if row is None else (row[0], row[1])
-
-
-async def batch_spans(session: AsyncSession, org_id: str, offer_ids: list[str]) -> dict[str, tuple[int, int, int]]:
-    """Each of these offers' batch: how many copies, its first issue and its last expiry (a refresh
-    adds copies to the batch). One aggregate row per offer, however many copies it has."""
-    if not offer_ids:
-        return {}
-    query = (select(Credential.offer_id, func.count(), func.min(Credential.issued_at), func.max(Credential.expires_at))
-             .where(Credential.org_id == org_id, Credential.offer_id.in_(offer_ids)).group_by(Credential.offer_id))
-    rows = (await session.execute(query)).all()
-    return {offer_id or "": (count, first, last) for offer_id, count, first, last in rows}
